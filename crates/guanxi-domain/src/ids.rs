@@ -1,0 +1,79 @@
+//! Typed identifiers. Every record id is a UUIDv7, so ids sort by creation time.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            /// A fresh, time-ordered id.
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+
+            pub const fn from_uuid(uuid: Uuid) -> Self {
+                Self(uuid)
+            }
+
+            pub const fn uuid(self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl From<Uuid> for $name {
+            fn from(uuid: Uuid) -> Self {
+                Self(uuid)
+            }
+        }
+
+        impl From<$name> for Uuid {
+            fn from(id: $name) -> Uuid {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// One company using Guanxi; everything else belongs to exactly one tenant.
+    TenantId
+);
+id_type!(
+    /// A person who logs in.
+    UserId
+);
+id_type!(
+    /// A node of the department tree.
+    DepartmentId
+);
+id_type!(
+    /// A named bundle of function permissions and data scopes.
+    RoleId
+);
+id_type!(
+    /// A machine credential for integrators.
+    ApiKeyId
+);
+id_type!(
+    /// A login session: the family of refresh tokens that descend from one login.
+    SessionId
+);

@@ -1,0 +1,186 @@
+//! The `guanxi` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use guanxi_domain::access::DepartmentRule;
+use guanxi_domain::org::{Email, Name, TenantSlug};
+use guanxi_store::audit::Author;
+
+use crate::config::Config;
+use crate::{Application, connect, seed};
+
+#[derive(Parser)]
+#[command(name = "guanxi", version, about = "Guanxi (关系): a CRM backend with a GraphQL API")]
+struct Cli {
+    /// A TOML configuration file (default: ./guanxi.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// `sqlite://path` or `postgres://…` (default: sqlite://./guanxi.db).
+    #[arg(long, global = true, env = "GUANXI_DATABASE_URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrates the database and serves the API.
+    Serve {
+        /// The address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Loads the demo tenant first if it is not there yet.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Migrates the database and exits.
+    Migrate,
+    /// Loads data.
+    Seed {
+        /// The demo tenant `demo` (users *@demo.local, password guanxi-demo).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Prints the GraphQL schema (SDL) to standard output.
+    ExportSchema,
+    /// Administration.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Creates a tenant with its root department and built-in roles.
+    CreateTenant {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Creates a user in a tenant's root department.
+    CreateUser {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// A built-in role key: admin, executive, sales_manager, sales_rep, service_agent, technician, finance.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        #[arg(long, env = "GUANXI_NEW_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+pub async fn run() -> ExitCode {
+    match execute(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<()> {
+    if let Command::ExportSchema = cli.command {
+        print!("{}", crate::graphql::sdl());
+        return Ok(());
+    }
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(url) = cli.database_url {
+        config.database_url = url;
+    }
+    crate::telemetry::init_logging(config.log_format);
+    match cli.command {
+        Command::ExportSchema => Ok(()),
+        Command::Serve { listen, demo } => {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            if demo {
+                let db = connect(&config).await?;
+                if seed::seed_demo(&db).await? {
+                    tracing::info!("loaded the demo tenant `demo` (demo credentials: *@demo.local / guanxi-demo)");
+                }
+            }
+            Application::build(config).await?.run_until_stopped().await
+        }
+        Command::Migrate => {
+            connect(&config).await?;
+            println!("migrated");
+            Ok(())
+        }
+        Command::Seed { demo } => {
+            if !demo {
+                anyhow::bail!("say what to seed: --demo");
+            }
+            let db = connect(&config).await?;
+            let created = seed::seed_demo(&db).await?;
+            println!("{}", if created { "created the demo tenant `demo`" } else { "the demo tenant already exists" });
+            Ok(())
+        }
+        Command::Admin(Admin::CreateTenant { slug, name }) => {
+            let db = connect(&config).await?;
+            let slug = TenantSlug::parse("slug", &slug)?;
+            let name = Name::parse("name", &name)?;
+            let tx = db.begin_write().await?;
+            let created = guanxi_store::tenant::create(&tx, &slug, name.as_str()).await?;
+            tx.commit().await?;
+            println!("created tenant {} ({})", slug.as_str(), created.id());
+            Ok(())
+        }
+        Command::Admin(Admin::CreateUser { tenant, email, name, role, password }) => {
+            let db = connect(&config).await?;
+            let tenant_row = guanxi_store::tenant::find_by_slug(db.connection(), &tenant)
+                .await?
+                .with_context(|| format!("no tenant `{tenant}`"))?;
+            let tenant_id = tenant_row.id.into();
+            let password = guanxi_domain::auth::Password::parse("password", &password)?;
+            let role = guanxi_store::role::find_builtin(db.connection(), tenant_id, &role)
+                .await?
+                .with_context(|| format!("no built-in role `{role}`"))?;
+            let root = guanxi_store::department::list(
+                db.connection(),
+                tenant_id,
+                DepartmentRule::All,
+                &guanxi_store::department::DepartmentFilter {
+                    parent_id: Some(guanxi_store::filter::IdFilter { is_null: Some(true), ..Default::default() }),
+                    ..Default::default()
+                },
+                (guanxi_store::department::DepartmentSort::CreatedAt, guanxi_store::page::Direction::Asc),
+                &guanxi_store::page::PageRequest::first(1),
+            )
+            .await?
+            .items
+            .into_iter()
+            .next()
+            .map(|(_, d)| d)
+            .context("the tenant has no root department")?;
+            let hash = crate::auth::hash_password(password.expose().to_owned()).await?;
+            let tx = db.begin_write().await?;
+            let user = guanxi_store::user::create(
+                &tx,
+                &Author::system(tenant_id),
+                DepartmentRule::All,
+                guanxi_store::user::NewUser {
+                    email: Email::parse("email", &email)?,
+                    display_name: Name::parse("name", &name)?,
+                    phone: None,
+                    password_hash: hash,
+                    department_id: root.id,
+                    manager_id: None,
+                    role_id: role.id,
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            println!("created user {} ({})", user.email, user.id);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Typed configuration: defaults, then an optional TOML file, then `GUANXI_*` environment
+//! variables (nested keys with `__`, e.g. `GUANXI_LIMITS__MAX_DEPTH=8`), then command-line
+//! flags. Secrets are wrapped so that they never print.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A value that must never reach a log or an error message.
+#[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Limits on what one request may ask for. All on by default.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_recursive_depth: usize,
+    pub max_directives: usize,
+    pub max_aliases: usize,
+    pub max_batch: usize,
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 12,
+            max_complexity: 5_000,
+            max_recursive_depth: 32,
+            max_directives: 5,
+            max_aliases: 30,
+            max_batch: 10,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Config {
+    /// `sqlite://…` or `postgres://…`; empty means the SQLite file in `data_dir`.
+    pub database_url: String,
+    pub listen: String,
+    /// Where the embedded database and the generated JWT key live.
+    pub data_dir: PathBuf,
+    /// The HMAC key that signs access tokens (at least 32 bytes).
+    pub jwt_secret: Option<Secret>,
+    /// Names the signing key in the token header, so keys can be rotated.
+    pub jwt_key_id: String,
+    pub access_token_minutes: i64,
+    pub session_days: i64,
+    /// GraphiQL at `GET /graphql`; unset means on for the embedded default, off on PostgreSQL.
+    pub graphiql: Option<bool>,
+    pub introspection: bool,
+    pub log_format: LogFormat,
+    /// Adds `x-sql-statements` to every response (tests and benchmarks).
+    pub expose_statement_count: bool,
+    /// Runs the background jobs in this process.
+    pub run_jobs: bool,
+    /// How often subscriptions look for new change events, in milliseconds.
+    pub subscription_poll_ms: u64,
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: String::new(),
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("."),
+            jwt_secret: None,
+            jwt_key_id: "k1".into(),
+            access_token_minutes: 15,
+            session_days: 30,
+            graphiql: None,
+            introspection: true,
+            log_format: LogFormat::Text,
+            expose_statement_count: false,
+            run_jobs: true,
+            subscription_poll_ms: 1_000,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` (or `./guanxi.toml` when present), then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new("guanxi.toml").exists() => figment = figment.merge(Toml::file("guanxi.toml")),
+            None => {}
+        }
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            figment = figment.merge(Serialized::default("database_url", url));
+        }
+        figment = figment.merge(Env::prefixed("GUANXI_").split("__"));
+        let config: Config = figment.extract().context("reading the configuration")?;
+        Ok(config)
+    }
+
+    /// The database to use: the configured URL, or the SQLite file in the data dir.
+    pub fn database_url(&self) -> String {
+        if self.database_url.trim().is_empty() {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("guanxi.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        self.database_url().starts_with("sqlite:")
+    }
+
+    pub fn graphiql_enabled(&self) -> bool {
+        self.graphiql.unwrap_or_else(|| self.is_embedded())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let config = Config { jwt_secret: Some(Secret::new("super-secret-key")), ..Config::default() };
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("super-secret-key"), "{printed}");
+        assert!(printed.contains("Secret(***)"));
+    }
+
+    #[test]
+    fn the_default_database_is_a_sqlite_file_in_the_data_dir() {
+        let config = Config { data_dir: PathBuf::from("/tmp/gx"), ..Config::default() };
+        assert_eq!(config.database_url(), "sqlite:///tmp/gx/guanxi.db?mode=rwc");
+        assert!(config.is_embedded());
+        assert!(config.graphiql_enabled());
+        let pg = Config { database_url: "postgres://localhost/x".into(), ..Config::default() };
+        assert!(!pg.is_embedded());
+        assert!(!pg.graphiql_enabled());
+    }
+}

@@ -1,0 +1,126 @@
+//! Data loaders: every nested relation is fetched in one statement per kind per request,
+//! however many parents ask, and always through the caller's data scope.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use guanxi_domain::access::{Actor, Module, Role};
+use guanxi_domain::org::{Department, User};
+use guanxi_store::Database;
+use uuid::Uuid;
+
+use super::error::ApiError;
+
+/// Loads records for one actor; built per request so nothing leaks between callers.
+pub struct OrgLoader {
+    db: Database,
+    actor: Actor,
+}
+
+/// Departments by id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DepartmentKey(pub Uuid);
+/// Users by id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UserKey(pub Uuid);
+/// Roles by id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RoleKey(pub Uuid);
+/// The live child departments of a department.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChildrenKey(pub Uuid);
+/// How many visible users a department has.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemberCountKey(pub Uuid);
+
+pub type Loaders = DataLoader<OrgLoader>;
+
+pub fn loaders(db: Database, actor: Actor) -> Loaders {
+    DataLoader::new(OrgLoader { db, actor }, crate::telemetry::spawn_counted)
+}
+
+impl Loader<DepartmentKey> for OrgLoader {
+    type Value = Department;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[DepartmentKey]) -> Result<HashMap<DepartmentKey, Department>, ApiError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = guanxi_store::department::by_ids(
+            self.db.connection(),
+            self.actor.tenant_id,
+            self.actor.department_rule(),
+            &ids,
+        )
+        .await?;
+        Ok(rows.into_iter().map(|d| (DepartmentKey(d.id.uuid()), d)).collect())
+    }
+}
+
+impl Loader<UserKey> for OrgLoader {
+    type Value = User;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[UserKey]) -> Result<HashMap<UserKey, User>, ApiError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = guanxi_store::user::by_ids(
+            self.db.connection(),
+            self.actor.tenant_id,
+            self.actor.scope_rule(Module::Org),
+            &ids,
+        )
+        .await?;
+        Ok(rows.into_iter().map(|u| (UserKey(u.id.uuid()), u)).collect())
+    }
+}
+
+impl Loader<RoleKey> for OrgLoader {
+    type Value = Role;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[RoleKey]) -> Result<HashMap<RoleKey, Role>, ApiError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = guanxi_store::role::by_ids(self.db.connection(), self.actor.tenant_id, &ids).await?;
+        Ok(rows.into_iter().map(|r| (RoleKey(r.id.uuid()), r)).collect())
+    }
+}
+
+impl Loader<ChildrenKey> for OrgLoader {
+    type Value = Vec<Department>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[ChildrenKey]) -> Result<HashMap<ChildrenKey, Vec<Department>>, ApiError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = guanxi_store::department::children_of(
+            self.db.connection(),
+            self.actor.tenant_id,
+            self.actor.department_rule(),
+            &ids,
+        )
+        .await?;
+        let mut out: HashMap<ChildrenKey, Vec<Department>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for department in rows {
+            if let Some(parent) = department.parent_id {
+                out.entry(ChildrenKey(parent.uuid())).or_default().push(department);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<MemberCountKey> for OrgLoader {
+    type Value = i64;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[MemberCountKey]) -> Result<HashMap<MemberCountKey, i64>, ApiError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = guanxi_store::user::count_by_department(
+            self.db.connection(),
+            self.actor.tenant_id,
+            self.actor.scope_rule(Module::Org),
+            &ids,
+        )
+        .await?;
+        let counts: HashMap<Uuid, i64> = rows.into_iter().collect();
+        Ok(keys.iter().map(|k| (*k, counts.get(&k.0).copied().unwrap_or(0))).collect())
+    }
+}

@@ -1,0 +1,125 @@
+//! The GraphQL schema, split by business area and merged.
+
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
+pub mod context;
+pub mod error;
+pub mod limits;
+pub mod loaders;
+pub mod mutation;
+pub mod node;
+pub mod org;
+pub mod relay;
+pub mod shared;
+
+use std::sync::Arc;
+
+use async_graphql::{Enum, MergedObject, Object, Schema, SchemaBuilder, SimpleObject};
+use guanxi_domain::access::{DataScope, Module, Permission};
+
+use crate::config::Limits;
+use context::AppState;
+
+#[derive(MergedObject, Default)]
+pub struct Query(org::OrgQuery, api_keys::ApiKeyQuery, node::NodeQuery, audit::AuditQuery, MetaQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(auth::AuthMutation, org::OrgMutation, api_keys::ApiKeyMutation);
+
+pub type Subscription = audit::AuditSubscription;
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
+
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+}
+
+/// The schema with the application's state and every limit on.
+pub fn build_schema(state: Arc<AppState>) -> AppSchema {
+    let limits: Limits = state.config.limits.clone();
+    let mut builder = builder()
+        .data(state.clone())
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(limits.max_recursive_depth)
+        .limit_directives(limits.max_directives)
+        .extension(limits::AliasLimit(limits.max_aliases));
+    if !state.config.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL clients code against (`guanxi export-schema`, checked in as `schema.graphql`).
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+/// A Chinese (or English) label for an enum value, so clients can show what users read.
+#[derive(SimpleObject)]
+pub struct EnumLabel {
+    /// The GraphQL enum, e.g. `Scope`.
+    r#enum: String,
+    /// The value, e.g. `DEPARTMENT_TREE`.
+    value: String,
+    label: String,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum Locale {
+    ZhCn,
+    EnUs,
+}
+
+#[derive(Default)]
+pub struct MetaQuery;
+
+#[Object]
+impl MetaQuery {
+    /// Labels for enum values and permissions, in the given locale (default zh-CN).
+    async fn labels(&self, #[graphql(default_with = "Locale::ZhCn")] locale: Locale) -> Vec<EnumLabel> {
+        let zh = locale == Locale::ZhCn;
+        let screaming = |debug: String| -> String {
+            let mut out = String::new();
+            for (i, c) in debug.chars().enumerate() {
+                if c.is_uppercase() && i > 0 {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_uppercase());
+            }
+            out
+        };
+        let mut labels = Vec::new();
+        for scope in [
+            DataScope::Own,
+            DataScope::OwnAndSubordinates,
+            DataScope::Department,
+            DataScope::DepartmentTree,
+            DataScope::All,
+        ] {
+            let value = screaming(format!("{scope:?}"));
+            let label = if zh { scope.label_zh().to_owned() } else { value.replace('_', " ").to_lowercase() };
+            labels.push(EnumLabel { r#enum: "Scope".into(), value, label });
+        }
+        for module in Module::ALL {
+            let value = screaming(format!("{module:?}"));
+            let label = if zh { module.label_zh().to_owned() } else { value.replace('_', " ").to_lowercase() };
+            labels.push(EnumLabel { r#enum: "ScopeModule".into(), value, label });
+        }
+        for (value, zh_label) in [("ACTIVE", "在职"), ("DISABLED", "已停用")] {
+            let label = if zh { zh_label.to_owned() } else { value.to_lowercase() };
+            labels.push(EnumLabel { r#enum: "UserStatus".into(), value: value.into(), label });
+        }
+        for permission in Permission::ALL {
+            let label = if zh { permission.label_zh().to_owned() } else { permission.key().to_owned() };
+            labels.push(EnumLabel { r#enum: "Permission".into(), value: permission.key().into(), label });
+        }
+        labels
+    }
+
+    /// The server's version.
+    async fn server_version(&self) -> &'static str {
+        env!("CARGO_PKG_VERSION")
+    }
+}

@@ -1,0 +1,141 @@
+//! Relay plumbing: opaque global ids, keyset cursors, page arguments and connections.
+
+use std::sync::Arc;
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{ID, Object, OutputType};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures::future::BoxFuture;
+use guanxi_domain::ErrorCode;
+use guanxi_store::StoreError;
+use guanxi_store::page::{Cursor, MAX_PAGE, Page, PageRequest};
+use uuid::Uuid;
+
+use super::error::{ApiError, ApiResult, UserError};
+
+/// `base64("User:<uuid>")`: opaque to clients, typed for the server.
+pub fn global_id(kind: &str, id: Uuid) -> ID {
+    ID(STANDARD.encode(format!("{kind}:{id}")))
+}
+
+/// Splits a global id into its type and UUID.
+pub fn parse_global_id(id: &ID) -> Option<(String, Uuid)> {
+    let bytes = STANDARD.decode(id.as_str()).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (kind, uuid) = text.split_once(':')?;
+    Some((kind.to_owned(), Uuid::try_parse(uuid).ok()?))
+}
+
+/// The UUID of a global id that must name a `kind`, for query arguments.
+pub fn expect_id(id: &ID, kind: &str) -> Result<Uuid, ApiError> {
+    match parse_global_id(id) {
+        Some((k, uuid)) if k == kind => Ok(uuid),
+        _ => Err(ApiError::BadUserInput(format!("`{}` is not a {kind} id", id.as_str()))),
+    }
+}
+
+/// The UUID of a global id in a mutation input; a malformed one is a user error on `field`.
+pub fn input_id(field: &str, id: &ID, kind: &str) -> Result<Uuid, UserError> {
+    match parse_global_id(id) {
+        Some((k, uuid)) if k == kind => Ok(uuid),
+        _ => Err(UserError::new(field, ErrorCode::Invalid, format!("not a {kind} id"))),
+    }
+}
+
+pub fn encode_cursor(cursor: &Cursor) -> String {
+    STANDARD.encode(serde_json::to_vec(cursor).unwrap_or_default())
+}
+
+fn decode_cursor(raw: &str, sort: &str) -> Result<Cursor, ApiError> {
+    let bad = || ApiError::BadUserInput(format!("`{raw}` is not a cursor of this list"));
+    let bytes = STANDARD.decode(raw).map_err(|_| bad())?;
+    let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    if cursor.sort != sort {
+        return Err(ApiError::BadUserInput(format!("the cursor was made for ordering by {}, not {sort}", cursor.sort)));
+    }
+    Ok(cursor)
+}
+
+/// Checks the Relay arguments: at most one of `first`/`last`, each 0 to 200.
+pub fn page_request(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+    sort: &str,
+) -> Result<PageRequest, ApiError> {
+    if first.is_some() && last.is_some() {
+        return Err(ApiError::BadUserInput("pass `first` or `last`, not both".into()));
+    }
+    let count = |name: &str, n: Option<i32>| -> Result<Option<u64>, ApiError> {
+        match n {
+            None => Ok(None),
+            Some(n) if n < 0 => Err(ApiError::BadUserInput(format!("`{name}` cannot be negative"))),
+            Some(n) if n as u64 > MAX_PAGE => Err(ApiError::BadUserInput(format!("`{name}` is at most {MAX_PAGE}"))),
+            Some(n) => Ok(Some(n as u64)),
+        }
+    };
+    Ok(PageRequest {
+        first: count("first", first)?,
+        after: after.as_deref().map(|c| decode_cursor(c, sort)).transpose()?,
+        last: count("last", last)?,
+        before: before.as_deref().map(|c| decode_cursor(c, sort)).transpose()?,
+    })
+}
+
+type CountFn = Arc<dyn Fn() -> BoxFuture<'static, Result<u64, StoreError>> + Send + Sync>;
+
+/// The `totalCount` of a connection, counted only when a client asks for it, with the
+/// same filter and data scope as the page.
+pub struct TotalCount(CountFn);
+
+impl TotalCount {
+    pub fn new<F>(count: F) -> Self
+    where
+        F: Fn() -> BoxFuture<'static, Result<u64, StoreError>> + Send + Sync + 'static,
+    {
+        Self(Arc::new(count))
+    }
+}
+
+#[Object]
+impl TotalCount {
+    /// How many records match, across all pages (records out of the caller's scope are not counted).
+    async fn total_count(&self) -> ApiResult<u64> {
+        Ok((self.0)().await.map_err(ApiError::from)?)
+    }
+}
+
+pub type Conn<N> = Connection<String, N, TotalCount, EmptyFields>;
+
+/// Wraps a store page into a Relay connection.
+pub fn connection<T, N: OutputType>(page: Page<T>, total: TotalCount, wrap: impl Fn(T) -> N) -> Conn<N> {
+    let mut connection = Connection::with_additional_fields(page.has_previous_page, page.has_next_page, total);
+    connection.edges.extend(page.items.into_iter().map(|(cursor, item)| Edge::new(encode_cursor(&cursor), wrap(item))));
+    connection
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn global_ids_round_trip_and_carry_their_type() {
+        let uuid = Uuid::now_v7();
+        let id = global_id("User", uuid);
+        assert_eq!(parse_global_id(&id), Some(("User".into(), uuid)));
+        assert!(expect_id(&id, "User").is_ok());
+        assert!(expect_id(&id, "Department").is_err());
+        assert!(expect_id(&ID("garbage".into()), "User").is_err());
+    }
+
+    #[test]
+    fn page_arguments_are_checked() {
+        assert!(page_request(Some(201), None, None, None, "NAME").is_err());
+        assert!(page_request(Some(-1), None, None, None, "NAME").is_err());
+        assert!(page_request(Some(1), None, Some(1), None, "NAME").is_err());
+        assert!(page_request(None, Some("???".into()), None, None, "NAME").is_err());
+        assert!(page_request(Some(200), None, None, None, "NAME").is_ok());
+    }
+}

@@ -1,0 +1,223 @@
+//! The HTTP surface: `/graphql` (POST, GraphiQL on GET), `/graphql/ws`, health, metrics.
+//! Authentication happens here, once per request, before the query runs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::{BatchRequest, Data};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use axum::extract::{DefaultBodyLimit, Request, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::Utc;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{OpaqueKind, hash_token, opaque_tenant};
+use crate::graphql::context::{AppState, Caller, Credential};
+use crate::graphql::{AppSchema, limits, loaders};
+use crate::telemetry;
+
+#[derive(Clone)]
+pub struct Http {
+    pub state: Arc<AppState>,
+    pub schema: AppSchema,
+    pub metrics: PrometheusHandle,
+}
+
+pub fn router(http: Http) -> Router {
+    let body_limit = http.state.config.limits.max_body_bytes;
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql/ws", get(websocket))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(http.clone(), guard_body_size))
+        .layer(middleware::from_fn_with_state(http.clone(), count_statements))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(http)
+}
+
+/// Counts the SQL statements of each request (a metric, and a header when configured).
+async fn count_statements(State(http): State<Http>, request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let (mut response, statements) = telemetry::count_statements(next.run(request)).await;
+    metrics::histogram!("guanxi_sql_statements_per_request").record(statements as f64);
+    metrics::histogram!("guanxi_request_seconds").record(started.elapsed().as_secs_f64());
+    if http.state.config.expose_statement_count
+        && let Ok(value) = HeaderValue::from_str(&statements.to_string())
+    {
+        response.headers_mut().insert("x-sql-statements", value);
+    }
+    response
+}
+
+/// Refuses an oversized body up front with a typed GraphQL error (a body without a
+/// length is still cut off by the body limit while it is read).
+async fn guard_body_size(State(http): State<Http>, request: Request, next: Next) -> Response {
+    let limit = http.state.config.limits.max_body_bytes;
+    let length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if length.is_some_and(|n| n > limit) {
+        let body =
+            limits::refusal(&format!("the request body is over {limit} bytes"), "BAD_USER_INPUT", "BODY_TOO_LARGE");
+        return (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response();
+    }
+    next.run(request).await
+}
+
+async fn graphiql(State(http): State<Http>) -> Response {
+    if !http.state.config.graphiql_enabled() {
+        return (StatusCode::NOT_FOUND, "GraphiQL is disabled; POST GraphQL requests to /graphql").into_response();
+    }
+    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish()).into_response()
+}
+
+async fn ready(State(http): State<Http>) -> Response {
+    match http.state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "database not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn metrics(State(http): State<Http>) -> String {
+    http.metrics.render()
+}
+
+/// Resolves a bearer token to a caller. Never fails: a refused credential leaves the
+/// caller anonymous with a reason, and resolvers that need an actor say UNAUTHENTICATED.
+pub async fn authenticate(state: &AppState, authorization: Option<&str>, request_id: Option<String>) -> Caller {
+    let mut caller = Caller { request_id, ..Caller::default() };
+    let Some(value) = authorization else { return caller };
+    let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim) else {
+        caller.refused = Some("use `Authorization: Bearer <token>`");
+        return caller;
+    };
+    let conn = state.db.connection();
+    if let Some(tenant) = opaque_tenant(OpaqueKind::ApiKey, token) {
+        let secret_hash = hash_token(token);
+        match guanxi_store::auth::api_key_actor(conn, tenant, &secret_hash).await {
+            Ok(Some((actor, last_used))) => {
+                if last_used.is_none_or(|at| Utc::now() - at > chrono::Duration::minutes(5))
+                    && let Some(key) = actor.api_key_id
+                    && let Err(error) = guanxi_store::api_key::touch(conn, tenant, key).await
+                {
+                    tracing::warn!(%error, "could not note API key use");
+                }
+                caller.actor = Some(actor);
+                caller.credential = Some(Credential::ApiKey { secret_hash });
+            }
+            Ok(None) => caller.refused = Some("the API key is invalid, expired or revoked"),
+            Err(error) => {
+                tracing::error!(%error, "loading an API key actor");
+                caller.refused = Some("authentication is unavailable; try again");
+            }
+        }
+        return caller;
+    }
+    let Some(claims) = state.tokens.verify(token) else {
+        caller.refused = Some("the access token is invalid or expired");
+        return caller;
+    };
+    let (tenant, user, session) = (claims.tid.into(), claims.sub.into(), claims.sid.into());
+    match guanxi_store::auth::session_actor(conn, tenant, user, session).await {
+        Ok(Some(actor)) => {
+            caller.actor = Some(actor);
+            caller.session_id = Some(session);
+            caller.credential = Some(Credential::Session { user, session });
+        }
+        Ok(None) => caller.refused = Some("the session has ended (logged out, password changed or user disabled)"),
+        Err(error) => {
+            tracing::error!(%error, "loading a session actor");
+            caller.refused = Some("authentication is unavailable; try again");
+        }
+    }
+    caller
+}
+
+fn with_caller(request: async_graphql::Request, state: &AppState, caller: &Caller) -> async_graphql::Request {
+    let request = request.data(caller.clone());
+    match &caller.actor {
+        Some(actor) => request.data(loaders::loaders(state.db.clone(), actor.clone())),
+        None => request,
+    }
+}
+
+async fn graphql(State(http): State<Http>, headers: HeaderMap, request: GraphQLBatchRequest) -> Response {
+    let batch = request.into_inner();
+    let max_batch = http.state.config.limits.max_batch;
+    if let BatchRequest::Batch(requests) = &batch
+        && requests.len() > max_batch
+    {
+        let body = limits::refusal(
+            &format!("a batch holds at most {max_batch} operations, not {}", requests.len()),
+            "BAD_USER_INPUT",
+            "BATCH_LIMIT",
+        );
+        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+    }
+    let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let caller = authenticate(&http.state, authorization, request_id).await;
+    let batch = match batch {
+        BatchRequest::Single(request) => BatchRequest::Single(with_caller(request, &http.state, &caller)),
+        BatchRequest::Batch(requests) => {
+            BatchRequest::Batch(requests.into_iter().map(|r| with_caller(r, &http.state, &caller)).collect())
+        }
+    };
+    let mut response = http.schema.execute_batch(batch).await;
+    match &mut response {
+        async_graphql::BatchResponse::Single(r) => limits::classify(&mut r.errors),
+        async_graphql::BatchResponse::Batch(rs) => rs.iter_mut().for_each(|r| limits::classify(&mut r.errors)),
+    }
+    GraphQLResponse::from(response).into_response()
+}
+
+async fn websocket(State(http): State<Http>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
+    let schema = http.schema.clone();
+    let state = http.state.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let token = ["Authorization", "authorization", "authToken"]
+                        .iter()
+                        .find_map(|k| payload.get(*k).and_then(|v| v.as_str()).map(str::to_owned));
+                    let token = token.map(|t| {
+                        if t.starts_with("Bearer ") || t.starts_with("bearer ") { t } else { format!("Bearer {t}") }
+                    });
+                    let caller = authenticate(&state, token.as_deref(), None).await;
+                    let Some(actor) = caller.actor.clone() else {
+                        return Err(async_graphql::Error::new(
+                            "UNAUTHENTICATED: send a valid token in connection_init",
+                        ));
+                    };
+                    let mut data = Data::default();
+                    data.insert(caller);
+                    data.insert(loaders::loaders(state.db.clone(), actor));
+                    Ok(data)
+                })
+                .keepalive_timeout(Some(Duration::from_secs(60)))
+                .serve()
+        })
+        .into_response()
+}

@@ -1,0 +1,101 @@
+//! Background jobs. Each due job is run by exactly one replica: it first takes the job's
+//! lease row in the database (see `guanxi_store::jobs`), so any number of gateways may run
+//! this loop against one database.
+
+use chrono::{Duration, Utc};
+use futures::future::BoxFuture;
+use guanxi_store::Database;
+use uuid::Uuid;
+
+/// One kind of periodic work.
+pub struct Job {
+    pub name: &'static str,
+    pub interval: Duration,
+    pub run: fn(Database) -> BoxFuture<'static, anyhow::Result<u64>>,
+}
+
+/// Deletes expired sessions, refresh tokens and day-old idempotency keys.
+fn purge_expired(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> {
+    Box::pin(async move {
+        let tx = db.begin_write().await?;
+        let removed = guanxi_store::auth::purge_expired(&tx, Utc::now(), Duration::hours(24)).await?;
+        tx.commit().await?;
+        Ok(removed)
+    })
+}
+
+pub struct JobRunner {
+    db: Database,
+    holder: String,
+    jobs: Vec<Job>,
+}
+
+/// What one pass of the runner did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Ran {
+    pub job: &'static str,
+    pub affected: u64,
+}
+
+impl JobRunner {
+    pub fn new(db: Database, jobs: Vec<Job>) -> Self {
+        Self { db, holder: format!("gateway-{}", Uuid::now_v7().simple()), jobs }
+    }
+
+    /// The jobs every gateway runs.
+    pub fn standard(db: Database) -> Self {
+        Self::new(db, vec![Job { name: "purge_expired", interval: Duration::hours(1), run: purge_expired }])
+    }
+
+    /// Runs every job that is due and whose lease this runner wins.
+    pub async fn run_due(&self) -> anyhow::Result<Vec<Ran>> {
+        let mut ran = Vec::new();
+        for job in &self.jobs {
+            let now = Utc::now();
+            let tx = self.db.begin_write().await?;
+            let taken = guanxi_store::jobs::try_lease(
+                &tx,
+                Uuid::nil(),
+                job.name,
+                &self.holder,
+                now,
+                Duration::minutes(10),
+                job.interval,
+            )
+            .await?;
+            tx.commit().await?;
+            if !taken {
+                continue;
+            }
+            let result = (job.run)(self.db.clone()).await;
+            let tx = self.db.begin_write().await?;
+            guanxi_store::jobs::release(&tx, Uuid::nil(), job.name, &self.holder).await?;
+            tx.commit().await?;
+            match result {
+                Ok(affected) => {
+                    metrics::counter!("guanxi_job_runs_total", "job" => job.name).increment(1);
+                    tracing::info!(job = job.name, affected, "job ran");
+                    ran.push(Ran { job: job.name, affected });
+                }
+                Err(error) => {
+                    metrics::counter!("guanxi_job_failures_total", "job" => job.name).increment(1);
+                    tracing::error!(job = job.name, %error, "job failed");
+                }
+            }
+        }
+        Ok(ran)
+    }
+
+    /// Checks for due jobs every 30 seconds until `stop` turns true.
+    pub async fn run_until(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if let Err(error) = self.run_due().await {
+                tracing::error!(%error, "job runner pass failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}

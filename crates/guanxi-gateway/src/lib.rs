@@ -1,0 +1,137 @@
+//! Guanxi's gateway: the GraphQL API over HTTP, authentication, background jobs and the
+//! `guanxi` command line. It wires the store to the schema and owns no business rules.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod graphql;
+pub mod http;
+pub mod jobs;
+pub mod seed;
+pub mod telemetry;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::Duration;
+use guanxi_store::Database;
+use tokio::net::TcpListener;
+
+use crate::auth::TokenService;
+use crate::config::{Config, Secret};
+use crate::graphql::context::AppState;
+
+/// A built server: bound to its port, migrated, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    state: Arc<AppState>,
+}
+
+impl Application {
+    /// Connects and migrates the database, prepares the schema and binds the listener
+    /// (`127.0.0.1:0` picks a free port, as tests do).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        telemetry::init_logging(config.log_format);
+        let metrics = telemetry::metrics_handle();
+        let db = connect(&config).await?;
+        let secret = jwt_secret(&config)?;
+        let tokens = TokenService::new(&secret, &config.jwt_key_id, Duration::minutes(config.access_token_minutes))?;
+        let state = Arc::new(AppState { db, tokens, config });
+        let schema = graphql::build_schema(state.clone());
+        let router = http::router(http::Http { state: state.clone(), schema, metrics });
+        let listener = TcpListener::bind(&state.config.listen)
+            .await
+            .with_context(|| format!("listening on {}", state.config.listen))?;
+        Ok(Self { listener, router, state })
+    }
+
+    pub fn address(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    pub fn database(&self) -> Database {
+        self.state.db.clone()
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, finishing requests in flight; runs the background
+    /// jobs meanwhile when configured.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let address = self.address()?;
+        tracing::info!(%address, embedded = self.state.config.is_embedded(), "Guanxi is serving GraphQL at /graphql");
+        let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+        let jobs = self
+            .state
+            .config
+            .run_jobs
+            .then(|| tokio::spawn(jobs::JobRunner::standard(self.state.db.clone()).run_until(jobs_stopped)));
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await?;
+        let _ = stop_jobs.send(true);
+        if let Some(jobs) = jobs {
+            let _ = jobs.await;
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Connects to the configured database (with the statement counter) and migrates it.
+pub async fn connect(config: &Config) -> anyhow::Result<Database> {
+    let url = config.database_url();
+    if config.is_embedded() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    }
+    let db =
+        Database::connect(&url, Some(Arc::new(telemetry::on_statement))).await.context("connecting to the database")?;
+    db.migrate().await.context("migrating the database")?;
+    Ok(db)
+}
+
+/// The configured JWT key; on the embedded default, one generated into the data dir.
+fn jwt_secret(config: &Config) -> anyhow::Result<Secret> {
+    if let Some(secret) = &config.jwt_secret {
+        return Ok(secret.clone());
+    }
+    if !config.is_embedded() {
+        anyhow::bail!("no JWT key configured: set GUANXI_JWT_SECRET (32+ bytes) when using PostgreSQL");
+    }
+    let path = config.data_dir.join("jwt.key");
+    if path.exists() {
+        let key = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        return Ok(Secret::new(key.trim()));
+    }
+    tracing::warn!(path = %path.display(), "no JWT key configured: generated one for the embedded default");
+    let key = auth::generate_secret();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(key.as_bytes())?;
+    Ok(Secret::new(key))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

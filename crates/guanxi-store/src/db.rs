@@ -1,0 +1,138 @@
+//! Connecting, migrating, and opening write transactions on SQLite or PostgreSQL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use guanxi_migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+
+/// Which database engine is behind the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A pool of connections plus what Guanxi needs to know about it.
+#[derive(Clone)]
+pub struct Database {
+    connection: DatabaseConnection,
+    backend: Backend,
+}
+
+/// Called once for every SQL statement sent (used for the statement counters).
+pub type StatementHook = Arc<dyn Fn() + Send + Sync>;
+
+impl Database {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`). SQLite files are created
+    /// when missing and run in WAL mode with foreign keys on and a busy timeout.
+    pub async fn connect(url: &str, hook: Option<StatementHook>) -> Result<Self, DbErr> {
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(DbErr::Custom(format!(
+                "unsupported database URL scheme (expected sqlite:// or postgres://): {}",
+                url.split(':').next().unwrap_or_default()
+            )));
+        };
+        let mut options = ConnectOptions::new(url.to_owned());
+        options.sqlx_logging(false).connect_timeout(Duration::from_secs(10)).acquire_timeout(Duration::from_secs(30));
+        match backend {
+            Backend::Sqlite => {
+                options.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|opts| {
+                    opts.create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(30))
+                });
+            }
+            Backend::Postgres => {
+                options.max_connections(16).min_connections(1);
+            }
+        }
+        let mut connection = sea_orm::Database::connect(options).await?;
+        if let Some(hook) = hook {
+            connection.set_metric_callback(move |_info| hook());
+        }
+        Ok(Self { connection, backend })
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.connection, None).await
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn db_backend(&self) -> DbBackend {
+        self.connection.get_database_backend()
+    }
+
+    /// For reads outside a transaction.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.connection
+    }
+
+    /// Opens the transaction of one write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout instead of
+    /// failing with "database is locked" when a read lock cannot be upgraded.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        match self.backend {
+            Backend::Sqlite => {
+                self.connection
+                    .begin_with_options(TransactionOptions {
+                        isolation_level: None,
+                        access_mode: None,
+                        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    })
+                    .await
+            }
+            Backend::Postgres => self.connection.begin().await,
+        }
+    }
+
+    /// Checks the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.connection.ping().await
+    }
+
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.connection.close().await
+    }
+}
+
+/// A hand-written statement with `?` placeholders, numbered `$1, $2, …` for PostgreSQL.
+/// For the few queries the builder cannot express (recursive walks); values are always
+/// bound, never spliced into the text.
+pub fn raw_statement(
+    backend: DbBackend,
+    sql: &str,
+    values: impl IntoIterator<Item = sea_orm::Value>,
+) -> sea_orm::Statement {
+    let text = match backend {
+        DbBackend::Postgres => {
+            let mut out = String::with_capacity(sql.len() + 8);
+            let mut n = 0;
+            for c in sql.chars() {
+                if c == '?' {
+                    n += 1;
+                    out.push('$');
+                    out.push_str(&n.to_string());
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+        _ => sql.to_owned(),
+    };
+    sea_orm::Statement::from_sql_and_values(backend, text, values)
+}

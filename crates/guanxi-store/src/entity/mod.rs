@@ -1,0 +1,14 @@
+//! SeaORM entities, one module per table. Relations are not declared: every key is
+//! `(tenant_id, …)`, and related rows are fetched by data loaders or explicit joins
+//! that always name the tenant.
+
+pub mod api_key;
+pub mod change_event;
+pub mod department;
+pub mod idempotency_key;
+pub mod job_lease;
+pub mod refresh_token;
+pub mod role;
+pub mod session;
+pub mod tenant;
+pub mod user;

@@ -1,0 +1,27 @@
+//! Guanxi's persistence: SeaORM entities and the repository functions the gateway calls.
+//!
+//! Repository functions take any connection (`C: ConnectionTrait`), so the caller decides
+//! the transaction: one mutation, one transaction, with its change record written inside
+//! it ([`audit::record`]). Data scopes from the domain become SQL conditions here
+//! ([`scope`]), rows become domain values, and constraint violations become business
+//! conflicts ([`error::StoreError`]) rather than system errors.
+
+pub mod api_key;
+pub mod audit;
+pub mod auth;
+pub mod db;
+pub mod department;
+pub mod entity;
+pub mod error;
+pub mod filter;
+pub mod idempotency;
+pub mod jobs;
+pub mod page;
+pub mod role;
+pub mod scope;
+pub mod tenant;
+pub mod user;
+
+pub use db::{Backend, Database};
+pub use error::{StoreError, StoreResult};
+pub use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, TransactionTrait};

@@ -1,0 +1,519 @@
+//! Users: employees who log in, each in one department, with a manager and a role.
+//! A user is visible under the `Org` data scope with the user as their own "owner".
+
+use chrono::{DateTime, Utc};
+use guanxi_domain::ErrorCode;
+use guanxi_domain::access::{DepartmentRule, ScopeRule};
+use guanxi_domain::change::{ChangeSet, Operation};
+use guanxi_domain::ids::{DepartmentId, RoleId, SessionId, TenantId, UserId};
+use guanxi_domain::org::{Email, User, UserStatus, check_no_cycle};
+use guanxi_domain::phone::PhoneNumber;
+use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select,
+};
+use uuid::Uuid;
+
+use crate::audit::{self, Author};
+use crate::entity::{role, user};
+use crate::error::{StoreError, StoreResult, on_unique};
+use crate::filter::{Combinators, IdFilter, TextFilter, TimeFilter};
+use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::{auth, scope};
+
+pub const ENTITY: &str = "User";
+
+pub fn to_domain(m: user::Model) -> User {
+    User {
+        id: m.id.into(),
+        tenant_id: m.tenant_id.into(),
+        email: m.email,
+        display_name: m.display_name,
+        phone: m.phone,
+        department_id: m.department_id.into(),
+        manager_id: m.manager_id.map(Into::into),
+        role_id: m.role_id.into(),
+        status: UserStatus::parse(&m.status).unwrap_or(UserStatus::Disabled),
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+fn visible(tenant: TenantId, rule: ScopeRule) -> Select<user::Entity> {
+    user::Entity::find().filter(user::Column::TenantId.eq(tenant.uuid())).filter(scope::owner_condition(
+        tenant,
+        rule,
+        (user::Entity, user::Column::Id),
+    ))
+}
+
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    id: Uuid,
+) -> StoreResult<Option<User>> {
+    Ok(visible(tenant, rule).filter(user::Column::Id.eq(id)).one(conn).await?.map(to_domain))
+}
+
+pub async fn by_ids<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    ids: &[Uuid],
+) -> StoreResult<Vec<User>> {
+    Ok(visible(tenant, rule)
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect())
+}
+
+/// The row behind a login attempt (no scope: nobody is logged in yet).
+pub async fn find_for_login<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    email: &str,
+) -> StoreResult<Option<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::TenantId.eq(tenant.uuid()))
+        .filter(user::Column::Email.eq(email.to_lowercase()))
+        .one(conn)
+        .await?)
+}
+
+/// The stored password hash of a user (for password changes).
+pub async fn password_hash<C: ConnectionTrait>(conn: &C, tenant: TenantId, id: UserId) -> StoreResult<String> {
+    user::Entity::find_by_id((tenant.uuid(), id.uuid()))
+        .one(conn)
+        .await?
+        .map(|u| u.password_hash)
+        .ok_or(StoreError::NotFound)
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct UserFilter {
+    pub combinators: Combinators<UserFilter>,
+    /// Matches a substring of the name or the email.
+    pub search: Option<String>,
+    pub email: Option<TextFilter>,
+    pub display_name: Option<TextFilter>,
+    pub status: Option<UserStatus>,
+    pub department_id: Option<IdFilter>,
+    pub role_id: Option<IdFilter>,
+    pub manager_id: Option<IdFilter>,
+    pub created_at: Option<TimeFilter>,
+}
+
+impl UserFilter {
+    fn condition(&self) -> Condition {
+        let mut all = Condition::all();
+        if let Some(search) = self.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let contains = TextFilter { contains: Some(search.to_owned()), ..TextFilter::default() };
+            all = all.add(
+                Condition::any()
+                    .add(contains.condition(user::Column::DisplayName))
+                    .add(contains.condition(user::Column::Email)),
+            );
+        }
+        if let Some(f) = &self.email {
+            all = all.add(f.condition(user::Column::Email));
+        }
+        if let Some(f) = &self.display_name {
+            all = all.add(f.condition(user::Column::DisplayName));
+        }
+        if let Some(status) = self.status {
+            all = all.add(user::Column::Status.eq(status.as_str()));
+        }
+        if let Some(f) = &self.department_id {
+            all = all.add(f.condition(user::Column::DepartmentId));
+        }
+        if let Some(f) = &self.role_id {
+            all = all.add(f.condition(user::Column::RoleId));
+        }
+        if let Some(f) = &self.manager_id {
+            all = all.add(f.condition(user::Column::ManagerId));
+        }
+        if let Some(f) = &self.created_at {
+            all = all.add(f.condition(user::Column::CreatedAt));
+        }
+        self.combinators.apply(all, Self::condition)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserSort {
+    DisplayName,
+    Email,
+    CreatedAt,
+    UpdatedAt,
+}
+
+fn sort_key(sort: UserSort, direction: Direction) -> SortKey<user::Entity> {
+    type M = user::Model;
+    match sort {
+        UserSort::DisplayName => SortKey {
+            name: "DISPLAY_NAME",
+            column: user::Column::DisplayName,
+            direction,
+            value: |m: &M| CursorValue::Text(m.display_name.clone()),
+        },
+        UserSort::Email => SortKey {
+            name: "EMAIL",
+            column: user::Column::Email,
+            direction,
+            value: |m: &M| CursorValue::Text(m.email.clone()),
+        },
+        UserSort::CreatedAt => SortKey {
+            name: "CREATED_AT",
+            column: user::Column::CreatedAt,
+            direction,
+            value: |m: &M| CursorValue::Time(m.created_at),
+        },
+        UserSort::UpdatedAt => SortKey {
+            name: "UPDATED_AT",
+            column: user::Column::UpdatedAt,
+            direction,
+            value: |m: &M| CursorValue::Time(m.updated_at),
+        },
+    }
+}
+
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    filter: &UserFilter,
+    sort: (UserSort, Direction),
+    request: &PageRequest,
+) -> StoreResult<Page<User>> {
+    let key = sort_key(sort.0, sort.1);
+    let tiebreak = Tiebreak { column: user::Column::Id, value: |m: &user::Model| CursorValue::Uuid(m.id) };
+    let select = visible(tenant, rule).filter(filter.condition());
+    Ok(page::fetch(conn, select, &key, &tiebreak, request).await?.map(to_domain))
+}
+
+pub async fn count<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    filter: &UserFilter,
+) -> StoreResult<u64> {
+    Ok(visible(tenant, rule).filter(filter.condition()).count(conn).await?)
+}
+
+/// The ids of a user's managers, nearest first, the user included.
+async fn managers_and_self<C: ConnectionTrait>(conn: &C, tenant: TenantId, id: Uuid) -> StoreResult<Vec<Uuid>> {
+    let sql = "WITH RECURSIVE up(id, manager_id, depth) AS (\
+        SELECT id, manager_id, 0 FROM users WHERE tenant_id = ? AND id = ? \
+        UNION SELECT u.id, u.manager_id, up.depth + 1 FROM users u JOIN up ON u.id = up.manager_id \
+        WHERE u.tenant_id = ? AND up.depth < 1000\
+        ) SELECT id FROM up ORDER BY depth";
+    let statement = crate::db::raw_statement(
+        conn.get_database_backend(),
+        sql,
+        [tenant.uuid().into(), id.into(), tenant.uuid().into()],
+    );
+    let rows = conn.query_all_raw(statement).await?;
+    rows.iter().map(|row| row.try_get::<Uuid>("", "id").map_err(StoreError::from)).collect()
+}
+
+/// Checks the references of a user input: a live department the caller may see, a live
+/// role, and a manager who is a user of the tenant.
+async fn check_references<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    departments: DepartmentRule,
+    department: Option<DepartmentId>,
+    role_id: Option<RoleId>,
+    manager: Option<UserId>,
+) -> StoreResult<()> {
+    let mut invalid = guanxi_domain::Invalid::default();
+    if let Some(department) = department {
+        let found = crate::department::find(conn, tenant, departments, department.uuid()).await?;
+        if !found.is_some_and(|d| d.deleted_at.is_none()) {
+            invalid.push(guanxi_domain::FieldError::new("departmentId", ErrorCode::NotFound, "no such department"));
+        }
+    }
+    if let Some(role_id) = role_id {
+        let found = role::Entity::find_by_id((tenant.uuid(), role_id.uuid())).one(conn).await?;
+        if !found.is_some_and(|r| r.deleted_at.is_none()) {
+            invalid.push(guanxi_domain::FieldError::new("roleId", ErrorCode::NotFound, "no such role"));
+        }
+    }
+    if let Some(manager) = manager {
+        let found = user::Entity::find_by_id((tenant.uuid(), manager.uuid())).one(conn).await?;
+        if found.is_none() {
+            invalid.push(guanxi_domain::FieldError::new("managerId", ErrorCode::NotFound, "no such user"));
+        }
+    }
+    invalid.into_result().map_err(StoreError::from)
+}
+
+pub struct NewUser {
+    pub email: Email,
+    pub display_name: guanxi_domain::org::Name,
+    pub phone: Option<PhoneNumber>,
+    pub password_hash: String,
+    pub department_id: DepartmentId,
+    pub manager_id: Option<UserId>,
+    pub role_id: RoleId,
+}
+
+pub async fn create<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    departments: DepartmentRule,
+    input: NewUser,
+) -> StoreResult<User> {
+    let tenant = author.tenant_id;
+    check_references(conn, tenant, departments, Some(input.department_id), Some(input.role_id), input.manager_id)
+        .await?;
+    let now = Utc::now();
+    let id = UserId::new();
+    let model = user::Entity::insert(user::ActiveModel {
+        tenant_id: Set(tenant.uuid()),
+        id: Set(id.uuid()),
+        email: Set(input.email.as_str().to_owned()),
+        display_name: Set(input.display_name.as_str().to_owned()),
+        phone: Set(input.phone.map(PhoneNumber::into_inner)),
+        password_hash: Set(input.password_hash),
+        department_id: Set(input.department_id.uuid()),
+        manager_id: Set(input.manager_id.map(UserId::uuid)),
+        role_id: Set(input.role_id.uuid()),
+        status: Set(UserStatus::Active.as_str().to_owned()),
+        failed_logins: Set(0),
+        locked_until: Set(None),
+        password_changed_at: Set(now),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_with_returning(conn)
+    .await
+    .map_err(|e| on_unique(e, "email", "a user with this email already exists"))?;
+    let changes = ChangeSet::new()
+        .field("email", (), &model.email)
+        .field("displayName", (), &model.display_name)
+        .field("phone", (), &model.phone)
+        .field("departmentId", (), model.department_id)
+        .field("managerId", (), model.manager_id)
+        .field("roleId", (), model.role_id)
+        .secret("password");
+    audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
+    Ok(to_domain(model))
+}
+
+/// What an update changes; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Default)]
+pub struct UserPatch {
+    pub display_name: Option<guanxi_domain::org::Name>,
+    pub phone: Option<Option<PhoneNumber>>,
+    pub department_id: Option<DepartmentId>,
+    pub manager_id: Option<Option<UserId>>,
+    pub role_id: Option<RoleId>,
+}
+
+async fn current<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    id: Uuid,
+    expected_version: i32,
+) -> StoreResult<User> {
+    let user = find(conn, tenant, rule, id).await?.ok_or(StoreError::NotFound)?;
+    if user.version != expected_version {
+        return Err(StoreError::version_conflict(expected_version, user.version));
+    }
+    Ok(user)
+}
+
+async fn write_versioned<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    id: Uuid,
+    expected_version: i32,
+    values: Vec<(user::Column, SimpleExpr)>,
+) -> StoreResult<User> {
+    let mut update = user::Entity::update_many()
+        .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
+        .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()));
+    for (column, value) in values {
+        update = update.col_expr(column, value);
+    }
+    let result = update
+        .filter(user::Column::TenantId.eq(tenant.uuid()))
+        .filter(user::Column::Id.eq(id))
+        .filter(user::Column::Version.eq(expected_version))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::version_conflict(expected_version, expected_version + 1));
+    }
+    user::Entity::find_by_id((tenant.uuid(), id)).one(conn).await?.map(to_domain).ok_or(StoreError::NotFound)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn update<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    rule: ScopeRule,
+    departments: DepartmentRule,
+    id: Uuid,
+    expected_version: i32,
+    patch: UserPatch,
+) -> StoreResult<User> {
+    let tenant = author.tenant_id;
+    let before = current(conn, tenant, rule, id, expected_version).await?;
+    check_references(conn, tenant, departments, patch.department_id, patch.role_id, patch.manager_id.flatten()).await?;
+    let mut values = Vec::new();
+    let mut changes = ChangeSet::new();
+    if let Some(name) = &patch.display_name {
+        changes = changes.field("displayName", &before.display_name, name.as_str());
+        values.push((user::Column::DisplayName, Expr::value(name.as_str())));
+    }
+    if let Some(phone) = &patch.phone {
+        let phone = phone.as_ref().map(|p| p.as_str().to_owned());
+        changes = changes.field("phone", &before.phone, &phone);
+        values.push((user::Column::Phone, Expr::value(phone)));
+    }
+    if let Some(department) = patch.department_id {
+        changes = changes.field("departmentId", before.department_id, department);
+        values.push((user::Column::DepartmentId, Expr::value(department.uuid())));
+    }
+    if let Some(role_id) = patch.role_id {
+        changes = changes.field("roleId", before.role_id, role_id);
+        values.push((user::Column::RoleId, Expr::value(role_id.uuid())));
+    }
+    if let Some(manager) = patch.manager_id {
+        if let Some(manager) = manager {
+            let chain: Vec<UserId> =
+                managers_and_self(conn, tenant, manager.uuid()).await?.into_iter().map(Into::into).collect();
+            check_no_cycle("managerId", &before.id, Some(&manager), &chain)?;
+        }
+        changes = changes.field("managerId", before.manager_id, manager);
+        values.push((user::Column::ManagerId, Expr::value(manager.map(UserId::uuid))));
+    }
+    if changes.is_empty() {
+        return Ok(before);
+    }
+    let after = write_versioned(conn, tenant, id, expected_version, values).await?;
+    audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
+    Ok(after)
+}
+
+/// Disables or re-enables a user. Disabling ends every session of the user at once.
+pub async fn set_status<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    rule: ScopeRule,
+    id: Uuid,
+    expected_version: i32,
+    status: UserStatus,
+) -> StoreResult<User> {
+    let tenant = author.tenant_id;
+    let before = current(conn, tenant, rule, id, expected_version).await?;
+    if before.status == status {
+        return Ok(before);
+    }
+    if status == UserStatus::Disabled && author.user_id == Some(id) {
+        return Err(StoreError::rejected("id", ErrorCode::IllegalState, "you cannot disable yourself"));
+    }
+    let mut values = vec![(user::Column::Status, Expr::value(status.as_str()))];
+    if status == UserStatus::Active {
+        values.push((user::Column::FailedLogins, Expr::value(0)));
+        values.push((user::Column::LockedUntil, Expr::value(None::<DateTime<Utc>>)));
+    }
+    let after = write_versioned(conn, tenant, id, expected_version, values).await?;
+    if status == UserStatus::Disabled {
+        auth::revoke_user_sessions(conn, tenant, before.id, None, "USER_DISABLED").await?;
+    }
+    let operation = if status == UserStatus::Disabled { Operation::Disable } else { Operation::Enable };
+    audit::record(conn, author, ENTITY, id, operation, &ChangeSet::new().field("status", before.status, status))
+        .await?;
+    Ok(after)
+}
+
+/// Stores a new password hash and ends every other session of the user.
+pub async fn set_password<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    id: UserId,
+    password_hash: String,
+    keep_session: Option<SessionId>,
+) -> StoreResult<()> {
+    let tenant = author.tenant_id;
+    let now = Utc::now();
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(password_hash))
+        .col_expr(user::Column::PasswordChangedAt, Expr::value(now))
+        .col_expr(user::Column::FailedLogins, Expr::value(0))
+        .col_expr(user::Column::LockedUntil, Expr::value(None::<DateTime<Utc>>))
+        .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .filter(user::Column::TenantId.eq(tenant.uuid()))
+        .filter(user::Column::Id.eq(id.uuid()))
+        .exec(conn)
+        .await?;
+    auth::revoke_user_sessions(conn, tenant, id, keep_session, "PASSWORD_CHANGED").await?;
+    audit::record(conn, author, ENTITY, id.uuid(), Operation::PasswordChange, &ChangeSet::new().secret("password"))
+        .await?;
+    Ok(())
+}
+
+/// Counts a failed login and locks the account for the domain's lock-out period.
+pub async fn record_failed_login<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    id: Uuid,
+    failed_logins: i32,
+) -> StoreResult<()> {
+    let locked_until = guanxi_domain::auth::lockout_after(failed_logins).map(|d| Utc::now() + d);
+    user::Entity::update_many()
+        .col_expr(user::Column::FailedLogins, Expr::value(failed_logins))
+        .col_expr(user::Column::LockedUntil, Expr::value(locked_until))
+        .filter(user::Column::TenantId.eq(tenant.uuid()))
+        .filter(user::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn record_successful_login<C: ConnectionTrait>(conn: &C, tenant: TenantId, id: Uuid) -> StoreResult<()> {
+    user::Entity::update_many()
+        .col_expr(user::Column::FailedLogins, Expr::value(0))
+        .col_expr(user::Column::LockedUntil, Expr::value(None::<DateTime<Utc>>))
+        .filter(user::Column::TenantId.eq(tenant.uuid()))
+        .filter(user::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Users per department (for department member counts), within the caller's scope.
+pub async fn count_by_department<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    departments: &[Uuid],
+) -> StoreResult<Vec<(Uuid, i64)>> {
+    use sea_orm::{FromQueryResult, QuerySelect};
+    #[derive(FromQueryResult)]
+    struct Row {
+        department_id: Uuid,
+        members: i64,
+    }
+    let rows = visible(tenant, rule)
+        .select_only()
+        .column(user::Column::DepartmentId)
+        .column_as(user::Column::Id.count(), "members")
+        .filter(user::Column::DepartmentId.is_in(departments.iter().copied()))
+        .group_by(user::Column::DepartmentId)
+        .into_model::<Row>()
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.department_id, r.members)).collect())
+}

@@ -1,0 +1,19 @@
+//! Guanxi's schema, as an ordered list of migrations.
+//!
+//! One file per step, named `mYYYYMMDD_NNNNNN_what`; a landed migration is never edited,
+//! a later one changes what an earlier one made. Every table carries `tenant_id`, and
+//! every primary, unique and foreign key starts with it, so the schema can be sharded by
+//! tenant on a distributed PostgreSQL. `tenants` is the one reference table.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_spine;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_spine::Migration)]
+    }
+}
