@@ -89,6 +89,9 @@ pub struct Config {
     pub run_jobs: bool,
     /// How often subscriptions look for new change events, in milliseconds.
     pub subscription_poll_ms: u64,
+    /// How long a data loader waits to gather keys before it queries, in milliseconds. A
+    /// batch that takes longer to gather is split in two (more statements, same result).
+    pub loader_delay_ms: u64,
     pub limits: Limits,
 }
 
@@ -108,6 +111,7 @@ impl Default for Config {
             expose_statement_count: false,
             run_jobs: true,
             subscription_poll_ms: 1_000,
+            loader_delay_ms: 3,
             limits: Limits::default(),
         }
     }

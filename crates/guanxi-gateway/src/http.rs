@@ -153,10 +153,14 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>, request
     caller
 }
 
+fn loader_delay(state: &AppState) -> Duration {
+    Duration::from_millis(state.config.loader_delay_ms)
+}
+
 fn with_caller(request: async_graphql::Request, state: &AppState, caller: &Caller) -> async_graphql::Request {
     let request = request.data(caller.clone());
     match &caller.actor {
-        Some(actor) => request.data(loaders::loaders(state.db.clone(), actor.clone())),
+        Some(actor) => request.data(loaders::loaders(state.db.clone(), actor.clone(), loader_delay(state))),
         None => request,
     }
 }
@@ -213,7 +217,7 @@ async fn websocket(State(http): State<Http>, protocol: GraphQLProtocol, upgrade:
                     };
                     let mut data = Data::default();
                     data.insert(caller);
-                    data.insert(loaders::loaders(state.db.clone(), actor));
+                    data.insert(loaders::loaders(state.db.clone(), actor, loader_delay(&state)));
                     Ok(data)
                 })
                 .keepalive_timeout(Some(Duration::from_secs(60)))

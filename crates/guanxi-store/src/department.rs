@@ -8,8 +8,8 @@ use guanxi_domain::ids::{DepartmentId, TenantId};
 use guanxi_domain::org::{Department, Name, check_no_cycle};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    Select,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Select,
 };
 use uuid::Uuid;
 
@@ -37,10 +37,10 @@ pub fn to_domain(m: department::Model) -> Department {
 }
 
 /// Departments of the tenant that `rule` lets the caller see.
-fn visible(tenant: TenantId, rule: DepartmentRule) -> Select<department::Entity> {
+fn visible(backend: DbBackend, tenant: TenantId, rule: DepartmentRule) -> Select<department::Entity> {
     department::Entity::find()
         .filter(department::Column::TenantId.eq(tenant.uuid()))
-        .filter(scope::department_condition(tenant, rule, (department::Entity, department::Column::Id)))
+        .filter(scope::department_condition(backend, tenant, rule, (department::Entity, department::Column::Id)))
 }
 
 /// A visible department, deleted or not.
@@ -50,7 +50,11 @@ pub async fn find<C: ConnectionTrait>(
     rule: DepartmentRule,
     id: Uuid,
 ) -> StoreResult<Option<Department>> {
-    Ok(visible(tenant, rule).filter(department::Column::Id.eq(id)).one(conn).await?.map(to_domain))
+    Ok(visible(conn.get_database_backend(), tenant, rule)
+        .filter(department::Column::Id.eq(id))
+        .one(conn)
+        .await?
+        .map(to_domain))
 }
 
 /// Visible, live departments among `ids` (for data loaders).
@@ -60,7 +64,7 @@ pub async fn by_ids<C: ConnectionTrait>(
     rule: DepartmentRule,
     ids: &[Uuid],
 ) -> StoreResult<Vec<Department>> {
-    Ok(visible(tenant, rule)
+    Ok(visible(conn.get_database_backend(), tenant, rule)
         .filter(department::Column::Id.is_in(ids.iter().copied()))
         .all(conn)
         .await?
@@ -76,7 +80,7 @@ pub async fn children_of<C: ConnectionTrait>(
     rule: DepartmentRule,
     parents: &[Uuid],
 ) -> StoreResult<Vec<Department>> {
-    Ok(visible(tenant, rule)
+    Ok(visible(conn.get_database_backend(), tenant, rule)
         .filter(department::Column::ParentId.is_in(parents.iter().copied()))
         .filter(department::Column::DeletedAt.is_null())
         .order_by_asc(department::Column::SortOrder)
@@ -115,13 +119,13 @@ impl DepartmentFilter {
         self.combinators.apply(all, Self::condition)
     }
 
-    fn select(&self, tenant: TenantId, rule: DepartmentRule) -> Select<department::Entity> {
+    fn select(&self, backend: DbBackend, tenant: TenantId, rule: DepartmentRule) -> Select<department::Entity> {
         let deleted = if self.deleted == Some(true) {
             department::Column::DeletedAt.is_not_null()
         } else {
             department::Column::DeletedAt.is_null()
         };
-        visible(tenant, rule).filter(deleted).filter(self.condition())
+        visible(backend, tenant, rule).filter(deleted).filter(self.condition())
     }
 }
 
@@ -173,7 +177,9 @@ pub async fn list<C: ConnectionTrait>(
 ) -> StoreResult<Page<Department>> {
     let key = sort_key(sort.0, sort.1);
     let tiebreak = Tiebreak { column: department::Column::Id, value: |m: &department::Model| CursorValue::Uuid(m.id) };
-    Ok(page::fetch(conn, filter.select(tenant, rule), &key, &tiebreak, request).await?.map(to_domain))
+    Ok(page::fetch(conn, filter.select(conn.get_database_backend(), tenant, rule), &key, &tiebreak, request)
+        .await?
+        .map(to_domain))
 }
 
 pub async fn count<C: ConnectionTrait>(
@@ -182,7 +188,7 @@ pub async fn count<C: ConnectionTrait>(
     rule: DepartmentRule,
     filter: &DepartmentFilter,
 ) -> StoreResult<u64> {
-    Ok(filter.select(tenant, rule).count(conn).await?)
+    Ok(filter.select(conn.get_database_backend(), tenant, rule).count(conn).await?)
 }
 
 /// The ids of a department's ancestors, nearest first, the department included.

@@ -6,8 +6,16 @@
 
 use guanxi_domain::access::{DepartmentRule, ScopeRule};
 use guanxi_domain::ids::TenantId;
-use sea_orm::Condition;
 use sea_orm::sea_query::{BinOper, Expr, ExprTrait, IntoColumnRef, SimpleExpr};
+use sea_orm::{Condition, DbBackend};
+
+/// The templates use `?`; sea-query's PostgreSQL builder numbers `$` placeholders instead.
+fn placeholders(backend: DbBackend, template: &str) -> String {
+    match backend {
+        DbBackend::Postgres => template.replace('?', "$"),
+        _ => template.to_owned(),
+    }
+}
 
 /// Users in the management chain below (and including) a user.
 const SUBORDINATES: &str = "(WITH RECURSIVE chain(id) AS (\
@@ -32,11 +40,16 @@ const SUBTREE: &str = "(WITH RECURSIVE tree(id) AS (\
     ) SELECT id FROM tree)";
 
 /// The condition "the record's owner is visible under `rule`".
-pub fn owner_condition<Col: IntoColumnRef>(tenant: TenantId, rule: ScopeRule, owner: Col) -> Condition {
+pub fn owner_condition<Col: IntoColumnRef>(
+    backend: DbBackend,
+    tenant: TenantId,
+    rule: ScopeRule,
+    owner: Col,
+) -> Condition {
     let t = tenant.uuid();
     let owner = Expr::col(owner);
     let in_set = |sql: &'static str, values: Vec<sea_orm::Value>| -> SimpleExpr {
-        owner.clone().binary(BinOper::In, Expr::cust_with_values(sql, values))
+        owner.clone().binary(BinOper::In, Expr::cust_with_values(placeholders(backend, sql), values))
     };
     match rule {
         ScopeRule::All => Condition::all(),
@@ -54,7 +67,12 @@ pub fn owner_condition<Col: IntoColumnRef>(tenant: TenantId, rule: ScopeRule, ow
 }
 
 /// The condition "the department is visible under `rule`".
-pub fn department_condition<Col: IntoColumnRef>(tenant: TenantId, rule: DepartmentRule, id: Col) -> Condition {
+pub fn department_condition<Col: IntoColumnRef>(
+    backend: DbBackend,
+    tenant: TenantId,
+    rule: DepartmentRule,
+    id: Col,
+) -> Condition {
     let t = tenant.uuid();
     let id = Expr::col(id);
     match rule {
@@ -63,7 +81,7 @@ pub fn department_condition<Col: IntoColumnRef>(tenant: TenantId, rule: Departme
         DepartmentRule::Subtree(department) => Condition::all().add(id.binary(
             BinOper::In,
             Expr::cust_with_values(
-                SUBTREE,
+                placeholders(backend, SUBTREE),
                 Vec::<sea_orm::Value>::from([t.into(), department.uuid().into(), t.into()]),
             ),
         )),

@@ -10,7 +10,8 @@ use guanxi_domain::org::{Email, User, UserStatus, check_no_cycle};
 use guanxi_domain::phone::PhoneNumber;
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    Select,
 };
 use uuid::Uuid;
 
@@ -40,8 +41,9 @@ pub fn to_domain(m: user::Model) -> User {
     }
 }
 
-fn visible(tenant: TenantId, rule: ScopeRule) -> Select<user::Entity> {
+fn visible(backend: DbBackend, tenant: TenantId, rule: ScopeRule) -> Select<user::Entity> {
     user::Entity::find().filter(user::Column::TenantId.eq(tenant.uuid())).filter(scope::owner_condition(
+        backend,
         tenant,
         rule,
         (user::Entity, user::Column::Id),
@@ -54,7 +56,11 @@ pub async fn find<C: ConnectionTrait>(
     rule: ScopeRule,
     id: Uuid,
 ) -> StoreResult<Option<User>> {
-    Ok(visible(tenant, rule).filter(user::Column::Id.eq(id)).one(conn).await?.map(to_domain))
+    Ok(visible(conn.get_database_backend(), tenant, rule)
+        .filter(user::Column::Id.eq(id))
+        .one(conn)
+        .await?
+        .map(to_domain))
 }
 
 pub async fn by_ids<C: ConnectionTrait>(
@@ -63,7 +69,7 @@ pub async fn by_ids<C: ConnectionTrait>(
     rule: ScopeRule,
     ids: &[Uuid],
 ) -> StoreResult<Vec<User>> {
-    Ok(visible(tenant, rule)
+    Ok(visible(conn.get_database_backend(), tenant, rule)
         .filter(user::Column::Id.is_in(ids.iter().copied()))
         .all(conn)
         .await?
@@ -192,7 +198,7 @@ pub async fn list<C: ConnectionTrait>(
 ) -> StoreResult<Page<User>> {
     let key = sort_key(sort.0, sort.1);
     let tiebreak = Tiebreak { column: user::Column::Id, value: |m: &user::Model| CursorValue::Uuid(m.id) };
-    let select = visible(tenant, rule).filter(filter.condition());
+    let select = visible(conn.get_database_backend(), tenant, rule).filter(filter.condition());
     Ok(page::fetch(conn, select, &key, &tiebreak, request).await?.map(to_domain))
 }
 
@@ -202,7 +208,7 @@ pub async fn count<C: ConnectionTrait>(
     rule: ScopeRule,
     filter: &UserFilter,
 ) -> StoreResult<u64> {
-    Ok(visible(tenant, rule).filter(filter.condition()).count(conn).await?)
+    Ok(visible(conn.get_database_backend(), tenant, rule).filter(filter.condition()).count(conn).await?)
 }
 
 /// The ids of a user's managers, nearest first, the user included.
@@ -506,7 +512,7 @@ pub async fn count_by_department<C: ConnectionTrait>(
         department_id: Uuid,
         members: i64,
     }
-    let rows = visible(tenant, rule)
+    let rows = visible(conn.get_database_backend(), tenant, rule)
         .select_only()
         .column(user::Column::DepartmentId)
         .column_as(user::Column::Id.count(), "members")

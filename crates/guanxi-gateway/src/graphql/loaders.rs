@@ -35,8 +35,8 @@ pub struct MemberCountKey(pub Uuid);
 
 pub type Loaders = DataLoader<OrgLoader>;
 
-pub fn loaders(db: Database, actor: Actor) -> Loaders {
-    DataLoader::new(OrgLoader { db, actor }, crate::telemetry::spawn_counted)
+pub fn loaders(db: Database, actor: Actor, delay: std::time::Duration) -> Loaders {
+    DataLoader::new(OrgLoader { db, actor }, crate::telemetry::spawn_counted).delay(delay)
 }
 
 impl Loader<DepartmentKey> for OrgLoader {

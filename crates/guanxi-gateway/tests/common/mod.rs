@@ -1,0 +1,232 @@
+//! The test harness: the real server on a random port, against a fresh database (a SQLite
+//! file by default, or a new PostgreSQL database per test when
+//! `GUANXI_TEST_DATABASE_URL` points at a server).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use guanxi_gateway::Application;
+use guanxi_gateway::config::{Config, Secret};
+use guanxi_store::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+pub const PASSWORD: &str = "guanxi-demo";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: Database,
+    pub config: Config,
+    data_dir: PathBuf,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// A fresh database URL for one test.
+async fn fresh_database(data_dir: &std::path::Path) -> String {
+    match std::env::var("GUANXI_TEST_DATABASE_URL") {
+        Ok(base) if base.starts_with("postgres") => {
+            let (server, name) = base.rsplit_once('/').expect("a database name in GUANXI_TEST_DATABASE_URL");
+            let name = name.split('?').next().unwrap_or(name);
+            let database = format!("{name}_{}", uuid::Uuid::now_v7().simple());
+            let admin = Database::connect(&base, None).await.expect("connecting to the test PostgreSQL");
+            admin
+                .connection()
+                .execute_unprepared(&format!("CREATE DATABASE \"{database}\""))
+                .await
+                .expect("creating a test database");
+            admin.close().await.ok();
+            format!("{server}/{database}")
+        }
+        _ => format!("sqlite://{}?mode=rwc", data_dir.join("guanxi.db").display()),
+    }
+}
+
+pub fn test_config(database_url: String, data_dir: PathBuf) -> Config {
+    Config {
+        database_url,
+        listen: "127.0.0.1:0".into(),
+        data_dir,
+        jwt_secret: Some(Secret::new(JWT_SECRET)),
+        expose_statement_count: true,
+        run_jobs: false,
+        subscription_poll_ms: 100,
+        graphiql: Some(true),
+        // Generous, so that a loaded CI machine gathers each batch whole (see the N+1 test).
+        loader_delay_ms: 25,
+        ..Config::default()
+    }
+}
+
+/// Starts the app with `adjust` applied to the test configuration.
+pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let data_dir = std::env::temp_dir().join(format!("guanxi-test-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let url = fresh_database(&data_dir).await;
+    let mut config = test_config(url, data_dir.clone());
+    adjust(&mut config);
+    let app = Application::build(config.clone()).await.expect("building the app");
+    let address = format!("http://{}", app.address().unwrap());
+    let db = app.database();
+    tokio::spawn(app.run_until_stopped());
+    TestApp { address, client: reqwest::Client::new(), db, config, data_dir }
+}
+
+/// Starts the app with the demo tenant loaded.
+pub async fn spawn_demo() -> TestApp {
+    let app = spawn_with(|_| {}).await;
+    guanxi_gateway::seed::seed_demo(&app.db).await.expect("seeding the demo tenant");
+    app
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub statements: u64,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// POSTs a GraphQL request and returns the status, SQL statement count and JSON body.
+    pub async fn post(&self, token: Option<&str>, body: &Value) -> Reply {
+        let mut request = self.client.post(self.url("/graphql")).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let statements = response
+            .headers()
+            .get("x-sql-statements")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let body = response.json().await.unwrap_or(Value::Null);
+        Reply { status, statements, body }
+    }
+
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        self.post(token, &json!({ "query": query, "variables": variables })).await.body
+    }
+
+    /// Logs in and returns the whole payload.
+    pub async fn login_payload(&self, tenant: &str, email: &str, password: &str) -> Value {
+        let body = self
+            .gql(
+                None,
+                "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken expiresAt user { id email } userErrors { field message code } } }",
+                json!({ "i": { "tenant": tenant, "email": email, "password": password } }),
+            )
+            .await;
+        body["data"]["login"].clone()
+    }
+
+    /// Logs a demo user in and returns their access token.
+    pub async fn login(&self, email: &str) -> String {
+        let payload = self.login_payload("demo", email, PASSWORD).await;
+        payload["accessToken"].as_str().unwrap_or_else(|| panic!("login failed: {payload}")).to_owned()
+    }
+
+    /// The global id of a demo user, looked up by the admin.
+    pub async fn user_id(&self, admin: &str, email: &str) -> String {
+        let body = self
+            .gql(
+                Some(admin),
+                "query($e: String!) { users(filter: {email: {eq: $e}}) { nodes { id } } }",
+                json!({ "e": email }),
+            )
+            .await;
+        body["data"]["users"]["nodes"][0]["id"].as_str().unwrap_or_else(|| panic!("no user {email}: {body}")).to_owned()
+    }
+
+    /// The global id and version of a department, by name.
+    pub async fn department(&self, admin: &str, name: &str) -> (String, i64) {
+        let body = self
+            .gql(
+                Some(admin),
+                "query($n: String!) { departments(filter: {name: {eq: $n}}) { nodes { id version } } }",
+                json!({ "n": name }),
+            )
+            .await;
+        let node = &body["data"]["departments"]["nodes"][0];
+        (
+            node["id"].as_str().unwrap_or_else(|| panic!("no department {name}: {body}")).to_owned(),
+            node["version"].as_i64().unwrap(),
+        )
+    }
+
+    /// The global id of a role by its built-in key.
+    pub async fn role_id(&self, admin: &str, key: &str) -> String {
+        let body = self.gql(Some(admin), "{ roles(first: 50) { nodes { id builtinKey } } }", json!({})).await;
+        body["data"]["roles"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["builtinKey"] == key)
+            .and_then(|r| r["id"].as_str())
+            .unwrap_or_else(|| panic!("no role {key}: {body}"))
+            .to_owned()
+    }
+
+    /// Creates another tenant with an admin, returning the admin's access token.
+    pub async fn second_tenant(&self, slug: &str) -> String {
+        let tx = self.db.begin_write().await.unwrap();
+        let created =
+            guanxi_store::tenant::create(&tx, &guanxi_domain::org::TenantSlug::parse("t", slug).unwrap(), "另一家公司")
+                .await
+                .unwrap();
+        let hash = guanxi_gateway::auth::hash_password(PASSWORD.into()).await.unwrap();
+        guanxi_store::user::create(
+            &tx,
+            &guanxi_store::audit::Author::system(created.id()),
+            guanxi_domain::access::DepartmentRule::All,
+            guanxi_store::user::NewUser {
+                email: guanxi_domain::org::Email::parse("e", "admin@other.local").unwrap(),
+                display_name: guanxi_domain::org::Name::parse("n", "别家管理员").unwrap(),
+                phone: None,
+                password_hash: hash,
+                department_id: created.root.id,
+                manager_id: None,
+                role_id: created.role("admin").unwrap().id,
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let payload = self.login_payload(slug, "admin@other.local", PASSWORD).await;
+        payload["accessToken"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The `extensions.code` of the first top-level error.
+pub fn error_code(body: &Value) -> String {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}")).to_owned()
+}
+
+/// The codes of a payload's user errors.
+pub fn user_error_codes(payload: &Value) -> Vec<String> {
+    payload["userErrors"]
+        .as_array()
+        .map(|e| e.iter().filter_map(|x| x["code"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// The emails in a `users` connection.
+pub fn emails(body: &Value) -> Vec<String> {
+    let mut emails: Vec<String> = body["data"]["users"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no users in {body}"))
+        .iter()
+        .map(|u| u["email"].as_str().unwrap().to_owned())
+        .collect();
+    emails.sort();
+    emails
+}
