@@ -13,7 +13,7 @@ impl Password {
 
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let chars = raw.chars().count();
-        if chars < Self::MIN_CHARS || chars > Self::MAX_CHARS {
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&chars) {
             return Err(FieldError::new(
                 field,
                 ErrorCode::Invalid,

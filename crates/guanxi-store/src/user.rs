@@ -240,13 +240,13 @@ async fn check_references<C: ConnectionTrait>(
     let mut invalid = guanxi_domain::Invalid::default();
     if let Some(department) = department {
         let found = crate::department::find(conn, tenant, departments, department.uuid()).await?;
-        if !found.is_some_and(|d| d.deleted_at.is_none()) {
+        if found.is_none_or(|d| d.deleted_at.is_some()) {
             invalid.push(guanxi_domain::FieldError::new("departmentId", ErrorCode::NotFound, "no such department"));
         }
     }
     if let Some(role_id) = role_id {
         let found = role::Entity::find_by_id((tenant.uuid(), role_id.uuid())).one(conn).await?;
-        if !found.is_some_and(|r| r.deleted_at.is_none()) {
+        if found.is_none_or(|r| r.deleted_at.is_some()) {
             invalid.push(guanxi_domain::FieldError::new("roleId", ErrorCode::NotFound, "no such role"));
         }
     }

@@ -4,7 +4,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Duration, Utc};
 use guanxi_domain::ErrorCode;
 use guanxi_domain::access::ScopeRule;
-use guanxi_domain::auth::{FREE_FAILED_LOGINS, Password, login_allowed};
+use guanxi_domain::auth::{Password, login_allowed};
 use guanxi_domain::ids::{TenantId, UserId};
 use guanxi_domain::org::UserStatus;
 use guanxi_store::audit::Author;
@@ -96,11 +96,8 @@ impl AuthMutation {
                 guanxi_store::user::record_failed_login(&tx, tenant_id, user.id, user.failed_logins + 1).await?;
             }
             tx.commit().await?;
-            let left = FREE_FAILED_LOGINS - (user.failed_logins + 1);
             tracing::info!(tenant = %tenant.slug, failures = user.failed_logins + 1, "failed login");
-            let message =
-                if password_ok || left <= 0 { BAD_CREDENTIALS.to_owned() } else { BAD_CREDENTIALS.to_owned() };
-            return Ok(SessionPayload::failed("", ErrorCode::InvalidCredentials, &message));
+            return Ok(SessionPayload::failed("", ErrorCode::InvalidCredentials, BAD_CREDENTIALS));
         }
         let refresh = new_opaque(OpaqueKind::Refresh, tenant_id);
         let user_id = UserId::from_uuid(user.id);
@@ -172,7 +169,7 @@ impl AuthMutation {
     async fn logout(&self, ctx: &Context<'_>) -> ApiResult<OkPayload> {
         let actor = actor(ctx)?;
         let Some(session) = caller(ctx).and_then(|c| c.session_id) else {
-            return Err(ApiError::BadUserInput("API keys have no session to end; revoke the key instead".into()).into());
+            return Err(ApiError::BadUserInput("API keys have no session to end; revoke the key instead".into()));
         };
         let tx = state(ctx).db.begin_write().await?;
         guanxi_store::auth::revoke_session(&tx, actor.tenant_id, session, "LOGOUT").await?;
@@ -184,7 +181,7 @@ impl AuthMutation {
     async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> ApiResult<OkPayload> {
         let actor = actor(ctx)?;
         if actor.api_key_id.is_some() {
-            return Err(ApiError::Forbidden("an API key cannot change a password".into()).into());
+            return Err(ApiError::Forbidden("an API key cannot change a password".into()));
         }
         let app = state(ctx);
         let new_password = match Password::parse("newPassword", &input.new_password) {
