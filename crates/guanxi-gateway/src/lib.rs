@@ -36,8 +36,9 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         telemetry::init_logging(config.log_format);
         let metrics = telemetry::metrics_handle();
-        let db = connect(&config).await?;
+        // The key comes first: a misconfigured server must not touch the database.
         let secret = jwt_secret(&config)?;
+        let db = connect(&config).await?;
         let tokens = TokenService::new(&secret, &config.jwt_key_id, Duration::minutes(config.access_token_minutes))?;
         let state = Arc::new(AppState { db, tokens, config });
         let schema = graphql::build_schema(state.clone());
@@ -103,6 +104,8 @@ fn jwt_secret(config: &Config) -> anyhow::Result<Secret> {
         let key = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         return Ok(Secret::new(key.trim()));
     }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     tracing::warn!(path = %path.display(), "no JWT key configured: generated one for the embedded default");
     let key = auth::generate_secret();
     let mut options = std::fs::OpenOptions::new();

@@ -1,0 +1,167 @@
+//! The command line, key handling at start-up, and the live change feed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures::{SinkExt, StreamExt};
+use guanxi_gateway::Application;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+#[tokio::test]
+async fn the_embedded_default_generates_a_private_jwt_key_and_postgres_refuses_to_start_without_one() {
+    let dir = std::env::temp_dir().join(format!("guanxi-key-{}", uuid::Uuid::now_v7().simple()));
+    let mut config = test_config(format!("sqlite://{}?mode=rwc", dir.join("guanxi.db").display()), dir.clone());
+    config.jwt_secret = None;
+    let app = Application::build(config.clone()).await.unwrap();
+    let key = dir.join("jwt.key");
+    assert!(key.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let first = std::fs::read_to_string(&key).unwrap();
+    drop(app);
+    // A restart keeps the key, so issued tokens stay valid.
+    drop(Application::build(config).await.unwrap());
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), first);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let mut postgres = test_config("postgres://postgres@127.0.0.1:5432/postgres".into(), std::env::temp_dir());
+    postgres.jwt_secret = None;
+    let refused = Application::build(postgres).await.err().map(|e| format!("{e:#}"));
+    assert!(refused.as_deref().is_some_and(|e| e.contains("JWT")), "{refused:?}");
+}
+
+#[tokio::test]
+async fn the_admin_commands_create_a_tenant_and_a_user_who_can_log_in() {
+    let app = spawn_with(|_| {}).await;
+    let url = app.config.database_url.clone();
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_guanxi"))
+            .args(args)
+            .args(["--database-url", &url])
+            .env("GUANXI_NEW_USER_PASSWORD", "a-strong-password")
+            .env("GUANXI_JWT_SECRET", JWT_SECRET)
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr),
+        )
+    };
+    let (ok, out) = run(&["admin", "create-tenant", "--slug", "acme", "--name", "艾克米贸易有限公司"]);
+    assert!(ok, "{out}");
+    let (ok, out) = run(&[
+        "admin",
+        "create-user",
+        "--tenant",
+        "acme",
+        "--email",
+        "boss@acme.local",
+        "--name",
+        "老板",
+        "--role",
+        "admin",
+    ]);
+    assert!(ok, "{out}");
+    let (ok, out) = run(&["admin", "create-tenant", "--slug", "acme", "--name", "重复"]);
+    assert!(!ok, "a duplicate slug must fail: {out}");
+    let (ok, out) = run(&["admin", "create-tenant", "--slug", "-bad-", "--name", "x"]);
+    assert!(!ok && out.contains("slug"), "{out}");
+    let payload = app.login_payload("acme", "boss@acme.local", "a-strong-password").await;
+    assert!(payload["accessToken"].is_string(), "{payload}");
+    let token = payload["accessToken"].as_str().unwrap();
+    let me = app.gql(Some(token), "{ me { displayName role { builtinKey } department { name } } }", json!({})).await;
+    assert_eq!(me["data"]["me"]["role"]["builtinKey"], "admin", "{me}");
+    assert_eq!(me["data"]["me"]["department"]["name"], "艾克米贸易有限公司");
+    let (ok, schema) = run(&["export-schema"]);
+    assert!(ok && schema.contains("type Query"), "{schema}");
+}
+
+async fn subscribe(
+    app: &TestApp,
+    token: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let mut request = app.url("/graphql/ws").replace("http://", "ws://").into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
+    socket.send(Message::Text(init.to_string().into())).await.unwrap();
+    let ack = next_json(&mut socket).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    let subscribe = json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { changes { entityType operation entityId } }"}});
+    socket.send(Message::Text(subscribe.to_string().into())).await.unwrap();
+    socket
+}
+
+async fn next_json<S>(socket: &mut S) -> Value
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message in time")
+            .unwrap()
+            .unwrap();
+        if let Message::Text(text) = message {
+            let value: Value = serde_json::from_str(&text).unwrap();
+            if value["type"] != "ping" && value["type"] != "pong" {
+                return value;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_change_feed_pushes_only_what_the_subscriber_may_see() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let manager = app.login("manager@demo.local").await;
+    let mut admin_feed = subscribe(&app, &admin).await;
+    let mut manager_feed = subscribe(&app, &manager).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // A change in Sales North (outside the manager's tree), then one in Sales East.
+    let (north, north_version) = app.department(&admin, "华北销售部").await;
+    let (east, east_version) = app.department(&admin, "华东销售部").await;
+    let update = "mutation($i: UpdateDepartmentInput!) { updateDepartment(input: $i) { userErrors { code } } }";
+    app.gql(Some(&admin), update, json!({"i": {"id": north, "expectedVersion": north_version, "name": "华北大区"}}))
+        .await;
+    app.gql(Some(&admin), update, json!({"i": {"id": east, "expectedVersion": east_version, "name": "华东大区"}}))
+        .await;
+
+    let first = next_json(&mut admin_feed).await;
+    let second = next_json(&mut admin_feed).await;
+    assert_eq!(first["payload"]["data"]["changes"]["entityId"], north, "{first}");
+    assert_eq!(second["payload"]["data"]["changes"]["entityId"], east, "{second}");
+    let seen = next_json(&mut manager_feed).await;
+    assert_eq!(seen["payload"]["data"]["changes"]["entityId"], east, "the manager must not see Sales North: {seen}");
+
+    // A rep holds no `audit.read`: the subscription is refused.
+    let rep = app.login("rep1@demo.local").await;
+    let mut rep_feed = subscribe(&app, &rep).await;
+    let refused = next_json(&mut rep_feed).await;
+    assert!(refused["payload"]["data"].is_null(), "{refused}");
+    assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused}");
+
+    // Logging out ends the feed.
+    app.gql(Some(&manager), "mutation { logout { ok } }", json!({})).await;
+    let ended = next_json(&mut manager_feed).await;
+    assert_eq!(ended["type"], "complete", "{ended}");
+
+    // A bad token cannot even connect.
+    let mut request = app.url("/graphql/ws").replace("http://", "ws://").into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let init = json!({"type": "connection_init", "payload": {"Authorization": "Bearer nonsense"}});
+    socket.send(Message::Text(init.to_string().into())).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.unwrap();
+    assert!(!matches!(closed, Some(Ok(Message::Text(ref t))) if t.contains("connection_ack")), "{closed:?}");
+}
