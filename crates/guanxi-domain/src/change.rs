@@ -20,6 +20,8 @@ pub enum Operation {
     Revoke,
     Login,
     PasswordChange,
+    Merge,
+    Copy,
 }
 
 impl Operation {
@@ -34,6 +36,8 @@ impl Operation {
             Self::Revoke => "REVOKE",
             Self::Login => "LOGIN",
             Self::PasswordChange => "PASSWORD_CHANGE",
+            Self::Merge => "MERGE",
+            Self::Copy => "COPY",
         }
     }
 }
@@ -70,6 +74,20 @@ impl ChangeSet {
     /// Records a secret field as changed without its values.
     pub fn secret(mut self, field: &str) -> Self {
         self.0.push(FieldChange { field: field.to_owned(), old: Value::Null, new: Value::String("***".into()) });
+        self
+    }
+
+    /// Records every top-level field whose value differs between two serialised records.
+    pub fn diff(mut self, old: &impl Serialize, new: &impl Serialize) -> Self {
+        let old = serde_json::to_value(old).unwrap_or(Value::Null);
+        let new = serde_json::to_value(new).unwrap_or(Value::Null);
+        let (Some(old), Some(new)) = (old.as_object(), new.as_object()) else { return self };
+        for (field, new_value) in new {
+            let old_value = old.get(field).cloned().unwrap_or(Value::Null);
+            if &old_value != new_value {
+                self.0.push(FieldChange { field: field.clone(), old: old_value, new: new_value.clone() });
+            }
+        }
         self
     }
 

@@ -77,3 +77,15 @@ id_type!(
     /// A login session: the family of refresh tokens that descend from one login.
     SessionId
 );
+id_type!(
+    /// A customer (客户), organisation or individual.
+    CustomerId
+);
+id_type!(
+    /// A person at a customer (联系人).
+    ContactId
+);
+id_type!(
+    /// A tenant-defined field.
+    CustomFieldId
+);

@@ -9,6 +9,9 @@
 pub mod access;
 pub mod auth;
 pub mod change;
+pub mod contact;
+pub mod customer;
+pub mod custom_field;
 pub mod error;
 pub mod ids;
 pub mod org;

@@ -12,3 +12,8 @@ pub mod role;
 pub mod session;
 pub mod tenant;
 pub mod user;
+pub mod contact;
+pub mod custom_field;
+pub mod customer;
+pub mod customer_search_token;
+pub mod number_sequence;
