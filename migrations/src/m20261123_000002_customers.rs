@@ -64,6 +64,8 @@ impl MigrationTrait for Migration {
             .col(string_len("customer_type", 16))
             .col(string("name"))
             .col(string("normalized_name"))
+            // Half-width, lower-case, letters and digits only: what search matches substrings in.
+            .col(string("search_name"))
             .col(string("mnemonic_code"))
             .col(string_len_null("level", 40))
             .col(string_len("status", 16))
@@ -105,7 +107,9 @@ impl MigrationTrait for Migration {
         lifecycle(&mut customers);
         manager.create_table(customers).await?;
         manager
-            .create_index(index("ux_customers_number", "customers", &["tenant_id", "customer_number"]).unique().to_owned())
+            .create_index(
+                index("ux_customers_number", "customers", &["tenant_id", "customer_number"]).unique().to_owned(),
+            )
             .await?;
         for (name, columns) in [
             ("ix_customers_owner", &["tenant_id", "owner_id", "id"][..]),
@@ -134,7 +138,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index("ix_customer_search_tokens_customer", "customer_search_tokens", &["tenant_id", "customer_id"]))
+            .create_index(index(
+                "ix_customer_search_tokens_customer",
+                "customer_search_tokens",
+                &["tenant_id", "customer_id"],
+            ))
             .await?;
 
         let mut contacts = tenant_table("contacts");
@@ -161,7 +169,9 @@ impl MigrationTrait for Migration {
             .foreign_key(&mut tenant_fk("contacts", "owner_id", "users"));
         lifecycle(&mut contacts);
         manager.create_table(contacts).await?;
-        manager.create_index(index("ix_contacts_customer", "contacts", &["tenant_id", "customer_id", "name", "id"])).await?;
+        manager
+            .create_index(index("ix_contacts_customer", "contacts", &["tenant_id", "customer_id", "name", "id"]))
+            .await?;
         manager.create_index(index("ix_contacts_owner", "contacts", &["tenant_id", "owner_id"])).await?;
         manager.create_index(index("ix_contacts_mobile", "contacts", &["tenant_id", "mobile"])).await?;
         manager.create_index(index("ix_contacts_email", "contacts", &["tenant_id", "email"])).await?;

@@ -28,7 +28,9 @@ impl DecisionRole {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::DecisionMaker, Self::Influencer, Self::User, Self::Gatekeeper, Self::Other].into_iter().find(|r| r.as_str() == raw)
+        [Self::DecisionMaker, Self::Influencer, Self::User, Self::Gatekeeper, Self::Other]
+            .into_iter()
+            .find(|r| r.as_str() == raw)
     }
 
     pub fn label_zh(self) -> &'static str {
@@ -119,7 +121,13 @@ mod tests {
 
     #[test]
     fn decision_roles_round_trip() {
-        for role in [DecisionRole::DecisionMaker, DecisionRole::Influencer, DecisionRole::User, DecisionRole::Gatekeeper, DecisionRole::Other] {
+        for role in [
+            DecisionRole::DecisionMaker,
+            DecisionRole::Influencer,
+            DecisionRole::User,
+            DecisionRole::Gatekeeper,
+            DecisionRole::Other,
+        ] {
             assert_eq!(DecisionRole::parse(role.as_str()), Some(role));
         }
     }

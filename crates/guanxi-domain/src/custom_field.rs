@@ -62,12 +62,17 @@ pub fn parse_key(field: &str, raw: &str) -> Result<String, FieldError> {
     if valid {
         Ok(key.to_owned())
     } else {
-        Err(FieldError::new(field, ErrorCode::Invalid, "a key has 1 to 40 letters, digits or underscores, starting with a letter"))
+        Err(FieldError::new(
+            field,
+            ErrorCode::Invalid,
+            "a key has 1 to 40 letters, digits or underscores, starting with a letter",
+        ))
     }
 }
 
 fn check_value(definition: &CustomFieldDefinition, field: &str, value: &Value) -> Result<Value, FieldError> {
-    let wrong = |expect: &str| FieldError::new(field, ErrorCode::Invalid, format!("`{}` takes {expect}", definition.key));
+    let wrong =
+        |expect: &str| FieldError::new(field, ErrorCode::Invalid, format!("`{}` takes {expect}", definition.key));
     match definition.field_type {
         CustomFieldType::Text => match value {
             Value::String(s) if s.chars().count() <= 2000 => Ok(Value::String(s.trim().to_owned())),
@@ -141,7 +146,7 @@ pub fn check_values(
     }
     if require_all || !values.is_empty() {
         for definition in definitions.iter().filter(|d| d.required) {
-            if !out.contains_key(&definition.key) && !values.get(&definition.key).is_some_and(|v| !v.is_null()) {
+            if !out.contains_key(&definition.key) && values.get(&definition.key).is_none_or(|v| v.is_null()) {
                 invalid.push(FieldError::new(
                     format!("customFields.{}", definition.key),
                     ErrorCode::Required,
@@ -180,7 +185,8 @@ mod tests {
 
     fn check(values: serde_json::Value) -> Result<BTreeMap<String, Value>, Vec<(String, ErrorCode)>> {
         let values: BTreeMap<String, Value> = serde_json::from_value(values).unwrap_or_default();
-        check_values(&defs(), &values, &BTreeMap::new(), true).map_err(|e| e.0.into_iter().map(|f| (f.field, f.code)).collect())
+        check_values(&defs(), &values, &BTreeMap::new(), true)
+            .map_err(|e| e.0.into_iter().map(|f| (f.field, f.code)).collect())
     }
 
     #[test]

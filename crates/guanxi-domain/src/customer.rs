@@ -59,7 +59,11 @@ impl CustomerFields {
         }
         if self.kind == CustomerKind::Individual {
             if self.main_phone.is_none() {
-                invalid.push(FieldError::new("mainPhone", ErrorCode::Required, "an individual customer needs a phone number"));
+                invalid.push(FieldError::new(
+                    "mainPhone",
+                    ErrorCode::Required,
+                    "an individual customer needs a phone number",
+                ));
             }
             for (field, present) in [
                 ("taxId", self.tax_id.is_some()),
@@ -67,7 +71,11 @@ impl CustomerFields {
                 ("bankAccount", self.bank_account.is_some()),
             ] {
                 if present {
-                    invalid.push(FieldError::new(field, ErrorCode::Invalid, format!("an individual customer has no {field}")));
+                    invalid.push(FieldError::new(
+                        field,
+                        ErrorCode::Invalid,
+                        format!("an individual customer has no {field}"),
+                    ));
                 }
             }
         }
@@ -141,7 +149,11 @@ pub fn search_tokens(name: &str, mnemonic: &str, phones: &[&str], tax_id: Option
 
 /// The text search compares: half-width, lower-case, letters and digits only.
 pub fn search_text(text: &str) -> String {
-    text.chars().map(|c| halfwidth(c).unwrap_or(c)).flat_map(char::to_lowercase).filter(|c| c.is_alphanumeric()).collect()
+    text.chars()
+        .map(|c| halfwidth(c).unwrap_or(c))
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .collect()
 }
 
 /// The tokens a search term must all match, by kind.
@@ -169,10 +181,15 @@ pub fn search_query(term: &str) -> Option<SearchQuery> {
         pairs.dedup();
         pairs
     };
-    let mnemonic_token = text.chars().all(|c| c.is_ascii_alphanumeric()).then(|| format!("m:{}", text.chars().take(12).collect::<String>()));
+    let mnemonic_token = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric())
+        .then(|| format!("m:{}", text.chars().take(12).collect::<String>()));
     let digits: String = term.chars().filter(char::is_ascii_digit).collect();
     let mut exact_tokens = Vec::new();
-    if digits.len() >= 4 && digits.len() == term.chars().filter(|c| !c.is_whitespace() && *c != '-' && *c != '+').count() {
+    if digits.len() >= 4
+        && digits.len() == term.chars().filter(|c| !c.is_whitespace() && *c != '-' && *c != '+').count()
+    {
         exact_tokens.push(format!("p:{digits}"));
     }
     if text.len() == 18 {
@@ -266,7 +283,9 @@ pub struct TaxId(String);
 impl TaxId {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let code: String = raw.trim().to_uppercase();
-        let invalid = |why: &str| FieldError::new(field, ErrorCode::Invalid, format!("not a valid unified social credit code: {why}"));
+        let invalid = |why: &str| {
+            FieldError::new(field, ErrorCode::Invalid, format!("not a valid unified social credit code: {why}"))
+        };
         if code.chars().count() != 18 {
             return Err(invalid("it has 18 characters"));
         }
@@ -407,7 +426,8 @@ impl NumberingRule {
     }
 
     pub fn check(&self) -> Result<(), FieldError> {
-        let prefix_ok = self.prefix.chars().count() <= 10 && self.prefix.chars().all(|c| c.is_alphanumeric() || c == '-');
+        let prefix_ok =
+            self.prefix.chars().count() <= 10 && self.prefix.chars().all(|c| c.is_alphanumeric() || c == '-');
         if !prefix_ok || !(1..=10).contains(&self.width) {
             return Err(FieldError::new(
                 "customerNumbering",
@@ -468,8 +488,11 @@ pub fn parse_postal_code(field: &str, raw: &str) -> Result<String, FieldError> {
 /// A website address, with `https://` added when no scheme is given.
 pub fn parse_website(field: &str, raw: &str) -> Result<String, FieldError> {
     let text = raw.trim();
-    let with_scheme =
-        if text.starts_with("http://") || text.starts_with("https://") { text.to_owned() } else { format!("https://{text}") };
+    let with_scheme = if text.starts_with("http://") || text.starts_with("https://") {
+        text.to_owned()
+    } else {
+        format!("https://{text}")
+    };
     let host = with_scheme.split("://").nth(1).unwrap_or_default().split('/').next().unwrap_or_default();
     if host.contains('.') && !host.contains(' ') && with_scheme.len() <= 300 {
         Ok(with_scheme)
@@ -533,7 +556,8 @@ mod tests {
 
     #[test]
     fn mnemonic_codes_are_pinyin_initials() {
-        let cases = [("北京小米科技有限责任公司", "bjxmkjyxzrgs"), ("ABC 贸易", "abcmy"), ("ＡＢ１２", "ab12"), ("重庆", "zq")];
+        let cases =
+            [("北京小米科技有限责任公司", "bjxmkjyxzrgs"), ("ABC 贸易", "abcmy"), ("ＡＢ１２", "ab12"), ("重庆", "zq")];
         for (name, code) in cases {
             assert_eq!(mnemonic_code(name), code, "{name}");
         }
@@ -631,7 +655,9 @@ mod tests {
             tags: vec![],
             notes: None,
         };
-        let fields_of = |r: Result<(), Invalid>| r.err().map(|e| e.0.into_iter().map(|f| f.field).collect::<Vec<_>>()).unwrap_or_default();
+        let fields_of = |r: Result<(), Invalid>| {
+            r.err().map(|e| e.0.into_iter().map(|f| f.field).collect::<Vec<_>>()).unwrap_or_default()
+        };
         assert_eq!(fields_of(fields.check_shape()), ["mainPhone", "taxId"]);
         fields.kind = CustomerKind::Organization;
         assert!(fields.check_shape().is_ok());
@@ -645,6 +671,9 @@ mod tests {
         assert!(parse_website("website", "not a site").is_err());
         assert!(parse_coordinates("location", 39.9, 116.4).is_ok());
         assert!(parse_coordinates("location", 99.0, 116.4).is_err());
-        assert_eq!(parse_tags("tags", &["重点".into(), " 重点 ".into(), "".into()]).ok(), Some(vec!["重点".to_owned()]));
+        assert_eq!(
+            parse_tags("tags", &["重点".into(), " 重点 ".into(), "".into()]).ok(),
+            Some(vec!["重点".to_owned()])
+        );
     }
 }

@@ -86,6 +86,10 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
         .await?;
     user(&tx, &author, h, "rep3@demo.local", "陈静", "13800000005", north.id, Some(admin.id), role("sales_rep")?)
         .await?;
+    let rep1 = app_user(&tx, created.id(), "rep1@demo.local").await?;
+    let rep2 = app_user(&tx, created.id(), "rep2@demo.local").await?;
+    let rep3 = app_user(&tx, created.id(), "rep3@demo.local").await?;
+    demo_customers(&tx, &author, &[(rep1, "rep1"), (rep2, "rep2"), (rep3, "rep3"), (manager.id, "manager")]).await?;
     let agent = user(
         &tx,
         &author,
@@ -102,4 +106,158 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
         .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+async fn app_user<C: guanxi_store::ConnectionTrait>(
+    tx: &C,
+    tenant: guanxi_domain::ids::TenantId,
+    email: &str,
+) -> anyhow::Result<UserId> {
+    let row = guanxi_store::user::find_for_login(tx, tenant, email).await?.context("a demo user")?;
+    Ok(UserId::from_uuid(row.id))
+}
+
+/// A handful of realistic customers with contacts and a decision chain, per rep.
+async fn demo_customers<C: guanxi_store::ConnectionTrait>(
+    tx: &C,
+    author: &Author,
+    owners: &[(UserId, &str)],
+) -> anyhow::Result<()> {
+    use guanxi_domain::access::ScopeRule;
+    use guanxi_domain::contact::{ContactFields, DecisionRole};
+    use guanxi_domain::customer::{CustomerKind, CustomerStatus, TaxId};
+    let owner = |key: &str| owners.iter().find(|(_, k)| *k == key).map(|(id, _)| *id);
+    let companies = [
+        (
+            "rep1",
+            "上海明远机械制造有限公司",
+            "91310115MA1K4M7Y0",
+            "021-58881234",
+            "制造业",
+            "上海市",
+            "上海市",
+            CustomerStatus::Intent,
+        ),
+        (
+            "rep1",
+            "苏州恒信电子科技有限公司",
+            "91320594MA1N2QX80",
+            "0512-62345678",
+            "电子",
+            "江苏省",
+            "苏州市",
+            CustomerStatus::Won,
+        ),
+        (
+            "rep2",
+            "南京金陵商贸有限公司",
+            "91320104MA1R8L3K0",
+            "025-84561234",
+            "贸易",
+            "江苏省",
+            "南京市",
+            CustomerStatus::Potential,
+        ),
+        (
+            "rep2",
+            "杭州云帆培训学校有限公司",
+            "91330106MA2H7T5W0",
+            "0571-87654321",
+            "教育培训",
+            "浙江省",
+            "杭州市",
+            CustomerStatus::Intent,
+        ),
+        (
+            "rep3",
+            "北京京华软件股份有限公司",
+            "91110108MA01C6PR0",
+            "010-62881234",
+            "软件",
+            "北京市",
+            "北京市",
+            CustomerStatus::Won,
+        ),
+        (
+            "manager",
+            "宁波港通物流有限公司",
+            "91330201MA2CJ4UK0",
+            "0574-87123456",
+            "物流",
+            "浙江省",
+            "宁波市",
+            CustomerStatus::Dormant,
+        ),
+    ];
+    for (key, name, tax17, phone, industry, province, city, status) in companies {
+        let mut fields = crate::graphql::customer::blank_fields();
+        fields.kind = CustomerKind::Organization;
+        fields.name = name.to_owned();
+        fields.tax_id = TaxId::with_check_character(&tax17[..17]);
+        fields.main_phone = Some(phone.to_owned());
+        fields.industry = Some(industry.to_owned());
+        fields.province = Some(province.to_owned());
+        fields.city = Some(city.to_owned());
+        fields.status = status;
+        fields.source = Some("展会".to_owned());
+        let customer = guanxi_store::customer::create(
+            tx,
+            author,
+            ScopeRule::All,
+            guanxi_store::customer::NewCustomer { fields, owner_id: owner(key), custom_fields: Default::default() },
+        )
+        .await?;
+        let contact = |name: &str,
+                       title: &str,
+                       mobile: &str,
+                       role: DecisionRole,
+                       manager: Option<guanxi_domain::ids::ContactId>| ContactFields {
+            name: name.to_owned(),
+            gender: None,
+            birthday: None,
+            department: Some("采购部".to_owned()),
+            title: Some(title.to_owned()),
+            manager_id: manager,
+            office_phone: None,
+            mobile: Some(mobile.to_owned()),
+            email: None,
+            home_phone: None,
+            fax: None,
+            hobbies: None,
+            notes: None,
+            decision_role: role,
+        };
+        let scope = guanxi_store::contact::ContactScope { contact: ScopeRule::All, customer: ScopeRule::All };
+        let boss = guanxi_store::contact::create(
+            tx,
+            author,
+            scope,
+            customer.id,
+            contact("王建国", "总经理", "13911110001", DecisionRole::DecisionMaker, None),
+            owner(key),
+            Default::default(),
+        )
+        .await?;
+        let buyer = guanxi_store::contact::create(
+            tx,
+            author,
+            scope,
+            customer.id,
+            contact("李晓红", "采购经理", "13911110002", DecisionRole::Influencer, Some(boss.id)),
+            owner(key),
+            Default::default(),
+        )
+        .await?;
+        guanxi_store::contact::create(
+            tx,
+            author,
+            scope,
+            customer.id,
+            contact("赵敏", "采购专员", "13911110003", DecisionRole::Gatekeeper, Some(buyer.id)),
+            owner(key),
+            Default::default(),
+        )
+        .await?;
+    }
+    Ok(())
 }

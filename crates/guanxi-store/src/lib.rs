@@ -9,6 +9,9 @@
 pub mod api_key;
 pub mod audit;
 pub mod auth;
+pub mod contact;
+pub mod custom_field;
+pub mod customer;
 pub mod db;
 pub mod department;
 pub mod entity;
@@ -19,6 +22,7 @@ pub mod jobs;
 pub mod page;
 pub mod role;
 pub mod scope;
+pub mod sequence;
 pub mod tenant;
 pub mod user;
 

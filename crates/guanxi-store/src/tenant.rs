@@ -71,3 +71,45 @@ pub async fn live_ids<C: ConnectionTrait>(conn: &C) -> StoreResult<Vec<Uuid>> {
         .all(conn)
         .await?)
 }
+
+/// The tenant's system parameters (系统参数) this release uses.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TenantSettings {
+    pub customer_numbering: guanxi_domain::customer::NumberingRule,
+    pub duplicate_policy: guanxi_domain::customer::DuplicatePolicy,
+}
+
+pub async fn settings<C: ConnectionTrait>(conn: &C, tenant: TenantId) -> crate::StoreResult<TenantSettings> {
+    let row = find(conn, tenant).await?.ok_or(crate::StoreError::NotFound)?;
+    Ok(serde_json::from_value(row.settings).unwrap_or_default())
+}
+
+/// Replaces the settings, audited like any other write.
+pub async fn update_settings<C: ConnectionTrait>(
+    conn: &C,
+    author: &crate::audit::Author,
+    settings: &TenantSettings,
+) -> crate::StoreResult<TenantSettings> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let before = self::settings(conn, author.tenant_id).await?;
+    let value = serde_json::to_value(settings).unwrap_or_else(|_| json!({}));
+    tenant::Entity::update_many()
+        .col_expr(tenant::Column::Settings, Expr::value(value))
+        .col_expr(tenant::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(tenant::Column::Version, Expr::col(tenant::Column::Version).add(1))
+        .filter(tenant::Column::Id.eq(author.tenant_id.uuid()))
+        .exec(conn)
+        .await?;
+    let changes = guanxi_domain::change::ChangeSet::new().diff(&before, settings);
+    crate::audit::record(
+        conn,
+        author,
+        "Tenant",
+        author.tenant_id.uuid(),
+        guanxi_domain::change::Operation::Update,
+        &changes,
+    )
+    .await?;
+    Ok(settings.clone())
+}

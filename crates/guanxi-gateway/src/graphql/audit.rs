@@ -132,9 +132,31 @@ async fn visible_events(
             .into_iter()
             .map(|d| d.id.uuid())
             .collect();
+    let customers: Vec<Uuid> = guanxi_store::customer::by_ids(
+        conn,
+        actor.tenant_id,
+        actor.scope_rule(Module::Customer),
+        &ids_of(super::customer::CUSTOMER),
+    )
+    .await?
+    .into_iter()
+    .map(|c| c.id.uuid())
+    .collect();
+    let contacts: Vec<Uuid> = guanxi_store::contact::by_ids(
+        conn,
+        actor.tenant_id,
+        super::loaders::contact_scope(actor),
+        &ids_of(super::contact::CONTACT),
+    )
+    .await?
+    .into_iter()
+    .map(|c| c.id.uuid())
+    .collect();
     Ok(events
         .into_iter()
         .filter(|e| match e.entity_type.as_str() {
+            super::customer::CUSTOMER => actor.may(Permission::CustomerRead) && customers.contains(&e.entity_id),
+            super::contact::CONTACT => actor.may(Permission::ContactRead) && contacts.contains(&e.entity_id),
             USER => actor.may(Permission::OrgRead) && users.contains(&e.entity_id),
             DEPARTMENT => actor.may(Permission::OrgRead) && departments.contains(&e.entity_id),
             ROLE => actor.may(Permission::OrgRead),

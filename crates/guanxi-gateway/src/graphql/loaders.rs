@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 
 /// Loads records for one actor; built per request so nothing leaks between callers.
-pub struct OrgLoader {
+pub struct ScopedLoader {
     db: Database,
     actor: Actor,
 }
@@ -33,13 +33,13 @@ pub struct ChildrenKey(pub Uuid);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MemberCountKey(pub Uuid);
 
-pub type Loaders = DataLoader<OrgLoader>;
+pub type Loaders = DataLoader<ScopedLoader>;
 
 pub fn loaders(db: Database, actor: Actor, delay: std::time::Duration) -> Loaders {
-    DataLoader::new(OrgLoader { db, actor }, crate::telemetry::spawn_counted).delay(delay)
+    DataLoader::new(ScopedLoader { db, actor }, crate::telemetry::spawn_counted).delay(delay)
 }
 
-impl Loader<DepartmentKey> for OrgLoader {
+impl Loader<DepartmentKey> for ScopedLoader {
     type Value = Department;
     type Error = ApiError;
 
@@ -56,7 +56,7 @@ impl Loader<DepartmentKey> for OrgLoader {
     }
 }
 
-impl Loader<UserKey> for OrgLoader {
+impl Loader<UserKey> for ScopedLoader {
     type Value = User;
     type Error = ApiError;
 
@@ -73,7 +73,7 @@ impl Loader<UserKey> for OrgLoader {
     }
 }
 
-impl Loader<RoleKey> for OrgLoader {
+impl Loader<RoleKey> for ScopedLoader {
     type Value = Role;
     type Error = ApiError;
 
@@ -84,7 +84,7 @@ impl Loader<RoleKey> for OrgLoader {
     }
 }
 
-impl Loader<ChildrenKey> for OrgLoader {
+impl Loader<ChildrenKey> for ScopedLoader {
     type Value = Vec<Department>;
     type Error = ApiError;
 
@@ -107,7 +107,7 @@ impl Loader<ChildrenKey> for OrgLoader {
     }
 }
 
-impl Loader<MemberCountKey> for OrgLoader {
+impl Loader<MemberCountKey> for ScopedLoader {
     type Value = i64;
     type Error = ApiError;
 
@@ -122,5 +122,79 @@ impl Loader<MemberCountKey> for OrgLoader {
         .await?;
         let counts: HashMap<Uuid, i64> = rows.into_iter().collect();
         Ok(keys.iter().map(|k| (*k, counts.get(&k.0).copied().unwrap_or(0))).collect())
+    }
+}
+
+/// Customers by id, through the caller's `Customer` scope.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CustomerKey(pub Uuid);
+/// The live contacts of a customer the caller may see.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ContactsOfCustomerKey(pub Uuid);
+/// Contacts by id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ContactKey(pub Uuid);
+
+impl ScopedLoader {
+    pub fn contact_scope(&self) -> guanxi_store::contact::ContactScope {
+        contact_scope(&self.actor)
+    }
+}
+
+/// The scopes a contact read needs, for an actor.
+pub fn contact_scope(actor: &Actor) -> guanxi_store::contact::ContactScope {
+    guanxi_store::contact::ContactScope {
+        contact: actor.scope_rule(Module::Contact),
+        customer: actor.scope_rule(Module::Customer),
+    }
+}
+
+impl Loader<CustomerKey> for ScopedLoader {
+    type Value = guanxi_domain::customer::Customer;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[CustomerKey]) -> Result<HashMap<CustomerKey, Self::Value>, ApiError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = guanxi_store::customer::by_ids(
+            self.db.connection(),
+            self.actor.tenant_id,
+            self.actor.scope_rule(Module::Customer),
+            &ids,
+        )
+        .await?;
+        Ok(rows.into_iter().map(|c| (CustomerKey(c.id.uuid()), c)).collect())
+    }
+}
+
+impl Loader<ContactsOfCustomerKey> for ScopedLoader {
+    type Value = Vec<guanxi_domain::contact::Contact>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[ContactsOfCustomerKey],
+    ) -> Result<HashMap<ContactsOfCustomerKey, Self::Value>, ApiError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows =
+            guanxi_store::contact::of_customers(self.db.connection(), self.actor.tenant_id, self.contact_scope(), &ids)
+                .await?;
+        let mut out: HashMap<ContactsOfCustomerKey, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for contact in rows {
+            out.entry(ContactsOfCustomerKey(contact.customer_id.uuid())).or_default().push(contact);
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<ContactKey> for ScopedLoader {
+    type Value = guanxi_domain::contact::Contact;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[ContactKey]) -> Result<HashMap<ContactKey, Self::Value>, ApiError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows =
+            guanxi_store::contact::by_ids(self.db.connection(), self.actor.tenant_id, self.contact_scope(), &ids)
+                .await?;
+        Ok(rows.into_iter().map(|c| (ContactKey(c.id.uuid()), c)).collect())
     }
 }

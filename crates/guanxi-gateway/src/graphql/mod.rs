@@ -3,7 +3,10 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod contact;
 pub mod context;
+pub mod customer;
+pub mod customer_csv;
 pub mod error;
 pub mod limits;
 pub mod loaders;
@@ -11,6 +14,7 @@ pub mod mutation;
 pub mod node;
 pub mod org;
 pub mod relay;
+pub mod settings;
 pub mod shared;
 
 use std::sync::Arc;
@@ -22,10 +26,28 @@ use crate::config::Limits;
 use context::AppState;
 
 #[derive(MergedObject, Default)]
-pub struct Query(org::OrgQuery, api_keys::ApiKeyQuery, node::NodeQuery, audit::AuditQuery, MetaQuery);
+pub struct Query(
+    org::OrgQuery,
+    customer::CustomerQuery,
+    contact::ContactQuery,
+    customer_csv::CustomerCsvQuery,
+    settings::SettingsQuery,
+    api_keys::ApiKeyQuery,
+    node::NodeQuery,
+    audit::AuditQuery,
+    MetaQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(auth::AuthMutation, org::OrgMutation, api_keys::ApiKeyMutation);
+pub struct Mutation(
+    auth::AuthMutation,
+    org::OrgMutation,
+    customer::CustomerMutation,
+    contact::ContactMutation,
+    customer_csv::CustomerCsvMutation,
+    settings::SettingsMutation,
+    api_keys::ApiKeyMutation,
+);
 
 pub type Subscription = audit::AuditSubscription;
 
@@ -106,6 +128,29 @@ impl MetaQuery {
             let value = screaming(format!("{module:?}"));
             let label = if zh { module.label_zh().to_owned() } else { value.replace('_', " ").to_lowercase() };
             labels.push(EnumLabel { r#enum: "ScopeModule".into(), value, label });
+        }
+        use guanxi_domain::customer::{CustomerStatus, CustomerType};
+        for t in CustomerType::ALL {
+            let label = if zh { t.label_zh().to_owned() } else { t.as_str().to_lowercase() };
+            labels.push(EnumLabel { r#enum: "CustomerType".into(), value: t.as_str().into(), label });
+        }
+        for s in CustomerStatus::ALL {
+            let label = if zh { s.label_zh().to_owned() } else { s.as_str().to_lowercase() };
+            labels.push(EnumLabel { r#enum: "CustomerStatus".into(), value: s.as_str().into(), label });
+        }
+        for (value, zh_label) in [("ORGANIZATION", "企业客户"), ("INDIVIDUAL", "个人客户")] {
+            let label = if zh { zh_label.to_owned() } else { value.to_lowercase() };
+            labels.push(EnumLabel { r#enum: "CustomerKind".into(), value: value.into(), label });
+        }
+        for role in [
+            guanxi_domain::contact::DecisionRole::DecisionMaker,
+            guanxi_domain::contact::DecisionRole::Influencer,
+            guanxi_domain::contact::DecisionRole::User,
+            guanxi_domain::contact::DecisionRole::Gatekeeper,
+            guanxi_domain::contact::DecisionRole::Other,
+        ] {
+            let label = if zh { role.label_zh().to_owned() } else { role.as_str().to_lowercase() };
+            labels.push(EnumLabel { r#enum: "DecisionRole".into(), value: role.as_str().into(), label });
         }
         for (value, zh_label) in [("ACTIVE", "在职"), ("DISABLED", "已停用")] {
             let label = if zh { zh_label.to_owned() } else { value.to_lowercase() };

@@ -4,13 +4,17 @@ use async_graphql::{Context, ID, Interface, Object};
 use guanxi_domain::access::Permission;
 
 use super::api_keys::{API_KEY, ApiKey};
+use super::contact::{CONTACT, Contact};
 use super::context::{actor, state};
+use super::customer::{CUSTOMER, Customer};
 use super::error::{ApiError, ApiResult};
-use super::loaders::{DepartmentKey, Loaders, RoleKey, UserKey};
+use super::loaders::{ContactKey, CustomerKey, DepartmentKey, Loaders, RoleKey, UserKey};
 use super::org::{DEPARTMENT, Department, ROLE, Role, USER, User};
 use super::relay::parse_global_id;
 
 /// A record with a global id.
+// A `Node` lives for one response; boxing the large variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID", desc = "The opaque global id."))]
 pub enum Node {
@@ -18,6 +22,8 @@ pub enum Node {
     Department(Department),
     Role(Role),
     ApiKey(ApiKey),
+    Customer(Customer),
+    Contact(Contact),
 }
 
 /// Resolves one global id to a record the caller may see, or `None`.
@@ -37,6 +43,12 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
             guanxi_store::api_key::find(state(ctx).db.connection(), actor.tenant_id, uuid)
                 .await?
                 .map(|k| Node::ApiKey(ApiKey(k)))
+        }
+        CUSTOMER if actor.may(Permission::CustomerRead) => {
+            loaders.load_one(CustomerKey(uuid)).await?.map(|c| Node::Customer(Customer(c)))
+        }
+        CONTACT if actor.may(Permission::ContactRead) => {
+            loaders.load_one(ContactKey(uuid)).await?.map(|c| Node::Contact(Contact(c)))
         }
         _ => None,
     })

@@ -14,6 +14,7 @@ pub struct Model {
     pub customer_type: String,
     pub name: String,
     pub normalized_name: String,
+    pub search_name: String,
     pub mnemonic_code: String,
     pub level: Option<String>,
     pub status: String,

@@ -4,16 +4,16 @@
 
 pub mod api_key;
 pub mod change_event;
+pub mod contact;
+pub mod custom_field;
+pub mod customer;
+pub mod customer_search_token;
 pub mod department;
 pub mod idempotency_key;
 pub mod job_lease;
+pub mod number_sequence;
 pub mod refresh_token;
 pub mod role;
 pub mod session;
 pub mod tenant;
 pub mod user;
-pub mod contact;
-pub mod custom_field;
-pub mod customer;
-pub mod customer_search_token;
-pub mod number_sequence;

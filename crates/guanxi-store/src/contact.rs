@@ -1,0 +1,415 @@
+//! Contacts: people at a customer. A contact is visible when its own owner is within the
+//! caller's `Contact` scope *and* its customer is visible under the `Customer` scope, so a
+//! contact never shows a customer the caller may not see.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use guanxi_domain::access::ScopeRule;
+use guanxi_domain::change::{ChangeSet, Operation};
+use guanxi_domain::contact::{Contact, ContactFields, DecisionRole, Gender};
+use guanxi_domain::ids::{ContactId, CustomerId, TenantId, UserId};
+use guanxi_domain::org::check_no_cycle;
+use guanxi_domain::{ErrorCode, Invalid};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Select,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::audit::{self, Author};
+use crate::entity::contact;
+use crate::error::{StoreError, StoreResult};
+use crate::filter::{Combinators, IdFilter, TextFilter};
+use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::scope;
+
+pub const ENTITY: &str = "Contact";
+
+/// The two scopes a contact read needs.
+#[derive(Clone, Copy, Debug)]
+pub struct ContactScope {
+    pub contact: ScopeRule,
+    pub customer: ScopeRule,
+}
+
+fn fields_of(m: &contact::Model) -> ContactFields {
+    ContactFields {
+        name: m.name.clone(),
+        gender: m.gender.as_deref().and_then(Gender::parse),
+        birthday: m.birthday,
+        department: m.department.clone(),
+        title: m.title.clone(),
+        manager_id: m.manager_id.map(Into::into),
+        office_phone: m.office_phone.clone(),
+        mobile: m.mobile.clone(),
+        email: m.email.clone(),
+        home_phone: m.home_phone.clone(),
+        fax: m.fax.clone(),
+        hobbies: m.hobbies.clone(),
+        notes: m.notes.clone(),
+        decision_role: DecisionRole::parse(&m.decision_role).unwrap_or(DecisionRole::Other),
+    }
+}
+
+pub fn to_domain(m: contact::Model) -> Contact {
+    Contact {
+        id: m.id.into(),
+        tenant_id: m.tenant_id.into(),
+        customer_id: m.customer_id.into(),
+        fields: fields_of(&m),
+        owner_id: m.owner_id.map(Into::into),
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+        deleted_at: m.deleted_at,
+    }
+}
+
+fn visible(backend: DbBackend, tenant: TenantId, scope: ContactScope) -> Select<contact::Entity> {
+    contact::Entity::find()
+        .filter(contact::Column::TenantId.eq(tenant.uuid()))
+        .filter(scope::owner_condition(backend, tenant, scope.contact, (contact::Entity, contact::Column::OwnerId)))
+        .filter(contact::Column::CustomerId.in_subquery(crate::customer::visible_ids_subquery(
+            backend,
+            tenant,
+            scope.customer,
+        )))
+}
+
+fn live(backend: DbBackend, tenant: TenantId, scope: ContactScope) -> Select<contact::Entity> {
+    visible(backend, tenant, scope).filter(contact::Column::DeletedAt.is_null())
+}
+
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: ContactScope,
+    id: Uuid,
+) -> StoreResult<Option<Contact>> {
+    Ok(visible(conn.get_database_backend(), tenant, scope)
+        .filter(contact::Column::Id.eq(id))
+        .one(conn)
+        .await?
+        .map(to_domain))
+}
+
+pub async fn by_ids<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: ContactScope,
+    ids: &[Uuid],
+) -> StoreResult<Vec<Contact>> {
+    Ok(live(conn.get_database_backend(), tenant, scope)
+        .filter(contact::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect())
+}
+
+/// Live, visible contacts of any of `customers`, by name (for data loaders and the chain).
+pub async fn of_customers<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: ContactScope,
+    customers: &[Uuid],
+) -> StoreResult<Vec<Contact>> {
+    Ok(live(conn.get_database_backend(), tenant, scope)
+        .filter(contact::Column::CustomerId.is_in(customers.iter().copied()))
+        .order_by_asc(contact::Column::Name)
+        .order_by_asc(contact::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect())
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ContactFilter {
+    pub combinators: Combinators<ContactFilter>,
+    /// A substring of the name, mobile or email.
+    pub search: Option<String>,
+    pub customer_id: Option<IdFilter>,
+    pub name: Option<TextFilter>,
+    pub decision_role: Option<DecisionRole>,
+    pub owner_id: Option<IdFilter>,
+    pub deleted: Option<bool>,
+}
+
+impl ContactFilter {
+    fn condition(&self) -> Condition {
+        let mut all = Condition::all();
+        if let Some(term) = self.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let contains = TextFilter { contains: Some(term.to_owned()), ..TextFilter::default() };
+            all = all.add(
+                Condition::any()
+                    .add(contains.condition(contact::Column::Name))
+                    .add(contains.condition(contact::Column::Mobile))
+                    .add(contains.condition(contact::Column::Email)),
+            );
+        }
+        if let Some(f) = &self.customer_id {
+            all = all.add(f.condition(contact::Column::CustomerId));
+        }
+        if let Some(f) = &self.name {
+            all = all.add(f.condition(contact::Column::Name));
+        }
+        if let Some(role) = self.decision_role {
+            all = all.add(contact::Column::DecisionRole.eq(role.as_str()));
+        }
+        if let Some(f) = &self.owner_id {
+            all = all.add(f.condition(contact::Column::OwnerId));
+        }
+        self.combinators.apply(all, Self::condition)
+    }
+
+    fn select(&self, backend: DbBackend, tenant: TenantId, scope: ContactScope) -> Select<contact::Entity> {
+        let deleted = if self.deleted == Some(true) {
+            contact::Column::DeletedAt.is_not_null()
+        } else {
+            contact::Column::DeletedAt.is_null()
+        };
+        visible(backend, tenant, scope).filter(deleted).filter(self.condition())
+    }
+}
+
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: ContactScope,
+    filter: &ContactFilter,
+    direction: Direction,
+    request: &PageRequest,
+) -> StoreResult<Page<Contact>> {
+    let key = SortKey {
+        name: "NAME",
+        column: contact::Column::Name,
+        direction,
+        value: |m: &contact::Model| CursorValue::Text(m.name.clone()),
+    };
+    let tiebreak = Tiebreak { column: contact::Column::Id, value: |m: &contact::Model| CursorValue::Uuid(m.id) };
+    let select = filter.select(conn.get_database_backend(), tenant, scope);
+    Ok(page::fetch(conn, select, &key, &tiebreak, request).await?.map(to_domain))
+}
+
+pub async fn count<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: ContactScope,
+    filter: &ContactFilter,
+) -> StoreResult<u64> {
+    Ok(filter.select(conn.get_database_backend(), tenant, scope).count(conn).await?)
+}
+
+/// Checks a contact's manager: a live contact of the same customer, not below the contact.
+async fn check_manager<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    customer: Uuid,
+    this: Option<ContactId>,
+    manager: Option<ContactId>,
+) -> StoreResult<()> {
+    let Some(manager) = manager else { return Ok(()) };
+    let mut chain = Vec::new();
+    let mut next = Some(manager.uuid());
+    while let Some(id) = next {
+        let Some(row) = contact::Entity::find_by_id((tenant.uuid(), id)).one(conn).await? else { break };
+        if chain.is_empty() && (row.customer_id != customer || row.deleted_at.is_some()) {
+            return Err(StoreError::rejected(
+                "managerId",
+                ErrorCode::NotFound,
+                "the manager must be a contact of the same customer",
+            ));
+        }
+        chain.push(ContactId::from_uuid(row.id));
+        next = row.manager_id.filter(|_| chain.len() < 100);
+    }
+    if let Some(this) = this {
+        check_no_cycle("managerId", &this, Some(&manager), &chain)?;
+    }
+    Ok(())
+}
+
+fn active_model(fields: &ContactFields, custom_fields: &BTreeMap<String, Value>) -> contact::ActiveModel {
+    contact::ActiveModel {
+        name: Set(fields.name.clone()),
+        gender: Set(fields.gender.map(|g| g.as_str().to_owned())),
+        birthday: Set(fields.birthday),
+        department: Set(fields.department.clone()),
+        title: Set(fields.title.clone()),
+        manager_id: Set(fields.manager_id.map(ContactId::uuid)),
+        office_phone: Set(fields.office_phone.clone()),
+        mobile: Set(fields.mobile.clone()),
+        email: Set(fields.email.clone()),
+        home_phone: Set(fields.home_phone.clone()),
+        fax: Set(fields.fax.clone()),
+        hobbies: Set(fields.hobbies.clone()),
+        notes: Set(fields.notes.clone()),
+        decision_role: Set(fields.decision_role.as_str().to_owned()),
+        custom_fields: Set(serde_json::to_value(custom_fields).unwrap_or_default()),
+        ..Default::default()
+    }
+}
+
+pub async fn create<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    scope: ContactScope,
+    customer: CustomerId,
+    fields: ContactFields,
+    owner: Option<UserId>,
+    custom_fields: BTreeMap<String, Value>,
+) -> StoreResult<Contact> {
+    let tenant = author.tenant_id;
+    let parent = crate::customer::find(conn, tenant, scope.customer, customer.uuid()).await?;
+    if parent.is_none_or(|c| c.deleted_at.is_some()) {
+        return Err(StoreError::rejected("customerId", ErrorCode::NotFound, "no such customer"));
+    }
+    check_manager(conn, tenant, customer.uuid(), None, fields.manager_id).await?;
+    let now = Utc::now();
+    let id = ContactId::new();
+    let mut model = active_model(&fields, &custom_fields);
+    model.tenant_id = Set(tenant.uuid());
+    model.id = Set(id.uuid());
+    model.customer_id = Set(customer.uuid());
+    model.owner_id = Set(owner.map(UserId::uuid));
+    model.version = Set(1);
+    model.created_at = Set(now);
+    model.updated_at = Set(now);
+    model.deleted_at = Set(None);
+    let created = to_domain(contact::Entity::insert(model).exec_with_returning(conn).await?);
+    let changes = ChangeSet::new()
+        .diff(&serde_json::json!({}), &created.fields)
+        .field("customerId", (), customer)
+        .field("ownerId", (), owner)
+        .field("customFields", (), &custom_fields);
+    audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
+    Ok(created)
+}
+
+async fn current<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: ContactScope,
+    id: Uuid,
+    expected_version: i32,
+) -> StoreResult<Contact> {
+    let contact = find(conn, tenant, scope, id).await?.ok_or(StoreError::NotFound)?;
+    if contact.version != expected_version {
+        return Err(StoreError::version_conflict(expected_version, contact.version));
+    }
+    Ok(contact)
+}
+
+async fn write_versioned<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    id: Uuid,
+    expected_version: i32,
+    mut model: contact::ActiveModel,
+) -> StoreResult<Contact> {
+    model.updated_at = Set(Utc::now());
+    model.version = Set(expected_version + 1);
+    let result = contact::Entity::update_many()
+        .set(model)
+        .filter(contact::Column::TenantId.eq(tenant.uuid()))
+        .filter(contact::Column::Id.eq(id))
+        .filter(contact::Column::Version.eq(expected_version))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::version_conflict(expected_version, expected_version + 1));
+    }
+    contact::Entity::find_by_id((tenant.uuid(), id)).one(conn).await?.map(to_domain).ok_or(StoreError::NotFound)
+}
+
+/// The custom field values stored on a contact.
+pub async fn custom_values<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    id: Uuid,
+) -> StoreResult<BTreeMap<String, Value>> {
+    let row = contact::Entity::find_by_id((tenant.uuid(), id)).one(conn).await?.ok_or(StoreError::NotFound)?;
+    Ok(serde_json::from_value(row.custom_fields).unwrap_or_default())
+}
+
+pub async fn update<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    scope: ContactScope,
+    id: Uuid,
+    expected_version: i32,
+    edit: impl FnOnce(&Contact, &BTreeMap<String, Value>) -> Result<(ContactFields, BTreeMap<String, Value>), Invalid>,
+) -> StoreResult<Contact> {
+    let tenant = author.tenant_id;
+    let before = current(conn, tenant, scope, id, expected_version).await?;
+    if before.deleted_at.is_some() {
+        return Err(StoreError::rejected("id", ErrorCode::IllegalState, "restore the contact before editing it"));
+    }
+    let custom_before = custom_values(conn, tenant, id).await?;
+    let (fields, custom) = edit(&before, &custom_before)?;
+    check_manager(conn, tenant, before.customer_id.uuid(), Some(before.id), fields.manager_id).await?;
+    let changes = ChangeSet::new().diff(&before.fields, &fields).field("customFields", &custom_before, &custom);
+    if changes.is_empty() {
+        return Ok(before);
+    }
+    let after = write_versioned(conn, tenant, id, expected_version, active_model(&fields, &custom)).await?;
+    audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
+    Ok(after)
+}
+
+pub async fn delete<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    scope: ContactScope,
+    id: Uuid,
+    expected_version: i32,
+) -> StoreResult<Contact> {
+    let tenant = author.tenant_id;
+    let before = current(conn, tenant, scope, id, expected_version).await?;
+    if before.deleted_at.is_some() {
+        return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the contact is already deleted"));
+    }
+    let now = Utc::now();
+    // Contacts who reported to this one now report to nobody.
+    contact::Entity::update_many()
+        .col_expr(contact::Column::ManagerId, Expr::value(None::<Uuid>))
+        .filter(contact::Column::TenantId.eq(tenant.uuid()))
+        .filter(contact::Column::ManagerId.eq(id))
+        .exec(conn)
+        .await?;
+    let after = write_versioned(
+        conn,
+        tenant,
+        id,
+        expected_version,
+        contact::ActiveModel { deleted_at: Set(Some(now)), ..Default::default() },
+    )
+    .await?;
+    audit::record(conn, author, ENTITY, id, Operation::Delete, &ChangeSet::new().field("deletedAt", None::<()>, now))
+        .await?;
+    Ok(after)
+}
+
+/// Gives all contacts of `customers` to a new owner (they follow their customer).
+pub async fn reassign_owner<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    customers: &[Uuid],
+    owner: Option<UserId>,
+) -> StoreResult<u64> {
+    Ok(contact::Entity::update_many()
+        .col_expr(contact::Column::OwnerId, Expr::value(owner.map(UserId::uuid)))
+        .col_expr(contact::Column::Version, Expr::col(contact::Column::Version).add(1))
+        .col_expr(contact::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(contact::Column::TenantId.eq(tenant.uuid()))
+        .filter(contact::Column::CustomerId.is_in(customers.iter().copied()))
+        .exec(conn)
+        .await?
+        .rows_affected)
+}

@@ -1,0 +1,933 @@
+//! Customers: the card, the recycle bin, copies, merges, the duplicate check and search.
+//! Every read goes through the `Customer` data scope on the owner column.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::Utc;
+use guanxi_domain::access::ScopeRule;
+use guanxi_domain::change::{ChangeSet, Operation};
+use guanxi_domain::customer::{
+    Customer, CustomerFields, CustomerKind, CustomerStatus, CustomerType, DuplicateReason, mnemonic_code,
+    normalize_name, search_query, search_text, search_tokens, shanghai_date,
+};
+use guanxi_domain::ids::{CustomerId, TenantId, UserId};
+use guanxi_domain::{ErrorCode, Invalid};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::audit::{self, Author};
+use crate::entity::{customer, customer_search_token, user};
+use crate::error::{StoreError, StoreResult};
+use crate::filter::{Combinators, IdFilter, TextFilter, TimeFilter, escape_like};
+use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::{scope, sequence, tenant};
+
+pub const ENTITY: &str = "Customer";
+
+/// Tables whose rows belong to a customer through `customer_id`, with their entity name:
+/// a merge moves them all to the survivor. Each later module adds its table here.
+pub const RELATED: &[(&str, &str)] = &[("contacts", "Contact")];
+
+fn fields_of(m: &customer::Model) -> CustomerFields {
+    CustomerFields {
+        kind: CustomerKind::parse(&m.kind).unwrap_or(CustomerKind::Organization),
+        customer_type: CustomerType::parse(&m.customer_type).unwrap_or(CustomerType::Customer),
+        name: m.name.clone(),
+        level: m.level.clone(),
+        status: CustomerStatus::parse(&m.status).unwrap_or(CustomerStatus::Potential),
+        credit_rating: m.credit_rating.clone(),
+        credit_limit: m.credit_limit.as_deref().and_then(|d| Decimal::from_str(d).ok()),
+        parent_id: m.parent_id.map(Into::into),
+        industry: m.industry.clone(),
+        region: m.region.clone(),
+        province: m.province.clone(),
+        city: m.city.clone(),
+        address: m.address.clone(),
+        postal_code: m.postal_code.clone(),
+        latitude: m.latitude,
+        longitude: m.longitude,
+        main_phone: m.main_phone.clone(),
+        finance_phone: m.finance_phone.clone(),
+        email: m.email.clone(),
+        website: m.website.clone(),
+        size: m.size.clone(),
+        tax_id: m.tax_id.clone(),
+        bank_name: m.bank_name.clone(),
+        bank_account: m.bank_account.clone(),
+        business_scope: m.business_scope.clone(),
+        source: m.source.clone(),
+        registered_at: m.registered_at,
+        tags: serde_json::from_value(m.tags.clone()).unwrap_or_default(),
+        notes: m.notes.clone(),
+    }
+}
+
+pub fn to_domain(m: customer::Model) -> Customer {
+    Customer {
+        id: m.id.into(),
+        tenant_id: m.tenant_id.into(),
+        fields: fields_of(&m),
+        number: m.customer_number,
+        mnemonic_code: m.mnemonic_code,
+        owner_id: m.owner_id.map(Into::into),
+        owner_department_id: m.owner_department_id.map(Into::into),
+        custom_fields: serde_json::from_value(m.custom_fields).unwrap_or_default(),
+        merged_into_id: m.merged_into_id.map(Into::into),
+        last_interaction_at: m.last_interaction_at,
+        next_follow_up_at: m.next_follow_up_at,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+        deleted_at: m.deleted_at,
+    }
+}
+
+/// The customers of the tenant that `rule` lets the caller see (deleted ones included).
+fn visible(backend: DbBackend, tenant: TenantId, rule: ScopeRule) -> Select<customer::Entity> {
+    customer::Entity::find().filter(customer::Column::TenantId.eq(tenant.uuid())).filter(scope::owner_condition(
+        backend,
+        tenant,
+        rule,
+        (customer::Entity, customer::Column::OwnerId),
+    ))
+}
+
+/// The ids of the live customers `rule` lets the caller see, as a subquery (for the
+/// scope of records that hang off a customer).
+pub fn visible_ids_subquery(
+    backend: DbBackend,
+    tenant: TenantId,
+    rule: ScopeRule,
+) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column((customer::Entity, customer::Column::Id))
+        .from(customer::Entity)
+        .and_where(Expr::col((customer::Entity, customer::Column::TenantId)).eq(tenant.uuid()))
+        .and_where(Expr::col((customer::Entity, customer::Column::DeletedAt)).is_null())
+        .cond_where(scope::owner_condition(backend, tenant, rule, (customer::Entity, customer::Column::OwnerId)))
+        .to_owned()
+}
+
+/// A visible customer, live or in the recycle bin.
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    id: Uuid,
+) -> StoreResult<Option<Customer>> {
+    Ok(visible(conn.get_database_backend(), tenant, rule)
+        .filter(customer::Column::Id.eq(id))
+        .one(conn)
+        .await?
+        .map(to_domain))
+}
+
+/// Visible, live customers among `ids` (for data loaders).
+pub async fn by_ids<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    ids: &[Uuid],
+) -> StoreResult<Vec<Customer>> {
+    Ok(visible(conn.get_database_backend(), tenant, rule)
+        .filter(customer::Column::DeletedAt.is_null())
+        .filter(customer::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect())
+}
+
+/// Which customers a list shows.
+#[derive(Clone, Debug, Default)]
+pub struct CustomerFilter {
+    pub combinators: Combinators<CustomerFilter>,
+    /// A name substring, a mnemonic-code prefix, a phone number or a tax id.
+    pub search: Option<String>,
+    pub name: Option<TextFilter>,
+    pub customer_number: Option<TextFilter>,
+    pub kind: Option<CustomerKind>,
+    pub customer_types: Option<Vec<CustomerType>>,
+    pub statuses: Option<Vec<CustomerStatus>>,
+    pub level: Option<TextFilter>,
+    pub industry: Option<TextFilter>,
+    pub province: Option<TextFilter>,
+    pub city: Option<TextFilter>,
+    pub owner_id: Option<IdFilter>,
+    pub tag: Option<String>,
+    pub created_at: Option<TimeFilter>,
+    pub updated_at: Option<TimeFilter>,
+    /// `(key, match)` on custom fields; keys were checked to be identifiers.
+    pub custom_fields: Vec<(String, TextFilter)>,
+    /// `Some(true)`: the recycle bin; otherwise live customers.
+    pub deleted: Option<bool>,
+}
+
+fn token_subquery(tenant: TenantId, tokens: &[String], all: bool) -> sea_orm::sea_query::SelectStatement {
+    let mut query = Query::select();
+    query
+        .column(customer_search_token::Column::CustomerId)
+        .from(customer_search_token::Entity)
+        .and_where(Expr::col(customer_search_token::Column::TenantId).eq(tenant.uuid()))
+        .and_where(Expr::col(customer_search_token::Column::Token).is_in(tokens.iter().cloned()));
+    if all && tokens.len() > 1 {
+        query
+            .group_by_col(customer_search_token::Column::CustomerId)
+            .and_having(Expr::col(customer_search_token::Column::Token).count().eq(tokens.len() as i64));
+    }
+    query.to_owned()
+}
+
+/// The search condition: every query token through the token table's primary key, then
+/// the substring confirmed on the few candidate rows.
+fn search_condition(tenant: TenantId, term: &str) -> Condition {
+    let Some(query) = search_query(term) else { return Condition::all() };
+    let by_name =
+        Condition::all().add(customer::Column::Id.in_subquery(token_subquery(tenant, &query.name_tokens, true))).add(
+            customer::Column::SearchName
+                .like(LikeExpr::new(format!("%{}%", escape_like(&query.name_text))).escape('\\')),
+        );
+    let mut any = Condition::any().add(by_name);
+    if let Some(mnemonic) = query.mnemonic_token {
+        any = any.add(customer::Column::Id.in_subquery(token_subquery(tenant, &[mnemonic], false)));
+    }
+    if !query.exact_tokens.is_empty() {
+        any = any.add(customer::Column::Id.in_subquery(token_subquery(tenant, &query.exact_tokens, false)));
+    }
+    any
+}
+
+fn json_text(backend: DbBackend, column: &str, key: &str) -> Expr {
+    match backend {
+        DbBackend::Postgres => Expr::cust(format!("(\"customers\".\"{column}\" ->> '{key}')")),
+        _ => Expr::cust(format!("json_extract(\"customers\".\"{column}\", '$.{key}')")),
+    }
+}
+
+impl CustomerFilter {
+    fn condition(&self, backend: DbBackend, tenant: TenantId) -> Condition {
+        let mut all = Condition::all();
+        if let Some(term) = self.search.as_deref().filter(|s| !s.trim().is_empty()) {
+            all = all.add(search_condition(tenant, term));
+        }
+        for (filter, column) in [
+            (&self.name, customer::Column::Name),
+            (&self.customer_number, customer::Column::CustomerNumber),
+            (&self.level, customer::Column::Level),
+            (&self.industry, customer::Column::Industry),
+            (&self.province, customer::Column::Province),
+            (&self.city, customer::Column::City),
+        ] {
+            if let Some(f) = filter {
+                all = all.add(f.condition(column));
+            }
+        }
+        if let Some(kind) = self.kind {
+            all = all.add(customer::Column::Kind.eq(kind.as_str()));
+        }
+        if let Some(types) = &self.customer_types {
+            all = all.add(customer::Column::CustomerType.is_in(types.iter().map(|t| t.as_str())));
+        }
+        if let Some(statuses) = &self.statuses {
+            all = all.add(customer::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
+        }
+        if let Some(f) = &self.owner_id {
+            all = all.add(f.condition(customer::Column::OwnerId));
+        }
+        if let Some(f) = &self.created_at {
+            all = all.add(f.condition(customer::Column::CreatedAt));
+        }
+        if let Some(f) = &self.updated_at {
+            all = all.add(f.condition(customer::Column::UpdatedAt));
+        }
+        if let Some(tag) = &self.tag {
+            let sql = match backend {
+                DbBackend::Postgres => {
+                    "EXISTS (SELECT 1 FROM jsonb_array_elements_text(\"customers\".\"tags\") AS t(value) WHERE t.value = $)"
+                }
+                _ => "EXISTS (SELECT 1 FROM json_each(\"customers\".\"tags\") WHERE json_each.value = ?)",
+            };
+            all = all.add(Expr::cust_with_values(sql, [tag.clone()]));
+        }
+        for (key, f) in &self.custom_fields {
+            let value = json_text(backend, "custom_fields", key);
+            let mut each = Condition::all();
+            if let Some(v) = &f.eq {
+                each = each.add(value.clone().eq(v.clone()));
+            }
+            if let Some(values) = &f.any_of {
+                each = each.add(value.clone().is_in(values.clone()));
+            }
+            if let Some(part) = &f.contains {
+                each = each.add(value.clone().like(LikeExpr::new(format!("%{}%", escape_like(part))).escape('\\')));
+            }
+            match f.is_null {
+                Some(true) => each = each.add(value.clone().is_null()),
+                Some(false) => each = each.add(value.clone().is_not_null()),
+                None => {}
+            }
+            all = all.add(each);
+        }
+        self.combinators.apply(all, |f| f.condition(backend, tenant))
+    }
+
+    fn select(&self, backend: DbBackend, tenant: TenantId, rule: ScopeRule) -> Select<customer::Entity> {
+        let deleted = if self.deleted == Some(true) {
+            customer::Column::DeletedAt.is_not_null()
+        } else {
+            customer::Column::DeletedAt.is_null()
+        };
+        visible(backend, tenant, rule).filter(deleted).filter(self.condition(backend, tenant))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CustomerSort {
+    Name,
+    CustomerNumber,
+    CreatedAt,
+    UpdatedAt,
+}
+
+pub fn sort_name(sort: CustomerSort) -> &'static str {
+    match sort {
+        CustomerSort::Name => "NAME",
+        CustomerSort::CustomerNumber => "CUSTOMER_NUMBER",
+        CustomerSort::CreatedAt => "CREATED_AT",
+        CustomerSort::UpdatedAt => "UPDATED_AT",
+    }
+}
+
+fn sort_key(sort: CustomerSort, direction: Direction) -> SortKey<customer::Entity> {
+    type M = customer::Model;
+    let name = sort_name(sort);
+    match sort {
+        CustomerSort::Name => SortKey {
+            name,
+            column: customer::Column::Name,
+            direction,
+            value: |m: &M| CursorValue::Text(m.name.clone()),
+        },
+        CustomerSort::CustomerNumber => SortKey {
+            name,
+            column: customer::Column::CustomerNumber,
+            direction,
+            value: |m: &M| CursorValue::Text(m.customer_number.clone()),
+        },
+        CustomerSort::CreatedAt => SortKey {
+            name,
+            column: customer::Column::CreatedAt,
+            direction,
+            value: |m: &M| CursorValue::Time(m.created_at),
+        },
+        CustomerSort::UpdatedAt => SortKey {
+            name,
+            column: customer::Column::UpdatedAt,
+            direction,
+            value: |m: &M| CursorValue::Time(m.updated_at),
+        },
+    }
+}
+
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    filter: &CustomerFilter,
+    sort: (CustomerSort, Direction),
+    request: &PageRequest,
+) -> StoreResult<Page<Customer>> {
+    let key = sort_key(sort.0, sort.1);
+    let tiebreak = Tiebreak { column: customer::Column::Id, value: |m: &customer::Model| CursorValue::Uuid(m.id) };
+    let select = filter.select(conn.get_database_backend(), tenant, rule);
+    Ok(page::fetch(conn, select, &key, &tiebreak, request).await?.map(to_domain))
+}
+
+pub async fn count<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    filter: &CustomerFilter,
+) -> StoreResult<u64> {
+    Ok(filter.select(conn.get_database_backend(), tenant, rule).count(conn).await?)
+}
+
+/// The SQL plan of a search, for the test that shows search stays on an index.
+pub async fn explain_search<C: ConnectionTrait>(conn: &C, tenant: TenantId, term: &str) -> StoreResult<String> {
+    let backend = conn.get_database_backend();
+    let filter = CustomerFilter { search: Some(term.to_owned()), ..CustomerFilter::default() };
+    let statement = sea_orm::QueryTrait::build(&filter.select(backend, tenant, ScopeRule::All).limit(50), backend);
+    let (prefix, column) = match backend {
+        DbBackend::Postgres => ("EXPLAIN ", "QUERY PLAN"),
+        _ => ("EXPLAIN QUERY PLAN ", "detail"),
+    };
+    let values = statement.values.map(|v| v.0).unwrap_or_default();
+    let explain = sea_orm::Statement::from_sql_and_values(backend, format!("{prefix}{}", statement.sql), values);
+    let rows = conn.query_all_raw(explain).await?;
+    Ok(rows.iter().filter_map(|r| r.try_get::<String>("", column).ok()).collect::<Vec<_>>().join("\n"))
+}
+
+/// Rewrites a customer's search tokens.
+async fn write_tokens<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    id: Uuid,
+    fields: &CustomerFields,
+    mnemonic: &str,
+) -> StoreResult<()> {
+    customer_search_token::Entity::delete_many()
+        .filter(customer_search_token::Column::TenantId.eq(tenant.uuid()))
+        .filter(customer_search_token::Column::CustomerId.eq(id))
+        .exec(conn)
+        .await?;
+    let phones: Vec<&str> =
+        [fields.main_phone.as_deref(), fields.finance_phone.as_deref()].into_iter().flatten().collect();
+    let tokens = search_tokens(&fields.name, mnemonic, &phones, fields.tax_id.as_deref());
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    let rows = tokens.into_iter().map(|token| customer_search_token::ActiveModel {
+        tenant_id: Set(tenant.uuid()),
+        token: Set(token),
+        customer_id: Set(id),
+    });
+    customer_search_token::Entity::insert_many(rows).exec_without_returning(conn).await?;
+    Ok(())
+}
+
+async fn clear_tokens<C: ConnectionTrait>(conn: &C, tenant: TenantId, ids: &[Uuid]) -> StoreResult<()> {
+    customer_search_token::Entity::delete_many()
+        .filter(customer_search_token::Column::TenantId.eq(tenant.uuid()))
+        .filter(customer_search_token::Column::CustomerId.is_in(ids.iter().copied()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+fn active_model(fields: &CustomerFields) -> customer::ActiveModel {
+    customer::ActiveModel {
+        kind: Set(fields.kind.as_str().to_owned()),
+        customer_type: Set(fields.customer_type.as_str().to_owned()),
+        name: Set(fields.name.clone()),
+        normalized_name: Set(normalize_name(&fields.name)),
+        search_name: Set(search_text(&fields.name)),
+        mnemonic_code: Set(mnemonic_code(&fields.name)),
+        level: Set(fields.level.clone()),
+        status: Set(fields.status.as_str().to_owned()),
+        credit_rating: Set(fields.credit_rating.clone()),
+        credit_limit: Set(fields.credit_limit.map(|d| format!("{d:.2}"))),
+        parent_id: Set(fields.parent_id.map(CustomerId::uuid)),
+        industry: Set(fields.industry.clone()),
+        region: Set(fields.region.clone()),
+        province: Set(fields.province.clone()),
+        city: Set(fields.city.clone()),
+        address: Set(fields.address.clone()),
+        postal_code: Set(fields.postal_code.clone()),
+        latitude: Set(fields.latitude),
+        longitude: Set(fields.longitude),
+        main_phone: Set(fields.main_phone.clone()),
+        finance_phone: Set(fields.finance_phone.clone()),
+        email: Set(fields.email.clone()),
+        website: Set(fields.website.clone()),
+        size: Set(fields.size.clone()),
+        tax_id: Set(fields.tax_id.clone()),
+        bank_name: Set(fields.bank_name.clone()),
+        bank_account: Set(fields.bank_account.clone()),
+        business_scope: Set(fields.business_scope.clone()),
+        source: Set(fields.source.clone()),
+        registered_at: Set(fields.registered_at),
+        tags: Set(Value::from(fields.tags.clone())),
+        notes: Set(fields.notes.clone()),
+        ..Default::default()
+    }
+}
+
+/// Checks the parent customer: visible, live, not the customer itself.
+async fn check_parent<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    fields: &CustomerFields,
+    this: Option<Uuid>,
+) -> StoreResult<()> {
+    let Some(parent) = fields.parent_id else { return Ok(()) };
+    if Some(parent.uuid()) == this {
+        return Err(StoreError::rejected("parentId", ErrorCode::Cycle, "a customer cannot be its own parent"));
+    }
+    match find(conn, tenant, rule, parent.uuid()).await? {
+        Some(p) if p.deleted_at.is_none() => Ok(()),
+        _ => Err(StoreError::rejected("parentId", ErrorCode::NotFound, "no such customer")),
+    }
+}
+
+/// What creating a customer needs besides its fields.
+pub struct NewCustomer {
+    pub fields: CustomerFields,
+    pub owner_id: Option<UserId>,
+    pub custom_fields: BTreeMap<String, Value>,
+}
+
+pub async fn create<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    rule: ScopeRule,
+    input: NewCustomer,
+) -> StoreResult<Customer> {
+    let tenant = author.tenant_id;
+    input.fields.check_shape()?;
+    check_parent(conn, tenant, rule, &input.fields, None).await?;
+    let owner_department = match input.owner_id {
+        Some(owner) => Some(
+            user::Entity::find_by_id((tenant.uuid(), owner.uuid()))
+                .one(conn)
+                .await?
+                .ok_or_else(|| StoreError::rejected("ownerId", ErrorCode::NotFound, "no such user"))?
+                .department_id,
+        ),
+        None => None,
+    };
+    let settings = tenant::settings(conn, tenant).await?;
+    let rule_of_numbers = settings.customer_numbering;
+    let now = Utc::now();
+    let today = shanghai_date(now);
+    let sequence = sequence::next(conn, tenant, "customer", &rule_of_numbers.period(today)).await?;
+    let number = rule_of_numbers.format(today, sequence);
+    let id = CustomerId::new();
+    let mut model = active_model(&input.fields);
+    model.tenant_id = Set(tenant.uuid());
+    model.id = Set(id.uuid());
+    model.customer_number = Set(number);
+    model.owner_id = Set(input.owner_id.map(UserId::uuid));
+    model.owner_department_id = Set(owner_department);
+    model.custom_fields = Set(serde_json::to_value(&input.custom_fields).unwrap_or_default());
+    model.merged_into_id = Set(None);
+    model.last_interaction_at = Set(None);
+    model.next_follow_up_at = Set(None);
+    model.created_by = Set(author.user_id);
+    model.version = Set(1);
+    model.created_at = Set(now);
+    model.updated_at = Set(now);
+    model.deleted_at = Set(None);
+    let model = customer::Entity::insert(model).exec_with_returning(conn).await?;
+    let created = to_domain(model);
+    write_tokens(conn, tenant, id.uuid(), &created.fields, &created.mnemonic_code).await?;
+    let changes = ChangeSet::new()
+        .diff(&serde_json::json!({}), &created.fields)
+        .field("customerNumber", (), &created.number)
+        .field("ownerId", (), created.owner_id)
+        .field("customFields", (), &created.custom_fields);
+    audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
+    Ok(created)
+}
+
+/// A live, visible customer at the expected version.
+async fn current<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    id: Uuid,
+    expected_version: i32,
+) -> StoreResult<Customer> {
+    let customer = find(conn, tenant, rule, id).await?.ok_or(StoreError::NotFound)?;
+    if customer.version != expected_version {
+        return Err(StoreError::version_conflict(expected_version, customer.version));
+    }
+    Ok(customer)
+}
+
+async fn write_versioned<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    id: Uuid,
+    expected_version: i32,
+    mut model: customer::ActiveModel,
+) -> StoreResult<Customer> {
+    model.updated_at = Set(Utc::now());
+    model.version = Set(expected_version + 1);
+    let result = customer::Entity::update_many()
+        .set(model)
+        .filter(customer::Column::TenantId.eq(tenant.uuid()))
+        .filter(customer::Column::Id.eq(id))
+        .filter(customer::Column::Version.eq(expected_version))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::version_conflict(expected_version, expected_version + 1));
+    }
+    customer::Entity::find_by_id((tenant.uuid(), id)).one(conn).await?.map(to_domain).ok_or(StoreError::NotFound)
+}
+
+/// The result of merging an update input into the current customer.
+pub struct Edited {
+    pub fields: CustomerFields,
+    pub custom_fields: BTreeMap<String, Value>,
+    /// A new owner (needs `customer.transfer`, checked by the caller).
+    pub owner_id: Option<Option<UserId>>,
+}
+
+/// Updates a live customer: `edit` merges the input into the current record.
+pub async fn update<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    rule: ScopeRule,
+    id: Uuid,
+    expected_version: i32,
+    edit: impl FnOnce(&Customer) -> Result<Edited, Invalid>,
+) -> StoreResult<Customer> {
+    let tenant = author.tenant_id;
+    let before = current(conn, tenant, rule, id, expected_version).await?;
+    if before.deleted_at.is_some() {
+        return Err(StoreError::rejected("id", ErrorCode::IllegalState, "restore the customer before editing it"));
+    }
+    let edited = edit(&before)?;
+    edited.fields.check_shape()?;
+    check_parent(conn, tenant, rule, &edited.fields, Some(id)).await?;
+    let mut changes = ChangeSet::new().diff(&before.fields, &edited.fields).field(
+        "customFields",
+        &before.custom_fields,
+        &edited.custom_fields,
+    );
+    let mut model = active_model(&edited.fields);
+    model.custom_fields = Set(serde_json::to_value(&edited.custom_fields).unwrap_or_default());
+    if let Some(owner) = edited.owner_id.filter(|o| *o != before.owner_id) {
+        let department = match owner {
+            Some(owner) => Some(
+                user::Entity::find_by_id((tenant.uuid(), owner.uuid()))
+                    .one(conn)
+                    .await?
+                    .ok_or_else(|| StoreError::rejected("ownerId", ErrorCode::NotFound, "no such user"))?
+                    .department_id,
+            ),
+            None => None,
+        };
+        changes = changes.field("ownerId", before.owner_id, owner);
+        model.owner_id = Set(owner.map(UserId::uuid));
+        model.owner_department_id = Set(department);
+        // The customer's contacts follow their customer to the new owner.
+        crate::contact::reassign_owner(conn, tenant, &[id], owner).await?;
+    }
+    if changes.is_empty() {
+        return Ok(before);
+    }
+    let after = write_versioned(conn, tenant, id, expected_version, model).await?;
+    write_tokens(conn, tenant, id, &after.fields, &after.mnemonic_code).await?;
+    audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
+    Ok(after)
+}
+
+/// Moves a customer to the recycle bin.
+pub async fn delete<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    rule: ScopeRule,
+    id: Uuid,
+    expected_version: i32,
+) -> StoreResult<Customer> {
+    let tenant = author.tenant_id;
+    let before = current(conn, tenant, rule, id, expected_version).await?;
+    if before.deleted_at.is_some() {
+        return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the customer is already deleted"));
+    }
+    let now = Utc::now();
+    let model = customer::ActiveModel { deleted_at: Set(Some(now)), ..Default::default() };
+    let after = write_versioned(conn, tenant, id, expected_version, model).await?;
+    audit::record(conn, author, ENTITY, id, Operation::Delete, &ChangeSet::new().field("deletedAt", None::<()>, now))
+        .await?;
+    Ok(after)
+}
+
+/// Brings a customer back from the recycle bin. Restoring a merge tombstone also moves
+/// back the records the merge moved (those still with the survivor); the caller checks
+/// that only an admin does that.
+pub async fn restore<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    rule: ScopeRule,
+    id: Uuid,
+    expected_version: i32,
+) -> StoreResult<Customer> {
+    let tenant = author.tenant_id;
+    let before = current(conn, tenant, rule, id, expected_version).await?;
+    let Some(deleted_at) = before.deleted_at else {
+        return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the customer is not deleted"));
+    };
+    let mut changes = ChangeSet::new().field("deletedAt", deleted_at, None::<()>);
+    if let Some(survivor) = before.merged_into_id {
+        let moved = merged_records(conn, tenant, id).await?;
+        for (table, _) in RELATED {
+            let ids: Vec<Uuid> = moved.get(*table).cloned().unwrap_or_default();
+            if ids.is_empty() {
+                continue;
+            }
+            move_rows(conn, tenant, table, &ids, survivor.uuid(), id).await?;
+        }
+        changes = changes.field("mergedIntoId", survivor, None::<()>).field("movedBack", (), &moved);
+    }
+    let model = customer::ActiveModel { deleted_at: Set(None), merged_into_id: Set(None), ..Default::default() };
+    let after = write_versioned(conn, tenant, id, expected_version, model).await?;
+    write_tokens(conn, tenant, id, &after.fields, &after.mnemonic_code).await?;
+    audit::record(conn, author, ENTITY, id, Operation::Restore, &changes).await?;
+    Ok(after)
+}
+
+/// The records a merge moved away from tombstone `id`, from its MERGE change event.
+async fn merged_records<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    id: Uuid,
+) -> StoreResult<BTreeMap<String, Vec<Uuid>>> {
+    use crate::entity::change_event;
+    let event = change_event::Entity::find()
+        .filter(change_event::Column::TenantId.eq(tenant.uuid()))
+        .filter(change_event::Column::EntityType.eq(ENTITY))
+        .filter(change_event::Column::EntityId.eq(id))
+        .filter(change_event::Column::Operation.eq(Operation::Merge.as_str()))
+        .order_by_desc(change_event::Column::Seq)
+        .one(conn)
+        .await?;
+    let moved = event
+        .and_then(|e| e.changes.as_array().cloned())
+        .and_then(|changes| {
+            changes.into_iter().find(|c| c.get("field").and_then(Value::as_str) == Some("movedRecords"))
+        })
+        .and_then(|c| c.get("new").cloned())
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    Ok(moved)
+}
+
+/// Points rows of `table` from one customer to another.
+async fn move_rows<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    table: &'static str,
+    ids: &[Uuid],
+    from: Uuid,
+    to: Uuid,
+) -> StoreResult<u64> {
+    let statement = Query::update()
+        .table(table)
+        .value("customer_id", to)
+        .and_where(Expr::col("tenant_id").eq(tenant.uuid()))
+        .and_where(Expr::col("customer_id").eq(from))
+        .and_where(Expr::col("id").is_in(ids.iter().copied()))
+        .to_owned();
+    Ok(conn.execute(&statement).await?.rows_affected())
+}
+
+/// Copies a customer: same fields and custom fields, a new number, `（副本）` after the
+/// name, no tax id (a company has one code; the copy is a different record).
+pub async fn copy<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    rule: ScopeRule,
+    id: Uuid,
+    owner: Option<UserId>,
+) -> StoreResult<Customer> {
+    let tenant = author.tenant_id;
+    let source = find(conn, tenant, rule, id).await?.filter(|c| c.deleted_at.is_none()).ok_or(StoreError::NotFound)?;
+    let mut fields = source.fields.clone();
+    fields.name = format!("{}（副本）", fields.name);
+    fields.tax_id = None;
+    let copied = create(
+        conn,
+        author,
+        rule,
+        NewCustomer { fields, owner_id: owner, custom_fields: source.custom_fields.clone() },
+    )
+    .await?;
+    audit::record(
+        conn,
+        author,
+        ENTITY,
+        copied.id.uuid(),
+        Operation::Copy,
+        &ChangeSet::new().field("copiedFrom", (), id),
+    )
+    .await?;
+    Ok(copied)
+}
+
+/// Merges duplicates into a survivor. `choose` builds the survivor's fields from it and
+/// the merged records. Every related record moves to the survivor; the merged customers
+/// stay as tombstones (`mergedIntoId`) whose change events list what moved.
+pub async fn merge<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    rule: ScopeRule,
+    survivor_id: Uuid,
+    survivor_version: i32,
+    merged_ids: &[Uuid],
+    choose: impl FnOnce(&Customer, &[Customer]) -> Result<Edited, Invalid>,
+) -> StoreResult<Customer> {
+    let tenant = author.tenant_id;
+    if merged_ids.is_empty() || merged_ids.contains(&survivor_id) {
+        return Err(StoreError::rejected(
+            "mergedIds",
+            ErrorCode::Invalid,
+            "name one or more customers other than the survivor",
+        ));
+    }
+    let survivor = current(conn, tenant, rule, survivor_id, survivor_version).await?;
+    let merged = by_ids(conn, tenant, rule, merged_ids).await?;
+    if survivor.deleted_at.is_some()
+        || merged.len() != merged_ids.iter().collect::<std::collections::BTreeSet<_>>().len()
+    {
+        return Err(StoreError::rejected(
+            "mergedIds",
+            ErrorCode::NotFound,
+            "every merged customer must exist and be live",
+        ));
+    }
+    let edited = choose(&survivor, &merged)?;
+    edited.fields.check_shape()?;
+    let now = Utc::now();
+    for gone in &merged {
+        let gone_id = gone.id.uuid();
+        let mut moved: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+        for (table, _) in RELATED {
+            let rows = conn
+                .query_all(
+                    &Query::select()
+                        .column("id")
+                        .from(*table)
+                        .and_where(Expr::col("tenant_id").eq(tenant.uuid()))
+                        .and_where(Expr::col("customer_id").eq(gone_id))
+                        .to_owned(),
+                )
+                .await?;
+            let ids: Vec<Uuid> = rows.iter().filter_map(|r| r.try_get::<Uuid>("", "id").ok()).collect();
+            if !ids.is_empty() {
+                move_rows(conn, tenant, table, &ids, gone_id, survivor_id).await?;
+            }
+            moved.insert((*table).to_owned(), ids);
+        }
+        let model = customer::ActiveModel {
+            deleted_at: Set(Some(now)),
+            merged_into_id: Set(Some(survivor_id)),
+            ..Default::default()
+        };
+        write_versioned(conn, tenant, gone_id, gone.version, model).await?;
+        let changes = ChangeSet::new().field("mergedIntoId", None::<()>, survivor_id).field("movedRecords", (), &moved);
+        audit::record(conn, author, ENTITY, gone_id, Operation::Merge, &changes).await?;
+    }
+    clear_tokens(conn, tenant, merged_ids).await?;
+    let mut model = active_model(&edited.fields);
+    model.custom_fields = Set(serde_json::to_value(&edited.custom_fields).unwrap_or_default());
+    let after = write_versioned(conn, tenant, survivor_id, survivor_version, model).await?;
+    write_tokens(conn, tenant, survivor_id, &after.fields, &after.mnemonic_code).await?;
+    let changes = ChangeSet::new()
+        .diff(&survivor.fields, &after.fields)
+        .field("customFields", &survivor.custom_fields, &after.custom_fields)
+        .field("merged", (), merged_ids);
+    audit::record(conn, author, ENTITY, survivor_id, Operation::Merge, &changes).await?;
+    Ok(after)
+}
+
+/// A likely duplicate of a draft, whether or not the caller may see it.
+pub struct Duplicate {
+    pub customer: Customer,
+    pub reasons: Vec<DuplicateReason>,
+}
+
+/// Live customers of the whole tenant that share a tax id, a phone or a normalised name
+/// with the draft. The duplicate check must see past data scopes (two reps must not both
+/// own one company); callers show only what the caller may see.
+pub async fn duplicates<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    name: Option<&str>,
+    tax_id: Option<&str>,
+    phones: &[&str],
+    exclude: Option<Uuid>,
+) -> StoreResult<Vec<Duplicate>> {
+    let normalized = name.map(normalize_name).filter(|n| !n.is_empty());
+    let mut any = Condition::any();
+    if let Some(n) = &normalized {
+        any = any.add(customer::Column::NormalizedName.eq(n.clone()));
+    }
+    if let Some(tax) = tax_id {
+        any = any.add(customer::Column::TaxId.eq(tax.to_uppercase()));
+    }
+    if !phones.is_empty() {
+        any = any.add(customer::Column::MainPhone.is_in(phones.iter().map(|p| p.to_string())));
+        any = any.add(customer::Column::FinancePhone.is_in(phones.iter().map(|p| p.to_string())));
+    }
+    if normalized.is_none() && tax_id.is_none() && phones.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut select = customer::Entity::find()
+        .filter(customer::Column::TenantId.eq(tenant.uuid()))
+        .filter(customer::Column::DeletedAt.is_null())
+        .filter(any);
+    if let Some(exclude) = exclude {
+        select = select.filter(customer::Column::Id.ne(exclude));
+    }
+    let rows = select.order_by_asc(customer::Column::Id).limit(20).all(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| {
+            let mut reasons = Vec::new();
+            if tax_id.is_some_and(|t| m.tax_id.as_deref() == Some(t.to_uppercase().as_str())) {
+                reasons.push(DuplicateReason::SameTaxId);
+            }
+            let phone_of = |p: &Option<String>| p.as_deref().is_some_and(|p| phones.contains(&p));
+            if phone_of(&m.main_phone) || phone_of(&m.finance_phone) {
+                reasons.push(DuplicateReason::SamePhone);
+            }
+            if normalized.as_deref() == Some(m.normalized_name.as_str()) {
+                reasons.push(DuplicateReason::SameName);
+            }
+            Duplicate { customer: to_domain(m), reasons }
+        })
+        .collect())
+}
+
+/// Live customers by search and scope, in keyset batches (for exports).
+pub async fn for_export<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    filter: &CustomerFilter,
+    limit: u64,
+) -> StoreResult<Vec<Customer>> {
+    let mut out = Vec::new();
+    let mut request = PageRequest::first(page::MAX_PAGE);
+    loop {
+        let page = list(conn, tenant, rule, filter, (CustomerSort::CustomerNumber, Direction::Asc), &request).await?;
+        let last = page.items.last().map(|(c, _)| c.clone());
+        out.extend(page.items.into_iter().map(|(_, c)| c));
+        match last {
+            Some(cursor) if page.has_next_page && (out.len() as u64) < limit => {
+                request = PageRequest { first: Some(page::MAX_PAGE), after: Some(cursor), ..PageRequest::default() };
+            }
+            _ => break,
+        }
+    }
+    out.truncate(limit as usize);
+    Ok(out)
+}
+
+/// Notes an interaction on the customer (used by later modules; the pool rules read it).
+pub async fn touch_interaction<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    id: Uuid,
+    at: chrono::DateTime<Utc>,
+) -> StoreResult<()> {
+    customer::Entity::update_many()
+        .col_expr(customer::Column::LastInteractionAt, Expr::value(Some(at)))
+        .filter(customer::Column::TenantId.eq(tenant.uuid()))
+        .filter(customer::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}

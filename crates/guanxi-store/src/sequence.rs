@@ -1,0 +1,44 @@
+//! Numbering sequences (customer numbers, later contract numbers): one counter per
+//! tenant, rule and period, bumped inside the writing transaction so numbers never repeat.
+
+use guanxi_domain::ids::TenantId;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+
+use crate::entity::number_sequence;
+use crate::error::{StoreError, StoreResult};
+
+/// The next value of sequence `name` in `period`, starting at 1.
+pub async fn next<C: ConnectionTrait>(conn: &C, tenant: TenantId, name: &str, period: &str) -> StoreResult<i64> {
+    let inserted = number_sequence::Entity::insert(number_sequence::ActiveModel {
+        tenant_id: Set(tenant.uuid()),
+        name: Set(name.to_owned()),
+        period: Set(period.to_owned()),
+        value: Set(0),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            number_sequence::Column::TenantId,
+            number_sequence::Column::Name,
+            number_sequence::Column::Period,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await;
+    match inserted {
+        Ok(_) | Err(DbErr::RecordNotInserted) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let statement = Query::update()
+        .table("number_sequences")
+        .value("value", Expr::col("value").add(1))
+        .and_where(Expr::col("tenant_id").eq(tenant.uuid()))
+        .and_where(Expr::col("name").eq(name))
+        .and_where(Expr::col("period").eq(period))
+        .returning(Query::returning().column("value"))
+        .to_owned();
+    let row = conn.query_one(&statement).await?.ok_or(StoreError::NotFound)?;
+    Ok(row.try_get::<i64>("", "value")?)
+}
