@@ -58,7 +58,7 @@ pub fn test_config(database_url: String, data_dir: PathBuf) -> Config {
         subscription_poll_ms: 100,
         graphiql: Some(true),
         // Generous, so that a loaded CI machine gathers each batch whole (see the N+1 test).
-        loader_delay_ms: 25,
+        loader_delay_ms: 50,
         ..Config::default()
     }
 }
@@ -111,6 +111,20 @@ impl TestApp {
             .unwrap_or(0);
         let body = response.json().await.unwrap_or(Value::Null);
         Reply { status, statements, body }
+    }
+
+    /// The fewest SQL statements `body` costs over three runs. Data loaders batch by time
+    /// window, so on a busy machine a window can close early and split a batch; the
+    /// fewest shows the request's batch structure, which is what must not grow with rows.
+    pub async fn fewest_statements(&self, token: Option<&str>, body: &Value) -> (u64, Value) {
+        let mut fewest = u64::MAX;
+        let mut last = Value::Null;
+        for _ in 0..3 {
+            let reply = self.post(token, body).await;
+            fewest = fewest.min(reply.statements);
+            last = reply.body;
+        }
+        (fewest, last)
     }
 
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
