@@ -9,12 +9,17 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_spine;
 mod m20261123_000002_customers;
+mod m20261123_000003_interactions;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_spine::Migration), Box::new(m20261123_000002_customers::Migration)]
+        vec![
+            Box::new(m20261123_000001_spine::Migration),
+            Box::new(m20261123_000002_customers::Migration),
+            Box::new(m20261123_000003_interactions::Migration),
+        ]
     }
 }

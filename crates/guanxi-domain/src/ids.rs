@@ -89,3 +89,7 @@ id_type!(
     /// A tenant-defined field.
     CustomFieldId
 );
+id_type!(
+    /// One recorded contact with a customer (交流记录).
+    InteractionId
+);

@@ -14,6 +14,7 @@ pub mod custom_field;
 pub mod customer;
 pub mod error;
 pub mod ids;
+pub mod interaction;
 pub mod org;
 pub mod phone;
 

@@ -258,6 +258,35 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
             Default::default(),
         )
         .await?;
+        let now = chrono::Utc::now();
+        for (days_ago, channel, content, contacts) in [
+            (
+                20,
+                guanxi_domain::interaction::Channel::Call,
+                "电话沟通年度采购计划，客户关注交期和售后。",
+                vec![buyer.id],
+            ),
+            (
+                6,
+                guanxi_domain::interaction::Channel::Visit,
+                "上门拜访王总，演示新产品，约定下周报价。",
+                vec![boss.id, buyer.id],
+            ),
+        ] {
+            let fields = guanxi_domain::interaction::InteractionFields {
+                channel,
+                occurred_at: now - chrono::Duration::days(days_ago),
+                content: content.to_owned(),
+                outcome: None,
+                next_follow_up_at: (days_ago == 6).then(|| now + chrono::Duration::days(3)),
+                contact_ids: contacts,
+                latitude: None,
+                longitude: None,
+            };
+            let origin =
+                guanxi_store::interaction::Origin { author_id: owner(key), source: "manual".into(), external_id: None };
+            guanxi_store::interaction::create(tx, author, ScopeRule::All, customer.id, fields, origin).await?;
+        }
     }
     Ok(())
 }

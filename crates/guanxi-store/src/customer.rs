@@ -33,7 +33,7 @@ pub const ENTITY: &str = "Customer";
 
 /// Tables whose rows belong to a customer through `customer_id`, with their entity name:
 /// a merge moves them all to the survivor. Each later module adds its table here.
-pub const RELATED: &[(&str, &str)] = &[("contacts", "Contact")];
+pub const RELATED: &[(&str, &str)] = &[("contacts", "Contact"), ("interactions", "Interaction")];
 
 fn fields_of(m: &customer::Model) -> CustomerFields {
     CustomerFields {

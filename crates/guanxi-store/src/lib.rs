@@ -18,6 +18,7 @@ pub mod entity;
 pub mod error;
 pub mod filter;
 pub mod idempotency;
+pub mod interaction;
 pub mod jobs;
 pub mod page;
 pub mod role;

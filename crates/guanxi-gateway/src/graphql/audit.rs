@@ -152,9 +152,22 @@ async fn visible_events(
     .into_iter()
     .map(|c| c.id.uuid())
     .collect();
+    let interactions: Vec<Uuid> = guanxi_store::interaction::by_ids(
+        conn,
+        actor.tenant_id,
+        actor.scope_rule(Module::Customer),
+        &ids_of(super::interaction::INTERACTION),
+    )
+    .await?
+    .into_iter()
+    .map(|i| i.id.uuid())
+    .collect();
     Ok(events
         .into_iter()
         .filter(|e| match e.entity_type.as_str() {
+            super::interaction::INTERACTION => {
+                actor.may(Permission::InteractionRead) && interactions.contains(&e.entity_id)
+            }
             super::customer::CUSTOMER => actor.may(Permission::CustomerRead) && customers.contains(&e.entity_id),
             super::contact::CONTACT => actor.may(Permission::ContactRead) && contacts.contains(&e.entity_id),
             USER => actor.may(Permission::OrgRead) && users.contains(&e.entity_id),

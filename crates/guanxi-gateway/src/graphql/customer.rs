@@ -742,6 +742,18 @@ impl Customer360 {
         contact_connection(ctx, Some(self.0.id.uuid()), None, first, after).await
     }
 
+    /// Interactions and changes to the card, newest first (filter with `kinds`).
+    #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity")]
+    async fn timeline(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        kinds: Option<Vec<super::interaction::TimelineKind>>,
+    ) -> ApiResult<super::interaction::TimelineConnection> {
+        super::interaction::customer_timeline(ctx, self.0.id, first, after, kinds).await
+    }
+
     /// Changes to the customer card, newest first.
     #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity")]
     async fn history(

@@ -8,6 +8,7 @@ pub mod context;
 pub mod customer;
 pub mod customer_csv;
 pub mod error;
+pub mod interaction;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
@@ -30,6 +31,7 @@ pub struct Query(
     org::OrgQuery,
     customer::CustomerQuery,
     contact::ContactQuery,
+    interaction::InteractionQuery,
     customer_csv::CustomerCsvQuery,
     settings::SettingsQuery,
     api_keys::ApiKeyQuery,
@@ -44,6 +46,7 @@ pub struct Mutation(
     org::OrgMutation,
     customer::CustomerMutation,
     contact::ContactMutation,
+    interaction::InteractionMutation,
     customer_csv::CustomerCsvMutation,
     settings::SettingsMutation,
     api_keys::ApiKeyMutation,
@@ -151,6 +154,10 @@ impl MetaQuery {
         ] {
             let label = if zh { role.label_zh().to_owned() } else { role.as_str().to_lowercase() };
             labels.push(EnumLabel { r#enum: "DecisionRole".into(), value: role.as_str().into(), label });
+        }
+        for channel in guanxi_domain::interaction::Channel::ALL {
+            let label = if zh { channel.label_zh().to_owned() } else { channel.as_str().to_lowercase() };
+            labels.push(EnumLabel { r#enum: "Channel".into(), value: channel.as_str().into(), label });
         }
         for (value, zh_label) in [("ACTIVE", "在职"), ("DISABLED", "已停用")] {
             let label = if zh { zh_label.to_owned() } else { value.to_lowercase() };

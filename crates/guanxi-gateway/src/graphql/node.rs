@@ -8,6 +8,7 @@ use super::contact::{CONTACT, Contact};
 use super::context::{actor, state};
 use super::customer::{CUSTOMER, Customer};
 use super::error::{ApiError, ApiResult};
+use super::interaction::{INTERACTION, Interaction};
 use super::loaders::{ContactKey, CustomerKey, DepartmentKey, Loaders, RoleKey, UserKey};
 use super::org::{DEPARTMENT, Department, ROLE, Role, USER, User};
 use super::relay::parse_global_id;
@@ -24,6 +25,7 @@ pub enum Node {
     ApiKey(ApiKey),
     Customer(Customer),
     Contact(Contact),
+    Interaction(Interaction),
 }
 
 /// Resolves one global id to a record the caller may see, or `None`.
@@ -50,6 +52,14 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
         CONTACT if actor.may(Permission::ContactRead) => {
             loaders.load_one(ContactKey(uuid)).await?.map(|c| Node::Contact(Contact(c)))
         }
+        INTERACTION if actor.may(Permission::InteractionRead) => guanxi_store::interaction::find(
+            state(ctx).db.connection(),
+            actor.tenant_id,
+            actor.scope_rule(guanxi_domain::access::Module::Customer),
+            uuid,
+        )
+        .await?
+        .map(|i| Node::Interaction(Interaction(i))),
         _ => None,
     })
 }

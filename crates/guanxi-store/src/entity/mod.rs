@@ -10,6 +10,7 @@ pub mod customer;
 pub mod customer_search_token;
 pub mod department;
 pub mod idempotency_key;
+pub mod interaction;
 pub mod job_lease;
 pub mod number_sequence;
 pub mod refresh_token;

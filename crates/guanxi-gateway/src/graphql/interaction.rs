@@ -1,0 +1,659 @@
+//! Interactions and the customer timeline over GraphQL, including idempotent ingest from
+//! outside channels (chat archives, call centres, email gateways).
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use guanxi_domain::access::{Module, Permission};
+use guanxi_domain::ids::{ContactId, CustomerId};
+use guanxi_domain::interaction::{
+    Channel as DomainChannel, Interaction as DomainInteraction, InteractionFields, parse_source,
+};
+use guanxi_domain::phone::PhoneNumber;
+use guanxi_domain::{ErrorCode, FieldError, Invalid};
+use guanxi_store::interaction::{InteractionFilter as StoreFilter, Origin, TimelineEntry, TimelineKinds};
+use guanxi_store::page::Page;
+use serde::Serialize;
+
+use super::audit::ChangeEvent;
+use super::contact::{CONTACT, Contact};
+use super::context::{actor, author, require, state};
+use super::customer::{CUSTOMER, Customer, GeoPoint, find_visible};
+use super::error::{ApiError, ApiResult, Outcome, UserError};
+use super::loaders::{ContactKey, CustomerKey, Loaders, UserKey};
+use super::mutation::{Idempotent, write};
+use super::org::{USER, User};
+use super::relay::{Conn, TotalCount, connection, encode_cursor, global_id, input_id, page_request};
+use super::shared::{IdFilter, TimeRange};
+
+pub const INTERACTION: &str = "Interaction";
+/// Most records one ingest call takes.
+pub const MAX_INGEST: usize = 1_000;
+
+fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders, ApiError> {
+    ctx.data_opt::<Loaders>().ok_or_else(|| ApiError::Unauthenticated("log in first".into()))
+}
+
+/// How the contact happened.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Serialize)]
+pub enum Channel {
+    /// 电话
+    Call,
+    /// 拜访
+    Visit,
+    /// 邮件
+    Email,
+    /// 微信
+    Wechat,
+    /// 企业微信
+    Wecom,
+    /// 会议
+    Meeting,
+    /// 其他
+    Other,
+}
+
+impl From<DomainChannel> for Channel {
+    fn from(c: DomainChannel) -> Self {
+        match c {
+            DomainChannel::Call => Self::Call,
+            DomainChannel::Visit => Self::Visit,
+            DomainChannel::Email => Self::Email,
+            DomainChannel::Wechat => Self::Wechat,
+            DomainChannel::Wecom => Self::Wecom,
+            DomainChannel::Meeting => Self::Meeting,
+            DomainChannel::Other => Self::Other,
+        }
+    }
+}
+
+impl From<Channel> for DomainChannel {
+    fn from(c: Channel) -> Self {
+        match c {
+            Channel::Call => Self::Call,
+            Channel::Visit => Self::Visit,
+            Channel::Email => Self::Email,
+            Channel::Wechat => Self::Wechat,
+            Channel::Wecom => Self::Wecom,
+            Channel::Meeting => Self::Meeting,
+            Channel::Other => Self::Other,
+        }
+    }
+}
+
+/// One recorded contact with a customer (交流记录).
+pub struct Interaction(pub DomainInteraction);
+
+#[Object]
+impl Interaction {
+    pub async fn id(&self) -> ID {
+        global_id(INTERACTION, self.0.id.uuid())
+    }
+    async fn customer(&self, ctx: &Context<'_>) -> ApiResult<Option<Customer>> {
+        Ok(loaders(ctx)?.load_one(CustomerKey(self.0.customer_id.uuid())).await?.map(Customer))
+    }
+    /// The contacts involved that the caller may see.
+    async fn contacts(&self, ctx: &Context<'_>) -> ApiResult<Vec<Contact>> {
+        if !actor(ctx)?.may(Permission::ContactRead) {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<ContactKey> = self.0.fields.contact_ids.iter().map(|c| ContactKey(c.uuid())).collect();
+        let mut found = loaders(ctx)?.load_many(keys.clone()).await?;
+        Ok(keys.iter().filter_map(|k| found.remove(k)).map(Contact).collect())
+    }
+    /// Who recorded it; null for ingested records without a user, or when not visible.
+    async fn author(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
+        let Some(author) = self.0.author_id else { return Ok(None) };
+        Ok(loaders(ctx)?.load_one(UserKey(author.uuid())).await?.map(User))
+    }
+    async fn channel(&self) -> Channel {
+        self.0.fields.channel.into()
+    }
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.fields.occurred_at
+    }
+    async fn content(&self) -> &str {
+        &self.0.fields.content
+    }
+    async fn outcome(&self) -> Option<&str> {
+        self.0.fields.outcome.as_deref()
+    }
+    async fn next_follow_up_at(&self) -> Option<DateTime<Utc>> {
+        self.0.fields.next_follow_up_at
+    }
+    async fn location(&self) -> Option<GeoPoint> {
+        Some(GeoPoint { latitude: self.0.fields.latitude?, longitude: self.0.fields.longitude? })
+    }
+    /// `manual`, or the outside channel it was ingested from.
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// What a timeline entry is.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum TimelineEventType {
+    Interaction,
+    CustomerCreated,
+    CustomerUpdated,
+    OwnerChanged,
+    StatusChanged,
+    CustomerMerged,
+    CustomerDeleted,
+    CustomerRestored,
+}
+
+/// Which sources a timeline shows.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum TimelineKind {
+    /// Calls, visits, messages, meetings.
+    Interactions,
+    /// Changes to the customer card: creation, ownership, status, merges.
+    CardChanges,
+}
+
+/// One entry of a customer's timeline, newest first.
+pub struct TimelineEvent(TimelineEntry);
+
+#[Object]
+impl TimelineEvent {
+    #[graphql(name = "type")]
+    async fn event_type(&self) -> TimelineEventType {
+        match &self.0 {
+            TimelineEntry::Interaction(_) => TimelineEventType::Interaction,
+            TimelineEntry::Change(c) => {
+                let changed = |field: &str| {
+                    c.changes
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|x| x.get("field").and_then(|f| f.as_str()) == Some(field)))
+                };
+                match c.operation.as_str() {
+                    "CREATE" | "COPY" => TimelineEventType::CustomerCreated,
+                    "MERGE" => TimelineEventType::CustomerMerged,
+                    "DELETE" => TimelineEventType::CustomerDeleted,
+                    "RESTORE" => TimelineEventType::CustomerRestored,
+                    _ if changed("ownerId") => TimelineEventType::OwnerChanged,
+                    _ if changed("status") => TimelineEventType::StatusChanged,
+                    _ => TimelineEventType::CustomerUpdated,
+                }
+            }
+        }
+    }
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        match &self.0 {
+            TimelineEntry::Interaction(i) => i.fields.occurred_at,
+            TimelineEntry::Change(c) => c.occurred_at,
+        }
+    }
+    /// Set for interactions.
+    async fn interaction(&self) -> Option<Interaction> {
+        match &self.0 {
+            TimelineEntry::Interaction(i) => Some(Interaction(i.clone())),
+            TimelineEntry::Change(_) => None,
+        }
+    }
+    /// Set for changes to the card.
+    async fn change(&self) -> Option<ChangeEvent> {
+        match &self.0 {
+            TimelineEntry::Change(c) => Some(ChangeEvent(c.clone())),
+            TimelineEntry::Interaction(_) => None,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct TimelineConnection {
+    edges: Vec<TimelineEdge>,
+    page_info: TimelinePageInfo,
+}
+
+#[derive(SimpleObject)]
+pub struct TimelineEdge {
+    cursor: String,
+    node: TimelineEvent,
+}
+
+#[derive(SimpleObject)]
+pub struct TimelinePageInfo {
+    has_next_page: bool,
+    has_previous_page: bool,
+    end_cursor: Option<String>,
+}
+
+fn timeline_connection(page: Page<TimelineEntry>) -> TimelineConnection {
+    let end_cursor = page.items.last().map(|(c, _)| encode_cursor(c));
+    TimelineConnection {
+        edges: page
+            .items
+            .into_iter()
+            .map(|(c, e)| TimelineEdge { cursor: encode_cursor(&c), node: TimelineEvent(e) })
+            .collect(),
+        page_info: TimelinePageInfo {
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+            end_cursor,
+        },
+    }
+}
+
+/// The timeline of one visible customer.
+pub(crate) async fn customer_timeline(
+    ctx: &Context<'_>,
+    customer: CustomerId,
+    first: Option<i32>,
+    after: Option<String>,
+    kinds: Option<Vec<TimelineKind>>,
+) -> ApiResult<TimelineConnection> {
+    let actor = actor(ctx)?;
+    let request = page_request(first, after, None, None, "TIMELINE")?;
+    let kinds = kinds.unwrap_or_else(|| vec![TimelineKind::Interactions, TimelineKind::CardChanges]);
+    let kinds = TimelineKinds {
+        interactions: kinds.contains(&TimelineKind::Interactions) && actor.may(Permission::InteractionRead),
+        changes: kinds.contains(&TimelineKind::CardChanges),
+    };
+    let page = guanxi_store::interaction::timeline(
+        state(ctx).db.connection(),
+        actor.tenant_id,
+        actor.scope_rule(Module::Customer),
+        customer.uuid(),
+        kinds,
+        request.first.unwrap_or(20),
+        request.after.as_ref(),
+    )
+    .await?;
+    Ok(timeline_connection(page))
+}
+
+#[derive(InputObject, Default, Clone)]
+pub struct InteractionFilter {
+    pub customer_id: Option<IdFilter>,
+    pub author_id: Option<IdFilter>,
+    pub channel: Option<Vec<Channel>>,
+    pub occurred_at: Option<TimeRange>,
+    pub source: Option<String>,
+}
+
+#[derive(Default)]
+pub struct InteractionQuery;
+
+#[Object]
+impl InteractionQuery {
+    async fn interaction(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Interaction> {
+        let actor = require(ctx, Permission::InteractionRead)?;
+        let id = super::relay::expect_id(&id, INTERACTION)?;
+        let found = guanxi_store::interaction::find(
+            state(ctx).db.connection(),
+            actor.tenant_id,
+            actor.scope_rule(Module::Customer),
+            id,
+        )
+        .await?;
+        found.map(Interaction).ok_or(ApiError::NotFound)
+    }
+
+    /// Interactions on customers the caller may see, newest first.
+    #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity")]
+    async fn interactions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<InteractionFilter>,
+    ) -> ApiResult<Conn<Interaction>> {
+        let actor = require(ctx, Permission::InteractionRead)?.clone();
+        let f = filter.unwrap_or_default();
+        let filter = StoreFilter {
+            customer_id: f.customer_id.as_ref().map(|x| x.to_store(CUSTOMER)).transpose()?,
+            author_id: f.author_id.as_ref().map(|x| x.to_store(USER)).transpose()?,
+            channels: f.channel.map(|c| c.into_iter().map(Into::into).collect()),
+            occurred_at: f.occurred_at.as_ref().map(TimeRange::to_store),
+            source: f.source,
+        };
+        let request = page_request(first, after, None, None, "OCCURRED_AT")?;
+        let db = state(ctx).db.clone();
+        let rule = actor.scope_rule(Module::Customer);
+        let page = guanxi_store::interaction::list(db.connection(), actor.tenant_id, rule, &filter, &request).await?;
+        let total = TotalCount::new(move || {
+            let (db, filter) = (db.clone(), filter.clone());
+            Box::pin(
+                async move { guanxi_store::interaction::count(db.connection(), actor.tenant_id, rule, &filter).await },
+            )
+        });
+        Ok(connection(page, total, Interaction))
+    }
+
+    /// A customer's timeline: interactions and changes to the card, newest first.
+    #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity")]
+    async fn timeline(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+        kinds: Option<Vec<TimelineKind>>,
+    ) -> ApiResult<TimelineConnection> {
+        let actor = require(ctx, Permission::CustomerRead)?;
+        let customer = find_visible(ctx, actor, &customer_id).await?;
+        customer_timeline(ctx, customer.id, first, after, kinds).await
+    }
+}
+
+/// The fields of an interaction.
+#[derive(InputObject, Serialize, Clone)]
+pub struct InteractionInput {
+    pub channel: Channel,
+    /// When it happened (default: now).
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub content: String,
+    pub outcome: Option<String>,
+    /// Sets the customer's next follow-up.
+    pub next_follow_up_at: Option<DateTime<Utc>>,
+    #[graphql(default)]
+    pub contact_ids: Vec<ID>,
+    pub location: Option<GeoPoint>,
+}
+
+impl InteractionInput {
+    fn parse(&self) -> Result<InteractionFields, Invalid> {
+        let mut invalid = Invalid::default();
+        let mut contact_ids = Vec::new();
+        for id in &self.contact_ids {
+            match input_id("contactIds", id, CONTACT) {
+                Ok(uuid) => contact_ids.push(ContactId::from_uuid(uuid)),
+                Err(e) => invalid.push(FieldError::new("contactIds", ErrorCode::Invalid, e.message)),
+            }
+        }
+        let outcome =
+            invalid.check(guanxi_domain::customer::optional_text("outcome", self.outcome.as_deref(), 200)).flatten();
+        if let Some(g) = self.location {
+            invalid.check(guanxi_domain::customer::parse_coordinates("location", g.latitude, g.longitude));
+        }
+        let fields = InteractionFields {
+            channel: self.channel.into(),
+            occurred_at: self.occurred_at.unwrap_or_else(Utc::now),
+            content: self.content.clone(),
+            outcome,
+            next_follow_up_at: self.next_follow_up_at,
+            contact_ids,
+            latitude: self.location.map(|g| g.latitude),
+            longitude: self.location.map(|g| g.longitude),
+        };
+        if let Err(more) = fields.check(Utc::now()) {
+            invalid.0.extend(more.0);
+        }
+        invalid.into_result()?;
+        Ok(fields)
+    }
+}
+
+#[derive(InputObject, Serialize)]
+pub struct CreateInteractionInput {
+    pub customer_id: ID,
+    #[graphql(flatten)]
+    pub interaction: InteractionInput,
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct InteractionPayload {
+    interaction: Option<Interaction>,
+    user_errors: Vec<UserError>,
+}
+
+impl From<Outcome<DomainInteraction>> for InteractionPayload {
+    fn from(outcome: Outcome<DomainInteraction>) -> Self {
+        match outcome {
+            Ok(i) => Self { interaction: Some(Interaction(i)), user_errors: vec![] },
+            Err(errors) => Self { interaction: None, user_errors: errors },
+        }
+    }
+}
+
+/// One record from an outside channel.
+#[derive(InputObject, Serialize)]
+pub struct IngestInteractionInput {
+    /// The channel's name, e.g. `wecom-archive`, `call-center`.
+    pub source: String,
+    /// The record's id in that channel; with `source`, the key that makes ingest idempotent.
+    pub external_id: String,
+    /// The customer, when the channel knows it.
+    pub customer_id: Option<ID>,
+    /// Otherwise, a phone number of the customer or of one of its contacts…
+    pub phone: Option<String>,
+    /// …or a contact's email.
+    pub email: Option<String>,
+    #[graphql(flatten)]
+    pub interaction: InteractionInput,
+}
+
+#[derive(InputObject)]
+pub struct IngestInteractionsInput {
+    /// At most 1,000 records.
+    pub records: Vec<IngestInteractionInput>,
+}
+
+#[derive(SimpleObject)]
+pub struct IngestResult {
+    /// The record's position in the input.
+    index: i32,
+    interaction: Option<Interaction>,
+    /// false when the record was ingested before (same source and external id) or failed.
+    created: bool,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct IngestInteractionsPayload {
+    results: Vec<IngestResult>,
+    created_count: i32,
+    existing_count: i32,
+    failed_count: i32,
+}
+
+#[derive(Default)]
+pub struct InteractionMutation;
+
+#[Object]
+impl InteractionMutation {
+    /// Records an interaction; the customer's last-interaction time (and next follow-up,
+    /// when given) change in the same transaction.
+    async fn create_interaction(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateInteractionInput,
+    ) -> ApiResult<InteractionPayload> {
+        let actor = require(ctx, Permission::InteractionWrite)?.clone();
+        let customer = input_id("customerId", &input.customer_id, CUSTOMER);
+        let fields = input.interaction.parse();
+        let (customer, fields) = match (customer, fields) {
+            (Ok(c), Ok(f)) => (c, f),
+            (c, f) => {
+                let mut all: Vec<UserError> = c.err().into_iter().collect();
+                if let Err(e) = f {
+                    all.extend(UserError::all(e));
+                }
+                return Ok(Err(all).into());
+            }
+        };
+        let author = author(ctx, &actor);
+        let rule = actor.scope_rule(Module::Customer);
+        let tenant = actor.tenant_id;
+        let origin = Origin { author_id: Some(actor.user_id), source: "manual".into(), external_id: None };
+        let idempotent = Idempotent::new(&actor, "createInteraction", input.idempotency_key.as_deref(), &input);
+        let result = write(
+            ctx,
+            idempotent,
+            move |tx| {
+                Box::pin(async move {
+                    let created = guanxi_store::interaction::create(
+                        tx,
+                        &author,
+                        rule,
+                        CustomerId::from_uuid(customer),
+                        fields,
+                        origin,
+                    )
+                    .await?;
+                    Ok((created.id.uuid(), created))
+                })
+            },
+            move |tx, id| {
+                Box::pin(async move {
+                    guanxi_store::interaction::find(tx, tenant, rule, id)
+                        .await?
+                        .ok_or(guanxi_store::StoreError::NotFound)
+                })
+            },
+        )
+        .await?;
+        Ok(result.into())
+    }
+
+    /// Ingests up to 1,000 records from an outside channel, keyed by `(source, externalId)`:
+    /// a record seen before is returned as it is (`created: false`), so a repeated batch
+    /// creates nothing. A record without `customerId` is matched by phone or email, or
+    /// reported. Each record is written in its own transaction.
+    async fn ingest_interactions(
+        &self,
+        ctx: &Context<'_>,
+        input: IngestInteractionsInput,
+    ) -> ApiResult<IngestInteractionsPayload> {
+        let actor = require(ctx, Permission::InteractionWrite)?.clone();
+        if input.records.len() > MAX_INGEST {
+            return Err(ApiError::BadUserInput(format!("at most {MAX_INGEST} records per call")));
+        }
+        let app = state(ctx);
+        let author = author(ctx, &actor);
+        let rule = actor.scope_rule(Module::Customer);
+        let mut results = Vec::with_capacity(input.records.len());
+        for (index, record) in input.records.into_iter().enumerate() {
+            let index = index as i32;
+            let failed =
+                |errors: Vec<UserError>| IngestResult { index, interaction: None, created: false, user_errors: errors };
+            let source = match parse_source("source", &record.source) {
+                Ok(s) => s,
+                Err(e) => {
+                    results.push(failed(vec![UserError::new(&e.field, e.code, e.message)]));
+                    continue;
+                }
+            };
+            let external_id = record.external_id.trim().to_owned();
+            if external_id.is_empty() || external_id.len() > 200 {
+                results.push(failed(vec![UserError::new("externalId", ErrorCode::Invalid, "1 to 200 characters")]));
+                continue;
+            }
+            let conn = app.db.connection();
+            if let Some(existing) =
+                guanxi_store::interaction::find_external(conn, actor.tenant_id, &source, &external_id).await?
+            {
+                // Seen before: report it (when visible), write nothing.
+                let visible = guanxi_store::interaction::find(conn, actor.tenant_id, rule, existing.id.uuid()).await?;
+                results.push(IngestResult {
+                    index,
+                    interaction: visible.map(Interaction),
+                    created: false,
+                    user_errors: vec![],
+                });
+                continue;
+            }
+            let fields = match record.interaction.parse() {
+                Ok(f) => f,
+                Err(e) => {
+                    results.push(failed(UserError::all(e)));
+                    continue;
+                }
+            };
+            let customer = match &record.customer_id {
+                Some(id) => match input_id("customerId", id, CUSTOMER) {
+                    Ok(c) => Some(CustomerId::from_uuid(c)),
+                    Err(e) => {
+                        results.push(failed(vec![e]));
+                        continue;
+                    }
+                },
+                None => {
+                    let phone = record
+                        .phone
+                        .as_deref()
+                        .and_then(|p| PhoneNumber::parse("phone", p).ok())
+                        .map(PhoneNumber::into_inner);
+                    guanxi_store::interaction::match_customer(
+                        conn,
+                        actor.tenant_id,
+                        phone.as_deref(),
+                        record.email.as_deref(),
+                    )
+                    .await?
+                }
+            };
+            let Some(customer) = customer else {
+                results.push(failed(vec![UserError::new(
+                    "customerId",
+                    ErrorCode::NotFound,
+                    "no single customer matches this phone or email; give customerId",
+                )]));
+                continue;
+            };
+            let tx = app.db.begin_write().await?;
+            let origin = Origin {
+                author_id: Some(actor.user_id),
+                source: source.clone(),
+                external_id: Some(external_id.clone()),
+            };
+            match guanxi_store::interaction::create(&tx, &author, rule, customer, fields, origin).await {
+                Ok(created) => {
+                    tx.commit().await?;
+                    results.push(IngestResult {
+                        index,
+                        interaction: Some(Interaction(created)),
+                        created: true,
+                        user_errors: vec![],
+                    });
+                }
+                Err(guanxi_store::StoreError::Rejected(invalid)) => {
+                    tx.rollback().await?;
+                    // A concurrent ingest of the same record won the race: it exists now.
+                    let raced = invalid.0.iter().any(|e| e.field == "externalId" && e.code == ErrorCode::Duplicate);
+                    if raced {
+                        let conn = app.db.connection();
+                        let existing =
+                            guanxi_store::interaction::find_external(conn, actor.tenant_id, &source, &external_id)
+                                .await?;
+                        let visible = match existing {
+                            Some(e) => {
+                                guanxi_store::interaction::find(conn, actor.tenant_id, rule, e.id.uuid()).await?
+                            }
+                            None => None,
+                        };
+                        results.push(IngestResult {
+                            index,
+                            interaction: visible.map(Interaction),
+                            created: false,
+                            user_errors: vec![],
+                        });
+                    } else {
+                        results.push(failed(UserError::all(invalid)));
+                    }
+                }
+                Err(guanxi_store::StoreError::NotFound) => {
+                    tx.rollback().await?;
+                    results.push(failed(vec![UserError::new("customerId", ErrorCode::NotFound, "no such customer")]));
+                }
+                Err(e) => return Err(ApiError::from(e)),
+            }
+        }
+        let created_count = results.iter().filter(|r| r.created).count() as i32;
+        let failed_count = results.iter().filter(|r| !r.user_errors.is_empty()).count() as i32;
+        let existing_count = results.len() as i32 - created_count - failed_count;
+        Ok(IngestInteractionsPayload { results, created_count, existing_count, failed_count })
+    }
+}

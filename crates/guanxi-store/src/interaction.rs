@@ -1,0 +1,412 @@
+//! Interactions and the customer timeline. An interaction is visible exactly when its
+//! customer is: a customer's history belongs to the company, and follows the customer to
+//! whoever owns it now.
+
+use chrono::{DateTime, Utc};
+use guanxi_domain::access::ScopeRule;
+use guanxi_domain::change::{ChangeSet, Operation};
+use guanxi_domain::ids::{ContactId, CustomerId, InteractionId, TenantId, UserId};
+use guanxi_domain::interaction::{Channel, Interaction, InteractionFields};
+use guanxi_domain::{ErrorCode, Invalid};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::audit::{self, Author};
+use crate::entity::{change_event, contact, customer, interaction};
+use crate::error::{StoreError, StoreResult, on_unique};
+use crate::filter::{IdFilter, TimeFilter};
+use crate::page::{self, Cursor, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+
+pub const ENTITY: &str = "Interaction";
+
+pub fn to_domain(m: interaction::Model) -> Interaction {
+    let contact_ids: Vec<Uuid> = serde_json::from_value(m.contact_ids.clone()).unwrap_or_default();
+    Interaction {
+        id: m.id.into(),
+        tenant_id: m.tenant_id.into(),
+        customer_id: m.customer_id.into(),
+        author_id: m.author_id.map(Into::into),
+        fields: InteractionFields {
+            channel: Channel::parse(&m.channel).unwrap_or(Channel::Other),
+            occurred_at: m.occurred_at,
+            content: m.content,
+            outcome: m.outcome,
+            next_follow_up_at: m.next_follow_up_at,
+            contact_ids: contact_ids.into_iter().map(ContactId::from_uuid).collect(),
+            latitude: m.latitude,
+            longitude: m.longitude,
+        },
+        source: m.source,
+        external_id: m.external_id,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+fn visible(backend: DbBackend, tenant: TenantId, customers: ScopeRule) -> Select<interaction::Entity> {
+    interaction::Entity::find()
+        .filter(interaction::Column::TenantId.eq(tenant.uuid()))
+        .filter(interaction::Column::DeletedAt.is_null())
+        .filter(
+            interaction::Column::CustomerId
+                .in_subquery(crate::customer::visible_ids_subquery(backend, tenant, customers)),
+        )
+}
+
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    customers: ScopeRule,
+    id: Uuid,
+) -> StoreResult<Option<Interaction>> {
+    Ok(visible(conn.get_database_backend(), tenant, customers)
+        .filter(interaction::Column::Id.eq(id))
+        .one(conn)
+        .await?
+        .map(to_domain))
+}
+
+pub async fn by_ids<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    customers: ScopeRule,
+    ids: &[Uuid],
+) -> StoreResult<Vec<Interaction>> {
+    Ok(visible(conn.get_database_backend(), tenant, customers)
+        .filter(interaction::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect())
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct InteractionFilter {
+    pub customer_id: Option<IdFilter>,
+    pub author_id: Option<IdFilter>,
+    pub channels: Option<Vec<Channel>>,
+    pub occurred_at: Option<TimeFilter>,
+    pub source: Option<String>,
+}
+
+impl InteractionFilter {
+    fn condition(&self) -> Condition {
+        let mut all = Condition::all();
+        if let Some(f) = &self.customer_id {
+            all = all.add(f.condition(interaction::Column::CustomerId));
+        }
+        if let Some(f) = &self.author_id {
+            all = all.add(f.condition(interaction::Column::AuthorId));
+        }
+        if let Some(channels) = &self.channels {
+            all = all.add(interaction::Column::Channel.is_in(channels.iter().map(|c| c.as_str())));
+        }
+        if let Some(f) = &self.occurred_at {
+            all = all.add(f.condition(interaction::Column::OccurredAt));
+        }
+        if let Some(source) = &self.source {
+            all = all.add(interaction::Column::Source.eq(source.clone()));
+        }
+        all
+    }
+}
+
+/// Interactions, newest first.
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    customers: ScopeRule,
+    filter: &InteractionFilter,
+    request: &PageRequest,
+) -> StoreResult<Page<Interaction>> {
+    let key = SortKey {
+        name: "OCCURRED_AT",
+        column: interaction::Column::OccurredAt,
+        direction: Direction::Desc,
+        value: |m: &interaction::Model| CursorValue::Time(m.occurred_at),
+    };
+    let tiebreak =
+        Tiebreak { column: interaction::Column::Id, value: |m: &interaction::Model| CursorValue::Uuid(m.id) };
+    let select = visible(conn.get_database_backend(), tenant, customers).filter(filter.condition());
+    Ok(page::fetch(conn, select, &key, &tiebreak, request).await?.map(to_domain))
+}
+
+pub async fn count<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    customers: ScopeRule,
+    filter: &InteractionFilter,
+) -> StoreResult<u64> {
+    Ok(visible(conn.get_database_backend(), tenant, customers).filter(filter.condition()).count(conn).await?)
+}
+
+/// The record ingested earlier under `(source, external_id)`, whatever its visibility.
+pub async fn find_external<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    source: &str,
+    external_id: &str,
+) -> StoreResult<Option<Interaction>> {
+    Ok(interaction::Entity::find()
+        .filter(interaction::Column::TenantId.eq(tenant.uuid()))
+        .filter(interaction::Column::Source.eq(source))
+        .filter(interaction::Column::ExternalId.eq(external_id))
+        .one(conn)
+        .await?
+        .map(to_domain))
+}
+
+/// Finds the one live customer a phone number or email belongs to (its own phones, or a
+/// contact's mobile or email). None when nothing or more than one customer matches.
+pub async fn match_customer<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    phone: Option<&str>,
+    email: Option<&str>,
+) -> StoreResult<Option<CustomerId>> {
+    let mut ids: Vec<Uuid> = Vec::new();
+    if let Some(phone) = phone {
+        let direct: Vec<Uuid> = customer::Entity::find()
+            .select_only()
+            .column(customer::Column::Id)
+            .filter(customer::Column::TenantId.eq(tenant.uuid()))
+            .filter(customer::Column::DeletedAt.is_null())
+            .filter(
+                Condition::any()
+                    .add(customer::Column::MainPhone.eq(phone))
+                    .add(customer::Column::FinancePhone.eq(phone)),
+            )
+            .limit(3)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        ids.extend(direct);
+    }
+    let mut contact_match = Condition::any();
+    if let Some(phone) = phone {
+        contact_match =
+            contact_match.add(contact::Column::Mobile.eq(phone)).add(contact::Column::OfficePhone.eq(phone));
+    }
+    if let Some(email) = email {
+        contact_match = contact_match.add(contact::Column::Email.eq(email.to_lowercase()));
+    }
+    if phone.is_some() || email.is_some() {
+        let through_contacts: Vec<Uuid> = contact::Entity::find()
+            .select_only()
+            .column(contact::Column::CustomerId)
+            .filter(contact::Column::TenantId.eq(tenant.uuid()))
+            .filter(contact::Column::DeletedAt.is_null())
+            .filter(contact_match)
+            .limit(3)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        ids.extend(through_contacts);
+    }
+    ids.sort();
+    ids.dedup();
+    Ok(match ids.as_slice() {
+        [one] => Some(CustomerId::from_uuid(*one)),
+        _ => None,
+    })
+}
+
+/// Who wrote an interaction and where it came from.
+pub struct Origin {
+    pub author_id: Option<UserId>,
+    pub source: String,
+    pub external_id: Option<String>,
+}
+
+/// Records an interaction on a visible, live customer, and in the same transaction moves
+/// the customer's last-interaction time forward (and its next follow-up, when given).
+pub async fn create<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    customers: ScopeRule,
+    customer_id: CustomerId,
+    fields: InteractionFields,
+    origin: Origin,
+) -> StoreResult<Interaction> {
+    let tenant = author.tenant_id;
+    fields.check(Utc::now())?;
+    let target = crate::customer::find(conn, tenant, customers, customer_id.uuid()).await?;
+    if target.is_none_or(|c| c.deleted_at.is_some()) {
+        return Err(StoreError::rejected("customerId", ErrorCode::NotFound, "no such customer"));
+    }
+    if !fields.contact_ids.is_empty() {
+        let ids: Vec<Uuid> = fields.contact_ids.iter().map(|c| c.uuid()).collect();
+        let found = contact::Entity::find()
+            .filter(contact::Column::TenantId.eq(tenant.uuid()))
+            .filter(contact::Column::CustomerId.eq(customer_id.uuid()))
+            .filter(contact::Column::DeletedAt.is_null())
+            .filter(contact::Column::Id.is_in(ids.clone()))
+            .count(conn)
+            .await?;
+        let mut distinct = ids;
+        distinct.sort();
+        distinct.dedup();
+        if found != distinct.len() as u64 {
+            return Err(
+                Invalid::one("contactIds", ErrorCode::NotFound, "every contact must belong to the customer").into()
+            );
+        }
+    }
+    let now = Utc::now();
+    let id = InteractionId::new();
+    let model = interaction::Entity::insert(interaction::ActiveModel {
+        tenant_id: Set(tenant.uuid()),
+        id: Set(id.uuid()),
+        customer_id: Set(customer_id.uuid()),
+        author_id: Set(origin.author_id.map(UserId::uuid)),
+        channel: Set(fields.channel.as_str().to_owned()),
+        occurred_at: Set(fields.occurred_at),
+        content: Set(fields.content.trim().to_owned()),
+        outcome: Set(fields.outcome.clone()),
+        next_follow_up_at: Set(fields.next_follow_up_at),
+        contact_ids: Set(Value::from(fields.contact_ids.iter().map(|c| c.uuid().to_string()).collect::<Vec<_>>())),
+        source: Set(origin.source),
+        external_id: Set(origin.external_id),
+        latitude: Set(fields.latitude),
+        longitude: Set(fields.longitude),
+        attachments: Set(Value::Array(vec![])),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    })
+    .exec_with_returning(conn)
+    .await
+    .map_err(|e| on_unique(e, "externalId", "a record with this source and external id already exists"))?;
+    // The customer's clock: last interaction only moves forward; a stated next follow-up wins.
+    let mut touch = Query::update();
+    touch
+        .table(customer::Entity)
+        .value(
+            customer::Column::LastInteractionAt,
+            Expr::case(
+                Condition::any()
+                    .add(Expr::col(customer::Column::LastInteractionAt).is_null())
+                    .add(Expr::col(customer::Column::LastInteractionAt).lt(fields.occurred_at)),
+                Expr::val(fields.occurred_at),
+            )
+            .finally(Expr::col(customer::Column::LastInteractionAt)),
+        )
+        .and_where(Expr::col(customer::Column::TenantId).eq(tenant.uuid()))
+        .and_where(Expr::col(customer::Column::Id).eq(customer_id.uuid()));
+    if let Some(next) = fields.next_follow_up_at {
+        touch.value(customer::Column::NextFollowUpAt, Expr::val(next));
+    }
+    conn.execute(&touch).await?;
+    let created = to_domain(model);
+    let changes = ChangeSet::new()
+        .diff(&serde_json::json!({}), &created.fields)
+        .field("customerId", (), customer_id)
+        .field("source", (), &created.source)
+        .field("externalId", (), &created.external_id);
+    audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
+    Ok(created)
+}
+
+/// One entry of a customer's timeline.
+pub enum TimelineEntry {
+    Interaction(Interaction),
+    Change(change_event::Model),
+}
+
+impl TimelineEntry {
+    fn key(&self) -> (DateTime<Utc>, String) {
+        match self {
+            Self::Interaction(i) => (i.fields.occurred_at, format!("i:{}", i.id)),
+            Self::Change(c) => (c.occurred_at, format!("c:{:020}", c.seq)),
+        }
+    }
+}
+
+/// Which sources the timeline merges.
+#[derive(Clone, Copy, Debug)]
+pub struct TimelineKinds {
+    pub interactions: bool,
+    pub changes: bool,
+}
+
+/// A customer's timeline, newest first: its interactions and the change log of the card,
+/// merged into one keyset-paged stream. The caller has checked the customer is visible.
+pub async fn timeline<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    customers: ScopeRule,
+    customer_id: Uuid,
+    kinds: TimelineKinds,
+    first: u64,
+    after: Option<&Cursor>,
+) -> StoreResult<Page<TimelineEntry>> {
+    let limit = std::cmp::min(first, page::MAX_PAGE);
+    let (after_time, after_key) = match after {
+        Some(Cursor { key: CursorValue::Time(t), tiebreak: CursorValue::Text(k), .. }) => (Some(*t), Some(k.clone())),
+        _ => (None, None),
+    };
+    let mut entries: Vec<TimelineEntry> = Vec::new();
+    if kinds.interactions {
+        let mut select = visible(conn.get_database_backend(), tenant, customers)
+            .filter(interaction::Column::CustomerId.eq(customer_id));
+        if let (Some(t), Some(k)) = (after_time, &after_key) {
+            let same_time = match k.strip_prefix("i:").and_then(|id| Uuid::try_parse(id).ok()) {
+                Some(id) => {
+                    Condition::all().add(interaction::Column::OccurredAt.eq(t)).add(interaction::Column::Id.lt(id))
+                }
+                // "c:…" sorts below "i:…": at the cursor's time every interaction came before it.
+                None => Condition::all().add(Expr::val(false)),
+            };
+            select = select.filter(Condition::any().add(interaction::Column::OccurredAt.lt(t)).add(same_time));
+        }
+        let rows = select
+            .order_by_desc(interaction::Column::OccurredAt)
+            .order_by_desc(interaction::Column::Id)
+            .limit(limit + 1)
+            .all(conn)
+            .await?;
+        entries.extend(rows.into_iter().map(|m| TimelineEntry::Interaction(to_domain(m))));
+    }
+    if kinds.changes {
+        let mut select = change_event::Entity::find()
+            .filter(change_event::Column::TenantId.eq(tenant.uuid()))
+            .filter(change_event::Column::EntityType.eq(crate::customer::ENTITY))
+            .filter(change_event::Column::EntityId.eq(customer_id));
+        if let (Some(t), Some(k)) = (after_time, &after_key) {
+            let same_time = match k.strip_prefix("c:").and_then(|s| s.parse::<i64>().ok()) {
+                Some(seq) => {
+                    Condition::all().add(change_event::Column::OccurredAt.eq(t)).add(change_event::Column::Seq.lt(seq))
+                }
+                // "i:…" sorts above "c:…": at the cursor's time every change comes after it.
+                None => Condition::all().add(change_event::Column::OccurredAt.eq(t)),
+            };
+            select = select.filter(Condition::any().add(change_event::Column::OccurredAt.lt(t)).add(same_time));
+        }
+        let rows = select
+            .order_by_desc(change_event::Column::OccurredAt)
+            .order_by_desc(change_event::Column::Seq)
+            .limit(limit + 1)
+            .all(conn)
+            .await?;
+        entries.extend(rows.into_iter().map(TimelineEntry::Change));
+    }
+    entries.sort_by_key(|e| std::cmp::Reverse(e.key()));
+    let more = entries.len() as u64 > limit;
+    entries.truncate(limit as usize);
+    let items = entries
+        .into_iter()
+        .map(|e| {
+            let (time, key) = e.key();
+            (Cursor { sort: "TIMELINE".into(), key: CursorValue::Time(time), tiebreak: CursorValue::Text(key) }, e)
+        })
+        .collect();
+    Ok(Page { items, has_next_page: more, has_previous_page: after.is_some() })
+}
