@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_spine;
 mod m20261123_000002_customers;
 mod m20261123_000003_interactions;
+mod m20261123_000004_calendar;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_spine::Migration),
             Box::new(m20261123_000002_customers::Migration),
             Box::new(m20261123_000003_interactions::Migration),
+            Box::new(m20261123_000004_calendar::Migration),
         ]
     }
 }

@@ -226,6 +226,13 @@ impl Grants {
         self.scopes.get(&module).copied().unwrap_or(DataScope::Own)
     }
 
+    /// Whether everything these grants allow, `other` allows too: no permission it lacks,
+    /// no scope wider than its own. Nobody hands out more than they hold.
+    pub fn within(&self, other: &Grants) -> bool {
+        self.permissions.iter().all(|p| other.allows(*p))
+            && Module::ALL.iter().all(|m| self.scope(*m) <= other.scope(*m))
+    }
+
     pub fn permissions(&self) -> impl Iterator<Item = Permission> + '_ {
         self.permissions.iter().copied()
     }
@@ -509,6 +516,21 @@ mod tests {
             assert_eq!(matches!(rule, DepartmentRule::Subtree(_)), subtree, "{scope:?}");
             assert_eq!(matches!(rule, DepartmentRule::All), all, "{scope:?}");
         }
+    }
+
+    #[test]
+    fn grants_within_compare_permissions_and_scopes() {
+        let manager = Grants::new(
+            [Permission::OrgRead, Permission::CustomerRead],
+            [(Module::Customer, DataScope::DepartmentTree)],
+        );
+        let rep = Grants::new([Permission::CustomerRead], [(Module::Customer, DataScope::Own)]);
+        let wide = Grants::new([Permission::CustomerRead], [(Module::Customer, DataScope::All)]);
+        let more = Grants::new([Permission::OrgManage], []);
+        assert!(rep.within(&manager));
+        assert!(!wide.within(&manager));
+        assert!(!more.within(&manager));
+        assert!(manager.within(&manager));
     }
 
     #[test]

@@ -93,3 +93,7 @@ id_type!(
     /// One recorded contact with a customer (交流记录).
     InteractionId
 );
+id_type!(
+    /// A calendar event (日程).
+    EventId
+);

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod calendar;
 pub mod change;
 pub mod contact;
 pub mod custom_field;

@@ -611,3 +611,71 @@ async fn the_360_view_costs_the_same_statements_for_1_or_500_contacts() {
     assert_eq!(body["data"]["customers"]["nodes"].as_array().unwrap().len(), 50);
     assert_eq!(five, fifty);
 }
+
+#[tokio::test]
+async fn masked_callers_see_masked_phones_in_history_and_cannot_search_digits() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let role = app
+        .gql(Some(&admin), "mutation { createRole(input: {name: \"只读员\", permissions: [\"customer.read\", \"contact.read\", \"org.read\"], scopes: [{module: CUSTOMER, scope: ALL}, {module: CONTACT, scope: ALL}]}) { role { id } userErrors { code } } }", json!({}))
+        .await["data"]["createRole"]["role"]["id"]
+        .clone();
+    let rep3 = app.user_id(&admin, "rep3@demo.local").await;
+    app.gql(
+        Some(&admin),
+        "mutation($i: UpdateUserInput!) { updateUser(input: $i) { userErrors { code } } }",
+        json!({"i": {"id": rep3, "expectedVersion": 1, "roleId": role}}),
+    )
+    .await;
+    let reader = app.login("rep3@demo.local").await;
+    let (id, _) = customer_id(&app, &admin, "上海明远机械制造有限公司").await;
+    let history = app
+        .gql(
+            Some(&reader),
+            "query($id: ID!) { history(id: $id) { nodes { changes { field new } } } }",
+            json!({"id": id}),
+        )
+        .await;
+    let text = history.to_string();
+    assert!(text.contains("021-****1234"), "{text}");
+    assert!(!text.contains("021-58881234"), "{text}");
+    let partial = app.gql(Some(&reader), "{ contacts(filter: {search: \"1391111\"}) { totalCount } }", json!({})).await;
+    assert_eq!(partial["data"]["contacts"]["totalCount"], 0, "{partial}");
+    let whole =
+        app.gql(Some(&reader), "{ contacts(filter: {search: \"13911110001\"}) { totalCount } }", json!({})).await;
+    assert_eq!(whole["data"]["contacts"]["totalCount"], 6, "{whole}");
+    // The history of a customer in the recycle bin stays readable.
+    let version = app.gql(Some(&admin), "query($id: ID!) { customer(id: $id) { version } }", json!({"id": id})).await["data"]["customer"]["version"].clone();
+    app.gql(
+        Some(&admin),
+        "mutation($i: CustomerIdInput!) { deleteCustomer(input: $i) { userErrors { code } } }",
+        json!({"i": {"id": id, "expectedVersion": version}}),
+    )
+    .await;
+    let binned =
+        app.gql(Some(&admin), "query($id: ID!) { history(id: $id) { nodes { operation } } }", json!({"id": id})).await;
+    assert_eq!(binned["data"]["history"]["nodes"][0]["operation"], "DELETE", "{binned}");
+}
+
+#[tokio::test]
+async fn renaming_a_customer_onto_another_runs_the_duplicate_check() {
+    let app = spawn_demo().await;
+    let rep1 = app.login("rep1@demo.local").await;
+    let (id, version) = customer_id(&app, &rep1, "上海明远机械制造有限公司").await;
+    let clash = app
+        .gql(
+            Some(&rep1),
+            UPDATE,
+            json!({"i": {"id": id, "expectedVersion": version, "name": "南京金陵商贸有限责任公司"}}),
+        )
+        .await;
+    assert_eq!(clash["data"]["updateCustomer"]["userErrors"][0]["code"], "DUPLICATE", "{clash}");
+    let confirmed = app
+        .gql(Some(&rep1), "mutation($i: UpdateCustomerInput!) { updateCustomer(input: $i) { customer { name } userErrors { code } } }", json!({"i": {"id": id, "expectedVersion": version, "name": "南京金陵商贸有限责任公司", "confirmDuplicates": true}}))
+        .await;
+    assert_eq!(confirmed["data"]["updateCustomer"]["customer"]["name"], "南京金陵商贸有限责任公司", "{confirmed}");
+    // An unrelated edit does not re-run it.
+    let (id2, v2) = customer_id(&app, &rep1, "苏州恒信电子科技有限公司").await;
+    let fine = app.gql(Some(&rep1), UPDATE, json!({"i": {"id": id2, "expectedVersion": v2, "level": "B"}})).await;
+    assert_eq!(fine["data"]["updateCustomer"]["userErrors"], json!([]), "{fine}");
+}

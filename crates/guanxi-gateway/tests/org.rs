@@ -461,3 +461,37 @@ async fn phone_numbers_are_masked_without_the_permission() {
         .await;
     assert_eq!(admin_view["data"]["users"]["nodes"][0]["phone"], "13800000006");
 }
+
+#[tokio::test]
+async fn nobody_hands_out_more_than_their_own_role_allows() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let hr = app
+        .gql(Some(&admin), "mutation { createRole(input: {name: \"部门人事\", permissions: [\"org.read\", \"org.manage\", \"customer.read\"], scopes: [{module: ORG, scope: DEPARTMENT_TREE}]}) { role { id } userErrors { code } } }", json!({}))
+        .await["data"]["createRole"]["role"]["id"]
+        .clone();
+    assign_role(&app, &admin, "manager@demo.local", hr.as_str().unwrap()).await;
+    let manager = app.login("manager@demo.local").await;
+    let wider = app
+        .gql(Some(&manager), "mutation { createRole(input: {name: \"越权角色\", permissions: [\"customer.export\"], scopes: []}) { role { id } userErrors { field code } } }", json!({}))
+        .await;
+    assert_eq!(wider["data"]["createRole"]["userErrors"][0]["code"], "FORBIDDEN", "{wider}");
+    let all_scope = app
+        .gql(Some(&manager), "mutation { createRole(input: {name: \"看全公司\", permissions: [\"org.read\"], scopes: [{module: ORG, scope: ALL}]}) { userErrors { code } } }", json!({}))
+        .await;
+    assert_eq!(all_scope["data"]["createRole"]["userErrors"][0]["code"], "FORBIDDEN", "{all_scope}");
+    let admin_role = app.role_id(&admin, "admin").await;
+    let rep1 = app.user_id(&admin, "rep1@demo.local").await;
+    let promote = app
+        .gql(
+            Some(&manager),
+            "mutation($i: UpdateUserInput!) { updateUser(input: $i) { userErrors { field code } } }",
+            json!({"i": {"id": rep1, "expectedVersion": 1, "roleId": admin_role}}),
+        )
+        .await;
+    assert_eq!(promote["data"]["updateUser"]["userErrors"][0]["code"], "FORBIDDEN", "{promote}");
+    let narrow = app
+        .gql(Some(&manager), "mutation { createRole(input: {name: \"只读\", permissions: [\"org.read\"], scopes: [{module: ORG, scope: OWN}]}) { role { id } userErrors { code } } }", json!({}))
+        .await;
+    assert!(narrow["data"]["createRole"]["role"]["id"].is_string(), "{narrow}");
+}

@@ -129,11 +129,31 @@ pub async fn of_customers<C: ConnectionTrait>(
         .collect())
 }
 
+/// Which of `ids` the caller may see, live or deleted (for the change log).
+pub async fn visible_ids<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: ContactScope,
+    ids: &[Uuid],
+) -> StoreResult<Vec<Uuid>> {
+    use sea_orm::QuerySelect;
+    Ok(visible(conn.get_database_backend(), tenant, scope)
+        .select_only()
+        .column(contact::Column::Id)
+        .filter(contact::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct ContactFilter {
     pub combinators: Combinators<ContactFilter>,
-    /// A substring of the name, mobile or email.
+    /// A substring of the name or email, or a phone number.
     pub search: Option<String>,
+    /// Match phones only on the whole number (for callers who see them masked: a
+    /// substring match would let them uncover a masked number digit by digit).
+    pub phones_exact_only: bool,
     pub customer_id: Option<IdFilter>,
     pub name: Option<TextFilter>,
     pub decision_role: Option<DecisionRole>,
@@ -146,10 +166,22 @@ impl ContactFilter {
         let mut all = Condition::all();
         if let Some(term) = self.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             let contains = TextFilter { contains: Some(term.to_owned()), ..TextFilter::default() };
+            let phone = if self.phones_exact_only {
+                let whole = guanxi_domain::phone::PhoneNumber::parse("search", term)
+                    .map(|p| p.into_inner())
+                    .unwrap_or_default();
+                Condition::any()
+                    .add(contact::Column::Mobile.eq(whole.clone()))
+                    .add(contact::Column::OfficePhone.eq(whole))
+            } else {
+                Condition::any()
+                    .add(contains.condition(contact::Column::Mobile))
+                    .add(contains.condition(contact::Column::OfficePhone))
+            };
             all = all.add(
                 Condition::any()
                     .add(contains.condition(contact::Column::Name))
-                    .add(contains.condition(contact::Column::Mobile))
+                    .add(phone)
                     .add(contains.condition(contact::Column::Email)),
             );
         }
@@ -218,7 +250,12 @@ async fn check_manager<C: ConnectionTrait>(
     let mut chain = Vec::new();
     let mut next = Some(manager.uuid());
     while let Some(id) = next {
-        let Some(row) = contact::Entity::find_by_id((tenant.uuid(), id)).one(conn).await? else { break };
+        let Some(row) = contact::Entity::find_by_id((tenant.uuid(), id)).one(conn).await? else {
+            if chain.is_empty() {
+                return Err(StoreError::rejected("managerId", ErrorCode::NotFound, "no such contact"));
+            }
+            break;
+        };
         if chain.is_empty() && (row.customer_id != customer || row.deleted_at.is_some()) {
             return Err(StoreError::rejected(
                 "managerId",

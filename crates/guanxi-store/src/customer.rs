@@ -146,6 +146,22 @@ pub async fn by_ids<C: ConnectionTrait>(
         .collect())
 }
 
+/// Which of `ids` the caller may see, live or in the recycle bin (for the change log).
+pub async fn visible_ids<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    ids: &[Uuid],
+) -> StoreResult<Vec<Uuid>> {
+    Ok(visible(conn.get_database_backend(), tenant, rule)
+        .select_only()
+        .column(customer::Column::Id)
+        .filter(customer::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
 /// Which customers a list shows.
 #[derive(Clone, Debug, Default)]
 pub struct CustomerFilter {
@@ -266,8 +282,17 @@ impl CustomerFilter {
             if let Some(values) = &f.any_of {
                 each = each.add(value.clone().is_in(values.clone()));
             }
+            if let Some(v) = &f.neq {
+                each = each.add(value.clone().ne(v.clone()));
+            }
             if let Some(part) = &f.contains {
                 each = each.add(value.clone().like(LikeExpr::new(format!("%{}%", escape_like(part))).escape('\\')));
+            }
+            if let Some(prefix) = &f.starts_with {
+                each = each.add(value.clone().like(LikeExpr::new(format!("{}%", escape_like(prefix))).escape('\\')));
+            }
+            if let Some(pattern) = &f.like {
+                each = each.add(value.clone().like(pattern.clone()));
             }
             match f.is_null {
                 Some(true) => each = each.add(value.clone().is_null()),
@@ -463,9 +488,24 @@ async fn check_parent<C: ConnectionTrait>(
         return Err(StoreError::rejected("parentId", ErrorCode::Cycle, "a customer cannot be its own parent"));
     }
     match find(conn, tenant, rule, parent.uuid()).await? {
-        Some(p) if p.deleted_at.is_none() => Ok(()),
-        _ => Err(StoreError::rejected("parentId", ErrorCode::NotFound, "no such customer")),
+        Some(p) if p.deleted_at.is_none() => {}
+        _ => return Err(StoreError::rejected("parentId", ErrorCode::NotFound, "no such customer")),
     }
+    // Walk up from the new parent: meeting this customer would close a loop.
+    let mut next = Some(parent.uuid());
+    let mut steps = 0;
+    while let (Some(id), Some(this)) = (next, this) {
+        if id == this {
+            return Err(StoreError::rejected("parentId", ErrorCode::Cycle, "the parent is below this customer"));
+        }
+        steps += 1;
+        next = if steps > 100 {
+            None
+        } else {
+            customer::Entity::find_by_id((tenant.uuid(), id)).one(conn).await?.and_then(|c| c.parent_id)
+        };
+    }
+    Ok(())
 }
 
 /// What creating a customer needs besides its fields.
@@ -653,9 +693,13 @@ pub async fn restore<C: ConnectionTrait>(
     rule: ScopeRule,
     id: Uuid,
     expected_version: i32,
+    may_undo_merge: bool,
 ) -> StoreResult<Customer> {
     let tenant = author.tenant_id;
     let before = current(conn, tenant, rule, id, expected_version).await?;
+    if before.merged_into_id.is_some() && !may_undo_merge {
+        return Err(StoreError::rejected("id", ErrorCode::Forbidden, "only an admin can undo a merge"));
+    }
     let Some(deleted_at) = before.deleted_at else {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the customer is not deleted"));
     };
@@ -787,9 +831,24 @@ pub async fn merge<C: ConnectionTrait>(
             "every merged customer must exist and be live",
         ));
     }
-    let edited = choose(&survivor, &merged)?;
+    let mut edited = choose(&survivor, &merged)?;
+    // A survivor cannot end up its own parent or the child of a tombstone.
+    if edited.fields.parent_id.is_some_and(|p| p.uuid() == survivor_id || merged_ids.contains(&p.uuid())) {
+        edited.fields.parent_id = survivor.fields.parent_id.filter(|p| !merged_ids.contains(&p.uuid()));
+    }
     edited.fields.check_shape()?;
     let now = Utc::now();
+    // Subsidiaries of the merged customers now belong to the survivor.
+    conn.execute(
+        &Query::update()
+            .table(customer::Entity)
+            .value(customer::Column::ParentId, survivor_id)
+            .and_where(Expr::col(customer::Column::TenantId).eq(tenant.uuid()))
+            .and_where(Expr::col(customer::Column::ParentId).is_in(merged_ids.iter().copied()))
+            .and_where(Expr::col(customer::Column::Id).ne(survivor_id))
+            .to_owned(),
+    )
+    .await?;
     for gone in &merged {
         let gone_id = gone.id.uuid();
         let mut moved: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
@@ -820,6 +879,8 @@ pub async fn merge<C: ConnectionTrait>(
         audit::record(conn, author, ENTITY, gone_id, Operation::Merge, &changes).await?;
     }
     clear_tokens(conn, tenant, merged_ids).await?;
+    // Contacts follow their (new) customer's owner.
+    crate::contact::reassign_owner(conn, tenant, &[survivor_id], survivor.owner_id).await?;
     let mut model = active_model(&edited.fields);
     model.custom_fields = Set(serde_json::to_value(&edited.custom_fields).unwrap_or_default());
     let after = write_versioned(conn, tenant, survivor_id, survivor_version, model).await?;

@@ -99,6 +99,25 @@ impl Database {
         }
     }
 
+    /// Opens the write transaction of one tenant's business operation. On PostgreSQL it
+    /// first locks the tenant's row, so a tenant's writes run one at a time: the checks a
+    /// write makes (no cycle in a tree, no duplicate customer, an empty department before
+    /// deleting it) cannot be raced by another write of the same tenant. Every write takes
+    /// this row lock anyway to number its change events; taking it first only moves the
+    /// wait to the start. SQLite's `BEGIN IMMEDIATE` already serialises all writers.
+    pub async fn begin_tenant_write(&self, tenant: guanxi_domain::ids::TenantId) -> Result<DatabaseTransaction, DbErr> {
+        let tx = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            let lock = raw_statement(
+                DbBackend::Postgres,
+                "SELECT id FROM tenants WHERE id = ? FOR UPDATE",
+                [tenant.uuid().into()],
+            );
+            sea_orm::ConnectionTrait::query_one_raw(&tx, lock).await?;
+        }
+        Ok(tx)
+    }
+
     /// Checks the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.connection.ping().await

@@ -78,6 +78,7 @@ pub async fn live_ids<C: ConnectionTrait>(conn: &C) -> StoreResult<Vec<Uuid>> {
 pub struct TenantSettings {
     pub customer_numbering: guanxi_domain::customer::NumberingRule,
     pub duplicate_policy: guanxi_domain::customer::DuplicatePolicy,
+    pub calendar_conflict_policy: guanxi_domain::calendar::ConflictPolicy,
 }
 
 pub async fn settings<C: ConnectionTrait>(conn: &C, tenant: TenantId) -> crate::StoreResult<TenantSettings> {

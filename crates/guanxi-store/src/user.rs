@@ -470,16 +470,20 @@ pub async fn set_password<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Counts a failed login and locks the account for the domain's lock-out period.
-pub async fn record_failed_login<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    id: Uuid,
-    failed_logins: i32,
-) -> StoreResult<()> {
+/// Counts a failed login (in SQL, so parallel attempts each count) and locks the account
+/// for the domain's lock-out period.
+pub async fn record_failed_login<C: ConnectionTrait>(conn: &C, tenant: TenantId, id: Uuid) -> StoreResult<()> {
+    let statement = sea_orm::sea_query::Query::update()
+        .table(user::Entity)
+        .value(user::Column::FailedLogins, Expr::col(user::Column::FailedLogins).add(1))
+        .and_where(Expr::col(user::Column::TenantId).eq(tenant.uuid()))
+        .and_where(Expr::col(user::Column::Id).eq(id))
+        .returning(sea_orm::sea_query::Query::returning().column(user::Column::FailedLogins))
+        .to_owned();
+    let row = conn.query_one(&statement).await?.ok_or(StoreError::NotFound)?;
+    let failed_logins: i32 = row.try_get("", "failed_logins")?;
     let locked_until = guanxi_domain::auth::lockout_after(failed_logins).map(|d| Utc::now() + d);
     user::Entity::update_many()
-        .col_expr(user::Column::FailedLogins, Expr::value(failed_logins))
         .col_expr(user::Column::LockedUntil, Expr::value(locked_until))
         .filter(user::Column::TenantId.eq(tenant.uuid()))
         .filter(user::Column::Id.eq(id))

@@ -18,6 +18,9 @@ use super::loaders::{Loaders, UserKey};
 use super::org::{DEPARTMENT, ROLE, USER, User};
 use super::relay::{Conn, TotalCount, connection, global_id, page_request, parse_global_id};
 
+/// Change-log fields that hold phone numbers.
+const PHONE_FIELDS: &[&str] = &["phone", "mainPhone", "financePhone", "mobile", "officePhone", "homePhone", "fax"];
+
 /// One field of a change, old → new.
 #[derive(SimpleObject)]
 pub struct FieldChange {
@@ -50,17 +53,30 @@ impl ChangeEvent {
     async fn operation(&self) -> &str {
         &self.0.operation
     }
-    async fn changes(&self) -> Vec<FieldChange> {
+    /// Phone numbers are masked unless the caller holds `phone.unmasked`.
+    async fn changes(&self, ctx: &Context<'_>) -> Vec<FieldChange> {
+        let unmasked = ctx.data_opt::<Caller>().and_then(|c| c.actor.as_ref()).is_some_and(Actor::sees_unmasked_phones);
+        let shown = |field: &str, value: serde_json::Value| -> serde_json::Value {
+            match value {
+                serde_json::Value::String(s) if !unmasked && PHONE_FIELDS.contains(&field) => {
+                    serde_json::Value::String(guanxi_domain::phone::mask_phone(&s))
+                }
+                other => other,
+            }
+        };
         self.0
             .changes
             .as_array()
             .map(|changes| {
                 changes
                     .iter()
-                    .map(|c| FieldChange {
-                        field: c.get("field").and_then(|f| f.as_str()).unwrap_or_default().to_owned(),
-                        old: Json(c.get("old").cloned().unwrap_or_default()),
-                        new: Json(c.get("new").cloned().unwrap_or_default()),
+                    .map(|c| {
+                        let field = c.get("field").and_then(|f| f.as_str()).unwrap_or_default().to_owned();
+                        FieldChange {
+                            old: Json(shown(&field, c.get("old").cloned().unwrap_or_default())),
+                            new: Json(shown(&field, c.get("new").cloned().unwrap_or_default())),
+                            field,
+                        }
                     })
                     .collect()
             })
@@ -96,10 +112,10 @@ impl AuditQuery {
         after: Option<String>,
     ) -> ApiResult<Conn<ChangeEvent>> {
         let actor = actor(ctx)?.clone();
-        if super::node::resolve(ctx, &id).await?.is_none() {
+        let Some((kind, uuid)) = parse_global_id(&id) else { return Err(ApiError::NotFound) };
+        if !record_visible(ctx, &actor, &id, &kind, uuid).await? {
             return Err(ApiError::NotFound);
         }
-        let Some((kind, uuid)) = parse_global_id(&id) else { return Err(ApiError::NotFound) };
         let request = page_request(first, after, None, None, "SEQ")?;
         let db = state(ctx).db.clone();
         let page = guanxi_store::audit::history(db.connection(), actor.tenant_id, &kind, uuid, &request).await?;
@@ -109,6 +125,41 @@ impl AuditQuery {
         });
         Ok(connection(page, total, ChangeEvent))
     }
+}
+
+/// Whether the actor may see a record, including one in the recycle bin: its history
+/// stays readable there.
+async fn record_visible(ctx: &Context<'_>, actor: &Actor, id: &ID, kind: &str, uuid: Uuid) -> ApiResult<bool> {
+    let conn = state(ctx).db.connection();
+    Ok(match kind {
+        super::customer::CUSTOMER => {
+            actor.may(Permission::CustomerRead)
+                && !guanxi_store::customer::visible_ids(
+                    conn,
+                    actor.tenant_id,
+                    actor.scope_rule(Module::Customer),
+                    &[uuid],
+                )
+                .await?
+                .is_empty()
+        }
+        super::contact::CONTACT => {
+            actor.may(Permission::ContactRead)
+                && !guanxi_store::contact::visible_ids(
+                    conn,
+                    actor.tenant_id,
+                    super::loaders::contact_scope(actor),
+                    &[uuid],
+                )
+                .await?
+                .is_empty()
+        }
+        DEPARTMENT => {
+            actor.may(Permission::OrgRead)
+                && guanxi_store::department::find(conn, actor.tenant_id, actor.department_rule(), uuid).await?.is_some()
+        }
+        _ => super::node::resolve(ctx, id).await?.is_some(),
+    })
 }
 
 /// Keeps only the events whose record the actor may see.
@@ -132,26 +183,20 @@ async fn visible_events(
             .into_iter()
             .map(|d| d.id.uuid())
             .collect();
-    let customers: Vec<Uuid> = guanxi_store::customer::by_ids(
+    let customers = guanxi_store::customer::visible_ids(
         conn,
         actor.tenant_id,
         actor.scope_rule(Module::Customer),
         &ids_of(super::customer::CUSTOMER),
     )
-    .await?
-    .into_iter()
-    .map(|c| c.id.uuid())
-    .collect();
-    let contacts: Vec<Uuid> = guanxi_store::contact::by_ids(
+    .await?;
+    let contacts = guanxi_store::contact::visible_ids(
         conn,
         actor.tenant_id,
         super::loaders::contact_scope(actor),
         &ids_of(super::contact::CONTACT),
     )
-    .await?
-    .into_iter()
-    .map(|c| c.id.uuid())
-    .collect();
+    .await?;
     let interactions: Vec<Uuid> = guanxi_store::interaction::by_ids(
         conn,
         actor.tenant_id,

@@ -93,7 +93,7 @@ impl AuthMutation {
         if !password_ok || UserStatus::parse(&user.status) != Some(UserStatus::Active) {
             let tx = app.db.begin_write().await?;
             if !password_ok {
-                guanxi_store::user::record_failed_login(&tx, tenant_id, user.id, user.failed_logins + 1).await?;
+                guanxi_store::user::record_failed_login(&tx, tenant_id, user.id).await?;
             }
             tx.commit().await?;
             tracing::info!(tenant = %tenant.slug, failures = user.failed_logins + 1, "failed login");

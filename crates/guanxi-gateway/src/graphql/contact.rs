@@ -191,6 +191,7 @@ pub(crate) async fn contact_connection(
 ) -> ApiResult<Conn<Contact>> {
     let actor = actor(ctx)?.clone();
     let mut filter = filter.unwrap_or_default();
+    filter.phones_exact_only = !actor.sees_unmasked_phones();
     if let Some(customer) = customer {
         filter.customer_id = Some(guanxi_store::filter::IdFilter { eq: Some(customer), ..Default::default() });
     }
@@ -233,6 +234,7 @@ impl ContactFilter {
                 not: self.not.as_deref().map(Self::to_store).transpose()?.map(Box::new),
             },
             search: self.search.clone(),
+            phones_exact_only: true,
             customer_id: self.customer_id.as_ref().map(|f| f.to_store(CUSTOMER)).transpose()?,
             name: self.name.as_ref().map(StringFilter::to_store),
             decision_role: self.decision_role.map(Into::into),

@@ -499,6 +499,9 @@ pub struct UpdateCustomerInput {
     pub owner_id: MaybeUndefined<ID>,
     /// Values to set (null removes one); keys not given stay.
     pub custom_fields: Option<Json<Value>>,
+    /// Save even though the new name, tax id or phone matches another customer (policy WARN).
+    #[graphql(default)]
+    pub confirm_duplicates: bool,
 }
 
 #[derive(InputObject)]
@@ -1121,10 +1124,15 @@ impl CustomerMutation {
         let rule = actor.scope_rule(Module::Customer);
         let tenant = actor.tenant_id;
         let (fields_input, expected) = (input.fields, input.expected_version);
+        let confirm = input.confirm_duplicates;
+        let identity_changes =
+            [&fields_input.name, &fields_input.tax_id, &fields_input.main_phone, &fields_input.finance_phone]
+                .iter()
+                .any(|f| matches!(f, MaybeUndefined::Value(_)));
         let result = transact(ctx, move |tx| {
             Box::pin(async move {
                 let definitions = guanxi_store::custom_field::definitions(tx, tenant, CUSTOM_FIELD_ENTITY).await?;
-                guanxi_store::customer::update(tx, &author, rule, id, expected, |current| {
+                let updated = guanxi_store::customer::update(tx, &author, rule, id, expected, |current| {
                     let fields = fields_input.merge_into(&current.fields);
                     let custom = check_values(&definitions, &custom, &current.custom_fields, false);
                     match (fields, custom) {
@@ -1138,7 +1146,31 @@ impl CustomerMutation {
                         }
                     }
                 })
-                .await
+                .await?;
+                // Changing what identifies the company runs the duplicate check again.
+                if identity_changes {
+                    let f = &updated.fields;
+                    let phones: Vec<&str> =
+                        [f.main_phone.as_deref(), f.finance_phone.as_deref()].into_iter().flatten().collect();
+                    let found = guanxi_store::customer::duplicates(
+                        tx,
+                        tenant,
+                        Some(&f.name),
+                        f.tax_id.as_deref(),
+                        &phones,
+                        Some(id),
+                    )
+                    .await?;
+                    let policy = guanxi_store::tenant::settings(tx, tenant).await?.duplicate_policy;
+                    if !found.is_empty() && (policy == DuplicatePolicy::Block || !confirm) {
+                        return Err(guanxi_store::StoreError::rejected(
+                            "",
+                            ErrorCode::Duplicate,
+                            "another customer has this name, tax id or phone (查重); see customerDuplicates",
+                        ));
+                    }
+                }
+                Ok(updated)
             })
         })
         .await?;
@@ -1170,15 +1202,12 @@ impl CustomerMutation {
             Err(e) => return Ok(Err(vec![e]).into()),
         };
         let rule = actor.scope_rule(Module::Customer);
-        let current = guanxi_store::customer::find(state(ctx).db.connection(), actor.tenant_id, rule, id).await?;
-        if current.is_some_and(|c| c.merged_into_id.is_some()) && !actor.may(Permission::OrgManage) {
-            return Ok(Err(vec![UserError::new("id", ErrorCode::Forbidden, "only an admin can undo a merge")]).into());
-        }
+        let may_undo_merge = actor.may(Permission::OrgManage);
         let author = author(ctx, &actor);
         let result = transact(ctx, move |tx| {
-            Box::pin(
-                async move { guanxi_store::customer::restore(tx, &author, rule, id, input.expected_version).await },
-            )
+            Box::pin(async move {
+                guanxi_store::customer::restore(tx, &author, rule, id, input.expected_version, may_undo_merge).await
+            })
         })
         .await?;
         Ok(result.into())

@@ -177,6 +177,11 @@ impl CustomerCsvQuery {
                     Some(other) => other.to_string(),
                 });
             }
+            // A cell Excel would run as a formula is written as text.
+            let row: Vec<String> = row
+                .into_iter()
+                .map(|c| if c.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{c}") } else { c })
+                .collect();
             writer.write_record(&row).map_err(ApiError::internal)?;
         }
         let bytes = writer.into_inner().map_err(ApiError::internal)?;
@@ -350,7 +355,7 @@ impl CustomerCsvMutation {
         }
         let author = author(ctx, &actor);
         let conn = app.db.connection();
-        let shared_tx = if input.atomic { Some(app.db.begin_write().await?) } else { None };
+        let shared_tx = if input.atomic { Some(app.db.begin_tenant_write(actor.tenant_id).await?) } else { None };
         let mut results = Vec::with_capacity(records.len());
         let mut created_ids = Vec::new();
         for (index, record) in records.into_iter().enumerate() {
@@ -374,7 +379,10 @@ impl CustomerCsvMutation {
             let fields = row.fields.merge_into(&base).map_err(|e| row.errors.extend(UserError::all(e))).ok();
             let owner = match &row.owner_email {
                 None => Some(actor.user_id),
-                Some(email) => match guanxi_store::user::find_for_login(conn, actor.tenant_id, email).await? {
+                Some(email) => match guanxi_store::user::find_for_login(conn, actor.tenant_id, email)
+                    .await?
+                    .filter(|u| u.status == "ACTIVE")
+                {
                     Some(u) if u.id == actor.user_id.uuid() || actor.may(Permission::CustomerTransfer) => {
                         Some(u.id.into())
                     }
@@ -402,7 +410,7 @@ impl CustomerCsvMutation {
                         .await?
                 }
                 None => {
-                    let tx = app.db.begin_write().await?;
+                    let tx = app.db.begin_tenant_write(actor.tenant_id).await?;
                     let outcome =
                         create_checked(&tx, &actor, &author, fields, Some(owner), row.custom, input.confirm_duplicates)
                             .await?;

@@ -603,7 +603,7 @@ impl InteractionMutation {
                 )]));
                 continue;
             };
-            let tx = app.db.begin_write().await?;
+            let tx = app.db.begin_tenant_write(actor.tenant_id).await?;
             let origin = Origin {
                 author_id: Some(actor.user_id),
                 source: source.clone(),

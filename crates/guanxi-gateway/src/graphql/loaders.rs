@@ -198,3 +198,24 @@ impl Loader<ContactKey> for ScopedLoader {
         Ok(rows.into_iter().map(|c| (ContactKey(c.id.uuid()), c)).collect())
     }
 }
+
+/// Interactions by id, through the caller's `Customer` scope.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InteractionKey(pub Uuid);
+
+impl Loader<InteractionKey> for ScopedLoader {
+    type Value = guanxi_domain::interaction::Interaction;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[InteractionKey]) -> Result<HashMap<InteractionKey, Self::Value>, ApiError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = guanxi_store::interaction::by_ids(
+            self.db.connection(),
+            self.actor.tenant_id,
+            self.actor.scope_rule(Module::Customer),
+            &ids,
+        )
+        .await?;
+        Ok(rows.into_iter().map(|i| (InteractionKey(i.id.uuid()), i)).collect())
+    }
+}

@@ -19,9 +19,19 @@ pub async fn transact<T, F>(ctx: &Context<'_>, work: F) -> ApiResult<Outcome<T>>
 where
     F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, StoreResult<T>>,
 {
-    let tx = state(ctx).db.begin_write().await.map_err(ApiError::from)?;
+    let tx = begin(ctx).await?;
     let result = outcome(work(&tx).await)?;
     finish(tx, result).await
+}
+
+/// The caller's tenant write transaction (see `Database::begin_tenant_write`).
+pub async fn begin(ctx: &Context<'_>) -> ApiResult<DatabaseTransaction> {
+    let db = &state(ctx).db;
+    let tx = match super::context::caller(ctx).and_then(|c| c.actor.as_ref()) {
+        Some(actor) => db.begin_tenant_write(actor.tenant_id).await,
+        None => db.begin_write().await,
+    };
+    tx.map_err(ApiError::from)
 }
 
 async fn finish<T>(tx: DatabaseTransaction, result: Outcome<T>) -> ApiResult<Outcome<T>> {
@@ -65,7 +75,7 @@ where
     F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, StoreResult<(Uuid, T)>>,
     R: for<'t> FnOnce(&'t DatabaseTransaction, Uuid) -> BoxFuture<'t, StoreResult<T>>,
 {
-    let tx = state(ctx).db.begin_write().await.map_err(ApiError::from)?;
+    let tx = begin(ctx).await?;
     if let Some(key) = &idempotent.key {
         let claim = idempotency::claim(
             &tx,

@@ -52,14 +52,9 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
         CONTACT if actor.may(Permission::ContactRead) => {
             loaders.load_one(ContactKey(uuid)).await?.map(|c| Node::Contact(Contact(c)))
         }
-        INTERACTION if actor.may(Permission::InteractionRead) => guanxi_store::interaction::find(
-            state(ctx).db.connection(),
-            actor.tenant_id,
-            actor.scope_rule(guanxi_domain::access::Module::Customer),
-            uuid,
-        )
-        .await?
-        .map(|i| Node::Interaction(Interaction(i))),
+        INTERACTION if actor.may(Permission::InteractionRead) => {
+            loaders.load_one(super::loaders::InteractionKey(uuid)).await?.map(|i| Node::Interaction(Interaction(i)))
+        }
         _ => None,
     })
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use guanxi_domain::ErrorCode;
 use guanxi_domain::access::{DataScope, Module, Permission, Role as DomainRole};
 use guanxi_domain::ids::{DepartmentId, RoleId, UserId};
 use guanxi_domain::org::{Department as DomainDepartment, Email, Name, User as DomainUser, UserStatus as DomainStatus};
@@ -779,6 +780,25 @@ impl From<Outcome<DomainRole>> for RolePayload {
     }
 }
 
+const ESCALATION: &str = "you cannot grant more than your own role allows";
+
+fn escalation(field: &str) -> UserError {
+    UserError::new(field, ErrorCode::Forbidden, ESCALATION)
+}
+
+/// Refuses to hand someone a role that allows more than the actor's own.
+async fn check_role_within(
+    ctx: &Context<'_>,
+    actor: &guanxi_domain::access::Actor,
+    role: uuid::Uuid,
+) -> Result<(), UserError> {
+    let found = guanxi_store::role::find(state(ctx).db.connection(), actor.tenant_id, role).await.ok().flatten();
+    match found {
+        Some(r) if !r.grants.within(&actor.grants) => Err(escalation("roleId")),
+        _ => Ok(()),
+    }
+}
+
 /// Keeps a parsed value, or collects its error.
 fn take<T>(invalid: &mut Vec<UserError>, parsed: Result<T, guanxi_domain::FieldError>) -> Option<T> {
     parsed.map_err(|e| invalid.push(UserError::new(&e.field, e.code, e.message))).ok()
@@ -922,6 +942,9 @@ impl OrgMutation {
         else {
             return Ok(Err(invalid).into());
         };
+        if let Err(e) = check_role_within(ctx, actor, role).await {
+            return Ok(Err(vec![e]).into());
+        }
         let password_hash =
             crate::auth::hash_password(password.expose().to_owned()).await.map_err(ApiError::internal)?;
         let author = author(ctx, actor);
@@ -983,6 +1006,11 @@ impl OrgMutation {
             MaybeUndefined::Value(m) => id_of(&mut invalid, "managerId", m, USER).map(|m| Some(UserId::from_uuid(m))),
         };
         let Some(id) = id.filter(|_| invalid.is_empty()) else { return Ok(Err(invalid).into()) };
+        if let Some(Some(role)) = role
+            && let Err(e) = check_role_within(ctx, actor, role).await
+        {
+            return Ok(Err(vec![e]).into());
+        }
         let patch = UserPatch {
             display_name: display_name.flatten(),
             phone,
@@ -1020,6 +1048,9 @@ impl OrgMutation {
         let (Some(role_name), Some(grants), true) = (role_name, grants, invalid.is_empty()) else {
             return Ok(Err(invalid).into());
         };
+        if !grants.within(&actor.grants) {
+            return Ok(Err(vec![escalation("permissions")]).into());
+        }
         let author = author(ctx, actor);
         let tenant = actor.tenant_id;
         let description = input.description.trim().to_owned();
@@ -1056,6 +1087,7 @@ impl OrgMutation {
         let Some(id) = id.filter(|_| invalid.is_empty()) else { return Ok(Err(invalid).into()) };
         let tenant = actor.tenant_id;
         let author = author(ctx, actor);
+        let own = actor.grants.clone();
         let (permissions, scopes, description, expected_version) =
             (input.permissions, input.scopes, input.description, input.expected_version);
         let result = super::mutation::transact(ctx, |tx| {
@@ -1066,7 +1098,15 @@ impl OrgMutation {
                     let keys = permissions
                         .unwrap_or_else(|| current.grants.permissions().map(|p| p.key().to_owned()).collect());
                     let scopes = scopes.map(|s| scopes_of(&s)).unwrap_or_else(|| current.grants.scopes().collect());
-                    Some(guanxi_domain::access::parse_grants(&keys, &scopes)?)
+                    let grants = guanxi_domain::access::parse_grants(&keys, &scopes)?;
+                    if !grants.within(&own) {
+                        return Err(guanxi_store::StoreError::rejected(
+                            "permissions",
+                            ErrorCode::Forbidden,
+                            ESCALATION,
+                        ));
+                    }
+                    Some(grants)
                 } else {
                     None
                 };
