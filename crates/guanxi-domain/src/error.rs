@@ -25,6 +25,8 @@ pub enum ErrorCode {
     NotEmpty,
     /// The operation is not allowed in the record's current state.
     IllegalState,
+    /// The write clashes with other records (a double-booked calendar).
+    Conflict,
     /// An idempotency key was reused with a different input.
     IdempotencyKeyReused,
     /// Email or password did not match.
@@ -48,6 +50,7 @@ impl ErrorCode {
             Self::Cycle => "CYCLE",
             Self::NotEmpty => "NOT_EMPTY",
             Self::IllegalState => "ILLEGAL_STATE",
+            Self::Conflict => "CONFLICT",
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::InvalidCredentials => "INVALID_CREDENTIALS",
             Self::RateLimited => "RATE_LIMITED",

@@ -24,6 +24,43 @@ fn purge_expired(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> {
     })
 }
 
+/// Writes the reminders that have fallen due: for every planned event with reminders,
+/// each occurrence's `start - minutes` that lies in the last day. The unique key on
+/// reminders makes a second run, or a racing replica, write nothing new.
+pub fn event_reminders(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> {
+    Box::pin(async move {
+        let now = Utc::now();
+        let lookback = now - Duration::days(1);
+        let events = guanxi_store::calendar::reminder_candidates(db.connection(), lookback, now).await?;
+        let mut due = Vec::new();
+        for event in &events {
+            let longest = event.reminder_minutes.iter().copied().max().unwrap_or(0);
+            for (start, _) in
+                event.schedule.occurrences(lookback, now + Duration::minutes(i64::from(longest)) + Duration::seconds(1))
+            {
+                for minutes in &event.reminder_minutes {
+                    let remind_at = start - Duration::minutes(i64::from(*minutes));
+                    if remind_at <= now && remind_at > lookback {
+                        for user in &event.assignees {
+                            due.push(guanxi_store::calendar::DueReminder {
+                                tenant_id: event.tenant_id,
+                                event_id: event.id,
+                                user_id: *user,
+                                occurrence_at: start,
+                                remind_at,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        let tx = db.begin_write().await?;
+        let created = guanxi_store::calendar::insert_reminders(&tx, &due).await?;
+        tx.commit().await?;
+        Ok(created)
+    })
+}
+
 pub struct JobRunner {
     db: Database,
     holder: String,
@@ -44,7 +81,13 @@ impl JobRunner {
 
     /// The jobs every gateway runs.
     pub fn standard(db: Database) -> Self {
-        Self::new(db, vec![Job { name: "purge_expired", interval: Duration::hours(1), run: purge_expired }])
+        Self::new(
+            db,
+            vec![
+                Job { name: "purge_expired", interval: Duration::hours(1), run: purge_expired },
+                Job { name: "event_reminders", interval: Duration::minutes(1), run: event_reminders },
+            ],
+        )
     }
 
     /// Runs every job that is due and whose lease this runner wins.

@@ -185,6 +185,16 @@ pub struct CustomerFilter {
     pub custom_fields: Vec<(String, TextFilter)>,
     /// `Some(true)`: the recycle bin; otherwise live customers.
     pub deleted: Option<bool>,
+    /// The next follow-up falls in `[from, until)` (to-do queues).
+    pub next_follow_up: Option<TimeFilter>,
+}
+
+impl CustomerFilter {
+    /// Customers whose next follow-up is due before `until` (and not before `from`).
+    pub fn with_follow_up(mut self, from: Option<chrono::DateTime<Utc>>, until: chrono::DateTime<Utc>) -> Self {
+        self.next_follow_up = Some(TimeFilter { gte: from, lt: Some(until), ..TimeFilter::default() });
+        self
+    }
 }
 
 fn token_subquery(tenant: TenantId, tokens: &[String], all: bool) -> sea_orm::sea_query::SelectStatement {
@@ -263,6 +273,9 @@ impl CustomerFilter {
         }
         if let Some(f) = &self.updated_at {
             all = all.add(f.condition(customer::Column::UpdatedAt));
+        }
+        if let Some(f) = &self.next_follow_up {
+            all = all.add(f.condition(customer::Column::NextFollowUpAt));
         }
         if let Some(tag) = &self.tag {
             let sql = match backend {

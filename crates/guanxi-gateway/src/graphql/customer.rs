@@ -649,6 +649,7 @@ impl CustomerFilter {
             updated_at: self.updated_at.as_ref().map(TimeRange::to_store),
             custom_fields,
             deleted: self.deleted,
+            next_follow_up: None,
         })
     }
 }

@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod contact;
 pub mod context;
 pub mod customer;
@@ -32,6 +33,7 @@ pub struct Query(
     customer::CustomerQuery,
     contact::ContactQuery,
     interaction::InteractionQuery,
+    calendar::CalendarQuery,
     customer_csv::CustomerCsvQuery,
     settings::SettingsQuery,
     api_keys::ApiKeyQuery,
@@ -47,12 +49,14 @@ pub struct Mutation(
     customer::CustomerMutation,
     contact::ContactMutation,
     interaction::InteractionMutation,
+    calendar::CalendarMutation,
     customer_csv::CustomerCsvMutation,
     settings::SettingsMutation,
     api_keys::ApiKeyMutation,
 );
 
-pub type Subscription = audit::AuditSubscription;
+#[derive(async_graphql::MergedSubscription, Default)]
+pub struct Subscription(audit::AuditSubscription, calendar::CalendarSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Interface, Object};
 use guanxi_domain::access::Permission;
 
 use super::api_keys::{API_KEY, ApiKey};
+use super::calendar::{EVENT, Event};
 use super::contact::{CONTACT, Contact};
 use super::context::{actor, state};
 use super::customer::{CUSTOMER, Customer};
@@ -26,6 +27,7 @@ pub enum Node {
     Customer(Customer),
     Contact(Contact),
     Interaction(Interaction),
+    Event(Event),
 }
 
 /// Resolves one global id to a record the caller may see, or `None`.
@@ -55,6 +57,14 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
         INTERACTION if actor.may(Permission::InteractionRead) => {
             loaders.load_one(super::loaders::InteractionKey(uuid)).await?.map(|i| Node::Interaction(Interaction(i)))
         }
+        EVENT => guanxi_store::calendar::find(
+            state(ctx).db.connection(),
+            actor.tenant_id,
+            actor.scope_rule(guanxi_domain::access::Module::Task),
+            uuid,
+        )
+        .await?
+        .map(|e| Node::Event(Event(e))),
         _ => None,
     })
 }

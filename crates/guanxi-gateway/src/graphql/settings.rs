@@ -41,6 +41,8 @@ pub struct Numbering {
 pub struct Settings {
     customer_numbering: Numbering,
     duplicate_policy: DuplicatePolicy,
+    /// What happens when an event double-books someone (WARN: saved and reported; BLOCK: refused).
+    calendar_conflict_policy: DuplicatePolicy,
 }
 
 fn view(settings: &TenantSettings) -> Settings {
@@ -60,6 +62,10 @@ fn view(settings: &TenantSettings) -> Settings {
             DomainPolicy::Block => DuplicatePolicy::Block,
             DomainPolicy::Warn => DuplicatePolicy::Warn,
         },
+        calendar_conflict_policy: match settings.calendar_conflict_policy {
+            guanxi_domain::calendar::ConflictPolicy::Block => DuplicatePolicy::Block,
+            guanxi_domain::calendar::ConflictPolicy::Warn => DuplicatePolicy::Warn,
+        },
     }
 }
 
@@ -67,6 +73,7 @@ fn view(settings: &TenantSettings) -> Settings {
 pub struct UpdateSettingsInput {
     pub customer_numbering: Option<Numbering>,
     pub duplicate_policy: Option<DuplicatePolicy>,
+    pub calendar_conflict_policy: Option<DuplicatePolicy>,
 }
 
 #[derive(SimpleObject)]
@@ -161,6 +168,12 @@ impl SettingsMutation {
                     settings.duplicate_policy = match p {
                         DuplicatePolicy::Block => DomainPolicy::Block,
                         DuplicatePolicy::Warn => DomainPolicy::Warn,
+                    };
+                }
+                if let Some(p) = input.calendar_conflict_policy {
+                    settings.calendar_conflict_policy = match p {
+                        DuplicatePolicy::Block => guanxi_domain::calendar::ConflictPolicy::Block,
+                        DuplicatePolicy::Warn => guanxi_domain::calendar::ConflictPolicy::Warn,
                     };
                 }
                 guanxi_store::tenant::update_settings(tx, &author, &settings).await
