@@ -11,6 +11,7 @@ mod m20261123_000001_spine;
 mod m20261123_000002_customers;
 mod m20261123_000003_interactions;
 mod m20261123_000004_calendar;
+mod m20261123_000005_field_visits;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_customers::Migration),
             Box::new(m20261123_000003_interactions::Migration),
             Box::new(m20261123_000004_calendar::Migration),
+            Box::new(m20261123_000005_field_visits::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ pub mod contact;
 pub mod custom_field;
 pub mod customer;
 pub mod error;
+pub mod field;
 pub mod ids;
 pub mod interaction;
 pub mod org;

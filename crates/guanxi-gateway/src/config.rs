@@ -49,6 +49,8 @@ pub struct Limits {
     pub max_aliases: usize,
     pub max_batch: usize,
     pub max_body_bytes: usize,
+    /// The largest file one upload may carry.
+    pub max_upload_bytes: usize,
 }
 
 impl Default for Limits {
@@ -61,6 +63,7 @@ impl Default for Limits {
             max_aliases: 30,
             max_batch: 10,
             max_body_bytes: 1024 * 1024,
+            max_upload_bytes: 10 * 1024 * 1024,
         }
     }
 }

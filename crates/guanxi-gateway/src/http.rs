@@ -31,9 +31,13 @@ pub struct Http {
 }
 
 pub fn router(http: Http) -> Router {
-    let body_limit = http.state.config.limits.max_body_bytes;
+    let limits = &http.state.config.limits;
+    // Uploads are multipart and may be larger than a JSON request; `guard_body_size`
+    // applies the right limit to each.
+    let body_limit = limits.max_body_bytes.max(limits.max_upload_bytes + 64 * 1024);
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/attachments/{id}", get(download))
         .route("/graphql/ws", get(websocket))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
@@ -67,7 +71,31 @@ async fn count_statements(State(http): State<Http>, request: Request, next: Next
 /// Refuses an oversized body up front with a typed GraphQL error (a body without a
 /// length is still cut off by the body limit while it is read).
 async fn guard_body_size(State(http): State<Http>, request: Request, next: Next) -> Response {
-    let limit = http.state.config.limits.max_body_bytes;
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if is_multipart {
+        // A browser can send a multipart form across sites without a preflight; requiring a
+        // custom header forces one (the CSRF defence of the GraphQL multipart spec).
+        let preflighted = ["apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight"]
+            .iter()
+            .any(|h| request.headers().get(*h).is_some_and(|v| !v.is_empty()));
+        if !preflighted {
+            let body = limits::refusal(
+                "multipart requests need the `apollo-require-preflight: true` header",
+                "BAD_USER_INPUT",
+                "PREFLIGHT_REQUIRED",
+            );
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        }
+    }
+    let limit = if is_multipart {
+        http.state.config.limits.max_upload_bytes + 64 * 1024
+    } else {
+        http.state.config.limits.max_body_bytes
+    };
     let length = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -79,6 +107,71 @@ async fn guard_body_size(State(http): State<Http>, request: Request, next: Next)
         return (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response();
     }
     next.run(request).await
+}
+
+/// Serves an uploaded file to its uploader, or to whoever may see the record it is on.
+async fn download(
+    State(http): State<Http>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let not_found =
+        || (StatusCode::NOT_FOUND, Json(limits::refusal("not found", "NOT_FOUND", "NOT_FOUND"))).into_response();
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let caller = authenticate(&http.state, authorization, None).await;
+    let Some(actor) = caller.actor else {
+        return (StatusCode::UNAUTHORIZED, Json(limits::refusal("log in first", "UNAUTHENTICATED", "UNAUTHENTICATED")))
+            .into_response();
+    };
+    let Ok(id) = uuid::Uuid::try_parse(&id) else { return not_found() };
+    let conn = http.state.db.connection();
+    let Ok(Some(file)) = guanxi_store::field::attachment(conn, actor.tenant_id, id).await else { return not_found() };
+    let allowed = if file.uploaded_by == actor.user_id.uuid() {
+        true
+    } else {
+        match (file.attached_type.as_deref(), file.attached_id) {
+            (Some("CheckIn"), Some(record)) => {
+                let rule = actor.scope_rule(guanxi_domain::access::Module::Customer);
+                matches!(guanxi_store::field::find_check_in(conn, actor.tenant_id, rule, record).await, Ok(Some(_)))
+            }
+            _ => false,
+        }
+    };
+    if !allowed {
+        return not_found();
+    }
+    match http.state.blobs.get(&file.storage_key).await {
+        Ok(bytes) => {
+            let disposition = format!("attachment; filename*=UTF-8''{}", percent_encode(&file.file_name));
+            let mut response = bytes.into_response();
+            if let Ok(v) = HeaderValue::from_str(&file.content_type) {
+                response.headers_mut().insert(header::CONTENT_TYPE, v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&disposition) {
+                response.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+            }
+            response.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "reading a blob");
+            (StatusCode::INTERNAL_SERVER_ERROR, Json(limits::refusal("internal error", "INTERNAL", "INTERNAL")))
+                .into_response()
+        }
+    }
+}
+
+/// RFC 5987 encoding of a file name for `Content-Disposition`.
+fn percent_encode(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 async fn graphiql(State(http): State<Http>) -> Response {

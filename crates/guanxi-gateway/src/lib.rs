@@ -2,6 +2,7 @@
 //! `guanxi` command line. It wires the store to the schema and owns no business rules.
 
 pub mod auth;
+pub mod blob;
 pub mod cli;
 pub mod config;
 pub mod graphql;
@@ -40,7 +41,8 @@ impl Application {
         let secret = jwt_secret(&config)?;
         let db = connect(&config).await?;
         let tokens = TokenService::new(&secret, &config.jwt_key_id, Duration::minutes(config.access_token_minutes))?;
-        let state = Arc::new(AppState { db, tokens, config });
+        let blobs: Arc<dyn blob::BlobStore> = Arc::new(blob::LocalBlobStore::new(config.data_dir.join("blobs")));
+        let state = Arc::new(AppState { db, blobs, tokens, config });
         let schema = graphql::build_schema(state.clone());
         let router = http::router(http::Http { state: state.clone(), schema, metrics });
         let listener = TcpListener::bind(&state.config.listen)

@@ -33,7 +33,8 @@ pub const ENTITY: &str = "Customer";
 
 /// Tables whose rows belong to a customer through `customer_id`, with their entity name:
 /// a merge moves them all to the survivor. Each later module adds its table here.
-pub const RELATED: &[(&str, &str)] = &[("contacts", "Contact"), ("interactions", "Interaction")];
+pub const RELATED: &[(&str, &str)] =
+    &[("contacts", "Contact"), ("interactions", "Interaction"), ("visit_plans", "VisitPlan"), ("check_ins", "CheckIn")];
 
 fn fields_of(m: &customer::Model) -> CustomerFields {
     CustomerFields {
@@ -187,6 +188,8 @@ pub struct CustomerFilter {
     pub deleted: Option<bool>,
     /// The next follow-up falls in `[from, until)` (to-do queues).
     pub next_follow_up: Option<TimeFilter>,
+    /// Created by one of these users (work-log drill-down).
+    pub created_by: Option<Vec<Uuid>>,
 }
 
 impl CustomerFilter {
@@ -276,6 +279,9 @@ impl CustomerFilter {
         }
         if let Some(f) = &self.next_follow_up {
             all = all.add(f.condition(customer::Column::NextFollowUpAt));
+        }
+        if let Some(users) = &self.created_by {
+            all = all.add(customer::Column::CreatedBy.is_in(users.iter().copied()));
         }
         if let Some(tag) = &self.tag {
             let sql = match backend {

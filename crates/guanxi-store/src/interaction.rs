@@ -94,6 +94,8 @@ pub struct InteractionFilter {
     pub channels: Option<Vec<Channel>>,
     pub occurred_at: Option<TimeFilter>,
     pub source: Option<String>,
+    /// Recorded by one of these users (work-log drill-down).
+    pub authors: Option<Vec<Uuid>>,
 }
 
 impl InteractionFilter {
@@ -113,6 +115,9 @@ impl InteractionFilter {
         }
         if let Some(source) = &self.source {
             all = all.add(interaction::Column::Source.eq(source.clone()));
+        }
+        if let Some(users) = &self.authors {
+            all = all.add(interaction::Column::AuthorId.is_in(users.iter().copied()));
         }
         all
     }

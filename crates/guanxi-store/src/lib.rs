@@ -17,6 +17,7 @@ pub mod db;
 pub mod department;
 pub mod entity;
 pub mod error;
+pub mod field;
 pub mod filter;
 pub mod idempotency;
 pub mod interaction;

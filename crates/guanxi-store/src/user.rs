@@ -503,6 +503,18 @@ pub async fn record_successful_login<C: ConnectionTrait>(conn: &C, tenant: Tenan
     Ok(())
 }
 
+/// The ids of users visible under `rule` (for work-log subjects).
+pub async fn ids_under<C: ConnectionTrait>(conn: &C, tenant: TenantId, rule: ScopeRule) -> StoreResult<Vec<Uuid>> {
+    use sea_orm::QuerySelect;
+    Ok(visible(conn.get_database_backend(), tenant, rule)
+        .select_only()
+        .column(user::Column::Id)
+        .limit(10_000)
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
 /// Users per department (for department member counts), within the caller's scope.
 pub async fn count_by_department<C: ConnectionTrait>(
     conn: &C,

@@ -16,6 +16,8 @@ use crate::config::Config;
 /// Shared by every request.
 pub struct AppState {
     pub db: Database,
+    /// Where uploaded files live.
+    pub blobs: Arc<dyn crate::blob::BlobStore>,
     pub tokens: TokenService,
     pub config: Config,
 }

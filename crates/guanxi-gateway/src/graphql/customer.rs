@@ -650,6 +650,7 @@ impl CustomerFilter {
             custom_fields,
             deleted: self.deleted,
             next_follow_up: None,
+            created_by: None,
         })
     }
 }

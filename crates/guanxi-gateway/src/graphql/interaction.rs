@@ -316,6 +316,7 @@ impl InteractionQuery {
             channels: f.channel.map(|c| c.into_iter().map(Into::into).collect()),
             occurred_at: f.occurred_at.as_ref().map(TimeRange::to_store),
             source: f.source,
+            authors: None,
         };
         let request = page_request(first, after, None, None, "OCCURRED_AT")?;
         let db = state(ctx).db.clone();

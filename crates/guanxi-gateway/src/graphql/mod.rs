@@ -9,6 +9,7 @@ pub mod context;
 pub mod customer;
 pub mod customer_csv;
 pub mod error;
+pub mod field;
 pub mod interaction;
 pub mod limits;
 pub mod loaders;
@@ -34,6 +35,7 @@ pub struct Query(
     contact::ContactQuery,
     interaction::InteractionQuery,
     calendar::CalendarQuery,
+    field::FieldQuery,
     customer_csv::CustomerCsvQuery,
     settings::SettingsQuery,
     api_keys::ApiKeyQuery,
@@ -50,6 +52,7 @@ pub struct Mutation(
     contact::ContactMutation,
     interaction::InteractionMutation,
     calendar::CalendarMutation,
+    field::FieldMutation,
     customer_csv::CustomerCsvMutation,
     settings::SettingsMutation,
     api_keys::ApiKeyMutation,

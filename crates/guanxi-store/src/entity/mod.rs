@@ -3,7 +3,9 @@
 //! that always name the tenant.
 
 pub mod api_key;
+pub mod attachment;
 pub mod change_event;
+pub mod check_in;
 pub mod contact;
 pub mod custom_field;
 pub mod customer;
@@ -21,3 +23,4 @@ pub mod role;
 pub mod session;
 pub mod tenant;
 pub mod user;
+pub mod visit_plan;

@@ -1,0 +1,123 @@
+//! Field sales (外勤): check-in distance, visit-plan periods and work-log buckets.
+//! Times are bucketed in Asia/Shanghai (UTC+8, no daylight saving).
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use serde::{Deserialize, Serialize};
+
+/// A check-in farther than this from the customer's address is flagged (never refused).
+pub const FAR_METERS: f64 = 1_000.0;
+
+/// Great-circle distance in meters between two WGS-84 points (haversine).
+pub fn distance_meters(a: (f64, f64), b: (f64, f64)) -> f64 {
+    const EARTH_RADIUS: f64 = 6_371_008.8;
+    let (lat1, lon1) = (a.0.to_radians(), a.1.to_radians());
+    let (lat2, lon2) = (b.0.to_radians(), b.1.to_radians());
+    let h = ((lat2 - lat1) / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS * h.sqrt().asin()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Granularity {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl Granularity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Day => "DAY",
+            Self::Week => "WEEK",
+            Self::Month => "MONTH",
+            Self::Year => "YEAR",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Day, Self::Week, Self::Month, Self::Year].into_iter().find(|g| g.as_str() == raw)
+    }
+}
+
+fn shanghai() -> chrono::FixedOffset {
+    use chrono::Offset;
+    chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix())
+}
+
+fn start_of(date: NaiveDate) -> DateTime<Utc> {
+    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    shanghai().from_local_datetime(&midnight).single().map(|d| d.with_timezone(&Utc)).unwrap_or_default()
+}
+
+/// The period of `granularity` containing `at`: `[start, end)`.
+pub fn period_of(at: DateTime<Utc>, granularity: Granularity) -> (DateTime<Utc>, DateTime<Utc>) {
+    let day = at.with_timezone(&shanghai()).date_naive();
+    let (first, next) = match granularity {
+        Granularity::Day => (day, day + Duration::days(1)),
+        Granularity::Week => {
+            let monday = day.week(Weekday::Mon).first_day();
+            (monday, monday + Duration::days(7))
+        }
+        Granularity::Month => {
+            let first = NaiveDate::from_ymd_opt(day.year(), day.month(), 1).unwrap_or(day);
+            let next = if day.month() == 12 {
+                NaiveDate::from_ymd_opt(day.year() + 1, 1, 1)
+            } else {
+                NaiveDate::from_ymd_opt(day.year(), day.month() + 1, 1)
+            };
+            (first, next.unwrap_or(first))
+        }
+        Granularity::Year => {
+            let first = NaiveDate::from_ymd_opt(day.year(), 1, 1).unwrap_or(day);
+            (first, NaiveDate::from_ymd_opt(day.year() + 1, 1, 1).unwrap_or(first))
+        }
+    };
+    (start_of(first), start_of(next))
+}
+
+/// The periods covering `[from, to)`, in order.
+pub fn periods(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    granularity: Granularity,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut out = Vec::new();
+    let mut cursor = from;
+    while cursor < to && out.len() < 1_000 {
+        let period = period_of(cursor, granularity);
+        out.push(period);
+        cursor = period.1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).unwrap_or_default()
+    }
+
+    #[test]
+    fn distances_are_in_meters() {
+        // Tiananmen to the Forbidden City's north gate: about 1.6 km.
+        let d = distance_meters((39.9087, 116.3975), (39.9230, 116.3972));
+        assert!((1_500.0..1_700.0).contains(&d), "{d}");
+        assert!(distance_meters((31.23, 121.47), (31.23, 121.47)) < 0.01);
+    }
+
+    #[test]
+    fn periods_follow_shanghai_time() {
+        // 2026-11-23 20:00 UTC is already 11-24 in Shanghai.
+        let (start, end) = period_of(at("2026-11-23T20:00:00Z"), Granularity::Day);
+        assert_eq!(start, at("2026-11-23T16:00:00Z"));
+        assert_eq!(end, at("2026-11-24T16:00:00Z"));
+        let (week, _) = period_of(at("2026-11-25T03:00:00Z"), Granularity::Week);
+        assert_eq!(week, at("2026-11-22T16:00:00Z"), "Monday 00:00 in Shanghai");
+        let months = periods(at("2026-01-15T00:00:00Z"), at("2026-03-31T16:00:00Z"), Granularity::Month);
+        assert_eq!(months.len(), 3);
+        assert_eq!(months[0].0, at("2025-12-31T16:00:00Z"));
+    }
+}
