@@ -7,6 +7,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod helpers;
 mod m20261123_000001_spine;
 mod m20261123_000002_customers;
 mod m20261123_000003_interactions;

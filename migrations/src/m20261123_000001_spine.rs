@@ -4,60 +4,10 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use crate::helpers::*;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-/// A table whose key is `(tenant_id, id)`.
-fn tenant_table(name: &'static str) -> TableCreateStatement {
-    Table::create()
-        .table(name)
-        .if_not_exists()
-        .col(uuid("tenant_id"))
-        .col(uuid("id"))
-        .primary_key(Index::create().col("tenant_id").col("id"))
-        .foreign_key(
-            ForeignKey::create()
-                .name(format!("fk_{name}_tenant"))
-                .from_tbl(name)
-                .from_col("tenant_id")
-                .to_tbl("tenants")
-                .to_col("id"),
-        )
-        .to_owned()
-}
-
-/// A foreign key `(tenant_id, column) → target(tenant_id, id)`.
-fn tenant_fk(table: &'static str, column: &'static str, target: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_{column}"))
-        .from_tbl(table)
-        .from_col("tenant_id")
-        .from_col(column)
-        .to_tbl(target)
-        .to_col("tenant_id")
-        .to_col("id")
-        .to_owned()
-}
-
-fn index(name: &str, table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index.name(name).table(table).if_not_exists();
-    for column in columns {
-        index.col(*column);
-    }
-    index.to_owned()
-}
-
-/// Version, creation, update and soft-delete columns every mutable record has.
-fn lifecycle(table: &mut TableCreateStatement, soft_delete: bool) {
-    table
-        .col(integer("version").default(1))
-        .col(timestamp_with_time_zone("created_at"))
-        .col(timestamp_with_time_zone("updated_at"));
-    if soft_delete {
-        table.col(timestamp_with_time_zone_null("deleted_at"));
-    }
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -4,55 +4,10 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use crate::helpers::*;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn tenant_table(name: &'static str) -> TableCreateStatement {
-    Table::create()
-        .table(name)
-        .if_not_exists()
-        .col(uuid("tenant_id"))
-        .col(uuid("id"))
-        .primary_key(Index::create().col("tenant_id").col("id"))
-        .foreign_key(
-            ForeignKey::create()
-                .name(format!("fk_{name}_tenant"))
-                .from_tbl(name)
-                .from_col("tenant_id")
-                .to_tbl("tenants")
-                .to_col("id"),
-        )
-        .to_owned()
-}
-
-fn tenant_fk(table: &'static str, column: &'static str, target: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_{column}"))
-        .from_tbl(table)
-        .from_col("tenant_id")
-        .from_col(column)
-        .to_tbl(target)
-        .to_col("tenant_id")
-        .to_col("id")
-        .to_owned()
-}
-
-fn index(name: &str, table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index.name(name).table(table).if_not_exists();
-    for column in columns {
-        index.col(*column);
-    }
-    index.to_owned()
-}
-
-fn lifecycle(table: &mut TableCreateStatement) {
-    table
-        .col(integer("version").default(1))
-        .col(timestamp_with_time_zone("created_at"))
-        .col(timestamp_with_time_zone("updated_at"))
-        .col(timestamp_with_time_zone_null("deleted_at"));
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -104,7 +59,7 @@ impl MigrationTrait for Migration {
             .foreign_key(&mut tenant_fk("customers", "parent_id", "customers"))
             .foreign_key(&mut tenant_fk("customers", "owner_id", "users"))
             .foreign_key(&mut tenant_fk("customers", "merged_into_id", "customers"));
-        lifecycle(&mut customers);
+        lifecycle(&mut customers, true);
         manager.create_table(customers).await?;
         manager
             .create_index(
@@ -167,7 +122,7 @@ impl MigrationTrait for Migration {
             .foreign_key(&mut tenant_fk("contacts", "customer_id", "customers"))
             .foreign_key(&mut tenant_fk("contacts", "manager_id", "contacts"))
             .foreign_key(&mut tenant_fk("contacts", "owner_id", "users"));
-        lifecycle(&mut contacts);
+        lifecycle(&mut contacts, true);
         manager.create_table(contacts).await?;
         manager
             .create_index(index("ix_contacts_customer", "contacts", &["tenant_id", "customer_id", "name", "id"]))
@@ -185,7 +140,7 @@ impl MigrationTrait for Migration {
             .col(boolean("required").default(false))
             .col(json_binary("options"))
             .col(integer("sort_order").default(0));
-        lifecycle(&mut custom_fields);
+        lifecycle(&mut custom_fields, true);
         manager.create_table(custom_fields).await?;
         manager
             .create_index(

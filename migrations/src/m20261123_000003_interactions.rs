@@ -4,29 +4,10 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use crate::helpers::*;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn index(name: &str, columns: &[&'static str]) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index.name(name).table("interactions").if_not_exists();
-    for column in columns {
-        index.col(*column);
-    }
-    index.to_owned()
-}
-
-fn tenant_fk(column: &'static str, target: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_interactions_{column}"))
-        .from_tbl("interactions")
-        .from_col("tenant_id")
-        .from_col(column)
-        .to_tbl(target)
-        .to_col("tenant_id")
-        .to_col("id")
-        .to_owned()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -56,22 +37,32 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone("updated_at"))
                     .col(timestamp_with_time_zone_null("deleted_at"))
                     .primary_key(Index::create().col("tenant_id").col("id"))
-                    .foreign_key(&mut tenant_fk("customer_id", "customers"))
-                    .foreign_key(&mut tenant_fk("author_id", "users"))
+                    .foreign_key(&mut tenant_fk("interactions", "customer_id", "customers"))
+                    .foreign_key(&mut tenant_fk("interactions", "author_id", "users"))
                     .to_owned(),
             )
             .await?;
         // NULL external ids never collide, so typed-in records need no partial index.
         manager
             .create_index(
-                index("ux_interactions_external", &["tenant_id", "source", "external_id"]).unique().to_owned(),
+                index("ux_interactions_external", "interactions", &["tenant_id", "source", "external_id"])
+                    .unique()
+                    .to_owned(),
             )
             .await?;
         manager
-            .create_index(index("ix_interactions_customer", &["tenant_id", "customer_id", "occurred_at", "id"]))
+            .create_index(index(
+                "ix_interactions_customer",
+                "interactions",
+                &["tenant_id", "customer_id", "occurred_at", "id"],
+            ))
             .await?;
-        manager.create_index(index("ix_interactions_author", &["tenant_id", "author_id", "occurred_at"])).await?;
-        manager.create_index(index("ix_interactions_occurred", &["tenant_id", "occurred_at", "id"])).await?;
+        manager
+            .create_index(index("ix_interactions_author", "interactions", &["tenant_id", "author_id", "occurred_at"]))
+            .await?;
+        manager
+            .create_index(index("ix_interactions_occurred", "interactions", &["tenant_id", "occurred_at", "id"]))
+            .await?;
         Ok(())
     }
 

@@ -3,29 +3,10 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use crate::helpers::*;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn fk(table: &'static str, column: &'static str, target: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_{column}"))
-        .from_tbl(table)
-        .from_col("tenant_id")
-        .from_col(column)
-        .to_tbl(target)
-        .to_col("tenant_id")
-        .to_col("id")
-        .to_owned()
-}
-
-fn index(name: &str, table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index.name(name).table(table).if_not_exists();
-    for column in columns {
-        index.col(*column);
-    }
-    index.to_owned()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -59,9 +40,9 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone("updated_at"))
                     .col(timestamp_with_time_zone_null("deleted_at"))
                     .primary_key(Index::create().col("tenant_id").col("id"))
-                    .foreign_key(&mut fk("events", "owner_id", "users"))
-                    .foreign_key(&mut fk("events", "customer_id", "customers"))
-                    .foreign_key(&mut fk("events", "contact_id", "contacts"))
+                    .foreign_key(&mut tenant_fk("events", "owner_id", "users"))
+                    .foreign_key(&mut tenant_fk("events", "customer_id", "customers"))
+                    .foreign_key(&mut tenant_fk("events", "contact_id", "contacts"))
                     .to_owned(),
             )
             .await?;
@@ -76,8 +57,8 @@ impl MigrationTrait for Migration {
                     .col(uuid("event_id"))
                     .col(uuid("user_id"))
                     .primary_key(Index::create().col("tenant_id").col("event_id").col("user_id"))
-                    .foreign_key(&mut fk("event_assignees", "event_id", "events"))
-                    .foreign_key(&mut fk("event_assignees", "user_id", "users"))
+                    .foreign_key(&mut tenant_fk("event_assignees", "event_id", "events"))
+                    .foreign_key(&mut tenant_fk("event_assignees", "user_id", "users"))
                     .to_owned(),
             )
             .await?;
@@ -98,8 +79,8 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone_null("read_at"))
                     .primary_key(Index::create().col("tenant_id").col("id"))
-                    .foreign_key(&mut fk("reminders", "event_id", "events"))
-                    .foreign_key(&mut fk("reminders", "user_id", "users"))
+                    .foreign_key(&mut tenant_fk("reminders", "event_id", "events"))
+                    .foreign_key(&mut tenant_fk("reminders", "user_id", "users"))
                     .to_owned(),
             )
             .await?;

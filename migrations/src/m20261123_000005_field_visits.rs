@@ -3,29 +3,10 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use crate::helpers::*;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn fk(table: &'static str, column: &'static str, target: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_{column}"))
-        .from_tbl(table)
-        .from_col("tenant_id")
-        .from_col(column)
-        .to_tbl(target)
-        .to_col("tenant_id")
-        .to_col("id")
-        .to_owned()
-}
-
-fn index(name: &str, table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index.name(name).table(table).if_not_exists();
-    for column in columns {
-        index.col(*column);
-    }
-    index.to_owned()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -47,7 +28,7 @@ impl MigrationTrait for Migration {
                     .col(uuid_null("attached_id"))
                     .col(timestamp_with_time_zone("created_at"))
                     .primary_key(Index::create().col("tenant_id").col("id"))
-                    .foreign_key(&mut fk("attachments", "uploaded_by", "users"))
+                    .foreign_key(&mut tenant_fk("attachments", "uploaded_by", "users"))
                     .to_owned(),
             )
             .await?;
@@ -74,8 +55,8 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone("updated_at"))
                     .col(timestamp_with_time_zone_null("deleted_at"))
                     .primary_key(Index::create().col("tenant_id").col("id"))
-                    .foreign_key(&mut fk("visit_plans", "customer_id", "customers"))
-                    .foreign_key(&mut fk("visit_plans", "owner_id", "users"))
+                    .foreign_key(&mut tenant_fk("visit_plans", "customer_id", "customers"))
+                    .foreign_key(&mut tenant_fk("visit_plans", "owner_id", "users"))
                     .to_owned(),
             )
             .await?;
@@ -103,8 +84,8 @@ impl MigrationTrait for Migration {
                     .col(json_binary("photo_ids"))
                     .col(text_null("note"))
                     .primary_key(Index::create().col("tenant_id").col("id"))
-                    .foreign_key(&mut fk("check_ins", "customer_id", "customers"))
-                    .foreign_key(&mut fk("check_ins", "user_id", "users"))
+                    .foreign_key(&mut tenant_fk("check_ins", "customer_id", "customers"))
+                    .foreign_key(&mut tenant_fk("check_ins", "user_id", "users"))
                     .to_owned(),
             )
             .await?;
