@@ -43,6 +43,17 @@ enum Command {
         /// The demo tenant `demo` (users *@demo.local, password guanxi-demo).
         #[arg(long)]
         demo: bool,
+        /// Benchmark data: S = 10k customers / 30k contacts / 300k interactions, M = 100k /
+        /// 300k / 3M, L = 1M / 3M / 30M (PostgreSQL only). Users rep<N>@bench.local and
+        /// admin@bench.local, password guanxi-bench.
+        #[arg(long, value_parser = ["S", "M", "L", "s", "m", "l"])]
+        scale: Option<String>,
+        /// The tenant to create for `--scale`.
+        #[arg(long, default_value = "bench")]
+        tenant: String,
+        /// The random seed: the same seed makes the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Prints the GraphQL schema (SDL) to standard output.
     ExportSchema,
@@ -115,9 +126,25 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             println!("migrated");
             Ok(())
         }
-        Command::Seed { demo } => {
+        Command::Seed { scale: Some(scale), tenant, seed, .. } => {
+            let size = guanxi_store::bench_data::Scale::named(&scale).context("--scale is S, M or L")?;
+            if scale.eq_ignore_ascii_case("L") && config.is_embedded() {
+                anyhow::bail!("--scale L needs PostgreSQL (--database-url postgres://…)");
+            }
+            let db = connect(&config).await?;
+            let hash = crate::auth::hash_password("guanxi-bench".into()).await?;
+            let loaded = guanxi_store::bench_data::seed(&db, &tenant, size, seed, hash).await?;
+            println!(
+                "loaded {} rows into tenant `{tenant}` in {:.1} s ({:.0} rows/s)",
+                loaded.rows,
+                loaded.seconds,
+                loaded.rows_per_second()
+            );
+            Ok(())
+        }
+        Command::Seed { demo, .. } => {
             if !demo {
-                anyhow::bail!("say what to seed: --demo");
+                anyhow::bail!("say what to seed: --demo or --scale S|M|L");
             }
             let db = connect(&config).await?;
             let created = seed::seed_demo(&db).await?;

@@ -9,6 +9,7 @@
 pub mod api_key;
 pub mod audit;
 pub mod auth;
+pub mod bench_data;
 pub mod calendar;
 pub mod contact;
 pub mod custom_field;

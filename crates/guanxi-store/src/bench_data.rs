@@ -1,0 +1,384 @@
+//! Realistic data at scale for benchmarks (`guanxi seed --scale S|M|L`): Chinese company
+//! and person names, valid tax ids, mainland phones, provinces and cities, industries, a
+//! skewed ownership (one rep owns a tenth of all customers) and one customer with a third
+//! of all interactions. Deterministic for a given `--seed`.
+//!
+//! It loads through the fast path: multi-row inserts in large transactions, straight into
+//! the tables. Like a restore from backup it writes no change events: it is not business
+//! activity, and a benchmark database is not audited.
+
+use std::time::Instant;
+
+use chrono::{Duration, Utc};
+use guanxi_domain::customer::{TaxId, mnemonic_code, normalize_name, search_text, search_tokens};
+use guanxi_domain::ids::UserId;
+use guanxi_domain::org::{Email, Name, TenantSlug};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+
+use crate::Database;
+use crate::audit::Author;
+use crate::entity::{contact, customer, customer_search_token, interaction};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// How much data to make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scale {
+    pub customers: usize,
+    pub contacts_per_customer: usize,
+    pub interactions: usize,
+    pub reps: usize,
+}
+
+impl Scale {
+    pub fn named(name: &str) -> Option<Self> {
+        match name.to_uppercase().as_str() {
+            "S" => Some(Self { customers: 10_000, contacts_per_customer: 3, interactions: 300_000, reps: 50 }),
+            "M" => Some(Self { customers: 100_000, contacts_per_customer: 3, interactions: 3_000_000, reps: 200 }),
+            "L" => Some(Self { customers: 1_000_000, contacts_per_customer: 3, interactions: 30_000_000, reps: 1_000 }),
+            _ => None,
+        }
+    }
+}
+
+/// What a load did.
+#[derive(Debug)]
+pub struct Loaded {
+    pub rows: u64,
+    pub seconds: f64,
+}
+
+impl Loaded {
+    pub fn rows_per_second(&self) -> f64 {
+        self.rows as f64 / self.seconds.max(0.001)
+    }
+}
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "林", "罗",
+    "高",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英",
+    "建国", "晓红",
+];
+const PLACES: &[(&str, &str)] = &[
+    ("北京市", "北京"),
+    ("上海市", "上海"),
+    ("广东省", "广州"),
+    ("广东省", "深圳"),
+    ("浙江省", "杭州"),
+    ("浙江省", "宁波"),
+    ("江苏省", "南京"),
+    ("江苏省", "苏州"),
+    ("四川省", "成都"),
+    ("湖北省", "武汉"),
+    ("山东省", "青岛"),
+    ("福建省", "厦门"),
+];
+const BRANDS: &[&str] = &[
+    "华信", "恒通", "明远", "金陵", "港通", "云帆", "瑞丰", "天成", "宏达", "新锐", "永兴", "博远", "中科", "东方",
+    "鼎盛", "创联",
+];
+const TRADES: &[(&str, &str)] = &[
+    ("电子科技", "电子"),
+    ("机械制造", "制造业"),
+    ("商贸", "贸易"),
+    ("软件", "软件"),
+    ("物流", "物流"),
+    ("培训学校", "教育培训"),
+    ("食品", "食品"),
+    ("建材", "建材"),
+    ("医疗器械", "医疗"),
+    ("化工", "化工"),
+];
+const SUFFIXES: &[&str] = &["有限公司", "有限责任公司", "股份有限公司", "集团有限公司"];
+const USCC: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+
+fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
+    &items[rng.gen_range(0..items.len())]
+}
+
+fn mobile(rng: &mut StdRng) -> String {
+    format!("1{}{:09}", pick(rng, &[3, 5, 7, 8, 9]), rng.gen_range(0..1_000_000_000u32))
+}
+
+fn tax_id(rng: &mut StdRng) -> Option<String> {
+    let mut first: String = "91".into();
+    for _ in 0..15 {
+        first.push(USCC[rng.gen_range(0..USCC.len())] as char);
+    }
+    TaxId::with_check_character(&first)
+}
+
+/// Makes the tenant (with departments and reps) and loads the data.
+/// `password_hash` is set on every generated user (the benchmark logs in as them).
+pub async fn seed(
+    db: &Database,
+    slug: &str,
+    scale: Scale,
+    seed: u64,
+    password_hash: String,
+) -> crate::StoreResult<Loaded> {
+    let started = Instant::now();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let slug = TenantSlug::parse("tenant", slug)?;
+    if crate::tenant::find_by_slug(db.connection(), slug.as_str()).await?.is_some() {
+        return Err(crate::StoreError::rejected(
+            "tenant",
+            guanxi_domain::ErrorCode::Duplicate,
+            "the tenant exists already; pick another --tenant",
+        ));
+    }
+    let hash = password_hash;
+    let tx = db.begin_write().await?;
+    let created = crate::tenant::create(&tx, &slug, "压测科技集团有限公司").await?;
+    let tenant = created.id();
+    let author = Author::system(tenant);
+    let missing = || crate::StoreError::NotFound;
+    let rep_role = created.role("sales_rep").ok_or_else(missing)?.id;
+    let admin_role = created.role("admin").ok_or_else(missing)?.id;
+    let all = guanxi_domain::access::DepartmentRule::All;
+    let admin = crate::user::create(
+        &tx,
+        &author,
+        all,
+        crate::user::NewUser {
+            email: Email::parse("email", "admin@bench.local")?,
+            display_name: Name::parse("name", "压测管理员")?,
+            phone: None,
+            password_hash: hash.clone(),
+            department_id: created.root.id,
+            manager_id: None,
+            role_id: admin_role,
+        },
+    )
+    .await?;
+    let mut reps: Vec<UserId> = Vec::with_capacity(scale.reps);
+    let mut department = created.root.id;
+    for n in 0..scale.reps {
+        if n % 25 == 0 {
+            let name = format!("{}大区{}组", pick(&mut rng, PLACES).1, n / 25 + 1);
+            department = crate::department::create(
+                &tx,
+                &author,
+                all,
+                crate::department::NewDepartment {
+                    name: Name::parse("name", &name)?,
+                    parent_id: Some(created.root.id),
+                    sort_order: n as i32,
+                },
+            )
+            .await?
+            .id;
+        }
+        let name = format!("{}{}", pick(&mut rng, SURNAMES), pick(&mut rng, GIVEN));
+        let rep = crate::user::create(
+            &tx,
+            &author,
+            all,
+            crate::user::NewUser {
+                email: Email::parse("email", &format!("rep{n}@bench.local"))?,
+                display_name: Name::parse("name", &name)?,
+                phone: None,
+                password_hash: hash.clone(),
+                department_id: department,
+                manager_id: Some(admin.id),
+                role_id: rep_role,
+            },
+        )
+        .await?;
+        reps.push(rep.id);
+    }
+    tx.commit().await?;
+
+    let mut rows: u64 = 0;
+    let now = Utc::now();
+    let today = now.format("%Y%m%d").to_string();
+    let mut customer_ids: Vec<Uuid> = Vec::with_capacity(scale.customers);
+    let batch = 5_000;
+    let mut index = 0;
+    while index < scale.customers {
+        let end = (index + batch).min(scale.customers);
+        let mut customers = Vec::with_capacity(end - index);
+        let mut tokens = Vec::new();
+        let mut contacts = Vec::new();
+        for n in index..end {
+            let (province, city) = *pick(&mut rng, PLACES);
+            let (trade, industry) = *pick(&mut rng, TRADES);
+            let name = format!(
+                "{city}{}{}{}{}",
+                pick(&mut rng, BRANDS),
+                pick(&mut rng, BRANDS),
+                trade,
+                pick(&mut rng, SUFFIXES)
+            );
+            let name = if n % 7 == 0 { format!("{name}（{}分公司）", pick(&mut rng, PLACES).1) } else { name };
+            // A tenth of the customers belong to rep 0; the rest follow a power law.
+            let owner = if n % 10 == 0 {
+                reps[0]
+            } else {
+                reps[((rng.gen_range(0.0f64..1.0).powi(3)) * reps.len() as f64) as usize % reps.len()]
+            };
+            let id = Uuid::now_v7();
+            let phone = mobile(&mut rng);
+            let tax = tax_id(&mut rng);
+            let mnemonic = mnemonic_code(&name);
+            let created_at = now - Duration::days(rng.gen_range(0..1_095));
+            for token in search_tokens(&name, &mnemonic, &[&phone], tax.as_deref()) {
+                tokens.push(customer_search_token::ActiveModel {
+                    tenant_id: Set(tenant.uuid()),
+                    token: Set(token),
+                    customer_id: Set(id),
+                });
+            }
+            customers.push(customer::ActiveModel {
+                tenant_id: Set(tenant.uuid()),
+                id: Set(id),
+                customer_number: Set(format!("BM{today}{n:08}")),
+                kind: Set("ORGANIZATION".into()),
+                customer_type: Set("CUSTOMER".into()),
+                normalized_name: Set(normalize_name(&name)),
+                search_name: Set(search_text(&name)),
+                mnemonic_code: Set(mnemonic),
+                name: Set(name),
+                level: Set(Some(pick(&mut rng, &["A", "B", "C"]).to_string())),
+                status: Set(pick(&mut rng, &["POTENTIAL", "INTENT", "WON", "LOST", "DORMANT"]).to_string()),
+                credit_rating: Set(None),
+                credit_limit: Set(Some(format!("{}.00", rng.gen_range(1..500) * 1_000))),
+                parent_id: Set(None),
+                industry: Set(Some(industry.into())),
+                region: Set(None),
+                province: Set(Some(province.into())),
+                city: Set(Some(format!("{city}市"))),
+                address: Set(Some(format!("{city}市高新区{}路{}号", pick(&mut rng, BRANDS), rng.gen_range(1..999)))),
+                postal_code: Set(None),
+                latitude: Set(None),
+                longitude: Set(None),
+                main_phone: Set(Some(phone)),
+                finance_phone: Set(None),
+                email: Set(None),
+                website: Set(None),
+                size: Set(None),
+                tax_id: Set(tax),
+                bank_name: Set(None),
+                bank_account: Set(None),
+                business_scope: Set(None),
+                source: Set(Some(pick(&mut rng, &["展会", "官网", "转介绍", "电话营销"]).to_string())),
+                owner_id: Set(Some(owner.uuid())),
+                owner_department_id: Set(None),
+                registered_at: Set(None),
+                tags: Set(Value::Array(vec![])),
+                notes: Set(None),
+                custom_fields: Set(serde_json::json!({})),
+                merged_into_id: Set(None),
+                last_interaction_at: Set(None),
+                next_follow_up_at: Set(None),
+                created_by: Set(Some(owner.uuid())),
+                version: Set(1),
+                created_at: Set(created_at),
+                updated_at: Set(created_at),
+                deleted_at: Set(None),
+            });
+            for c in 0..scale.contacts_per_customer {
+                let contact_id = Uuid::now_v7();
+                contacts.push(contact::ActiveModel {
+                    tenant_id: Set(tenant.uuid()),
+                    id: Set(contact_id),
+                    customer_id: Set(id),
+                    name: Set(format!("{}{}", pick(&mut rng, SURNAMES), pick(&mut rng, GIVEN))),
+                    gender: Set(None),
+                    birthday: Set(None),
+                    department: Set(Some("采购部".into())),
+                    title: Set(Some(["总经理", "采购经理", "采购专员"][c % 3].into())),
+                    manager_id: Set(None),
+                    office_phone: Set(None),
+                    mobile: Set(Some(mobile(&mut rng))),
+                    email: Set(None),
+                    home_phone: Set(None),
+                    fax: Set(None),
+                    hobbies: Set(None),
+                    notes: Set(None),
+                    owner_id: Set(Some(owner.uuid())),
+                    decision_role: Set(["DECISION_MAKER", "INFLUENCER", "GATEKEEPER"][c % 3].into()),
+                    custom_fields: Set(serde_json::json!({})),
+                    version: Set(1),
+                    created_at: Set(created_at),
+                    updated_at: Set(created_at),
+                    deleted_at: Set(None),
+                });
+            }
+            customer_ids.push(id);
+        }
+        let tx = db.begin_write().await?;
+        rows += insert_chunks(&tx, customers, 45).await?;
+        rows += insert_chunks(&tx, contacts, 25).await?;
+        rows += insert_chunks(&tx, tokens, 3).await?;
+        tx.commit().await?;
+        index = end;
+    }
+
+    // A third of the interactions on one hot customer, the rest spread over three years.
+    let Some(hot) = customer_ids.first().copied() else {
+        return Ok(Loaded { rows, seconds: started.elapsed().as_secs_f64() });
+    };
+    let hot_share = scale.interactions / 3;
+    let mut made = 0;
+    while made < scale.interactions {
+        let end = (made + 20_000).min(scale.interactions);
+        let mut batch = Vec::with_capacity(end - made);
+        for n in made..end {
+            let customer = if n < hot_share { hot } else { customer_ids[rng.gen_range(0..customer_ids.len())] };
+            let occurred = now - Duration::minutes(rng.gen_range(0..1_576_800));
+            batch.push(interaction::ActiveModel {
+                tenant_id: Set(tenant.uuid()),
+                id: Set(Uuid::now_v7()),
+                customer_id: Set(customer),
+                author_id: Set(Some(reps[rng.gen_range(0..reps.len())].uuid())),
+                channel: Set(pick(&mut rng, &["CALL", "VISIT", "EMAIL", "WECHAT", "WECOM", "MEETING"]).to_string()),
+                occurred_at: Set(occurred),
+                content: Set(pick(
+                    &mut rng,
+                    &["电话沟通采购计划", "上门拜访演示产品", "微信确认报价", "邮件发送合同草稿", "会议讨论交付方案"],
+                )
+                .to_string()),
+                outcome: Set(None),
+                next_follow_up_at: Set(None),
+                contact_ids: Set(Value::Array(vec![])),
+                source: Set("manual".into()),
+                external_id: Set(None),
+                latitude: Set(None),
+                longitude: Set(None),
+                attachments: Set(Value::Array(vec![])),
+                version: Set(1),
+                created_at: Set(occurred),
+                updated_at: Set(occurred),
+                deleted_at: Set(None),
+            });
+        }
+        let tx = db.begin_write().await?;
+        rows += insert_chunks(&tx, batch, 20).await?;
+        tx.commit().await?;
+        made = end;
+    }
+    Ok(Loaded { rows, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// Inserts rows in multi-row statements sized to stay under the engines' bound-parameter
+/// limits (SQLite 32,766; PostgreSQL 65,535).
+async fn insert_chunks<A>(tx: &crate::DatabaseTransaction, rows: Vec<A>, columns: usize) -> crate::StoreResult<u64>
+where
+    A: ActiveModelTrait + Send + 'static,
+{
+    let per_statement = (30_000 / columns.max(1)).max(1);
+    let mut inserted = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
+        inserted += chunk.len() as u64;
+        <A::Entity as EntityTrait>::insert_many(chunk).exec_without_returning(tx).await?;
+    }
+    Ok(inserted)
+}
