@@ -51,6 +51,9 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// The largest file one upload may carry.
     pub max_upload_bytes: usize,
+    /// Requests per minute one user, API key or (for anonymous requests) client address
+    /// may send to `/graphql`; 0 turns the limit off. Counted per gateway replica.
+    pub requests_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -64,6 +67,7 @@ impl Default for Limits {
             max_batch: 10,
             max_body_bytes: 1024 * 1024,
             max_upload_bytes: 10 * 1024 * 1024,
+            requests_per_minute: 600,
         }
     }
 }

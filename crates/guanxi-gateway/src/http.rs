@@ -28,6 +28,7 @@ pub struct Http {
     pub state: Arc<AppState>,
     pub schema: AppSchema,
     pub metrics: PrometheusHandle,
+    pub limiter: Arc<crate::rate_limit::RateLimiter>,
 }
 
 pub fn router(http: Http) -> Router {
@@ -258,7 +259,12 @@ fn with_caller(request: async_graphql::Request, state: &AppState, caller: &Calle
     }
 }
 
-async fn graphql(State(http): State<Http>, headers: HeaderMap, request: GraphQLBatchRequest) -> Response {
+async fn graphql(
+    State(http): State<Http>,
+    axum::extract::ConnectInfo(client): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    request: GraphQLBatchRequest,
+) -> Response {
     let batch = request.into_inner();
     let max_batch = http.state.config.limits.max_batch;
     if let BatchRequest::Batch(requests) = &batch
@@ -274,6 +280,38 @@ async fn graphql(State(http): State<Http>, headers: HeaderMap, request: GraphQLB
     let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let caller = authenticate(&http.state, authorization, request_id).await;
+    let mut limit_headers = Vec::new();
+    if http.limiter.enabled() {
+        let key = match &caller.actor {
+            Some(actor) => match actor.api_key_id {
+                Some(key) => format!("key:{key}"),
+                None => format!("user:{}", actor.user_id),
+            },
+            None => format!("ip:{}", client.ip()),
+        };
+        let decision = http.limiter.check(&key);
+        limit_headers = vec![
+            ("ratelimit-limit", decision.limit.to_string()),
+            ("ratelimit-remaining", decision.remaining.to_string()),
+            ("ratelimit-reset", decision.reset_seconds.to_string()),
+        ];
+        if !decision.allowed {
+            metrics::counter!("guanxi_rate_limited_total").increment(1);
+            let body = limits::refusal(
+                &format!("too many requests; try again in {} s", decision.reset_seconds),
+                "RATE_LIMITED",
+                "RATE_LIMITED",
+            );
+            let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+            limit_headers.push(("retry-after", decision.reset_seconds.max(1).to_string()));
+            for (name, value) in limit_headers {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    response.headers_mut().insert(name, v);
+                }
+            }
+            return response;
+        }
+    }
     let batch = match batch {
         BatchRequest::Single(request) => BatchRequest::Single(with_caller(request, &http.state, &caller)),
         BatchRequest::Batch(requests) => {
@@ -285,7 +323,13 @@ async fn graphql(State(http): State<Http>, headers: HeaderMap, request: GraphQLB
         async_graphql::BatchResponse::Single(r) => limits::classify(&mut r.errors),
         async_graphql::BatchResponse::Batch(rs) => rs.iter_mut().for_each(|r| limits::classify(&mut r.errors)),
     }
-    GraphQLResponse::from(response).into_response()
+    let mut response = GraphQLResponse::from(response).into_response();
+    for (name, value) in limit_headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, v);
+        }
+    }
+    response
 }
 
 async fn websocket(State(http): State<Http>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod graphql;
 pub mod http;
 pub mod jobs;
+pub mod rate_limit;
 pub mod seed;
 pub mod telemetry;
 
@@ -44,7 +45,8 @@ impl Application {
         let blobs: Arc<dyn blob::BlobStore> = Arc::new(blob::LocalBlobStore::new(config.data_dir.join("blobs")));
         let state = Arc::new(AppState { db, blobs, tokens, config });
         let schema = graphql::build_schema(state.clone());
-        let router = http::router(http::Http { state: state.clone(), schema, metrics });
+        let limiter = Arc::new(rate_limit::RateLimiter::new(state.config.limits.requests_per_minute));
+        let router = http::router(http::Http { state: state.clone(), schema, metrics, limiter });
         let listener = TcpListener::bind(&state.config.listen)
             .await
             .with_context(|| format!("listening on {}", state.config.listen))?;
@@ -70,7 +72,9 @@ impl Application {
             .config
             .run_jobs
             .then(|| tokio::spawn(jobs::JobRunner::standard(self.state.db.clone()).run_until(jobs_stopped)));
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await?;
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
         let _ = stop_jobs.send(true);
         if let Some(jobs) = jobs {
             let _ = jobs.await;

@@ -214,3 +214,28 @@ async fn labels_are_available_in_chinese() {
     );
     assert!(labels.iter().any(|l| l["value"] == "customer.export" && l["label"] == "导出客户"));
 }
+
+#[tokio::test]
+async fn each_caller_is_rate_limited_with_standard_headers() {
+    let app = spawn_with(|c| c.limits.requests_per_minute = 5).await;
+    guanxi_gateway::seed::seed_demo(&app.db).await.unwrap();
+    // Logging in counts against the client address; use fresh tokens from the store side.
+    let rep1 = app.login("rep1@demo.local").await;
+    let rep2 = app.login("rep2@demo.local").await;
+    let send = |token: &str| {
+        app.client.post(app.url("/graphql")).bearer_auth(token).json(&json!({"query": "{ me { email } }"})).send()
+    };
+    for n in 0..5 {
+        let response = send(&rep1).await.unwrap();
+        assert_eq!(response.status(), 200, "request {n}");
+        let remaining: u32 = response.headers()["ratelimit-remaining"].to_str().unwrap().parse().unwrap();
+        assert_eq!(remaining, 4 - n);
+    }
+    let refused = send(&rep1).await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let retry: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=15).contains(&retry), "{retry}");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(error_code(&body), "RATE_LIMITED");
+    assert_eq!(send(&rep2).await.unwrap().status(), 200, "another user has their own budget");
+}
