@@ -94,6 +94,8 @@ pub struct Config {
     pub expose_statement_count: bool,
     /// Runs the background jobs in this process.
     pub run_jobs: bool,
+    /// Serves `GET /bench/static/{bytes}`, the HTTP floor the benchmarks compare against.
+    pub bench_endpoints: bool,
     /// How often subscriptions look for new change events, in milliseconds.
     pub subscription_poll_ms: u64,
     /// How long a data loader waits to gather keys before it queries, in milliseconds. A
@@ -117,6 +119,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             expose_statement_count: false,
             run_jobs: true,
+            bench_endpoints: false,
             subscription_poll_ms: 1_000,
             loader_delay_ms: 3,
             limits: Limits::default(),

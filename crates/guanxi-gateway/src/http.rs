@@ -33,12 +33,14 @@ pub struct Http {
 
 pub fn router(http: Http) -> Router {
     let limits = &http.state.config.limits;
+    let bench = http.state.config.bench_endpoints;
     // Uploads are multipart and may be larger than a JSON request; `guard_body_size`
     // applies the right limit to each.
     let body_limit = limits.max_body_bytes.max(limits.max_upload_bytes + 64 * 1024);
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/attachments/{id}", get(download))
+        .merge(if bench { Router::new().route("/bench/static/{bytes}", get(static_body)) } else { Router::new() })
         .route("/graphql/ws", get(websocket))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
@@ -108,6 +110,11 @@ async fn guard_body_size(State(http): State<Http>, request: Request, next: Next)
         return (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response();
     }
     next.run(request).await
+}
+
+/// The HTTP floor of the benchmarks: a body of `bytes` bytes, no auth, no database.
+async fn static_body(axum::extract::Path(bytes): axum::extract::Path<usize>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], "x".repeat(bytes.min(10 * 1024 * 1024))).into_response()
 }
 
 /// Serves an uploaded file to its uploader, or to whoever may see the record it is on.

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Guanxi benchmark runner: `bench/run.sh S` (SQLite) or `bench/run.sh S postgres`.
+# Builds the release binary, seeds the data once (guanxi seed --scale), starts the real
+# server, drives each scenario with wrk at maximum throughput, and writes
+# bench/results/<size>-<engine>-<time>.{json,md}. See bench/README.md.
+set -euo pipefail
+
+size=${1:-S}
+engine=${2:-sqlite}
+duration=${DURATION:-10s}
+connections=${CONNECTIONS:-16}
+threads=${THREADS:-2}
+port=${PORT:-18181}
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+mkdir -p bench/data bench/results
+command -v wrk >/dev/null || { echo "install wrk first: apt-get install -y wrk" >&2; exit 1; }
+
+cargo build --release -q -p guanxi-gateway --bin guanxi
+bin="$root/target/release/guanxi"
+
+case "$engine" in
+  sqlite) url="sqlite://$root/bench/data/guanxi-$size.db?mode=rwc" ;;
+  postgres)
+    db="guanxi_bench_$(echo "$size" | tr '[:upper:]' '[:lower:]')"
+    psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 \
+      || psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"
+    url="postgres://postgres@127.0.0.1:5432/$db" ;;
+  *) echo "engine is sqlite or postgres" >&2; exit 1 ;;
+esac
+
+export GUANXI_JWT_SECRET=bench-secret-bench-secret-bench-secret-0123
+export GUANXI_DATA_DIR="$root/bench/data"
+export GUANXI_LIMITS__REQUESTS_PER_MINUTE=0
+export GUANXI_LIMITS__MAX_COMPLEXITY=1000000
+export GUANXI_EXPOSE_STATEMENT_COUNT=true
+export GUANXI_BENCH_ENDPOINTS=true
+export GUANXI_RUN_JOBS=false
+export RUST_LOG=warn
+
+if ! "$bin" seed --scale "$size" --tenant bench --seed 1 --database-url "$url" 2>/tmp/guanxi-seed.err; then
+  grep -q "exists already" /tmp/guanxi-seed.err || { cat /tmp/guanxi-seed.err >&2; exit 1; }
+  echo "using the data already seeded"
+fi
+
+"$bin" serve --database-url "$url" --listen "127.0.0.1:$port" >/tmp/guanxi-bench.log 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+
+api="http://127.0.0.1:$port/graphql"
+gql() { curl -s "$api" -H 'content-type: application/json' -H "authorization: Bearer $token" -d "$1"; }
+token=$(curl -s "$api" -H 'content-type: application/json' \
+  -d '{"query":"mutation { login(input: {tenant: \"bench\", email: \"admin@bench.local\", password: \"guanxi-bench\"}) { accessToken } }"}' \
+  | python3 -c 'import sys, json; print(json.load(sys.stdin)["data"]["login"]["accessToken"])')
+
+jq_py() { python3 -c "import sys, json; d = json.load(sys.stdin); print($1)"; }
+hot=$(gql '{"query":"{ customers(first: 1, filter: {customerNumber: {like: \"%00000000\"}}) { nodes { id } } }"}' | jq_py 'd["data"]["customers"]["nodes"][0]["id"]')
+typical=$(gql '{"query":"{ customers(first: 1, filter: {customerNumber: {like: \"%00000123\"}}) { nodes { id } } }"}' | jq_py 'd["data"]["customers"]["nodes"][0]["id"]')
+root_dept=$(gql '{"query":"{ departmentTree { department { id } depth } }"}' | jq_py 'd["data"]["departmentTree"][0]["department"]["id"]')
+# The cursor of page 200 (50 per page): walk there once.
+cursor=null
+for _ in $(seq 1 199); do
+  cursor=$(gql "{\"query\":\"query(\$a: String) { customers(first: 50, after: \$a, orderBy: [{field: NAME, direction: ASC}]) { pageInfo { endCursor } } }\",\"variables\":{\"a\":$cursor}}" \
+    | jq_py 'json.dumps(d["data"]["customers"]["pageInfo"]["endCursor"])')
+done
+year_ago=$(date -u -d '365 days ago' +%Y-%m-%dT%H:%M:%SZ)
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+declare -a names bodies
+add() { names+=("$1"); bodies+=("$2"); }
+add "1 customer(id)" "{\"query\":\"query(\$id: ID!) { customer(id: \$id) { name customerNumber status } }\",\"variables\":{\"id\":\"$typical\"}}"
+v360='query($id: ID!) { customer360(id: $id) { customer { name owner { displayName } } summary { contactCount lastInteractionAt } contacts(first: 20) { totalCount nodes { name mobile } } timeline(first: 20) { edges { node { type occurredAt interaction { content } } } } } }'
+add "2a customer360 typical" "{\"query\":\"${v360//\"/\\\"}\",\"variables\":{\"id\":\"$typical\"}}"
+add "2b customer360 skewed" "{\"query\":\"${v360//\"/\\\"}\",\"variables\":{\"id\":\"$hot\"}}"
+list='query($a: String) { customers(first: 50, after: $a, orderBy: [{field: NAME, direction: ASC}], filter: {status: [INTENT, WON, POTENTIAL, LOST, DORMANT]}) { totalCount nodes { name status owner { displayName } } } }'
+add "3a list page 1" "{\"query\":\"${list//\"/\\\"}\",\"variables\":{\"a\":null}}"
+add "3b list page 200" "{\"query\":\"${list//\"/\\\"}\",\"variables\":{\"a\":$cursor}}"
+add "4a search 中文" '{"query":"{ customers(first: 20, filter: {search: \"华信\"}) { totalCount nodes { name } } }"}'
+add "4b search mnemonic" '{"query":"{ customers(first: 20, filter: {search: \"shhx\"}) { totalCount nodes { name } } }"}'
+add "5 100 interactions nested" '{"query":"{ interactions(first: 100) { nodes { content customer { name } contacts { name } author { displayName } } } }"}'
+add "6 createInteraction" "{\"query\":\"mutation(\$i: CreateInteractionInput!) { createInteraction(input: \$i) { interaction { id } userErrors { code } } }\",\"variables\":{\"i\":{\"customerId\":\"$typical\",\"channel\":\"CALL\",\"content\":\"压测电话记录\"}}}"
+add "10 workLog year" "{\"query\":\"query(\$s: WorkLogSubject!, \$f: DateTime!, \$t: DateTime!) { workLog(subject: \$s, from: \$f, to: \$t, granularity: MONTH) { start newCustomers { count } interactions { count } } }\",\"variables\":{\"s\":{\"departmentId\":\"$root_dept\"},\"f\":\"$year_ago\",\"t\":\"$now\"}}"
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+hz=$(getconf CLK_TCK)
+results="[]"
+run() {
+  local name=$1 body=$2 url=${3:-$api}
+  local lua; lua=$(mktemp --suffix=.lua)
+  sed -e "s|__TOKEN__|$token|" bench/scenario.lua.tpl | python3 -c "import sys; print(sys.stdin.read().replace('__BODY__', sys.argv[1]))" "$body" > "$lua"
+  [ "$url" = "$api" ] || sed -i 's/wrk.method = "POST"/wrk.method = "GET"/' "$lua"
+  local statements size before after line
+  statements=$(curl -s -o /tmp/bench-body.json -D - "$api" -H 'content-type: application/json' -H "authorization: Bearer $token" -d "$body" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-sql-statements"{print $2}')
+  size=$(stat -c %s /tmp/bench-body.json)
+  before=$(cpu_ticks)
+  line=$(wrk -t"$threads" -c"$connections" -d"$duration" -s "$lua" "$url" | grep '^RESULT ' | sed 's/^RESULT //')
+  after=$(cpu_ticks)
+  rm -f "$lua"
+  results=$(python3 - "$results" "$name" "$line" "${statements:-0}" "$size" "$before" "$after" "$hz" <<'PY'
+import json, sys
+results, name, line, statements, size, before, after, hz = sys.argv[1:]
+r = json.loads(line)
+seconds = r["duration_us"] / 1e6
+cpu = (int(after) - int(before)) / int(hz)
+r.update(name=name, rps=round(r["requests"] / seconds, 1), sql_statements=int(statements or 0), response_bytes=int(size),
+         server_cpu_ms_per_request=round(1000 * cpu / max(r["requests"], 1), 3))
+out = json.loads(results); out.append(r); print(json.dumps(out))
+PY
+)
+  echo "$name: $(python3 -c "import json,sys; r=json.loads(sys.argv[1])[-1]; print(f\"{r['rps']} req/s, p50 {r['p50_us']/1000:.1f} ms, p95 {r['p95_us']/1000:.1f} ms, p99 {r['p99_us']/1000:.1f} ms, {r['sql_statements']} SQL, errors {r['errors']}\")" "$results")"
+}
+
+for i in "${!names[@]}"; do run "${names[$i]}" "${bodies[$i]}"; done
+floor_bytes=$(python3 -c "import json,sys; print(next(r['response_bytes'] for r in json.loads(sys.argv[1]) if r['name'].startswith('2a')))" "$results")
+run "floor HTTP static ($floor_bytes B)" "" "http://127.0.0.1:$port/bench/static/$floor_bytes"
+rss_kb=$(awk '/VmHWM/{print $2}' "/proc/$server/status")
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+out="bench/results/$size-$engine-$stamp"
+python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" <<'PY'
+import json, sys, platform, os
+results, size, engine, rss_kb, out, duration, connections = sys.argv[1:]
+rows = json.loads(results)
+cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" :\t") if os.path.exists("/proc/cpuinfo") else "?"
+report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1),
+          "machine": {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release()}, "scenarios": rows}
+floor = next((r for r in rows if r["name"].startswith("floor")), None)
+with open(out + ".json", "w") as f:
+    json.dump(report, f, ensure_ascii=False, indent=2)
+with open(out + ".md", "w") as f:
+    f.write(f"# Guanxi benchmark — {size} on {engine}\n\n{os.cpu_count()} CPUs ({cpu}), wrk {connections} connections for {duration} per scenario; peak server RSS {report['peak_rss_mb']} MB.\n\n")
+    f.write("| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | SQL/req | server CPU ms/req | × HTTP floor (p50) |\n|---|---|---|---|---|---|---|---|---|\n")
+    for r in rows:
+        if r["requests"] == 0:
+            f.write(f"| {r['name']} | 0 | – | – | – | {r['errors']} | {r['sql_statements']} | – | no request completed in the run |\n")
+            continue
+        ratio = f"{r['p50_us'] / max(floor['p50_us'], 1):.1f}" if floor else "-"
+        f.write(f"| {r['name']} | {r['rps']} | {r['p50_us']/1000:.1f} | {r['p95_us']/1000:.1f} | {r['p99_us']/1000:.1f} | {r['errors']} | {r['sql_statements']} | {r['server_cpu_ms_per_request']} | {ratio} |\n")
+print(out + ".md")
+PY
