@@ -116,6 +116,22 @@ pub async fn find<C: ConnectionTrait>(
     Ok(with_assignees(conn, tenant, vec![model]).await?.pop())
 }
 
+/// Which of `ids` the caller may see (one statement).
+pub async fn visible_ids<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    ids: &[Uuid],
+) -> StoreResult<Vec<Uuid>> {
+    Ok(visible(conn.get_database_backend(), tenant, rule)
+        .select_only()
+        .column(event::Column::Id)
+        .filter(event::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
 /// Live events with an assignee among `users` that may have an occurrence in `[from, to)`
 /// (recurring ones are expanded by the caller). Cancelled events are left out.
 pub async fn in_window<C: ConnectionTrait>(

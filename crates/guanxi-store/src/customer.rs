@@ -995,19 +995,3 @@ pub async fn for_export<C: ConnectionTrait>(
     out.truncate(limit as usize);
     Ok(out)
 }
-
-/// Notes an interaction on the customer (used by later modules; the pool rules read it).
-pub async fn touch_interaction<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    id: Uuid,
-    at: chrono::DateTime<Utc>,
-) -> StoreResult<()> {
-    customer::Entity::update_many()
-        .col_expr(customer::Column::LastInteractionAt, Expr::value(Some(at)))
-        .filter(customer::Column::TenantId.eq(tenant.uuid()))
-        .filter(customer::Column::Id.eq(id))
-        .exec(conn)
-        .await?;
-    Ok(())
-}

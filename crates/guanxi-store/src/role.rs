@@ -10,9 +10,7 @@ use guanxi_domain::change::{ChangeSet, Operation};
 use guanxi_domain::ids::{RoleId, TenantId};
 use guanxi_domain::org::Name;
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -320,9 +318,4 @@ pub async fn restore<C: ConnectionTrait>(
     )
     .await?;
     Ok(after)
-}
-
-/// Roles in display order for a role picker that needs no paging.
-pub async fn all_live<C: ConnectionTrait>(conn: &C, tenant: TenantId) -> StoreResult<Vec<Role>> {
-    Ok(listed(tenant, false).order_by_asc(role::Column::Name).all(conn).await?.into_iter().map(to_domain).collect())
 }

@@ -5,9 +5,8 @@ use chrono::Utc;
 use guanxi_domain::access::Role;
 use guanxi_domain::ids::TenantId;
 use guanxi_domain::org::{Department, TenantSlug};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::audit::Author;
 use crate::entity::tenant;
@@ -59,17 +58,6 @@ pub async fn find_by_slug<C: ConnectionTrait>(conn: &C, slug: &str) -> StoreResu
 
 pub async fn find<C: ConnectionTrait>(conn: &C, id: TenantId) -> StoreResult<Option<tenant::Model>> {
     Ok(tenant::Entity::find_by_id(id.uuid()).one(conn).await?)
-}
-
-/// Every live tenant's id (for jobs that run per tenant).
-pub async fn live_ids<C: ConnectionTrait>(conn: &C) -> StoreResult<Vec<Uuid>> {
-    Ok(tenant::Entity::find()
-        .select_only()
-        .column(tenant::Column::Id)
-        .filter(tenant::Column::DisabledAt.is_null())
-        .into_tuple::<Uuid>()
-        .all(conn)
-        .await?)
 }
 
 /// The tenant's system parameters (系统参数) this release uses.

@@ -613,17 +613,14 @@ async fn visible_events(
     actor: &guanxi_domain::access::Actor,
     found: &[(UserId, guanxi_domain::ids::EventId, DateTime<Utc>, DateTime<Utc>)],
 ) -> ApiResult<HashSet<uuid::Uuid>> {
-    let mut visible = HashSet::new();
-    let ids: HashSet<uuid::Uuid> = found.iter().map(|f| f.1.uuid()).collect();
-    for id in ids {
-        if guanxi_store::calendar::find(state(ctx).db.connection(), actor.tenant_id, actor.scope_rule(Module::Task), id)
-            .await?
-            .is_some()
-        {
-            visible.insert(id);
-        }
+    let ids: Vec<uuid::Uuid> = found.iter().map(|f| f.1.uuid()).collect::<HashSet<_>>().into_iter().collect();
+    if ids.is_empty() {
+        return Ok(HashSet::new());
     }
-    Ok(visible)
+    let conn = state(ctx).db.connection();
+    let visible =
+        guanxi_store::calendar::visible_ids(conn, actor.tenant_id, actor.scope_rule(Module::Task), &ids).await?;
+    Ok(visible.into_iter().collect())
 }
 
 #[derive(Default)]
