@@ -44,10 +44,19 @@ if ! "$bin" seed --scale "$size" --tenant bench --seed 1 --database-url "$url" 2
   echo "using the data already seeded"
 fi
 
-"$bin" serve --database-url "$url" --listen "127.0.0.1:$port" >/tmp/guanxi-bench.log 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+# The server, started fresh for each phase. `start_server debug` also logs every SQL
+# statement (target guanxi::sql), which is how the database floor learns what to replay.
+server=
+start_server() {
+  local level=${1:-warn}
+  [ -z "$server" ] || { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+  RUST_LOG=$([ "$level" = debug ] && echo "warn,guanxi::sql=debug" || echo warn) \
+    "$bin" serve --database-url "$url" --listen "127.0.0.1:$port" >/tmp/guanxi-bench.log 2>&1 &
+  server=$!
+  for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+}
+trap '[ -z "$server" ] || kill $server 2>/dev/null || true' EXIT
+start_server
 
 api="http://127.0.0.1:$port/graphql"
 gql() { curl -s "$api" -H 'content-type: application/json' -H "authorization: Bearer $token" -d "$1"; }
@@ -95,7 +104,7 @@ run() {
   statements=$(curl -s -o /tmp/bench-body.json -D - "$api" -H 'content-type: application/json' -H "authorization: Bearer $token" -d "$body" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-sql-statements"{print $2}')
   size=$(stat -c %s /tmp/bench-body.json)
   before=$(cpu_ticks)
-  line=$(wrk -t"$threads" -c"$connections" -d"$duration" -s "$lua" "$url" | grep '^RESULT ' | sed 's/^RESULT //')
+  line=$(wrk --timeout 30s -t"$threads" -c"$connections" -d"$duration" -s "$lua" "$url" | grep '^RESULT ' | sed 's/^RESULT //')
   after=$(cpu_ticks)
   rm -f "$lua"
   results=$(python3 - "$results" "$name" "$line" "${statements:-0}" "$size" "$before" "$after" "$hz" <<'PY'
@@ -112,31 +121,86 @@ PY
   echo "$name: $(python3 -c "import json,sys; r=json.loads(sys.argv[1])[-1]; print(f\"{r['rps']} req/s, p50 {r['p50_us']/1000:.1f} ms, p95 {r['p95_us']/1000:.1f} ms, p99 {r['p99_us']/1000:.1f} ms, {r['sql_statements']} SQL, errors {r['errors']}\")" "$results")"
 }
 
-for i in "${!names[@]}"; do run "${names[$i]}" "${bodies[$i]}"; done
+# The database floor (PostgreSQL): the exact statements the server sends for scenarios 2
+# and 3, captured from its SQL log, replayed with pgbench -M prepared at the same
+# concurrency. One pgbench transaction is one request's statements.
+declare -A floors
+if [ "$engine" = postgres ]; then
+  start_server debug
+  for i in "${!names[@]}"; do
+    case "${names[$i]}" in 2*|3*) ;; *) continue ;; esac
+    gql "${bodies[$i]}" >/dev/null   # warm
+    offset=$(stat -c %s /tmp/guanxi-bench.log)
+    gql "${bodies[$i]}" >/dev/null
+    sleep 0.3
+    script=$(mktemp --suffix=.sql)
+    tail -c +"$((offset + 1))" /tmp/guanxi-bench.log | python3 -c '
+import re, sys
+for line in sys.stdin.read().replace("\0", "").splitlines():
+    line = re.sub(r"\x1b\[[0-9;]*m", "", line)
+    if "sql=" in line:
+        print(line.split("sql=", 1)[1].rstrip() + ";")' > "$script"
+    lat=$(mktemp -d)
+    (cd "$lat" && pgbench -h 127.0.0.1 -U postgres -n -M prepared -c "$connections" -j "$threads" \
+      -T "${duration%s}" -l -f "$script" "$db" >pgbench.out 2>&1) || { cat "$lat/pgbench.out" >&2; exit 1; }
+    floors[$i]=$(python3 - "$lat" "$(grep -c . "$script")" <<'PY'
+import glob, json, sys
+lat, statements = sys.argv[1], int(sys.argv[2])
+times = sorted(int(l.split()[2]) for f in glob.glob(lat + "/pgbench_log.*") for l in open(f))
+out = open(lat + "/pgbench.out").read()
+tps = float(out.split("tps = ")[1].split()[0])
+pick = lambda q: times[min(len(times) - 1, int(q * len(times)))]
+print(json.dumps({"statements": statements, "tps": round(tps, 1), "p50_us": pick(.5), "p95_us": pick(.95), "p99_us": pick(.99)}))
+PY
+)
+    echo "floor DB for ${names[$i]}: ${floors[$i]}"
+    rm -rf "$lat" "$script"
+  done
+  start_server
+fi
+
+for i in "${!names[@]}"; do
+  run "${names[$i]}" "${bodies[$i]}"
+  [ -z "${floors[$i]:-}" ] || results=$(python3 -c "import json,sys; r=json.loads(sys.argv[1]); r[-1]['db_floor']=json.loads(sys.argv[2]); print(json.dumps(r))" "$results" "${floors[$i]}")
+done
 floor_bytes=$(python3 -c "import json,sys; print(next(r['response_bytes'] for r in json.loads(sys.argv[1]) if r['name'].startswith('2a')))" "$results")
 run "floor HTTP static ($floor_bytes B)" "" "http://127.0.0.1:$port/bench/static/$floor_bytes"
+
+# Scenario 9: 100,000 interactions through ingestInteractions, 1,000 per call.
+ingest=$(python3 bench/ingest.py "$api" "$token" "${INGEST_ROWS:-100000}" 2)
+echo "9 bulk ingest: $ingest"
 rss_kb=$(awk '/VmHWM/{print $2}' "/proc/$server/status")
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out="bench/results/$size-$engine-$stamp"
-python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" <<'PY'
+python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" <<'PY'
 import json, sys, platform, os
-results, size, engine, rss_kb, out, duration, connections = sys.argv[1:]
+results, size, engine, rss_kb, out, duration, connections, ingest = sys.argv[1:]
+ingest = json.loads(ingest)
 rows = json.loads(results)
 cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" :\t") if os.path.exists("/proc/cpuinfo") else "?"
-report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1),
+report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest,
           "machine": {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release()}, "scenarios": rows}
 floor = next((r for r in rows if r["name"].startswith("floor")), None)
 with open(out + ".json", "w") as f:
     json.dump(report, f, ensure_ascii=False, indent=2)
 with open(out + ".md", "w") as f:
     f.write(f"# Guanxi benchmark — {size} on {engine}\n\n{os.cpu_count()} CPUs ({cpu}), wrk {connections} connections for {duration} per scenario; peak server RSS {report['peak_rss_mb']} MB.\n\n")
-    f.write("| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | SQL/req | server CPU ms/req | × HTTP floor (p50) |\n|---|---|---|---|---|---|---|---|---|\n")
+    f.write("| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | SQL/req | server CPU ms/req | × HTTP floor (p50) | × DB floor (p50; req/s) |\n|---|---|---|---|---|---|---|---|---|---|\n")
     for r in rows:
         if r["requests"] == 0:
-            f.write(f"| {r['name']} | 0 | – | – | – | {r['errors']} | {r['sql_statements']} | – | no request completed in the run |\n")
+            f.write(f"| {r['name']} | 0 | – | – | – | {r['errors']} | {r['sql_statements']} | – | no request completed in the run | |\n")
             continue
         ratio = f"{r['p50_us'] / max(floor['p50_us'], 1):.1f}" if floor else "-"
-        f.write(f"| {r['name']} | {r['rps']} | {r['p50_us']/1000:.1f} | {r['p95_us']/1000:.1f} | {r['p99_us']/1000:.1f} | {r['errors']} | {r['sql_statements']} | {r['server_cpu_ms_per_request']} | {ratio} |\n")
+        db = r.get("db_floor")
+        db_ratio = f"{r['p50_us'] / max(db['p50_us'], 1):.2f}; {db['tps'] / max(r['rps'], 0.1):.2f}" if db else "–"
+        f.write(f"| {r['name']} | {r['rps']} | {r['p50_us']/1000:.1f} | {r['p95_us']/1000:.1f} | {r['p99_us']/1000:.1f} | {r['errors']} | {r['sql_statements']} | {r['server_cpu_ms_per_request']} | {ratio} | {db_ratio} |\n")
+    floors = [r for r in rows if r.get("db_floor")]
+    if floors:
+        f.write("\nDatabase floor (the server's own statements for the request, replayed with `pgbench -M prepared` at the same concurrency):\n\n| scenario | statements | tps | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|\n")
+        for r in floors:
+            d = r["db_floor"]
+            f.write(f"| {r['name']} | {d['statements']} | {d['tps']} | {d['p50_us']/1000:.2f} | {d['p95_us']/1000:.2f} | {d['p99_us']/1000:.2f} |\n")
+    f.write(f"\n9 bulk ingest (`ingestInteractions`, 1,000 records per call, {ingest['senders']} senders): {ingest['rows']} rows in {ingest['seconds']} s = **{ingest['rows_per_second']} rows/s**; records not created: {ingest['not_created']}.\n")
 print(out + ".md")
 PY

@@ -76,6 +76,12 @@ pub fn period_of(at: DateTime<Utc>, granularity: Granularity) -> (DateTime<Utc>,
     (start_of(first), start_of(next))
 }
 
+/// The key of the period starting at `start`: its first day in Shanghai time,
+/// `YYYY-MM-DD`. The store groups work-log counts by the same key in SQL.
+pub fn period_key(start: DateTime<Utc>) -> String {
+    start.with_timezone(&shanghai()).format("%Y-%m-%d").to_string()
+}
+
 /// The periods covering `[from, to)`, in order.
 pub fn periods(
     from: DateTime<Utc>,

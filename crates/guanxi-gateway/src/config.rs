@@ -101,6 +101,8 @@ pub struct Config {
     /// How long a data loader waits to gather keys before it queries, in milliseconds. A
     /// batch that takes longer to gather is split in two (more statements, same result).
     pub loader_delay_ms: u64,
+    /// SQL statements slower than this are logged at WARN with their text; 0 turns it off.
+    pub slow_statement_ms: u64,
     pub limits: Limits,
 }
 
@@ -122,6 +124,7 @@ impl Default for Config {
             bench_endpoints: false,
             subscription_poll_ms: 1_000,
             loader_delay_ms: 3,
+            slow_statement_ms: 500,
             limits: Limits::default(),
         }
     }

@@ -91,6 +91,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     }
+    telemetry::set_slow_statement_ms(config.slow_statement_ms);
     let db =
         Database::connect(&url, Some(Arc::new(telemetry::on_statement))).await.context("connecting to the database")?;
     db.migrate().await.context("migrating the database")?;

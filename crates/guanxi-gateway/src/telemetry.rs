@@ -6,6 +6,8 @@ use std::sync::{Arc, OnceLock};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
+use guanxi_store::db::StatementInfo;
+
 use crate::config::LogFormat;
 
 tokio::task_local! {
@@ -41,10 +43,29 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// Called by the database driver for every statement sent.
-pub fn on_statement() {
+/// Statements slower than this are logged at WARN with their text (values bound).
+static SLOW_STATEMENT_MS: AtomicU64 = AtomicU64::new(500);
+
+/// Sets the slow-statement threshold (`slow_statement_ms`; 0 logs none).
+pub fn set_slow_statement_ms(ms: u64) {
+    SLOW_STATEMENT_MS.store(ms, Ordering::Relaxed);
+}
+
+/// Called by the database driver for every statement sent: counts it (per request and in
+/// `/metrics`), records its duration, and logs it — every statement at DEBUG under the
+/// target `guanxi::sql` (how the benchmarks capture the SQL a request sends), slow ones
+/// at WARN.
+pub fn on_statement(info: &StatementInfo<'_>) {
     metrics::counter!("guanxi_sql_statements_total").increment(1);
+    metrics::histogram!("guanxi_sql_statement_seconds").record(info.elapsed.as_secs_f64());
     let _ = STATEMENTS.try_with(|counter| counter.fetch_add(1, Ordering::Relaxed));
+    let elapsed_ms = info.elapsed.as_secs_f64() * 1000.0;
+    let slow = SLOW_STATEMENT_MS.load(Ordering::Relaxed);
+    if slow > 0 && elapsed_ms >= slow as f64 {
+        tracing::warn!(target: "guanxi::sql", elapsed_ms, failed = info.failed, sql = %info.statement, "slow SQL statement");
+    } else {
+        tracing::debug!(target: "guanxi::sql", elapsed_ms, failed = info.failed, sql = %info.statement);
+    }
 }
 
 /// Runs `future` with a fresh statement counter and returns how many statements it sent.

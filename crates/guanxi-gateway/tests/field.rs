@@ -225,3 +225,52 @@ async fn work_log_figures_equal_their_drill_downs_and_follow_the_scope() {
         "rep2's two customers and the manager's one add their seeded interactions"
     );
 }
+
+/// The database buckets the work log (GROUP BY in SQL); its periods are Shanghai days,
+/// ISO weeks and months, so 2026-05-31T16:00Z (Monday 1 June, 00:00 in Shanghai) opens a
+/// new day, week and month while one second earlier is still the Sunday, in May.
+#[tokio::test]
+async fn work_log_periods_are_shanghai_days_weeks_and_months() {
+    let app = spawn_demo().await;
+    let rep = app.login("rep1@demo.local").await;
+    let admin = app.login("admin@demo.local").await;
+    let (id, _) = customer(&app, &rep, "上海明远机械制造有限公司").await;
+    for at in ["2026-05-31T15:59:59Z", "2026-05-31T16:00:00Z"] {
+        let out = app
+            .gql(
+                Some(&rep),
+                "mutation($i: CreateInteractionInput!) { createInteraction(input: $i) { userErrors { code } } }",
+                json!({"i": {"customerId": id, "channel": "VISIT", "occurredAt": at, "content": "跨日拜访"}}),
+            )
+            .await;
+        assert_eq!(out["data"]["createInteraction"]["userErrors"], json!([]), "{out}");
+    }
+    let rep1 = app.user_id(&admin, "rep1@demo.local").await;
+    let boundary = chrono::DateTime::parse_from_rfc3339("2026-05-31T16:00:00Z").unwrap();
+    for granularity in ["DAY", "WEEK", "MONTH"] {
+        let query = WORK_LOG.replace("granularity: DAY", &format!("granularity: {granularity}"));
+        let log = app
+            .gql(
+                Some(&rep),
+                &query,
+                json!({"s": {"userId": rep1}, "from": "2026-05-20T00:00:00Z", "to": "2026-06-20T00:00:00Z"}),
+            )
+            .await;
+        let periods = log["data"]["workLog"].as_array().unwrap_or_else(|| panic!("{log}"));
+        let mut before = 0;
+        let mut from_boundary = 0;
+        for p in periods {
+            let count = p["interactions"]["count"].as_i64().unwrap();
+            assert_eq!(p["interactions"]["count"], p["interactions"]["records"]["totalCount"], "{granularity} {p}");
+            let start = chrono::DateTime::parse_from_rfc3339(p["start"].as_str().unwrap()).unwrap();
+            if start < boundary {
+                before += count;
+            } else if start == boundary {
+                from_boundary += count;
+            } else {
+                assert_eq!(count, 0, "{granularity} {p}");
+            }
+        }
+        assert_eq!((before, from_boundary), (1, 1), "{granularity}: {log}");
+    }
+}

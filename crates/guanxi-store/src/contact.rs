@@ -72,11 +72,12 @@ fn visible(backend: DbBackend, tenant: TenantId, scope: ContactScope) -> Select<
     contact::Entity::find()
         .filter(contact::Column::TenantId.eq(tenant.uuid()))
         .filter(scope::owner_condition(backend, tenant, scope.contact, (contact::Entity, contact::Column::OwnerId)))
-        .filter(contact::Column::CustomerId.in_subquery(crate::customer::visible_ids_subquery(
+        .filter(crate::customer::visible_customer(
             backend,
             tenant,
             scope.customer,
-        )))
+            (contact::Entity, contact::Column::CustomerId),
+        ))
 }
 
 fn live(backend: DbBackend, tenant: TenantId, scope: ContactScope) -> Select<contact::Entity> {

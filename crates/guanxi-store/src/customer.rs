@@ -14,7 +14,7 @@ use guanxi_domain::customer::{
 use guanxi_domain::ids::{CustomerId, TenantId, UserId};
 use guanxi_domain::{ErrorCode, Invalid};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoColumnRef, LikeExpr, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Select,
@@ -100,20 +100,32 @@ fn visible(backend: DbBackend, tenant: TenantId, rule: ScopeRule) -> Select<cust
     ))
 }
 
-/// The ids of the live customers `rule` lets the caller see, as a subquery (for the
-/// scope of records that hang off a customer).
-pub fn visible_ids_subquery(
+/// The condition "the record's customer is live and `rule` lets the caller see it", for
+/// the scope of records that hang off a customer. `customer_id` is the record's column,
+/// qualified by its table.
+///
+/// It is a correlated `EXISTS` probing the customer's primary key, not
+/// `customer_id IN (all visible customers)`: with the `IN` list SQLite walks a whole
+/// time index when the query also names one customer (800 ms instead of 1 ms for a
+/// typical customer's timeline at 300k interactions), while PostgreSQL plans both
+/// forms as the same semi-join.
+pub fn visible_customer<Col: IntoColumnRef>(
     backend: DbBackend,
     tenant: TenantId,
     rule: ScopeRule,
-) -> sea_orm::sea_query::SelectStatement {
-    Query::select()
-        .column((customer::Entity, customer::Column::Id))
-        .from(customer::Entity)
-        .and_where(Expr::col((customer::Entity, customer::Column::TenantId)).eq(tenant.uuid()))
-        .and_where(Expr::col((customer::Entity, customer::Column::DeletedAt)).is_null())
-        .cond_where(scope::owner_condition(backend, tenant, rule, (customer::Entity, customer::Column::OwnerId)))
-        .to_owned()
+    customer_id: Col,
+) -> sea_orm::sea_query::SimpleExpr {
+    let vc = Alias::new("vc");
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from_as(customer::Entity, vc.clone())
+            .and_where(Expr::col((vc.clone(), customer::Column::TenantId)).eq(tenant.uuid()))
+            .and_where(Expr::col((vc.clone(), customer::Column::Id)).equals(customer_id))
+            .and_where(Expr::col((vc.clone(), customer::Column::DeletedAt)).is_null())
+            .cond_where(scope::owner_condition(backend, tenant, rule, (vc, customer::Column::OwnerId)))
+            .to_owned(),
+    )
 }
 
 /// A visible customer, live or in the recycle bin.

@@ -24,8 +24,12 @@ pub struct Database {
     backend: Backend,
 }
 
-/// Called once for every SQL statement sent (used for the statement counters).
-pub type StatementHook = Arc<dyn Fn() + Send + Sync>;
+/// One statement the driver ran: its text with the values bound, how long it took, and
+/// whether it failed.
+pub use sea_orm::metric::Info as StatementInfo;
+
+/// Called once for every SQL statement sent (statement counters, timings, slow-query log).
+pub type StatementHook = Arc<dyn Fn(&StatementInfo<'_>) + Send + Sync>;
 
 impl Database {
     /// Connects to `url` (`sqlite://path` or `postgres://…`). SQLite files are created
@@ -59,7 +63,7 @@ impl Database {
         }
         let mut connection = sea_orm::Database::connect(options).await?;
         if let Some(hook) = hook {
-            connection.set_metric_callback(move |_info| hook());
+            connection.set_metric_callback(move |info| hook(info));
         }
         Ok(Self { connection, backend })
     }

@@ -3,10 +3,13 @@
 use chrono::{DateTime, Utc};
 use guanxi_domain::access::ScopeRule;
 use guanxi_domain::change::{ChangeSet, Operation};
+use guanxi_domain::field::Granularity;
 use guanxi_domain::ids::{CustomerId, TenantId, UserId};
 use guanxi_domain::{ErrorCode, Invalid};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -138,11 +141,12 @@ pub async fn plans<C: ConnectionTrait>(
     let mut select = visit_plan::Entity::find()
         .filter(visit_plan::Column::TenantId.eq(tenant.uuid()))
         .filter(visit_plan::Column::DeletedAt.is_null())
-        .filter(visit_plan::Column::CustomerId.in_subquery(crate::customer::visible_ids_subquery(
+        .filter(crate::customer::visible_customer(
             conn.get_database_backend(),
             tenant,
             customers,
-        )));
+            (visit_plan::Entity, visit_plan::Column::CustomerId),
+        ));
     if let Some(customer) = customer {
         select = select.filter(visit_plan::Column::CustomerId.eq(customer));
     }
@@ -350,93 +354,130 @@ pub async fn find_check_in<C: ConnectionTrait>(
     Ok(check_in::Entity::find()
         .filter(check_in::Column::TenantId.eq(tenant.uuid()))
         .filter(check_in::Column::Id.eq(id))
-        .filter(check_in::Column::CustomerId.in_subquery(crate::customer::visible_ids_subquery(
+        .filter(crate::customer::visible_customer(
             conn.get_database_backend(),
             tenant,
             customers,
-        )))
+            (check_in::Entity, check_in::Column::CustomerId),
+        ))
         .one(conn)
         .await?)
 }
 
 // --- work log --------------------------------------------------------------------------
 
-/// When each of `users` created a customer in `[from, to)`.
+/// SQL for the first day (`YYYY-MM-DD`, Shanghai time, UTC+8) of the day, ISO week
+/// (from Monday), month or year that the timestamp `column` falls in, as
+/// [`guanxi_domain::field::period_of`] draws them. The work log groups by it, so the
+/// database counts and only one row per period and channel comes back.
+fn period_start_sql(backend: DbBackend, granularity: Granularity, column: &str) -> String {
+    match backend {
+        DbBackend::Postgres => {
+            let unit = match granularity {
+                Granularity::Day => "day",
+                Granularity::Week => "week",
+                Granularity::Month => "month",
+                Granularity::Year => "year",
+            };
+            format!("to_char(date_trunc('{unit}', ({column} AT TIME ZONE 'UTC') + INTERVAL '8 hours'), 'YYYY-MM-DD')")
+        }
+        _ => match granularity {
+            Granularity::Day => format!("date({column}, '+8 hours')"),
+            Granularity::Week => format!("date({column}, '+8 hours', 'weekday 0', '-6 days')"),
+            Granularity::Month => format!("strftime('%Y-%m-01', {column}, '+8 hours')"),
+            Granularity::Year => format!("strftime('%Y-01-01', {column}, '+8 hours')"),
+        },
+    }
+}
+
+/// How many customers each of `users` created in `[from, to)`, per period (keyed by the
+/// period's first day, see [`period_start_sql`]).
 pub async fn customers_created<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     customers: ScopeRule,
     users: &[Uuid],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> StoreResult<Vec<DateTime<Utc>>> {
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    granularity: Granularity,
+) -> StoreResult<Vec<(String, i64)>> {
+    let backend = conn.get_database_backend();
+    let period = period_start_sql(backend, granularity, r#""customers"."created_at""#);
     Ok(customer::Entity::find()
-        .filter(customer::Column::Id.in_subquery(crate::customer::visible_ids_subquery(
-            conn.get_database_backend(),
-            tenant,
-            customers,
-        )))
         .select_only()
-        .column(customer::Column::CreatedAt)
+        .column_as(Expr::cust(period.clone()), "period")
+        .column_as(Expr::col((customer::Entity, customer::Column::Id)).count(), "n")
         .filter(customer::Column::TenantId.eq(tenant.uuid()))
+        .filter(crate::customer::visible_customer(backend, tenant, customers, (customer::Entity, customer::Column::Id)))
         .filter(customer::Column::CreatedBy.is_in(users.iter().copied()))
         .filter(customer::Column::CreatedAt.gte(from))
         .filter(customer::Column::CreatedAt.lt(to))
+        .group_by(Expr::cust(period))
         .into_tuple()
         .all(conn)
         .await?)
 }
 
-/// When and on which channel each of `users` recorded an interaction in `[from, to)`.
+/// How many interactions each of `users` recorded in `[from, to)`, per period and channel.
 pub async fn interactions_by<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     customers: ScopeRule,
     users: &[Uuid],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> StoreResult<Vec<(DateTime<Utc>, String)>> {
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    granularity: Granularity,
+) -> StoreResult<Vec<(String, String, i64)>> {
+    let backend = conn.get_database_backend();
+    let period = period_start_sql(backend, granularity, r#""interactions"."occurred_at""#);
     Ok(interaction::Entity::find()
-        .filter(interaction::Column::CustomerId.in_subquery(crate::customer::visible_ids_subquery(
-            conn.get_database_backend(),
-            tenant,
-            customers,
-        )))
         .select_only()
-        .column(interaction::Column::OccurredAt)
+        .column_as(Expr::cust(period.clone()), "period")
         .column(interaction::Column::Channel)
+        .column_as(Expr::col((interaction::Entity, interaction::Column::Id)).count(), "n")
         .filter(interaction::Column::TenantId.eq(tenant.uuid()))
         .filter(interaction::Column::DeletedAt.is_null())
+        .filter(crate::customer::visible_customer(
+            backend,
+            tenant,
+            customers,
+            (interaction::Entity, interaction::Column::CustomerId),
+        ))
         .filter(interaction::Column::AuthorId.is_in(users.iter().copied()))
         .filter(interaction::Column::OccurredAt.gte(from))
         .filter(interaction::Column::OccurredAt.lt(to))
+        .group_by(Expr::cust(period))
+        .group_by(interaction::Column::Channel)
         .into_tuple()
         .all(conn)
         .await?)
 }
 
-/// When each of `users` checked in at a customer in `[from, to)`.
+/// How many check-ins each of `users` made at a customer in `[from, to)`, per period.
 pub async fn check_ins_by<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     customers: ScopeRule,
     users: &[Uuid],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> StoreResult<Vec<DateTime<Utc>>> {
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    granularity: Granularity,
+) -> StoreResult<Vec<(String, i64)>> {
+    let backend = conn.get_database_backend();
+    let period = period_start_sql(backend, granularity, r#""check_ins"."server_time""#);
     Ok(check_in::Entity::find()
-        .filter(check_in::Column::CustomerId.in_subquery(crate::customer::visible_ids_subquery(
-            conn.get_database_backend(),
+        .select_only()
+        .column_as(Expr::cust(period.clone()), "period")
+        .column_as(Expr::col((check_in::Entity, check_in::Column::Id)).count(), "n")
+        .filter(check_in::Column::TenantId.eq(tenant.uuid()))
+        .filter(crate::customer::visible_customer(
+            backend,
             tenant,
             customers,
-        )))
-        .select_only()
-        .column(check_in::Column::ServerTime)
-        .filter(check_in::Column::TenantId.eq(tenant.uuid()))
+            (check_in::Entity, check_in::Column::CustomerId),
+        ))
         .filter(check_in::Column::Kind.eq("CHECK_IN"))
         .filter(check_in::Column::UserId.is_in(users.iter().copied()))
         .filter(check_in::Column::ServerTime.gte(from))
         .filter(check_in::Column::ServerTime.lt(to))
+        .group_by(Expr::cust(period))
         .into_tuple()
         .all(conn)
         .await?)
@@ -453,11 +494,12 @@ pub async fn check_ins_list<C: ConnectionTrait>(
     limit: u64,
 ) -> StoreResult<Vec<check_in::Model>> {
     Ok(check_in::Entity::find()
-        .filter(check_in::Column::CustomerId.in_subquery(crate::customer::visible_ids_subquery(
+        .filter(crate::customer::visible_customer(
             conn.get_database_backend(),
             tenant,
             customers,
-        )))
+            (check_in::Entity, check_in::Column::CustomerId),
+        ))
         .filter(check_in::Column::TenantId.eq(tenant.uuid()))
         .filter(check_in::Column::Kind.eq("CHECK_IN"))
         .filter(check_in::Column::UserId.is_in(users.iter().copied()))

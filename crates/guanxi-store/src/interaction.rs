@@ -53,10 +53,12 @@ fn visible(backend: DbBackend, tenant: TenantId, customers: ScopeRule) -> Select
     interaction::Entity::find()
         .filter(interaction::Column::TenantId.eq(tenant.uuid()))
         .filter(interaction::Column::DeletedAt.is_null())
-        .filter(
-            interaction::Column::CustomerId
-                .in_subquery(crate::customer::visible_ids_subquery(backend, tenant, customers)),
-        )
+        .filter(crate::customer::visible_customer(
+            backend,
+            tenant,
+            customers,
+            (interaction::Entity, interaction::Column::CustomerId),
+        ))
 }
 
 pub async fn find<C: ConnectionTrait>(

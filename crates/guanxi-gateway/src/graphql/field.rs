@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
 use guanxi_domain::access::{Module, Permission, ScopeRule};
-use guanxi_domain::field::{Granularity as DomainGranularity, period_of, periods};
+use guanxi_domain::field::{Granularity as DomainGranularity, period_key, period_of, periods};
 use guanxi_domain::ids::{CustomerId, DepartmentId};
 use guanxi_domain::{ErrorCode, Invalid};
 use guanxi_store::entity::{attachment, check_in, visit_plan};
@@ -636,36 +636,36 @@ impl FieldQuery {
         if visible.is_empty() {
             return Err(ApiError::NotFound);
         }
-        let customers = guanxi_store::field::customers_created(conn, actor.tenant_id, rule, &visible, from, to).await?;
+        let window = (from, to);
+        let customers =
+            guanxi_store::field::customers_created(conn, actor.tenant_id, rule, &visible, window, granularity).await?;
         let interactions =
-            guanxi_store::field::interactions_by(conn, actor.tenant_id, rule, &visible, from, to).await?;
-        let visits = guanxi_store::field::check_ins_by(conn, actor.tenant_id, rule, &visible, from, to).await?;
+            guanxi_store::field::interactions_by(conn, actor.tenant_id, rule, &visible, window, granularity).await?;
+        let visits =
+            guanxi_store::field::check_ins_by(conn, actor.tenant_id, rule, &visible, window, granularity).await?;
+        let tally = |rows: &[(String, i64)]| -> HashMap<String, i64> { rows.iter().cloned().collect() };
+        let (customers, visits) = (tally(&customers), tally(&visits));
+        let mut by_period: HashMap<&str, Vec<ChannelCount>> = HashMap::new();
+        for (period, channel, count) in &interactions {
+            if let Some(channel) = guanxi_domain::interaction::Channel::parse(channel) {
+                by_period.entry(period).or_default().push(ChannelCount { channel: channel.into(), count: *count });
+            }
+        }
         Ok(periods(from, to, granularity)
             .into_iter()
             .map(|(start, end)| {
+                let key = period_key(start);
                 let (start, end) = (start.max(from), end.min(to));
-                let within = |t: &DateTime<Utc>| *t >= start && *t < end;
-                let figure = |count: usize| Figure { count: count as i64, users: visible.clone(), start, end, rule };
-                let mut by_channel: HashMap<String, i64> = HashMap::new();
-                for (t, channel) in &interactions {
-                    if within(t) {
-                        *by_channel.entry(channel.clone()).or_default() += 1;
-                    }
-                }
-                let mut channels: Vec<ChannelCount> = guanxi_domain::interaction::Channel::ALL
-                    .iter()
-                    .filter_map(|c| {
-                        by_channel.get(c.as_str()).map(|n| ChannelCount { channel: (*c).into(), count: *n })
-                    })
-                    .collect();
+                let figure = |count: i64| Figure { count, users: visible.clone(), start, end, rule };
+                let mut channels = by_period.remove(key.as_str()).unwrap_or_default();
                 channels.sort_by_key(|c| std::cmp::Reverse(c.count));
                 WorkLogPeriod {
                     start,
                     end,
-                    new_customers: NewCustomersFigure(figure(customers.iter().filter(|t| within(t)).count())),
-                    interactions: InteractionsFigure(figure(interactions.iter().filter(|(t, _)| within(t)).count())),
+                    new_customers: NewCustomersFigure(figure(customers.get(&key).copied().unwrap_or(0))),
+                    interactions: InteractionsFigure(figure(channels.iter().map(|c| c.count).sum())),
                     interactions_by_channel: channels,
-                    visits_with_check_in: VisitsFigure(figure(visits.iter().filter(|t| within(t)).count())),
+                    visits_with_check_in: VisitsFigure(figure(visits.get(&key).copied().unwrap_or(0))),
                 }
             })
             .collect())
