@@ -17,6 +17,7 @@ WORKDIR /src
 # Dependencies first, with stub sources for the workspace's own crates, so this layer is
 # rebuilt only when a manifest or Cargo.lock changes, not on every code change.
 COPY Cargo.toml Cargo.lock ./
+COPY .cargo .cargo
 COPY crates/guanxi-domain/Cargo.toml crates/guanxi-domain/
 COPY crates/guanxi-store/Cargo.toml crates/guanxi-store/
 COPY crates/guanxi-gateway/Cargo.toml crates/guanxi-gateway/

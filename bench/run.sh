@@ -54,8 +54,10 @@ start_server() {
     "$bin" serve --database-url "$url" --listen "127.0.0.1:$port" >/tmp/guanxi-bench.log 2>&1 &
   server=$!
   for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+  kill -0 "$server" 2>/dev/null || { cat /tmp/guanxi-bench.log >&2; exit 1; }
 }
 trap '[ -z "$server" ] || kill $server 2>/dev/null || true' EXIT
+! curl -s "http://127.0.0.1:$port/readyz" >/dev/null || { echo "port $port is taken (PORT=… picks another)" >&2; exit 1; }
 start_server
 
 api="http://127.0.0.1:$port/graphql"

@@ -55,6 +55,9 @@ impl Database {
                         .synchronous(SqliteSynchronous::Normal)
                         .foreign_keys(true)
                         .busy_timeout(Duration::from_secs(30))
+                        // Keeps the planner's statistics current, as SQLite recommends
+                        // (`PRAGMA optimize`, bounded work) when a connection closes.
+                        .optimize_on_close(true, 400)
                 });
             }
             Backend::Postgres => {
