@@ -18,6 +18,7 @@ WORKDIR /src
 # rebuilt only when a manifest or Cargo.lock changes, not on every code change.
 COPY Cargo.toml Cargo.lock ./
 COPY .cargo .cargo
+COPY vendor vendor
 COPY crates/guanxi-domain/Cargo.toml crates/guanxi-domain/
 COPY crates/guanxi-store/Cargo.toml crates/guanxi-store/
 COPY crates/guanxi-gateway/Cargo.toml crates/guanxi-gateway/

@@ -258,3 +258,104 @@ async fn merging_customers_moves_their_interactions() {
         .await;
     assert_eq!(count["data"]["interactions"]["totalCount"], 4, "{count}");
 }
+
+/// Ingest writes a batch set-wise in one transaction: ten times the records cost the same
+/// statements; every created record has its change event; a key repeated inside the batch
+/// is created once; a contact of another customer is refused; and each customer's
+/// last-interaction clock moves to the batch's latest.
+#[tokio::test]
+async fn an_ingest_batch_costs_the_same_statements_at_any_size() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let customers: Vec<String> = app
+        .gql(
+            Some(&admin),
+            "{ customers(first: 6, orderBy: [{field: NAME, direction: ASC}]) { nodes { id contacts { id } } } }",
+            json!({}),
+        )
+        .await["data"]["customers"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    let lean = "mutation($i: IngestInteractionsInput!) { ingestInteractions(input: $i) { createdCount existingCount failedCount results { index created interaction { id } userErrors { field code } } } }";
+    let records = |prefix: &str, n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| json!({"source": "erp", "externalId": format!("{prefix}-{i}"), "customerId": customers[i % customers.len()], "channel": "CALL", "occurredAt": format!("2026-03-{:02}T08:00:00Z", 1 + i % 28), "content": format!("ERP 同步 {i}")}))
+            .collect()
+    };
+    let small =
+        app.post(Some(&admin), &json!({"query": lean, "variables": {"i": {"records": records("small", 20)}}})).await;
+    assert_eq!(small.body["data"]["ingestInteractions"]["createdCount"], 20, "{}", small.body);
+    let events_before = count(&app, "SELECT id FROM change_events WHERE entity_type = 'Interaction'").await;
+    let large =
+        app.post(Some(&admin), &json!({"query": lean, "variables": {"i": {"records": records("large", 200)}}})).await;
+    assert_eq!(large.body["data"]["ingestInteractions"]["createdCount"], 200, "{}", large.body);
+    assert_eq!(large.statements, small.statements, "200 records cost what 20 do");
+    assert_eq!(
+        count(&app, "SELECT id FROM change_events WHERE entity_type = 'Interaction'").await,
+        events_before + 200
+    );
+
+    // Repeated keys, a foreign contact and a bad record in one batch, on a new customer.
+    let fresh = app
+        .gql(
+            Some(&admin),
+            "mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { customer { id } userErrors { code } } }",
+            json!({"i": {"name": "杭州新禾贸易有限公司"}}),
+        )
+        .await["data"]["createCustomer"]["customer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other_contact = app
+        .gql(Some(&admin), "query($id: ID!) { customer(id: $id) { contacts { id } } }", json!({"id": customers[1]}))
+        .await["data"]["customer"]["contacts"][0]["id"]
+        .clone();
+    let mixed = app
+        .gql(
+            Some(&admin),
+            lean,
+            json!({"i": {"records": [
+                {"source": "erp", "externalId": "twice", "customerId": fresh, "channel": "CALL", "occurredAt": "2026-05-01T08:00:00Z", "content": "第一次"},
+                {"source": "erp", "externalId": "twice", "customerId": fresh, "channel": "CALL", "content": "同一键再来一次"},
+                {"source": "erp", "externalId": "earlier", "customerId": fresh, "channel": "VISIT", "occurredAt": "2026-04-01T08:00:00Z", "content": "更早的拜访"},
+                {"source": "erp", "externalId": "foreign-contact", "customerId": fresh, "channel": "CALL", "content": "联系人不属于该客户", "contactIds": [other_contact]},
+                {"source": "erp", "externalId": "future", "customerId": fresh, "channel": "CALL", "occurredAt": "2099-01-01T00:00:00Z", "content": "未来"},
+            ]}}),
+        )
+        .await;
+    let payload = &mixed["data"]["ingestInteractions"];
+    assert_eq!(
+        (payload["createdCount"].clone(), payload["existingCount"].clone(), payload["failedCount"].clone()),
+        (json!(2), json!(1), json!(2)),
+        "{mixed}"
+    );
+    let results = payload["results"].as_array().unwrap();
+    assert_eq!(results[1]["interaction"]["id"], results[0]["interaction"]["id"], "the repeat reports the first");
+    assert_eq!(results[3]["userErrors"][0]["field"], "contactIds");
+    assert_eq!(results[4]["userErrors"][0]["field"], "occurredAt");
+    let clock = app
+        .gql(
+            Some(&admin),
+            "query($id: ID!) { customer360(id: $id) { summary { lastInteractionAt } } }",
+            json!({"id": fresh}),
+        )
+        .await;
+    let last = clock["data"]["customer360"]["summary"]["lastInteractionAt"].as_str().unwrap_or_default();
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(last).ok(),
+        chrono::DateTime::parse_from_rfc3339("2026-05-01T08:00:00Z").ok(),
+        "the clock moved to the batch's latest, not its last: {clock}"
+    );
+}
+
+async fn count(app: &TestApp, sql: &str) -> usize {
+    app.db
+        .connection()
+        .query_all_raw(guanxi_store::db::raw_statement(app.db.db_backend(), sql, []))
+        .await
+        .unwrap()
+        .len()
+}

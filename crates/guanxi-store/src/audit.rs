@@ -70,13 +70,54 @@ pub async fn record<C: ConnectionTrait>(
     Ok(Some(seq))
 }
 
+/// Appends the change events of a batch write (one per record, in order) with a block of
+/// consecutive sequence numbers taken in one statement, and inserts them in multi-row
+/// statements.
+pub async fn record_many<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    entity_type: &str,
+    events: Vec<(Uuid, Operation, ChangeSet)>,
+) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let last = take_sequences(conn, author.tenant_id, events.len() as i64).await?;
+    let first = last - events.len() as i64 + 1;
+    let now = Utc::now();
+    let rows: Vec<change_event::ActiveModel> = events
+        .into_iter()
+        .enumerate()
+        .map(|(n, (entity_id, operation, changes))| change_event::ActiveModel {
+            tenant_id: Set(author.tenant_id.uuid()),
+            seq: Set(first + n as i64),
+            id: Set(Uuid::now_v7()),
+            occurred_at: Set(now),
+            actor_user_id: Set(author.user_id),
+            actor_api_key_id: Set(author.api_key_id),
+            request_id: Set(author.request_id.clone()),
+            entity_type: Set(entity_type.to_owned()),
+            entity_id: Set(entity_id),
+            operation: Set(operation.as_str().to_owned()),
+            changes: Set(changes.to_json()),
+        })
+        .collect();
+    crate::insert_chunked(conn, rows, 11).await?;
+    Ok(())
+}
+
 /// Takes the tenant's next change sequence. The row lock this takes on the tenant is held
 /// to commit, so sequences become visible in order and a reader of the feed never skips
 /// an event that commits late.
 async fn next_sequence<C: ConnectionTrait>(conn: &C, tenant: TenantId) -> StoreResult<i64> {
+    take_sequences(conn, tenant, 1).await
+}
+
+/// Takes the tenant's next `n` change sequences and returns the last of them.
+async fn take_sequences<C: ConnectionTrait>(conn: &C, tenant: TenantId, n: i64) -> StoreResult<i64> {
     let statement = Query::update()
         .table("tenants")
-        .value("change_seq", Expr::col("change_seq").add(1))
+        .value("change_seq", Expr::col("change_seq").add(n))
         .and_where(Expr::col("id").eq(tenant.uuid()))
         .returning(Query::returning().column("change_seq"))
         .to_owned();

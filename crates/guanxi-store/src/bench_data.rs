@@ -15,7 +15,7 @@ use guanxi_domain::ids::UserId;
 use guanxi_domain::org::{Email, Name, TenantSlug};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait};
 
 use crate::Database;
 use crate::audit::Author;
@@ -313,9 +313,9 @@ pub async fn seed(
             customer_ids.push(id);
         }
         let tx = db.begin_write().await?;
-        rows += insert_chunks(&tx, customers, 45).await?;
-        rows += insert_chunks(&tx, contacts, 25).await?;
-        rows += insert_chunks(&tx, tokens, 3).await?;
+        rows += crate::insert_chunked(&tx, customers, 45).await?;
+        rows += crate::insert_chunked(&tx, contacts, 25).await?;
+        rows += crate::insert_chunked(&tx, tokens, 3).await?;
         tx.commit().await?;
         index = end;
     }
@@ -359,7 +359,7 @@ pub async fn seed(
             });
         }
         let tx = db.begin_write().await?;
-        rows += insert_chunks(&tx, batch, 20).await?;
+        rows += crate::insert_chunked(&tx, batch, 20).await?;
         tx.commit().await?;
         made = end;
     }
@@ -368,21 +368,4 @@ pub async fn seed(
     // until autovacuum came round to analysing the tables.
     db.connection().execute_unprepared("ANALYZE").await?;
     Ok(Loaded { rows, seconds: started.elapsed().as_secs_f64() })
-}
-
-/// Inserts rows in multi-row statements sized to stay under the engines' bound-parameter
-/// limits (SQLite 32,766; PostgreSQL 65,535).
-async fn insert_chunks<A>(tx: &crate::DatabaseTransaction, rows: Vec<A>, columns: usize) -> crate::StoreResult<u64>
-where
-    A: ActiveModelTrait + Send + 'static,
-{
-    let per_statement = (30_000 / columns.max(1)).max(1);
-    let mut inserted = 0;
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
-        inserted += chunk.len() as u64;
-        <A::Entity as EntityTrait>::insert_many(chunk).exec_without_returning(tx).await?;
-    }
-    Ok(inserted)
 }

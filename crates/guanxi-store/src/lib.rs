@@ -33,3 +33,22 @@ pub mod user;
 pub use db::{Backend, Database};
 pub use error::{StoreError, StoreResult};
 pub use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, TransactionTrait};
+
+/// Inserts rows in multi-row statements sized to stay under the engines' bound-parameter
+/// limits (SQLite 32,766; PostgreSQL 65,535); `columns` is how many each row binds.
+/// Returns how many rows it inserted.
+pub(crate) async fn insert_chunked<C, A>(conn: &C, rows: Vec<A>, columns: usize) -> StoreResult<u64>
+where
+    C: ConnectionTrait,
+    A: sea_orm::ActiveModelTrait + Send + 'static,
+{
+    let per_statement = (30_000 / columns.max(1)).max(1);
+    let mut inserted = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
+        inserted += chunk.len() as u64;
+        <A::Entity as sea_orm::EntityTrait>::insert_many(chunk).exec_without_returning(conn).await?;
+    }
+    Ok(inserted)
+}

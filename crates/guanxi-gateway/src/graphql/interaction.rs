@@ -1,6 +1,8 @@
 //! Interactions and the customer timeline over GraphQL, including idempotent ingest from
 //! outside channels (chat archives, call centres, email gateways).
 
+use std::collections::HashMap;
+
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use guanxi_domain::access::{Module, Permission};
@@ -522,12 +524,14 @@ impl InteractionMutation {
     /// Ingests up to 1,000 records from an outside channel, keyed by `(source, externalId)`:
     /// a record seen before is returned as it is (`created: false`), so a repeated batch
     /// creates nothing. A record without `customerId` is matched by phone or email, or
-    /// reported. Each record is written in its own transaction.
+    /// reported. A record in error is reported in its result and the others are written,
+    /// all in one transaction with their change events.
     async fn ingest_interactions(
         &self,
         ctx: &Context<'_>,
         input: IngestInteractionsInput,
     ) -> ApiResult<IngestInteractionsPayload> {
+        use guanxi_store::interaction::{IngestRecord, Ingested};
         let actor = require(ctx, Permission::InteractionWrite)?.clone();
         if input.records.len() > MAX_INGEST {
             return Err(ApiError::BadUserInput(format!("at most {MAX_INGEST} records per call")));
@@ -535,7 +539,12 @@ impl InteractionMutation {
         let app = state(ctx);
         let author = author(ctx, &actor);
         let rule = actor.scope_rule(Module::Customer);
-        let mut results = Vec::with_capacity(input.records.len());
+        let conn = app.db.connection();
+        // Results by position: records whose key cannot be read are answered here, the
+        // rest by the store.
+        let mut results: Vec<Option<IngestResult>> = Vec::with_capacity(input.records.len());
+        let mut batch: Vec<(i32, IngestRecord)> = Vec::new();
+        let mut matched: HashMap<(Option<String>, Option<String>), Option<CustomerId>> = HashMap::new();
         for (index, record) in input.records.into_iter().enumerate() {
             let index = index as i32;
             let failed =
@@ -543,115 +552,75 @@ impl InteractionMutation {
             let source = match parse_source("source", &record.source) {
                 Ok(s) => s,
                 Err(e) => {
-                    results.push(failed(vec![UserError::new(&e.field, e.code, e.message)]));
+                    results.push(Some(failed(vec![UserError::new(&e.field, e.code, e.message)])));
                     continue;
                 }
             };
             let external_id = record.external_id.trim().to_owned();
             if external_id.is_empty() || external_id.len() > 200 {
-                results.push(failed(vec![UserError::new("externalId", ErrorCode::Invalid, "1 to 200 characters")]));
+                results.push(Some(failed(vec![UserError::new(
+                    "externalId",
+                    ErrorCode::Invalid,
+                    "1 to 200 characters",
+                )])));
                 continue;
             }
-            let conn = app.db.connection();
-            if let Some(existing) =
-                guanxi_store::interaction::find_external(conn, actor.tenant_id, &source, &external_id).await?
-            {
-                // Seen before: report it (when visible), write nothing.
-                let visible = guanxi_store::interaction::find(conn, actor.tenant_id, rule, existing.id.uuid()).await?;
-                results.push(IngestResult {
-                    index,
-                    interaction: visible.map(Interaction),
-                    created: false,
-                    user_errors: vec![],
-                });
-                continue;
-            }
-            let fields = match record.interaction.parse() {
-                Ok(f) => f,
-                Err(e) => {
-                    results.push(failed(UserError::all(e)));
-                    continue;
-                }
-            };
             let customer = match &record.customer_id {
-                Some(id) => match input_id("customerId", id, CUSTOMER) {
-                    Ok(c) => Some(CustomerId::from_uuid(c)),
-                    Err(e) => {
-                        results.push(failed(vec![e]));
-                        continue;
-                    }
-                },
+                Some(id) => input_id("customerId", id, CUSTOMER)
+                    .map(CustomerId::from_uuid)
+                    .map_err(|_| Invalid::one("customerId", ErrorCode::Invalid, "not a Customer id")),
                 None => {
                     let phone = record
                         .phone
                         .as_deref()
                         .and_then(|p| PhoneNumber::parse("phone", p).ok())
                         .map(PhoneNumber::into_inner);
-                    guanxi_store::interaction::match_customer(
-                        conn,
-                        actor.tenant_id,
-                        phone.as_deref(),
-                        record.email.as_deref(),
-                    )
-                    .await?
+                    let key = (phone, record.email.clone());
+                    let found = match matched.get(&key) {
+                        Some(found) => *found,
+                        None => {
+                            let found = guanxi_store::interaction::match_customer(
+                                conn,
+                                actor.tenant_id,
+                                key.0.as_deref(),
+                                key.1.as_deref(),
+                            )
+                            .await?;
+                            matched.insert(key, found);
+                            found
+                        }
+                    };
+                    found.ok_or_else(|| {
+                        Invalid::one(
+                            "customerId",
+                            ErrorCode::NotFound,
+                            "no single customer matches this phone or email; give customerId",
+                        )
+                    })
                 }
             };
-            let Some(customer) = customer else {
-                results.push(failed(vec![UserError::new(
-                    "customerId",
-                    ErrorCode::NotFound,
-                    "no single customer matches this phone or email; give customerId",
-                )]));
-                continue;
-            };
-            let tx = app.db.begin_tenant_write(actor.tenant_id).await?;
-            let origin = Origin {
-                author_id: Some(actor.user_id),
-                source: source.clone(),
-                external_id: Some(external_id.clone()),
-            };
-            match guanxi_store::interaction::create(&tx, &author, rule, customer, fields, origin).await {
-                Ok(created) => {
-                    tx.commit().await?;
-                    results.push(IngestResult {
-                        index,
-                        interaction: Some(Interaction(created)),
-                        created: true,
-                        user_errors: vec![],
-                    });
-                }
-                Err(guanxi_store::StoreError::Rejected(invalid)) => {
-                    tx.rollback().await?;
-                    // A concurrent ingest of the same record won the race: it exists now.
-                    let raced = invalid.0.iter().any(|e| e.field == "externalId" && e.code == ErrorCode::Duplicate);
-                    if raced {
-                        let conn = app.db.connection();
-                        let existing =
-                            guanxi_store::interaction::find_external(conn, actor.tenant_id, &source, &external_id)
-                                .await?;
-                        let visible = match existing {
-                            Some(e) => {
-                                guanxi_store::interaction::find(conn, actor.tenant_id, rule, e.id.uuid()).await?
-                            }
-                            None => None,
-                        };
-                        results.push(IngestResult {
-                            index,
-                            interaction: visible.map(Interaction),
-                            created: false,
-                            user_errors: vec![],
-                        });
-                    } else {
-                        results.push(failed(UserError::all(invalid)));
-                    }
-                }
-                Err(guanxi_store::StoreError::NotFound) => {
-                    tx.rollback().await?;
-                    results.push(failed(vec![UserError::new("customerId", ErrorCode::NotFound, "no such customer")]));
-                }
-                Err(e) => return Err(ApiError::from(e)),
-            }
+            let parsed = customer.and_then(|c| record.interaction.parse().map(|f| (c, f)));
+            results.push(None);
+            batch.push((index, IngestRecord { source, external_id, parsed }));
         }
+        let (indexes, records): (Vec<i32>, Vec<IngestRecord>) = batch.into_iter().unzip();
+        let tx = app.db.begin_tenant_write(actor.tenant_id).await?;
+        let outcomes = guanxi_store::interaction::ingest(&tx, &author, rule, records).await?;
+        tx.commit().await?;
+        for (index, outcome) in indexes.into_iter().zip(outcomes) {
+            results[index as usize] = Some(match outcome {
+                Ingested::Created(created) => {
+                    IngestResult { index, interaction: Some(Interaction(created)), created: true, user_errors: vec![] }
+                }
+                Ingested::Existing(seen) => {
+                    IngestResult { index, interaction: seen.map(Interaction), created: false, user_errors: vec![] }
+                }
+                Ingested::Rejected(invalid) => {
+                    IngestResult { index, interaction: None, created: false, user_errors: UserError::all(invalid) }
+                }
+            });
+        }
+        let results: Vec<IngestResult> = results.into_iter().flatten().collect();
         let created_count = results.iter().filter(|r| r.created).count() as i32;
         let failed_count = results.iter().filter(|r| !r.user_errors.is_empty()).count() as i32;
         let existing_count = results.len() as i32 - created_count - failed_count;
