@@ -51,36 +51,21 @@ pub async fn record<C: ConnectionTrait>(
     if changes.is_empty() && operation == Operation::Update {
         return Ok(None);
     }
-    let seq = next_sequence(conn, author.tenant_id).await?;
-    change_event::Entity::insert(change_event::ActiveModel {
-        tenant_id: Set(author.tenant_id.uuid()),
-        seq: Set(seq),
-        id: Set(Uuid::now_v7()),
-        occurred_at: Set(Utc::now()),
-        actor_user_id: Set(author.user_id),
-        actor_api_key_id: Set(author.api_key_id),
-        request_id: Set(author.request_id.clone()),
-        entity_type: Set(entity_type.to_owned()),
-        entity_id: Set(entity_id),
-        operation: Set(operation.as_str().to_owned()),
-        changes: Set(changes.to_json()),
-    })
-    .exec_without_returning(conn)
-    .await?;
+    let seq = record_many(conn, author, entity_type, vec![(entity_id, operation, changes.clone())]).await?;
     Ok(Some(seq))
 }
 
 /// Appends the change events of a batch write (one per record, in order) with a block of
 /// consecutive sequence numbers taken in one statement, and inserts them in multi-row
-/// statements.
+/// statements. Returns the last sequence number taken (0 for no events).
 pub async fn record_many<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
     entity_type: &str,
     events: Vec<(Uuid, Operation, ChangeSet)>,
-) -> StoreResult<()> {
+) -> StoreResult<i64> {
     if events.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let last = take_sequences(conn, author.tenant_id, events.len() as i64).await?;
     let first = last - events.len() as i64 + 1;
@@ -103,17 +88,12 @@ pub async fn record_many<C: ConnectionTrait>(
         })
         .collect();
     crate::insert_chunked(conn, rows, 11).await?;
-    Ok(())
+    Ok(last)
 }
 
-/// Takes the tenant's next change sequence. The row lock this takes on the tenant is held
-/// to commit, so sequences become visible in order and a reader of the feed never skips
-/// an event that commits late.
-async fn next_sequence<C: ConnectionTrait>(conn: &C, tenant: TenantId) -> StoreResult<i64> {
-    take_sequences(conn, tenant, 1).await
-}
-
-/// Takes the tenant's next `n` change sequences and returns the last of them.
+/// Takes the tenant's next `n` change sequences and returns the last of them. The row lock
+/// this takes on the tenant is held to commit, so sequences become visible in order and a
+/// reader of the feed never skips an event that commits late.
 async fn take_sequences<C: ConnectionTrait>(conn: &C, tenant: TenantId, n: i64) -> StoreResult<i64> {
     let statement = Query::update()
         .table("tenants")

@@ -10,8 +10,8 @@ use guanxi_domain::interaction::{Channel, Interaction, InteractionFields};
 use guanxi_domain::{ErrorCode, Invalid};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -154,22 +154,6 @@ pub async fn count<C: ConnectionTrait>(
     Ok(visible(conn.get_database_backend(), tenant, customers).filter(filter.condition()).count(conn).await?)
 }
 
-/// The record ingested earlier under `(source, external_id)`, whatever its visibility.
-pub async fn find_external<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    source: &str,
-    external_id: &str,
-) -> StoreResult<Option<Interaction>> {
-    Ok(interaction::Entity::find()
-        .filter(interaction::Column::TenantId.eq(tenant.uuid()))
-        .filter(interaction::Column::Source.eq(source))
-        .filter(interaction::Column::ExternalId.eq(external_id))
-        .one(conn)
-        .await?
-        .map(to_domain))
-}
-
 /// Finds the one live customer a phone number or email belongs to (its own phones, or a
 /// contact's mobile or email). None when nothing or more than one customer matches.
 pub async fn match_customer<C: ConnectionTrait>(
@@ -266,60 +250,57 @@ pub async fn create<C: ConnectionTrait>(
             );
         }
     }
-    let now = Utc::now();
-    let id = InteractionId::new();
-    let model = interaction::Entity::insert(interaction::ActiveModel {
-        tenant_id: Set(tenant.uuid()),
-        id: Set(id.uuid()),
-        customer_id: Set(customer_id.uuid()),
-        author_id: Set(origin.author_id.map(UserId::uuid)),
-        channel: Set(fields.channel.as_str().to_owned()),
-        occurred_at: Set(fields.occurred_at),
-        content: Set(fields.content.trim().to_owned()),
-        outcome: Set(fields.outcome.clone()),
-        next_follow_up_at: Set(fields.next_follow_up_at),
-        contact_ids: Set(Value::from(fields.contact_ids.iter().map(|c| c.uuid().to_string()).collect::<Vec<_>>())),
-        source: Set(origin.source),
-        external_id: Set(origin.external_id),
-        latitude: Set(fields.latitude),
-        longitude: Set(fields.longitude),
-        attachments: Set(Value::Array(vec![])),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        deleted_at: Set(None),
-    })
-    .exec_with_returning(conn)
-    .await
-    .map_err(|e| on_unique(e, "externalId", "a record with this source and external id already exists"))?;
-    // The customer's clock: last interaction only moves forward; a stated next follow-up wins.
-    let mut touch = Query::update();
-    touch
-        .table(customer::Entity)
-        .value(
-            customer::Column::LastInteractionAt,
-            Expr::case(
-                Condition::any()
-                    .add(Expr::col(customer::Column::LastInteractionAt).is_null())
-                    .add(Expr::col(customer::Column::LastInteractionAt).lt(fields.occurred_at)),
-                Expr::val(fields.occurred_at),
-            )
-            .finally(Expr::col(customer::Column::LastInteractionAt)),
-        )
-        .and_where(Expr::col(customer::Column::TenantId).eq(tenant.uuid()))
-        .and_where(Expr::col(customer::Column::Id).eq(customer_id.uuid()));
-    if let Some(next) = fields.next_follow_up_at {
-        touch.value(customer::Column::NextFollowUpAt, Expr::val(next));
-    }
-    conn.execute(&touch).await?;
+    let occurred = (fields.occurred_at, fields.next_follow_up_at);
+    let row = new_row(tenant, customer_id, origin, fields, Utc::now());
+    let id = row.id;
+    let model = interaction::Entity::insert(interaction::ActiveModel::from(row))
+        .exec_with_returning(conn)
+        .await
+        .map_err(|e| on_unique(e, "externalId", "a record with this source and external id already exists"))?;
+    conn.execute(&touch_clocks(tenant, &[(customer_id.uuid(), occurred)])).await?;
     let created = to_domain(model);
-    let changes = ChangeSet::new()
-        .diff(&serde_json::json!({}), &created.fields)
-        .field("customerId", (), customer_id)
-        .field("source", (), &created.source)
-        .field("externalId", (), &created.external_id);
-    audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
+    audit::record(conn, author, ENTITY, id, Operation::Create, &created_changes(&created)).await?;
     Ok(created)
+}
+
+/// The row of a new interaction.
+fn new_row(
+    tenant: TenantId,
+    customer: CustomerId,
+    origin: Origin,
+    fields: InteractionFields,
+    now: DateTime<Utc>,
+) -> interaction::Model {
+    interaction::Model {
+        tenant_id: tenant.uuid(),
+        id: InteractionId::new().uuid(),
+        customer_id: customer.uuid(),
+        author_id: origin.author_id.map(UserId::uuid),
+        channel: fields.channel.as_str().to_owned(),
+        occurred_at: fields.occurred_at,
+        content: fields.content.trim().to_owned(),
+        outcome: fields.outcome,
+        next_follow_up_at: fields.next_follow_up_at,
+        contact_ids: Value::from(fields.contact_ids.iter().map(|c| c.uuid().to_string()).collect::<Vec<_>>()),
+        source: origin.source,
+        external_id: origin.external_id,
+        latitude: fields.latitude,
+        longitude: fields.longitude,
+        attachments: Value::Array(vec![]),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    }
+}
+
+/// The change event's content for a created interaction.
+fn created_changes(created: &Interaction) -> ChangeSet {
+    ChangeSet::new()
+        .diff(&serde_json::json!({}), &created.fields)
+        .field("customerId", (), created.customer_id)
+        .field("source", (), &created.source)
+        .field("externalId", (), &created.external_id)
 }
 
 /// One record of an ingest batch: its key, and its customer and fields or why they could
@@ -362,29 +343,25 @@ pub async fn ingest<C: ConnectionTrait>(
     let mut sources: Vec<&str> = records.iter().map(|r| r.source.as_str()).collect();
     sources.sort_unstable();
     sources.dedup();
-    let stored: Vec<interaction::Model> = interaction::Entity::find()
+    let stored: Vec<(Uuid, String, Option<String>)> = interaction::Entity::find()
+        .select_only()
+        .columns([interaction::Column::Id, interaction::Column::Source, interaction::Column::ExternalId])
         .filter(interaction::Column::TenantId.eq(tenant.uuid()))
         .filter(interaction::Column::Source.is_in(sources))
         .filter(interaction::Column::ExternalId.is_in(records.iter().map(|r| r.external_id.clone())))
+        .into_tuple()
         .all(conn)
         .await?;
-    let stored_ids: Vec<Uuid> = stored.iter().map(|m| m.id).collect();
-    let visible: std::collections::HashSet<Uuid> = visible(backend, tenant, customers)
-        .filter(interaction::Column::Id.is_in(stored_ids))
-        .select_only()
-        .column(interaction::Column::Id)
-        .into_tuple()
+    let mut shown: std::collections::HashMap<Uuid, Interaction> = visible(backend, tenant, customers)
+        .filter(interaction::Column::Id.is_in(stored.iter().map(|(id, _, _)| *id)))
         .all(conn)
         .await?
         .into_iter()
+        .map(|m| (m.id, to_domain(m)))
         .collect();
     let mut existing: std::collections::HashMap<(String, String), Option<Interaction>> = stored
         .into_iter()
-        .filter_map(|m| {
-            let k = key(&m.source, m.external_id.as_deref()?);
-            let shown = visible.contains(&m.id).then(|| to_domain(m));
-            Some((k, shown))
-        })
+        .filter_map(|(id, source, external)| Some((key(&source, &external?), shown.remove(&id))))
         .collect();
 
     // The customers and contacts the batch names.
@@ -446,39 +423,19 @@ pub async fn ingest<C: ConnectionTrait>(
             )));
             continue;
         }
-        let model = interaction::Model {
-            tenant_id: tenant.uuid(),
-            id: InteractionId::new().uuid(),
-            customer_id: customer,
-            author_id: author.user_id,
-            channel: fields.channel.as_str().to_owned(),
-            occurred_at: fields.occurred_at,
-            content: fields.content.trim().to_owned(),
-            outcome: fields.outcome.clone(),
-            next_follow_up_at: fields.next_follow_up_at,
-            contact_ids: Value::from(fields.contact_ids.iter().map(|c| c.uuid().to_string()).collect::<Vec<_>>()),
-            source: record.source,
-            external_id: Some(record.external_id),
-            latitude: fields.latitude,
-            longitude: fields.longitude,
-            attachments: Value::Array(vec![]),
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-        };
         let clock = clocks.entry(customer).or_insert((fields.occurred_at, None));
         clock.0 = Ord::max(clock.0, fields.occurred_at);
         if fields.next_follow_up_at.is_some() {
             clock.1 = fields.next_follow_up_at;
         }
+        let origin = Origin {
+            author_id: author.user_id.map(UserId::from_uuid),
+            source: record.source,
+            external_id: Some(record.external_id),
+        };
+        let model = new_row(tenant, customer_id, origin, fields, now);
         let created = to_domain(model.clone());
-        let changes = ChangeSet::new()
-            .diff(&serde_json::json!({}), &created.fields)
-            .field("customerId", (), customer_id)
-            .field("source", (), &created.source)
-            .field("externalId", (), &created.external_id);
-        events.push((model.id, Operation::Create, changes));
+        events.push((model.id, Operation::Create, created_changes(&created)));
         rows.push(interaction::ActiveModel::from(model));
         // A key repeated within the batch is created once; later copies report it.
         existing.insert(k, Some(created.clone()));
