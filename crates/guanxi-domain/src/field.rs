@@ -82,6 +82,29 @@ pub fn period_key(start: DateTime<Utc>) -> String {
     start.with_timezone(&shanghai()).format("%Y-%m-%d").to_string()
 }
 
+/// The key (`YYYY-MM-DD`, Shanghai) of the day `at` falls in: how the work log's daily
+/// counts are keyed.
+pub fn day_key(at: DateTime<Utc>) -> String {
+    period_key(period_of(at, Granularity::Day).0)
+}
+
+/// The key of the period of `granularity` containing the day `day_key`, or `None` when
+/// `day_key` is not a `YYYY-MM-DD` date.
+pub fn period_key_of_day(day_key: &str, granularity: Granularity) -> Option<String> {
+    let day = NaiveDate::parse_from_str(day_key, "%Y-%m-%d").ok()?;
+    Some(period_key(period_of(start_of(day), granularity).0))
+}
+
+/// The whole Shanghai days inside `[from, to)`, as `[first day's start, last day's end)`,
+/// or `None` when there is not one whole day. The work log counts the whole days from its
+/// daily counts and only the part-days at either end from the records themselves.
+pub fn whole_days(from: DateTime<Utc>, to: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let (day, next) = period_of(from, Granularity::Day);
+    let first = if day == from { day } else { next };
+    let last = period_of(to, Granularity::Day).0;
+    (first < last).then_some((first, last))
+}
+
 /// The periods covering `[from, to)`, in order.
 pub fn periods(
     from: DateTime<Utc>,
@@ -125,5 +148,19 @@ mod tests {
         let months = periods(at("2026-01-15T00:00:00Z"), at("2026-03-31T16:00:00Z"), Granularity::Month);
         assert_eq!(months.len(), 3);
         assert_eq!(months[0].0, at("2025-12-31T16:00:00Z"));
+    }
+
+    #[test]
+    fn whole_days_leave_the_part_days_at_either_end() {
+        assert_eq!(day_key(at("2026-11-23T16:00:00Z")), "2026-11-24");
+        assert_eq!(day_key(at("2026-11-23T15:59:59Z")), "2026-11-23");
+        let (first, last) = whole_days(at("2026-11-20T03:00:00Z"), at("2026-11-23T20:00:00Z")).unwrap_or_default();
+        assert_eq!((first, last), (at("2026-11-20T16:00:00Z"), at("2026-11-23T16:00:00Z")));
+        let exact = whole_days(at("2026-11-19T16:00:00Z"), at("2026-11-20T16:00:00Z"));
+        assert_eq!(exact, Some((at("2026-11-19T16:00:00Z"), at("2026-11-20T16:00:00Z"))));
+        assert_eq!(whole_days(at("2026-11-20T03:00:00Z"), at("2026-11-21T03:00:00Z")), None);
+        assert_eq!(period_key_of_day("2026-11-25", Granularity::Week).as_deref(), Some("2026-11-23"));
+        assert_eq!(period_key_of_day("2026-11-25", Granularity::Month).as_deref(), Some("2026-11-01"));
+        assert_eq!(period_key_of_day("25/11/2026", Granularity::Day), None);
     }
 }

@@ -274,3 +274,117 @@ async fn work_log_periods_are_shanghai_days_weeks_and_months() {
         assert_eq!((before, from_boundary), (1, 1), "{granularity}: {log}");
     }
 }
+
+/// The work log reads whole days from daily counts kept in the writing transaction. After
+/// every change that moves interactions between owners or in and out of the live
+/// customers (transfer, delete, restore, merge, undoing a merge), each figure still equals
+/// its drill-down, which reads the interactions themselves, and follows the viewer's scope.
+#[tokio::test]
+async fn work_log_daily_counts_follow_transfers_deletes_restores_and_merges() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let manager = app.login("manager@demo.local").await;
+    let rep = app.login("rep1@demo.local").await;
+    let rep1 = app.user_id(&admin, "rep1@demo.local").await;
+    let rep3 = app.user_id(&admin, "rep3@demo.local").await;
+    let (survivor, _) = customer(&app, &rep, "上海明远机械制造有限公司").await;
+    let mut made = Vec::new();
+    for name in ["日志计数甲有限公司", "日志计数乙有限公司"] {
+        let out = app
+            .gql(
+                Some(&rep),
+                "mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { customer { id } userErrors { code } } }",
+                json!({"i": {"name": name}}),
+            )
+            .await;
+        made.push(
+            out["data"]["createCustomer"]["customer"]["id"].as_str().unwrap_or_else(|| panic!("{out}")).to_owned(),
+        );
+    }
+    let (a, b) = (made[0].clone(), made[1].clone());
+    // Two interactions on A three days ago, one on B five days ago: whole days, so they
+    // come from the daily counts, not from the part-days at the window's ends. At 17:30
+    // UTC, already the next day in Shanghai: a recount that bucketed by the UTC date would
+    // take them from the wrong day.
+    for (id, days, channel) in [(&a, 3, "CALL"), (&a, 3, "VISIT"), (&b, 5, "CALL")] {
+        let day = (Utc::now() - Duration::days(days)).date_naive();
+        let at = day.and_hms_opt(17, 30, 0).unwrap().and_utc().to_rfc3339();
+        let out = app
+            .gql(
+                Some(&rep),
+                "mutation($i: CreateInteractionInput!) { createInteraction(input: $i) { userErrors { code } } }",
+                json!({"i": {"customerId": id, "channel": channel, "occurredAt": at, "content": "日志计数"}}),
+            )
+            .await;
+        assert_eq!(out["data"]["createInteraction"]["userErrors"], json!([]), "{out}");
+    }
+    let window = json!({"s": {"userId": rep1}, "from": (Utc::now() - Duration::days(20)).to_rfc3339(), "to": (Utc::now() + Duration::hours(1)).to_rfc3339()});
+    // The total for a viewer, after checking every period against its drill-down.
+    let total = |token: String| {
+        let (app, window) = (&app, window.clone());
+        async move {
+            let log = app.gql(Some(&token), WORK_LOG, window).await;
+            let periods = log["data"]["workLog"].as_array().unwrap_or_else(|| panic!("{log}")).clone();
+            let mut sum = 0;
+            for p in &periods {
+                assert_eq!(p["interactions"]["count"], p["interactions"]["records"]["totalCount"], "{p}");
+                let by_channel: i64 =
+                    p["interactionsByChannel"].as_array().unwrap().iter().map(|c| c["count"].as_i64().unwrap()).sum();
+                assert_eq!(by_channel, p["interactions"]["count"].as_i64().unwrap(), "{p}");
+                sum += p["interactions"]["count"].as_i64().unwrap();
+            }
+            sum
+        }
+    };
+    let (admin_start, manager_start) = (total(admin.clone()).await, total(manager.clone()).await);
+    assert_eq!(admin_start, manager_start, "rep1's customers are in the manager's department");
+    let version = |id: String| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let body =
+                app.gql(Some(&admin), "query($id: ID!) { customer(id: $id) { version } }", json!({"id": id})).await;
+            body["data"]["customer"]["version"].as_i64().unwrap_or_else(|| panic!("{body}"))
+        }
+    };
+    let mutate = |query: &'static str, input: Value| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let out = app.gql(Some(&admin), query, json!({"i": input})).await;
+            let payload = out["data"].as_object().and_then(|d| d.values().next()).cloned().unwrap_or_default();
+            assert_eq!(payload["userErrors"], json!([]), "{out}");
+        }
+    };
+    const UPDATE: &str = "mutation($i: UpdateCustomerInput!) { updateCustomer(input: $i) { userErrors { code } } }";
+    const DELETE: &str = "mutation($i: CustomerIdInput!) { deleteCustomer(input: $i) { userErrors { code } } }";
+    const RESTORE: &str = "mutation($i: CustomerIdInput!) { restoreCustomer(input: $i) { userErrors { code } } }";
+    const MERGE: &str = "mutation($i: MergeCustomersInput!) { mergeCustomers(input: $i) { userErrors { code } } }";
+
+    // A goes to rep3, outside the manager's department: its two interactions leave the
+    // manager's figures (rep1 still wrote them; the admin still sees them).
+    mutate(UPDATE, json!({"id": a, "expectedVersion": version(a.clone()).await, "ownerId": rep3})).await;
+    assert_eq!(total(admin.clone()).await, admin_start);
+    assert_eq!(total(manager.clone()).await, manager_start - 2);
+    // B in the recycle bin counts for nobody; restored, it counts again.
+    mutate(DELETE, json!({"id": b, "expectedVersion": version(b.clone()).await})).await;
+    assert_eq!(total(admin.clone()).await, admin_start - 1);
+    assert_eq!(total(manager.clone()).await, manager_start - 3);
+    mutate(RESTORE, json!({"id": b, "expectedVersion": version(b.clone()).await})).await;
+    assert_eq!(total(manager.clone()).await, manager_start - 2);
+    // Merging A into rep1's customer brings A's interactions back under rep1.
+    mutate(
+        MERGE,
+        json!({"survivorId": survivor, "expectedVersion": version(survivor.clone()).await, "mergedIds": [a]}),
+    )
+    .await;
+    assert_eq!(total(admin.clone()).await, admin_start);
+    assert_eq!(total(manager.clone()).await, manager_start);
+    // Undoing the merge moves them back to A, still rep3's.
+    mutate(RESTORE, json!({"id": a, "expectedVersion": version(a.clone()).await})).await;
+    assert_eq!(total(admin.clone()).await, admin_start);
+    assert_eq!(total(manager.clone()).await, manager_start - 2);
+    // And back to rep1.
+    mutate(UPDATE, json!({"id": a, "expectedVersion": version(a.clone()).await, "ownerId": rep1})).await;
+    assert_eq!(total(manager.clone()).await, manager_start);
+}

@@ -363,6 +363,10 @@ pub async fn seed(
         tx.commit().await?;
         made = end;
     }
+    // The work log's daily counts, from everything loaded, in one set-based statement.
+    let tx = db.begin_write().await?;
+    crate::work_count::rebuild(&tx, tenant).await?;
+    tx.commit().await?;
     // Fresh statistics, as after any bulk load: without them PostgreSQL planned the
     // scoped interaction list as a loop over every customer (500 ms instead of 1 ms)
     // until autovacuum came round to analysing the tables.

@@ -27,6 +27,7 @@ use crate::entity::{customer, customer_search_token, user};
 use crate::error::{StoreError, StoreResult};
 use crate::filter::{Combinators, IdFilter, TextFilter, TimeFilter, escape_like};
 use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::work_count;
 use crate::{scope, sequence, tenant};
 
 pub const ENTITY: &str = "Customer";
@@ -668,6 +669,7 @@ pub async fn update<C: ConnectionTrait>(
     );
     let mut model = active_model(&edited.fields);
     model.custom_fields = Set(serde_json::to_value(&edited.custom_fields).unwrap_or_default());
+    let transferred = edited.owner_id.is_some_and(|o| o != before.owner_id);
     if let Some(owner) = edited.owner_id.filter(|o| *o != before.owner_id) {
         let department = match owner {
             Some(owner) => Some(
@@ -688,7 +690,14 @@ pub async fn update<C: ConnectionTrait>(
     if changes.is_empty() {
         return Ok(before);
     }
+    if transferred {
+        // The work log counts the customer's interactions under its owner.
+        work_count::remove(conn, tenant, &[id]).await?;
+    }
     let after = write_versioned(conn, tenant, id, expected_version, model).await?;
+    if transferred {
+        work_count::add(conn, tenant, &[id]).await?;
+    }
     write_tokens(conn, tenant, id, &after.fields, &after.mnemonic_code).await?;
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     Ok(after)
@@ -708,6 +717,8 @@ pub async fn delete<C: ConnectionTrait>(
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the customer is already deleted"));
     }
     let now = Utc::now();
+    // A deleted customer's interactions leave the work log (and come back on restore).
+    work_count::remove(conn, tenant, &[id]).await?;
     let model = customer::ActiveModel { deleted_at: Set(Some(now)), ..Default::default() };
     let after = write_versioned(conn, tenant, id, expected_version, model).await?;
     audit::record(conn, author, ENTITY, id, Operation::Delete, &ChangeSet::new().field("deletedAt", None::<()>, now))
@@ -735,7 +746,11 @@ pub async fn restore<C: ConnectionTrait>(
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the customer is not deleted"));
     };
     let mut changes = ChangeSet::new().field("deletedAt", deleted_at, None::<()>);
+    // The work log's counts: the restored customer (and a merge survivor, whose records
+    // move back) are recounted after the change.
+    let recount: Vec<Uuid> = std::iter::once(id).chain(before.merged_into_id.map(CustomerId::uuid)).collect();
     if let Some(survivor) = before.merged_into_id {
+        work_count::remove(conn, tenant, &[survivor.uuid()]).await?;
         let moved = merged_records(conn, tenant, id).await?;
         for (table, _) in RELATED {
             let ids: Vec<Uuid> = moved.get(*table).cloned().unwrap_or_default();
@@ -748,6 +763,7 @@ pub async fn restore<C: ConnectionTrait>(
     }
     let model = customer::ActiveModel { deleted_at: Set(None), merged_into_id: Set(None), ..Default::default() };
     let after = write_versioned(conn, tenant, id, expected_version, model).await?;
+    work_count::add(conn, tenant, &recount).await?;
     write_tokens(conn, tenant, id, &after.fields, &after.mnemonic_code).await?;
     audit::record(conn, author, ENTITY, id, Operation::Restore, &changes).await?;
     Ok(after)
@@ -869,6 +885,10 @@ pub async fn merge<C: ConnectionTrait>(
     }
     edited.fields.check_shape()?;
     let now = Utc::now();
+    // The work log's counts: every customer of the merge is taken out before records
+    // move, and the survivor (now holding them) is counted again at the end.
+    let involved: Vec<Uuid> = std::iter::once(survivor_id).chain(merged_ids.iter().copied()).collect();
+    work_count::remove(conn, tenant, &involved).await?;
     // Subsidiaries of the merged customers now belong to the survivor.
     conn.execute(
         &Query::update()
@@ -915,6 +935,7 @@ pub async fn merge<C: ConnectionTrait>(
     let mut model = active_model(&edited.fields);
     model.custom_fields = Set(serde_json::to_value(&edited.custom_fields).unwrap_or_default());
     let after = write_versioned(conn, tenant, survivor_id, survivor_version, model).await?;
+    work_count::add(conn, tenant, &[survivor_id]).await?;
     write_tokens(conn, tenant, survivor_id, &after.fields, &after.mnemonic_code).await?;
     let changes = ChangeSet::new()
         .diff(&survivor.fields, &after.fields)

@@ -1,5 +1,7 @@
 //! Field sales: attachments, visit plans, check-ins and the work-log figures.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use guanxi_domain::access::ScopeRule;
 use guanxi_domain::change::{ChangeSet, Operation};
@@ -8,7 +10,8 @@ use guanxi_domain::ids::{CustomerId, TenantId, UserId};
 use guanxi_domain::{ErrorCode, Invalid};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -370,7 +373,7 @@ pub async fn find_check_in<C: ConnectionTrait>(
 /// (from Monday), month or year that the timestamp `column` falls in, as
 /// [`guanxi_domain::field::period_of`] draws them. The work log groups by it, so the
 /// database counts and only one row per period and channel comes back.
-fn period_start_sql(backend: DbBackend, granularity: Granularity, column: &str) -> String {
+pub(crate) fn period_start_sql(backend: DbBackend, granularity: Granularity, column: &str) -> String {
     match backend {
         DbBackend::Postgres => {
             let unit = match granularity {
@@ -418,6 +421,8 @@ pub async fn customers_created<C: ConnectionTrait>(
 }
 
 /// How many interactions each of `users` recorded in `[from, to)`, per period and channel.
+/// The whole Shanghai days come from the daily counts ([`crate::work_count`]); only the
+/// part-days at either end are counted from the interactions themselves.
 pub async fn interactions_by<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
@@ -426,8 +431,44 @@ pub async fn interactions_by<C: ConnectionTrait>(
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     granularity: Granularity,
 ) -> StoreResult<Vec<(String, String, i64)>> {
+    let Some((first, last)) = guanxi_domain::field::whole_days(from, to) else {
+        return interactions_counted(conn, tenant, customers, users, &[(from, to)], granularity).await;
+    };
+    let days = (guanxi_domain::field::day_key(first), guanxi_domain::field::day_key(last));
+    let mut totals: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for (day, channel, n) in crate::work_count::by_day(conn, tenant, customers, users, days).await? {
+        let period = guanxi_domain::field::period_key_of_day(&day, granularity).unwrap_or(day);
+        *totals.entry((period, channel)).or_default() += n;
+    }
+    let ends: Vec<_> = [(from, first), (last, to)].into_iter().filter(|(a, b)| a < b).collect();
+    if !ends.is_empty() {
+        for (period, channel, n) in interactions_counted(conn, tenant, customers, users, &ends, granularity).await? {
+            *totals.entry((period, channel)).or_default() += n;
+        }
+    }
+    Ok(totals.into_iter().filter(|(_, n)| *n != 0).map(|((period, channel), n)| (period, channel, n)).collect())
+}
+
+/// How many interactions each of `users` recorded in `windows`, per period and channel,
+/// counted row by row (for the part-days the daily counts do not cover).
+async fn interactions_counted<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    customers: ScopeRule,
+    users: &[Uuid],
+    windows: &[(DateTime<Utc>, DateTime<Utc>)],
+    granularity: Granularity,
+) -> StoreResult<Vec<(String, String, i64)>> {
     let backend = conn.get_database_backend();
     let period = period_start_sql(backend, granularity, r#""interactions"."occurred_at""#);
+    let mut within = Condition::any();
+    for (from, to) in windows {
+        within = within.add(
+            Condition::all()
+                .add(interaction::Column::OccurredAt.gte(*from))
+                .add(interaction::Column::OccurredAt.lt(*to)),
+        );
+    }
     Ok(interaction::Entity::find()
         .select_only()
         .column_as(Expr::cust(period.clone()), "period")
@@ -442,8 +483,7 @@ pub async fn interactions_by<C: ConnectionTrait>(
             (interaction::Entity, interaction::Column::CustomerId),
         ))
         .filter(interaction::Column::AuthorId.is_in(users.iter().copied()))
-        .filter(interaction::Column::OccurredAt.gte(from))
-        .filter(interaction::Column::OccurredAt.lt(to))
+        .filter(within)
         .group_by(Expr::cust(period))
         .group_by(interaction::Column::Channel)
         .into_tuple()

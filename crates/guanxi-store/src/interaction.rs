@@ -21,6 +21,7 @@ use crate::entity::{change_event, contact, customer, interaction};
 use crate::error::{StoreError, StoreResult, on_unique};
 use crate::filter::{IdFilter, TimeFilter};
 use crate::page::{self, Cursor, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::work_count;
 
 pub const ENTITY: &str = "Interaction";
 
@@ -229,9 +230,9 @@ pub async fn create<C: ConnectionTrait>(
     let tenant = author.tenant_id;
     fields.check(Utc::now())?;
     let target = crate::customer::find(conn, tenant, customers, customer_id.uuid()).await?;
-    if target.is_none_or(|c| c.deleted_at.is_some()) {
+    let Some(target) = target.filter(|c| c.deleted_at.is_none()) else {
         return Err(StoreError::rejected("customerId", ErrorCode::NotFound, "no such customer"));
-    }
+    };
     if !fields.contact_ids.is_empty() {
         let ids: Vec<Uuid> = fields.contact_ids.iter().map(|c| c.uuid()).collect();
         let found = contact::Entity::find()
@@ -258,6 +259,10 @@ pub async fn create<C: ConnectionTrait>(
         .await
         .map_err(|e| on_unique(e, "externalId", "a record with this source and external id already exists"))?;
     conn.execute(&touch_clocks(tenant, &[(customer_id.uuid(), occurred)])).await?;
+    let mut day_counts = work_count::DayCounts::new();
+    let owner = target.owner_id.map(UserId::uuid);
+    work_count::count_new(&mut day_counts, model.author_id, model.occurred_at, owner, &model.channel);
+    work_count::add_rows(conn, tenant, day_counts).await?;
     let created = to_domain(model);
     audit::record(conn, author, ENTITY, id, Operation::Create, &created_changes(&created)).await?;
     Ok(created)
@@ -369,11 +374,13 @@ pub async fn ingest<C: ConnectionTrait>(
     let mut customer_ids: Vec<Uuid> = parsed().map(|(c, _)| c.uuid()).collect();
     customer_ids.sort_unstable();
     customer_ids.dedup();
-    let live: std::collections::HashSet<Uuid> = crate::customer::by_ids(conn, tenant, customers, &customer_ids)
-        .await?
-        .into_iter()
-        .map(|c| c.id.uuid())
-        .collect();
+    // Live customers the caller may see, with their owners (for the work log's counts).
+    let live: std::collections::HashMap<Uuid, Option<Uuid>> =
+        crate::customer::by_ids(conn, tenant, customers, &customer_ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id.uuid(), c.owner_id.map(UserId::uuid)))
+            .collect();
     let contact_ids: Vec<Uuid> = parsed().flat_map(|(_, f)| f.contact_ids.iter().map(|c| c.uuid())).collect();
     let contact_customer: std::collections::HashMap<Uuid, Uuid> = if contact_ids.is_empty() {
         Default::default()
@@ -397,6 +404,7 @@ pub async fn ingest<C: ConnectionTrait>(
     let mut events = Vec::new();
     // Per customer: the latest interaction of the batch, and the last follow-up it states.
     let mut clocks: std::collections::BTreeMap<Uuid, Clock> = Default::default();
+    let mut day_counts = work_count::DayCounts::new();
     for record in records {
         let k = key(&record.source, &record.external_id);
         if let Some(seen) = existing.get(&k) {
@@ -411,10 +419,10 @@ pub async fn ingest<C: ConnectionTrait>(
             }
         };
         let customer = customer_id.uuid();
-        if !live.contains(&customer) {
+        let Some(owner) = live.get(&customer) else {
             outcomes.push(Ingested::Rejected(Invalid::one("customerId", ErrorCode::NotFound, "no such customer")));
             continue;
-        }
+        };
         if fields.contact_ids.iter().any(|c| contact_customer.get(&c.uuid()) != Some(&customer)) {
             outcomes.push(Ingested::Rejected(Invalid::one(
                 "contactIds",
@@ -434,6 +442,7 @@ pub async fn ingest<C: ConnectionTrait>(
             external_id: Some(record.external_id),
         };
         let model = new_row(tenant, customer_id, origin, fields, now);
+        work_count::count_new(&mut day_counts, model.author_id, model.occurred_at, *owner, &model.channel);
         let created = to_domain(model.clone());
         events.push((model.id, Operation::Create, created_changes(&created)));
         rows.push(interaction::ActiveModel::from(model));
@@ -447,6 +456,7 @@ pub async fn ingest<C: ConnectionTrait>(
     for chunk in clocks.chunks(300) {
         conn.execute(&touch_clocks(tenant, chunk)).await?;
     }
+    work_count::add_rows(conn, tenant, day_counts).await?;
     audit::record_many(conn, author, ENTITY, events).await?;
     Ok(outcomes)
 }

@@ -29,6 +29,7 @@ pub mod scope;
 pub mod sequence;
 pub mod tenant;
 pub mod user;
+pub mod work_count;
 
 pub use db::{Backend, Database};
 pub use error::{StoreError, StoreResult};
