@@ -105,6 +105,15 @@ pub fn whole_days(from: DateTime<Utc>, to: DateTime<Utc>) -> Option<(DateTime<Ut
     (first < last).then_some((first, last))
 }
 
+/// The whole months inside `[first, last)` (two day boundaries), as
+/// `[first month's start, last month's end)`, or `None` when there is not one whole month.
+pub fn whole_months(first: DateTime<Utc>, last: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let (month, next) = period_of(first, Granularity::Month);
+    let start = if month == first { month } else { next };
+    let end = period_of(last, Granularity::Month).0;
+    (start < end).then_some((start, end))
+}
+
 /// The periods covering `[from, to)`, in order.
 pub fn periods(
     from: DateTime<Utc>,
@@ -162,5 +171,8 @@ mod tests {
         assert_eq!(period_key_of_day("2026-11-25", Granularity::Week).as_deref(), Some("2026-11-23"));
         assert_eq!(period_key_of_day("2026-11-25", Granularity::Month).as_deref(), Some("2026-11-01"));
         assert_eq!(period_key_of_day("25/11/2026", Granularity::Day), None);
+        let months = whole_months(at("2025-11-23T16:00:00Z"), at("2026-11-22T16:00:00Z"));
+        assert_eq!(months, Some((at("2025-11-30T16:00:00Z"), at("2026-10-31T16:00:00Z"))));
+        assert_eq!(whole_months(at("2026-11-02T16:00:00Z"), at("2026-11-20T16:00:00Z")), None);
     }
 }

@@ -275,12 +275,12 @@ async fn work_log_periods_are_shanghai_days_weeks_and_months() {
     }
 }
 
-/// The work log reads whole days from daily counts kept in the writing transaction. After
+/// The work log reads whole months and days from counts kept in the writing transaction. After
 /// every change that moves interactions between owners or in and out of the live
 /// customers (transfer, delete, restore, merge, undoing a merge), each figure still equals
 /// its drill-down, which reads the interactions themselves, and follows the viewer's scope.
 #[tokio::test]
-async fn work_log_daily_counts_follow_transfers_deletes_restores_and_merges() {
+async fn work_log_stored_counts_follow_transfers_deletes_restores_and_merges() {
     let app = spawn_demo().await;
     let admin = app.login("admin@demo.local").await;
     let manager = app.login("manager@demo.local").await;
@@ -306,7 +306,10 @@ async fn work_log_daily_counts_follow_transfers_deletes_restores_and_merges() {
     // come from the daily counts, not from the part-days at the window's ends. At 17:30
     // UTC, already the next day in Shanghai: a recount that bucketed by the UTC date would
     // take them from the wrong day.
-    for (id, days, channel) in [(&a, 3, "CALL"), (&a, 3, "VISIT"), (&b, 5, "CALL")] {
+    // A and B also have one each 40 days ago, in a whole month of the window: by month,
+    // those come from the month counts.
+    for (id, days, channel) in [(&a, 3, "CALL"), (&a, 3, "VISIT"), (&b, 5, "CALL"), (&a, 40, "EMAIL"), (&b, 40, "CALL")]
+    {
         let day = (Utc::now() - Duration::days(days)).date_naive();
         let at = day.and_hms_opt(17, 30, 0).unwrap().and_utc().to_rfc3339();
         let out = app
@@ -318,22 +321,33 @@ async fn work_log_daily_counts_follow_transfers_deletes_restores_and_merges() {
             .await;
         assert_eq!(out["data"]["createInteraction"]["userErrors"], json!([]), "{out}");
     }
-    let window = json!({"s": {"userId": rep1}, "from": (Utc::now() - Duration::days(20)).to_rfc3339(), "to": (Utc::now() + Duration::hours(1)).to_rfc3339()});
-    // The total for a viewer, after checking every period against its drill-down.
+    let window = json!({"s": {"userId": rep1}, "from": (Utc::now() - Duration::days(90)).to_rfc3339(), "to": (Utc::now() + Duration::hours(1)).to_rfc3339()});
+    // The total for a viewer, after checking every period against its drill-down, by day
+    // and by month (which must agree).
     let total = |token: String| {
         let (app, window) = (&app, window.clone());
         async move {
-            let log = app.gql(Some(&token), WORK_LOG, window).await;
-            let periods = log["data"]["workLog"].as_array().unwrap_or_else(|| panic!("{log}")).clone();
-            let mut sum = 0;
-            for p in &periods {
-                assert_eq!(p["interactions"]["count"], p["interactions"]["records"]["totalCount"], "{p}");
-                let by_channel: i64 =
-                    p["interactionsByChannel"].as_array().unwrap().iter().map(|c| c["count"].as_i64().unwrap()).sum();
-                assert_eq!(by_channel, p["interactions"]["count"].as_i64().unwrap(), "{p}");
-                sum += p["interactions"]["count"].as_i64().unwrap();
+            let mut sums = Vec::new();
+            for granularity in ["DAY", "MONTH"] {
+                let query = WORK_LOG.replace("granularity: DAY", &format!("granularity: {granularity}"));
+                let log = app.gql(Some(&token), &query, window.clone()).await;
+                let periods = log["data"]["workLog"].as_array().unwrap_or_else(|| panic!("{log}")).clone();
+                let mut sum = 0;
+                for p in &periods {
+                    assert_eq!(p["interactions"]["count"], p["interactions"]["records"]["totalCount"], "{p}");
+                    let by_channel: i64 = p["interactionsByChannel"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|c| c["count"].as_i64().unwrap())
+                        .sum();
+                    assert_eq!(by_channel, p["interactions"]["count"].as_i64().unwrap(), "{p}");
+                    sum += p["interactions"]["count"].as_i64().unwrap();
+                }
+                sums.push(sum);
             }
-            sum
+            assert_eq!(sums[0], sums[1], "by day and by month");
+            sums[0]
         }
     };
     let (admin_start, manager_start) = (total(admin.clone()).await, total(manager.clone()).await);
@@ -361,17 +375,17 @@ async fn work_log_daily_counts_follow_transfers_deletes_restores_and_merges() {
     const RESTORE: &str = "mutation($i: CustomerIdInput!) { restoreCustomer(input: $i) { userErrors { code } } }";
     const MERGE: &str = "mutation($i: MergeCustomersInput!) { mergeCustomers(input: $i) { userErrors { code } } }";
 
-    // A goes to rep3, outside the manager's department: its two interactions leave the
+    // A goes to rep3, outside the manager's department: its three interactions leave the
     // manager's figures (rep1 still wrote them; the admin still sees them).
     mutate(UPDATE, json!({"id": a, "expectedVersion": version(a.clone()).await, "ownerId": rep3})).await;
     assert_eq!(total(admin.clone()).await, admin_start);
-    assert_eq!(total(manager.clone()).await, manager_start - 2);
+    assert_eq!(total(manager.clone()).await, manager_start - 3);
     // B in the recycle bin counts for nobody; restored, it counts again.
     mutate(DELETE, json!({"id": b, "expectedVersion": version(b.clone()).await})).await;
-    assert_eq!(total(admin.clone()).await, admin_start - 1);
-    assert_eq!(total(manager.clone()).await, manager_start - 3);
+    assert_eq!(total(admin.clone()).await, admin_start - 2);
+    assert_eq!(total(manager.clone()).await, manager_start - 5);
     mutate(RESTORE, json!({"id": b, "expectedVersion": version(b.clone()).await})).await;
-    assert_eq!(total(manager.clone()).await, manager_start - 2);
+    assert_eq!(total(manager.clone()).await, manager_start - 3);
     // Merging A into rep1's customer brings A's interactions back under rep1.
     mutate(
         MERGE,
@@ -383,7 +397,7 @@ async fn work_log_daily_counts_follow_transfers_deletes_restores_and_merges() {
     // Undoing the merge moves them back to A, still rep3's.
     mutate(RESTORE, json!({"id": a, "expectedVersion": version(a.clone()).await})).await;
     assert_eq!(total(admin.clone()).await, admin_start);
-    assert_eq!(total(manager.clone()).await, manager_start - 2);
+    assert_eq!(total(manager.clone()).await, manager_start - 3);
     // And back to rep1.
     mutate(UPDATE, json!({"id": a, "expectedVersion": version(a.clone()).await, "ownerId": rep1})).await;
     assert_eq!(total(manager.clone()).await, manager_start);

@@ -198,6 +198,7 @@ pub async fn seed(
     let now = Utc::now();
     let today = now.format("%Y%m%d").to_string();
     let mut customer_ids: Vec<Uuid> = Vec::with_capacity(scale.customers);
+    let mut customer_owners: Vec<Uuid> = Vec::with_capacity(scale.customers);
     let batch = 5_000;
     let mut index = 0;
     while index < scale.customers {
@@ -311,6 +312,7 @@ pub async fn seed(
                 });
             }
             customer_ids.push(id);
+            customer_owners.push(owner.uuid());
         }
         let tx = db.begin_write().await?;
         rows += crate::insert_chunked(&tx, customers, 45).await?;
@@ -321,22 +323,30 @@ pub async fn seed(
     }
 
     // A third of the interactions on one hot customer, the rest spread over three years.
-    let Some(hot) = customer_ids.first().copied() else {
+    if customer_ids.is_empty() {
         return Ok(Loaded { rows, seconds: started.elapsed().as_secs_f64() });
-    };
+    }
     let hot_share = scale.interactions / 3;
     let mut made = 0;
     while made < scale.interactions {
         let end = (made + 20_000).min(scale.interactions);
         let mut batch = Vec::with_capacity(end - made);
         for n in made..end {
-            let customer = if n < hot_share { hot } else { customer_ids[rng.gen_range(0..customer_ids.len())] };
+            let pick_customer = if n < hot_share { 0 } else { rng.gen_range(0..customer_ids.len()) };
+            let customer = customer_ids[pick_customer];
+            // Follow-ups are mostly written by the customer's owner; one in ten by a
+            // colleague (a visit together, a hand-over).
+            let author = if rng.gen_range(0..10) == 0 {
+                reps[rng.gen_range(0..reps.len())].uuid()
+            } else {
+                customer_owners[pick_customer]
+            };
             let occurred = now - Duration::minutes(rng.gen_range(0..1_576_800));
             batch.push(interaction::ActiveModel {
                 tenant_id: Set(tenant.uuid()),
                 id: Set(Uuid::now_v7()),
                 customer_id: Set(customer),
-                author_id: Set(Some(reps[rng.gen_range(0..reps.len())].uuid())),
+                author_id: Set(Some(author)),
                 channel: Set(pick(&mut rng, &["CALL", "VISIT", "EMAIL", "WECHAT", "WECOM", "MEETING"]).to_string()),
                 occurred_at: Set(occurred),
                 content: Set(pick(

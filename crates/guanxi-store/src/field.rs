@@ -421,7 +421,8 @@ pub async fn customers_created<C: ConnectionTrait>(
 }
 
 /// How many interactions each of `users` recorded in `[from, to)`, per period and channel.
-/// The whole Shanghai days come from the daily counts ([`crate::work_count`]); only the
+/// Whole months (when the log is by month or year) come from the month counts and the
+/// other whole Shanghai days from the day counts ([`crate::work_count`]); only the
 /// part-days at either end are counted from the interactions themselves.
 pub async fn interactions_by<C: ConnectionTrait>(
     conn: &C,
@@ -431,20 +432,35 @@ pub async fn interactions_by<C: ConnectionTrait>(
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     granularity: Granularity,
 ) -> StoreResult<Vec<(String, String, i64)>> {
-    let Some((first, last)) = guanxi_domain::field::whole_days(from, to) else {
+    use crate::work_count::{Grain, by_period};
+    use guanxi_domain::field::{day_key, period_key_of_day, whole_days, whole_months};
+    let Some((first, last)) = whole_days(from, to) else {
         return interactions_counted(conn, tenant, customers, users, &[(from, to)], granularity).await;
     };
-    let days = (guanxi_domain::field::day_key(first), guanxi_domain::field::day_key(last));
-    let mut totals: BTreeMap<(String, String), i64> = BTreeMap::new();
-    for (day, channel, n) in crate::work_count::by_day(conn, tenant, customers, users, days).await? {
-        let period = guanxi_domain::field::period_key_of_day(&day, granularity).unwrap_or(day);
-        *totals.entry((period, channel)).or_default() += n;
+    let months = whole_months(first, last).filter(|_| matches!(granularity, Granularity::Month | Granularity::Year));
+    let days = match months {
+        Some((start, end)) => vec![(first, start), (end, last)],
+        None => vec![(first, last)],
+    };
+    let keys = |windows: &[(DateTime<Utc>, DateTime<Utc>)]| -> Vec<(String, String)> {
+        windows.iter().filter(|(a, b)| a < b).map(|(a, b)| (day_key(*a), day_key(*b))).collect()
+    };
+    let mut rows = Vec::new();
+    if let Some(months) = months {
+        rows.extend(by_period(conn, tenant, customers, users, Grain::Month, &keys(&[months])).await?);
+    }
+    let days = keys(&days);
+    if !days.is_empty() {
+        rows.extend(by_period(conn, tenant, customers, users, Grain::Day, &days).await?);
     }
     let ends: Vec<_> = [(from, first), (last, to)].into_iter().filter(|(a, b)| a < b).collect();
     if !ends.is_empty() {
-        for (period, channel, n) in interactions_counted(conn, tenant, customers, users, &ends, granularity).await? {
-            *totals.entry((period, channel)).or_default() += n;
-        }
+        rows.extend(interactions_counted(conn, tenant, customers, users, &ends, granularity).await?);
+    }
+    let mut totals: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for (key, channel, n) in rows {
+        let period = period_key_of_day(&key, granularity).unwrap_or(key);
+        *totals.entry((period, channel)).or_default() += n;
     }
     Ok(totals.into_iter().filter(|(_, n)| *n != 0).map(|((period, channel), n)| (period, channel, n)).collect())
 }

@@ -259,7 +259,7 @@ pub async fn create<C: ConnectionTrait>(
         .await
         .map_err(|e| on_unique(e, "externalId", "a record with this source and external id already exists"))?;
     conn.execute(&touch_clocks(tenant, &[(customer_id.uuid(), occurred)])).await?;
-    let mut day_counts = work_count::DayCounts::new();
+    let mut day_counts = work_count::Counts::new();
     let owner = target.owner_id.map(UserId::uuid);
     work_count::count_new(&mut day_counts, model.author_id, model.occurred_at, owner, &model.channel);
     work_count::add_rows(conn, tenant, day_counts).await?;
@@ -404,7 +404,7 @@ pub async fn ingest<C: ConnectionTrait>(
     let mut events = Vec::new();
     // Per customer: the latest interaction of the batch, and the last follow-up it states.
     let mut clocks: std::collections::BTreeMap<Uuid, Clock> = Default::default();
-    let mut day_counts = work_count::DayCounts::new();
+    let mut day_counts = work_count::Counts::new();
     for record in records {
         let k = key(&record.source, &record.external_id);
         if let Some(seen) = existing.get(&k) {

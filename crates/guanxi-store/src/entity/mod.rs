@@ -15,7 +15,7 @@ pub mod event;
 pub mod event_assignee;
 pub mod idempotency_key;
 pub mod interaction;
-pub mod interaction_day_count;
+pub mod interaction_count;
 pub mod job_lease;
 pub mod number_sequence;
 pub mod refresh_token;

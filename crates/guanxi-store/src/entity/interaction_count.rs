@@ -1,18 +1,21 @@
-//! The `interaction_day_counts` table: the work log's daily interaction counts.
+//! The `interaction_counts` table: the work log's interaction counts per day and per month.
 
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-#[sea_orm(table_name = "interaction_day_counts")]
+#[sea_orm(table_name = "interaction_counts")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub tenant_id: Uuid,
     /// The author, or the nil UUID for interactions without one.
     #[sea_orm(primary_key, auto_increment = false)]
     pub author_id: Uuid,
-    /// The Shanghai day, `YYYY-MM-DD`.
+    /// `DAY` or `MONTH`.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub day: String,
+    pub grain: String,
+    /// The period's first day in Shanghai time, `YYYY-MM-DD`.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub period: String,
     /// The customer's owner, or the nil UUID for customers without one.
     #[sea_orm(primary_key, auto_increment = false)]
     pub owner_id: Uuid,
