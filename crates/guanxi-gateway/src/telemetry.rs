@@ -43,6 +43,9 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// How much of a slow statement's text the WARN shows.
+const SLOW_SQL_SHOWN: usize = 2_000;
+
 /// Statements slower than this are logged at WARN with their text (values bound).
 static SLOW_STATEMENT_MS: AtomicU64 = AtomicU64::new(500);
 
@@ -62,7 +65,14 @@ pub fn on_statement(info: &StatementInfo<'_>) {
     let elapsed_ms = info.elapsed.as_secs_f64() * 1000.0;
     let slow = SLOW_STATEMENT_MS.load(Ordering::Relaxed);
     if slow > 0 && elapsed_ms >= slow as f64 {
-        tracing::warn!(target: "guanxi::sql", elapsed_ms, failed = info.failed, sql = %info.statement, "slow SQL statement");
+        // Long statements (a batch's thousands of ids) are cut: the start shows which one it is.
+        let mut sql = info.statement.to_string();
+        if let Some((cut, _)) = sql.char_indices().nth(SLOW_SQL_SHOWN) {
+            let length = sql.chars().count();
+            sql.truncate(cut);
+            sql.push_str(&format!(" … ({length} characters)"));
+        }
+        tracing::warn!(target: "guanxi::sql", elapsed_ms, failed = info.failed, sql, "slow SQL statement");
     } else {
         tracing::debug!(target: "guanxi::sql", elapsed_ms, failed = info.failed, sql = %info.statement);
     }

@@ -77,4 +77,30 @@ async fn generated_data_is_valid_skewed_searchable_and_repeatable() {
         .gql(Some(&admin), "query($s: String!) { customers(filter: {search: $s}) { totalCount } }", json!({"s": first}))
         .await;
     assert!(found["data"]["customers"]["totalCount"].as_i64().unwrap() >= 1, "{first}: {found}");
+    // The loader tallies the work log's counts as it makes the interactions: the root
+    // department's log over the three years (in windows of at most 400 days), by month and
+    // by week, counts every one.
+    let root =
+        app.gql(Some(&admin), "{ departmentTree { department { id } } }", json!({})).await["data"]["departmentTree"][0]
+            ["department"]["id"]
+            .clone();
+    let now = chrono::Utc::now() + chrono::Duration::hours(1);
+    for granularity in ["MONTH", "WEEK"] {
+        let query = format!(
+            "query($s: WorkLogSubject!, $from: DateTime!, $to: DateTime!) {{ workLog(subject: $s, from: $from, to: $to, granularity: {granularity}) {{ interactions {{ count }} }} }}"
+        );
+        let mut counted = 0;
+        for back in [3, 2, 1] {
+            let (from, to) = (now - chrono::Duration::days(370 * back), now - chrono::Duration::days(370 * (back - 1)));
+            let window = json!({"s": {"departmentId": root}, "from": from.to_rfc3339(), "to": to.to_rfc3339()});
+            let log = app.gql(Some(&admin), &query, window).await;
+            counted += log["data"]["workLog"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{log}"))
+                .iter()
+                .map(|p| p["interactions"]["count"].as_i64().unwrap())
+                .sum::<i64>();
+        }
+        assert_eq!(counted, 3_000, "{granularity}");
+    }
 }

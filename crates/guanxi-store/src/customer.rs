@@ -232,11 +232,16 @@ fn token_subquery(tenant: TenantId, tokens: &[String], all: bool) -> sea_orm::se
 /// the substring confirmed on the few candidate rows.
 fn search_condition(tenant: TenantId, term: &str) -> Condition {
     let Some(query) = search_query(term) else { return Condition::all() };
-    let by_name =
-        Condition::all().add(customer::Column::Id.in_subquery(token_subquery(tenant, &query.name_tokens, true))).add(
+    let mut by_name =
+        Condition::all().add(customer::Column::Id.in_subquery(token_subquery(tenant, &query.name_tokens, true)));
+    // One or two characters are a token of their own: holding the token is containing the
+    // text, and the substring needs no confirming row by row.
+    if query.name_text.chars().count() > 2 {
+        by_name = by_name.add(
             customer::Column::SearchName
                 .like(LikeExpr::new(format!("%{}%", escape_like(&query.name_text))).escape('\\')),
         );
+    }
     let mut any = Condition::any().add(by_name);
     if let Some(mnemonic) = query.mnemonic_token {
         any = any.add(customer::Column::Id.in_subquery(token_subquery(tenant, &[mnemonic], false)));

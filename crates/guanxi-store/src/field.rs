@@ -410,7 +410,15 @@ pub async fn customers_created<C: ConnectionTrait>(
         .column_as(Expr::cust(period.clone()), "period")
         .column_as(Expr::col((customer::Entity, customer::Column::Id)).count(), "n")
         .filter(customer::Column::TenantId.eq(tenant.uuid()))
-        .filter(crate::customer::visible_customer(backend, tenant, customers, (customer::Entity, customer::Column::Id)))
+        // The counted rows are the customers themselves: the scope applies to their own
+        // owner, with no probe of each row's own primary key.
+        .filter(customer::Column::DeletedAt.is_null())
+        .filter(crate::scope::owner_condition(
+            backend,
+            tenant,
+            customers,
+            (customer::Entity, customer::Column::OwnerId),
+        ))
         .filter(customer::Column::CreatedBy.is_in(users.iter().copied()))
         .filter(customer::Column::CreatedAt.gte(from))
         .filter(customer::Column::CreatedAt.lt(to))

@@ -259,10 +259,10 @@ pub async fn create<C: ConnectionTrait>(
         .await
         .map_err(|e| on_unique(e, "externalId", "a record with this source and external id already exists"))?;
     conn.execute(&touch_clocks(tenant, &[(customer_id.uuid(), occurred)])).await?;
-    let mut day_counts = work_count::Counts::new();
+    let mut counts = work_count::Counts::new();
     let owner = target.owner_id.map(UserId::uuid);
-    work_count::count_new(&mut day_counts, model.author_id, model.occurred_at, owner, &model.channel);
-    work_count::add_rows(conn, tenant, day_counts).await?;
+    work_count::count_new(&mut counts, model.author_id, model.occurred_at, owner, &model.channel);
+    work_count::add_rows(conn, tenant, counts).await?;
     let created = to_domain(model);
     audit::record(conn, author, ENTITY, id, Operation::Create, &created_changes(&created)).await?;
     Ok(created)
@@ -404,7 +404,7 @@ pub async fn ingest<C: ConnectionTrait>(
     let mut events = Vec::new();
     // Per customer: the latest interaction of the batch, and the last follow-up it states.
     let mut clocks: std::collections::BTreeMap<Uuid, Clock> = Default::default();
-    let mut day_counts = work_count::Counts::new();
+    let mut counts = work_count::Counts::new();
     for record in records {
         let k = key(&record.source, &record.external_id);
         if let Some(seen) = existing.get(&k) {
@@ -442,7 +442,7 @@ pub async fn ingest<C: ConnectionTrait>(
             external_id: Some(record.external_id),
         };
         let model = new_row(tenant, customer_id, origin, fields, now);
-        work_count::count_new(&mut day_counts, model.author_id, model.occurred_at, *owner, &model.channel);
+        work_count::count_new(&mut counts, model.author_id, model.occurred_at, *owner, &model.channel);
         let created = to_domain(model.clone());
         events.push((model.id, Operation::Create, created_changes(&created)));
         rows.push(interaction::ActiveModel::from(model));
@@ -456,7 +456,7 @@ pub async fn ingest<C: ConnectionTrait>(
     for chunk in clocks.chunks(300) {
         conn.execute(&touch_clocks(tenant, chunk)).await?;
     }
-    work_count::add_rows(conn, tenant, day_counts).await?;
+    work_count::add_rows(conn, tenant, counts).await?;
     audit::record_many(conn, author, ENTITY, events).await?;
     Ok(outcomes)
 }

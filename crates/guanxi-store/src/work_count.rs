@@ -91,8 +91,9 @@ fn upsert() -> OnConflict {
     .to_owned()
 }
 
-/// Adds counts of new interactions (on live customers) in multi-row upserts.
-pub async fn add_rows<C: ConnectionTrait>(conn: &C, tenant: TenantId, counts: Counts) -> StoreResult<()> {
+/// Adds counts of new interactions (on live customers) in multi-row upserts; returns how
+/// many count rows it wrote.
+pub async fn add_rows<C: ConnectionTrait>(conn: &C, tenant: TenantId, counts: Counts) -> StoreResult<u64> {
     let rows: Vec<interaction_count::ActiveModel> = counts
         .into_iter()
         .map(|((author, grain, period, owner, channel), n)| {
@@ -114,7 +115,7 @@ pub async fn add_rows<C: ConnectionTrait>(conn: &C, tenant: TenantId, counts: Co
             .exec_without_returning(conn)
             .await?;
     }
-    Ok(())
+    Ok(rows.len() as u64)
 }
 
 /// Recounts the interactions of `customers` from the table and adds them (`sign` 1) or
@@ -192,19 +193,6 @@ pub async fn add<C: ConnectionTrait>(conn: &C, tenant: TenantId, customers: &[Uu
 /// Takes away the interactions of `customers` as they now stand (before a change).
 pub async fn remove<C: ConnectionTrait>(conn: &C, tenant: TenantId, customers: &[Uuid]) -> StoreResult<()> {
     shift(conn, tenant, customers, -1).await
-}
-
-/// Counts a whole tenant's interactions afresh (after a bulk load).
-pub async fn rebuild<C: ConnectionTrait>(conn: &C, tenant: TenantId) -> StoreResult<()> {
-    interaction_count::Entity::delete_many().filter(Column::TenantId.eq(tenant.uuid())).exec(conn).await?;
-    let ids: Vec<Uuid> = customer::Entity::find()
-        .select_only()
-        .column(customer::Column::Id)
-        .filter(customer::Column::TenantId.eq(tenant.uuid()))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    add(conn, tenant, &ids).await
 }
 
 /// The counts of `users`' interactions per period key and channel, at `grain`, for the
