@@ -95,14 +95,65 @@ pub fn period_key_of_day(day_key: &str, granularity: Granularity) -> Option<Stri
     Some(period_key(period_of(start_of(day), granularity).0))
 }
 
-/// The whole Shanghai days inside `[from, to)`, as `[first day's start, last day's end)`,
-/// or `None` when there is not one whole day. The work log counts the whole days from its
-/// daily counts and only the part-days at either end from the records themselves.
-pub fn whole_days(from: DateTime<Utc>, to: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    let (day, next) = period_of(from, Granularity::Day);
-    let first = if day == from { day } else { next };
-    let last = period_of(to, Granularity::Day).0;
-    (first < last).then_some((first, last))
+/// How the work log covers `[from, to)`: whole Shanghai days read from the stored daily
+/// counts, plus or minus part-days counted from the records themselves.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct DayCover {
+    /// The whole days, `[first day's start, last day's end)`, if any.
+    pub days: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Part-days counted and added.
+    pub plus: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Part-days counted and taken away: the rest of a day that is read whole.
+    pub minus: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// Covers `[from, to)` with whole days and part-days. A part-day at either end is either
+/// counted itself, or its day is read whole and the rest of that day is counted and taken
+/// away, whichever leaves less time before `now` to count: records lie in the past, so a
+/// window ending now reads today whole and takes away the (empty) rest of today, where
+/// counting today so far would read every interaction of the day.
+pub fn day_cover(from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>) -> DayCover {
+    let past = |(a, b): (DateTime<Utc>, DateTime<Utc>)| (b.min(now) - a).max(Duration::zero());
+    let mut cover = DayCover::default();
+    if from >= to {
+        return cover;
+    }
+    let start = period_of(from, Granularity::Day).0;
+    let (last, next) = period_of(to, Granularity::Day);
+    let end = if last == to { to } else { next };
+    let (mut days_start, mut days_end) = (start, end);
+    let mut trailing_done = to == end;
+    if start < from {
+        let first = period_of(from, Granularity::Day).1;
+        let one_day = first >= end;
+        let direct = (from, first.min(to));
+        let mut rest = past((start, from));
+        if one_day {
+            rest += past((to, end));
+        }
+        if past(direct) <= rest {
+            cover.plus.push(direct);
+            days_start = first;
+            trailing_done |= one_day;
+        } else {
+            cover.minus.push((start, from));
+            if one_day && to < end {
+                cover.minus.push((to, end));
+                trailing_done = true;
+            }
+        }
+    }
+    if !trailing_done {
+        let direct = (last, to);
+        if past(direct) <= past((to, end)) {
+            cover.plus.push(direct);
+            days_end = last;
+        } else {
+            cover.minus.push((to, end));
+        }
+    }
+    cover.days = (days_start < days_end).then_some((days_start, days_end));
+    cover
 }
 
 /// The whole months inside `[first, last)` (two day boundaries), as
@@ -160,14 +211,54 @@ mod tests {
     }
 
     #[test]
-    fn whole_days_leave_the_part_days_at_either_end() {
+    fn part_days_are_counted_where_less_of_the_past_lies() {
         assert_eq!(day_key(at("2026-11-23T16:00:00Z")), "2026-11-24");
         assert_eq!(day_key(at("2026-11-23T15:59:59Z")), "2026-11-23");
-        let (first, last) = whole_days(at("2026-11-20T03:00:00Z"), at("2026-11-23T20:00:00Z")).unwrap_or_default();
-        assert_eq!((first, last), (at("2026-11-20T16:00:00Z"), at("2026-11-23T16:00:00Z")));
-        let exact = whole_days(at("2026-11-19T16:00:00Z"), at("2026-11-20T16:00:00Z"));
-        assert_eq!(exact, Some((at("2026-11-19T16:00:00Z"), at("2026-11-20T16:00:00Z"))));
-        assert_eq!(whole_days(at("2026-11-20T03:00:00Z"), at("2026-11-21T03:00:00Z")), None);
+        let now = at("2026-11-24T02:00:00Z"); // 10:00 on the 24th in Shanghai
+        // A window from 13:00 on the 20th to 04:00 on the 24th (Shanghai), in the past: the
+        // 20th's evening is shorter than its morning, so it is counted itself; the 24th's
+        // first four hours are shorter than the rest of the day before now.
+        let cover = day_cover(at("2026-11-20T05:00:00Z"), at("2026-11-23T20:00:00Z"), now);
+        assert_eq!(cover.days, Some((at("2026-11-20T16:00:00Z"), at("2026-11-23T16:00:00Z"))));
+        assert_eq!(
+            cover.plus,
+            [
+                (at("2026-11-20T05:00:00Z"), at("2026-11-20T16:00:00Z")),
+                (at("2026-11-23T16:00:00Z"), at("2026-11-23T20:00:00Z"))
+            ]
+        );
+        assert!(cover.minus.is_empty());
+        // Up to an hour from now: today is read whole, less the rest of today.
+        let cover = day_cover(at("2026-11-19T23:00:00Z"), at("2026-11-24T03:00:00Z"), now);
+        assert_eq!(cover.days, Some((at("2026-11-19T16:00:00Z"), at("2026-11-24T16:00:00Z"))));
+        assert_eq!(cover.plus, []);
+        assert_eq!(
+            cover.minus,
+            [
+                (at("2026-11-19T16:00:00Z"), at("2026-11-19T23:00:00Z")),
+                (at("2026-11-24T03:00:00Z"), at("2026-11-24T16:00:00Z"))
+            ]
+        );
+        // Today so far (the daily report): the day, less the rest of it.
+        let cover = day_cover(at("2026-11-23T16:00:00Z"), at("2026-11-24T03:00:00Z"), now);
+        assert_eq!(cover.days, Some((at("2026-11-23T16:00:00Z"), at("2026-11-24T16:00:00Z"))));
+        assert_eq!((cover.plus, cover.minus), (vec![], vec![(at("2026-11-24T03:00:00Z"), at("2026-11-24T16:00:00Z"))]));
+        // From 09:00 to 11:00 today, at 10:00: the hour so far is counted itself, not the
+        // day less its first nine hours.
+        let cover = day_cover(at("2026-11-24T01:00:00Z"), at("2026-11-24T03:00:00Z"), now);
+        assert_eq!(
+            (cover.days, cover.plus, cover.minus.len()),
+            (None, vec![(at("2026-11-24T01:00:00Z"), at("2026-11-24T03:00:00Z"))], 0)
+        );
+        // An hour last week: counted itself.
+        let cover = day_cover(at("2026-11-17T01:00:00Z"), at("2026-11-17T02:00:00Z"), now);
+        assert_eq!((cover.days, cover.plus.len(), cover.minus.len()), (None, 1, 0));
+        // Whole days only.
+        let cover = day_cover(at("2026-11-19T16:00:00Z"), at("2026-11-20T16:00:00Z"), now);
+        assert_eq!(
+            (cover.days, cover.plus.len(), cover.minus.len()),
+            (Some((at("2026-11-19T16:00:00Z"), at("2026-11-20T16:00:00Z"))), 0, 0)
+        );
         assert_eq!(period_key_of_day("2026-11-25", Granularity::Week).as_deref(), Some("2026-11-23"));
         assert_eq!(period_key_of_day("2026-11-25", Granularity::Month).as_deref(), Some("2026-11-01"));
         assert_eq!(period_key_of_day("25/11/2026", Granularity::Day), None);

@@ -401,4 +401,27 @@ async fn work_log_stored_counts_follow_transfers_deletes_restores_and_merges() {
     // And back to rep1.
     mutate(UPDATE, json!({"id": a, "expectedVersion": version(a.clone()).await, "ownerId": rep1})).await;
     assert_eq!(total(manager.clone()).await, manager_start);
+
+    // Today so far (the daily report) reads today whole and takes away the rest of the
+    // day; an interaction logged a minute ago counts, one due later today does not.
+    let now = Utc::now();
+    let today = guanxi_domain::field::period_of(now, guanxi_domain::field::Granularity::Day);
+    for at in [now - Duration::minutes(1), now + Duration::minutes(5)] {
+        let out = app
+            .gql(
+                Some(&rep),
+                "mutation($i: CreateInteractionInput!) { createInteraction(input: $i) { userErrors { code } } }",
+                json!({"i": {"customerId": a, "channel": "CALL", "occurredAt": at.to_rfc3339(), "content": "今日"}}),
+            )
+            .await;
+        assert_eq!(out["data"]["createInteraction"]["userErrors"], json!([]), "{out}");
+    }
+    let so_far =
+        json!({"s": {"userId": rep1}, "from": today.0.to_rfc3339(), "to": (now + Duration::seconds(30)).to_rfc3339()});
+    let log = app.gql(Some(&manager), WORK_LOG, so_far).await;
+    let periods = log["data"]["workLog"].as_array().unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(periods.len(), 1, "{log}");
+    let day = &periods[0]["interactions"];
+    assert_eq!(day["count"], day["records"]["totalCount"], "{log}");
+    assert!(day["count"].as_i64().unwrap() >= 1, "{log}");
 }

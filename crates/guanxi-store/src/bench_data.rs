@@ -388,7 +388,13 @@ pub async fn seed(
     tx.commit().await?;
     // Fresh statistics, as after any bulk load: without them PostgreSQL planned the
     // scoped interaction list as a loop over every customer (500 ms instead of 1 ms)
-    // until autovacuum came round to analysing the tables.
-    db.connection().execute_unprepared("ANALYZE").await?;
+    // until autovacuum came round to analysing the tables. On PostgreSQL the VACUUM also
+    // sets the visibility map, without which an index-only scan of the search tokens still
+    // visits the table for every row (12k heap fetches, 200 ms instead of 5 ms).
+    let maintenance = match db.db_backend() {
+        sea_orm::DbBackend::Postgres => "VACUUM ANALYZE",
+        _ => "ANALYZE",
+    };
+    db.connection().execute_unprepared(maintenance).await?;
     Ok(Loaded { rows, seconds: started.elapsed().as_secs_f64() })
 }

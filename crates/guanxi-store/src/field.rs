@@ -430,8 +430,9 @@ pub async fn customers_created<C: ConnectionTrait>(
 
 /// How many interactions each of `users` recorded in `[from, to)`, per period and channel.
 /// Whole months (when the log is by month or year) come from the month counts and the
-/// other whole Shanghai days from the day counts ([`crate::work_count`]); only the
-/// part-days at either end are counted from the interactions themselves.
+/// other whole Shanghai days from the day counts ([`crate::work_count`]); the part-days at
+/// either end are counted from the interactions themselves, added, or taken away from a
+/// day read whole ([`guanxi_domain::field::day_cover`]).
 pub async fn interactions_by<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
@@ -441,29 +442,33 @@ pub async fn interactions_by<C: ConnectionTrait>(
     granularity: Granularity,
 ) -> StoreResult<Vec<(String, String, i64)>> {
     use crate::work_count::{Grain, by_period};
-    use guanxi_domain::field::{day_key, period_key_of_day, whole_days, whole_months};
-    let Some((first, last)) = whole_days(from, to) else {
-        return interactions_counted(conn, tenant, customers, users, &[(from, to)], granularity).await;
-    };
-    let months = whole_months(first, last).filter(|_| matches!(granularity, Granularity::Month | Granularity::Year));
-    let days = match months {
-        Some((start, end)) => vec![(first, start), (end, last)],
-        None => vec![(first, last)],
-    };
-    let keys = |windows: &[(DateTime<Utc>, DateTime<Utc>)]| -> Vec<(String, String)> {
-        windows.iter().filter(|(a, b)| a < b).map(|(a, b)| (day_key(*a), day_key(*b))).collect()
-    };
+    use guanxi_domain::field::{day_cover, day_key, period_key_of_day, whole_months};
+    let cover = day_cover(from, to, Utc::now());
     let mut rows = Vec::new();
-    if let Some(months) = months {
-        rows.extend(by_period(conn, tenant, customers, users, Grain::Month, &keys(&[months])).await?);
+    if let Some((first, last)) = cover.days {
+        let months =
+            whole_months(first, last).filter(|_| matches!(granularity, Granularity::Month | Granularity::Year));
+        let days = match months {
+            Some((start, end)) => vec![(first, start), (end, last)],
+            None => vec![(first, last)],
+        };
+        let keys = |windows: &[(DateTime<Utc>, DateTime<Utc>)]| -> Vec<(String, String)> {
+            windows.iter().filter(|(a, b)| a < b).map(|(a, b)| (day_key(*a), day_key(*b))).collect()
+        };
+        if let Some(months) = months {
+            rows.extend(by_period(conn, tenant, customers, users, Grain::Month, &keys(&[months])).await?);
+        }
+        let days = keys(&days);
+        if !days.is_empty() {
+            rows.extend(by_period(conn, tenant, customers, users, Grain::Day, &days).await?);
+        }
     }
-    let days = keys(&days);
-    if !days.is_empty() {
-        rows.extend(by_period(conn, tenant, customers, users, Grain::Day, &days).await?);
+    if !cover.plus.is_empty() {
+        rows.extend(interactions_counted(conn, tenant, customers, users, &cover.plus, granularity).await?);
     }
-    let ends: Vec<_> = [(from, first), (last, to)].into_iter().filter(|(a, b)| a < b).collect();
-    if !ends.is_empty() {
-        rows.extend(interactions_counted(conn, tenant, customers, users, &ends, granularity).await?);
+    if !cover.minus.is_empty() {
+        let taken = interactions_counted(conn, tenant, customers, users, &cover.minus, granularity).await?;
+        rows.extend(taken.into_iter().map(|(period, channel, n)| (period, channel, -n)));
     }
     let mut totals: BTreeMap<(String, String), i64> = BTreeMap::new();
     for (key, channel, n) in rows {
@@ -474,7 +479,7 @@ pub async fn interactions_by<C: ConnectionTrait>(
 }
 
 /// How many interactions each of `users` recorded in `windows`, per period and channel,
-/// counted row by row (for the part-days the daily counts do not cover).
+/// counted row by row (for the part-days at a work log's ends).
 async fn interactions_counted<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
