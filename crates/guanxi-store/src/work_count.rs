@@ -1,8 +1,8 @@
 //! The work log's interaction counts (`interaction_counts`): per tenant, author, Shanghai
 //! day and month ([`Grain`]), customer owner and channel, how many live interactions on
 //! live customers there are. A year of a department's work log by month sums the month
-//! rows (a few thousand) instead of counting a million interactions (13 s at M on SQLite);
-//! by day or week it sums the day rows.
+//! rows (77k for 200 reps at M) instead of counting a million interactions (13 s at M on
+//! SQLite); by day or week it sums the day rows.
 //!
 //! The counts are kept in step inside the writing transaction, never by a background job,
 //! so they are exact at every commit:
@@ -75,20 +75,17 @@ pub fn count_new(
     }
 }
 
+/// The table's key: one count per tenant, author, grain, period, owner and channel.
+const KEY: [Column; 6] =
+    [Column::TenantId, Column::AuthorId, Column::Grain, Column::Period, Column::OwnerId, Column::Channel];
+
 fn upsert() -> OnConflict {
-    OnConflict::columns([
-        Column::TenantId,
-        Column::AuthorId,
-        Column::Grain,
-        Column::Period,
-        Column::OwnerId,
-        Column::Channel,
-    ])
-    .value(
-        Column::N,
-        Expr::col((interaction_count::Entity, Column::N)).add(Expr::col((Alias::new("excluded"), Column::N))),
-    )
-    .to_owned()
+    OnConflict::columns(KEY)
+        .value(
+            Column::N,
+            Expr::col((interaction_count::Entity, Column::N)).add(Expr::col((Alias::new("excluded"), Column::N))),
+        )
+        .to_owned()
 }
 
 /// Adds counts of new interactions (on live customers) in multi-row upserts; returns how
@@ -128,9 +125,8 @@ async fn shift<C: ConnectionTrait>(conn: &C, tenant: TenantId, customers: &[Uuid
     let owner = Expr::from(Func::coalesce([Expr::col((c.clone(), customer::Column::OwnerId)), Expr::val(NOBODY)]));
     let channel = Expr::col((i.clone(), interaction::Column::Channel));
     for grain in Grain::ALL {
+        let period = Expr::cust(crate::field::period_start_sql(backend, grain.granularity(), r#""i"."occurred_at""#));
         for chunk in customers.chunks(5_000) {
-            let period =
-                Expr::cust(crate::field::period_start_sql(backend, grain.granularity(), r#""i"."occurred_at""#));
             let mut select = Query::select();
             select
                 .expr(Expr::val(tenant.uuid()))
@@ -160,21 +156,13 @@ async fn shift<C: ConnectionTrait>(conn: &C, tenant: TenantId, customers: &[Uuid
                 // placeholder, and PostgreSQL would not see the SELECT's expression as grouped.
                 .add_group_by([
                     Expr::col((i.clone(), interaction::Column::AuthorId)),
-                    period,
+                    period.clone(),
                     Expr::col((c.clone(), customer::Column::OwnerId)),
                     channel.clone(),
                 ]);
             let insert = Query::insert()
                 .into_table(interaction_count::Entity)
-                .columns([
-                    Column::TenantId,
-                    Column::AuthorId,
-                    Column::Grain,
-                    Column::Period,
-                    Column::OwnerId,
-                    Column::Channel,
-                    Column::N,
-                ])
+                .columns(KEY.into_iter().chain([Column::N]))
                 .select_from(select)
                 .map_err(|e| StoreError::Database(sea_orm::DbErr::Custom(e.to_string())))?
                 .on_conflict(upsert())
