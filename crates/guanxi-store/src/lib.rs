@@ -43,13 +43,31 @@ where
     C: ConnectionTrait,
     A: sea_orm::ActiveModelTrait + Send + 'static,
 {
+    upsert_chunked(conn, rows, columns, None).await
+}
+
+/// [`insert_chunked`], each statement with `on_conflict` when one is given (an upsert).
+pub(crate) async fn upsert_chunked<C, A>(
+    conn: &C,
+    rows: Vec<A>,
+    columns: usize,
+    on_conflict: Option<sea_orm::sea_query::OnConflict>,
+) -> StoreResult<u64>
+where
+    C: ConnectionTrait,
+    A: sea_orm::ActiveModelTrait + Send + 'static,
+{
     let per_statement = (30_000 / columns.max(1)).max(1);
     let mut inserted = 0;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
         inserted += chunk.len() as u64;
-        <A::Entity as sea_orm::EntityTrait>::insert_many(chunk).exec_without_returning(conn).await?;
+        let mut insert = <A::Entity as sea_orm::EntityTrait>::insert_many(chunk);
+        if let Some(on_conflict) = &on_conflict {
+            insert = insert.on_conflict(on_conflict.clone());
+        }
+        insert.exec_without_returning(conn).await?;
     }
     Ok(inserted)
 }

@@ -106,13 +106,7 @@ pub async fn add_rows<C: ConnectionTrait>(conn: &C, tenant: TenantId, counts: Co
             .into()
         })
         .collect();
-    for chunk in rows.chunks(4_000) {
-        interaction_count::Entity::insert_many(chunk.to_vec())
-            .on_conflict(upsert())
-            .exec_without_returning(conn)
-            .await?;
-    }
-    Ok(rows.len() as u64)
+    crate::upsert_chunked(conn, rows, KEY.len() + 1, Some(upsert())).await
 }
 
 /// Recounts the interactions of `customers` from the table and adds them (`sign` 1) or
