@@ -14,6 +14,7 @@ mod m20261123_000003_interactions;
 mod m20261123_000004_calendar;
 mod m20261123_000005_field_visits;
 mod m20261124_000006_interaction_counts;
+mod m20261124_000007_opportunities;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_calendar::Migration),
             Box::new(m20261123_000005_field_visits::Migration),
             Box::new(m20261124_000006_interaction_counts::Migration),
+            Box::new(m20261124_000007_opportunities::Migration),
         ]
     }
 }

@@ -97,3 +97,15 @@ id_type!(
     /// A calendar event (日程).
     EventId
 );
+id_type!(
+    /// A sales pipeline: an ordered list of stages (销售流程).
+    PipelineId
+);
+id_type!(
+    /// One stage of a pipeline (销售阶段).
+    StageId
+);
+id_type!(
+    /// A possible deal (商机).
+    OpportunityId
+);

@@ -17,6 +17,7 @@ pub mod error;
 pub mod field;
 pub mod ids;
 pub mod interaction;
+pub mod opportunity;
 pub mod org;
 pub mod phone;
 

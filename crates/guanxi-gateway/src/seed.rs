@@ -287,6 +287,61 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
                 guanxi_store::interaction::Origin { author_id: owner(key), source: "manual".into(), external_id: None };
             guanxi_store::interaction::create(tx, author, ScopeRule::All, customer.id, fields, origin).await?;
         }
+        demo_deal(tx, author, customer.id, owner(key), name).await?;
+    }
+    Ok(())
+}
+
+/// One deal per demo customer, at a different point of the default pipeline, so the
+/// funnel has something to show.
+async fn demo_deal<C: guanxi_store::ConnectionTrait>(
+    tx: &C,
+    author: &Author,
+    customer: guanxi_domain::ids::CustomerId,
+    owner: Option<UserId>,
+    company: &str,
+) -> anyhow::Result<()> {
+    use guanxi_domain::access::ScopeRule;
+    use guanxi_domain::opportunity::OpportunityFields;
+    let (deal, amount, steps, close_reason): (&str, i64, &[usize], Option<&str>) = match company {
+        "上海明远机械制造有限公司" => ("数控机床升级项目", 58_000_000, &[1, 2], None),
+        "苏州恒信电子科技有限公司" => ("SMT 产线扩容", 120_000_000, &[1, 2, 3, 4], Some("技术方案最优")),
+        "南京金陵商贸有限公司" => ("仓储管理系统", 8_600_000, &[], None),
+        "杭州云帆培训学校有限公司" => ("企业内训年度合同", 24_000_000, &[1], None),
+        "北京京华软件股份有限公司" => ("研发中心网络改造", 45_000_000, &[1, 2, 5], Some("价格高于竞品")),
+        _ => ("冷链物流试点", 15_000_000, &[1, 2, 3], None),
+    };
+    let scope = guanxi_store::opportunity::OpportunityScope { opportunity: ScopeRule::All, customer: ScopeRule::All };
+    let pipeline =
+        guanxi_store::opportunity::pipeline(tx, author.tenant_id, None).await?.context("default pipeline")?;
+    let fields = OpportunityFields {
+        name: deal.to_owned(),
+        amount: guanxi_domain::opportunity::from_fen(amount),
+        expected_close_date: Some(chrono::Utc::now().date_naive() + chrono::Duration::days(45)),
+        source: Some("展会".to_owned()),
+        competitors: None,
+        notes: None,
+    };
+    let new = guanxi_store::opportunity::NewOpportunity {
+        customer_id: customer,
+        pipeline_id: None,
+        stage_id: None,
+        owner_id: owner,
+        fields,
+    };
+    let mut opportunity = guanxi_store::opportunity::create(tx, author, scope, new).await?;
+    for step in steps {
+        let stage = pipeline.stages.get(*step).context("a default stage")?;
+        opportunity = guanxi_store::opportunity::move_stage(
+            tx,
+            author,
+            scope,
+            opportunity.id.uuid(),
+            opportunity.version,
+            stage.id,
+            close_reason,
+        )
+        .await?;
     }
     Ok(())
 }

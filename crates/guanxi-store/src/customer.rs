@@ -34,8 +34,13 @@ pub const ENTITY: &str = "Customer";
 
 /// Tables whose rows belong to a customer through `customer_id`, with their entity name:
 /// a merge moves them all to the survivor. Each later module adds its table here.
-pub const RELATED: &[(&str, &str)] =
-    &[("contacts", "Contact"), ("interactions", "Interaction"), ("visit_plans", "VisitPlan"), ("check_ins", "CheckIn")];
+pub const RELATED: &[(&str, &str)] = &[
+    ("contacts", "Contact"),
+    ("interactions", "Interaction"),
+    ("visit_plans", "VisitPlan"),
+    ("check_ins", "CheckIn"),
+    ("opportunities", "Opportunity"),
+];
 
 fn fields_of(m: &customer::Model) -> CustomerFields {
     CustomerFields {
@@ -693,8 +698,9 @@ pub async fn update<C: ConnectionTrait>(
         changes = changes.field("ownerId", before.owner_id, owner);
         model.owner_id = Set(owner.map(UserId::uuid));
         model.owner_department_id = Set(department);
-        // The customer's contacts follow their customer to the new owner.
+        // The customer's contacts and open deals follow their customer to the new owner.
         crate::contact::reassign_owner(conn, tenant, &[id], owner).await?;
+        crate::opportunity::follow_customer_owner(conn, author, &[id], owner).await?;
     }
     if changes.is_empty() {
         return Ok(before);
@@ -939,8 +945,9 @@ pub async fn merge<C: ConnectionTrait>(
         audit::record(conn, author, ENTITY, gone_id, Operation::Merge, &changes).await?;
     }
     clear_tokens(conn, tenant, merged_ids).await?;
-    // Contacts follow their (new) customer's owner.
+    // Contacts and open deals follow their (new) customer's owner.
     crate::contact::reassign_owner(conn, tenant, &[survivor_id], survivor.owner_id).await?;
+    crate::opportunity::follow_customer_owner(conn, author, &[survivor_id], survivor.owner_id).await?;
     let mut model = active_model(&edited.fields);
     model.custom_fields = Set(serde_json::to_value(&edited.custom_fields).unwrap_or_default());
     let after = write_versioned(conn, tenant, survivor_id, survivor_version, model).await?;

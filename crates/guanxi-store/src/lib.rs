@@ -23,6 +23,7 @@ pub mod filter;
 pub mod idempotency;
 pub mod interaction;
 pub mod jobs;
+pub mod opportunity;
 pub mod page;
 pub mod role;
 pub mod scope;

@@ -1,5 +1,5 @@
 //! Tenants: one company each, fully isolated. Creating one also creates its root
-//! department and the built-in roles.
+//! department, the built-in roles and the default sales pipeline.
 
 use chrono::Utc;
 use guanxi_domain::access::Role;
@@ -49,6 +49,7 @@ pub async fn create<C: ConnectionTrait>(conn: &C, slug: &TenantSlug, name: &str)
     let author = Author::system(id);
     let root = crate::department::create_root(conn, &author, name).await?;
     let roles = crate::role::create_builtins(conn, &author).await?;
+    crate::opportunity::create_default_pipeline(conn, &author).await?;
     Ok(CreatedTenant { tenant, root, roles })
 }
 

@@ -154,6 +154,17 @@ async fn record_visible(ctx: &Context<'_>, actor: &Actor, id: &ID, kind: &str, u
                 .await?
                 .is_empty()
         }
+        super::opportunity::OPPORTUNITY => {
+            actor.may(Permission::OpportunityRead)
+                && !guanxi_store::opportunity::visible_ids(
+                    conn,
+                    actor.tenant_id,
+                    super::loaders::opportunity_scope(actor),
+                    &[uuid],
+                )
+                .await?
+                .is_empty()
+        }
         DEPARTMENT => {
             actor.may(Permission::OrgRead)
                 && guanxi_store::department::find(conn, actor.tenant_id, actor.department_rule(), uuid).await?.is_some()
@@ -197,6 +208,13 @@ async fn visible_events(
         &ids_of(super::contact::CONTACT),
     )
     .await?;
+    let opportunities = guanxi_store::opportunity::visible_ids(
+        conn,
+        actor.tenant_id,
+        super::loaders::opportunity_scope(actor),
+        &ids_of(super::opportunity::OPPORTUNITY),
+    )
+    .await?;
     let interactions: Vec<Uuid> = guanxi_store::interaction::by_ids(
         conn,
         actor.tenant_id,
@@ -215,6 +233,10 @@ async fn visible_events(
             }
             super::customer::CUSTOMER => actor.may(Permission::CustomerRead) && customers.contains(&e.entity_id),
             super::contact::CONTACT => actor.may(Permission::ContactRead) && contacts.contains(&e.entity_id),
+            super::opportunity::OPPORTUNITY => {
+                actor.may(Permission::OpportunityRead) && opportunities.contains(&e.entity_id)
+            }
+            super::opportunity::PIPELINE => actor.may(Permission::OpportunityRead),
             USER => actor.may(Permission::OrgRead) && users.contains(&e.entity_id),
             DEPARTMENT => actor.may(Permission::OrgRead) && departments.contains(&e.entity_id),
             ROLE => actor.may(Permission::OrgRead),

@@ -692,7 +692,8 @@ fn order_of(order_by: &Option<Vec<CustomerOrder>>) -> Result<(CustomerSort, Dire
 /// What a company knows about one customer, in one place.
 pub struct Customer360(DomainCustomer);
 
-/// Key figures of the 360 view. Figures of modules that do not exist yet are zero.
+/// Key figures of the 360 view. Figures of modules that do not exist yet (work orders,
+/// receivables) are zero; deal figures count what the caller may see.
 #[derive(SimpleObject)]
 pub struct CustomerSummary {
     contact_count: u64,
@@ -728,13 +729,28 @@ impl Customer360 {
         } else {
             0
         };
+        let deals = if actor.may(Permission::OpportunityRead) {
+            let filter = guanxi_store::opportunity::OpportunityFilter {
+                customer_id: Some(guanxi_store::filter::IdFilter { eq: Some(self.0.id.uuid()), ..Default::default() }),
+                ..Default::default()
+            };
+            guanxi_store::opportunity::totals(
+                state(ctx).db.connection(),
+                actor.tenant_id,
+                super::loaders::opportunity_scope(actor),
+                &filter,
+            )
+            .await?
+        } else {
+            guanxi_store::opportunity::StatusTotals::default()
+        };
         Ok(CustomerSummary {
             contact_count,
             last_interaction_at: self.0.last_interaction_at,
             next_follow_up_at: self.0.next_follow_up_at,
-            open_opportunity_count: 0,
-            open_opportunity_amount: Money::cny(Decimal::ZERO),
-            won_amount: Money::cny(Decimal::ZERO),
+            open_opportunity_count: deals.open_count,
+            open_opportunity_amount: Money::cny(guanxi_domain::opportunity::from_fen(deals.open_fen)),
+            won_amount: Money::cny(guanxi_domain::opportunity::from_fen(deals.won_fen)),
             open_work_order_count: 0,
             outstanding_receivables: Money::cny(Decimal::ZERO),
         })
@@ -745,6 +761,30 @@ impl Customer360 {
     async fn contacts(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<Contact>> {
         require(ctx, Permission::ContactRead)?;
         contact_connection(ctx, Some(self.0.id.uuid()), None, first, after).await
+    }
+
+    /// The customer's deals the caller may see, most recently updated first.
+    #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity")]
+    async fn opportunities(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<Vec<super::opportunity::StageKind>>,
+    ) -> ApiResult<Conn<super::opportunity::Opportunity>> {
+        require(ctx, Permission::OpportunityRead)?;
+        let filter = guanxi_store::opportunity::OpportunityFilter {
+            status: status.map(|s| s.into_iter().map(Into::into).collect()),
+            ..Default::default()
+        };
+        super::opportunity::opportunity_connection(
+            ctx,
+            Some(self.0.id.uuid()),
+            Some(filter),
+            (first, after, None, None),
+            (guanxi_store::opportunity::OpportunitySort::UpdatedAt, guanxi_store::page::Direction::Desc),
+        )
+        .await
     }
 
     /// Interactions and changes to the card, newest first (filter with `kinds`).

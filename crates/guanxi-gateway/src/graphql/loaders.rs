@@ -219,3 +219,67 @@ impl Loader<InteractionKey> for ScopedLoader {
         Ok(rows.into_iter().map(|i| (InteractionKey(i.id.uuid()), i)).collect())
     }
 }
+
+/// The scopes an opportunity read needs, for an actor.
+pub fn opportunity_scope(actor: &Actor) -> guanxi_store::opportunity::OpportunityScope {
+    guanxi_store::opportunity::OpportunityScope {
+        opportunity: actor.scope_rule(Module::Opportunity),
+        customer: actor.scope_rule(Module::Customer),
+    }
+}
+
+/// Opportunities by id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OpportunityKey(pub Uuid);
+
+impl Loader<OpportunityKey> for ScopedLoader {
+    type Value = guanxi_domain::opportunity::Opportunity;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[OpportunityKey]) -> Result<HashMap<OpportunityKey, Self::Value>, ApiError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = guanxi_store::opportunity::by_ids(
+            self.db.connection(),
+            self.actor.tenant_id,
+            opportunity_scope(&self.actor),
+            &ids,
+        )
+        .await?;
+        Ok(rows.into_iter().map(|o| (OpportunityKey(o.id.uuid()), o)).collect())
+    }
+}
+
+/// The stages of a pipeline, in order. Pipelines are tenant configuration, visible to
+/// everyone who may read opportunities.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PipelineStagesKey(pub Uuid);
+
+impl Loader<PipelineStagesKey> for ScopedLoader {
+    type Value = Vec<guanxi_domain::opportunity::Stage>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[PipelineStagesKey]) -> Result<HashMap<PipelineStagesKey, Self::Value>, ApiError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let mut stages = guanxi_store::opportunity::stages_of(self.db.connection(), self.actor.tenant_id, &ids).await?;
+        Ok(keys.iter().map(|k| (*k, stages.remove(&k.0.into()).unwrap_or_default())).collect())
+    }
+}
+
+/// The stage changes of an opportunity (whose visibility the caller already checked).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StageChangesKey(pub Uuid);
+
+impl Loader<StageChangesKey> for ScopedLoader {
+    type Value = Vec<guanxi_store::entity::opportunity_stage_change::Model>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[StageChangesKey]) -> Result<HashMap<StageChangesKey, Self::Value>, ApiError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = guanxi_store::opportunity::stage_changes(self.db.connection(), self.actor.tenant_id, &ids).await?;
+        let mut out: HashMap<StageChangesKey, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            out.entry(StageChangesKey(row.opportunity_id)).or_default().push(row);
+        }
+        Ok(out)
+    }
+}

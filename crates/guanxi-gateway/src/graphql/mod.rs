@@ -15,6 +15,7 @@ pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod node;
+pub mod opportunity;
 pub mod org;
 pub mod relay;
 pub mod settings;
@@ -34,6 +35,7 @@ pub struct Query(
     customer::CustomerQuery,
     contact::ContactQuery,
     interaction::InteractionQuery,
+    opportunity::OpportunityQuery,
     calendar::CalendarQuery,
     field::FieldQuery,
     customer_csv::CustomerCsvQuery,
@@ -51,6 +53,7 @@ pub struct Mutation(
     customer::CustomerMutation,
     contact::ContactMutation,
     interaction::InteractionMutation,
+    opportunity::OpportunityMutation,
     calendar::CalendarMutation,
     field::FieldMutation,
     customer_csv::CustomerCsvMutation,
@@ -165,6 +168,10 @@ impl MetaQuery {
         for channel in guanxi_domain::interaction::Channel::ALL {
             let label = if zh { channel.label_zh().to_owned() } else { channel.as_str().to_lowercase() };
             labels.push(EnumLabel { r#enum: "Channel".into(), value: channel.as_str().into(), label });
+        }
+        for kind in guanxi_domain::opportunity::StageKind::ALL {
+            let label = if zh { kind.label_zh().to_owned() } else { kind.as_str().to_lowercase() };
+            labels.push(EnumLabel { r#enum: "StageKind".into(), value: kind.as_str().into(), label });
         }
         for (value, zh_label) in [("ACTIVE", "在职"), ("DISABLED", "已停用")] {
             let label = if zh { zh_label.to_owned() } else { value.to_lowercase() };

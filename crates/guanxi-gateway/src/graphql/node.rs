@@ -11,6 +11,7 @@ use super::customer::{CUSTOMER, Customer};
 use super::error::{ApiError, ApiResult};
 use super::interaction::{INTERACTION, Interaction};
 use super::loaders::{ContactKey, CustomerKey, DepartmentKey, Loaders, RoleKey, UserKey};
+use super::opportunity::{OPPORTUNITY, Opportunity};
 use super::org::{DEPARTMENT, Department, ROLE, Role, USER, User};
 use super::relay::parse_global_id;
 
@@ -27,6 +28,7 @@ pub enum Node {
     Customer(Customer),
     Contact(Contact),
     Interaction(Interaction),
+    Opportunity(Opportunity),
     Event(Event),
 }
 
@@ -56,6 +58,9 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
         }
         INTERACTION if actor.may(Permission::InteractionRead) => {
             loaders.load_one(super::loaders::InteractionKey(uuid)).await?.map(|i| Node::Interaction(Interaction(i)))
+        }
+        OPPORTUNITY if actor.may(Permission::OpportunityRead) => {
+            loaders.load_one(super::loaders::OpportunityKey(uuid)).await?.map(|o| Node::Opportunity(Opportunity(o)))
         }
         EVENT => guanxi_store::calendar::find(
             state(ctx).db.connection(),

@@ -28,7 +28,7 @@ impl Drop for TestApp {
 }
 
 /// A fresh database URL for one test.
-async fn fresh_database(data_dir: &std::path::Path) -> String {
+pub async fn fresh_database(data_dir: &std::path::Path) -> String {
     match std::env::var("GUANXI_TEST_DATABASE_URL") {
         Ok(base) if base.starts_with("postgres") => {
             let (server, name) = base.rsplit_once('/').expect("a database name in GUANXI_TEST_DATABASE_URL");
