@@ -92,15 +92,18 @@ add "4a search 中文" '{"query":"{ customers(first: 20, filter: {search: \"华�
 add "4b search mnemonic" '{"query":"{ customers(first: 20, filter: {search: \"shhx\"}) { totalCount nodes { name } } }"}'
 add "5 100 interactions nested" '{"query":"{ interactions(first: 100) { nodes { content customer { name } contacts { name } author { displayName } } } }"}'
 add "6 createInteraction" "{\"query\":\"mutation(\$i: CreateInteractionInput!) { createInteraction(input: \$i) { interaction { id } userErrors { code } } }\",\"variables\":{\"i\":{\"customerId\":\"$typical\",\"channel\":\"CALL\",\"content\":\"压测电话记录\"}}}"
-add "10 workLog year" "{\"query\":\"query(\$s: WorkLogSubject!, \$f: DateTime!, \$t: DateTime!) { workLog(subject: \$s, from: \$f, to: \$t, granularity: MONTH) { start newCustomers { count } interactions { count } } }\",\"variables\":{\"s\":{\"departmentId\":\"$root_dept\"},\"f\":\"$year_ago\",\"t\":\"$now\"}}"
+add "10a workLog year" "{\"query\":\"query(\$s: WorkLogSubject!, \$f: DateTime!, \$t: DateTime!) { workLog(subject: \$s, from: \$f, to: \$t, granularity: MONTH) { start newCustomers { count } interactions { count } } }\",\"variables\":{\"s\":{\"departmentId\":\"$root_dept\"},\"f\":\"$year_ago\",\"t\":\"$now\"}}"
+add "10b funnel year" "{\"query\":\"query(\$f: OpportunityFilter) { funnel(filter: \$f) { openCount openAmount { amount } weightedAmount { amount } wonCount winRate stages { stage { name } count amount { amount } reached conversionToNext averageDaysInStage } } }\",\"variables\":{\"f\":{\"departmentId\":\"$root_dept\",\"createdAt\":{\"gte\":\"$year_ago\"}}}}"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 hz=$(getconf CLK_TCK)
 results="[]"
 run() {
-  local name=$1 body=$2 url=${3:-$api}
+  local name=$1 body=$2 url=${3:-$api} script=${4:-}
   local lua; lua=$(mktemp --suffix=.lua)
-  sed -e "s|__TOKEN__|$token|" bench/scenario.lua.tpl | python3 -c "import sys; print(sys.stdin.read().replace('__BODY__', sys.argv[1]))" "$body" > "$lua"
+  if [ -n "$script" ]; then cp "$script" "$lua"; else
+    sed -e "s|__TOKEN__|$token|" bench/scenario.lua.tpl | python3 -c "import sys; print(sys.stdin.read().replace('__BODY__', sys.argv[1]))" "$body" > "$lua"
+  fi
   [ "$url" = "$api" ] || sed -i 's/wrk.method = "POST"/wrk.method = "GET"/' "$lua"
   local statements size before after line
   statements=$(curl -s -o /tmp/bench-body.json -D - "$api" -H 'content-type: application/json' -H "authorization: Bearer $token" -d "$body" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-sql-statements"{print $2}')
@@ -165,6 +168,29 @@ for i in "${!names[@]}"; do
   run "${names[$i]}" "${bodies[$i]}"
   [ -z "${floors[$i]:-}" ] || results=$(python3 -c "import json,sys; r=json.loads(sys.argv[1]); r[-1]['db_floor']=json.loads(sys.argv[2]); print(json.dumps(r))" "$results" "${floors[$i]}")
 done
+# Scenario 7: moveOpportunityStage on 150 open deals, one request in ten on 3 hot ones.
+# Each client sends the version it last saw; conflicts are counted, and afterwards every
+# move a client was told succeeded must be in the database (no lost update).
+rows_file=$(mktemp --suffix=.json)
+python3 bench/deals.py setup "$api" "$token" 150 3 > "$rows_file"
+move_lua=$(mktemp --suffix=.lua)
+python3 - "$rows_file" "$token" > "$move_lua" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+lua = open("bench/move.lua.tpl").read()
+for key, value in {"__TOKEN__": sys.argv[2], "__IDS__": ", ".join(json.dumps(r["id"]) for r in d["rows"]),
+                   "__VERSIONS__": ", ".join(str(r["version"]) for r in d["rows"]), "__HOT__": str(d["hot"]),
+                   "__STAGE_A__": d["stage_a"], "__STAGE_B__": d["stage_b"]}.items():
+    lua = lua.replace(key, value)
+print(lua)
+PY
+run "7 moveOpportunityStage (10% hot)" "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['probe'])" "$rows_file")" "$api" "$move_lua"
+moves=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])[-1]['moves'])" "$results")
+consistency=$(python3 bench/deals.py check "$api" "$token" "$rows_file" "$moves")
+echo "7 consistency: $consistency"
+results=$(python3 -c "import json,sys; r=json.loads(sys.argv[1]); r[-1]['consistency']=json.loads(sys.argv[2]); print(json.dumps(r))" "$results" "$consistency")
+rm -f "$rows_file" "$move_lua"
+
 floor_bytes=$(python3 -c "import json,sys; print(next(r['response_bytes'] for r in json.loads(sys.argv[1]) if r['name'].startswith('2a')))" "$results")
 run "floor HTTP static ($floor_bytes B)" "" "http://127.0.0.1:$port/bench/static/$floor_bytes"
 
@@ -203,6 +229,10 @@ with open(out + ".md", "w") as f:
         for r in floors:
             d = r["db_floor"]
             f.write(f"| {r['name']} | {d['statements']} | {d['tps']} | {d['p50_us']/1000:.2f} | {d['p95_us']/1000:.2f} | {d['p99_us']/1000:.2f} |\n")
+    for r in rows:
+        if "consistency" in r:
+            c = r["consistency"]
+            f.write(f"\n7 `moveOpportunityStage`: {r['moves']} moves and {r['conflicts']} version conflicts ({100 * r['conflicts'] / max(r['requests'], 1):.1f} % of requests); versions rose by {c['versions_risen']} ({c['in_flight_at_stop']} in flight when wrk stopped): **{c['lost_updates']} lost updates**, {c['moves_without_history']} moves without a stage-change record.\n")
     f.write(f"\n9 bulk ingest (`ingestInteractions`, 1,000 records per call, {ingest['senders']} senders): {ingest['rows']} rows in {ingest['seconds']} s = **{ingest['rows_per_second']} rows/s**; records not created: {ingest['not_created']}.\n")
 print(out + ".md")
 PY

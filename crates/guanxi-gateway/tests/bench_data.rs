@@ -103,4 +103,26 @@ async fn generated_data_is_valid_skewed_searchable_and_repeatable() {
         }
         assert_eq!(counted, 3_000, "{granularity}");
     }
+    // Two deals per five customers, across the stages, each with the history of every
+    // stage it entered (as many as its version), and the funnel adds them all up.
+    let funnel =
+        app.gql(Some(&admin), "{ funnel { openCount wonCount lostCount stages { reached } } }", json!({})).await;
+    let f = &funnel["data"]["funnel"];
+    let counts = [&f["openCount"], &f["wonCount"], &f["lostCount"]].map(|v| v.as_i64().unwrap());
+    assert_eq!(counts.iter().sum::<i64>(), 120, "{funnel}");
+    assert!(counts.iter().all(|n| *n > 0), "deals in every state: {funnel}");
+    assert_eq!(f["stages"][0]["reached"], 120, "every deal entered the first stage: {funnel}");
+    let deals = app
+        .gql(
+            Some(&admin),
+            "{ opportunities(first: 120) { nodes { version status closeReason stageHistory { toStage { kind } } } } }",
+            json!({}),
+        )
+        .await;
+    for deal in deals["data"]["opportunities"]["nodes"].as_array().unwrap() {
+        let history = deal["stageHistory"].as_array().unwrap();
+        assert_eq!(deal["version"].as_u64().unwrap() as usize, history.len(), "{deal}");
+        assert_eq!(history.last().unwrap()["toStage"]["kind"], deal["status"], "{deal}");
+        assert_eq!(deal["status"] == "LOST", deal["closeReason"].is_string() && deal["status"] != "WON", "{deal}");
+    }
 }

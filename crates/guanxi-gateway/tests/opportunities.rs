@@ -473,3 +473,61 @@ async fn tenants_that_existed_before_opportunities_get_the_default_pipeline() {
     db.close().await.ok();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn the_work_log_counts_deals_created_and_won_with_the_deals_behind_them() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let rep1 = app.login("rep1@demo.local").await;
+    let rep1_id = app.user_id(&admin, "rep1@demo.local").await;
+    let stage = stages(&app, &rep1).await;
+    let mingyuan = customer(&app, &rep1, "上海明远机械制造有限公司").await;
+    let deal = create(&app, &rep1, json!({"customerId": mingyuan, "name": "备件年框", "amount": "5000"})).await;
+    let won =
+        app.gql(Some(&rep1), MOVE, json!({"i": {"id": deal["id"], "expectedVersion": 1, "stageId": stage[4]}})).await;
+    assert_eq!(won["data"]["moveOpportunityStage"]["opportunity"]["status"], "WON", "{won}");
+    let query = "query($u: ID!, $f: DateTime!, $t: DateTime!) { workLog(subject: {userId: $u}, from: $f, to: $t, granularity: DAY) { newOpportunities { count records(first: 50) { totalCount } } wonOpportunities { count amount { amount } records(first: 50) { totalCount nodes { name } } } } }";
+    let now = chrono::Utc::now();
+    let window = json!({"u": rep1_id, "f": (now - chrono::Duration::days(2)).to_rfc3339(), "t": (now + chrono::Duration::hours(1)).to_rfc3339()});
+    let totals = |body: &Value| -> (i64, i64, i64, i64, Vec<String>) {
+        let mut out = (0, 0, 0, 0, Vec::new());
+        for period in body["data"]["workLog"].as_array().unwrap_or_else(|| panic!("{body}")) {
+            let (created, won) = (&period["newOpportunities"], &period["wonOpportunities"]);
+            assert_eq!(created["count"], created["records"]["totalCount"], "{body}");
+            assert_eq!(won["count"], won["records"]["totalCount"], "{body}");
+            out.0 += created["count"].as_i64().unwrap();
+            out.1 += won["count"].as_i64().unwrap();
+            out.2 += won["amount"]["amount"].as_str().unwrap().parse::<f64>().unwrap() as i64;
+            out.3 += won["records"]["totalCount"].as_i64().unwrap();
+            out.4.extend(
+                won["records"]["nodes"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap().to_owned()),
+            );
+        }
+        out.4.sort();
+        out
+    };
+    // rep1's demo deals (数控机床升级项目, SMT 产线扩容 won) and the new one, won today.
+    let mine = app.gql(Some(&rep1), query, window.clone()).await;
+    assert_eq!(totals(&mine), (3, 2, 1_205_000, 2, vec!["SMT 产线扩容".to_owned(), "备件年框".to_owned()]), "{mine}");
+    let manager = app.login("manager@demo.local").await;
+    assert_eq!(totals(&app.gql(Some(&manager), query, window.clone()).await).1, 2);
+    // A colleague may not read rep1's log; a service agent (every customer, no deals)
+    // reads it with no deals in it.
+    let rep2 = app.login("rep2@demo.local").await;
+    assert_eq!(error_code(&app.gql(Some(&rep2), query, window.clone()).await), "NOT_FOUND");
+    let agent = app.login("service@demo.local").await;
+    let log = app
+        .gql(
+            Some(&agent),
+            "query($u: ID!, $f: DateTime!, $t: DateTime!) { workLog(subject: {userId: $u}, from: $f, to: $t, granularity: DAY) { newOpportunities { count } wonOpportunities { count } } }",
+            window,
+        )
+        .await;
+    let counts: i64 = log["data"]["workLog"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{log}"))
+        .iter()
+        .map(|p| p["newOpportunities"]["count"].as_i64().unwrap() + p["wonOpportunities"]["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(counts, 0, "{log}");
+}

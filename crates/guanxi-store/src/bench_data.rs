@@ -1,7 +1,8 @@
 //! Realistic data at scale for benchmarks (`guanxi seed --scale S|M|L`): Chinese company
 //! and person names, valid tax ids, mainland phones, provinces and cities, industries, a
-//! skewed ownership (one rep owns a tenth of all customers) and one customer with a third
-//! of all interactions. Deterministic for a given `--seed`.
+//! skewed ownership (one rep owns a tenth of all customers), one customer with a third
+//! of all interactions, and deals across every stage with their stage history.
+//! Deterministic for a given `--seed`.
 //!
 //! It loads through the fast path: multi-row inserts in large transactions, straight into
 //! the tables. Like a restore from backup it writes no change events: it is not business
@@ -19,7 +20,7 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait};
 
 use crate::Database;
 use crate::audit::Author;
-use crate::entity::{contact, customer, customer_search_token, interaction};
+use crate::entity::{contact, customer, customer_search_token, interaction, opportunity, opportunity_stage_change};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -386,6 +387,7 @@ pub async fn seed(
     let tx = db.begin_write().await?;
     rows += crate::work_count::add_rows(&tx, tenant, counts).await?;
     tx.commit().await?;
+    rows += opportunities(db, tenant, &mut rng, &customer_ids, &customer_owners).await?;
     // Fresh statistics, as after any bulk load: without them PostgreSQL planned the
     // scoped interaction list as a loop over every customer (500 ms instead of 1 ms)
     // until autovacuum came round to analysing the tables. On PostgreSQL the VACUUM also
@@ -397,4 +399,116 @@ pub async fn seed(
     };
     db.connection().execute_unprepared(maintenance).await?;
     Ok(Loaded { rows, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// Two deals for every five customers, owned by the customer's owner, created over the
+/// last two years and walked through the default pipeline with their stage history: half
+/// still open, a fifth lost where they stopped, the rest won. Each deal's version is the
+/// number of stages it entered, as if every move had gone through `moveOpportunityStage`.
+async fn opportunities(
+    db: &Database,
+    tenant: guanxi_domain::ids::TenantId,
+    rng: &mut StdRng,
+    customers: &[Uuid],
+    owners: &[Uuid],
+) -> crate::StoreResult<u64> {
+    use guanxi_domain::opportunity::StageKind;
+    let pipeline =
+        crate::opportunity::pipeline(db.connection(), tenant, None).await?.ok_or(crate::StoreError::NotFound)?;
+    let open: Vec<_> = pipeline.stages.iter().filter(|s| s.kind == StageKind::Open).cloned().collect();
+    let won = pipeline.stages.iter().find(|s| s.kind == StageKind::Won).cloned().ok_or(crate::StoreError::NotFound)?;
+    let lost =
+        pipeline.stages.iter().find(|s| s.kind == StageKind::Lost).cloned().ok_or(crate::StoreError::NotFound)?;
+    let now = Utc::now();
+    let mut rows = 0;
+    let mut deals = Vec::new();
+    let mut changes = Vec::new();
+    for (i, (customer, owner)) in customers.iter().zip(owners).enumerate() {
+        if i % 5 >= 2 {
+            continue;
+        }
+        let outcome = rng.gen_range(0..100);
+        // How far the deal got among the open stages: most stop early.
+        let furthest =
+            [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3][rng.gen_range(0..20)].min(open.len() - 1);
+        let mut path: Vec<&guanxi_domain::opportunity::Stage> = open.iter().take(furthest + 1).collect();
+        let kind = match outcome {
+            0..50 => StageKind::Open,
+            50..70 => StageKind::Lost,
+            _ => StageKind::Won,
+        };
+        match kind {
+            StageKind::Won => {
+                path = open.iter().collect();
+                path.push(&won);
+            }
+            StageKind::Lost => path.push(&lost),
+            StageKind::Open => {}
+        }
+        let days: Vec<i64> = path.iter().map(|_| rng.gen_range(1..25)).collect();
+        let span: i64 = days.iter().sum();
+        let created = now - Duration::days(span + rng.gen_range(0..700)) - Duration::minutes(rng.gen_range(0..1_440));
+        let id = Uuid::now_v7();
+        let amount_fen = rng.gen_range(1_000..2_000_000_i64) * 100;
+        let mut at = created;
+        let mut from: Option<(Uuid, chrono::DateTime<Utc>)> = None;
+        for (step, stage) in path.iter().enumerate() {
+            if step > 0 {
+                at += Duration::days(days[step - 1]);
+            }
+            changes.push(opportunity_stage_change::ActiveModel {
+                tenant_id: Set(tenant.uuid()),
+                id: Set(Uuid::now_v7()),
+                opportunity_id: Set(id),
+                from_stage_id: Set(from.map(|(s, _)| s)),
+                to_stage_id: Set(stage.id.uuid()),
+                changed_at: Set(at),
+                changed_by: Set(Some(*owner)),
+                seconds_in_from_stage: Set(from.map(|(_, entered)| (at - entered).num_seconds())),
+                amount_fen: Set(amount_fen),
+            });
+            from = Some((stage.id.uuid(), at));
+        }
+        let current = path.last().copied().unwrap_or(&open[0]);
+        let reached = if kind == StageKind::Won { won.position } else { open[furthest].position };
+        deals.push(opportunity::ActiveModel {
+            tenant_id: Set(tenant.uuid()),
+            id: Set(id),
+            customer_id: Set(*customer),
+            pipeline_id: Set(pipeline.id.uuid()),
+            stage_id: Set(current.id.uuid()),
+            status: Set(kind.as_str().into()),
+            name: Set(format!("{}采购项目", pick(rng, &["年度", "二期", "扩产", "升级改造", "试点", "框架"]))),
+            amount_fen: Set(amount_fen),
+            currency: Set("CNY".into()),
+            expected_close_date: Set(Some((created + Duration::days(90)).date_naive())),
+            source: Set(Some(pick(rng, &["展会", "官网", "转介绍", "电话营销"]).to_string())),
+            competitors: Set(None),
+            notes: Set(None),
+            owner_id: Set(Some(*owner)),
+            stage_entered_at: Set(at),
+            reached_position: Set(reached),
+            closed_at: Set((kind != StageKind::Open).then_some(at)),
+            close_reason: Set(match kind {
+                StageKind::Lost => Some(pick(rng, &["价格高于竞品", "需求取消", "选择了竞品", "预算不足"]).to_string()),
+                StageKind::Won => Some("方案最优".into()),
+                StageKind::Open => None,
+            }),
+            version: Set(path.len() as i32),
+            created_at: Set(created),
+            updated_at: Set(at),
+            deleted_at: Set(None),
+        });
+        if deals.len() >= 5_000 {
+            let tx = db.begin_write().await?;
+            rows += crate::insert_chunked(&tx, std::mem::take(&mut deals), 25).await?;
+            rows += crate::insert_chunked(&tx, std::mem::take(&mut changes), 9).await?;
+            tx.commit().await?;
+        }
+    }
+    let tx = db.begin_write().await?;
+    rows += crate::insert_chunked(&tx, deals, 25).await?;
+    rows += crate::insert_chunked(&tx, changes, 9).await?;
+    tx.commit().await?;
+    Ok(rows)
 }

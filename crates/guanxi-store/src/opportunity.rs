@@ -916,3 +916,50 @@ pub async fn follow_customer_owner<C: ConnectionTrait>(
     audit::record_many(conn, author, ENTITY, events).await?;
     Ok(moved)
 }
+
+/// The work log's deal figures for `users` in `[from, to)`, per period (keyed by the
+/// period's first day, see `field::period_start_sql`): deals they own created in the
+/// window, and deals they own won in it with the amount won. Two grouped reads through the
+/// caller's scopes.
+#[allow(clippy::type_complexity)]
+pub async fn work_log<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: OpportunityScope,
+    users: &[Uuid],
+    (from, to): (chrono::DateTime<Utc>, chrono::DateTime<Utc>),
+    granularity: guanxi_domain::field::Granularity,
+) -> StoreResult<(Vec<(String, i64)>, Vec<(String, i64, Option<i64>)>)> {
+    let backend = conn.get_database_backend();
+    let owned = OpportunityFilter {
+        owner_id: Some(IdFilter { any_of: Some(users.to_vec()), ..Default::default() }),
+        ..Default::default()
+    };
+    let created_period = crate::field::period_start_sql(backend, granularity, r#""opportunities"."created_at""#);
+    let created = owned
+        .select(backend, tenant, scope)
+        .select_only()
+        .column_as(Expr::cust(created_period.clone()), "period")
+        .column_as(Expr::col((opportunity::Entity, opportunity::Column::Id)).count(), "n")
+        .filter(opportunity::Column::CreatedAt.gte(from))
+        .filter(opportunity::Column::CreatedAt.lt(to))
+        .group_by(Expr::cust(created_period))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let closed_period = crate::field::period_start_sql(backend, granularity, r#""opportunities"."closed_at""#);
+    let won = owned
+        .select(backend, tenant, scope)
+        .select_only()
+        .column_as(Expr::cust(closed_period.clone()), "period")
+        .column_as(Expr::col((opportunity::Entity, opportunity::Column::Id)).count(), "n")
+        .column_as(Expr::cust(r#"CAST(SUM("opportunities"."amount_fen") AS BIGINT)"#), "fen")
+        .filter(opportunity::Column::Status.eq(StageKind::Won.as_str()))
+        .filter(opportunity::Column::ClosedAt.gte(from))
+        .filter(opportunity::Column::ClosedAt.lt(to))
+        .group_by(Expr::cust(closed_period))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok((created, won))
+}

@@ -551,6 +551,48 @@ impl VisitsFigure {
     }
 }
 
+/// Deals created or won in a period, with the deals behind the count.
+pub struct DealsFigure {
+    figure: Figure,
+    /// Won deals: the amount won; created deals: none.
+    won_fen: Option<i64>,
+}
+
+#[Object]
+impl DealsFigure {
+    async fn count(&self) -> i64 {
+        self.figure.count
+    }
+    /// For won deals, the amount won.
+    async fn amount(&self) -> Option<super::customer::Money> {
+        self.won_fen.map(|fen| super::customer::Money::cny(guanxi_domain::opportunity::from_fen(fen)))
+    }
+    /// The deals counted, most recently updated first.
+    async fn records(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<super::opportunity::Opportunity>> {
+        require(ctx, Permission::OpportunityRead)?;
+        let f = &self.figure;
+        let range =
+            Some(guanxi_store::filter::TimeFilter { gte: Some(f.start), lt: Some(f.end), ..Default::default() });
+        let mut filter = guanxi_store::opportunity::OpportunityFilter {
+            owner_id: Some(guanxi_store::filter::IdFilter { any_of: Some(f.users.clone()), ..Default::default() }),
+            ..Default::default()
+        };
+        if self.won_fen.is_some() {
+            filter.status = Some(vec![guanxi_domain::opportunity::StageKind::Won]);
+            filter.closed_at = range;
+        } else {
+            filter.created_at = range;
+        }
+        let order = (guanxi_store::opportunity::OpportunitySort::UpdatedAt, guanxi_store::page::Direction::Desc);
+        super::opportunity::opportunity_connection(ctx, None, Some(filter), (first, after, None, None), order).await
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct ChannelCount {
     channel: Channel,
@@ -566,6 +608,10 @@ pub struct WorkLogPeriod {
     interactions: InteractionsFigure,
     interactions_by_channel: Vec<ChannelCount>,
     visits_with_check_in: VisitsFigure,
+    /// Deals the people own that were created in the period (zero without `opportunity.read`).
+    new_opportunities: DealsFigure,
+    /// Deals the people own that were won in the period, with the amount won.
+    won_opportunities: DealsFigure,
 }
 
 #[derive(Default)]
@@ -597,8 +643,8 @@ impl FieldQuery {
     }
 
     /// The work log (业务日志) of a user or a department, per day, week or month: new
-    /// customers, interactions (by channel) and visits with a check-in, each with the
-    /// records behind it. Managers see their subtree, reps themselves (`CUSTOMER` scope).
+    /// customers, interactions (by channel), visits with a check-in, and deals created and
+    /// won, each with the records behind it. Managers see their subtree, reps themselves (`CUSTOMER` scope).
     async fn work_log(
         &self,
         ctx: &Context<'_>,
@@ -643,8 +689,16 @@ impl FieldQuery {
             guanxi_store::field::interactions_by(conn, actor.tenant_id, rule, &visible, window, granularity).await?;
         let visits =
             guanxi_store::field::check_ins_by(conn, actor.tenant_id, rule, &visible, window, granularity).await?;
+        let (deals_created, deals_won) = if actor.may(Permission::OpportunityRead) {
+            let scope = super::loaders::opportunity_scope(actor);
+            guanxi_store::opportunity::work_log(conn, actor.tenant_id, scope, &visible, window, granularity).await?
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let mut won: HashMap<String, (i64, i64)> =
+            deals_won.into_iter().map(|(period, n, fen)| (period, (n, fen.unwrap_or(0)))).collect();
         let tally = |rows: &[(String, i64)]| -> HashMap<String, i64> { rows.iter().cloned().collect() };
-        let (customers, visits) = (tally(&customers), tally(&visits));
+        let (customers, visits, deals_created) = (tally(&customers), tally(&visits), tally(&deals_created));
         let mut by_period: HashMap<&str, Vec<ChannelCount>> = HashMap::new();
         for (period, channel, count) in &interactions {
             if let Some(channel) = guanxi_domain::interaction::Channel::parse(channel) {
@@ -666,6 +720,14 @@ impl FieldQuery {
                     interactions: InteractionsFigure(figure(channels.iter().map(|c| c.count).sum())),
                     interactions_by_channel: channels,
                     visits_with_check_in: VisitsFigure(figure(visits.get(&key).copied().unwrap_or(0))),
+                    new_opportunities: DealsFigure {
+                        figure: figure(deals_created.get(&key).copied().unwrap_or(0)),
+                        won_fen: None,
+                    },
+                    won_opportunities: {
+                        let (n, fen) = won.remove(&key).unwrap_or((0, 0));
+                        DealsFigure { figure: figure(n), won_fen: Some(fen) }
+                    },
                 }
             })
             .collect())
