@@ -1,5 +1,6 @@
 -- Scenario 7 for wrk: moveOpportunityStage on open deals, one request in ten on a few hot
--- rows. Each thread keeps the version it last saw of every row and sends it as
+-- rows shared by all, the rest on each thread's own rows. Each thread keeps the version it
+-- last saw of every row and sends it as
 -- expectedVersion; a deal moves between two open stages by the parity of its version, so a
 -- move is always to another stage. A VERSION_CONFLICT (someone moved the row first) is
 -- counted and its reported version taken for the next try. run.sh fills in the rows.
@@ -10,6 +11,7 @@ wrk.headers["Authorization"] = "Bearer __TOKEN__"
 local ids = { __IDS__ }
 local start_versions = { __VERSIONS__ }
 local hot = __HOT__
+local threads_total = __THREADS__
 local stages = { "__STAGE_A__", "__STAGE_B__" }
 local threads = {}
 local counter = 0
@@ -29,7 +31,13 @@ end
 
 function request()
   local i
-  if math.random() < 0.1 then i = math.random(1, hot) else i = math.random(hot + 1, #ids) end
+  if math.random() < 0.1 then
+    i = math.random(1, hot)
+  else
+    -- Each client thread works its own deals, as reps do; its connections may still
+    -- overlap on one.
+    repeat i = math.random(hot + 1, #ids) until (i - hot) % threads_total == id - 1
+  end
   local v = versions[i]
   local body = string.format(
     '{"query":"mutation($i: MoveOpportunityStageInput!) { r%d: moveOpportunityStage(input: $i) { opportunity { version } userErrors { code message } } }","variables":{"i":{"id":"%s","expectedVersion":%d,"stageId":"%s"}}}',

@@ -174,11 +174,11 @@ done
 rows_file=$(mktemp --suffix=.json)
 python3 bench/deals.py setup "$api" "$token" 150 3 > "$rows_file"
 move_lua=$(mktemp --suffix=.lua)
-python3 - "$rows_file" "$token" > "$move_lua" <<'PY'
+python3 - "$rows_file" "$token" "$threads" > "$move_lua" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 lua = open("bench/move.lua.tpl").read()
-for key, value in {"__TOKEN__": sys.argv[2], "__IDS__": ", ".join(json.dumps(r["id"]) for r in d["rows"]),
+for key, value in {"__TOKEN__": sys.argv[2], "__THREADS__": sys.argv[3], "__IDS__": ", ".join(json.dumps(r["id"]) for r in d["rows"]),
                    "__VERSIONS__": ", ".join(str(r["version"]) for r in d["rows"]), "__HOT__": str(d["hot"]),
                    "__STAGE_A__": d["stage_a"], "__STAGE_B__": d["stage_b"]}.items():
     lua = lua.replace(key, value)

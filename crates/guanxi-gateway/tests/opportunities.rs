@@ -242,10 +242,21 @@ async fn bad_deals_are_user_errors_and_write_nothing_and_retries_create_once() {
         .await;
     assert_eq!(user_error_codes(&reused["data"]["createOpportunity"]), ["IDEMPOTENCY_KEY_REUSED"], "{reused}");
     // A stale update is a conflict and changes nothing.
-    let update = "mutation($i: UpdateOpportunityInput!) { updateOpportunity(input: $i) { opportunity { name version amount { amount } } userErrors { code } } }";
+    let update = "mutation($i: UpdateOpportunityInput!) { updateOpportunity(input: $i) { opportunity { name version amount { amount } notes source } userErrors { code } } }";
     let id = first["id"].clone();
-    let ok = app.gql(Some(&rep1), update, json!({"i": {"id": id, "expectedVersion": 1, "amount": "99.90"}})).await;
-    assert_eq!(ok["data"]["updateOpportunity"]["opportunity"]["amount"]["amount"], "99.90", "{ok}");
+    let ok = app
+        .gql(Some(&rep1), update, json!({"i": {"id": id, "expectedVersion": 1, "amount": "99.90", "notes": "客户要求分期", "source": "展会"}}))
+        .await;
+    let updated = &ok["data"]["updateOpportunity"]["opportunity"];
+    assert_eq!(
+        (updated["amount"]["amount"].as_str(), updated["notes"].as_str()),
+        (Some("99.90"), Some("客户要求分期")),
+        "{ok}"
+    );
+    // Left out stays, null clears.
+    let cleared = app.gql(Some(&rep1), update, json!({"i": {"id": id, "expectedVersion": 2, "notes": null}})).await;
+    let cleared = &cleared["data"]["updateOpportunity"]["opportunity"];
+    assert_eq!((cleared["notes"].clone(), cleared["source"].clone()), (Value::Null, json!("展会")), "{cleared}");
     let stale = app.gql(Some(&rep1), update, json!({"i": {"id": id, "expectedVersion": 1, "name": "旧版本"}})).await;
     assert_eq!(user_error_codes(&stale["data"]["updateOpportunity"]), ["VERSION_CONFLICT"]);
     // Pipelines: only admins add them, and bad stages are listed field by field.
@@ -438,6 +449,13 @@ async fn a_page_of_deals_with_everything_nested_costs_the_same_statements_at_any
     // The page, its count, then one statement per nested kind: customers, owners, stages,
     // stage changes and the users who moved them.
     assert!(large <= small && small <= 9, "{small} statements for 7 deals, {large} for 19");
+    // The 360 summary reads the deal figures (one grouped statement) only when asked.
+    let summary = |fields: &str| json!({"query": format!("query($id: ID!) {{ customer360(id: $id) {{ summary {{ {fields} }} }} }}"), "variables": {"id": ids[0]}});
+    let (contacts_only, _) = app.fewest_statements(Some(&admin), &summary("contactCount")).await;
+    let (with_deals, body) =
+        app.fewest_statements(Some(&admin), &summary("contactCount openOpportunityCount wonAmount { amount }")).await;
+    assert_eq!(body["data"]["customer360"]["summary"]["openOpportunityCount"], 6, "{body}");
+    assert_eq!(with_deals, contacts_only + 1, "{body}");
 }
 
 #[tokio::test]

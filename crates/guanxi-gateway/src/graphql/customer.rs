@@ -712,9 +712,14 @@ impl Customer360 {
         Customer(self.0.clone())
     }
 
+    /// Each figure is read only when asked for.
     async fn summary(&self, ctx: &Context<'_>) -> ApiResult<CustomerSummary> {
         let actor = actor(ctx)?;
-        let contact_count = if actor.may(Permission::ContactRead) {
+        let asked = |fields: &[&str]| {
+            let selection = ctx.look_ahead();
+            fields.iter().any(|f| selection.field(f).exists())
+        };
+        let contact_count = if actor.may(Permission::ContactRead) && asked(&["contactCount"]) {
             let filter = guanxi_store::contact::ContactFilter {
                 customer_id: Some(guanxi_store::filter::IdFilter { eq: Some(self.0.id.uuid()), ..Default::default() }),
                 ..Default::default()
@@ -729,7 +734,9 @@ impl Customer360 {
         } else {
             0
         };
-        let deals = if actor.may(Permission::OpportunityRead) {
+        let deals = if actor.may(Permission::OpportunityRead)
+            && asked(&["openOpportunityCount", "openOpportunityAmount", "wonAmount"])
+        {
             let filter = guanxi_store::opportunity::OpportunityFilter {
                 customer_id: Some(guanxi_store::filter::IdFilter { eq: Some(self.0.id.uuid()), ..Default::default() }),
                 ..Default::default()

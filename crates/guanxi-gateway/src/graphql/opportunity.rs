@@ -1,6 +1,6 @@
 //! Opportunities (商机), pipelines and the funnel over GraphQL.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_domain::access::Permission;
 use guanxi_domain::ids::{CustomerId, DepartmentId, PipelineId, StageId, UserId};
@@ -514,16 +514,25 @@ impl From<Outcome<DomainPipeline>> for PipelinePayload {
     }
 }
 
-/// The fields of an opportunity; on update, leave out what stays.
+/// The fields of an opportunity; on update, leave out what stays and send null to clear.
 #[derive(InputObject, Default, Serialize)]
 pub struct OpportunityFieldsInput {
     pub name: Option<String>,
     /// CNY, at most two decimal places.
     pub amount: Option<Decimal>,
-    pub expected_close_date: Option<NaiveDate>,
-    pub source: Option<String>,
-    pub competitors: Option<String>,
-    pub notes: Option<String>,
+    pub expected_close_date: MaybeUndefined<NaiveDate>,
+    pub source: MaybeUndefined<String>,
+    pub competitors: MaybeUndefined<String>,
+    pub notes: MaybeUndefined<String>,
+}
+
+/// The value after an edit: kept when left out, cleared by null, replaced when given.
+fn edited<T: Clone>(given: &MaybeUndefined<T>, current: Option<&Option<T>>) -> Option<T> {
+    match given {
+        MaybeUndefined::Undefined => current.cloned().flatten(),
+        MaybeUndefined::Null => None,
+        MaybeUndefined::Value(v) => Some(v.clone()),
+    }
 }
 
 impl OpportunityFieldsInput {
@@ -532,19 +541,13 @@ impl OpportunityFieldsInput {
         let Some(name) = name else {
             return Err(Invalid::one("name", ErrorCode::Required, "name is required"));
         };
-        let pick = |given: &Option<String>, current: Option<&Option<String>>| -> Option<String> {
-            match given {
-                Some(v) => Some(v.clone()),
-                None => current.cloned().flatten(),
-            }
-        };
         OpportunityFields {
             name,
             amount: self.amount.or(base.map(|b| b.amount)).unwrap_or_default(),
-            expected_close_date: self.expected_close_date.or(base.and_then(|b| b.expected_close_date)),
-            source: pick(&self.source, base.map(|b| &b.source)),
-            competitors: pick(&self.competitors, base.map(|b| &b.competitors)),
-            notes: pick(&self.notes, base.map(|b| &b.notes)),
+            expected_close_date: edited(&self.expected_close_date, base.map(|b| &b.expected_close_date)),
+            source: edited(&self.source, base.map(|b| &b.source)),
+            competitors: edited(&self.competitors, base.map(|b| &b.competitors)),
+            notes: edited(&self.notes, base.map(|b| &b.notes)),
         }
         .check()
     }
