@@ -548,4 +548,17 @@ async fn the_work_log_counts_deals_created_and_won_with_the_deals_behind_them() 
         .map(|p| p["newOpportunities"]["count"].as_i64().unwrap() + p["wonOpportunities"]["count"].as_i64().unwrap())
         .sum();
     assert_eq!(counts, 0, "{log}");
+    // A log that does not ask for deals does not read them.
+    let plain = "query($u: ID!, $f: DateTime!, $t: DateTime!) { workLog(subject: {userId: $u}, from: $f, to: $t, granularity: DAY) { interactions { count } } }";
+    let with_deals = "query($u: ID!, $f: DateTime!, $t: DateTime!) { workLog(subject: {userId: $u}, from: $f, to: $t, granularity: DAY) { interactions { count } wonOpportunities { count } } }";
+    let (fewer, _) =
+        app.fewest_statements(Some(&rep1), &json!({"query": plain, "variables": window_of(&rep1_id)})).await;
+    let (more, _) =
+        app.fewest_statements(Some(&rep1), &json!({"query": with_deals, "variables": window_of(&rep1_id)})).await;
+    assert_eq!(more, fewer + 2);
+}
+
+fn window_of(user: &str) -> Value {
+    let now = chrono::Utc::now();
+    json!({"u": user, "f": (now - chrono::Duration::days(2)).to_rfc3339(), "t": (now + chrono::Duration::hours(1)).to_rfc3339()})
 }

@@ -689,7 +689,12 @@ impl FieldQuery {
             guanxi_store::field::interactions_by(conn, actor.tenant_id, rule, &visible, window, granularity).await?;
         let visits =
             guanxi_store::field::check_ins_by(conn, actor.tenant_id, rule, &visible, window, granularity).await?;
-        let (deals_created, deals_won) = if actor.may(Permission::OpportunityRead) {
+        // The deal figures are read only when asked for (two grouped statements).
+        let deals_asked = {
+            let selection = ctx.look_ahead();
+            selection.field("newOpportunities").exists() || selection.field("wonOpportunities").exists()
+        };
+        let (deals_created, deals_won) = if deals_asked && actor.may(Permission::OpportunityRead) {
             let scope = super::loaders::opportunity_scope(actor);
             guanxi_store::opportunity::work_log(conn, actor.tenant_id, scope, &visible, window, granularity).await?
         } else {
