@@ -127,6 +127,8 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
     use guanxi_domain::contact::{ContactFields, DecisionRole};
     use guanxi_domain::customer::{CustomerKind, CustomerStatus, TaxId};
     let owner = |key: &str| owners.iter().find(|(_, k)| *k == key).map(|(id, _)| *id);
+    let pipeline =
+        guanxi_store::opportunity::pipeline(tx, author.tenant_id, None).await?.context("the default pipeline")?;
     let companies = [
         (
             "rep1",
@@ -287,7 +289,7 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
                 guanxi_store::interaction::Origin { author_id: owner(key), source: "manual".into(), external_id: None };
             guanxi_store::interaction::create(tx, author, ScopeRule::All, customer.id, fields, origin).await?;
         }
-        demo_deal(tx, author, customer.id, owner(key), name).await?;
+        demo_deal(tx, author, &pipeline, customer.id, owner(key), name).await?;
     }
     Ok(())
 }
@@ -297,6 +299,7 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
 async fn demo_deal<C: guanxi_store::ConnectionTrait>(
     tx: &C,
     author: &Author,
+    pipeline: &guanxi_domain::opportunity::Pipeline,
     customer: guanxi_domain::ids::CustomerId,
     owner: Option<UserId>,
     company: &str,
@@ -312,8 +315,6 @@ async fn demo_deal<C: guanxi_store::ConnectionTrait>(
         _ => ("冷链物流试点", 15_000_000, &[1, 2, 3], None),
     };
     let scope = guanxi_store::opportunity::OpportunityScope { opportunity: ScopeRule::All, customer: ScopeRule::All };
-    let pipeline =
-        guanxi_store::opportunity::pipeline(tx, author.tenant_id, None).await?.context("default pipeline")?;
     let fields = OpportunityFields {
         name: deal.to_owned(),
         amount: guanxi_domain::opportunity::from_fen(amount),

@@ -176,15 +176,26 @@ pub async fn create_pipeline<C: ConnectionTrait>(
     .exec_with_returning(conn)
     .await
     .map_err(|e| on_unique(e, "name", "a pipeline with this name exists"))?;
-    let models: Vec<pipeline_stage::ActiveModel> = stages
+    let created: Vec<Stage> = stages
         .iter()
         .enumerate()
-        .map(|(position, s)| pipeline_stage::ActiveModel {
+        .map(|(position, s)| Stage {
+            id: StageId::new(),
+            pipeline_id: id,
+            name: s.name.clone(),
+            position: position as i32,
+            probability: s.probability,
+            kind: s.kind,
+        })
+        .collect();
+    let models: Vec<pipeline_stage::ActiveModel> = created
+        .iter()
+        .map(|s| pipeline_stage::ActiveModel {
             tenant_id: Set(tenant.uuid()),
-            id: Set(StageId::new().uuid()),
+            id: Set(s.id.uuid()),
             pipeline_id: Set(id.uuid()),
             name: Set(s.name.clone()),
-            position: Set(position as i32),
+            position: Set(s.position),
             probability: Set(i32::from(s.probability)),
             kind: Set(s.kind.as_str().to_owned()),
         })
@@ -194,8 +205,7 @@ pub async fn create_pipeline<C: ConnectionTrait>(
         stages.iter().map(|s| format!("{} ({}, {}%)", s.name, s.kind.as_str(), s.probability)).collect();
     let changes = ChangeSet::new().field("name", (), name).field("stages", (), &stage_names);
     audit::record(conn, author, PIPELINE_ENTITY, id.uuid(), Operation::Create, &changes).await?;
-    let mut by_pipeline = stages_of(conn, tenant, &[id.uuid()]).await?;
-    Ok(pipeline_of(row, by_pipeline.remove(&id).unwrap_or_default()))
+    Ok(pipeline_of(row, created))
 }
 
 /// The pipeline every tenant starts with (see `default_stages`).
@@ -612,6 +622,15 @@ fn stage_change(
     }
 }
 
+/// A deal's owner is an active user of the tenant.
+async fn check_owner<C: ConnectionTrait>(conn: &C, tenant: TenantId, owner: UserId) -> StoreResult<()> {
+    let user = crate::entity::user::Entity::find_by_id((tenant.uuid(), owner.uuid())).one(conn).await?;
+    if user.is_none_or(|u| u.status != guanxi_domain::org::UserStatus::Active.as_str()) {
+        return Err(StoreError::rejected("ownerId", ErrorCode::NotFound, "no such active user"));
+    }
+    Ok(())
+}
+
 /// What a new opportunity needs besides its fields.
 pub struct NewOpportunity {
     pub customer_id: CustomerId,
@@ -646,10 +665,7 @@ pub async fn create<C: ConnectionTrait>(
             .ok_or_else(|| StoreError::rejected("pipelineId", ErrorCode::IllegalState, "the pipeline has no stages"))?,
     };
     if let Some(owner) = new.owner_id {
-        let exists = crate::entity::user::Entity::find_by_id((tenant.uuid(), owner.uuid())).one(conn).await?;
-        if exists.is_none_or(|u| u.status != "ACTIVE") {
-            return Err(StoreError::rejected("ownerId", ErrorCode::NotFound, "no such active user"));
-        }
+        check_owner(conn, tenant, owner).await?;
     }
     let now = Utc::now();
     let id = OpportunityId::new();
@@ -750,10 +766,7 @@ pub async fn update<C: ConnectionTrait>(
     let mut model = field_model(&fields);
     if let Some(owner) = owner.filter(|o| *o != before.owner_id) {
         if let Some(owner) = owner {
-            let exists = crate::entity::user::Entity::find_by_id((tenant.uuid(), owner.uuid())).one(conn).await?;
-            if exists.is_none_or(|u| u.status != "ACTIVE") {
-                return Err(StoreError::rejected("ownerId", ErrorCode::NotFound, "no such active user"));
-            }
+            check_owner(conn, tenant, owner).await?;
         }
         changes = changes.field("ownerId", before.owner_id, owner);
         model.owner_id = Set(owner.map(UserId::uuid));

@@ -754,37 +754,39 @@ impl OpportunityMutation {
 
     /// Moves a deal to the recycle bin.
     async fn delete_opportunity(&self, ctx: &Context<'_>, input: OpportunityIdInput) -> ApiResult<OpportunityPayload> {
-        let actor = require(ctx, Permission::OpportunityWrite)?;
-        let id = match input_id("id", &input.id, OPPORTUNITY) {
-            Ok(id) => id,
-            Err(e) => return Ok(Err(vec![e]).into()),
-        };
-        let author = author(ctx, actor);
-        let scope = opportunity_scope(actor);
-        let result = transact(ctx, move |tx| {
-            Box::pin(
-                async move { guanxi_store::opportunity::delete(tx, &author, scope, id, input.expected_version).await },
-            )
-        })
-        .await?;
-        Ok(result.into())
+        recycle(ctx, input, Recycle::Delete).await
     }
 
     /// Brings a deal back from the recycle bin.
     async fn restore_opportunity(&self, ctx: &Context<'_>, input: OpportunityIdInput) -> ApiResult<OpportunityPayload> {
-        let actor = require(ctx, Permission::OpportunityWrite)?;
-        let id = match input_id("id", &input.id, OPPORTUNITY) {
-            Ok(id) => id,
-            Err(e) => return Ok(Err(vec![e]).into()),
-        };
-        let author = author(ctx, actor);
-        let scope = opportunity_scope(actor);
-        let result = transact(ctx, move |tx| {
-            Box::pin(
-                async move { guanxi_store::opportunity::restore(tx, &author, scope, id, input.expected_version).await },
-            )
-        })
-        .await?;
-        Ok(result.into())
+        recycle(ctx, input, Recycle::Restore).await
     }
+}
+
+#[derive(Clone, Copy)]
+enum Recycle {
+    Delete,
+    Restore,
+}
+
+/// Deletes a deal to the recycle bin or restores it, in one versioned, audited write.
+async fn recycle(ctx: &Context<'_>, input: OpportunityIdInput, action: Recycle) -> ApiResult<OpportunityPayload> {
+    let actor = require(ctx, Permission::OpportunityWrite)?;
+    let id = match input_id("id", &input.id, OPPORTUNITY) {
+        Ok(id) => id,
+        Err(e) => return Ok(Err(vec![e]).into()),
+    };
+    let author = author(ctx, actor);
+    let scope = opportunity_scope(actor);
+    let expected = input.expected_version;
+    let result = transact(ctx, move |tx| {
+        Box::pin(async move {
+            match action {
+                Recycle::Delete => guanxi_store::opportunity::delete(tx, &author, scope, id, expected).await,
+                Recycle::Restore => guanxi_store::opportunity::restore(tx, &author, scope, id, expected).await,
+            }
+        })
+    })
+    .await?;
+    Ok(result.into())
 }
