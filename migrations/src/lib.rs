@@ -15,6 +15,7 @@ mod m20261123_000004_calendar;
 mod m20261123_000005_field_visits;
 mod m20261124_000006_interaction_counts;
 mod m20261124_000007_opportunities;
+mod m20261124_000008_pools;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_field_visits::Migration),
             Box::new(m20261124_000006_interaction_counts::Migration),
             Box::new(m20261124_000007_opportunities::Migration),
+            Box::new(m20261124_000008_pools::Migration),
         ]
     }
 }

@@ -22,6 +22,14 @@ pub enum Operation {
     PasswordChange,
     Merge,
     Copy,
+    /// A rep took a customer from a public pool (拾取).
+    Claim,
+    /// The owner gave a customer back to a pool (放弃).
+    Release,
+    /// The pool took a neglected customer back (回收).
+    Reclaim,
+    /// A pool admin gave a pool customer to a rep (分配).
+    Assign,
 }
 
 impl Operation {
@@ -38,6 +46,10 @@ impl Operation {
             Self::PasswordChange => "PASSWORD_CHANGE",
             Self::Merge => "MERGE",
             Self::Copy => "COPY",
+            Self::Claim => "CLAIM",
+            Self::Release => "RELEASE",
+            Self::Reclaim => "RECLAIM",
+            Self::Assign => "ASSIGN",
         }
     }
 }

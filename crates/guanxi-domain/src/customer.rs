@@ -101,6 +101,12 @@ pub struct Customer {
     pub merged_into_id: Option<CustomerId>,
     pub last_interaction_at: Option<DateTime<Utc>>,
     pub next_follow_up_at: Option<DateTime<Utc>>,
+    /// Set while the customer waits in a public pool (it has no owner then).
+    pub pool: Option<crate::pool::PoolEntry>,
+    /// Since when its owner has it; the reclaim rules count from here (or from creation).
+    pub owner_received_at: Option<DateTime<Utc>>,
+    /// Locked against automatic reclaim (锁定).
+    pub locked: bool,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -37,6 +37,8 @@ pub enum ErrorCode {
     InvalidToken,
     /// The caller lacks the function permission for this operation.
     Forbidden,
+    /// A configured cap was reached (customers owned, claims a day).
+    LimitReached,
 }
 
 impl ErrorCode {
@@ -56,6 +58,7 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::InvalidToken => "INVALID_TOKEN",
             Self::Forbidden => "FORBIDDEN",
+            Self::LimitReached => "LIMIT_REACHED",
         }
     }
 }

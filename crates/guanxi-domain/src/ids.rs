@@ -109,3 +109,7 @@ id_type!(
     /// A possible deal (商机).
     OpportunityId
 );
+id_type!(
+    /// A public pool (公海) of customers without an owner.
+    PoolId
+);

@@ -20,6 +20,7 @@ pub mod interaction;
 pub mod opportunity;
 pub mod org;
 pub mod phone;
+pub mod pool;
 
 pub use error::{ErrorCode, FieldError, Invalid};
 

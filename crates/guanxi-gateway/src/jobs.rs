@@ -24,6 +24,12 @@ fn purge_expired(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> {
     })
 }
 
+/// Takes neglected customers back into the public pools whose automatic reclaim is on
+/// (回收), set-based in batches; see `guanxi_store::pool::reclaim_all`.
+fn pool_reclaim(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> {
+    Box::pin(async move { Ok(guanxi_store::pool::reclaim_all(&db, Utc::now()).await?) })
+}
+
 /// Writes the reminders that have fallen due: for every planned event with reminders,
 /// each occurrence's `start - minutes` that lies in the last day. The unique key on
 /// reminders makes a second run, or a racing replica, write nothing new.
@@ -86,6 +92,7 @@ impl JobRunner {
             vec![
                 Job { name: "purge_expired", interval: Duration::hours(1), run: purge_expired },
                 Job { name: "event_reminders", interval: Duration::minutes(1), run: event_reminders },
+                Job { name: "pool_reclaim", interval: Duration::hours(1), run: pool_reclaim },
             ],
         )
     }

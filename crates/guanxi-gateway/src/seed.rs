@@ -90,6 +90,7 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
     let rep2 = app_user(&tx, created.id(), "rep2@demo.local").await?;
     let rep3 = app_user(&tx, created.id(), "rep3@demo.local").await?;
     demo_customers(&tx, &author, &[(rep1, "rep1"), (rep2, "rep2"), (rep3, "rep3"), (manager.id, "manager")]).await?;
+    demo_pool(&tx, &author, east.id.uuid(), manager.id).await?;
     let agent = user(
         &tx,
         &author,
@@ -106,6 +107,34 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
         .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// The East China public pool (华东公海): the East sales department's reps claim from it,
+/// their manager hands it out, and customers left 30 days without follow-up (or 90 days
+/// without a deal) go back to it.
+async fn demo_pool<C: guanxi_store::ConnectionTrait>(
+    tx: &C,
+    author: &Author,
+    east: uuid::Uuid,
+    manager: UserId,
+) -> anyhow::Result<()> {
+    use guanxi_domain::pool::{MemberKind, PoolMember, PoolSettings, ReclaimKind, ReclaimRule};
+    let rule = |kind, days| ReclaimRule { kind, days, levels: vec![], exempt_won: true, exempt_open: false };
+    let settings = PoolSettings {
+        name: "华东公海".to_owned(),
+        auto_reclaim: true,
+        warn_days: 5,
+        cooldown_days: 7,
+        daily_claim_cap: Some(10),
+        owned_cap: Some(200),
+        rules: vec![rule(ReclaimKind::NoFollowUp, 30), rule(ReclaimKind::NoDeal, 90)],
+        members: vec![
+            PoolMember { kind: MemberKind::Department, id: east, admin: false },
+            PoolMember { kind: MemberKind::User, id: manager.uuid(), admin: true },
+        ],
+    };
+    guanxi_store::pool::create(tx, author, settings).await?;
+    Ok(())
 }
 
 async fn app_user<C: guanxi_store::ConnectionTrait>(

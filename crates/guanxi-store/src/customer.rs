@@ -11,7 +11,8 @@ use guanxi_domain::customer::{
     Customer, CustomerFields, CustomerKind, CustomerStatus, CustomerType, DuplicateReason, mnemonic_code,
     normalize_name, search_query, search_text, search_tokens, shanghai_date,
 };
-use guanxi_domain::ids::{CustomerId, TenantId, UserId};
+use guanxi_domain::ids::{CustomerId, PoolId, TenantId, UserId};
+use guanxi_domain::pool::{PoolAction, PoolEntry};
 use guanxi_domain::{ErrorCode, Invalid};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoColumnRef, LikeExpr, Query, UnionType};
@@ -89,6 +90,15 @@ pub fn to_domain(m: customer::Model) -> Customer {
         merged_into_id: m.merged_into_id.map(Into::into),
         last_interaction_at: m.last_interaction_at,
         next_follow_up_at: m.next_follow_up_at,
+        pool: m.pool_id.zip(m.pool_entered_at).map(|(pool, entered_at)| PoolEntry {
+            pool_id: PoolId::from_uuid(pool),
+            entered_at,
+            previous_owner_id: m.previous_owner_id.map(UserId::from_uuid),
+            action: m.pool_action.as_deref().and_then(PoolAction::parse).unwrap_or(PoolAction::Release),
+            reason: m.pool_reason.clone(),
+        }),
+        owner_received_at: m.owner_received_at,
+        locked: m.locked,
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -208,6 +218,8 @@ pub struct CustomerFilter {
     pub next_follow_up: Option<TimeFilter>,
     /// Created by one of these users (work-log drill-down).
     pub created_by: Option<Vec<Uuid>>,
+    /// Waiting in this public pool.
+    pub pool_id: Option<Uuid>,
 }
 
 impl CustomerFilter {
@@ -310,6 +322,9 @@ impl CustomerFilter {
         if let Some(users) = &self.created_by {
             all = all.add(customer::Column::CreatedBy.is_in(users.iter().copied()));
         }
+        if let Some(pool) = self.pool_id {
+            all = all.add(customer::Column::PoolId.eq(pool));
+        }
         if let Some(tag) = &self.tag {
             let sql = match backend {
                 DbBackend::Postgres => {
@@ -366,6 +381,8 @@ pub enum CustomerSort {
     CustomerNumber,
     CreatedAt,
     UpdatedAt,
+    /// When it entered its public pool (pool listings only).
+    PoolEnteredAt,
 }
 
 pub fn sort_name(sort: CustomerSort) -> &'static str {
@@ -374,6 +391,7 @@ pub fn sort_name(sort: CustomerSort) -> &'static str {
         CustomerSort::CustomerNumber => "CUSTOMER_NUMBER",
         CustomerSort::CreatedAt => "CREATED_AT",
         CustomerSort::UpdatedAt => "UPDATED_AT",
+        CustomerSort::PoolEnteredAt => "POOL_ENTERED_AT",
     }
 }
 
@@ -404,6 +422,12 @@ fn sort_key(sort: CustomerSort, direction: Direction) -> SortKey<customer::Entit
             column: customer::Column::UpdatedAt,
             direction,
             value: |m: &M| CursorValue::Time(m.updated_at),
+        },
+        CustomerSort::PoolEnteredAt => SortKey {
+            name,
+            column: customer::Column::PoolEnteredAt,
+            direction,
+            value: |m: &M| CursorValue::Time(m.pool_entered_at.unwrap_or(m.created_at)),
         },
     }
 }
@@ -698,6 +722,16 @@ pub async fn update<C: ConnectionTrait>(
         changes = changes.field("ownerId", before.owner_id, owner);
         model.owner_id = Set(owner.map(UserId::uuid));
         model.owner_department_id = Set(department);
+        // The reclaim rules count from the new owner's receipt; a pool customer given to
+        // an owner leaves its pool.
+        model.owner_received_at = Set(owner.map(|_| Utc::now()));
+        if let Some(entry) = before.pool.as_ref().filter(|_| owner.is_some()) {
+            changes = changes.field("poolId", entry.pool_id, None::<()>);
+            model.pool_id = Set(None);
+            model.pool_entered_at = Set(None);
+            model.pool_action = Set(None);
+            model.pool_reason = Set(None);
+        }
         // The customer's contacts and open deals follow their customer to the new owner.
         crate::contact::reassign_owner(conn, tenant, &[id], owner).await?;
         crate::opportunity::follow_customer_owner(conn, author, &[id], owner).await?;

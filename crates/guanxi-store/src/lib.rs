@@ -25,6 +25,7 @@ pub mod interaction;
 pub mod jobs;
 pub mod opportunity;
 pub mod page;
+pub mod pool;
 pub mod role;
 pub mod scope;
 pub mod sequence;
@@ -34,7 +35,7 @@ pub mod work_count;
 
 pub use db::{Backend, Database};
 pub use error::{StoreError, StoreResult};
-pub use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, TransactionTrait};
+pub use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, QueryResult, TransactionTrait};
 
 /// Inserts rows in multi-row statements sized to stay under the engines' bound-parameter
 /// limits (SQLite 32,766; PostgreSQL 65,535); `columns` is how many each row binds.

@@ -49,7 +49,8 @@ impl ChangeEvent {
     async fn entity_id(&self) -> ID {
         global_id(&self.0.entity_type, self.0.entity_id)
     }
-    /// CREATE, UPDATE, DELETE, RESTORE, DISABLE, ENABLE, REVOKE, PASSWORD_CHANGE.
+    /// CREATE, UPDATE, DELETE, RESTORE, DISABLE, ENABLE, REVOKE, PASSWORD_CHANGE, MERGE, COPY,
+    /// CLAIM, RELEASE, RECLAIM, ASSIGN.
     async fn operation(&self) -> &str {
         &self.0.operation
     }
@@ -165,6 +166,12 @@ async fn record_visible(ctx: &Context<'_>, actor: &Actor, id: &ID, kind: &str, u
                 .await?
                 .is_empty()
         }
+        super::pool::POOL => {
+            actor.may(Permission::SettingsManage)
+                && guanxi_store::pool::find(conn, actor.tenant_id, guanxi_domain::ids::PoolId::from_uuid(uuid))
+                    .await?
+                    .is_some()
+        }
         DEPARTMENT => {
             actor.may(Permission::OrgRead)
                 && guanxi_store::department::find(conn, actor.tenant_id, actor.department_rule(), uuid).await?.is_some()
@@ -237,6 +244,7 @@ async fn visible_events(
                 actor.may(Permission::OpportunityRead) && opportunities.contains(&e.entity_id)
             }
             super::opportunity::PIPELINE => actor.may(Permission::OpportunityRead),
+            super::pool::POOL => actor.may(Permission::SettingsManage),
             USER => actor.may(Permission::OrgRead) && users.contains(&e.entity_id),
             DEPARTMENT => actor.may(Permission::OrgRead) && departments.contains(&e.entity_id),
             ROLE => actor.may(Permission::OrgRead),

@@ -270,6 +270,19 @@ impl Customer {
     async fn next_follow_up_at(&self) -> Option<DateTime<Utc>> {
         self.0.next_follow_up_at
     }
+    /// Since when the owner has the customer; the pools' reclaim rules count from here
+    /// (null: since it was created).
+    async fn owner_received_at(&self) -> Option<DateTime<Utc>> {
+        self.0.owner_received_at
+    }
+    /// Locked against automatic reclaim into a public pool (锁定).
+    async fn locked(&self) -> bool {
+        self.0.locked
+    }
+    /// Set while the customer waits in a public pool (公海) without an owner.
+    async fn pool_entry(&self) -> Option<super::pool::PoolEntry> {
+        self.0.pool.clone().map(super::pool::PoolEntry)
+    }
     /// The live contacts the caller may see, by name (page through `contacts` for more).
     async fn contacts(&self, ctx: &Context<'_>, #[graphql(default = 20)] first: i32) -> ApiResult<Vec<Contact>> {
         if !actor(ctx)?.may(Permission::ContactRead) {
@@ -651,6 +664,7 @@ impl CustomerFilter {
             deleted: self.deleted,
             next_follow_up: None,
             created_by: None,
+            pool_id: None,
         })
     }
 }

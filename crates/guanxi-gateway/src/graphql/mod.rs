@@ -17,6 +17,7 @@ pub mod mutation;
 pub mod node;
 pub mod opportunity;
 pub mod org;
+pub mod pool;
 pub mod relay;
 pub mod settings;
 pub mod shared;
@@ -36,6 +37,7 @@ pub struct Query(
     contact::ContactQuery,
     interaction::InteractionQuery,
     opportunity::OpportunityQuery,
+    pool::PoolQuery,
     calendar::CalendarQuery,
     field::FieldQuery,
     customer_csv::CustomerCsvQuery,
@@ -54,6 +56,7 @@ pub struct Mutation(
     contact::ContactMutation,
     interaction::InteractionMutation,
     opportunity::OpportunityMutation,
+    pool::PoolMutation,
     calendar::CalendarMutation,
     field::FieldMutation,
     customer_csv::CustomerCsvMutation,
@@ -172,6 +175,14 @@ impl MetaQuery {
         for kind in guanxi_domain::opportunity::StageKind::ALL {
             let label = if zh { kind.label_zh().to_owned() } else { kind.as_str().to_lowercase() };
             labels.push(EnumLabel { r#enum: "StageKind".into(), value: kind.as_str().into(), label });
+        }
+        for (value, zh_label) in [("NO_FOLLOW_UP", "未跟进"), ("NO_DEAL", "未成交"), ("NOT_WON", "未赢单")] {
+            let label = if zh { zh_label.to_owned() } else { value.replace('_', " ").to_lowercase() };
+            labels.push(EnumLabel { r#enum: "ReclaimRuleKind".into(), value: value.into(), label });
+        }
+        for (value, zh_label) in [("RELEASED", "放弃"), ("RECLAIMED", "回收")] {
+            let label = if zh { zh_label.to_owned() } else { value.to_lowercase() };
+            labels.push(EnumLabel { r#enum: "PoolEntryKind".into(), value: value.into(), label });
         }
         for (value, zh_label) in [("ACTIVE", "在职"), ("DISABLED", "已停用")] {
             let label = if zh { zh_label.to_owned() } else { value.to_lowercase() };
