@@ -198,16 +198,43 @@ run "floor HTTP static ($floor_bytes B)" "" "http://127.0.0.1:$port/bench/static
 ingest=$(python3 bench/ingest.py "$api" "$token" "${INGEST_ROWS:-100000}" 2)
 echo "9 bulk ingest: $ingest"
 rss_kb=$(awk '/VmHWM/{print $2}' "/proc/$server/status")
+kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=
+
+# Scenario 8: the pool reclaim job (`guanxi admin reclaim`, the hourly job's work) on a
+# scratch copy of the data, so every run starts from the same customers: the first run
+# after the rule is switched on (the backlog of customers left 90 days alone), then the
+# steady state (the next run, with nothing new due).
+case "$engine" in
+  sqlite)
+    scratch="$root/bench/data/guanxi-$size-reclaim.db"
+    rm -f "$scratch" "$scratch-wal" "$scratch-shm"
+    cp "$root/bench/data/guanxi-$size.db" "$scratch"
+    for ext in wal shm; do [ ! -f "$root/bench/data/guanxi-$size.db-$ext" ] || cp "$root/bench/data/guanxi-$size.db-$ext" "$scratch-$ext"; done
+    scratch_url="sqlite://$scratch" ;;
+  postgres)
+    scratch="${db}_reclaim"
+    psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $scratch" -c "CREATE DATABASE $scratch TEMPLATE $db"
+    scratch_url="postgres://postgres@127.0.0.1:5432/$scratch" ;;
+esac
+reclaim_first=$("$bin" admin reclaim --tenant bench --database-url "$scratch_url" | grep "^{")
+reclaim_steady=$("$bin" admin reclaim --tenant bench --database-url "$scratch_url" | grep "^{")
+echo "8 pool reclaim, first run: $reclaim_first; steady state: $reclaim_steady"
+case "$engine" in
+  sqlite) rm -f "$scratch" "$scratch-wal" "$scratch-shm" ;;
+  postgres) psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $scratch" ;;
+esac
+reclaim="{\"first\": $reclaim_first, \"steady\": $reclaim_steady}"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out="bench/results/$size-$engine-$stamp"
-python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" <<'PY'
+python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" <<'PY'
 import json, sys, platform, os
-results, size, engine, rss_kb, out, duration, connections, ingest = sys.argv[1:]
+results, size, engine, rss_kb, out, duration, connections, ingest, reclaim = sys.argv[1:]
 ingest = json.loads(ingest)
+reclaim = json.loads(reclaim)
 rows = json.loads(results)
 cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" :\t") if os.path.exists("/proc/cpuinfo") else "?"
-report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest,
+report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim,
           "machine": {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release()}, "scenarios": rows}
 floor = next((r for r in rows if r["name"].startswith("floor")), None)
 with open(out + ".json", "w") as f:
@@ -233,6 +260,8 @@ with open(out + ".md", "w") as f:
         if "consistency" in r:
             c = r["consistency"]
             f.write(f"\n7 `moveOpportunityStage`: {r['moves']} moves and {r['conflicts']} version conflicts ({100 * r['conflicts'] / max(r['requests'], 1):.1f} % of requests); versions rose by {c['versions_risen']} ({c['in_flight_at_stop']} in flight when wrk stopped): **{c['lost_updates']} lost updates**, {c['moves_without_history']} moves without a stage-change record.\n")
+    first, steady = reclaim["first"], reclaim["steady"]
+    f.write(f"\n8 pool reclaim (`guanxi admin reclaim`, rule: 90 days without follow-up, won deals exempt, on a copy of the data): first run {first['reclaimed']} customers in **{first['seconds']} s** ({first['reclaimed'] / max(first['seconds'], 0.001):.0f} customers/s); steady state (the next run) {steady['reclaimed']} customers in **{steady['seconds']} s**.\n")
     f.write(f"\n9 bulk ingest (`ingestInteractions`, 1,000 records per call, {ingest['senders']} senders): {ingest['rows']} rows in {ingest['seconds']} s = **{ingest['rows_per_second']} rows/s**; records not created: {ingest['not_created']}.\n")
 print(out + ".md")
 PY

@@ -85,6 +85,16 @@ enum Admin {
         #[arg(long, env = "GUANXI_NEW_USER_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// Applies a tenant's public-pool reclaim rules now, as the hourly job does (also to
+    /// pools whose automatic reclaim is off), and prints a JSON line per pool: how many
+    /// customers it took back and in how many seconds.
+    Reclaim {
+        #[arg(long)]
+        tenant: String,
+        /// Only the pool of this name.
+        #[arg(long)]
+        pool: Option<String>,
+    },
 }
 
 pub async fn run() -> ExitCode {
@@ -149,6 +159,32 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             let db = connect(&config).await?;
             let created = seed::seed_demo(&db).await?;
             println!("{}", if created { "created the demo tenant `demo`" } else { "the demo tenant already exists" });
+            Ok(())
+        }
+        Command::Admin(Admin::Reclaim { tenant, pool }) => {
+            let db = connect(&config).await?;
+            let tenant_id: guanxi_domain::ids::TenantId = guanxi_store::tenant::find_by_slug(db.connection(), &tenant)
+                .await?
+                .with_context(|| format!("no tenant `{tenant}`"))?
+                .id
+                .into();
+            let pools = guanxi_store::pool::all(db.connection(), tenant_id).await?;
+            let chosen: Vec<_> = pools.iter().filter(|p| pool.as_ref().is_none_or(|n| *n == p.settings.name)).collect();
+            if chosen.is_empty() {
+                anyhow::bail!("no pool to run in tenant `{tenant}`");
+            }
+            for p in chosen {
+                let started = std::time::Instant::now();
+                let reclaimed = guanxi_store::pool::reclaim_pool(&db, tenant_id, p.id, chrono::Utc::now()).await?;
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "pool": p.settings.name,
+                        "reclaimed": reclaimed,
+                        "seconds": (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
+                    })
+                );
+            }
             Ok(())
         }
         Command::Admin(Admin::CreateTenant { slug, name }) => {

@@ -125,4 +125,20 @@ async fn generated_data_is_valid_skewed_searchable_and_repeatable() {
         assert_eq!(history.last().unwrap()["toStage"]["kind"], deal["status"], "{deal}");
         assert_eq!(deal["status"] == "LOST", deal["closeReason"].is_string() && deal["status"] != "WON", "{deal}");
     }
+    // Every customer with interactions knows its last one; the company-wide pool watches
+    // them all, and its rule finds the ones left 90 days alone (none won a deal).
+    let stale = column(
+        &app,
+        "SELECT COUNT(*) || '' FROM customers c WHERE c.last_interaction_at IS NULL \
+         AND EXISTS (SELECT 1 FROM interactions i WHERE i.customer_id = c.id)",
+    )
+    .await;
+    assert_eq!(stale, ["0"]);
+    let pools =
+        app.gql(Some(&admin), "{ pools { name autoReclaim customerCount rules { kind days } } }", json!({})).await;
+    assert_eq!(
+        pools["data"]["pools"][0],
+        json!({"name": "公司公海", "autoReclaim": true, "customerCount": 0, "rules": [{"kind": "NO_FOLLOW_UP", "days": 90}]}),
+        "{pools}"
+    );
 }

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use chrono::{Duration, Utc};
 use guanxi_domain::customer::{TaxId, mnemonic_code, normalize_name, search_text, search_tokens};
-use guanxi_domain::ids::UserId;
+use guanxi_domain::ids::{DepartmentId, TenantId, UserId};
 use guanxi_domain::org::{Email, Name, TenantSlug};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -395,6 +395,8 @@ pub async fn seed(
     rows += crate::work_count::add_rows(&tx, tenant, counts).await?;
     tx.commit().await?;
     rows += opportunities(db, tenant, &mut rng, &customer_ids, &customer_owners).await?;
+    backfill_last_interaction(db, tenant).await?;
+    bench_pool(db, tenant, created.root.id).await?;
     // Fresh statistics, as after any bulk load: without them PostgreSQL planned the
     // scoped interaction list as a loop over every customer (500 ms instead of 1 ms)
     // until autovacuum came round to analysing the tables. On PostgreSQL the VACUUM also
@@ -406,6 +408,56 @@ pub async fn seed(
     };
     db.connection().execute_unprepared(maintenance).await?;
     Ok(Loaded { rows, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// Sets every customer's last interaction from its interactions, in one set-based
+/// statement (the loader writes customers before their interactions).
+pub async fn backfill_last_interaction(db: &Database, tenant: TenantId) -> crate::StoreResult<u64> {
+    let t = tenant.uuid();
+    let statement = match db.db_backend() {
+        sea_orm::DbBackend::Postgres => crate::db::raw_statement(
+            db.db_backend(),
+            "UPDATE customers c SET last_interaction_at = m.last FROM \
+             (SELECT customer_id, MAX(occurred_at) AS last FROM interactions \
+              WHERE tenant_id = ? AND deleted_at IS NULL GROUP BY customer_id) m \
+             WHERE c.tenant_id = ? AND c.id = m.customer_id",
+            [t.into(), t.into()],
+        ),
+        backend => crate::db::raw_statement(
+            backend,
+            "UPDATE customers SET last_interaction_at = (SELECT MAX(i.occurred_at) FROM interactions i \
+             WHERE i.tenant_id = customers.tenant_id AND i.customer_id = customers.id AND i.deleted_at IS NULL) \
+             WHERE tenant_id = ?",
+            [t.into()],
+        ),
+    };
+    Ok(db.connection().execute_raw(statement).await?.rows_affected())
+}
+
+/// The company-wide public pool (公海) of the benchmark tenant: every rep is a member, and
+/// customers left 90 days without follow-up go back to it unless they have won a deal.
+async fn bench_pool(db: &Database, tenant: TenantId, root: DepartmentId) -> crate::StoreResult<()> {
+    use guanxi_domain::pool::{MemberKind, PoolMember, PoolSettings, ReclaimKind, ReclaimRule};
+    let settings = PoolSettings {
+        name: "公司公海".to_owned(),
+        auto_reclaim: true,
+        warn_days: 7,
+        cooldown_days: 7,
+        daily_claim_cap: Some(20),
+        owned_cap: None,
+        rules: vec![ReclaimRule {
+            kind: ReclaimKind::NoFollowUp,
+            days: 90,
+            levels: vec![],
+            exempt_won: true,
+            exempt_open: false,
+        }],
+        members: vec![PoolMember { kind: MemberKind::Department, id: root.uuid(), admin: false }],
+    };
+    let tx = db.begin_write().await?;
+    crate::pool::create(&tx, &Author::system(tenant), settings).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Two deals for every five customers, owned by the customer's owner, created over the
