@@ -380,12 +380,23 @@ async fn the_reclaim_rules_take_back_neglected_customers_and_warn_their_owners_f
     let forbidden =
         app.gql(Some(&rep2), "mutation($id: ID!) { reclaimPool(id: $id) { reclaimed } }", json!({"id": pool_id})).await;
     assert_eq!(error_code(&forbidden), "FORBIDDEN");
-    // Past the warning, 云帆 goes too once its day has come.
+    // Past the warning, 云帆 goes too once its day has come, and 金陵 once unlocked; in
+    // batches of one customer the job walks on past each batch.
     age(&app, "杭州云帆培训学校有限公司", 31).await;
-    let later = app
-        .gql(Some(&admin), "mutation($id: ID!) { reclaimPool(id: $id) { reclaimed } }", json!({"id": pool_id}))
-        .await;
-    assert_eq!(later["data"]["reclaimPool"]["reclaimed"], 1, "{later}");
+    let (_, version) = customer(&app, &rep2, "南京金陵商贸有限公司").await.unwrap();
+    let unlocked =
+        app.gql(Some(&rep2), LOCK, json!({"i": {"id": jinling, "expectedVersion": version, "locked": false}})).await;
+    assert_eq!(unlocked["data"]["setCustomerLocked"]["customer"]["locked"], false, "{unlocked}");
+    let pool = guanxi_domain::ids::PoolId::from_uuid(
+        guanxi_gateway::graphql::relay::parse_global_id(&async_graphql::ID(pool_id.clone())).unwrap().1,
+    );
+    let tenant = guanxi_store::tenant::find_by_slug(app.db.connection(), "demo").await.unwrap().unwrap().id.into();
+    let later =
+        guanxi_store::pool::reclaim_pool_in_batches(&app.db, tenant, pool, chrono::Utc::now(), 1).await.unwrap();
+    assert_eq!(later, 2);
+    assert!(customer(&app, &rep2, "杭州云帆培训学校有限公司").await.is_none());
+    assert!(customer(&app, &rep2, "南京金陵商贸有限公司").await.is_none());
+    assert_eq!(east_pool(&app, &rep2).await["customerCount"], 3);
 }
 
 #[tokio::test]

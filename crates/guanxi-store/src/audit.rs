@@ -87,7 +87,7 @@ pub async fn record_many<C: ConnectionTrait>(
             changes: Set(changes.to_json()),
         })
         .collect();
-    crate::insert_chunked(conn, rows, 11).await?;
+    crate::insert_chunked(conn, rows).await?;
     Ok(last)
 }
 

@@ -323,9 +323,9 @@ pub async fn seed(
             customer_owners.push(owner.uuid());
         }
         let tx = db.begin_write().await?;
-        rows += crate::insert_chunked(&tx, customers, 45).await?;
-        rows += crate::insert_chunked(&tx, contacts, 25).await?;
-        rows += crate::insert_chunked(&tx, tokens, 3).await?;
+        rows += crate::insert_chunked(&tx, customers).await?;
+        rows += crate::insert_chunked(&tx, contacts).await?;
+        rows += crate::insert_chunked(&tx, tokens).await?;
         tx.commit().await?;
         index = end;
     }
@@ -387,7 +387,7 @@ pub async fn seed(
             });
         }
         let tx = db.begin_write().await?;
-        rows += crate::insert_chunked(&tx, batch, 20).await?;
+        rows += crate::insert_chunked(&tx, batch).await?;
         tx.commit().await?;
         made = end;
     }
@@ -560,14 +560,14 @@ async fn opportunities(
         });
         if deals.len() >= 5_000 {
             let tx = db.begin_write().await?;
-            rows += crate::insert_chunked(&tx, std::mem::take(&mut deals), 25).await?;
-            rows += crate::insert_chunked(&tx, std::mem::take(&mut changes), 9).await?;
+            rows += crate::insert_chunked(&tx, std::mem::take(&mut deals)).await?;
+            rows += crate::insert_chunked(&tx, std::mem::take(&mut changes)).await?;
             tx.commit().await?;
         }
     }
     let tx = db.begin_write().await?;
-    rows += crate::insert_chunked(&tx, deals, 25).await?;
-    rows += crate::insert_chunked(&tx, changes, 9).await?;
+    rows += crate::insert_chunked(&tx, deals).await?;
+    rows += crate::insert_chunked(&tx, changes).await?;
     tx.commit().await?;
     Ok(rows)
 }

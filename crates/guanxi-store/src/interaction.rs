@@ -451,7 +451,7 @@ pub async fn ingest<C: ConnectionTrait>(
         outcomes.push(Ingested::Created(created));
     }
 
-    crate::insert_chunked(conn, rows, 19).await?;
+    crate::insert_chunked(conn, rows).await?;
     let clocks: Vec<_> = clocks.into_iter().collect();
     for chunk in clocks.chunks(300) {
         conn.execute(&touch_clocks(tenant, chunk)).await?;

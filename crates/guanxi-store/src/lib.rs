@@ -38,27 +38,29 @@ pub use error::{StoreError, StoreResult};
 pub use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, QueryResult, TransactionTrait};
 
 /// Inserts rows in multi-row statements sized to stay under the engines' bound-parameter
-/// limits (SQLite 32,766; PostgreSQL 65,535); `columns` is how many each row binds.
+/// limits (SQLite 32,766; PostgreSQL 65,535), counting every column of the table as bound
+/// (so a column added to the table can never push a statement over the limit).
 /// Returns how many rows it inserted.
-pub(crate) async fn insert_chunked<C, A>(conn: &C, rows: Vec<A>, columns: usize) -> StoreResult<u64>
+pub(crate) async fn insert_chunked<C, A>(conn: &C, rows: Vec<A>) -> StoreResult<u64>
 where
     C: ConnectionTrait,
     A: sea_orm::ActiveModelTrait + Send + 'static,
 {
-    upsert_chunked(conn, rows, columns, None).await
+    upsert_chunked(conn, rows, None).await
 }
 
 /// [`insert_chunked`], each statement with `on_conflict` when one is given (an upsert).
 pub(crate) async fn upsert_chunked<C, A>(
     conn: &C,
     rows: Vec<A>,
-    columns: usize,
     on_conflict: Option<sea_orm::sea_query::OnConflict>,
 ) -> StoreResult<u64>
 where
     C: ConnectionTrait,
     A: sea_orm::ActiveModelTrait + Send + 'static,
 {
+    use sea_orm::Iterable;
+    let columns = <<A::Entity as sea_orm::EntityTrait>::Column as Iterable>::iter().count();
     let per_statement = (30_000 / columns.max(1)).max(1);
     let mut inserted = 0;
     let mut rows = rows.into_iter().peekable();

@@ -305,7 +305,7 @@ async fn write_members<C: ConnectionTrait>(
             is_admin: Set(m.admin),
         })
         .collect();
-    crate::insert_chunked(conn, rows, 5).await?;
+    crate::insert_chunked(conn, rows).await?;
     Ok(())
 }
 
@@ -632,7 +632,7 @@ async fn take<C: ConnectionTrait>(
             ChangeSet::new().field("ownerId", None::<Uuid>, owner.uuid()).field("poolId", pool, None::<Uuid>),
         ));
     }
-    crate::insert_chunked(conn, log, 9).await?;
+    crate::insert_chunked(conn, log).await?;
     audit::record_many(conn, author, crate::customer::ENTITY, events).await?;
     Ok(customer::Entity::find()
         .filter(customer::Column::TenantId.eq(tenant.uuid()))
@@ -765,7 +765,7 @@ async fn put<C: ConnectionTrait>(
             ),
         ));
     }
-    crate::insert_chunked(conn, log, 9).await?;
+    crate::insert_chunked(conn, log).await?;
     audit::record_many(conn, author, crate::customer::ENTITY, events).await?;
     Ok(moved)
 }
@@ -827,50 +827,67 @@ fn due_condition(tenant: TenantId, rule: &ReclaimRule, watched: &[Uuid], now: Da
     due
 }
 
-/// Takes back up to `limit` customers that `rule` of `pool` finds due at `now`, in the
-/// caller's transaction. Returns how many moved.
+/// Takes back up to `limit` customers that `rule` of `pool` finds due at `now`, after the
+/// customer id `after` (a keyset over the customers' keys, so a long backlog is read once,
+/// not from the start for every batch), in the caller's transaction. Returns how many
+/// moved and the last customer id examined (none when the rule found nothing more).
 pub async fn reclaim_batch<C: ConnectionTrait>(
     conn: &C,
     pool: &Pool,
     rule: &ReclaimRule,
     watched: &[Uuid],
     now: DateTime<Utc>,
-    limit: u64,
-) -> StoreResult<u64> {
+    (after, limit): (Option<Uuid>, u64),
+) -> StoreResult<(u64, Option<Uuid>)> {
     if watched.is_empty() {
-        return Ok(0);
+        return Ok((0, None));
     }
     let tenant = pool.tenant_id;
-    let due: Vec<(Uuid, Option<Uuid>)> = customer::Entity::find()
+    let mut select = customer::Entity::find()
         .select_only()
         .column(customer::Column::Id)
         .column(customer::Column::OwnerId)
-        .filter(due_condition(tenant, rule, watched, now))
-        .order_by_asc(customer::Column::Id)
-        .limit(limit)
-        .into_tuple()
-        .all(conn)
-        .await?;
+        .filter(due_condition(tenant, rule, watched, now));
+    if let Some(after) = after {
+        select = select.filter(customer::Column::Id.gt(after));
+    }
+    let due: Vec<(Uuid, Option<Uuid>)> =
+        select.order_by_asc(customer::Column::Id).limit(limit).into_tuple().all(conn).await?;
+    let last = (due.len() as u64 == limit).then(|| due.last().map(|(id, _)| *id)).flatten();
     let entries: Vec<(Uuid, Uuid)> = due.into_iter().filter_map(|(id, owner)| owner.map(|o| (id, o))).collect();
     let reason = rule.kind.reason(rule.days);
-    put(conn, &Author::system(tenant), pool.id.uuid(), &entries, PoolAction::Reclaim, &reason, now).await
+    let moved = put(conn, &Author::system(tenant), pool.id.uuid(), &entries, PoolAction::Reclaim, &reason, now).await?;
+    Ok((moved, last))
 }
 
 /// Applies every rule of one pool at `now`, a batch per transaction, until nothing is
 /// due. Safe to run on several replicas at once: each batch runs under the tenant's write
 /// lock and moves only customers that still have an owner.
 pub async fn reclaim_pool(db: &Database, tenant: TenantId, id: PoolId, now: DateTime<Utc>) -> StoreResult<u64> {
+    reclaim_pool_in_batches(db, tenant, id, now, RECLAIM_BATCH).await
+}
+
+/// [`reclaim_pool`] with `batch` customers per transaction.
+pub async fn reclaim_pool_in_batches(
+    db: &Database,
+    tenant: TenantId,
+    id: PoolId,
+    now: DateTime<Utc>,
+    batch: u64,
+) -> StoreResult<u64> {
     let mut total = 0;
     let Some(pool) = find(db.connection(), tenant, id).await? else { return Ok(0) };
     let watched = watched_users(db.connection(), tenant, &pool).await?;
     for rule in &pool.settings.rules {
+        let mut after = None;
         loop {
             let tx = db.begin_tenant_write(tenant).await?;
-            let moved = reclaim_batch(&tx, &pool, rule, &watched, now, RECLAIM_BATCH).await?;
+            let (moved, last) = reclaim_batch(&tx, &pool, rule, &watched, now, (after, Ord::max(batch, 1))).await?;
             tx.commit().await?;
             total += moved;
-            if moved < RECLAIM_BATCH {
-                break;
+            match last {
+                Some(last) => after = Some(last),
+                None => break,
             }
         }
     }

@@ -106,7 +106,7 @@ pub async fn add_rows<C: ConnectionTrait>(conn: &C, tenant: TenantId, counts: Co
             .into()
         })
         .collect();
-    crate::upsert_chunked(conn, rows, KEY.len() + 1, Some(upsert())).await
+    crate::upsert_chunked(conn, rows, Some(upsert())).await
 }
 
 /// Recounts the interactions of `customers` from the table and adds them (`sign` 1) or
