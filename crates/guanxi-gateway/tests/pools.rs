@@ -450,6 +450,17 @@ async fn pools_are_configured_by_admins_checked_field_by_field_and_kept_per_tena
 
     let created = app.gql(Some(&admin), CREATE, json!({"i": input})).await;
     assert_eq!(created["data"]["createPool"]["pool"]["name"], "华北公海", "{created}");
+    // The admin runs the pool; the admin is no member of it (North's reps are).
+    let made = &created["data"]["createPool"]["pool"];
+    assert_eq!((&made["isAdmin"], &made["canClaim"]), (&json!(true), &json!(false)), "{created}");
+    let by_rep = app
+        .gql(
+            Some(&rep1),
+            "mutation($i: UpdatePoolInput!) { updatePool(input: $i) { pool { name } } }",
+            json!({"i": {"id": made["id"], "expectedVersion": 1, "name": "改名"}}),
+        )
+        .await;
+    assert_eq!(error_code(&by_rep), "FORBIDDEN");
     let rep3 = app.login("rep3@demo.local").await;
     let seen = app.gql(Some(&rep3), POOLS, json!({})).await;
     assert_eq!(seen["data"]["pools"][0]["name"], "华北公海", "{seen}");

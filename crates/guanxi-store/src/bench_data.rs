@@ -324,6 +324,9 @@ pub async fn seed(
         }
         let tx = db.begin_write().await?;
         rows += crate::insert_chunked(&tx, customers).await?;
+        if index == 0 {
+            analyze(&tx, "customers").await?;
+        }
         rows += crate::insert_chunked(&tx, contacts).await?;
         rows += crate::insert_chunked(&tx, tokens).await?;
         tx.commit().await?;
@@ -408,6 +411,18 @@ pub async fn seed(
     };
     db.connection().execute_unprepared(maintenance).await?;
     Ok(Loaded { rows, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// Refreshes PostgreSQL's statistics of a table the loader has just started filling, inside
+/// the loading transaction. A foreign-key check caches its plan the first time it runs in a
+/// connection; planned against an empty `customers` table it scans the table for every
+/// referencing row, so each batch of 10,000 search tokens took longer than the last (0.3 s
+/// after 1,000 customers, 2.9 s after 6,000; 60 ms flat with the statistics).
+async fn analyze<C: ConnectionTrait>(conn: &C, table: &str) -> crate::StoreResult<()> {
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        conn.execute_unprepared(&format!("ANALYZE {table}")).await?;
+    }
+    Ok(())
 }
 
 /// Sets every customer's last interaction from its interactions, in one set-based
@@ -560,7 +575,11 @@ async fn opportunities(
         });
         if deals.len() >= 5_000 {
             let tx = db.begin_write().await?;
+            let first = rows == 0;
             rows += crate::insert_chunked(&tx, std::mem::take(&mut deals)).await?;
+            if first {
+                analyze(&tx, "opportunities").await?;
+            }
             rows += crate::insert_chunked(&tx, std::mem::take(&mut changes)).await?;
             tx.commit().await?;
         }

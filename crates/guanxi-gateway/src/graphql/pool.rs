@@ -549,13 +549,23 @@ pub struct PoolPayload {
     user_errors: Vec<UserError>,
 }
 
-impl From<Outcome<DomainPool>> for PoolPayload {
-    fn from(outcome: Outcome<DomainPool>) -> Self {
+impl From<Outcome<(DomainPool, Access)>> for PoolPayload {
+    fn from(outcome: Outcome<(DomainPool, Access)>) -> Self {
         match outcome {
-            Ok(p) => Self { pool: Some(Pool::new((p, Access { member: false, admin: true }))), user_errors: vec![] },
+            Ok(p) => Self { pool: Some(Pool::new(p)), user_errors: vec![] },
             Err(errors) => Self { pool: None, user_errors: errors },
         }
     }
+}
+
+/// A pool just written, with the writer's access to it.
+async fn with_access<C: guanxi_store::ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    pool: DomainPool,
+) -> guanxi_store::StoreResult<(DomainPool, Access)> {
+    let access = guanxi_store::pool::access_of(conn, pool.tenant_id, caller, std::slice::from_ref(&pool)).await?;
+    Ok((pool, access.first().copied().unwrap_or_default()))
 }
 
 #[derive(InputObject, Serialize)]
@@ -663,10 +673,14 @@ impl PoolMutation {
             Ok(s) => s,
             Err(errors) => return Ok(Err(errors).into()),
         };
-        let author = author(ctx, actor);
-        let result =
-            transact(ctx, move |tx| Box::pin(async move { guanxi_store::pool::create(tx, &author, settings).await }))
-                .await?;
+        let (author, caller) = (author(ctx, actor), caller_of(actor));
+        let result = transact(ctx, move |tx| {
+            Box::pin(async move {
+                let pool = guanxi_store::pool::create(tx, &author, settings).await?;
+                with_access(tx, &caller, pool).await
+            })
+        })
+        .await?;
         Ok(result.into())
     }
 
@@ -677,10 +691,13 @@ impl PoolMutation {
             (Ok(id), Ok(settings)) => (PoolId::from_uuid(id), settings),
             (a, b) => return Ok(Err(a.err().into_iter().chain(b.err().into_iter().flatten()).collect()).into()),
         };
-        let author = author(ctx, actor);
+        let (author, caller) = (author(ctx, actor), caller_of(actor));
         let expected = input.expected_version;
         let result = transact(ctx, move |tx| {
-            Box::pin(async move { guanxi_store::pool::update(tx, &author, id, expected, settings).await })
+            Box::pin(async move {
+                let pool = guanxi_store::pool::update(tx, &author, id, expected, settings).await?;
+                with_access(tx, &caller, pool).await
+            })
         })
         .await?;
         Ok(result.into())
