@@ -318,9 +318,13 @@ pub fn check_reason(reason: &str) -> Result<String, Invalid> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    /// An edit of valid settings and the field errors it must cause.
+    type Case = (Box<dyn Fn(&mut PoolSettings)>, Vec<(&'static str, &'static str)>);
 
     fn settings() -> PoolSettings {
         PoolSettings {
@@ -348,7 +352,7 @@ mod tests {
     #[test]
     fn settings_are_trimmed_and_checked_field_by_field() {
         assert_eq!(settings().check().map(|s| s.name), Ok("华东公海".to_owned()));
-        let cases: Vec<(Box<dyn Fn(&mut PoolSettings)>, Vec<(&str, &str)>)> = vec![
+        let cases: Vec<Case> = vec![
             (Box::new(|s| s.name = "  ".into()), vec![("name", "REQUIRED")]),
             (Box::new(|s| s.rules[0].days = 0), vec![("rules.0.days", "INVALID")]),
             (Box::new(|s| s.warn_days = 30), vec![("warnDays", "INVALID")]),
