@@ -752,6 +752,35 @@ pub async fn update<C: ConnectionTrait>(
     Ok(after)
 }
 
+/// Locks a customer against automatic reclaim into a public pool, or unlocks it (锁定 /
+/// 解锁): a versioned, audited write on a live, owned customer the caller may see.
+pub async fn set_locked<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    rule: ScopeRule,
+    id: Uuid,
+    expected_version: i32,
+    locked: bool,
+) -> StoreResult<Customer> {
+    let tenant = author.tenant_id;
+    let before = current(conn, tenant, rule, id, expected_version).await?;
+    if before.deleted_at.is_some() || before.owner_id.is_none() {
+        return Err(StoreError::rejected(
+            "id",
+            ErrorCode::IllegalState,
+            "only a live customer with an owner is locked",
+        ));
+    }
+    if before.locked == locked {
+        return Ok(before);
+    }
+    let model = customer::ActiveModel { locked: Set(locked), ..Default::default() };
+    let after = write_versioned(conn, tenant, id, expected_version, model).await?;
+    let changes = ChangeSet::new().field("locked", before.locked, locked);
+    audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
+    Ok(after)
+}
+
 /// Moves a customer to the recycle bin.
 pub async fn delete<C: ConnectionTrait>(
     conn: &C,

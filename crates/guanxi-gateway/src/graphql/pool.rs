@@ -779,7 +779,7 @@ impl PoolMutation {
         let rule = actor.scope_rule(Module::Customer);
         let (expected, locked) = (input.expected_version, input.locked);
         let result = transact(ctx, move |tx| {
-            Box::pin(async move { guanxi_store::pool::set_locked(tx, &author, rule, id, expected, locked).await })
+            Box::pin(async move { guanxi_store::customer::set_locked(tx, &author, rule, id, expected, locked).await })
         })
         .await?;
         Ok(match result {
