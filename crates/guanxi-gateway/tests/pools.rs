@@ -68,6 +68,36 @@ async fn age(app: &TestApp, name: &str, days: i64) {
         .unwrap();
 }
 
+/// The work log's stored counts per owner equal a recount of the live interactions on
+/// live customers (pool moves keep them in step).
+async fn assert_counts_follow_owners(app: &TestApp) {
+    let pairs = |sql: &'static str| async move {
+        let mut pairs: Vec<(String, i64)> = rows(app, sql)
+            .await
+            .iter()
+            .map(|r| {
+                (format!("{:?}", r.try_get_by_index::<uuid::Uuid>(0).unwrap()), r.try_get_by_index::<i64>(1).unwrap())
+            })
+            .filter(|(_, n)| *n != 0)
+            .collect();
+        pairs.sort();
+        pairs
+    };
+    let stored = pairs(
+        "SELECT owner_id, CAST(SUM(n) AS BIGINT) FROM interaction_counts WHERE grain = 'MONTH' GROUP BY owner_id",
+    )
+    .await;
+    let counted = pairs(
+        "SELECT c.owner_id, COUNT(*) FROM interactions i JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id \
+         WHERE i.deleted_at IS NULL AND c.deleted_at IS NULL AND c.owner_id IS NOT NULL GROUP BY c.owner_id",
+    )
+    .await;
+    let nobody = format!("{:?}", uuid::Uuid::nil());
+    let stored: Vec<(String, i64)> = stored.into_iter().filter(|(o, _)| *o != nobody).collect();
+    assert!(!counted.is_empty(), "the demo has interactions");
+    assert_eq!(stored, counted);
+}
+
 fn mutation_payload<'a>(body: &'a Value, name: &str) -> &'a Value {
     &body["data"][name]
 }
@@ -209,6 +239,7 @@ async fn a_released_customer_waits_in_the_pool_until_a_member_claims_it() {
         .map(|n| (n["operation"].as_str().unwrap().to_owned(), n["actor"]["email"].as_str().unwrap_or("").to_owned()))
         .collect();
     assert_eq!(ops, [("CLAIM".into(), "rep2@demo.local".into()), ("RELEASE".into(), "rep1@demo.local".into())]);
+    assert_counts_follow_owners(&app).await;
 }
 
 #[tokio::test]
@@ -397,6 +428,7 @@ async fn the_reclaim_rules_take_back_neglected_customers_and_warn_their_owners_f
     assert!(customer(&app, &rep2, "杭州云帆培训学校有限公司").await.is_none());
     assert!(customer(&app, &rep2, "南京金陵商贸有限公司").await.is_none());
     assert_eq!(east_pool(&app, &rep2).await["customerCount"], 3);
+    assert_counts_follow_owners(&app).await;
 }
 
 #[tokio::test]
