@@ -546,6 +546,19 @@ async fn pool_listings_cost_the_same_statements_for_few_or_many_rows() {
     assert_eq!(body["data"]["poolCustomers"]["totalCount"], 1, "{body}");
     let (few_pools, _) = app.fewest_statements(Some(&admin), &pools).await;
 
+    // The manager calls customers of three owners this month: one release then moves
+    // interactions of one author, month and channel from several owners into the pool.
+    for name in ["南京金陵商贸有限公司", "苏州恒信电子科技有限公司", "宁波港通物流有限公司"]
+    {
+        let body = app
+            .gql(
+                Some(&manager),
+                "mutation($i: CreateInteractionInput!) { createInteraction(input: $i) { userErrors { code } } }",
+                json!({"i": {"customerId": id_of(&app, name).await, "channel": "CALL", "content": "回访"}}),
+            )
+            .await;
+        assert_eq!(body["data"]["createInteraction"]["userErrors"], json!([]), "{body}");
+    }
     release(vec![
         "南京金陵商贸有限公司",
         "杭州云帆培训学校有限公司",
@@ -553,6 +566,7 @@ async fn pool_listings_cost_the_same_statements_for_few_or_many_rows() {
         "宁波港通物流有限公司",
     ])
     .await;
+    assert_counts_follow_owners(&app).await;
     for n in 0..3 {
         let body = app
             .gql(Some(&admin), "mutation($i: PoolInput!) { createPool(input: $i) { userErrors { code } } }", json!({"i": {"name": format!("公海{n}"), "members": [{"userId": app.user_id(&admin, "rep3@demo.local").await, "admin": true}]}}))

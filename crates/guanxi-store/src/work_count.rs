@@ -197,8 +197,9 @@ pub async fn move_owner<C: ConnectionTrait>(
         let period = crate::field::period_start_sql(backend, grain.granularity(), "i.occurred_at");
         for chunk in customers.chunks(5_000) {
             let marks = vec!["?"; chunk.len()].join(", ");
-            // `WHERE owner_id <> ?` leaves out groups already under the new owner; the
-            // trailing `WHERE` also keeps SQLite's upsert grammar unambiguous.
+            // `WHERE owner_id <> ?` leaves out groups already under the new owner. The
+            // groups of several old owners fall into one key under the new owner, so the
+            // second half sums them again: an upsert may touch each row only once.
             let sql = format!(
                 "WITH g AS (\
                  SELECT COALESCE(i.author_id, ?) AS author_id, {period} AS period, \
@@ -208,7 +209,8 @@ pub async fn move_owner<C: ConnectionTrait>(
                  GROUP BY i.author_id, {period}, c.owner_id, i.channel) \
                  INSERT INTO interaction_counts (tenant_id, author_id, grain, period, owner_id, channel, n) \
                  SELECT ?, author_id, ?, period, owner_id, channel, -n FROM g WHERE owner_id <> ? \
-                 UNION ALL SELECT ?, author_id, ?, period, ?, channel, n FROM g WHERE owner_id <> ? \
+                 UNION ALL SELECT ?, author_id, ?, period, ?, channel, CAST(SUM(n) AS BIGINT) FROM g \
+                 WHERE owner_id <> ? GROUP BY author_id, period, channel \
                  ON CONFLICT (tenant_id, author_id, grain, period, owner_id, channel) \
                  DO UPDATE SET n = interaction_counts.n + excluded.n"
             );
