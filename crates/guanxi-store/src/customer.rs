@@ -739,11 +739,14 @@ pub async fn update<C: ConnectionTrait>(
     if changes.is_empty() {
         return Ok(before);
     }
-    if let Some(owner) = edited.owner_id.filter(|_| transferred) {
+    if transferred {
         // The work log counts the customer's interactions under its owner.
-        work_count::move_owner(conn, tenant, &[id], owner.map(UserId::uuid)).await?;
+        work_count::remove(conn, tenant, &[id]).await?;
     }
     let after = write_versioned(conn, tenant, id, expected_version, model).await?;
+    if transferred {
+        work_count::add(conn, tenant, &[id]).await?;
+    }
     write_tokens(conn, tenant, id, &after.fields, &after.mnemonic_code).await?;
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     Ok(after)

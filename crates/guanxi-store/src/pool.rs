@@ -592,7 +592,7 @@ async fn take<C: ConnectionTrait>(
     let tenant = author.tenant_id;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let department = user::Entity::find_by_id((tenant.uuid(), owner.uuid())).one(conn).await?.map(|u| u.department_id);
-    work_count::move_owner(conn, tenant, &ids, Some(owner.uuid())).await?;
+    work_count::remove(conn, tenant, &ids).await?;
     let mut taken = 0;
     for chunk in ids.chunks(500) {
         taken += customer::Entity::update_many()
@@ -617,6 +617,7 @@ async fn take<C: ConnectionTrait>(
         // Another claim committed first; this transaction rolls back and takes nothing.
         return Err(StoreError::rejected("ids", ErrorCode::Conflict, "someone else took one of these customers first"));
     }
+    work_count::add(conn, tenant, &ids).await?;
     crate::contact::reassign_owner(conn, tenant, &ids, Some(owner)).await?;
     crate::opportunity::follow_customer_owner(conn, author, &ids, Some(owner)).await?;
     let operation = if action == PoolAction::Claim { Operation::Claim } else { Operation::Assign };
@@ -722,7 +723,7 @@ async fn put<C: ConnectionTrait>(
     }
     let tenant = author.tenant_id;
     let ids: Vec<Uuid> = entries.iter().map(|(id, _)| *id).collect();
-    work_count::move_owner(conn, tenant, &ids, None).await?;
+    work_count::remove(conn, tenant, &ids).await?;
     let mut moved = 0;
     for chunk in ids.chunks(500) {
         moved += customer::Entity::update_many()
@@ -747,6 +748,7 @@ async fn put<C: ConnectionTrait>(
     if moved != ids.len() as u64 {
         return Err(StoreError::rejected("ids", ErrorCode::Conflict, "one of these customers changed owner meanwhile"));
     }
+    work_count::add(conn, tenant, &ids).await?;
     crate::contact::reassign_owner(conn, tenant, &ids, None).await?;
     let operation = if action == PoolAction::Reclaim { Operation::Reclaim } else { Operation::Release };
     let mut log = Vec::with_capacity(entries.len());

@@ -10,9 +10,7 @@
 //! - anything that changes which customers' interactions count, or under which owner
 //!   (transfer, delete, restore, merge), calls [`remove`] for the customers it touches
 //!   before the change and [`add`] for the same customers after it. Both recount those
-//!   customers' interactions from the table, so the pair is right whatever the change did;
-//! - a change of owner alone (claim, release, reclaim, transfer) may instead call
-//!   [`move_owner`] before it, which does both in one pass.
+//!   customers' interactions from the table, so the pair is right whatever the change did.
 //!
 //! Rows whose count has gone back to zero stay (they are reused when the count comes back).
 //! Whoever reads the counts applies the caller's scope to `owner_id`, as the records'
@@ -177,54 +175,6 @@ pub async fn add<C: ConnectionTrait>(conn: &C, tenant: TenantId, customers: &[Uu
 /// Takes away the interactions of `customers` as they now stand (before a change).
 pub async fn remove<C: ConnectionTrait>(conn: &C, tenant: TenantId, customers: &[Uuid]) -> StoreResult<()> {
     shift(conn, tenant, customers, -1).await
-}
-
-/// Moves the interactions of `customers` from the owner each has now to `owner`, before
-/// the customers' owner column changes (a claim, a release, a reclaim, a transfer). One
-/// pass per grain: a CTE groups the customers' interactions once, and one upsert takes
-/// each group away from its current owner and adds it to the new one. This is the same as
-/// [`remove`] before the change and [`add`] after it, with half the reads of the
-/// interactions (the pool reclaim spent four fifths of its time in those recounts).
-pub async fn move_owner<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    customers: &[Uuid],
-    owner: Option<Uuid>,
-) -> StoreResult<()> {
-    let backend = conn.get_database_backend();
-    let new_owner = owner.unwrap_or(NOBODY);
-    for grain in Grain::ALL {
-        let period = crate::field::period_start_sql(backend, grain.granularity(), "i.occurred_at");
-        for chunk in customers.chunks(5_000) {
-            let marks = vec!["?"; chunk.len()].join(", ");
-            // `WHERE owner_id <> ?` leaves out groups already under the new owner. The
-            // groups of several old owners fall into one key under the new owner, so the
-            // second half sums them again: an upsert may touch each row only once.
-            let sql = format!(
-                "WITH g AS (\
-                 SELECT COALESCE(i.author_id, ?) AS author_id, {period} AS period, \
-                 COALESCE(c.owner_id, ?) AS owner_id, i.channel AS channel, COUNT(i.id) AS n \
-                 FROM interactions i JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id \
-                 WHERE i.tenant_id = ? AND i.customer_id IN ({marks}) AND i.deleted_at IS NULL AND c.deleted_at IS NULL \
-                 GROUP BY i.author_id, {period}, c.owner_id, i.channel) \
-                 INSERT INTO interaction_counts (tenant_id, author_id, grain, period, owner_id, channel, n) \
-                 SELECT ?, author_id, ?, period, owner_id, channel, -n FROM g WHERE owner_id <> ? \
-                 UNION ALL SELECT ?, author_id, ?, period, ?, channel, CAST(SUM(n) AS BIGINT) FROM g \
-                 WHERE owner_id <> ? GROUP BY author_id, period, channel \
-                 ON CONFLICT (tenant_id, author_id, grain, period, owner_id, channel) \
-                 DO UPDATE SET n = interaction_counts.n + excluded.n"
-            );
-            let t = tenant.uuid();
-            let g = grain.as_str();
-            let values: Vec<sea_orm::Value> = [NOBODY.into(), NOBODY.into(), t.into()]
-                .into_iter()
-                .chain(chunk.iter().map(|c| (*c).into()))
-                .chain([t.into(), g.into(), new_owner.into(), t.into(), g.into(), new_owner.into(), new_owner.into()])
-                .collect();
-            conn.execute_raw(crate::db::raw_statement(backend, &sql, values)).await?;
-        }
-    }
-    Ok(())
 }
 
 /// The counts of `users`' interactions per period key and channel, at `grain`, for the
