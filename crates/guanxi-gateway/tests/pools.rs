@@ -319,6 +319,17 @@ async fn claims_respect_the_caps_and_exactly_one_of_racing_claims_wins() {
     );
     assert!(customer(&app, &rep1, "南京金陵商贸有限公司").await.is_some());
     assert!(customer(&app, &rep2, "南京金陵商贸有限公司").await.is_none());
+    // Handed to someone outside the admin's own scope, the customer is not read back to
+    // the admin: the payload shows what the caller may see.
+    let (mingyuan, _) = customer(&app, &rep1, "上海明远机械制造有限公司").await.unwrap();
+    let body =
+        app.gql(Some(&rep1), RELEASE, json!({"i": {"ids": [mingyuan], "poolId": pool_id, "reason": "转北区"}})).await;
+    assert_eq!(body["data"]["releaseCustomers"]["released"], 1, "{body}");
+    let rep3_id = app.user_id(&admin, "rep3@demo.local").await;
+    let outside = app.gql(Some(&manager), ASSIGN, json!({"i": {"ids": [mingyuan], "ownerId": rep3_id}})).await;
+    assert_eq!(outside["data"]["assignPoolCustomers"], json!({"customers": [], "userErrors": []}), "{outside}");
+    assert!(customer(&app, &manager, "上海明远机械制造有限公司").await.is_none());
+    assert!(customer(&app, &rep3, "上海明远机械制造有限公司").await.is_some());
 }
 
 #[tokio::test]

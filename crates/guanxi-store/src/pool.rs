@@ -500,12 +500,7 @@ async fn pools_of<C: ConnectionTrait>(
 /// A member claims customers from their pools (拾取): all of them or, on any fault,
 /// none. Checks the pool's cool-down for a former owner, its daily claim cap and its
 /// cap on customers owned.
-pub async fn claim<C: ConnectionTrait>(
-    conn: &C,
-    author: &Author,
-    caller: &Caller,
-    ids: &[Uuid],
-) -> StoreResult<Vec<Customer>> {
+pub async fn claim<C: ConnectionTrait>(conn: &C, author: &Author, caller: &Caller, ids: &[Uuid]) -> StoreResult<u64> {
     let tenant = author.tenant_id;
     let now = Utc::now();
     let rows = pooled(conn, tenant, ids).await?;
@@ -549,7 +544,7 @@ pub async fn assign<C: ConnectionTrait>(
     caller: &Caller,
     ids: &[Uuid],
     owner: UserId,
-) -> StoreResult<Vec<Customer>> {
+) -> StoreResult<u64> {
     let tenant = author.tenant_id;
     let active = user::Entity::find_by_id((tenant.uuid(), owner.uuid()))
         .one(conn)
@@ -579,7 +574,7 @@ fn per_pool(rows: &[customer::Model]) -> BTreeMap<Uuid, u64> {
     taking
 }
 
-/// Gives pooled customers to `owner`: one conditional UPDATE per chunk, the work-log
+/// Gives pooled customers to `owner` and returns how many: one conditional UPDATE per chunk, the work-log
 /// counts moved, contacts and open deals following, a log row and a change event each.
 async fn take<C: ConnectionTrait>(
     conn: &C,
@@ -588,7 +583,7 @@ async fn take<C: ConnectionTrait>(
     owner: UserId,
     action: PoolAction,
     now: DateTime<Utc>,
-) -> StoreResult<Vec<Customer>> {
+) -> StoreResult<u64> {
     let tenant = author.tenant_id;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let department = user::Entity::find_by_id((tenant.uuid(), owner.uuid())).one(conn).await?.map(|u| u.department_id);
@@ -634,14 +629,7 @@ async fn take<C: ConnectionTrait>(
     }
     crate::insert_chunked(conn, log).await?;
     audit::record_many(conn, author, crate::customer::ENTITY, events).await?;
-    Ok(customer::Entity::find()
-        .filter(customer::Column::TenantId.eq(tenant.uuid()))
-        .filter(customer::Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(crate::customer::to_domain)
-        .collect())
+    Ok(taken)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -604,7 +604,8 @@ pub struct SetCustomerLockedInput {
 
 #[derive(SimpleObject)]
 pub struct ClaimPayload {
-    /// The customers now owned, in input order.
+    /// The customers now owned, in input order, as far as the caller may see them (an
+    /// admin assigning outside their own scope gets an empty list).
     customers: Vec<Customer>,
     user_errors: Vec<UserError>,
 }
@@ -821,16 +822,18 @@ async fn take(
     let caller = caller_of(actor);
     let (tenant, rule) = (actor.tenant_id, actor.scope_rule(Module::Customer));
     let reload_ids = ids.clone();
+    // The customers come back through the caller's own scope: an admin who hands
+    // customers to someone outside it gets an empty list, not the cards.
     write(
         ctx,
         idempotent,
         move |tx| {
             Box::pin(async move {
-                let customers = match owner {
+                match owner {
                     None => guanxi_store::pool::claim(tx, &author, &caller, &ids).await?,
                     Some(owner) => guanxi_store::pool::assign(tx, &author, &caller, &ids, owner).await?,
                 };
-                Ok((ids[0], customers))
+                Ok((ids[0], guanxi_store::customer::by_ids(tx, tenant, rule, &ids).await?))
             })
         },
         move |tx, _| Box::pin(async move { guanxi_store::customer::by_ids(tx, tenant, rule, &reload_ids).await }),
