@@ -27,14 +27,14 @@ RUN for dir in crates/guanxi-domain crates/guanxi-store crates/guanxi-gateway mi
         mkdir -p "$dir/src" && touch "$dir/src/lib.rs"; \
     done \
     && echo 'fn main() {}' > crates/guanxi-gateway/src/main.rs \
-    && cargo build --release --locked -p guanxi-gateway --bin guanxi
+    && cargo build --release --locked --no-default-features -p guanxi-gateway --bin guanxi
 
 # Then the whole (filtered, see .dockerignore) source tree, in case code includes a file
 # from outside its crate. COPY keeps the files' modification times, which can be older
 # than the stub build above; touching them makes cargo rebuild the workspace crates.
 COPY . .
 RUN find crates migrations -name '*.rs' -exec touch {} + \
-    && cargo build --release --locked -p guanxi-gateway --bin guanxi \
+    && cargo build --release --locked --no-default-features -p guanxi-gateway --bin guanxi \
     && cp target/release/guanxi /usr/local/bin/guanxi
 
 # ---- run ------------------------------------------------------------------------------

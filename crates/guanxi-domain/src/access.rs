@@ -279,6 +279,17 @@ impl Actor {
     pub fn sees_unmasked_phones(&self) -> bool {
         self.may(Permission::PhoneUnmasked)
     }
+
+    /// A phone number as the actor may see it: whole with `phone.unmasked`, otherwise
+    /// masked (`138****5678`). Every path that shows a phone goes through here.
+    pub fn phone_as_seen(&self, phone: &str) -> String {
+        phone_as_seen(phone, self.sees_unmasked_phones())
+    }
+}
+
+/// A phone number whole when `unmasked`, masked otherwise.
+pub fn phone_as_seen(phone: &str, unmasked: bool) -> String {
+    if unmasked { phone.to_owned() } else { crate::phone::mask_phone(phone) }
 }
 
 /// A data scope bound to one actor: which owners' records are visible. It is evaluated

@@ -13,6 +13,7 @@ pub mod change;
 pub mod contact;
 pub mod custom_field;
 pub mod customer;
+pub mod entity;
 pub mod error;
 pub mod field;
 pub mod ids;

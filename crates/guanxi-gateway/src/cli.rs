@@ -136,6 +136,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             println!("migrated");
             Ok(())
         }
+        #[cfg(feature = "bench-data")]
         Command::Seed { scale: Some(scale), tenant, seed, .. } => {
             let size = guanxi_store::bench_data::Scale::named(&scale).context("--scale is S, M or L")?;
             if scale.eq_ignore_ascii_case("L") && config.is_embedded() {
@@ -151,6 +152,10 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 loaded.rows_per_second()
             );
             Ok(())
+        }
+        #[cfg(not(feature = "bench-data"))]
+        Command::Seed { scale: Some(_), .. } => {
+            anyhow::bail!("this build has no benchmark loader: build with `--features bench-data` for --scale")
         }
         Command::Seed { demo, .. } => {
             if !demo {

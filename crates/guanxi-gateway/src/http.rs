@@ -133,21 +133,11 @@ async fn download(
     };
     let Ok(id) = uuid::Uuid::try_parse(&id) else { return not_found() };
     let conn = http.state.db.connection();
-    let Ok(Some(file)) = guanxi_store::field::attachment(conn, actor.tenant_id, id).await else { return not_found() };
-    let allowed = if file.uploaded_by == actor.user_id.uuid() {
-        true
-    } else {
-        match (file.attached_type.as_deref(), file.attached_id) {
-            (Some("CheckIn"), Some(record)) => {
-                let rule = actor.scope_rule(guanxi_domain::access::Module::Customer);
-                matches!(guanxi_store::field::find_check_in(conn, actor.tenant_id, rule, record).await, Ok(Some(_)))
-            }
-            _ => false,
-        }
-    };
-    if !allowed {
+    let customers = actor.scope_rule(guanxi_domain::access::Module::Customer);
+    let Ok(Some(file)) = guanxi_store::field::attachment(conn, actor.tenant_id, actor.user_id, customers, id).await
+    else {
         return not_found();
-    }
+    };
     match http.state.blobs.get(&file.storage_key).await {
         Ok(bytes) => {
             let disposition = format!("attachment; filename*=UTF-8''{}", percent_encode(&file.file_name));

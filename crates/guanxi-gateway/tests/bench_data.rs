@@ -1,4 +1,5 @@
 //! The benchmark data generator: realistic, skewed, valid and deterministic.
+#![cfg(feature = "bench-data")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -133,6 +133,35 @@ async fn invalid_customers_are_typed_user_errors_and_write_nothing() {
 }
 
 #[tokio::test]
+async fn custom_field_text_filters_ignore_ascii_case_like_every_other_text_filter() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let define = app
+        .gql(
+            Some(&admin),
+            "mutation { defineCustomField(input: {entity: CUSTOMER, key: \"brand\", label: \"品牌\", type: TEXT}) { userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(define["data"]["defineCustomField"]["userErrors"], json!([]), "{define}");
+    let made = create(&app, &admin, json!({"name": "大小写测试公司", "customFields": {"brand": "GuanXi Pro"}})).await;
+    assert_eq!(made["userErrors"], json!([]), "{made}");
+    for (matcher, expected) in [
+        (json!({"contains": "xi pro"}), true),
+        (json!({"startsWith": "GUANXI"}), true),
+        (json!({"like": "guan%PRO"}), true),
+        (json!({"contains": "xi max"}), false),
+        (json!({"eq": "GuanXi Pro"}), true),
+    ] {
+        let filter = json!({"customFields": [{"key": "brand", "match": matcher.clone()}]});
+        let (found, total) = names(&app, &admin, filter).await;
+        let want: Vec<String> = if expected { vec!["大小写测试公司".to_owned()] } else { vec![] };
+        assert_eq!(found, want, "{matcher}");
+        assert_eq!(total, want.len() as i64, "{matcher}");
+    }
+}
+
+#[tokio::test]
 async fn reps_see_their_own_customers_managers_their_team_and_other_tenants_nothing() {
     let app = spawn_demo().await;
     let rep1 = app.login("rep1@demo.local").await;

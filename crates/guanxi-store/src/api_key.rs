@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use guanxi_domain::ErrorCode;
 use guanxi_domain::access::ApiKey;
 use guanxi_domain::change::{ChangeSet, Operation};
+use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{ApiKeyId, RoleId, TenantId, UserId};
 use guanxi_domain::org::Name;
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -16,7 +17,7 @@ use crate::entity::{api_key, role};
 use crate::error::{StoreError, StoreResult};
 use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
 
-pub const ENTITY: &str = "ApiKey";
+pub const ENTITY: EntityKind = EntityKind::ApiKey;
 
 pub fn to_domain(m: api_key::Model) -> ApiKey {
     ApiKey {

@@ -4,6 +4,7 @@
 use chrono::Utc;
 use guanxi_domain::access::Actor;
 use guanxi_domain::change::{ChangeSet, Operation};
+use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::TenantId;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -43,7 +44,7 @@ impl Author {
 pub async fn record<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    entity_type: &str,
+    entity_type: EntityKind,
     entity_id: Uuid,
     operation: Operation,
     changes: &ChangeSet,
@@ -61,7 +62,7 @@ pub async fn record<C: ConnectionTrait>(
 pub async fn record_many<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    entity_type: &str,
+    entity_type: EntityKind,
     events: Vec<(Uuid, Operation, ChangeSet)>,
 ) -> StoreResult<i64> {
     if events.is_empty() {
@@ -81,7 +82,7 @@ pub async fn record_many<C: ConnectionTrait>(
             actor_user_id: Set(author.user_id),
             actor_api_key_id: Set(author.api_key_id),
             request_id: Set(author.request_id.clone()),
-            entity_type: Set(entity_type.to_owned()),
+            entity_type: Set(entity_type.name().to_owned()),
             entity_id: Set(entity_id),
             operation: Set(operation.as_str().to_owned()),
             changes: Set(changes.to_json()),
@@ -109,13 +110,13 @@ async fn take_sequences<C: ConnectionTrait>(conn: &C, tenant: TenantId, n: i64) 
 pub async fn history<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    entity_type: &str,
+    entity_type: EntityKind,
     entity_id: Uuid,
     request: &PageRequest,
 ) -> StoreResult<Page<change_event::Model>> {
     let select = change_event::Entity::find()
         .filter(change_event::Column::TenantId.eq(tenant.uuid()))
-        .filter(change_event::Column::EntityType.eq(entity_type))
+        .filter(change_event::Column::EntityType.eq(entity_type.name()))
         .filter(change_event::Column::EntityId.eq(entity_id));
     let sort = SortKey {
         name: "SEQ",
@@ -148,13 +149,13 @@ pub async fn since<C: ConnectionTrait>(
 pub async fn count_for<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    entity_type: &str,
+    entity_type: EntityKind,
     entity_id: Uuid,
 ) -> StoreResult<u64> {
     use sea_orm::PaginatorTrait;
     Ok(change_event::Entity::find()
         .filter(change_event::Column::TenantId.eq(tenant.uuid()))
-        .filter(change_event::Column::EntityType.eq(entity_type))
+        .filter(change_event::Column::EntityType.eq(entity_type.name()))
         .filter(change_event::Column::EntityId.eq(entity_id))
         .count(conn)
         .await?)

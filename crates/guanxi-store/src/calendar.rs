@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use guanxi_domain::access::ScopeRule;
 use guanxi_domain::calendar::{Event, EventFields, EventKind, EventStatus, Schedule};
 use guanxi_domain::change::{ChangeSet, Operation};
+use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{EventId, TenantId, UserId};
 use guanxi_domain::{ErrorCode, Invalid};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
@@ -20,9 +21,10 @@ use uuid::Uuid;
 use crate::audit::{self, Author};
 use crate::entity::{event, event_assignee, reminder, user};
 use crate::error::{StoreError, StoreResult};
+use crate::repo::{self, Scoped};
 use crate::scope;
 
-pub const ENTITY: &str = "Event";
+pub const ENTITY: EntityKind = EntityKind::Event;
 
 fn to_domain(m: event::Model, assignees: Vec<UserId>) -> Event {
     Event {
@@ -80,26 +82,42 @@ async fn with_assignees<C: ConnectionTrait>(
         .collect())
 }
 
-fn visible(backend: DbBackend, tenant: TenantId, rule: ScopeRule) -> Select<event::Entity> {
-    let assigned = Query::select()
-        .column(event_assignee::Column::EventId)
-        .from(event_assignee::Entity)
-        .and_where(Expr::col((event_assignee::Entity, event_assignee::Column::TenantId)).eq(tenant.uuid()))
-        .cond_where(scope::owner_condition(
-            backend,
-            tenant,
-            rule,
-            (event_assignee::Entity, event_assignee::Column::UserId),
-        ))
-        .to_owned();
-    event::Entity::find()
-        .filter(event::Column::TenantId.eq(tenant.uuid()))
-        .filter(event::Column::DeletedAt.is_null())
-        .filter(
-            Condition::any()
-                .add(scope::owner_condition(backend, tenant, rule, (event::Entity, event::Column::OwnerId)))
-                .add(event::Column::Id.in_subquery(assigned)),
-        )
+/// Calendar events, seen by the `TASK` scope of their owner or of any assignee. The
+/// record is the row: an event's assignees are read in a second statement.
+pub struct Events;
+
+impl Scoped for Events {
+    type Entity = event::Entity;
+    type Scope = ScopeRule;
+    type Record = event::Model;
+    const ID: event::Column = event::Column::Id;
+    const DELETED_AT: Option<event::Column> = Some(event::Column::DeletedAt);
+
+    fn visible(backend: DbBackend, tenant: TenantId, rule: ScopeRule) -> Select<event::Entity> {
+        let assigned = Query::select()
+            .column(event_assignee::Column::EventId)
+            .from(event_assignee::Entity)
+            .and_where(Expr::col((event_assignee::Entity, event_assignee::Column::TenantId)).eq(tenant.uuid()))
+            .cond_where(scope::owner_condition(
+                backend,
+                tenant,
+                rule,
+                (event_assignee::Entity, event_assignee::Column::UserId),
+            ))
+            .to_owned();
+        event::Entity::find()
+            .filter(event::Column::TenantId.eq(tenant.uuid()))
+            .filter(event::Column::DeletedAt.is_null())
+            .filter(
+                Condition::any()
+                    .add(scope::owner_condition(backend, tenant, rule, (event::Entity, event::Column::OwnerId)))
+                    .add(event::Column::Id.in_subquery(assigned)),
+            )
+    }
+
+    fn to_domain(model: event::Model) -> event::Model {
+        model
+    }
 }
 
 pub async fn find<C: ConnectionTrait>(
@@ -108,9 +126,7 @@ pub async fn find<C: ConnectionTrait>(
     rule: ScopeRule,
     id: Uuid,
 ) -> StoreResult<Option<Event>> {
-    let Some(model) =
-        visible(conn.get_database_backend(), tenant, rule).filter(event::Column::Id.eq(id)).one(conn).await?
-    else {
+    let Some(model) = repo::find::<Events, _>(conn, tenant, rule, id).await? else {
         return Ok(None);
     };
     Ok(with_assignees(conn, tenant, vec![model]).await?.pop())
@@ -123,13 +139,7 @@ pub async fn visible_ids<C: ConnectionTrait>(
     rule: ScopeRule,
     ids: &[Uuid],
 ) -> StoreResult<Vec<Uuid>> {
-    Ok(visible(conn.get_database_backend(), tenant, rule)
-        .select_only()
-        .column(event::Column::Id)
-        .filter(event::Column::Id.is_in(ids.iter().copied()))
-        .into_tuple()
-        .all(conn)
-        .await?)
+    repo::visible_ids::<Events, _>(conn, tenant, rule, ids).await
 }
 
 /// Live events with an assignee among `users` that may have an occurrence in `[from, to)`

@@ -8,10 +8,11 @@ use chrono::Utc;
 use guanxi_domain::access::ScopeRule;
 use guanxi_domain::change::{ChangeSet, Operation};
 use guanxi_domain::contact::{Contact, ContactFields, DecisionRole, Gender};
+use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{ContactId, CustomerId, TenantId, UserId};
 use guanxi_domain::org::check_no_cycle;
 use guanxi_domain::{ErrorCode, Invalid};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Select,
@@ -24,9 +25,10 @@ use crate::entity::contact;
 use crate::error::{StoreError, StoreResult};
 use crate::filter::{Combinators, IdFilter, TextFilter};
 use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::repo::{self, Scoped};
 use crate::scope;
 
-pub const ENTITY: &str = "Contact";
+pub const ENTITY: EntityKind = EntityKind::Contact;
 
 /// The two scopes a contact read needs.
 #[derive(Clone, Copy, Debug)]
@@ -68,20 +70,41 @@ pub fn to_domain(m: contact::Model) -> Contact {
     }
 }
 
-fn visible(backend: DbBackend, tenant: TenantId, scope: ContactScope) -> Select<contact::Entity> {
-    contact::Entity::find()
-        .filter(contact::Column::TenantId.eq(tenant.uuid()))
-        .filter(scope::owner_condition(backend, tenant, scope.contact, (contact::Entity, contact::Column::OwnerId)))
-        .filter(crate::customer::visible_customer(
-            backend,
-            tenant,
-            scope.customer,
-            (contact::Entity, contact::Column::CustomerId),
-        ))
+/// Contacts, read through their own `CONTACT` scope and their customer's `CUSTOMER` scope.
+pub struct Contacts;
+
+impl Scoped for Contacts {
+    type Entity = contact::Entity;
+    type Scope = ContactScope;
+    type Record = Contact;
+    const ID: contact::Column = contact::Column::Id;
+    const DELETED_AT: Option<contact::Column> = Some(contact::Column::DeletedAt);
+
+    fn visible(backend: DbBackend, tenant: TenantId, scope: ContactScope) -> Select<contact::Entity> {
+        contact::Entity::find()
+            .filter(contact::Column::TenantId.eq(tenant.uuid()))
+            .filter(scope::owner_condition(backend, tenant, scope.contact, (contact::Entity, contact::Column::OwnerId)))
+            .filter(crate::customer::visible_customer(
+                backend,
+                tenant,
+                scope.customer,
+                (contact::Entity, contact::Column::CustomerId),
+            ))
+    }
+
+    fn to_domain(model: contact::Model) -> Contact {
+        to_domain(model)
+    }
 }
 
-fn live(backend: DbBackend, tenant: TenantId, scope: ContactScope) -> Select<contact::Entity> {
-    visible(backend, tenant, scope).filter(contact::Column::DeletedAt.is_null())
+impl repo::Versioned for Contacts {
+    const TENANT_ID: contact::Column = contact::Column::TenantId;
+    const VERSION: contact::Column = contact::Column::Version;
+    const UPDATED_AT: contact::Column = contact::Column::UpdatedAt;
+
+    fn version(record: &Self::Record) -> i32 {
+        record.version
+    }
 }
 
 pub async fn find<C: ConnectionTrait>(
@@ -90,11 +113,7 @@ pub async fn find<C: ConnectionTrait>(
     scope: ContactScope,
     id: Uuid,
 ) -> StoreResult<Option<Contact>> {
-    Ok(visible(conn.get_database_backend(), tenant, scope)
-        .filter(contact::Column::Id.eq(id))
-        .one(conn)
-        .await?
-        .map(to_domain))
+    repo::find::<Contacts, _>(conn, tenant, scope, id).await
 }
 
 pub async fn by_ids<C: ConnectionTrait>(
@@ -103,13 +122,7 @@ pub async fn by_ids<C: ConnectionTrait>(
     scope: ContactScope,
     ids: &[Uuid],
 ) -> StoreResult<Vec<Contact>> {
-    Ok(live(conn.get_database_backend(), tenant, scope)
-        .filter(contact::Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(to_domain)
-        .collect())
+    repo::by_ids::<Contacts, _>(conn, tenant, scope, ids).await
 }
 
 /// Live, visible contacts of any of `customers`, by name (for data loaders and the chain).
@@ -119,7 +132,7 @@ pub async fn of_customers<C: ConnectionTrait>(
     scope: ContactScope,
     customers: &[Uuid],
 ) -> StoreResult<Vec<Contact>> {
-    Ok(live(conn.get_database_backend(), tenant, scope)
+    Ok(Contacts::live(conn.get_database_backend(), tenant, scope)
         .filter(contact::Column::CustomerId.is_in(customers.iter().copied()))
         .order_by_asc(contact::Column::Name)
         .order_by_asc(contact::Column::Id)
@@ -137,14 +150,7 @@ pub async fn visible_ids<C: ConnectionTrait>(
     scope: ContactScope,
     ids: &[Uuid],
 ) -> StoreResult<Vec<Uuid>> {
-    use sea_orm::QuerySelect;
-    Ok(visible(conn.get_database_backend(), tenant, scope)
-        .select_only()
-        .column(contact::Column::Id)
-        .filter(contact::Column::Id.is_in(ids.iter().copied()))
-        .into_tuple()
-        .all(conn)
-        .await?)
+    repo::visible_ids::<Contacts, _>(conn, tenant, scope, ids).await
 }
 
 #[derive(Clone, Debug, Default)]
@@ -207,7 +213,7 @@ impl ContactFilter {
         } else {
             contact::Column::DeletedAt.is_null()
         };
-        visible(backend, tenant, scope).filter(deleted).filter(self.condition())
+        Contacts::visible(backend, tenant, scope).filter(deleted).filter(self.condition())
     }
 }
 
@@ -330,42 +336,6 @@ pub async fn create<C: ConnectionTrait>(
     Ok(created)
 }
 
-async fn current<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    scope: ContactScope,
-    id: Uuid,
-    expected_version: i32,
-) -> StoreResult<Contact> {
-    let contact = find(conn, tenant, scope, id).await?.ok_or(StoreError::NotFound)?;
-    if contact.version != expected_version {
-        return Err(StoreError::version_conflict(expected_version, contact.version));
-    }
-    Ok(contact)
-}
-
-async fn write_versioned<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    id: Uuid,
-    expected_version: i32,
-    mut model: contact::ActiveModel,
-) -> StoreResult<Contact> {
-    model.updated_at = Set(Utc::now());
-    model.version = Set(expected_version + 1);
-    let result = contact::Entity::update_many()
-        .set(model)
-        .filter(contact::Column::TenantId.eq(tenant.uuid()))
-        .filter(contact::Column::Id.eq(id))
-        .filter(contact::Column::Version.eq(expected_version))
-        .exec(conn)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(StoreError::version_conflict(expected_version, expected_version + 1));
-    }
-    contact::Entity::find_by_id((tenant.uuid(), id)).one(conn).await?.map(to_domain).ok_or(StoreError::NotFound)
-}
-
 /// The custom field values stored on a contact.
 pub async fn custom_values<C: ConnectionTrait>(
     conn: &C,
@@ -385,7 +355,7 @@ pub async fn update<C: ConnectionTrait>(
     edit: impl FnOnce(&Contact, &BTreeMap<String, Value>) -> Result<(ContactFields, BTreeMap<String, Value>), Invalid>,
 ) -> StoreResult<Contact> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, scope, id, expected_version).await?;
+    let before = repo::current::<Contacts, _>(conn, tenant, scope, id, expected_version).await?;
     if before.deleted_at.is_some() {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "restore the contact before editing it"));
     }
@@ -396,7 +366,14 @@ pub async fn update<C: ConnectionTrait>(
     if changes.is_empty() {
         return Ok(before);
     }
-    let after = write_versioned(conn, tenant, id, expected_version, active_model(&fields, &custom)).await?;
+    let after = repo::write_versioned::<Contacts, _>(
+        conn,
+        tenant,
+        id,
+        expected_version,
+        contact::Entity::update_many().set(active_model(&fields, &custom)),
+    )
+    .await?;
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     Ok(after)
 }
@@ -409,7 +386,7 @@ pub async fn delete<C: ConnectionTrait>(
     expected_version: i32,
 ) -> StoreResult<Contact> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, scope, id, expected_version).await?;
+    let before = repo::current::<Contacts, _>(conn, tenant, scope, id, expected_version).await?;
     if before.deleted_at.is_some() {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the contact is already deleted"));
     }
@@ -421,33 +398,10 @@ pub async fn delete<C: ConnectionTrait>(
         .filter(contact::Column::ManagerId.eq(id))
         .exec(conn)
         .await?;
-    let after = write_versioned(
-        conn,
-        tenant,
-        id,
-        expected_version,
-        contact::ActiveModel { deleted_at: Set(Some(now)), ..Default::default() },
-    )
-    .await?;
+    let deleted = contact::ActiveModel { deleted_at: Set(Some(now)), ..Default::default() };
+    let update = contact::Entity::update_many().set(deleted);
+    let after = repo::write_versioned::<Contacts, _>(conn, tenant, id, expected_version, update).await?;
     audit::record(conn, author, ENTITY, id, Operation::Delete, &ChangeSet::new().field("deletedAt", None::<()>, now))
         .await?;
     Ok(after)
-}
-
-/// Gives all contacts of `customers` to a new owner (they follow their customer).
-pub async fn reassign_owner<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    customers: &[Uuid],
-    owner: Option<UserId>,
-) -> StoreResult<u64> {
-    Ok(contact::Entity::update_many()
-        .col_expr(contact::Column::OwnerId, Expr::value(owner.map(UserId::uuid)))
-        .col_expr(contact::Column::Version, Expr::col(contact::Column::Version).add(1))
-        .col_expr(contact::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(contact::Column::TenantId.eq(tenant.uuid()))
-        .filter(contact::Column::CustomerId.is_in(customers.iter().copied()))
-        .exec(conn)
-        .await?
-        .rows_affected)
 }

@@ -13,7 +13,9 @@ use crate::audit::{self, Author};
 use crate::entity::custom_field;
 use crate::error::{StoreError, StoreResult};
 
-pub const ENTITY: &str = "CustomField";
+use guanxi_domain::entity::EntityKind;
+
+pub const ENTITY: EntityKind = EntityKind::CustomField;
 
 fn to_definition(m: &custom_field::Model) -> CustomFieldDefinition {
     CustomFieldDefinition {

@@ -11,6 +11,7 @@ use guanxi_domain::customer::{
     Customer, CustomerFields, CustomerKind, CustomerStatus, CustomerType, DuplicateReason, mnemonic_code,
     normalize_name, search_query, search_text, search_tokens, shanghai_date,
 };
+use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{CustomerId, PoolId, TenantId, UserId};
 use guanxi_domain::pool::{PoolAction, PoolEntry};
 use guanxi_domain::{ErrorCode, Invalid};
@@ -28,20 +29,11 @@ use crate::entity::{customer, customer_search_token, user};
 use crate::error::{StoreError, StoreResult};
 use crate::filter::{Combinators, IdFilter, TextFilter, TimeFilter, escape_like};
 use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::repo::{self, Scoped};
 use crate::work_count;
-use crate::{scope, sequence, tenant};
+use crate::{customer_owned, scope, sequence, tenant};
 
-pub const ENTITY: &str = "Customer";
-
-/// Tables whose rows belong to a customer through `customer_id`, with their entity name:
-/// a merge moves them all to the survivor. Each later module adds its table here.
-pub const RELATED: &[(&str, &str)] = &[
-    ("contacts", "Contact"),
-    ("interactions", "Interaction"),
-    ("visit_plans", "VisitPlan"),
-    ("check_ins", "CheckIn"),
-    ("opportunities", "Opportunity"),
-];
+pub const ENTITY: EntityKind = EntityKind::Customer;
 
 fn fields_of(m: &customer::Model) -> CustomerFields {
     CustomerFields {
@@ -106,14 +98,43 @@ pub fn to_domain(m: customer::Model) -> Customer {
     }
 }
 
-/// The customers of the tenant that `rule` lets the caller see (deleted ones included).
+/// Customers, read through the `CUSTOMER` scope of their owner.
+pub struct Customers;
+
+impl Scoped for Customers {
+    type Entity = customer::Entity;
+    type Scope = ScopeRule;
+    type Record = Customer;
+    const ID: customer::Column = customer::Column::Id;
+    const DELETED_AT: Option<customer::Column> = Some(customer::Column::DeletedAt);
+
+    /// The customers of the tenant that `rule` lets the caller see (deleted ones included).
+    fn visible(backend: DbBackend, tenant: TenantId, rule: ScopeRule) -> Select<customer::Entity> {
+        customer::Entity::find().filter(customer::Column::TenantId.eq(tenant.uuid())).filter(scope::owner_condition(
+            backend,
+            tenant,
+            rule,
+            (customer::Entity, customer::Column::OwnerId),
+        ))
+    }
+
+    fn to_domain(model: customer::Model) -> Customer {
+        to_domain(model)
+    }
+}
+
+impl repo::Versioned for Customers {
+    const TENANT_ID: customer::Column = customer::Column::TenantId;
+    const VERSION: customer::Column = customer::Column::Version;
+    const UPDATED_AT: customer::Column = customer::Column::UpdatedAt;
+
+    fn version(record: &Self::Record) -> i32 {
+        record.version
+    }
+}
+
 fn visible(backend: DbBackend, tenant: TenantId, rule: ScopeRule) -> Select<customer::Entity> {
-    customer::Entity::find().filter(customer::Column::TenantId.eq(tenant.uuid())).filter(scope::owner_condition(
-        backend,
-        tenant,
-        rule,
-        (customer::Entity, customer::Column::OwnerId),
-    ))
+    Customers::visible(backend, tenant, rule)
 }
 
 /// The condition "the record's customer is live and `rule` lets the caller see it", for
@@ -151,11 +172,7 @@ pub async fn find<C: ConnectionTrait>(
     rule: ScopeRule,
     id: Uuid,
 ) -> StoreResult<Option<Customer>> {
-    Ok(visible(conn.get_database_backend(), tenant, rule)
-        .filter(customer::Column::Id.eq(id))
-        .one(conn)
-        .await?
-        .map(to_domain))
+    repo::find::<Customers, _>(conn, tenant, rule, id).await
 }
 
 /// Visible, live customers among `ids` (for data loaders).
@@ -165,14 +182,7 @@ pub async fn by_ids<C: ConnectionTrait>(
     rule: ScopeRule,
     ids: &[Uuid],
 ) -> StoreResult<Vec<Customer>> {
-    Ok(visible(conn.get_database_backend(), tenant, rule)
-        .filter(customer::Column::DeletedAt.is_null())
-        .filter(customer::Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(to_domain)
-        .collect())
+    repo::by_ids::<Customers, _>(conn, tenant, rule, ids).await
 }
 
 /// Which of `ids` the caller may see, live or in the recycle bin (for the change log).
@@ -182,13 +192,7 @@ pub async fn visible_ids<C: ConnectionTrait>(
     rule: ScopeRule,
     ids: &[Uuid],
 ) -> StoreResult<Vec<Uuid>> {
-    Ok(visible(conn.get_database_backend(), tenant, rule)
-        .select_only()
-        .column(customer::Column::Id)
-        .filter(customer::Column::Id.is_in(ids.iter().copied()))
-        .into_tuple()
-        .all(conn)
-        .await?)
+    repo::visible_ids::<Customers, _>(conn, tenant, rule, ids).await
 }
 
 /// Which customers a list shows.
@@ -335,32 +339,7 @@ impl CustomerFilter {
             all = all.add(Expr::cust_with_values(sql, [tag.clone()]));
         }
         for (key, f) in &self.custom_fields {
-            let value = json_text(backend, "custom_fields", key);
-            let mut each = Condition::all();
-            if let Some(v) = &f.eq {
-                each = each.add(value.clone().eq(v.clone()));
-            }
-            if let Some(values) = &f.any_of {
-                each = each.add(value.clone().is_in(values.clone()));
-            }
-            if let Some(v) = &f.neq {
-                each = each.add(value.clone().ne(v.clone()));
-            }
-            if let Some(part) = &f.contains {
-                each = each.add(value.clone().like(LikeExpr::new(format!("%{}%", escape_like(part))).escape('\\')));
-            }
-            if let Some(prefix) = &f.starts_with {
-                each = each.add(value.clone().like(LikeExpr::new(format!("{}%", escape_like(prefix))).escape('\\')));
-            }
-            if let Some(pattern) = &f.like {
-                each = each.add(value.clone().like(pattern.clone()));
-            }
-            match f.is_null {
-                Some(true) => each = each.add(value.clone().is_null()),
-                Some(false) => each = each.add(value.clone().is_not_null()),
-                None => {}
-            }
-            all = all.add(each);
+            all = all.add(f.condition_on(json_text(backend, "custom_fields", key)));
         }
         self.combinators.apply(all, |f| f.condition(backend, tenant))
     }
@@ -638,43 +617,6 @@ pub async fn create<C: ConnectionTrait>(
     Ok(created)
 }
 
-/// A live, visible customer at the expected version.
-async fn current<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    rule: ScopeRule,
-    id: Uuid,
-    expected_version: i32,
-) -> StoreResult<Customer> {
-    let customer = find(conn, tenant, rule, id).await?.ok_or(StoreError::NotFound)?;
-    if customer.version != expected_version {
-        return Err(StoreError::version_conflict(expected_version, customer.version));
-    }
-    Ok(customer)
-}
-
-async fn write_versioned<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    id: Uuid,
-    expected_version: i32,
-    mut model: customer::ActiveModel,
-) -> StoreResult<Customer> {
-    model.updated_at = Set(Utc::now());
-    model.version = Set(expected_version + 1);
-    let result = customer::Entity::update_many()
-        .set(model)
-        .filter(customer::Column::TenantId.eq(tenant.uuid()))
-        .filter(customer::Column::Id.eq(id))
-        .filter(customer::Column::Version.eq(expected_version))
-        .exec(conn)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(StoreError::version_conflict(expected_version, expected_version + 1));
-    }
-    customer::Entity::find_by_id((tenant.uuid(), id)).one(conn).await?.map(to_domain).ok_or(StoreError::NotFound)
-}
-
 /// The result of merging an update input into the current customer.
 pub struct Edited {
     pub fields: CustomerFields,
@@ -693,7 +635,7 @@ pub async fn update<C: ConnectionTrait>(
     edit: impl FnOnce(&Customer) -> Result<Edited, Invalid>,
 ) -> StoreResult<Customer> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, rule, id, expected_version).await?;
+    let before = repo::current::<Customers, _>(conn, tenant, rule, id, expected_version).await?;
     if before.deleted_at.is_some() {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "restore the customer before editing it"));
     }
@@ -732,9 +674,8 @@ pub async fn update<C: ConnectionTrait>(
             model.pool_action = Set(None);
             model.pool_reason = Set(None);
         }
-        // The customer's contacts and open deals follow their customer to the new owner.
-        crate::contact::reassign_owner(conn, tenant, &[id], owner).await?;
-        crate::opportunity::follow_customer_owner(conn, author, &[id], owner).await?;
+        // What hangs off the customer follows it to the new owner, as each kind says.
+        customer_owned::follow_owner(conn, author, &[id], owner).await?;
     }
     if changes.is_empty() {
         return Ok(before);
@@ -743,7 +684,14 @@ pub async fn update<C: ConnectionTrait>(
         // The work log counts the customer's interactions under its owner.
         work_count::remove(conn, tenant, &[id]).await?;
     }
-    let after = write_versioned(conn, tenant, id, expected_version, model).await?;
+    let after = repo::write_versioned::<Customers, _>(
+        conn,
+        tenant,
+        id,
+        expected_version,
+        customer::Entity::update_many().set(model),
+    )
+    .await?;
     if transferred {
         work_count::add(conn, tenant, &[id]).await?;
     }
@@ -763,7 +711,7 @@ pub async fn set_locked<C: ConnectionTrait>(
     locked: bool,
 ) -> StoreResult<Customer> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, rule, id, expected_version).await?;
+    let before = repo::current::<Customers, _>(conn, tenant, rule, id, expected_version).await?;
     if before.deleted_at.is_some() || before.owner_id.is_none() {
         return Err(StoreError::rejected(
             "id",
@@ -775,7 +723,14 @@ pub async fn set_locked<C: ConnectionTrait>(
         return Ok(before);
     }
     let model = customer::ActiveModel { locked: Set(locked), ..Default::default() };
-    let after = write_versioned(conn, tenant, id, expected_version, model).await?;
+    let after = repo::write_versioned::<Customers, _>(
+        conn,
+        tenant,
+        id,
+        expected_version,
+        customer::Entity::update_many().set(model),
+    )
+    .await?;
     let changes = ChangeSet::new().field("locked", before.locked, locked);
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     Ok(after)
@@ -790,7 +745,7 @@ pub async fn delete<C: ConnectionTrait>(
     expected_version: i32,
 ) -> StoreResult<Customer> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, rule, id, expected_version).await?;
+    let before = repo::current::<Customers, _>(conn, tenant, rule, id, expected_version).await?;
     if before.deleted_at.is_some() {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the customer is already deleted"));
     }
@@ -798,7 +753,14 @@ pub async fn delete<C: ConnectionTrait>(
     // A deleted customer's interactions leave the work log (and come back on restore).
     work_count::remove(conn, tenant, &[id]).await?;
     let model = customer::ActiveModel { deleted_at: Set(Some(now)), ..Default::default() };
-    let after = write_versioned(conn, tenant, id, expected_version, model).await?;
+    let after = repo::write_versioned::<Customers, _>(
+        conn,
+        tenant,
+        id,
+        expected_version,
+        customer::Entity::update_many().set(model),
+    )
+    .await?;
     audit::record(conn, author, ENTITY, id, Operation::Delete, &ChangeSet::new().field("deletedAt", None::<()>, now))
         .await?;
     Ok(after)
@@ -816,7 +778,7 @@ pub async fn restore<C: ConnectionTrait>(
     may_undo_merge: bool,
 ) -> StoreResult<Customer> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, rule, id, expected_version).await?;
+    let before = repo::current::<Customers, _>(conn, tenant, rule, id, expected_version).await?;
     if before.merged_into_id.is_some() && !may_undo_merge {
         return Err(StoreError::rejected("id", ErrorCode::Forbidden, "only an admin can undo a merge"));
     }
@@ -830,17 +792,24 @@ pub async fn restore<C: ConnectionTrait>(
     if let Some(survivor) = before.merged_into_id {
         work_count::remove(conn, tenant, &[survivor.uuid()]).await?;
         let moved = merged_records(conn, tenant, id).await?;
-        for (table, _) in RELATED {
-            let ids: Vec<Uuid> = moved.get(*table).cloned().unwrap_or_default();
+        for (table, _) in customer_owned::moved_on_merge() {
+            let ids: Vec<Uuid> = moved.get(table).cloned().unwrap_or_default();
             if ids.is_empty() {
                 continue;
             }
-            move_rows(conn, tenant, table, &ids, survivor.uuid(), id).await?;
+            customer_owned::move_rows(conn, tenant, table, &ids, survivor.uuid(), id).await?;
         }
         changes = changes.field("mergedIntoId", survivor, None::<()>).field("movedBack", (), &moved);
     }
     let model = customer::ActiveModel { deleted_at: Set(None), merged_into_id: Set(None), ..Default::default() };
-    let after = write_versioned(conn, tenant, id, expected_version, model).await?;
+    let after = repo::write_versioned::<Customers, _>(
+        conn,
+        tenant,
+        id,
+        expected_version,
+        customer::Entity::update_many().set(model),
+    )
+    .await?;
     work_count::add(conn, tenant, &recount).await?;
     write_tokens(conn, tenant, id, &after.fields, &after.mnemonic_code).await?;
     audit::record(conn, author, ENTITY, id, Operation::Restore, &changes).await?;
@@ -856,7 +825,7 @@ async fn merged_records<C: ConnectionTrait>(
     use crate::entity::change_event;
     let event = change_event::Entity::find()
         .filter(change_event::Column::TenantId.eq(tenant.uuid()))
-        .filter(change_event::Column::EntityType.eq(ENTITY))
+        .filter(change_event::Column::EntityType.eq(ENTITY.name()))
         .filter(change_event::Column::EntityId.eq(id))
         .filter(change_event::Column::Operation.eq(Operation::Merge.as_str()))
         .order_by_desc(change_event::Column::Seq)
@@ -871,25 +840,6 @@ async fn merged_records<C: ConnectionTrait>(
         .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default();
     Ok(moved)
-}
-
-/// Points rows of `table` from one customer to another.
-async fn move_rows<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    table: &'static str,
-    ids: &[Uuid],
-    from: Uuid,
-    to: Uuid,
-) -> StoreResult<u64> {
-    let statement = Query::update()
-        .table(table)
-        .value("customer_id", to)
-        .and_where(Expr::col("tenant_id").eq(tenant.uuid()))
-        .and_where(Expr::col("customer_id").eq(from))
-        .and_where(Expr::col("id").is_in(ids.iter().copied()))
-        .to_owned();
-    Ok(conn.execute(&statement).await?.rows_affected())
 }
 
 /// Copies a customer: same fields and custom fields, a new number, `（副本）` after the
@@ -945,7 +895,7 @@ pub async fn merge<C: ConnectionTrait>(
             "name one or more customers other than the survivor",
         ));
     }
-    let survivor = current(conn, tenant, rule, survivor_id, survivor_version).await?;
+    let survivor = repo::current::<Customers, _>(conn, tenant, rule, survivor_id, survivor_version).await?;
     let merged = by_ids(conn, tenant, rule, merged_ids).await?;
     if survivor.deleted_at.is_some()
         || merged.len() != merged_ids.iter().collect::<std::collections::BTreeSet<_>>().len()
@@ -981,39 +931,42 @@ pub async fn merge<C: ConnectionTrait>(
     for gone in &merged {
         let gone_id = gone.id.uuid();
         let mut moved: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
-        for (table, _) in RELATED {
-            let rows = conn
-                .query_all(
-                    &Query::select()
-                        .column("id")
-                        .from(*table)
-                        .and_where(Expr::col("tenant_id").eq(tenant.uuid()))
-                        .and_where(Expr::col("customer_id").eq(gone_id))
-                        .to_owned(),
-                )
-                .await?;
-            let ids: Vec<Uuid> = rows.iter().filter_map(|r| r.try_get::<Uuid>("", "id").ok()).collect();
+        for (table, _) in customer_owned::moved_on_merge() {
+            let ids = customer_owned::ids_of(conn, tenant, table, gone_id).await?;
             if !ids.is_empty() {
-                move_rows(conn, tenant, table, &ids, gone_id, survivor_id).await?;
+                customer_owned::move_rows(conn, tenant, table, &ids, gone_id, survivor_id).await?;
             }
-            moved.insert((*table).to_owned(), ids);
+            moved.insert(table.to_owned(), ids);
         }
         let model = customer::ActiveModel {
             deleted_at: Set(Some(now)),
             merged_into_id: Set(Some(survivor_id)),
             ..Default::default()
         };
-        write_versioned(conn, tenant, gone_id, gone.version, model).await?;
+        repo::write_versioned::<Customers, _>(
+            conn,
+            tenant,
+            gone_id,
+            gone.version,
+            customer::Entity::update_many().set(model),
+        )
+        .await?;
         let changes = ChangeSet::new().field("mergedIntoId", None::<()>, survivor_id).field("movedRecords", (), &moved);
         audit::record(conn, author, ENTITY, gone_id, Operation::Merge, &changes).await?;
     }
     clear_tokens(conn, tenant, merged_ids).await?;
-    // Contacts and open deals follow their (new) customer's owner.
-    crate::contact::reassign_owner(conn, tenant, &[survivor_id], survivor.owner_id).await?;
-    crate::opportunity::follow_customer_owner(conn, author, &[survivor_id], survivor.owner_id).await?;
+    // What moved follows its (new) customer's owner.
+    customer_owned::follow_owner(conn, author, &[survivor_id], survivor.owner_id).await?;
     let mut model = active_model(&edited.fields);
     model.custom_fields = Set(serde_json::to_value(&edited.custom_fields).unwrap_or_default());
-    let after = write_versioned(conn, tenant, survivor_id, survivor_version, model).await?;
+    let after = repo::write_versioned::<Customers, _>(
+        conn,
+        tenant,
+        survivor_id,
+        survivor_version,
+        customer::Entity::update_many().set(model),
+    )
+    .await?;
     work_count::add(conn, tenant, &[survivor_id]).await?;
     write_tokens(conn, tenant, survivor_id, &after.fields, &after.mnemonic_code).await?;
     let changes = ChangeSet::new()

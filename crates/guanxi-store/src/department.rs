@@ -4,9 +4,10 @@ use chrono::Utc;
 use guanxi_domain::ErrorCode;
 use guanxi_domain::access::DepartmentRule;
 use guanxi_domain::change::{ChangeSet, Operation};
+use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{DepartmentId, TenantId};
 use guanxi_domain::org::{Department, Name, check_no_cycle};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Select,
@@ -18,9 +19,10 @@ use crate::entity::{department, user};
 use crate::error::{StoreError, StoreResult};
 use crate::filter::{Combinators, IdFilter, TextFilter, TimeFilter};
 use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::repo::{self, Scoped};
 use crate::scope;
 
-pub const ENTITY: &str = "Department";
+pub const ENTITY: EntityKind = EntityKind::Department;
 
 pub fn to_domain(m: department::Model) -> Department {
     Department {
@@ -36,11 +38,40 @@ pub fn to_domain(m: department::Model) -> Department {
     }
 }
 
-/// Departments of the tenant that `rule` lets the caller see.
+/// Departments, read through the department side of the `ORG` scope. Deleted departments
+/// stay readable by id (their history and their former members point at them).
+pub struct Departments;
+
+impl Scoped for Departments {
+    type Entity = department::Entity;
+    type Scope = DepartmentRule;
+    type Record = Department;
+    const ID: department::Column = department::Column::Id;
+    const DELETED_AT: Option<department::Column> = None;
+
+    fn visible(backend: DbBackend, tenant: TenantId, rule: DepartmentRule) -> Select<department::Entity> {
+        department::Entity::find()
+            .filter(department::Column::TenantId.eq(tenant.uuid()))
+            .filter(scope::department_condition(backend, tenant, rule, (department::Entity, department::Column::Id)))
+    }
+
+    fn to_domain(model: department::Model) -> Department {
+        to_domain(model)
+    }
+}
+
+impl repo::Versioned for Departments {
+    const TENANT_ID: department::Column = department::Column::TenantId;
+    const VERSION: department::Column = department::Column::Version;
+    const UPDATED_AT: department::Column = department::Column::UpdatedAt;
+
+    fn version(record: &Self::Record) -> i32 {
+        record.version
+    }
+}
+
 fn visible(backend: DbBackend, tenant: TenantId, rule: DepartmentRule) -> Select<department::Entity> {
-    department::Entity::find()
-        .filter(department::Column::TenantId.eq(tenant.uuid()))
-        .filter(scope::department_condition(backend, tenant, rule, (department::Entity, department::Column::Id)))
+    Departments::visible(backend, tenant, rule)
 }
 
 /// A visible department, deleted or not.
@@ -50,27 +81,17 @@ pub async fn find<C: ConnectionTrait>(
     rule: DepartmentRule,
     id: Uuid,
 ) -> StoreResult<Option<Department>> {
-    Ok(visible(conn.get_database_backend(), tenant, rule)
-        .filter(department::Column::Id.eq(id))
-        .one(conn)
-        .await?
-        .map(to_domain))
+    repo::find::<Departments, _>(conn, tenant, rule, id).await
 }
 
-/// Visible, live departments among `ids` (for data loaders).
+/// Visible departments among `ids` (for data loaders).
 pub async fn by_ids<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     rule: DepartmentRule,
     ids: &[Uuid],
 ) -> StoreResult<Vec<Department>> {
-    Ok(visible(conn.get_database_backend(), tenant, rule)
-        .filter(department::Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(to_domain)
-        .collect())
+    repo::by_ids::<Departments, _>(conn, tenant, rule, ids).await
 }
 
 /// Visible, live children of any of `parents` (for data loaders), in display order.
@@ -300,47 +321,6 @@ pub struct DepartmentPatch {
     pub sort_order: Option<i32>,
 }
 
-/// Loads a visible, live department and checks the caller's expected version.
-async fn current<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    rule: DepartmentRule,
-    id: Uuid,
-    expected_version: i32,
-) -> StoreResult<Department> {
-    let department = find(conn, tenant, rule, id).await?.ok_or(StoreError::NotFound)?;
-    if department.version != expected_version {
-        return Err(StoreError::version_conflict(expected_version, department.version));
-    }
-    Ok(department)
-}
-
-/// Applies `values` to the row if it is still at `expected_version`, bumping the version.
-async fn write_versioned<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    id: Uuid,
-    expected_version: i32,
-    values: Vec<(department::Column, sea_orm::sea_query::SimpleExpr)>,
-) -> StoreResult<Department> {
-    let mut update = department::Entity::update_many()
-        .col_expr(department::Column::Version, Expr::col(department::Column::Version).add(1))
-        .col_expr(department::Column::UpdatedAt, Expr::value(Utc::now()));
-    for (column, value) in values {
-        update = update.col_expr(column, value);
-    }
-    let result = update
-        .filter(department::Column::TenantId.eq(tenant.uuid()))
-        .filter(department::Column::Id.eq(id))
-        .filter(department::Column::Version.eq(expected_version))
-        .exec(conn)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(StoreError::version_conflict(expected_version, expected_version + 1));
-    }
-    department::Entity::find_by_id((tenant.uuid(), id)).one(conn).await?.map(to_domain).ok_or(StoreError::NotFound)
-}
-
 pub async fn update<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
@@ -350,7 +330,7 @@ pub async fn update<C: ConnectionTrait>(
     patch: DepartmentPatch,
 ) -> StoreResult<Department> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, rule, id, expected_version).await?;
+    let before = repo::current::<Departments, _>(conn, tenant, rule, id, expected_version).await?;
     if before.deleted_at.is_some() {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "restore the department before editing it"));
     }
@@ -378,7 +358,8 @@ pub async fn update<C: ConnectionTrait>(
     if changes.is_empty() {
         return Ok(before);
     }
-    let after = write_versioned(conn, tenant, id, expected_version, values).await?;
+    let after =
+        repo::write_versioned::<Departments, _>(conn, tenant, id, expected_version, repo::set_columns(values)).await?;
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     Ok(after)
 }
@@ -392,7 +373,7 @@ pub async fn delete<C: ConnectionTrait>(
     expected_version: i32,
 ) -> StoreResult<Department> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, rule, id, expected_version).await?;
+    let before = repo::current::<Departments, _>(conn, tenant, rule, id, expected_version).await?;
     if before.deleted_at.is_some() {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the department is already deleted"));
     }
@@ -418,9 +399,14 @@ pub async fn delete<C: ConnectionTrait>(
         ));
     }
     let now = Utc::now();
-    let after =
-        write_versioned(conn, tenant, id, expected_version, vec![(department::Column::DeletedAt, Expr::value(now))])
-            .await?;
+    let after = repo::write_versioned::<Departments, _>(
+        conn,
+        tenant,
+        id,
+        expected_version,
+        repo::set_columns(vec![(department::Column::DeletedAt, Expr::value(now))]),
+    )
+    .await?;
     audit::record(conn, author, ENTITY, id, Operation::Delete, &ChangeSet::new().field("deletedAt", None::<()>, now))
         .await?;
     Ok(after)
@@ -435,7 +421,7 @@ pub async fn restore<C: ConnectionTrait>(
     expected_version: i32,
 ) -> StoreResult<Department> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, rule, id, expected_version).await?;
+    let before = repo::current::<Departments, _>(conn, tenant, rule, id, expected_version).await?;
     let Some(deleted_at) = before.deleted_at else {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the department is not deleted"));
     };
@@ -444,14 +430,8 @@ pub async fn restore<C: ConnectionTrait>(
             .await
             .map_err(|_| StoreError::rejected("id", ErrorCode::IllegalState, "restore the parent department first"))?;
     }
-    let after = write_versioned(
-        conn,
-        tenant,
-        id,
-        expected_version,
-        vec![(department::Column::DeletedAt, Expr::value(None::<chrono::DateTime<Utc>>))],
-    )
-    .await?;
+    let restored = repo::set_columns(vec![(department::Column::DeletedAt, Expr::value(None::<chrono::DateTime<Utc>>))]);
+    let after = repo::write_versioned::<Departments, _>(conn, tenant, id, expected_version, restored).await?;
     audit::record(
         conn,
         author,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use guanxi_domain::access::ScopeRule;
 use guanxi_domain::change::{ChangeSet, Operation};
+use guanxi_domain::entity::EntityKind;
 use guanxi_domain::field::Granularity;
 use guanxi_domain::ids::{CustomerId, TenantId, UserId};
 use guanxi_domain::{ErrorCode, Invalid};
@@ -53,16 +54,19 @@ pub async fn insert_attachment<C: ConnectionTrait>(
     .exec_with_returning(conn)
     .await?;
     let changes = ChangeSet::new().field("fileName", (), &model.file_name).field("size", (), model.size);
-    audit::record(conn, author, "Attachment", model.id, Operation::Create, &changes).await?;
+    audit::record(conn, author, EntityKind::Attachment, model.id, Operation::Create, &changes).await?;
     Ok(model)
 }
 
+/// An upload the caller may fetch: their own, or one on a check-in they see.
 pub async fn attachment<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
+    uploader: UserId,
+    customers: ScopeRule,
     id: Uuid,
 ) -> StoreResult<Option<attachment::Model>> {
-    Ok(attachment::Entity::find_by_id((tenant.uuid(), id)).one(conn).await?)
+    crate::repo::find::<crate::visibility::Uploads, _>(conn, tenant, (uploader.uuid(), customers), id).await
 }
 
 /// Attaches the caller's own, still unattached uploads to a record.
@@ -130,7 +134,7 @@ pub async fn create_plan<C: ConnectionTrait>(
     .await?;
     let changes =
         ChangeSet::new().field("customerId", (), customer).field("period", (), period).field("visits", (), visits);
-    audit::record(conn, author, "VisitPlan", model.id, Operation::Create, &changes).await?;
+    audit::record(conn, author, EntityKind::VisitPlan, model.id, Operation::Create, &changes).await?;
     Ok(model)
 }
 
@@ -232,7 +236,7 @@ pub async fn check_in<C: ConnectionTrait>(
     )
     .await?;
     let id = Uuid::now_v7();
-    attach(conn, tenant, input.user, &input.photo_ids, "CheckIn", id).await?;
+    attach(conn, tenant, input.user, &input.photo_ids, EntityKind::CheckIn.name(), id).await?;
     let model = check_in::Entity::insert(check_in::ActiveModel {
         tenant_id: Set(tenant.uuid()),
         id: Set(id),
@@ -258,7 +262,7 @@ pub async fn check_in<C: ConnectionTrait>(
         .field("customerId", (), input.customer)
         .field("distanceMeters", (), model.distance_meters)
         .field("far", (), model.far);
-    audit::record(conn, author, "CheckIn", id, Operation::Create, &changes).await?;
+    audit::record(conn, author, EntityKind::CheckIn, id, Operation::Create, &changes).await?;
     Ok(model)
 }
 
@@ -329,7 +333,7 @@ pub async fn check_out<C: ConnectionTrait>(
         audit::record(
             conn,
             author,
-            "Interaction",
+            EntityKind::Interaction,
             visit,
             Operation::Update,
             &ChangeSet::new().field("outcome", None::<()>, format!("拜访时长 {minutes} 分钟")),
@@ -339,7 +343,7 @@ pub async fn check_out<C: ConnectionTrait>(
     audit::record(
         conn,
         author,
-        "CheckIn",
+        EntityKind::CheckIn,
         model.id,
         Operation::Create,
         &ChangeSet::new().field("checkInId", (), check_in_id),

@@ -2,7 +2,7 @@
 //! with `and` / `or` / `not`. Each becomes a sea-query condition; nothing is string-built.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
@@ -31,34 +31,40 @@ pub fn escape_like(text: &str) -> String {
     out
 }
 
-fn lower_like<C: ColumnTrait>(column: C, pattern: String) -> sea_orm::sea_query::SimpleExpr {
-    Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern.to_lowercase()).escape('\\'))
+fn lower_like(value: SimpleExpr, pattern: String) -> SimpleExpr {
+    Func::lower(value).like(LikeExpr::new(pattern.to_lowercase()).escape('\\'))
 }
 
 impl TextFilter {
     pub fn condition<C: ColumnTrait>(&self, column: C) -> Condition {
+        self.condition_on(Expr::col(column))
+    }
+
+    /// The same match on any text expression (a JSON member, say), so that every text
+    /// filter behaves alike on both engines.
+    pub fn condition_on(&self, value: SimpleExpr) -> Condition {
         let mut all = Condition::all();
         if let Some(v) = &self.eq {
-            all = all.add(column.eq(v.clone()));
+            all = all.add(value.clone().eq(v.clone()));
         }
         if let Some(v) = &self.neq {
-            all = all.add(column.ne(v.clone()));
+            all = all.add(value.clone().ne(v.clone()));
         }
         if let Some(values) = &self.any_of {
-            all = all.add(column.is_in(values.clone()));
+            all = all.add(value.clone().is_in(values.clone()));
         }
         if let Some(pattern) = &self.like {
-            all = all.add(Expr::expr(Func::lower(Expr::col(column))).like(pattern.to_lowercase()));
+            all = all.add(Func::lower(value.clone()).like(pattern.to_lowercase()));
         }
         if let Some(prefix) = &self.starts_with {
-            all = all.add(lower_like(column, format!("{}%", escape_like(prefix))));
+            all = all.add(lower_like(value.clone(), format!("{}%", escape_like(prefix))));
         }
         if let Some(part) = &self.contains {
-            all = all.add(lower_like(column, format!("%{}%", escape_like(part))));
+            all = all.add(lower_like(value.clone(), format!("%{}%", escape_like(part))));
         }
         match self.is_null {
-            Some(true) => all = all.add(column.is_null()),
-            Some(false) => all = all.add(column.is_not_null()),
+            Some(true) => all = all.add(value.is_null()),
+            Some(false) => all = all.add(value.is_not_null()),
             None => {}
         }
         all

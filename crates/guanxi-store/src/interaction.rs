@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use guanxi_domain::access::ScopeRule;
 use guanxi_domain::change::{ChangeSet, Operation};
+use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{ContactId, CustomerId, InteractionId, TenantId, UserId};
 use guanxi_domain::interaction::{Channel, Interaction, InteractionFields};
 use guanxi_domain::{ErrorCode, Invalid};
@@ -21,9 +22,10 @@ use crate::entity::{change_event, contact, customer, interaction};
 use crate::error::{StoreError, StoreResult, on_unique};
 use crate::filter::{IdFilter, TimeFilter};
 use crate::page::{self, Cursor, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::repo::{self, Scoped};
 use crate::work_count;
 
-pub const ENTITY: &str = "Interaction";
+pub const ENTITY: EntityKind = EntityKind::Interaction;
 
 pub fn to_domain(m: interaction::Model) -> Interaction {
     let contact_ids: Vec<Uuid> = serde_json::from_value(m.contact_ids.clone()).unwrap_or_default();
@@ -50,16 +52,36 @@ pub fn to_domain(m: interaction::Model) -> Interaction {
     }
 }
 
+/// Interactions, seen through their customer's `CUSTOMER` scope. Deleted interactions are
+/// not read back (they leave with their customer).
+pub struct Interactions;
+
+impl Scoped for Interactions {
+    type Entity = interaction::Entity;
+    type Scope = ScopeRule;
+    type Record = Interaction;
+    const ID: interaction::Column = interaction::Column::Id;
+    const DELETED_AT: Option<interaction::Column> = None;
+
+    fn visible(backend: DbBackend, tenant: TenantId, customers: ScopeRule) -> Select<interaction::Entity> {
+        interaction::Entity::find()
+            .filter(interaction::Column::TenantId.eq(tenant.uuid()))
+            .filter(interaction::Column::DeletedAt.is_null())
+            .filter(crate::customer::visible_customer(
+                backend,
+                tenant,
+                customers,
+                (interaction::Entity, interaction::Column::CustomerId),
+            ))
+    }
+
+    fn to_domain(model: interaction::Model) -> Interaction {
+        to_domain(model)
+    }
+}
+
 fn visible(backend: DbBackend, tenant: TenantId, customers: ScopeRule) -> Select<interaction::Entity> {
-    interaction::Entity::find()
-        .filter(interaction::Column::TenantId.eq(tenant.uuid()))
-        .filter(interaction::Column::DeletedAt.is_null())
-        .filter(crate::customer::visible_customer(
-            backend,
-            tenant,
-            customers,
-            (interaction::Entity, interaction::Column::CustomerId),
-        ))
+    Interactions::visible(backend, tenant, customers)
 }
 
 pub async fn find<C: ConnectionTrait>(
@@ -68,11 +90,7 @@ pub async fn find<C: ConnectionTrait>(
     customers: ScopeRule,
     id: Uuid,
 ) -> StoreResult<Option<Interaction>> {
-    Ok(visible(conn.get_database_backend(), tenant, customers)
-        .filter(interaction::Column::Id.eq(id))
-        .one(conn)
-        .await?
-        .map(to_domain))
+    repo::find::<Interactions, _>(conn, tenant, customers, id).await
 }
 
 pub async fn by_ids<C: ConnectionTrait>(
@@ -81,13 +99,7 @@ pub async fn by_ids<C: ConnectionTrait>(
     customers: ScopeRule,
     ids: &[Uuid],
 ) -> StoreResult<Vec<Interaction>> {
-    Ok(visible(conn.get_database_backend(), tenant, customers)
-        .filter(interaction::Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(to_domain)
-        .collect())
+    repo::by_ids::<Interactions, _>(conn, tenant, customers, ids).await
 }
 
 #[derive(Clone, Debug, Default)]
@@ -559,7 +571,7 @@ pub async fn timeline<C: ConnectionTrait>(
     if kinds.changes {
         let mut select = change_event::Entity::find()
             .filter(change_event::Column::TenantId.eq(tenant.uuid()))
-            .filter(change_event::Column::EntityType.eq(crate::customer::ENTITY))
+            .filter(change_event::Column::EntityType.eq(crate::customer::ENTITY.name()))
             .filter(change_event::Column::EntityId.eq(customer_id));
         if let (Some(t), Some(k)) = (after_time, &after_key) {
             let same_time = match k.strip_prefix("c:").and_then(|s| s.parse::<i64>().ok()) {

@@ -9,11 +9,13 @@
 pub mod api_key;
 pub mod audit;
 pub mod auth;
+#[cfg(feature = "bench-data")]
 pub mod bench_data;
 pub mod calendar;
 pub mod contact;
 pub mod custom_field;
 pub mod customer;
+pub mod customer_owned;
 pub mod db;
 pub mod department;
 pub mod entity;
@@ -26,11 +28,13 @@ pub mod jobs;
 pub mod opportunity;
 pub mod page;
 pub mod pool;
+pub mod repo;
 pub mod role;
 pub mod scope;
 pub mod sequence;
 pub mod tenant;
 pub mod user;
+pub mod visibility;
 pub mod work_count;
 
 pub use db::{Backend, Database};

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, Utc};
 use guanxi_domain::access::ScopeRule;
 use guanxi_domain::change::{ChangeSet, Operation};
+use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{CustomerId, DepartmentId, OpportunityId, PipelineId, StageId, TenantId, UserId};
 use guanxi_domain::opportunity::{
     Opportunity, OpportunityFields, Pipeline, Stage, StageDraft, StageKind, StageTally, check_move, check_stages,
@@ -29,10 +30,11 @@ use crate::entity::{opportunity, opportunity_stage_change, pipeline, pipeline_st
 use crate::error::{StoreError, StoreResult, on_unique};
 use crate::filter::{Combinators, IdFilter, TextFilter, TimeFilter};
 use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::repo::{self, Scoped};
 use crate::scope;
 
-pub const ENTITY: &str = "Opportunity";
-pub const PIPELINE_ENTITY: &str = "Pipeline";
+pub const ENTITY: EntityKind = EntityKind::Opportunity;
+pub const PIPELINE_ENTITY: EntityKind = EntityKind::Pipeline;
 
 // ---------------------------------------------------------------------------------------
 // Pipelines
@@ -251,25 +253,50 @@ pub fn to_domain(m: opportunity::Model) -> Opportunity {
     }
 }
 
-fn visible(backend: DbBackend, tenant: TenantId, scope: OpportunityScope) -> Select<opportunity::Entity> {
-    opportunity::Entity::find()
-        .filter(opportunity::Column::TenantId.eq(tenant.uuid()))
-        .filter(scope::owner_condition(
-            backend,
-            tenant,
-            scope.opportunity,
-            (opportunity::Entity, opportunity::Column::OwnerId),
-        ))
-        .filter(crate::customer::visible_customer(
-            backend,
-            tenant,
-            scope.customer,
-            (opportunity::Entity, opportunity::Column::CustomerId),
-        ))
+/// Deals, read through their own `OPPORTUNITY` scope and their customer's `CUSTOMER` scope.
+pub struct Opportunities;
+
+impl Scoped for Opportunities {
+    type Entity = opportunity::Entity;
+    type Scope = OpportunityScope;
+    type Record = Opportunity;
+    const ID: opportunity::Column = opportunity::Column::Id;
+    const DELETED_AT: Option<opportunity::Column> = Some(opportunity::Column::DeletedAt);
+
+    fn visible(backend: DbBackend, tenant: TenantId, scope: OpportunityScope) -> Select<opportunity::Entity> {
+        opportunity::Entity::find()
+            .filter(opportunity::Column::TenantId.eq(tenant.uuid()))
+            .filter(scope::owner_condition(
+                backend,
+                tenant,
+                scope.opportunity,
+                (opportunity::Entity, opportunity::Column::OwnerId),
+            ))
+            .filter(crate::customer::visible_customer(
+                backend,
+                tenant,
+                scope.customer,
+                (opportunity::Entity, opportunity::Column::CustomerId),
+            ))
+    }
+
+    fn to_domain(model: opportunity::Model) -> Opportunity {
+        to_domain(model)
+    }
 }
 
-fn live(backend: DbBackend, tenant: TenantId, scope: OpportunityScope) -> Select<opportunity::Entity> {
-    visible(backend, tenant, scope).filter(opportunity::Column::DeletedAt.is_null())
+impl repo::Versioned for Opportunities {
+    const TENANT_ID: opportunity::Column = opportunity::Column::TenantId;
+    const VERSION: opportunity::Column = opportunity::Column::Version;
+    const UPDATED_AT: opportunity::Column = opportunity::Column::UpdatedAt;
+
+    fn version(record: &Self::Record) -> i32 {
+        record.version
+    }
+}
+
+fn visible(backend: DbBackend, tenant: TenantId, scope: OpportunityScope) -> Select<opportunity::Entity> {
+    Opportunities::visible(backend, tenant, scope)
 }
 
 /// A visible opportunity, live or deleted.
@@ -279,27 +306,17 @@ pub async fn find<C: ConnectionTrait>(
     scope: OpportunityScope,
     id: Uuid,
 ) -> StoreResult<Option<Opportunity>> {
-    Ok(visible(conn.get_database_backend(), tenant, scope)
-        .filter(opportunity::Column::Id.eq(id))
-        .one(conn)
-        .await?
-        .map(to_domain))
+    repo::find::<Opportunities, _>(conn, tenant, scope, id).await
 }
 
-/// Live, visible opportunities by id (for data loaders and the change log).
+/// Live, visible opportunities by id (for data loaders).
 pub async fn by_ids<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     scope: OpportunityScope,
     ids: &[Uuid],
 ) -> StoreResult<Vec<Opportunity>> {
-    Ok(live(conn.get_database_backend(), tenant, scope)
-        .filter(opportunity::Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(to_domain)
-        .collect())
+    repo::by_ids::<Opportunities, _>(conn, tenant, scope, ids).await
 }
 
 /// Which of `ids` the caller may see, live or deleted (for the change log).
@@ -309,16 +326,7 @@ pub async fn visible_ids<C: ConnectionTrait>(
     scope: OpportunityScope,
     ids: &[Uuid],
 ) -> StoreResult<Vec<Uuid>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(visible(conn.get_database_backend(), tenant, scope)
-        .select_only()
-        .column(opportunity::Column::Id)
-        .filter(opportunity::Column::Id.is_in(ids.iter().copied()))
-        .into_tuple()
-        .all(conn)
-        .await?)
+    repo::visible_ids::<Opportunities, _>(conn, tenant, scope, ids).await
 }
 
 /// A range of days, both ends included.
@@ -709,44 +717,6 @@ pub async fn create<C: ConnectionTrait>(
     Ok(created)
 }
 
-async fn current<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    scope: OpportunityScope,
-    id: Uuid,
-    expected_version: i32,
-) -> StoreResult<Opportunity> {
-    let found = find(conn, tenant, scope, id).await?.ok_or(StoreError::NotFound)?;
-    if found.version != expected_version {
-        return Err(StoreError::version_conflict(expected_version, found.version));
-    }
-    Ok(found)
-}
-
-/// Writes `model` if the row is still at `expected_version`; a concurrent writer that got
-/// there first makes this a version conflict, never a lost update.
-async fn write_versioned<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    id: Uuid,
-    expected_version: i32,
-    mut model: opportunity::ActiveModel,
-) -> StoreResult<Opportunity> {
-    model.updated_at = Set(Utc::now());
-    model.version = Set(expected_version + 1);
-    let result = opportunity::Entity::update_many()
-        .set(model)
-        .filter(opportunity::Column::TenantId.eq(tenant.uuid()))
-        .filter(opportunity::Column::Id.eq(id))
-        .filter(opportunity::Column::Version.eq(expected_version))
-        .exec(conn)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(StoreError::version_conflict(expected_version, expected_version + 1));
-    }
-    opportunity::Entity::find_by_id((tenant.uuid(), id)).one(conn).await?.map(to_domain).ok_or(StoreError::NotFound)
-}
-
 /// Edits the fields and, optionally, the owner (the caller checks the transfer right).
 pub async fn update<C: ConnectionTrait>(
     conn: &C,
@@ -757,7 +727,7 @@ pub async fn update<C: ConnectionTrait>(
     edit: impl FnOnce(&Opportunity) -> Result<(OpportunityFields, Option<Option<UserId>>), Invalid>,
 ) -> StoreResult<Opportunity> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, scope, id, expected_version).await?;
+    let before = repo::current::<Opportunities, _>(conn, tenant, scope, id, expected_version).await?;
     if before.deleted_at.is_some() {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "restore the opportunity before editing it"));
     }
@@ -774,7 +744,14 @@ pub async fn update<C: ConnectionTrait>(
     if changes.is_empty() {
         return Ok(before);
     }
-    let after = write_versioned(conn, tenant, id, expected_version, model).await?;
+    let after = repo::write_versioned::<Opportunities, _>(
+        conn,
+        tenant,
+        id,
+        expected_version,
+        opportunity::Entity::update_many().set(model),
+    )
+    .await?;
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     Ok(after)
 }
@@ -792,7 +769,7 @@ pub async fn move_stage<C: ConnectionTrait>(
     reason: Option<&str>,
 ) -> StoreResult<Opportunity> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, scope, id, expected_version).await?;
+    let before = repo::current::<Opportunities, _>(conn, tenant, scope, id, expected_version).await?;
     if before.deleted_at.is_some() {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "restore the opportunity before moving it"));
     }
@@ -814,7 +791,14 @@ pub async fn move_stage<C: ConnectionTrait>(
         close_reason: Set(moved.close_reason.clone()),
         ..Default::default()
     };
-    let after = write_versioned(conn, tenant, id, expected_version, model).await?;
+    let after = repo::write_versioned::<Opportunities, _>(
+        conn,
+        tenant,
+        id,
+        expected_version,
+        opportunity::Entity::update_many().set(model),
+    )
+    .await?;
     let seconds = Ord::max((now - before.stage_entered_at).num_seconds(), 0);
     opportunity_stage_change::Entity::insert(stage_change(
         tenant,
@@ -844,13 +828,20 @@ pub async fn delete<C: ConnectionTrait>(
     expected_version: i32,
 ) -> StoreResult<Opportunity> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, scope, id, expected_version).await?;
+    let before = repo::current::<Opportunities, _>(conn, tenant, scope, id, expected_version).await?;
     if before.deleted_at.is_some() {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the opportunity is already deleted"));
     }
     let now = Utc::now();
     let model = opportunity::ActiveModel { deleted_at: Set(Some(now)), ..Default::default() };
-    let after = write_versioned(conn, tenant, id, expected_version, model).await?;
+    let after = repo::write_versioned::<Opportunities, _>(
+        conn,
+        tenant,
+        id,
+        expected_version,
+        opportunity::Entity::update_many().set(model),
+    )
+    .await?;
     audit::record(conn, author, ENTITY, id, Operation::Delete, &ChangeSet::new().field("deletedAt", None::<()>, now))
         .await?;
     Ok(after)
@@ -865,12 +856,19 @@ pub async fn restore<C: ConnectionTrait>(
     expected_version: i32,
 ) -> StoreResult<Opportunity> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, scope, id, expected_version).await?;
+    let before = repo::current::<Opportunities, _>(conn, tenant, scope, id, expected_version).await?;
     let Some(deleted_at) = before.deleted_at else {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the opportunity is not deleted"));
     };
     let model = opportunity::ActiveModel { deleted_at: Set(None), ..Default::default() };
-    let after = write_versioned(conn, tenant, id, expected_version, model).await?;
+    let after = repo::write_versioned::<Opportunities, _>(
+        conn,
+        tenant,
+        id,
+        expected_version,
+        opportunity::Entity::update_many().set(model),
+    )
+    .await?;
     audit::record(
         conn,
         author,

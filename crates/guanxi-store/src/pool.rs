@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use guanxi_domain::access::ScopeRule;
 use guanxi_domain::change::{ChangeSet, Operation};
 use guanxi_domain::customer::Customer;
+use guanxi_domain::entity::EntityKind;
 use guanxi_domain::field::{Granularity, period_of};
 use guanxi_domain::ids::{DepartmentId, PoolId, TenantId, UserId};
 use guanxi_domain::opportunity::StageKind;
@@ -36,7 +37,7 @@ use crate::entity::{customer, department, opportunity, pool, pool_log, pool_memb
 use crate::error::{StoreError, StoreResult};
 use crate::work_count;
 
-pub const ENTITY: &str = "Pool";
+pub const ENTITY: EntityKind = EntityKind::Pool;
 
 /// Customers moved per statement, and per transaction of the reclaim job: other writes
 /// of the tenant wait at most one batch.
@@ -613,8 +614,7 @@ async fn take<C: ConnectionTrait>(
         return Err(StoreError::rejected("ids", ErrorCode::Conflict, "someone else took one of these customers first"));
     }
     work_count::add(conn, tenant, &ids).await?;
-    crate::contact::reassign_owner(conn, tenant, &ids, Some(owner)).await?;
-    crate::opportunity::follow_customer_owner(conn, author, &ids, Some(owner)).await?;
+    crate::customer_owned::follow_owner(conn, author, &ids, Some(owner)).await?;
     let operation = if action == PoolAction::Claim { Operation::Claim } else { Operation::Assign };
     let mut log = Vec::with_capacity(rows.len());
     let mut events = Vec::with_capacity(rows.len());
@@ -737,7 +737,7 @@ async fn put<C: ConnectionTrait>(
         return Err(StoreError::rejected("ids", ErrorCode::Conflict, "one of these customers changed owner meanwhile"));
     }
     work_count::add(conn, tenant, &ids).await?;
-    crate::contact::reassign_owner(conn, tenant, &ids, None).await?;
+    crate::customer_owned::follow_owner(conn, author, &ids, None).await?;
     let operation = if action == PoolAction::Reclaim { Operation::Reclaim } else { Operation::Release };
     let mut log = Vec::with_capacity(entries.len());
     let mut events = Vec::with_capacity(entries.len());

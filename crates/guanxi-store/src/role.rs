@@ -7,9 +7,10 @@ use chrono::Utc;
 use guanxi_domain::ErrorCode;
 use guanxi_domain::access::{DataScope, Grants, Module, Permission, Role, builtin_roles};
 use guanxi_domain::change::{ChangeSet, Operation};
+use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{RoleId, TenantId};
 use guanxi_domain::org::Name;
-use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
+use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -18,8 +19,9 @@ use crate::audit::{self, Author};
 use crate::entity::{api_key, role, user};
 use crate::error::{StoreError, StoreResult, on_unique};
 use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::repo;
 
-pub const ENTITY: &str = "Role";
+pub const ENTITY: EntityKind = EntityKind::Role;
 
 fn permissions_json(grants: &Grants) -> Value {
     Value::Array(grants.permissions().map(|p| Value::String(p.key().to_owned())).collect())
@@ -167,14 +169,37 @@ pub struct RolePatch {
     pub grants: Option<Grants>,
 }
 
-async fn current<C: ConnectionTrait>(conn: &C, tenant: TenantId, id: Uuid, expected_version: i32) -> StoreResult<Role> {
-    let role = find(conn, tenant, id).await?.ok_or(StoreError::NotFound)?;
-    if role.version != expected_version {
-        return Err(StoreError::version_conflict(expected_version, role.version));
+/// Roles are tenant configuration: every reader of roles sees them all.
+pub struct Roles;
+
+impl repo::Scoped for Roles {
+    type Entity = role::Entity;
+    type Scope = ();
+    type Record = Role;
+    const ID: role::Column = role::Column::Id;
+    const DELETED_AT: Option<role::Column> = Some(role::Column::DeletedAt);
+
+    fn visible(_: sea_orm::DbBackend, tenant: TenantId, (): ()) -> Select<role::Entity> {
+        of_tenant(tenant)
     }
-    Ok(role)
+
+    fn to_domain(model: role::Model) -> Role {
+        to_domain(model)
+    }
 }
 
+impl repo::Versioned for Roles {
+    const TENANT_ID: role::Column = role::Column::TenantId;
+    const VERSION: role::Column = role::Column::Version;
+    const UPDATED_AT: role::Column = role::Column::UpdatedAt;
+
+    fn version(record: &Role) -> i32 {
+        record.version
+    }
+}
+
+/// Writes a versioned update of a role; a name taken by another role is `DUPLICATE` on
+/// `duplicate_field`.
 async fn write_versioned<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
@@ -183,23 +208,8 @@ async fn write_versioned<C: ConnectionTrait>(
     values: Vec<(role::Column, SimpleExpr)>,
     duplicate_field: &str,
 ) -> StoreResult<Role> {
-    let mut update = role::Entity::update_many()
-        .col_expr(role::Column::Version, Expr::col(role::Column::Version).add(1))
-        .col_expr(role::Column::UpdatedAt, Expr::value(Utc::now()));
-    for (column, value) in values {
-        update = update.col_expr(column, value);
-    }
-    let result = update
-        .filter(role::Column::TenantId.eq(tenant.uuid()))
-        .filter(role::Column::Id.eq(id))
-        .filter(role::Column::Version.eq(expected_version))
-        .exec(conn)
-        .await
-        .map_err(|e| on_unique(e, duplicate_field, "a role with this name already exists"))?;
-    if result.rows_affected == 0 {
-        return Err(StoreError::version_conflict(expected_version, expected_version + 1));
-    }
-    find(conn, tenant, id).await?.ok_or(StoreError::NotFound)
+    let refused = |e| on_unique(e, duplicate_field, "a role with this name already exists");
+    repo::write_versioned_or::<Roles, _>(conn, tenant, id, expected_version, repo::set_columns(values), refused).await
 }
 
 pub async fn update<C: ConnectionTrait>(
@@ -210,7 +220,7 @@ pub async fn update<C: ConnectionTrait>(
     patch: RolePatch,
 ) -> StoreResult<Role> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, id, expected_version).await?;
+    let before = repo::current::<Roles, _>(conn, tenant, (), id, expected_version).await?;
     if before.deleted_at.is_some() {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "restore the role before editing it"));
     }
@@ -254,7 +264,7 @@ pub async fn delete<C: ConnectionTrait>(
     expected_version: i32,
 ) -> StoreResult<Role> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, id, expected_version).await?;
+    let before = repo::current::<Roles, _>(conn, tenant, (), id, expected_version).await?;
     if before.builtin_key.is_some() {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "built-in roles cannot be deleted"));
     }
@@ -295,7 +305,7 @@ pub async fn restore<C: ConnectionTrait>(
     expected_version: i32,
 ) -> StoreResult<Role> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, id, expected_version).await?;
+    let before = repo::current::<Roles, _>(conn, tenant, (), id, expected_version).await?;
     let Some(deleted_at) = before.deleted_at else {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the role is not deleted"));
     };

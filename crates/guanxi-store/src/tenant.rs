@@ -95,7 +95,7 @@ pub async fn update_settings<C: ConnectionTrait>(
     crate::audit::record(
         conn,
         author,
-        "Tenant",
+        guanxi_domain::entity::EntityKind::Tenant,
         author.tenant_id.uuid(),
         guanxi_domain::change::Operation::Update,
         &changes,

@@ -5,10 +5,11 @@ use chrono::{DateTime, Utc};
 use guanxi_domain::ErrorCode;
 use guanxi_domain::access::{DepartmentRule, ScopeRule};
 use guanxi_domain::change::{ChangeSet, Operation};
+use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{DepartmentId, RoleId, SessionId, TenantId, UserId};
 use guanxi_domain::org::{Email, User, UserStatus, check_no_cycle};
 use guanxi_domain::phone::PhoneNumber;
-use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
     Select,
@@ -20,9 +21,10 @@ use crate::entity::{role, user};
 use crate::error::{StoreError, StoreResult, on_unique};
 use crate::filter::{Combinators, IdFilter, TextFilter, TimeFilter};
 use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::repo::{self, Scoped};
 use crate::{auth, scope};
 
-pub const ENTITY: &str = "User";
+pub const ENTITY: EntityKind = EntityKind::User;
 
 pub fn to_domain(m: user::Model) -> User {
     User {
@@ -41,13 +43,42 @@ pub fn to_domain(m: user::Model) -> User {
     }
 }
 
+/// Users, read through the `ORG` scope: a user is their own owner.
+pub struct Users;
+
+impl Scoped for Users {
+    type Entity = user::Entity;
+    type Scope = ScopeRule;
+    type Record = User;
+    const ID: user::Column = user::Column::Id;
+    const DELETED_AT: Option<user::Column> = None;
+
+    fn visible(backend: DbBackend, tenant: TenantId, rule: ScopeRule) -> Select<user::Entity> {
+        user::Entity::find().filter(user::Column::TenantId.eq(tenant.uuid())).filter(scope::owner_condition(
+            backend,
+            tenant,
+            rule,
+            (user::Entity, user::Column::Id),
+        ))
+    }
+
+    fn to_domain(model: user::Model) -> User {
+        to_domain(model)
+    }
+}
+
+impl repo::Versioned for Users {
+    const TENANT_ID: user::Column = user::Column::TenantId;
+    const VERSION: user::Column = user::Column::Version;
+    const UPDATED_AT: user::Column = user::Column::UpdatedAt;
+
+    fn version(record: &Self::Record) -> i32 {
+        record.version
+    }
+}
+
 fn visible(backend: DbBackend, tenant: TenantId, rule: ScopeRule) -> Select<user::Entity> {
-    user::Entity::find().filter(user::Column::TenantId.eq(tenant.uuid())).filter(scope::owner_condition(
-        backend,
-        tenant,
-        rule,
-        (user::Entity, user::Column::Id),
-    ))
+    Users::visible(backend, tenant, rule)
 }
 
 pub async fn find<C: ConnectionTrait>(
@@ -56,11 +87,7 @@ pub async fn find<C: ConnectionTrait>(
     rule: ScopeRule,
     id: Uuid,
 ) -> StoreResult<Option<User>> {
-    Ok(visible(conn.get_database_backend(), tenant, rule)
-        .filter(user::Column::Id.eq(id))
-        .one(conn)
-        .await?
-        .map(to_domain))
+    repo::find::<Users, _>(conn, tenant, rule, id).await
 }
 
 pub async fn by_ids<C: ConnectionTrait>(
@@ -69,13 +96,7 @@ pub async fn by_ids<C: ConnectionTrait>(
     rule: ScopeRule,
     ids: &[Uuid],
 ) -> StoreResult<Vec<User>> {
-    Ok(visible(conn.get_database_backend(), tenant, rule)
-        .filter(user::Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(to_domain)
-        .collect())
+    repo::by_ids::<Users, _>(conn, tenant, rule, ids).await
 }
 
 /// The row behind a login attempt (no scope: nobody is logged in yet).
@@ -323,45 +344,6 @@ pub struct UserPatch {
     pub role_id: Option<RoleId>,
 }
 
-async fn current<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    rule: ScopeRule,
-    id: Uuid,
-    expected_version: i32,
-) -> StoreResult<User> {
-    let user = find(conn, tenant, rule, id).await?.ok_or(StoreError::NotFound)?;
-    if user.version != expected_version {
-        return Err(StoreError::version_conflict(expected_version, user.version));
-    }
-    Ok(user)
-}
-
-async fn write_versioned<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    id: Uuid,
-    expected_version: i32,
-    values: Vec<(user::Column, SimpleExpr)>,
-) -> StoreResult<User> {
-    let mut update = user::Entity::update_many()
-        .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
-        .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()));
-    for (column, value) in values {
-        update = update.col_expr(column, value);
-    }
-    let result = update
-        .filter(user::Column::TenantId.eq(tenant.uuid()))
-        .filter(user::Column::Id.eq(id))
-        .filter(user::Column::Version.eq(expected_version))
-        .exec(conn)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(StoreError::version_conflict(expected_version, expected_version + 1));
-    }
-    user::Entity::find_by_id((tenant.uuid(), id)).one(conn).await?.map(to_domain).ok_or(StoreError::NotFound)
-}
-
 #[allow(clippy::too_many_arguments)]
 pub async fn update<C: ConnectionTrait>(
     conn: &C,
@@ -373,7 +355,7 @@ pub async fn update<C: ConnectionTrait>(
     patch: UserPatch,
 ) -> StoreResult<User> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, rule, id, expected_version).await?;
+    let before = repo::current::<Users, _>(conn, tenant, rule, id, expected_version).await?;
     check_references(conn, tenant, departments, patch.department_id, patch.role_id, patch.manager_id.flatten()).await?;
     let mut values = Vec::new();
     let mut changes = ChangeSet::new();
@@ -406,7 +388,8 @@ pub async fn update<C: ConnectionTrait>(
     if changes.is_empty() {
         return Ok(before);
     }
-    let after = write_versioned(conn, tenant, id, expected_version, values).await?;
+    let after =
+        repo::write_versioned::<Users, _>(conn, tenant, id, expected_version, repo::set_columns(values)).await?;
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     Ok(after)
 }
@@ -421,7 +404,7 @@ pub async fn set_status<C: ConnectionTrait>(
     status: UserStatus,
 ) -> StoreResult<User> {
     let tenant = author.tenant_id;
-    let before = current(conn, tenant, rule, id, expected_version).await?;
+    let before = repo::current::<Users, _>(conn, tenant, rule, id, expected_version).await?;
     if before.status == status {
         return Ok(before);
     }
@@ -433,7 +416,8 @@ pub async fn set_status<C: ConnectionTrait>(
         values.push((user::Column::FailedLogins, Expr::value(0)));
         values.push((user::Column::LockedUntil, Expr::value(None::<DateTime<Utc>>)));
     }
-    let after = write_versioned(conn, tenant, id, expected_version, values).await?;
+    let after =
+        repo::write_versioned::<Users, _>(conn, tenant, id, expected_version, repo::set_columns(values)).await?;
     if status == UserStatus::Disabled {
         auth::revoke_user_sessions(conn, tenant, before.id, None, "USER_DISABLED").await?;
     }

@@ -15,7 +15,7 @@ use super::org::{ROLE, Role, User};
 use super::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
 use crate::auth::{OpaqueKind, new_opaque};
 
-pub const API_KEY: &str = "ApiKey";
+pub const API_KEY: &str = guanxi_domain::entity::EntityKind::ApiKey.name();
 
 /// A machine credential (API 密钥). The secret is shown once, when the key is created.
 pub struct ApiKey(pub DomainApiKey);

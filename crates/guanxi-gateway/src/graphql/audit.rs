@@ -1,11 +1,13 @@
 //! Reading the change log: a record's history, and a live feed of changes.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_graphql::{Context, ID, Json, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures::Stream;
-use guanxi_domain::access::{Actor, Module, Permission};
+use guanxi_domain::access::{Actor, Permission};
+use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::TenantId;
 use guanxi_store::Database;
 use guanxi_store::entity::change_event;
@@ -15,7 +17,7 @@ use super::api_keys::API_KEY;
 use super::context::{Caller, Credential, actor, require, state};
 use super::error::{ApiError, ApiResult};
 use super::loaders::{Loaders, UserKey};
-use super::org::{DEPARTMENT, ROLE, USER, User};
+use super::org::User;
 use super::relay::{Conn, TotalCount, connection, global_id, page_request, parse_global_id};
 
 /// Change-log fields that hold phone numbers.
@@ -60,7 +62,7 @@ impl ChangeEvent {
         let shown = |field: &str, value: serde_json::Value| -> serde_json::Value {
             match value {
                 serde_json::Value::String(s) if !unmasked && PHONE_FIELDS.contains(&field) => {
-                    serde_json::Value::String(guanxi_domain::phone::mask_phone(&s))
+                    serde_json::Value::String(guanxi_domain::access::phone_as_seen(&s, false))
                 }
                 other => other,
             }
@@ -113,144 +115,48 @@ impl AuditQuery {
         after: Option<String>,
     ) -> ApiResult<Conn<ChangeEvent>> {
         let actor = actor(ctx)?.clone();
-        let Some((kind, uuid)) = parse_global_id(&id) else { return Err(ApiError::NotFound) };
-        if !record_visible(ctx, &actor, &id, &kind, uuid).await? {
+        let Some((name, uuid)) = parse_global_id(&id) else { return Err(ApiError::NotFound) };
+        let Some(kind) = EntityKind::parse(&name) else { return Err(ApiError::NotFound) };
+        let db = state(ctx).db.clone();
+        if visible_ids(&db, &actor, kind, &[uuid]).await?.is_empty() {
             return Err(ApiError::NotFound);
         }
         let request = page_request(first, after, None, None, "SEQ")?;
-        let db = state(ctx).db.clone();
-        let page = guanxi_store::audit::history(db.connection(), actor.tenant_id, &kind, uuid, &request).await?;
+        let page = guanxi_store::audit::history(db.connection(), actor.tenant_id, kind, uuid, &request).await?;
         let total = TotalCount::new(move || {
-            let (db, kind) = (db.clone(), kind.clone());
-            Box::pin(async move { guanxi_store::audit::count_for(db.connection(), actor.tenant_id, &kind, uuid).await })
+            let db = db.clone();
+            Box::pin(async move { guanxi_store::audit::count_for(db.connection(), actor.tenant_id, kind, uuid).await })
         });
         Ok(connection(page, total, ChangeEvent))
     }
 }
 
-/// Whether the actor may see a record, including one in the recycle bin: its history
-/// stays readable there.
-async fn record_visible(ctx: &Context<'_>, actor: &Actor, id: &ID, kind: &str, uuid: Uuid) -> ApiResult<bool> {
-    let conn = state(ctx).db.connection();
-    Ok(match kind {
-        super::customer::CUSTOMER => {
-            actor.may(Permission::CustomerRead)
-                && !guanxi_store::customer::visible_ids(
-                    conn,
-                    actor.tenant_id,
-                    actor.scope_rule(Module::Customer),
-                    &[uuid],
-                )
-                .await?
-                .is_empty()
-        }
-        super::contact::CONTACT => {
-            actor.may(Permission::ContactRead)
-                && !guanxi_store::contact::visible_ids(
-                    conn,
-                    actor.tenant_id,
-                    super::loaders::contact_scope(actor),
-                    &[uuid],
-                )
-                .await?
-                .is_empty()
-        }
-        super::opportunity::OPPORTUNITY => {
-            actor.may(Permission::OpportunityRead)
-                && !guanxi_store::opportunity::visible_ids(
-                    conn,
-                    actor.tenant_id,
-                    super::loaders::opportunity_scope(actor),
-                    &[uuid],
-                )
-                .await?
-                .is_empty()
-        }
-        super::pool::POOL => {
-            actor.may(Permission::SettingsManage)
-                && guanxi_store::pool::find(conn, actor.tenant_id, guanxi_domain::ids::PoolId::from_uuid(uuid))
-                    .await?
-                    .is_some()
-        }
-        DEPARTMENT => {
-            actor.may(Permission::OrgRead)
-                && guanxi_store::department::find(conn, actor.tenant_id, actor.department_rule(), uuid).await?.is_some()
-        }
-        _ => super::node::resolve(ctx, id).await?.is_some(),
-    })
+/// Which of `ids`, records of `kind`, the actor may see, live or in the recycle bin (their
+/// history stays readable there). The entity registry decides; one statement.
+pub async fn visible_ids(db: &Database, actor: &Actor, kind: EntityKind, ids: &[Uuid]) -> ApiResult<Vec<Uuid>> {
+    let Some(visibility) = kind.visibility(actor) else { return Ok(Vec::new()) };
+    Ok(guanxi_store::visibility::visible_ids(db.connection(), actor.tenant_id, kind, visibility, ids).await?)
 }
 
-/// Keeps only the events whose record the actor may see.
+/// Keeps only the events whose record the actor may see: one read per kind present.
 async fn visible_events(
     db: &Database,
     actor: &Actor,
     events: Vec<change_event::Model>,
 ) -> ApiResult<Vec<change_event::Model>> {
-    let ids_of =
-        |kind: &str| -> Vec<Uuid> { events.iter().filter(|e| e.entity_type == kind).map(|e| e.entity_id).collect() };
-    let conn = db.connection();
-    let users: Vec<Uuid> =
-        guanxi_store::user::by_ids(conn, actor.tenant_id, actor.scope_rule(Module::Org), &ids_of(USER))
-            .await?
-            .into_iter()
-            .map(|u| u.id.uuid())
-            .collect();
-    let departments: Vec<Uuid> =
-        guanxi_store::department::by_ids(conn, actor.tenant_id, actor.department_rule(), &ids_of(DEPARTMENT))
-            .await?
-            .into_iter()
-            .map(|d| d.id.uuid())
-            .collect();
-    let customers = guanxi_store::customer::visible_ids(
-        conn,
-        actor.tenant_id,
-        actor.scope_rule(Module::Customer),
-        &ids_of(super::customer::CUSTOMER),
-    )
-    .await?;
-    let contacts = guanxi_store::contact::visible_ids(
-        conn,
-        actor.tenant_id,
-        super::loaders::contact_scope(actor),
-        &ids_of(super::contact::CONTACT),
-    )
-    .await?;
-    let opportunities = guanxi_store::opportunity::visible_ids(
-        conn,
-        actor.tenant_id,
-        super::loaders::opportunity_scope(actor),
-        &ids_of(super::opportunity::OPPORTUNITY),
-    )
-    .await?;
-    let interactions: Vec<Uuid> = guanxi_store::interaction::by_ids(
-        conn,
-        actor.tenant_id,
-        actor.scope_rule(Module::Customer),
-        &ids_of(super::interaction::INTERACTION),
-    )
-    .await?
-    .into_iter()
-    .map(|i| i.id.uuid())
-    .collect();
+    let mut by_kind: HashMap<EntityKind, Vec<Uuid>> = HashMap::new();
+    for event in &events {
+        if let Some(kind) = EntityKind::parse(&event.entity_type) {
+            by_kind.entry(kind).or_default().push(event.entity_id);
+        }
+    }
+    let mut visible: HashSet<(EntityKind, Uuid)> = HashSet::new();
+    for (kind, ids) in by_kind {
+        visible.extend(visible_ids(db, actor, kind, &ids).await?.into_iter().map(|id| (kind, id)));
+    }
     Ok(events
         .into_iter()
-        .filter(|e| match e.entity_type.as_str() {
-            super::interaction::INTERACTION => {
-                actor.may(Permission::InteractionRead) && interactions.contains(&e.entity_id)
-            }
-            super::customer::CUSTOMER => actor.may(Permission::CustomerRead) && customers.contains(&e.entity_id),
-            super::contact::CONTACT => actor.may(Permission::ContactRead) && contacts.contains(&e.entity_id),
-            super::opportunity::OPPORTUNITY => {
-                actor.may(Permission::OpportunityRead) && opportunities.contains(&e.entity_id)
-            }
-            super::opportunity::PIPELINE => actor.may(Permission::OpportunityRead),
-            super::pool::POOL => actor.may(Permission::SettingsManage),
-            USER => actor.may(Permission::OrgRead) && users.contains(&e.entity_id),
-            DEPARTMENT => actor.may(Permission::OrgRead) && departments.contains(&e.entity_id),
-            ROLE => actor.may(Permission::OrgRead),
-            API_KEY => actor.may(Permission::ApiKeyManage),
-            _ => false,
-        })
+        .filter(|e| EntityKind::parse(&e.entity_type).is_some_and(|kind| visible.contains(&(kind, e.entity_id))))
         .collect())
 }
 

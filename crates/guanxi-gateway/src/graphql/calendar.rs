@@ -24,7 +24,7 @@ use super::mutation::{Idempotent, transact, write};
 use super::org::{USER, User};
 use super::relay::{expect_id, global_id, input_id};
 
-pub const EVENT: &str = "Event";
+pub const EVENT: &str = guanxi_domain::entity::EntityKind::Event.name();
 /// How far ahead a new event's occurrences are checked for double-booking.
 const CONFLICT_HORIZON_DAYS: i64 = 180;
 /// The widest window `calendar` answers.

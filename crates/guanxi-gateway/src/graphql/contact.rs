@@ -12,7 +12,7 @@ use guanxi_domain::custom_field::check_values;
 use guanxi_domain::customer::{optional_text, shanghai_date};
 use guanxi_domain::ids::{ContactId, CustomerId};
 use guanxi_domain::org::Email;
-use guanxi_domain::phone::{PhoneNumber, mask_phone};
+use guanxi_domain::phone::PhoneNumber;
 use guanxi_domain::{ErrorCode, FieldError, Invalid};
 use guanxi_store::contact::ContactFilter as StoreFilter;
 use guanxi_store::filter::Combinators;
@@ -29,7 +29,7 @@ use super::org::{USER, User};
 use super::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
 use super::shared::{IdFilter, OrderDirection, StringFilter};
 
-pub const CONTACT: &str = "Contact";
+pub const CONTACT: &str = guanxi_domain::entity::EntityKind::Contact.name();
 pub const CUSTOM_FIELD_ENTITY: &str = "CONTACT";
 
 fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders, ApiError> {
@@ -88,8 +88,8 @@ pub struct Contact(pub DomainContact);
 
 impl Contact {
     fn phone(&self, ctx: &Context<'_>, phone: &Option<String>) -> ApiResult<Option<String>> {
-        let full = actor(ctx)?.sees_unmasked_phones();
-        Ok(phone.as_deref().map(|p| if full { p.to_owned() } else { mask_phone(p) }))
+        let actor = actor(ctx)?;
+        Ok(phone.as_deref().map(|p| actor.phone_as_seen(p)))
     }
 }
 

@@ -14,7 +14,7 @@ use guanxi_domain::customer::{
 };
 use guanxi_domain::ids::{CustomerId, UserId};
 use guanxi_domain::org::Email;
-use guanxi_domain::phone::{PhoneNumber, mask_phone};
+use guanxi_domain::phone::PhoneNumber;
 use guanxi_domain::{ErrorCode, FieldError, Invalid};
 use guanxi_store::customer::{CustomerFilter as StoreFilter, CustomerSort, Edited, NewCustomer};
 use guanxi_store::filter::Combinators;
@@ -33,7 +33,7 @@ use super::org::{Department, USER, User};
 use super::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
 use super::shared::{IdFilter, OrderDirection, StringFilter, TimeRange};
 
-pub const CUSTOMER: &str = "Customer";
+pub const CUSTOMER: &str = guanxi_domain::entity::EntityKind::Customer.name();
 pub const CUSTOM_FIELD_ENTITY: &str = "CUSTOMER";
 
 fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders, ApiError> {
@@ -139,8 +139,8 @@ pub struct Customer(pub DomainCustomer);
 
 impl Customer {
     fn phone(&self, ctx: &Context<'_>, phone: &Option<String>) -> ApiResult<Option<String>> {
-        let full = actor(ctx)?.sees_unmasked_phones();
-        Ok(phone.as_deref().map(|p| if full { p.to_owned() } else { mask_phone(p) }))
+        let actor = actor(ctx)?;
+        Ok(phone.as_deref().map(|p| actor.phone_as_seen(p)))
     }
 }
 
@@ -832,12 +832,20 @@ impl Customer360 {
         let request = page_request(first, after, None, None, "SEQ")?;
         let db = state(ctx).db.clone();
         let id = self.0.id.uuid();
-        let page = guanxi_store::audit::history(db.connection(), actor.tenant_id, CUSTOMER, id, &request).await?;
+        let page = guanxi_store::audit::history(
+            db.connection(),
+            actor.tenant_id,
+            guanxi_store::customer::ENTITY,
+            id,
+            &request,
+        )
+        .await?;
         let total = TotalCount::new(move || {
             let db = db.clone();
-            Box::pin(
-                async move { guanxi_store::audit::count_for(db.connection(), actor.tenant_id, CUSTOMER, id).await },
-            )
+            Box::pin(async move {
+                guanxi_store::audit::count_for(db.connection(), actor.tenant_id, guanxi_store::customer::ENTITY, id)
+                    .await
+            })
         });
         Ok(connection(page, total, ChangeEvent))
     }

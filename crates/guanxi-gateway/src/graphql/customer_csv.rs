@@ -6,11 +6,11 @@ use std::str::FromStr;
 
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, SimpleObject};
 use guanxi_domain::ErrorCode;
+use guanxi_domain::access::phone_as_seen;
 use guanxi_domain::access::{Module, Permission};
 use guanxi_domain::customer::{
     Customer as DomainCustomer, CustomerKind as DomainKind, CustomerStatus as DomainStatus, CustomerType as DomainType,
 };
-use guanxi_domain::phone::mask_phone;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
@@ -79,9 +79,7 @@ fn status_of(raw: &str) -> Option<DomainStatus> {
 
 fn cell(customer: &DomainCustomer, field: &str, unmasked: bool, owner_email: &str) -> String {
     let f = &customer.fields;
-    let phone = |p: &Option<String>| {
-        p.as_deref().map(|p| if unmasked { p.to_owned() } else { mask_phone(p) }).unwrap_or_default()
-    };
+    let phone = |p: &Option<String>| p.as_deref().map(|p| phone_as_seen(p, unmasked)).unwrap_or_default();
     let text = |t: &Option<String>| t.clone().unwrap_or_default();
     match field {
         "customerNumber" => customer.number.clone(),

@@ -22,9 +22,9 @@ use super::mutation::{Idempotent, transact, write};
 use super::org::{DEPARTMENT, USER, User};
 use super::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
 
-pub const ATTACHMENT: &str = "Attachment";
-pub const CHECK_IN: &str = "CheckIn";
-pub const VISIT_PLAN: &str = "VisitPlan";
+pub const ATTACHMENT: &str = guanxi_domain::entity::EntityKind::Attachment.name();
+pub const CHECK_IN: &str = guanxi_domain::entity::EntityKind::CheckIn.name();
+pub const VISIT_PLAN: &str = guanxi_domain::entity::EntityKind::VisitPlan.name();
 
 /// File types an upload may have, with the first bytes each must start with.
 const ALLOWED: &[(&str, &[u8])] = &[

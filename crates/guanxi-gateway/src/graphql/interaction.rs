@@ -27,7 +27,7 @@ use super::org::{USER, User};
 use super::relay::{Conn, TotalCount, connection, encode_cursor, global_id, input_id, page_request};
 use super::shared::{IdFilter, TimeRange};
 
-pub const INTERACTION: &str = "Interaction";
+pub const INTERACTION: &str = guanxi_domain::entity::EntityKind::Interaction.name();
 /// Most records one ingest call takes.
 pub const MAX_INGEST: usize = 1_000;
 

@@ -23,8 +23,8 @@ use super::org::{DEPARTMENT, USER, User};
 use super::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
 use super::shared::{IdFilter, OrderDirection, TimeRange};
 
-pub const OPPORTUNITY: &str = "Opportunity";
-pub const PIPELINE: &str = "Pipeline";
+pub const OPPORTUNITY: &str = guanxi_domain::entity::EntityKind::Opportunity.name();
+pub const PIPELINE: &str = guanxi_domain::entity::EntityKind::Pipeline.name();
 pub const STAGE: &str = "PipelineStage";
 
 fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders, ApiError> {

@@ -9,7 +9,7 @@ use guanxi_domain::ErrorCode;
 use guanxi_domain::access::{DataScope, Module, Permission, Role as DomainRole};
 use guanxi_domain::ids::{DepartmentId, RoleId, UserId};
 use guanxi_domain::org::{Department as DomainDepartment, Email, Name, User as DomainUser, UserStatus as DomainStatus};
-use guanxi_domain::phone::{PhoneNumber, mask_phone};
+use guanxi_domain::phone::PhoneNumber;
 use guanxi_store::department::{
     DepartmentFilter as StoreDepartmentFilter, DepartmentPatch, DepartmentSort, NewDepartment,
 };
@@ -25,9 +25,9 @@ use super::mutation::{Idempotent, write};
 use super::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
 use super::shared::{IdFilter, OrderDirection, StringFilter, TimeRange};
 
-pub const DEPARTMENT: &str = "Department";
-pub const USER: &str = "User";
-pub const ROLE: &str = "Role";
+pub const DEPARTMENT: &str = guanxi_domain::entity::EntityKind::Department.name();
+pub const USER: &str = guanxi_domain::entity::EntityKind::User.name();
+pub const ROLE: &str = guanxi_domain::entity::EntityKind::Role.name();
 
 fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders, ApiError> {
     ctx.data_opt::<Loaders>().ok_or_else(|| ApiError::Unauthenticated("log in first".into()))
@@ -125,7 +125,7 @@ impl User {
     async fn phone(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
         let actor = actor(ctx)?;
         let full = actor.sees_unmasked_phones() || actor.user_id == self.0.id;
-        Ok(self.0.phone.as_deref().map(|p| if full { p.to_owned() } else { mask_phone(p) }))
+        Ok(self.0.phone.as_deref().map(|p| guanxi_domain::access::phone_as_seen(p, full)))
     }
     /// Null when the caller may not see the department.
     async fn department(&self, ctx: &Context<'_>) -> ApiResult<Option<Department>> {

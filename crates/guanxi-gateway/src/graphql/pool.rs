@@ -30,7 +30,7 @@ use super::mutation::{Idempotent, transact, write};
 use super::org::{DEPARTMENT, Department, USER, User};
 use super::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
 
-pub const POOL: &str = "Pool";
+pub const POOL: &str = guanxi_domain::entity::EntityKind::Pool.name();
 
 fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders, ApiError> {
     ctx.data_opt::<Loaders>().ok_or_else(|| ApiError::Unauthenticated("log in first".into()))

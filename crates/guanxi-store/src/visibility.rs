@@ -1,0 +1,188 @@
+//! The store's half of the entity registry ([`guanxi_domain::entity`]): which records of
+//! any kind a caller may see, given the [`Visibility`] the domain decided for them. The
+//! change log's readers (`history`, the `changes` feed) and uploads ask here; a new kind
+//! adds one line to [`visible_ids`].
+
+use guanxi_domain::access::ScopeRule;
+use guanxi_domain::entity::{EntityKind, Visibility};
+use guanxi_domain::ids::{TenantId, UserId};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select,
+};
+use uuid::Uuid;
+
+use crate::contact::{ContactScope, Contacts};
+use crate::customer::{Customers, visible_customer};
+use crate::entity::{api_key, attachment, check_in, custom_field, pipeline, pool, role, visit_plan};
+use crate::error::{StoreError, StoreResult};
+use crate::opportunity::{Opportunities, OpportunityScope};
+use crate::repo::{self, Scoped};
+use crate::{calendar::Events, department::Departments, interaction::Interactions, user::Users};
+
+/// Which of `ids`, records of `kind` in `tenant`, the visibility admits (live or deleted).
+/// One statement, or none for an empty list.
+pub async fn visible_ids<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    kind: EntityKind,
+    visibility: Visibility,
+    ids: &[Uuid],
+) -> StoreResult<Vec<Uuid>> {
+    use EntityKind as K;
+    use Visibility as V;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    match (kind, visibility) {
+        (K::Tenant, V::Tenant) => Ok(ids.iter().copied().filter(|id| *id == tenant.uuid()).collect()),
+        (K::Role, V::Tenant) => {
+            existing::<_, role::Entity>(conn, tenant, role::Column::TenantId, role::Column::Id, ids).await
+        }
+        (K::ApiKey, V::Tenant) => {
+            existing::<_, api_key::Entity>(conn, tenant, api_key::Column::TenantId, api_key::Column::Id, ids).await
+        }
+        (K::CustomField, V::Tenant) => {
+            existing::<_, custom_field::Entity>(
+                conn,
+                tenant,
+                custom_field::Column::TenantId,
+                custom_field::Column::Id,
+                ids,
+            )
+            .await
+        }
+        (K::Pipeline, V::Tenant) => {
+            existing::<_, pipeline::Entity>(conn, tenant, pipeline::Column::TenantId, pipeline::Column::Id, ids).await
+        }
+        (K::Pool, V::Tenant) => {
+            existing::<_, pool::Entity>(conn, tenant, pool::Column::TenantId, pool::Column::Id, ids).await
+        }
+        (K::Department, V::Departments(rule)) => repo::visible_ids::<Departments, _>(conn, tenant, rule, ids).await,
+        (K::User, V::Owner(rule)) => repo::visible_ids::<Users, _>(conn, tenant, rule, ids).await,
+        (K::User, V::Only(id)) => {
+            repo::visible_ids::<Users, _>(conn, tenant, ScopeRule::OwnedBy(UserId::from_uuid(id)), ids).await
+        }
+        (K::Customer, V::Owner(rule)) => repo::visible_ids::<Customers, _>(conn, tenant, rule, ids).await,
+        (K::Event, V::Owner(rule)) => repo::visible_ids::<Events, _>(conn, tenant, rule, ids).await,
+        (K::Contact, V::OwnerAndCustomer { owner, customer }) => {
+            let scope = ContactScope { contact: owner, customer };
+            repo::visible_ids::<Contacts, _>(conn, tenant, scope, ids).await
+        }
+        (K::Opportunity, V::OwnerAndCustomer { owner, customer }) => {
+            let scope = OpportunityScope { opportunity: owner, customer };
+            repo::visible_ids::<Opportunities, _>(conn, tenant, scope, ids).await
+        }
+        (K::Interaction, V::Customer(rule)) => repo::visible_ids::<Interactions, _>(conn, tenant, rule, ids).await,
+        (K::CheckIn, V::Customer(rule)) => repo::visible_ids::<CheckIns, _>(conn, tenant, rule, ids).await,
+        (K::VisitPlan, V::Customer(rule)) => repo::visible_ids::<VisitPlans, _>(conn, tenant, rule, ids).await,
+        (K::Attachment, V::Upload { uploader, customer }) => {
+            repo::visible_ids::<Uploads, _>(conn, tenant, (uploader, customer), ids).await
+        }
+        (kind, visibility) => Err(StoreError::Database(sea_orm::DbErr::Custom(format!(
+            "the registry gives {kind} a visibility the store cannot read: {visibility:?}"
+        )))),
+    }
+}
+
+/// Which of `ids` exist in `tenant`'s table (configuration every reader sees).
+async fn existing<C, E>(
+    conn: &C,
+    tenant: TenantId,
+    tenant_column: E::Column,
+    id: E::Column,
+    ids: &[Uuid],
+) -> StoreResult<Vec<Uuid>>
+where
+    C: ConnectionTrait,
+    E: EntityTrait,
+{
+    Ok(E::find()
+        .select_only()
+        .column(id)
+        .filter(tenant_column.eq(tenant.uuid()))
+        .filter(id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// Check-ins, seen through their customer's `CUSTOMER` scope.
+pub struct CheckIns;
+
+impl Scoped for CheckIns {
+    type Entity = check_in::Entity;
+    type Scope = ScopeRule;
+    type Record = check_in::Model;
+    const ID: check_in::Column = check_in::Column::Id;
+    const DELETED_AT: Option<check_in::Column> = None;
+
+    fn visible(backend: DbBackend, tenant: TenantId, customers: ScopeRule) -> Select<check_in::Entity> {
+        check_in::Entity::find().filter(check_in::Column::TenantId.eq(tenant.uuid())).filter(visible_customer(
+            backend,
+            tenant,
+            customers,
+            (check_in::Entity, check_in::Column::CustomerId),
+        ))
+    }
+
+    fn to_domain(model: check_in::Model) -> check_in::Model {
+        model
+    }
+}
+
+/// Visit plans, seen through their customer's `CUSTOMER` scope.
+pub struct VisitPlans;
+
+impl Scoped for VisitPlans {
+    type Entity = visit_plan::Entity;
+    type Scope = ScopeRule;
+    type Record = visit_plan::Model;
+    const ID: visit_plan::Column = visit_plan::Column::Id;
+    const DELETED_AT: Option<visit_plan::Column> = Some(visit_plan::Column::DeletedAt);
+
+    fn visible(backend: DbBackend, tenant: TenantId, customers: ScopeRule) -> Select<visit_plan::Entity> {
+        visit_plan::Entity::find().filter(visit_plan::Column::TenantId.eq(tenant.uuid())).filter(visible_customer(
+            backend,
+            tenant,
+            customers,
+            (visit_plan::Entity, visit_plan::Column::CustomerId),
+        ))
+    }
+
+    fn to_domain(model: visit_plan::Model) -> visit_plan::Model {
+        model
+    }
+}
+
+/// Uploads: the uploader's own, and those attached to a check-in the caller sees.
+pub struct Uploads;
+
+impl Scoped for Uploads {
+    type Entity = attachment::Entity;
+    /// The uploader, and the caller's `CUSTOMER` scope.
+    type Scope = (Uuid, ScopeRule);
+    type Record = attachment::Model;
+    const ID: attachment::Column = attachment::Column::Id;
+    const DELETED_AT: Option<attachment::Column> = None;
+
+    fn visible(
+        backend: DbBackend,
+        tenant: TenantId,
+        (uploader, customers): (Uuid, ScopeRule),
+    ) -> Select<attachment::Entity> {
+        let seen_check_ins =
+            CheckIns::visible(backend, tenant, customers).select_only().column(check_in::Column::Id).into_query();
+        attachment::Entity::find().filter(attachment::Column::TenantId.eq(tenant.uuid())).filter(
+            Condition::any().add(attachment::Column::UploadedBy.eq(uploader)).add(
+                Condition::all()
+                    .add(Expr::col(attachment::Column::AttachedType).eq(EntityKind::CheckIn.name()))
+                    .add(attachment::Column::AttachedId.in_subquery(seen_check_ins)),
+            ),
+        )
+    }
+
+    fn to_domain(model: attachment::Model) -> attachment::Model {
+        model
+    }
+}
