@@ -11,7 +11,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use crate::access::{Actor, DepartmentRule, Module, Permission, ScopeRule};
+use crate::platform::access::{Actor, DepartmentRule, Module, Permission, ScopeRule};
 
 /// One kind of record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -221,8 +221,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::access::{DataScope, Grants};
     use crate::ids::{DepartmentId, TenantId, UserId};
+    use crate::platform::access::{DataScope, Grants};
 
     fn actor(permissions: &[Permission], scope: DataScope) -> Actor {
         let scopes: Vec<(Module, DataScope)> = Module::ALL.iter().map(|m| (*m, scope)).collect();

@@ -6,22 +6,49 @@
 //! management chain) and the shape of a change record. It knows nothing of databases,
 //! HTTP, GraphQL or async runtimes; a test in this crate keeps it that way.
 
-pub mod access;
-pub mod auth;
-pub mod calendar;
-pub mod change;
-pub mod contact;
-pub mod custom_field;
-pub mod customer;
+/// Declares an enum stored and sent as fixed text (`SCREAMING_SNAKE_CASE`): `ALL` (every
+/// value, in declaration order), `as_str`, and `parse` (`None` for text it does not know);
+/// with a Chinese label after each text, `label_zh` too. The enum's own attributes and
+/// derives pass through.
+macro_rules! text_enum {
+    (@enum $(#[$meta:meta])* $vis:vis $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal;)* }) => {
+        $(#[$meta])*
+        $vis enum $name { $($(#[$vmeta])* $variant,)* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text,)* }
+            }
+
+            pub fn parse(raw: &str) -> Option<Self> {
+                match raw { $($text => Some(Self::$variant),)* _ => None }
+            }
+        }
+    };
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal, $label:literal;)* }) => {
+        text_enum!(@enum $(#[$meta])* $vis $name { $($(#[$vmeta])* $variant => $text;)* });
+
+        impl $name {
+            pub fn label_zh(self) -> &'static str {
+                match self { $(Self::$variant => $label,)* }
+            }
+        }
+    };
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal;)* }) => {
+        text_enum!(@enum $(#[$meta])* $vis $name { $($(#[$vmeta])* $variant => $text;)* });
+    };
+}
+
+pub mod activity;
+pub mod customers;
 pub mod entity;
 pub mod error;
-pub mod field;
 pub mod ids;
-pub mod interaction;
-pub mod opportunity;
-pub mod org;
 pub mod phone;
-pub mod pool;
+pub mod platform;
+pub mod sales;
 
 pub use error::{ErrorCode, FieldError, Invalid};
 

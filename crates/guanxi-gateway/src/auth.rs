@@ -4,7 +4,7 @@
 //! Access tokens are HS256 JWTs; the algorithm is pinned, and `exp`, `nbf`, `iat`, `iss`,
 //! `aud`, `typ` and the header `kid` are all checked, with five seconds of leeway. A token
 //! names its session; the request's actor is loaded together with a check that the session
-//! is still open (see `guanxi_store::auth::session_actor`).
+//! is still open (see `guanxi_store::platform::auth::session_actor`).
 
 use anyhow::Context;
 use argon2::password_hash::rand_core::OsRng;

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use guanxi_domain::access::DepartmentRule;
-use guanxi_domain::org::{Email, Name, TenantSlug};
-use guanxi_store::audit::Author;
+use guanxi_domain::platform::access::DepartmentRule;
+use guanxi_domain::platform::org::{Email, Name, TenantSlug};
+use guanxi_store::platform::audit::Author;
 
 use crate::config::Config;
 use crate::{Application, connect, seed};
@@ -168,19 +168,21 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin(Admin::Reclaim { tenant, pool }) => {
             let db = connect(&config).await?;
-            let tenant_id: guanxi_domain::ids::TenantId = guanxi_store::tenant::find_by_slug(db.connection(), &tenant)
-                .await?
-                .with_context(|| format!("no tenant `{tenant}`"))?
-                .id
-                .into();
-            let pools = guanxi_store::pool::all(db.connection(), tenant_id).await?;
+            let tenant_id: guanxi_domain::ids::TenantId =
+                guanxi_store::platform::tenant::find_by_slug(db.connection(), &tenant)
+                    .await?
+                    .with_context(|| format!("no tenant `{tenant}`"))?
+                    .id
+                    .into();
+            let pools = guanxi_store::sales::pool::all(db.connection(), tenant_id).await?;
             let chosen: Vec<_> = pools.iter().filter(|p| pool.as_ref().is_none_or(|n| *n == p.settings.name)).collect();
             if chosen.is_empty() {
                 anyhow::bail!("no pool to run in tenant `{tenant}`");
             }
             for p in chosen {
                 let started = std::time::Instant::now();
-                let reclaimed = guanxi_store::pool::reclaim_pool(&db, tenant_id, p.id, chrono::Utc::now()).await?;
+                let reclaimed =
+                    guanxi_store::sales::pool_reclaim::reclaim_pool(&db, tenant_id, p.id, chrono::Utc::now()).await?;
                 println!(
                     "{}",
                     serde_json::json!({
@@ -197,30 +199,30 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             let slug = TenantSlug::parse("slug", &slug)?;
             let name = Name::parse("name", &name)?;
             let tx = db.begin_write().await?;
-            let created = guanxi_store::tenant::create(&tx, &slug, name.as_str()).await?;
+            let created = guanxi_store::platform::tenant::create(&tx, &slug, name.as_str()).await?;
             tx.commit().await?;
             println!("created tenant {} ({})", slug.as_str(), created.id());
             Ok(())
         }
         Command::Admin(Admin::CreateUser { tenant, email, name, role, password }) => {
             let db = connect(&config).await?;
-            let tenant_row = guanxi_store::tenant::find_by_slug(db.connection(), &tenant)
+            let tenant_row = guanxi_store::platform::tenant::find_by_slug(db.connection(), &tenant)
                 .await?
                 .with_context(|| format!("no tenant `{tenant}`"))?;
             let tenant_id = tenant_row.id.into();
-            let password = guanxi_domain::auth::Password::parse("password", &password)?;
-            let role = guanxi_store::role::find_builtin(db.connection(), tenant_id, &role)
+            let password = guanxi_domain::platform::auth::Password::parse("password", &password)?;
+            let role = guanxi_store::platform::role::find_builtin(db.connection(), tenant_id, &role)
                 .await?
                 .with_context(|| format!("no built-in role `{role}`"))?;
-            let root = guanxi_store::department::list(
+            let root = guanxi_store::platform::department::list(
                 db.connection(),
                 tenant_id,
                 DepartmentRule::All,
-                &guanxi_store::department::DepartmentFilter {
+                &guanxi_store::platform::department::DepartmentFilter {
                     parent_id: Some(guanxi_store::filter::IdFilter { is_null: Some(true), ..Default::default() }),
                     ..Default::default()
                 },
-                (guanxi_store::department::DepartmentSort::CreatedAt, guanxi_store::page::Direction::Asc),
+                (guanxi_store::platform::department::DepartmentSort::CreatedAt, guanxi_store::page::Direction::Asc),
                 &guanxi_store::page::PageRequest::first(1),
             )
             .await?
@@ -231,11 +233,11 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             .context("the tenant has no root department")?;
             let hash = crate::auth::hash_password(password.expose().to_owned()).await?;
             let tx = db.begin_write().await?;
-            let user = guanxi_store::user::create(
+            let user = guanxi_store::platform::user::create(
                 &tx,
                 &Author::system(tenant_id),
                 DepartmentRule::All,
-                guanxi_store::user::NewUser {
+                guanxi_store::platform::user::NewUser {
                     email: Email::parse("email", &email)?,
                     display_name: Name::parse("name", &name)?,
                     phone: None,

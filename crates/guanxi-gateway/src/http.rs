@@ -133,8 +133,9 @@ async fn download(
     };
     let Ok(id) = uuid::Uuid::try_parse(&id) else { return not_found() };
     let conn = http.state.db.connection();
-    let customers = actor.scope_rule(guanxi_domain::access::Module::Customer);
-    let Ok(Some(file)) = guanxi_store::field::attachment(conn, actor.tenant_id, actor.user_id, customers, id).await
+    let customers = actor.scope_rule(guanxi_domain::platform::access::Module::Customer);
+    let Ok(Some(file)) =
+        guanxi_store::activity::field::attachment(conn, actor.tenant_id, actor.user_id, customers, id).await
     else {
         return not_found();
     };
@@ -205,11 +206,11 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>, request
     let conn = state.db.connection();
     if let Some(tenant) = opaque_tenant(OpaqueKind::ApiKey, token) {
         let secret_hash = hash_token(token);
-        match guanxi_store::auth::api_key_actor(conn, tenant, &secret_hash).await {
+        match guanxi_store::platform::auth::api_key_actor(conn, tenant, &secret_hash).await {
             Ok(Some((actor, last_used))) => {
                 if last_used.is_none_or(|at| Utc::now() - at > chrono::Duration::minutes(5))
                     && let Some(key) = actor.api_key_id
-                    && let Err(error) = guanxi_store::api_key::touch(conn, tenant, key).await
+                    && let Err(error) = guanxi_store::platform::api_key::touch(conn, tenant, key).await
                 {
                     tracing::warn!(%error, "could not note API key use");
                 }
@@ -229,7 +230,7 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>, request
         return caller;
     };
     let (tenant, user, session) = (claims.tid.into(), claims.sub.into(), claims.sid.into());
-    match guanxi_store::auth::session_actor(conn, tenant, user, session).await {
+    match guanxi_store::platform::auth::session_actor(conn, tenant, user, session).await {
         Ok(Some(actor)) => {
             caller.actor = Some(actor);
             caller.session_id = Some(session);

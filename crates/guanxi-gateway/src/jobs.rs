@@ -1,5 +1,5 @@
 //! Background jobs. Each due job is run by exactly one replica: it first takes the job's
-//! lease row in the database (see `guanxi_store::jobs`), so any number of gateways may run
+//! lease row in the database (see `guanxi_store::platform::jobs`), so any number of gateways may run
 //! this loop against one database.
 
 use chrono::{Duration, Utc};
@@ -18,16 +18,16 @@ pub struct Job {
 fn purge_expired(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> {
     Box::pin(async move {
         let tx = db.begin_write().await?;
-        let removed = guanxi_store::auth::purge_expired(&tx, Utc::now(), Duration::hours(24)).await?;
+        let removed = guanxi_store::platform::auth::purge_expired(&tx, Utc::now(), Duration::hours(24)).await?;
         tx.commit().await?;
         Ok(removed)
     })
 }
 
 /// Takes neglected customers back into the public pools whose automatic reclaim is on
-/// (回收), set-based in batches; see `guanxi_store::pool::reclaim_all`.
+/// (回收), set-based in batches; see `guanxi_store::sales::pool_reclaim::reclaim_all`.
 fn pool_reclaim(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> {
-    Box::pin(async move { Ok(guanxi_store::pool::reclaim_all(&db, Utc::now()).await?) })
+    Box::pin(async move { Ok(guanxi_store::sales::pool_reclaim::reclaim_all(&db, Utc::now()).await?) })
 }
 
 /// Writes the reminders that have fallen due: for every planned event with reminders,
@@ -37,7 +37,7 @@ pub fn event_reminders(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> 
     Box::pin(async move {
         let now = Utc::now();
         let lookback = now - Duration::days(1);
-        let events = guanxi_store::calendar::reminder_candidates(db.connection(), lookback, now).await?;
+        let events = guanxi_store::activity::calendar::reminder_candidates(db.connection(), lookback, now).await?;
         let mut due = Vec::new();
         for event in &events {
             let longest = event.reminder_minutes.iter().copied().max().unwrap_or(0);
@@ -48,7 +48,7 @@ pub fn event_reminders(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> 
                     let remind_at = start - Duration::minutes(i64::from(*minutes));
                     if remind_at <= now && remind_at > lookback {
                         for user in &event.assignees {
-                            due.push(guanxi_store::calendar::DueReminder {
+                            due.push(guanxi_store::activity::calendar::DueReminder {
                                 tenant_id: event.tenant_id,
                                 event_id: event.id,
                                 user_id: *user,
@@ -61,7 +61,7 @@ pub fn event_reminders(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> 
             }
         }
         let tx = db.begin_write().await?;
-        let created = guanxi_store::calendar::insert_reminders(&tx, &due).await?;
+        let created = guanxi_store::activity::calendar::insert_reminders(&tx, &due).await?;
         tx.commit().await?;
         Ok(created)
     })
@@ -103,7 +103,7 @@ impl JobRunner {
         for job in &self.jobs {
             let now = Utc::now();
             let tx = self.db.begin_write().await?;
-            let taken = guanxi_store::jobs::try_lease(
+            let taken = guanxi_store::platform::jobs::try_lease(
                 &tx,
                 Uuid::nil(),
                 job.name,
@@ -119,7 +119,7 @@ impl JobRunner {
             }
             let result = (job.run)(self.db.clone()).await;
             let tx = self.db.begin_write().await?;
-            guanxi_store::jobs::release(&tx, Uuid::nil(), job.name, &self.holder).await?;
+            guanxi_store::platform::jobs::release(&tx, Uuid::nil(), job.name, &self.holder).await?;
             tx.commit().await?;
             match result {
                 Ok(affected) => {

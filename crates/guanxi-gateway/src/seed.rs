@@ -1,14 +1,14 @@
 //! The demo tenant: a small Chinese sales company to click through. Demo credentials only.
 
 use anyhow::Context;
-use guanxi_domain::access::DepartmentRule;
 use guanxi_domain::ids::{DepartmentId, UserId};
-use guanxi_domain::org::{Department, Email, Name, TenantSlug, User};
 use guanxi_domain::phone::PhoneNumber;
+use guanxi_domain::platform::access::DepartmentRule;
+use guanxi_domain::platform::org::{Department, Email, Name, TenantSlug, User};
 use guanxi_store::Database;
-use guanxi_store::audit::Author;
-use guanxi_store::department::NewDepartment;
-use guanxi_store::user::NewUser;
+use guanxi_store::platform::audit::Author;
+use guanxi_store::platform::department::NewDepartment;
+use guanxi_store::platform::user::NewUser;
 
 pub const DEMO_TENANT: &str = "demo";
 pub const DEMO_PASSWORD: &str = "guanxi-demo";
@@ -21,7 +21,7 @@ async fn department<C: guanxi_store::ConnectionTrait>(
     sort_order: i32,
 ) -> anyhow::Result<Department> {
     let input = NewDepartment { name: Name::parse("name", name)?, parent_id: Some(parent), sort_order };
-    Ok(guanxi_store::department::create(tx, author, DepartmentRule::All, input).await?)
+    Ok(guanxi_store::platform::department::create(tx, author, DepartmentRule::All, input).await?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -45,18 +45,19 @@ async fn user<C: guanxi_store::ConnectionTrait>(
         manager_id: manager,
         role_id: role,
     };
-    Ok(guanxi_store::user::create(tx, author, DepartmentRule::All, input).await?)
+    Ok(guanxi_store::platform::user::create(tx, author, DepartmentRule::All, input).await?)
 }
 
 /// Creates the `demo` tenant unless it exists. Returns whether it was created.
 pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
-    if guanxi_store::tenant::find_by_slug(db.connection(), DEMO_TENANT).await?.is_some() {
+    if guanxi_store::platform::tenant::find_by_slug(db.connection(), DEMO_TENANT).await?.is_some() {
         return Ok(false);
     }
     let password_hash = crate::auth::hash_password(DEMO_PASSWORD.to_owned()).await?;
     let tx = db.begin_write().await?;
     let created =
-        guanxi_store::tenant::create(&tx, &TenantSlug::parse("tenant", DEMO_TENANT)?, "关系演示科技有限公司").await?;
+        guanxi_store::platform::tenant::create(&tx, &TenantSlug::parse("tenant", DEMO_TENANT)?, "关系演示科技有限公司")
+            .await?;
     let author = Author::system(created.id());
     let role = |key: &str| created.role(key).map(|r| r.id).with_context(|| format!("built-in role {key}"));
     let hq = created.root.id;
@@ -118,7 +119,7 @@ async fn demo_pool<C: guanxi_store::ConnectionTrait>(
     east: uuid::Uuid,
     manager: UserId,
 ) -> anyhow::Result<()> {
-    use guanxi_domain::pool::{MemberKind, PoolMember, PoolSettings, ReclaimKind, ReclaimRule};
+    use guanxi_domain::sales::pool::{MemberKind, PoolMember, PoolSettings, ReclaimKind, ReclaimRule};
     let rule = |kind, days| ReclaimRule { kind, days, levels: vec![], exempt_won: true, exempt_open: false };
     let settings = PoolSettings {
         name: "华东公海".to_owned(),
@@ -133,7 +134,7 @@ async fn demo_pool<C: guanxi_store::ConnectionTrait>(
             PoolMember { kind: MemberKind::User, id: manager.uuid(), admin: true },
         ],
     };
-    guanxi_store::pool::create(tx, author, settings).await?;
+    guanxi_store::sales::pool::create(tx, author, settings).await?;
     Ok(())
 }
 
@@ -142,7 +143,7 @@ async fn app_user<C: guanxi_store::ConnectionTrait>(
     tenant: guanxi_domain::ids::TenantId,
     email: &str,
 ) -> anyhow::Result<UserId> {
-    let row = guanxi_store::user::find_for_login(tx, tenant, email).await?.context("a demo user")?;
+    let row = guanxi_store::platform::user::find_for_login(tx, tenant, email).await?.context("a demo user")?;
     Ok(UserId::from_uuid(row.id))
 }
 
@@ -152,12 +153,12 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
     author: &Author,
     owners: &[(UserId, &str)],
 ) -> anyhow::Result<()> {
-    use guanxi_domain::access::ScopeRule;
-    use guanxi_domain::contact::{ContactFields, DecisionRole};
-    use guanxi_domain::customer::{CustomerKind, CustomerStatus, TaxId};
+    use guanxi_domain::customers::contact::{ContactFields, DecisionRole};
+    use guanxi_domain::customers::customer::{CustomerKind, CustomerStatus, TaxId};
+    use guanxi_domain::platform::access::ScopeRule;
     let owner = |key: &str| owners.iter().find(|(_, k)| *k == key).map(|(id, _)| *id);
     let pipeline =
-        guanxi_store::opportunity::pipeline(tx, author.tenant_id, None).await?.context("the default pipeline")?;
+        guanxi_store::sales::pipeline::pipeline(tx, author.tenant_id, None).await?.context("the default pipeline")?;
     let companies = [
         (
             "rep1",
@@ -221,7 +222,7 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
         ),
     ];
     for (key, name, tax17, phone, industry, province, city, status) in companies {
-        let mut fields = crate::graphql::customer::blank_fields();
+        let mut fields = crate::graphql::customers::customer_input::blank_fields();
         fields.kind = CustomerKind::Organization;
         fields.name = name.to_owned();
         fields.tax_id = TaxId::with_check_character(&tax17[..17]);
@@ -231,11 +232,15 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
         fields.city = Some(city.to_owned());
         fields.status = status;
         fields.source = Some("展会".to_owned());
-        let customer = guanxi_store::customer::create(
+        let customer = guanxi_store::customers::customer::create(
             tx,
             author,
             ScopeRule::All,
-            guanxi_store::customer::NewCustomer { fields, owner_id: owner(key), custom_fields: Default::default() },
+            guanxi_store::customers::customer::NewCustomer {
+                fields,
+                owner_id: owner(key),
+                custom_fields: Default::default(),
+            },
         )
         .await?;
         let contact = |name: &str,
@@ -258,8 +263,9 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
             notes: None,
             decision_role: role,
         };
-        let scope = guanxi_store::contact::ContactScope { contact: ScopeRule::All, customer: ScopeRule::All };
-        let boss = guanxi_store::contact::create(
+        let scope =
+            guanxi_store::customers::contact::ContactScope { contact: ScopeRule::All, customer: ScopeRule::All };
+        let boss = guanxi_store::customers::contact::create(
             tx,
             author,
             scope,
@@ -269,7 +275,7 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
             Default::default(),
         )
         .await?;
-        let buyer = guanxi_store::contact::create(
+        let buyer = guanxi_store::customers::contact::create(
             tx,
             author,
             scope,
@@ -279,7 +285,7 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
             Default::default(),
         )
         .await?;
-        guanxi_store::contact::create(
+        guanxi_store::customers::contact::create(
             tx,
             author,
             scope,
@@ -293,18 +299,18 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
         for (days_ago, channel, content, contacts) in [
             (
                 20,
-                guanxi_domain::interaction::Channel::Call,
+                guanxi_domain::activity::interaction::Channel::Call,
                 "电话沟通年度采购计划，客户关注交期和售后。",
                 vec![buyer.id],
             ),
             (
                 6,
-                guanxi_domain::interaction::Channel::Visit,
+                guanxi_domain::activity::interaction::Channel::Visit,
                 "上门拜访王总，演示新产品，约定下周报价。",
                 vec![boss.id, buyer.id],
             ),
         ] {
-            let fields = guanxi_domain::interaction::InteractionFields {
+            let fields = guanxi_domain::activity::interaction::InteractionFields {
                 channel,
                 occurred_at: now - chrono::Duration::days(days_ago),
                 content: content.to_owned(),
@@ -314,9 +320,13 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
                 latitude: None,
                 longitude: None,
             };
-            let origin =
-                guanxi_store::interaction::Origin { author_id: owner(key), source: "manual".into(), external_id: None };
-            guanxi_store::interaction::create(tx, author, ScopeRule::All, customer.id, fields, origin).await?;
+            let origin = guanxi_store::activity::interaction::Origin {
+                author_id: owner(key),
+                source: "manual".into(),
+                external_id: None,
+            };
+            guanxi_store::activity::interaction::create(tx, author, ScopeRule::All, customer.id, fields, origin)
+                .await?;
         }
         demo_deal(tx, author, &pipeline, customer.id, owner(key), name).await?;
     }
@@ -328,13 +338,13 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
 async fn demo_deal<C: guanxi_store::ConnectionTrait>(
     tx: &C,
     author: &Author,
-    pipeline: &guanxi_domain::opportunity::Pipeline,
+    pipeline: &guanxi_domain::sales::opportunity::Pipeline,
     customer: guanxi_domain::ids::CustomerId,
     owner: Option<UserId>,
     company: &str,
 ) -> anyhow::Result<()> {
-    use guanxi_domain::access::ScopeRule;
-    use guanxi_domain::opportunity::OpportunityFields;
+    use guanxi_domain::platform::access::ScopeRule;
+    use guanxi_domain::sales::opportunity::OpportunityFields;
     let (deal, amount, steps, close_reason): (&str, i64, &[usize], Option<&str>) = match company {
         "上海明远机械制造有限公司" => ("数控机床升级项目", 58_000_000, &[1, 2], None),
         "苏州恒信电子科技有限公司" => ("SMT 产线扩容", 120_000_000, &[1, 2, 3, 4], Some("技术方案最优")),
@@ -343,26 +353,27 @@ async fn demo_deal<C: guanxi_store::ConnectionTrait>(
         "北京京华软件股份有限公司" => ("研发中心网络改造", 45_000_000, &[1, 2, 5], Some("价格高于竞品")),
         _ => ("冷链物流试点", 15_000_000, &[1, 2, 3], None),
     };
-    let scope = guanxi_store::opportunity::OpportunityScope { opportunity: ScopeRule::All, customer: ScopeRule::All };
+    let scope =
+        guanxi_store::sales::opportunity::OpportunityScope { opportunity: ScopeRule::All, customer: ScopeRule::All };
     let fields = OpportunityFields {
         name: deal.to_owned(),
-        amount: guanxi_domain::opportunity::from_fen(amount),
+        amount: guanxi_domain::sales::opportunity::from_fen(amount),
         expected_close_date: Some(chrono::Utc::now().date_naive() + chrono::Duration::days(45)),
         source: Some("展会".to_owned()),
         competitors: None,
         notes: None,
     };
-    let new = guanxi_store::opportunity::NewOpportunity {
+    let new = guanxi_store::sales::opportunity::NewOpportunity {
         customer_id: customer,
         pipeline_id: None,
         stage_id: None,
         owner_id: owner,
         fields,
     };
-    let mut opportunity = guanxi_store::opportunity::create(tx, author, scope, new).await?;
+    let mut opportunity = guanxi_store::sales::opportunity::create(tx, author, scope, new).await?;
     for step in steps {
         let stage = pipeline.stages.get(*step).context("a default stage")?;
-        opportunity = guanxi_store::opportunity::move_stage(
+        opportunity = guanxi_store::sales::opportunity::move_stage(
             tx,
             author,
             scope,

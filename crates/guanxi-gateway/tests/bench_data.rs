@@ -10,8 +10,12 @@ use guanxi_store::bench_data::{Scale, seed};
 use serde_json::json;
 
 async fn column(app: &TestApp, sql: &str) -> Vec<String> {
-    let rows =
-        app.db.connection().query_all_raw(guanxi_store::db::raw_statement(app.db.db_backend(), sql, [])).await.unwrap();
+    let rows = app
+        .db
+        .connection()
+        .query_all_raw(guanxi_store::dialect::raw_statement(app.db.db_backend(), sql, []))
+        .await
+        .unwrap();
     rows.iter().map(|r| r.try_get_by_index::<String>(0).unwrap_or_default()).collect()
 }
 
@@ -33,20 +37,22 @@ async fn generated_data_is_valid_skewed_searchable_and_repeatable() {
     assert_eq!(body["data"]["interactions"]["totalCount"], 3_000);
     for c in body["data"]["customers"]["nodes"].as_array().unwrap() {
         let tax = c["taxId"].as_str().unwrap();
-        assert!(guanxi_domain::customer::TaxId::parse("taxId", tax).is_ok(), "{tax}");
+        assert!(guanxi_domain::customers::customer::TaxId::parse("taxId", tax).is_ok(), "{tax}");
         assert!(guanxi_domain::phone::PhoneNumber::parse("phone", c["mainPhone"].as_str().unwrap()).is_ok());
         assert!(!c["mnemonicCode"].as_str().unwrap().is_empty());
     }
     // The same seed makes the same names (ids differ: they are time-ordered UUIDs).
-    let tenant_a = guanxi_store::tenant::find_by_slug(app.db.connection(), "bench-a").await.unwrap().unwrap().id;
-    let tenant_b = guanxi_store::tenant::find_by_slug(app.db.connection(), "bench-b").await.unwrap().unwrap().id;
+    let tenant_a =
+        guanxi_store::platform::tenant::find_by_slug(app.db.connection(), "bench-a").await.unwrap().unwrap().id;
+    let tenant_b =
+        guanxi_store::platform::tenant::find_by_slug(app.db.connection(), "bench-b").await.unwrap().unwrap().id;
     let names = |t: uuid::Uuid| {
         let app = &app;
         async move {
             let rows = app
                 .db
                 .connection()
-                .query_all_raw(guanxi_store::db::raw_statement(
+                .query_all_raw(guanxi_store::dialect::raw_statement(
                     app.db.db_backend(),
                     "SELECT name FROM customers WHERE tenant_id = ? ORDER BY customer_number",
                     [t.into()],

@@ -23,7 +23,7 @@ fn at(days: i64, hour: u32) -> String {
 async fn events(app: &TestApp) -> usize {
     app.db
         .connection()
-        .query_all_raw(guanxi_store::db::raw_statement(app.db.db_backend(), "SELECT id FROM events", []))
+        .query_all_raw(guanxi_store::dialect::raw_statement(app.db.db_backend(), "SELECT id FROM events", []))
         .await
         .unwrap()
         .len()

@@ -92,7 +92,11 @@ async fn mutations_that_fail_leave_no_change_events() {
         let rows = app
             .db
             .connection()
-            .query_all_raw(guanxi_store::db::raw_statement(app.db.db_backend(), "SELECT seq FROM change_events", []))
+            .query_all_raw(guanxi_store::dialect::raw_statement(
+                app.db.db_backend(),
+                "SELECT seq FROM change_events",
+                [],
+            ))
             .await
             .unwrap();
         rows.len()
@@ -157,7 +161,7 @@ async fn change_sequences_are_gap_free_under_concurrent_writers() {
     let rows = app
         .db
         .connection()
-        .query_all_raw(guanxi_store::db::raw_statement(
+        .query_all_raw(guanxi_store::dialect::raw_statement(
             app.db.db_backend(),
             "SELECT seq FROM change_events ORDER BY seq",
             [],

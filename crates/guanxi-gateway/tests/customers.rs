@@ -49,7 +49,7 @@ async fn row_count(app: &TestApp, table: &str) -> usize {
     let sql = format!("SELECT id FROM {table}");
     app.db
         .connection()
-        .query_all_raw(guanxi_store::db::raw_statement(app.db.db_backend(), &sql, []))
+        .query_all_raw(guanxi_store::dialect::raw_statement(app.db.db_backend(), &sql, []))
         .await
         .unwrap()
         .len()
@@ -295,11 +295,13 @@ async fn search_finds_chinese_substrings_mnemonic_prefixes_phones_and_tax_ids_th
     assert_eq!(names(&app, &rep1, json!({"search": "有限公司"})).await.1, 2);
 
     // The plan reads the token table by its key, not by scanning customers.
-    let tenant = guanxi_store::tenant::find_by_slug(app.db.connection(), "demo").await.unwrap().unwrap().id;
+    let tenant = guanxi_store::platform::tenant::find_by_slug(app.db.connection(), "demo").await.unwrap().unwrap().id;
     if app.db.backend() == guanxi_store::Backend::Postgres {
         app.db.connection().execute_unprepared("SET enable_seqscan = off").await.unwrap();
     }
-    let plan = guanxi_store::customer::explain_search(app.db.connection(), tenant.into(), "明远机械").await.unwrap();
+    let plan = guanxi_store::customers::customer_search::explain_search(app.db.connection(), tenant.into(), "明远机械")
+        .await
+        .unwrap();
     let upper = plan.to_uppercase();
     assert!(upper.contains("INDEX") || upper.contains("PRIMARY KEY"), "{plan}");
     assert!(upper.contains("CUSTOMER_SEARCH_TOKENS"), "{plan}");
@@ -577,23 +579,23 @@ async fn the_360_view_costs_the_same_statements_for_1_or_500_contacts() {
     let create_contact = "mutation($i: CreateContactInput!) { createContact(input: $i) { userErrors { code } } }";
     app.gql(Some(&admin), create_contact, json!({"i": {"customerId": small, "name": "唯一联系人"}})).await;
     // 500 contacts, written straight through the store to keep the test quick.
-    let tenant = guanxi_store::tenant::find_by_slug(app.db.connection(), "demo").await.unwrap().unwrap().id;
+    let tenant = guanxi_store::platform::tenant::find_by_slug(app.db.connection(), "demo").await.unwrap().unwrap().id;
     let (_, large_uuid) =
         guanxi_gateway::graphql::relay::parse_global_id(&async_graphql::ID(large.as_str().unwrap().to_owned()))
             .unwrap();
-    let admin_id = guanxi_store::user::find_for_login(app.db.connection(), tenant.into(), "admin@demo.local")
+    let admin_id = guanxi_store::platform::user::find_for_login(app.db.connection(), tenant.into(), "admin@demo.local")
         .await
         .unwrap()
         .unwrap()
         .id;
     let tx = app.db.begin_write().await.unwrap();
-    let author = guanxi_store::audit::Author::system(tenant.into());
-    let scope = guanxi_store::contact::ContactScope {
-        contact: guanxi_domain::access::ScopeRule::All,
-        customer: guanxi_domain::access::ScopeRule::All,
+    let author = guanxi_store::platform::audit::Author::system(tenant.into());
+    let scope = guanxi_store::customers::contact::ContactScope {
+        contact: guanxi_domain::platform::access::ScopeRule::All,
+        customer: guanxi_domain::platform::access::ScopeRule::All,
     };
     for n in 0..500 {
-        let fields = guanxi_domain::contact::ContactFields {
+        let fields = guanxi_domain::customers::contact::ContactFields {
             name: format!("联系人{n:03}"),
             gender: None,
             birthday: None,
@@ -607,9 +609,9 @@ async fn the_360_view_costs_the_same_statements_for_1_or_500_contacts() {
             fax: None,
             hobbies: None,
             notes: None,
-            decision_role: guanxi_domain::contact::DecisionRole::Other,
+            decision_role: guanxi_domain::customers::contact::DecisionRole::Other,
         };
-        guanxi_store::contact::create(
+        guanxi_store::customers::contact::create(
             &tx,
             &author,
             scope,

@@ -105,7 +105,7 @@ async fn a_check_in_measures_distance_flags_far_visits_and_is_idempotent() {
     let rows = app
         .db
         .connection()
-        .query_all_raw(guanxi_store::db::raw_statement(app.db.db_backend(), "SELECT id FROM check_ins", []))
+        .query_all_raw(guanxi_store::dialect::raw_statement(app.db.db_backend(), "SELECT id FROM check_ins", []))
         .await
         .unwrap();
     assert_eq!(rows.len(), 1);
@@ -405,7 +405,7 @@ async fn work_log_stored_counts_follow_transfers_deletes_restores_and_merges() {
     // Today so far (the daily report) reads today whole and takes away the rest of the
     // day; an interaction logged a minute ago counts, one due later today does not.
     let now = Utc::now();
-    let today = guanxi_domain::field::period_of(now, guanxi_domain::field::Granularity::Day);
+    let today = guanxi_domain::activity::field::period_of(now, guanxi_domain::activity::field::Granularity::Day);
     for at in [now - Duration::minutes(1), now + Duration::minutes(5)] {
         let out = app
             .gql(

@@ -25,7 +25,7 @@ async fn customer(app: &TestApp, token: &str, name: &str) -> String {
 async fn interaction_rows(app: &TestApp) -> usize {
     app.db
         .connection()
-        .query_all_raw(guanxi_store::db::raw_statement(app.db.db_backend(), "SELECT id FROM interactions", []))
+        .query_all_raw(guanxi_store::dialect::raw_statement(app.db.db_backend(), "SELECT id FROM interactions", []))
         .await
         .unwrap()
         .len()
@@ -354,7 +354,7 @@ async fn an_ingest_batch_costs_the_same_statements_at_any_size() {
 async fn count(app: &TestApp, sql: &str) -> usize {
     app.db
         .connection()
-        .query_all_raw(guanxi_store::db::raw_statement(app.db.db_backend(), sql, []))
+        .query_all_raw(guanxi_store::dialect::raw_statement(app.db.db_backend(), sql, []))
         .await
         .unwrap()
         .len()

@@ -44,7 +44,10 @@ async fn racing_runners_run_a_due_job_exactly_once() {
     for r in &runners {
         assert!(r.run_due().await.unwrap().is_empty());
     }
-    assert_eq!(guanxi_store::jobs::run_count(app.db.connection(), uuid::Uuid::nil(), "count").await.unwrap(), 1);
+    assert_eq!(
+        guanxi_store::platform::jobs::run_count(app.db.connection(), uuid::Uuid::nil(), "count").await.unwrap(),
+        1
+    );
 }
 
 #[tokio::test]

@@ -46,7 +46,11 @@ async fn create(app: &TestApp, token: &str, input: Value) -> Value {
 async fn count_rows(app: &TestApp, table: &str) -> usize {
     app.db
         .connection()
-        .query_all_raw(guanxi_store::db::raw_statement(app.db.db_backend(), &format!("SELECT id FROM {table}"), []))
+        .query_all_raw(guanxi_store::dialect::raw_statement(
+            app.db.db_backend(),
+            &format!("SELECT id FROM {table}"),
+            [],
+        ))
         .await
         .unwrap()
         .len()
@@ -484,7 +488,8 @@ async fn tenants_that_existed_before_opportunities_get_the_default_pipeline() {
         .to_owned();
     db.connection().execute(&insert).await.unwrap();
     Migrator::up(db.connection(), None).await.unwrap();
-    let pipeline = guanxi_store::opportunity::pipeline(db.connection(), tenant.into(), None).await.unwrap().unwrap();
+    let pipeline =
+        guanxi_store::sales::pipeline::pipeline(db.connection(), tenant.into(), None).await.unwrap().unwrap();
     let names: Vec<&str> = pipeline.stages.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["初步接洽", "需求确认", "方案报价", "谈判审核", "赢单", "输单"]);
     assert!(pipeline.is_default);

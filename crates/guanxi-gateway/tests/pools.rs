@@ -47,7 +47,7 @@ async fn east_pool(app: &TestApp, token: &str) -> Value {
 }
 
 async fn rows(app: &TestApp, sql: &str) -> Vec<guanxi_store::QueryResult> {
-    app.db.connection().query_all_raw(guanxi_store::db::raw_statement(app.db.db_backend(), sql, [])).await.unwrap()
+    app.db.connection().query_all_raw(guanxi_store::dialect::raw_statement(app.db.db_backend(), sql, [])).await.unwrap()
 }
 
 async fn scalar(app: &TestApp, sql: &str) -> i64 {
@@ -59,7 +59,7 @@ async fn age(app: &TestApp, name: &str, days: i64) {
     let at = chrono::Utc::now() - chrono::Duration::days(days);
     app.db
         .connection()
-        .execute_raw(guanxi_store::db::raw_statement(
+        .execute_raw(guanxi_store::dialect::raw_statement(
             app.db.db_backend(),
             "UPDATE customers SET created_at = ?, owner_received_at = NULL, last_interaction_at = NULL WHERE name = ?",
             [at.into(), name.into()],
@@ -432,9 +432,12 @@ async fn the_reclaim_rules_take_back_neglected_customers_and_warn_their_owners_f
     let pool = guanxi_domain::ids::PoolId::from_uuid(
         guanxi_gateway::graphql::relay::parse_global_id(&async_graphql::ID(pool_id.clone())).unwrap().1,
     );
-    let tenant = guanxi_store::tenant::find_by_slug(app.db.connection(), "demo").await.unwrap().unwrap().id.into();
+    let tenant =
+        guanxi_store::platform::tenant::find_by_slug(app.db.connection(), "demo").await.unwrap().unwrap().id.into();
     let later =
-        guanxi_store::pool::reclaim_pool_in_batches(&app.db, tenant, pool, chrono::Utc::now(), 1).await.unwrap();
+        guanxi_store::sales::pool_reclaim::reclaim_pool_in_batches(&app.db, tenant, pool, chrono::Utc::now(), 1)
+            .await
+            .unwrap();
     assert_eq!(later, 2);
     assert!(customer(&app, &rep2, "杭州云帆培训学校有限公司").await.is_none());
     assert!(customer(&app, &rep2, "南京金陵商贸有限公司").await.is_none());

@@ -11,16 +11,16 @@
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
-use guanxi_domain::customer::{TaxId, mnemonic_code, normalize_name, search_text, search_tokens};
+use guanxi_domain::customers::customer::{TaxId, mnemonic_code, normalize_name, search_text, search_tokens};
 use guanxi_domain::ids::{DepartmentId, TenantId, UserId};
-use guanxi_domain::org::{Email, Name, TenantSlug};
+use guanxi_domain::platform::org::{Email, Name, TenantSlug};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{ActiveValue::Set, ConnectionTrait};
 
 use crate::Database;
-use crate::audit::Author;
 use crate::entity::{contact, customer, customer_search_token, interaction, opportunity, opportunity_stage_change};
+use crate::platform::audit::Author;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -126,7 +126,7 @@ pub async fn seed(
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(seed);
     let slug = TenantSlug::parse("tenant", slug)?;
-    if crate::tenant::find_by_slug(db.connection(), slug.as_str()).await?.is_some() {
+    if crate::platform::tenant::find_by_slug(db.connection(), slug.as_str()).await?.is_some() {
         return Err(crate::StoreError::rejected(
             "tenant",
             guanxi_domain::ErrorCode::Duplicate,
@@ -135,18 +135,18 @@ pub async fn seed(
     }
     let hash = password_hash;
     let tx = db.begin_write().await?;
-    let created = crate::tenant::create(&tx, &slug, "压测科技集团有限公司").await?;
+    let created = crate::platform::tenant::create(&tx, &slug, "压测科技集团有限公司").await?;
     let tenant = created.id();
     let author = Author::system(tenant);
     let missing = || crate::StoreError::NotFound;
     let rep_role = created.role("sales_rep").ok_or_else(missing)?.id;
     let admin_role = created.role("admin").ok_or_else(missing)?.id;
-    let all = guanxi_domain::access::DepartmentRule::All;
-    let admin = crate::user::create(
+    let all = guanxi_domain::platform::access::DepartmentRule::All;
+    let admin = crate::platform::user::create(
         &tx,
         &author,
         all,
-        crate::user::NewUser {
+        crate::platform::user::NewUser {
             email: Email::parse("email", "admin@bench.local")?,
             display_name: Name::parse("name", "压测管理员")?,
             phone: None,
@@ -162,11 +162,11 @@ pub async fn seed(
     for n in 0..scale.reps {
         if n % 25 == 0 {
             let name = format!("{}大区{}组", pick(&mut rng, PLACES).1, n / 25 + 1);
-            department = crate::department::create(
+            department = crate::platform::department::create(
                 &tx,
                 &author,
                 all,
-                crate::department::NewDepartment {
+                crate::platform::department::NewDepartment {
                     name: Name::parse("name", &name)?,
                     parent_id: Some(created.root.id),
                     sort_order: n as i32,
@@ -176,11 +176,11 @@ pub async fn seed(
             .id;
         }
         let name = format!("{}{}", pick(&mut rng, SURNAMES), pick(&mut rng, GIVEN));
-        let rep = crate::user::create(
+        let rep = crate::platform::user::create(
             &tx,
             &author,
             all,
-            crate::user::NewUser {
+            crate::platform::user::NewUser {
                 email: Email::parse("email", &format!("rep{n}@bench.local"))?,
                 display_name: Name::parse("name", &name)?,
                 phone: None,
@@ -339,7 +339,7 @@ pub async fn seed(
     }
     let hot_share = scale.interactions / 3;
     // The work log's counts, tallied as the interactions are made.
-    let mut counts = crate::work_count::Counts::new();
+    let mut counts = crate::activity::work_count::Counts::new();
     let mut made = 0;
     while made < scale.interactions {
         let end = (made + 20_000).min(scale.interactions);
@@ -356,7 +356,7 @@ pub async fn seed(
             };
             let occurred = now - Duration::minutes(rng.gen_range(0..1_576_800));
             let channel = pick(&mut rng, &["CALL", "VISIT", "EMAIL", "WECHAT", "WECOM", "MEETING"]).to_string();
-            crate::work_count::count_new(
+            crate::activity::work_count::count_new(
                 &mut counts,
                 Some(author),
                 occurred,
@@ -395,7 +395,7 @@ pub async fn seed(
         made = end;
     }
     let tx = db.begin_write().await?;
-    rows += crate::work_count::add_rows(&tx, tenant, counts).await?;
+    rows += crate::activity::work_count::add_rows(&tx, tenant, counts).await?;
     tx.commit().await?;
     rows += opportunities(db, tenant, &mut rng, &customer_ids, &customer_owners).await?;
     backfill_last_interaction(db, tenant).await?;
@@ -430,7 +430,7 @@ async fn analyze<C: ConnectionTrait>(conn: &C, table: &str) -> crate::StoreResul
 pub async fn backfill_last_interaction(db: &Database, tenant: TenantId) -> crate::StoreResult<u64> {
     let t = tenant.uuid();
     let statement = match db.db_backend() {
-        sea_orm::DbBackend::Postgres => crate::db::raw_statement(
+        sea_orm::DbBackend::Postgres => crate::dialect::raw_statement(
             db.db_backend(),
             "UPDATE customers c SET last_interaction_at = m.last FROM \
              (SELECT customer_id, MAX(occurred_at) AS last FROM interactions \
@@ -438,7 +438,7 @@ pub async fn backfill_last_interaction(db: &Database, tenant: TenantId) -> crate
              WHERE c.tenant_id = ? AND c.id = m.customer_id",
             [t.into(), t.into()],
         ),
-        backend => crate::db::raw_statement(
+        backend => crate::dialect::raw_statement(
             backend,
             "UPDATE customers SET last_interaction_at = (SELECT MAX(i.occurred_at) FROM interactions i \
              WHERE i.tenant_id = customers.tenant_id AND i.customer_id = customers.id AND i.deleted_at IS NULL) \
@@ -452,7 +452,7 @@ pub async fn backfill_last_interaction(db: &Database, tenant: TenantId) -> crate
 /// The company-wide public pool (公海) of the benchmark tenant: every rep is a member, and
 /// customers left 90 days without follow-up go back to it unless they have won a deal.
 async fn bench_pool(db: &Database, tenant: TenantId, root: DepartmentId) -> crate::StoreResult<()> {
-    use guanxi_domain::pool::{MemberKind, PoolMember, PoolSettings, ReclaimKind, ReclaimRule};
+    use guanxi_domain::sales::pool::{MemberKind, PoolMember, PoolSettings, ReclaimKind, ReclaimRule};
     let settings = PoolSettings {
         name: "公司公海".to_owned(),
         auto_reclaim: true,
@@ -470,7 +470,7 @@ async fn bench_pool(db: &Database, tenant: TenantId, root: DepartmentId) -> crat
         members: vec![PoolMember { kind: MemberKind::Department, id: root.uuid(), admin: false }],
     };
     let tx = db.begin_write().await?;
-    crate::pool::create(&tx, &Author::system(tenant), settings).await?;
+    crate::sales::pool::create(&tx, &Author::system(tenant), settings).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -486,9 +486,9 @@ async fn opportunities(
     customers: &[Uuid],
     owners: &[Uuid],
 ) -> crate::StoreResult<u64> {
-    use guanxi_domain::opportunity::StageKind;
+    use guanxi_domain::sales::opportunity::StageKind;
     let pipeline =
-        crate::opportunity::pipeline(db.connection(), tenant, None).await?.ok_or(crate::StoreError::NotFound)?;
+        crate::sales::pipeline::pipeline(db.connection(), tenant, None).await?.ok_or(crate::StoreError::NotFound)?;
     let open: Vec<_> = pipeline.stages.iter().filter(|s| s.kind == StageKind::Open).cloned().collect();
     let won = pipeline.stages.iter().find(|s| s.kind == StageKind::Won).cloned().ok_or(crate::StoreError::NotFound)?;
     let lost =
@@ -505,7 +505,7 @@ async fn opportunities(
         // How far the deal got among the open stages: most stop early.
         let furthest =
             [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3][rng.gen_range(0..20)].min(open.len() - 1);
-        let mut path: Vec<&guanxi_domain::opportunity::Stage> = open.iter().take(furthest + 1).collect();
+        let mut path: Vec<&guanxi_domain::sales::opportunity::Stage> = open.iter().take(furthest + 1).collect();
         let kind = match outcome {
             0..50 => StageKind::Open,
             50..70 => StageKind::Lost,

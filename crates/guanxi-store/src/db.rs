@@ -115,7 +115,7 @@ impl Database {
     pub async fn begin_tenant_write(&self, tenant: guanxi_domain::ids::TenantId) -> Result<DatabaseTransaction, DbErr> {
         let tx = self.begin_write().await?;
         if self.backend == Backend::Postgres {
-            let lock = raw_statement(
+            let lock = crate::dialect::raw_statement(
                 DbBackend::Postgres,
                 "SELECT id FROM tenants WHERE id = ? FOR UPDATE",
                 [tenant.uuid().into()],
@@ -133,32 +133,4 @@ impl Database {
     pub async fn close(self) -> Result<(), DbErr> {
         self.connection.close().await
     }
-}
-
-/// A hand-written statement with `?` placeholders, numbered `$1, $2, …` for PostgreSQL.
-/// For the few queries the builder cannot express (recursive walks); values are always
-/// bound, never spliced into the text.
-pub fn raw_statement(
-    backend: DbBackend,
-    sql: &str,
-    values: impl IntoIterator<Item = sea_orm::Value>,
-) -> sea_orm::Statement {
-    let text = match backend {
-        DbBackend::Postgres => {
-            let mut out = String::with_capacity(sql.len() + 8);
-            let mut n = 0;
-            for c in sql.chars() {
-                if c == '?' {
-                    n += 1;
-                    out.push('$');
-                    out.push_str(&n.to_string());
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        }
-        _ => sql.to_owned(),
-    };
-    sea_orm::Statement::from_sql_and_values(backend, text, values)
 }

@@ -11,6 +11,11 @@ pub enum StoreError {
     /// The record does not exist for this caller (missing, other tenant, or out of scope).
     #[error("not found")]
     NotFound,
+    /// A stored value that does not decode (an unknown status, a JSON setting of the
+    /// wrong shape): never read as a default. The text names the table, row and column,
+    /// for the logs; the client sees `INTERNAL`.
+    #[error("corrupt value in {table}.{column} of row {id}: {detail}")]
+    Corrupt { table: &'static str, id: uuid::Uuid, column: &'static str, detail: String },
     /// Anything else. The text is for logs only.
     #[error("database: {0}")]
     Database(#[from] DbErr),

@@ -6,36 +6,22 @@
 //! ([`scope`]), rows become domain values, and constraint violations become business
 //! conflicts ([`error::StoreError`]) rather than system errors.
 
-pub mod api_key;
-pub mod audit;
-pub mod auth;
+pub mod activity;
 #[cfg(feature = "bench-data")]
 pub mod bench_data;
-pub mod calendar;
-pub mod contact;
-pub mod custom_field;
-pub mod customer;
-pub mod customer_owned;
+pub mod customers;
 pub mod db;
-pub mod department;
+pub mod decode;
+pub mod dialect;
 pub mod entity;
 pub mod error;
-pub mod field;
 pub mod filter;
-pub mod idempotency;
-pub mod interaction;
-pub mod jobs;
-pub mod opportunity;
 pub mod page;
-pub mod pool;
+pub mod platform;
 pub mod repo;
-pub mod role;
+pub mod sales;
 pub mod scope;
-pub mod sequence;
-pub mod tenant;
-pub mod user;
 pub mod visibility;
-pub mod work_count;
 
 pub use db::{Backend, Database};
 pub use error::{StoreError, StoreResult};

@@ -126,6 +126,12 @@ impl<T> Page<T> {
             has_previous_page: self.has_previous_page,
         }
     }
+
+    /// [`Page::map`] with a conversion that can fail (a row that does not decode).
+    pub fn try_map<U, E>(self, f: impl Fn(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        let items = self.items.into_iter().map(|(c, t)| f(t).map(|u| (c, u))).collect::<Result<_, E>>()?;
+        Ok(Page { items, has_next_page: self.has_next_page, has_previous_page: self.has_previous_page })
+    }
 }
 
 /// Fetches one page of `select` (already filtered by tenant and scope) in the order of

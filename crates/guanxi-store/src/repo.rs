@@ -31,7 +31,8 @@ pub trait Scoped {
     /// The records of `tenant` the scope admits, live and deleted.
     fn visible(backend: DbBackend, tenant: TenantId, scope: Self::Scope) -> Select<Self::Entity>;
 
-    fn to_domain(model: <Self::Entity as EntityTrait>::Model) -> Self::Record;
+    /// The row as a domain value; a stored value that does not decode is an error.
+    fn to_domain(model: <Self::Entity as EntityTrait>::Model) -> StoreResult<Self::Record>;
 
     /// The live records of `tenant` the scope admits.
     fn live(backend: DbBackend, tenant: TenantId, scope: Self::Scope) -> Select<Self::Entity> {
@@ -50,7 +51,12 @@ pub async fn find<R: Scoped, C: ConnectionTrait>(
     scope: R::Scope,
     id: Uuid,
 ) -> StoreResult<Option<R::Record>> {
-    Ok(R::visible(conn.get_database_backend(), tenant, scope).filter(R::ID.eq(id)).one(conn).await?.map(R::to_domain))
+    R::visible(conn.get_database_backend(), tenant, scope)
+        .filter(R::ID.eq(id))
+        .one(conn)
+        .await?
+        .map(R::to_domain)
+        .transpose()
 }
 
 /// The visible, live records among `ids`, in no particular order (for data loaders).
@@ -65,7 +71,7 @@ pub async fn by_ids<R: Scoped, C: ConnectionTrait>(
     }
     let rows =
         R::live(conn.get_database_backend(), tenant, scope).filter(R::ID.is_in(ids.iter().copied())).all(conn).await?;
-    Ok(rows.into_iter().map(R::to_domain).collect())
+    rows.into_iter().map(R::to_domain).collect()
 }
 
 /// Which of `ids` the caller may see, live or deleted (for the change log).
@@ -86,6 +92,60 @@ pub async fn visible_ids<R: Scoped, C: ConnectionTrait>(
         .all(conn)
         .await?)
 }
+
+/// `Versioned` for a kind whose table has the usual `tenant_id`, `version` and
+/// `updated_at` columns and whose record has a `version` field: `versioned!(Customers, customer);`.
+macro_rules! versioned {
+    ($kind:ty, $entity:ident) => {
+        impl $crate::repo::Versioned for $kind {
+            const TENANT_ID: $entity::Column = $entity::Column::TenantId;
+            const VERSION: $entity::Column = $entity::Column::Version;
+            const UPDATED_AT: $entity::Column = $entity::Column::UpdatedAt;
+
+            fn version(record: &Self::Record) -> i32 {
+                record.version
+            }
+        }
+    };
+}
+pub(crate) use versioned;
+
+/// The module-level read functions of a scoped kind (`find`, `by_ids`, `visible_ids`),
+/// delegating to the shared ones, so callers write `customer::find(…)`.
+macro_rules! scoped_reads {
+    ($kind:ty) => {
+        /// A visible record, live or deleted.
+        pub async fn find<C: sea_orm::ConnectionTrait>(
+            conn: &C,
+            tenant: guanxi_domain::ids::TenantId,
+            scope: <$kind as $crate::repo::Scoped>::Scope,
+            id: uuid::Uuid,
+        ) -> $crate::StoreResult<Option<<$kind as $crate::repo::Scoped>::Record>> {
+            $crate::repo::find::<$kind, C>(conn, tenant, scope, id).await
+        }
+
+        /// The visible, live records among `ids` (for data loaders).
+        pub async fn by_ids<C: sea_orm::ConnectionTrait>(
+            conn: &C,
+            tenant: guanxi_domain::ids::TenantId,
+            scope: <$kind as $crate::repo::Scoped>::Scope,
+            ids: &[uuid::Uuid],
+        ) -> $crate::StoreResult<Vec<<$kind as $crate::repo::Scoped>::Record>> {
+            $crate::repo::by_ids::<$kind, C>(conn, tenant, scope, ids).await
+        }
+
+        /// Which of `ids` the caller may see, live or deleted (for the change log).
+        pub async fn visible_ids<C: sea_orm::ConnectionTrait>(
+            conn: &C,
+            tenant: guanxi_domain::ids::TenantId,
+            scope: <$kind as $crate::repo::Scoped>::Scope,
+            ids: &[uuid::Uuid],
+        ) -> $crate::StoreResult<Vec<uuid::Uuid>> {
+            $crate::repo::visible_ids::<$kind, C>(conn, tenant, scope, ids).await
+        }
+    };
+}
+pub(crate) use scoped_reads;
 
 /// A record kind whose updates are guarded by a version the caller read.
 pub trait Versioned: Scoped {
@@ -149,7 +209,7 @@ pub async fn write_versioned_or<R: Versioned, C: ConnectionTrait>(
         return Err(StoreError::version_conflict(expected_version, expected_version + 1));
     }
     let row = R::Entity::find().filter(R::TENANT_ID.eq(tenant.uuid())).filter(R::ID.eq(id)).one(conn).await?;
-    row.map(R::to_domain).ok_or(StoreError::NotFound)
+    row.map(R::to_domain).transpose()?.ok_or(StoreError::NotFound)
 }
 
 /// An update that sets `values`, for [`write_versioned`].

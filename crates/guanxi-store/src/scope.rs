@@ -1,21 +1,13 @@
 //! Data scopes as SQL. The domain decides *which* rule applies to an actor
-//! ([`guanxi_domain::access::ScopeRule`]); this module turns the rule into a condition on
+//! ([`guanxi_domain::platform::access::ScopeRule`]); this module turns the rule into a condition on
 //! a record's owner column. The condition is evaluated by the database in the same
 //! statement as the read, so a moved user or department counts at once and no extra
 //! statement is spent per request.
 
-use guanxi_domain::access::{DepartmentRule, ScopeRule};
 use guanxi_domain::ids::TenantId;
-use sea_orm::sea_query::{BinOper, Expr, ExprTrait, IntoColumnRef, SimpleExpr};
+use guanxi_domain::platform::access::{DepartmentRule, ScopeRule};
+use sea_orm::sea_query::{Alias, BinOper, Expr, ExprTrait, IntoColumnRef, Query, SimpleExpr};
 use sea_orm::{Condition, DbBackend};
-
-/// The templates use `?`; sea-query's PostgreSQL builder numbers `$` placeholders instead.
-fn placeholders(backend: DbBackend, template: &str) -> String {
-    match backend {
-        DbBackend::Postgres => template.replace('?', "$"),
-        _ => template.to_owned(),
-    }
-}
 
 /// Users in the management chain below (and including) a user.
 const SUBORDINATES: &str = "(WITH RECURSIVE chain(id) AS (\
@@ -49,7 +41,7 @@ pub fn owner_condition<Col: IntoColumnRef>(
     let t = tenant.uuid();
     let owner = Expr::col(owner);
     let in_set = |sql: &'static str, values: Vec<sea_orm::Value>| -> SimpleExpr {
-        owner.clone().binary(BinOper::In, Expr::cust_with_values(placeholders(backend, sql), values))
+        owner.clone().binary(BinOper::In, Expr::cust_with_values(crate::dialect::fragment(backend, sql), values))
     };
     match rule {
         ScopeRule::All => Condition::all(),
@@ -81,9 +73,37 @@ pub fn department_condition<Col: IntoColumnRef>(
         DepartmentRule::Subtree(department) => Condition::all().add(id.binary(
             BinOper::In,
             Expr::cust_with_values(
-                placeholders(backend, SUBTREE),
+                crate::dialect::fragment(backend, SUBTREE),
                 Vec::<sea_orm::Value>::from([t.into(), department.uuid().into(), t.into()]),
             ),
         )),
     }
+}
+
+/// The condition "the record's customer is live and `rule` lets the caller see it", for
+/// the scope of records that hang off a customer. `customer_id` is the record's column,
+/// qualified by its table.
+///
+/// It is a correlated `EXISTS` probing the customer's primary key, not
+/// `customer_id IN (all visible customers)`: with the `IN` list SQLite walks a whole
+/// time index when the query also names one customer (800 ms instead of 1 ms for a
+/// typical customer's timeline at 300k interactions), while PostgreSQL plans both
+/// forms as the same semi-join.
+pub fn visible_customer<Col: IntoColumnRef>(
+    backend: DbBackend,
+    tenant: TenantId,
+    rule: ScopeRule,
+    customer_id: Col,
+) -> sea_orm::sea_query::SimpleExpr {
+    let vc = Alias::new("vc");
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from_as(crate::entity::customer::Entity, vc.clone())
+            .and_where(Expr::col((vc.clone(), crate::entity::customer::Column::TenantId)).eq(tenant.uuid()))
+            .and_where(Expr::col((vc.clone(), crate::entity::customer::Column::Id)).equals(customer_id))
+            .and_where(Expr::col((vc.clone(), crate::entity::customer::Column::DeletedAt)).is_null())
+            .cond_where(owner_condition(backend, tenant, rule, (vc, crate::entity::customer::Column::OwnerId)))
+            .to_owned(),
+    )
 }

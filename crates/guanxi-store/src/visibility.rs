@@ -3,22 +3,26 @@
 //! change log's readers (`history`, the `changes` feed) and uploads ask here; a new kind
 //! adds one line to [`visible_ids`].
 
-use guanxi_domain::access::ScopeRule;
 use guanxi_domain::entity::{EntityKind, Visibility};
 use guanxi_domain::ids::{TenantId, UserId};
+use guanxi_domain::platform::access::ScopeRule;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
 
-use crate::contact::{ContactScope, Contacts};
-use crate::customer::{Customers, visible_customer};
+use crate::customers::contact::{ContactScope, Contacts};
+use crate::customers::customer::Customers;
 use crate::entity::{api_key, attachment, check_in, custom_field, pipeline, pool, role, visit_plan};
 use crate::error::{StoreError, StoreResult};
-use crate::opportunity::{Opportunities, OpportunityScope};
 use crate::repo::{self, Scoped};
-use crate::{calendar::Events, department::Departments, interaction::Interactions, user::Users};
+use crate::sales::opportunity::{Opportunities, OpportunityScope};
+use crate::scope::visible_customer;
+use crate::{
+    activity::calendar::Events, activity::interaction::Interactions, platform::department::Departments,
+    platform::user::Users,
+};
 
 /// Which of `ids`, records of `kind` in `tenant`, the visibility admits (live or deleted).
 /// One statement, or none for an empty list.
@@ -126,8 +130,8 @@ impl Scoped for CheckIns {
         ))
     }
 
-    fn to_domain(model: check_in::Model) -> check_in::Model {
-        model
+    fn to_domain(model: check_in::Model) -> StoreResult<check_in::Model> {
+        Ok(model)
     }
 }
 
@@ -150,8 +154,8 @@ impl Scoped for VisitPlans {
         ))
     }
 
-    fn to_domain(model: visit_plan::Model) -> visit_plan::Model {
-        model
+    fn to_domain(model: visit_plan::Model) -> StoreResult<visit_plan::Model> {
+        Ok(model)
     }
 }
 
@@ -182,7 +186,7 @@ impl Scoped for Uploads {
         )
     }
 
-    fn to_domain(model: attachment::Model) -> attachment::Model {
-        model
+    fn to_domain(model: attachment::Model) -> StoreResult<attachment::Model> {
+        Ok(model)
     }
 }

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use async_graphql::Context;
-use guanxi_domain::access::{Actor, Permission};
 use guanxi_domain::ids::SessionId;
+use guanxi_domain::platform::access::{Actor, Permission};
 use guanxi_store::Database;
-use guanxi_store::audit::Author;
+use guanxi_store::platform::audit::Author;
 
 use super::error::ApiError;
 use crate::auth::TokenService;

@@ -64,6 +64,7 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound => Self::NotFound,
             StoreError::Rejected(invalid) => Self::BadUserInput(invalid.to_string()),
+            corrupt @ StoreError::Corrupt { .. } => Self::internal(corrupt),
             StoreError::Database(e) => Self::internal(e),
         }
     }
@@ -113,6 +114,7 @@ pub fn outcome<T>(result: Result<T, StoreError>) -> Result<Outcome<T>, ApiError>
         Ok(value) => Ok(Ok(value)),
         Err(StoreError::Rejected(invalid)) => Ok(Err(UserError::all(invalid))),
         Err(StoreError::NotFound) => Ok(Err(vec![UserError::new("id", ErrorCode::NotFound, "no such record")])),
+        Err(corrupt @ StoreError::Corrupt { .. }) => Err(ApiError::internal(corrupt)),
         Err(StoreError::Database(e)) => Err(ApiError::internal(e)),
     }
 }

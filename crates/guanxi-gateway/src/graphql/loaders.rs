@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use guanxi_domain::access::{Actor, Module, Role};
-use guanxi_domain::org::{Department, User};
+use guanxi_domain::platform::access::{Actor, Module, Role};
+use guanxi_domain::platform::org::{Department, User};
 use guanxi_store::Database;
 use uuid::Uuid;
 
@@ -45,7 +45,7 @@ impl Loader<DepartmentKey> for ScopedLoader {
 
     async fn load(&self, keys: &[DepartmentKey]) -> Result<HashMap<DepartmentKey, Department>, ApiError> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = guanxi_store::department::by_ids(
+        let rows = guanxi_store::platform::department::by_ids(
             self.db.connection(),
             self.actor.tenant_id,
             self.actor.department_rule(),
@@ -62,7 +62,7 @@ impl Loader<UserKey> for ScopedLoader {
 
     async fn load(&self, keys: &[UserKey]) -> Result<HashMap<UserKey, User>, ApiError> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = guanxi_store::user::by_ids(
+        let rows = guanxi_store::platform::user::by_ids(
             self.db.connection(),
             self.actor.tenant_id,
             self.actor.scope_rule(Module::Org),
@@ -79,7 +79,7 @@ impl Loader<RoleKey> for ScopedLoader {
 
     async fn load(&self, keys: &[RoleKey]) -> Result<HashMap<RoleKey, Role>, ApiError> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = guanxi_store::role::by_ids(self.db.connection(), self.actor.tenant_id, &ids).await?;
+        let rows = guanxi_store::platform::role::by_ids(self.db.connection(), self.actor.tenant_id, &ids).await?;
         Ok(rows.into_iter().map(|r| (RoleKey(r.id.uuid()), r)).collect())
     }
 }
@@ -90,7 +90,7 @@ impl Loader<ChildrenKey> for ScopedLoader {
 
     async fn load(&self, keys: &[ChildrenKey]) -> Result<HashMap<ChildrenKey, Vec<Department>>, ApiError> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = guanxi_store::department::children_of(
+        let rows = guanxi_store::platform::department::children_of(
             self.db.connection(),
             self.actor.tenant_id,
             self.actor.department_rule(),
@@ -113,7 +113,7 @@ impl Loader<MemberCountKey> for ScopedLoader {
 
     async fn load(&self, keys: &[MemberCountKey]) -> Result<HashMap<MemberCountKey, i64>, ApiError> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = guanxi_store::user::count_by_department(
+        let rows = guanxi_store::platform::user::count_by_department(
             self.db.connection(),
             self.actor.tenant_id,
             self.actor.scope_rule(Module::Org),
@@ -136,26 +136,26 @@ pub struct ContactsOfCustomerKey(pub Uuid);
 pub struct ContactKey(pub Uuid);
 
 impl ScopedLoader {
-    pub fn contact_scope(&self) -> guanxi_store::contact::ContactScope {
+    pub fn contact_scope(&self) -> guanxi_store::customers::contact::ContactScope {
         contact_scope(&self.actor)
     }
 }
 
 /// The scopes a contact read needs, for an actor.
-pub fn contact_scope(actor: &Actor) -> guanxi_store::contact::ContactScope {
-    guanxi_store::contact::ContactScope {
+pub fn contact_scope(actor: &Actor) -> guanxi_store::customers::contact::ContactScope {
+    guanxi_store::customers::contact::ContactScope {
         contact: actor.scope_rule(Module::Contact),
         customer: actor.scope_rule(Module::Customer),
     }
 }
 
 impl Loader<CustomerKey> for ScopedLoader {
-    type Value = guanxi_domain::customer::Customer;
+    type Value = guanxi_domain::customers::customer::Customer;
     type Error = ApiError;
 
     async fn load(&self, keys: &[CustomerKey]) -> Result<HashMap<CustomerKey, Self::Value>, ApiError> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = guanxi_store::customer::by_ids(
+        let rows = guanxi_store::customers::customer::by_ids(
             self.db.connection(),
             self.actor.tenant_id,
             self.actor.scope_rule(Module::Customer),
@@ -167,7 +167,7 @@ impl Loader<CustomerKey> for ScopedLoader {
 }
 
 impl Loader<ContactsOfCustomerKey> for ScopedLoader {
-    type Value = Vec<guanxi_domain::contact::Contact>;
+    type Value = Vec<guanxi_domain::customers::contact::Contact>;
     type Error = ApiError;
 
     async fn load(
@@ -175,9 +175,13 @@ impl Loader<ContactsOfCustomerKey> for ScopedLoader {
         keys: &[ContactsOfCustomerKey],
     ) -> Result<HashMap<ContactsOfCustomerKey, Self::Value>, ApiError> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows =
-            guanxi_store::contact::of_customers(self.db.connection(), self.actor.tenant_id, self.contact_scope(), &ids)
-                .await?;
+        let rows = guanxi_store::customers::contact::of_customers(
+            self.db.connection(),
+            self.actor.tenant_id,
+            self.contact_scope(),
+            &ids,
+        )
+        .await?;
         let mut out: HashMap<ContactsOfCustomerKey, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for contact in rows {
             out.entry(ContactsOfCustomerKey(contact.customer_id.uuid())).or_default().push(contact);
@@ -187,14 +191,18 @@ impl Loader<ContactsOfCustomerKey> for ScopedLoader {
 }
 
 impl Loader<ContactKey> for ScopedLoader {
-    type Value = guanxi_domain::contact::Contact;
+    type Value = guanxi_domain::customers::contact::Contact;
     type Error = ApiError;
 
     async fn load(&self, keys: &[ContactKey]) -> Result<HashMap<ContactKey, Self::Value>, ApiError> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows =
-            guanxi_store::contact::by_ids(self.db.connection(), self.actor.tenant_id, self.contact_scope(), &ids)
-                .await?;
+        let rows = guanxi_store::customers::contact::by_ids(
+            self.db.connection(),
+            self.actor.tenant_id,
+            self.contact_scope(),
+            &ids,
+        )
+        .await?;
         Ok(rows.into_iter().map(|c| (ContactKey(c.id.uuid()), c)).collect())
     }
 }
@@ -204,12 +212,12 @@ impl Loader<ContactKey> for ScopedLoader {
 pub struct InteractionKey(pub Uuid);
 
 impl Loader<InteractionKey> for ScopedLoader {
-    type Value = guanxi_domain::interaction::Interaction;
+    type Value = guanxi_domain::activity::interaction::Interaction;
     type Error = ApiError;
 
     async fn load(&self, keys: &[InteractionKey]) -> Result<HashMap<InteractionKey, Self::Value>, ApiError> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = guanxi_store::interaction::by_ids(
+        let rows = guanxi_store::activity::interaction::by_ids(
             self.db.connection(),
             self.actor.tenant_id,
             self.actor.scope_rule(Module::Customer),
@@ -221,8 +229,8 @@ impl Loader<InteractionKey> for ScopedLoader {
 }
 
 /// The scopes an opportunity read needs, for an actor.
-pub fn opportunity_scope(actor: &Actor) -> guanxi_store::opportunity::OpportunityScope {
-    guanxi_store::opportunity::OpportunityScope {
+pub fn opportunity_scope(actor: &Actor) -> guanxi_store::sales::opportunity::OpportunityScope {
+    guanxi_store::sales::opportunity::OpportunityScope {
         opportunity: actor.scope_rule(Module::Opportunity),
         customer: actor.scope_rule(Module::Customer),
     }
@@ -233,12 +241,12 @@ pub fn opportunity_scope(actor: &Actor) -> guanxi_store::opportunity::Opportunit
 pub struct OpportunityKey(pub Uuid);
 
 impl Loader<OpportunityKey> for ScopedLoader {
-    type Value = guanxi_domain::opportunity::Opportunity;
+    type Value = guanxi_domain::sales::opportunity::Opportunity;
     type Error = ApiError;
 
     async fn load(&self, keys: &[OpportunityKey]) -> Result<HashMap<OpportunityKey, Self::Value>, ApiError> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = guanxi_store::opportunity::by_ids(
+        let rows = guanxi_store::sales::opportunity::by_ids(
             self.db.connection(),
             self.actor.tenant_id,
             opportunity_scope(&self.actor),
@@ -255,12 +263,13 @@ impl Loader<OpportunityKey> for ScopedLoader {
 pub struct PipelineStagesKey(pub Uuid);
 
 impl Loader<PipelineStagesKey> for ScopedLoader {
-    type Value = Vec<guanxi_domain::opportunity::Stage>;
+    type Value = Vec<guanxi_domain::sales::opportunity::Stage>;
     type Error = ApiError;
 
     async fn load(&self, keys: &[PipelineStagesKey]) -> Result<HashMap<PipelineStagesKey, Self::Value>, ApiError> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let mut stages = guanxi_store::opportunity::stages_of(self.db.connection(), self.actor.tenant_id, &ids).await?;
+        let mut stages =
+            guanxi_store::sales::pipeline::stages_of(self.db.connection(), self.actor.tenant_id, &ids).await?;
         Ok(keys.iter().map(|k| (*k, stages.remove(&k.0.into()).unwrap_or_default())).collect())
     }
 }
@@ -275,7 +284,8 @@ impl Loader<StageChangesKey> for ScopedLoader {
 
     async fn load(&self, keys: &[StageChangesKey]) -> Result<HashMap<StageChangesKey, Self::Value>, ApiError> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = guanxi_store::opportunity::stage_changes(self.db.connection(), self.actor.tenant_id, &ids).await?;
+        let rows =
+            guanxi_store::sales::opportunity::stage_changes(self.db.connection(), self.actor.tenant_id, &ids).await?;
         let mut out: HashMap<StageChangesKey, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for row in rows {
             out.entry(StageChangesKey(row.opportunity_id)).or_default().push(row);

@@ -1,71 +1,62 @@
 //! The GraphQL schema, split by business area and merged.
 
-pub mod api_keys;
-pub mod audit;
-pub mod auth;
-pub mod calendar;
-pub mod contact;
+pub mod activity;
 pub mod context;
-pub mod customer;
-pub mod customer_csv;
+pub mod customers;
 pub mod error;
-pub mod field;
-pub mod interaction;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod node;
-pub mod opportunity;
-pub mod org;
-pub mod pool;
+pub mod platform;
 pub mod relay;
-pub mod settings;
+pub mod sales;
 pub mod shared;
 
 use std::sync::Arc;
 
 use async_graphql::{Enum, MergedObject, Object, Schema, SchemaBuilder, SimpleObject};
-use guanxi_domain::access::{DataScope, Module, Permission};
+use guanxi_domain::platform::access::{DataScope, Module, Permission};
 
 use crate::config::Limits;
 use context::AppState;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
-    org::OrgQuery,
-    customer::CustomerQuery,
-    contact::ContactQuery,
-    interaction::InteractionQuery,
-    opportunity::OpportunityQuery,
-    pool::PoolQuery,
-    calendar::CalendarQuery,
-    field::FieldQuery,
-    customer_csv::CustomerCsvQuery,
-    settings::SettingsQuery,
-    api_keys::ApiKeyQuery,
+    platform::org::OrgQuery,
+    customers::customer::CustomerQuery,
+    customers::contact::ContactQuery,
+    activity::interaction::InteractionQuery,
+    sales::opportunity::OpportunityQuery,
+    sales::pool::PoolQuery,
+    activity::calendar::CalendarQuery,
+    activity::field::FieldQuery,
+    customers::customer_csv::CustomerCsvQuery,
+    platform::settings::SettingsQuery,
+    platform::api_keys::ApiKeyQuery,
     node::NodeQuery,
-    audit::AuditQuery,
+    platform::audit::AuditQuery,
     MetaQuery,
 );
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
-    auth::AuthMutation,
-    org::OrgMutation,
-    customer::CustomerMutation,
-    contact::ContactMutation,
-    interaction::InteractionMutation,
-    opportunity::OpportunityMutation,
-    pool::PoolMutation,
-    calendar::CalendarMutation,
-    field::FieldMutation,
-    customer_csv::CustomerCsvMutation,
-    settings::SettingsMutation,
-    api_keys::ApiKeyMutation,
+    platform::auth::AuthMutation,
+    platform::org_mutation::OrgMutation,
+    customers::customer_mutation::CustomerMutation,
+    customers::contact::ContactMutation,
+    activity::interaction::InteractionMutation,
+    sales::opportunity::OpportunityMutation,
+    sales::pool_mutation::PoolMutation,
+    activity::calendar::CalendarMutation,
+    activity::field::FieldMutation,
+    customers::customer_csv::CustomerCsvMutation,
+    platform::settings::SettingsMutation,
+    platform::api_keys::ApiKeyMutation,
 );
 
 #[derive(async_graphql::MergedSubscription, Default)]
-pub struct Subscription(audit::AuditSubscription, calendar::CalendarSubscription);
+pub struct Subscription(platform::audit::AuditSubscription, activity::calendar::CalendarSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
@@ -145,7 +136,7 @@ impl MetaQuery {
             let label = if zh { module.label_zh().to_owned() } else { value.replace('_', " ").to_lowercase() };
             labels.push(EnumLabel { r#enum: "ScopeModule".into(), value, label });
         }
-        use guanxi_domain::customer::{CustomerStatus, CustomerType};
+        use guanxi_domain::customers::customer::{CustomerStatus, CustomerType};
         for t in CustomerType::ALL {
             let label = if zh { t.label_zh().to_owned() } else { t.as_str().to_lowercase() };
             labels.push(EnumLabel { r#enum: "CustomerType".into(), value: t.as_str().into(), label });
@@ -159,20 +150,20 @@ impl MetaQuery {
             labels.push(EnumLabel { r#enum: "CustomerKind".into(), value: value.into(), label });
         }
         for role in [
-            guanxi_domain::contact::DecisionRole::DecisionMaker,
-            guanxi_domain::contact::DecisionRole::Influencer,
-            guanxi_domain::contact::DecisionRole::User,
-            guanxi_domain::contact::DecisionRole::Gatekeeper,
-            guanxi_domain::contact::DecisionRole::Other,
+            guanxi_domain::customers::contact::DecisionRole::DecisionMaker,
+            guanxi_domain::customers::contact::DecisionRole::Influencer,
+            guanxi_domain::customers::contact::DecisionRole::User,
+            guanxi_domain::customers::contact::DecisionRole::Gatekeeper,
+            guanxi_domain::customers::contact::DecisionRole::Other,
         ] {
             let label = if zh { role.label_zh().to_owned() } else { role.as_str().to_lowercase() };
             labels.push(EnumLabel { r#enum: "DecisionRole".into(), value: role.as_str().into(), label });
         }
-        for channel in guanxi_domain::interaction::Channel::ALL {
+        for channel in guanxi_domain::activity::interaction::Channel::ALL {
             let label = if zh { channel.label_zh().to_owned() } else { channel.as_str().to_lowercase() };
             labels.push(EnumLabel { r#enum: "Channel".into(), value: channel.as_str().into(), label });
         }
-        for kind in guanxi_domain::opportunity::StageKind::ALL {
+        for kind in guanxi_domain::sales::opportunity::StageKind::ALL {
             let label = if zh { kind.label_zh().to_owned() } else { kind.as_str().to_lowercase() };
             labels.push(EnumLabel { r#enum: "StageKind".into(), value: kind.as_str().into(), label });
         }

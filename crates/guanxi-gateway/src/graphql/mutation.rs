@@ -3,9 +3,9 @@
 
 use async_graphql::Context;
 use futures::future::BoxFuture;
-use guanxi_domain::access::Actor;
 use guanxi_domain::ids::{TenantId, UserId};
-use guanxi_store::idempotency::{self, Claim};
+use guanxi_domain::platform::access::Actor;
+use guanxi_store::platform::idempotency::{self, Claim};
 use guanxi_store::{DatabaseTransaction, StoreResult};
 use serde::Serialize;
 use sha2::{Digest, Sha256};

@@ -1,22 +1,22 @@
 //! The Relay `Node` interface: any record by its global id, through the caller's scope.
 
 use async_graphql::{Context, ID, Interface, Object};
-use guanxi_domain::access::Module;
 use guanxi_domain::entity::{EntityKind, Visibility};
+use guanxi_domain::platform::access::Module;
 
-use super::api_keys::ApiKey;
-use super::calendar::Event;
-use super::contact::Contact;
+use super::activity::calendar::Event;
+use super::activity::interaction::Interaction;
 use super::context::{actor, state};
-use super::customer::Customer;
+use super::customers::contact::Contact;
+use super::customers::customer::Customer;
 use super::error::{ApiError, ApiResult};
-use super::interaction::Interaction;
 use super::loaders::{
     ContactKey, CustomerKey, DepartmentKey, InteractionKey, Loaders, OpportunityKey, RoleKey, UserKey,
 };
-use super::opportunity::Opportunity;
-use super::org::{Department, Role, User};
+use super::platform::api_keys::ApiKey;
+use super::platform::org::{Department, Role, User};
 use super::relay::parse_global_id;
+use super::sales::opportunity::Opportunity;
 
 /// A record with a global id.
 // A `Node` lives for one response; boxing the large variants would buy nothing.
@@ -54,7 +54,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
         EntityKind::Department => loaders.load_one(DepartmentKey(uuid)).await?.map(|d| Node::Department(Department(d))),
         EntityKind::Role => loaders.load_one(RoleKey(uuid)).await?.map(|r| Node::Role(Role(r))),
         EntityKind::ApiKey => {
-            guanxi_store::api_key::find(conn, actor.tenant_id, uuid).await?.map(|k| Node::ApiKey(ApiKey(k)))
+            guanxi_store::platform::api_key::find(conn, actor.tenant_id, uuid).await?.map(|k| Node::ApiKey(ApiKey(k)))
         }
         EntityKind::Customer => loaders.load_one(CustomerKey(uuid)).await?.map(|c| Node::Customer(Customer(c))),
         EntityKind::Contact => loaders.load_one(ContactKey(uuid)).await?.map(|c| Node::Contact(Contact(c))),
@@ -64,9 +64,11 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
         EntityKind::Opportunity => {
             loaders.load_one(OpportunityKey(uuid)).await?.map(|o| Node::Opportunity(Opportunity(o)))
         }
-        EntityKind::Event => guanxi_store::calendar::find(conn, actor.tenant_id, actor.scope_rule(Module::Task), uuid)
-            .await?
-            .map(|e| Node::Event(Event(e))),
+        EntityKind::Event => {
+            guanxi_store::activity::calendar::find(conn, actor.tenant_id, actor.scope_rule(Module::Task), uuid)
+                .await?
+                .map(|e| Node::Event(Event(e)))
+        }
         // Kinds with a history but no `Node` type (yet): reached through their own queries.
         EntityKind::Tenant
         | EntityKind::CustomField

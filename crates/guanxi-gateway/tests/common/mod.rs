@@ -193,18 +193,21 @@ impl TestApp {
     /// Creates another tenant with an admin, returning the admin's access token.
     pub async fn second_tenant(&self, slug: &str) -> String {
         let tx = self.db.begin_write().await.unwrap();
-        let created =
-            guanxi_store::tenant::create(&tx, &guanxi_domain::org::TenantSlug::parse("t", slug).unwrap(), "另一家公司")
-                .await
-                .unwrap();
-        let hash = guanxi_gateway::auth::hash_password(PASSWORD.into()).await.unwrap();
-        guanxi_store::user::create(
+        let created = guanxi_store::platform::tenant::create(
             &tx,
-            &guanxi_store::audit::Author::system(created.id()),
-            guanxi_domain::access::DepartmentRule::All,
-            guanxi_store::user::NewUser {
-                email: guanxi_domain::org::Email::parse("e", "admin@other.local").unwrap(),
-                display_name: guanxi_domain::org::Name::parse("n", "别家管理员").unwrap(),
+            &guanxi_domain::platform::org::TenantSlug::parse("t", slug).unwrap(),
+            "另一家公司",
+        )
+        .await
+        .unwrap();
+        let hash = guanxi_gateway::auth::hash_password(PASSWORD.into()).await.unwrap();
+        guanxi_store::platform::user::create(
+            &tx,
+            &guanxi_store::platform::audit::Author::system(created.id()),
+            guanxi_domain::platform::access::DepartmentRule::All,
+            guanxi_store::platform::user::NewUser {
+                email: guanxi_domain::platform::org::Email::parse("e", "admin@other.local").unwrap(),
+                display_name: guanxi_domain::platform::org::Name::parse("n", "别家管理员").unwrap(),
                 phone: None,
                 password_hash: hash,
                 department_id: created.root.id,

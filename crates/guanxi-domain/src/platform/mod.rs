@@ -1,0 +1,7 @@
+//! The platform every module stands on: the tenant, the organisation, authentication, roles and permissions, API keys, the change log and settings.
+
+pub mod access;
+pub mod auth;
+pub mod change;
+pub mod custom_field;
+pub mod org;

@@ -1,0 +1,4 @@
+//! Selling: opportunities in pipelines, the funnel, and public pools.
+
+pub mod opportunity;
+pub mod pool;

@@ -1,0 +1,170 @@
+//! The customer 360 view: the card with its summary figures, contacts, timeline and history in one place.
+
+use crate::graphql::context::{actor, require, state};
+use crate::graphql::customers::contact::{Contact, contact_connection};
+use crate::graphql::customers::customer::Customer;
+use crate::graphql::customers::customer::Money;
+use crate::graphql::error::ApiResult;
+use crate::graphql::platform::audit::ChangeEvent;
+use crate::graphql::relay::{Conn, TotalCount, connection, page_request};
+use async_graphql::{Context, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use guanxi_domain::customers::customer::Customer as DomainCustomer;
+use guanxi_domain::platform::access::Permission;
+use rust_decimal::Decimal;
+
+// ---------------------------------------------------------------------------------------
+// 360
+
+/// What a company knows about one customer, in one place.
+pub struct Customer360(pub(crate) DomainCustomer);
+
+/// Key figures of the 360 view. Figures of modules that do not exist yet (work orders,
+/// receivables) are zero; deal figures count what the caller may see.
+#[derive(SimpleObject)]
+pub struct CustomerSummary {
+    contact_count: u64,
+    last_interaction_at: Option<DateTime<Utc>>,
+    next_follow_up_at: Option<DateTime<Utc>>,
+    open_opportunity_count: u64,
+    open_opportunity_amount: Money,
+    won_amount: Money,
+    open_work_order_count: u64,
+    outstanding_receivables: Money,
+}
+
+#[Object]
+impl Customer360 {
+    async fn customer(&self) -> Customer {
+        Customer(self.0.clone())
+    }
+
+    /// Each figure is read only when asked for.
+    async fn summary(&self, ctx: &Context<'_>) -> ApiResult<CustomerSummary> {
+        let actor = actor(ctx)?;
+        let asked = |fields: &[&str]| {
+            let selection = ctx.look_ahead();
+            fields.iter().any(|f| selection.field(f).exists())
+        };
+        let contact_count = if actor.may(Permission::ContactRead) && asked(&["contactCount"]) {
+            let filter = guanxi_store::customers::contact::ContactFilter {
+                customer_id: Some(guanxi_store::filter::IdFilter { eq: Some(self.0.id.uuid()), ..Default::default() }),
+                ..Default::default()
+            };
+            guanxi_store::customers::contact::count(
+                state(ctx).db.connection(),
+                actor.tenant_id,
+                crate::graphql::loaders::contact_scope(actor),
+                &filter,
+            )
+            .await?
+        } else {
+            0
+        };
+        let deals = if actor.may(Permission::OpportunityRead)
+            && asked(&["openOpportunityCount", "openOpportunityAmount", "wonAmount"])
+        {
+            let filter = guanxi_store::sales::opportunity::OpportunityFilter {
+                customer_id: Some(guanxi_store::filter::IdFilter { eq: Some(self.0.id.uuid()), ..Default::default() }),
+                ..Default::default()
+            };
+            guanxi_store::sales::opportunity::totals(
+                state(ctx).db.connection(),
+                actor.tenant_id,
+                crate::graphql::loaders::opportunity_scope(actor),
+                &filter,
+            )
+            .await?
+        } else {
+            guanxi_store::sales::opportunity::StatusTotals::default()
+        };
+        Ok(CustomerSummary {
+            contact_count,
+            last_interaction_at: self.0.last_interaction_at,
+            next_follow_up_at: self.0.next_follow_up_at,
+            open_opportunity_count: deals.open_count,
+            open_opportunity_amount: Money::cny(guanxi_domain::sales::opportunity::from_fen(deals.open_fen)),
+            won_amount: Money::cny(guanxi_domain::sales::opportunity::from_fen(deals.won_fen)),
+            open_work_order_count: 0,
+            outstanding_receivables: Money::cny(Decimal::ZERO),
+        })
+    }
+
+    /// The customer's contacts the caller may see, by name.
+    #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity")]
+    async fn contacts(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<Contact>> {
+        require(ctx, Permission::ContactRead)?;
+        contact_connection(ctx, Some(self.0.id.uuid()), None, first, after).await
+    }
+
+    /// The customer's deals the caller may see, most recently updated first.
+    #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity")]
+    async fn opportunities(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<Vec<crate::graphql::sales::opportunity::StageKind>>,
+    ) -> ApiResult<Conn<crate::graphql::sales::opportunity::Opportunity>> {
+        require(ctx, Permission::OpportunityRead)?;
+        let filter = guanxi_store::sales::opportunity::OpportunityFilter {
+            status: status.map(|s| s.into_iter().map(Into::into).collect()),
+            ..Default::default()
+        };
+        crate::graphql::sales::opportunity::opportunity_connection(
+            ctx,
+            Some(self.0.id.uuid()),
+            Some(filter),
+            (first, after, None, None),
+            (guanxi_store::sales::opportunity::OpportunitySort::UpdatedAt, guanxi_store::page::Direction::Desc),
+        )
+        .await
+    }
+
+    /// Interactions and changes to the card, newest first (filter with `kinds`).
+    #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity")]
+    async fn timeline(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        kinds: Option<Vec<crate::graphql::activity::interaction::TimelineKind>>,
+    ) -> ApiResult<crate::graphql::activity::interaction::TimelineConnection> {
+        crate::graphql::activity::interaction::customer_timeline(ctx, self.0.id, first, after, kinds).await
+    }
+
+    /// Changes to the customer card, newest first.
+    #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<ChangeEvent>> {
+        let actor = actor(ctx)?.clone();
+        let request = page_request(first, after, None, None, "SEQ")?;
+        let db = state(ctx).db.clone();
+        let id = self.0.id.uuid();
+        let page = guanxi_store::platform::audit::history(
+            db.connection(),
+            actor.tenant_id,
+            guanxi_store::customers::customer::ENTITY,
+            id,
+            &request,
+        )
+        .await?;
+        let total = TotalCount::new(move || {
+            let db = db.clone();
+            Box::pin(async move {
+                guanxi_store::platform::audit::count_for(
+                    db.connection(),
+                    actor.tenant_id,
+                    guanxi_store::customers::customer::ENTITY,
+                    id,
+                )
+                .await
+            })
+        });
+        Ok(connection(page, total, ChangeEvent))
+    }
+}

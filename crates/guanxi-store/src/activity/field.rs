@@ -1,0 +1,564 @@
+//! Field sales: attachments, visit plans, check-ins and the work-log figures.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use guanxi_domain::activity::field::Granularity;
+use guanxi_domain::entity::EntityKind;
+use guanxi_domain::ids::{CustomerId, TenantId, UserId};
+use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::platform::change::{ChangeSet, Operation};
+use guanxi_domain::{ErrorCode, Invalid};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::entity::{attachment, check_in, customer, interaction, visit_plan};
+use crate::error::{StoreError, StoreResult};
+use crate::platform::audit::{self, Author};
+
+// --- attachments ---------------------------------------------------------------------
+
+pub struct NewAttachment {
+    pub id: Uuid,
+    pub uploaded_by: UserId,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub storage_key: String,
+}
+
+pub async fn insert_attachment<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    input: NewAttachment,
+) -> StoreResult<attachment::Model> {
+    let model = attachment::Entity::insert(attachment::ActiveModel {
+        tenant_id: Set(author.tenant_id.uuid()),
+        id: Set(input.id),
+        uploaded_by: Set(input.uploaded_by.uuid()),
+        file_name: Set(input.file_name),
+        content_type: Set(input.content_type),
+        size: Set(input.size),
+        sha256: Set(input.sha256),
+        storage_key: Set(input.storage_key),
+        attached_type: Set(None),
+        attached_id: Set(None),
+        created_at: Set(Utc::now()),
+    })
+    .exec_with_returning(conn)
+    .await?;
+    let changes = ChangeSet::new().field("fileName", (), &model.file_name).field("size", (), model.size);
+    audit::record(conn, author, EntityKind::Attachment, model.id, Operation::Create, &changes).await?;
+    Ok(model)
+}
+
+/// An upload the caller may fetch: their own, or one on a check-in they see.
+pub async fn attachment<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    uploader: UserId,
+    customers: ScopeRule,
+    id: Uuid,
+) -> StoreResult<Option<attachment::Model>> {
+    crate::repo::find::<crate::visibility::Uploads, _>(conn, tenant, (uploader.uuid(), customers), id).await
+}
+
+/// Attaches the caller's own, still unattached uploads to a record.
+async fn attach<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    owner: UserId,
+    ids: &[Uuid],
+    kind: &str,
+    record: Uuid,
+) -> StoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let result = attachment::Entity::update_many()
+        .col_expr(attachment::Column::AttachedType, Expr::value(kind))
+        .col_expr(attachment::Column::AttachedId, Expr::value(record))
+        .filter(attachment::Column::TenantId.eq(tenant.uuid()))
+        .filter(attachment::Column::UploadedBy.eq(owner.uuid()))
+        .filter(attachment::Column::AttachedId.is_null())
+        .filter(attachment::Column::Id.is_in(ids.iter().copied()))
+        .exec(conn)
+        .await?;
+    if result.rows_affected != ids.len() as u64 {
+        return Err(Invalid::one(
+            "photoIds",
+            ErrorCode::NotFound,
+            "each photo must be your own upload, not yet attached",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+// --- visit plans ---------------------------------------------------------------------
+
+pub async fn create_plan<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    customers: ScopeRule,
+    customer: CustomerId,
+    owner: UserId,
+    period: &str,
+    visits: i32,
+) -> StoreResult<visit_plan::Model> {
+    let tenant = author.tenant_id;
+    let target = crate::customers::customer::find(conn, tenant, customers, customer.uuid()).await?;
+    if target.is_none_or(|c| c.deleted_at.is_some()) {
+        return Err(StoreError::rejected("customerId", ErrorCode::NotFound, "no such customer"));
+    }
+    let now = Utc::now();
+    let model = visit_plan::Entity::insert(visit_plan::ActiveModel {
+        tenant_id: Set(tenant.uuid()),
+        id: Set(Uuid::now_v7()),
+        customer_id: Set(customer.uuid()),
+        owner_id: Set(owner.uuid()),
+        period: Set(period.to_owned()),
+        visits: Set(visits),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    })
+    .exec_with_returning(conn)
+    .await?;
+    let changes =
+        ChangeSet::new().field("customerId", (), customer).field("period", (), period).field("visits", (), visits);
+    audit::record(conn, author, EntityKind::VisitPlan, model.id, Operation::Create, &changes).await?;
+    Ok(model)
+}
+
+/// Live plans on customers the caller may see.
+pub async fn plans<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    customers: ScopeRule,
+    customer: Option<Uuid>,
+) -> StoreResult<Vec<visit_plan::Model>> {
+    let mut select = visit_plan::Entity::find()
+        .filter(visit_plan::Column::TenantId.eq(tenant.uuid()))
+        .filter(visit_plan::Column::DeletedAt.is_null())
+        .filter(crate::scope::visible_customer(
+            conn.get_database_backend(),
+            tenant,
+            customers,
+            (visit_plan::Entity, visit_plan::Column::CustomerId),
+        ));
+    if let Some(customer) = customer {
+        select = select.filter(visit_plan::Column::CustomerId.eq(customer));
+    }
+    Ok(select.order_by_asc(visit_plan::Column::CreatedAt).limit(500).all(conn).await?)
+}
+
+/// Check-ins per customer in `[from, to)` (visits done), for plan progress.
+pub async fn check_in_times<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    customers: &[Uuid],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> StoreResult<Vec<(Uuid, DateTime<Utc>)>> {
+    Ok(check_in::Entity::find()
+        .select_only()
+        .column(check_in::Column::CustomerId)
+        .column(check_in::Column::ServerTime)
+        .filter(check_in::Column::TenantId.eq(tenant.uuid()))
+        .filter(check_in::Column::Kind.eq("CHECK_IN"))
+        .filter(check_in::Column::CustomerId.is_in(customers.iter().copied()))
+        .filter(check_in::Column::ServerTime.gte(from))
+        .filter(check_in::Column::ServerTime.lt(to))
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+// --- check-ins -----------------------------------------------------------------------
+
+pub struct NewCheckIn {
+    pub customer: CustomerId,
+    pub user: UserId,
+    pub event: Option<Uuid>,
+    pub device_time: DateTime<Utc>,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub accuracy_meters: Option<f64>,
+    pub photo_ids: Vec<Uuid>,
+    pub note: Option<String>,
+}
+
+/// Records a check-in at a visible customer: the distance from the customer's
+/// coordinates (flagged when far, never refused), the photos attached, and the visit as
+/// an interaction, all in the caller's transaction.
+pub async fn check_in<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    customers: ScopeRule,
+    input: NewCheckIn,
+) -> StoreResult<check_in::Model> {
+    let tenant = author.tenant_id;
+    let target = crate::customers::customer::find(conn, tenant, customers, input.customer.uuid()).await?;
+    let Some(target) = target.filter(|c| c.deleted_at.is_none()) else {
+        return Err(StoreError::rejected("customerId", ErrorCode::NotFound, "no such customer"));
+    };
+    let distance = target
+        .fields
+        .latitude
+        .zip(target.fields.longitude)
+        .map(|home| guanxi_domain::activity::field::distance_meters(home, (input.latitude, input.longitude)));
+    let now = Utc::now();
+    let content = input.note.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "现场签到".to_owned());
+    let visit = crate::activity::interaction::create(
+        conn,
+        author,
+        customers,
+        input.customer,
+        guanxi_domain::activity::interaction::InteractionFields {
+            channel: guanxi_domain::activity::interaction::Channel::Visit,
+            occurred_at: now,
+            content,
+            outcome: None,
+            next_follow_up_at: None,
+            contact_ids: vec![],
+            latitude: Some(input.latitude),
+            longitude: Some(input.longitude),
+        },
+        crate::activity::interaction::Origin {
+            author_id: Some(input.user),
+            source: "manual".into(),
+            external_id: None,
+        },
+    )
+    .await?;
+    let id = Uuid::now_v7();
+    attach(conn, tenant, input.user, &input.photo_ids, EntityKind::CheckIn.name(), id).await?;
+    let model = check_in::Entity::insert(check_in::ActiveModel {
+        tenant_id: Set(tenant.uuid()),
+        id: Set(id),
+        customer_id: Set(input.customer.uuid()),
+        user_id: Set(input.user.uuid()),
+        event_id: Set(input.event),
+        interaction_id: Set(Some(visit.id.uuid())),
+        check_in_id: Set(None),
+        kind: Set("CHECK_IN".into()),
+        device_time: Set(input.device_time),
+        server_time: Set(now),
+        latitude: Set(input.latitude),
+        longitude: Set(input.longitude),
+        accuracy_meters: Set(input.accuracy_meters),
+        distance_meters: Set(distance),
+        far: Set(distance.is_some_and(|d| d > guanxi_domain::activity::field::FAR_METERS)),
+        photo_ids: Set(Value::from(input.photo_ids.iter().map(|p| p.to_string()).collect::<Vec<_>>())),
+        note: Set(input.note),
+    })
+    .exec_with_returning(conn)
+    .await?;
+    let changes = ChangeSet::new()
+        .field("customerId", (), input.customer)
+        .field("distanceMeters", (), model.distance_meters)
+        .field("far", (), model.far);
+    audit::record(conn, author, EntityKind::CheckIn, id, Operation::Create, &changes).await?;
+    Ok(model)
+}
+
+/// Records the check-out of the caller's own check-in.
+pub async fn check_out<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    user: UserId,
+    check_in_id: Uuid,
+    device_time: DateTime<Utc>,
+    position: (f64, f64, Option<f64>),
+    note: Option<String>,
+) -> StoreResult<check_in::Model> {
+    let tenant = author.tenant_id;
+    let Some(start) = check_in::Entity::find_by_id((tenant.uuid(), check_in_id))
+        .one(conn)
+        .await?
+        .filter(|c| c.user_id == user.uuid() && c.kind == "CHECK_IN")
+    else {
+        return Err(StoreError::rejected("checkInId", ErrorCode::NotFound, "no such check-in of yours"));
+    };
+    let already = check_in::Entity::find()
+        .filter(check_in::Column::TenantId.eq(tenant.uuid()))
+        .filter(check_in::Column::CheckInId.eq(check_in_id))
+        .one(conn)
+        .await?;
+    if already.is_some() {
+        return Err(StoreError::rejected("checkInId", ErrorCode::IllegalState, "already checked out"));
+    }
+    let home = customer::Entity::find_by_id((tenant.uuid(), start.customer_id))
+        .one(conn)
+        .await?
+        .and_then(|c| c.latitude.zip(c.longitude));
+    let distance = home.map(|h| guanxi_domain::activity::field::distance_meters(h, (position.0, position.1)));
+    let now = Utc::now();
+    let model = check_in::Entity::insert(check_in::ActiveModel {
+        tenant_id: Set(tenant.uuid()),
+        id: Set(Uuid::now_v7()),
+        customer_id: Set(start.customer_id),
+        user_id: Set(user.uuid()),
+        event_id: Set(start.event_id),
+        interaction_id: Set(start.interaction_id),
+        check_in_id: Set(Some(check_in_id)),
+        kind: Set("CHECK_OUT".into()),
+        device_time: Set(device_time),
+        server_time: Set(now),
+        latitude: Set(position.0),
+        longitude: Set(position.1),
+        accuracy_meters: Set(position.2),
+        distance_meters: Set(distance),
+        far: Set(distance.is_some_and(|d| d > guanxi_domain::activity::field::FAR_METERS)),
+        photo_ids: Set(Value::Array(vec![])),
+        note: Set(note),
+    })
+    .exec_with_returning(conn)
+    .await?;
+    // The visit lasted from check-in to check-out: note it on the interaction.
+    if let Some(visit) = start.interaction_id {
+        let minutes = (now - start.server_time).num_minutes();
+        interaction::Entity::update_many()
+            .col_expr(interaction::Column::Outcome, Expr::value(format!("拜访时长 {minutes} 分钟")))
+            .col_expr(interaction::Column::Version, Expr::col(interaction::Column::Version).add(1))
+            .col_expr(interaction::Column::UpdatedAt, Expr::value(now))
+            .filter(interaction::Column::TenantId.eq(tenant.uuid()))
+            .filter(interaction::Column::Id.eq(visit))
+            .exec(conn)
+            .await?;
+        audit::record(
+            conn,
+            author,
+            EntityKind::Interaction,
+            visit,
+            Operation::Update,
+            &ChangeSet::new().field("outcome", None::<()>, format!("拜访时长 {minutes} 分钟")),
+        )
+        .await?;
+    }
+    audit::record(
+        conn,
+        author,
+        EntityKind::CheckIn,
+        model.id,
+        Operation::Create,
+        &ChangeSet::new().field("checkInId", (), check_in_id),
+    )
+    .await?;
+    Ok(model)
+}
+
+pub async fn find_check_in<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    customers: ScopeRule,
+    id: Uuid,
+) -> StoreResult<Option<check_in::Model>> {
+    Ok(check_in::Entity::find()
+        .filter(check_in::Column::TenantId.eq(tenant.uuid()))
+        .filter(check_in::Column::Id.eq(id))
+        .filter(crate::scope::visible_customer(
+            conn.get_database_backend(),
+            tenant,
+            customers,
+            (check_in::Entity, check_in::Column::CustomerId),
+        ))
+        .one(conn)
+        .await?)
+}
+
+// --- work log --------------------------------------------------------------------------
+
+/// How many customers each of `users` created in `[from, to)`, per period (keyed by the
+/// period's first day, see [`crate::dialect::period_start_sql`]).
+pub async fn customers_created<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    customers: ScopeRule,
+    users: &[Uuid],
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    granularity: Granularity,
+) -> StoreResult<Vec<(String, i64)>> {
+    let backend = conn.get_database_backend();
+    let period = crate::dialect::period_start_sql(backend, granularity, r#""customers"."created_at""#);
+    Ok(customer::Entity::find()
+        .select_only()
+        .column_as(Expr::cust(period.clone()), "period")
+        .column_as(Expr::col((customer::Entity, customer::Column::Id)).count(), "n")
+        .filter(customer::Column::TenantId.eq(tenant.uuid()))
+        // The counted rows are the customers themselves: the scope applies to their own
+        // owner, with no probe of each row's own primary key.
+        .filter(customer::Column::DeletedAt.is_null())
+        .filter(crate::scope::owner_condition(
+            backend,
+            tenant,
+            customers,
+            (customer::Entity, customer::Column::OwnerId),
+        ))
+        .filter(customer::Column::CreatedBy.is_in(users.iter().copied()))
+        .filter(customer::Column::CreatedAt.gte(from))
+        .filter(customer::Column::CreatedAt.lt(to))
+        .group_by(Expr::cust(period))
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// How many interactions each of `users` recorded in `[from, to)`, per period and channel.
+/// Whole months (when the log is by month or year) come from the month counts and the
+/// other whole Shanghai days from the day counts ([`crate::activity::work_count`]); the part-days at
+/// either end are counted from the interactions themselves, added, or taken away from a
+/// day read whole ([`guanxi_domain::activity::field::day_cover`]).
+pub async fn interactions_by<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    customers: ScopeRule,
+    users: &[Uuid],
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    granularity: Granularity,
+) -> StoreResult<Vec<(String, String, i64)>> {
+    use crate::activity::work_count::{Grain, by_period};
+    use guanxi_domain::activity::field::{day_cover, day_key, period_key_of_day, whole_months};
+    let cover = day_cover(from, to, Utc::now());
+    let mut rows = Vec::new();
+    if let Some((first, last)) = cover.days {
+        let months =
+            whole_months(first, last).filter(|_| matches!(granularity, Granularity::Month | Granularity::Year));
+        let days = match months {
+            Some((start, end)) => vec![(first, start), (end, last)],
+            None => vec![(first, last)],
+        };
+        let keys = |windows: &[(DateTime<Utc>, DateTime<Utc>)]| -> Vec<(String, String)> {
+            windows.iter().filter(|(a, b)| a < b).map(|(a, b)| (day_key(*a), day_key(*b))).collect()
+        };
+        if let Some(months) = months {
+            rows.extend(by_period(conn, tenant, customers, users, Grain::Month, &keys(&[months])).await?);
+        }
+        let days = keys(&days);
+        if !days.is_empty() {
+            rows.extend(by_period(conn, tenant, customers, users, Grain::Day, &days).await?);
+        }
+    }
+    if !cover.plus.is_empty() {
+        rows.extend(interactions_counted(conn, tenant, customers, users, &cover.plus, granularity).await?);
+    }
+    if !cover.minus.is_empty() {
+        let taken = interactions_counted(conn, tenant, customers, users, &cover.minus, granularity).await?;
+        rows.extend(taken.into_iter().map(|(period, channel, n)| (period, channel, -n)));
+    }
+    let mut totals: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for (key, channel, n) in rows {
+        let period = period_key_of_day(&key, granularity).unwrap_or(key);
+        *totals.entry((period, channel)).or_default() += n;
+    }
+    Ok(totals.into_iter().filter(|(_, n)| *n != 0).map(|((period, channel), n)| (period, channel, n)).collect())
+}
+
+/// How many interactions each of `users` recorded in `windows`, per period and channel,
+/// counted row by row (for the part-days at a work log's ends).
+async fn interactions_counted<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    customers: ScopeRule,
+    users: &[Uuid],
+    windows: &[(DateTime<Utc>, DateTime<Utc>)],
+    granularity: Granularity,
+) -> StoreResult<Vec<(String, String, i64)>> {
+    let backend = conn.get_database_backend();
+    let period = crate::dialect::period_start_sql(backend, granularity, r#""interactions"."occurred_at""#);
+    let mut within = Condition::any();
+    for (from, to) in windows {
+        within = within.add(
+            Condition::all()
+                .add(interaction::Column::OccurredAt.gte(*from))
+                .add(interaction::Column::OccurredAt.lt(*to)),
+        );
+    }
+    Ok(interaction::Entity::find()
+        .select_only()
+        .column_as(Expr::cust(period.clone()), "period")
+        .column(interaction::Column::Channel)
+        .column_as(Expr::col((interaction::Entity, interaction::Column::Id)).count(), "n")
+        .filter(interaction::Column::TenantId.eq(tenant.uuid()))
+        .filter(interaction::Column::DeletedAt.is_null())
+        .filter(crate::scope::visible_customer(
+            backend,
+            tenant,
+            customers,
+            (interaction::Entity, interaction::Column::CustomerId),
+        ))
+        .filter(interaction::Column::AuthorId.is_in(users.iter().copied()))
+        .filter(within)
+        .group_by(Expr::cust(period))
+        .group_by(interaction::Column::Channel)
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// How many check-ins each of `users` made at a customer in `[from, to)`, per period.
+pub async fn check_ins_by<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    customers: ScopeRule,
+    users: &[Uuid],
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    granularity: Granularity,
+) -> StoreResult<Vec<(String, i64)>> {
+    let backend = conn.get_database_backend();
+    let period = crate::dialect::period_start_sql(backend, granularity, r#""check_ins"."server_time""#);
+    Ok(check_in::Entity::find()
+        .select_only()
+        .column_as(Expr::cust(period.clone()), "period")
+        .column_as(Expr::col((check_in::Entity, check_in::Column::Id)).count(), "n")
+        .filter(check_in::Column::TenantId.eq(tenant.uuid()))
+        .filter(crate::scope::visible_customer(
+            backend,
+            tenant,
+            customers,
+            (check_in::Entity, check_in::Column::CustomerId),
+        ))
+        .filter(check_in::Column::Kind.eq("CHECK_IN"))
+        .filter(check_in::Column::UserId.is_in(users.iter().copied()))
+        .filter(check_in::Column::ServerTime.gte(from))
+        .filter(check_in::Column::ServerTime.lt(to))
+        .group_by(Expr::cust(period))
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// Check-ins of `users` in `[from, to)`, newest first (the drill-down of the visits figure).
+pub async fn check_ins_list<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    customers: ScopeRule,
+    users: &[Uuid],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: u64,
+) -> StoreResult<Vec<check_in::Model>> {
+    Ok(check_in::Entity::find()
+        .filter(crate::scope::visible_customer(
+            conn.get_database_backend(),
+            tenant,
+            customers,
+            (check_in::Entity, check_in::Column::CustomerId),
+        ))
+        .filter(check_in::Column::TenantId.eq(tenant.uuid()))
+        .filter(check_in::Column::Kind.eq("CHECK_IN"))
+        .filter(check_in::Column::UserId.is_in(users.iter().copied()))
+        .filter(check_in::Column::ServerTime.gte(from))
+        .filter(check_in::Column::ServerTime.lt(to))
+        .order_by_desc(check_in::Column::ServerTime)
+        .limit(limit)
+        .all(conn)
+        .await?)
+}

@@ -1,0 +1,354 @@
+//! Finding customers: list filters, keyset sorts and counts, search through the token table, and the duplicate check.
+
+use crate::customers::customer::{Customers, to_domain};
+use crate::dialect;
+use crate::entity::{customer, customer_search_token};
+use crate::error::StoreResult;
+use crate::filter::{Combinators, IdFilter, TextFilter, TimeFilter, escape_like};
+use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::repo::Scoped;
+use chrono::Utc;
+use guanxi_domain::customers::customer::{
+    Customer, CustomerFields, CustomerKind, CustomerStatus, CustomerType, DuplicateReason, normalize_name, search_query,
+};
+use guanxi_domain::ids::TenantId;
+use guanxi_domain::platform::access::ScopeRule;
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query, UnionType};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
+use uuid::Uuid;
+
+#[derive(Clone, Debug, Default)]
+pub struct CustomerFilter {
+    pub combinators: Combinators<CustomerFilter>,
+    /// A name substring, a mnemonic-code prefix, a phone number or a tax id.
+    pub search: Option<String>,
+    pub name: Option<TextFilter>,
+    pub customer_number: Option<TextFilter>,
+    pub kind: Option<CustomerKind>,
+    pub customer_types: Option<Vec<CustomerType>>,
+    pub statuses: Option<Vec<CustomerStatus>>,
+    pub level: Option<TextFilter>,
+    pub industry: Option<TextFilter>,
+    pub province: Option<TextFilter>,
+    pub city: Option<TextFilter>,
+    pub owner_id: Option<IdFilter>,
+    pub tag: Option<String>,
+    pub created_at: Option<TimeFilter>,
+    pub updated_at: Option<TimeFilter>,
+    /// `(key, match)` on custom fields; keys were checked to be identifiers.
+    pub custom_fields: Vec<(String, TextFilter)>,
+    /// `Some(true)`: the recycle bin; otherwise live customers.
+    pub deleted: Option<bool>,
+    /// The next follow-up falls in `[from, until)` (to-do queues).
+    pub next_follow_up: Option<TimeFilter>,
+    /// Created by one of these users (work-log drill-down).
+    pub created_by: Option<Vec<Uuid>>,
+    /// Waiting in this public pool.
+    pub pool_id: Option<Uuid>,
+}
+
+impl CustomerFilter {
+    /// Customers whose next follow-up is due before `until` (and not before `from`).
+    pub fn with_follow_up(mut self, from: Option<chrono::DateTime<Utc>>, until: chrono::DateTime<Utc>) -> Self {
+        self.next_follow_up = Some(TimeFilter { gte: from, lt: Some(until), ..TimeFilter::default() });
+        self
+    }
+}
+
+fn token_subquery(tenant: TenantId, tokens: &[String], all: bool) -> sea_orm::sea_query::SelectStatement {
+    let mut query = Query::select();
+    query
+        .column(customer_search_token::Column::CustomerId)
+        .from(customer_search_token::Entity)
+        .and_where(Expr::col(customer_search_token::Column::TenantId).eq(tenant.uuid()))
+        .and_where(Expr::col(customer_search_token::Column::Token).is_in(tokens.iter().cloned()));
+    if all && tokens.len() > 1 {
+        query
+            .group_by_col(customer_search_token::Column::CustomerId)
+            .and_having(Expr::col(customer_search_token::Column::Token).count().eq(tokens.len() as i64));
+    }
+    query.to_owned()
+}
+
+/// The search condition. The candidates are one `id IN (… UNION …)`: the customers holding
+/// every bigram of the text, and those holding the mnemonic-prefix, phone or tax-id token,
+/// all read from the token table's primary key. Name candidates of more than two
+/// characters are then confirmed to contain the text (one or two characters are a token of
+/// their own). One `IN` over a union, not an `OR` of two `IN`s: PostgreSQL cannot turn an
+/// `OR` of subqueries into a join and filtered every customer of the tenant (a parallel
+/// scan of 100k rows per search at M).
+fn search_condition(tenant: TenantId, term: &str) -> Condition {
+    let Some(query) = search_query(term) else { return Condition::all() };
+    let exact: Vec<String> = query.mnemonic_token.into_iter().chain(query.exact_tokens).collect();
+    let mut candidates = token_subquery(tenant, &query.name_tokens, true);
+    if !exact.is_empty() {
+        candidates.union(UnionType::Distinct, token_subquery(tenant, &exact, false));
+    }
+    let mut condition = Condition::all().add(customer::Column::Id.in_subquery(candidates));
+    if query.name_text.chars().count() > 2 {
+        let mut confirmed = Condition::any().add(
+            customer::Column::SearchName
+                .like(LikeExpr::new(format!("%{}%", escape_like(&query.name_text))).escape('\\')),
+        );
+        if !exact.is_empty() {
+            confirmed = confirmed.add(customer::Column::Id.in_subquery(token_subquery(tenant, &exact, false)));
+        }
+        condition = condition.add(confirmed);
+    }
+    condition
+}
+
+impl CustomerFilter {
+    fn condition(&self, backend: DbBackend, tenant: TenantId) -> Condition {
+        let mut all = Condition::all();
+        if let Some(term) = self.search.as_deref().filter(|s| !s.trim().is_empty()) {
+            all = all.add(search_condition(tenant, term));
+        }
+        for (filter, column) in [
+            (&self.name, customer::Column::Name),
+            (&self.customer_number, customer::Column::CustomerNumber),
+            (&self.level, customer::Column::Level),
+            (&self.industry, customer::Column::Industry),
+            (&self.province, customer::Column::Province),
+            (&self.city, customer::Column::City),
+        ] {
+            if let Some(f) = filter {
+                all = all.add(f.condition(column));
+            }
+        }
+        if let Some(kind) = self.kind {
+            all = all.add(customer::Column::Kind.eq(kind.as_str()));
+        }
+        if let Some(types) = &self.customer_types {
+            all = all.add(customer::Column::CustomerType.is_in(types.iter().map(|t| t.as_str())));
+        }
+        if let Some(statuses) = &self.statuses {
+            all = all.add(customer::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
+        }
+        if let Some(f) = &self.owner_id {
+            all = all.add(f.condition(customer::Column::OwnerId));
+        }
+        if let Some(f) = &self.created_at {
+            all = all.add(f.condition(customer::Column::CreatedAt));
+        }
+        if let Some(f) = &self.updated_at {
+            all = all.add(f.condition(customer::Column::UpdatedAt));
+        }
+        if let Some(f) = &self.next_follow_up {
+            all = all.add(f.condition(customer::Column::NextFollowUpAt));
+        }
+        if let Some(users) = &self.created_by {
+            all = all.add(customer::Column::CreatedBy.is_in(users.iter().copied()));
+        }
+        if let Some(pool) = self.pool_id {
+            all = all.add(customer::Column::PoolId.eq(pool));
+        }
+        if let Some(tag) = &self.tag {
+            all = all.add(dialect::json_array_contains(backend, "customers", "tags", tag.clone()));
+        }
+        for (key, f) in &self.custom_fields {
+            all = all.add(f.condition_on(dialect::json_text(backend, "customers", "custom_fields", key)));
+        }
+        self.combinators.apply(all, |f| f.condition(backend, tenant))
+    }
+
+    fn select(&self, backend: DbBackend, tenant: TenantId, rule: ScopeRule) -> Select<customer::Entity> {
+        let deleted = if self.deleted == Some(true) {
+            customer::Column::DeletedAt.is_not_null()
+        } else {
+            customer::Column::DeletedAt.is_null()
+        };
+        Customers::visible(backend, tenant, rule).filter(deleted).filter(self.condition(backend, tenant))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CustomerSort {
+    Name,
+    CustomerNumber,
+    CreatedAt,
+    UpdatedAt,
+    /// When it entered its public pool (pool listings only).
+    PoolEnteredAt,
+}
+
+pub fn sort_name(sort: CustomerSort) -> &'static str {
+    match sort {
+        CustomerSort::Name => "NAME",
+        CustomerSort::CustomerNumber => "CUSTOMER_NUMBER",
+        CustomerSort::CreatedAt => "CREATED_AT",
+        CustomerSort::UpdatedAt => "UPDATED_AT",
+        CustomerSort::PoolEnteredAt => "POOL_ENTERED_AT",
+    }
+}
+
+fn sort_key(sort: CustomerSort, direction: Direction) -> SortKey<customer::Entity> {
+    type M = customer::Model;
+    let name = sort_name(sort);
+    match sort {
+        CustomerSort::Name => SortKey {
+            name,
+            column: customer::Column::Name,
+            direction,
+            value: |m: &M| CursorValue::Text(m.name.clone()),
+        },
+        CustomerSort::CustomerNumber => SortKey {
+            name,
+            column: customer::Column::CustomerNumber,
+            direction,
+            value: |m: &M| CursorValue::Text(m.customer_number.clone()),
+        },
+        CustomerSort::CreatedAt => SortKey {
+            name,
+            column: customer::Column::CreatedAt,
+            direction,
+            value: |m: &M| CursorValue::Time(m.created_at),
+        },
+        CustomerSort::UpdatedAt => SortKey {
+            name,
+            column: customer::Column::UpdatedAt,
+            direction,
+            value: |m: &M| CursorValue::Time(m.updated_at),
+        },
+        CustomerSort::PoolEnteredAt => SortKey {
+            name,
+            column: customer::Column::PoolEnteredAt,
+            direction,
+            value: |m: &M| CursorValue::Time(m.pool_entered_at.unwrap_or(m.created_at)),
+        },
+    }
+}
+
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    filter: &CustomerFilter,
+    sort: (CustomerSort, Direction),
+    request: &PageRequest,
+) -> StoreResult<Page<Customer>> {
+    let key = sort_key(sort.0, sort.1);
+    let tiebreak = Tiebreak { column: customer::Column::Id, value: |m: &customer::Model| CursorValue::Uuid(m.id) };
+    let select = filter.select(conn.get_database_backend(), tenant, rule);
+    page::fetch(conn, select, &key, &tiebreak, request).await?.try_map(to_domain)
+}
+
+pub async fn count<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    filter: &CustomerFilter,
+) -> StoreResult<u64> {
+    Ok(filter.select(conn.get_database_backend(), tenant, rule).count(conn).await?)
+}
+
+/// The SQL plan of a search, for the test that shows search stays on an index.
+pub async fn explain_search<C: ConnectionTrait>(conn: &C, tenant: TenantId, term: &str) -> StoreResult<String> {
+    let backend = conn.get_database_backend();
+    let filter = CustomerFilter { search: Some(term.to_owned()), ..CustomerFilter::default() };
+    let statement = sea_orm::QueryTrait::build(&filter.select(backend, tenant, ScopeRule::All).limit(50), backend);
+    let (prefix, column) = dialect::explain(backend);
+    let values = statement.values.map(|v| v.0).unwrap_or_default();
+    let explain = sea_orm::Statement::from_sql_and_values(backend, format!("{prefix}{}", statement.sql), values);
+    let rows = conn.query_all_raw(explain).await?;
+    Ok(rows.iter().filter_map(|r| r.try_get::<String>("", column).ok()).collect::<Vec<_>>().join("\n"))
+}
+
+/// A likely duplicate of a draft, whether or not the caller may see it.
+pub struct Duplicate {
+    pub customer: Customer,
+    pub reasons: Vec<DuplicateReason>,
+}
+
+/// Live customers of the whole tenant that share a tax id, a phone or a normalised name
+/// with the draft. The duplicate check must see past data scopes (two reps must not both
+/// own one company); callers show only what the caller may see.
+/// Likely duplicates of a customer's fields (its name, tax id and phones), leaving out
+/// `exclude` (the customer itself, on an update).
+pub async fn duplicates_of<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    fields: &CustomerFields,
+    exclude: Option<Uuid>,
+) -> StoreResult<Vec<Duplicate>> {
+    let phones: Vec<&str> =
+        [fields.main_phone.as_deref(), fields.finance_phone.as_deref()].into_iter().flatten().collect();
+    duplicates(conn, tenant, Some(&fields.name), fields.tax_id.as_deref(), &phones, exclude).await
+}
+
+pub async fn duplicates<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    name: Option<&str>,
+    tax_id: Option<&str>,
+    phones: &[&str],
+    exclude: Option<Uuid>,
+) -> StoreResult<Vec<Duplicate>> {
+    let normalized = name.map(normalize_name).filter(|n| !n.is_empty());
+    let mut any = Condition::any();
+    if let Some(n) = &normalized {
+        any = any.add(customer::Column::NormalizedName.eq(n.clone()));
+    }
+    if let Some(tax) = tax_id {
+        any = any.add(customer::Column::TaxId.eq(tax.to_uppercase()));
+    }
+    if !phones.is_empty() {
+        any = any.add(customer::Column::MainPhone.is_in(phones.iter().map(|p| p.to_string())));
+        any = any.add(customer::Column::FinancePhone.is_in(phones.iter().map(|p| p.to_string())));
+    }
+    if normalized.is_none() && tax_id.is_none() && phones.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut select = customer::Entity::find()
+        .filter(customer::Column::TenantId.eq(tenant.uuid()))
+        .filter(customer::Column::DeletedAt.is_null())
+        .filter(any);
+    if let Some(exclude) = exclude {
+        select = select.filter(customer::Column::Id.ne(exclude));
+    }
+    let rows = select.order_by_asc(customer::Column::Id).limit(20).all(conn).await?;
+    rows.into_iter()
+        .map(|m| {
+            let mut reasons = Vec::new();
+            if tax_id.is_some_and(|t| m.tax_id.as_deref() == Some(t.to_uppercase().as_str())) {
+                reasons.push(DuplicateReason::SameTaxId);
+            }
+            let phone_of = |p: &Option<String>| p.as_deref().is_some_and(|p| phones.contains(&p));
+            if phone_of(&m.main_phone) || phone_of(&m.finance_phone) {
+                reasons.push(DuplicateReason::SamePhone);
+            }
+            if normalized.as_deref() == Some(m.normalized_name.as_str()) {
+                reasons.push(DuplicateReason::SameName);
+            }
+            Ok(Duplicate { customer: to_domain(m)?, reasons })
+        })
+        .collect()
+}
+
+/// Live customers by search and scope, in keyset batches (for exports).
+pub async fn for_export<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    filter: &CustomerFilter,
+    limit: u64,
+) -> StoreResult<Vec<Customer>> {
+    let mut out = Vec::new();
+    let mut request = PageRequest::first(page::MAX_PAGE);
+    loop {
+        let page = list(conn, tenant, rule, filter, (CustomerSort::CustomerNumber, Direction::Asc), &request).await?;
+        let last = page.items.last().map(|(c, _)| c.clone());
+        out.extend(page.items.into_iter().map(|(_, c)| c));
+        match last {
+            Some(cursor) if page.has_next_page && (out.len() as u64) < limit => {
+                request = PageRequest { first: Some(page::MAX_PAGE), after: Some(cursor), ..PageRequest::default() };
+            }
+            _ => break,
+        }
+    }
+    out.truncate(limit as usize);
+    Ok(out)
+}

@@ -1,0 +1,105 @@
+//! Tenants: one company each, fully isolated. Creating one also creates its root
+//! department, the built-in roles and the default sales pipeline.
+
+use chrono::Utc;
+use guanxi_domain::ids::TenantId;
+use guanxi_domain::platform::access::Role;
+use guanxi_domain::platform::org::{Department, TenantSlug};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+
+use crate::entity::tenant;
+use crate::error::{StoreResult, on_unique};
+use crate::platform::audit::Author;
+
+/// A tenant as created: the row, its root department and its built-in roles.
+pub struct CreatedTenant {
+    pub tenant: tenant::Model,
+    pub root: Department,
+    pub roles: Vec<Role>,
+}
+
+impl CreatedTenant {
+    pub fn id(&self) -> TenantId {
+        self.tenant.id.into()
+    }
+
+    pub fn role(&self, key: &str) -> Option<&Role> {
+        self.roles.iter().find(|r| r.builtin_key.as_deref() == Some(key))
+    }
+}
+
+pub async fn create<C: ConnectionTrait>(conn: &C, slug: &TenantSlug, name: &str) -> StoreResult<CreatedTenant> {
+    let now = Utc::now();
+    let id = TenantId::new();
+    let tenant = tenant::Entity::insert(tenant::ActiveModel {
+        id: Set(id.uuid()),
+        slug: Set(slug.as_str().to_owned()),
+        name: Set(name.to_owned()),
+        change_seq: Set(0),
+        settings: Set(json!({})),
+        disabled_at: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_with_returning(conn)
+    .await
+    .map_err(|e| on_unique(e, "tenant", "a tenant with this name already exists"))?;
+    let author = Author::system(id);
+    let root = crate::platform::department::create_root(conn, &author, name).await?;
+    let roles = crate::platform::role::create_builtins(conn, &author).await?;
+    crate::sales::pipeline::create_default_pipeline(conn, &author).await?;
+    Ok(CreatedTenant { tenant, root, roles })
+}
+
+pub async fn find_by_slug<C: ConnectionTrait>(conn: &C, slug: &str) -> StoreResult<Option<tenant::Model>> {
+    Ok(tenant::Entity::find().filter(tenant::Column::Slug.eq(slug.trim().to_lowercase())).one(conn).await?)
+}
+
+pub async fn find<C: ConnectionTrait>(conn: &C, id: TenantId) -> StoreResult<Option<tenant::Model>> {
+    Ok(tenant::Entity::find_by_id(id.uuid()).one(conn).await?)
+}
+
+/// The tenant's system parameters (系统参数) this release uses.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TenantSettings {
+    pub customer_numbering: guanxi_domain::customers::customer::NumberingRule,
+    pub duplicate_policy: guanxi_domain::customers::customer::DuplicatePolicy,
+    pub calendar_conflict_policy: guanxi_domain::activity::calendar::ConflictPolicy,
+}
+
+pub async fn settings<C: ConnectionTrait>(conn: &C, tenant: TenantId) -> crate::StoreResult<TenantSettings> {
+    let row = find(conn, tenant).await?.ok_or(crate::StoreError::NotFound)?;
+    crate::decode::Cell::of("tenants", row.id, "settings").json(row.settings)
+}
+
+/// Replaces the settings, audited like any other write.
+pub async fn update_settings<C: ConnectionTrait>(
+    conn: &C,
+    author: &crate::platform::audit::Author,
+    settings: &TenantSettings,
+) -> crate::StoreResult<TenantSettings> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let before = self::settings(conn, author.tenant_id).await?;
+    let value = serde_json::to_value(settings).unwrap_or_else(|_| json!({}));
+    tenant::Entity::update_many()
+        .col_expr(tenant::Column::Settings, Expr::value(value))
+        .col_expr(tenant::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(tenant::Column::Version, Expr::col(tenant::Column::Version).add(1))
+        .filter(tenant::Column::Id.eq(author.tenant_id.uuid()))
+        .exec(conn)
+        .await?;
+    let changes = guanxi_domain::platform::change::ChangeSet::new().diff(&before, settings);
+    crate::platform::audit::record(
+        conn,
+        author,
+        guanxi_domain::entity::EntityKind::Tenant,
+        author.tenant_id.uuid(),
+        guanxi_domain::platform::change::Operation::Update,
+        &changes,
+    )
+    .await?;
+    Ok(settings.clone())
+}
