@@ -164,9 +164,9 @@ pub enum OnTransfer {
     /// Its owner becomes the customer's new owner, also when the customer goes to a pool
     /// (contacts are worked by whoever works the customer).
     FollowsOwner,
-    /// Open records follow a new owner; closed ones stay credited to whoever closed them,
-    /// and nothing follows the customer into a pool (a deal stays with its rep until
-    /// someone takes the customer).
+    /// Open records follow the customer's new owner (to nobody when an admin clears the
+    /// owner); closed ones stay credited to whoever closed them, and nothing follows the
+    /// customer into a pool (a deal stays with its rep until someone takes the customer).
     OpenFollowNewOwner,
 }
 

@@ -4,8 +4,12 @@
 //! module), so a record's history and the tenant's change feed are never out of step
 //! with the data.
 
-use serde::Serialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use uuid::Uuid;
+
+use crate::entity::EntityKind;
 
 text_enum! {
     /// What kind of write it was.
@@ -35,11 +39,28 @@ text_enum! {
 }
 
 /// One changed field, old → new.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FieldChange {
     pub field: String,
     pub old: Value,
     pub new: Value,
+}
+
+/// One write to one record, as the change log holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeEvent {
+    /// The tenant-wide sequence: strictly increasing in commit order.
+    pub seq: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub entity: EntityKind,
+    pub entity_id: Uuid,
+    pub operation: Operation,
+    pub changes: Vec<FieldChange>,
+    /// The user who wrote it; `None` for the system.
+    pub actor_user_id: Option<Uuid>,
+    /// Set when the write came through an API key.
+    pub actor_api_key_id: Option<Uuid>,
+    pub request_id: Option<String>,
 }
 
 /// The changed fields of one write. Fields whose value did not change are left out, so

@@ -340,6 +340,12 @@ pub async fn reminder_candidates<C: ConnectionTrait>(
     let mut events = Vec::new();
     let mut by_tenant: HashMap<Uuid, Vec<event::Model>> = HashMap::new();
     for model in models.into_iter().filter(|m| m.reminder_minutes.as_array().is_some_and(|a| !a.is_empty())) {
+        // The job reads every tenant: one event whose stored values do not decode is
+        // logged and skipped, and the others still get their reminders.
+        if let Err(error) = to_domain(model.clone(), Vec::new()) {
+            tracing::error!(%error, "event reminder skipped: the event's stored values do not decode");
+            continue;
+        }
         by_tenant.entry(model.tenant_id).or_default().push(model);
     }
     for (tenant, models) in by_tenant {

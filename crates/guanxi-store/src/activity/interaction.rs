@@ -7,6 +7,7 @@ use guanxi_domain::activity::interaction::{Channel, Interaction, InteractionFiel
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{ContactId, CustomerId, InteractionId, TenantId, UserId};
 use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::platform::change::ChangeEvent;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::{ErrorCode, Invalid};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -497,7 +498,7 @@ fn touch_clocks(tenant: TenantId, clocks: &[(Uuid, Clock)]) -> sea_orm::sea_quer
 /// One entry of a customer's timeline.
 pub enum TimelineEntry {
     Interaction(Interaction),
-    Change(change_event::Model),
+    Change(ChangeEvent),
 }
 
 impl TimelineEntry {
@@ -577,7 +578,9 @@ pub async fn timeline<C: ConnectionTrait>(
             .limit(limit + 1)
             .all(conn)
             .await?;
-        entries.extend(rows.into_iter().map(TimelineEntry::Change));
+        for row in rows {
+            entries.push(TimelineEntry::Change(crate::platform::audit::to_domain(row)?));
+        }
     }
     entries.sort_by_key(|e| std::cmp::Reverse(e.key()));
     let more = entries.len() as u64 > limit;

@@ -320,7 +320,7 @@ pub async fn update<C: ConnectionTrait>(
             model.pool_reason = Set(None);
         }
         // What hangs off the customer follows it to the new owner, as each kind says.
-        customer_owned::follow_owner(conn, author, &[id], owner).await?;
+        customer_owned::follow_owner(conn, author, &[id], customer_owned::Handover::To(owner)).await?;
     }
     if changes.is_empty() {
         return Ok(before);
@@ -476,15 +476,17 @@ async fn merged_records<C: ConnectionTrait>(
         .order_by_desc(change_event::Column::Seq)
         .one(conn)
         .await?;
+    // A tombstone without a MERGE event, or one that moved nothing, has nothing to move
+    // back; a list that is there but does not decode is an error, not an empty list.
+    let Some(event) = event else { return Ok(BTreeMap::new()) };
     let moved = event
-        .and_then(|e| e.changes.as_array().cloned())
-        .and_then(|changes| {
-            changes.into_iter().find(|c| c.get("field").and_then(Value::as_str) == Some("movedRecords"))
-        })
-        .and_then(|c| c.get("new").cloned())
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default();
-    Ok(moved)
+        .changes
+        .as_array()
+        .and_then(|changes| changes.iter().find(|c| c.get("field").and_then(Value::as_str) == Some("movedRecords")));
+    match moved.and_then(|c| c.get("new")) {
+        Some(list) => Cell::of("change_events", event.id, "changes").json(list.clone()),
+        None => Ok(BTreeMap::new()),
+    }
 }
 
 /// Copies a customer: same fields and custom fields, a new number, `（副本）` after the
@@ -601,7 +603,7 @@ pub async fn merge<C: ConnectionTrait>(
     }
     clear_tokens(conn, tenant, merged_ids).await?;
     // What moved follows its (new) customer's owner.
-    customer_owned::follow_owner(conn, author, &[survivor_id], survivor.owner_id).await?;
+    customer_owned::follow_owner(conn, author, &[survivor_id], customer_owned::Handover::To(survivor.owner_id)).await?;
     let mut model = active_model(&edited.fields);
     model.custom_fields = Set(serde_json::to_value(&edited.custom_fields).unwrap_or_default());
     let after = repo::write_versioned::<Customers, _>(

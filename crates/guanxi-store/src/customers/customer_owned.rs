@@ -59,25 +59,38 @@ pub fn moved_on_merge() -> impl Iterator<Item = (&'static str, EntityKind)> {
     })
 }
 
-/// Hands the records of `customers` over to their new owner (`None`: the customers went
-/// to a pool), as each kind's link says.
+/// Where customers go when they change hands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handover {
+    /// To this owner, or to nobody (an admin cleared the owner).
+    To(Option<UserId>),
+    /// Into a public pool: open records stay with their rep until someone takes the
+    /// customer.
+    IntoPool,
+}
+
+/// Hands the records of `customers` over as each kind's link says.
 pub async fn follow_owner<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
     customers: &[Uuid],
-    owner: Option<UserId>,
+    handover: Handover,
 ) -> StoreResult<()> {
+    let owner = match handover {
+        Handover::To(owner) => owner,
+        Handover::IntoPool => None,
+    };
     for (table, holds) in TABLES {
         let Some(link) = holds.kind().and_then(EntityKind::customer_link) else { continue };
-        match (link.on_transfer, owner, holds) {
-            (OnTransfer::Stays, ..) | (OnTransfer::OpenFollowNewOwner, None, _) => {}
+        match (link.on_transfer, handover, holds) {
+            (OnTransfer::Stays, ..) | (OnTransfer::OpenFollowNewOwner, Handover::IntoPool, _) => {}
             (OnTransfer::FollowsOwner, ..) => {
                 owner_follows(conn, author.tenant_id, table, customers, owner).await?;
             }
-            (OnTransfer::OpenFollowNewOwner, Some(owner), Holds::OpenRecords { kind, column, value }) => {
+            (OnTransfer::OpenFollowNewOwner, Handover::To(owner), Holds::OpenRecords { kind, column, value }) => {
                 open_follow(conn, author, (table, *kind), (column, value), customers, owner).await?;
             }
-            (OnTransfer::OpenFollowNewOwner, Some(_), _) => {
+            (OnTransfer::OpenFollowNewOwner, Handover::To(_), _) => {
                 return Err(StoreError::Database(DbErr::Custom(format!(
                     "{table} follows its customer's new owner when open, but is not registered with what open means"
                 ))));
@@ -96,9 +109,10 @@ async fn open_follow<C: ConnectionTrait>(
     (table, kind): (&'static str, EntityKind),
     (column, value): (&'static str, &'static str),
     customers: &[Uuid],
-    owner: UserId,
+    owner: Option<UserId>,
 ) -> StoreResult<u64> {
     let tenant = author.tenant_id;
+    let owner = owner.map(UserId::uuid);
     let select = Query::select()
         .columns(["id", "owner_id"])
         .from(table)
@@ -110,7 +124,7 @@ async fn open_follow<C: ConnectionTrait>(
     let mut moving: Vec<(Uuid, Option<Uuid>)> = Vec::new();
     for row in conn.query_all(&select).await? {
         let old: Option<Uuid> = row.try_get("", "owner_id")?;
-        if old != Some(owner.uuid()) {
+        if old != owner {
             moving.push((row.try_get("", "id")?, old));
         }
     }
@@ -118,7 +132,7 @@ async fn open_follow<C: ConnectionTrait>(
     for chunk in moving.chunks(500) {
         let update = Query::update()
             .table(table)
-            .value("owner_id", owner.uuid())
+            .value("owner_id", owner)
             .value("version", Expr::col("version").add(1))
             .value("updated_at", chrono::Utc::now())
             .and_where(Expr::col("tenant_id").eq(tenant.uuid()))
@@ -128,7 +142,7 @@ async fn open_follow<C: ConnectionTrait>(
     }
     let events = moving
         .into_iter()
-        .map(|(id, old)| (id, Operation::Update, ChangeSet::new().field("ownerId", old, owner.uuid())))
+        .map(|(id, old)| (id, Operation::Update, ChangeSet::new().field("ownerId", old, owner)))
         .collect();
     audit::record_many(conn, author, kind, events).await?;
     Ok(moved)

@@ -5,11 +5,12 @@ use chrono::Utc;
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::TenantId;
 use guanxi_domain::platform::access::Actor;
-use guanxi_domain::platform::change::{ChangeSet, Operation};
+use guanxi_domain::platform::change::{ChangeEvent, ChangeSet, Operation};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
+use crate::decode::Cell;
 use crate::entity::change_event;
 use crate::error::{StoreError, StoreResult};
 use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
@@ -106,6 +107,23 @@ async fn take_sequences<C: ConnectionTrait>(conn: &C, tenant: TenantId, n: i64) 
     Ok(row.try_get::<i64>("", "change_seq")?)
 }
 
+/// A change-log row as a domain value; a kind, operation or change list that does not
+/// decode is an error naming the row.
+pub fn to_domain(m: change_event::Model) -> StoreResult<ChangeEvent> {
+    let cell = |column| Cell::of("change_events", m.id, column);
+    Ok(ChangeEvent {
+        seq: m.seq,
+        occurred_at: m.occurred_at,
+        entity: cell("entity_type").text(&m.entity_type, EntityKind::parse)?,
+        entity_id: m.entity_id,
+        operation: cell("operation").text(&m.operation, Operation::parse)?,
+        changes: cell("changes").json(m.changes)?,
+        actor_user_id: m.actor_user_id,
+        actor_api_key_id: m.actor_api_key_id,
+        request_id: m.request_id,
+    })
+}
+
 /// The history of one record, newest first.
 pub async fn history<C: ConnectionTrait>(
     conn: &C,
@@ -113,7 +131,7 @@ pub async fn history<C: ConnectionTrait>(
     entity_type: EntityKind,
     entity_id: Uuid,
     request: &PageRequest,
-) -> StoreResult<Page<change_event::Model>> {
+) -> StoreResult<Page<ChangeEvent>> {
     let select = change_event::Entity::find()
         .filter(change_event::Column::TenantId.eq(tenant.uuid()))
         .filter(change_event::Column::EntityType.eq(entity_type.name()))
@@ -126,23 +144,34 @@ pub async fn history<C: ConnectionTrait>(
     };
     let tiebreak =
         Tiebreak { column: change_event::Column::Seq, value: |row: &change_event::Model| CursorValue::Int(row.seq) };
-    page::fetch(conn, select, &sort, &tiebreak, request).await
+    page::fetch(conn, select, &sort, &tiebreak, request).await?.try_map(to_domain)
 }
 
-/// The tenant's events after `after_seq`, oldest first (the change feed).
+/// The tenant's events after `after_seq`, oldest first (the change feed), and the last
+/// sequence number read. The feed is a background poll: a row that does not decode is
+/// logged and passed over, so it cannot stall the feed.
 pub async fn since<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     after_seq: i64,
     limit: u64,
-) -> StoreResult<Vec<change_event::Model>> {
-    Ok(change_event::Entity::find()
+) -> StoreResult<(Vec<ChangeEvent>, Option<i64>)> {
+    let rows = change_event::Entity::find()
         .filter(change_event::Column::TenantId.eq(tenant.uuid()))
         .filter(change_event::Column::Seq.gt(after_seq))
         .order_by_asc(change_event::Column::Seq)
         .limit(limit)
         .all(conn)
-        .await?)
+        .await?;
+    let last = rows.last().map(|row| row.seq);
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        match to_domain(row) {
+            Ok(event) => events.push(event),
+            Err(error) => tracing::error!(%error, "change feed: event passed over"),
+        }
+    }
+    Ok((events, last))
 }
 
 /// How many events a record has.

@@ -30,6 +30,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::activity::work_count;
+use crate::customers::customer_owned::Handover;
 use crate::decode::Cell;
 use crate::dialect::raw_statement;
 use crate::entity::{customer, department, pool, pool_log, pool_member, user};
@@ -613,7 +614,7 @@ async fn take<C: ConnectionTrait>(
         return Err(StoreError::rejected("ids", ErrorCode::Conflict, "someone else took one of these customers first"));
     }
     work_count::add(conn, tenant, &ids).await?;
-    crate::customers::customer_owned::follow_owner(conn, author, &ids, Some(owner)).await?;
+    crate::customers::customer_owned::follow_owner(conn, author, &ids, Handover::To(Some(owner))).await?;
     let operation = if action == PoolAction::Claim { Operation::Claim } else { Operation::Assign };
     let mut log = Vec::with_capacity(rows.len());
     let mut events = Vec::with_capacity(rows.len());
@@ -739,7 +740,7 @@ pub(crate) async fn put<C: ConnectionTrait>(
         return Err(StoreError::rejected("ids", ErrorCode::Conflict, "one of these customers changed owner meanwhile"));
     }
     work_count::add(conn, tenant, &ids).await?;
-    crate::customers::customer_owned::follow_owner(conn, author, &ids, None).await?;
+    crate::customers::customer_owned::follow_owner(conn, author, &ids, Handover::IntoPool).await?;
     let operation = if action == PoolAction::Reclaim { Operation::Reclaim } else { Operation::Release };
     let mut log = Vec::with_capacity(entries.len());
     let mut events = Vec::with_capacity(entries.len());

@@ -11,6 +11,7 @@ use guanxi_domain::activity::interaction::{
 use guanxi_domain::ids::{ContactId, CustomerId};
 use guanxi_domain::phone::PhoneNumber;
 use guanxi_domain::platform::access::{Module, Permission};
+use guanxi_domain::platform::change::Operation;
 use guanxi_domain::{ErrorCode, FieldError, Invalid};
 use guanxi_store::activity::interaction::{InteractionFilter as StoreFilter, Origin, TimelineEntry, TimelineKinds};
 use guanxi_store::page::Page;
@@ -145,16 +146,12 @@ impl TimelineEvent {
         match &self.0 {
             TimelineEntry::Interaction(_) => TimelineEventType::Interaction,
             TimelineEntry::Change(c) => {
-                let changed = |field: &str| {
-                    c.changes
-                        .as_array()
-                        .is_some_and(|a| a.iter().any(|x| x.get("field").and_then(|f| f.as_str()) == Some(field)))
-                };
-                match c.operation.as_str() {
-                    "CREATE" | "COPY" => TimelineEventType::CustomerCreated,
-                    "MERGE" => TimelineEventType::CustomerMerged,
-                    "DELETE" => TimelineEventType::CustomerDeleted,
-                    "RESTORE" => TimelineEventType::CustomerRestored,
+                let changed = |field: &str| c.changes.iter().any(|x| x.field == field);
+                match c.operation {
+                    Operation::Create | Operation::Copy => TimelineEventType::CustomerCreated,
+                    Operation::Merge => TimelineEventType::CustomerMerged,
+                    Operation::Delete => TimelineEventType::CustomerDeleted,
+                    Operation::Restore => TimelineEventType::CustomerRestored,
                     _ if changed("ownerId") => TimelineEventType::OwnerChanged,
                     _ if changed("status") => TimelineEventType::StatusChanged,
                     _ => TimelineEventType::CustomerUpdated,

@@ -82,9 +82,13 @@ pub(crate) async fn create_checked<C: guanxi_store::ConnectionTrait>(
         Err(invalid) => return Ok(Err(invalid.into())),
     };
     let found = guanxi_store::customers::customer_search::duplicates_of(conn, actor.tenant_id, &fields, None).await?;
-    let policy = guanxi_store::platform::tenant::settings(conn, actor.tenant_id).await?.duplicate_policy;
-    if let Err(refusal) = policy.check(DuplicateCheck::Create, !found.is_empty(), confirm_duplicates) {
-        return Ok(Err(Refused { invalid: refusal.into(), duplicates: found }));
+    // The policy is read only when there is something to decide (one statement fewer
+    // for the usual create).
+    if !found.is_empty() {
+        let policy = guanxi_store::platform::tenant::settings(conn, actor.tenant_id).await?.duplicate_policy;
+        if let Err(refusal) = policy.check(DuplicateCheck::Create, true, confirm_duplicates) {
+            return Ok(Err(Refused { invalid: refusal.into(), duplicates: found }));
+        }
     }
     let created = guanxi_store::customers::customer::create(
         conn,
@@ -234,8 +238,10 @@ impl CustomerMutation {
                     let found =
                         guanxi_store::customers::customer_search::duplicates_of(tx, tenant, &updated.fields, Some(id))
                             .await?;
-                    let policy = guanxi_store::platform::tenant::settings(tx, tenant).await?.duplicate_policy;
-                    policy.check(DuplicateCheck::Update, !found.is_empty(), confirm)?;
+                    if !found.is_empty() {
+                        let policy = guanxi_store::platform::tenant::settings(tx, tenant).await?.duplicate_policy;
+                        policy.check(DuplicateCheck::Update, true, confirm)?;
+                    }
                 }
                 Ok(updated)
             })

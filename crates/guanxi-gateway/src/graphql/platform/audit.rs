@@ -9,8 +9,8 @@ use futures::Stream;
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::TenantId;
 use guanxi_domain::platform::access::{Actor, Permission};
+use guanxi_domain::platform::change::ChangeEvent as DomainChangeEvent;
 use guanxi_store::Database;
-use guanxi_store::entity::change_event;
 use uuid::Uuid;
 
 use crate::graphql::context::{Caller, Credential, actor, require, state};
@@ -32,7 +32,7 @@ pub struct FieldChange {
 }
 
 /// One write to one record (变更记录).
-pub struct ChangeEvent(pub change_event::Model);
+pub struct ChangeEvent(pub DomainChangeEvent);
 
 #[Object]
 impl ChangeEvent {
@@ -45,45 +45,37 @@ impl ChangeEvent {
     }
     /// The record's type, e.g. `User`.
     async fn entity_type(&self) -> &str {
-        &self.0.entity_type
+        self.0.entity.name()
     }
     /// The record's global id.
     async fn entity_id(&self) -> ID {
-        global_id(&self.0.entity_type, self.0.entity_id)
+        global_id(self.0.entity.name(), self.0.entity_id)
     }
     /// CREATE, UPDATE, DELETE, RESTORE, DISABLE, ENABLE, REVOKE, PASSWORD_CHANGE, MERGE, COPY,
     /// CLAIM, RELEASE, RECLAIM, ASSIGN.
     async fn operation(&self) -> &str {
-        &self.0.operation
+        self.0.operation.as_str()
     }
     /// Phone numbers are masked unless the caller holds `phone.unmasked`.
     async fn changes(&self, ctx: &Context<'_>) -> Vec<FieldChange> {
         let unmasked = ctx.data_opt::<Caller>().and_then(|c| c.actor.as_ref()).is_some_and(Actor::sees_unmasked_phones);
-        let shown = |field: &str, value: serde_json::Value| -> serde_json::Value {
+        let shown = |field: &str, value: &serde_json::Value| -> serde_json::Value {
             match value {
-                serde_json::Value::String(s) if !unmasked && PHONE_FIELDS.contains(&field) => {
-                    serde_json::Value::String(guanxi_domain::platform::access::phone_as_seen(&s, false))
+                serde_json::Value::String(s) if PHONE_FIELDS.contains(&field) => {
+                    serde_json::Value::String(guanxi_domain::platform::access::phone_as_seen(s, unmasked))
                 }
-                other => other,
+                other => other.clone(),
             }
         };
         self.0
             .changes
-            .as_array()
-            .map(|changes| {
-                changes
-                    .iter()
-                    .map(|c| {
-                        let field = c.get("field").and_then(|f| f.as_str()).unwrap_or_default().to_owned();
-                        FieldChange {
-                            old: Json(shown(&field, c.get("old").cloned().unwrap_or_default())),
-                            new: Json(shown(&field, c.get("new").cloned().unwrap_or_default())),
-                            field,
-                        }
-                    })
-                    .collect()
+            .iter()
+            .map(|c| FieldChange {
+                old: Json(shown(&c.field, &c.old)),
+                new: Json(shown(&c.field, &c.new)),
+                field: c.field.clone(),
             })
-            .unwrap_or_default()
+            .collect()
     }
     /// Who made the change; null for the system, or when the caller may not see them.
     async fn actor(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
@@ -145,22 +137,17 @@ pub async fn visible_ids(db: &Database, actor: &Actor, kind: EntityKind, ids: &[
 async fn visible_events(
     db: &Database,
     actor: &Actor,
-    events: Vec<change_event::Model>,
-) -> ApiResult<Vec<change_event::Model>> {
+    events: Vec<DomainChangeEvent>,
+) -> ApiResult<Vec<DomainChangeEvent>> {
     let mut by_kind: HashMap<EntityKind, Vec<Uuid>> = HashMap::new();
     for event in &events {
-        if let Some(kind) = EntityKind::parse(&event.entity_type) {
-            by_kind.entry(kind).or_default().push(event.entity_id);
-        }
+        by_kind.entry(event.entity).or_default().push(event.entity_id);
     }
     let mut visible: HashSet<(EntityKind, Uuid)> = HashSet::new();
     for (kind, ids) in by_kind {
         visible.extend(visible_ids(db, actor, kind, &ids).await?.into_iter().map(|id| (kind, id)));
     }
-    Ok(events
-        .into_iter()
-        .filter(|e| EntityKind::parse(&e.entity_type).is_some_and(|kind| visible.contains(&(kind, e.entity_id))))
-        .collect())
+    Ok(events.into_iter().filter(|e| visible.contains(&(e.entity, e.entity_id))).collect())
 }
 
 /// Re-checks the subscriber's credential, so logout, revocation and disabling end the feed.
@@ -206,7 +193,7 @@ fn async_stream_events(
     start: i64,
     poll: Duration,
 ) -> impl Stream<Item = ChangeEvent> {
-    futures::stream::unfold((start, Vec::<change_event::Model>::new()), move |(mut last, mut pending)| {
+    futures::stream::unfold((start, Vec::<DomainChangeEvent>::new()), move |(mut last, mut pending)| {
         let app = app.clone();
         let credential = credential.clone();
         async move {
@@ -220,15 +207,15 @@ fn async_stream_events(
                     _ => return None,
                 };
                 let events = match guanxi_store::platform::audit::since(app.db.connection(), tenant, last, 200).await {
-                    Ok(events) => events,
+                    Ok((events, read_up_to)) => {
+                        last = read_up_to.unwrap_or(last);
+                        events
+                    }
                     Err(error) => {
                         tracing::warn!(%error, "change feed poll failed");
                         continue;
                     }
                 };
-                if let Some(newest) = events.last() {
-                    last = newest.seq;
-                }
                 match visible_events(&app.db, &actor, events).await {
                     Ok(mut visible) => {
                         visible.reverse();
