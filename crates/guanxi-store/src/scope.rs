@@ -7,7 +7,7 @@
 use guanxi_domain::ids::TenantId;
 use guanxi_domain::platform::access::{DepartmentRule, ScopeRule};
 use sea_orm::sea_query::{Alias, BinOper, Expr, ExprTrait, IntoColumnRef, Query, SimpleExpr};
-use sea_orm::{Condition, DbBackend};
+use sea_orm::{ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, Select};
 
 /// Users in the management chain below (and including) a user.
 const SUBORDINATES: &str = "(WITH RECURSIVE chain(id) AS (\
@@ -106,4 +106,22 @@ pub fn visible_customer<Col: IntoColumnRef>(
             .cond_where(owner_condition(backend, tenant, rule, (vc, crate::entity::customer::Column::OwnerId)))
             .to_owned(),
     )
+}
+
+/// The rows of `E` in `tenant` whose customer is live and admitted by `rule`: the scope of
+/// every record that hangs off a customer (interactions, check-ins, visit plans; contacts
+/// and deals add their own owner's scope).
+pub fn of_visible_customers<E: EntityTrait>(
+    backend: DbBackend,
+    tenant: TenantId,
+    rule: ScopeRule,
+    tenant_column: E::Column,
+    customer_column: E::Column,
+) -> Select<E> {
+    E::find().filter(tenant_column.eq(tenant.uuid())).filter(visible_customer(
+        backend,
+        tenant,
+        rule,
+        (E::default(), customer_column),
+    ))
 }

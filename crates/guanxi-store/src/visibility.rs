@@ -18,7 +18,7 @@ use crate::entity::{api_key, attachment, check_in, custom_field, pipeline, pool,
 use crate::error::{StoreError, StoreResult};
 use crate::repo::{self, Scoped};
 use crate::sales::opportunity::{Opportunities, OpportunityScope};
-use crate::scope::visible_customer;
+use crate::scope::of_visible_customers;
 use crate::{
     activity::calendar::Events, activity::interaction::Interactions, platform::department::Departments,
     platform::user::Users,
@@ -122,12 +122,7 @@ impl Scoped for CheckIns {
     const DELETED_AT: Option<check_in::Column> = None;
 
     fn visible(backend: DbBackend, tenant: TenantId, customers: ScopeRule) -> Select<check_in::Entity> {
-        check_in::Entity::find().filter(check_in::Column::TenantId.eq(tenant.uuid())).filter(visible_customer(
-            backend,
-            tenant,
-            customers,
-            (check_in::Entity, check_in::Column::CustomerId),
-        ))
+        of_visible_customers(backend, tenant, customers, check_in::Column::TenantId, check_in::Column::CustomerId)
     }
 
     fn to_domain(model: check_in::Model) -> StoreResult<check_in::Model> {
@@ -146,12 +141,7 @@ impl Scoped for VisitPlans {
     const DELETED_AT: Option<visit_plan::Column> = Some(visit_plan::Column::DeletedAt);
 
     fn visible(backend: DbBackend, tenant: TenantId, customers: ScopeRule) -> Select<visit_plan::Entity> {
-        visit_plan::Entity::find().filter(visit_plan::Column::TenantId.eq(tenant.uuid())).filter(visible_customer(
-            backend,
-            tenant,
-            customers,
-            (visit_plan::Entity, visit_plan::Column::CustomerId),
-        ))
+        of_visible_customers(backend, tenant, customers, visit_plan::Column::TenantId, visit_plan::Column::CustomerId)
     }
 
     fn to_domain(model: visit_plan::Model) -> StoreResult<visit_plan::Model> {

@@ -67,15 +67,9 @@ impl Scoped for Interactions {
     const DELETED_AT: Option<interaction::Column> = None;
 
     fn visible(backend: DbBackend, tenant: TenantId, customers: ScopeRule) -> Select<interaction::Entity> {
-        interaction::Entity::find()
-            .filter(interaction::Column::TenantId.eq(tenant.uuid()))
+        let (tenant_id, customer_id) = (interaction::Column::TenantId, interaction::Column::CustomerId);
+        crate::scope::of_visible_customers(backend, tenant, customers, tenant_id, customer_id)
             .filter(interaction::Column::DeletedAt.is_null())
-            .filter(crate::scope::visible_customer(
-                backend,
-                tenant,
-                customers,
-                (interaction::Entity, interaction::Column::CustomerId),
-            ))
     }
 
     fn to_domain(model: interaction::Model) -> StoreResult<Interaction> {
