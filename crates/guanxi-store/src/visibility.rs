@@ -3,6 +3,7 @@
 //! change log's readers (`history`, the `changes` feed) and uploads ask here; a new kind
 //! adds one line to [`visible_ids`].
 
+use guanxi_domain::activity::field::{CheckIn, CheckInKind, Upload, VisitPeriod, VisitPlan};
 use guanxi_domain::entity::{EntityKind, Visibility};
 use guanxi_domain::ids::{TenantId, UserId};
 use guanxi_domain::platform::access::ScopeRule;
@@ -11,6 +12,8 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
+
+use crate::decode::Cell;
 
 use crate::customers::contact::{ContactScope, Contacts};
 use crate::customers::customer::Customers;
@@ -117,7 +120,7 @@ pub struct CheckIns;
 impl Scoped for CheckIns {
     type Entity = check_in::Entity;
     type Scope = ScopeRule;
-    type Record = check_in::Model;
+    type Record = CheckIn;
     const ID: check_in::Column = check_in::Column::Id;
     const DELETED_AT: Option<check_in::Column> = None;
 
@@ -125,8 +128,26 @@ impl Scoped for CheckIns {
         of_visible_customers(backend, tenant, customers, check_in::Column::TenantId, check_in::Column::CustomerId)
     }
 
-    fn to_domain(model: check_in::Model) -> StoreResult<check_in::Model> {
-        Ok(model)
+    fn to_domain(m: check_in::Model) -> StoreResult<CheckIn> {
+        let cell = |column| Cell::of("check_ins", m.id, column);
+        Ok(CheckIn {
+            id: m.id,
+            customer_id: m.customer_id,
+            user_id: m.user_id,
+            event_id: m.event_id,
+            interaction_id: m.interaction_id,
+            check_in_id: m.check_in_id,
+            kind: cell("kind").text(&m.kind, CheckInKind::parse)?,
+            device_time: m.device_time,
+            server_time: m.server_time,
+            latitude: m.latitude,
+            longitude: m.longitude,
+            accuracy_meters: m.accuracy_meters,
+            distance_meters: m.distance_meters,
+            far: m.far,
+            photo_ids: cell("photo_ids").json(m.photo_ids)?,
+            note: m.note,
+        })
     }
 }
 
@@ -136,7 +157,7 @@ pub struct VisitPlans;
 impl Scoped for VisitPlans {
     type Entity = visit_plan::Entity;
     type Scope = ScopeRule;
-    type Record = visit_plan::Model;
+    type Record = VisitPlan;
     const ID: visit_plan::Column = visit_plan::Column::Id;
     const DELETED_AT: Option<visit_plan::Column> = Some(visit_plan::Column::DeletedAt);
 
@@ -144,8 +165,14 @@ impl Scoped for VisitPlans {
         of_visible_customers(backend, tenant, customers, visit_plan::Column::TenantId, visit_plan::Column::CustomerId)
     }
 
-    fn to_domain(model: visit_plan::Model) -> StoreResult<visit_plan::Model> {
-        Ok(model)
+    fn to_domain(m: visit_plan::Model) -> StoreResult<VisitPlan> {
+        Ok(VisitPlan {
+            period: Cell::of("visit_plans", m.id, "period").text(&m.period, VisitPeriod::parse)?,
+            id: m.id,
+            customer_id: m.customer_id,
+            owner_id: m.owner_id,
+            visits: m.visits,
+        })
     }
 }
 
@@ -156,7 +183,7 @@ impl Scoped for Uploads {
     type Entity = attachment::Entity;
     /// The uploader, and the caller's `CUSTOMER` scope.
     type Scope = (Uuid, ScopeRule);
-    type Record = attachment::Model;
+    type Record = Upload;
     const ID: attachment::Column = attachment::Column::Id;
     const DELETED_AT: Option<attachment::Column> = None;
 
@@ -176,7 +203,14 @@ impl Scoped for Uploads {
         )
     }
 
-    fn to_domain(model: attachment::Model) -> StoreResult<attachment::Model> {
-        Ok(model)
+    fn to_domain(m: attachment::Model) -> StoreResult<Upload> {
+        Ok(Upload {
+            id: m.id,
+            uploaded_by: m.uploaded_by,
+            file_name: m.file_name,
+            content_type: m.content_type,
+            size: m.size,
+            storage_key: m.storage_key,
+        })
     }
 }

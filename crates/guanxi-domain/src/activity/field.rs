@@ -17,6 +17,72 @@ pub fn distance_meters(a: (f64, f64), b: (f64, f64)) -> f64 {
 }
 
 text_enum! {
+    /// Whether a check-in starts a visit or ends it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum CheckInKind {
+        CheckIn => "CHECK_IN";
+        CheckOut => "CHECK_OUT";
+    }
+}
+
+text_enum! {
+    /// The period a visit plan counts its visits in.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum VisitPeriod {
+        Month => "MONTH";
+        Year => "YEAR";
+    }
+}
+
+/// A field check-in or check-out (外勤签到) as recorded: the server's clock counts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckIn {
+    pub id: uuid::Uuid,
+    pub customer_id: uuid::Uuid,
+    pub user_id: uuid::Uuid,
+    /// The planned visit it belongs to.
+    pub event_id: Option<uuid::Uuid>,
+    /// The visit recorded as an interaction.
+    pub interaction_id: Option<uuid::Uuid>,
+    /// For a check-out, the check-in it ends.
+    pub check_in_id: Option<uuid::Uuid>,
+    pub kind: CheckInKind,
+    pub device_time: DateTime<Utc>,
+    pub server_time: DateTime<Utc>,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub accuracy_meters: Option<f64>,
+    pub distance_meters: Option<f64>,
+    pub far: bool,
+    pub photo_ids: Vec<uuid::Uuid>,
+    pub note: Option<String>,
+}
+
+/// Planned visits to a key account (重点客户拜访计划).
+#[derive(Clone, Debug, PartialEq)]
+pub struct VisitPlan {
+    pub id: uuid::Uuid,
+    pub customer_id: uuid::Uuid,
+    pub owner_id: uuid::Uuid,
+    pub period: VisitPeriod,
+    /// Visits planned per period.
+    pub visits: i32,
+}
+
+/// An uploaded file: kept in the blob store under `storage_key`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Upload {
+    pub id: uuid::Uuid,
+    pub uploaded_by: uuid::Uuid,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub storage_key: String,
+}
+
+text_enum! {
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
     pub enum Granularity {

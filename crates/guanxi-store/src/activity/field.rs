@@ -19,6 +19,9 @@ use uuid::Uuid;
 use crate::entity::{attachment, check_in, customer, interaction, visit_plan};
 use crate::error::{StoreError, StoreResult};
 use crate::platform::audit::{self, Author};
+use crate::repo::Scoped;
+use crate::visibility::{CheckIns, Uploads, VisitPlans};
+use guanxi_domain::activity::field::{CheckIn, CheckInKind, Upload, VisitPeriod, VisitPlan};
 
 // --- attachments ---------------------------------------------------------------------
 
@@ -36,7 +39,7 @@ pub async fn insert_attachment<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
     input: NewAttachment,
-) -> StoreResult<attachment::Model> {
+) -> StoreResult<Upload> {
     let model = attachment::Entity::insert(attachment::ActiveModel {
         tenant_id: Set(author.tenant_id.uuid()),
         id: Set(input.id),
@@ -54,7 +57,7 @@ pub async fn insert_attachment<C: ConnectionTrait>(
     .await?;
     let changes = ChangeSet::new().field("fileName", (), &model.file_name).field("size", (), model.size);
     audit::record(conn, author, EntityKind::Attachment, model.id, Operation::Create, &changes).await?;
-    Ok(model)
+    Uploads::to_domain(model)
 }
 
 /// An upload the caller may fetch: their own, or one on a check-in they see.
@@ -64,7 +67,7 @@ pub async fn attachment<C: ConnectionTrait>(
     uploader: UserId,
     customers: ScopeRule,
     id: Uuid,
-) -> StoreResult<Option<attachment::Model>> {
+) -> StoreResult<Option<Upload>> {
     crate::repo::find::<crate::visibility::Uploads, _>(conn, tenant, (uploader.uuid(), customers), id).await
 }
 
@@ -108,9 +111,9 @@ pub async fn create_plan<C: ConnectionTrait>(
     customers: ScopeRule,
     customer: CustomerId,
     owner: UserId,
-    period: &str,
+    period: VisitPeriod,
     visits: i32,
-) -> StoreResult<visit_plan::Model> {
+) -> StoreResult<VisitPlan> {
     let tenant = author.tenant_id;
     let target = crate::customers::customer::find(conn, tenant, customers, customer.uuid()).await?;
     if target.is_none_or(|c| c.deleted_at.is_some()) {
@@ -122,7 +125,7 @@ pub async fn create_plan<C: ConnectionTrait>(
         id: Set(Uuid::now_v7()),
         customer_id: Set(customer.uuid()),
         owner_id: Set(owner.uuid()),
-        period: Set(period.to_owned()),
+        period: Set(period.as_str().to_owned()),
         visits: Set(visits),
         version: Set(1),
         created_at: Set(now),
@@ -131,10 +134,13 @@ pub async fn create_plan<C: ConnectionTrait>(
     })
     .exec_with_returning(conn)
     .await?;
-    let changes =
-        ChangeSet::new().field("customerId", (), customer).field("period", (), period).field("visits", (), visits);
+    let changes = ChangeSet::new().field("customerId", (), customer).field("period", (), period.as_str()).field(
+        "visits",
+        (),
+        visits,
+    );
     audit::record(conn, author, EntityKind::VisitPlan, model.id, Operation::Create, &changes).await?;
-    Ok(model)
+    VisitPlans::to_domain(model)
 }
 
 /// Live plans on customers the caller may see.
@@ -143,20 +149,13 @@ pub async fn plans<C: ConnectionTrait>(
     tenant: TenantId,
     customers: ScopeRule,
     customer: Option<Uuid>,
-) -> StoreResult<Vec<visit_plan::Model>> {
-    let mut select = visit_plan::Entity::find()
-        .filter(visit_plan::Column::TenantId.eq(tenant.uuid()))
-        .filter(visit_plan::Column::DeletedAt.is_null())
-        .filter(crate::scope::visible_customer(
-            conn.get_database_backend(),
-            tenant,
-            customers,
-            (visit_plan::Entity, visit_plan::Column::CustomerId),
-        ));
+) -> StoreResult<Vec<VisitPlan>> {
+    let mut select = VisitPlans::live(conn.get_database_backend(), tenant, customers);
     if let Some(customer) = customer {
         select = select.filter(visit_plan::Column::CustomerId.eq(customer));
     }
-    Ok(select.order_by_asc(visit_plan::Column::CreatedAt).limit(500).all(conn).await?)
+    let rows = select.order_by_asc(visit_plan::Column::CreatedAt).limit(500).all(conn).await?;
+    rows.into_iter().map(VisitPlans::to_domain).collect()
 }
 
 /// Check-ins per customer in `[from, to)` (visits done), for plan progress.
@@ -172,7 +171,7 @@ pub async fn check_in_times<C: ConnectionTrait>(
         .column(check_in::Column::CustomerId)
         .column(check_in::Column::ServerTime)
         .filter(check_in::Column::TenantId.eq(tenant.uuid()))
-        .filter(check_in::Column::Kind.eq("CHECK_IN"))
+        .filter(check_in::Column::Kind.eq(CheckInKind::CheckIn.as_str()))
         .filter(check_in::Column::CustomerId.is_in(customers.iter().copied()))
         .filter(check_in::Column::ServerTime.gte(from))
         .filter(check_in::Column::ServerTime.lt(to))
@@ -203,7 +202,7 @@ pub async fn check_in<C: ConnectionTrait>(
     author: &Author,
     customers: ScopeRule,
     input: NewCheckIn,
-) -> StoreResult<check_in::Model> {
+) -> StoreResult<CheckIn> {
     let tenant = author.tenant_id;
     let target = crate::customers::customer::find(conn, tenant, customers, input.customer.uuid()).await?;
     let Some(target) = target.filter(|c| c.deleted_at.is_none()) else {
@@ -248,7 +247,7 @@ pub async fn check_in<C: ConnectionTrait>(
         event_id: Set(input.event),
         interaction_id: Set(Some(visit.id.uuid())),
         check_in_id: Set(None),
-        kind: Set("CHECK_IN".into()),
+        kind: Set(CheckInKind::CheckIn.as_str().into()),
         device_time: Set(input.device_time),
         server_time: Set(now),
         latitude: Set(input.latitude),
@@ -266,7 +265,7 @@ pub async fn check_in<C: ConnectionTrait>(
         .field("distanceMeters", (), model.distance_meters)
         .field("far", (), model.far);
     audit::record(conn, author, EntityKind::CheckIn, id, Operation::Create, &changes).await?;
-    Ok(model)
+    CheckIns::to_domain(model)
 }
 
 /// Records the check-out of the caller's own check-in.
@@ -278,12 +277,12 @@ pub async fn check_out<C: ConnectionTrait>(
     device_time: DateTime<Utc>,
     position: (f64, f64, Option<f64>),
     note: Option<String>,
-) -> StoreResult<check_in::Model> {
+) -> StoreResult<CheckIn> {
     let tenant = author.tenant_id;
     let Some(start) = check_in::Entity::find_by_id((tenant.uuid(), check_in_id))
         .one(conn)
         .await?
-        .filter(|c| c.user_id == user.uuid() && c.kind == "CHECK_IN")
+        .filter(|c| c.user_id == user.uuid() && c.kind == CheckInKind::CheckIn.as_str())
     else {
         return Err(StoreError::rejected("checkInId", ErrorCode::NotFound, "no such check-in of yours"));
     };
@@ -309,7 +308,7 @@ pub async fn check_out<C: ConnectionTrait>(
         event_id: Set(start.event_id),
         interaction_id: Set(start.interaction_id),
         check_in_id: Set(Some(check_in_id)),
-        kind: Set("CHECK_OUT".into()),
+        kind: Set(CheckInKind::CheckOut.as_str().into()),
         device_time: Set(device_time),
         server_time: Set(now),
         latitude: Set(position.0),
@@ -352,7 +351,7 @@ pub async fn check_out<C: ConnectionTrait>(
         &ChangeSet::new().field("checkInId", (), check_in_id),
     )
     .await?;
-    Ok(model)
+    CheckIns::to_domain(model)
 }
 
 pub async fn find_check_in<C: ConnectionTrait>(
@@ -360,18 +359,8 @@ pub async fn find_check_in<C: ConnectionTrait>(
     tenant: TenantId,
     customers: ScopeRule,
     id: Uuid,
-) -> StoreResult<Option<check_in::Model>> {
-    Ok(check_in::Entity::find()
-        .filter(check_in::Column::TenantId.eq(tenant.uuid()))
-        .filter(check_in::Column::Id.eq(id))
-        .filter(crate::scope::visible_customer(
-            conn.get_database_backend(),
-            tenant,
-            customers,
-            (check_in::Entity, check_in::Column::CustomerId),
-        ))
-        .one(conn)
-        .await?)
+) -> StoreResult<Option<CheckIn>> {
+    crate::repo::find::<CheckIns, _>(conn, tenant, customers, id).await
 }
 
 // --- work log --------------------------------------------------------------------------
@@ -525,7 +514,7 @@ pub async fn check_ins_by<C: ConnectionTrait>(
             customers,
             (check_in::Entity, check_in::Column::CustomerId),
         ))
-        .filter(check_in::Column::Kind.eq("CHECK_IN"))
+        .filter(check_in::Column::Kind.eq(CheckInKind::CheckIn.as_str()))
         .filter(check_in::Column::UserId.is_in(users.iter().copied()))
         .filter(check_in::Column::ServerTime.gte(from))
         .filter(check_in::Column::ServerTime.lt(to))
@@ -544,21 +533,15 @@ pub async fn check_ins_list<C: ConnectionTrait>(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     limit: u64,
-) -> StoreResult<Vec<check_in::Model>> {
-    Ok(check_in::Entity::find()
-        .filter(crate::scope::visible_customer(
-            conn.get_database_backend(),
-            tenant,
-            customers,
-            (check_in::Entity, check_in::Column::CustomerId),
-        ))
-        .filter(check_in::Column::TenantId.eq(tenant.uuid()))
-        .filter(check_in::Column::Kind.eq("CHECK_IN"))
+) -> StoreResult<Vec<CheckIn>> {
+    let rows = CheckIns::visible(conn.get_database_backend(), tenant, customers)
+        .filter(check_in::Column::Kind.eq(CheckInKind::CheckIn.as_str()))
         .filter(check_in::Column::UserId.is_in(users.iter().copied()))
         .filter(check_in::Column::ServerTime.gte(from))
         .filter(check_in::Column::ServerTime.lt(to))
         .order_by_desc(check_in::Column::ServerTime)
         .limit(limit)
         .all(conn)
-        .await?)
+        .await?;
+    rows.into_iter().map(CheckIns::to_domain).collect()
 }

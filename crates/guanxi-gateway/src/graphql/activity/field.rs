@@ -5,11 +5,13 @@ use std::collections::HashMap;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
+use guanxi_domain::activity::field::{
+    CheckIn as DomainCheckIn, Upload as StoredUpload, VisitPeriod as DomainPeriod, VisitPlan as DomainPlan,
+};
 use guanxi_domain::activity::field::{Granularity as DomainGranularity, period_key, period_of, periods};
 use guanxi_domain::ids::{CustomerId, DepartmentId};
 use guanxi_domain::platform::access::{Module, Permission, ScopeRule};
 use guanxi_domain::{ErrorCode, Invalid};
-use guanxi_store::entity::{attachment, check_in, visit_plan};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -39,7 +41,7 @@ fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders, ApiError> {
 }
 
 /// An uploaded file.
-pub struct Attachment(pub attachment::Model);
+pub struct Attachment(pub StoredUpload);
 
 #[Object]
 impl Attachment {
@@ -62,7 +64,7 @@ impl Attachment {
 }
 
 /// A field check-in or check-out (外勤签到).
-pub struct CheckIn(pub check_in::Model);
+pub struct CheckIn(pub DomainCheckIn);
 
 #[Object]
 impl CheckIn {
@@ -71,7 +73,7 @@ impl CheckIn {
     }
     /// CHECK_IN or CHECK_OUT.
     async fn kind(&self) -> &str {
-        &self.0.kind
+        self.0.kind.as_str()
     }
     async fn customer(&self, ctx: &Context<'_>) -> ApiResult<Option<Customer>> {
         Ok(loaders(ctx)?.load_one(CustomerKey(self.0.customer_id)).await?.map(Customer))
@@ -115,6 +117,7 @@ impl CheckIn {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Serialize)]
+#[graphql(remote = "DomainPeriod")]
 pub enum VisitPeriod {
     Month,
     Year,
@@ -122,27 +125,27 @@ pub enum VisitPeriod {
 
 /// Planned visits to a key account (重点客户拜访计划).
 pub struct VisitPlan {
-    model: visit_plan::Model,
+    plan: DomainPlan,
     done: i64,
 }
 
 #[Object]
 impl VisitPlan {
     async fn id(&self) -> ID {
-        global_id(VISIT_PLAN, self.model.id)
+        global_id(VISIT_PLAN, self.plan.id)
     }
     async fn customer(&self, ctx: &Context<'_>) -> ApiResult<Option<Customer>> {
-        Ok(loaders(ctx)?.load_one(CustomerKey(self.model.customer_id)).await?.map(Customer))
+        Ok(loaders(ctx)?.load_one(CustomerKey(self.plan.customer_id)).await?.map(Customer))
     }
     async fn owner(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
-        Ok(loaders(ctx)?.load_one(UserKey(self.model.owner_id)).await?.map(User))
+        Ok(loaders(ctx)?.load_one(UserKey(self.plan.owner_id)).await?.map(User))
     }
     async fn period(&self) -> VisitPeriod {
-        if self.model.period == "YEAR" { VisitPeriod::Year } else { VisitPeriod::Month }
+        self.plan.period.into()
     }
     /// Visits planned per period.
     async fn planned(&self) -> i32 {
-        self.model.visits
+        self.plan.visits
     }
     /// Check-ins at the customer in the current period.
     async fn done(&self) -> i64 {
@@ -397,10 +400,7 @@ impl FieldMutation {
                 user_errors: vec![UserError::new("visits", ErrorCode::Invalid, "1 to 365 visits")],
             });
         }
-        let period = match input.period {
-            VisitPeriod::Month => "MONTH",
-            VisitPeriod::Year => "YEAR",
-        };
+        let period = input.period.into();
         let author = author(ctx, &actor);
         let rule = actor.scope_rule(Module::Customer);
         let owner = actor.user_id;
@@ -420,7 +420,7 @@ impl FieldMutation {
         })
         .await?;
         Ok(match result {
-            Ok(model) => VisitPlanPayload { visit_plan: Some(VisitPlan { model, done: 0 }), user_errors: vec![] },
+            Ok(plan) => VisitPlanPayload { visit_plan: Some(VisitPlan { plan, done: 0 }), user_errors: vec![] },
             Err(errors) => VisitPlanPayload { visit_plan: None, user_errors: errors },
         })
     }
@@ -655,11 +655,13 @@ impl FieldQuery {
             guanxi_store::activity::field::check_in_times(conn, actor.tenant_id, &customers, year.0, year.1).await?;
         Ok(plans
             .into_iter()
-            .map(|model| {
-                let (from, to) = if model.period == "YEAR" { year } else { month };
-                let done =
-                    times.iter().filter(|(c, t)| *c == model.customer_id && *t >= from && *t < to).count() as i64;
-                VisitPlan { model, done }
+            .map(|plan| {
+                let (from, to) = match plan.period {
+                    DomainPeriod::Year => year,
+                    DomainPeriod::Month => month,
+                };
+                let done = times.iter().filter(|(c, t)| *c == plan.customer_id && *t >= from && *t < to).count() as i64;
+                VisitPlan { plan, done }
             })
             .collect())
     }
