@@ -186,6 +186,22 @@ impl OpportunityFields {
     }
 }
 
+/// A stage an opportunity entered: one row per move, written with the move.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageChange {
+    pub opportunity_id: OpportunityId,
+    /// `None` for the stage the opportunity was created in.
+    pub from_stage_id: Option<StageId>,
+    pub to_stage_id: StageId,
+    pub changed_at: DateTime<Utc>,
+    /// Who moved it; `None` for the system.
+    pub changed_by: Option<UserId>,
+    /// How long the opportunity sat in the stage it left.
+    pub seconds_in_from_stage: Option<i64>,
+    /// The amount when it moved.
+    pub amount: Decimal,
+}
+
 /// A possible deal with a customer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Opportunity {

@@ -279,7 +279,7 @@ impl Loader<PipelineStagesKey> for ScopedLoader {
 pub struct StageChangesKey(pub Uuid);
 
 impl Loader<StageChangesKey> for ScopedLoader {
-    type Value = Vec<guanxi_store::entity::opportunity_stage_change::Model>;
+    type Value = Vec<guanxi_domain::sales::opportunity::StageChange>;
     type Error = ApiError;
 
     async fn load(&self, keys: &[StageChangesKey]) -> Result<HashMap<StageChangesKey, Self::Value>, ApiError> {
@@ -288,7 +288,7 @@ impl Loader<StageChangesKey> for ScopedLoader {
             guanxi_store::sales::opportunity::stage_changes(self.db.connection(), self.actor.tenant_id, &ids).await?;
         let mut out: HashMap<StageChangesKey, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for row in rows {
-            out.entry(StageChangesKey(row.opportunity_id)).or_default().push(row);
+            out.entry(StageChangesKey(row.opportunity_id.uuid())).or_default().push(row);
         }
         Ok(out)
     }

@@ -371,14 +371,26 @@ pub async fn stage_changes<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     opportunities: &[Uuid],
-) -> StoreResult<Vec<opportunity_stage_change::Model>> {
-    Ok(opportunity_stage_change::Entity::find()
+) -> StoreResult<Vec<guanxi_domain::sales::opportunity::StageChange>> {
+    let rows = opportunity_stage_change::Entity::find()
         .filter(opportunity_stage_change::Column::TenantId.eq(tenant.uuid()))
         .filter(opportunity_stage_change::Column::OpportunityId.is_in(opportunities.iter().copied()))
         .order_by_asc(opportunity_stage_change::Column::ChangedAt)
         .order_by_asc(opportunity_stage_change::Column::Id)
         .all(conn)
-        .await?)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| guanxi_domain::sales::opportunity::StageChange {
+            opportunity_id: m.opportunity_id.into(),
+            from_stage_id: m.from_stage_id.map(Into::into),
+            to_stage_id: m.to_stage_id.into(),
+            changed_at: m.changed_at,
+            changed_by: m.changed_by.map(Into::into),
+            seconds_in_from_stage: m.seconds_in_from_stage,
+            amount: from_fen(m.amount_fen),
+        })
+        .collect())
 }
 
 fn field_model(fields: &OpportunityFields) -> opportunity::ActiveModel {

@@ -4,9 +4,10 @@ use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Simp
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_domain::ids::{CustomerId, DepartmentId, PipelineId, StageId, UserId};
 use guanxi_domain::platform::access::Permission;
+use guanxi_domain::sales::opportunity::StageChange as DomainStageChange;
 use guanxi_domain::sales::opportunity::{
     Opportunity as DomainOpportunity, OpportunityFields, Pipeline as DomainPipeline, Stage as DomainStage, StageDraft,
-    StageKind as DomainKind, from_fen, funnel,
+    StageKind as DomainKind, funnel,
 };
 use guanxi_domain::{ErrorCode, Invalid};
 use guanxi_store::page::Direction;
@@ -98,34 +99,34 @@ async fn stage_by_id(ctx: &Context<'_>, pipeline: PipelineId, stage: uuid::Uuid)
 /// A stage an opportunity entered.
 pub struct StageChange {
     pipeline: PipelineId,
-    row: guanxi_store::entity::opportunity_stage_change::Model,
+    change: DomainStageChange,
 }
 
 #[Object]
 impl StageChange {
     /// Null for the stage the opportunity was created in.
     async fn from_stage(&self, ctx: &Context<'_>) -> ApiResult<Option<PipelineStage>> {
-        let Some(from) = self.row.from_stage_id else { return Ok(None) };
-        stage_by_id(ctx, self.pipeline, from).await
+        let Some(from) = self.change.from_stage_id else { return Ok(None) };
+        stage_by_id(ctx, self.pipeline, from.uuid()).await
     }
     async fn to_stage(&self, ctx: &Context<'_>) -> ApiResult<Option<PipelineStage>> {
-        stage_by_id(ctx, self.pipeline, self.row.to_stage_id).await
+        stage_by_id(ctx, self.pipeline, self.change.to_stage_id.uuid()).await
     }
     async fn changed_at(&self) -> DateTime<Utc> {
-        self.row.changed_at
+        self.change.changed_at
     }
     /// Who moved it; null for the system, or when the caller may not see them.
     async fn changed_by(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
-        let Some(user) = self.row.changed_by else { return Ok(None) };
-        Ok(loaders(ctx)?.load_one(UserKey(user)).await?.map(User))
+        let Some(user) = self.change.changed_by else { return Ok(None) };
+        Ok(loaders(ctx)?.load_one(UserKey(user.uuid())).await?.map(User))
     }
     /// How long the opportunity sat in the stage it left.
     async fn days_in_from_stage(&self) -> Option<f64> {
-        self.row.seconds_in_from_stage.map(|s| (s as f64 / 86_400.0 * 10.0).round() / 10.0)
+        self.change.seconds_in_from_stage.map(|s| (s as f64 / 86_400.0 * 10.0).round() / 10.0)
     }
     /// The amount when it moved.
     async fn amount(&self) -> Money {
-        Money::cny(from_fen(self.row.amount_fen))
+        Money::cny(self.change.amount)
     }
 }
 
@@ -194,7 +195,7 @@ impl Opportunity {
     /// Every stage the opportunity entered, oldest first.
     async fn stage_history(&self, ctx: &Context<'_>) -> ApiResult<Vec<StageChange>> {
         let rows = loaders(ctx)?.load_one(StageChangesKey(self.0.id.uuid())).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(|row| StageChange { pipeline: self.0.pipeline_id, row }).collect())
+        Ok(rows.into_iter().map(|change| StageChange { pipeline: self.0.pipeline_id, change }).collect())
     }
     async fn version(&self) -> i32 {
         self.0.version
