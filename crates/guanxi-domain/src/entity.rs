@@ -99,6 +99,28 @@ impl EntityKind {
         }
     }
 
+    /// The kind in words, for messages: "the customer is already deleted".
+    pub const fn noun(self) -> &'static str {
+        match self {
+            EntityKind::Tenant => "tenant",
+            EntityKind::Department => "department",
+            EntityKind::User => "user",
+            EntityKind::Role => "role",
+            EntityKind::ApiKey => "API key",
+            EntityKind::CustomField => "custom field",
+            EntityKind::Customer => "customer",
+            EntityKind::Contact => "contact",
+            EntityKind::Interaction => "interaction",
+            EntityKind::Event => "event",
+            EntityKind::Opportunity => "opportunity",
+            EntityKind::Pipeline => "pipeline",
+            EntityKind::Pool => "pool",
+            EntityKind::Attachment => "attachment",
+            EntityKind::CheckIn => "check-in",
+            EntityKind::VisitPlan => "visit plan",
+        }
+    }
+
     /// The kind a global-id or change-log name stands for.
     pub fn parse(name: &str) -> Option<EntityKind> {
         EntityKind::ALL.iter().copied().find(|kind| kind.name() == name)

@@ -1,18 +1,26 @@
 //! The scoped repository, written once: reading records by id through the caller's
-//! scope, and the version-guarded update. Each record kind supplies its `visible` select
-//! and its row-to-domain conversion ([`Scoped`]) and names its version columns
-//! ([`Versioned`]); `find`, `by_ids`, `visible_ids`, `current` and `write_versioned`
+//! scope, listing and counting them a page at a time, the version-guarded update, and
+//! the recycle bin. Each record kind supplies its `visible` select and its row-to-domain
+//! conversion ([`Scoped`]), names its version columns ([`Versioned`]), its filter and
+//! orderings ([`Listed`]) and its deletion mark ([`Recyclable`]); `find`, `by_ids`,
+//! `visible_ids`, `list`, `count`, `current`, `write_versioned`, `delete` and `restore`
 //! are shared.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use guanxi_domain::ErrorCode;
+use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::TenantId;
+use guanxi_domain::platform::change::{ChangeSet, Operation};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect, Select, UpdateMany,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select,
+    UpdateMany,
 };
 use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
+use crate::page::{self, CursorValue, Page, PageRequest, SortKey, Tiebreak};
+use crate::platform::audit::{self, Author};
 
 /// A record kind read through a data scope.
 pub trait Scoped {
@@ -215,4 +223,212 @@ pub async fn write_versioned_or<R: Versioned, C: ConnectionTrait>(
 /// An update that sets `values`, for [`write_versioned`].
 pub fn set_columns<E: EntityTrait>(values: Vec<(E::Column, sea_orm::sea_query::SimpleExpr)>) -> UpdateMany<E> {
     values.into_iter().fold(E::update_many(), |update, (column, value)| update.col_expr(column, value))
+}
+
+/// A record kind listed a page at a time (keyset pagination, see `page`).
+pub trait Listed: Scoped {
+    /// What a list may ask for beyond the scope.
+    type Filter;
+    /// The orderings the list offers: a sort field and a direction, or less when fixed.
+    type Order: Copy;
+
+    /// The records the scope admits that `filter` matches.
+    fn matching(
+        backend: DbBackend,
+        tenant: TenantId,
+        scope: Self::Scope,
+        filter: &Self::Filter,
+    ) -> Select<Self::Entity>;
+
+    /// The sort key of an ordering (the id breaks ties).
+    fn sort_key(order: Self::Order) -> SortKey<Self::Entity>;
+
+    /// The row's id, the tie-breaker of every ordering.
+    fn id_of(model: &<Self::Entity as EntityTrait>::Model) -> Uuid;
+}
+
+/// One page of what `filter` matches, in `order`, continuing from the request's cursor.
+pub async fn list<R: Listed, C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: R::Scope,
+    filter: &R::Filter,
+    order: R::Order,
+    request: &PageRequest,
+) -> StoreResult<Page<R::Record>> {
+    let tiebreak = Tiebreak { column: R::ID, value: |m| CursorValue::Uuid(R::id_of(m)) };
+    let select = R::matching(conn.get_database_backend(), tenant, scope, filter);
+    page::fetch(conn, select, &R::sort_key(order), &tiebreak, request).await?.try_map(R::to_domain)
+}
+
+/// How many records `filter` matches.
+pub async fn count<R: Listed, C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: R::Scope,
+    filter: &R::Filter,
+) -> StoreResult<u64>
+where
+    <R::Entity as EntityTrait>::Model: Sync,
+{
+    Ok(R::matching(conn.get_database_backend(), tenant, scope, filter).count(conn).await?)
+}
+
+/// The module-level `list` and `count` of a listed kind, delegating to the shared ones.
+macro_rules! listed {
+    ($kind:ty) => {
+        /// One page of what `filter` matches, in `order`.
+        pub async fn list<C: sea_orm::ConnectionTrait>(
+            conn: &C,
+            tenant: guanxi_domain::ids::TenantId,
+            scope: <$kind as $crate::repo::Scoped>::Scope,
+            filter: &<$kind as $crate::repo::Listed>::Filter,
+            order: <$kind as $crate::repo::Listed>::Order,
+            request: &$crate::page::PageRequest,
+        ) -> $crate::StoreResult<$crate::page::Page<<$kind as $crate::repo::Scoped>::Record>> {
+            $crate::repo::list::<$kind, C>(conn, tenant, scope, filter, order, request).await
+        }
+
+        /// How many records `filter` matches.
+        pub async fn count<C: sea_orm::ConnectionTrait>(
+            conn: &C,
+            tenant: guanxi_domain::ids::TenantId,
+            scope: <$kind as $crate::repo::Scoped>::Scope,
+            filter: &<$kind as $crate::repo::Listed>::Filter,
+        ) -> $crate::StoreResult<u64> {
+            $crate::repo::count::<$kind, C>(conn, tenant, scope, filter).await
+        }
+    };
+}
+pub(crate) use listed;
+
+/// A record kind with a recycle bin: deleting sets its `deleted_at`, restoring clears it,
+/// each a versioned write recorded in the change log.
+pub trait Recyclable: Versioned {
+    const KIND: EntityKind;
+    const DELETED: <Self::Entity as EntityTrait>::Column;
+
+    fn deleted_at(record: &Self::Record) -> Option<DateTime<Utc>>;
+}
+
+/// `Recyclable` for a kind whose table has a `deleted_at` column and whose record has a
+/// `deleted_at` field: `recyclable!(Customers, customer, EntityKind::Customer);`.
+macro_rules! recyclable {
+    ($kind:ty, $entity:ident, $entity_kind:expr) => {
+        impl $crate::repo::Recyclable for $kind {
+            const KIND: guanxi_domain::entity::EntityKind = $entity_kind;
+            const DELETED: $entity::Column = $entity::Column::DeletedAt;
+
+            fn deleted_at(record: &Self::Record) -> Option<chrono::DateTime<chrono::Utc>> {
+                record.deleted_at
+            }
+        }
+    };
+}
+pub(crate) use recyclable;
+
+/// The records the scope admits that are live, or with `deleted: Some(true)` those in the
+/// recycle bin (a list filter's `deleted`).
+pub fn in_bin<R: Recyclable>(
+    backend: DbBackend,
+    tenant: TenantId,
+    scope: R::Scope,
+    deleted: Option<bool>,
+) -> Select<R::Entity> {
+    let select = R::visible(backend, tenant, scope);
+    if deleted == Some(true) { select.filter(R::DELETED.is_not_null()) } else { select.filter(R::DELETED.is_null()) }
+}
+
+/// The live record the caller may see at the version they expect: where a delete starts.
+/// One already in the recycle bin is `ILLEGAL_STATE`.
+pub async fn live_current<R: Recyclable, C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: R::Scope,
+    id: Uuid,
+    expected_version: i32,
+) -> StoreResult<R::Record> {
+    let record = current::<R, C>(conn, tenant, scope, id, expected_version).await?;
+    if R::deleted_at(&record).is_some() {
+        let message = format!("the {} is already deleted", R::KIND.noun());
+        return Err(StoreError::rejected("id", ErrorCode::IllegalState, message));
+    }
+    Ok(record)
+}
+
+/// The deleted record the caller may see at the version they expect, with when it was
+/// deleted: where a restore starts. One not in the recycle bin is `ILLEGAL_STATE`.
+pub async fn deleted_current<R: Recyclable, C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: R::Scope,
+    id: Uuid,
+    expected_version: i32,
+) -> StoreResult<(R::Record, DateTime<Utc>)> {
+    let record = current::<R, C>(conn, tenant, scope, id, expected_version).await?;
+    match R::deleted_at(&record) {
+        Some(deleted_at) => Ok((record, deleted_at)),
+        None => {
+            let message = format!("the {} is not deleted", R::KIND.noun());
+            Err(StoreError::rejected("id", ErrorCode::IllegalState, message))
+        }
+    }
+}
+
+/// Moves a record the caller checked with [`live_current`] to the recycle bin and records it.
+pub async fn mark_deleted<R: Recyclable, C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    id: Uuid,
+    expected_version: i32,
+) -> StoreResult<R::Record> {
+    let now = Utc::now();
+    let update = R::Entity::update_many().col_expr(R::DELETED, Expr::value(now));
+    let after = write_versioned::<R, C>(conn, author.tenant_id, id, expected_version, update).await?;
+    let changes = ChangeSet::new().field("deletedAt", None::<()>, now);
+    audit::record(conn, author, R::KIND, id, Operation::Delete, &changes).await?;
+    Ok(after)
+}
+
+/// Brings a record the caller checked with [`deleted_current`] back, applying `update`
+/// beside it (more columns to clear), and records `changes` with the restore; the
+/// database's refusal (a live record took its unique name meanwhile) goes through `refused`.
+pub async fn mark_restored<R: Recyclable, C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    (id, expected_version): (Uuid, i32),
+    update: UpdateMany<R::Entity>,
+    changes: ChangeSet,
+    refused: impl FnOnce(DbErr) -> StoreError,
+) -> StoreResult<R::Record> {
+    let update = update.col_expr(R::DELETED, Expr::value(None::<DateTime<Utc>>));
+    let after = write_versioned_or::<R, C>(conn, author.tenant_id, id, expected_version, update, refused).await?;
+    audit::record(conn, author, R::KIND, id, Operation::Restore, &changes).await?;
+    Ok(after)
+}
+
+/// Moves a record to the recycle bin, when nothing else decides whether it may go.
+pub async fn delete<R: Recyclable, C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    scope: R::Scope,
+    id: Uuid,
+    expected_version: i32,
+) -> StoreResult<R::Record> {
+    live_current::<R, C>(conn, author.tenant_id, scope, id, expected_version).await?;
+    mark_deleted::<R, C>(conn, author, id, expected_version).await
+}
+
+/// Brings a record back from the recycle bin, when nothing else decides whether it may.
+pub async fn restore<R: Recyclable, C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    scope: R::Scope,
+    id: Uuid,
+    expected_version: i32,
+) -> StoreResult<R::Record> {
+    let (_, deleted_at) = deleted_current::<R, C>(conn, author.tenant_id, scope, id, expected_version).await?;
+    let changes = ChangeSet::new().field("deletedAt", deleted_at, None::<()>);
+    mark_restored::<R, C>(conn, author, (id, expected_version), R::Entity::update_many(), changes, StoreError::from)
+        .await
 }

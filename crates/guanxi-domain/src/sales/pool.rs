@@ -7,12 +7,15 @@
 //! some days before a reclaim, a cool-down before a former owner may claim a customer
 //! back, and caps on claims a day and on customers owned.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{ErrorCode, FieldError, Invalid};
-use crate::ids::{PoolId, TenantId, UserId};
+use crate::ids::{DepartmentId, PoolId, TenantId, UserId};
+use crate::platform::access::{Actor, Permission};
 
 /// The most days a rule, a warning or a cool-down may name (ten years).
 pub const MAX_DAYS: u32 = 3_650;
@@ -194,6 +197,59 @@ pub struct Pool {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Who asks about a pool: a user, their department, and whether they manage every pool
+/// (`settings.manage`).
+#[derive(Clone, Copy, Debug)]
+pub struct Caller {
+    pub user: UserId,
+    pub department: Option<DepartmentId>,
+    pub manages_all: bool,
+}
+
+impl Caller {
+    pub fn of(actor: &Actor) -> Self {
+        Caller {
+            user: actor.user_id,
+            department: Some(actor.department_id),
+            manages_all: actor.may(Permission::SettingsManage),
+        }
+    }
+}
+
+/// What a caller may do in one pool.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Access {
+    /// May see its customers and claim them.
+    pub member: bool,
+    /// May hand its customers out, and see its members.
+    pub admin: bool,
+}
+
+impl Access {
+    pub fn sees(self) -> bool {
+        self.member || self.admin
+    }
+}
+
+impl Pool {
+    /// What `caller` may do in this pool. `departments` holds the caller's department
+    /// and every department above it: a department member admits everyone in its subtree.
+    /// A member may claim; an admin member, or anyone who manages every pool, may also
+    /// hand customers out.
+    pub fn access(&self, caller: &Caller, departments: &HashSet<Uuid>) -> Access {
+        let mine: Vec<&PoolMember> = self
+            .settings
+            .members
+            .iter()
+            .filter(|m| match m.kind {
+                MemberKind::User => m.id == caller.user.uuid(),
+                MemberKind::Department => departments.contains(&m.id),
+            })
+            .collect();
+        Access { member: !mine.is_empty(), admin: caller.manages_all || mine.iter().any(|m| m.admin) }
+    }
 }
 
 text_enum! {
@@ -395,5 +451,43 @@ mod tests {
         assert_eq!(check_reason(&"长".repeat(201)).unwrap_err().0[0].code, ErrorCode::Invalid);
         assert_eq!(ReclaimKind::parse("NOT_WON"), Some(ReclaimKind::NotWon));
         assert_eq!(ReclaimKind::NoFollowUp.reason(30), "30 天未跟进");
+    }
+
+    #[test]
+    fn access_follows_membership_departments_and_the_manage_permission() {
+        let (rep, east, east_sales) = (Uuid::from_u128(1), Uuid::from_u128(10), Uuid::from_u128(11));
+        let member = |kind, id, admin| PoolMember { kind, id, admin };
+        let pool = |members| Pool {
+            id: PoolId::from_uuid(Uuid::from_u128(100)),
+            tenant_id: TenantId::from_uuid(Uuid::from_u128(200)),
+            settings: PoolSettings { members, ..settings() },
+            version: 1,
+            created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            updated_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        };
+        let caller = |manages_all| Caller {
+            user: UserId::from_uuid(rep),
+            department: Some(crate::ids::DepartmentId::from_uuid(east_sales)),
+            manages_all,
+        };
+        // The rep's department and the one above it.
+        let chain: HashSet<Uuid> = [east_sales, east].into_iter().collect();
+        let none = Access { member: false, admin: false };
+        let cases = [
+            // (members, manages every pool, expected)
+            (vec![], false, none),
+            (vec![], true, Access { member: false, admin: true }),
+            (vec![member(MemberKind::User, rep, false)], false, Access { member: true, admin: false }),
+            (vec![member(MemberKind::User, rep, true)], false, Access { member: true, admin: true }),
+            (vec![member(MemberKind::User, Uuid::from_u128(2), true)], false, none),
+            // A department member admits its whole subtree.
+            (vec![member(MemberKind::Department, east, false)], false, Access { member: true, admin: false }),
+            (vec![member(MemberKind::Department, Uuid::from_u128(12), true)], false, none),
+        ];
+        for (i, (members, manages_all, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(pool(members).access(&caller(manages_all), &chain), expected, "case {i}");
+        }
+        assert!(!none.sees());
+        assert!(Access { member: false, admin: true }.sees());
     }
 }

@@ -1,18 +1,20 @@
 //! How a mutation writes: one transaction, committed only when the work succeeded, with
 //! idempotency keys for creates. Business failures roll back and become `userErrors`.
 
-use async_graphql::Context;
+use async_graphql::{Context, ID};
 use futures::future::BoxFuture;
 use guanxi_domain::ids::{TenantId, UserId};
-use guanxi_domain::platform::access::Actor;
+use guanxi_domain::platform::access::{Actor, Permission};
+use guanxi_store::platform::audit::Author;
 use guanxi_store::platform::idempotency::{self, Claim};
 use guanxi_store::{DatabaseTransaction, StoreResult};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::context::state;
+use super::context::{author, require, state};
 use super::error::{ApiError, ApiResult, Outcome, outcome};
+use super::relay::input_id;
 
 /// Runs `work` in one write transaction.
 pub async fn transact<T, F>(ctx: &Context<'_>, work: F) -> ApiResult<Outcome<T>>
@@ -22,6 +24,44 @@ where
     let tx = begin(ctx).await?;
     let result = outcome(work(&tx).await)?;
     finish(tx, result).await
+}
+
+/// [`transact`], for work that also reports what it found on the way, whether or not it
+/// wrote (the clashes of a booking, say): `work` fills the `S` it is lent, and the caller
+/// gets it back beside the outcome.
+pub async fn transact_noting<T, S, F>(ctx: &Context<'_>, work: F) -> ApiResult<(Outcome<T>, S)>
+where
+    S: Default,
+    F: for<'t> FnOnce(&'t DatabaseTransaction, &'t mut S) -> BoxFuture<'t, StoreResult<T>>,
+{
+    let mut found = S::default();
+    let tx = begin(ctx).await?;
+    let result = outcome(work(&tx, &mut found).await)?;
+    Ok((finish(tx, result).await?, found))
+}
+
+/// A write to the one record the input's `id` names: checks `permission`, reads the id
+/// (another kind's id is a user error on `id`), and runs `work` in one transaction with
+/// the caller as author and the data scope `scope` gives for them.
+pub async fn write_by_id<T, S, P, F>(
+    ctx: &Context<'_>,
+    permission: Permission,
+    (id, kind): (&ID, &str),
+    scope: impl FnOnce(&Actor) -> S,
+    work: F,
+) -> ApiResult<P>
+where
+    P: From<Outcome<T>>,
+    F: for<'t> FnOnce(&'t DatabaseTransaction, Author, S, Uuid) -> BoxFuture<'t, StoreResult<T>>,
+{
+    let actor = require(ctx, permission)?;
+    let id = match input_id("id", id, kind) {
+        Ok(id) => id,
+        Err(e) => return Ok(P::from(Err(vec![e]))),
+    };
+    let (author, scope) = (author(ctx, actor), scope(actor));
+    let result = transact(ctx, move |tx| work(tx, author, scope, id)).await?;
+    Ok(result.into())
 }
 
 /// The caller's tenant write transaction (see `Database::begin_tenant_write`).
@@ -75,6 +115,25 @@ where
     F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, StoreResult<(Uuid, T)>>,
     R: for<'t> FnOnce(&'t DatabaseTransaction, Uuid) -> BoxFuture<'t, StoreResult<T>>,
 {
+    let (result, ()) = write_noting(ctx, idempotent, move |tx, _: &mut ()| create(tx), reload).await?;
+    Ok(result)
+}
+
+/// [`write`], for a create that also reports what it found on the way, whether or not it
+/// wrote (the duplicates that refused it, say): `create` fills the `S` it is lent, and
+/// the caller gets it back beside the outcome. A replay finds nothing.
+pub async fn write_noting<T, S, F, R>(
+    ctx: &Context<'_>,
+    idempotent: Idempotent,
+    create: F,
+    reload: R,
+) -> ApiResult<(Outcome<T>, S)>
+where
+    S: Default,
+    F: for<'t> FnOnce(&'t DatabaseTransaction, &'t mut S) -> BoxFuture<'t, StoreResult<(Uuid, T)>>,
+    R: for<'t> FnOnce(&'t DatabaseTransaction, Uuid) -> BoxFuture<'t, StoreResult<T>>,
+{
+    let mut found = S::default();
     let tx = begin(ctx).await?;
     if let Some(key) = &idempotent.key {
         let claim = idempotency::claim(
@@ -87,15 +146,15 @@ where
         )
         .await;
         match outcome(claim)? {
-            Err(errors) => return finish(tx, Err(errors)).await,
+            Err(errors) => return Ok((finish(tx, Err(errors)).await?, found)),
             Ok(Claim::Replay(id)) => {
                 let replayed = outcome(reload(&tx, id).await)?;
-                return finish(tx, replayed).await;
+                return Ok((finish(tx, replayed).await?, found));
             }
             Ok(Claim::Fresh) => {}
         }
     }
-    let created = outcome(create(&tx).await)?;
+    let created = outcome(create(&tx, &mut found).await)?;
     let result = match created {
         Ok((id, value)) => {
             if let Some(key) = &idempotent.key {
@@ -107,5 +166,5 @@ where
         }
         Err(errors) => Err(errors),
     };
-    finish(tx, result).await
+    Ok((finish(tx, result).await?, found))
 }

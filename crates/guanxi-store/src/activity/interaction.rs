@@ -23,7 +23,7 @@ use crate::decode::Cell;
 use crate::entity::{change_event, contact, customer, interaction};
 use crate::error::{StoreError, StoreResult, on_unique};
 use crate::filter::{IdFilter, TimeFilter};
-use crate::page::{self, Cursor, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::page::{self, Cursor, CursorValue, Direction, Page, SortKey};
 use crate::platform::audit::{self, Author};
 use crate::repo::{self, Scoped};
 
@@ -119,34 +119,35 @@ impl InteractionFilter {
     }
 }
 
-/// Interactions, newest first.
-pub async fn list<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    customers: ScopeRule,
-    filter: &InteractionFilter,
-    request: &PageRequest,
-) -> StoreResult<Page<Interaction>> {
-    let key = SortKey {
-        name: "OCCURRED_AT",
-        column: interaction::Column::OccurredAt,
-        direction: Direction::Desc,
-        value: |m: &interaction::Model| CursorValue::Time(m.occurred_at),
-    };
-    let tiebreak =
-        Tiebreak { column: interaction::Column::Id, value: |m: &interaction::Model| CursorValue::Uuid(m.id) };
-    let select = visible(conn.get_database_backend(), tenant, customers).filter(filter.condition());
-    page::fetch(conn, select, &key, &tiebreak, request).await?.try_map(to_domain)
+impl repo::Listed for Interactions {
+    type Filter = InteractionFilter;
+    /// Interactions list newest first.
+    type Order = ();
+
+    fn matching(
+        backend: DbBackend,
+        tenant: TenantId,
+        scope: ScopeRule,
+        filter: &InteractionFilter,
+    ) -> Select<interaction::Entity> {
+        Self::visible(backend, tenant, scope).filter(filter.condition())
+    }
+
+    fn sort_key((): ()) -> SortKey<interaction::Entity> {
+        SortKey {
+            name: "OCCURRED_AT",
+            column: interaction::Column::OccurredAt,
+            direction: Direction::Desc,
+            value: |m: &interaction::Model| CursorValue::Time(m.occurred_at),
+        }
+    }
+
+    fn id_of(model: &interaction::Model) -> Uuid {
+        model.id
+    }
 }
 
-pub async fn count<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    customers: ScopeRule,
-    filter: &InteractionFilter,
-) -> StoreResult<u64> {
-    Ok(visible(conn.get_database_backend(), tenant, customers).filter(filter.condition()).count(conn).await?)
-}
+repo::listed!(Interactions);
 
 /// Finds the one live customer a phone number or email belongs to (its own phones, or a
 /// contact's mobile or email). None when nothing or more than one customer matches.

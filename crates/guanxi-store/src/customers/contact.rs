@@ -14,8 +14,7 @@ use guanxi_domain::platform::org::check_no_cycle;
 use guanxi_domain::{ErrorCode, Invalid};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Select,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Select,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -24,7 +23,7 @@ use crate::decode::Cell;
 use crate::entity::contact;
 use crate::error::{StoreError, StoreResult};
 use crate::filter::{Combinators, IdFilter, TextFilter};
-use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::page::{CursorValue, Direction, SortKey};
 use crate::platform::audit::{self, Author};
 use crate::repo::{self, Scoped};
 use crate::scope;
@@ -100,6 +99,7 @@ impl Scoped for Contacts {
 }
 
 repo::versioned!(Contacts, contact);
+repo::recyclable!(Contacts, contact, ENTITY);
 
 repo::scoped_reads!(Contacts);
 
@@ -174,44 +174,37 @@ impl ContactFilter {
         }
         self.combinators.apply(all, Self::condition)
     }
+}
 
-    fn select(&self, backend: DbBackend, tenant: TenantId, scope: ContactScope) -> Select<contact::Entity> {
-        let deleted = if self.deleted == Some(true) {
-            contact::Column::DeletedAt.is_not_null()
-        } else {
-            contact::Column::DeletedAt.is_null()
-        };
-        Contacts::visible(backend, tenant, scope).filter(deleted).filter(self.condition())
+impl repo::Listed for Contacts {
+    type Filter = ContactFilter;
+    /// Contacts list by name.
+    type Order = Direction;
+
+    fn matching(
+        backend: DbBackend,
+        tenant: TenantId,
+        scope: ContactScope,
+        filter: &ContactFilter,
+    ) -> Select<contact::Entity> {
+        repo::in_bin::<Self>(backend, tenant, scope, filter.deleted).filter(filter.condition())
+    }
+
+    fn sort_key(direction: Direction) -> SortKey<contact::Entity> {
+        SortKey {
+            name: "NAME",
+            column: contact::Column::Name,
+            direction,
+            value: |m: &contact::Model| CursorValue::Text(m.name.clone()),
+        }
+    }
+
+    fn id_of(model: &contact::Model) -> Uuid {
+        model.id
     }
 }
 
-pub async fn list<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    scope: ContactScope,
-    filter: &ContactFilter,
-    direction: Direction,
-    request: &PageRequest,
-) -> StoreResult<Page<Contact>> {
-    let key = SortKey {
-        name: "NAME",
-        column: contact::Column::Name,
-        direction,
-        value: |m: &contact::Model| CursorValue::Text(m.name.clone()),
-    };
-    let tiebreak = Tiebreak { column: contact::Column::Id, value: |m: &contact::Model| CursorValue::Uuid(m.id) };
-    let select = filter.select(conn.get_database_backend(), tenant, scope);
-    page::fetch(conn, select, &key, &tiebreak, request).await?.try_map(to_domain)
-}
-
-pub async fn count<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    scope: ContactScope,
-    filter: &ContactFilter,
-) -> StoreResult<u64> {
-    Ok(filter.select(conn.get_database_backend(), tenant, scope).count(conn).await?)
-}
+repo::listed!(Contacts);
 
 /// Checks a contact's manager: a live contact of the same customer, not below the contact.
 async fn check_manager<C: ConnectionTrait>(
@@ -354,11 +347,7 @@ pub async fn delete<C: ConnectionTrait>(
     expected_version: i32,
 ) -> StoreResult<Contact> {
     let tenant = author.tenant_id;
-    let before = repo::current::<Contacts, _>(conn, tenant, scope, id, expected_version).await?;
-    if before.deleted_at.is_some() {
-        return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the contact is already deleted"));
-    }
-    let now = Utc::now();
+    repo::live_current::<Contacts, _>(conn, tenant, scope, id, expected_version).await?;
     // Contacts who reported to this one now report to nobody.
     contact::Entity::update_many()
         .col_expr(contact::Column::ManagerId, Expr::value(None::<Uuid>))
@@ -366,10 +355,5 @@ pub async fn delete<C: ConnectionTrait>(
         .filter(contact::Column::ManagerId.eq(id))
         .exec(conn)
         .await?;
-    let deleted = contact::ActiveModel { deleted_at: Set(Some(now)), ..Default::default() };
-    let update = contact::Entity::update_many().set(deleted);
-    let after = repo::write_versioned::<Contacts, _>(conn, tenant, id, expected_version, update).await?;
-    audit::record(conn, author, ENTITY, id, Operation::Delete, &ChangeSet::new().field("deletedAt", None::<()>, now))
-        .await?;
-    Ok(after)
+    repo::mark_deleted::<Contacts, _>(conn, author, id, expected_version).await
 }

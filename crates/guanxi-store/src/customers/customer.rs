@@ -127,6 +127,7 @@ impl Scoped for Customers {
 }
 
 repo::versioned!(Customers, customer);
+repo::recyclable!(Customers, customer, ENTITY);
 
 repo::scoped_reads!(Customers);
 
@@ -390,25 +391,10 @@ pub async fn delete<C: ConnectionTrait>(
     expected_version: i32,
 ) -> StoreResult<Customer> {
     let tenant = author.tenant_id;
-    let before = repo::current::<Customers, _>(conn, tenant, rule, id, expected_version).await?;
-    if before.deleted_at.is_some() {
-        return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the customer is already deleted"));
-    }
-    let now = Utc::now();
+    repo::live_current::<Customers, _>(conn, tenant, rule, id, expected_version).await?;
     // A deleted customer's interactions leave the work log (and come back on restore).
     work_count::remove(conn, tenant, &[id]).await?;
-    let model = customer::ActiveModel { deleted_at: Set(Some(now)), ..Default::default() };
-    let after = repo::write_versioned::<Customers, _>(
-        conn,
-        tenant,
-        id,
-        expected_version,
-        customer::Entity::update_many().set(model),
-    )
-    .await?;
-    audit::record(conn, author, ENTITY, id, Operation::Delete, &ChangeSet::new().field("deletedAt", None::<()>, now))
-        .await?;
-    Ok(after)
+    repo::mark_deleted::<Customers, _>(conn, author, id, expected_version).await
 }
 
 /// Brings a customer back from the recycle bin. Restoring a merge tombstone also moves
@@ -423,13 +409,10 @@ pub async fn restore<C: ConnectionTrait>(
     may_undo_merge: bool,
 ) -> StoreResult<Customer> {
     let tenant = author.tenant_id;
-    let before = repo::current::<Customers, _>(conn, tenant, rule, id, expected_version).await?;
+    let (before, deleted_at) = repo::deleted_current::<Customers, _>(conn, tenant, rule, id, expected_version).await?;
     if before.merged_into_id.is_some() && !may_undo_merge {
         return Err(StoreError::rejected("id", ErrorCode::Forbidden, "only an admin can undo a merge"));
     }
-    let Some(deleted_at) = before.deleted_at else {
-        return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the customer is not deleted"));
-    };
     let mut changes = ChangeSet::new().field("deletedAt", deleted_at, None::<()>);
     // The work log's counts: the restored customer (and a merge survivor, whose records
     // move back) are recounted after the change.
@@ -446,18 +429,12 @@ pub async fn restore<C: ConnectionTrait>(
         }
         changes = changes.field("mergedIntoId", survivor, None::<()>).field("movedBack", (), &moved);
     }
-    let model = customer::ActiveModel { deleted_at: Set(None), merged_into_id: Set(None), ..Default::default() };
-    let after = repo::write_versioned::<Customers, _>(
-        conn,
-        tenant,
-        id,
-        expected_version,
-        customer::Entity::update_many().set(model),
-    )
-    .await?;
+    let unmerged = customer::Entity::update_many().col_expr(customer::Column::MergedIntoId, Expr::value(None::<Uuid>));
+    let after =
+        repo::mark_restored::<Customers, _>(conn, author, (id, expected_version), unmerged, changes, StoreError::from)
+            .await?;
     work_count::add(conn, tenant, &recount).await?;
     write_tokens(conn, tenant, id, &after.fields, &after.mnemonic_code).await?;
-    audit::record(conn, author, ENTITY, id, Operation::Restore, &changes).await?;
     Ok(after)
 }
 

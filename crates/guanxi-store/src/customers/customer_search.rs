@@ -5,8 +5,8 @@ use crate::dialect;
 use crate::entity::{customer, customer_search_token};
 use crate::error::StoreResult;
 use crate::filter::{Combinators, IdFilter, TextFilter, TimeFilter, escape_like};
-use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
-use crate::repo::Scoped;
+use crate::page::{self, CursorValue, Direction, PageRequest, SortKey};
+use crate::repo::{self, Listed};
 use chrono::Utc;
 use guanxi_domain::customers::customer::{
     Customer, CustomerFields, CustomerKind, CustomerStatus, CustomerType, DuplicateReason, normalize_name, search_query,
@@ -15,8 +15,7 @@ use guanxi_domain::ids::TenantId;
 use guanxi_domain::platform::access::ScopeRule;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query, UnionType};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -154,15 +153,6 @@ impl CustomerFilter {
         }
         self.combinators.apply(all, |f| f.condition(backend, tenant))
     }
-
-    fn select(&self, backend: DbBackend, tenant: TenantId, rule: ScopeRule) -> Select<customer::Entity> {
-        let deleted = if self.deleted == Some(true) {
-            customer::Column::DeletedAt.is_not_null()
-        } else {
-            customer::Column::DeletedAt.is_null()
-        };
-        Customers::visible(backend, tenant, rule).filter(deleted).filter(self.condition(backend, tenant))
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -222,34 +212,36 @@ fn sort_key(sort: CustomerSort, direction: Direction) -> SortKey<customer::Entit
     }
 }
 
-pub async fn list<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    rule: ScopeRule,
-    filter: &CustomerFilter,
-    sort: (CustomerSort, Direction),
-    request: &PageRequest,
-) -> StoreResult<Page<Customer>> {
-    let key = sort_key(sort.0, sort.1);
-    let tiebreak = Tiebreak { column: customer::Column::Id, value: |m: &customer::Model| CursorValue::Uuid(m.id) };
-    let select = filter.select(conn.get_database_backend(), tenant, rule);
-    page::fetch(conn, select, &key, &tiebreak, request).await?.try_map(to_domain)
+impl Listed for Customers {
+    type Filter = CustomerFilter;
+    type Order = (CustomerSort, Direction);
+
+    fn matching(
+        backend: DbBackend,
+        tenant: TenantId,
+        rule: ScopeRule,
+        filter: &CustomerFilter,
+    ) -> Select<customer::Entity> {
+        repo::in_bin::<Self>(backend, tenant, rule, filter.deleted).filter(filter.condition(backend, tenant))
+    }
+
+    fn sort_key((sort, direction): Self::Order) -> SortKey<customer::Entity> {
+        sort_key(sort, direction)
+    }
+
+    fn id_of(model: &customer::Model) -> Uuid {
+        model.id
+    }
 }
 
-pub async fn count<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    rule: ScopeRule,
-    filter: &CustomerFilter,
-) -> StoreResult<u64> {
-    Ok(filter.select(conn.get_database_backend(), tenant, rule).count(conn).await?)
-}
+repo::listed!(Customers);
 
 /// The SQL plan of a search, for the test that shows search stays on an index.
 pub async fn explain_search<C: ConnectionTrait>(conn: &C, tenant: TenantId, term: &str) -> StoreResult<String> {
     let backend = conn.get_database_backend();
     let filter = CustomerFilter { search: Some(term.to_owned()), ..CustomerFilter::default() };
-    let statement = sea_orm::QueryTrait::build(&filter.select(backend, tenant, ScopeRule::All).limit(50), backend);
+    let statement =
+        sea_orm::QueryTrait::build(&Customers::matching(backend, tenant, ScopeRule::All, &filter).limit(50), backend);
     let (prefix, column) = dialect::explain(backend);
     let values = statement.values.map(|v| v.0).unwrap_or_default();
     let explain = sea_orm::Statement::from_sql_and_values(backend, format!("{prefix}{}", statement.sql), values);

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::entity::{department, user};
 use crate::error::{StoreError, StoreResult};
 use crate::filter::{Combinators, IdFilter, TextFilter, TimeFilter};
-use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::page::{CursorValue, Direction, SortKey};
 use crate::platform::audit::{self, Author};
 use crate::repo::{self, Scoped};
 use crate::scope;
@@ -61,6 +61,7 @@ impl Scoped for Departments {
 }
 
 repo::versioned!(Departments, department);
+repo::recyclable!(Departments, department, ENTITY);
 
 fn visible(backend: DbBackend, tenant: TenantId, rule: DepartmentRule) -> Select<department::Entity> {
     Departments::visible(backend, tenant, rule)
@@ -113,15 +114,6 @@ impl DepartmentFilter {
         }
         self.combinators.apply(all, Self::condition)
     }
-
-    fn select(&self, backend: DbBackend, tenant: TenantId, rule: DepartmentRule) -> Select<department::Entity> {
-        let deleted = if self.deleted == Some(true) {
-            department::Column::DeletedAt.is_not_null()
-        } else {
-            department::Column::DeletedAt.is_null()
-        };
-        visible(backend, tenant, rule).filter(deleted).filter(self.condition())
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,29 +154,29 @@ fn sort_key(sort: DepartmentSort, direction: Direction) -> SortKey<department::E
     }
 }
 
-pub async fn list<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    rule: DepartmentRule,
-    filter: &DepartmentFilter,
-    sort: (DepartmentSort, Direction),
-    request: &PageRequest,
-) -> StoreResult<Page<Department>> {
-    let key = sort_key(sort.0, sort.1);
-    let tiebreak = Tiebreak { column: department::Column::Id, value: |m: &department::Model| CursorValue::Uuid(m.id) };
-    page::fetch(conn, filter.select(conn.get_database_backend(), tenant, rule), &key, &tiebreak, request)
-        .await?
-        .try_map(to_domain)
+impl repo::Listed for Departments {
+    type Filter = DepartmentFilter;
+    type Order = (DepartmentSort, Direction);
+
+    fn matching(
+        backend: DbBackend,
+        tenant: TenantId,
+        scope: DepartmentRule,
+        filter: &DepartmentFilter,
+    ) -> Select<department::Entity> {
+        repo::in_bin::<Self>(backend, tenant, scope, filter.deleted).filter(filter.condition())
+    }
+
+    fn sort_key((sort, direction): Self::Order) -> SortKey<department::Entity> {
+        sort_key(sort, direction)
+    }
+
+    fn id_of(model: &department::Model) -> Uuid {
+        model.id
+    }
 }
 
-pub async fn count<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    rule: DepartmentRule,
-    filter: &DepartmentFilter,
-) -> StoreResult<u64> {
-    Ok(filter.select(conn.get_database_backend(), tenant, rule).count(conn).await?)
-}
+repo::listed!(Departments);
 
 /// The ids of a department's ancestors, nearest first, the department included.
 async fn ancestors_and_self<C: ConnectionTrait>(conn: &C, tenant: TenantId, id: Uuid) -> StoreResult<Vec<Uuid>> {
@@ -347,10 +339,7 @@ pub async fn delete<C: ConnectionTrait>(
     expected_version: i32,
 ) -> StoreResult<Department> {
     let tenant = author.tenant_id;
-    let before = repo::current::<Departments, _>(conn, tenant, rule, id, expected_version).await?;
-    if before.deleted_at.is_some() {
-        return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the department is already deleted"));
-    }
+    let before = repo::live_current::<Departments, _>(conn, tenant, rule, id, expected_version).await?;
     if before.parent_id.is_none() {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the root department cannot be deleted"));
     }
@@ -372,18 +361,7 @@ pub async fn delete<C: ConnectionTrait>(
             format!("the department still has {children} sub-departments and {members} users"),
         ));
     }
-    let now = Utc::now();
-    let after = repo::write_versioned::<Departments, _>(
-        conn,
-        tenant,
-        id,
-        expected_version,
-        repo::set_columns(vec![(department::Column::DeletedAt, Expr::value(now))]),
-    )
-    .await?;
-    audit::record(conn, author, ENTITY, id, Operation::Delete, &ChangeSet::new().field("deletedAt", None::<()>, now))
-        .await?;
-    Ok(after)
+    repo::mark_deleted::<Departments, _>(conn, author, id, expected_version).await
 }
 
 /// Brings a department back from the recycle bin, under a live parent.
@@ -395,25 +373,14 @@ pub async fn restore<C: ConnectionTrait>(
     expected_version: i32,
 ) -> StoreResult<Department> {
     let tenant = author.tenant_id;
-    let before = repo::current::<Departments, _>(conn, tenant, rule, id, expected_version).await?;
-    let Some(deleted_at) = before.deleted_at else {
-        return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the department is not deleted"));
-    };
+    let (before, deleted_at) =
+        repo::deleted_current::<Departments, _>(conn, tenant, rule, id, expected_version).await?;
     if let Some(parent) = before.parent_id {
         live_parent(conn, tenant, rule, parent, "id")
             .await
             .map_err(|_| StoreError::rejected("id", ErrorCode::IllegalState, "restore the parent department first"))?;
     }
-    let restored = repo::set_columns(vec![(department::Column::DeletedAt, Expr::value(None::<chrono::DateTime<Utc>>))]);
-    let after = repo::write_versioned::<Departments, _>(conn, tenant, id, expected_version, restored).await?;
-    audit::record(
-        conn,
-        author,
-        ENTITY,
-        id,
-        Operation::Restore,
-        &ChangeSet::new().field("deletedAt", deleted_at, None::<()>),
-    )
-    .await?;
-    Ok(after)
+    let changes = ChangeSet::new().field("deletedAt", deleted_at, None::<()>);
+    let update = department::Entity::update_many();
+    repo::mark_restored::<Departments, _>(conn, author, (id, expected_version), update, changes, StoreError::from).await
 }

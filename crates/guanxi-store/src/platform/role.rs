@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::decode::Cell;
 use crate::entity::{api_key, role, user};
 use crate::error::{StoreError, StoreResult, on_unique};
-use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::page::{CursorValue, Direction, SortKey};
 use crate::platform::audit::{self, Author};
 use crate::repo;
 
@@ -81,31 +81,31 @@ pub async fn find_builtin<C: ConnectionTrait>(conn: &C, tenant: TenantId, key: &
     of_tenant(tenant).filter(role::Column::BuiltinKey.eq(key)).one(conn).await?.map(to_domain).transpose()
 }
 
-fn listed(tenant: TenantId, deleted: bool) -> Select<role::Entity> {
-    let deleted = if deleted { role::Column::DeletedAt.is_not_null() } else { role::Column::DeletedAt.is_null() };
-    of_tenant(tenant).filter(deleted)
+impl repo::Listed for Roles {
+    /// True for the recycle bin.
+    type Filter = bool;
+    /// Roles list by name.
+    type Order = ();
+
+    fn matching(backend: sea_orm::DbBackend, tenant: TenantId, scope: (), deleted: &bool) -> Select<role::Entity> {
+        repo::in_bin::<Self>(backend, tenant, scope, Some(*deleted))
+    }
+
+    fn sort_key((): ()) -> SortKey<role::Entity> {
+        SortKey {
+            name: "NAME",
+            column: role::Column::Name,
+            direction: Direction::Asc,
+            value: |m: &role::Model| CursorValue::Text(m.name.clone()),
+        }
+    }
+
+    fn id_of(model: &role::Model) -> Uuid {
+        model.id
+    }
 }
 
-/// Roles by name; `deleted` lists the recycle bin instead.
-pub async fn list<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    deleted: bool,
-    request: &PageRequest,
-) -> StoreResult<Page<Role>> {
-    let key = SortKey {
-        name: "NAME",
-        column: role::Column::Name,
-        direction: Direction::Asc,
-        value: |m: &role::Model| CursorValue::Text(m.name.clone()),
-    };
-    let tiebreak = Tiebreak { column: role::Column::Id, value: |m: &role::Model| CursorValue::Uuid(m.id) };
-    page::fetch(conn, listed(tenant, deleted), &key, &tiebreak, request).await?.try_map(to_domain)
-}
-
-pub async fn count<C: ConnectionTrait>(conn: &C, tenant: TenantId, deleted: bool) -> StoreResult<u64> {
-    Ok(listed(tenant, deleted).count(conn).await?)
-}
+repo::listed!(Roles);
 
 /// Creates the built-in roles of a new tenant.
 pub(crate) async fn create_builtins<C: ConnectionTrait>(conn: &C, author: &Author) -> StoreResult<Vec<Role>> {
@@ -190,6 +190,7 @@ impl repo::Scoped for Roles {
 }
 
 repo::versioned!(Roles, role);
+repo::recyclable!(Roles, role, ENTITY);
 
 /// Writes a versioned update of a role; a name taken by another role is `DUPLICATE` on
 /// `duplicate_field`.
@@ -257,12 +258,9 @@ pub async fn delete<C: ConnectionTrait>(
     expected_version: i32,
 ) -> StoreResult<Role> {
     let tenant = author.tenant_id;
-    let before = repo::current::<Roles, _>(conn, tenant, (), id, expected_version).await?;
+    let before = repo::live_current::<Roles, _>(conn, tenant, (), id, expected_version).await?;
     if before.builtin_key.is_some() {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "built-in roles cannot be deleted"));
-    }
-    if before.deleted_at.is_some() {
-        return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the role is already deleted"));
     }
     let holders = user::Entity::find()
         .filter(user::Column::TenantId.eq(tenant.uuid()))
@@ -282,13 +280,7 @@ pub async fn delete<C: ConnectionTrait>(
             format!("{holders} users and {keys} API keys still hold this role"),
         ));
     }
-    let now = Utc::now();
-    let after =
-        write_versioned(conn, tenant, id, expected_version, vec![(role::Column::DeletedAt, Expr::value(now))], "id")
-            .await?;
-    audit::record(conn, author, ENTITY, id, Operation::Delete, &ChangeSet::new().field("deletedAt", None::<()>, now))
-        .await?;
-    Ok(after)
+    repo::mark_deleted::<Roles, _>(conn, author, id, expected_version).await
 }
 
 pub async fn restore<C: ConnectionTrait>(
@@ -297,28 +289,9 @@ pub async fn restore<C: ConnectionTrait>(
     id: Uuid,
     expected_version: i32,
 ) -> StoreResult<Role> {
-    let tenant = author.tenant_id;
-    let before = repo::current::<Roles, _>(conn, tenant, (), id, expected_version).await?;
-    let Some(deleted_at) = before.deleted_at else {
-        return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the role is not deleted"));
-    };
-    let after = write_versioned(
-        conn,
-        tenant,
-        id,
-        expected_version,
-        vec![(role::Column::DeletedAt, Expr::value(None::<chrono::DateTime<Utc>>))],
-        "name",
-    )
-    .await?;
-    audit::record(
-        conn,
-        author,
-        ENTITY,
-        id,
-        Operation::Restore,
-        &ChangeSet::new().field("deletedAt", deleted_at, None::<()>),
-    )
-    .await?;
-    Ok(after)
+    let (_, deleted_at) = repo::deleted_current::<Roles, _>(conn, author.tenant_id, (), id, expected_version).await?;
+    let changes = ChangeSet::new().field("deletedAt", deleted_at, None::<()>);
+    let refused = |e| on_unique(e, "name", "a role with this name already exists");
+    repo::mark_restored::<Roles, _>(conn, author, (id, expected_version), role::Entity::update_many(), changes, refused)
+        .await
 }

@@ -10,17 +10,14 @@ use guanxi_domain::platform::access::{DepartmentRule, ScopeRule};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::platform::org::{Email, User, UserStatus, check_no_cycle};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
-    Select,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
 use crate::decode::Cell;
 use crate::entity::{role, user};
 use crate::error::{StoreError, StoreResult, on_unique};
 use crate::filter::{Combinators, IdFilter, TextFilter, TimeFilter};
-use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::page::{CursorValue, Direction, SortKey};
 use crate::platform::audit::{self, Author};
 use crate::repo::{self, Scoped};
 use crate::{platform::auth, scope};
@@ -186,28 +183,24 @@ fn sort_key(sort: UserSort, direction: Direction) -> SortKey<user::Entity> {
     }
 }
 
-pub async fn list<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    rule: ScopeRule,
-    filter: &UserFilter,
-    sort: (UserSort, Direction),
-    request: &PageRequest,
-) -> StoreResult<Page<User>> {
-    let key = sort_key(sort.0, sort.1);
-    let tiebreak = Tiebreak { column: user::Column::Id, value: |m: &user::Model| CursorValue::Uuid(m.id) };
-    let select = visible(conn.get_database_backend(), tenant, rule).filter(filter.condition());
-    page::fetch(conn, select, &key, &tiebreak, request).await?.try_map(to_domain)
+impl repo::Listed for Users {
+    type Filter = UserFilter;
+    type Order = (UserSort, Direction);
+
+    fn matching(backend: DbBackend, tenant: TenantId, scope: ScopeRule, filter: &UserFilter) -> Select<user::Entity> {
+        Self::visible(backend, tenant, scope).filter(filter.condition())
+    }
+
+    fn sort_key((sort, direction): Self::Order) -> SortKey<user::Entity> {
+        sort_key(sort, direction)
+    }
+
+    fn id_of(model: &user::Model) -> Uuid {
+        model.id
+    }
 }
 
-pub async fn count<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    rule: ScopeRule,
-    filter: &UserFilter,
-) -> StoreResult<u64> {
-    Ok(visible(conn.get_database_backend(), tenant, rule).filter(filter.condition()).count(conn).await?)
-}
+repo::listed!(Users);
 
 /// The ids of a user's managers, nearest first, the user included.
 async fn managers_and_self<C: ConnectionTrait>(conn: &C, tenant: TenantId, id: Uuid) -> StoreResult<Vec<Uuid>> {

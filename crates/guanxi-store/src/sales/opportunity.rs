@@ -19,8 +19,8 @@ use guanxi_domain::sales::opportunity::{
 use guanxi_domain::{ErrorCode, Invalid};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Select,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
 
@@ -28,9 +28,9 @@ use crate::decode::Cell;
 use crate::entity::{opportunity, opportunity_stage_change};
 use crate::error::{StoreError, StoreResult};
 use crate::filter::{Combinators, IdFilter, TextFilter, TimeFilter};
-use crate::page::{self, CursorValue, Direction, Page, PageRequest, SortKey, Tiebreak};
+use crate::page::{CursorValue, Direction, SortKey};
 use crate::platform::audit::{self, Author};
-use crate::repo::{self, Scoped};
+use crate::repo::{self, Listed, Scoped};
 use crate::sales::pipeline::{pipeline, stages_of};
 use crate::scope;
 
@@ -107,10 +107,7 @@ impl Scoped for Opportunities {
 }
 
 repo::versioned!(Opportunities, opportunity);
-
-fn visible(backend: DbBackend, tenant: TenantId, scope: OpportunityScope) -> Select<opportunity::Entity> {
-    Opportunities::visible(backend, tenant, scope)
-}
+repo::recyclable!(Opportunities, opportunity, ENTITY);
 
 repo::scoped_reads!(Opportunities);
 
@@ -185,15 +182,6 @@ impl OpportunityFilter {
         }
         self.combinators.apply(all, |f| f.condition(backend, tenant))
     }
-
-    fn select(&self, backend: DbBackend, tenant: TenantId, scope: OpportunityScope) -> Select<opportunity::Entity> {
-        let deleted = if self.deleted == Some(true) {
-            opportunity::Column::DeletedAt.is_not_null()
-        } else {
-            opportunity::Column::DeletedAt.is_null()
-        };
-        visible(backend, tenant, scope).filter(deleted).filter(self.condition(backend, tenant))
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,28 +224,29 @@ fn sort_key(sort: OpportunitySort, direction: Direction) -> SortKey<opportunity:
     }
 }
 
-pub async fn list<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    scope: OpportunityScope,
-    filter: &OpportunityFilter,
-    (sort, direction): (OpportunitySort, Direction),
-    request: &PageRequest,
-) -> StoreResult<Page<Opportunity>> {
-    let tiebreak =
-        Tiebreak { column: opportunity::Column::Id, value: |m: &opportunity::Model| CursorValue::Uuid(m.id) };
-    let select = filter.select(conn.get_database_backend(), tenant, scope);
-    page::fetch(conn, select, &sort_key(sort, direction), &tiebreak, request).await?.try_map(to_domain)
+impl repo::Listed for Opportunities {
+    type Filter = OpportunityFilter;
+    type Order = (OpportunitySort, Direction);
+
+    fn matching(
+        backend: DbBackend,
+        tenant: TenantId,
+        scope: OpportunityScope,
+        filter: &OpportunityFilter,
+    ) -> Select<opportunity::Entity> {
+        repo::in_bin::<Self>(backend, tenant, scope, filter.deleted).filter(filter.condition(backend, tenant))
+    }
+
+    fn sort_key((sort, direction): Self::Order) -> SortKey<opportunity::Entity> {
+        sort_key(sort, direction)
+    }
+
+    fn id_of(model: &opportunity::Model) -> Uuid {
+        model.id
+    }
 }
 
-pub async fn count<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    scope: OpportunityScope,
-    filter: &OpportunityFilter,
-) -> StoreResult<u64> {
-    Ok(filter.select(conn.get_database_backend(), tenant, scope).count(conn).await?)
-}
+repo::listed!(Opportunities);
 
 /// Count and amount (fen) of live, visible opportunities per status.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -277,16 +266,16 @@ pub async fn totals<C: ConnectionTrait>(
     scope: OpportunityScope,
     filter: &OpportunityFilter,
 ) -> StoreResult<StatusTotals> {
-    let rows: Vec<(String, i64, Option<i64>)> = filter
-        .select(conn.get_database_backend(), tenant, scope)
-        .select_only()
-        .column(opportunity::Column::Status)
-        .column_as(Expr::col(opportunity::Column::Id).count(), "n")
-        .column_as(Expr::cust("CAST(SUM(amount_fen) AS BIGINT)"), "fen")
-        .group_by(opportunity::Column::Status)
-        .into_tuple()
-        .all(conn)
-        .await?;
+    let rows: Vec<(String, i64, Option<i64>)> =
+        Opportunities::matching(conn.get_database_backend(), tenant, scope, filter)
+            .select_only()
+            .column(opportunity::Column::Status)
+            .column_as(Expr::col(opportunity::Column::Id).count(), "n")
+            .column_as(Expr::cust("CAST(SUM(amount_fen) AS BIGINT)"), "fen")
+            .group_by(opportunity::Column::Status)
+            .into_tuple()
+            .all(conn)
+            .await?;
     let mut totals = StatusTotals::default();
     for (status, n, fen) in rows {
         let (n, fen) = (u64::try_from(n).unwrap_or(0), fen.unwrap_or(0));
@@ -314,7 +303,7 @@ pub async fn funnel_tallies<C: ConnectionTrait>(
     let mut filter = filter.clone();
     filter.pipeline_id = Some(pipeline.id.uuid());
     filter.deleted = None;
-    let matched = filter.select(backend, tenant, scope);
+    let matched = Opportunities::matching(backend, tenant, scope, &filter);
     let now: Vec<(Uuid, i32, i64, Option<i64>)> = matched
         .clone()
         .select_only()
@@ -624,24 +613,7 @@ pub async fn delete<C: ConnectionTrait>(
     id: Uuid,
     expected_version: i32,
 ) -> StoreResult<Opportunity> {
-    let tenant = author.tenant_id;
-    let before = repo::current::<Opportunities, _>(conn, tenant, scope, id, expected_version).await?;
-    if before.deleted_at.is_some() {
-        return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the opportunity is already deleted"));
-    }
-    let now = Utc::now();
-    let model = opportunity::ActiveModel { deleted_at: Set(Some(now)), ..Default::default() };
-    let after = repo::write_versioned::<Opportunities, _>(
-        conn,
-        tenant,
-        id,
-        expected_version,
-        opportunity::Entity::update_many().set(model),
-    )
-    .await?;
-    audit::record(conn, author, ENTITY, id, Operation::Delete, &ChangeSet::new().field("deletedAt", None::<()>, now))
-        .await?;
-    Ok(after)
+    repo::delete::<Opportunities, _>(conn, author, scope, id, expected_version).await
 }
 
 /// Brings an opportunity back from the recycle bin.
@@ -652,30 +624,7 @@ pub async fn restore<C: ConnectionTrait>(
     id: Uuid,
     expected_version: i32,
 ) -> StoreResult<Opportunity> {
-    let tenant = author.tenant_id;
-    let before = repo::current::<Opportunities, _>(conn, tenant, scope, id, expected_version).await?;
-    let Some(deleted_at) = before.deleted_at else {
-        return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the opportunity is not deleted"));
-    };
-    let model = opportunity::ActiveModel { deleted_at: Set(None), ..Default::default() };
-    let after = repo::write_versioned::<Opportunities, _>(
-        conn,
-        tenant,
-        id,
-        expected_version,
-        opportunity::Entity::update_many().set(model),
-    )
-    .await?;
-    audit::record(
-        conn,
-        author,
-        ENTITY,
-        id,
-        Operation::Restore,
-        &ChangeSet::new().field("deletedAt", deleted_at, None::<()>),
-    )
-    .await?;
-    Ok(after)
+    repo::restore::<Opportunities, _>(conn, author, scope, id, expected_version).await
 }
 
 /// The work log's deal figures for `users` in `[from, to)`, per period (keyed by the
@@ -697,8 +646,7 @@ pub async fn work_log<C: ConnectionTrait>(
         ..Default::default()
     };
     let created_period = crate::dialect::period_start_sql(backend, granularity, r#""opportunities"."created_at""#);
-    let created = owned
-        .select(backend, tenant, scope)
+    let created = Opportunities::matching(backend, tenant, scope, &owned)
         .select_only()
         .column_as(Expr::cust(created_period.clone()), "period")
         .column_as(Expr::col((opportunity::Entity, opportunity::Column::Id)).count(), "n")
@@ -709,8 +657,7 @@ pub async fn work_log<C: ConnectionTrait>(
         .all(conn)
         .await?;
     let closed_period = crate::dialect::period_start_sql(backend, granularity, r#""opportunities"."closed_at""#);
-    let won = owned
-        .select(backend, tenant, scope)
+    let won = Opportunities::matching(backend, tenant, scope, &owned)
         .select_only()
         .column_as(Expr::cust(closed_period.clone()), "period")
         .column_as(Expr::col((opportunity::Entity, opportunity::Column::Id)).count(), "n")

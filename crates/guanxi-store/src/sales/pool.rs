@@ -19,8 +19,8 @@ use guanxi_domain::platform::access::ScopeRule;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::platform::org::UserStatus;
 use guanxi_domain::sales::pool::{
-    ClaimCounts, MemberKind, Pool, PoolAction, PoolMember, PoolSettings, check_assign, check_claim, check_reason,
-    cooldown_until,
+    Access, Caller, ClaimCounts, MemberKind, Pool, PoolAction, PoolMember, PoolSettings, check_assign, check_claim,
+    check_reason, cooldown_until,
 };
 use guanxi_domain::{ErrorCode, FieldError, Invalid};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -115,30 +115,6 @@ pub async fn find<C: ConnectionTrait>(conn: &C, tenant: TenantId, id: PoolId) ->
     Ok(with_members(conn, tenant, found.into_iter().collect()).await?.pop())
 }
 
-/// Who is asking: a user, their department, and whether they manage every pool
-/// (`settings.manage`).
-#[derive(Clone, Copy, Debug)]
-pub struct Caller {
-    pub user: UserId,
-    pub department: Option<DepartmentId>,
-    pub manages_all: bool,
-}
-
-/// What a caller may do in one pool.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Access {
-    /// May see its customers and claim them.
-    pub member: bool,
-    /// May hand its customers out, and see its members.
-    pub admin: bool,
-}
-
-impl Access {
-    pub fn sees(self) -> bool {
-        self.member || self.admin
-    }
-}
-
 /// A department and the departments above it: the department members whose subtree
 /// holds it.
 async fn department_chain<C: ConnectionTrait>(
@@ -168,21 +144,7 @@ pub async fn access_of<C: ConnectionTrait>(
     pools: &[Pool],
 ) -> StoreResult<Vec<Access>> {
     let chain: HashSet<Uuid> = department_chain(conn, tenant, caller.department).await?.into_iter().collect();
-    Ok(pools
-        .iter()
-        .map(|p| {
-            let mine: Vec<&PoolMember> = p
-                .settings
-                .members
-                .iter()
-                .filter(|m| match m.kind {
-                    MemberKind::User => m.id == caller.user.uuid(),
-                    MemberKind::Department => chain.contains(&m.id),
-                })
-                .collect();
-            Access { member: !mine.is_empty(), admin: caller.manages_all || mine.iter().any(|m| m.admin) }
-        })
-        .collect())
+    Ok(pools.iter().map(|p| p.access(caller, &chain)).collect())
 }
 
 /// The pools the caller may see (a member or an admin of), with their access.

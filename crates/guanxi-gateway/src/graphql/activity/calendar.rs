@@ -20,7 +20,7 @@ use crate::graphql::customers::contact::{CONTACT, Contact};
 use crate::graphql::customers::customer::{CUSTOMER, Customer};
 use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{ContactKey, CustomerKey, Loaders, UserKey};
-use crate::graphql::mutation::{Idempotent, transact, write};
+use crate::graphql::mutation::{Idempotent, transact_noting, write_noting};
 use crate::graphql::platform::org::{USER, User};
 use crate::graphql::relay::{expect_id, global_id, input_id};
 
@@ -222,12 +222,33 @@ fn ids(field: &str, list: &[ID], kind: &str, invalid: &mut Vec<UserError>) -> Ve
 }
 
 /// The clashes of `fields` with other events of its assignees (excluding `this`).
+/// One assignee's double-booking: the other event and its occurrence.
+type Booking = (UserId, guanxi_domain::ids::EventId, DateTime<Utc>, DateTime<Utc>);
+
+/// Checks an event's schedule against its assignees' other events: the clashes go to
+/// `found` (the payload reports them either way), and under the tenant's BLOCK policy
+/// any clash refuses the write on `field`.
+async fn booked<C: guanxi_store::ConnectionTrait>(
+    conn: &C,
+    actor: &guanxi_domain::platform::access::Actor,
+    (fields, this): (&EventFields, Option<uuid::Uuid>),
+    field: &str,
+    found: &mut Vec<Booking>,
+) -> Result<(), guanxi_store::StoreError> {
+    *found = clashes(conn, actor, fields, this).await?;
+    let policy = guanxi_store::platform::tenant::settings(conn, actor.tenant_id).await?.calendar_conflict_policy;
+    if !found.is_empty() && policy == ConflictPolicy::Block {
+        return Err(Invalid::one(field, ErrorCode::Conflict, "an assignee is already booked then").into());
+    }
+    Ok(())
+}
+
 async fn clashes<C: guanxi_store::ConnectionTrait>(
     conn: &C,
     actor: &guanxi_domain::platform::access::Actor,
     fields: &EventFields,
     this: Option<uuid::Uuid>,
-) -> Result<Vec<(UserId, guanxi_domain::ids::EventId, DateTime<Utc>, DateTime<Utc>)>, guanxi_store::StoreError> {
+) -> Result<Vec<Booking>, guanxi_store::StoreError> {
     if fields.status == DomainStatus::Cancelled {
         return Ok(Vec::new());
     }
@@ -424,7 +445,7 @@ pub struct Reminder {
 fn to_clashes(
     actor: &guanxi_domain::platform::access::Actor,
     visible: &HashSet<uuid::Uuid>,
-    found: Vec<(UserId, guanxi_domain::ids::EventId, DateTime<Utc>, DateTime<Utc>)>,
+    found: Vec<Booking>,
 ) -> Vec<Clash> {
     let _ = actor;
     found
@@ -487,30 +508,14 @@ impl CalendarMutation {
         let author = author(ctx, &actor);
         let tenant = actor.tenant_id;
         let rule = actor.scope_rule(Module::Task);
-        let found = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let slot = found.clone();
         let creator = actor.clone();
         let idempotent = Idempotent::new(&actor, "createEvent", input.idempotency_key.as_deref(), &input);
-        let result = write(
+        let (result, found) = write_noting(
             ctx,
             idempotent,
-            move |tx| {
+            move |tx, found: &mut Vec<_>| {
                 Box::pin(async move {
-                    let clashes = clashes(tx, &creator, &fields, None).await?;
-                    let policy =
-                        guanxi_store::platform::tenant::settings(tx, creator.tenant_id).await?.calendar_conflict_policy;
-                    let blocked = !clashes.is_empty() && policy == ConflictPolicy::Block;
-                    if let Ok(mut s) = slot.lock() {
-                        *s = clashes;
-                    }
-                    if blocked {
-                        return Err(Invalid::one(
-                            "assigneeIds",
-                            ErrorCode::Conflict,
-                            "an assignee is already booked then",
-                        )
-                        .into());
-                    }
+                    booked(tx, &creator, (&fields, None), "assigneeIds", found).await?;
                     let event = guanxi_store::activity::calendar::create(tx, &author, creator.user_id, fields).await?;
                     Ok((event.id.uuid(), event))
                 })
@@ -524,7 +529,6 @@ impl CalendarMutation {
             },
         )
         .await?;
-        let found = found.lock().map(|mut f| std::mem::take(&mut *f)).unwrap_or_default();
         let visible = visible_events(ctx, &actor, &found).await?;
         let conflicts = to_clashes(&actor, &visible, found);
         Ok(match result {
@@ -547,10 +551,8 @@ impl CalendarMutation {
         };
         let author = author(ctx, &actor);
         let rule = actor.scope_rule(Module::Task);
-        let found = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let slot = found.clone();
         let editor = actor.clone();
-        let result = transact(ctx, move |tx| {
+        let (result, found) = transact_noting(ctx, move |tx, found: &mut Vec<_>| {
             Box::pin(async move {
                 let mut new_fields = None;
                 let updated = guanxi_store::activity::calendar::update(
@@ -603,27 +605,12 @@ impl CalendarMutation {
                 )
                 .await?;
                 if let Some(fields) = new_fields {
-                    let clashes = clashes(tx, &editor, &fields, Some(id)).await?;
-                    let policy =
-                        guanxi_store::platform::tenant::settings(tx, editor.tenant_id).await?.calendar_conflict_policy;
-                    let blocked = !clashes.is_empty() && policy == ConflictPolicy::Block;
-                    if let Ok(mut s) = slot.lock() {
-                        *s = clashes;
-                    }
-                    if blocked {
-                        return Err(Invalid::one(
-                            "startsAt",
-                            ErrorCode::Conflict,
-                            "an assignee is already booked then",
-                        )
-                        .into());
-                    }
+                    booked(tx, &editor, (&fields, Some(id)), "startsAt", found).await?;
                 }
                 Ok(updated)
             })
         })
         .await?;
-        let found = found.lock().map(|mut f| std::mem::take(&mut *f)).unwrap_or_default();
         let visible = visible_events(ctx, &actor, &found).await?;
         let conflicts = to_clashes(&actor, &visible, found);
         Ok(match result {
@@ -637,7 +624,7 @@ impl CalendarMutation {
 async fn visible_events(
     ctx: &Context<'_>,
     actor: &guanxi_domain::platform::access::Actor,
-    found: &[(UserId, guanxi_domain::ids::EventId, DateTime<Utc>, DateTime<Utc>)],
+    found: &[Booking],
 ) -> ApiResult<HashSet<uuid::Uuid>> {
     let ids: Vec<uuid::Uuid> = found.iter().map(|f| f.1.uuid()).collect::<HashSet<_>>().into_iter().collect();
     if ids.is_empty() {

@@ -293,8 +293,9 @@ impl InteractionQuery {
         let request = page_request(first, after, None, None, "OCCURRED_AT")?;
         let db = state(ctx).db.clone();
         let rule = actor.scope_rule(Module::Customer);
-        let page = guanxi_store::activity::interaction::list(db.connection(), actor.tenant_id, rule, &filter, &request)
-            .await?;
+        let page =
+            guanxi_store::activity::interaction::list(db.connection(), actor.tenant_id, rule, &filter, (), &request)
+                .await?;
         let total = TotalCount::new(move || {
             let (db, filter) = (db.clone(), filter.clone());
             Box::pin(async move {

@@ -25,7 +25,7 @@ use crate::graphql::customers::customer::{CUSTOMER, Customer};
 use crate::graphql::customers::customer_input::custom_input;
 use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
 use crate::graphql::loaders::{ContactKey, CustomerKey, Loaders, UserKey, contact_scope};
-use crate::graphql::mutation::{Idempotent, transact, write};
+use crate::graphql::mutation::{Idempotent, transact, write, write_by_id};
 use crate::graphql::platform::org::{USER, User};
 use crate::graphql::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
 use crate::graphql::shared::{IdFilter, OrderDirection, StringFilter};
@@ -546,19 +546,10 @@ impl ContactMutation {
     }
 
     async fn delete_contact(&self, ctx: &Context<'_>, input: DeleteContactInput) -> ApiResult<ContactPayload> {
-        let actor = require(ctx, Permission::ContactWrite)?;
-        let id = match input_id("id", &input.id, CONTACT) {
-            Ok(id) => id,
-            Err(e) => return Ok(Err(vec![e]).into()),
-        };
-        let author = author(ctx, actor);
-        let scope = contact_scope(actor);
-        let result = transact(ctx, move |tx| {
-            Box::pin(async move {
-                guanxi_store::customers::contact::delete(tx, &author, scope, id, input.expected_version).await
-            })
+        let expected = input.expected_version;
+        write_by_id(ctx, Permission::ContactWrite, (&input.id, CONTACT), contact_scope, move |tx, a, s, id| {
+            Box::pin(async move { guanxi_store::customers::contact::delete(tx, &a, s, id, expected).await })
         })
-        .await?;
-        Ok(result.into())
+        .await
     }
 }

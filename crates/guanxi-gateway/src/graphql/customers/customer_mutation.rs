@@ -13,7 +13,7 @@ use crate::graphql::customers::customer_input::UpdateCustomerInput;
 use crate::graphql::customers::customer_input::blank_fields;
 use crate::graphql::customers::customer_input::custom_input;
 use crate::graphql::error::{ApiResult, UserError};
-use crate::graphql::mutation::{Idempotent, transact, write};
+use crate::graphql::mutation::{Idempotent, transact, write_by_id, write_noting};
 use crate::graphql::platform::org::USER;
 use crate::graphql::relay::input_id;
 use async_graphql::{Context, ID, MaybeUndefined, Object};
@@ -141,21 +141,17 @@ impl CustomerMutation {
         let idempotent = Idempotent::new(&actor, "createCustomer", input.idempotency_key.as_deref(), &input);
         let rule = actor.scope_rule(Module::Customer);
         let tenant = actor.tenant_id;
-        let duplicates = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let found = duplicates.clone();
         let creator = actor.clone();
-        let result = write(
+        let (result, matches) = write_noting(
             ctx,
             idempotent,
-            move |tx| {
+            move |tx, found: &mut Vec<_>| {
                 Box::pin(async move {
                     match create_checked(tx, &creator, &author, fields, owner, custom, confirm).await? {
                         Ok(c) => Ok((c.id.uuid(), c)),
                         Err(refused) => {
                             // The matches go to the payload beside the rolled-back write.
-                            if let Ok(mut slot) = found.lock() {
-                                *slot = refused.duplicates;
-                            }
+                            *found = refused.duplicates;
                             Err(refused.invalid.into())
                         }
                     }
@@ -171,7 +167,6 @@ impl CustomerMutation {
         )
         .await?;
         let mut payload: CustomerPayload = result.into();
-        let matches = duplicates.lock().map(|mut d| std::mem::take(&mut *d)).unwrap_or_default();
         if !matches.is_empty() {
             let visible = visible_ids(ctx, &actor, &matches).await?;
             payload.duplicates = matches_for(matches, &visible);
@@ -252,48 +247,28 @@ impl CustomerMutation {
 
     /// Moves a customer to the recycle bin.
     async fn delete_customer(&self, ctx: &Context<'_>, input: CustomerIdInput) -> ApiResult<CustomerPayload> {
-        let actor = require(ctx, Permission::CustomerDelete)?;
-        let id = match input_id("id", &input.id, CUSTOMER) {
-            Ok(id) => id,
-            Err(e) => return Ok(Err(vec![e]).into()),
-        };
-        let author = author(ctx, actor);
-        let rule = actor.scope_rule(Module::Customer);
-        let result = transact(ctx, move |tx| {
-            Box::pin(async move {
-                guanxi_store::customers::customer::delete(tx, &author, rule, id, input.expected_version).await
-            })
-        })
-        .await?;
-        Ok(result.into())
+        let expected = input.expected_version;
+        write_by_id(
+            ctx,
+            Permission::CustomerDelete,
+            (&input.id, CUSTOMER),
+            |a| a.scope_rule(Module::Customer),
+            move |tx, a, s, id| {
+                Box::pin(async move { guanxi_store::customers::customer::delete(tx, &a, s, id, expected).await })
+            },
+        )
+        .await
     }
 
     /// Brings a customer back from the recycle bin. A merge tombstone comes back only for an
     /// admin (`org.manage`), and the records the merge moved return with it.
     async fn restore_customer(&self, ctx: &Context<'_>, input: CustomerIdInput) -> ApiResult<CustomerPayload> {
-        let actor = require(ctx, Permission::CustomerDelete)?.clone();
-        let id = match input_id("id", &input.id, CUSTOMER) {
-            Ok(id) => id,
-            Err(e) => return Ok(Err(vec![e]).into()),
-        };
-        let rule = actor.scope_rule(Module::Customer);
-        let may_undo_merge = actor.may(Permission::OrgManage);
-        let author = author(ctx, &actor);
-        let result = transact(ctx, move |tx| {
-            Box::pin(async move {
-                guanxi_store::customers::customer::restore(
-                    tx,
-                    &author,
-                    rule,
-                    id,
-                    input.expected_version,
-                    may_undo_merge,
-                )
-                .await
-            })
+        let expected = input.expected_version;
+        let scope = |a: &Actor| (a.scope_rule(Module::Customer), a.may(Permission::OrgManage));
+        write_by_id(ctx, Permission::CustomerDelete, (&input.id, CUSTOMER), scope, move |tx, a, (rule, undo), id| {
+            Box::pin(async move { guanxi_store::customers::customer::restore(tx, &a, rule, id, expected, undo).await })
         })
-        .await?;
-        Ok(result.into())
+        .await
     }
 
     /// Copies a customer into a new one owned by the caller (name + （副本）, no tax id).

@@ -551,10 +551,10 @@ impl OrgQuery {
         let request = page_request(first, after, last, before, "NAME")?;
         let db = state(ctx).db.clone();
         let tenant = actor.tenant_id;
-        let page = guanxi_store::platform::role::list(db.connection(), tenant, deleted, &request).await?;
+        let page = guanxi_store::platform::role::list(db.connection(), tenant, (), &deleted, (), &request).await?;
         let total = TotalCount::new(move || {
             let db = db.clone();
-            Box::pin(async move { guanxi_store::platform::role::count(db.connection(), tenant, deleted).await })
+            Box::pin(async move { guanxi_store::platform::role::count(db.connection(), tenant, (), &deleted).await })
         });
         Ok(connection(page, total, Role))
     }

@@ -2,7 +2,7 @@
 
 use crate::graphql::context::{author, require, state};
 use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
-use crate::graphql::mutation::{Idempotent, write};
+use crate::graphql::mutation::{Idempotent, write, write_by_id};
 use crate::graphql::platform::org::DEPARTMENT;
 use crate::graphql::platform::org::Department;
 use crate::graphql::platform::org::ModuleScope;
@@ -15,7 +15,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObje
 use guanxi_domain::ErrorCode;
 use guanxi_domain::ids::{DepartmentId, RoleId, UserId};
 use guanxi_domain::phone::PhoneNumber;
-use guanxi_domain::platform::access::{DataScope, Module, Permission, Role as DomainRole};
+use guanxi_domain::platform::access::{Actor, DataScope, Module, Permission, Role as DomainRole};
 use guanxi_domain::platform::org::{
     Department as DomainDepartment, Email, Name, User as DomainUser, UserStatus as DomainStatus,
 };
@@ -263,37 +263,19 @@ impl OrgMutation {
 
     /// Moves a department to the recycle bin (it must have no sub-departments and no users).
     async fn delete_department(&self, ctx: &Context<'_>, input: VersionedIdInput) -> ApiResult<DepartmentPayload> {
-        let actor = require(ctx, Permission::OrgManage)?;
-        let id = match input_id("id", &input.id, DEPARTMENT) {
-            Ok(id) => id,
-            Err(e) => return Ok(Err(vec![e]).into()),
-        };
-        let author = author(ctx, actor);
-        let rule = actor.department_rule();
-        let result = crate::graphql::mutation::transact(ctx, |tx| {
-            Box::pin(async move {
-                guanxi_store::platform::department::delete(tx, &author, rule, id, input.expected_version).await
-            })
+        let expected = input.expected_version;
+        write_by_id(ctx, Permission::OrgManage, (&input.id, DEPARTMENT), Actor::department_rule, move |tx, a, s, id| {
+            Box::pin(async move { guanxi_store::platform::department::delete(tx, &a, s, id, expected).await })
         })
-        .await?;
-        Ok(result.into())
+        .await
     }
 
     async fn restore_department(&self, ctx: &Context<'_>, input: VersionedIdInput) -> ApiResult<DepartmentPayload> {
-        let actor = require(ctx, Permission::OrgManage)?;
-        let id = match input_id("id", &input.id, DEPARTMENT) {
-            Ok(id) => id,
-            Err(e) => return Ok(Err(vec![e]).into()),
-        };
-        let author = author(ctx, actor);
-        let rule = actor.department_rule();
-        let result = crate::graphql::mutation::transact(ctx, |tx| {
-            Box::pin(async move {
-                guanxi_store::platform::department::restore(tx, &author, rule, id, input.expected_version).await
-            })
+        let expected = input.expected_version;
+        write_by_id(ctx, Permission::OrgManage, (&input.id, DEPARTMENT), Actor::department_rule, move |tx, a, s, id| {
+            Box::pin(async move { guanxi_store::platform::department::restore(tx, &a, s, id, expected).await })
         })
-        .await?;
-        Ok(result.into())
+        .await
     }
 
     async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> ApiResult<UserPayload> {
@@ -503,49 +485,39 @@ impl OrgMutation {
 
     /// Moves a tenant-defined role to the recycle bin (nobody may hold it).
     async fn delete_role(&self, ctx: &Context<'_>, input: VersionedIdInput) -> ApiResult<RolePayload> {
-        let actor = require(ctx, Permission::OrgManage)?;
-        let id = match input_id("id", &input.id, ROLE) {
-            Ok(id) => id,
-            Err(e) => return Ok(Err(vec![e]).into()),
-        };
-        let author = author(ctx, actor);
-        let result = crate::graphql::mutation::transact(ctx, |tx| {
-            Box::pin(async move { guanxi_store::platform::role::delete(tx, &author, id, input.expected_version).await })
-        })
-        .await?;
-        Ok(result.into())
+        let expected = input.expected_version;
+        write_by_id(
+            ctx,
+            Permission::OrgManage,
+            (&input.id, ROLE),
+            |_| (),
+            move |tx, a, (), id| {
+                Box::pin(async move { guanxi_store::platform::role::delete(tx, &a, id, expected).await })
+            },
+        )
+        .await
     }
 
     async fn restore_role(&self, ctx: &Context<'_>, input: VersionedIdInput) -> ApiResult<RolePayload> {
-        let actor = require(ctx, Permission::OrgManage)?;
-        let id = match input_id("id", &input.id, ROLE) {
-            Ok(id) => id,
-            Err(e) => return Ok(Err(vec![e]).into()),
-        };
-        let author = author(ctx, actor);
-        let result = crate::graphql::mutation::transact(ctx, |tx| {
-            Box::pin(
-                async move { guanxi_store::platform::role::restore(tx, &author, id, input.expected_version).await },
-            )
-        })
-        .await?;
-        Ok(result.into())
+        let expected = input.expected_version;
+        write_by_id(
+            ctx,
+            Permission::OrgManage,
+            (&input.id, ROLE),
+            |_| (),
+            move |tx, a, (), id| {
+                Box::pin(async move { guanxi_store::platform::role::restore(tx, &a, id, expected).await })
+            },
+        )
+        .await
     }
 }
 
 async fn set_status(ctx: &Context<'_>, input: VersionedIdInput, status: DomainStatus) -> ApiResult<UserPayload> {
-    let actor = require(ctx, Permission::OrgManage)?;
-    let id = match input_id("id", &input.id, USER) {
-        Ok(id) => id,
-        Err(e) => return Ok(Err(vec![e]).into()),
-    };
-    let author = author(ctx, actor);
-    let rule = actor.scope_rule(Module::Org);
-    let result = crate::graphql::mutation::transact(ctx, |tx| {
-        Box::pin(async move {
-            guanxi_store::platform::user::set_status(tx, &author, rule, id, input.expected_version, status).await
-        })
+    let expected = input.expected_version;
+    let rule = |a: &Actor| a.scope_rule(Module::Org);
+    write_by_id(ctx, Permission::OrgManage, (&input.id, USER), rule, move |tx, a, rule, id| {
+        Box::pin(async move { guanxi_store::platform::user::set_status(tx, &a, rule, id, expected, status).await })
     })
-    .await?;
-    Ok(result.into())
+    .await
 }

@@ -19,7 +19,7 @@ use crate::graphql::context::{actor, author, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
 use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
 use crate::graphql::loaders::{CustomerKey, Loaders, PipelineStagesKey, StageChangesKey, UserKey, opportunity_scope};
-use crate::graphql::mutation::{Idempotent, transact, write};
+use crate::graphql::mutation::{Idempotent, transact, write, write_by_id};
 use crate::graphql::platform::org::{DEPARTMENT, USER, User};
 use crate::graphql::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
 use crate::graphql::shared::{IdFilter, OrderDirection, TimeRange};
@@ -743,39 +743,31 @@ impl OpportunityMutation {
 
     /// Moves a deal to the recycle bin.
     async fn delete_opportunity(&self, ctx: &Context<'_>, input: OpportunityIdInput) -> ApiResult<OpportunityPayload> {
-        recycle(ctx, input, Recycle::Delete).await
+        let expected = input.expected_version;
+        write_by_id(
+            ctx,
+            Permission::OpportunityWrite,
+            (&input.id, OPPORTUNITY),
+            opportunity_scope,
+            move |tx, a, s, id| {
+                Box::pin(async move { guanxi_store::sales::opportunity::delete(tx, &a, s, id, expected).await })
+            },
+        )
+        .await
     }
 
     /// Brings a deal back from the recycle bin.
     async fn restore_opportunity(&self, ctx: &Context<'_>, input: OpportunityIdInput) -> ApiResult<OpportunityPayload> {
-        recycle(ctx, input, Recycle::Restore).await
+        let expected = input.expected_version;
+        write_by_id(
+            ctx,
+            Permission::OpportunityWrite,
+            (&input.id, OPPORTUNITY),
+            opportunity_scope,
+            move |tx, a, s, id| {
+                Box::pin(async move { guanxi_store::sales::opportunity::restore(tx, &a, s, id, expected).await })
+            },
+        )
+        .await
     }
-}
-
-#[derive(Clone, Copy)]
-enum Recycle {
-    Delete,
-    Restore,
-}
-
-/// Deletes a deal to the recycle bin or restores it, in one versioned, audited write.
-async fn recycle(ctx: &Context<'_>, input: OpportunityIdInput, action: Recycle) -> ApiResult<OpportunityPayload> {
-    let actor = require(ctx, Permission::OpportunityWrite)?;
-    let id = match input_id("id", &input.id, OPPORTUNITY) {
-        Ok(id) => id,
-        Err(e) => return Ok(Err(vec![e]).into()),
-    };
-    let author = author(ctx, actor);
-    let scope = opportunity_scope(actor);
-    let expected = input.expected_version;
-    let result = transact(ctx, move |tx| {
-        Box::pin(async move {
-            match action {
-                Recycle::Delete => guanxi_store::sales::opportunity::delete(tx, &author, scope, id, expected).await,
-                Recycle::Restore => guanxi_store::sales::opportunity::restore(tx, &author, scope, id, expected).await,
-            }
-        })
-    })
-    .await?;
-    Ok(result.into())
 }

@@ -11,14 +11,14 @@ use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use guanxi_domain::customers::customer::Customer as DomainCustomer;
 use guanxi_domain::ids::PoolId;
-use guanxi_domain::platform::access::{Actor, Module, Permission};
+use guanxi_domain::platform::access::{Module, Permission};
+use guanxi_domain::sales::pool::{Access, Caller};
 use guanxi_domain::sales::pool::{
     MemberKind, Pool as DomainPool, PoolAction, PoolEntry as DomainEntry, PoolMember as DomainMember, ReclaimKind,
     ReclaimRule as DomainRule,
 };
 use guanxi_store::customers::customer_search::CustomerSort;
 use guanxi_store::page::Direction;
-use guanxi_store::sales::pool::{Access, Caller};
 use serde::Serialize;
 
 use crate::graphql::context::{actor, require, state};
@@ -32,14 +32,6 @@ pub const POOL: &str = guanxi_domain::entity::EntityKind::Pool.name();
 
 fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders, ApiError> {
     ctx.data_opt::<Loaders>().ok_or_else(|| ApiError::Unauthenticated("log in first".into()))
-}
-
-pub(crate) fn caller_of(actor: &Actor) -> Caller {
-    Caller {
-        user: actor.user_id,
-        department: Some(actor.department_id),
-        manages_all: actor.may(Permission::SettingsManage),
-    }
 }
 
 /// When a neglected customer goes back to its pool.
@@ -341,7 +333,7 @@ impl PoolQuery {
     async fn pools(&self, ctx: &Context<'_>) -> ApiResult<Vec<Pool>> {
         let actor = require(ctx, Permission::CustomerRead)?;
         let pools =
-            guanxi_store::sales::pool::visible(state(ctx).db.connection(), actor.tenant_id, &caller_of(actor)).await?;
+            guanxi_store::sales::pool::visible(state(ctx).db.connection(), actor.tenant_id, &Caller::of(actor)).await?;
         decorate(ctx, pools).await
     }
 
@@ -349,7 +341,7 @@ impl PoolQuery {
         let actor = require(ctx, Permission::CustomerRead)?;
         let id = PoolId::from_uuid(expect_id(&id, POOL)?);
         let found =
-            guanxi_store::sales::pool::visible_one(state(ctx).db.connection(), actor.tenant_id, &caller_of(actor), id)
+            guanxi_store::sales::pool::visible_one(state(ctx).db.connection(), actor.tenant_id, &Caller::of(actor), id)
                 .await?;
         let pool = found.ok_or(ApiError::NotFound)?;
         Ok(decorate(ctx, vec![pool]).await?.remove(0))
@@ -372,7 +364,7 @@ impl PoolQuery {
         let actor = require(ctx, Permission::CustomerRead)?.clone();
         let pool = PoolId::from_uuid(expect_id(&pool_id, POOL)?);
         let db = state(ctx).db.clone();
-        if guanxi_store::sales::pool::visible_one(db.connection(), actor.tenant_id, &caller_of(&actor), pool)
+        if guanxi_store::sales::pool::visible_one(db.connection(), actor.tenant_id, &Caller::of(&actor), pool)
             .await?
             .is_none()
         {

@@ -9,17 +9,16 @@ use crate::graphql::relay::input_id;
 use crate::graphql::sales::pool::POOL;
 use crate::graphql::sales::pool::Pool;
 use crate::graphql::sales::pool::ReclaimRuleKind;
-use crate::graphql::sales::pool::caller_of;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::Utc;
 use guanxi_domain::ErrorCode;
 use guanxi_domain::customers::customer::Customer as DomainCustomer;
 use guanxi_domain::ids::{PoolId, UserId};
 use guanxi_domain::platform::access::{Actor, Module, Permission};
+use guanxi_domain::sales::pool::{Access, Caller};
 use guanxi_domain::sales::pool::{
     MemberKind, Pool as DomainPool, PoolMember as DomainMember, PoolSettings, ReclaimRule as DomainRule,
 };
-use guanxi_store::sales::pool::{Access, Caller};
 use serde::Serialize;
 
 // ---------------------------------------------------------------------------------------
@@ -250,7 +249,7 @@ impl PoolMutation {
             Ok(s) => s,
             Err(errors) => return Ok(Err(errors).into()),
         };
-        let (author, caller) = (author(ctx, actor), caller_of(actor));
+        let (author, caller) = (author(ctx, actor), Caller::of(actor));
         let result = transact(ctx, move |tx| {
             Box::pin(async move {
                 let pool = guanxi_store::sales::pool::create(tx, &author, settings).await?;
@@ -268,7 +267,7 @@ impl PoolMutation {
             (Ok(id), Ok(settings)) => (PoolId::from_uuid(id), settings),
             (a, b) => return Ok(Err(a.err().into_iter().chain(b.err().into_iter().flatten()).collect()).into()),
         };
-        let (author, caller) = (author(ctx, actor), caller_of(actor));
+        let (author, caller) = (author(ctx, actor), Caller::of(actor));
         let expected = input.expected_version;
         let result = transact(ctx, move |tx| {
             Box::pin(async move {
@@ -325,7 +324,7 @@ impl PoolMutation {
         let idempotent = Idempotent::new(&actor, "releaseCustomers", input.idempotency_key.as_deref(), &input);
         let author = author(ctx, &actor);
         let (caller, rule, reason, count) =
-            (caller_of(&actor), actor.scope_rule(Module::Customer), input.reason, ids.len() as u64);
+            (Caller::of(&actor), actor.scope_rule(Module::Customer), input.reason, ids.len() as u64);
         let first = ids[0];
         let result = write(
             ctx,
@@ -398,7 +397,7 @@ async fn take(
     owner: Option<UserId>,
 ) -> ApiResult<Outcome<Vec<DomainCustomer>>> {
     let author = author(ctx, actor);
-    let caller = caller_of(actor);
+    let caller = Caller::of(actor);
     let (tenant, rule) = (actor.tenant_id, actor.scope_rule(Module::Customer));
     let reload_ids = ids.clone();
     // The customers come back through the caller's own scope: an admin who hands
