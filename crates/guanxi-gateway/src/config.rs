@@ -43,6 +43,9 @@ pub enum LogFormat {
 #[serde(default)]
 pub struct Limits {
     pub max_depth: usize,
+    /// The deepest nesting inside introspection (`__schema`, `__type`): the standard
+    /// introspection query of every common client nests 15 deep.
+    pub max_introspection_depth: usize,
     pub max_complexity: usize,
     pub max_recursive_depth: usize,
     pub max_directives: usize,
@@ -54,12 +57,17 @@ pub struct Limits {
     /// Requests per minute one user, API key or (for anonymous requests) client address
     /// may send to `/graphql`; 0 turns the limit off. Counted per gateway replica.
     pub requests_per_minute: u32,
+    /// Failed logins one client address may make across all accounts in ten minutes
+    /// (password spraying); 0 turns the limit off. Counted per gateway replica. Each
+    /// account also locks after five failures, counted in the database.
+    pub failed_logins_per_address: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_depth: 12,
+            max_introspection_depth: 20,
             max_complexity: 5_000,
             max_recursive_depth: 32,
             max_directives: 5,
@@ -68,6 +76,7 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             max_upload_bytes: 10 * 1024 * 1024,
             requests_per_minute: 600,
+            failed_logins_per_address: 30,
         }
     }
 }

@@ -277,7 +277,7 @@ async fn graphql(
     }
     let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let caller = authenticate(&http.state, authorization, request_id).await;
+    let caller = Caller { client: Some(client.ip()), ..authenticate(&http.state, authorization, request_id).await };
     let mut limit_headers = Vec::new();
     if http.limiter.enabled() {
         let key = match &caller.actor {

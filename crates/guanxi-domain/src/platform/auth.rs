@@ -1,6 +1,6 @@
 //! Rules of logging in: password policy and the lock-out after failed attempts.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 
 use crate::error::{ErrorCode, FieldError};
 
@@ -50,14 +50,6 @@ pub fn lockout_after(failed_logins: i32) -> Option<Duration> {
     Some(Duration::minutes(1 << doublings).min(Duration::hours(1)))
 }
 
-/// Whether a login attempt may be checked now.
-pub fn login_allowed(locked_until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), DateTime<Utc>> {
-    match locked_until {
-        Some(until) if until > now => Err(until),
-        _ => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,13 +70,5 @@ mod tests {
         assert!(Password::parse("password", &"x".repeat(129)).is_err());
         let debug = format!("{:?}", Password::parse("password", "secret-words").ok());
         assert!(!debug.contains("secret"), "{debug}");
-    }
-
-    #[test]
-    fn a_lock_in_the_future_refuses_and_a_past_one_does_not() {
-        let now = Utc::now();
-        assert!(login_allowed(Some(now + Duration::seconds(5)), now).is_err());
-        assert!(login_allowed(Some(now - Duration::seconds(5)), now).is_ok());
-        assert!(login_allowed(None, now).is_ok());
     }
 }

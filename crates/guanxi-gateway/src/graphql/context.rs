@@ -20,6 +20,8 @@ pub struct AppState {
     pub blobs: Arc<dyn crate::blob::BlobStore>,
     pub tokens: TokenService,
     pub config: Config,
+    /// Failed logins per client address, across accounts (password spraying); per replica.
+    pub failed_logins: crate::rate_limit::RateLimiter,
 }
 
 /// The credential a caller presented, kept so long-lived subscriptions can re-check it.
@@ -39,6 +41,8 @@ pub struct Caller {
     /// Why a presented credential was refused, for the UNAUTHENTICATED message.
     pub refused: Option<&'static str>,
     pub request_id: Option<String>,
+    /// The client's address, for limits that count per address.
+    pub client: Option<std::net::IpAddr>,
 }
 
 pub fn state<'a>(ctx: &Context<'a>) -> &'a Arc<AppState> {

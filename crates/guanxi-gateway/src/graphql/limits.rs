@@ -1,11 +1,13 @@
-//! Request limits async-graphql does not have built in (aliases), and the typing of every
-//! limit's refusal so clients get a `code` and a `reason`.
+//! Request limits async-graphql does not have built in (aliases, and a depth limit that
+//! gives introspection a budget of its own), and the typing of every limit's refusal so
+//! clients get a `code` and a `reason`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, Variables};
+use async_graphql::{ErrorExtensionValues, Pos, Response, ServerError, ServerResult, Variables};
 
 /// Refuses documents with more than `max` aliased fields (alias batching multiplies the
 /// work of one request and defeats per-request rate limits).
@@ -53,6 +55,205 @@ impl Extension for AliasLimitExtension {
             return Err(error);
         }
         Ok(document)
+    }
+}
+
+/// Refuses documents nested deeper than `max` fields, or, inside introspection
+/// (`__schema`, `__type`), deeper than `introspection`. The standard introspection query of
+/// graphql-js, graphql-core, GraphiQL, Apollo and the code generators nests 15 deep (a type
+/// reference unwraps nine `ofType`s), deeper than any application query needs; one budget
+/// for both would refuse those clients or let application queries nest as deep.
+pub struct DepthLimit {
+    pub max: usize,
+    pub introspection: usize,
+}
+
+impl ExtensionFactory for DepthLimit {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(DepthLimitExtension { max: self.max, introspection: self.introspection })
+    }
+}
+
+struct DepthLimitExtension {
+    max: usize,
+    introspection: usize,
+}
+
+/// How deep a selection nests, outside introspection and inside it.
+#[derive(Clone, Copy, Default)]
+struct Depths {
+    application: usize,
+    introspection: usize,
+}
+
+impl Depths {
+    fn max(self, other: Depths) -> Depths {
+        Depths {
+            application: self.application.max(other.application),
+            introspection: self.introspection.max(other.introspection),
+        }
+    }
+
+    /// These depths seen from one field further out.
+    fn below(self, introspecting: bool) -> Depths {
+        let deeper = |d: usize| if d > 0 { d + 1 } else { 0 };
+        if introspecting {
+            Depths { application: 0, introspection: self.introspection + 1 }
+        } else {
+            Depths { application: self.application + 1, introspection: deeper(self.introspection) }
+        }
+    }
+}
+
+/// Measures selection sets with fragments inlined, each fragment once per mode (a fragment
+/// spread a thousand times costs what one spread costs), and a cycle of fragments stops
+/// where it closes (validation refuses it next).
+struct DepthWalk<'a> {
+    document: &'a ExecutableDocument,
+    fragments: HashMap<(&'a str, bool), Depths>,
+    open: Vec<&'a str>,
+}
+
+impl<'a> DepthWalk<'a> {
+    fn set(&mut self, set: &'a SelectionSet, introspecting: bool) -> Depths {
+        let mut depths = Depths::default();
+        for item in &set.items {
+            let inner = match &item.node {
+                Selection::Field(field) => {
+                    let name = field.node.name.node.as_str();
+                    let inside = introspecting || (name.starts_with("__") && name != "__typename");
+                    self.set(&field.node.selection_set.node, inside).below(inside)
+                }
+                Selection::InlineFragment(fragment) => self.set(&fragment.node.selection_set.node, introspecting),
+                Selection::FragmentSpread(spread) => {
+                    self.fragment(spread.node.fragment_name.node.as_str(), introspecting)
+                }
+            };
+            depths = depths.max(inner);
+        }
+        depths
+    }
+
+    fn fragment(&mut self, name: &'a str, introspecting: bool) -> Depths {
+        if let Some(known) = self.fragments.get(&(name, introspecting)) {
+            return *known;
+        }
+        let Some(fragment) = self.document.fragments.get(name) else { return Depths::default() };
+        if self.open.contains(&name) {
+            return Depths::default();
+        }
+        self.open.push(name);
+        let depths = self.set(&fragment.node.selection_set.node, introspecting);
+        self.open.pop();
+        self.fragments.insert((name, introspecting), depths);
+        depths
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for DepthLimitExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let depths = {
+            let mut walk = DepthWalk { document: &document, fragments: HashMap::new(), open: Vec::new() };
+            document
+                .operations
+                .iter()
+                .map(|(_, op)| walk.set(&op.node.selection_set.node, false))
+                .fold(Depths::default(), Depths::max)
+        };
+        let refused = if depths.application > self.max {
+            Some(format!("the query nests {} fields deep; at most {} are allowed", depths.application, self.max))
+        } else if depths.introspection > self.introspection {
+            Some(format!(
+                "the introspection query nests {} fields deep; at most {} are allowed",
+                depths.introspection, self.introspection
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = refused {
+            let mut error = ServerError::new(message, None);
+            error.extensions = Some(limit_extensions("DEPTH_LIMIT"));
+            return Err(error);
+        }
+        Ok(document)
+    }
+}
+
+/// Types the refusal of an argument value the schema's types refuse at execution (an `Int`
+/// outside 32 bits, a negative number for a count): `BAD_USER_INPUT` with reason
+/// `INVALID_ARGUMENT` and the argument's name, instead of an uncoded error. async-graphql
+/// reports these with the position of the value only, so the names of the document's
+/// arguments are noted by position when it is parsed.
+pub struct ArgumentErrors;
+
+impl ExtensionFactory for ArgumentErrors {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ArgumentErrorsExtension::default())
+    }
+}
+
+#[derive(Default)]
+struct ArgumentErrorsExtension {
+    /// Where each argument value of the request's document starts, and its argument's name.
+    names: std::sync::Mutex<HashMap<Pos, String>>,
+}
+
+fn note_arguments(set: &SelectionSet, names: &mut HashMap<Pos, String>) {
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => {
+                for (name, value) in &field.node.arguments {
+                    names.insert(value.pos, name.node.to_string());
+                }
+                note_arguments(&field.node.selection_set.node, names);
+            }
+            Selection::InlineFragment(fragment) => note_arguments(&fragment.node.selection_set.node, names),
+            Selection::FragmentSpread(_) => {}
+        }
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ArgumentErrorsExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        if let Ok(mut names) = self.names.lock() {
+            document.operations.iter().for_each(|(_, op)| note_arguments(&op.node.selection_set.node, &mut names));
+            document.fragments.values().for_each(|f| note_arguments(&f.node.selection_set.node, &mut names));
+        }
+        Ok(document)
+    }
+
+    async fn execute(&self, ctx: &ExtensionContext<'_>, operation: Option<&str>, next: NextExecute<'_>) -> Response {
+        let mut response = next.run(ctx, operation).await;
+        let names = self.names.lock().map(|n| n.clone()).unwrap_or_default();
+        for error in &mut response.errors {
+            let uncoded = error.extensions.as_ref().is_none_or(|e| e.get("code").is_none());
+            if !uncoded || !error.message.starts_with("Failed to parse") {
+                continue;
+            }
+            let mut values = limit_extensions("INVALID_ARGUMENT");
+            if let Some(name) = error.locations.first().and_then(|pos| names.get(pos)) {
+                error.message = format!("argument `{name}`: {}", error.message);
+                values.set("argument", name.as_str());
+            }
+            error.extensions = Some(values);
+        }
+        response
     }
 }
 

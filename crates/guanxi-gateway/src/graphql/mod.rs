@@ -69,11 +69,12 @@ pub fn build_schema(state: Arc<AppState>) -> AppSchema {
     let limits: Limits = state.config.limits.clone();
     let mut builder = builder()
         .data(state.clone())
-        .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(limits.max_recursive_depth)
         .limit_directives(limits.max_directives)
-        .extension(limits::AliasLimit(limits.max_aliases));
+        .extension(limits::DepthLimit { max: limits.max_depth, introspection: limits.max_introspection_depth })
+        .extension(limits::AliasLimit(limits.max_aliases))
+        .extension(limits::ArgumentErrors);
     if !state.config.introspection {
         builder = builder.disable_introspection();
     }

@@ -10,7 +10,10 @@ use guanxi_domain::platform::access::{DepartmentRule, ScopeRule};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::platform::org::{Email, User, UserStatus, check_no_cycle};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Select};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter, QuerySelect, Select,
+};
 use uuid::Uuid;
 
 use crate::decode::Cell;
@@ -424,28 +427,50 @@ pub async fn set_password<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Counts a failed login (in SQL, so parallel attempts each count) and locks the account
-/// for the domain's lock-out period.
-pub async fn record_failed_login<C: ConnectionTrait>(conn: &C, tenant: TenantId, id: Uuid) -> StoreResult<()> {
+/// Takes one password check for a user, before the password is checked: counted as a
+/// failure until a success resets it, so that however many attempts race (batches,
+/// aliases, parallel connections), at most `FREE_FAILED_LOGINS` checks happen before the
+/// lock. One conditional `UPDATE` claims the attempt only while the account is not locked;
+/// the claim that reaches the limit sets the lock in the same transaction. A locked
+/// account answers `Err(until)` and nothing is written.
+pub async fn claim_login_attempt(
+    conn: &DatabaseTransaction,
+    tenant: TenantId,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> StoreResult<Result<(), DateTime<Utc>>> {
     let statement = sea_orm::sea_query::Query::update()
         .table(user::Entity)
         .value(user::Column::FailedLogins, Expr::col(user::Column::FailedLogins).add(1))
         .and_where(Expr::col(user::Column::TenantId).eq(tenant.uuid()))
         .and_where(Expr::col(user::Column::Id).eq(id))
+        .and_where(Expr::col(user::Column::LockedUntil).is_null().or(Expr::col(user::Column::LockedUntil).lte(now)))
         .returning(sea_orm::sea_query::Query::returning().column(user::Column::FailedLogins))
         .to_owned();
-    let row = conn.query_one(&statement).await?.ok_or(StoreError::NotFound)?;
-    let failed_logins: i32 = row.try_get("", "failed_logins")?;
-    let locked_until = guanxi_domain::platform::auth::lockout_after(failed_logins).map(|d| Utc::now() + d);
-    user::Entity::update_many()
-        .col_expr(user::Column::LockedUntil, Expr::value(locked_until))
-        .filter(user::Column::TenantId.eq(tenant.uuid()))
-        .filter(user::Column::Id.eq(id))
-        .exec(conn)
-        .await?;
-    Ok(())
+    let Some(row) = conn.query_one(&statement).await? else {
+        let locked: Option<(Option<DateTime<Utc>>,)> = user::Entity::find()
+            .select_only()
+            .column(user::Column::LockedUntil)
+            .filter(user::Column::TenantId.eq(tenant.uuid()))
+            .filter(user::Column::Id.eq(id))
+            .into_tuple()
+            .one(conn)
+            .await?;
+        return Ok(Err(locked.and_then(|(until,)| until).unwrap_or(now)));
+    };
+    let attempts: i32 = row.try_get("", "failed_logins")?;
+    if let Some(lock) = guanxi_domain::platform::auth::lockout_after(attempts) {
+        user::Entity::update_many()
+            .col_expr(user::Column::LockedUntil, Expr::value(now + lock))
+            .filter(user::Column::TenantId.eq(tenant.uuid()))
+            .filter(user::Column::Id.eq(id))
+            .exec(conn)
+            .await?;
+    }
+    Ok(Ok(()))
 }
 
+/// A password check passed: the count of failures starts again and any lock ends.
 pub async fn record_successful_login<C: ConnectionTrait>(conn: &C, tenant: TenantId, id: Uuid) -> StoreResult<()> {
     user::Entity::update_many()
         .col_expr(user::Column::FailedLogins, Expr::value(0))
@@ -459,7 +484,6 @@ pub async fn record_successful_login<C: ConnectionTrait>(conn: &C, tenant: Tenan
 
 /// The ids of users visible under `rule` (for work-log subjects).
 pub async fn ids_under<C: ConnectionTrait>(conn: &C, tenant: TenantId, rule: ScopeRule) -> StoreResult<Vec<Uuid>> {
-    use sea_orm::QuerySelect;
     Ok(visible(conn.get_database_backend(), tenant, rule)
         .select_only()
         .column(user::Column::Id)
@@ -476,7 +500,7 @@ pub async fn count_by_department<C: ConnectionTrait>(
     rule: ScopeRule,
     departments: &[Uuid],
 ) -> StoreResult<Vec<(Uuid, i64)>> {
-    use sea_orm::{FromQueryResult, QuerySelect};
+    use sea_orm::FromQueryResult;
     #[derive(FromQueryResult)]
     struct Row {
         department_id: Uuid,

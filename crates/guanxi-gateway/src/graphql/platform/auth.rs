@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use guanxi_domain::ErrorCode;
 use guanxi_domain::ids::{TenantId, UserId};
 use guanxi_domain::platform::access::ScopeRule;
-use guanxi_domain::platform::auth::{Password, login_allowed};
+use guanxi_domain::platform::auth::Password;
 use guanxi_domain::platform::org::UserStatus;
 use guanxi_store::platform::audit::Author;
 use guanxi_store::platform::auth::Refresh;
@@ -71,6 +71,17 @@ impl AuthMutation {
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<SessionPayload> {
         let app = state(ctx);
         let conn = app.db.connection();
+        // Every attempt from an address takes a token of its failed-login budget, given
+        // back when the login succeeds: spraying passwords across accounts runs dry.
+        let address = caller(ctx).and_then(|c| c.client).map(|ip| format!("login:{ip}"));
+        if let Some(key) = address.as_deref().filter(|_| app.failed_logins.enabled()) {
+            let decision = app.failed_logins.check(key);
+            if !decision.allowed {
+                let message =
+                    format!("too many failed logins from this address; try again in {} s", decision.reset_seconds);
+                return Ok(SessionPayload::failed("", ErrorCode::RateLimited, &message));
+            }
+        }
         let Some(tenant) = guanxi_store::platform::tenant::find_by_slug(conn, &input.tenant)
             .await?
             .filter(|t| t.disabled_at.is_none())
@@ -83,7 +94,13 @@ impl AuthMutation {
             verify_password(input.password, dummy_hash().await).await;
             return Ok(SessionPayload::failed("", ErrorCode::InvalidCredentials, BAD_CREDENTIALS));
         };
-        if let Err(until) = login_allowed(user.locked_until, Utc::now()) {
+        // The check is claimed (and counted as a failure) before the password is checked,
+        // in its own transaction, so racing attempts cannot check more passwords than the
+        // lock allows.
+        let tx = app.db.begin_write().await?;
+        let claimed = guanxi_store::platform::user::claim_login_attempt(&tx, tenant_id, user.id, Utc::now()).await?;
+        tx.commit().await?;
+        if let Err(until) = claimed {
             return Ok(SessionPayload::failed(
                 "",
                 ErrorCode::RateLimited,
@@ -91,13 +108,18 @@ impl AuthMutation {
             ));
         }
         let password_ok = verify_password(input.password, user.password_hash.clone()).await;
-        if !password_ok || UserStatus::parse(&user.status) != Some(UserStatus::Active) {
+        if !password_ok {
+            tracing::info!(tenant = %tenant.slug, "failed login");
+            return Ok(SessionPayload::failed("", ErrorCode::InvalidCredentials, BAD_CREDENTIALS));
+        }
+        if let Some(key) = &address {
+            app.failed_logins.refund(key);
+        }
+        if UserStatus::parse(&user.status) != Some(UserStatus::Active) {
+            // The right password of a disabled account: not a failure, and no session.
             let tx = app.db.begin_write().await?;
-            if !password_ok {
-                guanxi_store::platform::user::record_failed_login(&tx, tenant_id, user.id).await?;
-            }
+            guanxi_store::platform::user::record_successful_login(&tx, tenant_id, user.id).await?;
             tx.commit().await?;
-            tracing::info!(tenant = %tenant.slug, failures = user.failed_logins + 1, "failed login");
             return Ok(SessionPayload::failed("", ErrorCode::InvalidCredentials, BAD_CREDENTIALS));
         }
         let refresh = new_opaque(OpaqueKind::Refresh, tenant_id);

@@ -27,7 +27,7 @@ use serde::Serialize;
 #[derive(InputObject, Serialize)]
 pub struct ReclaimRuleInput {
     pub kind: ReclaimRuleKind,
-    pub days: u32,
+    pub days: i32,
     /// Customer levels it watches; leave out for every customer.
     #[graphql(default)]
     pub levels: Vec<String>,
@@ -54,11 +54,11 @@ pub struct PoolInput {
     #[graphql(default = true)]
     pub auto_reclaim: bool,
     #[graphql(default)]
-    pub warn_days: u32,
+    pub warn_days: i32,
     #[graphql(default)]
-    pub cooldown_days: u32,
-    pub daily_claim_cap: Option<u32>,
-    pub owned_cap: Option<u32>,
+    pub cooldown_days: i32,
+    pub daily_claim_cap: Option<i32>,
+    pub owned_cap: Option<i32>,
     #[graphql(default)]
     pub rules: Vec<ReclaimRuleInput>,
     #[graphql(default)]
@@ -83,27 +83,41 @@ impl PoolInput {
                 _ => errors.push(UserError::new(&field, ErrorCode::Invalid, "give a userId or a departmentId")),
             }
         }
+        // Day counts and caps are GraphQL `Int`s; a negative one is refused here, on its field.
+        let mut count = |field: String, n: i32| match u32::try_from(n) {
+            Ok(n) => n,
+            Err(_) => {
+                errors.push(UserError::new(&field, ErrorCode::Invalid, "cannot be negative"));
+                0
+            }
+        };
+        let warn_days = count("warnDays".into(), self.warn_days);
+        let cooldown_days = count("cooldownDays".into(), self.cooldown_days);
+        let daily_claim_cap = self.daily_claim_cap.map(|n| count("dailyClaimCap".into(), n));
+        let owned_cap = self.owned_cap.map(|n| count("ownedCap".into(), n));
+        let rules = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| DomainRule {
+                kind: r.kind.into(),
+                days: count(format!("rules.{i}.days"), r.days),
+                levels: r.levels.clone(),
+                exempt_won: r.exempt_with_won_deal,
+                exempt_open: r.exempt_with_open_deal,
+            })
+            .collect();
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(PoolSettings {
             name: self.name.clone(),
             auto_reclaim: self.auto_reclaim,
-            warn_days: self.warn_days,
-            cooldown_days: self.cooldown_days,
-            daily_claim_cap: self.daily_claim_cap,
-            owned_cap: self.owned_cap,
-            rules: self
-                .rules
-                .iter()
-                .map(|r| DomainRule {
-                    kind: r.kind.into(),
-                    days: r.days,
-                    levels: r.levels.clone(),
-                    exempt_won: r.exempt_with_won_deal,
-                    exempt_open: r.exempt_with_open_deal,
-                })
-                .collect(),
+            warn_days,
+            cooldown_days,
+            daily_claim_cap,
+            owned_cap,
+            rules,
             members,
         })
     }

@@ -1,0 +1,246 @@
+//! What clients, fuzzing and attacks found (issue 13): standard introspection, typed
+//! refusals of bad argument values, and the login throttle under batches, aliases and
+//! concurrent connections.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+/// The introspection query each client sends, pinned as text (tests/fixtures/introspection):
+/// - `graphql-js.graphql`: graphql-js 16.15.0 `getIntrospectionQuery()`, what Apollo's
+///   tooling and most JavaScript clients send;
+/// - `graphiql.graphql`: the same with `{ inputValueDeprecation: true, schemaDescription: true }`,
+///   GraphiQL's documentation pane;
+/// - `graphql-codegen.graphql`: every option on (descriptions, `specifiedByURL`,
+///   `isRepeatable`, schema description, input-value deprecation, `isOneOf`), as the code
+///   generators ask;
+/// - `graphql-core.graphql`: graphql-core 3.2.8 `get_introspection_query(...)` with every
+///   option on (Python clients).
+const CLIENTS: [(&str, &str); 4] = [
+    ("graphql-js", include_str!("fixtures/introspection/graphql-js.graphql")),
+    ("graphiql", include_str!("fixtures/introspection/graphiql.graphql")),
+    ("graphql-codegen", include_str!("fixtures/introspection/graphql-codegen.graphql")),
+    ("graphql-core", include_str!("fixtures/introspection/graphql-core.graphql")),
+];
+
+#[tokio::test]
+async fn the_standard_introspection_query_of_every_common_client_is_answered() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    for (client, query) in CLIENTS {
+        let body = app.gql(Some(&admin), query, json!({})).await;
+        assert!(body.get("errors").is_none(), "{client}: {body}");
+        let types = body["data"]["__schema"]["types"].as_array().unwrap_or_else(|| panic!("{client}: {body}"));
+        let names: Vec<&str> = types.iter().filter_map(|t| t["name"].as_str()).collect();
+        for expected in ["Customer", "Opportunity", "Query", "Mutation", "CustomerFilter"] {
+            assert!(names.contains(&expected), "{client}: no {expected} among {} types", names.len());
+        }
+        assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query", "{client}");
+    }
+}
+
+#[tokio::test]
+async fn introspection_keeps_a_depth_budget_of_its_own_and_queries_keep_theirs() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    // Twenty-five levels of `ofType` go past the introspection budget (20).
+    let mut type_ref = String::from("name");
+    for _ in 0..25 {
+        type_ref = format!("kind ofType {{ {type_ref} }}");
+    }
+    let deep = format!("{{ __schema {{ types {{ fields {{ type {{ {type_ref} }} }} }} }} }}");
+    let body = app.gql(Some(&admin), &deep, json!({})).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["reason"], "DEPTH_LIMIT", "{body}");
+
+    // An application query nested 13 deep is still over the application budget (12), also
+    // when it hides its depth in fragments and asks for introspection beside it.
+    let query = "fragment P on Department { parent { parent { parent { parent { parent { parent { name } } } } } } } \
+                 { __schema { queryType { name } } me { department { parent { parent { parent { parent { ...P } } } } } } }";
+    let body = app.gql(Some(&admin), query, json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["reason"], "DEPTH_LIMIT", "{body}");
+
+    // A fragment spread many times is measured once: this is shallow and answered.
+    let wide = format!(
+        "fragment N on User {{ email }} {{ me {{ {} }} }}",
+        (0..20).map(|_| "...N").collect::<Vec<_>>().join(" ")
+    );
+    let body = app.gql(Some(&admin), &wide, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+}
+
+fn reason_and_argument(body: &Value) -> (String, String, String) {
+    let extensions = &body["errors"][0]["extensions"];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    (text(&extensions["code"]), text(&extensions["reason"]), text(&extensions["argument"]))
+}
+
+#[tokio::test]
+async fn argument_values_the_types_refuse_are_bad_user_input_naming_the_argument() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let expected = |argument: &str| ("BAD_USER_INPUT".to_owned(), "INVALID_ARGUMENT".to_owned(), argument.to_owned());
+
+    // A negative count where the resolver takes an unsigned one, as a literal and as a variable.
+    let body = app.gql(Some(&admin), "{ customersDueForReclaim(first: -1) { dueAt } }", json!({})).await;
+    assert_eq!(reason_and_argument(&body), expected("first"), "{body}");
+    let body = app
+        .gql(Some(&admin), "query($d: Int) { customersDueForReclaim(withinDays: $d) { dueAt } }", json!({"d": -5}))
+        .await;
+    assert_eq!(reason_and_argument(&body), expected("withinDays"), "{body}");
+
+    // An `Int` outside 32 bits: the type itself refuses it, before any resolver runs.
+    for (query, variables) in [
+        ("{ customers(first: 3000000000) { totalCount } }", json!({})),
+        ("query($n: Int) { customers(first: $n) { totalCount } }", json!({"n": 3_000_000_000_i64})),
+        ("query($n: Int!) { myReminders(first: $n) { remindAt } }", json!({"n": -3_000_000_000_i64})),
+    ] {
+        let body = app.gql(Some(&admin), query, variables).await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{query}: {body}");
+    }
+
+    // Negative counts on connections.
+    for query in ["{ customers(first: -1) { totalCount } }", "{ myReminders(first: -1) { remindAt } }"] {
+        let body = app.gql(Some(&admin), query, json!({})).await;
+        assert_ne!(error_code_or_none(&body), "INTERNAL", "{query}: {body}");
+    }
+}
+
+fn error_code_or_none(body: &Value) -> String {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("none").to_owned()
+}
+
+const CREATE_POOL: &str =
+    "mutation($i: PoolInput!) { createPool(input: $i) { pool { name } userErrors { field code } } }";
+
+#[tokio::test]
+async fn negative_day_counts_in_pool_settings_are_user_errors_on_their_fields_and_write_nothing() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let pools_before = app.gql(Some(&admin), "{ pools { name } }", json!({})).await["data"]["pools"].clone();
+    let input = json!({
+        "name": "负数公海",
+        "warnDays": -3,
+        "cooldownDays": -1,
+        "dailyClaimCap": -2,
+        "rules": [{"kind": "NO_FOLLOW_UP", "days": -30}],
+    });
+    let body = app.gql(Some(&admin), CREATE_POOL, json!({"i": input})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let payload = &body["data"]["createPool"];
+    assert!(payload["pool"].is_null(), "{body}");
+    let mut fields: Vec<&str> =
+        payload["userErrors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["cooldownDays", "dailyClaimCap", "rules.0.days", "warnDays"], "{body}");
+    let pools_after = app.gql(Some(&admin), "{ pools { name } }", json!({})).await["data"]["pools"].clone();
+    assert_eq!(pools_before, pools_after);
+}
+
+/// The codes of every `login` answer in a response body (single or batched, aliased or not).
+fn login_codes(body: &Value) -> Vec<String> {
+    let responses = match body {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    let mut codes = Vec::new();
+    for response in responses {
+        let data = response["data"].as_object().cloned().unwrap_or_default();
+        for payload in data.values() {
+            if payload["accessToken"].is_string() {
+                codes.push("OK".to_owned());
+            }
+            codes.extend(user_error_codes(payload));
+        }
+    }
+    codes
+}
+
+fn checked(codes: &[String]) -> usize {
+    codes.iter().filter(|c| *c == "INVALID_CREDENTIALS").count()
+}
+
+fn wrong_login(alias: &str, email: &str) -> String {
+    format!(
+        "{alias}: login(input: {{tenant: \"demo\", email: \"{email}\", password: \"wrong-password\"}}) \
+         {{ accessToken userErrors {{ code }} }}"
+    )
+}
+
+#[tokio::test]
+async fn no_mix_of_batches_aliases_and_connections_checks_more_than_five_passwords_before_the_lock() {
+    let app = spawn_with(|config| config.limits.failed_logins_per_address = 0).await;
+    guanxi_gateway::seed::seed_demo(&app.db).await.unwrap();
+
+    // Aliases: fourteen wrong passwords in one mutation.
+    let aliased = format!(
+        "mutation {{ {} }}",
+        (0..14).map(|i| wrong_login(&format!("a{i}"), "rep1@demo.local")).collect::<Vec<_>>().join(" ")
+    );
+    let codes = login_codes(&app.post(None, &json!({"query": aliased})).await.body);
+    assert_eq!(codes.len(), 14, "{codes:?}");
+    assert_eq!(checked(&codes), 5, "{codes:?}");
+
+    // A batch: ten requests in one HTTP body, each with an alias pair.
+    let batch: Vec<Value> = (0..10)
+        .map(|i| json!({"query": format!("mutation {{ {} {} }}", wrong_login(&format!("x{i}"), "rep2@demo.local"), wrong_login(&format!("y{i}"), "rep2@demo.local"))}))
+        .collect();
+    let codes = login_codes(&app.post(None, &Value::Array(batch)).await.body);
+    assert_eq!(codes.len(), 20, "{codes:?}");
+    assert_eq!(checked(&codes), 5, "{codes:?}");
+
+    // Concurrent connections: fourteen at once, each its own client.
+    let attempts = (0..14).map(|i| {
+        let url = app.url("/graphql");
+        let query = format!("mutation {{ {} }}", wrong_login(&format!("c{i}"), "rep3@demo.local"));
+        async move {
+            let client = reqwest::Client::new();
+            let response = client.post(url).json(&json!({"query": query})).send().await.unwrap();
+            response.json::<Value>().await.unwrap()
+        }
+    });
+    let bodies = futures::future::join_all(attempts).await;
+    let codes: Vec<String> = bodies.iter().flat_map(login_codes).collect();
+    assert_eq!(codes.len(), 14, "{codes:?}");
+    assert_eq!(checked(&codes), 5, "{codes:?}");
+
+    // All three accounts are locked now, even for the right password.
+    for email in ["rep1@demo.local", "rep2@demo.local", "rep3@demo.local"] {
+        let payload = app.login_payload("demo", email, PASSWORD).await;
+        assert_eq!(user_error_codes(&payload), ["RATE_LIMITED"], "{email}: {payload}");
+    }
+    // A right password before the lock starts the count again.
+    for _ in 0..4 {
+        app.login_payload("demo", "manager@demo.local", "wrong-password").await;
+    }
+    assert!(app.login_payload("demo", "manager@demo.local", PASSWORD).await["accessToken"].is_string());
+    for _ in 0..4 {
+        let payload = app.login_payload("demo", "manager@demo.local", "wrong-password").await;
+        assert_eq!(user_error_codes(&payload), ["INVALID_CREDENTIALS"], "{payload}");
+    }
+}
+
+#[tokio::test]
+async fn one_address_spraying_passwords_across_accounts_is_throttled() {
+    let app = spawn_with(|config| config.limits.failed_logins_per_address = 6).await;
+    guanxi_gateway::seed::seed_demo(&app.db).await.unwrap();
+    // A successful login gives its token back: it does not count.
+    for _ in 0..3 {
+        assert!(app.login_payload("demo", "admin@demo.local", PASSWORD).await["accessToken"].is_string());
+    }
+    // Two wrong passwords each on three accounts (none reaches its own lock), plus
+    // unknown accounts: the address runs dry after six failures.
+    let mut codes = Vec::new();
+    for email in ["rep1@demo.local", "rep2@demo.local", "rep3@demo.local", "nobody@demo.local"] {
+        for _ in 0..2 {
+            codes.extend(user_error_codes(&app.login_payload("demo", email, "wrong-password").await));
+        }
+    }
+    assert_eq!(checked(&codes), 6, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| *c == "RATE_LIMITED").count(), 2, "{codes:?}");
+    // Even the right password waits now, from this address.
+    let payload = app.login_payload("demo", "service@demo.local", PASSWORD).await;
+    assert_eq!(user_error_codes(&payload), ["RATE_LIMITED"], "{payload}");
+}
