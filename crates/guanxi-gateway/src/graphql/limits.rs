@@ -243,7 +243,10 @@ impl Extension for ArgumentErrorsExtension {
         let names = self.names.lock().map(|n| n.clone()).unwrap_or_default();
         for error in &mut response.errors {
             let uncoded = error.extensions.as_ref().is_none_or(|e| e.get("code").is_none());
-            if !uncoded || !error.message.starts_with("Failed to parse") {
+            let refused_by_type = ["Failed to parse", "Expected input type", "Invalid value for argument"]
+                .iter()
+                .any(|prefix| error.message.starts_with(prefix));
+            if !uncoded || !refused_by_type {
                 continue;
             }
             let mut values = limit_extensions("INVALID_ARGUMENT");
