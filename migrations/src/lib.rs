@@ -16,6 +16,7 @@ mod m20261123_000005_field_visits;
 mod m20261124_000006_interaction_counts;
 mod m20261124_000007_opportunities;
 mod m20261124_000008_pools;
+mod m20261129_000009_unique_tax_id;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_interaction_counts::Migration),
             Box::new(m20261124_000007_opportunities::Migration),
             Box::new(m20261124_000008_pools::Migration),
+            Box::new(m20261129_000009_unique_tax_id::Migration),
         ]
     }
 }

@@ -101,6 +101,18 @@ async fn argument_values_the_types_refuse_are_bad_user_input_naming_the_argument
         assert_eq!(error_code(&body), "BAD_USER_INPUT", "{query}: {body}");
     }
 
+    // Text holding the NUL character (which PostgreSQL cannot store), as a literal and as a variable.
+    let body = app.gql(Some(&admin), r#"{ customers(filter: {search: "a\u0000b"}) { totalCount } }"#, json!({})).await;
+    assert_eq!(reason_and_argument(&body), expected("filter"), "{body}");
+    let body = app
+        .gql(
+            Some(&admin),
+            "query($f: CustomerFilter) { customers(filter: $f) { totalCount } }",
+            json!({"f": {"search": "a\u{0}b"}}),
+        )
+        .await;
+    assert_eq!(reason_and_argument(&body), expected("f"), "{body}");
+
     // Negative counts on connections.
     for query in ["{ customers(first: -1) { totalCount } }", "{ myReminders(first: -1) { remindAt } }"] {
         let body = app.gql(Some(&admin), query, json!({})).await;
@@ -243,4 +255,97 @@ async fn one_address_spraying_passwords_across_accounts_is_throttled() {
     // Even the right password waits now, from this address.
     let payload = app.login_payload("demo", "service@demo.local", PASSWORD).await;
     assert_eq!(user_error_codes(&payload), ["RATE_LIMITED"], "{payload}");
+}
+
+const CREATE_CUSTOMER: &str = "mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { customer { id version } userErrors { field code } duplicates { reasons customer { id } } } }";
+const UPDATE_CUSTOMER: &str =
+    "mutation($i: UpdateCustomerInput!) { updateCustomer(input: $i) { customer { id } userErrors { field code } } }";
+const IMPORT: &str = "mutation($i: ImportCustomersInput!) { importCustomers(input: $i) { createdCount results { userErrors { field code } } } }";
+
+fn field_codes(payload: &Value) -> Vec<(String, String)> {
+    payload["userErrors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| (e["field"].as_str().unwrap_or_default().to_owned(), e["code"].as_str().unwrap().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn tax_taken() -> Vec<(String, String)> {
+    vec![("taxId".to_owned(), "DUPLICATE".to_owned())]
+}
+
+#[tokio::test]
+async fn a_unified_social_credit_code_belongs_to_one_live_customer_whatever_the_policy() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let uscc = |first17: &str| guanxi_domain::customers::customer::TaxId::with_check_character(first17).unwrap();
+    let tax = uscc("91330100MA27XK3U5");
+    let tax = tax.as_str();
+    let create = |input: Value| {
+        let (app, admin) = (&app, admin.clone());
+        async move { app.gql(Some(&admin), CREATE_CUSTOMER, json!({"i": input})).await["data"]["createCustomer"].clone() }
+    };
+    // The default policy is WARN; a confirmed create with a taken tax id is still refused,
+    // and the answer points to the customer that has it.
+    let first = create(json!({"name": "杭州甲方科技有限公司", "taxId": tax})).await;
+    let first_id = first["customer"]["id"].as_str().unwrap_or_else(|| panic!("{first}")).to_owned();
+    let second = create(json!({"name": "完全不同的名称", "taxId": tax, "confirmDuplicates": true})).await;
+    assert!(second["customer"].is_null(), "{second}");
+    assert_eq!(field_codes(&second), tax_taken(), "{second}");
+    assert_eq!(second["duplicates"][0]["customer"]["id"], first_id.as_str(), "{second}");
+    assert!(second["duplicates"][0]["reasons"].as_array().unwrap().contains(&json!("SAME_TAX_ID")), "{second}");
+
+    // Update: giving another customer the code is refused the same way.
+    let other = create(json!({"name": "宁波乙方贸易有限公司"})).await;
+    let other_id = other["customer"]["id"].as_str().unwrap().to_owned();
+    let body = app
+        .gql(
+            Some(&admin),
+            UPDATE_CUSTOMER,
+            json!({"i": {"id": other_id, "expectedVersion": 1, "taxId": tax, "confirmDuplicates": true}}),
+        )
+        .await;
+    assert_eq!(field_codes(&body["data"]["updateCustomer"]), tax_taken(), "{body}");
+
+    // Import: the row is refused.
+    let csv = format!("客户名称,统一社会信用代码\n温州丙方实业有限公司,{tax}\n");
+    let body = app.gql(Some(&admin), IMPORT, json!({"i": {"csv": csv, "confirmDuplicates": true}})).await;
+    assert_eq!(body["data"]["importCustomers"]["createdCount"], 0, "{body}");
+    assert_eq!(field_codes(&body["data"]["importCustomers"]["results"][0]), tax_taken(), "{body}");
+
+    // A deleted customer frees its code; restoring it after another took the code is refused.
+    let deleted = app
+        .gql(
+            Some(&admin),
+            "mutation($i: CustomerIdInput!) { deleteCustomer(input: $i) { customer { version } userErrors { code } } }",
+            json!({"i": {"id": first_id, "expectedVersion": 1}}),
+        )
+        .await;
+    let version =
+        deleted["data"]["deleteCustomer"]["customer"]["version"].as_i64().unwrap_or_else(|| panic!("{deleted}"));
+    let successor = create(json!({"name": "杭州甲方科技（新）有限公司", "taxId": tax})).await;
+    assert!(successor["customer"]["id"].is_string(), "{successor}");
+    let restored = app
+        .gql(
+            Some(&admin),
+            "mutation($i: CustomerIdInput!) { restoreCustomer(input: $i) { customer { id } userErrors { field code } } }",
+            json!({"i": {"id": first_id, "expectedVersion": version}}),
+        )
+        .await;
+    assert_eq!(field_codes(&restored["data"]["restoreCustomer"]), tax_taken(), "{restored}");
+
+    // Racing creates of one new code: exactly one is stored, the rest are told why.
+    let fresh = uscc("91320500MA1MXY741");
+    let racing = (0..6)
+        .map(|i| create(json!({"name": format!("苏州竞速{i}号有限公司"), "taxId": fresh, "confirmDuplicates": true})));
+    let results = futures::future::join_all(racing).await;
+    let stored = results.iter().filter(|r| r["customer"]["id"].is_string()).count();
+    assert_eq!(stored, 1, "{results:?}");
+    for r in results.iter().filter(|r| r["customer"].is_null()) {
+        assert_eq!(field_codes(r), tax_taken(), "{r}");
+    }
 }

@@ -428,11 +428,20 @@ pub enum DuplicateCheck {
     Update,
 }
 
+/// Why a second customer with an existing unified social credit code is refused.
+pub const TAX_ID_TAKEN: &str =
+    "another customer has this unified social credit code (统一社会信用代码); merge the two instead";
+
 impl DuplicatePolicy {
-    /// The duplicate rule (查重): a write that found possible duplicates is refused under
-    /// BLOCK, and under WARN until the client confirms.
-    pub fn check(self, check: DuplicateCheck, found: bool, confirmed: bool) -> Result<(), FieldError> {
-        if !found || (self == DuplicatePolicy::Warn && confirmed) {
+    /// The duplicate rule (查重): a write that found possible duplicates (`found`, the
+    /// reasons of every match) is refused under BLOCK, and under WARN until the client
+    /// confirms. A shared tax id is refused whatever the policy: a unified social credit
+    /// code names exactly one legal entity.
+    pub fn check(self, check: DuplicateCheck, found: &[DuplicateReason], confirmed: bool) -> Result<(), FieldError> {
+        if found.contains(&DuplicateReason::SameTaxId) {
+            return Err(FieldError::new("taxId", ErrorCode::Duplicate, TAX_ID_TAKEN));
+        }
+        if found.is_empty() || (self == DuplicatePolicy::Warn && confirmed) {
             return Ok(());
         }
         let message = match (check, self) {
@@ -456,18 +465,28 @@ mod duplicate_rule {
     fn block_refuses_matches_and_warn_refuses_them_until_confirmed() {
         use DuplicateCheck::{Create, Update};
         use DuplicatePolicy::{Block, Warn};
-        let cases = [
-            (Block, Create, false, false, true),
-            (Block, Create, true, false, false),
-            (Block, Create, true, true, false),
-            (Warn, Create, true, false, false),
-            (Warn, Create, true, true, true),
-            (Warn, Update, true, false, false),
-            (Warn, Update, false, false, true),
+        use DuplicateReason::{SameName, SamePhone, SameTaxId};
+        let cases: [(DuplicatePolicy, DuplicateCheck, &[DuplicateReason], bool, Option<&str>); 11] = [
+            (Block, Create, &[], false, None),
+            (Block, Create, &[SameName], false, Some("")),
+            (Block, Create, &[SamePhone], true, Some("")),
+            (Warn, Create, &[SameName], false, Some("")),
+            (Warn, Create, &[SameName, SamePhone], true, None),
+            (Warn, Update, &[SamePhone], false, Some("")),
+            (Warn, Update, &[], false, None),
+            // A shared tax id is refused on `taxId` under any policy, confirmed or not.
+            (Warn, Create, &[SameTaxId], true, Some("taxId")),
+            (Warn, Update, &[SameName, SameTaxId], true, Some("taxId")),
+            (Block, Create, &[SameTaxId], false, Some("taxId")),
+            (Block, Update, &[SameTaxId], true, Some("taxId")),
         ];
-        for (policy, check, found, confirmed, allowed) in cases {
+        for (policy, check, found, confirmed, refused_on) in cases {
             let result = policy.check(check, found, confirmed);
-            assert_eq!(result.is_ok(), allowed, "{policy:?} {check:?} found={found} confirmed={confirmed}");
+            assert_eq!(
+                result.as_ref().err().map(|e| e.field.as_str()),
+                refused_on,
+                "{policy:?} {check:?} {found:?} {confirmed}"
+            );
             if let Err(e) = result {
                 assert_eq!(e.code, ErrorCode::Duplicate);
             }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensionValues, Pos, Response, ServerError, ServerResult, Variables};
+use async_graphql::{ErrorExtensionValues, Pos, Response, ServerError, ServerResult, Value, Variables};
 
 /// Refuses documents with more than `max` aliased fields (alias batching multiplies the
 /// work of one request and defeats per-request rate limits).
@@ -221,6 +221,38 @@ fn note_arguments(set: &SelectionSet, names: &mut HashMap<Pos, String>) {
     }
 }
 
+/// Whether a value holds the NUL character anywhere (a string, a key, a nested item).
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::List(items) => items.iter().any(holds_nul),
+        Value::Object(fields) => fields.iter().any(|(key, v)| key.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
+/// Where a literal argument value holding the NUL character starts, if one does.
+fn literal_with_nul(document: &ExecutableDocument) -> Option<Pos> {
+    fn in_set(set: &SelectionSet) -> Option<Pos> {
+        set.items.iter().find_map(|item| match &item.node {
+            Selection::Field(field) => field
+                .node
+                .arguments
+                .iter()
+                .find(|(_, value)| value.node.clone().into_const().is_some_and(|v| holds_nul(&v)))
+                .map(|(_, value)| value.pos)
+                .or_else(|| in_set(&field.node.selection_set.node)),
+            Selection::InlineFragment(fragment) => in_set(&fragment.node.selection_set.node),
+            Selection::FragmentSpread(_) => None,
+        })
+    }
+    document
+        .operations
+        .iter()
+        .find_map(|(_, op)| in_set(&op.node.selection_set.node))
+        .or_else(|| document.fragments.values().find_map(|f| in_set(&f.node.selection_set.node)))
+}
+
 #[async_graphql::async_trait::async_trait]
 impl Extension for ArgumentErrorsExtension {
     async fn parse_query(
@@ -231,6 +263,22 @@ impl Extension for ArgumentErrorsExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
+        // No text Guanxi stores may hold U+0000 (PostgreSQL cannot store it at all).
+        let nul_variable = variables.iter().find(|(_, value)| holds_nul(value)).map(|(name, _)| format!("${name}"));
+        let nul_literal = || {
+            let mut names = HashMap::new();
+            document.operations.iter().for_each(|(_, op)| note_arguments(&op.node.selection_set.node, &mut names));
+            document.fragments.values().for_each(|f| note_arguments(&f.node.selection_set.node, &mut names));
+            literal_with_nul(&document).map(|pos| names.get(&pos).cloned().unwrap_or_default())
+        };
+        if let Some(argument) = nul_variable.or_else(nul_literal) {
+            let mut error =
+                ServerError::new(format!("`{argument}`: text may not contain the NUL character (U+0000)"), None);
+            let mut values = limit_extensions("INVALID_ARGUMENT");
+            values.set("argument", argument.trim_start_matches('$'));
+            error.extensions = Some(values);
+            return Err(error);
+        }
         if let Ok(mut names) = self.names.lock() {
             document.operations.iter().for_each(|(_, op)| note_arguments(&op.node.selection_set.node, &mut names));
             document.fragments.values().for_each(|f| note_arguments(&f.node.selection_set.node, &mut names));

@@ -18,7 +18,8 @@ use guanxi_domain::{ErrorCode, Invalid};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Select,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, Select,
+    SqlErr,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -251,7 +252,7 @@ pub async fn create<C: ConnectionTrait>(
     model.created_at = Set(now);
     model.updated_at = Set(now);
     model.deleted_at = Set(None);
-    let model = customer::Entity::insert(model).exec_with_returning(conn).await?;
+    let model = customer::Entity::insert(model).exec_with_returning(conn).await.map_err(on_tax_id)?;
     let created = to_domain(model)?;
     write_tokens(conn, tenant, id.uuid(), &created.fields, &created.mnemonic_code).await?;
     let changes = ChangeSet::new()
@@ -330,12 +331,13 @@ pub async fn update<C: ConnectionTrait>(
         // The work log counts the customer's interactions under its owner.
         work_count::remove(conn, tenant, &[id]).await?;
     }
-    let after = repo::write_versioned::<Customers, _>(
+    let after = repo::write_versioned_or::<Customers, _>(
         conn,
         tenant,
         id,
         expected_version,
         customer::Entity::update_many().set(model),
+        on_tax_id,
     )
     .await?;
     if transferred {
@@ -380,6 +382,18 @@ pub async fn set_locked<C: ConnectionTrait>(
     let changes = ChangeSet::new().field("locked", before.locked, locked);
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     Ok(after)
+}
+
+/// The database refusing a second live customer with a tax id (`ux_customers_tax_id`: two
+/// writers that both passed the duplicate check, or a restore of a customer whose code a
+/// live one has taken meanwhile) is `DUPLICATE` on `taxId`.
+fn on_tax_id(error: DbErr) -> StoreError {
+    match error.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(message)) if message.contains("tax_id") => {
+            StoreError::rejected("taxId", ErrorCode::Duplicate, guanxi_domain::customers::customer::TAX_ID_TAKEN)
+        }
+        _ => StoreError::from(error),
+    }
 }
 
 /// Moves a customer to the recycle bin.
@@ -431,8 +445,7 @@ pub async fn restore<C: ConnectionTrait>(
     }
     let unmerged = customer::Entity::update_many().col_expr(customer::Column::MergedIntoId, Expr::value(None::<Uuid>));
     let after =
-        repo::mark_restored::<Customers, _>(conn, author, (id, expected_version), unmerged, changes, StoreError::from)
-            .await?;
+        repo::mark_restored::<Customers, _>(conn, author, (id, expected_version), unmerged, changes, on_tax_id).await?;
     work_count::add(conn, tenant, &recount).await?;
     write_tokens(conn, tenant, id, &after.fields, &after.mnemonic_code).await?;
     Ok(after)

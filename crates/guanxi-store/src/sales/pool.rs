@@ -393,8 +393,14 @@ async fn owned_by<C: ConnectionTrait>(conn: &C, tenant: TenantId, user: UserId) 
 }
 
 /// The pooled customers among `ids`, in the order asked; a missing one is reported by
-/// its place in the input.
-async fn pooled<C: ConnectionTrait>(conn: &C, tenant: TenantId, ids: &[Uuid]) -> StoreResult<Vec<customer::Model>> {
+/// its place in the input: `CONFLICT` when a pool of the caller's gave it out meanwhile
+/// (a losing claimer can act on "someone took it first"), `NOT_FOUND` otherwise.
+async fn pooled<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    caller: &Caller,
+    ids: &[Uuid],
+) -> StoreResult<Vec<customer::Model>> {
     if ids.is_empty() {
         return Err(StoreError::rejected("ids", ErrorCode::Required, "name at least one customer"));
     }
@@ -409,6 +415,8 @@ async fn pooled<C: ConnectionTrait>(conn: &C, tenant: TenantId, ids: &[Uuid]) ->
         .into_iter()
         .map(|m| (m.id, m))
         .collect();
+    let missing: Vec<Uuid> = ids.iter().filter(|id| !found.contains_key(id)).copied().collect();
+    let taken = given_out_by_my_pools(conn, tenant, caller, &missing).await?;
     let mut invalid = Invalid::default();
     let mut rows = Vec::with_capacity(ids.len());
     let mut seen = HashSet::new();
@@ -417,12 +425,49 @@ async fn pooled<C: ConnectionTrait>(conn: &C, tenant: TenantId, ids: &[Uuid]) ->
             invalid.push(FieldError::new(format!("ids.{i}"), ErrorCode::Duplicate, "named twice"));
         } else if let Some(m) = found.remove(id) {
             rows.push(m);
+        } else if taken.contains(id) {
+            invalid.push(FieldError::new(
+                format!("ids.{i}"),
+                ErrorCode::Conflict,
+                "someone else took this customer first",
+            ));
         } else {
             invalid.push(FieldError::new(format!("ids.{i}"), ErrorCode::NotFound, "no such customer in a pool"));
         }
     }
     invalid.into_result()?;
     Ok(rows)
+}
+
+/// Which of `ids` (customers no longer in a pool) a pool the caller belongs to gave out by
+/// a claim or an assignment: the caller saw them waiting there.
+async fn given_out_by_my_pools<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    caller: &Caller,
+    ids: &[Uuid],
+) -> StoreResult<HashSet<Uuid>> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let given: Vec<(Uuid, Uuid)> = pool_log::Entity::find()
+        .select_only()
+        .column(pool_log::Column::CustomerId)
+        .column(pool_log::Column::PoolId)
+        .filter(pool_log::Column::TenantId.eq(tenant.uuid()))
+        .filter(pool_log::Column::CustomerId.is_in(ids.iter().copied()))
+        .filter(pool_log::Column::Action.is_in([PoolAction::Claim.as_str(), PoolAction::Assign.as_str()]))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    if given.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let pools = all(conn, tenant).await?;
+    let access = access_of(conn, tenant, caller, &pools).await?;
+    let mine: HashSet<Uuid> =
+        pools.iter().zip(access).filter(|(_, a)| a.member || a.admin).map(|(p, _)| p.id.uuid()).collect();
+    Ok(given.into_iter().filter(|(_, pool)| mine.contains(pool)).map(|(customer, _)| customer).collect())
 }
 
 /// The pools of `rows`, with the caller's access; a pool the caller may not see hides
@@ -466,7 +511,7 @@ async fn pools_of<C: ConnectionTrait>(
 pub async fn claim<C: ConnectionTrait>(conn: &C, author: &Author, caller: &Caller, ids: &[Uuid]) -> StoreResult<u64> {
     let tenant = author.tenant_id;
     let now = Utc::now();
-    let rows = pooled(conn, tenant, ids).await?;
+    let rows = pooled(conn, tenant, caller, ids).await?;
     let pools = pools_of(conn, tenant, caller, ids, &rows, false).await?;
     let mut invalid = Invalid::default();
     for (i, row) in rows.iter().enumerate() {
@@ -516,7 +561,7 @@ pub async fn assign<C: ConnectionTrait>(
     if !active {
         return Err(StoreError::rejected("ownerId", ErrorCode::NotFound, "no such active user"));
     }
-    let rows = pooled(conn, tenant, ids).await?;
+    let rows = pooled(conn, tenant, caller, ids).await?;
     let pools = pools_of(conn, tenant, caller, ids, &rows, true).await?;
     let owned = owned_by(conn, tenant, owner).await?;
     let mut total = 0;

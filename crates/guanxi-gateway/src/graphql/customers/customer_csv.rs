@@ -434,6 +434,8 @@ impl CustomerCsvMutation {
                     });
                 }
                 Err(Refused { invalid, duplicates }) => {
+                    // A taken tax id is refused on `taxId`; a look-alike on the whole row.
+                    let field = invalid.0.first().map(|e| e.field.clone()).unwrap_or_default();
                     let mut errors = UserError::all(invalid);
                     if !duplicates.is_empty() {
                         let reasons: Vec<&str> = duplicates
@@ -448,7 +450,7 @@ impl CustomerCsvMutation {
                             })
                             .collect();
                         errors = vec![UserError::new(
-                            "",
+                            &field,
                             ErrorCode::Duplicate,
                             format!("duplicate of an existing customer: {}", reasons.join(", ")),
                         )];

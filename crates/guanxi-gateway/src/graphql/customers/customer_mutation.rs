@@ -17,7 +17,7 @@ use crate::graphql::mutation::{Idempotent, transact, write_by_id, write_noting};
 use crate::graphql::platform::org::USER;
 use crate::graphql::relay::input_id;
 use async_graphql::{Context, ID, MaybeUndefined, Object};
-use guanxi_domain::customers::customer::{Customer as DomainCustomer, CustomerFields, DuplicateCheck};
+use guanxi_domain::customers::customer::{Customer as DomainCustomer, CustomerFields, DuplicateCheck, DuplicateReason};
 use guanxi_domain::ids::UserId;
 use guanxi_domain::platform::access::{Actor, Module, Permission};
 use guanxi_domain::platform::custom_field::check_values;
@@ -64,6 +64,11 @@ impl From<Invalid> for Refused {
     }
 }
 
+/// Every reason any of `found` matched.
+fn reasons_of(found: &[guanxi_store::customers::customer_search::Duplicate]) -> Vec<DuplicateReason> {
+    found.iter().flat_map(|d| d.reasons.iter().copied()).collect()
+}
+
 /// Creates a customer after the duplicate check, in the caller's transaction. Shared by
 /// `createCustomer` and the CSV import.
 pub(crate) async fn create_checked<C: guanxi_store::ConnectionTrait>(
@@ -86,7 +91,7 @@ pub(crate) async fn create_checked<C: guanxi_store::ConnectionTrait>(
     // for the usual create).
     if !found.is_empty() {
         let policy = guanxi_store::platform::tenant::settings(conn, actor.tenant_id).await?.duplicate_policy;
-        if let Err(refusal) = policy.check(DuplicateCheck::Create, true, confirm_duplicates) {
+        if let Err(refusal) = policy.check(DuplicateCheck::Create, &reasons_of(&found), confirm_duplicates) {
             return Ok(Err(Refused { invalid: refusal.into(), duplicates: found }));
         }
     }
@@ -235,7 +240,7 @@ impl CustomerMutation {
                             .await?;
                     if !found.is_empty() {
                         let policy = guanxi_store::platform::tenant::settings(tx, tenant).await?.duplicate_policy;
-                        policy.check(DuplicateCheck::Update, true, confirm)?;
+                        policy.check(DuplicateCheck::Update, &reasons_of(&found), confirm)?;
                     }
                 }
                 Ok(updated)
