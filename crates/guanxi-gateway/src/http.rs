@@ -42,6 +42,8 @@ pub fn router(http: Http) -> Router {
         .route("/attachments/{id}", get(download))
         .merge(if bench { Router::new().route("/bench/static/{bytes}", get(static_body)) } else { Router::new() })
         .route("/graphql/ws", get(websocket))
+        .route("/", get(crate::landing::landing))
+        .route("/docs/api-guide.md", get(crate::landing::api_guide))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))

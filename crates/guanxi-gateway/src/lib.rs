@@ -8,6 +8,7 @@ pub mod config;
 pub mod graphql;
 pub mod http;
 pub mod jobs;
+pub mod landing;
 pub mod rate_limit;
 pub mod seed;
 pub mod telemetry;

@@ -165,3 +165,40 @@ async fn the_change_feed_pushes_only_what_the_subscriber_may_see() {
     let closed = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.unwrap();
     assert!(!matches!(closed, Some(Ok(Message::Text(ref t))) if t.contains("connection_ack")), "{closed:?}");
 }
+
+#[tokio::test]
+async fn the_root_address_says_what_this_is_and_where_to_go() {
+    for explorer in [true, false] {
+        let app = spawn_with(|config| config.graphiql = Some(explorer)).await;
+        let page = app.client.get(app.url("/")).header("accept", "text/html").send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let html = page.text().await.unwrap();
+        for expected in ["Guanxi", env!("CARGO_PKG_VERSION"), "href=\"/graphql\"", "/healthz", "/docs/api-guide.md"] {
+            assert!(html.contains(expected), "{expected} missing from {html}");
+        }
+        assert_eq!(html.contains("GraphiQL explorer"), explorer, "{html}");
+
+        let json: Value = app
+            .client
+            .get(app.url("/"))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+        let paths: Vec<&str> = json["links"].as_array().unwrap().iter().filter_map(|l| l["path"].as_str()).collect();
+        assert!(paths.contains(&"/graphql") && paths.contains(&"/docs/api-guide.md"), "{json}");
+
+        // Every link the page gives answers.
+        for path in ["/docs/api-guide.md", "/healthz", "/readyz"] {
+            let response = app.client.get(app.url(path)).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+        }
+        let guide = app.client.get(app.url("/docs/api-guide.md")).send().await.unwrap().text().await.unwrap();
+        assert!(guide.starts_with("# Guanxi API guide"), "{}", &guide[..80.min(guide.len())]);
+    }
+}
