@@ -46,6 +46,7 @@ pub mod customers;
 pub mod entity;
 pub mod error;
 pub mod ids;
+pub mod mnemonic;
 pub mod phone;
 pub mod platform;
 pub mod sales;

@@ -349,3 +349,44 @@ async fn a_unified_social_credit_code_belongs_to_one_live_customer_whatever_the_
         assert_eq!(field_codes(r), tax_taken(), "{r}");
     }
 }
+
+#[tokio::test]
+async fn mnemonic_search_finds_polyphonic_names_by_the_initials_people_type() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let cases = [
+        ("重庆长安汽车股份有限公司", "cqcaqcgfyxgs", ["cqca", "zqca"]),
+        ("招商银行股份有限公司", "zsyhgfyxgs", ["zsyh", "zsyx"]),
+        ("厦门航空有限公司", "xmhkyxgs", ["xmhk", "smhk"]),
+    ];
+    for (name, shown, _) in &cases {
+        let body = app.gql(Some(&admin), CREATE_CUSTOMER, json!({"i": {"name": name}})).await;
+        assert!(body["data"]["createCustomer"]["customer"]["id"].is_string(), "{body}");
+        let found = app
+            .gql(
+                Some(&admin),
+                "query($n: String!) { customers(filter: {name: {eq: $n}}) { nodes { mnemonicCode } } }",
+                json!({"n": name}),
+            )
+            .await;
+        assert_eq!(found["data"]["customers"]["nodes"][0]["mnemonicCode"], *shown, "{found}");
+    }
+    for (name, _, typed) in &cases {
+        for initials in typed {
+            let found = app
+                .gql(
+                    Some(&admin),
+                    "query($s: String!) { customers(filter: {search: $s}) { nodes { name } } }",
+                    json!({"s": initials}),
+                )
+                .await;
+            let names: Vec<&str> = found["data"]["customers"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|n| n["name"].as_str())
+                .collect();
+            assert!(names.contains(name), "{initials}: {found}");
+        }
+    }
+}

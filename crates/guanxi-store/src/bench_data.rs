@@ -11,8 +11,9 @@
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
-use guanxi_domain::customers::customer::{TaxId, mnemonic_code, normalize_name, search_text, search_tokens};
+use guanxi_domain::customers::customer::{TaxId, normalize_name, search_text, search_tokens};
 use guanxi_domain::ids::{DepartmentId, TenantId, UserId};
+use guanxi_domain::mnemonic::mnemonic_code;
 use guanxi_domain::platform::org::{Email, Name, TenantSlug};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -229,7 +230,7 @@ pub async fn seed(
             let tax = tax_id(&mut rng);
             let mnemonic = mnemonic_code(&name);
             let created_at = now - Duration::days(rng.gen_range(0..1_095));
-            for token in search_tokens(&name, &mnemonic, &[&phone], tax.as_deref()) {
+            for token in search_tokens(&name, &[&phone], tax.as_deref()) {
                 tokens.push(customer_search_token::ActiveModel {
                     tenant_id: Set(tenant.uuid()),
                     token: Set(token),

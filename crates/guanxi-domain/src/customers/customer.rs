@@ -3,7 +3,6 @@
 //! duplicate check, and the numbering rule.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use pinyin::ToPinyin;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -124,8 +123,8 @@ pub enum DuplicateReason {
 
 /// Search tokens for a customer: every character and character pair of the normalised
 /// name (so any substring of two or more characters narrows by index), every prefix of the
-/// mnemonic code, the phone numbers and the tax id. Kinds are prefixed so they never mix.
-pub fn search_tokens(name: &str, mnemonic: &str, phones: &[&str], tax_id: Option<&str>) -> Vec<String> {
+/// mnemonic code of each plausible reading (see `mnemonic`), the phone numbers and the tax id. Kinds are prefixed so they never mix.
+pub fn search_tokens(name: &str, phones: &[&str], tax_id: Option<&str>) -> Vec<String> {
     let mut tokens: Vec<String> = Vec::new();
     let chars: Vec<char> = search_text(name).chars().collect();
     for c in &chars {
@@ -134,9 +133,12 @@ pub fn search_tokens(name: &str, mnemonic: &str, phones: &[&str], tax_id: Option
     for pair in chars.windows(2) {
         tokens.push(format!("n:{}{}", pair[0], pair[1]));
     }
-    let mnemonic: Vec<char> = mnemonic.chars().take(12).collect();
-    for end in 1..=mnemonic.len() {
-        tokens.push(format!("m:{}", mnemonic[..end].iter().collect::<String>()));
+    // Every plausible reading's code (多音字), each prefix of its first 12 letters.
+    for code in crate::mnemonic::mnemonic_codes(name) {
+        let code: Vec<char> = code.chars().take(12).collect();
+        for end in 1..=code.len() {
+            tokens.push(format!("m:{}", code[..end].iter().collect::<String>()));
+        }
     }
     for phone in phones {
         let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
@@ -287,22 +289,6 @@ impl TaxId {
         let check = ((31 - sum % 31) % 31) as usize;
         Some(format!("{first17}{}", USCC_CHARS[check] as char))
     }
-}
-
-/// The mnemonic code (助记码): the pinyin initial of each Chinese character, and letters
-/// and digits as they are, lower-case. `北京小米科技` → `bjxmkj`.
-pub fn mnemonic_code(name: &str) -> String {
-    name.chars()
-        .filter_map(|c| {
-            if let Some(p) = c.to_pinyin() {
-                p.first_letter().chars().next()
-            } else if c.is_ascii_alphanumeric() {
-                Some(c.to_ascii_lowercase())
-            } else {
-                halfwidth(c).filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase())
-            }
-        })
-        .collect()
 }
 
 /// The half-width form of a full-width character (`Ａ` → `A`, `（` → `(`, ideographic space → space).
@@ -599,15 +585,6 @@ mod tests {
     }
 
     #[test]
-    fn mnemonic_codes_are_pinyin_initials() {
-        let cases =
-            [("北京小米科技有限责任公司", "bjxmkjyxzrgs"), ("ABC 贸易", "abcmy"), ("ＡＢ１２", "ab12"), ("重庆", "zq")];
-        for (name, code) in cases {
-            assert_eq!(mnemonic_code(name), code, "{name}");
-        }
-    }
-
-    #[test]
     fn names_normalise_away_legal_forms_widths_brackets_and_spaces() {
         let same = [
             "北京小米科技有限责任公司",
@@ -653,7 +630,7 @@ mod tests {
 
     #[test]
     fn search_tokens_cover_substrings_prefixes_phones_and_tax_ids() {
-        let tokens = search_tokens("北京小米科技", "bjxmkj", &["13800000001"], Some("91110108551385082Q"));
+        let tokens = search_tokens("北京小米科技", &["13800000001"], Some("91110108551385082Q"));
         for t in ["n:小米", "n:米", "m:bjx", "m:bjxmkj", "p:13800000001", "t:91110108551385082Q"] {
             assert!(tokens.contains(&t.to_owned()), "{t} in {tokens:?}");
         }

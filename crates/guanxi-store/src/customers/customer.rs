@@ -6,11 +6,11 @@ use std::str::FromStr;
 
 use chrono::Utc;
 use guanxi_domain::customers::customer::{
-    Customer, CustomerFields, CustomerKind, CustomerStatus, CustomerType, mnemonic_code, normalize_name, search_text,
-    shanghai_date,
+    Customer, CustomerFields, CustomerKind, CustomerStatus, CustomerType, normalize_name, search_text, shanghai_date,
 };
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{CustomerId, PoolId, TenantId, UserId};
+use guanxi_domain::mnemonic::mnemonic_code;
 use guanxi_domain::platform::access::ScopeRule;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::sales::pool::{PoolAction, PoolEntry};
@@ -254,7 +254,7 @@ pub async fn create<C: ConnectionTrait>(
     model.deleted_at = Set(None);
     let model = customer::Entity::insert(model).exec_with_returning(conn).await.map_err(on_tax_id)?;
     let created = to_domain(model)?;
-    write_tokens(conn, tenant, id.uuid(), &created.fields, &created.mnemonic_code).await?;
+    write_tokens(conn, tenant, id.uuid(), &created.fields).await?;
     let changes = ChangeSet::new()
         .diff(&serde_json::json!({}), &created.fields)
         .field("customerNumber", (), &created.number)
@@ -343,7 +343,7 @@ pub async fn update<C: ConnectionTrait>(
     if transferred {
         work_count::add(conn, tenant, &[id]).await?;
     }
-    write_tokens(conn, tenant, id, &after.fields, &after.mnemonic_code).await?;
+    write_tokens(conn, tenant, id, &after.fields).await?;
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     Ok(after)
 }
@@ -447,7 +447,7 @@ pub async fn restore<C: ConnectionTrait>(
     let after =
         repo::mark_restored::<Customers, _>(conn, author, (id, expected_version), unmerged, changes, on_tax_id).await?;
     work_count::add(conn, tenant, &recount).await?;
-    write_tokens(conn, tenant, id, &after.fields, &after.mnemonic_code).await?;
+    write_tokens(conn, tenant, id, &after.fields).await?;
     Ok(after)
 }
 
@@ -605,7 +605,7 @@ pub async fn merge<C: ConnectionTrait>(
     )
     .await?;
     work_count::add(conn, tenant, &[survivor_id]).await?;
-    write_tokens(conn, tenant, survivor_id, &after.fields, &after.mnemonic_code).await?;
+    write_tokens(conn, tenant, survivor_id, &after.fields).await?;
     let changes = ChangeSet::new()
         .diff(&survivor.fields, &after.fields)
         .field("customFields", &survivor.custom_fields, &after.custom_fields)
@@ -620,7 +620,6 @@ async fn write_tokens<C: ConnectionTrait>(
     tenant: TenantId,
     id: Uuid,
     fields: &CustomerFields,
-    mnemonic: &str,
 ) -> StoreResult<()> {
     customer_search_token::Entity::delete_many()
         .filter(customer_search_token::Column::TenantId.eq(tenant.uuid()))
@@ -629,8 +628,7 @@ async fn write_tokens<C: ConnectionTrait>(
         .await?;
     let phones: Vec<&str> =
         [fields.main_phone.as_deref(), fields.finance_phone.as_deref()].into_iter().flatten().collect();
-    let tokens =
-        guanxi_domain::customers::customer::search_tokens(&fields.name, mnemonic, &phones, fields.tax_id.as_deref());
+    let tokens = guanxi_domain::customers::customer::search_tokens(&fields.name, &phones, fields.tax_id.as_deref());
     if tokens.is_empty() {
         return Ok(());
     }
