@@ -61,6 +61,12 @@ pub struct Limits {
     /// (password spraying); 0 turns the limit off. Counted per gateway replica. Each
     /// account also locks after five failures, counted in the database.
     pub failed_logins_per_address: u32,
+    /// A Redis server (`redis://host:6379`) whose buckets every gateway replica shares for
+    /// both limits above; without one, each replica limits on its own.
+    pub redis_url: Option<String>,
+    /// What the keys of the shared buckets start with, so that several deployments
+    /// (staging, production) can use one Redis.
+    pub redis_prefix: String,
 }
 
 impl Default for Limits {
@@ -77,6 +83,8 @@ impl Default for Limits {
             max_upload_bytes: 10 * 1024 * 1024,
             requests_per_minute: 600,
             failed_logins_per_address: 30,
+            redis_url: None,
+            redis_prefix: "guanxi".into(),
         }
     }
 }

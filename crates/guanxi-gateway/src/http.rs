@@ -289,7 +289,7 @@ async fn graphql(
             },
             None => format!("ip:{}", client.ip()),
         };
-        let decision = http.limiter.check(&key);
+        let decision = http.limiter.check(&key).await;
         limit_headers = vec![
             ("ratelimit-limit", decision.limit.to_string()),
             ("ratelimit-remaining", decision.remaining.to_string()),

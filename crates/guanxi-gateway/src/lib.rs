@@ -44,13 +44,19 @@ impl Application {
         let db = connect(&config).await?;
         let tokens = TokenService::new(&secret, &config.jwt_key_id, Duration::minutes(config.access_token_minutes))?;
         let blobs: Arc<dyn blob::BlobStore> = Arc::new(blob::LocalBlobStore::new(config.data_dir.join("blobs")));
+        let shared =
+            |name: &str| config.limits.redis_url.as_deref().map(|url| rate_limit::Shared::new(url, name)).transpose();
         let failed_logins = rate_limit::RateLimiter::per_window(
             config.limits.failed_logins_per_address,
             std::time::Duration::from_secs(600),
+        )
+        .shared(shared("failed-logins").context("the Redis URL of the rate limits")?);
+        let limiter = Arc::new(
+            rate_limit::RateLimiter::new(config.limits.requests_per_minute)
+                .shared(shared("requests").context("the Redis URL of the rate limits")?),
         );
         let state = Arc::new(AppState { db, blobs, tokens, config, failed_logins });
         let schema = graphql::build_schema(state.clone());
-        let limiter = Arc::new(rate_limit::RateLimiter::new(state.config.limits.requests_per_minute));
         let router = http::router(http::Http { state: state.clone(), schema, metrics, limiter });
         let listener = TcpListener::bind(&state.config.listen)
             .await

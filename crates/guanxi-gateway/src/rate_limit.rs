@@ -1,11 +1,82 @@
-//! Per-caller request limits: a token bucket per user, API key or anonymous client
-//! address (and, for failed logins, per client address), refilled continuously, answered with `RateLimit-*` headers and, when empty,
-//! `429` with `Retry-After`. Buckets live in the replica's memory, so the effective limit
-//! of a deployment is the per-replica limit times the replicas behind the balancer.
+//! Per-caller limits: a token bucket per user, API key or anonymous client address (and,
+//! for failed logins, per client address), refilled continuously, answered with
+//! `RateLimit-*` headers and, when empty, `429` with `Retry-After`.
+//!
+//! With `limits.redis_url` set, the buckets live in Redis and every gateway replica draws
+//! from the same ones (one Lua script takes or gives back a token atomically, on Redis's
+//! clock). Without it, or while Redis does not answer, they live in the replica's memory,
+//! so a deployment's effective limit is the per-replica limit times its replicas.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// Takes (`ARGV[3]` = 1) or gives back (-1) a token of the bucket `KEYS[1]`, which holds
+/// `ARGV[1]` tokens and refills over `ARGV[2]` ms: returns allowed (0/1), the tokens left
+/// and the seconds until one is back.
+const TAKE_SCRIPT: &str = r"
+local capacity = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - at) * capacity / window)
+local allowed = 0
+if cost < 0 then
+  tokens = math.min(capacity, tokens - cost)
+  allowed = 1
+elseif tokens >= cost then
+  tokens = tokens - cost
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
+redis.call('PEXPIRE', KEYS[1], window * 2)
+return {allowed, math.floor(tokens), math.ceil(math.max(0, 1 - tokens) * window / capacity / 1000)}
+";
+
+/// The buckets every replica shares: a Redis connection (made on first use, reconnected
+/// on failure) and the key prefix of one limiter.
+#[derive(Clone)]
+pub struct Shared {
+    redis: redis::aio::ConnectionManager,
+    prefix: String,
+}
+
+impl Shared {
+    /// `name` prefixes the keys (`guanxi:requests`). Connects lazily: a gateway starts,
+    /// and limits locally, while Redis is away.
+    pub fn new(url: &str, name: &str) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(500)))
+            .set_response_timeout(Some(Duration::from_millis(500)))
+            .set_number_of_retries(1);
+        let redis = redis::aio::ConnectionManager::new_lazy_with_config(client, config)?;
+        Ok(Self { redis, prefix: format!("{name}:") })
+    }
+
+    async fn take(&self, key: &str, capacity: u32, window: Duration, cost: i32) -> redis::RedisResult<Decision> {
+        let script = redis::Script::new(TAKE_SCRIPT);
+        let mut redis = self.redis.clone();
+        let window_ms = window.as_millis().max(1) as u64;
+        let (allowed, remaining, reset): (i64, i64, i64) = script
+            .key(format!("{}{key}", self.prefix))
+            .arg(capacity)
+            .arg(window_ms)
+            .arg(cost)
+            .invoke_async(&mut redis)
+            .await?;
+        Ok(Decision {
+            allowed: allowed == 1,
+            limit: capacity,
+            remaining: remaining.max(0) as u32,
+            reset_seconds: reset.max(0) as u64,
+        })
+    }
+}
 
 /// What the limiter decided for one request.
 pub struct Decision {
@@ -27,6 +98,7 @@ pub struct RateLimiter {
     /// How long an empty bucket takes to fill again.
     window: Duration,
     buckets: Mutex<HashMap<String, Bucket>>,
+    shared: Option<Shared>,
 }
 
 impl RateLimiter {
@@ -37,16 +109,47 @@ impl RateLimiter {
 
     /// `capacity` tokens per key, refilled evenly over `window`; 0 turns the limiter off.
     pub fn per_window(capacity: u32, window: Duration) -> Self {
-        Self { capacity, window, buckets: Mutex::new(HashMap::new()) }
+        Self { capacity, window, buckets: Mutex::new(HashMap::new()), shared: None }
+    }
+
+    /// The same limiter, with its buckets in Redis when `shared` is given.
+    pub fn shared(self, shared: Option<Shared>) -> Self {
+        Self { shared, ..self }
     }
 
     pub fn enabled(&self) -> bool {
         self.capacity > 0
     }
 
+    /// Takes one token from `key`'s bucket, if there is one.
+    pub async fn check(&self, key: &str) -> Decision {
+        self.take(key, 1).await
+    }
+
     /// Gives back a token taken by [`RateLimiter::check`] (an attempt that turned out
     /// not to count, such as a login that succeeded).
-    pub fn refund(&self, key: &str) {
+    pub async fn refund(&self, key: &str) {
+        self.take(key, -1).await;
+    }
+
+    async fn take(&self, key: &str, cost: i32) -> Decision {
+        if let Some(shared) = &self.shared {
+            match shared.take(key, self.capacity, self.window, cost).await {
+                Ok(decision) => return decision,
+                Err(error) => {
+                    metrics::counter!("guanxi_rate_limit_redis_errors_total").increment(1);
+                    tracing::warn!(%error, "rate limit: Redis did not answer; limiting in this replica");
+                }
+            }
+        }
+        if cost < 0 {
+            self.refund_local(key);
+            return Decision { allowed: true, limit: self.capacity, remaining: 0, reset_seconds: 0 };
+        }
+        self.check_local(key)
+    }
+
+    fn refund_local(&self, key: &str) {
         if let Ok(mut buckets) = self.buckets.lock()
             && let Some(bucket) = buckets.get_mut(key)
         {
@@ -54,8 +157,8 @@ impl RateLimiter {
         }
     }
 
-    /// Takes one token from `key`'s bucket, if there is one.
-    pub fn check(&self, key: &str) -> Decision {
+    /// Takes one token from `key`'s bucket in this replica's memory, if there is one.
+    fn check_local(&self, key: &str) -> Decision {
         let capacity = f64::from(self.capacity);
         let refill_per_second = capacity / self.window.as_secs_f64();
         let now = Instant::now();
@@ -89,26 +192,46 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_bucket_empties_and_is_per_key() {
-        let limiter = RateLimiter::new(3);
-        assert!((0..3).all(|_| limiter.check("a").allowed));
-        let refused = limiter.check("a");
-        assert!(!refused.allowed);
-        assert!(refused.reset_seconds >= 1 && refused.reset_seconds <= 20);
-        assert!(limiter.check("b").allowed);
+    /// The same behaviour in the replica's memory and in Redis (127.0.0.1:6379, a key
+    /// prefix of its own per run).
+    async fn limiters(capacity: u32, window: Duration) -> Vec<RateLimiter> {
+        let name = format!("unit-{}", uuid::Uuid::now_v7().simple());
+        let shared = Shared::new("redis://127.0.0.1:6379", &name).unwrap();
+        vec![RateLimiter::per_window(capacity, window), RateLimiter::per_window(capacity, window).shared(Some(shared))]
     }
 
-    #[test]
-    fn a_refund_gives_a_token_back_up_to_the_capacity() {
-        let limiter = RateLimiter::per_window(2, Duration::from_secs(600));
-        assert!(limiter.check("a").allowed && limiter.check("a").allowed);
-        assert!(!limiter.check("a").allowed);
-        limiter.refund("a");
-        assert!(limiter.check("a").allowed);
-        limiter.refund("a");
-        limiter.refund("a");
-        limiter.refund("a");
-        assert_eq!(limiter.check("a").remaining, 1, "refunds never go past a full bucket");
+    #[tokio::test]
+    async fn a_bucket_empties_and_is_per_key() {
+        for limiter in limiters(3, Duration::from_secs(60)).await {
+            for _ in 0..3 {
+                assert!(limiter.check("a").await.allowed);
+            }
+            let refused = limiter.check("a").await;
+            assert!(!refused.allowed);
+            assert!(refused.reset_seconds >= 1 && refused.reset_seconds <= 20, "{}", refused.reset_seconds);
+            assert!(limiter.check("b").await.allowed);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refund_gives_a_token_back_up_to_the_capacity() {
+        for limiter in limiters(2, Duration::from_secs(600)).await {
+            assert!(limiter.check("a").await.allowed && limiter.check("a").await.allowed);
+            assert!(!limiter.check("a").await.allowed);
+            limiter.refund("a").await;
+            assert!(limiter.check("a").await.allowed);
+            for _ in 0..3 {
+                limiter.refund("a").await;
+            }
+            assert_eq!(limiter.check("a").await.remaining, 1, "refunds never go past a full bucket");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_redis_falls_back_to_the_replica() {
+        let shared = Shared::new("redis://127.0.0.1:1", "unreachable").unwrap();
+        let limiter = RateLimiter::per_window(1, Duration::from_secs(60)).shared(Some(shared));
+        assert!(limiter.check("a").await.allowed);
+        assert!(!limiter.check("a").await.allowed);
     }
 }

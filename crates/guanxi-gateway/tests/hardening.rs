@@ -390,3 +390,49 @@ async fn mnemonic_search_finds_polyphonic_names_by_the_initials_people_type() {
         }
     }
 }
+
+/// Sends `n` requests as `token`, alternating between the replicas, and counts the 429s.
+async fn refused_of(replicas: &[&str], token: &str, n: usize) -> usize {
+    let client = reqwest::Client::new();
+    let mut refused = 0;
+    for i in 0..n {
+        let response = client
+            .post(format!("{}/graphql", replicas[i % replicas.len()]))
+            .bearer_auth(token)
+            .json(&json!({"query": "{ me { email } }"}))
+            .send()
+            .await
+            .unwrap();
+        refused += usize::from(response.status() == 429);
+    }
+    refused
+}
+
+/// A second gateway replica on the first's database.
+async fn second_replica(app: &TestApp) -> String {
+    let replica = guanxi_gateway::Application::build(app.config.clone()).await.unwrap();
+    let address = format!("http://{}", replica.address().unwrap());
+    tokio::spawn(replica.run_until_stopped());
+    address
+}
+
+#[tokio::test]
+async fn two_replicas_share_their_rate_limits_through_redis_and_not_without_it() {
+    for shared in [true, false] {
+        let app = spawn_with(|config| {
+            config.limits.requests_per_minute = 6;
+            if shared {
+                config.limits.redis_url = Some("redis://127.0.0.1:6379".into());
+                config.limits.redis_prefix = format!("guanxi-test-{}", uuid::Uuid::now_v7().simple());
+            }
+        })
+        .await;
+        guanxi_gateway::seed::seed_demo(&app.db).await.unwrap();
+        let token = app.login("admin@demo.local").await;
+        let replicas = [app.address.clone(), second_replica(&app).await];
+        let replicas: Vec<&str> = replicas.iter().map(String::as_str).collect();
+        // Eight requests, four to each replica, against a limit of six a minute.
+        let refused = refused_of(&replicas, &token, 8).await;
+        assert_eq!(refused, if shared { 2 } else { 0 }, "shared through Redis: {shared}");
+    }
+}

@@ -75,7 +75,7 @@ impl AuthMutation {
         // back when the login succeeds: spraying passwords across accounts runs dry.
         let address = caller(ctx).and_then(|c| c.client).map(|ip| format!("login:{ip}"));
         if let Some(key) = address.as_deref().filter(|_| app.failed_logins.enabled()) {
-            let decision = app.failed_logins.check(key);
+            let decision = app.failed_logins.check(key).await;
             if !decision.allowed {
                 let message =
                     format!("too many failed logins from this address; try again in {} s", decision.reset_seconds);
@@ -113,7 +113,7 @@ impl AuthMutation {
             return Ok(SessionPayload::failed("", ErrorCode::InvalidCredentials, BAD_CREDENTIALS));
         }
         if let Some(key) = &address {
-            app.failed_logins.refund(key);
+            app.failed_logins.refund(key).await;
         }
         if UserStatus::parse(&user.status) != Some(UserStatus::Active) {
             // The right password of a disabled account: not a failure, and no session.
