@@ -436,3 +436,25 @@ async fn two_replicas_share_their_rate_limits_through_redis_and_not_without_it()
         assert_eq!(refused, if shared { 2 } else { 0 }, "shared through Redis: {shared}");
     }
 }
+
+#[tokio::test]
+async fn contacts_are_found_by_the_initials_of_every_reading_of_their_name() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let customer = app.gql(Some(&admin), CREATE_CUSTOMER, json!({"i": {"name": "重庆长安汽车股份有限公司"}})).await;
+    let customer = customer["data"]["createCustomer"]["customer"]["id"].as_str().unwrap().to_owned();
+    let create = "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { mnemonicCode } userErrors { code } } }";
+    // 单 reads dān, and shàn as a surname; 曾 reads céng, and zēng as a surname.
+    for name in ["单田芳", "曾小贤"] {
+        let body = app.gql(Some(&admin), create, json!({"i": {"customerId": customer, "name": name}})).await;
+        assert!(body["data"]["createContact"]["contact"]["mnemonicCode"].is_string(), "{body}");
+    }
+    let search = "query($s: String!) { contacts(filter: {search: $s}) { nodes { name } } }";
+    for (typed, name) in [("stf", "单田芳"), ("dtf", "单田芳"), ("zxx", "曾小贤"), ("cxx", "曾小贤"), ("STF", "单田芳")]
+    {
+        let body = app.gql(Some(&admin), search, json!({"s": typed})).await;
+        let names: Vec<&str> =
+            body["data"]["contacts"]["nodes"].as_array().unwrap().iter().filter_map(|n| n["name"].as_str()).collect();
+        assert_eq!(names, [name], "{typed}: {body}");
+    }
+}

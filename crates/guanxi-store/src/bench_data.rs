@@ -294,11 +294,13 @@ pub async fn seed(
             });
             for c in 0..scale.contacts_per_customer {
                 let contact_id = Uuid::now_v7();
+                let contact_name = format!("{}{}", pick(&mut rng, SURNAMES), pick(&mut rng, GIVEN));
                 contacts.push(contact::ActiveModel {
                     tenant_id: Set(tenant.uuid()),
                     id: Set(contact_id),
                     customer_id: Set(id),
-                    name: Set(format!("{}{}", pick(&mut rng, SURNAMES), pick(&mut rng, GIVEN))),
+                    mnemonic_codes: Set(guanxi_domain::mnemonic::mnemonic_codes(&contact_name).join(" ")),
+                    name: Set(contact_name),
                     gender: Set(None),
                     birthday: Set(None),
                     department: Set(Some("采购部".into())),

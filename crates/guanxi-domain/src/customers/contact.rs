@@ -54,6 +54,8 @@ pub struct Contact {
     pub customer_id: CustomerId,
     pub fields: ContactFields,
     pub owner_id: Option<UserId>,
+    /// The pinyin initials of the name (助记码), read as people read it.
+    pub mnemonic_code: String,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

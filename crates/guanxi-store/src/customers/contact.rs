@@ -8,6 +8,7 @@ use chrono::Utc;
 use guanxi_domain::customers::contact::{Contact, ContactFields, DecisionRole, Gender};
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{ContactId, CustomerId, TenantId, UserId};
+use guanxi_domain::mnemonic::mnemonic_codes;
 use guanxi_domain::platform::access::ScopeRule;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::platform::org::check_no_cycle;
@@ -64,6 +65,7 @@ pub fn to_domain(m: contact::Model) -> StoreResult<Contact> {
         customer_id: m.customer_id.into(),
         fields: fields_of(&m)?,
         owner_id: m.owner_id.map(Into::into),
+        mnemonic_code: m.mnemonic_codes.split(' ').next().unwrap_or_default().to_owned(),
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -153,12 +155,20 @@ impl ContactFilter {
                     .add(contains.condition(contact::Column::Mobile))
                     .add(contains.condition(contact::Column::OfficePhone))
             };
-            all = all.add(
-                Condition::any()
-                    .add(contains.condition(contact::Column::Name))
-                    .add(phone)
-                    .add(contains.condition(contact::Column::Email)),
-            );
+            let mut any = Condition::any()
+                .add(contains.condition(contact::Column::Name))
+                .add(phone)
+                .add(contains.condition(contact::Column::Email));
+            // Initials (`zs` for 张三): the start of any reading's code.
+            if term.chars().all(|c| c.is_ascii_alphanumeric()) {
+                let initials = term.to_ascii_lowercase();
+                let starts = TextFilter { starts_with: Some(initials.clone()), ..TextFilter::default() };
+                let later = TextFilter { contains: Some(format!(" {initials}")), ..TextFilter::default() };
+                any = any
+                    .add(starts.condition(contact::Column::MnemonicCodes))
+                    .add(later.condition(contact::Column::MnemonicCodes));
+            }
+            all = all.add(any);
         }
         if let Some(f) = &self.customer_id {
             all = all.add(f.condition(contact::Column::CustomerId));
@@ -256,6 +266,7 @@ fn active_model(fields: &ContactFields, custom_fields: &BTreeMap<String, Value>)
         hobbies: Set(fields.hobbies.clone()),
         notes: Set(fields.notes.clone()),
         decision_role: Set(fields.decision_role.as_str().to_owned()),
+        mnemonic_codes: Set(mnemonic_codes(&fields.name).join(" ")),
         custom_fields: Set(serde_json::to_value(custom_fields).unwrap_or_default()),
         ..Default::default()
     }

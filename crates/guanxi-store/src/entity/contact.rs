@@ -25,6 +25,9 @@ pub struct Model {
     pub notes: Option<String>,
     pub owner_id: Option<Uuid>,
     pub decision_role: String,
+    /// The mnemonic codes of every plausible reading of the name, the shown one first,
+    /// separated by spaces.
+    pub mnemonic_codes: String,
     #[sea_orm(column_type = "JsonBinary")]
     pub custom_fields: Json,
     pub version: i32,

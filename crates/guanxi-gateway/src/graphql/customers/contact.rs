@@ -79,6 +79,12 @@ impl Contact {
     async fn name(&self) -> &str {
         &self.0.fields.name
     }
+
+    /// The pinyin initials of the name (助记码), as people read it aloud (多音字 read in
+    /// context); `search` also finds a contact by the initials of its other readings.
+    async fn mnemonic_code(&self) -> &str {
+        &self.0.mnemonic_code
+    }
     async fn gender(&self) -> Option<Gender> {
         self.0.fields.gender.map(|g| match g {
             DomainGender::Male => Gender::Male,
@@ -200,7 +206,7 @@ pub struct ContactFilter {
     pub and: Option<Vec<ContactFilter>>,
     pub or: Option<Vec<ContactFilter>>,
     pub not: Option<Box<ContactFilter>>,
-    /// A substring of the name, mobile or email.
+    /// A substring of the name, mobile or email, or the start of the name's pinyin initials (`zs` for 张三).
     pub search: Option<String>,
     pub customer_id: Option<IdFilter>,
     pub name: Option<StringFilter>,
