@@ -34,6 +34,21 @@ pub enum EntityKind {
     VisitPlan,
 }
 
+/// The two rules a record seen through its own owner and through its customer is read
+/// with (contacts, deals).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OwnerAndCustomer {
+    /// The rule of the record's own module, on its owner.
+    pub owner: ScopeRule,
+    /// The customer rule, on its customer.
+    pub customer: ScopeRule,
+}
+
+impl OwnerAndCustomer {
+    /// Everything (the demo loader, admin tools).
+    pub const ALL: Self = Self { owner: ScopeRule::All, customer: ScopeRule::All };
+}
+
 /// Which records of a kind a caller may see, as a rule the store turns into SQL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Visibility {
@@ -47,7 +62,7 @@ pub enum Visibility {
     Departments(DepartmentRule),
     /// Records whose own owner the first rule admits and whose customer is live and
     /// admitted by the second (contacts, deals).
-    OwnerAndCustomer { owner: ScopeRule, customer: ScopeRule },
+    OwnerAndCustomer(OwnerAndCustomer),
     /// Records whose customer is live and admitted by the rule (interactions, check-ins,
     /// visit plans).
     Customer(ScopeRule),
@@ -145,6 +160,17 @@ impl EntityKind {
         }
     }
 
+    /// The rules a contact is read with: its own `CONTACT` scope and its customer's. Loaders
+    /// and writes, which check their own permission, take them from here too.
+    pub fn contact_rules(actor: &Actor) -> OwnerAndCustomer {
+        OwnerAndCustomer { owner: actor.scope_rule(Module::Contact), customer: actor.scope_rule(Module::Customer) }
+    }
+
+    /// The rules a deal is read with: its own `OPPORTUNITY` scope and its customer's.
+    pub fn opportunity_rules(actor: &Actor) -> OwnerAndCustomer {
+        OwnerAndCustomer { owner: actor.scope_rule(Module::Opportunity), customer: actor.scope_rule(Module::Customer) }
+    }
+
     /// Which records of this kind `actor` may see, or `None` when they may see none.
     pub fn visibility(self, actor: &Actor) -> Option<Visibility> {
         if let Some(permission) = self.read_permission()
@@ -164,12 +190,8 @@ impl EntityKind {
             EntityKind::User if actor.may(Permission::OrgRead) => Visibility::Owner(actor.scope_rule(Module::Org)),
             EntityKind::User => Visibility::Only(actor.user_id.uuid()),
             EntityKind::Customer => Visibility::Owner(customers),
-            EntityKind::Contact => {
-                Visibility::OwnerAndCustomer { owner: actor.scope_rule(Module::Contact), customer: customers }
-            }
-            EntityKind::Opportunity => {
-                Visibility::OwnerAndCustomer { owner: actor.scope_rule(Module::Opportunity), customer: customers }
-            }
+            EntityKind::Contact => Visibility::OwnerAndCustomer(EntityKind::contact_rules(actor)),
+            EntityKind::Opportunity => Visibility::OwnerAndCustomer(EntityKind::opportunity_rules(actor)),
             EntityKind::Interaction | EntityKind::CheckIn | EntityKind::VisitPlan => Visibility::Customer(customers),
             EntityKind::Event => Visibility::Owner(actor.scope_rule(Module::Task)),
             EntityKind::Attachment => Visibility::Upload { uploader: actor.user_id.uuid(), customer: customers },
@@ -287,7 +309,7 @@ mod tests {
     fn contacts_and_deals_are_seen_through_their_own_scope_and_their_customers() {
         let rep = actor(&[Permission::ContactRead, Permission::OpportunityRead], DataScope::Own);
         let own = ScopeRule::OwnedBy(rep.user_id);
-        let both = Some(Visibility::OwnerAndCustomer { owner: own, customer: own });
+        let both = Some(Visibility::OwnerAndCustomer(OwnerAndCustomer { owner: own, customer: own }));
         assert_eq!(EntityKind::Contact.visibility(&rep), both);
         assert_eq!(EntityKind::Opportunity.visibility(&rep), both);
         assert_eq!(EntityKind::Pipeline.visibility(&rep), Some(Visibility::Tenant));

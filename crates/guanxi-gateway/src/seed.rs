@@ -263,8 +263,7 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
             notes: None,
             decision_role: role,
         };
-        let scope =
-            guanxi_store::customers::contact::ContactScope { contact: ScopeRule::All, customer: ScopeRule::All };
+        let scope = guanxi_store::customers::contact::ContactScope::ALL;
         let boss = guanxi_store::customers::contact::create(
             tx,
             author,
@@ -343,7 +342,6 @@ async fn demo_deal<C: guanxi_store::ConnectionTrait>(
     owner: Option<UserId>,
     company: &str,
 ) -> anyhow::Result<()> {
-    use guanxi_domain::platform::access::ScopeRule;
     use guanxi_domain::sales::opportunity::OpportunityFields;
     let (deal, amount, steps, close_reason): (&str, i64, &[usize], Option<&str>) = match company {
         "上海明远机械制造有限公司" => ("数控机床升级项目", 58_000_000, &[1, 2], None),
@@ -353,8 +351,7 @@ async fn demo_deal<C: guanxi_store::ConnectionTrait>(
         "北京京华软件股份有限公司" => ("研发中心网络改造", 45_000_000, &[1, 2, 5], Some("价格高于竞品")),
         _ => ("冷链物流试点", 15_000_000, &[1, 2, 3], None),
     };
-    let scope =
-        guanxi_store::sales::opportunity::OpportunityScope { opportunity: ScopeRule::All, customer: ScopeRule::All };
+    let scope = guanxi_store::sales::opportunity::OpportunityScope::ALL;
     let fields = OpportunityFields {
         name: deal.to_owned(),
         amount: guanxi_domain::sales::opportunity::from_fen(amount),

@@ -592,10 +592,7 @@ async fn the_360_view_costs_the_same_statements_for_1_or_500_contacts() {
         .id;
     let tx = app.db.begin_write().await.unwrap();
     let author = guanxi_store::platform::audit::Author::system(tenant.into());
-    let scope = guanxi_store::customers::contact::ContactScope {
-        contact: guanxi_domain::platform::access::ScopeRule::All,
-        customer: guanxi_domain::platform::access::ScopeRule::All,
-    };
+    let scope = guanxi_store::customers::contact::ContactScope::ALL;
     for n in 0..500 {
         let fields = guanxi_domain::customers::contact::ContactFields {
             name: format!("联系人{n:03}"),

@@ -15,12 +15,12 @@ use uuid::Uuid;
 
 use crate::decode::Cell;
 
-use crate::customers::contact::{ContactScope, Contacts};
+use crate::customers::contact::Contacts;
 use crate::customers::customer::Customers;
 use crate::entity::{api_key, attachment, check_in, custom_field, pipeline, pool, role, visit_plan};
 use crate::error::{StoreError, StoreResult};
 use crate::repo::{self, Scoped};
-use crate::sales::opportunity::{Opportunities, OpportunityScope};
+use crate::sales::opportunity::Opportunities;
 use crate::scope::of_visible_customers;
 use crate::{
     activity::calendar::Events, activity::interaction::Interactions, platform::department::Departments,
@@ -72,13 +72,9 @@ pub async fn visible_ids<C: ConnectionTrait>(
         }
         (K::Customer, V::Owner(rule)) => repo::visible_ids::<Customers, _>(conn, tenant, rule, ids).await,
         (K::Event, V::Owner(rule)) => repo::visible_ids::<Events, _>(conn, tenant, rule, ids).await,
-        (K::Contact, V::OwnerAndCustomer { owner, customer }) => {
-            let scope = ContactScope { contact: owner, customer };
-            repo::visible_ids::<Contacts, _>(conn, tenant, scope, ids).await
-        }
-        (K::Opportunity, V::OwnerAndCustomer { owner, customer }) => {
-            let scope = OpportunityScope { opportunity: owner, customer };
-            repo::visible_ids::<Opportunities, _>(conn, tenant, scope, ids).await
+        (K::Contact, V::OwnerAndCustomer(rules)) => repo::visible_ids::<Contacts, _>(conn, tenant, rules, ids).await,
+        (K::Opportunity, V::OwnerAndCustomer(rules)) => {
+            repo::visible_ids::<Opportunities, _>(conn, tenant, rules, ids).await
         }
         (K::Interaction, V::Customer(rule)) => repo::visible_ids::<Interactions, _>(conn, tenant, rule, ids).await,
         (K::CheckIn, V::Customer(rule)) => repo::visible_ids::<CheckIns, _>(conn, tenant, rule, ids).await,

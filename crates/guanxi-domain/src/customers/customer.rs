@@ -452,7 +452,9 @@ mod duplicate_rule {
         use DuplicateCheck::{Create, Update};
         use DuplicatePolicy::{Block, Warn};
         use DuplicateReason::{SameName, SamePhone, SameTaxId};
-        let cases: [(DuplicatePolicy, DuplicateCheck, &[DuplicateReason], bool, Option<&str>); 11] = [
+        /// (policy, check, what the matches share, confirmed, the field refused on if refused)
+        type Case = (DuplicatePolicy, DuplicateCheck, &'static [DuplicateReason], bool, Option<&'static str>);
+        let cases: [Case; 11] = [
             (Block, Create, &[], false, None),
             (Block, Create, &[SameName], false, Some("")),
             (Block, Create, &[SamePhone], true, Some("")),

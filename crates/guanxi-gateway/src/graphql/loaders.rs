@@ -143,10 +143,7 @@ impl ScopedLoader {
 
 /// The scopes a contact read needs, for an actor.
 pub fn contact_scope(actor: &Actor) -> guanxi_store::customers::contact::ContactScope {
-    guanxi_store::customers::contact::ContactScope {
-        contact: actor.scope_rule(Module::Contact),
-        customer: actor.scope_rule(Module::Customer),
-    }
+    guanxi_domain::entity::EntityKind::contact_rules(actor)
 }
 
 impl Loader<CustomerKey> for ScopedLoader {
@@ -230,10 +227,7 @@ impl Loader<InteractionKey> for ScopedLoader {
 
 /// The scopes an opportunity read needs, for an actor.
 pub fn opportunity_scope(actor: &Actor) -> guanxi_store::sales::opportunity::OpportunityScope {
-    guanxi_store::sales::opportunity::OpportunityScope {
-        opportunity: actor.scope_rule(Module::Opportunity),
-        customer: actor.scope_rule(Module::Customer),
-    }
+    guanxi_domain::entity::EntityKind::opportunity_rules(actor)
 }
 
 /// Opportunities by id.

@@ -9,7 +9,6 @@ use guanxi_domain::customers::contact::{Contact, ContactFields, DecisionRole, Ge
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{ContactId, CustomerId, TenantId, UserId};
 use guanxi_domain::mnemonic::mnemonic_codes;
-use guanxi_domain::platform::access::ScopeRule;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::platform::org::check_no_cycle;
 use guanxi_domain::{ErrorCode, Invalid};
@@ -31,12 +30,8 @@ use crate::scope;
 
 pub const ENTITY: EntityKind = EntityKind::Contact;
 
-/// The two scopes a contact read needs.
-#[derive(Clone, Copy, Debug)]
-pub struct ContactScope {
-    pub contact: ScopeRule,
-    pub customer: ScopeRule,
-}
+/// The two scopes a contact read needs (`EntityKind::contact_rules`).
+pub type ContactScope = guanxi_domain::entity::OwnerAndCustomer;
 
 fn fields_of(m: &contact::Model) -> StoreResult<ContactFields> {
     let cell = |column| Cell::of("contacts", m.id, column);
@@ -86,7 +81,7 @@ impl Scoped for Contacts {
     fn visible(backend: DbBackend, tenant: TenantId, scope: ContactScope) -> Select<contact::Entity> {
         contact::Entity::find()
             .filter(contact::Column::TenantId.eq(tenant.uuid()))
-            .filter(scope::owner_condition(backend, tenant, scope.contact, (contact::Entity, contact::Column::OwnerId)))
+            .filter(scope::owner_condition(backend, tenant, scope.owner, (contact::Entity, contact::Column::OwnerId)))
             .filter(crate::scope::visible_customer(
                 backend,
                 tenant,

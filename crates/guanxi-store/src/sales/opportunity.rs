@@ -39,12 +39,8 @@ pub const ENTITY: EntityKind = EntityKind::Opportunity;
 // ---------------------------------------------------------------------------------------
 // Opportunities
 
-/// The two scopes an opportunity read needs.
-#[derive(Clone, Copy, Debug)]
-pub struct OpportunityScope {
-    pub opportunity: ScopeRule,
-    pub customer: ScopeRule,
-}
+/// The two scopes an opportunity read needs (`EntityKind::opportunity_rules`).
+pub type OpportunityScope = guanxi_domain::entity::OwnerAndCustomer;
 
 pub fn to_domain(m: opportunity::Model) -> StoreResult<Opportunity> {
     Ok(Opportunity {
@@ -90,7 +86,7 @@ impl Scoped for Opportunities {
             .filter(scope::owner_condition(
                 backend,
                 tenant,
-                scope.opportunity,
+                scope.owner,
                 (opportunity::Entity, opportunity::Column::OwnerId),
             ))
             .filter(crate::scope::visible_customer(
