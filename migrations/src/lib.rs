@@ -17,7 +17,7 @@ mod m20261124_000006_interaction_counts;
 mod m20261124_000007_opportunities;
 mod m20261124_000008_pools;
 mod m20261129_000009_unique_tax_id;
-mod m20261129_000010_contact_mnemonic;
+mod m20261129_000010_mnemonic_readings;
 
 pub struct Migrator;
 
@@ -34,7 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000007_opportunities::Migration),
             Box::new(m20261124_000008_pools::Migration),
             Box::new(m20261129_000009_unique_tax_id::Migration),
-            Box::new(m20261129_000010_contact_mnemonic::Migration),
+            Box::new(m20261129_000010_mnemonic_readings::Migration),
         ]
     }
 }

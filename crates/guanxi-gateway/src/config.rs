@@ -44,7 +44,8 @@ pub enum LogFormat {
 pub struct Limits {
     pub max_depth: usize,
     /// The deepest nesting inside introspection (`__schema`, `__type`): the standard
-    /// introspection query of every common client nests 15 deep.
+    /// introspection query of every common client nests 15 deep. Introspection also never
+    /// nests more than three lists (`types { fields { args … } } }`), whatever this says.
     pub max_introspection_depth: usize,
     pub max_complexity: usize,
     pub max_recursive_depth: usize,
@@ -55,12 +56,17 @@ pub struct Limits {
     /// The largest file one upload may carry.
     pub max_upload_bytes: usize,
     /// Requests per minute one user, API key or (for anonymous requests) client address
-    /// may send to `/graphql`; 0 turns the limit off. Counted per gateway replica.
+    /// may send to `/graphql`; 0 turns the limit off. Counted per gateway replica, or
+    /// across all of them with `redis_url`.
     pub requests_per_minute: u32,
     /// Failed logins one client address may make across all accounts in ten minutes
-    /// (password spraying); 0 turns the limit off. Counted per gateway replica. Each
-    /// account also locks after five failures, counted in the database.
+    /// (password spraying); 0 turns the limit off. Counted per gateway replica, or across
+    /// all of them with `redis_url`. Each account also locks after five failures, counted
+    /// in the database.
     pub failed_logins_per_address: u32,
+    /// Behind a trusted reverse proxy: the client's address is the first one in
+    /// `X-Forwarded-For` (else the proxy's own address would be every client's).
+    pub trust_forwarded_for: bool,
     /// A Redis server (`redis://host:6379`) whose buckets every gateway replica shares for
     /// both limits above; without one, each replica limits on its own.
     pub redis_url: Option<String>,
@@ -73,7 +79,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_depth: 12,
-            max_introspection_depth: 20,
+            max_introspection_depth: 15,
             max_complexity: 5_000,
             max_recursive_depth: 32,
             max_directives: 5,
@@ -82,7 +88,8 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             max_upload_bytes: 10 * 1024 * 1024,
             requests_per_minute: 600,
-            failed_logins_per_address: 30,
+            failed_logins_per_address: 100,
+            trust_forwarded_for: false,
             redis_url: None,
             redis_prefix: "guanxi".into(),
         }

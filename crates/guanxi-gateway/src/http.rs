@@ -279,7 +279,8 @@ async fn graphql(
     }
     let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let caller = Caller { client: Some(client.ip()), ..authenticate(&http.state, authorization, request_id).await };
+    let client = client_address(&http.state, &headers, client);
+    let caller = Caller { client: Some(client), ..authenticate(&http.state, authorization, request_id).await };
     let mut limit_headers = Vec::new();
     if http.limiter.enabled() {
         let key = match &caller.actor {
@@ -287,7 +288,7 @@ async fn graphql(
                 Some(key) => format!("key:{key}"),
                 None => format!("user:{}", actor.user_id),
             },
-            None => format!("ip:{}", client.ip()),
+            None => format!("ip:{client}"),
         };
         let decision = http.limiter.check(&key).await;
         limit_headers = vec![
@@ -332,9 +333,29 @@ async fn graphql(
     response
 }
 
-async fn websocket(State(http): State<Http>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
+/// The client's address: the socket's peer, or behind a trusted proxy
+/// (`limits.trust_forwarded_for`) the first address of `X-Forwarded-For`.
+fn client_address(state: &AppState, headers: &HeaderMap, peer: std::net::SocketAddr) -> std::net::IpAddr {
+    let forwarded = || {
+        headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|first| first.trim().parse().ok())
+    };
+    state.config.limits.trust_forwarded_for.then(forwarded).flatten().unwrap_or(peer.ip())
+}
+
+async fn websocket(
+    State(http): State<Http>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     let schema = http.schema.clone();
     let state = http.state.clone();
+    let client = client_address(&state, &headers, peer);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
@@ -346,7 +367,7 @@ async fn websocket(State(http): State<Http>, protocol: GraphQLProtocol, upgrade:
                     let token = token.map(|t| {
                         if t.starts_with("Bearer ") || t.starts_with("bearer ") { t } else { format!("Bearer {t}") }
                     });
-                    let caller = authenticate(&state, token.as_deref(), None).await;
+                    let caller = Caller { client: Some(client), ..authenticate(&state, token.as_deref(), None).await };
                     let Some(actor) = caller.actor.clone() else {
                         return Err(async_graphql::Error::new(
                             "UNAUTHENTICATED: send a valid token in connection_init",

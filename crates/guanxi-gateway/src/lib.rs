@@ -44,8 +44,10 @@ impl Application {
         let db = connect(&config).await?;
         let tokens = TokenService::new(&secret, &config.jwt_key_id, Duration::minutes(config.access_token_minutes))?;
         let blobs: Arc<dyn blob::BlobStore> = Arc::new(blob::LocalBlobStore::new(config.data_dir.join("blobs")));
-        let shared =
-            |name: &str| config.limits.redis_url.as_deref().map(|url| rate_limit::Shared::new(url, name)).transpose();
+        let shared = |name: &str| {
+            let name = format!("{}:{name}", config.limits.redis_prefix);
+            config.limits.redis_url.as_deref().map(|url| rate_limit::Shared::new(url, &name)).transpose()
+        };
         let failed_logins = rate_limit::RateLimiter::per_window(
             config.limits.failed_logins_per_address,
             std::time::Duration::from_secs(600),

@@ -43,7 +43,12 @@ return {allowed, math.floor(tokens), math.ceil(math.max(0, 1 - tokens) * window 
 pub struct Shared {
     redis: redis::aio::ConnectionManager,
     prefix: String,
+    /// After a failure, requests limit locally until then instead of each waiting for Redis.
+    resting_until: std::sync::Arc<Mutex<Option<Instant>>>,
 }
+
+/// How long the limits stay local after Redis failed to answer.
+const REST_AFTER_FAILURE: Duration = Duration::from_secs(5);
 
 impl Shared {
     /// `name` prefixes the keys (`guanxi:requests`). Connects lazily: a gateway starts,
@@ -55,7 +60,17 @@ impl Shared {
             .set_response_timeout(Some(Duration::from_millis(500)))
             .set_number_of_retries(1);
         let redis = redis::aio::ConnectionManager::new_lazy_with_config(client, config)?;
-        Ok(Self { redis, prefix: format!("{name}:") })
+        Ok(Self { redis, prefix: format!("{name}:"), resting_until: Default::default() })
+    }
+
+    fn resting(&self) -> bool {
+        self.resting_until.lock().ok().and_then(|until| *until).is_some_and(|until| Instant::now() < until)
+    }
+
+    fn rest(&self) {
+        if let Ok(mut until) = self.resting_until.lock() {
+            *until = Some(Instant::now() + REST_AFTER_FAILURE);
+        }
     }
 
     async fn take(&self, key: &str, capacity: u32, window: Duration, cost: i32) -> redis::RedisResult<Decision> {
@@ -133,12 +148,13 @@ impl RateLimiter {
     }
 
     async fn take(&self, key: &str, cost: i32) -> Decision {
-        if let Some(shared) = &self.shared {
+        if let Some(shared) = self.shared.as_ref().filter(|s| !s.resting()) {
             match shared.take(key, self.capacity, self.window, cost).await {
                 Ok(decision) => return decision,
                 Err(error) => {
+                    shared.rest();
                     metrics::counter!("guanxi_rate_limit_redis_errors_total").increment(1);
-                    tracing::warn!(%error, "rate limit: Redis did not answer; limiting in this replica");
+                    tracing::warn!(%error, "rate limit: Redis did not answer; limiting in this replica for 5 s");
                 }
             }
         }
@@ -226,6 +242,21 @@ mod tests {
             }
             assert_eq!(limiter.check("a").await.remaining, 1, "refunds never go past a full bucket");
         }
+    }
+
+    #[tokio::test]
+    async fn two_limiters_with_one_redis_share_their_buckets() {
+        let name = format!("unit-{}", uuid::Uuid::now_v7().simple());
+        let replica = |name: &str| {
+            let shared = Shared::new("redis://127.0.0.1:6379", name).ok();
+            RateLimiter::per_window(2, Duration::from_secs(60)).shared(shared)
+        };
+        let (a, b) = (replica(&name), replica(&name));
+        assert!(a.check("k").await.allowed);
+        assert!(b.check("k").await.allowed);
+        assert!(!a.check("k").await.allowed, "the second replica's request came out of the same bucket");
+        b.refund("k").await;
+        assert!(a.check("k").await.allowed, "a refund through one replica is seen by the other");
     }
 
     #[tokio::test]

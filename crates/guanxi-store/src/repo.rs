@@ -391,20 +391,30 @@ pub async fn mark_deleted<R: Recyclable, C: ConnectionTrait>(
 }
 
 /// Brings a record the caller checked with [`deleted_current`] back, applying `update`
-/// beside it (more columns to clear), and records `changes` with the restore; the
-/// database's refusal (a live record took its unique name meanwhile) goes through `refused`.
+/// beside it (more columns to clear); the database's refusal (a live record took its
+/// unique name meanwhile) goes through `refused`. The caller records the restore with
+/// [`record_restore`] after its own writes (the change log's sequence is the last lock a
+/// write takes).
 pub async fn mark_restored<R: Recyclable, C: ConnectionTrait>(
     conn: &C,
-    author: &Author,
+    tenant: TenantId,
     (id, expected_version): (Uuid, i32),
     update: UpdateMany<R::Entity>,
-    changes: ChangeSet,
     refused: impl FnOnce(DbErr) -> StoreError,
 ) -> StoreResult<R::Record> {
     let update = update.col_expr(R::DELETED, Expr::value(None::<DateTime<Utc>>));
-    let after = write_versioned_or::<R, C>(conn, author.tenant_id, id, expected_version, update, refused).await?;
+    write_versioned_or::<R, C>(conn, tenant, id, expected_version, update, refused).await
+}
+
+/// The change event of a restore: `deletedAt` cleared, with whatever else `changes` says.
+pub async fn record_restore<R: Recyclable, C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    id: Uuid,
+    changes: ChangeSet,
+) -> StoreResult<()> {
     audit::record(conn, author, R::KIND, id, Operation::Restore, &changes).await?;
-    Ok(after)
+    Ok(())
 }
 
 /// Moves a record to the recycle bin, when nothing else decides whether it may go.
@@ -428,7 +438,21 @@ pub async fn restore<R: Recyclable, C: ConnectionTrait>(
     expected_version: i32,
 ) -> StoreResult<R::Record> {
     let (_, deleted_at) = deleted_current::<R, C>(conn, author.tenant_id, scope, id, expected_version).await?;
-    let changes = ChangeSet::new().field("deletedAt", deleted_at, None::<()>);
-    mark_restored::<R, C>(conn, author, (id, expected_version), R::Entity::update_many(), changes, StoreError::from)
-        .await
+    finish_restore::<R, C>(conn, author, (id, expected_version), deleted_at, StoreError::from).await
+}
+
+/// Brings back a record checked with [`deleted_current`] (deleted at `deleted_at`) and
+/// records it, for kinds that check more in between; the database's refusal goes through
+/// `refused`.
+pub async fn finish_restore<R: Recyclable, C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    (id, expected_version): (Uuid, i32),
+    deleted_at: DateTime<Utc>,
+    refused: impl FnOnce(DbErr) -> StoreError,
+) -> StoreResult<R::Record> {
+    let update = R::Entity::update_many();
+    let restored = mark_restored::<R, C>(conn, author.tenant_id, (id, expected_version), update, refused).await?;
+    record_restore::<R, C>(conn, author, id, ChangeSet::new().field("deletedAt", deleted_at, None::<()>)).await?;
+    Ok(restored)
 }

@@ -133,13 +133,7 @@ pub fn search_tokens(name: &str, phones: &[&str], tax_id: Option<&str>) -> Vec<S
     for pair in chars.windows(2) {
         tokens.push(format!("n:{}{}", pair[0], pair[1]));
     }
-    // Every plausible reading's code (多音字), each prefix of its first 12 letters.
-    for code in crate::mnemonic::mnemonic_codes(name) {
-        let code: Vec<char> = code.chars().take(12).collect();
-        for end in 1..=code.len() {
-            tokens.push(format!("m:{}", code[..end].iter().collect::<String>()));
-        }
-    }
+    tokens.extend(mnemonic_tokens(name));
     for phone in phones {
         let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
         if digits.len() >= 4 {
@@ -152,6 +146,21 @@ pub fn search_tokens(name: &str, phones: &[&str], tax_id: Option<&str>) -> Vec<S
     tokens.sort();
     tokens.dedup();
     tokens.retain(|t| t.len() <= 80);
+    tokens
+}
+
+/// The mnemonic-code search tokens of a name: each prefix of the first 12 letters of every
+/// plausible reading's code (多音字).
+pub fn mnemonic_tokens(name: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for code in crate::mnemonic::mnemonic_codes(name) {
+        let code: Vec<char> = code.chars().take(12).collect();
+        for end in 1..=code.len() {
+            tokens.push(format!("m:{}", code[..end].iter().collect::<String>()));
+        }
+    }
+    tokens.sort();
+    tokens.dedup();
     tokens
 }
 

@@ -79,11 +79,21 @@ struct DepthLimitExtension {
     introspection: usize,
 }
 
-/// How deep a selection nests, outside introspection and inside it.
+/// The most list-valued introspection fields one path may nest: the standard queries nest
+/// three (`types { fields { args } }`); each more multiplies the answer by a schema's size.
+const MAX_INTROSPECTION_LISTS: usize = 3;
+
+/// The introspection fields that answer lists.
+const INTROSPECTION_LISTS: [&str; 8] =
+    ["types", "fields", "args", "inputFields", "interfaces", "possibleTypes", "enumValues", "directives"];
+
+/// How deep a selection nests, outside introspection and inside it, and how many
+/// introspection lists it nests.
 #[derive(Clone, Copy, Default)]
 struct Depths {
     application: usize,
     introspection: usize,
+    lists: usize,
 }
 
 impl Depths {
@@ -91,16 +101,18 @@ impl Depths {
         Depths {
             application: self.application.max(other.application),
             introspection: self.introspection.max(other.introspection),
+            lists: self.lists.max(other.lists),
         }
     }
 
-    /// These depths seen from one field further out.
-    fn below(self, introspecting: bool) -> Depths {
+    /// These depths seen from the field `name` one level further out.
+    fn below(self, introspecting: bool, name: &str) -> Depths {
         let deeper = |d: usize| if d > 0 { d + 1 } else { 0 };
         if introspecting {
-            Depths { application: 0, introspection: self.introspection + 1 }
+            let list = usize::from(INTROSPECTION_LISTS.contains(&name));
+            Depths { application: 0, introspection: self.introspection + 1, lists: self.lists + list }
         } else {
-            Depths { application: self.application + 1, introspection: deeper(self.introspection) }
+            Depths { application: self.application + 1, introspection: deeper(self.introspection), lists: self.lists }
         }
     }
 }
@@ -122,7 +134,7 @@ impl<'a> DepthWalk<'a> {
                 Selection::Field(field) => {
                     let name = field.node.name.node.as_str();
                     let inside = introspecting || (name.starts_with("__") && name != "__typename");
-                    self.set(&field.node.selection_set.node, inside).below(inside)
+                    self.set(&field.node.selection_set.node, inside).below(inside, name)
                 }
                 Selection::InlineFragment(fragment) => self.set(&fragment.node.selection_set.node, introspecting),
                 Selection::FragmentSpread(spread) => {
@@ -174,6 +186,11 @@ impl Extension for DepthLimitExtension {
             Some(format!(
                 "the introspection query nests {} fields deep; at most {} are allowed",
                 depths.introspection, self.introspection
+            ))
+        } else if depths.lists > MAX_INTROSPECTION_LISTS {
+            Some(format!(
+                "the introspection query nests {} lists; at most {MAX_INTROSPECTION_LISTS} are allowed",
+                depths.lists
             ))
         } else {
             None

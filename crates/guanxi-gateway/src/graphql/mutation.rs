@@ -40,6 +40,13 @@ where
     Ok((finish(tx, result).await?, found))
 }
 
+/// Which way a record goes: into the recycle bin or back out.
+#[derive(Clone, Copy, Debug)]
+pub enum Recycle {
+    Delete,
+    Restore,
+}
+
 /// A write to the one record the input's `id` names: checks `permission`, reads the id
 /// (another kind's id is a user error on `id`), and runs `work` in one transaction with
 /// the caller as author and the data scope `scope` gives for them.

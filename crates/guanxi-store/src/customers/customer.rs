@@ -18,8 +18,8 @@ use guanxi_domain::{ErrorCode, Invalid};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, Select,
-    SqlErr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, SqlErr,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -431,7 +431,22 @@ pub async fn restore<C: ConnectionTrait>(
     // The work log's counts: the restored customer (and a merge survivor, whose records
     // move back) are recounted after the change.
     let recount: Vec<Uuid> = std::iter::once(id).chain(before.merged_into_id.map(CustomerId::uuid)).collect();
+    let mut unmerged =
+        customer::Entity::update_many().col_expr(customer::Column::MergedIntoId, Expr::value(None::<Uuid>));
     if let Some(survivor) = before.merged_into_id {
+        // A survivor that holds the tombstone's tax id keeps it (one live customer per
+        // code); the restored customer comes back without one.
+        let survivor_tax = customer::Entity::find_by_id((tenant.uuid(), survivor.uuid()))
+            .select_only()
+            .column(customer::Column::TaxId)
+            .into_tuple::<Option<String>>()
+            .one(conn)
+            .await?
+            .flatten();
+        if let Some(tax) = before.fields.tax_id.as_ref().filter(|t| survivor_tax.as_ref() == Some(*t)) {
+            unmerged = unmerged.col_expr(customer::Column::TaxId, Expr::value(None::<String>));
+            changes = changes.field("taxId", tax, None::<()>);
+        }
         work_count::remove(conn, tenant, &[survivor.uuid()]).await?;
         let moved = merged_records(conn, tenant, id).await?;
         for (table, _) in customer_owned::moved_on_merge() {
@@ -443,11 +458,10 @@ pub async fn restore<C: ConnectionTrait>(
         }
         changes = changes.field("mergedIntoId", survivor, None::<()>).field("movedBack", (), &moved);
     }
-    let unmerged = customer::Entity::update_many().col_expr(customer::Column::MergedIntoId, Expr::value(None::<Uuid>));
-    let after =
-        repo::mark_restored::<Customers, _>(conn, author, (id, expected_version), unmerged, changes, on_tax_id).await?;
+    let after = repo::mark_restored::<Customers, _>(conn, tenant, (id, expected_version), unmerged, on_tax_id).await?;
     work_count::add(conn, tenant, &recount).await?;
     write_tokens(conn, tenant, id, &after.fields).await?;
+    repo::record_restore::<Customers, _>(conn, author, id, changes).await?;
     Ok(after)
 }
 

@@ -380,7 +380,5 @@ pub async fn restore<C: ConnectionTrait>(
             .await
             .map_err(|_| StoreError::rejected("id", ErrorCode::IllegalState, "restore the parent department first"))?;
     }
-    let changes = ChangeSet::new().field("deletedAt", deleted_at, None::<()>);
-    let update = department::Entity::update_many();
-    repo::mark_restored::<Departments, _>(conn, author, (id, expected_version), update, changes, StoreError::from).await
+    repo::finish_restore::<Departments, _>(conn, author, (id, expected_version), deleted_at, StoreError::from).await
 }

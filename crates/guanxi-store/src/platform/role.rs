@@ -290,8 +290,6 @@ pub async fn restore<C: ConnectionTrait>(
     expected_version: i32,
 ) -> StoreResult<Role> {
     let (_, deleted_at) = repo::deleted_current::<Roles, _>(conn, author.tenant_id, (), id, expected_version).await?;
-    let changes = ChangeSet::new().field("deletedAt", deleted_at, None::<()>);
     let refused = |e| on_unique(e, "name", "a role with this name already exists");
-    repo::mark_restored::<Roles, _>(conn, author, (id, expected_version), role::Entity::update_many(), changes, refused)
-        .await
+    repo::finish_restore::<Roles, _>(conn, author, (id, expected_version), deleted_at, refused).await
 }

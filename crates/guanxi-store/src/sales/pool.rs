@@ -425,12 +425,13 @@ async fn pooled<C: ConnectionTrait>(
             invalid.push(FieldError::new(format!("ids.{i}"), ErrorCode::Duplicate, "named twice"));
         } else if let Some(m) = found.remove(id) {
             rows.push(m);
-        } else if taken.contains(id) {
-            invalid.push(FieldError::new(
-                format!("ids.{i}"),
-                ErrorCode::Conflict,
-                "someone else took this customer first",
-            ));
+        } else if let Some(by_caller) = taken.get(id) {
+            let message = if *by_caller {
+                "you took this customer already (another of your requests came first)"
+            } else {
+                "someone else took this customer first"
+            };
+            invalid.push(FieldError::new(format!("ids.{i}"), ErrorCode::Conflict, message));
         } else {
             invalid.push(FieldError::new(format!("ids.{i}"), ErrorCode::NotFound, "no such customer in a pool"));
         }
@@ -439,35 +440,61 @@ async fn pooled<C: ConnectionTrait>(
     Ok(rows)
 }
 
-/// Which of `ids` (customers no longer in a pool) a pool the caller belongs to gave out by
-/// a claim or an assignment: the caller saw them waiting there.
+/// Which of `ids` (customers no longer in a pool) were taken from a pool the caller
+/// belongs to, and whether by the caller: live, owned customers whose latest pool event is
+/// that claim or assignment. The caller saw them waiting there, so this tells them nothing
+/// new.
 async fn given_out_by_my_pools<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     caller: &Caller,
     ids: &[Uuid],
-) -> StoreResult<HashSet<Uuid>> {
+) -> StoreResult<HashMap<Uuid, bool>> {
     if ids.is_empty() {
-        return Ok(HashSet::new());
+        return Ok(HashMap::new());
     }
-    let given: Vec<(Uuid, Uuid)> = pool_log::Entity::find()
+    let owners: HashMap<Uuid, Uuid> = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .column(customer::Column::OwnerId)
+        .filter(customer::Column::TenantId.eq(tenant.uuid()))
+        .filter(customer::Column::Id.is_in(ids.iter().copied()))
+        .filter(customer::Column::DeletedAt.is_null())
+        .filter(customer::Column::OwnerId.is_not_null())
+        .into_tuple::<(Uuid, Uuid)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    if owners.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let events: Vec<(Uuid, Uuid, String, DateTime<Utc>)> = pool_log::Entity::find()
         .select_only()
         .column(pool_log::Column::CustomerId)
         .column(pool_log::Column::PoolId)
+        .column(pool_log::Column::Action)
+        .column(pool_log::Column::At)
         .filter(pool_log::Column::TenantId.eq(tenant.uuid()))
-        .filter(pool_log::Column::CustomerId.is_in(ids.iter().copied()))
-        .filter(pool_log::Column::Action.is_in([PoolAction::Claim.as_str(), PoolAction::Assign.as_str()]))
+        .filter(pool_log::Column::CustomerId.is_in(owners.keys().copied()))
         .into_tuple()
         .all(conn)
         .await?;
-    if given.is_empty() {
-        return Ok(HashSet::new());
+    let mut latest: HashMap<Uuid, (Uuid, String, DateTime<Utc>)> = HashMap::new();
+    for (customer, pool, action, at) in events {
+        if latest.get(&customer).is_none_or(|(_, _, seen)| at > *seen) {
+            latest.insert(customer, (pool, action, at));
+        }
     }
     let pools = all(conn, tenant).await?;
     let access = access_of(conn, tenant, caller, &pools).await?;
-    let mine: HashSet<Uuid> =
-        pools.iter().zip(access).filter(|(_, a)| a.member || a.admin).map(|(p, _)| p.id.uuid()).collect();
-    Ok(given.into_iter().filter(|(_, pool)| mine.contains(pool)).map(|(customer, _)| customer).collect())
+    let mine: HashSet<Uuid> = pools.iter().zip(access).filter(|(_, a)| a.sees()).map(|(p, _)| p.id.uuid()).collect();
+    let given = [PoolAction::Claim.as_str(), PoolAction::Assign.as_str()];
+    Ok(latest
+        .into_iter()
+        .filter(|(_, (pool, action, _))| mine.contains(pool) && given.contains(&action.as_str()))
+        .map(|(customer, _)| (customer, owners.get(&customer) == Some(&caller.user.uuid())))
+        .collect())
 }
 
 /// The pools of `rows`, with the caller's access; a pool the caller may not see hides

@@ -73,8 +73,13 @@ impl AuthMutation {
         let conn = app.db.connection();
         // Every attempt from an address takes a token of its failed-login budget, given
         // back when the login succeeds: spraying passwords across accounts runs dry.
-        let address = caller(ctx).and_then(|c| c.client).map(|ip| format!("login:{ip}"));
-        if let Some(key) = address.as_deref().filter(|_| app.failed_logins.enabled()) {
+        // A caller whose address is not known (none should be) shares one bucket.
+        let address = match caller(ctx).and_then(|c| c.client) {
+            Some(ip) => format!("login:{ip}"),
+            None => "login:unknown".to_owned(),
+        };
+        if app.failed_logins.enabled() {
+            let key = address.as_str();
             let decision = app.failed_logins.check(key).await;
             if !decision.allowed {
                 let message =
@@ -112,8 +117,8 @@ impl AuthMutation {
             tracing::info!(tenant = %tenant.slug, "failed login");
             return Ok(SessionPayload::failed("", ErrorCode::InvalidCredentials, BAD_CREDENTIALS));
         }
-        if let Some(key) = &address {
-            app.failed_logins.refund(key).await;
+        if app.failed_logins.enabled() {
+            app.failed_logins.refund(&address).await;
         }
         if UserStatus::parse(&user.status) != Some(UserStatus::Active) {
             // The right password of a disabled account: not a failure, and no session.

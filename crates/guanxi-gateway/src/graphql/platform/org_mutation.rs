@@ -2,7 +2,7 @@
 
 use crate::graphql::context::{author, require, state};
 use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
-use crate::graphql::mutation::{Idempotent, write, write_by_id};
+use crate::graphql::mutation::{Idempotent, Recycle, write, write_by_id};
 use crate::graphql::platform::org::DEPARTMENT;
 use crate::graphql::platform::org::Department;
 use crate::graphql::platform::org::ModuleScope;
@@ -263,19 +263,11 @@ impl OrgMutation {
 
     /// Moves a department to the recycle bin (it must have no sub-departments and no users).
     async fn delete_department(&self, ctx: &Context<'_>, input: VersionedIdInput) -> ApiResult<DepartmentPayload> {
-        let expected = input.expected_version;
-        write_by_id(ctx, Permission::OrgManage, (&input.id, DEPARTMENT), Actor::department_rule, move |tx, a, s, id| {
-            Box::pin(async move { guanxi_store::platform::department::delete(tx, &a, s, id, expected).await })
-        })
-        .await
+        recycle_department(ctx, input, Recycle::Delete).await
     }
 
     async fn restore_department(&self, ctx: &Context<'_>, input: VersionedIdInput) -> ApiResult<DepartmentPayload> {
-        let expected = input.expected_version;
-        write_by_id(ctx, Permission::OrgManage, (&input.id, DEPARTMENT), Actor::department_rule, move |tx, a, s, id| {
-            Box::pin(async move { guanxi_store::platform::department::restore(tx, &a, s, id, expected).await })
-        })
-        .await
+        recycle_department(ctx, input, Recycle::Restore).await
     }
 
     async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> ApiResult<UserPayload> {
@@ -485,32 +477,50 @@ impl OrgMutation {
 
     /// Moves a tenant-defined role to the recycle bin (nobody may hold it).
     async fn delete_role(&self, ctx: &Context<'_>, input: VersionedIdInput) -> ApiResult<RolePayload> {
-        let expected = input.expected_version;
-        write_by_id(
-            ctx,
-            Permission::OrgManage,
-            (&input.id, ROLE),
-            |_| (),
-            move |tx, a, (), id| {
-                Box::pin(async move { guanxi_store::platform::role::delete(tx, &a, id, expected).await })
-            },
-        )
-        .await
+        recycle_role(ctx, input, Recycle::Delete).await
     }
 
     async fn restore_role(&self, ctx: &Context<'_>, input: VersionedIdInput) -> ApiResult<RolePayload> {
-        let expected = input.expected_version;
-        write_by_id(
-            ctx,
-            Permission::OrgManage,
-            (&input.id, ROLE),
-            |_| (),
-            move |tx, a, (), id| {
-                Box::pin(async move { guanxi_store::platform::role::restore(tx, &a, id, expected).await })
-            },
-        )
-        .await
+        recycle_role(ctx, input, Recycle::Restore).await
     }
+}
+
+/// Moves a department to the recycle bin or back, in one versioned, audited write.
+async fn recycle_department(
+    ctx: &Context<'_>,
+    input: VersionedIdInput,
+    action: Recycle,
+) -> ApiResult<DepartmentPayload> {
+    let expected = input.expected_version;
+    write_by_id(ctx, Permission::OrgManage, (&input.id, DEPARTMENT), Actor::department_rule, move |tx, a, s, id| {
+        Box::pin(async move {
+            match action {
+                Recycle::Delete => guanxi_store::platform::department::delete(tx, &a, s, id, expected).await,
+                Recycle::Restore => guanxi_store::platform::department::restore(tx, &a, s, id, expected).await,
+            }
+        })
+    })
+    .await
+}
+
+/// Moves a role to the recycle bin or back, in one versioned, audited write.
+async fn recycle_role(ctx: &Context<'_>, input: VersionedIdInput, action: Recycle) -> ApiResult<RolePayload> {
+    let expected = input.expected_version;
+    write_by_id(
+        ctx,
+        Permission::OrgManage,
+        (&input.id, ROLE),
+        |_| (),
+        move |tx, a, (), id| {
+            Box::pin(async move {
+                match action {
+                    Recycle::Delete => guanxi_store::platform::role::delete(tx, &a, id, expected).await,
+                    Recycle::Restore => guanxi_store::platform::role::restore(tx, &a, id, expected).await,
+                }
+            })
+        },
+    )
+    .await
 }
 
 async fn set_status(ctx: &Context<'_>, input: VersionedIdInput, status: DomainStatus) -> ApiResult<UserPayload> {

@@ -19,7 +19,7 @@ use crate::graphql::context::{actor, author, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
 use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
 use crate::graphql::loaders::{CustomerKey, Loaders, PipelineStagesKey, StageChangesKey, UserKey, opportunity_scope};
-use crate::graphql::mutation::{Idempotent, transact, write, write_by_id};
+use crate::graphql::mutation::{Idempotent, Recycle, transact, write, write_by_id};
 use crate::graphql::platform::org::{DEPARTMENT, USER, User};
 use crate::graphql::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
 use crate::graphql::shared::{IdFilter, OrderDirection, TimeRange};
@@ -743,31 +743,29 @@ impl OpportunityMutation {
 
     /// Moves a deal to the recycle bin.
     async fn delete_opportunity(&self, ctx: &Context<'_>, input: OpportunityIdInput) -> ApiResult<OpportunityPayload> {
-        let expected = input.expected_version;
-        write_by_id(
-            ctx,
-            Permission::OpportunityWrite,
-            (&input.id, OPPORTUNITY),
-            opportunity_scope,
-            move |tx, a, s, id| {
-                Box::pin(async move { guanxi_store::sales::opportunity::delete(tx, &a, s, id, expected).await })
-            },
-        )
-        .await
+        recycle_opportunity(ctx, input, Recycle::Delete).await
     }
 
     /// Brings a deal back from the recycle bin.
     async fn restore_opportunity(&self, ctx: &Context<'_>, input: OpportunityIdInput) -> ApiResult<OpportunityPayload> {
-        let expected = input.expected_version;
-        write_by_id(
-            ctx,
-            Permission::OpportunityWrite,
-            (&input.id, OPPORTUNITY),
-            opportunity_scope,
-            move |tx, a, s, id| {
-                Box::pin(async move { guanxi_store::sales::opportunity::restore(tx, &a, s, id, expected).await })
-            },
-        )
-        .await
+        recycle_opportunity(ctx, input, Recycle::Restore).await
     }
+}
+
+/// Moves an opportunity to the recycle bin or back, in one versioned, audited write.
+async fn recycle_opportunity(
+    ctx: &Context<'_>,
+    input: OpportunityIdInput,
+    action: Recycle,
+) -> ApiResult<OpportunityPayload> {
+    let expected = input.expected_version;
+    write_by_id(ctx, Permission::OpportunityWrite, (&input.id, OPPORTUNITY), opportunity_scope, move |tx, a, s, id| {
+        Box::pin(async move {
+            match action {
+                Recycle::Delete => guanxi_store::sales::opportunity::delete(tx, &a, s, id, expected).await,
+                Recycle::Restore => guanxi_store::sales::opportunity::restore(tx, &a, s, id, expected).await,
+            }
+        })
+    })
+    .await
 }
