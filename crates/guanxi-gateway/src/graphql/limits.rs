@@ -219,8 +219,17 @@ impl ExtensionFactory for ArgumentErrors {
 
 #[derive(Default)]
 struct ArgumentErrorsExtension {
-    /// Where each argument value of the request's document starts, and its argument's name.
-    names: std::sync::Mutex<HashMap<Pos, String>>,
+    /// The request's query text, parsed again to name an argument only when one is refused
+    /// (most requests never need it).
+    query: std::sync::Mutex<String>,
+}
+
+/// Where each argument value of a document starts, and its argument's name.
+fn argument_names(document: &ExecutableDocument) -> HashMap<Pos, String> {
+    let mut names = HashMap::new();
+    document.operations.iter().for_each(|(_, op)| note_arguments(&op.node.selection_set.node, &mut names));
+    document.fragments.values().for_each(|f| note_arguments(&f.node.selection_set.node, &mut names));
+    names
 }
 
 fn note_arguments(set: &SelectionSet, names: &mut HashMap<Pos, String>) {
@@ -282,11 +291,11 @@ impl Extension for ArgumentErrorsExtension {
         let document = next.run(ctx, query, variables).await?;
         // No text Guanxi stores may hold U+0000 (PostgreSQL cannot store it at all).
         let nul_variable = variables.iter().find(|(_, value)| holds_nul(value)).map(|(name, _)| format!("${name}"));
+        // A literal can only hold it through an escape (or the raw character).
+        let may_hold_nul = query.contains('\0') || query.contains("\\u");
         let nul_literal = || {
-            let mut names = HashMap::new();
-            document.operations.iter().for_each(|(_, op)| note_arguments(&op.node.selection_set.node, &mut names));
-            document.fragments.values().for_each(|f| note_arguments(&f.node.selection_set.node, &mut names));
-            literal_with_nul(&document).map(|pos| names.get(&pos).cloned().unwrap_or_default())
+            let pos = may_hold_nul.then(|| literal_with_nul(&document)).flatten()?;
+            Some(argument_names(&document).remove(&pos).unwrap_or_default())
         };
         if let Some(argument) = nul_variable.or_else(nul_literal) {
             let mut error =
@@ -296,16 +305,15 @@ impl Extension for ArgumentErrorsExtension {
             error.extensions = Some(values);
             return Err(error);
         }
-        if let Ok(mut names) = self.names.lock() {
-            document.operations.iter().for_each(|(_, op)| note_arguments(&op.node.selection_set.node, &mut names));
-            document.fragments.values().for_each(|f| note_arguments(&f.node.selection_set.node, &mut names));
+        if let Ok(mut kept) = self.query.lock() {
+            query.clone_into(&mut kept);
         }
         Ok(document)
     }
 
     async fn execute(&self, ctx: &ExtensionContext<'_>, operation: Option<&str>, next: NextExecute<'_>) -> Response {
         let mut response = next.run(ctx, operation).await;
-        let names = self.names.lock().map(|n| n.clone()).unwrap_or_default();
+        let mut names: Option<HashMap<Pos, String>> = None;
         for error in &mut response.errors {
             let uncoded = error.extensions.as_ref().is_none_or(|e| e.get("code").is_none());
             let refused_by_type = ["Failed to parse", "Expected input type", "Invalid value for argument"]
@@ -314,6 +322,10 @@ impl Extension for ArgumentErrorsExtension {
             if !uncoded || !refused_by_type {
                 continue;
             }
+            let names = names.get_or_insert_with(|| {
+                let query = self.query.lock().map(|q| q.clone()).unwrap_or_default();
+                async_graphql::parser::parse_query(query).map(|d| argument_names(&d)).unwrap_or_default()
+            });
             let mut values = limit_extensions("INVALID_ARGUMENT");
             if let Some(name) = error.locations.first().and_then(|pos| names.get(pos)) {
                 error.message = format!("argument `{name}`: {}", error.message);
