@@ -102,6 +102,13 @@ async fn a_check_in_measures_distance_flags_far_visits_and_is_idempotent() {
     assert_ne!(check_in["serverTime"], check_in["deviceTime"]);
     let again = app.gql(Some(&rep), CHECK_IN, near).await;
     assert_eq!(again["data"]["checkIn"]["checkIn"]["id"], check_in["id"], "a retry is the same check-in: {again}");
+    // A check-in is a Node: its author finds it by id, a rep of another team does not.
+    let node = "query($id: ID!) { node(id: $id) { ... on CheckIn { id kind } } }";
+    let mine = app.gql(Some(&rep), node, json!({"id": check_in["id"]})).await;
+    assert_eq!(mine["data"]["node"]["kind"], "CHECK_IN", "{mine}");
+    let other = app.login("rep3@demo.local").await;
+    let hidden = app.gql(Some(&other), node, json!({"id": check_in["id"]})).await;
+    assert!(hidden["errors"].is_null() && hidden["data"]["node"].is_null(), "{hidden}");
     let rows = app
         .db
         .connection()

@@ -567,3 +567,18 @@ fn window_of(user: &str) -> Value {
     let now = chrono::Utc::now();
     json!({"u": user, "f": (now - chrono::Duration::days(2)).to_rfc3339(), "t": (now + chrono::Duration::hours(1)).to_rfc3339()})
 }
+
+#[tokio::test]
+async fn a_pipeline_is_a_node_for_whoever_reads_deals() {
+    let app = spawn_demo().await;
+    let rep = app.login("rep1@demo.local").await;
+    let body = app.gql(Some(&rep), "{ pipelines { id name } }", json!({})).await;
+    let pipeline = body["data"]["pipelines"][0].clone();
+    let node = "query($id: ID!) { node(id: $id) { ... on Pipeline { id name } } }";
+    let found = app.gql(Some(&rep), node, json!({"id": pipeline["id"]})).await;
+    assert_eq!(found["data"]["node"], pipeline, "{found}");
+    // Another tenant's caller finds nothing under that id.
+    let other = app.second_tenant("other").await;
+    let hidden = app.gql(Some(&other), node, json!({"id": pipeline["id"]})).await;
+    assert!(hidden["errors"].is_null() && hidden["data"]["node"].is_null(), "{hidden}");
+}

@@ -241,10 +241,7 @@ async fn node_history_and_the_change_feed_agree_for_every_kind() {
             }
             let node = app.gql(Some(token), "query($id: ID!) { node(id: $id) { id } }", json!({"id": id})).await;
             assert!(node["errors"].is_null(), "{node}");
-            let is_node_kind = !matches!(
-                kind.as_str(),
-                "Tenant" | "CustomField" | "Pipeline" | "Pool" | "Attachment" | "CheckIn" | "VisitPlan"
-            );
+            let is_node_kind = !matches!(kind.as_str(), "Tenant" | "CustomField" | "Pool" | "Attachment" | "VisitPlan");
             if is_node_kind {
                 assert_eq!(
                     !node["data"]["node"].is_null(),

@@ -5,6 +5,7 @@ use guanxi_domain::entity::{EntityKind, Visibility};
 use guanxi_domain::platform::access::Module;
 
 use super::activity::calendar::Event;
+use super::activity::field::CheckIn;
 use super::activity::interaction::Interaction;
 use super::context::{actor, state};
 use super::customers::contact::Contact;
@@ -16,7 +17,7 @@ use super::loaders::{
 use super::platform::api_keys::ApiKey;
 use super::platform::org::{Department, Role, User};
 use super::relay::parse_global_id;
-use super::sales::opportunity::Opportunity;
+use super::sales::opportunity::{Opportunity, Pipeline};
 
 /// A record with a global id.
 // A `Node` lives for one response; boxing the large variants would buy nothing.
@@ -32,7 +33,9 @@ pub enum Node {
     Contact(Contact),
     Interaction(Interaction),
     Opportunity(Opportunity),
+    Pipeline(Pipeline),
     Event(Event),
+    CheckIn(CheckIn),
 }
 
 /// Resolves one global id to a record the caller may see, or `None`. Whether the caller
@@ -69,13 +72,22 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
                 .await?
                 .map(|e| Node::Event(Event(e)))
         }
+        EntityKind::Pipeline => guanxi_store::sales::pipeline::pipeline(conn, actor.tenant_id, Some(uuid))
+            .await?
+            .map(|p| Node::Pipeline(Pipeline(p))),
+        EntityKind::CheckIn => {
+            let customers = actor.scope_rule(Module::Customer);
+            guanxi_store::repo::find::<guanxi_store::visibility::CheckIns, _>(conn, actor.tenant_id, customers, uuid)
+                .await?
+                .map(|c| Node::CheckIn(CheckIn(c)))
+        }
         // Kinds with a history but no `Node` type (yet): reached through their own queries.
+        // A pool is seen by its members without `settings.manage`, which the registry asks
+        // for its history; a visit plan's type carries its progress.
         EntityKind::Tenant
         | EntityKind::CustomField
-        | EntityKind::Pipeline
         | EntityKind::Pool
         | EntityKind::Attachment
-        | EntityKind::CheckIn
         | EntityKind::VisitPlan => None,
     })
 }

@@ -68,7 +68,7 @@ pub struct CheckIn(pub DomainCheckIn);
 
 #[Object]
 impl CheckIn {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id(CHECK_IN, self.0.id)
     }
     /// CHECK_IN or CHECK_OUT.

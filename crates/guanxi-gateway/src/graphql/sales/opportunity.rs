@@ -73,7 +73,7 @@ pub struct Pipeline(pub DomainPipeline);
 
 #[Object]
 impl Pipeline {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id(PIPELINE, self.0.id.uuid())
     }
     async fn name(&self) -> &str {
