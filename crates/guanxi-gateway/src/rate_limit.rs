@@ -42,6 +42,8 @@ return {allowed, math.floor(tokens), math.ceil(math.max(0, 1 - tokens) * window 
 #[derive(Clone)]
 pub struct Shared {
     redis: redis::aio::ConnectionManager,
+    /// The take-or-refund script, hashed once (its SHA-1 names it to Redis).
+    script: std::sync::Arc<redis::Script>,
     prefix: String,
     /// After a failure, requests limit locally until then instead of each waiting for Redis.
     resting_until: std::sync::Arc<Mutex<Option<Instant>>>,
@@ -60,7 +62,12 @@ impl Shared {
             .set_response_timeout(Some(Duration::from_millis(500)))
             .set_number_of_retries(1);
         let redis = redis::aio::ConnectionManager::new_lazy_with_config(client, config)?;
-        Ok(Self { redis, prefix: format!("{name}:"), resting_until: Default::default() })
+        Ok(Self {
+            redis,
+            script: std::sync::Arc::new(redis::Script::new(TAKE_SCRIPT)),
+            prefix: format!("{name}:"),
+            resting_until: Default::default(),
+        })
     }
 
     fn resting(&self) -> bool {
@@ -74,10 +81,10 @@ impl Shared {
     }
 
     async fn take(&self, key: &str, capacity: u32, window: Duration, cost: i32) -> redis::RedisResult<Decision> {
-        let script = redis::Script::new(TAKE_SCRIPT);
         let mut redis = self.redis.clone();
         let window_ms = window.as_millis().max(1) as u64;
-        let (allowed, remaining, reset): (i64, i64, i64) = script
+        let (allowed, remaining, reset): (i64, i64, i64) = self
+            .script
             .key(format!("{}{key}", self.prefix))
             .arg(capacity)
             .arg(window_ms)

@@ -432,3 +432,39 @@ async fn work_log_stored_counts_follow_transfers_deletes_restores_and_merges() {
     assert_eq!(day["count"], day["records"]["totalCount"], "{log}");
     assert!(day["count"].as_i64().unwrap() >= 1, "{log}");
 }
+
+#[tokio::test]
+async fn a_check_out_reads_its_check_in_through_the_customer_scope() {
+    let app = spawn_demo().await;
+    let rep = app.login("rep1@demo.local").await;
+    let admin = app.login("admin@demo.local").await;
+    let (id, _) = customer(&app, &rep, "上海明远机械制造有限公司").await;
+    let at = json!({"latitude": 31.2310, "longitude": 121.4740});
+    let first = app
+        .gql(
+            Some(&rep),
+            CHECK_IN,
+            json!({"i": {"customerId": id, "location": at, "deviceTime": Utc::now().to_rfc3339()}}),
+        )
+        .await;
+    let check_in = first["data"]["checkIn"]["checkIn"]["id"].clone();
+    assert!(check_in.is_string(), "{first}");
+    // The customer goes to the recycle bin; the rep's open visit is out of reach with it.
+    let (_, version) = customer(&app, &admin, "上海明远机械制造有限公司").await;
+    let deleted = app
+        .gql(
+            Some(&admin),
+            "mutation($i: CustomerIdInput!) { deleteCustomer(input: $i) { userErrors { code } } }",
+            json!({"i": {"id": id, "expectedVersion": version}}),
+        )
+        .await;
+    assert_eq!(deleted["data"]["deleteCustomer"]["userErrors"], json!([]), "{deleted}");
+    let out = app
+        .gql(
+            Some(&rep),
+            "mutation($i: CheckOutInput!) { checkOut(input: $i) { checkIn { id } userErrors { field code } } }",
+            json!({"i": {"checkInId": check_in, "location": at, "deviceTime": Utc::now().to_rfc3339()}}),
+        )
+        .await;
+    assert_eq!(out["data"]["checkOut"]["userErrors"], json!([{"field": "checkInId", "code": "NOT_FOUND"}]), "{out}");
+}

@@ -268,21 +268,22 @@ pub async fn check_in<C: ConnectionTrait>(
     CheckIns::to_domain(model)
 }
 
-/// Records the check-out of the caller's own check-in.
+/// Records the check-out of the caller's own check-in, read through the caller's customer
+/// scope (a customer deleted or moved out of it since is `NOT_FOUND`).
+#[allow(clippy::too_many_arguments)]
 pub async fn check_out<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    user: UserId,
+    (user, customers): (UserId, ScopeRule),
     check_in_id: Uuid,
     device_time: DateTime<Utc>,
     position: (f64, f64, Option<f64>),
     note: Option<String>,
 ) -> StoreResult<CheckIn> {
     let tenant = author.tenant_id;
-    let Some(start) = check_in::Entity::find_by_id((tenant.uuid(), check_in_id))
-        .one(conn)
+    let Some(start) = crate::repo::find::<CheckIns, _>(conn, tenant, customers, check_in_id)
         .await?
-        .filter(|c| c.user_id == user.uuid() && c.kind == CheckInKind::CheckIn.as_str())
+        .filter(|c| c.user_id == user.uuid() && c.kind == CheckInKind::CheckIn)
     else {
         return Err(StoreError::rejected("checkInId", ErrorCode::NotFound, "no such check-in of yours"));
     };
@@ -470,19 +471,11 @@ async fn interactions_counted<C: ConnectionTrait>(
                 .add(interaction::Column::OccurredAt.lt(*to)),
         );
     }
-    Ok(interaction::Entity::find()
+    Ok(crate::activity::interaction::Interactions::visible(backend, tenant, customers)
         .select_only()
         .column_as(Expr::cust(period.clone()), "period")
         .column(interaction::Column::Channel)
         .column_as(Expr::col((interaction::Entity, interaction::Column::Id)).count(), "n")
-        .filter(interaction::Column::TenantId.eq(tenant.uuid()))
-        .filter(interaction::Column::DeletedAt.is_null())
-        .filter(crate::scope::visible_customer(
-            backend,
-            tenant,
-            customers,
-            (interaction::Entity, interaction::Column::CustomerId),
-        ))
         .filter(interaction::Column::AuthorId.is_in(users.iter().copied()))
         .filter(within)
         .group_by(Expr::cust(period))
@@ -503,17 +496,10 @@ pub async fn check_ins_by<C: ConnectionTrait>(
 ) -> StoreResult<Vec<(String, i64)>> {
     let backend = conn.get_database_backend();
     let period = crate::dialect::period_start_sql(backend, granularity, r#""check_ins"."server_time""#);
-    Ok(check_in::Entity::find()
+    Ok(CheckIns::visible(backend, tenant, customers)
         .select_only()
         .column_as(Expr::cust(period.clone()), "period")
         .column_as(Expr::col((check_in::Entity, check_in::Column::Id)).count(), "n")
-        .filter(check_in::Column::TenantId.eq(tenant.uuid()))
-        .filter(crate::scope::visible_customer(
-            backend,
-            tenant,
-            customers,
-            (check_in::Entity, check_in::Column::CustomerId),
-        ))
         .filter(check_in::Column::Kind.eq(CheckInKind::CheckIn.as_str()))
         .filter(check_in::Column::UserId.is_in(users.iter().copied()))
         .filter(check_in::Column::ServerTime.gte(from))

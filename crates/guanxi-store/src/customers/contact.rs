@@ -79,15 +79,9 @@ impl Scoped for Contacts {
     const DELETED_AT: Option<contact::Column> = Some(contact::Column::DeletedAt);
 
     fn visible(backend: DbBackend, tenant: TenantId, scope: ContactScope) -> Select<contact::Entity> {
-        contact::Entity::find()
-            .filter(contact::Column::TenantId.eq(tenant.uuid()))
+        let (tenant_id, customer_id) = (contact::Column::TenantId, contact::Column::CustomerId);
+        scope::of_visible_customers(backend, tenant, scope.customer, tenant_id, customer_id)
             .filter(scope::owner_condition(backend, tenant, scope.owner, (contact::Entity, contact::Column::OwnerId)))
-            .filter(crate::scope::visible_customer(
-                backend,
-                tenant,
-                scope.customer,
-                (contact::Entity, contact::Column::CustomerId),
-            ))
     }
 
     fn to_domain(model: contact::Model) -> StoreResult<Contact> {

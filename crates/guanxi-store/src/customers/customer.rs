@@ -481,14 +481,12 @@ async fn merged_records<C: ConnectionTrait>(
         .one(conn)
         .await?;
     // A tombstone without a MERGE event, or one that moved nothing, has nothing to move
-    // back; a list that is there but does not decode is an error, not an empty list.
+    // back; an event or a list that does not decode is an error, not an empty list.
     let Some(event) = event else { return Ok(BTreeMap::new()) };
-    let moved = event
-        .changes
-        .as_array()
-        .and_then(|changes| changes.iter().find(|c| c.get("field").and_then(Value::as_str) == Some("movedRecords")));
-    match moved.and_then(|c| c.get("new")) {
-        Some(list) => Cell::of("change_events", event.id, "changes").json(list.clone()),
+    let row = event.id;
+    let event = audit::to_domain(event)?;
+    match event.changes.into_iter().find(|c| c.field == "movedRecords") {
+        Some(moved) => Cell::of("change_events", row, "changes").json(moved.new),
         None => Ok(BTreeMap::new()),
     }
 }

@@ -81,20 +81,10 @@ impl Scoped for Opportunities {
     const DELETED_AT: Option<opportunity::Column> = Some(opportunity::Column::DeletedAt);
 
     fn visible(backend: DbBackend, tenant: TenantId, scope: OpportunityScope) -> Select<opportunity::Entity> {
-        opportunity::Entity::find()
-            .filter(opportunity::Column::TenantId.eq(tenant.uuid()))
-            .filter(scope::owner_condition(
-                backend,
-                tenant,
-                scope.owner,
-                (opportunity::Entity, opportunity::Column::OwnerId),
-            ))
-            .filter(crate::scope::visible_customer(
-                backend,
-                tenant,
-                scope.customer,
-                (opportunity::Entity, opportunity::Column::CustomerId),
-            ))
+        let (tenant_id, customer_id) = (opportunity::Column::TenantId, opportunity::Column::CustomerId);
+        scope::of_visible_customers(backend, tenant, scope.customer, tenant_id, customer_id).filter(
+            scope::owner_condition(backend, tenant, scope.owner, (opportunity::Entity, opportunity::Column::OwnerId)),
+        )
     }
 
     fn to_domain(model: opportunity::Model) -> StoreResult<Opportunity> {

@@ -367,9 +367,17 @@ impl FieldMutation {
             idempotent,
             move |tx| {
                 Box::pin(async move {
-                    guanxi_store::activity::field::check_out(tx, &author, user, check_in, device_time, position, note)
-                        .await
-                        .map(|c| (c.id, c))
+                    guanxi_store::activity::field::check_out(
+                        tx,
+                        &author,
+                        (user, rule),
+                        check_in,
+                        device_time,
+                        position,
+                        note,
+                    )
+                    .await
+                    .map(|c| (c.id, c))
                 })
             },
             move |tx, id| {
