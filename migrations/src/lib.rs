@@ -18,6 +18,7 @@ mod m20261124_000007_opportunities;
 mod m20261124_000008_pools;
 mod m20261129_000009_unique_tax_id;
 mod m20261129_000010_mnemonic_readings;
+mod m20261129_000011_trade;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000008_pools::Migration),
             Box::new(m20261129_000009_unique_tax_id::Migration),
             Box::new(m20261129_000010_mnemonic_readings::Migration),
+            Box::new(m20261129_000011_trade::Migration),
         ]
     }
 }

@@ -32,6 +32,11 @@ pub enum EntityKind {
     Attachment,
     CheckIn,
     VisitPlan,
+    ProductCategory,
+    Product,
+    PricePolicy,
+    Quote,
+    Order,
 }
 
 /// The two rules a record seen through its own owner and through its customer is read
@@ -66,6 +71,9 @@ pub enum Visibility {
     /// Records whose customer is live and admitted by the rule (interactions, check-ins,
     /// visit plans).
     Customer(ScopeRule),
+    /// The tenant's records, but for those tied to a customer the rule does not admit or
+    /// that is deleted (a customer's own price policy).
+    Catalogue(ScopeRule),
     /// Uploads: the uploader's own, and those attached to a record the caller sees
     /// through the customer rule.
     Upload { uploader: Uuid, customer: ScopeRule },
@@ -90,6 +98,11 @@ impl EntityKind {
         EntityKind::Attachment,
         EntityKind::CheckIn,
         EntityKind::VisitPlan,
+        EntityKind::ProductCategory,
+        EntityKind::Product,
+        EntityKind::PricePolicy,
+        EntityKind::Quote,
+        EntityKind::Order,
     ];
 
     /// The name in global ids and in the change log's `entity_type`, e.g. `Customer`.
@@ -111,6 +124,11 @@ impl EntityKind {
             EntityKind::Attachment => "Attachment",
             EntityKind::CheckIn => "CheckIn",
             EntityKind::VisitPlan => "VisitPlan",
+            EntityKind::ProductCategory => "ProductCategory",
+            EntityKind::Product => "Product",
+            EntityKind::PricePolicy => "PricePolicy",
+            EntityKind::Quote => "Quote",
+            EntityKind::Order => "SalesOrder",
         }
     }
 
@@ -133,6 +151,11 @@ impl EntityKind {
             EntityKind::Attachment => "attachment",
             EntityKind::CheckIn => "check-in",
             EntityKind::VisitPlan => "visit plan",
+            EntityKind::ProductCategory => "product category",
+            EntityKind::Product => "product",
+            EntityKind::PricePolicy => "price policy",
+            EntityKind::Quote => "quote",
+            EntityKind::Order => "sales order",
         }
     }
 
@@ -157,6 +180,11 @@ impl EntityKind {
             EntityKind::Interaction => Some(Permission::InteractionRead),
             EntityKind::Opportunity | EntityKind::Pipeline => Some(Permission::OpportunityRead),
             EntityKind::Event | EntityKind::Attachment | EntityKind::CheckIn => None,
+            EntityKind::ProductCategory | EntityKind::Product | EntityKind::PricePolicy => {
+                Some(Permission::ProductRead)
+            }
+            EntityKind::Quote => Some(Permission::QuoteRead),
+            EntityKind::Order => Some(Permission::OrderRead),
         }
     }
 
@@ -169,6 +197,16 @@ impl EntityKind {
     /// The rules a deal is read with: its own `OPPORTUNITY` scope and its customer's.
     pub fn opportunity_rules(actor: &Actor) -> OwnerAndCustomer {
         OwnerAndCustomer { owner: actor.scope_rule(Module::Opportunity), customer: actor.scope_rule(Module::Customer) }
+    }
+
+    /// The rules a quote is read with: its own `QUOTE` scope and its customer's.
+    pub fn quote_rules(actor: &Actor) -> OwnerAndCustomer {
+        OwnerAndCustomer { owner: actor.scope_rule(Module::Quote), customer: actor.scope_rule(Module::Customer) }
+    }
+
+    /// The rules a sales order is read with: its own `ORDER` scope and its customer's.
+    pub fn order_rules(actor: &Actor) -> OwnerAndCustomer {
+        OwnerAndCustomer { owner: actor.scope_rule(Module::Order), customer: actor.scope_rule(Module::Customer) }
     }
 
     /// Which records of this kind `actor` may see, or `None` when they may see none.
@@ -185,7 +223,12 @@ impl EntityKind {
             | EntityKind::ApiKey
             | EntityKind::CustomField
             | EntityKind::Pipeline
-            | EntityKind::Pool => Visibility::Tenant,
+            | EntityKind::Pool
+            | EntityKind::ProductCategory
+            | EntityKind::Product => Visibility::Tenant,
+            EntityKind::PricePolicy => Visibility::Catalogue(customers),
+            EntityKind::Quote => Visibility::OwnerAndCustomer(EntityKind::quote_rules(actor)),
+            EntityKind::Order => Visibility::OwnerAndCustomer(EntityKind::order_rules(actor)),
             EntityKind::Department => Visibility::Departments(actor.department_rule()),
             EntityKind::User if actor.may(Permission::OrgRead) => Visibility::Owner(actor.scope_rule(Module::Org)),
             EntityKind::User => Visibility::Only(actor.user_id.uuid()),
@@ -231,9 +274,16 @@ impl EntityKind {
         let (moves_on_merge, on_transfer) = match self {
             EntityKind::Contact => (true, OnTransfer::FollowsOwner),
             EntityKind::Opportunity => (true, OnTransfer::OpenFollowNewOwner),
-            EntityKind::Interaction | EntityKind::Event | EntityKind::CheckIn | EntityKind::VisitPlan => {
-                (true, OnTransfer::Stays)
-            }
+            // A quote or an order stays credited to the rep who made it.
+            EntityKind::Interaction
+            | EntityKind::Event
+            | EntityKind::CheckIn
+            | EntityKind::VisitPlan
+            | EntityKind::Quote
+            | EntityKind::Order => (true, OnTransfer::Stays),
+            // A customer's own price stays with it: moving it to a survivor could clash
+            // with the survivor's own prices.
+            EntityKind::PricePolicy => (false, OnTransfer::Stays),
             EntityKind::Tenant
             | EntityKind::Department
             | EntityKind::User
@@ -243,7 +293,9 @@ impl EntityKind {
             | EntityKind::Customer
             | EntityKind::Pipeline
             | EntityKind::Pool
-            | EntityKind::Attachment => return None,
+            | EntityKind::Attachment
+            | EntityKind::ProductCategory
+            | EntityKind::Product => return None,
         };
         Some(CustomerLink { moves_on_merge, on_transfer })
     }

@@ -113,3 +113,27 @@ id_type!(
     /// A public pool (公海) of customers without an owner.
     PoolId
 );
+id_type!(
+    /// A product of the catalogue (产品).
+    ProductId
+);
+id_type!(
+    /// A node of the product category tree (产品分类).
+    ProductCategoryId
+);
+id_type!(
+    /// A price policy (价格政策): a product's price for a customer level or one customer.
+    PricePolicyId
+);
+id_type!(
+    /// One revision of a quote (报价单).
+    QuoteId
+);
+id_type!(
+    /// A sales order (销售订单).
+    OrderId
+);
+id_type!(
+    /// One line of a quote or an order.
+    LineId
+);

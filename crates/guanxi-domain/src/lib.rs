@@ -50,6 +50,7 @@ pub mod mnemonic;
 pub mod phone;
 pub mod platform;
 pub mod sales;
+pub mod trade;
 
 pub use error::{ErrorCode, FieldError, Invalid};
 

@@ -24,6 +24,8 @@ use crate::config::Secret;
 
 pub const ISSUER: &str = "guanxi";
 pub const AUDIENCE: &str = "guanxi-api";
+/// The audience of signed links (printable documents): never accepted as an access token.
+pub const LINK_AUDIENCE: &str = "guanxi-link";
 const ACCESS_TYPE: &str = "access";
 const LEEWAY_SECONDS: u64 = 5;
 
@@ -100,6 +102,26 @@ impl TokenService {
         header.typ = Some("JWT".into());
         let token = encode(&header, &claims, &self.encoding).context("signing an access token")?;
         Ok(AccessToken { token, expires_at })
+    }
+
+    /// Signs a short-lived link token (`aud` = [`LINK_AUDIENCE`]) carrying `claims`, which
+    /// must hold `iss`, `aud`, `exp`, `nbf` and `iat`.
+    pub fn sign_link<T: Serialize>(&self, claims: &T) -> anyhow::Result<String> {
+        let mut header = Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some(self.key_id.clone());
+        encode(&header, claims, &self.encoding).context("signing a link")
+    }
+
+    /// The claims of a link token this service signed that has not expired.
+    pub fn verify_link<T: serde::de::DeserializeOwned>(&self, token: &str) -> Option<T> {
+        let header = decode_header(token).ok()?;
+        if header.kid.as_deref() != Some(self.key_id.as_str()) {
+            return None;
+        }
+        let mut validation = self.validation.clone();
+        validation.set_audience(&[LINK_AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud"]);
+        decode::<T>(token, &self.decoding, &validation).ok().map(|data| data.claims)
     }
 
     /// Checks a token's signature, algorithm, key id and claims. Says nothing about why a

@@ -40,6 +40,7 @@ pub fn router(http: Http) -> Router {
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/attachments/{id}", get(download))
+        .route("/documents/quotes/{id}", get(crate::documents::quote_page))
         .merge(if bench { Router::new().route("/bench/static/{bytes}", get(static_body)) } else { Router::new() })
         .route("/graphql/ws", get(websocket))
         .route("/", get(crate::landing::landing))

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod blob;
 pub mod cli;
 pub mod config;
+pub mod documents;
 pub mod graphql;
 pub mod http;
 pub mod jobs;

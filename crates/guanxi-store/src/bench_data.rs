@@ -279,6 +279,7 @@ pub async fn seed(
                 merged_into_id: Set(None),
                 last_interaction_at: Set(None),
                 next_follow_up_at: Set(None),
+                last_deal_at: Set(None),
                 pool_id: Set(None),
                 pool_entered_at: Set(None),
                 pool_action: Set(None),

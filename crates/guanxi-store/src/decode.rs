@@ -40,6 +40,11 @@ impl Cell {
         converted.map_err(|e| self.corrupt(e.to_string()))
     }
 
+    /// A value that must be present is not (one of two columns must be set, say).
+    pub fn missing(self) -> StoreError {
+        self.corrupt("no value where one is required".into())
+    }
+
     /// A JSON value of the expected shape.
     pub fn json<T: DeserializeOwned>(self, value: serde_json::Value) -> StoreResult<T> {
         serde_json::from_value(value).map_err(|e| self.corrupt(e.to_string()))

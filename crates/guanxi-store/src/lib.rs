@@ -21,6 +21,7 @@ pub mod platform;
 pub mod repo;
 pub mod sales;
 pub mod scope;
+pub mod trade;
 pub mod visibility;
 
 pub use db::{Backend, Database};

@@ -125,3 +125,16 @@ pub fn of_visible_customers<E: EntityTrait>(
         (E::default(), customer_column),
     ))
 }
+
+/// The rows of `E` in `tenant` whose customer is live and admitted by `scope.customer` and
+/// whose own owner `scope.owner` admits: records seen through their own module's scope
+/// and their customer's (quotes, orders).
+pub fn of_owner_and_customer<E: EntityTrait>(
+    backend: DbBackend,
+    tenant: TenantId,
+    scope: guanxi_domain::entity::OwnerAndCustomer,
+    (tenant_column, customer_column, owner_column): (E::Column, E::Column, E::Column),
+) -> Select<E> {
+    of_visible_customers(backend, tenant, scope.customer, tenant_column, customer_column)
+        .filter(owner_condition(backend, tenant, scope.owner, (E::default(), owner_column)))
+}

@@ -17,11 +17,15 @@ use crate::decode::Cell;
 
 use crate::customers::contact::Contacts;
 use crate::customers::customer::Customers;
-use crate::entity::{api_key, attachment, check_in, custom_field, pipeline, pool, role, visit_plan};
+use crate::entity::{api_key, attachment, check_in, custom_field, pipeline, pool, product_category, role, visit_plan};
 use crate::error::{StoreError, StoreResult};
 use crate::repo::{self, Scoped};
 use crate::sales::opportunity::Opportunities;
 use crate::scope::of_visible_customers;
+use crate::trade::order::Orders;
+use crate::trade::pricing::PricePolicies;
+use crate::trade::product::Products;
+use crate::trade::quote::Quotes;
 use crate::{
     activity::calendar::Events, activity::interaction::Interactions, platform::department::Departments,
     platform::user::Users,
@@ -79,6 +83,14 @@ pub async fn visible_ids<C: ConnectionTrait>(
         (K::Interaction, V::Customer(rule)) => repo::visible_ids::<Interactions, _>(conn, tenant, rule, ids).await,
         (K::CheckIn, V::Customer(rule)) => repo::visible_ids::<CheckIns, _>(conn, tenant, rule, ids).await,
         (K::VisitPlan, V::Customer(rule)) => repo::visible_ids::<VisitPlans, _>(conn, tenant, rule, ids).await,
+        (K::ProductCategory, V::Tenant) => {
+            let columns = (product_category::Column::TenantId, product_category::Column::Id);
+            existing::<_, product_category::Entity>(conn, tenant, columns.0, columns.1, ids).await
+        }
+        (K::Product, V::Tenant) => repo::visible_ids::<Products, _>(conn, tenant, (), ids).await,
+        (K::PricePolicy, V::Catalogue(rule)) => repo::visible_ids::<PricePolicies, _>(conn, tenant, rule, ids).await,
+        (K::Quote, V::OwnerAndCustomer(rules)) => repo::visible_ids::<Quotes, _>(conn, tenant, rules, ids).await,
+        (K::Order, V::OwnerAndCustomer(rules)) => repo::visible_ids::<Orders, _>(conn, tenant, rules, ids).await,
         (K::Attachment, V::Upload { uploader, customer }) => {
             repo::visible_ids::<Uploads, _>(conn, tenant, (uploader, customer), ids).await
         }

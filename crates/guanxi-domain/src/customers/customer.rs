@@ -100,6 +100,8 @@ pub struct Customer {
     pub merged_into_id: Option<CustomerId>,
     pub last_interaction_at: Option<DateTime<Utc>>,
     pub next_follow_up_at: Option<DateTime<Utc>>,
+    /// When its last sale was confirmed (最近成交时间).
+    pub last_deal_at: Option<DateTime<Utc>>,
     /// Set while the customer waits in a public pool (it has no owner then).
     pub pool: Option<crate::sales::pool::PoolEntry>,
     /// Since when its owner has it; the reclaim rules count from here (or from creation).

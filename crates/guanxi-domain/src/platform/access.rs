@@ -124,6 +124,14 @@ permissions! {
     WorkOrderWrite => "workorder.write", "处理工单";
     WorkOrderDispatch => "workorder.dispatch", "派工";
     PhoneUnmasked => "phone.unmasked", "查看完整电话号码";
+    ProductRead => "product.read", "查看产品和价格";
+    ProductManage => "product.manage", "管理产品和价格政策";
+    ProductCost => "product.cost", "查看成本价";
+    QuoteRead => "quote.read", "查看报价单";
+    QuoteWrite => "quote.write", "编辑报价单";
+    QuoteApprove => "quote.approve", "审批报价折扣";
+    OrderRead => "order.read", "查看销售订单";
+    OrderWrite => "order.write", "编辑销售订单";
 }
 
 impl fmt::Display for Permission {
@@ -145,6 +153,8 @@ pub enum Module {
     Contract,
     WorkOrder,
     Task,
+    Quote,
+    Order,
 }
 
 impl Module {
@@ -157,6 +167,8 @@ impl Module {
         Module::Contract,
         Module::WorkOrder,
         Module::Task,
+        Module::Quote,
+        Module::Order,
     ];
 
     pub fn label_zh(self) -> &'static str {
@@ -169,6 +181,8 @@ impl Module {
             Self::Contract => "合同",
             Self::WorkOrder => "工单",
             Self::Task => "日程任务",
+            Self::Quote => "报价单",
+            Self::Order => "销售订单",
         }
     }
 }
@@ -360,6 +374,11 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
         P::ContractRead,
         P::ContractWrite,
         P::WorkOrderRead,
+        P::ProductRead,
+        P::QuoteRead,
+        P::QuoteWrite,
+        P::OrderRead,
+        P::OrderWrite,
     ];
     let read_all = [
         P::OrgRead,
@@ -370,6 +389,10 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
         P::OpportunityRead,
         P::ContractRead,
         P::WorkOrderRead,
+        P::ProductRead,
+        P::ProductCost,
+        P::QuoteRead,
+        P::OrderRead,
     ];
     vec![
         BuiltinRole {
@@ -401,6 +424,8 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
                     P::CustomerMerge,
                     P::ContractApprove,
                     P::PhoneUnmasked,
+                    P::QuoteApprove,
+                    P::ProductCost,
                 ],
             ]
             .concat(),
@@ -428,6 +453,7 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
                 P::WorkOrderWrite,
                 P::WorkOrderDispatch,
                 P::PhoneUnmasked,
+                P::ProductRead,
             ],
             scopes: [
                 every_module(DataScope::All),
@@ -446,6 +472,7 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
                 P::InteractionWrite,
                 P::WorkOrderRead,
                 P::WorkOrderWrite,
+                P::ProductRead,
             ],
             scopes: [every_module(DataScope::Own), vec![(Module::Org, DataScope::Department)]].concat(),
         },
@@ -460,6 +487,10 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
                 P::ContractRead,
                 P::ContractApprove,
                 P::ReceivableWrite,
+                P::ProductRead,
+                P::ProductCost,
+                P::QuoteRead,
+                P::OrderRead,
             ],
             scopes: every_module(DataScope::All),
         },

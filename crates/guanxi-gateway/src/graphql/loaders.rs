@@ -13,8 +13,8 @@ use super::error::ApiError;
 
 /// Loads records for one actor; built per request so nothing leaks between callers.
 pub struct ScopedLoader {
-    db: Database,
-    actor: Actor,
+    pub(crate) db: Database,
+    pub(crate) actor: Actor,
 }
 
 /// Departments by id.

@@ -12,6 +12,7 @@ pub mod platform;
 pub mod relay;
 pub mod sales;
 pub mod shared;
+pub mod trade;
 
 use std::sync::Arc;
 
@@ -29,6 +30,9 @@ pub struct Query(
     activity::interaction::InteractionQuery,
     sales::opportunity::OpportunityQuery,
     sales::pool::PoolQuery,
+    trade::product::ProductQuery,
+    trade::quote::QuoteQuery,
+    trade::order::OrderQuery,
     activity::calendar::CalendarQuery,
     activity::field::FieldQuery,
     customers::customer_csv::CustomerCsvQuery,
@@ -48,6 +52,9 @@ pub struct Mutation(
     activity::interaction::InteractionMutation,
     sales::opportunity::OpportunityMutation,
     sales::pool_mutation::PoolMutation,
+    trade::product::ProductMutation,
+    trade::quote::QuoteMutation,
+    trade::order::OrderMutation,
     activity::calendar::CalendarMutation,
     activity::field::FieldMutation,
     customers::customer_csv::CustomerCsvMutation,

@@ -18,6 +18,9 @@ use super::platform::api_keys::ApiKey;
 use super::platform::org::{Department, Role, User};
 use super::relay::parse_global_id;
 use super::sales::opportunity::{Opportunity, Pipeline};
+use super::trade::order::{SalesOrder, order_scope};
+use super::trade::product::{PricePolicy, Product};
+use super::trade::quote::{Quote, quote_scope};
 
 /// A record with a global id.
 // A `Node` lives for one response; boxing the large variants would buy nothing.
@@ -36,6 +39,10 @@ pub enum Node {
     Pipeline(Pipeline),
     Event(Event),
     CheckIn(CheckIn),
+    Product(Product),
+    PricePolicy(PricePolicy),
+    Quote(Quote),
+    SalesOrder(SalesOrder),
 }
 
 /// Resolves one global id to a record the caller may see, or `None`. Whether the caller
@@ -81,6 +88,21 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
                 .await?
                 .map(|c| Node::CheckIn(CheckIn(c)))
         }
+        EntityKind::Product => {
+            guanxi_store::trade::product::find(conn, actor.tenant_id, (), uuid).await?.map(|p| Node::Product(Product(p)))
+        }
+        EntityKind::PricePolicy => {
+            let customers = actor.scope_rule(Module::Customer);
+            guanxi_store::trade::pricing::find(conn, actor.tenant_id, customers, uuid)
+                .await?
+                .map(|p| Node::PricePolicy(PricePolicy(p)))
+        }
+        EntityKind::Quote => guanxi_store::trade::quote::find(conn, actor.tenant_id, quote_scope(actor), uuid)
+            .await?
+            .map(|q| Node::Quote(Quote(q))),
+        EntityKind::Order => guanxi_store::trade::order::find(conn, actor.tenant_id, order_scope(actor), uuid)
+            .await?
+            .map(|o| Node::SalesOrder(SalesOrder(o))),
         // Kinds with a history but no `Node` type (yet): reached through their own queries.
         // A pool is seen by its members without `settings.manage`, which the registry asks
         // for its history; a visit plan's type carries its progress.
@@ -88,7 +110,8 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
         | EntityKind::CustomField
         | EntityKind::Pool
         | EntityKind::Attachment
-        | EntityKind::VisitPlan => None,
+        | EntityKind::VisitPlan
+        | EntityKind::ProductCategory => None,
     })
 }
 

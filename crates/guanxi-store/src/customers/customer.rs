@@ -85,6 +85,7 @@ pub fn to_domain(m: customer::Model) -> StoreResult<Customer> {
         custom_fields: cell("custom_fields").json(m.custom_fields)?,
         merged_into_id: m.merged_into_id.map(Into::into),
         last_interaction_at: m.last_interaction_at,
+        last_deal_at: m.last_deal_at,
         next_follow_up_at: m.next_follow_up_at,
         pool: m.pool_id.zip(m.pool_entered_at).map(|(pool, entered_at)| PoolEntry {
             pool_id: PoolId::from_uuid(pool),
@@ -247,6 +248,7 @@ pub async fn create<C: ConnectionTrait>(
     model.merged_into_id = Set(None);
     model.last_interaction_at = Set(None);
     model.next_follow_up_at = Set(None);
+    model.last_deal_at = Set(None);
     model.created_by = Set(author.user_id);
     model.version = Set(1);
     model.created_at = Set(now);

@@ -37,6 +37,9 @@ pub const TABLES: &[(&str, Holds)] = &[
     ("visit_plans", Holds::Records(EntityKind::VisitPlan)),
     ("check_ins", Holds::Records(EntityKind::CheckIn)),
     ("opportunities", Holds::OpenRecords { kind: EntityKind::Opportunity, column: "status", value: "OPEN" }),
+    ("quotes", Holds::Records(EntityKind::Quote)),
+    ("sales_orders", Holds::Records(EntityKind::Order)),
+    ("price_policies", Holds::Records(EntityKind::PricePolicy)),
     ("customer_search_tokens", Holds::Derived),
     ("pool_log", Holds::Log),
 ];

@@ -58,16 +58,32 @@ impl CustomerFilter {
 }
 
 fn token_subquery(tenant: TenantId, tokens: &[String], all: bool) -> sea_orm::sea_query::SelectStatement {
+    tokens_holding(
+        (customer_search_token::Entity, customer_search_token::Column::TenantId),
+        (customer_search_token::Column::Token, customer_search_token::Column::CustomerId),
+        tenant,
+        tokens,
+        all,
+    )
+}
+
+/// The ids in a token table (`tenant`, `token`, `id` columns) that hold every one of
+/// `tokens` (`all`) or any of them.
+pub(crate) fn tokens_holding<E: sea_orm::EntityTrait>(
+    (table, tenant_column): (E, E::Column),
+    (token, id): (E::Column, E::Column),
+    tenant: TenantId,
+    tokens: &[String],
+    all: bool,
+) -> sea_orm::sea_query::SelectStatement {
     let mut query = Query::select();
     query
-        .column(customer_search_token::Column::CustomerId)
-        .from(customer_search_token::Entity)
-        .and_where(Expr::col(customer_search_token::Column::TenantId).eq(tenant.uuid()))
-        .and_where(Expr::col(customer_search_token::Column::Token).is_in(tokens.iter().cloned()));
+        .column(id)
+        .from(table)
+        .and_where(Expr::col(tenant_column).eq(tenant.uuid()))
+        .and_where(Expr::col(token).is_in(tokens.iter().cloned()));
     if all && tokens.len() > 1 {
-        query
-            .group_by_col(customer_search_token::Column::CustomerId)
-            .and_having(Expr::col(customer_search_token::Column::Token).count().eq(tokens.len() as i64));
+        query.group_by_col(id).and_having(Expr::col(token).count().eq(tokens.len() as i64));
     }
     query.to_owned()
 }

@@ -50,6 +50,7 @@ pub struct Model {
     pub merged_into_id: Option<Uuid>,
     pub last_interaction_at: Option<DateTimeUtc>,
     pub next_follow_up_at: Option<DateTimeUtc>,
+    pub last_deal_at: Option<DateTimeUtc>,
     pub pool_id: Option<Uuid>,
     pub pool_entered_at: Option<DateTimeUtc>,
     pub pool_action: Option<String>,

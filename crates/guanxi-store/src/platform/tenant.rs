@@ -62,12 +62,76 @@ pub async fn find<C: ConnectionTrait>(conn: &C, id: TenantId) -> StoreResult<Opt
 }
 
 /// The tenant's system parameters (系统参数) this release uses.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct TenantSettings {
     pub customer_numbering: guanxi_domain::customers::customer::NumberingRule,
     pub duplicate_policy: guanxi_domain::customers::customer::DuplicatePolicy,
     pub calendar_conflict_policy: guanxi_domain::activity::calendar::ConflictPolicy,
+    pub product_numbering: guanxi_domain::customers::customer::NumberingRule,
+    pub quote_numbering: guanxi_domain::customers::customer::NumberingRule,
+    pub order_numbering: guanxi_domain::customers::customer::NumberingRule,
+    /// Decimal places (小数位数) per kind of document.
+    pub decimal_places: DecimalPlaces,
+    /// A quote more than this percent off list is approved before it is sent; `None`:
+    /// never.
+    pub quote_approval_discount: Option<rust_decimal::Decimal>,
+    /// Whether confirming an order wins its linked open deal.
+    pub order_wins_deal: bool,
+}
+
+/// The tenant's decimal places for each kind of document (0 to 4, 2 by default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DecimalPlaces {
+    pub quote: guanxi_domain::trade::money::Places,
+    pub order: guanxi_domain::trade::money::Places,
+    pub contract: guanxi_domain::trade::money::Places,
+    pub product: guanxi_domain::trade::money::Places,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self {
+            customer_numbering: Default::default(),
+            duplicate_policy: Default::default(),
+            calendar_conflict_policy: Default::default(),
+            product_numbering: product_numbering(),
+            quote_numbering: quote_numbering(),
+            order_numbering: order_numbering(),
+            decimal_places: DecimalPlaces::default(),
+            quote_approval_discount: None,
+            order_wins_deal: true,
+        }
+    }
+}
+
+fn rule(prefix: &str) -> guanxi_domain::customers::customer::NumberingRule {
+    guanxi_domain::customers::customer::NumberingRule {
+        prefix: prefix.into(),
+        reset: guanxi_domain::customers::customer::SequenceReset::Never,
+        width: 6,
+    }
+}
+
+fn product_numbering() -> guanxi_domain::customers::customer::NumberingRule {
+    rule("CP")
+}
+
+fn quote_numbering() -> guanxi_domain::customers::customer::NumberingRule {
+    guanxi_domain::customers::customer::NumberingRule {
+        reset: guanxi_domain::customers::customer::SequenceReset::Daily,
+        width: 4,
+        ..rule("BJ")
+    }
+}
+
+fn order_numbering() -> guanxi_domain::customers::customer::NumberingRule {
+    guanxi_domain::customers::customer::NumberingRule {
+        reset: guanxi_domain::customers::customer::SequenceReset::Daily,
+        width: 4,
+        ..rule("DD")
+    }
 }
 
 pub async fn settings<C: ConnectionTrait>(conn: &C, tenant: TenantId) -> crate::StoreResult<TenantSettings> {

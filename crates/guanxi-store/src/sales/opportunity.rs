@@ -403,7 +403,7 @@ fn stage_change(
 }
 
 /// A deal's owner is an active user of the tenant.
-async fn check_owner<C: ConnectionTrait>(conn: &C, tenant: TenantId, owner: UserId) -> StoreResult<()> {
+pub(crate) async fn check_owner<C: ConnectionTrait>(conn: &C, tenant: TenantId, owner: UserId) -> StoreResult<()> {
     let user = crate::entity::user::Entity::find_by_id((tenant.uuid(), owner.uuid())).one(conn).await?;
     if user.is_none_or(|u| u.status != guanxi_domain::platform::org::UserStatus::Active.as_str()) {
         return Err(StoreError::rejected("ownerId", ErrorCode::NotFound, "no such active user"));

@@ -151,7 +151,7 @@ async fn visible_events(
 }
 
 /// Re-checks the subscriber's credential, so logout, revocation and disabling end the feed.
-async fn still_valid(db: &Database, tenant: TenantId, credential: &Credential) -> ApiResult<Option<Actor>> {
+pub(crate) async fn still_valid(db: &Database, tenant: TenantId, credential: &Credential) -> ApiResult<Option<Actor>> {
     Ok(match credential {
         Credential::Session { user, session } => {
             guanxi_store::platform::auth::session_actor(db.connection(), tenant, *user, *session).await?

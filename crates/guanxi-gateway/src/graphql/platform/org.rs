@@ -151,6 +151,10 @@ pub enum ScopeModule {
     WorkOrder,
     /// 日程任务
     Task,
+    /// 报价单
+    Quote,
+    /// 销售订单
+    Order,
 }
 
 /// Which records of a module a role sees.

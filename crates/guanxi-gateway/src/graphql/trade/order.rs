@@ -1,0 +1,485 @@
+//! Sales orders (销售订单) over GraphQL: lists, confirmation (a sale), deliveries per line,
+//! completion and cancellation.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use guanxi_domain::entity::EntityKind;
+use guanxi_domain::ids::{LineId, QuoteId};
+use guanxi_domain::platform::access::{Actor, Permission};
+use guanxi_domain::trade::document::{Order as DomainOrder, OrderAction, OrderStatus as DomainStatus, OrderTerms};
+use guanxi_store::page::Direction;
+use guanxi_store::trade::order::{Delivery as StoreDelivery, DeliveryInput, OrderEdit, OrderFilter as StoreFilter, OrderSort};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::document::{DocumentHeaderInput, DocumentLine, DocumentTotals, LINE, LineInput, TaxMode, order_lines, store_lines};
+use super::quote::{DocumentOrder, DocumentOrderField, QUOTE, quote_scope};
+use crate::graphql::context::{actor, require, state};
+use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
+use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
+use crate::graphql::loaders::{CustomerKey, UserKey};
+use crate::graphql::mutation::{Idempotent, write, write_by_id};
+use crate::graphql::platform::org::{USER, User};
+use crate::graphql::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
+use crate::graphql::shared::{IdFilter, TimeRange};
+
+pub const ORDER: &str = EntityKind::Order.name();
+
+/// The rules an order is read with.
+pub fn order_scope(actor: &Actor) -> guanxi_domain::entity::OwnerAndCustomer {
+    EntityKind::order_rules(actor)
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Serialize)]
+#[graphql(remote = "DomainStatus")]
+pub enum OrderStatus {
+    /// 草稿: editable.
+    Draft,
+    /// 已确认: a sale.
+    Confirmed,
+    /// 部分发货
+    PartlyDelivered,
+    /// 已发货
+    Delivered,
+    /// 已完成
+    Completed,
+    /// 已取消
+    Cancelled,
+}
+
+/// A delivery of part of a line.
+pub struct Delivery(pub StoreDelivery);
+
+#[Object]
+impl Delivery {
+    async fn line_id(&self) -> ID {
+        global_id(LINE, self.0.line_id.uuid())
+    }
+    async fn quantity(&self) -> Decimal {
+        self.0.quantity.normalize()
+    }
+    async fn delivered_on(&self) -> NaiveDate {
+        self.0.delivered_on
+    }
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    async fn recorded_by(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
+        let Some(user) = self.0.created_by else { return Ok(None) };
+        Ok(super::document::loaders(ctx)?.load_one(UserKey(user.uuid())).await?.map(User))
+    }
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A sales order (销售订单).
+pub struct SalesOrder(pub DomainOrder);
+
+#[Object]
+impl SalesOrder {
+    pub async fn id(&self) -> ID {
+        global_id(ORDER, self.0.id.uuid())
+    }
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+    async fn status(&self) -> OrderStatus {
+        self.0.status.into()
+    }
+    async fn customer(&self, ctx: &Context<'_>) -> ApiResult<Option<Customer>> {
+        let loaders = super::document::loaders(ctx)?;
+        Ok(loaders.load_one(CustomerKey(self.0.header.customer_id.uuid())).await?.map(Customer))
+    }
+    async fn customer_id(&self) -> ID {
+        global_id(CUSTOMER, self.0.header.customer_id.uuid())
+    }
+    async fn contact_id(&self) -> Option<ID> {
+        super::document::header_ids(&self.0.header).1
+    }
+    async fn opportunity_id(&self) -> Option<ID> {
+        super::document::header_ids(&self.0.header).2
+    }
+    /// The quote it was made from.
+    async fn quote_id(&self) -> Option<ID> {
+        self.0.quote_id.map(|q| global_id(QUOTE, q.uuid()))
+    }
+    async fn owner(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
+        let Some(owner) = self.0.header.owner_id else { return Ok(None) };
+        Ok(super::document::loaders(ctx)?.load_one(UserKey(owner.uuid())).await?.map(User))
+    }
+    async fn tax_mode(&self) -> TaxMode {
+        self.0.header.tax_mode.into()
+    }
+    async fn discount(&self) -> Decimal {
+        self.0.header.discount.normalize()
+    }
+    async fn decimal_places(&self) -> u32 {
+        self.0.header.places.get()
+    }
+    async fn lines(&self, ctx: &Context<'_>) -> ApiResult<Vec<DocumentLine>> {
+        let lines = order_lines(ctx, self.0.id.uuid()).await?;
+        Ok(super::document::wrap_lines(lines, self.0.header.places))
+    }
+    async fn totals(&self, ctx: &Context<'_>) -> ApiResult<DocumentTotals> {
+        let lines = order_lines(ctx, self.0.id.uuid()).await?;
+        Ok(super::document::totals(&self.0.totals, &lines, self.0.header.places))
+    }
+    async fn total(&self) -> Money {
+        super::document::money(self.0.totals.gross, self.0.header.places)
+    }
+    async fn delivery_date(&self) -> Option<NaiveDate> {
+        self.0.terms.delivery_date
+    }
+    async fn delivery_address(&self) -> Option<&str> {
+        self.0.terms.delivery_address.as_deref()
+    }
+    async fn payment_terms(&self) -> Option<&str> {
+        self.0.terms.payment_terms.as_deref()
+    }
+    /// The ERP's order number.
+    async fn external_id(&self) -> Option<&str> {
+        self.0.terms.external_id.as_deref()
+    }
+    async fn notes(&self) -> Option<&str> {
+        self.0.header.notes.as_deref()
+    }
+    /// Every delivery recorded, oldest first.
+    async fn deliveries(&self, ctx: &Context<'_>) -> ApiResult<Vec<Delivery>> {
+        let actor = actor(ctx)?;
+        let mut found =
+            guanxi_store::trade::order::deliveries_of(state(ctx).db.connection(), actor.tenant_id, &[self.0.id.uuid()])
+                .await?;
+        Ok(found.remove(&self.0.id.uuid()).unwrap_or_default().into_iter().map(Delivery).collect())
+    }
+    async fn confirmed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.confirmed_at
+    }
+    /// When it was completed or cancelled.
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
+    }
+    async fn cancel_reason(&self) -> Option<&str> {
+        self.0.cancel_reason.as_deref()
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.deleted_at
+    }
+}
+
+/// Filters sales orders.
+#[derive(InputObject, Default, Clone)]
+pub struct SalesOrderFilter {
+    pub number: Option<String>,
+    pub customer_id: Option<IdFilter>,
+    pub owner_id: Option<IdFilter>,
+    pub quote_id: Option<ID>,
+    pub opportunity_id: Option<ID>,
+    pub external_id: Option<String>,
+    pub status: Option<Vec<OrderStatus>>,
+    pub created_at: Option<TimeRange>,
+    pub confirmed_at: Option<TimeRange>,
+    pub deleted: Option<bool>,
+}
+
+impl SalesOrderFilter {
+    pub fn to_store(&self) -> Result<StoreFilter, ApiError> {
+        Ok(StoreFilter {
+            number: self.number.clone(),
+            customer_id: self.customer_id.as_ref().map(|f| f.to_store(CUSTOMER)).transpose()?,
+            owner_id: self.owner_id.as_ref().map(|f| f.to_store(USER)).transpose()?,
+            quote_id: self.quote_id.as_ref().map(|q| expect_id(q, QUOTE)).transpose()?,
+            opportunity_id: self
+                .opportunity_id
+                .as_ref()
+                .map(|o| expect_id(o, crate::graphql::sales::opportunity::OPPORTUNITY))
+                .transpose()?,
+            external_id: self.external_id.clone(),
+            status: self.status.as_ref().map(|s| s.iter().map(|k| (*k).into()).collect()),
+            created_at: self.created_at.as_ref().map(TimeRange::to_store),
+            confirmed_at: self.confirmed_at.as_ref().map(TimeRange::to_store),
+            deleted: self.deleted,
+        })
+    }
+}
+
+/// A page of orders matching `filter`.
+pub(crate) async fn order_connection(
+    ctx: &Context<'_>,
+    filter: StoreFilter,
+    (first, after): (Option<i32>, Option<String>),
+    order: Option<DocumentOrder>,
+) -> ApiResult<Conn<SalesOrder>> {
+    let actor = actor(ctx)?.clone();
+    let order = order.map_or((OrderSort::UpdatedAt, Direction::Desc), |o| {
+        let sort = match o.field {
+            DocumentOrderField::UpdatedAt => OrderSort::UpdatedAt,
+            DocumentOrderField::CreatedAt => OrderSort::CreatedAt,
+            DocumentOrderField::Total => OrderSort::Total,
+        };
+        (sort, o.direction.into())
+    });
+    let request = page_request(first, after, None, None, guanxi_store::trade::order::sort_name(order.0))?;
+    let db = state(ctx).db.clone();
+    let scope = order_scope(&actor);
+    let page = guanxi_store::trade::order::list(db.connection(), actor.tenant_id, scope, &filter, order, &request).await?;
+    let total = TotalCount::new(move || {
+        let (db, filter) = (db.clone(), filter.clone());
+        Box::pin(async move { guanxi_store::trade::order::count(db.connection(), actor.tenant_id, scope, &filter).await })
+    });
+    Ok(connection(page, total, SalesOrder))
+}
+
+#[derive(Default)]
+pub struct OrderQuery;
+
+#[Object]
+impl OrderQuery {
+    async fn sales_order(&self, ctx: &Context<'_>, id: ID) -> ApiResult<SalesOrder> {
+        let actor = require(ctx, Permission::OrderRead)?;
+        let id = expect_id(&id, ORDER)?;
+        let found =
+            guanxi_store::trade::order::find(state(ctx).db.connection(), actor.tenant_id, order_scope(actor), id).await?;
+        found.map(SalesOrder).ok_or(ApiError::NotFound)
+    }
+
+    /// Sales orders the caller may see (their own scope and their customer's). Default
+    /// order: most recently updated first.
+    #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity")]
+    async fn sales_orders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<SalesOrderFilter>,
+        order_by: Option<DocumentOrder>,
+    ) -> ApiResult<Conn<SalesOrder>> {
+        require(ctx, Permission::OrderRead)?;
+        let filter = filter.map(|f| f.to_store()).transpose()?.unwrap_or_default();
+        order_connection(ctx, filter, (first, after), order_by).await
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Mutations
+
+/// Delivery and payment terms of an order.
+#[derive(InputObject, Clone, Default, Serialize)]
+pub struct OrderTermsInput {
+    pub delivery_date: Option<NaiveDate>,
+    pub delivery_address: Option<String>,
+    pub payment_terms: Option<String>,
+    /// The ERP's order number; unique in the tenant.
+    pub external_id: Option<String>,
+}
+
+impl OrderTermsInput {
+    fn to_domain(&self) -> Result<OrderTerms, Vec<UserError>> {
+        OrderTerms {
+            delivery_date: self.delivery_date,
+            delivery_address: self.delivery_address.clone(),
+            payment_terms: self.payment_terms.clone(),
+            external_id: self.external_id.clone(),
+        }
+        .check()
+        .map_err(UserError::all)
+    }
+}
+
+#[derive(InputObject, Serialize)]
+pub struct CreateSalesOrderInput {
+    /// Copies an accepted quote's header and lines; `header` and `lines` are then ignored.
+    pub quote_id: Option<ID>,
+    pub header: Option<DocumentHeaderInput>,
+    #[graphql(default)]
+    pub lines: Vec<LineInput>,
+    #[graphql(default)]
+    pub terms: OrderTermsInput,
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateSalesOrderInput {
+    pub id: ID,
+    pub expected_version: i32,
+    pub header: Option<DocumentHeaderInput>,
+    pub terms: Option<OrderTermsInput>,
+    pub lines: Option<Vec<LineInput>>,
+}
+
+#[derive(InputObject)]
+pub struct SalesOrderActionInput {
+    pub id: ID,
+    pub expected_version: i32,
+    /// Why, for a cancellation.
+    pub reason: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct DeliveryLineInput {
+    pub line_id: ID,
+    pub quantity: Decimal,
+}
+
+#[derive(InputObject)]
+pub struct DeliverSalesOrderInput {
+    pub id: ID,
+    pub expected_version: i32,
+    pub lines: Vec<DeliveryLineInput>,
+    /// Today (Asia/Shanghai) when left out.
+    pub delivered_on: Option<NaiveDate>,
+    pub note: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct SalesOrderPayload {
+    sales_order: Option<SalesOrder>,
+    user_errors: Vec<UserError>,
+}
+
+impl From<Outcome<DomainOrder>> for SalesOrderPayload {
+    fn from(outcome: Outcome<DomainOrder>) -> Self {
+        match outcome {
+            Ok(o) => Self { sales_order: Some(SalesOrder(o)), user_errors: vec![] },
+            Err(errors) => Self { sales_order: None, user_errors: errors },
+        }
+    }
+}
+
+async fn close(ctx: &Context<'_>, input: SalesOrderActionInput, action: OrderAction) -> ApiResult<SalesOrderPayload> {
+    let (version, reason) = (input.expected_version, input.reason);
+    write_by_id(ctx, Permission::OrderWrite, (&input.id, ORDER), order_scope, move |tx, author, scope, id| {
+        Box::pin(async move {
+            guanxi_store::trade::order::close(tx, &author, scope, (id, version), action, reason.as_deref()).await
+        })
+    })
+    .await
+}
+
+#[derive(Default)]
+pub struct OrderMutation;
+
+#[Object]
+impl OrderMutation {
+    /// Opens an order in DRAFT, from an accepted quote or from a header and lines.
+    async fn create_sales_order(&self, ctx: &Context<'_>, input: CreateSalesOrderInput) -> ApiResult<SalesOrderPayload> {
+        let actor = require(ctx, Permission::OrderWrite)?.clone();
+        let quote = input.quote_id.as_ref().map(|q| input_id("quoteId", q, QUOTE).map_err(|e| vec![e])).transpose();
+        let header = input.header.as_ref().map(|h| h.to_store(actor.user_id)).transpose();
+        let lines = store_lines(&input.lines);
+        let terms = input.terms.to_domain();
+        let (quote, header, lines, terms) = match (quote, header, lines, terms) {
+            (Ok(q), Ok(h), Ok(l), Ok(t)) => (q, h, l, t),
+            (q, h, l, t) => {
+                let errors = [q.err(), h.err(), l.err(), t.err()].into_iter().flatten().flatten().collect();
+                return Ok(Err(errors).into());
+            }
+        };
+        let author = crate::graphql::context::author(ctx, &actor);
+        let scopes = (order_scope(&actor), quote_scope(&actor));
+        let tenant = actor.tenant_id;
+        let new = guanxi_store::trade::order::NewOrder { header, from_quote: quote.map(QuoteId::from_uuid), terms, lines };
+        let idempotent = Idempotent::new(&actor, "createSalesOrder", input.idempotency_key.as_deref(), &input);
+        let result = write(
+            ctx,
+            idempotent,
+            move |tx| {
+                Box::pin(async move {
+                    let created = guanxi_store::trade::order::create(tx, &author, scopes, new).await?;
+                    Ok((created.id.uuid(), created))
+                })
+            },
+            move |tx, id| {
+                Box::pin(async move {
+                    guanxi_store::trade::order::find(tx, tenant, scopes.0, id).await?.ok_or(guanxi_store::StoreError::NotFound)
+                })
+            },
+        )
+        .await?;
+        Ok(result.into())
+    }
+
+    /// Edits a draft order.
+    async fn update_sales_order(&self, ctx: &Context<'_>, input: UpdateSalesOrderInput) -> ApiResult<SalesOrderPayload> {
+        let actor = require(ctx, Permission::OrderWrite)?;
+        let header = input.header.as_ref().map(|h| h.to_store(actor.user_id)).transpose();
+        let lines = input.lines.as_ref().map(|l| store_lines(l)).transpose();
+        let terms = input.terms.as_ref().map(OrderTermsInput::to_domain).transpose();
+        let edit = match (header, lines, terms) {
+            (Ok(header), Ok(lines), Ok(terms)) => OrderEdit { header, terms, lines },
+            (h, l, t) => {
+                let errors = [h.err(), l.err(), t.err()].into_iter().flatten().flatten().collect();
+                return Ok(Err(errors).into());
+            }
+        };
+        let version = input.expected_version;
+        write_by_id(ctx, Permission::OrderWrite, (&input.id, ORDER), order_scope, move |tx, author, scope, id| {
+            Box::pin(async move { guanxi_store::trade::order::update(tx, &author, scope, (id, version), edit).await })
+        })
+        .await
+    }
+
+    /// Confirms a draft order: a sale (成交). The customer becomes WON with its last-deal
+    /// time, and the linked open deal is won when the tenant's `orderWinsDeal` is on.
+    async fn confirm_sales_order(&self, ctx: &Context<'_>, input: SalesOrderActionInput) -> ApiResult<SalesOrderPayload> {
+        let version = input.expected_version;
+        write_by_id(ctx, Permission::OrderWrite, (&input.id, ORDER), order_scope, move |tx, author, scope, id| {
+            Box::pin(async move { guanxi_store::trade::order::confirm(tx, &author, scope, (id, version)).await })
+        })
+        .await
+    }
+
+    /// Records deliveries of a confirmed order's lines; more than was ordered is refused.
+    async fn deliver_sales_order(&self, ctx: &Context<'_>, input: DeliverSalesOrderInput) -> ApiResult<SalesOrderPayload> {
+        let mut errors = Vec::new();
+        let lines: Vec<DeliveryInput> = input
+            .lines
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| {
+                let line = input_id(&format!("lines.{i}.lineId"), &l.line_id, LINE).map_err(|e| errors.push(e)).ok()?;
+                Some(DeliveryInput { line_id: LineId::from_uuid(line), quantity: l.quantity })
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Ok(Err(errors).into());
+        }
+        let on = input.delivered_on.unwrap_or_else(|| guanxi_domain::customers::customer::shanghai_date(Utc::now()));
+        let (version, note) = (input.expected_version, input.note);
+        write_by_id(ctx, Permission::OrderWrite, (&input.id, ORDER), order_scope, move |tx, author, scope, id| {
+            Box::pin(async move {
+                guanxi_store::trade::order::deliver(tx, &author, scope, (id, version), (&lines, on, note.as_deref())).await
+            })
+        })
+        .await
+    }
+
+    /// Completes a delivered order.
+    async fn complete_sales_order(&self, ctx: &Context<'_>, input: SalesOrderActionInput) -> ApiResult<SalesOrderPayload> {
+        close(ctx, input, OrderAction::Complete).await
+    }
+
+    /// Cancels a draft or confirmed order nothing of which was delivered, with a reason.
+    async fn cancel_sales_order(&self, ctx: &Context<'_>, input: SalesOrderActionInput) -> ApiResult<SalesOrderPayload> {
+        close(ctx, input, OrderAction::Cancel).await
+    }
+
+    /// Moves a draft order to the recycle bin.
+    async fn delete_sales_order(&self, ctx: &Context<'_>, input: SalesOrderActionInput) -> ApiResult<SalesOrderPayload> {
+        let version = input.expected_version;
+        write_by_id(ctx, Permission::OrderWrite, (&input.id, ORDER), order_scope, move |tx, author, scope, id| {
+            Box::pin(async move { guanxi_store::trade::order::delete(tx, &author, scope, (id, version)).await })
+        })
+        .await
+    }
+}

@@ -1,0 +1,9 @@
+//! Trade: the product catalogue, price policies, quotes and sales orders, and the lines
+//! they (and deals) hold.
+
+pub mod document;
+pub mod lines;
+pub mod order;
+pub mod pricing;
+pub mod product;
+pub mod quote;

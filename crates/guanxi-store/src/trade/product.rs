@@ -1,0 +1,550 @@
+//! The product catalogue: categories (a tree) and products, found by name, mnemonic code
+//! and code through their own token table, shaped like the customers'. The catalogue is
+//! the tenant's: `product.read` sees all of it. A product used by a document is never
+//! deleted; it is deactivated and stays on what it was sold on.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use guanxi_domain::entity::EntityKind;
+use guanxi_domain::ids::{ProductCategoryId, ProductId, TenantId};
+use guanxi_domain::platform::change::{ChangeSet, Operation};
+use guanxi_domain::trade::money::{from_e4, to_e4};
+use guanxi_domain::trade::product::{
+    Product, ProductCategory, ProductFields, ProductKind, ProductOrigin, check_code, code_token, search_tokens,
+};
+use guanxi_domain::trade::money::TaxRate;
+use guanxi_domain::customers::customer::{search_query, shanghai_date};
+use guanxi_domain::{ErrorCode, mnemonic};
+use sea_orm::sea_query::{Expr, LikeExpr, UnionType};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Select,
+};
+use uuid::Uuid;
+
+use crate::customers::customer_search::tokens_holding;
+use crate::decode::Cell;
+use crate::entity::{document_line, product, product_category, product_search_token};
+use crate::error::{StoreError, StoreResult, on_unique};
+use crate::filter::escape_like;
+use crate::page::{CursorValue, Direction, SortKey};
+use crate::platform::audit::{self, Author};
+use crate::platform::{sequence, tenant};
+use crate::repo::{self, Scoped};
+
+pub const ENTITY: EntityKind = EntityKind::Product;
+
+// ---------------------------------------------------------------------------------------
+// Categories
+
+fn category(m: product_category::Model) -> ProductCategory {
+    ProductCategory {
+        id: m.id.into(),
+        parent_id: m.parent_id.map(Into::into),
+        name: m.name,
+        position: m.position,
+        version: m.version,
+    }
+}
+
+/// The tenant's live categories, parents before children, each level by position.
+pub async fn categories<C: ConnectionTrait>(conn: &C, tenant: TenantId) -> StoreResult<Vec<ProductCategory>> {
+    let rows = product_category::Entity::find()
+        .filter(product_category::Column::TenantId.eq(tenant.uuid()))
+        .filter(product_category::Column::DeletedAt.is_null())
+        .order_by_asc(product_category::Column::Position)
+        .order_by_asc(product_category::Column::Name)
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(category).collect())
+}
+
+fn check_category_name(name: &str) -> StoreResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 40 {
+        return Err(StoreError::rejected("name", ErrorCode::Invalid, "a name of 1 to 40 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// Adds a category under `parent` (at the top when `None`).
+pub async fn create_category<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    parent: Option<ProductCategoryId>,
+    name: &str,
+    position: i32,
+) -> StoreResult<ProductCategory> {
+    let tenant = author.tenant_id;
+    let name = check_category_name(name)?;
+    if let Some(parent) = parent {
+        let all = categories(conn, tenant).await?;
+        if !all.iter().any(|c| c.id == parent) {
+            return Err(StoreError::rejected("parentId", ErrorCode::NotFound, "no such category"));
+        }
+    }
+    let now = Utc::now();
+    let id = ProductCategoryId::new();
+    let model = product_category::ActiveModel {
+        tenant_id: Set(tenant.uuid()),
+        id: Set(id.uuid()),
+        parent_id: Set(parent.map(ProductCategoryId::uuid)),
+        name: Set(name.clone()),
+        position: Set(position),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    };
+    let created = category(product_category::Entity::insert(model).exec_with_returning(conn).await?);
+    let changes = ChangeSet::new().field("name", (), &name).field("parentId", (), parent);
+    audit::record(conn, author, EntityKind::ProductCategory, id.uuid(), Operation::Create, &changes).await?;
+    Ok(created)
+}
+
+/// Renames, moves or reorders a category; a move under its own subtree is a `CYCLE`.
+pub async fn update_category<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    (id, expected_version): (ProductCategoryId, i32),
+    name: Option<&str>,
+    parent: Option<Option<ProductCategoryId>>,
+    position: Option<i32>,
+) -> StoreResult<ProductCategory> {
+    let tenant = author.tenant_id;
+    let all = categories(conn, tenant).await?;
+    let current = all.iter().find(|c| c.id == id).ok_or(StoreError::NotFound)?;
+    if current.version != expected_version {
+        return Err(StoreError::version_conflict(expected_version, current.version));
+    }
+    let name = name.map(check_category_name).transpose()?.unwrap_or_else(|| current.name.clone());
+    let parent = parent.unwrap_or(current.parent_id);
+    if let Some(parent) = parent {
+        if !all.iter().any(|c| c.id == parent) {
+            return Err(StoreError::rejected("parentId", ErrorCode::NotFound, "no such category"));
+        }
+        let mut up = Some(parent);
+        while let Some(step) = up {
+            if step == id {
+                return Err(StoreError::rejected("parentId", ErrorCode::Cycle, "a category cannot move under itself"));
+            }
+            up = all.iter().find(|c| c.id == step).and_then(|c| c.parent_id);
+        }
+    }
+    let position = position.unwrap_or(current.position);
+    let updated = product_category::Entity::update_many()
+        .col_expr(product_category::Column::Name, Expr::value(name.clone()))
+        .col_expr(product_category::Column::ParentId, Expr::value(parent.map(ProductCategoryId::uuid)))
+        .col_expr(product_category::Column::Position, Expr::value(position))
+        .col_expr(product_category::Column::Version, Expr::value(expected_version + 1))
+        .col_expr(product_category::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(product_category::Column::TenantId.eq(tenant.uuid()))
+        .filter(product_category::Column::Id.eq(id.uuid()))
+        .filter(product_category::Column::Version.eq(expected_version))
+        .exec(conn)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(StoreError::version_conflict(expected_version, expected_version + 1));
+    }
+    let changes = ChangeSet::new()
+        .field("name", &current.name, &name)
+        .field("parentId", current.parent_id, parent)
+        .field("position", current.position, position);
+    audit::record(conn, author, EntityKind::ProductCategory, id.uuid(), Operation::Update, &changes).await?;
+    Ok(ProductCategory { name, parent_id: parent, position, version: expected_version + 1, ..current.clone() })
+}
+
+/// Deletes an empty category (no subcategories, no live products): `NOT_EMPTY` otherwise.
+pub async fn delete_category<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    (id, expected_version): (ProductCategoryId, i32),
+) -> StoreResult<ProductCategory> {
+    let tenant = author.tenant_id;
+    let all = categories(conn, tenant).await?;
+    let current = all.iter().find(|c| c.id == id).ok_or(StoreError::NotFound)?.clone();
+    if current.version != expected_version {
+        return Err(StoreError::version_conflict(expected_version, current.version));
+    }
+    if all.iter().any(|c| c.parent_id == Some(id)) {
+        return Err(StoreError::rejected("id", ErrorCode::NotEmpty, "the category has subcategories"));
+    }
+    let products = product::Entity::find()
+        .filter(product::Column::TenantId.eq(tenant.uuid()))
+        .filter(product::Column::CategoryId.eq(id.uuid()))
+        .filter(product::Column::DeletedAt.is_null())
+        .count(conn)
+        .await?;
+    if products > 0 {
+        return Err(StoreError::rejected("id", ErrorCode::NotEmpty, format!("{products} products are in the category")));
+    }
+    let now = Utc::now();
+    product_category::Entity::update_many()
+        .col_expr(product_category::Column::DeletedAt, Expr::value(now))
+        .col_expr(product_category::Column::Version, Expr::value(expected_version + 1))
+        .filter(product_category::Column::TenantId.eq(tenant.uuid()))
+        .filter(product_category::Column::Id.eq(id.uuid()))
+        .filter(product_category::Column::Version.eq(expected_version))
+        .exec(conn)
+        .await?;
+    let changes = ChangeSet::new().field("deletedAt", None::<()>, now);
+    audit::record(conn, author, EntityKind::ProductCategory, id.uuid(), Operation::Delete, &changes).await?;
+    Ok(current)
+}
+
+/// `category` and every category below it.
+pub fn subtree(all: &[ProductCategory], category: ProductCategoryId) -> Vec<Uuid> {
+    let mut found = vec![category];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(all.iter().filter(|c| c.parent_id == Some(parent)).map(|c| c.id));
+        i += 1;
+    }
+    found.into_iter().map(ProductCategoryId::uuid).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Products
+
+pub fn to_domain(m: product::Model) -> StoreResult<Product> {
+    let cell = |column| Cell::of("products", m.id, column);
+    Ok(Product {
+        id: m.id.into(),
+        tenant_id: m.tenant_id.into(),
+        code: m.code,
+        mnemonic_code: m.mnemonic_code,
+        fields: ProductFields {
+            category_id: m.category_id.map(Into::into),
+            kind: cell("kind").text(&m.kind, ProductKind::parse)?,
+            origin: cell("origin").text(&m.origin, ProductOrigin::parse)?,
+            specification: m.specification,
+            unit: m.unit,
+            list_price: from_e4(m.list_price_e4),
+            cost_price: m.cost_price_e4.map(from_e4),
+            tax_rate: cell("tax_rate").text(&m.tax_rate, TaxRate::parse)?,
+            description: m.description,
+            image_ids: cell("image_ids").json(m.image_ids)?,
+            custom_fields: cell("custom_fields").json::<BTreeMap<String, serde_json::Value>>(m.custom_fields)?,
+            external_id: m.external_id,
+            name: m.name,
+        },
+        active: m.active,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+        deleted_at: m.deleted_at,
+    })
+}
+
+/// The catalogue, read by anyone with `product.read`.
+pub struct Products;
+
+impl Scoped for Products {
+    type Entity = product::Entity;
+    type Scope = ();
+    type Record = Product;
+    const ID: product::Column = product::Column::Id;
+    const DELETED_AT: Option<product::Column> = Some(product::Column::DeletedAt);
+
+    fn visible(_: DbBackend, tenant: TenantId, (): ()) -> Select<product::Entity> {
+        product::Entity::find().filter(product::Column::TenantId.eq(tenant.uuid()))
+    }
+
+    fn to_domain(model: product::Model) -> StoreResult<Product> {
+        to_domain(model)
+    }
+}
+
+repo::versioned!(Products, product);
+repo::recyclable!(Products, product, ENTITY);
+repo::scoped_reads!(Products);
+
+#[derive(Clone, Debug, Default)]
+pub struct ProductFilter {
+    /// A Chinese substring of the name, a mnemonic prefix or a code prefix.
+    pub search: Option<String>,
+    /// Products in any of these categories (each with its subtree, resolved by the caller).
+    pub category_ids: Option<Vec<Uuid>>,
+    pub kind: Option<Vec<ProductKind>>,
+    pub origin: Option<Vec<ProductOrigin>>,
+    pub active: Option<bool>,
+    pub external_id: Option<String>,
+    pub deleted: Option<bool>,
+}
+
+fn search_condition(tenant: TenantId, term: &str) -> Condition {
+    let Some(query) = search_query(term) else { return Condition::all() };
+    let table = (product_search_token::Entity, product_search_token::Column::TenantId);
+    let columns = (product_search_token::Column::Token, product_search_token::Column::ProductId);
+    let exact: Vec<String> = query.mnemonic_token.into_iter().chain(code_token(term)).collect();
+    let mut candidates = tokens_holding(table, columns, tenant, &query.name_tokens, true);
+    if !exact.is_empty() {
+        candidates.union(UnionType::Distinct, tokens_holding(table, columns, tenant, &exact, false));
+    }
+    let mut condition = Condition::all().add(product::Column::Id.in_subquery(candidates));
+    let text = term.trim();
+    if text.chars().count() > 2 {
+        let mut confirmed = Condition::any()
+            .add(product::Column::Name.like(LikeExpr::new(format!("%{}%", escape_like(text))).escape('\\')));
+        if !exact.is_empty() {
+            confirmed = confirmed.add(product::Column::Id.in_subquery(tokens_holding(table, columns, tenant, &exact, false)));
+        }
+        condition = condition.add(confirmed);
+    }
+    condition
+}
+
+impl ProductFilter {
+    fn condition(&self, tenant: TenantId) -> Condition {
+        let mut all = Condition::all();
+        if let Some(term) = self.search.as_deref().filter(|s| !s.trim().is_empty()) {
+            all = all.add(search_condition(tenant, term));
+        }
+        if let Some(categories) = &self.category_ids {
+            all = all.add(product::Column::CategoryId.is_in(categories.iter().copied()));
+        }
+        if let Some(kind) = &self.kind {
+            all = all.add(product::Column::Kind.is_in(kind.iter().map(|k| k.as_str())));
+        }
+        if let Some(origin) = &self.origin {
+            all = all.add(product::Column::Origin.is_in(origin.iter().map(|o| o.as_str())));
+        }
+        if let Some(active) = self.active {
+            all = all.add(product::Column::Active.eq(active));
+        }
+        if let Some(external) = &self.external_id {
+            all = all.add(product::Column::ExternalId.eq(external.clone()));
+        }
+        all
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProductSort {
+    UpdatedAt,
+    Code,
+    ListPrice,
+}
+
+pub fn sort_name(sort: ProductSort) -> &'static str {
+    match sort {
+        ProductSort::UpdatedAt => "UPDATED_AT",
+        ProductSort::Code => "CODE",
+        ProductSort::ListPrice => "LIST_PRICE",
+    }
+}
+
+impl repo::Listed for Products {
+    type Filter = ProductFilter;
+    type Order = (ProductSort, Direction);
+
+    fn matching(backend: DbBackend, tenant: TenantId, (): (), filter: &ProductFilter) -> Select<product::Entity> {
+        repo::in_bin::<Self>(backend, tenant, (), filter.deleted).filter(filter.condition(tenant))
+    }
+
+    fn sort_key((sort, direction): Self::Order) -> SortKey<product::Entity> {
+        type M = product::Model;
+        let name = sort_name(sort);
+        match sort {
+            ProductSort::UpdatedAt => SortKey {
+                name,
+                column: product::Column::UpdatedAt,
+                direction,
+                value: |m: &M| CursorValue::Time(m.updated_at),
+            },
+            ProductSort::Code => {
+                SortKey { name, column: product::Column::Code, direction, value: |m: &M| CursorValue::Text(m.code.clone()) }
+            }
+            ProductSort::ListPrice => SortKey {
+                name,
+                column: product::Column::ListPriceE4,
+                direction,
+                value: |m: &M| CursorValue::Int(m.list_price_e4),
+            },
+        }
+    }
+
+    fn id_of(model: &product::Model) -> Uuid {
+        model.id
+    }
+}
+
+repo::listed!(Products);
+
+/// A refused write of a product: the external id or the code is taken.
+fn on_code(error: sea_orm::DbErr) -> StoreError {
+    if error.to_string().contains("external") {
+        on_unique(error, "externalId", "another product has this external id")
+    } else {
+        on_unique(error, "code", "another product has this code")
+    }
+}
+
+async fn write_tokens<C: ConnectionTrait>(conn: &C, tenant: TenantId, id: Uuid, name: &str, code: &str) -> StoreResult<()> {
+    product_search_token::Entity::delete_many()
+        .filter(product_search_token::Column::TenantId.eq(tenant.uuid()))
+        .filter(product_search_token::Column::ProductId.eq(id))
+        .exec(conn)
+        .await?;
+    let rows: Vec<_> = search_tokens(name, code)
+        .into_iter()
+        .map(|token| product_search_token::ActiveModel {
+            tenant_id: Set(tenant.uuid()),
+            token: Set(token),
+            product_id: Set(id),
+        })
+        .collect();
+    crate::insert_chunked(conn, rows).await?;
+    Ok(())
+}
+
+async fn check_category<C: ConnectionTrait>(conn: &C, tenant: TenantId, fields: &ProductFields) -> StoreResult<()> {
+    let Some(category) = fields.category_id else { return Ok(()) };
+    let found = product_category::Entity::find()
+        .filter(product_category::Column::TenantId.eq(tenant.uuid()))
+        .filter(product_category::Column::Id.eq(category.uuid()))
+        .filter(product_category::Column::DeletedAt.is_null())
+        .count(conn)
+        .await?;
+    if found == 0 {
+        return Err(StoreError::rejected("categoryId", ErrorCode::NotFound, "no such category"));
+    }
+    Ok(())
+}
+
+fn field_columns(fields: &ProductFields) -> Vec<(product::Column, sea_orm::sea_query::SimpleExpr)> {
+    vec![
+        (product::Column::Name, Expr::value(fields.name.clone())),
+        (product::Column::MnemonicCode, Expr::value(mnemonic::mnemonic_code(&fields.name))),
+        (product::Column::CategoryId, Expr::value(fields.category_id.map(ProductCategoryId::uuid))),
+        (product::Column::Kind, Expr::value(fields.kind.as_str())),
+        (product::Column::Origin, Expr::value(fields.origin.as_str())),
+        (product::Column::Specification, Expr::value(fields.specification.clone())),
+        (product::Column::Unit, Expr::value(fields.unit.clone())),
+        (product::Column::ListPriceE4, Expr::value(to_e4(fields.list_price))),
+        (product::Column::CostPriceE4, Expr::value(fields.cost_price.map(to_e4))),
+        (product::Column::TaxRate, Expr::value(fields.tax_rate.as_str())),
+        (product::Column::Description, Expr::value(fields.description.clone())),
+        (product::Column::ImageIds, Expr::value(serde_json::json!(fields.image_ids))),
+        (product::Column::CustomFields, Expr::value(serde_json::json!(fields.custom_fields))),
+        (product::Column::ExternalId, Expr::value(fields.external_id.clone())),
+    ]
+}
+
+/// Adds a product; its code is `code` when given, else the next number of the tenant's
+/// product numbering rule.
+pub async fn create<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    code: Option<&str>,
+    fields: ProductFields,
+) -> StoreResult<Product> {
+    let tenant = author.tenant_id;
+    check_category(conn, tenant, &fields).await?;
+    let now = Utc::now();
+    let code = match code {
+        Some(code) => check_code(code).map_err(StoreError::from)?,
+        None => {
+            let rule = tenant::settings(conn, tenant).await?.product_numbering;
+            let today = shanghai_date(now);
+            let n = sequence::next(conn, tenant, "product", &rule.period(today)).await?;
+            rule.format(today, n)
+        }
+    };
+    let id = ProductId::new();
+    let insert = product::Entity::insert(product::ActiveModel {
+        tenant_id: Set(tenant.uuid()),
+        id: Set(id.uuid()),
+        code: Set(code.clone()),
+        name: Set(String::new()),
+        mnemonic_code: Set(String::new()),
+        category_id: Set(None),
+        kind: Set(String::new()),
+        origin: Set(String::new()),
+        specification: Set(None),
+        unit: Set(String::new()),
+        list_price_e4: Set(0),
+        cost_price_e4: Set(None),
+        tax_rate: Set(String::new()),
+        active: Set(true),
+        description: Set(None),
+        image_ids: Set(serde_json::json!([])),
+        custom_fields: Set(serde_json::json!({})),
+        external_id: Set(None),
+        version: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    });
+    insert.exec_without_returning(conn).await.map_err(on_code)?;
+    let update = repo::set_columns::<product::Entity>(field_columns(&fields));
+    let created = repo::write_versioned_or::<Products, C>(conn, tenant, id.uuid(), 0, update, on_code).await?;
+    write_tokens(conn, tenant, id.uuid(), &created.fields.name, &code).await?;
+    let changes = ChangeSet::new().diff(&serde_json::json!({}), &created.fields).field("code", (), &code);
+    audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
+    Ok(created)
+}
+
+/// Replaces a product's fields (its code stays) at the version the caller read.
+pub async fn update<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    (id, expected_version): (Uuid, i32),
+    edit: impl FnOnce(&Product) -> Result<ProductFields, guanxi_domain::Invalid>,
+) -> StoreResult<Product> {
+    let tenant = author.tenant_id;
+    let before = repo::live_current::<Products, C>(conn, tenant, (), id, expected_version).await?;
+    let fields = edit(&before)?;
+    check_category(conn, tenant, &fields).await?;
+    let update = repo::set_columns::<product::Entity>(field_columns(&fields));
+    let after = repo::write_versioned_or::<Products, C>(conn, tenant, id, expected_version, update, on_code).await?;
+    if after.fields.name != before.fields.name {
+        write_tokens(conn, tenant, id, &after.fields.name, &after.code).await?;
+    }
+    let changes = ChangeSet::new().diff(&before.fields, &after.fields);
+    audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
+    Ok(after)
+}
+
+/// Activates or deactivates a product: an inactive one is kept on old documents and
+/// refused on new lines.
+pub async fn set_active<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    (id, expected_version): (Uuid, i32),
+    active: bool,
+) -> StoreResult<Product> {
+    let tenant = author.tenant_id;
+    let before = repo::live_current::<Products, C>(conn, tenant, (), id, expected_version).await?;
+    let update = product::Entity::update_many().col_expr(product::Column::Active, Expr::value(active));
+    let after = repo::write_versioned::<Products, C>(conn, tenant, id, expected_version, update).await?;
+    let changes = ChangeSet::new().field("active", before.active, active);
+    audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
+    Ok(after)
+}
+
+/// Moves an unused product to the recycle bin; one on any quote, order or deal line is
+/// `ILLEGAL_STATE` (deactivate it instead).
+pub async fn delete<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    (id, expected_version): (Uuid, i32),
+) -> StoreResult<Product> {
+    let tenant = author.tenant_id;
+    repo::live_current::<Products, C>(conn, tenant, (), id, expected_version).await?;
+    let used = document_line::Entity::find()
+        .filter(document_line::Column::TenantId.eq(tenant.uuid()))
+        .filter(document_line::Column::ProductId.eq(id))
+        .count(conn)
+        .await?;
+    if used > 0 {
+        return Err(StoreError::rejected(
+            "id",
+            ErrorCode::IllegalState,
+            format!("the product is on {used} document lines: deactivate it instead"),
+        ));
+    }
+    repo::mark_deleted::<Products, C>(conn, author, id, expected_version).await
+}

@@ -1,0 +1,469 @@
+//! Quotes (报价单). A quote is visible when its owner is within the caller's `QUOTE` scope
+//! and its customer is live and within the `CUSTOMER` scope. Every revision is a row of
+//! its own sharing the number; a new revision marks the one it replaces `superseded_at`
+//! and leaves it readable. Lines and totals are written with the quote, in one
+//! transaction with its change event.
+
+use chrono::{NaiveDate, Utc};
+use guanxi_domain::customers::customer::shanghai_date;
+use guanxi_domain::entity::{EntityKind, OwnerAndCustomer};
+use guanxi_domain::ids::{ContactId, OpportunityId, QuoteId, TenantId, UserId};
+use guanxi_domain::platform::change::{ChangeSet, Operation};
+use guanxi_domain::trade::document::{Line, Quote, QuoteAction, QuoteStatus};
+use guanxi_domain::trade::money::{Places, Totals, from_e4, to_e4};
+use guanxi_domain::ErrorCode;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Select,
+};
+use uuid::Uuid;
+
+use crate::decode::Cell;
+use crate::entity::quote;
+use crate::error::{StoreError, StoreResult};
+use crate::filter::{IdFilter, TimeFilter};
+use crate::page::{CursorValue, Direction, SortKey};
+use crate::platform::audit::{self, Author};
+use crate::platform::{sequence, tenant};
+use crate::repo::{self, Scoped};
+use crate::trade::document::{self, Header, HeaderInput};
+use crate::trade::lines::{self, LineInput, Parent};
+
+pub const ENTITY: EntityKind = EntityKind::Quote;
+
+pub fn to_domain(m: quote::Model) -> StoreResult<Quote> {
+    let cell = |column| Cell::of("quotes", m.id, column);
+    let header = document::header_of(
+        "quotes",
+        m.id,
+        Header {
+            customer_id: m.customer_id,
+            contact_id: m.contact_id,
+            opportunity_id: m.opportunity_id,
+            owner_id: m.owner_id,
+            tax_mode: &m.tax_mode,
+            discount_e4: m.discount_e4,
+            places: m.places,
+            notes: m.notes,
+        },
+    )?;
+    let totals = document::totals_of([
+        m.list_amount_e4,
+        m.subtotal_e4,
+        m.discount_amount_e4,
+        m.net_e4,
+        m.tax_e4,
+        m.gross_e4,
+    ]);
+    Ok(Quote {
+        id: m.id.into(),
+        number: m.number,
+        revision: m.revision,
+        superseded_at: m.superseded_at,
+        header,
+        status: cell("status").text(&m.status, QuoteStatus::parse)?,
+        valid_until: m.valid_until,
+        terms: m.terms,
+        totals,
+        discount_off_list: from_e4(m.discount_off_list_e4),
+        approved_by: m.approved_by.map(Into::into),
+        sent_at: m.sent_at,
+        decided_at: m.decided_at,
+        decision_reason: m.decision_reason,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+        deleted_at: m.deleted_at,
+    })
+}
+
+/// Quotes, read through their own `QUOTE` scope and their customer's.
+pub struct Quotes;
+
+impl Scoped for Quotes {
+    type Entity = quote::Entity;
+    type Scope = OwnerAndCustomer;
+    type Record = Quote;
+    const ID: quote::Column = quote::Column::Id;
+    const DELETED_AT: Option<quote::Column> = Some(quote::Column::DeletedAt);
+
+    fn visible(backend: DbBackend, tenant: TenantId, scope: OwnerAndCustomer) -> Select<quote::Entity> {
+        let columns = (quote::Column::TenantId, quote::Column::CustomerId, quote::Column::OwnerId);
+        crate::scope::of_owner_and_customer(backend, tenant, scope, columns)
+    }
+
+    fn to_domain(model: quote::Model) -> StoreResult<Quote> {
+        to_domain(model)
+    }
+}
+
+repo::versioned!(Quotes, quote);
+repo::recyclable!(Quotes, quote, ENTITY);
+repo::scoped_reads!(Quotes);
+
+#[derive(Clone, Debug, Default)]
+pub struct QuoteFilter {
+    /// A part of the number.
+    pub number: Option<String>,
+    pub customer_id: Option<IdFilter>,
+    pub owner_id: Option<IdFilter>,
+    pub opportunity_id: Option<Uuid>,
+    /// As readers see them: `EXPIRED` is a sent quote past its validity on `today`.
+    pub status: Option<Vec<QuoteStatus>>,
+    pub created_at: Option<TimeFilter>,
+    /// Replaced revisions too (only the latest of each quote otherwise).
+    pub all_revisions: bool,
+    pub deleted: Option<bool>,
+    /// The day `EXPIRED` is judged on (Asia/Shanghai).
+    pub today: Option<NaiveDate>,
+}
+
+impl QuoteFilter {
+    fn condition(&self) -> Condition {
+        let mut all = Condition::all();
+        if let Some(number) = self.number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            let contains = crate::filter::TextFilter { contains: Some(number.to_owned()), ..Default::default() };
+            all = all.add(contains.condition(quote::Column::Number));
+        }
+        if let Some(f) = &self.customer_id {
+            all = all.add(f.condition(quote::Column::CustomerId));
+        }
+        if let Some(f) = &self.owner_id {
+            all = all.add(f.condition(quote::Column::OwnerId));
+        }
+        if let Some(opportunity) = self.opportunity_id {
+            all = all.add(quote::Column::OpportunityId.eq(opportunity));
+        }
+        if let Some(statuses) = &self.status {
+            let today = self.today.unwrap_or_else(|| shanghai_date(Utc::now()));
+            let mut any = Condition::any();
+            for status in statuses {
+                any = any.add(match status {
+                    QuoteStatus::Expired => Condition::all()
+                        .add(quote::Column::Status.eq(QuoteStatus::Sent.as_str()))
+                        .add(quote::Column::ValidUntil.lt(today)),
+                    QuoteStatus::Sent => Condition::all().add(quote::Column::Status.eq(QuoteStatus::Sent.as_str())).add(
+                        Condition::any().add(quote::Column::ValidUntil.is_null()).add(quote::Column::ValidUntil.gte(today)),
+                    ),
+                    other => Condition::all().add(quote::Column::Status.eq(other.as_str())),
+                });
+            }
+            all = all.add(any);
+        }
+        if let Some(f) = &self.created_at {
+            all = all.add(f.condition(quote::Column::CreatedAt));
+        }
+        if !self.all_revisions {
+            all = all.add(quote::Column::SupersededAt.is_null());
+        }
+        all
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuoteSort {
+    UpdatedAt,
+    CreatedAt,
+    Total,
+}
+
+pub fn sort_name(sort: QuoteSort) -> &'static str {
+    match sort {
+        QuoteSort::UpdatedAt => "UPDATED_AT",
+        QuoteSort::CreatedAt => "CREATED_AT",
+        QuoteSort::Total => "TOTAL",
+    }
+}
+
+impl repo::Listed for Quotes {
+    type Filter = QuoteFilter;
+    type Order = (QuoteSort, Direction);
+
+    fn matching(backend: DbBackend, tenant: TenantId, scope: OwnerAndCustomer, filter: &QuoteFilter) -> Select<quote::Entity> {
+        repo::in_bin::<Self>(backend, tenant, scope, filter.deleted).filter(filter.condition())
+    }
+
+    fn sort_key((sort, direction): Self::Order) -> SortKey<quote::Entity> {
+        type M = quote::Model;
+        let name = sort_name(sort);
+        match sort {
+            QuoteSort::UpdatedAt => {
+                SortKey { name, column: quote::Column::UpdatedAt, direction, value: |m: &M| CursorValue::Time(m.updated_at) }
+            }
+            QuoteSort::CreatedAt => {
+                SortKey { name, column: quote::Column::CreatedAt, direction, value: |m: &M| CursorValue::Time(m.created_at) }
+            }
+            QuoteSort::Total => {
+                SortKey { name, column: quote::Column::GrossE4, direction, value: |m: &M| CursorValue::Int(m.gross_e4) }
+            }
+        }
+    }
+
+    fn id_of(model: &quote::Model) -> Uuid {
+        model.id
+    }
+}
+
+repo::listed!(Quotes);
+
+/// What a new quote needs.
+pub struct NewQuote {
+    pub header: HeaderInput,
+    pub valid_until: Option<NaiveDate>,
+    pub terms: Option<String>,
+    pub lines: Vec<LineInput>,
+}
+
+/// Opens a quote in DRAFT on a customer the caller may see, pricing its lines.
+pub async fn create<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    scope: OwnerAndCustomer,
+    new: NewQuote,
+) -> StoreResult<Quote> {
+    let tenant = author.tenant_id;
+    let settings = tenant::settings(conn, tenant).await?;
+    let places = settings.decimal_places.quote;
+    let today = shanghai_date(Utc::now());
+    let checked = document::check_header(conn, tenant, scope, &new.header).await?;
+    let drafts = lines::price_lines(
+        conn,
+        tenant,
+        (new.header.customer_id, checked.level.as_deref()),
+        &new.lines,
+        (today, settings.decimal_places.product),
+    )
+    .await?;
+    let (lines, totals) = lines::figured(drafts, (new.header.discount, new.header.tax_mode, places));
+    let rule = settings.quote_numbering;
+    let n = sequence::next(conn, tenant, "quote", &rule.period(today)).await?;
+    let number = rule.format(today, n);
+    let id = QuoteId::new();
+    insert(conn, author, id, (&number, 1), (&new.header, places), (new.valid_until, new.terms.clone()), &totals).await?;
+    lines::insert(conn, tenant, Parent::Quote(id.uuid()), &lines).await?;
+    let created = find(conn, tenant, OwnerAndCustomer::ALL, id.uuid()).await?.ok_or(StoreError::NotFound)?;
+    let changes = ChangeSet::new()
+        .field("number", (), &number)
+        .field("customerId", (), new.header.customer_id)
+        .field("ownerId", (), new.header.owner_id)
+        .field("lines", (), lines.len())
+        .field("total", (), created.totals.gross);
+    audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
+    Ok(created)
+}
+
+async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    id: QuoteId,
+    (number, revision): (&str, i32),
+    (header, places): (&HeaderInput, Places),
+    (valid_until, terms): (Option<NaiveDate>, Option<String>),
+    totals: &Totals,
+) -> StoreResult<()> {
+    let now = Utc::now();
+    let model = quote::ActiveModel {
+        tenant_id: Set(author.tenant_id.uuid()),
+        id: Set(id.uuid()),
+        number: Set(number.to_owned()),
+        customer_id: Set(header.customer_id.uuid()),
+        contact_id: Set(header.contact_id.map(ContactId::uuid)),
+        opportunity_id: Set(header.opportunity_id.map(OpportunityId::uuid)),
+        owner_id: Set(header.owner_id.map(UserId::uuid)),
+        status: Set(QuoteStatus::Draft.as_str().to_owned()),
+        tax_mode: Set(header.tax_mode.as_str().to_owned()),
+        discount_e4: Set(to_e4(header.discount)),
+        places: Set(i16::try_from(places.get()).unwrap_or(2)),
+        notes: Set(header.notes.clone()),
+        list_amount_e4: Set(0),
+        subtotal_e4: Set(0),
+        discount_amount_e4: Set(0),
+        net_e4: Set(0),
+        tax_e4: Set(0),
+        gross_e4: Set(0),
+        discount_off_list_e4: Set(0),
+        revision: Set(revision),
+        superseded_at: Set(None),
+        valid_until: Set(valid_until),
+        terms: Set(terms),
+        approved_by: Set(None),
+        sent_at: Set(None),
+        decided_at: Set(None),
+        decision_reason: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    };
+    quote::Entity::insert(model).exec_without_returning(conn).await?;
+    lines::with_totals(quote::Entity::update_many(), totals)
+        .filter(quote::Column::TenantId.eq(author.tenant_id.uuid()))
+        .filter(quote::Column::Id.eq(id.uuid()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// An edit of a draft: what is given replaces what was.
+#[derive(Default)]
+pub struct QuoteEdit {
+    pub header: Option<HeaderInput>,
+    pub valid_until: Option<Option<NaiveDate>>,
+    pub terms: Option<Option<String>>,
+    /// New lines, priced again; the old ones are kept (and refigured) when absent.
+    pub lines: Option<Vec<LineInput>>,
+}
+
+/// Edits a quote in DRAFT at the version the caller read.
+pub async fn update<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    scope: OwnerAndCustomer,
+    (id, expected_version): (Uuid, i32),
+    edit: QuoteEdit,
+) -> StoreResult<Quote> {
+    let tenant = author.tenant_id;
+    let settings = tenant::settings(conn, tenant).await?;
+    let today = shanghai_date(Utc::now());
+    let before = repo::live_current::<Quotes, C>(conn, tenant, scope, id, expected_version).await?;
+    before.after(QuoteAction::Edit, today, settings.quote_approval_discount)?;
+    let header = edit.header.unwrap_or_else(|| HeaderInput::from(&before.header));
+    if header.customer_id != before.header.customer_id {
+        return Err(StoreError::rejected("customerId", ErrorCode::Invalid, "a quote stays with its customer"));
+    }
+    let checked = document::check_header(conn, tenant, scope, &header).await?;
+    let places = before.header.places;
+    let parent = Parent::Quote(id);
+    let (lines, totals) = match &edit.lines {
+        Some(inputs) => {
+            let customer = (header.customer_id, checked.level.as_deref());
+            let drafts = lines::price_lines(conn, tenant, customer, inputs, (today, settings.decimal_places.product)).await?;
+            lines::figured(drafts, (header.discount, header.tax_mode, places))
+        }
+        None => {
+            let current = lines::of_one(conn, tenant, parent).await?;
+            lines::refigured(&current, (header.discount, header.tax_mode, places))
+        }
+    };
+    let valid_until = edit.valid_until.unwrap_or(before.valid_until);
+    let terms = edit.terms.unwrap_or_else(|| before.terms.clone());
+    let update = document::header_update(quote::Entity::update_many(), &header)
+        .col_expr(quote::Column::ValidUntil, Expr::value(valid_until))
+        .col_expr(quote::Column::Terms, Expr::value(terms));
+    repo::write_versioned::<Quotes, C>(conn, tenant, id, expected_version, lines::with_totals(update, &totals)).await?;
+    lines::replace(conn, tenant, parent, &lines).await?;
+    let after = find(conn, tenant, OwnerAndCustomer::ALL, id).await?.ok_or(StoreError::NotFound)?;
+    let changes = ChangeSet::new()
+        .diff(&document::described(&before.header), &document::described(&after.header))
+        .field("validUntil", before.valid_until, after.valid_until)
+        .field("total", before.totals.gross, after.totals.gross);
+    audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
+    Ok(after)
+}
+
+/// Moves a quote through its states (submit, approve, return, send, accept, reject), with
+/// the reason a return or a rejection gives.
+pub async fn act<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    scope: OwnerAndCustomer,
+    (id, expected_version): (Uuid, i32),
+    action: QuoteAction,
+    reason: Option<&str>,
+) -> StoreResult<Quote> {
+    let tenant = author.tenant_id;
+    let settings = tenant::settings(conn, tenant).await?;
+    let now = Utc::now();
+    let before = repo::live_current::<Quotes, C>(conn, tenant, scope, id, expected_version).await?;
+    let next = before.after(action, shanghai_date(now), settings.quote_approval_discount)?;
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if matches!(action, QuoteAction::Return | QuoteAction::Reject) && reason.is_none() {
+        return Err(StoreError::rejected("reason", ErrorCode::Required, "say why"));
+    }
+    if reason.is_some_and(|r| r.chars().count() > 200) {
+        return Err(StoreError::rejected("reason", ErrorCode::Invalid, "a reason is at most 200 characters"));
+    }
+    let mut update = quote::Entity::update_many().col_expr(quote::Column::Status, Expr::value(next.as_str()));
+    update = match action {
+        QuoteAction::Approve => update.col_expr(quote::Column::ApprovedBy, Expr::value(author.user_id)),
+        QuoteAction::Send => update.col_expr(quote::Column::SentAt, Expr::value(now)),
+        QuoteAction::Accept | QuoteAction::Reject | QuoteAction::Return => update
+            .col_expr(quote::Column::DecidedAt, Expr::value((action != QuoteAction::Return).then_some(now)))
+            .col_expr(quote::Column::DecisionReason, Expr::value(reason.map(str::to_owned))),
+        _ => update,
+    };
+    let after = repo::write_versioned::<Quotes, C>(conn, tenant, id, expected_version, update).await?;
+    let changes = ChangeSet::new().field("status", before.status, after.status).field("reason", (), reason);
+    audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
+    Ok(after)
+}
+
+/// Starts a new revision in DRAFT from a quote that was approved, sent, rejected or has
+/// expired: the same number, the next revision, the lines copied. The old one is marked
+/// replaced and stays readable.
+pub async fn revise<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    scope: OwnerAndCustomer,
+    (id, expected_version): (Uuid, i32),
+) -> StoreResult<Quote> {
+    let tenant = author.tenant_id;
+    let settings = tenant::settings(conn, tenant).await?;
+    let now = Utc::now();
+    let before = repo::live_current::<Quotes, C>(conn, tenant, scope, id, expected_version).await?;
+    before.after(QuoteAction::Revise, shanghai_date(now), settings.quote_approval_discount)?;
+    let update = quote::Entity::update_many().col_expr(quote::Column::SupersededAt, Expr::value(now));
+    repo::write_versioned::<Quotes, C>(conn, tenant, id, expected_version, update).await?;
+    let old = lines::of_one(conn, tenant, Parent::Quote(id)).await?;
+    let header = &before.header;
+    let (lines, totals) = lines::refigured(&old, (header.discount, header.tax_mode, header.places));
+    let new_id = QuoteId::new();
+    let input = HeaderInput::from(header);
+    let revision = (&before.number[..], before.revision + 1);
+    insert(conn, author, new_id, revision, (&input, header.places), (before.valid_until, before.terms.clone()), &totals)
+        .await?;
+    lines::insert(conn, tenant, Parent::Quote(new_id.uuid()), &lines).await?;
+    let supersede = ChangeSet::new().field("supersededAt", None::<()>, now).field("revisedAs", (), new_id);
+    audit::record(conn, author, ENTITY, id, Operation::Update, &supersede).await?;
+    let created = ChangeSet::new().field("number", (), &before.number).field("revision", (), before.revision + 1);
+    audit::record(conn, author, ENTITY, new_id.uuid(), Operation::Create, &created).await?;
+    find(conn, tenant, OwnerAndCustomer::ALL, new_id.uuid()).await?.ok_or(StoreError::NotFound)
+}
+
+/// Every revision of the quote numbered `number` the caller may see, oldest first.
+pub async fn revisions<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: OwnerAndCustomer,
+    number: &str,
+) -> StoreResult<Vec<Quote>> {
+    let rows = Quotes::visible(conn.get_database_backend(), tenant, scope)
+        .filter(quote::Column::Number.eq(number))
+        .order_by_asc(quote::Column::Revision)
+        .all(conn)
+        .await?;
+    rows.into_iter().map(to_domain).collect()
+}
+
+/// Moves a quote that is a draft, rejected or expired to the recycle bin.
+pub async fn delete<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    scope: OwnerAndCustomer,
+    (id, expected_version): (Uuid, i32),
+) -> StoreResult<Quote> {
+    let tenant = author.tenant_id;
+    let before = repo::live_current::<Quotes, C>(conn, tenant, scope, id, expected_version).await?;
+    before.after(QuoteAction::Delete, shanghai_date(Utc::now()), None)?;
+    repo::mark_deleted::<Quotes, C>(conn, author, id, expected_version).await
+}
+
+/// The lines of each quote among `ids` (the caller has read the quotes).
+pub async fn lines_of<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    ids: &[Uuid],
+) -> StoreResult<std::collections::HashMap<Uuid, Vec<Line>>> {
+    let parents: Vec<Parent> = ids.iter().map(|id| Parent::Quote(*id)).collect();
+    lines::of(conn, tenant, &parents).await
+}
