@@ -139,9 +139,15 @@ impl MigrationTrait for Migration {
         lifecycle(&mut policies, true);
         manager.create_table(policies).await?;
         manager
-            .create_index(index("ix_price_policies_product", "price_policies", &["tenant_id", "product_id", "valid_from"]))
+            .create_index(index(
+                "ix_price_policies_product",
+                "price_policies",
+                &["tenant_id", "product_id", "valid_from"],
+            ))
             .await?;
-        manager.create_index(index("ix_price_policies_customer", "price_policies", &["tenant_id", "customer_id"])).await?;
+        manager
+            .create_index(index("ix_price_policies_customer", "price_policies", &["tenant_id", "customer_id"]))
+            .await?;
 
         let mut quotes = tenant_table("quotes");
         document_header(&mut quotes, "quotes");
@@ -255,7 +261,9 @@ impl MigrationTrait for Migration {
             .foreign_key(&mut tenant_fk("order_deliveries", "order_id", "sales_orders"))
             .foreign_key(&mut tenant_fk("order_deliveries", "line_id", "document_lines"));
         manager.create_table(deliveries).await?;
-        manager.create_index(index("ix_order_deliveries_order", "order_deliveries", &["tenant_id", "order_id"])).await?;
+        manager
+            .create_index(index("ix_order_deliveries_order", "order_deliveries", &["tenant_id", "order_id"]))
+            .await?;
 
         manager
             .alter_table(

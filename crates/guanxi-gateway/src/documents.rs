@@ -78,7 +78,8 @@ pub struct LinkQuery {
 }
 
 fn refused(status: StatusCode, message: &str) -> Response {
-    (status, Html(format!("<!doctype html><meta charset=\"utf-8\"><title>{message}</title><p>{message}</p>"))).into_response()
+    (status, Html(format!("<!doctype html><meta charset=\"utf-8\"><title>{message}</title><p>{message}</p>")))
+        .into_response()
 }
 
 /// `GET /documents/quotes/{id}?token=…`.
@@ -138,17 +139,23 @@ async fn render_quote(
     let scope = EntityKind::quote_rules(&actor);
     let Some(quote) = guanxi_store::trade::quote::find(conn, tenant, scope, id).await? else { return Ok(None) };
     let lines = guanxi_store::trade::lines::of_one(conn, tenant, guanxi_store::trade::lines::Parent::Quote(id)).await?;
-    let customer = guanxi_store::customers::customer::find(conn, tenant, scope.customer, quote.header.customer_id.uuid())
-        .await?
-        .map(|c| c.fields.name)
-        .unwrap_or_default();
+    let customer =
+        guanxi_store::customers::customer::find(conn, tenant, scope.customer, quote.header.customer_id.uuid())
+            .await?
+            .map(|c| c.fields.name)
+            .unwrap_or_default();
     let company = guanxi_store::platform::tenant::find(conn, tenant).await?.map(|t| t.name).unwrap_or_default();
     let owner = match quote.header.owner_id {
-        Some(owner) => guanxi_store::platform::user::by_ids(conn, tenant, guanxi_domain::platform::access::ScopeRule::All, &[owner.uuid()])
-            .await?
-            .into_iter()
-            .next()
-            .map(|u| u.display_name.to_string()),
+        Some(owner) => guanxi_store::platform::user::by_ids(
+            conn,
+            tenant,
+            guanxi_domain::platform::access::ScopeRule::All,
+            &[owner.uuid()],
+        )
+        .await?
+        .into_iter()
+        .next()
+        .map(|u| u.display_name.to_string()),
         None => None,
     };
     Ok(Some(quote_html(&quote, &lines, (&company, &customer, owner.as_deref()))))

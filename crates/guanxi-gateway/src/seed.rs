@@ -90,7 +90,10 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
     let rep1 = app_user(&tx, created.id(), "rep1@demo.local").await?;
     let rep2 = app_user(&tx, created.id(), "rep2@demo.local").await?;
     let rep3 = app_user(&tx, created.id(), "rep3@demo.local").await?;
-    demo_customers(&tx, &author, &[(rep1, "rep1"), (rep2, "rep2"), (rep3, "rep3"), (manager.id, "manager")]).await?;
+    let customers =
+        demo_customers(&tx, &author, &[(rep1, "rep1"), (rep2, "rep2"), (rep3, "rep3"), (manager.id, "manager")])
+            .await?;
+    crate::seed_trade::demo_trade(&tx, &author, &customers).await?;
     demo_pool(&tx, &author, east.id.uuid(), manager.id).await?;
     let agent = user(
         &tx,
@@ -148,11 +151,12 @@ async fn app_user<C: guanxi_store::ConnectionTrait>(
 }
 
 /// A handful of realistic customers with contacts and a decision chain, per rep.
+/// The demo customers, each with contacts, interactions and a deal: (name, id, owner).
 async fn demo_customers<C: guanxi_store::ConnectionTrait>(
     tx: &C,
     author: &Author,
     owners: &[(UserId, &str)],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<(&'static str, guanxi_domain::ids::CustomerId, Option<UserId>)>> {
     use guanxi_domain::customers::contact::{ContactFields, DecisionRole};
     use guanxi_domain::customers::customer::{CustomerKind, CustomerStatus, TaxId};
     use guanxi_domain::platform::access::ScopeRule;
@@ -221,6 +225,7 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
             CustomerStatus::Dormant,
         ),
     ];
+    let mut made = Vec::new();
     for (key, name, tax17, phone, industry, province, city, status) in companies {
         let mut fields = crate::graphql::customers::customer_input::blank_fields();
         fields.kind = CustomerKind::Organization;
@@ -231,6 +236,8 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
         fields.province = Some(province.to_owned());
         fields.city = Some(city.to_owned());
         fields.status = status;
+        // Customers that bought are level A (the price policies' best prices), others B.
+        fields.level = Some(if status == CustomerStatus::Won { "A" } else { "B" }.to_owned());
         fields.source = Some("展会".to_owned());
         let customer = guanxi_store::customers::customer::create(
             tx,
@@ -328,8 +335,9 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
                 .await?;
         }
         demo_deal(tx, author, &pipeline, customer.id, owner(key), name).await?;
+        made.push((name, customer.id, owner(key)));
     }
-    Ok(())
+    Ok(made)
 }
 
 /// One deal per demo customer, at a different point of the default pipeline, so the

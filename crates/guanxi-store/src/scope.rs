@@ -135,6 +135,10 @@ pub fn of_owner_and_customer<E: EntityTrait>(
     scope: guanxi_domain::entity::OwnerAndCustomer,
     (tenant_column, customer_column, owner_column): (E::Column, E::Column, E::Column),
 ) -> Select<E> {
-    of_visible_customers(backend, tenant, scope.customer, tenant_column, customer_column)
-        .filter(owner_condition(backend, tenant, scope.owner, (E::default(), owner_column)))
+    of_visible_customers(backend, tenant, scope.customer, tenant_column, customer_column).filter(owner_condition(
+        backend,
+        tenant,
+        scope.owner,
+        (E::default(), owner_column),
+    ))
 }

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorCode, FieldError, Invalid};
 use crate::ids::{ContactId, CustomerId, LineId, OpportunityId, OrderId, PricePolicyId, ProductId, QuoteId, UserId};
-use crate::trade::money::{LineFigures, LineTerms, Places, TaxMode, TaxRate, Totals, check_discount, line_figures, totals};
+use crate::trade::money::{
+    LineFigures, LineTerms, Places, TaxMode, TaxRate, Totals, check_discount, line_figures, totals,
+};
 use crate::trade::pricing::PriceSource;
 
 /// The most lines a document holds.
@@ -161,7 +163,12 @@ impl Quote {
 
     /// The status after `action` on `today`, or why it may not happen. `threshold` is the
     /// tenant's discount (percent off list) above which a quote needs approval.
-    pub fn after(&self, action: QuoteAction, today: NaiveDate, threshold: Option<Decimal>) -> Result<QuoteStatus, FieldError> {
+    pub fn after(
+        &self,
+        action: QuoteAction,
+        today: NaiveDate,
+        threshold: Option<Decimal>,
+    ) -> Result<QuoteStatus, FieldError> {
         use QuoteStatus as S;
         let needs_approval = threshold.is_some_and(|t| self.discount_off_list > t);
         let refuse = |message: String| Err(FieldError::new("id", ErrorCode::IllegalState, message));

@@ -14,8 +14,8 @@ pub const STORED_PLACES: u32 = 4;
 
 /// A stored value (ten-thousandths) from a decimal of at most four places.
 pub fn to_e4(value: Decimal) -> i64 {
-    let scaled = value.round_dp_with_strategy(STORED_PLACES, RoundingStrategy::MidpointAwayFromZero)
-        * Decimal::from(10_000);
+    let scaled =
+        value.round_dp_with_strategy(STORED_PLACES, RoundingStrategy::MidpointAwayFromZero) * Decimal::from(10_000);
     i64::try_from(scaled.trunc()).unwrap_or(if value.is_sign_negative() { i64::MIN } else { i64::MAX })
 }
 
@@ -61,11 +61,7 @@ impl Places {
     /// `value` when it has no more than these places, else an `INVALID` error on `field`.
     pub fn check(self, field: &str, value: Decimal) -> Result<Decimal, FieldError> {
         if value.normalize().scale() > self.0 {
-            return Err(FieldError::new(
-                field,
-                ErrorCode::Invalid,
-                format!("at most {} decimal places", self.0),
-            ));
+            return Err(FieldError::new(field, ErrorCode::Invalid, format!("at most {} decimal places", self.0)));
         }
         Ok(value)
     }
@@ -104,7 +100,11 @@ text_enum! {
 /// A percentage off, 0 to 100 with at most two places (9.5 means 9.5 %).
 pub fn check_discount(field: &str, percent: Decimal) -> Result<Decimal, FieldError> {
     if percent < Decimal::ZERO || percent > Decimal::ONE_HUNDRED || percent.normalize().scale() > 2 {
-        return Err(FieldError::new(field, ErrorCode::Invalid, "a discount is 0 to 100 percent, at most 2 decimal places"));
+        return Err(FieldError::new(
+            field,
+            ErrorCode::Invalid,
+            "a discount is 0 to 100 percent, at most 2 decimal places",
+        ));
     }
     Ok(percent)
 }
@@ -303,7 +303,13 @@ mod tests {
     }
 
     fn line(quantity: &str, price: &str, discount: &str, rate: TaxRate) -> LineTerms {
-        LineTerms { quantity: d(quantity), list_price: d(price), unit_price: d(price), discount: d(discount), tax_rate: rate }
+        LineTerms {
+            quantity: d(quantity),
+            list_price: d(price),
+            unit_price: d(price),
+            discount: d(discount),
+            tax_rate: rate,
+        }
     }
 
     #[test]
@@ -318,13 +324,26 @@ mod tests {
             ("1", "0.01", "50.01", "0", TaxRate::Zero, TaxMode::Exclusive, 2, ("0.00", "0.00", "0.00", "0.00")),
             ("7", "1.005", "0", "0", TaxRate::Vat9, TaxMode::Exclusive, 2, ("7.04", "7.04", "0.63", "7.67")),
             ("7", "1.005", "0", "0", TaxRate::Vat9, TaxMode::Exclusive, 0, ("7", "7", "1", "8")),
-            ("2.5", "19.99", "10", "5", TaxRate::Vat6, TaxMode::Exclusive, 4, ("42.7286", "42.7286", "2.5637", "45.2923")),
+            (
+                "2.5",
+                "19.99",
+                "10",
+                "5",
+                TaxRate::Vat6,
+                TaxMode::Exclusive,
+                4,
+                ("42.7286", "42.7286", "2.5637", "45.2923"),
+            ),
             ("1", "100", "0", "0", TaxRate::Vat3, TaxMode::Inclusive, 2, ("100.00", "97.09", "2.91", "100.00")),
         ];
         for (q, p, ld, dd, rate, mode, places, (amount, net, tax, gross)) in cases {
             let f = line_figures(&line(q, p, ld, rate), d(dd), mode, Places(places));
             let got = (f.amount, f.net, f.tax, f.gross);
-            assert_eq!(got, (d(amount), d(net), d(tax), d(gross)), "{q} × {p} less {ld}% and {dd}% at {rate:?} {mode:?}");
+            assert_eq!(
+                got,
+                (d(amount), d(net), d(tax), d(gross)),
+                "{q} × {p} less {ld}% and {dd}% at {rate:?} {mode:?}"
+            );
             assert_eq!(f.net + f.tax, f.gross, "net and tax add up");
         }
     }
@@ -333,20 +352,37 @@ mod tests {
     fn totals_sum_rounded_lines_and_split_tax_by_rate() {
         // 1,000 lines of half a fen: each rounds up to a fen, so the total is 10.00, not 5.00.
         let lines: Vec<_> = (0..1000)
-            .map(|_| (TaxRate::Zero, line_figures(&line("1", "0.005", "0", TaxRate::Zero), Decimal::ZERO, TaxMode::Exclusive, Places(2))))
+            .map(|_| {
+                (
+                    TaxRate::Zero,
+                    line_figures(&line("1", "0.005", "0", TaxRate::Zero), Decimal::ZERO, TaxMode::Exclusive, Places(2)),
+                )
+            })
             .collect();
         let t = totals(&lines);
         assert_eq!((t.subtotal, t.gross, t.by_rate.len()), (d("10.00"), d("10.00"), 1));
 
         let mixed = [
-            (TaxRate::Vat13, line_figures(&line("3", "33.33", "0", TaxRate::Vat13), Decimal::ZERO, TaxMode::Inclusive, Places(2))),
-            (TaxRate::Vat6, line_figures(&line("1", "100", "0", TaxRate::Vat6), Decimal::ZERO, TaxMode::Inclusive, Places(2))),
-            (TaxRate::Vat13, line_figures(&line("1", "10", "0", TaxRate::Vat13), Decimal::ZERO, TaxMode::Inclusive, Places(2))),
+            (
+                TaxRate::Vat13,
+                line_figures(&line("3", "33.33", "0", TaxRate::Vat13), Decimal::ZERO, TaxMode::Inclusive, Places(2)),
+            ),
+            (
+                TaxRate::Vat6,
+                line_figures(&line("1", "100", "0", TaxRate::Vat6), Decimal::ZERO, TaxMode::Inclusive, Places(2)),
+            ),
+            (
+                TaxRate::Vat13,
+                line_figures(&line("1", "10", "0", TaxRate::Vat13), Decimal::ZERO, TaxMode::Inclusive, Places(2)),
+            ),
         ];
         let t = totals(&mixed);
         assert_eq!(t.gross, d("209.99"));
         assert_eq!(t.tax, d("11.50") + d("5.66") + d("1.15"));
-        assert_eq!(t.by_rate.iter().map(|r| (r.rate, r.tax)).collect::<Vec<_>>(), [(TaxRate::Vat13, d("12.65")), (TaxRate::Vat6, d("5.66"))]);
+        assert_eq!(
+            t.by_rate.iter().map(|r| (r.rate, r.tax)).collect::<Vec<_>>(),
+            [(TaxRate::Vat13, d("12.65")), (TaxRate::Vat6, d("5.66"))]
+        );
         assert_eq!(t.net + t.tax, t.gross);
     }
 

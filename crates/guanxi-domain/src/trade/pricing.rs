@@ -55,7 +55,11 @@ impl PolicyTerms {
         for (i, b) in self.breaks.iter().enumerate() {
             let field = format!("breaks.{i}");
             if b.min_quantity <= Decimal::ZERO || b.price < Decimal::ZERO {
-                invalid.push(FieldError::new(&field, ErrorCode::Invalid, "a break needs a positive quantity and a price"));
+                invalid.push(FieldError::new(
+                    &field,
+                    ErrorCode::Invalid,
+                    "a break needs a positive quantity and a price",
+                ));
             }
             invalid.check(places.check(&format!("{field}.price"), b.price));
             if i > 0 && self.breaks[i - 1].min_quantity == b.min_quantity {
@@ -123,16 +127,11 @@ pub struct Resolved {
 /// hold on the day for this customer or its level (the caller selected those): a
 /// customer policy wins over a level policy, and either over the list price.
 pub fn resolve(list_price: Decimal, quantity: Decimal, holding: &[PricePolicy]) -> Resolved {
-    let pick = |customer: bool| {
-        holding.iter().find(|p| matches!(p.terms.target, PriceTarget::Customer(_)) == customer)
-    };
+    let pick = |customer: bool| holding.iter().find(|p| matches!(p.terms.target, PriceTarget::Customer(_)) == customer);
     match pick(true).map(|p| (p, PriceSource::Customer)).or_else(|| pick(false).map(|p| (p, PriceSource::Level))) {
-        Some((policy, source)) => Resolved {
-            list_price,
-            unit_price: policy.terms.price_for(quantity),
-            source,
-            policy_id: Some(policy.id),
-        },
+        Some((policy, source)) => {
+            Resolved { list_price, unit_price: policy.terms.price_for(quantity), source, policy_id: Some(policy.id) }
+        }
         None => Resolved { list_price, unit_price: list_price, source: PriceSource::List, policy_id: None },
     }
 }

@@ -55,6 +55,7 @@ pub struct Mutation(
     trade::product::ProductMutation,
     trade::quote::QuoteMutation,
     trade::order::OrderMutation,
+    trade::deal::DealMutation,
     activity::calendar::CalendarMutation,
     activity::field::FieldMutation,
     customers::customer_csv::CustomerCsvMutation,

@@ -88,9 +88,9 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
                 .await?
                 .map(|c| Node::CheckIn(CheckIn(c)))
         }
-        EntityKind::Product => {
-            guanxi_store::trade::product::find(conn, actor.tenant_id, (), uuid).await?.map(|p| Node::Product(Product(p)))
-        }
+        EntityKind::Product => guanxi_store::trade::product::find(conn, actor.tenant_id, (), uuid)
+            .await?
+            .map(|p| Node::Product(Product(p))),
         EntityKind::PricePolicy => {
             let customers = actor.scope_rule(Module::Customer);
             guanxi_store::trade::pricing::find(conn, actor.tenant_id, customers, uuid)

@@ -504,6 +504,13 @@ pub async fn update<C: ConnectionTrait>(
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "restore the opportunity before editing it"));
     }
     let (fields, owner) = edit(&before)?;
+    if fields.amount != before.fields.amount && has_lines(conn, tenant, id).await? {
+        return Err(StoreError::rejected(
+            "amount",
+            ErrorCode::IllegalState,
+            "the deal's amount is the sum of its lines",
+        ));
+    }
     let mut changes = ChangeSet::new().diff(&before.fields, &fields);
     let mut model = field_model(&fields);
     if let Some(owner) = owner.filter(|o| *o != before.owner_id) {
@@ -526,6 +533,17 @@ pub async fn update<C: ConnectionTrait>(
     .await?;
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     Ok(after)
+}
+
+/// Whether the deal has product lines (then its amount is theirs).
+async fn has_lines<C: ConnectionTrait>(conn: &C, tenant: TenantId, id: Uuid) -> StoreResult<bool> {
+    use sea_orm::PaginatorTrait;
+    let n = crate::entity::document_line::Entity::find()
+        .filter(crate::entity::document_line::Column::TenantId.eq(tenant.uuid()))
+        .filter(crate::entity::document_line::Column::OpportunityId.eq(id))
+        .count(conn)
+        .await?;
+    Ok(n > 0)
 }
 
 /// Moves an opportunity to another stage of its pipeline: won and lost close it (lost

@@ -1,11 +1,11 @@
 //! What quotes and orders share: the header (customer, contact, deal, owner, how it is
 //! priced), its checks, and its columns, which both tables name alike.
 
+use guanxi_domain::ErrorCode;
 use guanxi_domain::entity::OwnerAndCustomer;
 use guanxi_domain::ids::{ContactId, CustomerId, OpportunityId, TenantId, UserId};
 use guanxi_domain::trade::document::DocumentHeader;
 use guanxi_domain::trade::money::{Places, TaxMode, Totals, from_e4, to_e4};
-use guanxi_domain::ErrorCode;
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Alias, Expr};
 use sea_orm::{ConnectionTrait, EntityTrait, UpdateMany};
@@ -98,14 +98,16 @@ pub async fn check_header<C: ConnectionTrait>(
         .filter(|c| c.deleted_at.is_none())
         .ok_or_else(|| StoreError::rejected("customerId", ErrorCode::NotFound, "no such customer"))?;
     if let Some(contact) = header.contact_id {
-        let rules = OwnerAndCustomer { owner: guanxi_domain::platform::access::ScopeRule::All, customer: scope.customer };
+        let rules =
+            OwnerAndCustomer { owner: guanxi_domain::platform::access::ScopeRule::All, customer: scope.customer };
         let found = crate::customers::contact::find(conn, tenant, rules, contact.uuid()).await?;
         if found.is_none_or(|c| c.deleted_at.is_some() || c.customer_id != header.customer_id) {
             return Err(StoreError::rejected("contactId", ErrorCode::NotFound, "no such contact of the customer"));
         }
     }
     if let Some(deal) = header.opportunity_id {
-        let rules = OwnerAndCustomer { owner: guanxi_domain::platform::access::ScopeRule::All, customer: scope.customer };
+        let rules =
+            OwnerAndCustomer { owner: guanxi_domain::platform::access::ScopeRule::All, customer: scope.customer };
         let found = crate::sales::opportunity::find(conn, tenant, rules, deal.uuid()).await?;
         if found.is_none_or(|o| o.deleted_at.is_some() || o.customer_id != header.customer_id) {
             return Err(StoreError::rejected("opportunityId", ErrorCode::NotFound, "no such deal of the customer"));

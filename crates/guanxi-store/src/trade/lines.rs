@@ -110,8 +110,11 @@ fn draft(product: &Priced, input: &LineInput) -> (LineDraft, Snapshot) {
         tax_rate: input.tax_rate.unwrap_or(product.tax_rate),
     };
     let draft = LineDraft { product_id: product.product_id, terms, source, policy_id, note: input.note.clone() };
-    let snapshot =
-        Snapshot { name: product.name.clone(), specification: product.specification.clone(), unit: product.unit.clone() };
+    let snapshot = Snapshot {
+        name: product.name.clone(),
+        specification: product.specification.clone(),
+        unit: product.unit.clone(),
+    };
     (draft, snapshot)
 }
 
@@ -178,7 +181,12 @@ pub fn with_totals<E: EntityTrait>(update: sea_orm::UpdateMany<E>, totals: &Tota
 }
 
 /// Replaces the parent's lines with `lines`.
-pub async fn replace<C: ConnectionTrait>(conn: &C, tenant: TenantId, parent: Parent, lines: &[Line]) -> StoreResult<()> {
+pub async fn replace<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    parent: Parent,
+    lines: &[Line],
+) -> StoreResult<()> {
     let (column, id) = parent.column();
     document_line::Entity::delete_many()
         .filter(document_line::Column::TenantId.eq(tenant.uuid()))

@@ -1,6 +1,7 @@
 //! Trade: the product catalogue, price policies, quotes and sales orders, and the lines
 //! they (and deals) hold.
 
+pub mod deal_lines;
 pub mod document;
 pub mod lines;
 pub mod order;

@@ -240,7 +240,11 @@ pub async fn create<C: ConnectionTrait>(
                 .filter(|q| q.deleted_at.is_none())
                 .ok_or_else(|| StoreError::rejected("quoteId", ErrorCode::NotFound, "no such quote"))?;
             if quote.status_on(today) != QuoteStatus::Accepted {
-                return Err(StoreError::rejected("quoteId", ErrorCode::IllegalState, "only an accepted quote becomes an order"));
+                return Err(StoreError::rejected(
+                    "quoteId",
+                    ErrorCode::IllegalState,
+                    "only an accepted quote becomes an order",
+                ));
             }
             let mut header = HeaderInput::from(&quote.header);
             header.owner_id = header.owner_id.or(author.user_id.map(UserId::from_uuid));
@@ -254,11 +258,14 @@ pub async fn create<C: ConnectionTrait>(
             let checked = document::check_header(conn, tenant, scope, &header).await?;
             let customer = (header.customer_id, checked.level.as_deref());
             let drafts =
-                lines::price_lines(conn, tenant, customer, &new.lines, (today, settings.decimal_places.product)).await?;
+                lines::price_lines(conn, tenant, customer, &new.lines, (today, settings.decimal_places.product))
+                    .await?;
             let (lines, totals) = lines::figured(drafts, (header.discount, header.tax_mode, places));
             (header, lines, totals)
         }
-        (None, None) => return Err(StoreError::rejected("customerId", ErrorCode::Required, "name a customer or a quote")),
+        (None, None) => {
+            return Err(StoreError::rejected("customerId", ErrorCode::Required, "name a customer or a quote"));
+        }
     };
     if lines.is_empty() {
         return Err(StoreError::rejected("lines", ErrorCode::Required, "an order has at least one line"));
@@ -350,7 +357,8 @@ pub async fn update<C: ConnectionTrait>(
         Some(inputs) => {
             let today = shanghai_date(Utc::now());
             let customer = (header.customer_id, checked.level.as_deref());
-            let drafts = lines::price_lines(conn, tenant, customer, inputs, (today, settings.decimal_places.product)).await?;
+            let drafts =
+                lines::price_lines(conn, tenant, customer, inputs, (today, settings.decimal_places.product)).await?;
             lines::figured(drafts, (header.discount, header.tax_mode, places))
         }
         None => {
@@ -505,7 +513,11 @@ pub async fn deliver<C: ConnectionTrait>(
     let mut invalid = Invalid::default();
     for (i, d) in deliveries.iter().enumerate() {
         let Some(line) = lines.iter_mut().find(|l| l.id == d.line_id) else {
-            invalid.push(FieldError::new(format!("lines.{i}.lineId"), ErrorCode::NotFound, "no such line of the order"));
+            invalid.push(FieldError::new(
+                format!("lines.{i}.lineId"),
+                ErrorCode::NotFound,
+                "no such line of the order",
+            ));
             continue;
         };
         if d.quantity <= Decimal::ZERO || d.quantity.normalize().scale() > 4 {
@@ -515,8 +527,8 @@ pub async fn deliver<C: ConnectionTrait>(
         line.delivered += d.quantity;
     }
     invalid.into_result()?;
-    let status = delivered_status(&lines.iter().map(|l| (l.terms.quantity, l.delivered)).collect::<Vec<_>>())
-        .map_err(|i| {
+    let status =
+        delivered_status(&lines.iter().map(|l| (l.terms.quantity, l.delivered)).collect::<Vec<_>>()).map_err(|i| {
             let line = &lines[i];
             StoreError::rejected(
                 "lines",
@@ -546,10 +558,8 @@ pub async fn deliver<C: ConnectionTrait>(
     }
     let update = sales_order::Entity::update_many().col_expr(sales_order::Column::Status, Expr::value(status.as_str()));
     let after = repo::write_versioned::<Orders, C>(conn, tenant, id, expected_version, update).await?;
-    let delivered: Vec<serde_json::Value> = deliveries
-        .iter()
-        .map(|d| serde_json::json!({ "lineId": d.line_id, "quantity": d.quantity }))
-        .collect();
+    let delivered: Vec<serde_json::Value> =
+        deliveries.iter().map(|d| serde_json::json!({ "lineId": d.line_id, "quantity": d.quantity })).collect();
     let changes =
         ChangeSet::new().field("status", before.status, status).field("delivered", (), delivered).field("on", (), on);
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
@@ -662,4 +672,3 @@ pub async fn lines_of<C: ConnectionTrait>(
     let parents: Vec<Parent> = ids.iter().map(|id| Parent::Order(*id)).collect();
     lines::of(conn, tenant, &parents).await
 }
-

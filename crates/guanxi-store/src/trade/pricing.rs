@@ -6,17 +6,18 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
+use guanxi_domain::ErrorCode;
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{CustomerId, PricePolicyId, ProductId, TenantId};
 use guanxi_domain::platform::access::ScopeRule;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::trade::money::{TaxRate, from_e4, to_e4};
 use guanxi_domain::trade::pricing::{PolicyTerms, PricePolicy, PriceTarget, QuantityBreak, Resolved, resolve};
-use guanxi_domain::ErrorCode;
 use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, Select,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
+    Select,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -373,13 +374,8 @@ pub async fn priced<C: ConnectionTrait>(
          AND (pp.customer_id = ? OR (pp.customer_id IS NULL AND pp.customer_level = ?)) \
          WHERE p.tenant_id = ? AND p.deleted_at IS NULL AND p.id IN ({marks})"
     );
-    let mut values: Vec<sea_orm::Value> = vec![
-        on.into(),
-        on.into(),
-        customer.uuid().into(),
-        level.map(str::to_owned).into(),
-        tenant.uuid().into(),
-    ];
+    let mut values: Vec<sea_orm::Value> =
+        vec![on.into(), on.into(), customer.uuid().into(), level.map(str::to_owned).into(), tenant.uuid().into()];
     values.extend(products.iter().map(|p| sea_orm::Value::from(p.uuid())));
     let statement = crate::dialect::raw_statement(conn.get_database_backend(), &sql, values);
     let rows = PricedRow::find_by_statement(statement).all(conn).await?;

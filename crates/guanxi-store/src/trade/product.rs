@@ -6,15 +6,15 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
+use guanxi_domain::customers::customer::{search_query, shanghai_date};
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{ProductCategoryId, ProductId, TenantId};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
+use guanxi_domain::trade::money::TaxRate;
 use guanxi_domain::trade::money::{from_e4, to_e4};
 use guanxi_domain::trade::product::{
     Product, ProductCategory, ProductFields, ProductKind, ProductOrigin, check_code, code_token, search_tokens,
 };
-use guanxi_domain::trade::money::TaxRate;
-use guanxi_domain::customers::customer::{search_query, shanghai_date};
 use guanxi_domain::{ErrorCode, mnemonic};
 use sea_orm::sea_query::{Expr, LikeExpr, UnionType};
 use sea_orm::{
@@ -177,7 +177,11 @@ pub async fn delete_category<C: ConnectionTrait>(
         .count(conn)
         .await?;
     if products > 0 {
-        return Err(StoreError::rejected("id", ErrorCode::NotEmpty, format!("{products} products are in the category")));
+        return Err(StoreError::rejected(
+            "id",
+            ErrorCode::NotEmpty,
+            format!("{products} products are in the category"),
+        ));
     }
     let now = Utc::now();
     product_category::Entity::update_many()
@@ -289,7 +293,8 @@ fn search_condition(tenant: TenantId, term: &str) -> Condition {
         let mut confirmed = Condition::any()
             .add(product::Column::Name.like(LikeExpr::new(format!("%{}%", escape_like(text))).escape('\\')));
         if !exact.is_empty() {
-            confirmed = confirmed.add(product::Column::Id.in_subquery(tokens_holding(table, columns, tenant, &exact, false)));
+            confirmed =
+                confirmed.add(product::Column::Id.in_subquery(tokens_holding(table, columns, tenant, &exact, false)));
         }
         condition = condition.add(confirmed);
     }
@@ -354,9 +359,12 @@ impl repo::Listed for Products {
                 direction,
                 value: |m: &M| CursorValue::Time(m.updated_at),
             },
-            ProductSort::Code => {
-                SortKey { name, column: product::Column::Code, direction, value: |m: &M| CursorValue::Text(m.code.clone()) }
-            }
+            ProductSort::Code => SortKey {
+                name,
+                column: product::Column::Code,
+                direction,
+                value: |m: &M| CursorValue::Text(m.code.clone()),
+            },
             ProductSort::ListPrice => SortKey {
                 name,
                 column: product::Column::ListPriceE4,
@@ -382,7 +390,13 @@ fn on_code(error: sea_orm::DbErr) -> StoreError {
     }
 }
 
-async fn write_tokens<C: ConnectionTrait>(conn: &C, tenant: TenantId, id: Uuid, name: &str, code: &str) -> StoreResult<()> {
+async fn write_tokens<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    id: Uuid,
+    name: &str,
+    code: &str,
+) -> StoreResult<()> {
     product_search_token::Entity::delete_many()
         .filter(product_search_token::Column::TenantId.eq(tenant.uuid()))
         .filter(product_search_token::Column::ProductId.eq(id))

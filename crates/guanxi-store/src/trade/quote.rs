@@ -5,13 +5,13 @@
 //! transaction with its change event.
 
 use chrono::{NaiveDate, Utc};
+use guanxi_domain::ErrorCode;
 use guanxi_domain::customers::customer::shanghai_date;
 use guanxi_domain::entity::{EntityKind, OwnerAndCustomer};
 use guanxi_domain::ids::{ContactId, OpportunityId, QuoteId, TenantId, UserId};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::trade::document::{Line, Quote, QuoteAction, QuoteStatus};
 use guanxi_domain::trade::money::{Places, Totals, from_e4, to_e4};
-use guanxi_domain::ErrorCode;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Select,
@@ -47,14 +47,8 @@ pub fn to_domain(m: quote::Model) -> StoreResult<Quote> {
             notes: m.notes,
         },
     )?;
-    let totals = document::totals_of([
-        m.list_amount_e4,
-        m.subtotal_e4,
-        m.discount_amount_e4,
-        m.net_e4,
-        m.tax_e4,
-        m.gross_e4,
-    ]);
+    let totals =
+        document::totals_of([m.list_amount_e4, m.subtotal_e4, m.discount_amount_e4, m.net_e4, m.tax_e4, m.gross_e4]);
     Ok(Quote {
         id: m.id.into(),
         number: m.number,
@@ -142,9 +136,13 @@ impl QuoteFilter {
                     QuoteStatus::Expired => Condition::all()
                         .add(quote::Column::Status.eq(QuoteStatus::Sent.as_str()))
                         .add(quote::Column::ValidUntil.lt(today)),
-                    QuoteStatus::Sent => Condition::all().add(quote::Column::Status.eq(QuoteStatus::Sent.as_str())).add(
-                        Condition::any().add(quote::Column::ValidUntil.is_null()).add(quote::Column::ValidUntil.gte(today)),
-                    ),
+                    QuoteStatus::Sent => {
+                        Condition::all().add(quote::Column::Status.eq(QuoteStatus::Sent.as_str())).add(
+                            Condition::any()
+                                .add(quote::Column::ValidUntil.is_null())
+                                .add(quote::Column::ValidUntil.gte(today)),
+                        )
+                    }
                     other => Condition::all().add(quote::Column::Status.eq(other.as_str())),
                 });
             }
@@ -179,7 +177,12 @@ impl repo::Listed for Quotes {
     type Filter = QuoteFilter;
     type Order = (QuoteSort, Direction);
 
-    fn matching(backend: DbBackend, tenant: TenantId, scope: OwnerAndCustomer, filter: &QuoteFilter) -> Select<quote::Entity> {
+    fn matching(
+        backend: DbBackend,
+        tenant: TenantId,
+        scope: OwnerAndCustomer,
+        filter: &QuoteFilter,
+    ) -> Select<quote::Entity> {
         repo::in_bin::<Self>(backend, tenant, scope, filter.deleted).filter(filter.condition())
     }
 
@@ -187,12 +190,18 @@ impl repo::Listed for Quotes {
         type M = quote::Model;
         let name = sort_name(sort);
         match sort {
-            QuoteSort::UpdatedAt => {
-                SortKey { name, column: quote::Column::UpdatedAt, direction, value: |m: &M| CursorValue::Time(m.updated_at) }
-            }
-            QuoteSort::CreatedAt => {
-                SortKey { name, column: quote::Column::CreatedAt, direction, value: |m: &M| CursorValue::Time(m.created_at) }
-            }
+            QuoteSort::UpdatedAt => SortKey {
+                name,
+                column: quote::Column::UpdatedAt,
+                direction,
+                value: |m: &M| CursorValue::Time(m.updated_at),
+            },
+            QuoteSort::CreatedAt => SortKey {
+                name,
+                column: quote::Column::CreatedAt,
+                direction,
+                value: |m: &M| CursorValue::Time(m.created_at),
+            },
             QuoteSort::Total => {
                 SortKey { name, column: quote::Column::GrossE4, direction, value: |m: &M| CursorValue::Int(m.gross_e4) }
             }
@@ -239,7 +248,8 @@ pub async fn create<C: ConnectionTrait>(
     let n = sequence::next(conn, tenant, "quote", &rule.period(today)).await?;
     let number = rule.format(today, n);
     let id = QuoteId::new();
-    insert(conn, author, id, (&number, 1), (&new.header, places), (new.valid_until, new.terms.clone()), &totals).await?;
+    insert(conn, author, id, (&number, 1), (&new.header, places), (new.valid_until, new.terms.clone()), &totals)
+        .await?;
     lines::insert(conn, tenant, Parent::Quote(id.uuid()), &lines).await?;
     let created = find(conn, tenant, OwnerAndCustomer::ALL, id.uuid()).await?.ok_or(StoreError::NotFound)?;
     let changes = ChangeSet::new()
@@ -337,7 +347,8 @@ pub async fn update<C: ConnectionTrait>(
     let (lines, totals) = match &edit.lines {
         Some(inputs) => {
             let customer = (header.customer_id, checked.level.as_deref());
-            let drafts = lines::price_lines(conn, tenant, customer, inputs, (today, settings.decimal_places.product)).await?;
+            let drafts =
+                lines::price_lines(conn, tenant, customer, inputs, (today, settings.decimal_places.product)).await?;
             lines::figured(drafts, (header.discount, header.tax_mode, places))
         }
         None => {
@@ -420,8 +431,16 @@ pub async fn revise<C: ConnectionTrait>(
     let new_id = QuoteId::new();
     let input = HeaderInput::from(header);
     let revision = (&before.number[..], before.revision + 1);
-    insert(conn, author, new_id, revision, (&input, header.places), (before.valid_until, before.terms.clone()), &totals)
-        .await?;
+    insert(
+        conn,
+        author,
+        new_id,
+        revision,
+        (&input, header.places),
+        (before.valid_until, before.terms.clone()),
+        &totals,
+    )
+    .await?;
     lines::insert(conn, tenant, Parent::Quote(new_id.uuid()), &lines).await?;
     let supersede = ChangeSet::new().field("supersededAt", None::<()>, now).field("revisedAs", (), new_id);
     audit::record(conn, author, ENTITY, id, Operation::Update, &supersede).await?;

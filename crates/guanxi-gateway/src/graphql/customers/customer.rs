@@ -244,6 +244,10 @@ impl Customer {
     async fn last_interaction_at(&self) -> Option<DateTime<Utc>> {
         self.0.last_interaction_at
     }
+    /// When its last sale (a confirmed order) was made (最近成交时间).
+    async fn last_deal_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_deal_at
+    }
     async fn next_follow_up_at(&self) -> Option<DateTime<Utc>> {
         self.0.next_follow_up_at
     }

@@ -31,6 +31,11 @@ pub struct CustomerSummary {
     won_amount: Money,
     open_work_order_count: u64,
     outstanding_receivables: Money,
+    /// Confirmed sales orders (not cancelled) the caller may see, and their amount, tax
+    /// included.
+    order_count: u64,
+    sales_amount: Money,
+    last_deal_at: Option<DateTime<Utc>>,
 }
 
 #[Object]
@@ -78,7 +83,24 @@ impl Customer360 {
         } else {
             guanxi_store::sales::opportunity::StatusTotals::default()
         };
+        let sales = if actor.may(Permission::OrderRead) && asked(&["orderCount", "salesAmount"]) {
+            let id = self.0.id.uuid();
+            let scope = crate::graphql::trade::order::order_scope(actor);
+            let mut by_customer = guanxi_store::trade::order::sales_by_customer(
+                state(ctx).db.connection(),
+                actor.tenant_id,
+                scope,
+                &[id],
+            )
+            .await?;
+            by_customer.remove(&id).unwrap_or_default()
+        } else {
+            (0, Decimal::ZERO)
+        };
         Ok(CustomerSummary {
+            order_count: sales.0,
+            sales_amount: Money::cny(sales.1),
+            last_deal_at: self.0.last_deal_at,
             contact_count,
             last_interaction_at: self.0.last_interaction_at,
             next_follow_up_at: self.0.next_follow_up_at,
@@ -119,6 +141,43 @@ impl Customer360 {
             (guanxi_store::sales::opportunity::OpportunitySort::UpdatedAt, guanxi_store::page::Direction::Desc),
         )
         .await
+    }
+
+    /// The customer's quotes the caller may see (the latest revision of each), most
+    /// recently updated first.
+    #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity")]
+    async fn quotes(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<Vec<crate::graphql::trade::quote::QuoteStatus>>,
+    ) -> ApiResult<Conn<crate::graphql::trade::quote::Quote>> {
+        require(ctx, Permission::QuoteRead)?;
+        let filter = guanxi_store::trade::quote::QuoteFilter {
+            customer_id: Some(guanxi_store::filter::IdFilter { eq: Some(self.0.id.uuid()), ..Default::default() }),
+            status: status.map(|s| s.into_iter().map(Into::into).collect()),
+            ..Default::default()
+        };
+        crate::graphql::trade::quote::quote_connection(ctx, filter, (first, after), None).await
+    }
+
+    /// The customer's sales orders the caller may see, most recently updated first.
+    #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity")]
+    async fn sales_orders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<Vec<crate::graphql::trade::order::OrderStatus>>,
+    ) -> ApiResult<Conn<crate::graphql::trade::order::SalesOrder>> {
+        require(ctx, Permission::OrderRead)?;
+        let filter = guanxi_store::trade::order::OrderFilter {
+            customer_id: Some(guanxi_store::filter::IdFilter { eq: Some(self.0.id.uuid()), ..Default::default() }),
+            status: status.map(|s| s.into_iter().map(Into::into).collect()),
+            ..Default::default()
+        };
+        crate::graphql::trade::order::order_connection(ctx, filter, (first, after), None).await
     }
 
     /// Interactions and changes to the card, newest first (filter with `kinds`).

@@ -39,27 +39,78 @@ pub struct Numbering {
     pub width: i32,
 }
 
+/// Decimal places (小数位数) per kind of document, 0 to 4.
+#[derive(SimpleObject, InputObject, Clone, Copy)]
+#[graphql(input_name = "DecimalPlacesInput")]
+pub struct DecimalPlaces {
+    pub quote: u32,
+    pub order: u32,
+    pub contract: u32,
+    /// Product prices and price policies.
+    pub product: u32,
+}
+
 #[derive(SimpleObject)]
 pub struct Settings {
     customer_numbering: Numbering,
     duplicate_policy: DuplicatePolicy,
     /// What happens when an event double-books someone (WARN: saved and reported; BLOCK: refused).
     calendar_conflict_policy: DuplicatePolicy,
+    product_numbering: Numbering,
+    quote_numbering: Numbering,
+    order_numbering: Numbering,
+    decimal_places: DecimalPlaces,
+    /// A quote more than this percent off list is approved (`quote.approve`) before it is
+    /// sent; null: never.
+    quote_approval_discount: Option<rust_decimal::Decimal>,
+    /// Whether confirming a sales order wins its linked open deal.
+    order_wins_deal: bool,
+}
+
+fn numbering(rule: &NumberingRule) -> Numbering {
+    Numbering {
+        prefix: rule.prefix.clone(),
+        reset: match rule.reset {
+            DomainReset::Daily => SequenceReset::Daily,
+            DomainReset::Monthly => SequenceReset::Monthly,
+            DomainReset::Yearly => SequenceReset::Yearly,
+            DomainReset::Never => SequenceReset::Never,
+        },
+        width: i32::from(rule.width),
+    }
+}
+
+/// The rule a client gave, checked; errors name `field`.
+fn rule_of(n: &Numbering, field: &str) -> Result<NumberingRule, guanxi_domain::FieldError> {
+    let rule = NumberingRule {
+        prefix: n.prefix.trim().to_owned(),
+        reset: match n.reset {
+            SequenceReset::Daily => DomainReset::Daily,
+            SequenceReset::Monthly => DomainReset::Monthly,
+            SequenceReset::Yearly => DomainReset::Yearly,
+            SequenceReset::Never => DomainReset::Never,
+        },
+        width: u8::try_from(n.width).unwrap_or(0),
+    };
+    rule.check().map_err(|e| guanxi_domain::FieldError { field: field.to_owned(), ..e })?;
+    Ok(rule)
 }
 
 fn view(settings: &TenantSettings) -> Settings {
-    let rule = &settings.customer_numbering;
+    let places = settings.decimal_places;
     Settings {
-        customer_numbering: Numbering {
-            prefix: rule.prefix.clone(),
-            reset: match rule.reset {
-                DomainReset::Daily => SequenceReset::Daily,
-                DomainReset::Monthly => SequenceReset::Monthly,
-                DomainReset::Yearly => SequenceReset::Yearly,
-                DomainReset::Never => SequenceReset::Never,
-            },
-            width: i32::from(rule.width),
+        customer_numbering: numbering(&settings.customer_numbering),
+        product_numbering: numbering(&settings.product_numbering),
+        quote_numbering: numbering(&settings.quote_numbering),
+        order_numbering: numbering(&settings.order_numbering),
+        decimal_places: DecimalPlaces {
+            quote: places.quote.get(),
+            order: places.order.get(),
+            contract: places.contract.get(),
+            product: places.product.get(),
         },
+        quote_approval_discount: settings.quote_approval_discount,
+        order_wins_deal: settings.order_wins_deal,
         duplicate_policy: match settings.duplicate_policy {
             DomainPolicy::Block => DuplicatePolicy::Block,
             DomainPolicy::Warn => DuplicatePolicy::Warn,
@@ -74,6 +125,13 @@ fn view(settings: &TenantSettings) -> Settings {
 #[derive(InputObject)]
 pub struct UpdateSettingsInput {
     pub customer_numbering: Option<Numbering>,
+    pub product_numbering: Option<Numbering>,
+    pub quote_numbering: Option<Numbering>,
+    pub order_numbering: Option<Numbering>,
+    pub decimal_places: Option<DecimalPlaces>,
+    /// Percent off list above which a quote needs approval; null turns approval off.
+    pub quote_approval_discount: async_graphql::MaybeUndefined<rust_decimal::Decimal>,
+    pub order_wins_deal: Option<bool>,
     pub duplicate_policy: Option<DuplicatePolicy>,
     pub calendar_conflict_policy: Option<DuplicatePolicy>,
 }
@@ -152,20 +210,54 @@ impl SettingsMutation {
         let result = transact(ctx, move |tx| {
             Box::pin(async move {
                 let mut settings = guanxi_store::platform::tenant::settings(tx, tenant).await?;
-                if let Some(n) = input.customer_numbering {
-                    let rule = NumberingRule {
-                        prefix: n.prefix.trim().to_owned(),
-                        reset: match n.reset {
-                            SequenceReset::Daily => DomainReset::Daily,
-                            SequenceReset::Monthly => DomainReset::Monthly,
-                            SequenceReset::Yearly => DomainReset::Yearly,
-                            SequenceReset::Never => DomainReset::Never,
-                        },
-                        width: u8::try_from(n.width).unwrap_or(0),
-                    };
-                    rule.check()?;
-                    settings.customer_numbering = rule;
+                let mut invalid = Invalid::default();
+                for (given, field, rule) in [
+                    (&input.customer_numbering, "customerNumbering", &mut settings.customer_numbering),
+                    (&input.product_numbering, "productNumbering", &mut settings.product_numbering),
+                    (&input.quote_numbering, "quoteNumbering", &mut settings.quote_numbering),
+                    (&input.order_numbering, "orderNumbering", &mut settings.order_numbering),
+                ] {
+                    if let Some(checked) = given.as_ref().and_then(|n| invalid.check(rule_of(n, field))) {
+                        *rule = checked;
+                    }
                 }
+                if let Some(p) = input.decimal_places {
+                    let place = |field: &str, n: u32| {
+                        guanxi_domain::trade::money::Places::try_from(n).map_err(|message| {
+                            guanxi_domain::FieldError::new(
+                                format!("decimalPlaces.{field}"),
+                                ErrorCode::Invalid,
+                                message,
+                            )
+                        })
+                    };
+                    let places = &mut settings.decimal_places;
+                    for (field, given, slot) in [
+                        ("quote", p.quote, &mut places.quote),
+                        ("order", p.order, &mut places.order),
+                        ("contract", p.contract, &mut places.contract),
+                        ("product", p.product, &mut places.product),
+                    ] {
+                        if let Some(checked) = invalid.check(place(field, given)) {
+                            *slot = checked;
+                        }
+                    }
+                }
+                match input.quote_approval_discount {
+                    async_graphql::MaybeUndefined::Undefined => {}
+                    async_graphql::MaybeUndefined::Null => settings.quote_approval_discount = None,
+                    async_graphql::MaybeUndefined::Value(v) => {
+                        if let Some(v) =
+                            invalid.check(guanxi_domain::trade::money::check_discount("quoteApprovalDiscount", v))
+                        {
+                            settings.quote_approval_discount = Some(v);
+                        }
+                    }
+                }
+                if let Some(wins) = input.order_wins_deal {
+                    settings.order_wins_deal = wins;
+                }
+                invalid.into_result()?;
                 if let Some(p) = input.duplicate_policy {
                     settings.duplicate_policy = match p {
                         DuplicatePolicy::Block => DomainPolicy::Block,

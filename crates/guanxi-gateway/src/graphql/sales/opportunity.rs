@@ -192,6 +192,10 @@ impl Opportunity {
     async fn close_reason(&self) -> Option<&str> {
         self.0.close_reason.as_deref()
     }
+    /// Its product lines; when it has any, its amount is their total.
+    async fn lines(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::trade::document::DocumentLine>> {
+        crate::graphql::trade::deal::deal_lines(ctx, self.0.id.uuid()).await
+    }
     /// Every stage the opportunity entered, oldest first.
     async fn stage_history(&self, ctx: &Context<'_>) -> ApiResult<Vec<StageChange>> {
         let rows = loaders(ctx)?.load_one(StageChangesKey(self.0.id.uuid())).await?.unwrap_or_default();

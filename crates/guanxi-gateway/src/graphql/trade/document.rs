@@ -258,14 +258,22 @@ impl DocumentHeaderInput {
         let mut errors = Vec::new();
         let customer = input_id("customerId", &self.customer_id, CUSTOMER).map_err(|e| errors.push(e)).ok();
         let contact = optional("contactId", &self.contact_id, crate::graphql::customers::contact::CONTACT, &mut errors);
-        let deal =
-            optional("opportunityId", &self.opportunity_id, crate::graphql::sales::opportunity::OPPORTUNITY, &mut errors);
+        let deal = optional(
+            "opportunityId",
+            &self.opportunity_id,
+            crate::graphql::sales::opportunity::OPPORTUNITY,
+            &mut errors,
+        );
         let owner = optional("ownerId", &self.owner_id, crate::graphql::platform::org::USER, &mut errors);
         if let Err(e) = guanxi_domain::trade::money::check_discount("discount", self.discount) {
             errors.push(UserError::new(&e.field, e.code, &e.message));
         }
         if self.notes.as_deref().is_some_and(|n| n.chars().count() > 2000) {
-            errors.push(UserError::new("notes", guanxi_domain::ErrorCode::Invalid, "notes are at most 2000 characters"));
+            errors.push(UserError::new(
+                "notes",
+                guanxi_domain::ErrorCode::Invalid,
+                "notes are at most 2000 characters",
+            ));
         }
         let Some(customer) = customer.filter(|_| errors.is_empty()) else { return Err(errors) };
         Ok(HeaderInput {

@@ -8,11 +8,15 @@ use guanxi_domain::ids::{LineId, QuoteId};
 use guanxi_domain::platform::access::{Actor, Permission};
 use guanxi_domain::trade::document::{Order as DomainOrder, OrderAction, OrderStatus as DomainStatus, OrderTerms};
 use guanxi_store::page::Direction;
-use guanxi_store::trade::order::{Delivery as StoreDelivery, DeliveryInput, OrderEdit, OrderFilter as StoreFilter, OrderSort};
+use guanxi_store::trade::order::{
+    Delivery as StoreDelivery, DeliveryInput, OrderEdit, OrderFilter as StoreFilter, OrderSort,
+};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::document::{DocumentHeaderInput, DocumentLine, DocumentTotals, LINE, LineInput, TaxMode, order_lines, store_lines};
+use super::document::{
+    DocumentHeaderInput, DocumentLine, DocumentTotals, LINE, LineInput, TaxMode, order_lines, store_lines,
+};
 use super::quote::{DocumentOrder, DocumentOrderField, QUOTE, quote_scope};
 use crate::graphql::context::{actor, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
@@ -231,10 +235,13 @@ pub(crate) async fn order_connection(
     let request = page_request(first, after, None, None, guanxi_store::trade::order::sort_name(order.0))?;
     let db = state(ctx).db.clone();
     let scope = order_scope(&actor);
-    let page = guanxi_store::trade::order::list(db.connection(), actor.tenant_id, scope, &filter, order, &request).await?;
+    let page =
+        guanxi_store::trade::order::list(db.connection(), actor.tenant_id, scope, &filter, order, &request).await?;
     let total = TotalCount::new(move || {
         let (db, filter) = (db.clone(), filter.clone());
-        Box::pin(async move { guanxi_store::trade::order::count(db.connection(), actor.tenant_id, scope, &filter).await })
+        Box::pin(
+            async move { guanxi_store::trade::order::count(db.connection(), actor.tenant_id, scope, &filter).await },
+        )
     });
     Ok(connection(page, total, SalesOrder))
 }
@@ -248,7 +255,8 @@ impl OrderQuery {
         let actor = require(ctx, Permission::OrderRead)?;
         let id = expect_id(&id, ORDER)?;
         let found =
-            guanxi_store::trade::order::find(state(ctx).db.connection(), actor.tenant_id, order_scope(actor), id).await?;
+            guanxi_store::trade::order::find(state(ctx).db.connection(), actor.tenant_id, order_scope(actor), id)
+                .await?;
         found.map(SalesOrder).ok_or(ApiError::NotFound)
     }
 
@@ -372,7 +380,11 @@ pub struct OrderMutation;
 #[Object]
 impl OrderMutation {
     /// Opens an order in DRAFT, from an accepted quote or from a header and lines.
-    async fn create_sales_order(&self, ctx: &Context<'_>, input: CreateSalesOrderInput) -> ApiResult<SalesOrderPayload> {
+    async fn create_sales_order(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateSalesOrderInput,
+    ) -> ApiResult<SalesOrderPayload> {
         let actor = require(ctx, Permission::OrderWrite)?.clone();
         let quote = input.quote_id.as_ref().map(|q| input_id("quoteId", q, QUOTE).map_err(|e| vec![e])).transpose();
         let header = input.header.as_ref().map(|h| h.to_store(actor.user_id)).transpose();
@@ -388,7 +400,8 @@ impl OrderMutation {
         let author = crate::graphql::context::author(ctx, &actor);
         let scopes = (order_scope(&actor), quote_scope(&actor));
         let tenant = actor.tenant_id;
-        let new = guanxi_store::trade::order::NewOrder { header, from_quote: quote.map(QuoteId::from_uuid), terms, lines };
+        let new =
+            guanxi_store::trade::order::NewOrder { header, from_quote: quote.map(QuoteId::from_uuid), terms, lines };
         let idempotent = Idempotent::new(&actor, "createSalesOrder", input.idempotency_key.as_deref(), &input);
         let result = write(
             ctx,
@@ -401,7 +414,9 @@ impl OrderMutation {
             },
             move |tx, id| {
                 Box::pin(async move {
-                    guanxi_store::trade::order::find(tx, tenant, scopes.0, id).await?.ok_or(guanxi_store::StoreError::NotFound)
+                    guanxi_store::trade::order::find(tx, tenant, scopes.0, id)
+                        .await?
+                        .ok_or(guanxi_store::StoreError::NotFound)
                 })
             },
         )
@@ -410,7 +425,11 @@ impl OrderMutation {
     }
 
     /// Edits a draft order.
-    async fn update_sales_order(&self, ctx: &Context<'_>, input: UpdateSalesOrderInput) -> ApiResult<SalesOrderPayload> {
+    async fn update_sales_order(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateSalesOrderInput,
+    ) -> ApiResult<SalesOrderPayload> {
         let actor = require(ctx, Permission::OrderWrite)?;
         let header = input.header.as_ref().map(|h| h.to_store(actor.user_id)).transpose();
         let lines = input.lines.as_ref().map(|l| store_lines(l)).transpose();
@@ -431,7 +450,11 @@ impl OrderMutation {
 
     /// Confirms a draft order: a sale (成交). The customer becomes WON with its last-deal
     /// time, and the linked open deal is won when the tenant's `orderWinsDeal` is on.
-    async fn confirm_sales_order(&self, ctx: &Context<'_>, input: SalesOrderActionInput) -> ApiResult<SalesOrderPayload> {
+    async fn confirm_sales_order(
+        &self,
+        ctx: &Context<'_>,
+        input: SalesOrderActionInput,
+    ) -> ApiResult<SalesOrderPayload> {
         let version = input.expected_version;
         write_by_id(ctx, Permission::OrderWrite, (&input.id, ORDER), order_scope, move |tx, author, scope, id| {
             Box::pin(async move { guanxi_store::trade::order::confirm(tx, &author, scope, (id, version)).await })
@@ -440,7 +463,11 @@ impl OrderMutation {
     }
 
     /// Records deliveries of a confirmed order's lines; more than was ordered is refused.
-    async fn deliver_sales_order(&self, ctx: &Context<'_>, input: DeliverSalesOrderInput) -> ApiResult<SalesOrderPayload> {
+    async fn deliver_sales_order(
+        &self,
+        ctx: &Context<'_>,
+        input: DeliverSalesOrderInput,
+    ) -> ApiResult<SalesOrderPayload> {
         let mut errors = Vec::new();
         let lines: Vec<DeliveryInput> = input
             .lines
@@ -458,24 +485,37 @@ impl OrderMutation {
         let (version, note) = (input.expected_version, input.note);
         write_by_id(ctx, Permission::OrderWrite, (&input.id, ORDER), order_scope, move |tx, author, scope, id| {
             Box::pin(async move {
-                guanxi_store::trade::order::deliver(tx, &author, scope, (id, version), (&lines, on, note.as_deref())).await
+                guanxi_store::trade::order::deliver(tx, &author, scope, (id, version), (&lines, on, note.as_deref()))
+                    .await
             })
         })
         .await
     }
 
     /// Completes a delivered order.
-    async fn complete_sales_order(&self, ctx: &Context<'_>, input: SalesOrderActionInput) -> ApiResult<SalesOrderPayload> {
+    async fn complete_sales_order(
+        &self,
+        ctx: &Context<'_>,
+        input: SalesOrderActionInput,
+    ) -> ApiResult<SalesOrderPayload> {
         close(ctx, input, OrderAction::Complete).await
     }
 
     /// Cancels a draft or confirmed order nothing of which was delivered, with a reason.
-    async fn cancel_sales_order(&self, ctx: &Context<'_>, input: SalesOrderActionInput) -> ApiResult<SalesOrderPayload> {
+    async fn cancel_sales_order(
+        &self,
+        ctx: &Context<'_>,
+        input: SalesOrderActionInput,
+    ) -> ApiResult<SalesOrderPayload> {
         close(ctx, input, OrderAction::Cancel).await
     }
 
     /// Moves a draft order to the recycle bin.
-    async fn delete_sales_order(&self, ctx: &Context<'_>, input: SalesOrderActionInput) -> ApiResult<SalesOrderPayload> {
+    async fn delete_sales_order(
+        &self,
+        ctx: &Context<'_>,
+        input: SalesOrderActionInput,
+    ) -> ApiResult<SalesOrderPayload> {
         let version = input.expected_version;
         write_by_id(ctx, Permission::OrderWrite, (&input.id, ORDER), order_scope, move |tx, author, scope, id| {
             Box::pin(async move { guanxi_store::trade::order::delete(tx, &author, scope, (id, version)).await })

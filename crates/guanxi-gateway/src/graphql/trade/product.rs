@@ -23,6 +23,7 @@ use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
 use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
 use crate::graphql::loaders::CustomerKey;
 use crate::graphql::mutation::{Idempotent, transact, write};
+use crate::graphql::platform::org_mutation::VersionedIdInput;
 use crate::graphql::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
 use crate::graphql::shared::OrderDirection;
 
@@ -131,7 +132,12 @@ impl Product {
     }
     /// Uploaded images (see `uploadUrl`), in order.
     async fn image_ids(&self) -> Vec<ID> {
-        self.0.fields.image_ids.iter().map(|i| global_id(guanxi_domain::entity::EntityKind::Attachment.name(), *i)).collect()
+        self.0
+            .fields
+            .image_ids
+            .iter()
+            .map(|i| global_id(guanxi_domain::entity::EntityKind::Attachment.name(), *i))
+            .collect()
     }
     async fn custom_fields(&self) -> async_graphql::Json<BTreeMap<String, serde_json::Value>> {
         async_graphql::Json(self.0.fields.custom_fields.clone())
@@ -317,7 +323,9 @@ impl ProductQuery {
             guanxi_store::trade::product::list(db.connection(), actor.tenant_id, (), &store, order, &request).await?;
         let total = TotalCount::new(move || {
             let (db, store) = (db.clone(), store.clone());
-            Box::pin(async move { guanxi_store::trade::product::count(db.connection(), actor.tenant_id, (), &store).await })
+            Box::pin(
+                async move { guanxi_store::trade::product::count(db.connection(), actor.tenant_id, (), &store).await },
+            )
         });
         Ok(connection(page, total, Product))
     }
@@ -336,9 +344,14 @@ impl ProductQuery {
         let product = product_id.as_ref().map(|p| expect_id(p, PRODUCT).map(ProductId::from_uuid)).transpose()?;
         let customer = customer_id.as_ref().map(|c| expect_id(c, CUSTOMER).map(CustomerId::from_uuid)).transpose()?;
         let rule = actor.scope_rule(Module::Customer);
-        let found =
-            guanxi_store::trade::pricing::policies(state(ctx).db.connection(), actor.tenant_id, rule, product, customer)
-                .await?;
+        let found = guanxi_store::trade::pricing::policies(
+            state(ctx).db.connection(),
+            actor.tenant_id,
+            rule,
+            product,
+            customer,
+        )
+        .await?;
         Ok(found.into_iter().map(PricePolicy).collect())
     }
 
@@ -358,18 +371,33 @@ impl ProductQuery {
         }
         let customer = CustomerId::from_uuid(expect_id(&customer_id, CUSTOMER)?);
         let conn = state(ctx).db.connection();
-        let found = guanxi_store::customers::customer::find(conn, actor.tenant_id, actor.scope_rule(Module::Customer), customer.uuid())
-            .await?
-            .filter(|c| c.deleted_at.is_none())
-            .ok_or(ApiError::NotFound)?;
-        let ids = lines.iter().map(|l| expect_id(&l.product_id, PRODUCT).map(ProductId::from_uuid)).collect::<Result<Vec<_>, _>>()?;
+        let found = guanxi_store::customers::customer::find(
+            conn,
+            actor.tenant_id,
+            actor.scope_rule(Module::Customer),
+            customer.uuid(),
+        )
+        .await?
+        .filter(|c| c.deleted_at.is_none())
+        .ok_or(ApiError::NotFound)?;
+        let ids = lines
+            .iter()
+            .map(|l| expect_id(&l.product_id, PRODUCT).map(ProductId::from_uuid))
+            .collect::<Result<Vec<_>, _>>()?;
         let on = on.unwrap_or_else(|| guanxi_domain::customers::customer::shanghai_date(Utc::now()));
-        let priced =
-            guanxi_store::trade::pricing::priced(conn, actor.tenant_id, (customer, found.fields.level.as_deref()), &ids, on)
-                .await?;
+        let priced = guanxi_store::trade::pricing::priced(
+            conn,
+            actor.tenant_id,
+            (customer, found.fields.level.as_deref()),
+            &ids,
+            on,
+        )
+        .await?;
         let mut out = Vec::with_capacity(lines.len());
         for (line, id) in lines.iter().zip(ids) {
-            let product = priced.get(&id).ok_or_else(|| ApiError::BadUserInput(format!("no such product {}", line.product_id.as_str())))?;
+            let product = priced
+                .get(&id)
+                .ok_or_else(|| ApiError::BadUserInput(format!("no such product {}", line.product_id.as_str())))?;
             let resolved = product.price(line.quantity);
             out.push(PricedLine {
                 product_id: line.product_id.clone(),
@@ -404,12 +432,6 @@ pub struct UpdateProductCategoryInput {
     /// Moves the category; null moves it to the top.
     pub parent_id: async_graphql::MaybeUndefined<ID>,
     pub position: Option<i32>,
-}
-
-#[derive(InputObject)]
-pub struct VersionedIdInput {
-    pub id: ID,
-    pub expected_version: i32,
 }
 
 #[derive(SimpleObject)]
@@ -573,7 +595,10 @@ fn breaks(input: &[PriceBreak]) -> Vec<QuantityBreak> {
 
 async fn product_places(ctx: &Context<'_>) -> ApiResult<guanxi_domain::trade::money::Places> {
     let actor = actor(ctx)?;
-    Ok(guanxi_store::platform::tenant::settings(state(ctx).db.connection(), actor.tenant_id).await?.decimal_places.product)
+    Ok(guanxi_store::platform::tenant::settings(state(ctx).db.connection(), actor.tenant_id)
+        .await?
+        .decimal_places
+        .product)
 }
 
 fn errors_of(invalid: guanxi_domain::Invalid) -> Vec<UserError> {
@@ -629,8 +654,15 @@ impl ProductMutation {
         let (version, name, position) = (input.expected_version, input.name, input.position);
         let result = transact(ctx, move |tx| {
             Box::pin(async move {
-                guanxi_store::trade::product::update_category(tx, &author, (id, version), name.as_deref(), parent, position)
-                    .await
+                guanxi_store::trade::product::update_category(
+                    tx,
+                    &author,
+                    (id, version),
+                    name.as_deref(),
+                    parent,
+                    position,
+                )
+                .await
             })
         })
         .await?;
@@ -638,7 +670,11 @@ impl ProductMutation {
     }
 
     /// Deletes an empty category.
-    async fn delete_product_category(&self, ctx: &Context<'_>, input: VersionedIdInput) -> ApiResult<ProductCategoryPayload> {
+    async fn delete_product_category(
+        &self,
+        ctx: &Context<'_>,
+        input: VersionedIdInput,
+    ) -> ApiResult<ProductCategoryPayload> {
         let actor = require(ctx, Permission::ProductManage)?;
         let id = match input_id("id", &input.id, CATEGORY) {
             Ok(id) => ProductCategoryId::from_uuid(id),
@@ -676,7 +712,9 @@ impl ProductMutation {
             },
             move |tx, id| {
                 Box::pin(async move {
-                    guanxi_store::trade::product::find(tx, tenant, (), id).await?.ok_or(guanxi_store::StoreError::NotFound)
+                    guanxi_store::trade::product::find(tx, tenant, (), id)
+                        .await?
+                        .ok_or(guanxi_store::StoreError::NotFound)
                 })
             },
         )

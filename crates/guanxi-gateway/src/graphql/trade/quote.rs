@@ -11,7 +11,9 @@ use guanxi_store::trade::quote::{QuoteEdit, QuoteFilter as StoreFilter, QuoteSor
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::document::{DocumentHeaderInput, DocumentLine, DocumentTotals, LineInput, TaxMode, quote_lines, store_lines};
+use super::document::{
+    DocumentHeaderInput, DocumentLine, DocumentTotals, LineInput, TaxMode, quote_lines, store_lines,
+};
 use crate::graphql::context::{actor, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
 use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
@@ -235,10 +237,13 @@ pub(crate) async fn quote_connection(
     let request = page_request(first, after, None, None, guanxi_store::trade::quote::sort_name(order.0))?;
     let db = state(ctx).db.clone();
     let scope = quote_scope(&actor);
-    let page = guanxi_store::trade::quote::list(db.connection(), actor.tenant_id, scope, &filter, order, &request).await?;
+    let page =
+        guanxi_store::trade::quote::list(db.connection(), actor.tenant_id, scope, &filter, order, &request).await?;
     let total = TotalCount::new(move || {
         let (db, filter) = (db.clone(), filter.clone());
-        Box::pin(async move { guanxi_store::trade::quote::count(db.connection(), actor.tenant_id, scope, &filter).await })
+        Box::pin(
+            async move { guanxi_store::trade::quote::count(db.connection(), actor.tenant_id, scope, &filter).await },
+        )
     });
     Ok(connection(page, total, Quote))
 }
@@ -253,7 +258,8 @@ impl QuoteQuery {
         let actor = require(ctx, Permission::QuoteRead)?;
         let id = expect_id(&id, QUOTE)?;
         let found =
-            guanxi_store::trade::quote::find(state(ctx).db.connection(), actor.tenant_id, quote_scope(actor), id).await?;
+            guanxi_store::trade::quote::find(state(ctx).db.connection(), actor.tenant_id, quote_scope(actor), id)
+                .await?;
         found.map(Quote).ok_or(ApiError::NotFound)
     }
 
@@ -334,13 +340,22 @@ fn optional_text(value: &MaybeUndefined<String>) -> Option<Option<String>> {
 
 fn check_terms(terms: Option<&str>) -> Result<(), Vec<UserError>> {
     if terms.is_some_and(|t| t.chars().count() > 5000) {
-        return Err(vec![UserError::new("terms", guanxi_domain::ErrorCode::Invalid, "terms are at most 5000 characters")]);
+        return Err(vec![UserError::new(
+            "terms",
+            guanxi_domain::ErrorCode::Invalid,
+            "terms are at most 5000 characters",
+        )]);
     }
     Ok(())
 }
 
 /// Moves a quote through one step of its state machine.
-async fn act(ctx: &Context<'_>, input: QuoteActionInput, action: QuoteAction, permission: Permission) -> ApiResult<QuotePayload> {
+async fn act(
+    ctx: &Context<'_>,
+    input: QuoteActionInput,
+    action: QuoteAction,
+    permission: Permission,
+) -> ApiResult<QuotePayload> {
     let (version, reason) = (input.expected_version, input.reason);
     write_by_id(ctx, permission, (&input.id, QUOTE), quote_scope, move |tx, author, scope, id| {
         Box::pin(async move {
@@ -390,7 +405,9 @@ impl QuoteMutation {
             },
             move |tx, id| {
                 Box::pin(async move {
-                    guanxi_store::trade::quote::find(tx, tenant, scope, id).await?.ok_or(guanxi_store::StoreError::NotFound)
+                    guanxi_store::trade::quote::find(tx, tenant, scope, id)
+                        .await?
+                        .ok_or(guanxi_store::StoreError::NotFound)
                 })
             },
         )
