@@ -95,6 +95,16 @@ add "6 createInteraction" "{\"query\":\"mutation(\$i: CreateInteractionInput!) {
 add "10a workLog year" "{\"query\":\"query(\$s: WorkLogSubject!, \$f: DateTime!, \$t: DateTime!) { workLog(subject: \$s, from: \$f, to: \$t, granularity: MONTH) { start newCustomers { count } interactions { count } } }\",\"variables\":{\"s\":{\"departmentId\":\"$root_dept\"},\"f\":\"$year_ago\",\"t\":\"$now\"}}"
 add "10b funnel year" "{\"query\":\"query(\$f: OpportunityFilter) { funnel(filter: \$f) { openCount openAmount { amount } weightedAmount { amount } wonCount winRate stages { stage { name } count amount { amount } reached conversionToNext averageDaysInStage } } }\",\"variables\":{\"f\":{\"departmentId\":\"$root_dept\",\"createdAt\":{\"gte\":\"$year_ago\"}}}}"
 
+# Trade: fifty active products priced for the typical customer; its 360 with orders;
+# an order of fifty lines created per request (each one new: no idempotency key).
+lines50=$(gql '{"query":"{ products(first: 50, filter: {active: true}) { nodes { id } } }"}' \
+  | jq_py 'json.dumps([{"productId": n["id"], "quantity": str(3 + i % 7)} for i, n in enumerate(d["data"]["products"]["nodes"])])')
+add "11a priceQuote 50 lines" "{\"query\":\"query(\$c: ID!, \$l: [PriceQuoteLineInput!]!) { priceQuote(customerId: \$c, lines: \$l) { unitPrice { amount } source } }\",\"variables\":{\"c\":\"$typical\",\"l\":$lines50}}"
+add "11b customer360 orders" "{\"query\":\"query(\$id: ID!) { customer360(id: \$id) { summary { orderCount salesAmount { amount } } salesOrders(first: 20) { totalCount nodes { number status total { amount } lines { productName quantity amount { amount } } } } } }\",\"variables\":{\"id\":\"$typical\"}}"
+add "11c createSalesOrder 50 lines" "{\"query\":\"mutation(\$i: CreateSalesOrderInput!) { createSalesOrder(input: \$i) { salesOrder { id total { amount } } userErrors { code } } }\",\"variables\":{\"i\":{\"header\":{\"customerId\":\"$typical\"},\"lines\":$lines50}}}"
+probe=$(gql "${bodies[$((${#bodies[@]} - 1))]}")
+echo "$probe" | grep -q '"userErrors":\[\]' || { echo "createSalesOrder refused: $probe" >&2; exit 1; }
+
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 hz=$(getconf CLK_TCK)
 results="[]"

@@ -163,6 +163,7 @@ pub async fn demo_trade<C: guanxi_store::ConnectionTrait>(
     // 明远: a quote sent, waiting for the customer.
     let quote = guanxi_store::trade::quote::NewQuote {
         header: header(mingyuan, mingyuan_rep),
+        links: guanxi_store::trade::document::LinkScopes::ALL,
         valid_until: Some(today + chrono::Duration::days(30)),
         terms: Some("1. 报价含税（13%增值税专用发票）。\n2. 付款方式：预付30%，到货验收后付清余款。".into()),
         lines: vec![line(2, "2")?, line(3, "2")?, line(4, "1")?],
@@ -173,6 +174,7 @@ pub async fn demo_trade<C: guanxi_store::ConnectionTrait>(
     // 恒信: a quote accepted, an order confirmed and partly delivered.
     let quote = guanxi_store::trade::quote::NewQuote {
         header: header(hengxin, hengxin_rep),
+        links: guanxi_store::trade::document::LinkScopes::ALL,
         valid_until: Some(today + chrono::Duration::days(15)),
         terms: None,
         lines: vec![line(0, "12")?, line(3, "12")?, line(5, "2")?],
@@ -184,6 +186,7 @@ pub async fn demo_trade<C: guanxi_store::ConnectionTrait>(
     }
     let new = guanxi_store::trade::order::NewOrder {
         header: None,
+        links: guanxi_store::trade::document::LinkScopes::ALL,
         from_quote: Some(quote.id),
         terms: guanxi_domain::trade::document::OrderTerms {
             delivery_date: Some(today + chrono::Duration::days(7)),

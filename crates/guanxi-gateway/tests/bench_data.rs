@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use guanxi_store::ConnectionTrait;
 use guanxi_store::bench_data::{Scale, seed};
-use serde_json::json;
+use serde_json::{Value, json};
 
 async fn column(app: &TestApp, sql: &str) -> Vec<String> {
     let rows = app
@@ -148,4 +148,34 @@ async fn generated_data_is_valid_skewed_searchable_and_repeatable() {
         json!({"name": "公司公海", "autoReclaim": true, "customerCount": 0, "rules": [{"kind": "NO_FOLLOW_UP", "days": 90}]}),
         "{pools}"
     );
+    // The trade: 50 products (one per hundred customers, at least 50), a quote for one
+    // customer in five and an order for one in ten, each order's total the sum of its
+    // lines; products are found by name and code, and priced by their level policies.
+    let trade = app
+        .gql(
+            Some(&admin),
+            "{ products { totalCount nodes { id code name } } quotes { totalCount } salesOrders(first: 30) { totalCount nodes { total { amount } lines { total { amount } } } } }",
+            json!({}),
+        )
+        .await;
+    let d = &trade["data"];
+    assert_eq!([&d["products"]["totalCount"], &d["quotes"]["totalCount"], &d["salesOrders"]["totalCount"]], [50, 60, 30], "{trade}");
+    for order in d["salesOrders"]["nodes"].as_array().unwrap() {
+        let lines: rust_decimal::Decimal = order["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["total"]["amount"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap())
+            .sum();
+        assert_eq!(lines.to_string(), order["total"]["amount"].as_str().unwrap(), "{order}");
+    }
+    let product = &d["products"]["nodes"][0];
+    let name: String = product["name"].as_str().unwrap().chars().take(3).collect();
+    for term in [name.as_str(), product["code"].as_str().unwrap()] {
+        let found = app
+            .gql(Some(&admin), "query($s: String!) { products(filter: {search: $s}) { nodes { id } } }", json!({"s": term}))
+            .await;
+        let ids: Vec<&Value> = found["data"]["products"]["nodes"].as_array().unwrap().iter().map(|n| &n["id"]).collect();
+        assert!(ids.contains(&&product["id"]), "{term}: {found}");
+    }
 }

@@ -128,6 +128,19 @@ async fn write_one_of_each(app: &TestApp, admin: &str, rep1: &str, rep3: &str) {
         )
         .await;
     }
+    let category = app
+        .gql(Some(admin), "mutation { createProductCategory(input: {name: \"登记分类\"}) { category { id } userErrors { code } } }", json!({}))
+        .await;
+    let category = category["data"]["createProductCategory"]["category"]["id"].clone();
+    let product = app
+        .gql(
+            Some(admin),
+            "mutation($c: ID!) { createProduct(input: {name: \"登记产品\", categoryId: $c, kind: SERVICE, origin: MADE, unit: \"次\", listPrice: \"10\"}) { product { id } userErrors { code } } }",
+            json!({"c": category}),
+        )
+        .await;
+    let product = product["data"]["createProduct"]["product"]["id"].clone();
+    assert!(product.is_string(), "{product}");
     let customers = customers_by_owner(app, admin).await;
     for (owner, token) in [("rep1@demo.local", rep1), ("rep3@demo.local", rep3)] {
         let (id, version) = customers.get(owner).cloned().expect("a demo customer of each rep");
@@ -157,6 +170,27 @@ async fn write_one_of_each(app: &TestApp, admin: &str, rep1: &str, rep3: &str) {
             token,
             "mutation($c: ID!) { createOpportunity(input: {customerId: $c, name: \"二期项目\", amount: \"1000.00\"}) { userErrors { code } } }",
             json!({"c": id}),
+        )
+        .await;
+        ok(
+            app,
+            admin,
+            "mutation($c: ID!, $p: ID!) { createPricePolicy(input: {productId: $p, customerId: $c, price: \"8\", validFrom: \"2026-01-01\"}) { userErrors { code } } }",
+            json!({"c": id, "p": product}),
+        )
+        .await;
+        ok(
+            app,
+            token,
+            "mutation($c: ID!, $p: ID!) { createQuote(input: {customerId: $c, lines: [{productId: $p, quantity: \"1\"}]}) { userErrors { code } } }",
+            json!({"c": id, "p": product}),
+        )
+        .await;
+        ok(
+            app,
+            token,
+            "mutation($c: ID!, $p: ID!) { createSalesOrder(input: {header: {customerId: $c}, lines: [{productId: $p, quantity: \"1\"}]}) { userErrors { code } } }",
+            json!({"c": id, "p": product}),
         )
         .await;
         ok(
@@ -220,9 +254,21 @@ async fn node_history_and_the_change_feed_agree_for_every_kind() {
         })
         .collect();
     let kinds: BTreeSet<&str> = records.iter().map(|(k, _)| k.as_str()).collect();
-    for expected in
-        ["Tenant", "CustomField", "Department", "Customer", "Interaction", "Contact", "Opportunity", "Event"]
-    {
+    for expected in [
+        "Tenant",
+        "CustomField",
+        "Department",
+        "Customer",
+        "Interaction",
+        "Contact",
+        "Opportunity",
+        "Event",
+        "ProductCategory",
+        "Product",
+        "PricePolicy",
+        "Quote",
+        "SalesOrder",
+    ] {
         assert!(kinds.contains(expected), "no {expected} was written: {kinds:?}");
     }
 
@@ -241,7 +287,7 @@ async fn node_history_and_the_change_feed_agree_for_every_kind() {
             }
             let node = app.gql(Some(token), "query($id: ID!) { node(id: $id) { id } }", json!({"id": id})).await;
             assert!(node["errors"].is_null(), "{node}");
-            let is_node_kind = !matches!(kind.as_str(), "Tenant" | "CustomField" | "Pool" | "Attachment" | "VisitPlan");
+            let is_node_kind = !matches!(kind.as_str(), "Tenant" | "CustomField" | "Pool" | "Attachment" | "VisitPlan" | "ProductCategory");
             if is_node_kind {
                 assert_eq!(
                     !node["data"]["node"].is_null(),
@@ -260,7 +306,7 @@ async fn node_history_and_the_change_feed_agree_for_every_kind() {
             }
         }
     }
-    for kind in ["Department", "Customer", "Interaction", "Contact", "Opportunity", "Event"] {
+    for kind in ["Department", "Customer", "Interaction", "Contact", "Opportunity", "Event", "PricePolicy", "Quote", "SalesOrder"] {
         let (seen, missed) = manager_saw.get(kind).copied().unwrap_or_default();
         assert!(seen > 0 && missed > 0, "the manager should see East's {kind} and not North's: {manager_saw:?}");
     }

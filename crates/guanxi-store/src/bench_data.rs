@@ -1,7 +1,8 @@
 //! Realistic data at scale for benchmarks (`guanxi seed --scale S|M|L`): Chinese company
 //! and person names, valid tax ids, mainland phones, provinces and cities, industries, a
 //! skewed ownership (one rep owns a tenth of all customers), one customer with a third
-//! of all interactions, and deals across every stage with their stage history.
+//! of all interactions, deals across every stage with their stage history, and a
+//! catalogue with price policies, quotes and orders (`bench_trade`).
 //! Deterministic for a given `--seed`.
 //!
 //! It loads through the fast path: multi-row inserts in large transactions, straight into
@@ -402,6 +403,7 @@ pub async fn seed(
     rows += crate::activity::work_count::add_rows(&tx, tenant, counts).await?;
     tx.commit().await?;
     rows += opportunities(db, tenant, &mut rng, &customer_ids, &customer_owners).await?;
+    rows += crate::bench_trade::load(db, tenant, &mut rng, &customer_ids, &customer_owners).await?;
     backfill_last_interaction(db, tenant).await?;
     bench_pool(db, tenant, created.root.id).await?;
     // Fresh statistics, as after any bulk load: without them PostgreSQL planned the

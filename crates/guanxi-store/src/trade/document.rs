@@ -80,17 +80,30 @@ impl From<&DocumentHeader> for HeaderInput {
     }
 }
 
+/// The scopes a header's links are checked with: a writer links only a contact and a deal
+/// they may see (`EntityKind::contact_rules`, `EntityKind::opportunity_rules`).
+#[derive(Clone, Copy, Debug)]
+pub struct LinkScopes {
+    pub contacts: OwnerAndCustomer,
+    pub deals: OwnerAndCustomer,
+}
+
+impl LinkScopes {
+    /// Every link (the demo loader).
+    pub const ALL: Self = Self { contacts: OwnerAndCustomer::ALL, deals: OwnerAndCustomer::ALL };
+}
+
 /// What the header's check learnt: the customer's level (for price policies).
 pub struct CheckedHeader {
     pub level: Option<String>,
 }
 
 /// The customer is live and visible; the contact and the deal, when given, are its own
-/// and visible; the owner is an active user.
+/// and visible to the writer; the owner is an active user.
 pub async fn check_header<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    scope: OwnerAndCustomer,
+    (scope, links): (OwnerAndCustomer, LinkScopes),
     header: &HeaderInput,
 ) -> StoreResult<CheckedHeader> {
     let customer = crate::customers::customer::find(conn, tenant, scope.customer, header.customer_id.uuid())

@@ -33,7 +33,7 @@ use crate::page::{CursorValue, Direction, SortKey};
 use crate::platform::audit::{self, Author};
 use crate::platform::{sequence, tenant};
 use crate::repo::{self, Scoped};
-use crate::trade::document::{self, Header, HeaderInput};
+use crate::trade::document::{self, Header, HeaderInput, LinkScopes};
 use crate::trade::lines::{self, LineInput, Parent};
 
 pub const ENTITY: EntityKind = EntityKind::Order;
@@ -117,6 +117,8 @@ pub struct OrderFilter {
     pub opportunity_id: Option<Uuid>,
     pub external_id: Option<String>,
     pub status: Option<Vec<OrderStatus>>,
+    /// Not cancelled (the work log's sales).
+    pub not_cancelled: bool,
     pub created_at: Option<TimeFilter>,
     pub confirmed_at: Option<TimeFilter>,
     pub deleted: Option<bool>,
@@ -146,6 +148,9 @@ impl OrderFilter {
         }
         if let Some(status) = &self.status {
             all = all.add(sales_order::Column::Status.is_in(status.iter().map(|s| s.as_str())));
+        }
+        if self.not_cancelled {
+            all = all.add(sales_order::Column::Status.ne(OrderStatus::Cancelled.as_str()));
         }
         if let Some(f) = &self.created_at {
             all = all.add(f.condition(sales_order::Column::CreatedAt));
@@ -211,6 +216,8 @@ repo::listed!(Orders);
 /// What a new order needs: a header and lines, or an accepted quote to copy them from.
 pub struct NewOrder {
     pub header: Option<HeaderInput>,
+    /// What the writer may link to.
+    pub links: LinkScopes,
     pub from_quote: Option<QuoteId>,
     pub terms: OrderTerms,
     pub lines: Vec<LineInput>,
@@ -246,16 +253,25 @@ pub async fn create<C: ConnectionTrait>(
                     "only an accepted quote becomes an order",
                 ));
             }
+            let ordered = Orders::live(conn.get_database_backend(), tenant, OwnerAndCustomer::ALL)
+                .filter(sales_order::Column::QuoteId.eq(quote.id.uuid()))
+                .filter(sales_order::Column::Status.ne(OrderStatus::Cancelled.as_str()))
+                .one(conn)
+                .await?;
+            if let Some(order) = ordered {
+                let message = format!("the quote is already order {}", order.number);
+                return Err(StoreError::rejected("quoteId", ErrorCode::Conflict, message));
+            }
             let mut header = HeaderInput::from(&quote.header);
             header.owner_id = header.owner_id.or(author.user_id.map(UserId::from_uuid));
-            document::check_header(conn, tenant, scope, &header).await?;
+            document::check_header(conn, tenant, (scope, new.links), &header).await?;
             let parent = Parent::Quote(quote.id.uuid());
             let old = lines::of_one(conn, tenant, parent).await?;
             let (lines, totals) = lines::refigured(&old, (header.discount, header.tax_mode, places));
             (header, lines, totals)
         }
         (None, Some(header)) => {
-            let checked = document::check_header(conn, tenant, scope, &header).await?;
+            let checked = document::check_header(conn, tenant, (scope, new.links), &header).await?;
             let customer = (header.customer_id, checked.level.as_deref());
             let drafts =
                 lines::price_lines(conn, tenant, customer, &new.lines, (today, settings.decimal_places.product))
@@ -327,9 +343,10 @@ pub async fn create<C: ConnectionTrait>(
 }
 
 /// An edit of a draft order: what is given replaces what was.
-#[derive(Default)]
 pub struct OrderEdit {
     pub header: Option<HeaderInput>,
+    /// What the writer may link to.
+    pub links: LinkScopes,
     pub terms: Option<OrderTerms>,
     pub lines: Option<Vec<LineInput>>,
 }
@@ -350,7 +367,7 @@ pub async fn update<C: ConnectionTrait>(
     if header.customer_id != before.header.customer_id {
         return Err(StoreError::rejected("customerId", ErrorCode::Invalid, "an order stays with its customer"));
     }
-    let checked = document::check_header(conn, tenant, scope, &header).await?;
+    let checked = document::check_header(conn, tenant, (scope, edit.links), &header).await?;
     let places = before.header.places;
     let parent = Parent::Order(id);
     let (lines, totals) = match &edit.lines {
@@ -671,4 +688,32 @@ pub async fn lines_of<C: ConnectionTrait>(
 ) -> StoreResult<HashMap<Uuid, Vec<Line>>> {
     let parents: Vec<Parent> = ids.iter().map(|id| Parent::Order(*id)).collect();
     lines::of(conn, tenant, &parents).await
+}
+
+/// The work log's sales for `users` in `[from, to)`, per period (keyed by the period's
+/// first day): orders they own confirmed in the window and not cancelled, with their
+/// amount (tax included, ten-thousandths). One grouped read through the caller's scope.
+pub async fn work_log<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: OwnerAndCustomer,
+    users: &[Uuid],
+    (from, to): (chrono::DateTime<Utc>, chrono::DateTime<Utc>),
+    granularity: guanxi_domain::activity::field::Granularity,
+) -> StoreResult<Vec<(String, i64, Option<i64>)>> {
+    let backend = conn.get_database_backend();
+    let period = crate::dialect::period_start_sql(backend, granularity, r#""sales_orders"."confirmed_at""#);
+    Ok(Orders::live(backend, tenant, scope)
+        .select_only()
+        .column_as(Expr::cust(period.clone()), "period")
+        .column_as(Expr::col((sales_order::Entity, sales_order::Column::Id)).count(), "n")
+        .column_as(Expr::cust(r#"CAST(SUM("sales_orders"."gross_e4") AS BIGINT)"#), "gross")
+        .filter(sales_order::Column::OwnerId.is_in(users.iter().copied()))
+        .filter(sales_order::Column::Status.ne(OrderStatus::Cancelled.as_str()))
+        .filter(sales_order::Column::ConfirmedAt.gte(from))
+        .filter(sales_order::Column::ConfirmedAt.lt(to))
+        .group_by(Expr::cust(period))
+        .into_tuple()
+        .all(conn)
+        .await?)
 }

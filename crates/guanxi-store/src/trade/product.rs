@@ -414,7 +414,19 @@ async fn write_tokens<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn check_category<C: ConnectionTrait>(conn: &C, tenant: TenantId, fields: &ProductFields) -> StoreResult<()> {
+/// The category, when given, is live; the images are uploads of the tenant.
+async fn check_references<C: ConnectionTrait>(conn: &C, tenant: TenantId, fields: &ProductFields) -> StoreResult<()> {
+    if !fields.image_ids.is_empty() {
+        let found = crate::entity::attachment::Entity::find()
+            .filter(crate::entity::attachment::Column::TenantId.eq(tenant.uuid()))
+            .filter(crate::entity::attachment::Column::Id.is_in(fields.image_ids.iter().copied()))
+            .count(conn)
+            .await?;
+        let distinct: std::collections::BTreeSet<_> = fields.image_ids.iter().collect();
+        if found != distinct.len() as u64 {
+            return Err(StoreError::rejected("imageIds", ErrorCode::NotFound, "no such upload"));
+        }
+    }
     let Some(category) = fields.category_id else { return Ok(()) };
     let found = product_category::Entity::find()
         .filter(product_category::Column::TenantId.eq(tenant.uuid()))
@@ -456,7 +468,7 @@ pub async fn create<C: ConnectionTrait>(
     fields: ProductFields,
 ) -> StoreResult<Product> {
     let tenant = author.tenant_id;
-    check_category(conn, tenant, &fields).await?;
+    check_references(conn, tenant, &fields).await?;
     let now = Utc::now();
     let code = match code {
         Some(code) => check_code(code).map_err(StoreError::from)?,
@@ -511,7 +523,7 @@ pub async fn update<C: ConnectionTrait>(
     let tenant = author.tenant_id;
     let before = repo::live_current::<Products, C>(conn, tenant, (), id, expected_version).await?;
     let fields = edit(&before)?;
-    check_category(conn, tenant, &fields).await?;
+    check_references(conn, tenant, &fields).await?;
     let update = repo::set_columns::<product::Entity>(field_columns(&fields));
     let after = repo::write_versioned_or::<Products, C>(conn, tenant, id, expected_version, update, on_code).await?;
     if after.fields.name != before.fields.name {

@@ -26,7 +26,7 @@ use crate::page::{CursorValue, Direction, SortKey};
 use crate::platform::audit::{self, Author};
 use crate::platform::{sequence, tenant};
 use crate::repo::{self, Scoped};
-use crate::trade::document::{self, Header, HeaderInput};
+use crate::trade::document::{self, Header, HeaderInput, LinkScopes};
 use crate::trade::lines::{self, LineInput, Parent};
 
 pub const ENTITY: EntityKind = EntityKind::Quote;
@@ -218,6 +218,8 @@ repo::listed!(Quotes);
 /// What a new quote needs.
 pub struct NewQuote {
     pub header: HeaderInput,
+    /// What the writer may link to.
+    pub links: LinkScopes,
     pub valid_until: Option<NaiveDate>,
     pub terms: Option<String>,
     pub lines: Vec<LineInput>,
@@ -234,7 +236,7 @@ pub async fn create<C: ConnectionTrait>(
     let settings = tenant::settings(conn, tenant).await?;
     let places = settings.decimal_places.quote;
     let today = shanghai_date(Utc::now());
-    let checked = document::check_header(conn, tenant, scope, &new.header).await?;
+    let checked = document::check_header(conn, tenant, (scope, new.links), &new.header).await?;
     let drafts = lines::price_lines(
         conn,
         tenant,
@@ -315,9 +317,10 @@ async fn insert<C: ConnectionTrait>(
 }
 
 /// An edit of a draft: what is given replaces what was.
-#[derive(Default)]
 pub struct QuoteEdit {
     pub header: Option<HeaderInput>,
+    /// What the writer may link to.
+    pub links: LinkScopes,
     pub valid_until: Option<Option<NaiveDate>>,
     pub terms: Option<Option<String>>,
     /// New lines, priced again; the old ones are kept (and refigured) when absent.
@@ -341,7 +344,7 @@ pub async fn update<C: ConnectionTrait>(
     if header.customer_id != before.header.customer_id {
         return Err(StoreError::rejected("customerId", ErrorCode::Invalid, "a quote stays with its customer"));
     }
-    let checked = document::check_header(conn, tenant, scope, &header).await?;
+    let checked = document::check_header(conn, tenant, (scope, edit.links), &header).await?;
     let places = before.header.places;
     let parent = Parent::Quote(id);
     let (lines, totals) = match &edit.lines {

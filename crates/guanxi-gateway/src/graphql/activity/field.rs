@@ -641,6 +641,8 @@ pub struct WorkLogPeriod {
     new_opportunities: DealsFigure,
     /// Deals the people own that were won in the period, with the amount won.
     won_opportunities: DealsFigure,
+    /// Sales orders the people own confirmed in the period (zero without `order.read`).
+    sales_orders: crate::graphql::trade::order::SalesFigure,
 }
 
 #[derive(Default)]
@@ -747,6 +749,15 @@ impl FieldQuery {
         } else {
             (Vec::new(), Vec::new())
         };
+        let sales_asked = ctx.look_ahead().field("salesOrders").exists();
+        let sales = if sales_asked && actor.may(Permission::OrderRead) {
+            let scope = crate::graphql::trade::order::order_scope(actor);
+            guanxi_store::trade::order::work_log(conn, actor.tenant_id, scope, &visible, window, granularity).await?
+        } else {
+            Vec::new()
+        };
+        let mut sales: HashMap<String, (i64, i64)> =
+            sales.into_iter().map(|(period, n, gross)| (period, (n, gross.unwrap_or(0)))).collect();
         let mut won: HashMap<String, (i64, i64)> =
             deals_won.into_iter().map(|(period, n, fen)| (period, (n, fen.unwrap_or(0)))).collect();
         let tally = |rows: &[(String, i64)]| -> HashMap<String, i64> { rows.iter().cloned().collect() };
@@ -779,6 +790,15 @@ impl FieldQuery {
                     won_opportunities: {
                         let (n, fen) = won.remove(&key).unwrap_or((0, 0));
                         DealsFigure { figure: figure(n), won_fen: Some(fen) }
+                    },
+                    sales_orders: {
+                        let (count, gross_e4) = sales.remove(&key).unwrap_or((0, 0));
+                        crate::graphql::trade::order::SalesFigure {
+                            count,
+                            gross_e4,
+                            users: visible.clone(),
+                            window: (start, end),
+                        }
                     },
                 }
             })

@@ -146,6 +146,7 @@ pub struct SettingsPayload {
 pub enum CustomFieldEntity {
     Customer,
     Contact,
+    Product,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -322,6 +323,7 @@ impl SettingsMutation {
         let entity = match input.entity {
             CustomFieldEntity::Customer => crate::graphql::customers::customer::CUSTOM_FIELD_ENTITY,
             CustomFieldEntity::Contact => crate::graphql::customers::contact::CUSTOM_FIELD_ENTITY,
+            CustomFieldEntity::Product => crate::graphql::trade::product::CUSTOM_FIELD_ENTITY,
         };
         let author = author(ctx, actor);
         let sort_order = input.sort_order;

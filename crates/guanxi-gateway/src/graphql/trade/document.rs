@@ -288,6 +288,14 @@ impl DocumentHeaderInput {
     }
 }
 
+/// What `actor` may link a document to: the contacts and deals they see.
+pub fn links(actor: &guanxi_domain::platform::access::Actor) -> guanxi_store::trade::document::LinkScopes {
+    guanxi_store::trade::document::LinkScopes {
+        contacts: guanxi_domain::entity::EntityKind::contact_rules(actor),
+        deals: guanxi_domain::entity::EntityKind::opportunity_rules(actor),
+    }
+}
+
 /// The header fields every document shows.
 pub fn header_ids(h: &DocumentHeader) -> (ID, Option<ID>, Option<ID>) {
     (

@@ -209,6 +209,7 @@ impl SalesOrderFilter {
                 .transpose()?,
             external_id: self.external_id.clone(),
             status: self.status.as_ref().map(|s| s.iter().map(|k| (*k).into()).collect()),
+            not_cancelled: false,
             created_at: self.created_at.as_ref().map(TimeRange::to_store),
             confirmed_at: self.confirmed_at.as_ref().map(TimeRange::to_store),
             deleted: self.deleted,
@@ -244,6 +245,39 @@ pub(crate) async fn order_connection(
         )
     });
     Ok(connection(page, total, SalesOrder))
+}
+
+/// The work log's sales (销售业绩): orders the people own confirmed in a period and not
+/// cancelled, with their amount and the orders behind the count.
+pub struct SalesFigure {
+    pub count: i64,
+    /// Tax included, ten-thousandths of a yuan.
+    pub gross_e4: i64,
+    pub users: Vec<uuid::Uuid>,
+    pub window: (DateTime<Utc>, DateTime<Utc>),
+}
+
+#[Object]
+impl SalesFigure {
+    async fn count(&self) -> i64 {
+        self.count
+    }
+    /// Tax included.
+    async fn amount(&self) -> Money {
+        Money::cny(guanxi_domain::trade::money::from_e4(self.gross_e4))
+    }
+    /// The orders counted, most recently updated first.
+    async fn records(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<SalesOrder>> {
+        require(ctx, Permission::OrderRead)?;
+        let (start, end) = self.window;
+        let filter = StoreFilter {
+            owner_id: Some(guanxi_store::filter::IdFilter { any_of: Some(self.users.clone()), ..Default::default() }),
+            confirmed_at: Some(guanxi_store::filter::TimeFilter { gte: Some(start), lt: Some(end), ..Default::default() }),
+            not_cancelled: true,
+            ..Default::default()
+        };
+        order_connection(ctx, filter, (first, after), None).await
+    }
 }
 
 #[derive(Default)]
@@ -435,7 +469,9 @@ impl OrderMutation {
         let lines = input.lines.as_ref().map(|l| store_lines(l)).transpose();
         let terms = input.terms.as_ref().map(OrderTermsInput::to_domain).transpose();
         let edit = match (header, lines, terms) {
-            (Ok(header), Ok(lines), Ok(terms)) => OrderEdit { header, terms, lines },
+            (Ok(header), Ok(lines), Ok(terms)) => {
+                OrderEdit { header, links: super::document::links(actor), terms, lines }
+            }
             (h, l, t) => {
                 let errors = [h.err(), l.err(), t.err()].into_iter().flatten().flatten().collect();
                 return Ok(Err(errors).into());

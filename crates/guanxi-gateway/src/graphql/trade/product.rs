@@ -27,6 +27,19 @@ use crate::graphql::platform::org_mutation::VersionedIdInput;
 use crate::graphql::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
 use crate::graphql::shared::OrderDirection;
 
+/// Products' custom fields are defined under this entity.
+pub const CUSTOM_FIELD_ENTITY: &str = "PRODUCT";
+
+/// The custom field values checked against the tenant's product field definitions.
+async fn custom_fields_of<C: guanxi_store::ConnectionTrait>(
+    conn: &C,
+    tenant: guanxi_domain::ids::TenantId,
+    given: &BTreeMap<String, serde_json::Value>,
+) -> guanxi_store::StoreResult<BTreeMap<String, serde_json::Value>> {
+    let definitions = guanxi_store::platform::custom_field::definitions(conn, tenant, CUSTOM_FIELD_ENTITY).await?;
+    Ok(guanxi_domain::platform::custom_field::check_values(&definitions, given, &BTreeMap::new(), true)?)
+}
+
 pub const CATEGORY: &str = guanxi_domain::entity::EntityKind::ProductCategory.name();
 pub const POLICY: &str = guanxi_domain::entity::EntityKind::PricePolicy.name();
 
@@ -706,6 +719,8 @@ impl ProductMutation {
             idempotent,
             move |tx| {
                 Box::pin(async move {
+                    let mut fields = fields;
+                    fields.custom_fields = custom_fields_of(tx, tenant, &fields.custom_fields).await?;
                     let created = guanxi_store::trade::product::create(tx, &author, code.as_deref(), fields).await?;
                     Ok((created.id.uuid(), created))
                 })
@@ -731,9 +746,11 @@ impl ProductMutation {
             (a, b) => return Ok(Err(a.err().into_iter().chain(b.err().into_iter().flatten()).collect()).into()),
         };
         let author = author(ctx, actor);
-        let version = input.expected_version;
+        let (version, tenant) = (input.expected_version, actor.tenant_id);
         let result = transact(ctx, move |tx| {
             Box::pin(async move {
+                let mut fields = fields;
+                fields.custom_fields = custom_fields_of(tx, tenant, &fields.custom_fields).await?;
                 guanxi_store::trade::product::update(tx, &author, (id, version), |_| fields.check(places)).await
             })
         })

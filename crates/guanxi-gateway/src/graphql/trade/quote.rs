@@ -389,6 +389,7 @@ impl QuoteMutation {
         let tenant = actor.tenant_id;
         let new = guanxi_store::trade::quote::NewQuote {
             header,
+            links: super::document::links(&actor),
             valid_until: input.valid_until,
             terms: input.terms.clone().filter(|t| !t.trim().is_empty()),
             lines,
@@ -434,7 +435,7 @@ impl QuoteMutation {
             MaybeUndefined::Null => Some(None),
             MaybeUndefined::Value(v) => Some(Some(v)),
         };
-        let edit = QuoteEdit { header, valid_until, terms, lines };
+        let edit = QuoteEdit { header, links: super::document::links(actor), valid_until, terms, lines };
         let version = input.expected_version;
         write_by_id(ctx, Permission::QuoteWrite, (&input.id, QUOTE), quote_scope, move |tx, author, scope, id| {
             Box::pin(async move { guanxi_store::trade::quote::update(tx, &author, scope, (id, version), edit).await })
