@@ -137,7 +137,8 @@ async fn render_quote(
     }
     let conn = state.db.connection();
     let scope = EntityKind::quote_rules(&actor);
-    let Some(quote) = guanxi_store::trade::quote::find(conn, tenant, scope, id).await? else { return Ok(None) };
+    let found = guanxi_store::trade::quote::find(conn, tenant, scope, id).await?;
+    let Some(quote) = found.filter(|q| q.deleted_at.is_none()) else { return Ok(None) };
     let lines = guanxi_store::trade::lines::of_one(conn, tenant, guanxi_store::trade::lines::Parent::Quote(id)).await?;
     let customer =
         guanxi_store::customers::customer::find(conn, tenant, scope.customer, quote.header.customer_id.uuid())

@@ -197,7 +197,7 @@ pub async fn demo_trade<C: guanxi_store::ConnectionTrait>(
         lines: Vec::new(),
     };
     let order = guanxi_store::trade::order::create(tx, author, (scope, scope), new).await?;
-    let order = guanxi_store::trade::order::confirm(tx, author, scope, (order.id.uuid(), order.version)).await?;
+    let order = guanxi_store::trade::order::confirm(tx, author, scope, (order.id.uuid(), order.version), true).await?;
     let lines = guanxi_store::trade::lines::of_one(
         tx,
         author.tenant_id,

@@ -159,7 +159,11 @@ async fn generated_data_is_valid_skewed_searchable_and_repeatable() {
         )
         .await;
     let d = &trade["data"];
-    assert_eq!([&d["products"]["totalCount"], &d["quotes"]["totalCount"], &d["salesOrders"]["totalCount"]], [50, 60, 30], "{trade}");
+    assert_eq!(
+        [&d["products"]["totalCount"], &d["quotes"]["totalCount"], &d["salesOrders"]["totalCount"]],
+        [50, 60, 30],
+        "{trade}"
+    );
     for order in d["salesOrders"]["nodes"].as_array().unwrap() {
         let lines: rust_decimal::Decimal = order["lines"]
             .as_array()
@@ -173,9 +177,14 @@ async fn generated_data_is_valid_skewed_searchable_and_repeatable() {
     let name: String = product["name"].as_str().unwrap().chars().take(3).collect();
     for term in [name.as_str(), product["code"].as_str().unwrap()] {
         let found = app
-            .gql(Some(&admin), "query($s: String!) { products(filter: {search: $s}) { nodes { id } } }", json!({"s": term}))
+            .gql(
+                Some(&admin),
+                "query($s: String!) { products(filter: {search: $s}) { nodes { id } } }",
+                json!({"s": term}),
+            )
             .await;
-        let ids: Vec<&Value> = found["data"]["products"]["nodes"].as_array().unwrap().iter().map(|n| &n["id"]).collect();
+        let ids: Vec<&Value> =
+            found["data"]["products"]["nodes"].as_array().unwrap().iter().map(|n| &n["id"]).collect();
         assert!(ids.contains(&&product["id"]), "{term}: {found}");
     }
 }

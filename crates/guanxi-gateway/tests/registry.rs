@@ -129,7 +129,11 @@ async fn write_one_of_each(app: &TestApp, admin: &str, rep1: &str, rep3: &str) {
         .await;
     }
     let category = app
-        .gql(Some(admin), "mutation { createProductCategory(input: {name: \"登记分类\"}) { category { id } userErrors { code } } }", json!({}))
+        .gql(
+            Some(admin),
+            "mutation { createProductCategory(input: {name: \"登记分类\"}) { category { id } userErrors { code } } }",
+            json!({}),
+        )
         .await;
     let category = category["data"]["createProductCategory"]["category"]["id"].clone();
     let product = app
@@ -287,7 +291,10 @@ async fn node_history_and_the_change_feed_agree_for_every_kind() {
             }
             let node = app.gql(Some(token), "query($id: ID!) { node(id: $id) { id } }", json!({"id": id})).await;
             assert!(node["errors"].is_null(), "{node}");
-            let is_node_kind = !matches!(kind.as_str(), "Tenant" | "CustomField" | "Pool" | "Attachment" | "VisitPlan" | "ProductCategory");
+            let is_node_kind = !matches!(
+                kind.as_str(),
+                "Tenant" | "CustomField" | "Pool" | "Attachment" | "VisitPlan" | "ProductCategory"
+            );
             if is_node_kind {
                 assert_eq!(
                     !node["data"]["node"].is_null(),
@@ -306,7 +313,17 @@ async fn node_history_and_the_change_feed_agree_for_every_kind() {
             }
         }
     }
-    for kind in ["Department", "Customer", "Interaction", "Contact", "Opportunity", "Event", "PricePolicy", "Quote", "SalesOrder"] {
+    for kind in [
+        "Department",
+        "Customer",
+        "Interaction",
+        "Contact",
+        "Opportunity",
+        "Event",
+        "PricePolicy",
+        "Quote",
+        "SalesOrder",
+    ] {
         let (seen, missed) = manager_saw.get(kind).copied().unwrap_or_default();
         assert!(seen > 0 && missed > 0, "the manager should see East's {kind} and not North's: {manager_saw:?}");
     }

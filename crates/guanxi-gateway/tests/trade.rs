@@ -673,7 +673,7 @@ async fn the_360_view_reads_1_and_200_orders_with_the_same_statements() {
     let create = with_fields(CREATE_ORDER, "id version");
     let query = "query($id: ID!) { customer360(id: $id) { summary { orderCount salesAmount { amount } } \
         salesOrders(first: 200) { totalCount nodes { number status total { amount } customer { name } owner { email } \
-        lines { productName amount { amount } } totals { total { amount } byRate { rate } } } } } }";
+        lines { productName amount { amount } } deliveries { quantity } totals { total { amount } byRate { rate } } } } } }";
     let request = json!({"query": query, "variables": {"id": jinling}});
     let mut counts = Vec::new();
     for target in [1, 200] {
@@ -804,4 +804,148 @@ async fn the_printable_quote_renders_in_headless_chromium_and_its_link_is_the_ca
     // Logging out ends the link.
     app.gql(Some(&rep), "mutation { logout { ok } }", json!({})).await;
     assert_eq!(reqwest::get(&url).await.unwrap().status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn racing_writers_leave_one_policy_per_day_and_one_confirmation() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let rep = app.login("rep1@demo.local").await;
+    let product = create_product(&app, &admin, "T-R", "20.00", "VAT_13").await["id"].clone();
+    // Ten overlapping level policies at once: exactly one is created, nine are CONFLICT.
+    let attempts = (0..10).map(|n| {
+        let input = json!({"productId": product, "customerLevel": "C", "price": format!("{}", 10 + n), "validFrom": format!("2026-0{}-01", 1 + n % 9)});
+        let (app, admin) = (&app, &admin);
+        async move { app.gql(Some(admin), POLICY, json!({"i": input})).await }
+    });
+    let results = futures::future::join_all(attempts).await;
+    let codes: Vec<Vec<String>> = results.iter().map(|b| user_error_codes(&b["data"]["createPricePolicy"])).collect();
+    assert_eq!(codes.iter().filter(|c| c.is_empty()).count(), 1, "{codes:?}");
+    assert!(codes.iter().filter(|c| !c.is_empty()).all(|c| c == &["CONFLICT"]), "{codes:?}");
+    // Two confirmations of one order at the same version: one sale, one VERSION_CONFLICT.
+    let mingyuan = customer(&app, &rep, "上海明远机械制造有限公司").await;
+    let order = ok(
+        &app,
+        &rep,
+        &with_fields(CREATE_ORDER, "id version"),
+        json!({"header": {"customerId": mingyuan}, "lines": [{"productId": product, "quantity": "1"}]}),
+        ("createSalesOrder", "salesOrder"),
+    )
+    .await;
+    let confirm = ORDER_ACTION.replace("ACTION", "confirmSalesOrder");
+    let input = json!({"i": {"id": order["id"], "expectedVersion": order["version"]}});
+    let (a, b) =
+        tokio::join!(app.gql(Some(&rep), &confirm, input.clone()), app.gql(Some(&rep), &confirm, input.clone()));
+    let mut codes =
+        [user_error_codes(&a["data"]["confirmSalesOrder"]), user_error_codes(&b["data"]["confirmSalesOrder"])];
+    codes.sort();
+    assert_eq!(codes, [vec![], vec!["VERSION_CONFLICT".to_owned()]], "{a} {b}");
+    let history =
+        app.gql(Some(&rep), "query($id: ID!) { history(id: $id) { totalCount } }", json!({"id": order["id"]})).await;
+    assert_eq!(history["data"]["history"]["totalCount"], 2, "created and confirmed once: {history}");
+}
+
+#[tokio::test]
+async fn links_owners_history_and_approval_keep_to_their_rules() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let rep1 = app.login("rep1@demo.local").await;
+    let rep2 = app.login("rep2@demo.local").await;
+    let manager = app.login("manager@demo.local").await;
+    app.gql(
+        Some(&admin),
+        "mutation { updateTenantSettings(input: {quoteApprovalDiscount: \"15\"}) { userErrors { code } } }",
+        json!({}),
+    )
+    .await;
+    let product = create_product(&app, &admin, "T-E", "100.00", "VAT_13").await["id"].clone();
+    // rep2's deal on rep2's customer: rep1 cannot link it (they do not see it).
+    let jinling = customer(&app, &rep2, "南京金陵商贸有限公司").await;
+    let deals = app
+        .gql(
+            Some(&rep2),
+            "query($c: ID!) { opportunities(filter: {customerId: {eq: $c}}) { nodes { id } } }",
+            json!({"c": jinling}),
+        )
+        .await;
+    let deal = deals["data"]["opportunities"]["nodes"][0]["id"].clone();
+    let mingyuan = customer(&app, &rep1, "上海明远机械制造有限公司").await;
+    let create = with_fields(CREATE_QUOTE, "id version owner { email } status");
+    let (codes, _) = refused(
+        &app,
+        &rep1,
+        &create,
+        json!({"customerId": mingyuan, "opportunityId": deal, "lines": [{"productId": product, "quantity": "1"}]}),
+        "createQuote",
+    )
+    .await;
+    assert_eq!(codes, ["NOT_FOUND"], "another customer's deal");
+    // A manager's edit keeps the rep as owner; a manager cannot approve their own quote.
+    let quote = ok(
+        &app,
+        &rep1,
+        &create,
+        json!({"customerId": mingyuan, "discount": "20", "lines": [{"productId": product, "quantity": "1"}]}),
+        ("createQuote", "quote"),
+    )
+    .await;
+    let update = "mutation($i: UpdateQuoteInput!) { updateQuote(input: $i) { quote { id version owner { email } } userErrors { field code message } } }";
+    let edited = ok(&app, &manager, update, json!({"id": quote["id"], "expectedVersion": quote["version"], "header": {"customerId": mingyuan, "discount": "25"}}), ("updateQuote", "quote")).await;
+    assert_eq!(edited["owner"]["email"], "rep1@demo.local");
+    let own = ok(
+        &app,
+        &manager,
+        &create,
+        json!({"customerId": mingyuan, "discount": "20", "lines": [{"productId": product, "quantity": "1"}]}),
+        ("createQuote", "quote"),
+    )
+    .await;
+    let pending = quote_action(&app, &manager, "submitQuote", &own, None).await;
+    assert_eq!(quote_refused(&app, &manager, "approveQuote", &pending).await, ["ILLEGAL_STATE"], "self-approval");
+    // Deleting the latest draft revision makes the one before it the latest again.
+    let small = ok(
+        &app,
+        &rep1,
+        &create,
+        json!({"customerId": mingyuan, "lines": [{"productId": product, "quantity": "1"}]}),
+        ("createQuote", "quote"),
+    )
+    .await;
+    let sent = quote_action(&app, &rep1, "sendQuote", &small, None).await;
+    let second = quote_action(&app, &rep1, "reviseQuote", &sent, None).await;
+    quote_action(&app, &rep1, "deleteQuote", &second, None).await;
+    let first = app
+        .gql(
+            Some(&rep1),
+            "query($id: ID!) { quote(id: $id) { status supersededAt version } }",
+            json!({"id": sent["id"]}),
+        )
+        .await;
+    assert!(first["data"]["quote"]["supersededAt"].is_null(), "{first}");
+    let again = json!({"id": sent["id"], "version": first["data"]["quote"]["version"]});
+    assert_eq!(quote_action(&app, &rep1, "acceptQuote", &again, None).await["status"], "ACCEPTED");
+    // A direct order 20 % off list waits for someone who may approve discounts.
+    let order = ok(&app, &rep1, &with_fields(CREATE_ORDER, "id version"),
+        json!({"header": {"customerId": mingyuan, "discount": "20"}, "lines": [{"productId": product, "quantity": "1"}]}), ("createSalesOrder", "salesOrder")).await;
+    let confirm = ORDER_ACTION.replace("ACTION", "confirmSalesOrder");
+    let (codes, _) = refused(
+        &app,
+        &rep1,
+        &confirm,
+        json!({"id": order["id"], "expectedVersion": order["version"]}),
+        "confirmSalesOrder",
+    )
+    .await;
+    assert_eq!(codes, ["ILLEGAL_STATE"]);
+    assert_eq!(order_action(&app, &manager, "confirmSalesOrder", &order, None).await["status"], "CONFIRMED");
+    // The cost price is not in the product's history for those without product.cost.
+    let history = app
+        .gql(
+            Some(&rep1),
+            "query($id: ID!) { history(id: $id) { nodes { changes { field new } } } }",
+            json!({"id": product}),
+        )
+        .await;
+    let text = history.to_string();
+    assert!(history["errors"].is_null() && text.contains("listPrice") && !text.contains("costPrice"), "{history}");
 }

@@ -89,7 +89,8 @@ pub(crate) async fn load(
         })
         .collect();
     // Parents first: the tree's own foreign key.
-    let (parents, children): (Vec<_>, Vec<_>) = category_models.into_iter().partition(|c| c.parent_id.as_ref().is_none());
+    let (parents, children): (Vec<_>, Vec<_>) =
+        category_models.into_iter().partition(|c| c.parent_id.as_ref().is_none());
     rows += crate::insert_chunked(&tx, parents).await?;
     rows += crate::insert_chunked(&tx, children).await?;
 
@@ -106,7 +107,11 @@ pub(crate) async fn load(
         let rate = RATES[family_index];
         let id = Uuid::now_v7();
         for token in search_tokens(&name, &code) {
-            tokens.push(product_search_token::ActiveModel { tenant_id: Set(t), token: Set(token), product_id: Set(id) });
+            tokens.push(product_search_token::ActiveModel {
+                tenant_id: Set(t),
+                token: Set(token),
+                product_id: Set(id),
+            });
         }
         products.push(product::ActiveModel {
             tenant_id: Set(t),
@@ -198,8 +203,13 @@ pub(crate) async fn load(
         let line_terms: Vec<LineTerms> = terms.iter().map(|(.., t)| *t).collect();
         let (figures, totals) = figure(&line_terms, Decimal::ZERO, TaxMode::Inclusive, Places::default());
         let quote_id = Uuid::now_v7();
-        let status = [QuoteStatus::Draft, QuoteStatus::Sent, QuoteStatus::Accepted, QuoteStatus::Accepted, QuoteStatus::Rejected]
-            [rng.gen_range(0..5)];
+        let status = [
+            QuoteStatus::Draft,
+            QuoteStatus::Sent,
+            QuoteStatus::Accepted,
+            QuoteStatus::Accepted,
+            QuoteStatus::Rejected,
+        ][rng.gen_range(0..5)];
         let [list, subtotal, off, net, tax, gross, off_list] = header_totals(&totals);
         quotes.push(quote::ActiveModel {
             tenant_id: Set(t),
@@ -236,8 +246,13 @@ pub(crate) async fn load(
         });
         let order_id = (i % 10 == 0).then(Uuid::now_v7);
         if let Some(order_id) = order_id {
-            let status = [OrderStatus::Confirmed, OrderStatus::Delivered, OrderStatus::Completed, OrderStatus::Completed, OrderStatus::Cancelled]
-                [rng.gen_range(0..5)];
+            let status = [
+                OrderStatus::Confirmed,
+                OrderStatus::Delivered,
+                OrderStatus::Completed,
+                OrderStatus::Completed,
+                OrderStatus::Cancelled,
+            ][rng.gen_range(0..5)];
             orders.push(sales_order::ActiveModel {
                 tenant_id: Set(t),
                 id: Set(order_id),
@@ -264,7 +279,8 @@ pub(crate) async fn load(
                 payment_terms: Set(Some("月结 30 天".into())),
                 external_id: Set(None),
                 confirmed_at: Set(Some(created + Duration::days(3))),
-                closed_at: Set(matches!(status, OrderStatus::Completed | OrderStatus::Cancelled).then_some(created + Duration::days(20))),
+                closed_at: Set(matches!(status, OrderStatus::Completed | OrderStatus::Cancelled)
+                    .then_some(created + Duration::days(20))),
                 cancel_reason: Set((status == OrderStatus::Cancelled).then(|| "客户取消".to_owned())),
                 version: Set(2),
                 created_at: Set(created),

@@ -19,6 +19,10 @@ use crate::trade::pricing::PriceSource;
 /// The most lines a document holds.
 pub const MAX_LINES: usize = 1000;
 
+/// The largest amount of one line (a trillion yuan): with a thousand lines, a document's
+/// totals still fit the stored ten-thousandths.
+pub const MAX_LINE_AMOUNT: i64 = 1_000_000_000_000;
+
 /// A line as a user writes it, its price already resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LineDraft {
@@ -65,6 +69,9 @@ pub fn check_lines(lines: &[LineDraft], price_places: Places) -> Result<(), Inva
         }
         if line.terms.unit_price < Decimal::ZERO {
             invalid.push(FieldError::new(field("unitPrice"), ErrorCode::Invalid, "a price is not negative"));
+        }
+        if line.terms.unit_price * q > Decimal::from(MAX_LINE_AMOUNT) {
+            invalid.push(FieldError::new(field("unitPrice"), ErrorCode::Invalid, "a line is at most a trillion yuan"));
         }
         invalid.check(price_places.check(&field("unitPrice"), line.terms.unit_price));
         invalid.check(check_discount(&field("discount"), line.terms.discount));

@@ -47,14 +47,17 @@ impl PolicyTerms {
     /// positive quantities, and the range does not end before it starts.
     pub fn check(mut self, places: Places) -> Result<Self, Invalid> {
         let mut invalid = Invalid::default();
-        if self.price < Decimal::ZERO {
-            invalid.push(FieldError::new("price", ErrorCode::Invalid, "a price is not negative"));
+        if self.price < Decimal::ZERO || self.price > Decimal::from(100_000_000_000_i64) {
+            invalid.push(FieldError::new("price", ErrorCode::Invalid, "a price is 0 to 100 billion"));
         }
         invalid.check(places.check("price", self.price));
         self.breaks.sort_by_key(|b| b.min_quantity);
         for (i, b) in self.breaks.iter().enumerate() {
             let field = format!("breaks.{i}");
-            if b.min_quantity <= Decimal::ZERO || b.price < Decimal::ZERO {
+            if b.min_quantity <= Decimal::ZERO
+                || b.price < Decimal::ZERO
+                || b.price > Decimal::from(100_000_000_000_i64)
+            {
                 invalid.push(FieldError::new(
                     &field,
                     ErrorCode::Invalid,

@@ -111,17 +111,13 @@ pub async fn check_header<C: ConnectionTrait>(
         .filter(|c| c.deleted_at.is_none())
         .ok_or_else(|| StoreError::rejected("customerId", ErrorCode::NotFound, "no such customer"))?;
     if let Some(contact) = header.contact_id {
-        let rules =
-            OwnerAndCustomer { owner: guanxi_domain::platform::access::ScopeRule::All, customer: scope.customer };
-        let found = crate::customers::contact::find(conn, tenant, rules, contact.uuid()).await?;
+        let found = crate::customers::contact::find(conn, tenant, links.contacts, contact.uuid()).await?;
         if found.is_none_or(|c| c.deleted_at.is_some() || c.customer_id != header.customer_id) {
             return Err(StoreError::rejected("contactId", ErrorCode::NotFound, "no such contact of the customer"));
         }
     }
     if let Some(deal) = header.opportunity_id {
-        let rules =
-            OwnerAndCustomer { owner: guanxi_domain::platform::access::ScopeRule::All, customer: scope.customer };
-        let found = crate::sales::opportunity::find(conn, tenant, rules, deal.uuid()).await?;
+        let found = crate::sales::opportunity::find(conn, tenant, links.deals, deal.uuid()).await?;
         if found.is_none_or(|o| o.deleted_at.is_some() || o.customer_id != header.customer_id) {
             return Err(StoreError::rejected("opportunityId", ErrorCode::NotFound, "no such deal of the customer"));
         }

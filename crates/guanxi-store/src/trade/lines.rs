@@ -89,10 +89,9 @@ pub async fn price_lines<C: ConnectionTrait>(
         }
         drafts.push(draft(product, input));
     }
-    if let Err(lines) = check_lines(&drafts.iter().map(|(d, _)| d.clone()).collect::<Vec<_>>(), price_places) {
-        invalid.0.extend(lines.0);
-    }
+    // The lines' own checks name `lines.N` by position, so they run once every product is found.
     invalid.into_result()?;
+    check_lines(&drafts.iter().map(|(d, _)| d.clone()).collect::<Vec<_>>(), price_places)?;
     Ok(drafts)
 }
 

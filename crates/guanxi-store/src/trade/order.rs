@@ -363,7 +363,8 @@ pub async fn update<C: ConnectionTrait>(
     let settings = tenant::settings(conn, tenant).await?;
     let before = repo::live_current::<Orders, C>(conn, tenant, scope, id, expected_version).await?;
     before.after(OrderAction::Edit, false)?;
-    let header = edit.header.unwrap_or_else(|| HeaderInput::from(&before.header));
+    let mut header = edit.header.unwrap_or_else(|| HeaderInput::from(&before.header));
+    header.owner_id = header.owner_id.or(before.header.owner_id);
     if header.customer_id != before.header.customer_id {
         return Err(StoreError::rejected("customerId", ErrorCode::Invalid, "an order stays with its customer"));
     }
@@ -406,17 +407,33 @@ pub async fn update<C: ConnectionTrait>(
 }
 
 /// Confirms a draft order: a sale. The customer becomes WON with its last-deal time, and
-/// the linked open deal is won when the tenant's `orderWinsDeal` says so.
+/// the linked open deal is won when the tenant's `orderWinsDeal` says so. An order more
+/// than the tenant's approval threshold off list is confirmed only by someone who may
+/// approve discounts (`may_approve`), or when it is no deeper than the accepted quote it
+/// came from.
 pub async fn confirm<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
     scope: OwnerAndCustomer,
     (id, expected_version): (Uuid, i32),
+    may_approve: bool,
 ) -> StoreResult<Order> {
     let tenant = author.tenant_id;
     let settings = tenant::settings(conn, tenant).await?;
     let before = repo::live_current::<Orders, C>(conn, tenant, scope, id, expected_version).await?;
     let next = before.after(OrderAction::Confirm, false)?;
+    let off = before.totals.discount_off_list();
+    if let Some(threshold) = settings.quote_approval_discount.filter(|t| off > *t && !may_approve) {
+        let quoted = match before.quote_id {
+            Some(quote) => crate::trade::quote::find(conn, tenant, OwnerAndCustomer::ALL, quote.uuid()).await?,
+            None => None,
+        };
+        if !quoted.is_some_and(|q| q.status == QuoteStatus::Accepted && q.discount_off_list >= off) {
+            let message =
+                format!("{off}% off list is above the {threshold}% threshold: someone with quote.approve confirms it");
+            return Err(StoreError::rejected("id", ErrorCode::IllegalState, message));
+        }
+    }
     let now = Utc::now();
     let update = sales_order::Entity::update_many()
         .col_expr(sales_order::Column::Status, Expr::value(next.as_str()))
@@ -453,11 +470,11 @@ async fn mark_customer_won<C: ConnectionTrait>(
         .filter(customer::Column::Id.eq(customer))
         .exec(conn)
         .await?;
-    let changes = ChangeSet::new()
-        .field("status", &row.status, CustomerStatus::Won.as_str())
-        .field("lastDealAt", row.last_deal_at, now)
-        .field("order", (), &order.number)
-        .field("orderTotal", (), order.totals.gross);
+    let changes = ChangeSet::new().field("status", &row.status, CustomerStatus::Won.as_str()).field(
+        "lastDealAt",
+        row.last_deal_at,
+        now,
+    );
     audit::record(conn, author, EntityKind::Customer, customer, Operation::Update, &changes).await?;
     Ok(())
 }

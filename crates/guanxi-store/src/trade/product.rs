@@ -459,6 +459,16 @@ fn field_columns(fields: &ProductFields) -> Vec<(product::Column, sea_orm::sea_q
     ]
 }
 
+/// The fields as change events show them: without the cost price, which only
+/// `product.cost` may read (a change to it is recorded as changed, without values).
+fn described(fields: &ProductFields) -> serde_json::Value {
+    let mut value = serde_json::to_value(fields).unwrap_or_default();
+    if let Some(map) = value.as_object_mut() {
+        map.remove("costPrice");
+    }
+    value
+}
+
 /// Adds a product; its code is `code` when given, else the next number of the tenant's
 /// product numbering rule.
 pub async fn create<C: ConnectionTrait>(
@@ -508,7 +518,7 @@ pub async fn create<C: ConnectionTrait>(
     let update = repo::set_columns::<product::Entity>(field_columns(&fields));
     let created = repo::write_versioned_or::<Products, C>(conn, tenant, id.uuid(), 0, update, on_code).await?;
     write_tokens(conn, tenant, id.uuid(), &created.fields.name, &code).await?;
-    let changes = ChangeSet::new().diff(&serde_json::json!({}), &created.fields).field("code", (), &code);
+    let changes = ChangeSet::new().diff(&serde_json::json!({}), &described(&created.fields)).field("code", (), &code);
     audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
     Ok(created)
 }
@@ -529,7 +539,10 @@ pub async fn update<C: ConnectionTrait>(
     if after.fields.name != before.fields.name {
         write_tokens(conn, tenant, id, &after.fields.name, &after.code).await?;
     }
-    let changes = ChangeSet::new().diff(&before.fields, &after.fields);
+    let mut changes = ChangeSet::new().diff(&described(&before.fields), &described(&after.fields));
+    if before.fields.cost_price != after.fields.cost_price {
+        changes = changes.secret("costPrice");
+    }
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     Ok(after)
 }

@@ -340,7 +340,8 @@ pub async fn update<C: ConnectionTrait>(
     let today = shanghai_date(Utc::now());
     let before = repo::live_current::<Quotes, C>(conn, tenant, scope, id, expected_version).await?;
     before.after(QuoteAction::Edit, today, settings.quote_approval_discount)?;
-    let header = edit.header.unwrap_or_else(|| HeaderInput::from(&before.header));
+    let mut header = edit.header.unwrap_or_else(|| HeaderInput::from(&before.header));
+    header.owner_id = header.owner_id.or(before.header.owner_id);
     if header.customer_id != before.header.customer_id {
         return Err(StoreError::rejected("customerId", ErrorCode::Invalid, "a quote stays with its customer"));
     }
@@ -390,6 +391,13 @@ pub async fn act<C: ConnectionTrait>(
     let now = Utc::now();
     let before = repo::live_current::<Quotes, C>(conn, tenant, scope, id, expected_version).await?;
     let next = before.after(action, shanghai_date(now), settings.quote_approval_discount)?;
+    if action == QuoteAction::Approve && before.header.owner_id.map(UserId::uuid) == author.user_id {
+        return Err(StoreError::rejected(
+            "id",
+            ErrorCode::IllegalState,
+            "a quote is approved by someone other than its owner",
+        ));
+    }
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if matches!(action, QuoteAction::Return | QuoteAction::Reject) && reason.is_none() {
         return Err(StoreError::rejected("reason", ErrorCode::Required, "say why"));
@@ -452,15 +460,16 @@ pub async fn revise<C: ConnectionTrait>(
     find(conn, tenant, OwnerAndCustomer::ALL, new_id.uuid()).await?.ok_or(StoreError::NotFound)
 }
 
-/// Every revision of the quote numbered `number` the caller may see, oldest first.
+/// Every revision the caller may see of the quotes numbered `numbers`, oldest first.
 pub async fn revisions<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     scope: OwnerAndCustomer,
-    number: &str,
+    numbers: &[String],
 ) -> StoreResult<Vec<Quote>> {
     let rows = Quotes::visible(conn.get_database_backend(), tenant, scope)
-        .filter(quote::Column::Number.eq(number))
+        .filter(quote::Column::Number.is_in(numbers.iter().cloned()))
+        .order_by_asc(quote::Column::Number)
         .order_by_asc(quote::Column::Revision)
         .all(conn)
         .await?;
@@ -477,7 +486,26 @@ pub async fn delete<C: ConnectionTrait>(
     let tenant = author.tenant_id;
     let before = repo::live_current::<Quotes, C>(conn, tenant, scope, id, expected_version).await?;
     before.after(QuoteAction::Delete, shanghai_date(Utc::now()), None)?;
-    repo::mark_deleted::<Quotes, C>(conn, author, id, expected_version).await
+    let deleted = repo::mark_deleted::<Quotes, C>(conn, author, id, expected_version).await?;
+    // The revision it replaced is the quote's latest again.
+    if before.revision > 1 {
+        let previous = Quotes::visible(conn.get_database_backend(), tenant, OwnerAndCustomer::ALL)
+            .filter(quote::Column::Number.eq(&before.number))
+            .filter(quote::Column::Revision.eq(before.revision - 1))
+            .one(conn)
+            .await?
+            .map(to_domain)
+            .transpose()?;
+        if let Some(previous) = previous.filter(|p| p.superseded_at.is_some()) {
+            let update = quote::Entity::update_many()
+                .col_expr(quote::Column::SupersededAt, Expr::value(None::<chrono::DateTime<Utc>>));
+            let id = previous.id.uuid();
+            repo::write_versioned::<Quotes, C>(conn, tenant, id, previous.version, update).await?;
+            let changes = ChangeSet::new().field("supersededAt", previous.superseded_at, None::<()>);
+            audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
+        }
+    }
+    Ok(deleted)
 }
 
 /// The lines of each quote among `ids` (the caller has read the quotes).

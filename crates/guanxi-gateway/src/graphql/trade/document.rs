@@ -253,8 +253,9 @@ fn optional(field: &str, id: &Option<ID>, kind: &str, errors: &mut Vec<UserError
 }
 
 impl DocumentHeaderInput {
-    /// The header as the store takes it, with `caller` as owner unless another is named.
-    pub fn to_store(&self, caller: UserId) -> Result<HeaderInput, Vec<UserError>> {
+    /// The header as the store takes it, owned by `ownerId`, else by `caller` (a create),
+    /// else by whoever owns the document now (an edit).
+    pub fn to_store(&self, caller: Option<UserId>) -> Result<HeaderInput, Vec<UserError>> {
         let mut errors = Vec::new();
         let customer = input_id("customerId", &self.customer_id, CUSTOMER).map_err(|e| errors.push(e)).ok();
         let contact = optional("contactId", &self.contact_id, crate::graphql::customers::contact::CONTACT, &mut errors);
@@ -280,7 +281,7 @@ impl DocumentHeaderInput {
             customer_id: CustomerId::from_uuid(customer),
             contact_id: contact.map(ContactId::from_uuid),
             opportunity_id: deal.map(OpportunityId::from_uuid),
-            owner_id: Some(owner.map_or(caller, UserId::from_uuid)),
+            owner_id: owner.map(UserId::from_uuid).or(caller),
             tax_mode: self.tax_mode.into(),
             discount: self.discount,
             notes: self.notes.clone().filter(|n| !n.trim().is_empty()),

@@ -77,6 +77,25 @@ impl Delivery {
     }
 }
 
+/// The deliveries of an order (whose visibility the caller already checked).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DeliveriesKey(pub uuid::Uuid);
+
+impl async_graphql::dataloader::Loader<DeliveriesKey> for crate::graphql::loaders::ScopedLoader {
+    type Value = Vec<StoreDelivery>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[DeliveriesKey],
+    ) -> Result<std::collections::HashMap<DeliveriesKey, Vec<StoreDelivery>>, ApiError> {
+        let ids: Vec<uuid::Uuid> = keys.iter().map(|k| k.0).collect();
+        let mut found =
+            guanxi_store::trade::order::deliveries_of(self.db.connection(), self.actor.tenant_id, &ids).await?;
+        Ok(keys.iter().map(|k| (*k, found.remove(&k.0).unwrap_or_default())).collect())
+    }
+}
+
 /// A sales order (销售订单).
 pub struct SalesOrder(pub DomainOrder);
 
@@ -150,11 +169,9 @@ impl SalesOrder {
     }
     /// Every delivery recorded, oldest first.
     async fn deliveries(&self, ctx: &Context<'_>) -> ApiResult<Vec<Delivery>> {
-        let actor = actor(ctx)?;
-        let mut found =
-            guanxi_store::trade::order::deliveries_of(state(ctx).db.connection(), actor.tenant_id, &[self.0.id.uuid()])
-                .await?;
-        Ok(found.remove(&self.0.id.uuid()).unwrap_or_default().into_iter().map(Delivery).collect())
+        let loaders = super::document::loaders(ctx)?;
+        let found = loaders.load_one(DeliveriesKey(self.0.id.uuid())).await?.unwrap_or_default();
+        Ok(found.into_iter().map(Delivery).collect())
     }
     async fn confirmed_at(&self) -> Option<DateTime<Utc>> {
         self.0.confirmed_at
@@ -267,12 +284,21 @@ impl SalesFigure {
         Money::cny(guanxi_domain::trade::money::from_e4(self.gross_e4))
     }
     /// The orders counted, most recently updated first.
-    async fn records(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<SalesOrder>> {
+    async fn records(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<SalesOrder>> {
         require(ctx, Permission::OrderRead)?;
         let (start, end) = self.window;
         let filter = StoreFilter {
             owner_id: Some(guanxi_store::filter::IdFilter { any_of: Some(self.users.clone()), ..Default::default() }),
-            confirmed_at: Some(guanxi_store::filter::TimeFilter { gte: Some(start), lt: Some(end), ..Default::default() }),
+            confirmed_at: Some(guanxi_store::filter::TimeFilter {
+                gte: Some(start),
+                lt: Some(end),
+                ..Default::default()
+            }),
             not_cancelled: true,
             ..Default::default()
         };
@@ -421,7 +447,7 @@ impl OrderMutation {
     ) -> ApiResult<SalesOrderPayload> {
         let actor = require(ctx, Permission::OrderWrite)?.clone();
         let quote = input.quote_id.as_ref().map(|q| input_id("quoteId", q, QUOTE).map_err(|e| vec![e])).transpose();
-        let header = input.header.as_ref().map(|h| h.to_store(actor.user_id)).transpose();
+        let header = input.header.as_ref().map(|h| h.to_store(Some(actor.user_id))).transpose();
         let lines = store_lines(&input.lines);
         let terms = input.terms.to_domain();
         let (quote, header, lines, terms) = match (quote, header, lines, terms) {
@@ -434,8 +460,13 @@ impl OrderMutation {
         let author = crate::graphql::context::author(ctx, &actor);
         let scopes = (order_scope(&actor), quote_scope(&actor));
         let tenant = actor.tenant_id;
-        let new =
-            guanxi_store::trade::order::NewOrder { header, from_quote: quote.map(QuoteId::from_uuid), terms, lines };
+        let new = guanxi_store::trade::order::NewOrder {
+            header,
+            links: super::document::links(&actor),
+            from_quote: quote.map(QuoteId::from_uuid),
+            terms,
+            lines,
+        };
         let idempotent = Idempotent::new(&actor, "createSalesOrder", input.idempotency_key.as_deref(), &input);
         let result = write(
             ctx,
@@ -465,7 +496,7 @@ impl OrderMutation {
         input: UpdateSalesOrderInput,
     ) -> ApiResult<SalesOrderPayload> {
         let actor = require(ctx, Permission::OrderWrite)?;
-        let header = input.header.as_ref().map(|h| h.to_store(actor.user_id)).transpose();
+        let header = input.header.as_ref().map(|h| h.to_store(None)).transpose();
         let lines = input.lines.as_ref().map(|l| store_lines(l)).transpose();
         let terms = input.terms.as_ref().map(OrderTermsInput::to_domain).transpose();
         let edit = match (header, lines, terms) {
@@ -492,8 +523,11 @@ impl OrderMutation {
         input: SalesOrderActionInput,
     ) -> ApiResult<SalesOrderPayload> {
         let version = input.expected_version;
+        let may_approve = actor(ctx)?.may(Permission::QuoteApprove);
         write_by_id(ctx, Permission::OrderWrite, (&input.id, ORDER), order_scope, move |tx, author, scope, id| {
-            Box::pin(async move { guanxi_store::trade::order::confirm(tx, &author, scope, (id, version)).await })
+            Box::pin(async move {
+                guanxi_store::trade::order::confirm(tx, &author, scope, (id, version), may_approve).await
+            })
         })
         .await
     }

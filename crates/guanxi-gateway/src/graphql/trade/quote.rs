@@ -138,14 +138,8 @@ impl Quote {
     }
     /// Every revision of this quote the caller may see, oldest first.
     async fn revisions(&self, ctx: &Context<'_>) -> ApiResult<Vec<Quote>> {
-        let actor = actor(ctx)?;
-        let all = guanxi_store::trade::quote::revisions(
-            state(ctx).db.connection(),
-            actor.tenant_id,
-            quote_scope(actor),
-            &self.0.number,
-        )
-        .await?;
+        let loaders = super::document::loaders(ctx)?;
+        let all = loaders.load_one(RevisionsKey(self.0.number.clone())).await?.unwrap_or_default();
         Ok(all.into_iter().map(Quote).collect())
     }
     /// A link to the printable quote (HTML), valid for ten minutes, that needs no other
@@ -164,6 +158,31 @@ impl Quote {
     }
     async fn deleted_at(&self) -> Option<DateTime<Utc>> {
         self.0.deleted_at
+    }
+}
+
+/// The revisions of a quote number, through the caller's scope.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RevisionsKey(pub String);
+
+impl async_graphql::dataloader::Loader<RevisionsKey> for crate::graphql::loaders::ScopedLoader {
+    type Value = Vec<DomainQuote>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[RevisionsKey],
+    ) -> Result<std::collections::HashMap<RevisionsKey, Vec<DomainQuote>>, ApiError> {
+        let numbers: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let scope = quote_scope(&self.actor);
+        let all =
+            guanxi_store::trade::quote::revisions(self.db.connection(), self.actor.tenant_id, scope, &numbers).await?;
+        let mut found: std::collections::HashMap<RevisionsKey, Vec<DomainQuote>> =
+            keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for quote in all {
+            found.entry(RevisionsKey(quote.number.clone())).or_default().push(quote);
+        }
+        Ok(found)
     }
 }
 
@@ -374,7 +393,7 @@ impl QuoteMutation {
     /// own price.
     async fn create_quote(&self, ctx: &Context<'_>, input: CreateQuoteInput) -> ApiResult<QuotePayload> {
         let actor = require(ctx, Permission::QuoteWrite)?.clone();
-        let header = input.header.to_store(actor.user_id);
+        let header = input.header.to_store(Some(actor.user_id));
         let lines = store_lines(&input.lines);
         let checked = check_terms(input.terms.as_deref());
         let (header, lines) = match (header, lines, checked) {
@@ -419,7 +438,7 @@ impl QuoteMutation {
     /// Edits a quote in DRAFT (revise a sent one instead).
     async fn update_quote(&self, ctx: &Context<'_>, input: UpdateQuoteInput) -> ApiResult<QuotePayload> {
         let actor = require(ctx, Permission::QuoteWrite)?;
-        let header = input.header.as_ref().map(|h| h.to_store(actor.user_id)).transpose();
+        let header = input.header.as_ref().map(|h| h.to_store(None)).transpose();
         let lines = input.lines.as_ref().map(|l| store_lines(l)).transpose();
         let terms = optional_text(&input.terms);
         let checked = check_terms(terms.clone().flatten().as_deref());
