@@ -20,7 +20,20 @@ fn d(text: &str) -> anyhow::Result<Decimal> {
 }
 
 /// (category, code, name, kind, origin, specification, unit, list price, cost, rate)
-const CATALOGUE: &[(usize, &str, &str, ProductKind, ProductOrigin, &str, &str, &str, &str, TaxRate)] = &[
+type CatalogueRow = (
+    usize,
+    &'static str,
+    &'static str,
+    ProductKind,
+    ProductOrigin,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    TaxRate,
+);
+
+const CATALOGUE: &[CatalogueRow] = &[
     (
         0,
         "KT-35GW",

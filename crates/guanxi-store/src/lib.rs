@@ -28,7 +28,7 @@ pub mod visibility;
 
 pub use db::{Backend, Database};
 pub use error::{StoreError, StoreResult};
-pub use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, QueryResult, TransactionTrait};
+pub use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryResult, TransactionTrait};
 
 /// Inserts rows in multi-row statements sized to stay under the engines' bound-parameter
 /// limits (SQLite 32,766; PostgreSQL 65,535), counting every column of the table as bound

@@ -155,6 +155,35 @@ macro_rules! scoped_reads {
 }
 pub(crate) use scoped_reads;
 
+/// `Scoped` for a kind seen through its own module's scope on its `owner_id` and its
+/// customer's on its `customer_id` (quotes, orders), with the module's `to_domain`:
+/// `owner_and_customer_scoped!(Quotes, quote, Quote);`.
+macro_rules! owner_and_customer_scoped {
+    ($kind:ty, $entity:ident, $record:ty) => {
+        impl $crate::repo::Scoped for $kind {
+            type Entity = $entity::Entity;
+            type Scope = guanxi_domain::entity::OwnerAndCustomer;
+            type Record = $record;
+            const ID: $entity::Column = $entity::Column::Id;
+            const DELETED_AT: Option<$entity::Column> = Some($entity::Column::DeletedAt);
+
+            fn visible(
+                backend: sea_orm::DbBackend,
+                tenant: guanxi_domain::ids::TenantId,
+                scope: Self::Scope,
+            ) -> sea_orm::Select<$entity::Entity> {
+                let columns = ($entity::Column::TenantId, $entity::Column::CustomerId, $entity::Column::OwnerId);
+                $crate::scope::of_owner_and_customer(backend, tenant, scope, columns)
+            }
+
+            fn to_domain(model: $entity::Model) -> $crate::StoreResult<$record> {
+                to_domain(model)
+            }
+        }
+    };
+}
+pub(crate) use owner_and_customer_scoped;
+
 /// A record kind whose updates are guarded by a version the caller read.
 pub trait Versioned: Scoped {
     const TENANT_ID: <Self::Entity as EntityTrait>::Column;

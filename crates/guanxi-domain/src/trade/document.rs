@@ -461,7 +461,9 @@ mod tests {
 
     #[test]
     fn deliveries_decide_the_order_status_and_never_exceed_the_order() {
-        let cases: [(&[(&str, &str)], Result<OrderStatus, usize>); 4] = [
+        // (ordered, delivered) per line → the status, or the line over its order
+        type Case<'a> = (&'a [(&'a str, &'a str)], Result<OrderStatus, usize>);
+        let cases: [Case; 4] = [
             (&[("2", "0"), ("1", "0")], Ok(OrderStatus::Confirmed)),
             (&[("2", "1"), ("1", "0")], Ok(OrderStatus::PartlyDelivered)),
             (&[("2", "2"), ("1", "1")], Ok(OrderStatus::Delivered)),

@@ -116,6 +116,46 @@ pub fn connection<T, N: OutputType>(page: Page<T>, total: TotalCount, wrap: impl
     connection
 }
 
+/// The record of kind `R` an id names, when the caller has `permission` and the scope
+/// `scope` gives them admits it; `NOT_FOUND` otherwise (another kind's id too).
+pub async fn read_by_id<R: guanxi_store::repo::Scoped>(
+    ctx: &async_graphql::Context<'_>,
+    permission: guanxi_domain::platform::access::Permission,
+    (id, kind): (&ID, &str),
+    scope: impl FnOnce(&guanxi_domain::platform::access::Actor) -> R::Scope,
+) -> ApiResult<R::Record> {
+    let actor = super::context::require(ctx, permission)?;
+    let id = expect_id(id, kind)?;
+    let db = &super::context::state(ctx).db;
+    let found = guanxi_store::repo::find::<R, _>(db.connection(), actor.tenant_id, scope(actor), id).await?;
+    found.ok_or(ApiError::NotFound)
+}
+
+/// A page of a listed kind's records through `scope`, with a `totalCount` of the same
+/// filter and scope (counted only when asked for).
+pub async fn listed<R, N>(
+    db: &guanxi_store::Database,
+    tenant: guanxi_domain::ids::TenantId,
+    (scope, filter, order): (R::Scope, R::Filter, R::Order),
+    request: &PageRequest,
+    wrap: impl Fn(R::Record) -> N,
+) -> ApiResult<Conn<N>>
+where
+    R: guanxi_store::repo::Listed + 'static,
+    R::Scope: Send + Sync + 'static,
+    R::Filter: Clone + Send + Sync + 'static,
+    <R::Entity as guanxi_store::EntityTrait>::Model: Sync,
+    N: OutputType,
+{
+    let page = guanxi_store::repo::list::<R, _>(db.connection(), tenant, scope, &filter, order, request).await?;
+    let db = db.clone();
+    let total = TotalCount::new(move || {
+        let (db, filter) = (db.clone(), filter.clone());
+        Box::pin(async move { guanxi_store::repo::count::<R, _>(db.connection(), tenant, scope, &filter).await })
+    });
+    Ok(connection(page, total, wrap))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

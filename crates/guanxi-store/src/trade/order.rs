@@ -86,23 +86,7 @@ pub fn to_domain(m: sales_order::Model) -> StoreResult<Order> {
 /// Orders, read through their own `ORDER` scope and their customer's.
 pub struct Orders;
 
-impl Scoped for Orders {
-    type Entity = sales_order::Entity;
-    type Scope = OwnerAndCustomer;
-    type Record = Order;
-    const ID: sales_order::Column = sales_order::Column::Id;
-    const DELETED_AT: Option<sales_order::Column> = Some(sales_order::Column::DeletedAt);
-
-    fn visible(backend: DbBackend, tenant: TenantId, scope: OwnerAndCustomer) -> Select<sales_order::Entity> {
-        let columns = (sales_order::Column::TenantId, sales_order::Column::CustomerId, sales_order::Column::OwnerId);
-        crate::scope::of_owner_and_customer(backend, tenant, scope, columns)
-    }
-
-    fn to_domain(model: sales_order::Model) -> StoreResult<Order> {
-        to_domain(model)
-    }
-}
-
+repo::owner_and_customer_scoped!(Orders, sales_order, Order);
 repo::versioned!(Orders, sales_order);
 repo::recyclable!(Orders, sales_order, ENTITY);
 repo::scoped_reads!(Orders);

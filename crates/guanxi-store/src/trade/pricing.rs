@@ -39,7 +39,7 @@ struct StoredBreak {
 }
 
 impl StoredBreak {
-    fn to_domain(&self) -> QuantityBreak {
+    fn to_domain(self) -> QuantityBreak {
         QuantityBreak { min_quantity: from_e4(self.q), price: from_e4(self.p) }
     }
 }
@@ -58,7 +58,7 @@ pub fn to_domain(m: price_policy::Model) -> StoreResult<PricePolicy> {
             product_id: m.product_id.into(),
             target,
             price: from_e4(m.price_e4),
-            breaks: breaks.iter().map(StoredBreak::to_domain).collect(),
+            breaks: breaks.iter().copied().map(StoredBreak::to_domain).collect(),
             valid_from: m.valid_from,
             valid_to: m.valid_to,
         },
@@ -382,19 +382,17 @@ pub async fn priced<C: ConnectionTrait>(
     let mut found: HashMap<ProductId, Priced> = HashMap::new();
     for row in rows {
         let id = ProductId::from_uuid(row.product_id);
-        let cell = |column| Cell::of("products", row.product_id, column);
-        if !found.contains_key(&id) {
-            let priced = Priced {
+        if let std::collections::hash_map::Entry::Vacant(slot) = found.entry(id) {
+            slot.insert(Priced {
                 product_id: id,
                 name: row.name.clone(),
                 specification: row.specification.clone(),
                 unit: row.unit.clone(),
                 list_price: from_e4(row.list_price_e4),
-                tax_rate: cell("tax_rate").text(&row.tax_rate, TaxRate::parse)?,
+                tax_rate: Cell::of("products", row.product_id, "tax_rate").text(&row.tax_rate, TaxRate::parse)?,
                 active: row.active,
                 holding: Vec::new(),
-            };
-            found.insert(id, priced);
+            });
         }
         let (Some(policy), Some(price), Some(valid_from)) = (row.policy_id, row.price_e4, row.valid_from) else {
             continue;
@@ -412,7 +410,7 @@ pub async fn priced<C: ConnectionTrait>(
                 product_id: id,
                 target,
                 price: from_e4(price),
-                breaks: breaks.iter().map(StoredBreak::to_domain).collect(),
+                breaks: breaks.iter().copied().map(StoredBreak::to_domain).collect(),
                 valid_from,
                 valid_to: row.valid_to,
             },

@@ -74,23 +74,7 @@ pub fn to_domain(m: quote::Model) -> StoreResult<Quote> {
 /// Quotes, read through their own `QUOTE` scope and their customer's.
 pub struct Quotes;
 
-impl Scoped for Quotes {
-    type Entity = quote::Entity;
-    type Scope = OwnerAndCustomer;
-    type Record = Quote;
-    const ID: quote::Column = quote::Column::Id;
-    const DELETED_AT: Option<quote::Column> = Some(quote::Column::DeletedAt);
-
-    fn visible(backend: DbBackend, tenant: TenantId, scope: OwnerAndCustomer) -> Select<quote::Entity> {
-        let columns = (quote::Column::TenantId, quote::Column::CustomerId, quote::Column::OwnerId);
-        crate::scope::of_owner_and_customer(backend, tenant, scope, columns)
-    }
-
-    fn to_domain(model: quote::Model) -> StoreResult<Quote> {
-        to_domain(model)
-    }
-}
-
+repo::owner_and_customer_scoped!(Quotes, quote, Quote);
 repo::versioned!(Quotes, quote);
 repo::recyclable!(Quotes, quote, ENTITY);
 repo::scoped_reads!(Quotes);

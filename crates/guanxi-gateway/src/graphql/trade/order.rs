@@ -24,7 +24,7 @@ use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
 use crate::graphql::loaders::{CustomerKey, UserKey};
 use crate::graphql::mutation::{Idempotent, write, write_by_id};
 use crate::graphql::platform::org::{USER, User};
-use crate::graphql::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
+use crate::graphql::relay::{Conn, expect_id, global_id, input_id, listed, page_request, read_by_id};
 use crate::graphql::shared::{IdFilter, TimeRange};
 
 pub const ORDER: &str = EntityKind::Order.name();
@@ -251,17 +251,8 @@ pub(crate) async fn order_connection(
         (sort, o.direction.into())
     });
     let request = page_request(first, after, None, None, guanxi_store::trade::order::sort_name(order.0))?;
-    let db = state(ctx).db.clone();
-    let scope = order_scope(&actor);
-    let page =
-        guanxi_store::trade::order::list(db.connection(), actor.tenant_id, scope, &filter, order, &request).await?;
-    let total = TotalCount::new(move || {
-        let (db, filter) = (db.clone(), filter.clone());
-        Box::pin(
-            async move { guanxi_store::trade::order::count(db.connection(), actor.tenant_id, scope, &filter).await },
-        )
-    });
-    Ok(connection(page, total, SalesOrder))
+    let query = (order_scope(&actor), filter, order);
+    listed::<guanxi_store::trade::order::Orders, _>(&state(ctx).db, actor.tenant_id, query, &request, SalesOrder).await
 }
 
 /// The work log's sales (销售业绩): orders the people own confirmed in a period and not
@@ -312,12 +303,10 @@ pub struct OrderQuery;
 #[Object]
 impl OrderQuery {
     async fn sales_order(&self, ctx: &Context<'_>, id: ID) -> ApiResult<SalesOrder> {
-        let actor = require(ctx, Permission::OrderRead)?;
-        let id = expect_id(&id, ORDER)?;
-        let found =
-            guanxi_store::trade::order::find(state(ctx).db.connection(), actor.tenant_id, order_scope(actor), id)
-                .await?;
-        found.map(SalesOrder).ok_or(ApiError::NotFound)
+        let read = (&id, ORDER);
+        Ok(SalesOrder(
+            read_by_id::<guanxi_store::trade::order::Orders>(ctx, Permission::OrderRead, read, order_scope).await?,
+        ))
     }
 
     /// Sales orders the caller may see (their own scope and their customer's). Default

@@ -22,9 +22,9 @@ use crate::graphql::context::{actor, author, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
 use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
 use crate::graphql::loaders::CustomerKey;
-use crate::graphql::mutation::{Idempotent, transact, write};
+use crate::graphql::mutation::{Idempotent, transact, write, write_by_id};
 use crate::graphql::platform::org_mutation::VersionedIdInput;
-use crate::graphql::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
+use crate::graphql::relay::{Conn, expect_id, global_id, input_id, listed, page_request, read_by_id};
 use crate::graphql::shared::OrderDirection;
 
 /// Products' custom fields are defined under this entity.
@@ -287,10 +287,10 @@ impl ProductQuery {
     }
 
     async fn product(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Product> {
-        let actor = require(ctx, Permission::ProductRead)?;
-        let id = expect_id(&id, PRODUCT)?;
-        let found = guanxi_store::trade::product::find(state(ctx).db.connection(), actor.tenant_id, (), id).await?;
-        found.map(Product).ok_or(ApiError::NotFound)
+        let read = (&id, PRODUCT);
+        Ok(Product(
+            read_by_id::<guanxi_store::trade::product::Products>(ctx, Permission::ProductRead, read, |_| ()).await?,
+        ))
     }
 
     /// The catalogue. Default order: most recently updated first.
@@ -332,15 +332,8 @@ impl ProductQuery {
             (sort, o.direction.into())
         });
         let request = page_request(first, after, None, None, guanxi_store::trade::product::sort_name(order.0))?;
-        let page =
-            guanxi_store::trade::product::list(db.connection(), actor.tenant_id, (), &store, order, &request).await?;
-        let total = TotalCount::new(move || {
-            let (db, store) = (db.clone(), store.clone());
-            Box::pin(
-                async move { guanxi_store::trade::product::count(db.connection(), actor.tenant_id, (), &store).await },
-            )
-        });
-        Ok(connection(page, total, Product))
+        let query = ((), store, order);
+        listed::<guanxi_store::trade::product::Products, _>(&db, actor.tenant_id, query, &request, Product).await
     }
 
     /// The live price policies of a product or of a customer the caller may see.
@@ -760,34 +753,34 @@ impl ProductMutation {
 
     /// Activates or deactivates a product.
     async fn set_product_active(&self, ctx: &Context<'_>, input: SetProductActiveInput) -> ApiResult<ProductPayload> {
-        let actor = require(ctx, Permission::ProductManage)?;
-        let id = match input_id("id", &input.id, PRODUCT) {
-            Ok(id) => id,
-            Err(e) => return Ok(Err(vec![e]).into()),
-        };
-        let author = author(ctx, actor);
         let (version, active) = (input.expected_version, input.active);
-        let result = transact(ctx, move |tx| {
-            Box::pin(async move { guanxi_store::trade::product::set_active(tx, &author, (id, version), active).await })
-        })
-        .await?;
-        Ok(result.into())
+        write_by_id(
+            ctx,
+            Permission::ProductManage,
+            (&input.id, PRODUCT),
+            |_| (),
+            move |tx, author, (), id| {
+                Box::pin(
+                    async move { guanxi_store::trade::product::set_active(tx, &author, (id, version), active).await },
+                )
+            },
+        )
+        .await
     }
 
     /// Moves a product no document uses to the recycle bin (deactivate a used one).
     async fn delete_product(&self, ctx: &Context<'_>, input: VersionedIdInput) -> ApiResult<ProductPayload> {
-        let actor = require(ctx, Permission::ProductManage)?;
-        let id = match input_id("id", &input.id, PRODUCT) {
-            Ok(id) => id,
-            Err(e) => return Ok(Err(vec![e]).into()),
-        };
-        let author = author(ctx, actor);
         let version = input.expected_version;
-        let result = transact(ctx, move |tx| {
-            Box::pin(async move { guanxi_store::trade::product::delete(tx, &author, (id, version)).await })
-        })
-        .await?;
-        Ok(result.into())
+        write_by_id(
+            ctx,
+            Permission::ProductManage,
+            (&input.id, PRODUCT),
+            |_| (),
+            move |tx, author, (), id| {
+                Box::pin(async move { guanxi_store::trade::product::delete(tx, &author, (id, version)).await })
+            },
+        )
+        .await
     }
 
     /// Adds a price policy; one whose days meet another's for the same product and level
@@ -836,16 +829,10 @@ impl ProductMutation {
         ctx: &Context<'_>,
         input: UpdatePricePolicyInput,
     ) -> ApiResult<PricePolicyPayload> {
-        let actor = require(ctx, Permission::ProductManage)?;
         let places = product_places(ctx).await?;
-        let id = match input_id("id", &input.id, POLICY) {
-            Ok(id) => id,
-            Err(e) => return Ok(Err(vec![e]).into()),
-        };
-        let author = author(ctx, actor);
-        let rule = actor.scope_rule(Module::Customer);
         let version = input.expected_version;
-        let result = transact(ctx, move |tx| {
+        let scope = |actor: &guanxi_domain::platform::access::Actor| actor.scope_rule(Module::Customer);
+        write_by_id(ctx, Permission::ProductManage, (&input.id, POLICY), scope, move |tx, author, rule, id| {
             Box::pin(async move {
                 guanxi_store::trade::pricing::update(tx, &author, rule, (id, version), |current| {
                     PolicyTerms {
@@ -860,24 +847,16 @@ impl ProductMutation {
                 .await
             })
         })
-        .await?;
-        Ok(result.into())
+        .await
     }
 
     /// Ends a price policy.
     async fn delete_price_policy(&self, ctx: &Context<'_>, input: VersionedIdInput) -> ApiResult<PricePolicyPayload> {
-        let actor = require(ctx, Permission::ProductManage)?;
-        let id = match input_id("id", &input.id, POLICY) {
-            Ok(id) => id,
-            Err(e) => return Ok(Err(vec![e]).into()),
-        };
-        let author = author(ctx, actor);
-        let rule = actor.scope_rule(Module::Customer);
         let version = input.expected_version;
-        let result = transact(ctx, move |tx| {
+        let scope = |actor: &guanxi_domain::platform::access::Actor| actor.scope_rule(Module::Customer);
+        write_by_id(ctx, Permission::ProductManage, (&input.id, POLICY), scope, move |tx, author, rule, id| {
             Box::pin(async move { guanxi_store::trade::pricing::delete(tx, &author, rule, (id, version)).await })
         })
-        .await?;
-        Ok(result.into())
+        .await
     }
 }

@@ -20,7 +20,7 @@ use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
 use crate::graphql::loaders::{CustomerKey, UserKey};
 use crate::graphql::mutation::{Idempotent, write, write_by_id};
 use crate::graphql::platform::org::{USER, User};
-use crate::graphql::relay::{Conn, TotalCount, connection, expect_id, global_id, page_request};
+use crate::graphql::relay::{Conn, expect_id, global_id, listed, page_request, read_by_id};
 use crate::graphql::shared::{IdFilter, OrderDirection, TimeRange};
 
 pub const QUOTE: &str = EntityKind::Quote.name();
@@ -254,17 +254,8 @@ pub(crate) async fn quote_connection(
         (sort, o.direction.into())
     });
     let request = page_request(first, after, None, None, guanxi_store::trade::quote::sort_name(order.0))?;
-    let db = state(ctx).db.clone();
-    let scope = quote_scope(&actor);
-    let page =
-        guanxi_store::trade::quote::list(db.connection(), actor.tenant_id, scope, &filter, order, &request).await?;
-    let total = TotalCount::new(move || {
-        let (db, filter) = (db.clone(), filter.clone());
-        Box::pin(
-            async move { guanxi_store::trade::quote::count(db.connection(), actor.tenant_id, scope, &filter).await },
-        )
-    });
-    Ok(connection(page, total, Quote))
+    let query = (quote_scope(&actor), filter, order);
+    listed::<guanxi_store::trade::quote::Quotes, _>(&state(ctx).db, actor.tenant_id, query, &request, Quote).await
 }
 
 #[derive(Default)]
@@ -274,12 +265,10 @@ pub struct QuoteQuery;
 impl QuoteQuery {
     /// A quote revision by id.
     async fn quote(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Quote> {
-        let actor = require(ctx, Permission::QuoteRead)?;
-        let id = expect_id(&id, QUOTE)?;
-        let found =
-            guanxi_store::trade::quote::find(state(ctx).db.connection(), actor.tenant_id, quote_scope(actor), id)
-                .await?;
-        found.map(Quote).ok_or(ApiError::NotFound)
+        let read = (&id, QUOTE);
+        Ok(Quote(
+            read_by_id::<guanxi_store::trade::quote::Quotes>(ctx, Permission::QuoteRead, read, quote_scope).await?,
+        ))
     }
 
     /// Quotes the caller may see (their own scope and their customer's), the latest
