@@ -611,33 +611,27 @@ async fn quotes_orders_and_customer_prices_are_invisible_outside_the_callers_sco
         }
         // Writes through an id the caller cannot see find nothing and change nothing.
         if !sees {
-            let (codes, _) = refused(
-                &app,
-                token,
-                &ORDER_ACTION.replace("ACTION", "confirmSalesOrder"),
-                json!({"id": order["id"], "expectedVersion": order["version"]}),
-                "confirmSalesOrder",
-            )
-            .await;
-            assert_eq!(codes, ["NOT_FOUND"], "{who}");
-            let (codes, _) = refused(
-                &app,
-                token,
-                &QUOTE_ACTION.replace("ACTION", "sendQuote"),
-                json!({"id": quote["id"], "expectedVersion": quote["version"]}),
-                "sendQuote",
-            )
-            .await;
-            assert_eq!(codes, ["NOT_FOUND"], "{who}");
-            let (codes, _) = refused(
-                &app,
-                token,
-                &with_fields(CREATE_QUOTE, "id"),
-                json!({"customerId": jinling, "lines": [{"productId": product, "quantity": "1"}]}),
-                "createQuote",
-            )
-            .await;
-            assert_eq!(codes[0], "NOT_FOUND", "{who}");
+            let writes = [
+                (
+                    ORDER_ACTION.replace("ACTION", "confirmSalesOrder"),
+                    json!({"id": order["id"], "expectedVersion": order["version"]}),
+                    "confirmSalesOrder",
+                ),
+                (
+                    QUOTE_ACTION.replace("ACTION", "sendQuote"),
+                    json!({"id": quote["id"], "expectedVersion": quote["version"]}),
+                    "sendQuote",
+                ),
+                (
+                    with_fields(CREATE_QUOTE, "id"),
+                    json!({"customerId": jinling, "lines": [{"productId": product, "quantity": "1"}]}),
+                    "createQuote",
+                ),
+            ];
+            for (query, input, field) in writes {
+                let (codes, _) = refused(&app, token, &query, input, field).await;
+                assert_eq!(codes[0], "NOT_FOUND", "{who} {field}");
+            }
         }
     }
     // A role without quote.read / order.read sees neither, whatever its scope.
