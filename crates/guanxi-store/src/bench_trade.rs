@@ -9,7 +9,7 @@ use guanxi_domain::customers::customer::shanghai_date;
 use guanxi_domain::ids::TenantId;
 use guanxi_domain::mnemonic::mnemonic_code;
 use guanxi_domain::trade::document::{OrderStatus, QuoteStatus, figure};
-use guanxi_domain::trade::money::{LineTerms, Places, TaxMode, TaxRate, Totals, to_e4};
+use guanxi_domain::trade::money::{LineTerms, Places, TaxMode, TaxRate, to_e4};
 use guanxi_domain::trade::pricing::PriceSource;
 use guanxi_domain::trade::product::search_tokens;
 use rand::Rng;
@@ -30,18 +30,6 @@ const KINDS: &[(&str, &str, &str, &[&str])] = &[
     ("培训", "人天", "TRAINING", &["操作培训", "认证培训", "管理培训", "安全培训"]),
 ];
 const RATES: &[TaxRate] = &[TaxRate::Vat13, TaxRate::Vat13, TaxRate::Vat13, TaxRate::Vat6, TaxRate::Vat9];
-
-fn header_totals(t: &Totals) -> [i64; 7] {
-    [
-        to_e4(t.list_amount),
-        to_e4(t.subtotal),
-        to_e4(t.discount_amount),
-        to_e4(t.net),
-        to_e4(t.tax),
-        to_e4(t.gross),
-        to_e4(t.discount_off_list()),
-    ]
-}
 
 struct Catalogued {
     id: Uuid,
@@ -210,7 +198,7 @@ pub(crate) async fn load(
             QuoteStatus::Accepted,
             QuoteStatus::Rejected,
         ][rng.gen_range(0..5)];
-        let [list, subtotal, off, net, tax, gross, off_list] = header_totals(&totals);
+        let [list, subtotal, off, net, tax, gross, off_list] = crate::trade::lines::totals_e4(&totals);
         quotes.push(quote::ActiveModel {
             tenant_id: Set(t),
             id: Set(quote_id),

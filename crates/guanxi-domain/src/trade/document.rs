@@ -298,15 +298,16 @@ pub struct Order {
 
 impl Order {
     /// The status after `action`, or why it may not happen. A delivery's status is
-    /// decided by [`delivered_status`].
-    pub fn after(&self, action: OrderAction, anything_delivered: bool) -> Result<OrderStatus, FieldError> {
+    /// decided by [`delivered_status`]; any delivery moves a confirmed order on, so a
+    /// CONFIRMED order has nothing delivered and may still be cancelled.
+    pub fn after(&self, action: OrderAction) -> Result<OrderStatus, FieldError> {
         use OrderStatus as S;
         let next = match (action, self.status) {
             (OrderAction::Edit | OrderAction::Delete, S::Draft) => S::Draft,
             (OrderAction::Confirm, S::Draft) => S::Confirmed,
             (OrderAction::Deliver, S::Confirmed | S::PartlyDelivered) => self.status,
             (OrderAction::Complete, S::Delivered) => S::Completed,
-            (OrderAction::Cancel, S::Draft | S::Confirmed) if !anything_delivered => S::Cancelled,
+            (OrderAction::Cancel, S::Draft | S::Confirmed) => S::Cancelled,
             (action, status) => {
                 let verb = match action {
                     OrderAction::Edit => "edited",
@@ -443,19 +444,19 @@ mod tests {
             deleted_at: None,
         };
         let cases = [
-            (S::Draft, A::Confirm, false, Some(S::Confirmed)),
-            (S::Draft, A::Edit, false, Some(S::Draft)),
-            (S::Confirmed, A::Edit, false, None),
-            (S::Confirmed, A::Deliver, false, Some(S::Confirmed)),
-            (S::Confirmed, A::Cancel, false, Some(S::Cancelled)),
-            (S::PartlyDelivered, A::Cancel, true, None),
-            (S::Delivered, A::Complete, true, Some(S::Completed)),
-            (S::PartlyDelivered, A::Complete, true, None),
-            (S::Completed, A::Cancel, true, None),
-            (S::Cancelled, A::Confirm, false, None),
+            (S::Draft, A::Confirm, Some(S::Confirmed)),
+            (S::Draft, A::Edit, Some(S::Draft)),
+            (S::Confirmed, A::Edit, None),
+            (S::Confirmed, A::Deliver, Some(S::Confirmed)),
+            (S::Confirmed, A::Cancel, Some(S::Cancelled)),
+            (S::PartlyDelivered, A::Cancel, None),
+            (S::Delivered, A::Complete, Some(S::Completed)),
+            (S::PartlyDelivered, A::Complete, None),
+            (S::Completed, A::Cancel, None),
+            (S::Cancelled, A::Confirm, None),
         ];
-        for (status, action, delivered, expected) in cases {
-            assert_eq!(order(status).after(action, delivered).ok(), expected, "{status:?} {action:?}");
+        for (status, action, expected) in cases {
+            assert_eq!(order(status).after(action).ok(), expected, "{status:?} {action:?}");
         }
     }
 

@@ -104,6 +104,8 @@ pub struct PricePolicy {
     pub version: i32,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// Set once the policy is ended; it stays readable on the lines it priced.
+    pub deleted_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 text_enum! {
@@ -167,6 +169,7 @@ mod tests {
             version: 1,
             created_at: chrono::Utc::now(),
             updated_at: chrono::Utc::now(),
+            deleted_at: None,
         }
     }
 

@@ -59,13 +59,3 @@ pub async fn set_lines<C: ConnectionTrait>(
     audit::record(conn, author, EntityKind::Opportunity, id, Operation::Update, &changes).await?;
     Ok(after)
 }
-
-/// The lines of each deal among `ids` (the caller has read the deals).
-pub async fn lines_of<C: ConnectionTrait>(
-    conn: &C,
-    tenant: guanxi_domain::ids::TenantId,
-    ids: &[Uuid],
-) -> StoreResult<std::collections::HashMap<Uuid, Vec<guanxi_domain::trade::document::Line>>> {
-    let parents: Vec<Parent> = ids.iter().map(|id| Parent::Opportunity(*id)).collect();
-    lines::of(conn, tenant, &parents).await
-}

@@ -21,7 +21,7 @@ use crate::error::StoreResult;
 use crate::trade::pricing::{self, Priced};
 
 /// Whose lines.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Parent {
     Quote(Uuid),
     Order(Uuid),
@@ -159,22 +159,27 @@ pub fn refigured(lines: &[Line], (discount, mode, places): (Decimal, TaxMode, Pl
     (lines, totals)
 }
 
-/// The header columns that hold a document's totals.
-pub fn totals_columns(totals: &Totals) -> [(&'static str, i64); 7] {
+/// A document's stored totals: list amount, subtotal, discount amount, net, tax, gross
+/// and the discount off list, as the header columns of those names (`…_e4`) hold them.
+pub fn totals_e4(totals: &Totals) -> [i64; 7] {
     [
-        ("list_amount_e4", to_e4(totals.list_amount)),
-        ("subtotal_e4", to_e4(totals.subtotal)),
-        ("discount_amount_e4", to_e4(totals.discount_amount)),
-        ("net_e4", to_e4(totals.net)),
-        ("tax_e4", to_e4(totals.tax)),
-        ("gross_e4", to_e4(totals.gross)),
-        ("discount_off_list_e4", to_e4(totals.discount_off_list())),
+        to_e4(totals.list_amount),
+        to_e4(totals.subtotal),
+        to_e4(totals.discount_amount),
+        to_e4(totals.net),
+        to_e4(totals.tax),
+        to_e4(totals.gross),
+        to_e4(totals.discount_off_list()),
     ]
 }
 
+/// The header columns that hold a document's totals, in the order of [`totals_e4`].
+const TOTALS_COLUMNS: [&str; 7] =
+    ["list_amount_e4", "subtotal_e4", "discount_amount_e4", "net_e4", "tax_e4", "gross_e4", "discount_off_list_e4"];
+
 /// `update` setting a document row's totals (quotes and orders name them alike).
 pub fn with_totals<E: EntityTrait>(update: sea_orm::UpdateMany<E>, totals: &Totals) -> sea_orm::UpdateMany<E> {
-    totals_columns(totals).into_iter().fold(update, |update, (column, value)| {
+    TOTALS_COLUMNS.into_iter().zip(totals_e4(totals)).fold(update, |update, (column, value)| {
         update.col_expr(sea_orm::sea_query::Alias::new(column), Expr::value(value))
     })
 }
@@ -269,40 +274,56 @@ pub fn to_domain(m: document_line::Model) -> StoreResult<Line> {
     })
 }
 
-/// The lines of each parent among `parents` (all of one kind), in order, by parent id:
-/// one statement. The caller has checked the parents are visible.
+/// The lines of each of `parents` (of any kinds), in order: one statement. The caller has
+/// checked the parents are visible.
 pub async fn of<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     parents: &[Parent],
-) -> StoreResult<HashMap<Uuid, Vec<Line>>> {
-    let mut found: HashMap<Uuid, Vec<Line>> = HashMap::new();
-    let Some(first) = parents.first() else { return Ok(found) };
-    let (column, _) = first.column();
-    let ids: Vec<Uuid> = parents.iter().map(|p| p.column().1).collect();
+) -> StoreResult<HashMap<Parent, Vec<Line>>> {
+    let mut found: HashMap<Parent, Vec<Line>> = HashMap::new();
+    if parents.is_empty() {
+        return Ok(found);
+    }
+    let (mut quotes, mut orders, mut deals) = (Vec::new(), Vec::new(), Vec::new());
+    for parent in parents {
+        match *parent {
+            Parent::Quote(id) => quotes.push(id),
+            Parent::Order(id) => orders.push(id),
+            Parent::Opportunity(id) => deals.push(id),
+        }
+    }
+    let mut any = sea_orm::Condition::any();
+    for (column, ids) in [
+        (document_line::Column::QuoteId, quotes),
+        (document_line::Column::OrderId, orders),
+        (document_line::Column::OpportunityId, deals),
+    ] {
+        if !ids.is_empty() {
+            any = any.add(column.is_in(ids));
+        }
+    }
     let rows = document_line::Entity::find()
         .filter(document_line::Column::TenantId.eq(tenant.uuid()))
-        .filter(column.is_in(ids))
-        .order_by_asc(column)
+        .filter(any)
         .order_by_asc(document_line::Column::Position)
         .all(conn)
         .await?;
     for row in rows {
-        let parent = match first {
-            Parent::Quote(_) => row.quote_id,
-            Parent::Order(_) => row.order_id,
-            Parent::Opportunity(_) => row.opportunity_id,
+        let parent = match (row.quote_id, row.order_id, row.opportunity_id) {
+            (Some(id), ..) => Parent::Quote(id),
+            (_, Some(id), _) => Parent::Order(id),
+            (.., Some(id)) => Parent::Opportunity(id),
+            (None, None, None) => continue,
         };
-        if let Some(parent) = parent {
-            found.entry(parent).or_default().push(to_domain(row)?);
-        }
+        found.entry(parent).or_default().push(to_domain(row)?);
     }
     Ok(found)
 }
 
 /// The lines of one parent, in order.
 pub async fn of_one<C: ConnectionTrait>(conn: &C, tenant: TenantId, parent: Parent) -> StoreResult<Vec<Line>> {
-    Ok(of(conn, tenant, &[parent]).await?.into_values().next().unwrap_or_default())
+    Ok(of(conn, tenant, &[parent]).await?.remove(&parent).unwrap_or_default())
 }
 
 /// Sets one line's delivered quantity.

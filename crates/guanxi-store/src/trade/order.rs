@@ -12,9 +12,7 @@ use guanxi_domain::entity::{EntityKind, OwnerAndCustomer};
 use guanxi_domain::ids::{ContactId, LineId, OpportunityId, OrderId, QuoteId, TenantId, UserId};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::sales::opportunity::StageKind;
-use guanxi_domain::trade::document::{
-    Line, Order, OrderAction, OrderStatus, OrderTerms, QuoteStatus, delivered_status,
-};
+use guanxi_domain::trade::document::{Order, OrderAction, OrderStatus, OrderTerms, QuoteStatus, delivered_status};
 use guanxi_domain::trade::money::{from_e4, to_e4};
 use guanxi_domain::{ErrorCode, FieldError, Invalid};
 use rust_decimal::Decimal;
@@ -275,6 +273,7 @@ pub async fn create<C: ConnectionTrait>(
     let number = rule.format(today, n);
     let id = OrderId::new();
     let now = Utc::now();
+    let [list, subtotal, off, net, tax, gross, off_list] = lines::totals_e4(&totals);
     let model = sales_order::ActiveModel {
         tenant_id: Set(tenant.uuid()),
         id: Set(id.uuid()),
@@ -288,13 +287,13 @@ pub async fn create<C: ConnectionTrait>(
         discount_e4: Set(to_e4(header.discount)),
         places: Set(i16::try_from(places.get()).unwrap_or(2)),
         notes: Set(header.notes.clone()),
-        list_amount_e4: Set(0),
-        subtotal_e4: Set(0),
-        discount_amount_e4: Set(0),
-        net_e4: Set(0),
-        tax_e4: Set(0),
-        gross_e4: Set(0),
-        discount_off_list_e4: Set(0),
+        list_amount_e4: Set(list),
+        subtotal_e4: Set(subtotal),
+        discount_amount_e4: Set(off),
+        net_e4: Set(net),
+        tax_e4: Set(tax),
+        gross_e4: Set(gross),
+        discount_off_list_e4: Set(off_list),
         quote_id: Set(new.from_quote.map(QuoteId::uuid)),
         delivery_date: Set(new.terms.delivery_date),
         delivery_address: Set(new.terms.delivery_address.clone()),
@@ -308,14 +307,8 @@ pub async fn create<C: ConnectionTrait>(
         updated_at: Set(now),
         deleted_at: Set(None),
     };
-    sales_order::Entity::insert(model).exec_without_returning(conn).await.map_err(on_external)?;
-    lines::with_totals(sales_order::Entity::update_many(), &totals)
-        .filter(sales_order::Column::TenantId.eq(tenant.uuid()))
-        .filter(sales_order::Column::Id.eq(id.uuid()))
-        .exec(conn)
-        .await?;
+    let created = to_domain(sales_order::Entity::insert(model).exec_with_returning(conn).await.map_err(on_external)?)?;
     lines::insert(conn, tenant, Parent::Order(id.uuid()), &lines).await?;
-    let created = find(conn, tenant, OwnerAndCustomer::ALL, id.uuid()).await?.ok_or(StoreError::NotFound)?;
     let changes = ChangeSet::new()
         .field("number", (), &number)
         .field("customerId", (), header.customer_id)
@@ -346,7 +339,7 @@ pub async fn update<C: ConnectionTrait>(
     let tenant = author.tenant_id;
     let settings = tenant::settings(conn, tenant).await?;
     let before = repo::live_current::<Orders, C>(conn, tenant, scope, id, expected_version).await?;
-    before.after(OrderAction::Edit, false)?;
+    before.after(OrderAction::Edit)?;
     let mut header = edit.header.unwrap_or_else(|| HeaderInput::from(&before.header));
     header.owner_id = header.owner_id.or(before.header.owner_id);
     if header.customer_id != before.header.customer_id {
@@ -405,7 +398,7 @@ pub async fn confirm<C: ConnectionTrait>(
     let tenant = author.tenant_id;
     let settings = tenant::settings(conn, tenant).await?;
     let before = repo::live_current::<Orders, C>(conn, tenant, scope, id, expected_version).await?;
-    let next = before.after(OrderAction::Confirm, false)?;
+    let next = before.after(OrderAction::Confirm)?;
     let off = before.totals.discount_off_list();
     if let Some(threshold) = settings.quote_approval_discount.filter(|t| off > *t && !may_approve) {
         let quoted = match before.quote_id {
@@ -522,7 +515,7 @@ pub async fn deliver<C: ConnectionTrait>(
 ) -> StoreResult<Order> {
     let tenant = author.tenant_id;
     let before = repo::live_current::<Orders, C>(conn, tenant, scope, id, expected_version).await?;
-    before.after(OrderAction::Deliver, false)?;
+    before.after(OrderAction::Deliver)?;
     if deliveries.is_empty() {
         return Err(StoreError::rejected("lines", ErrorCode::Required, "deliver at least one line"));
     }
@@ -596,10 +589,7 @@ pub async fn close<C: ConnectionTrait>(
 ) -> StoreResult<Order> {
     let tenant = author.tenant_id;
     let before = repo::live_current::<Orders, C>(conn, tenant, scope, id, expected_version).await?;
-    let parent = Parent::Order(id);
-    let lines = lines::of_one(conn, tenant, parent).await?;
-    let anything_delivered = lines.iter().any(|l| l.delivered > Decimal::ZERO);
-    let next = before.after(action, anything_delivered)?;
+    let next = before.after(action)?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if action == OrderAction::Cancel && reason.is_none_or(|r| r.chars().count() > 200) {
         return Err(StoreError::rejected("reason", ErrorCode::Required, "say why, in at most 200 characters"));
@@ -622,7 +612,7 @@ pub async fn delete<C: ConnectionTrait>(
     (id, expected_version): (Uuid, i32),
 ) -> StoreResult<Order> {
     let before = repo::live_current::<Orders, C>(conn, author.tenant_id, scope, id, expected_version).await?;
-    before.after(OrderAction::Delete, false)?;
+    before.after(OrderAction::Delete)?;
     repo::mark_deleted::<Orders, C>(conn, author, id, expected_version).await
 }
 
@@ -679,16 +669,6 @@ pub async fn sales_by_customer<C: ConnectionTrait>(
         .into_iter()
         .map(|(customer, n, gross)| (customer, (u64::try_from(n).unwrap_or(0), from_e4(gross.unwrap_or(0)))))
         .collect())
-}
-
-/// The lines of each order among `ids` (the caller has read the orders).
-pub async fn lines_of<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    ids: &[Uuid],
-) -> StoreResult<HashMap<Uuid, Vec<Line>>> {
-    let parents: Vec<Parent> = ids.iter().map(|id| Parent::Order(*id)).collect();
-    lines::of(conn, tenant, &parents).await
 }
 
 /// The work log's sales for `users` in `[from, to)`, per period (keyed by the period's

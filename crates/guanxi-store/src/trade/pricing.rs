@@ -65,6 +65,7 @@ pub fn to_domain(m: price_policy::Model) -> StoreResult<PricePolicy> {
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
+        deleted_at: m.deleted_at,
     })
 }
 
@@ -92,6 +93,8 @@ impl Scoped for PricePolicies {
     }
 }
 
+repo::versioned!(PricePolicies, price_policy);
+repo::recyclable!(PricePolicies, price_policy, ENTITY);
 repo::scoped_reads!(PricePolicies);
 
 /// The live policies of a product, or of a customer, the caller may see, by start date.
@@ -237,7 +240,8 @@ pub async fn create<C: ConnectionTrait>(
     Ok(created)
 }
 
-/// Changes a policy's prices and days (its product and target stay).
+/// Changes a live policy's prices and days (its product and target stay), at the version
+/// the caller read.
 pub async fn update<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
@@ -246,41 +250,20 @@ pub async fn update<C: ConnectionTrait>(
     edit: impl FnOnce(&PricePolicy) -> Result<PolicyTerms, guanxi_domain::Invalid>,
 ) -> StoreResult<PricePolicy> {
     let tenant = author.tenant_id;
-    let before = find(conn, tenant, customers, id).await?.ok_or(StoreError::NotFound)?;
-    let deleted = price_policy::Entity::find()
-        .filter(price_policy::Column::TenantId.eq(tenant.uuid()))
-        .filter(price_policy::Column::Id.eq(id))
-        .filter(price_policy::Column::DeletedAt.is_not_null())
-        .one(conn)
-        .await?;
-    if deleted.is_some() {
-        return Err(StoreError::NotFound);
-    }
-    if before.version != expected_version {
-        return Err(StoreError::version_conflict(expected_version, before.version));
-    }
+    let before = repo::live_current::<PricePolicies, C>(conn, tenant, customers, id, expected_version).await?;
     let mut terms = edit(&before)?;
     terms.product_id = before.terms.product_id;
     terms.target = before.terms.target.clone();
     check_overlap(conn, tenant, &terms, Some(id)).await?;
-    let result = price_policy::Entity::update_many()
+    let update = price_policy::Entity::update_many()
         .col_expr(price_policy::Column::PriceE4, Expr::value(to_e4(terms.price)))
         .col_expr(price_policy::Column::Breaks, Expr::value(breaks_json(&terms)))
         .col_expr(price_policy::Column::ValidFrom, Expr::value(terms.valid_from))
-        .col_expr(price_policy::Column::ValidTo, Expr::value(terms.valid_to))
-        .col_expr(price_policy::Column::Version, Expr::value(expected_version + 1))
-        .col_expr(price_policy::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(price_policy::Column::TenantId.eq(tenant.uuid()))
-        .filter(price_policy::Column::Id.eq(id))
-        .filter(price_policy::Column::Version.eq(expected_version))
-        .exec(conn)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(StoreError::version_conflict(expected_version, expected_version + 1));
-    }
-    let changes = ChangeSet::new().diff(&described(&before.terms), &described(&terms));
+        .col_expr(price_policy::Column::ValidTo, Expr::value(terms.valid_to));
+    let after = repo::write_versioned::<PricePolicies, C>(conn, tenant, id, expected_version, update).await?;
+    let changes = ChangeSet::new().diff(&described(&before.terms), &described(&after.terms));
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
-    find(conn, tenant, customers, id).await?.ok_or(StoreError::NotFound)
+    Ok(after)
 }
 
 /// Ends a policy for good (it stays readable on the lines it priced).
@@ -290,28 +273,7 @@ pub async fn delete<C: ConnectionTrait>(
     customers: ScopeRule,
     (id, expected_version): (Uuid, i32),
 ) -> StoreResult<PricePolicy> {
-    let tenant = author.tenant_id;
-    let before = find(conn, tenant, customers, id).await?.ok_or(StoreError::NotFound)?;
-    if before.version != expected_version {
-        return Err(StoreError::version_conflict(expected_version, before.version));
-    }
-    let now = Utc::now();
-    let result = price_policy::Entity::update_many()
-        .col_expr(price_policy::Column::DeletedAt, Expr::value(now))
-        .col_expr(price_policy::Column::Version, Expr::value(expected_version + 1))
-        .col_expr(price_policy::Column::UpdatedAt, Expr::value(now))
-        .filter(price_policy::Column::TenantId.eq(tenant.uuid()))
-        .filter(price_policy::Column::Id.eq(id))
-        .filter(price_policy::Column::Version.eq(expected_version))
-        .filter(price_policy::Column::DeletedAt.is_null())
-        .exec(conn)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(StoreError::rejected("id", ErrorCode::IllegalState, "the price policy is already deleted"));
-    }
-    audit::record(conn, author, ENTITY, id, Operation::Delete, &ChangeSet::new().field("deletedAt", None::<()>, now))
-        .await?;
-    Ok(PricePolicy { version: expected_version + 1, ..before })
+    repo::delete::<PricePolicies, C>(conn, author, customers, id, expected_version).await
 }
 
 /// A product as a line needs it, with the policies that hold for the customer.
@@ -350,6 +312,9 @@ struct PricedRow {
     breaks: Option<serde_json::Value>,
     valid_from: Option<NaiveDate>,
     valid_to: Option<NaiveDate>,
+    policy_version: Option<i32>,
+    policy_created_at: Option<chrono::DateTime<Utc>>,
+    policy_updated_at: Option<chrono::DateTime<Utc>>,
 }
 
 /// The live products among `products`, each with the live policies that hold on `on` for
@@ -368,7 +333,8 @@ pub async fn priced<C: ConnectionTrait>(
     let sql = format!(
         "SELECT p.id AS product_id, p.name, p.specification, p.unit, p.list_price_e4, p.tax_rate, p.active, \
          pp.id AS policy_id, pp.customer_id AS policy_customer_id, pp.customer_level, pp.price_e4, pp.breaks, \
-         pp.valid_from, pp.valid_to \
+         pp.valid_from, pp.valid_to, pp.version AS policy_version, pp.created_at AS policy_created_at, \
+         pp.updated_at AS policy_updated_at \
          FROM products p LEFT JOIN price_policies pp ON pp.tenant_id = p.tenant_id AND pp.product_id = p.id \
          AND pp.deleted_at IS NULL AND pp.valid_from <= ? AND (pp.valid_to IS NULL OR pp.valid_to >= ?) \
          AND (pp.customer_id = ? OR (pp.customer_id IS NULL AND pp.customer_level = ?)) \
@@ -394,30 +360,31 @@ pub async fn priced<C: ConnectionTrait>(
                 holding: Vec::new(),
             });
         }
-        let (Some(policy), Some(price), Some(valid_from)) = (row.policy_id, row.price_e4, row.valid_from) else {
-            continue;
-        };
-        let cell = |column| Cell::of("price_policies", policy, column);
-        let target = match (row.policy_customer_id, row.customer_level) {
-            (Some(customer), _) => PriceTarget::Customer(customer.into()),
-            (None, Some(level)) => PriceTarget::Level(level),
-            (None, None) => return Err(cell("customer_level").missing()),
-        };
-        let breaks: Vec<StoredBreak> = cell("breaks").json(row.breaks.unwrap_or_default())?;
-        let holding = PricePolicy {
-            id: policy.into(),
-            terms: PolicyTerms {
-                product_id: id,
-                target,
-                price: from_e4(price),
-                breaks: breaks.iter().copied().map(StoredBreak::to_domain).collect(),
+        let policy_row = (row.policy_id, row.price_e4, row.breaks, row.valid_from, row.policy_version);
+        let stamps = (row.policy_created_at, row.policy_updated_at);
+        let policy = match (policy_row, stamps) {
+            (
+                (Some(id), Some(price_e4), Some(breaks), Some(valid_from), Some(version)),
+                (Some(created_at), Some(updated_at)),
+            ) => price_policy::Model {
+                tenant_id: tenant.uuid(),
+                id,
+                product_id: row.product_id,
+                customer_level: row.customer_level,
+                customer_id: row.policy_customer_id,
+                price_e4,
+                breaks,
                 valid_from,
                 valid_to: row.valid_to,
+                version,
+                created_at,
+                updated_at,
+                deleted_at: None,
             },
-            version: 0,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
+            // No policy holds for this product (the left join's empty side).
+            _ => continue,
         };
+        let holding = to_domain(policy)?;
         if let Some(entry) = found.get_mut(&id) {
             entry.holding.push(holding);
         }

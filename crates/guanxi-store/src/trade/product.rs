@@ -184,7 +184,7 @@ pub async fn delete_category<C: ConnectionTrait>(
         ));
     }
     let now = Utc::now();
-    product_category::Entity::update_many()
+    let deleted = product_category::Entity::update_many()
         .col_expr(product_category::Column::DeletedAt, Expr::value(now))
         .col_expr(product_category::Column::Version, Expr::value(expected_version + 1))
         .filter(product_category::Column::TenantId.eq(tenant.uuid()))
@@ -192,6 +192,9 @@ pub async fn delete_category<C: ConnectionTrait>(
         .filter(product_category::Column::Version.eq(expected_version))
         .exec(conn)
         .await?;
+    if deleted.rows_affected == 0 {
+        return Err(StoreError::version_conflict(expected_version, expected_version + 1));
+    }
     let changes = ChangeSet::new().field("deletedAt", None::<()>, now);
     audit::record(conn, author, EntityKind::ProductCategory, id.uuid(), Operation::Delete, &changes).await?;
     Ok(current)
@@ -440,22 +443,23 @@ async fn check_references<C: ConnectionTrait>(conn: &C, tenant: TenantId, fields
     Ok(())
 }
 
-fn field_columns(fields: &ProductFields) -> Vec<(product::Column, sea_orm::sea_query::SimpleExpr)> {
+/// The columns a product's fields are stored in, for its insert and its updates.
+fn field_columns(fields: &ProductFields) -> Vec<(product::Column, sea_orm::Value)> {
     vec![
-        (product::Column::Name, Expr::value(fields.name.clone())),
-        (product::Column::MnemonicCode, Expr::value(mnemonic::mnemonic_code(&fields.name))),
-        (product::Column::CategoryId, Expr::value(fields.category_id.map(ProductCategoryId::uuid))),
-        (product::Column::Kind, Expr::value(fields.kind.as_str())),
-        (product::Column::Origin, Expr::value(fields.origin.as_str())),
-        (product::Column::Specification, Expr::value(fields.specification.clone())),
-        (product::Column::Unit, Expr::value(fields.unit.clone())),
-        (product::Column::ListPriceE4, Expr::value(to_e4(fields.list_price))),
-        (product::Column::CostPriceE4, Expr::value(fields.cost_price.map(to_e4))),
-        (product::Column::TaxRate, Expr::value(fields.tax_rate.as_str())),
-        (product::Column::Description, Expr::value(fields.description.clone())),
-        (product::Column::ImageIds, Expr::value(serde_json::json!(fields.image_ids))),
-        (product::Column::CustomFields, Expr::value(serde_json::json!(fields.custom_fields))),
-        (product::Column::ExternalId, Expr::value(fields.external_id.clone())),
+        (product::Column::Name, fields.name.clone().into()),
+        (product::Column::MnemonicCode, mnemonic::mnemonic_code(&fields.name).into()),
+        (product::Column::CategoryId, fields.category_id.map(ProductCategoryId::uuid).into()),
+        (product::Column::Kind, fields.kind.as_str().into()),
+        (product::Column::Origin, fields.origin.as_str().into()),
+        (product::Column::Specification, fields.specification.clone().into()),
+        (product::Column::Unit, fields.unit.clone().into()),
+        (product::Column::ListPriceE4, to_e4(fields.list_price).into()),
+        (product::Column::CostPriceE4, fields.cost_price.map(to_e4).into()),
+        (product::Column::TaxRate, fields.tax_rate.as_str().into()),
+        (product::Column::Description, fields.description.clone().into()),
+        (product::Column::ImageIds, serde_json::json!(fields.image_ids).into()),
+        (product::Column::CustomFields, serde_json::json!(fields.custom_fields).into()),
+        (product::Column::ExternalId, fields.external_id.clone().into()),
     ]
 }
 
@@ -490,33 +494,21 @@ pub async fn create<C: ConnectionTrait>(
         }
     };
     let id = ProductId::new();
-    let insert = product::Entity::insert(product::ActiveModel {
+    let mut model = product::ActiveModel {
         tenant_id: Set(tenant.uuid()),
         id: Set(id.uuid()),
         code: Set(code.clone()),
-        name: Set(String::new()),
-        mnemonic_code: Set(String::new()),
-        category_id: Set(None),
-        kind: Set(String::new()),
-        origin: Set(String::new()),
-        specification: Set(None),
-        unit: Set(String::new()),
-        list_price_e4: Set(0),
-        cost_price_e4: Set(None),
-        tax_rate: Set(String::new()),
         active: Set(true),
-        description: Set(None),
-        image_ids: Set(serde_json::json!([])),
-        custom_fields: Set(serde_json::json!({})),
-        external_id: Set(None),
-        version: Set(0),
+        version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
-    });
-    insert.exec_without_returning(conn).await.map_err(on_code)?;
-    let update = repo::set_columns::<product::Entity>(field_columns(&fields));
-    let created = repo::write_versioned_or::<Products, C>(conn, tenant, id.uuid(), 0, update, on_code).await?;
+        ..Default::default()
+    };
+    for (column, value) in field_columns(&fields) {
+        sea_orm::ActiveModelTrait::set(&mut model, column, value);
+    }
+    let created = to_domain(product::Entity::insert(model).exec_with_returning(conn).await.map_err(on_code)?)?;
     write_tokens(conn, tenant, id.uuid(), &created.fields.name, &code).await?;
     let changes = ChangeSet::new().diff(&serde_json::json!({}), &described(&created.fields)).field("code", (), &code);
     audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
@@ -534,7 +526,9 @@ pub async fn update<C: ConnectionTrait>(
     let before = repo::live_current::<Products, C>(conn, tenant, (), id, expected_version).await?;
     let fields = edit(&before)?;
     check_references(conn, tenant, &fields).await?;
-    let update = repo::set_columns::<product::Entity>(field_columns(&fields));
+    let update = repo::set_columns::<product::Entity>(
+        field_columns(&fields).into_iter().map(|(c, v)| (c, Expr::value(v))).collect(),
+    );
     let after = repo::write_versioned_or::<Products, C>(conn, tenant, id, expected_version, update, on_code).await?;
     if after.fields.name != before.fields.name {
         write_tokens(conn, tenant, id, &after.fields.name, &after.code).await?;

@@ -10,7 +10,7 @@ use guanxi_domain::customers::customer::shanghai_date;
 use guanxi_domain::entity::{EntityKind, OwnerAndCustomer};
 use guanxi_domain::ids::{ContactId, OpportunityId, QuoteId, TenantId, UserId};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
-use guanxi_domain::trade::document::{Line, Quote, QuoteAction, QuoteStatus};
+use guanxi_domain::trade::document::{Quote, QuoteAction, QuoteStatus};
 use guanxi_domain::trade::money::{Places, Totals, from_e4, to_e4};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -86,14 +86,12 @@ pub struct QuoteFilter {
     pub customer_id: Option<IdFilter>,
     pub owner_id: Option<IdFilter>,
     pub opportunity_id: Option<Uuid>,
-    /// As readers see them: `EXPIRED` is a sent quote past its validity on `today`.
+    /// As readers see them: `EXPIRED` is a sent quote past its validity (Asia/Shanghai days).
     pub status: Option<Vec<QuoteStatus>>,
     pub created_at: Option<TimeFilter>,
     /// Replaced revisions too (only the latest of each quote otherwise).
     pub all_revisions: bool,
     pub deleted: Option<bool>,
-    /// The day `EXPIRED` is judged on (Asia/Shanghai).
-    pub today: Option<NaiveDate>,
 }
 
 impl QuoteFilter {
@@ -113,7 +111,7 @@ impl QuoteFilter {
             all = all.add(quote::Column::OpportunityId.eq(opportunity));
         }
         if let Some(statuses) = &self.status {
-            let today = self.today.unwrap_or_else(|| shanghai_date(Utc::now()));
+            let today = shanghai_date(Utc::now());
             let mut any = Condition::any();
             for status in statuses {
                 any = any.add(match status {
@@ -234,10 +232,10 @@ pub async fn create<C: ConnectionTrait>(
     let n = sequence::next(conn, tenant, "quote", &rule.period(today)).await?;
     let number = rule.format(today, n);
     let id = QuoteId::new();
-    insert(conn, author, id, (&number, 1), (&new.header, places), (new.valid_until, new.terms.clone()), &totals)
-        .await?;
+    let created =
+        insert(conn, author, id, (&number, 1), (&new.header, places), (new.valid_until, new.terms.clone()), &totals)
+            .await?;
     lines::insert(conn, tenant, Parent::Quote(id.uuid()), &lines).await?;
-    let created = find(conn, tenant, OwnerAndCustomer::ALL, id.uuid()).await?.ok_or(StoreError::NotFound)?;
     let changes = ChangeSet::new()
         .field("number", (), &number)
         .field("customerId", (), new.header.customer_id)
@@ -256,8 +254,9 @@ async fn insert<C: ConnectionTrait>(
     (header, places): (&HeaderInput, Places),
     (valid_until, terms): (Option<NaiveDate>, Option<String>),
     totals: &Totals,
-) -> StoreResult<()> {
+) -> StoreResult<Quote> {
     let now = Utc::now();
+    let [list, subtotal, off, net, tax, gross, off_list] = lines::totals_e4(totals);
     let model = quote::ActiveModel {
         tenant_id: Set(author.tenant_id.uuid()),
         id: Set(id.uuid()),
@@ -271,13 +270,13 @@ async fn insert<C: ConnectionTrait>(
         discount_e4: Set(to_e4(header.discount)),
         places: Set(i16::try_from(places.get()).unwrap_or(2)),
         notes: Set(header.notes.clone()),
-        list_amount_e4: Set(0),
-        subtotal_e4: Set(0),
-        discount_amount_e4: Set(0),
-        net_e4: Set(0),
-        tax_e4: Set(0),
-        gross_e4: Set(0),
-        discount_off_list_e4: Set(0),
+        list_amount_e4: Set(list),
+        subtotal_e4: Set(subtotal),
+        discount_amount_e4: Set(off),
+        net_e4: Set(net),
+        tax_e4: Set(tax),
+        gross_e4: Set(gross),
+        discount_off_list_e4: Set(off_list),
         revision: Set(revision),
         superseded_at: Set(None),
         valid_until: Set(valid_until),
@@ -291,13 +290,7 @@ async fn insert<C: ConnectionTrait>(
         updated_at: Set(now),
         deleted_at: Set(None),
     };
-    quote::Entity::insert(model).exec_without_returning(conn).await?;
-    lines::with_totals(quote::Entity::update_many(), totals)
-        .filter(quote::Column::TenantId.eq(author.tenant_id.uuid()))
-        .filter(quote::Column::Id.eq(id.uuid()))
-        .exec(conn)
-        .await?;
-    Ok(())
+    to_domain(quote::Entity::insert(model).exec_with_returning(conn).await?)
 }
 
 /// An edit of a draft: what is given replaces what was.
@@ -426,7 +419,7 @@ pub async fn revise<C: ConnectionTrait>(
     let new_id = QuoteId::new();
     let input = HeaderInput::from(header);
     let revision = (&before.number[..], before.revision + 1);
-    insert(
+    let revised = insert(
         conn,
         author,
         new_id,
@@ -441,7 +434,7 @@ pub async fn revise<C: ConnectionTrait>(
     audit::record(conn, author, ENTITY, id, Operation::Update, &supersede).await?;
     let created = ChangeSet::new().field("number", (), &before.number).field("revision", (), before.revision + 1);
     audit::record(conn, author, ENTITY, new_id.uuid(), Operation::Create, &created).await?;
-    find(conn, tenant, OwnerAndCustomer::ALL, new_id.uuid()).await?.ok_or(StoreError::NotFound)
+    Ok(revised)
 }
 
 /// Every revision the caller may see of the quotes numbered `numbers`, oldest first.
@@ -490,14 +483,4 @@ pub async fn delete<C: ConnectionTrait>(
         }
     }
     Ok(deleted)
-}
-
-/// The lines of each quote among `ids` (the caller has read the quotes).
-pub async fn lines_of<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    ids: &[Uuid],
-) -> StoreResult<std::collections::HashMap<Uuid, Vec<Line>>> {
-    let parents: Vec<Parent> = ids.iter().map(|id| Parent::Quote(*id)).collect();
-    lines::of(conn, tenant, &parents).await
 }

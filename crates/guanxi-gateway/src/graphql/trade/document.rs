@@ -10,7 +10,7 @@ use guanxi_domain::trade::document::{DocumentHeader, Line};
 use guanxi_domain::trade::money::{Places, TaxMode as DomainMode, TaxRate as DomainRate, Totals as DomainTotals};
 use guanxi_domain::trade::pricing::PriceSource as DomainSource;
 use guanxi_store::trade::document::HeaderInput;
-use guanxi_store::trade::lines::LineInput as StoreLine;
+use guanxi_store::trade::lines::{LineInput as StoreLine, Parent};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use uuid::Uuid;
@@ -306,31 +306,17 @@ pub fn header_ids(h: &DocumentHeader) -> (ID, Option<ID>, Option<ID>) {
     )
 }
 
-/// The lines of a quote (whose visibility the caller already checked).
+/// The lines of a quote, an order or a deal (whose visibility the caller already checked).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct QuoteLinesKey(pub Uuid);
-/// The lines of an order (whose visibility the caller already checked).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OrderLinesKey(pub Uuid);
+pub struct LinesKey(pub Parent);
 
-impl Loader<QuoteLinesKey> for ScopedLoader {
+impl Loader<LinesKey> for ScopedLoader {
     type Value = Vec<Line>;
     type Error = ApiError;
 
-    async fn load(&self, keys: &[QuoteLinesKey]) -> Result<HashMap<QuoteLinesKey, Vec<Line>>, ApiError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let mut found = guanxi_store::trade::quote::lines_of(self.db.connection(), self.actor.tenant_id, &ids).await?;
-        Ok(keys.iter().map(|k| (*k, found.remove(&k.0).unwrap_or_default())).collect())
-    }
-}
-
-impl Loader<OrderLinesKey> for ScopedLoader {
-    type Value = Vec<Line>;
-    type Error = ApiError;
-
-    async fn load(&self, keys: &[OrderLinesKey]) -> Result<HashMap<OrderLinesKey, Vec<Line>>, ApiError> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let mut found = guanxi_store::trade::order::lines_of(self.db.connection(), self.actor.tenant_id, &ids).await?;
+    async fn load(&self, keys: &[LinesKey]) -> Result<HashMap<LinesKey, Vec<Line>>, ApiError> {
+        let parents: Vec<Parent> = keys.iter().map(|k| k.0).collect();
+        let mut found = guanxi_store::trade::lines::of(self.db.connection(), self.actor.tenant_id, &parents).await?;
         Ok(keys.iter().map(|k| (*k, found.remove(&k.0).unwrap_or_default())).collect())
     }
 }
@@ -340,12 +326,8 @@ pub fn wrap_lines(lines: Vec<Line>, places: Places) -> Vec<DocumentLine> {
     lines.into_iter().map(|line| DocumentLine { line, places }).collect()
 }
 
-/// The lines of a document, loaded with its page's siblings.
-pub async fn quote_lines(ctx: &Context<'_>, id: Uuid) -> ApiResult<Vec<Line>> {
-    Ok(loaders(ctx)?.load_one(QuoteLinesKey(id)).await?.unwrap_or_default())
-}
-
-/// The lines of an order, loaded with its page's siblings.
-pub async fn order_lines(ctx: &Context<'_>, id: Uuid) -> ApiResult<Vec<Line>> {
-    Ok(loaders(ctx)?.load_one(OrderLinesKey(id)).await?.unwrap_or_default())
+/// A document's lines, loaded with those of its page's siblings (one statement for every
+/// quote, order and deal of a response).
+pub async fn lines_of(ctx: &Context<'_>, parent: Parent) -> ApiResult<Vec<Line>> {
+    Ok(loaders(ctx)?.load_one(LinesKey(parent)).await?.unwrap_or_default())
 }

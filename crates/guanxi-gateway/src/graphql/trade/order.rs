@@ -14,9 +14,7 @@ use guanxi_store::trade::order::{
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::document::{
-    DocumentHeaderInput, DocumentLine, DocumentTotals, LINE, LineInput, TaxMode, order_lines, store_lines,
-};
+use super::document::{DocumentHeaderInput, DocumentLine, DocumentTotals, LINE, LineInput, TaxMode, store_lines};
 use super::quote::{DocumentOrder, DocumentOrderField, QUOTE, quote_scope};
 use crate::graphql::context::{actor, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
@@ -141,11 +139,11 @@ impl SalesOrder {
         self.0.header.places.get()
     }
     async fn lines(&self, ctx: &Context<'_>) -> ApiResult<Vec<DocumentLine>> {
-        let lines = order_lines(ctx, self.0.id.uuid()).await?;
+        let lines = super::document::lines_of(ctx, guanxi_store::trade::lines::Parent::Order(self.0.id.uuid())).await?;
         Ok(super::document::wrap_lines(lines, self.0.header.places))
     }
     async fn totals(&self, ctx: &Context<'_>) -> ApiResult<DocumentTotals> {
-        let lines = order_lines(ctx, self.0.id.uuid()).await?;
+        let lines = super::document::lines_of(ctx, guanxi_store::trade::lines::Parent::Order(self.0.id.uuid())).await?;
         Ok(super::document::totals(&self.0.totals, &lines, self.0.header.places))
     }
     async fn total(&self) -> Money {

@@ -11,9 +11,7 @@ use guanxi_store::trade::quote::{QuoteEdit, QuoteFilter as StoreFilter, QuoteSor
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::document::{
-    DocumentHeaderInput, DocumentLine, DocumentTotals, LineInput, TaxMode, quote_lines, store_lines,
-};
+use super::document::{DocumentHeaderInput, DocumentLine, DocumentTotals, LineInput, TaxMode, store_lines};
 use crate::graphql::context::{actor, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
 use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
@@ -101,11 +99,11 @@ impl Quote {
         self.0.header.places.get()
     }
     async fn lines(&self, ctx: &Context<'_>) -> ApiResult<Vec<DocumentLine>> {
-        let lines = quote_lines(ctx, self.0.id.uuid()).await?;
+        let lines = super::document::lines_of(ctx, guanxi_store::trade::lines::Parent::Quote(self.0.id.uuid())).await?;
         Ok(super::document::wrap_lines(lines, self.0.header.places))
     }
     async fn totals(&self, ctx: &Context<'_>) -> ApiResult<DocumentTotals> {
-        let lines = quote_lines(ctx, self.0.id.uuid()).await?;
+        let lines = super::document::lines_of(ctx, guanxi_store::trade::lines::Parent::Quote(self.0.id.uuid())).await?;
         Ok(super::document::totals(&self.0.totals, &lines, self.0.header.places))
     }
     /// What the customer pays, tax included.
@@ -218,7 +216,6 @@ impl QuoteFilter {
             created_at: self.created_at.as_ref().map(TimeRange::to_store),
             all_revisions: self.all_revisions,
             deleted: self.deleted,
-            today: None,
         })
     }
 }
