@@ -137,3 +137,27 @@ id_type!(
     /// One line of a quote or an order.
     LineId
 );
+id_type!(
+    /// An approval flow (审批流) a tenant defines for one kind of document.
+    ApprovalFlowId
+);
+id_type!(
+    /// One submission of a document to its approval flow.
+    ApprovalRequestId
+);
+id_type!(
+    /// One approver's part in one step of an approval request.
+    ApprovalTaskId
+);
+id_type!(
+    /// A contract (合同).
+    ContractId
+);
+id_type!(
+    /// One installment of a contract's payment plan (回款计划).
+    InstallmentId
+);
+id_type!(
+    /// A receipt of money against a contract (回款).
+    ReceiptId
+);

@@ -42,9 +42,11 @@ macro_rules! text_enum {
 }
 
 pub mod activity;
+pub mod approval;
 pub mod customers;
 pub mod entity;
 pub mod error;
+pub mod finance;
 pub mod ids;
 pub mod mnemonic;
 pub mod phone;
