@@ -19,6 +19,7 @@ mod m20261124_000008_pools;
 mod m20261129_000009_unique_tax_id;
 mod m20261129_000010_mnemonic_readings;
 mod m20261129_000011_trade;
+mod m20261129_000012_finance;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000009_unique_tax_id::Migration),
             Box::new(m20261129_000010_mnemonic_readings::Migration),
             Box::new(m20261129_000011_trade::Migration),
+            Box::new(m20261129_000012_finance::Migration),
         ]
     }
 }

@@ -7,7 +7,6 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, JsonValue, Statement};
 
 use crate::helpers::*;
 
@@ -44,7 +43,7 @@ fn document_header(table: &mut TableCreateStatement, name: &'static str) {
 }
 
 /// New permissions and scopes of the built-in roles: (role key, permission keys, scope).
-const ROLE_GRANTS: &[(&str, &[&str], &str)] = &[
+const ROLE_GRANTS: RoleGrants = &[
     (
         "admin",
         &[
@@ -271,7 +270,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
-        grant_builtin_roles(manager).await
+        grant_builtin_roles(manager, ROLE_GRANTS, &["QUOTE", "ORDER"]).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -290,48 +289,4 @@ impl MigrationTrait for Migration {
         }
         Ok(())
     }
-}
-
-/// Adds the new permissions and scopes to every tenant's built-in roles, keeping what a
-/// tenant changed.
-async fn grant_builtin_roles(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    let db = manager.get_connection();
-    let backend = manager.get_database_backend();
-    let roles = db
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT tenant_id, id, builtin_key, permissions, scopes FROM roles WHERE builtin_key IS NOT NULL",
-        ))
-        .await?;
-    for row in roles {
-        let key: String = row.try_get("", "builtin_key")?;
-        let Some((_, added, scope)) = ROLE_GRANTS.iter().find(|(k, ..)| *k == key) else { continue };
-        let tenant: uuid::Uuid = row.try_get("", "tenant_id")?;
-        let id: uuid::Uuid = row.try_get("", "id")?;
-        let mut permissions: JsonValue = row.try_get("", "permissions")?;
-        let mut scopes: JsonValue = row.try_get("", "scopes")?;
-        if let Some(list) = permissions.as_array_mut() {
-            for permission in *added {
-                if !list.iter().any(|p| p.as_str() == Some(permission)) {
-                    list.push((*permission).into());
-                }
-            }
-        }
-        if let Some(map) = scopes.as_object_mut() {
-            for module in ["QUOTE", "ORDER"] {
-                map.entry(module).or_insert_with(|| (*scope).into());
-            }
-        }
-        db.execute(
-            &Query::update()
-                .table("roles")
-                .value("permissions", permissions)
-                .value("scopes", scopes)
-                .and_where(Expr::col("tenant_id").eq(tenant))
-                .and_where(Expr::col("id").eq(id))
-                .to_owned(),
-        )
-        .await?;
-    }
-    Ok(())
 }

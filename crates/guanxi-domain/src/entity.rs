@@ -37,6 +37,9 @@ pub enum EntityKind {
     PricePolicy,
     Quote,
     Order,
+    ApprovalFlow,
+    Contract,
+    Receipt,
 }
 
 /// The two rules a record seen through its own owner and through its customer is read
@@ -103,6 +106,9 @@ impl EntityKind {
         EntityKind::PricePolicy,
         EntityKind::Quote,
         EntityKind::Order,
+        EntityKind::ApprovalFlow,
+        EntityKind::Contract,
+        EntityKind::Receipt,
     ];
 
     /// The name in global ids and in the change log's `entity_type`, e.g. `Customer`.
@@ -129,6 +135,9 @@ impl EntityKind {
             EntityKind::PricePolicy => "PricePolicy",
             EntityKind::Quote => "Quote",
             EntityKind::Order => "SalesOrder",
+            EntityKind::ApprovalFlow => "ApprovalFlow",
+            EntityKind::Contract => "Contract",
+            EntityKind::Receipt => "Receipt",
         }
     }
 
@@ -156,6 +165,9 @@ impl EntityKind {
             EntityKind::PricePolicy => "price policy",
             EntityKind::Quote => "quote",
             EntityKind::Order => "sales order",
+            EntityKind::ApprovalFlow => "approval flow",
+            EntityKind::Contract => "contract",
+            EntityKind::Receipt => "receipt",
         }
     }
 
@@ -185,6 +197,9 @@ impl EntityKind {
             }
             EntityKind::Quote => Some(Permission::QuoteRead),
             EntityKind::Order => Some(Permission::OrderRead),
+            EntityKind::ApprovalFlow => Some(Permission::ApprovalManage),
+            EntityKind::Contract => Some(Permission::ContractRead),
+            EntityKind::Receipt => Some(Permission::ReceivableRead),
         }
     }
 
@@ -209,6 +224,16 @@ impl EntityKind {
         OwnerAndCustomer { owner: actor.scope_rule(Module::Order), customer: actor.scope_rule(Module::Customer) }
     }
 
+    /// The rules a contract is read with: its own `CONTRACT` scope and its customer's.
+    pub fn contract_rules(actor: &Actor) -> OwnerAndCustomer {
+        OwnerAndCustomer { owner: actor.scope_rule(Module::Contract), customer: actor.scope_rule(Module::Customer) }
+    }
+
+    /// The rules a receipt is read with: its own `RECEIVABLE` scope and its customer's.
+    pub fn receipt_rules(actor: &Actor) -> OwnerAndCustomer {
+        OwnerAndCustomer { owner: actor.scope_rule(Module::Receivable), customer: actor.scope_rule(Module::Customer) }
+    }
+
     /// Which records of this kind `actor` may see, or `None` when they may see none.
     pub fn visibility(self, actor: &Actor) -> Option<Visibility> {
         if let Some(permission) = self.read_permission()
@@ -225,7 +250,10 @@ impl EntityKind {
             | EntityKind::Pipeline
             | EntityKind::Pool
             | EntityKind::ProductCategory
+            | EntityKind::ApprovalFlow
             | EntityKind::Product => Visibility::Tenant,
+            EntityKind::Contract => Visibility::OwnerAndCustomer(EntityKind::contract_rules(actor)),
+            EntityKind::Receipt => Visibility::OwnerAndCustomer(EntityKind::receipt_rules(actor)),
             EntityKind::PricePolicy => Visibility::Catalogue(customers),
             EntityKind::Quote => Visibility::OwnerAndCustomer(EntityKind::quote_rules(actor)),
             EntityKind::Order => Visibility::OwnerAndCustomer(EntityKind::order_rules(actor)),
@@ -280,7 +308,9 @@ impl EntityKind {
             | EntityKind::CheckIn
             | EntityKind::VisitPlan
             | EntityKind::Quote
-            | EntityKind::Order => (true, OnTransfer::Stays),
+            | EntityKind::Order
+            | EntityKind::Contract
+            | EntityKind::Receipt => (true, OnTransfer::Stays),
             // A customer's own price stays with it: moving it to a survivor could clash
             // with the survivor's own prices.
             EntityKind::PricePolicy => (false, OnTransfer::Stays),
@@ -295,6 +325,7 @@ impl EntityKind {
             | EntityKind::Pool
             | EntityKind::Attachment
             | EntityKind::ProductCategory
+            | EntityKind::ApprovalFlow
             | EntityKind::Product => return None,
         };
         Some(CustomerLink { moves_on_merge, on_transfer })

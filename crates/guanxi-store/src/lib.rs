@@ -18,6 +18,7 @@ pub mod dialect;
 pub mod entity;
 pub mod error;
 pub mod filter;
+pub mod finance;
 pub mod page;
 pub mod platform;
 pub mod repo;

@@ -142,3 +142,45 @@ pub fn of_owner_and_customer<E: EntityTrait>(
         (E::default(), owner_column),
     ))
 }
+
+/// The scope of a document that goes through approval (contracts, receipts): its own
+/// module's rule on its owner and the customer rule on its customer, or, for `approver`,
+/// any document with a task waiting on them (an approver reads what they are asked to
+/// approve, and only while it waits on them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrApprover {
+    pub rules: guanxi_domain::entity::OwnerAndCustomer,
+    pub approver: Option<guanxi_domain::ids::UserId>,
+}
+
+impl OrApprover {
+    /// Everything (jobs, the demo loader).
+    pub const ALL: Self = Self { rules: guanxi_domain::entity::OwnerAndCustomer::ALL, approver: None };
+}
+
+/// The rows of `E` `scope` admits (see [`OrApprover`]).
+pub fn of_owner_customer_or_approver<E: EntityTrait>(
+    backend: DbBackend,
+    tenant: TenantId,
+    scope: OrApprover,
+    (tenant_column, customer_column, owner_column, id_column): (E::Column, E::Column, E::Column, E::Column),
+) -> Select<E> {
+    let in_scope = Condition::all()
+        .add(visible_customer(backend, tenant, scope.rules.customer, (E::default(), customer_column)))
+        .add(owner_condition(backend, tenant, scope.rules.owner, (E::default(), owner_column)));
+    let mut either = Condition::any().add(in_scope);
+    if let Some(approver) = scope.approver {
+        use crate::entity::approval_task;
+        let waiting = Expr::col((E::default(), id_column)).in_subquery(
+            Query::select()
+                .column(approval_task::Column::DocumentId)
+                .from(approval_task::Entity)
+                .and_where(approval_task::Column::TenantId.eq(tenant.uuid()))
+                .and_where(approval_task::Column::ApproverId.eq(approver.uuid()))
+                .and_where(approval_task::Column::Status.eq("PENDING"))
+                .to_owned(),
+        );
+        either = either.add(waiting);
+    }
+    E::find().filter(tenant_column.eq(tenant.uuid())).filter(either)
+}

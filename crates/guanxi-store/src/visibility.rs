@@ -91,6 +91,14 @@ pub async fn visible_ids<C: ConnectionTrait>(
         (K::PricePolicy, V::Catalogue(rule)) => repo::visible_ids::<PricePolicies, _>(conn, tenant, rule, ids).await,
         (K::Quote, V::OwnerAndCustomer(rules)) => repo::visible_ids::<Quotes, _>(conn, tenant, rules, ids).await,
         (K::Order, V::OwnerAndCustomer(rules)) => repo::visible_ids::<Orders, _>(conn, tenant, rules, ids).await,
+        (K::Contract, V::OwnerAndCustomer(rules)) => {
+            let scope = crate::scope::OrApprover { rules, approver: None };
+            repo::visible_ids::<crate::finance::contract::Contracts, _>(conn, tenant, scope, ids).await
+        }
+        (K::Receipt, V::OwnerAndCustomer(rules)) => {
+            let scope = crate::scope::OrApprover { rules, approver: None };
+            repo::visible_ids::<crate::finance::receivable::Receipts, _>(conn, tenant, scope, ids).await
+        }
         (K::Attachment, V::Upload { uploader, customer }) => {
             repo::visible_ids::<Uploads, _>(conn, tenant, (uploader, customer), ids).await
         }

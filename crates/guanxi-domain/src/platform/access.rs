@@ -119,7 +119,10 @@ permissions! {
     ContractRead => "contract.read", "查看合同";
     ContractWrite => "contract.write", "编辑合同";
     ContractApprove => "contract.approve", "审批合同";
+    ReceivableRead => "receivable.read", "查看回款";
     ReceivableWrite => "receivable.write", "登记回款";
+    ContractVoid => "contract.void", "作废合同";
+    ApprovalManage => "approval.manage", "管理审批流";
     WorkOrderRead => "workorder.read", "查看工单";
     WorkOrderWrite => "workorder.write", "处理工单";
     WorkOrderDispatch => "workorder.dispatch", "派工";
@@ -155,6 +158,8 @@ pub enum Module {
     Task,
     Quote,
     Order,
+    /// Receipts (回款).
+    Receivable,
 }
 
 impl Module {
@@ -169,6 +174,7 @@ impl Module {
         Module::Task,
         Module::Quote,
         Module::Order,
+        Module::Receivable,
     ];
 
     pub fn label_zh(self) -> &'static str {
@@ -183,6 +189,7 @@ impl Module {
             Self::Task => "日程任务",
             Self::Quote => "报价单",
             Self::Order => "销售订单",
+            Self::Receivable => "回款",
         }
     }
 }
@@ -379,6 +386,8 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
         P::QuoteWrite,
         P::OrderRead,
         P::OrderWrite,
+        P::ReceivableRead,
+        P::ReceivableWrite,
     ];
     let read_all = [
         P::OrgRead,
@@ -393,6 +402,7 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
         P::ProductCost,
         P::QuoteRead,
         P::OrderRead,
+        P::ReceivableRead,
     ];
     vec![
         BuiltinRole {
@@ -426,6 +436,7 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
                     P::PhoneUnmasked,
                     P::QuoteApprove,
                     P::ProductCost,
+                    P::ContractVoid,
                 ],
             ]
             .concat(),
@@ -486,6 +497,8 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
                 P::ContactRead,
                 P::ContractRead,
                 P::ContractApprove,
+                P::ContractVoid,
+                P::ReceivableRead,
                 P::ReceivableWrite,
                 P::ProductRead,
                 P::ProductCost,

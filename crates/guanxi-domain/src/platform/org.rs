@@ -14,6 +14,8 @@ pub struct Department {
     pub parent_id: Option<DepartmentId>,
     pub name: String,
     pub sort_order: i32,
+    /// The department's head (部门负责人), who approves where a flow asks for them.
+    pub head_id: Option<UserId>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

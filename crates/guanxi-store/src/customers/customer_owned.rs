@@ -39,6 +39,8 @@ pub const TABLES: &[(&str, Holds)] = &[
     ("opportunities", Holds::OpenRecords { kind: EntityKind::Opportunity, column: "status", value: "OPEN" }),
     ("quotes", Holds::Records(EntityKind::Quote)),
     ("sales_orders", Holds::Records(EntityKind::Order)),
+    ("contracts", Holds::Records(EntityKind::Contract)),
+    ("receipts", Holds::Records(EntityKind::Receipt)),
     ("price_policies", Holds::Records(EntityKind::PricePolicy)),
     ("customer_search_tokens", Holds::Derived),
     ("pool_log", Holds::Log),

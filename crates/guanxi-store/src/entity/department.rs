@@ -12,6 +12,7 @@ pub struct Model {
     pub parent_id: Option<Uuid>,
     pub name: String,
     pub sort_order: i32,
+    pub head_id: Option<Uuid>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -3,10 +3,15 @@
 //! that always name the tenant.
 
 pub mod api_key;
+pub mod approval_action;
+pub mod approval_flow;
+pub mod approval_request;
+pub mod approval_task;
 pub mod attachment;
 pub mod change_event;
 pub mod check_in;
 pub mod contact;
+pub mod contract;
 pub mod custom_field;
 pub mod customer;
 pub mod customer_search_token;
@@ -15,9 +20,11 @@ pub mod document_line;
 pub mod event;
 pub mod event_assignee;
 pub mod idempotency_key;
+pub mod installment;
 pub mod interaction;
 pub mod interaction_count;
 pub mod job_lease;
+pub mod notice;
 pub mod number_sequence;
 pub mod opportunity;
 pub mod opportunity_stage_change;
@@ -32,6 +39,7 @@ pub mod product;
 pub mod product_category;
 pub mod product_search_token;
 pub mod quote;
+pub mod receipt;
 pub mod refresh_token;
 pub mod reminder;
 pub mod role;

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use guanxi_domain::ErrorCode;
 use guanxi_domain::entity::EntityKind;
-use guanxi_domain::ids::{DepartmentId, TenantId};
+use guanxi_domain::ids::{DepartmentId, TenantId, UserId};
 use guanxi_domain::platform::access::DepartmentRule;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::platform::org::{Department, Name, check_no_cycle};
@@ -31,6 +31,7 @@ pub fn to_domain(m: department::Model) -> StoreResult<Department> {
         parent_id: m.parent_id.map(Into::into),
         name: m.name,
         sort_order: m.sort_order,
+        head_id: m.head_id.map(Into::into),
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -241,6 +242,7 @@ pub async fn create<C: ConnectionTrait>(
         parent_id: Set(input.parent_id.map(DepartmentId::uuid)),
         name: Set(input.name.as_str().to_owned()),
         sort_order: Set(input.sort_order),
+        head_id: Set(None),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -267,6 +269,7 @@ pub(crate) async fn create_root<C: ConnectionTrait>(conn: &C, author: &Author, n
         parent_id: Set(None),
         name: Set(name.to_owned()),
         sort_order: Set(0),
+        head_id: Set(None),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -285,6 +288,8 @@ pub struct DepartmentPatch {
     pub name: Option<Name>,
     pub parent_id: Option<DepartmentId>,
     pub sort_order: Option<i32>,
+    /// `Some(None)` clears the head.
+    pub head_id: Option<Option<UserId>>,
 }
 
 pub async fn update<C: ConnectionTrait>(
@@ -309,6 +314,20 @@ pub async fn update<C: ConnectionTrait>(
     if let Some(sort_order) = patch.sort_order {
         changes = changes.field("sortOrder", before.sort_order, sort_order);
         values.push((department::Column::SortOrder, Expr::value(sort_order)));
+    }
+    if let Some(head) = patch.head_id {
+        if let Some(user) = head {
+            let found = user::Entity::find()
+                .filter(user::Column::TenantId.eq(tenant.uuid()))
+                .filter(user::Column::Id.eq(user.uuid()))
+                .count(conn)
+                .await?;
+            if found == 0 {
+                return Err(StoreError::rejected("headId", ErrorCode::NotFound, "no such user"));
+            }
+        }
+        changes = changes.field("headId", before.head_id, head);
+        values.push((department::Column::HeadId, Expr::value(head.map(UserId::uuid))));
     }
     if let Some(parent) = patch.parent_id {
         if before.parent_id.is_none() {

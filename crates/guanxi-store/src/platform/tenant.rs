@@ -78,6 +78,14 @@ pub struct TenantSettings {
     pub quote_approval_discount: Option<rust_decimal::Decimal>,
     /// Whether confirming an order wins its linked open deal.
     pub order_wins_deal: bool,
+    pub contract_numbering: guanxi_domain::customers::customer::NumberingRule,
+    pub receipt_numbering: guanxi_domain::customers::customer::NumberingRule,
+    /// Days before an installment is due to remind its contract's owner (回款提醒).
+    pub installment_remind_days: u16,
+    /// Days before an approved contract ends to remind its owner.
+    pub contract_expiry_remind_days: u16,
+    /// Whether a receipt may bring more than a contract still owes (预收款).
+    pub allow_advance_receipts: bool,
 }
 
 /// The tenant's decimal places for each kind of document (0 to 4, 2 by default).
@@ -102,6 +110,11 @@ impl Default for TenantSettings {
             decimal_places: DecimalPlaces::default(),
             quote_approval_discount: None,
             order_wins_deal: true,
+            contract_numbering: daily_rule("HT"),
+            receipt_numbering: daily_rule("HK"),
+            installment_remind_days: 3,
+            contract_expiry_remind_days: 30,
+            allow_advance_receipts: false,
         }
     }
 }
@@ -127,10 +140,15 @@ fn quote_numbering() -> guanxi_domain::customers::customer::NumberingRule {
 }
 
 fn order_numbering() -> guanxi_domain::customers::customer::NumberingRule {
+    daily_rule("DD")
+}
+
+/// `<prefix><yyyymmdd><nnnn>`, restarting every day.
+fn daily_rule(prefix: &str) -> guanxi_domain::customers::customer::NumberingRule {
     guanxi_domain::customers::customer::NumberingRule {
         reset: guanxi_domain::customers::customer::SequenceReset::Daily,
         width: 4,
-        ..rule("DD")
+        ..rule(prefix)
     }
 }
 

@@ -106,26 +106,53 @@ pub async fn check_header<C: ConnectionTrait>(
     (scope, links): (OwnerAndCustomer, LinkScopes),
     header: &HeaderInput,
 ) -> StoreResult<CheckedHeader> {
-    let customer = crate::customers::customer::find(conn, tenant, scope.customer, header.customer_id.uuid())
+    let linked = Linked {
+        customer_id: header.customer_id,
+        contact_id: header.contact_id,
+        opportunity_id: header.opportunity_id,
+        owner_id: header.owner_id,
+    };
+    let customer = check_links(conn, tenant, (scope.customer, links), &linked).await?;
+    Ok(CheckedHeader { level: customer.fields.level.clone() })
+}
+
+/// What a document links to beside its lines.
+pub struct Linked {
+    pub customer_id: CustomerId,
+    pub contact_id: Option<ContactId>,
+    pub opportunity_id: Option<OpportunityId>,
+    pub owner_id: Option<UserId>,
+}
+
+/// The customer is live and `customers` admits it; the contact and the deal, when given,
+/// are its own and visible to the writer; the owner is an active user. Returns the
+/// customer.
+pub async fn check_links<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    (customers, links): (guanxi_domain::platform::access::ScopeRule, LinkScopes),
+    linked: &Linked,
+) -> StoreResult<guanxi_domain::customers::customer::Customer> {
+    let customer = crate::customers::customer::find(conn, tenant, customers, linked.customer_id.uuid())
         .await?
         .filter(|c| c.deleted_at.is_none())
         .ok_or_else(|| StoreError::rejected("customerId", ErrorCode::NotFound, "no such customer"))?;
-    if let Some(contact) = header.contact_id {
+    if let Some(contact) = linked.contact_id {
         let found = crate::customers::contact::find(conn, tenant, links.contacts, contact.uuid()).await?;
-        if found.is_none_or(|c| c.deleted_at.is_some() || c.customer_id != header.customer_id) {
+        if found.is_none_or(|c| c.deleted_at.is_some() || c.customer_id != linked.customer_id) {
             return Err(StoreError::rejected("contactId", ErrorCode::NotFound, "no such contact of the customer"));
         }
     }
-    if let Some(deal) = header.opportunity_id {
+    if let Some(deal) = linked.opportunity_id {
         let found = crate::sales::opportunity::find(conn, tenant, links.deals, deal.uuid()).await?;
-        if found.is_none_or(|o| o.deleted_at.is_some() || o.customer_id != header.customer_id) {
+        if found.is_none_or(|o| o.deleted_at.is_some() || o.customer_id != linked.customer_id) {
             return Err(StoreError::rejected("opportunityId", ErrorCode::NotFound, "no such deal of the customer"));
         }
     }
-    if let Some(owner) = header.owner_id {
+    if let Some(owner) = linked.owner_id {
         crate::sales::opportunity::check_owner(conn, tenant, owner).await?;
     }
-    Ok(CheckedHeader { level: customer.fields.level.clone() })
+    Ok(customer)
 }
 
 /// `update` setting the header's columns.

@@ -418,7 +418,7 @@ pub async fn confirm<C: ConnectionTrait>(
     let after = repo::write_versioned::<Orders, C>(conn, tenant, id, expected_version, update).await?;
     let changes = ChangeSet::new().field("status", before.status, next);
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
-    mark_customer_won(conn, author, &after, now).await?;
+    mark_customer_won(conn, author, after.header.customer_id, now).await?;
     if settings.order_wins_deal
         && let Some(deal) = after.header.opportunity_id
     {
@@ -429,14 +429,14 @@ pub async fn confirm<C: ConnectionTrait>(
 
 /// The customer of a confirmed order becomes WON (成交) with its last-deal time, recorded
 /// on the customer (its version moves, so a stale edit of the card cannot undo it).
-async fn mark_customer_won<C: ConnectionTrait>(
+pub(crate) async fn mark_customer_won<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    order: &Order,
+    customer: guanxi_domain::ids::CustomerId,
     now: chrono::DateTime<Utc>,
 ) -> StoreResult<()> {
     let tenant = author.tenant_id;
-    let customer = order.header.customer_id.uuid();
+    let customer = customer.uuid();
     let row = customer::Entity::find_by_id((tenant.uuid(), customer)).one(conn).await?.ok_or(StoreError::NotFound)?;
     customer::Entity::update_many()
         .col_expr(customer::Column::Status, Expr::value(CustomerStatus::Won.as_str()))

@@ -46,6 +46,12 @@ impl Department {
     async fn sort_order(&self) -> i32 {
         self.0.sort_order
     }
+    /// The head (部门负责人), who approves where an approval flow asks for the head of the
+    /// submitter's department; null when unset or not visible to the caller.
+    async fn head(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
+        let Some(head) = self.0.head_id else { return Ok(None) };
+        Ok(loaders(ctx)?.load_one(UserKey(head.uuid())).await?.map(User))
+    }
     /// The parent department; null for the root, or when the caller may not see it.
     async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<Department>> {
         let Some(parent) = self.0.parent_id else { return Ok(None) };

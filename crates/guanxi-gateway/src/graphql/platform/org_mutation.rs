@@ -61,6 +61,8 @@ pub struct UpdateDepartmentInput {
     /// Moves the department (and its subtree) under another one.
     pub parent_id: Option<ID>,
     pub sort_order: Option<i32>,
+    /// The department's head; null clears it.
+    pub head_id: MaybeUndefined<ID>,
 }
 
 /// Identifies a versioned record for delete and restore.
@@ -244,11 +246,17 @@ impl OrgMutation {
         let id = id_of(&mut invalid, "id", &input.id, DEPARTMENT);
         let new_name = input.name.as_deref().map(|n| name(&mut invalid, "name", n));
         let parent = input.parent_id.as_ref().map(|p| id_of(&mut invalid, "parentId", p, DEPARTMENT));
+        let head = match &input.head_id {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(h) => id_of(&mut invalid, "headId", h, USER).map(|u| Some(UserId::from_uuid(u))),
+        };
         let Some(id) = id.filter(|_| invalid.is_empty()) else { return Ok(Err(invalid).into()) };
         let patch = DepartmentPatch {
             name: new_name.flatten(),
             parent_id: parent.flatten().map(DepartmentId::from_uuid),
             sort_order: input.sort_order,
+            head_id: head,
         };
         let author = author(ctx, actor);
         let rule = actor.department_rule();
