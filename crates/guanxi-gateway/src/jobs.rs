@@ -67,6 +67,23 @@ pub fn event_reminders(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> 
     })
 }
 
+/// Writes the money reminders due today (Asia/Shanghai): installments due soon or
+/// overdue, contracts about to expire; see `guanxi_store::finance::receivable::write_reminders`.
+pub fn finance_reminders(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> {
+    Box::pin(
+        async move { finance_reminders_on(db, guanxi_domain::customers::customer::shanghai_date(Utc::now())).await },
+    )
+}
+
+/// [`finance_reminders`] as seen on `today` (tests move the clock with it). Each notice is
+/// written once per subject, kind and date, however many runners race.
+pub async fn finance_reminders_on(db: Database, today: chrono::NaiveDate) -> anyhow::Result<u64> {
+    let tx = db.begin_write().await?;
+    let written = guanxi_store::finance::receivable::write_reminders(&tx, today).await?;
+    tx.commit().await?;
+    Ok(written)
+}
+
 pub struct JobRunner {
     db: Database,
     holder: String,
@@ -93,6 +110,7 @@ impl JobRunner {
                 Job { name: "purge_expired", interval: Duration::hours(1), run: purge_expired },
                 Job { name: "event_reminders", interval: Duration::minutes(1), run: event_reminders },
                 Job { name: "pool_reclaim", interval: Duration::hours(1), run: pool_reclaim },
+                Job { name: "finance_reminders", interval: Duration::hours(1), run: finance_reminders },
             ],
         )
     }

@@ -4,6 +4,7 @@ pub mod activity;
 pub mod context;
 pub mod customers;
 pub mod error;
+pub mod finance;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
@@ -33,6 +34,9 @@ pub struct Query(
     trade::product::ProductQuery,
     trade::quote::QuoteQuery,
     trade::order::OrderQuery,
+    finance::approval::ApprovalQuery,
+    finance::contract::ContractQuery,
+    finance::receivable::ReceivableQuery,
     activity::calendar::CalendarQuery,
     activity::field::FieldQuery,
     customers::customer_csv::CustomerCsvQuery,
@@ -56,6 +60,9 @@ pub struct Mutation(
     trade::quote::QuoteMutation,
     trade::order::OrderMutation,
     trade::deal::DealMutation,
+    finance::approval::ApprovalMutation,
+    finance::contract::ContractMutation,
+    finance::receivable::ReceivableMutation,
     activity::calendar::CalendarMutation,
     activity::field::FieldMutation,
     customers::customer_csv::CustomerCsvMutation,
@@ -64,7 +71,11 @@ pub struct Mutation(
 );
 
 #[derive(async_graphql::MergedSubscription, Default)]
-pub struct Subscription(platform::audit::AuditSubscription, activity::calendar::CalendarSubscription);
+pub struct Subscription(
+    platform::audit::AuditSubscription,
+    activity::calendar::CalendarSubscription,
+    finance::approval::ApprovalSubscription,
+);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

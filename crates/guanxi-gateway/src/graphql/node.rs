@@ -43,6 +43,8 @@ pub enum Node {
     PricePolicy(PricePolicy),
     Quote(Quote),
     SalesOrder(SalesOrder),
+    Contract(crate::graphql::finance::contract::Contract),
+    Receipt(crate::graphql::finance::receivable::Receipt),
 }
 
 /// Resolves one global id to a record the caller may see, or `None`. Whether the caller
@@ -103,10 +105,19 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
         EntityKind::Order => guanxi_store::trade::order::find(conn, actor.tenant_id, order_scope(actor), uuid)
             .await?
             .map(|o| Node::SalesOrder(SalesOrder(o))),
+        EntityKind::Contract => loaders
+            .load_one(crate::graphql::finance::contract::ContractKey(uuid))
+            .await?
+            .map(|c| Node::Contract(crate::graphql::finance::contract::Contract(c))),
+        EntityKind::Receipt => loaders
+            .load_one(crate::graphql::finance::receivable::ReceiptKey(uuid))
+            .await?
+            .map(|r| Node::Receipt(crate::graphql::finance::receivable::Receipt(r))),
         // Kinds with a history but no `Node` type (yet): reached through their own queries.
         // A pool is seen by its members without `settings.manage`, which the registry asks
         // for its history; a visit plan's type carries its progress.
         EntityKind::Tenant
+        | EntityKind::ApprovalFlow
         | EntityKind::CustomField
         | EntityKind::Pool
         | EntityKind::Attachment

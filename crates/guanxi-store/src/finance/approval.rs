@@ -778,3 +778,35 @@ pub async fn new_tasks_since<C: ConnectionTrait>(
         })
         .collect()
 }
+
+/// Requests by id.
+pub async fn requests<C: ConnectionTrait>(conn: &C, tenant: TenantId, ids: &[Uuid]) -> StoreResult<Vec<Request>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let rows = approval_request::Entity::find()
+        .filter(approval_request::Column::TenantId.eq(tenant.uuid()))
+        .filter(approval_request::Column::Id.is_in(ids.to_vec()))
+        .all(conn)
+        .await?;
+    rows.into_iter().map(request_of).collect()
+}
+
+/// The pending tasks of some requests.
+pub async fn pending_tasks<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    requests: &[Uuid],
+) -> StoreResult<Vec<Task>> {
+    if requests.is_empty() {
+        return Ok(vec![]);
+    }
+    let rows = approval_task::Entity::find()
+        .filter(approval_task::Column::TenantId.eq(tenant.uuid()))
+        .filter(approval_task::Column::RequestId.is_in(requests.to_vec()))
+        .filter(approval_task::Column::Status.eq(TaskStatus::Pending.as_str()))
+        .order_by_asc(approval_task::Column::Id)
+        .all(conn)
+        .await?;
+    rows.into_iter().map(task_of).collect()
+}

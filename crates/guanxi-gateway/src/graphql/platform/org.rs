@@ -161,6 +161,8 @@ pub enum ScopeModule {
     Quote,
     /// 销售订单
     Order,
+    /// 回款
+    Receivable,
 }
 
 /// Which records of a module a role sees.

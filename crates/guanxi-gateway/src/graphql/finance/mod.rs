@@ -1,0 +1,5 @@
+//! Approvals, contracts and receivables over GraphQL.
+
+pub mod approval;
+pub mod contract;
+pub mod receivable;
