@@ -236,36 +236,13 @@ async fn racing_reminder_runners_write_each_reminder_once() {
 
 #[tokio::test]
 async fn due_reminders_are_pushed_to_a_connected_client() {
-    use futures::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::Message;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
     let app = spawn_demo().await;
     let rep = app.login("rep1@demo.local").await;
-    let mut request = app.url("/graphql/ws").replace("http://", "ws://").into_client_request().unwrap();
-    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {rep}")}});
-    socket.send(Message::Text(init.to_string().into())).await.unwrap();
-    let subscribe = json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { reminderDue { event { title } remindAt } }"}});
-    socket.send(Message::Text(subscribe.to_string().into())).await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut socket = subscribe(&app, &rep, "subscription { reminderDue { event { title } remindAt } }").await;
     let start = (Utc::now() + Duration::minutes(10)).to_rfc3339();
     let end = (Utc::now() + Duration::minutes(20)).to_rfc3339();
     app.gql(Some(&rep), CREATE, json!({"i": {"kind": "CALL", "title": "回访电话", "startsAt": start, "endsAt": end, "reminderMinutesBefore": [15]}})).await;
     assert_eq!(guanxi_gateway::jobs::event_reminders(app.db.clone()).await.unwrap(), 1);
-    let pushed = loop {
-        let message = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
-            .await
-            .expect("a push in time")
-            .unwrap()
-            .unwrap();
-        if let Message::Text(text) = message {
-            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-            if value["type"] == "next" {
-                break value;
-            }
-        }
-    };
-    assert_eq!(pushed["payload"]["data"]["reminderDue"]["event"]["title"], "回访电话", "{pushed}");
+    let pushed = next_event(&mut socket).await;
+    assert_eq!(pushed["reminderDue"]["event"]["title"], "回访电话", "{pushed}");
 }

@@ -247,3 +247,41 @@ pub fn emails(body: &Value) -> Vec<String> {
     emails.sort();
     emails
 }
+
+pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a `graphql-transport-ws` connection as `token` and starts `query`; waits a moment
+/// so the subscription is listening before the caller writes.
+pub async fn subscribe(app: &TestApp, token: &str, query: &str) -> Socket {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = app.url("/graphql/ws").replace("http://", "ws://").into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
+    socket.send(Message::Text(init.to_string().into())).await.unwrap();
+    let start = json!({"id": "1", "type": "subscribe", "payload": {"query": query}});
+    socket.send(Message::Text(start.to_string().into())).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    socket
+}
+
+/// The `data` of the next `next` message, within ten seconds.
+pub async fn next_event(socket: &mut Socket) -> Value {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+            .await
+            .expect("a push in time")
+            .unwrap()
+            .unwrap();
+        if let Message::Text(text) = message {
+            let value: Value = serde_json::from_str(&text).unwrap();
+            if value["type"] == "next" {
+                return value["payload"]["data"].clone();
+            }
+        }
+    }
+}

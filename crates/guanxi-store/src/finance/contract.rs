@@ -444,6 +444,7 @@ pub async fn update<C: ConnectionTrait>(
     before.after(ContractAction::Edit)?;
     let mut fields = edit.fields;
     fields.customer_id = before.fields.customer_id;
+    fields.owner_id = fields.owner_id.or(before.fields.owner_id);
     let settings = tenant::settings(conn, tenant).await?;
     check_all(&fields, edit.plan.as_deref().unwrap_or_default(), before.places)?;
     check_links(conn, tenant, (scope, edit.links), &fields).await?;

@@ -517,3 +517,25 @@ pub async fn count_by_department<C: ConnectionTrait>(
         .await?;
     Ok(rows.into_iter().map(|r| (r.department_id, r.members)).collect())
 }
+
+/// The display names of some users of the tenant, whatever the reader's `ORG` scope: what
+/// an approval shows of its approvers and actors (a submitter sees who decides, even in
+/// another department). Nothing else about them is read.
+pub async fn display_names<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    ids: &[Uuid],
+) -> StoreResult<Vec<(Uuid, String)>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::DisplayName)
+        .filter(user::Column::TenantId.eq(tenant.uuid()))
+        .filter(user::Column::Id.is_in(ids.to_vec()))
+        .into_tuple()
+        .all(conn)
+        .await?)
+}

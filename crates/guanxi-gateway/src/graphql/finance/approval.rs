@@ -29,7 +29,7 @@ use crate::graphql::context::{actor, author, require, state};
 use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
 use crate::graphql::loaders::{ScopedLoader, UserKey};
 use crate::graphql::mutation::transact;
-use crate::graphql::platform::org::{DEPARTMENT, ROLE, USER, User};
+use crate::graphql::platform::org::{DEPARTMENT, ROLE, USER};
 use crate::graphql::relay::{expect_id, global_id, input_id};
 use crate::graphql::trade::document::loaders;
 
@@ -234,6 +234,55 @@ impl ApprovalFlow {
     }
 }
 
+/// Someone who takes part in an approval, as every participant sees them: the id and the
+/// display name, whatever the reader's `ORG` scope (a submitter sees who decides).
+#[derive(SimpleObject, Clone)]
+pub struct Participant {
+    pub id: ID,
+    pub display_name: String,
+    /// The login email, when the reader may see the user (`users` through the `ORG` scope).
+    pub email: Option<String>,
+}
+
+/// A participant's display name, by user id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ParticipantKey(pub Uuid);
+
+impl Loader<ParticipantKey> for ScopedLoader {
+    type Value = String;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[ParticipantKey]) -> Result<HashMap<ParticipantKey, String>, ApiError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let found =
+            guanxi_store::platform::user::display_names(self.db.connection(), self.actor.tenant_id, &ids).await?;
+        Ok(found.into_iter().map(|(id, name)| (ParticipantKey(id), name)).collect())
+    }
+}
+
+/// The participants `users` name, in order (unknown ids left out).
+async fn participants(ctx: &Context<'_>, users: impl IntoIterator<Item = UserId>) -> ApiResult<Vec<Participant>> {
+    let ids: Vec<Uuid> = users.into_iter().map(UserId::uuid).collect();
+    let loaders = loaders(ctx)?;
+    let names = loaders.load_many(ids.iter().map(|id| ParticipantKey(*id))).await?;
+    let visible = loaders.load_many(ids.iter().map(|id| UserKey(*id))).await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| {
+            let name = names.get(&ParticipantKey(*id))?;
+            Some(Participant {
+                id: global_id(USER, *id),
+                display_name: name.clone(),
+                email: visible.get(&UserKey(*id)).map(|u| u.email.clone()),
+            })
+        })
+        .collect())
+}
+
+async fn participant(ctx: &Context<'_>, user: Option<UserId>) -> ApiResult<Option<Participant>> {
+    Ok(participants(ctx, user).await?.pop())
+}
+
 /// A step of a submission, its approvers resolved.
 pub struct PlannedApprovalStep(PlannedStep, usize);
 
@@ -249,10 +298,8 @@ impl PlannedApprovalStep {
     async fn mode(&self) -> StepMode {
         self.0.mode.into()
     }
-    async fn approvers(&self, ctx: &Context<'_>) -> ApiResult<Vec<User>> {
-        let keys: Vec<UserKey> = self.0.approvers.iter().map(|u| UserKey(u.uuid())).collect();
-        let found = loaders(ctx)?.load_many(keys.clone()).await?;
-        Ok(keys.iter().filter_map(|k| found.get(k).cloned()).map(User).collect())
+    async fn approvers(&self, ctx: &Context<'_>) -> ApiResult<Vec<Participant>> {
+        participants(ctx, self.0.approvers.iter().copied()).await
     }
 }
 
@@ -277,22 +324,16 @@ impl ApprovalRequest {
     async fn steps(&self) -> Vec<PlannedApprovalStep> {
         self.0.plan.iter().cloned().enumerate().map(|(i, s)| PlannedApprovalStep(s, i)).collect()
     }
-    async fn submitter(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
-        Ok(loaders(ctx)?.load_one(UserKey(self.0.submitter.uuid())).await?.map(User))
+    async fn submitter(&self, ctx: &Context<'_>) -> ApiResult<Option<Participant>> {
+        participant(ctx, Some(self.0.submitter)).await
     }
     /// Who the current step waits on.
-    async fn waiting_on(&self, ctx: &Context<'_>) -> ApiResult<Vec<User>> {
+    async fn waiting_on(&self, ctx: &Context<'_>) -> ApiResult<Vec<Participant>> {
         if self.0.status != DomainRequestStatus::Pending {
             return Ok(vec![]);
         }
         let tasks = loaders(ctx)?.load_one(TasksKey(self.0.id.uuid())).await?.unwrap_or_default();
-        let keys: Vec<UserKey> = tasks
-            .iter()
-            .filter(|t| t.status == DomainTaskStatus::Pending)
-            .map(|t| UserKey(t.approver.uuid()))
-            .collect();
-        let found = loaders(ctx)?.load_many(keys.clone()).await?;
-        Ok(keys.iter().filter_map(|k| found.get(k).cloned()).map(User).collect())
+        participants(ctx, tasks.iter().filter(|t| t.status == DomainTaskStatus::Pending).map(|t| t.approver)).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -314,14 +355,12 @@ impl ApprovalHistoryEntry {
     async fn step(&self) -> Option<i32> {
         self.0.step
     }
-    async fn actor(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
-        let Some(user) = self.0.actor_id else { return Ok(None) };
-        Ok(loaders(ctx)?.load_one(UserKey(user.uuid())).await?.map(User))
+    async fn actor(&self, ctx: &Context<'_>) -> ApiResult<Option<Participant>> {
+        participant(ctx, self.0.actor_id).await
     }
     /// The delegate, for a delegation.
-    async fn delegate(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
-        let Some(user) = self.0.target_id else { return Ok(None) };
-        Ok(loaders(ctx)?.load_one(UserKey(user.uuid())).await?.map(User))
+    async fn delegate(&self, ctx: &Context<'_>) -> ApiResult<Option<Participant>> {
+        participant(ctx, self.0.target_id).await
     }
     /// The comment, or the name of a skipped step.
     async fn comment(&self) -> Option<&str> {

@@ -173,10 +173,13 @@ pub enum AgingBucket {
     /// 未到期
     NotDue,
     /// 逾期 1–30 天
+    #[graphql(name = "DAYS_1_30")]
     Days1To30,
     /// 逾期 31–60 天
+    #[graphql(name = "DAYS_31_60")]
     Days31To60,
     /// 逾期 61–90 天
+    #[graphql(name = "DAYS_61_90")]
     Days61To90,
     /// 逾期 90 天以上
     Over90,
@@ -252,11 +255,16 @@ impl ReceivablesRow {
         &self.buckets
     }
     async fn total(&self) -> Money {
-        Money::cny(self.buckets.iter().map(|b| b.outstanding.amount).sum())
+        Money::cny(sum(self.buckets.iter().map(|b| b.outstanding.amount)))
     }
     async fn overdue(&self) -> Money {
-        Money::cny(self.buckets.iter().filter(|b| b.bucket != AgingBucket::NotDue).map(|b| b.outstanding.amount).sum())
+        Money::cny(overdue(&self.buckets))
     }
+}
+
+/// What is past due in some figures.
+fn overdue(buckets: &[AgingFigure]) -> Decimal {
+    sum(buckets.iter().filter(|b| b.bucket != AgingBucket::NotDue).map(|b| b.outstanding.amount))
 }
 
 /// The aging report (应收账龄).
@@ -271,8 +279,13 @@ pub struct ReceivablesReport {
     pub rows: Vec<ReceivablesRow>,
 }
 
+/// A sum of amounts, in fen even when empty ("0.00").
+fn sum(amounts: impl Iterator<Item = Decimal>) -> Decimal {
+    amounts.fold(Decimal::new(0, 2), |a, b| a + b)
+}
+
 fn figures(cells: impl Iterator<Item = (DomainBucket, Decimal, i64)>) -> Vec<AgingFigure> {
-    let mut sums: Vec<(Decimal, i64)> = vec![(Decimal::ZERO, 0); DomainBucket::ALL.len()];
+    let mut sums: Vec<(Decimal, i64)> = vec![(Decimal::new(0, 2), 0); DomainBucket::ALL.len()];
     for (bucket, owed, n) in cells {
         if let Some(i) = DomainBucket::ALL.iter().position(|b| *b == bucket) {
             sums[i].0 += owed;

@@ -1,0 +1,621 @@
+//! Approvals, contracts, installment plans, receipts, the aging report and the money
+//! reminders, over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+const CONTRACT: &str = "id number status amount { amount } received { amount } outstanding { amount } version \
+    installments { id number amount { amount } dueOn received { amount } outstanding { amount } status } \
+    approval { id status currentStep waitingOn { displayName } } \
+    approvalHistory { action step comment actor { displayName } delegate { displayName } }";
+const RECEIPT: &str = "id number status amount { amount } advance { amount } version";
+
+fn create_contract_query() -> String {
+    format!(
+        "mutation($i: CreateContractInput!) {{ createContract(input: $i) {{ contract {{ {CONTRACT} }} userErrors {{ field code message }} }} }}"
+    )
+}
+
+fn contract_action(name: &str) -> String {
+    format!(
+        "mutation($i: ContractActionInput!) {{ {name}(input: $i) {{ contract {{ {CONTRACT} }} userErrors {{ field code message }} }} }}"
+    )
+}
+
+fn approval_action(name: &str) -> String {
+    format!(
+        "mutation($i: ApprovalActionInput!) {{ {name}(input: $i) {{ request {{ id status currentStep }} userErrors {{ field code message }} }} }}"
+    )
+}
+
+const FLOW: &str = "mutation($i: ApprovalFlowInput!) { createApprovalFlow(input: $i) { flow { id version } userErrors { field code message } } }";
+const RECEIPT_MUTATION: &str = "mutation($i: CreateReceiptInput!) { createReceipt(input: $i) { receipt { id number status amount { amount } advance { amount } version } userErrors { field code message } } }";
+
+/// Runs a mutation and returns its payload's `key` object, failing on user errors.
+async fn ok(app: &TestApp, token: &str, query: &str, input: Value, (field, key): (&str, &str)) -> Value {
+    let body = app.gql(Some(token), query, json!({ "i": input })).await;
+    let payload = &body["data"][field];
+    assert_eq!(payload["userErrors"], json!([]), "{field}: {body}");
+    payload[key].clone()
+}
+
+/// Runs a mutation that must be refused; returns the codes and the whole payload.
+async fn refused(app: &TestApp, token: &str, query: &str, input: Value, field: &str) -> (Vec<String>, String) {
+    let body = app.gql(Some(token), query, json!({ "i": input })).await;
+    let payload = &body["data"][field];
+    let codes = user_error_codes(payload);
+    assert!(!codes.is_empty(), "{field} should be refused: {body}");
+    (codes, payload["userErrors"].to_string())
+}
+
+async fn customer(app: &TestApp, token: &str, name: &str) -> String {
+    let body = app
+        .gql(
+            Some(token),
+            "query($n: String!) { customers(filter: {name: {eq: $n}}) { nodes { id } } }",
+            json!({"n": name}),
+        )
+        .await;
+    body["data"]["customers"]["nodes"][0]["id"].as_str().unwrap_or_else(|| panic!("{name}: {body}")).to_owned()
+}
+
+const MINGYUAN: &str = "上海明远机械制造有限公司";
+
+/// A draft contract of rep1's customer 明远 for `amount`, with a plan of `(amount, due)`.
+async fn draft(app: &TestApp, rep: &str, amount: &str, plan: &[(&str, &str)]) -> Value {
+    let customer = customer(app, rep, MINGYUAN).await;
+    let installments: Vec<Value> = plan.iter().map(|(a, due)| json!({"amount": a, "dueOn": due})).collect();
+    let input = json!({"title": "数控机床供货合同", "customerId": customer, "amount": amount, "signedOn": "2026-01-05",
+        "startsOn": "2026-01-05", "endsOn": "2027-12-31", "installments": installments});
+    ok(app, rep, &create_contract_query(), input, ("createContract", "contract")).await
+}
+
+async fn read_contract(app: &TestApp, token: &str, id: &str) -> Value {
+    let body = app
+        .gql(Some(token), &format!("query($id: ID!) {{ contract(id: $id) {{ {CONTRACT} }} }}"), json!({"id": id}))
+        .await;
+    body["data"]["contract"].clone()
+}
+
+async fn submit(app: &TestApp, rep: &str, contract: &Value) -> Value {
+    let input = json!({"id": contract["id"], "expectedVersion": contract["version"]});
+    ok(app, rep, &contract_action("submitContract"), input, ("submitContract", "contract")).await
+}
+
+async fn act(app: &TestApp, token: &str, name: &str, input: Value) -> Value {
+    ok(app, token, &approval_action(name), input, (name, "request")).await
+}
+
+fn steps(rules: Value) -> Value {
+    rules
+}
+
+async fn flow(app: &TestApp, admin: &str, kind: &str, steps: Value) {
+    ok(app, admin, FLOW, json!({"kind": kind, "name": "默认审批", "steps": steps}), ("createApprovalFlow", "flow"))
+        .await;
+}
+
+fn actions(contract: &Value) -> Vec<String> {
+    contract["approvalHistory"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn a_contract_goes_through_its_flow_and_its_customer_becomes_won() {
+    let app = spawn_demo().await;
+    let (admin, manager, rep1, rep2) = (
+        app.login("admin@demo.local").await,
+        app.login("manager@demo.local").await,
+        app.login("rep1@demo.local").await,
+        app.login("rep2@demo.local").await,
+    );
+    let admin_id = app.user_id(&admin, "admin@demo.local").await;
+    // Step 1: the submitter's manager; step 2: the admin by name.
+    flow(
+        &app,
+        &admin,
+        "CONTRACT",
+        steps(json!([
+            {"name": "主管审批", "mode": "ANY", "approvers": [{"kind": "MANAGER", "levels": 1}]},
+            {"name": "总经理审批", "mode": "ANY", "approvers": [{"kind": "USER", "userId": admin_id}]},
+        ])),
+    )
+    .await;
+    let contract = draft(&app, &rep1, "100000.00", &[("30000", "2026-02-01"), ("69999.99", "2026-06-01")]).await;
+    assert_eq!(contract["status"], "DRAFT");
+    // The plan does not add up: refused naming the difference.
+    let (codes, message) = refused(
+        &app,
+        &rep1,
+        &contract_action("submitContract"),
+        json!({"id": contract["id"], "expectedVersion": contract["version"]}),
+        "submitContract",
+    )
+    .await;
+    assert_eq!(codes, ["INVALID"]);
+    assert!(message.contains("0.01 less"), "{message}");
+    // Bad input: every field at once, nothing written.
+    let customer_id = customer(&app, &rep1, MINGYUAN).await;
+    let (codes, message) = refused(
+        &app,
+        &rep1,
+        &create_contract_query(),
+        json!({"title": "", "customerId": customer_id, "amount": "-5", "signedOn": "2026-03-01", "endsOn": "2026-02-01",
+               "installments": [{"amount": "1.001", "dueOn": "2026-01-01"}]}),
+        "createContract",
+    )
+    .await;
+    assert_eq!(codes.len(), 5, "{message}");
+    let update = format!(
+        "mutation($i: UpdateContractInput!) {{ updateContract(input: $i) {{ contract {{ {CONTRACT} }} userErrors {{ field code message }} }} }}"
+    );
+    let fixed = ok(
+        &app,
+        &rep1,
+        &update,
+        json!({"id": contract["id"], "expectedVersion": contract["version"],
+               "contract": {"title": "数控机床供货合同", "customerId": customer_id, "amount": "100000.00",
+                            "signedOn": "2026-01-05", "endsOn": "2027-12-31"},
+               "installments": [{"amount": "30000", "dueOn": "2026-02-01"}, {"amount": "70000", "dueOn": "2026-06-01"}]}),
+        ("updateContract", "contract"),
+    )
+    .await;
+    let pending = submit(&app, &rep1, &fixed).await;
+    assert_eq!(pending["status"], "PENDING_APPROVAL");
+    assert_eq!(pending["approval"]["currentStep"], 1);
+    assert_eq!(pending["approval"]["waitingOn"], json!([{"displayName": "李娜"}]), "the submitter sees who decides");
+    let request = pending["approval"]["id"].clone();
+    // Pending: the contract is locked.
+    let (codes, _) = refused(
+        &app,
+        &rep1,
+        &update,
+        json!({"id": contract["id"], "expectedVersion": pending["version"],
+               "contract": {"title": "改", "customerId": customer_id, "amount": "1"}}),
+        "updateContract",
+    )
+    .await;
+    assert_eq!(codes, ["ILLEGAL_STATE"]);
+    // Someone with no task has no say; another rep does not even see the contract.
+    let body = app.gql(Some(&rep2), &approval_action("approve"), json!({"i": {"requestId": request}})).await;
+    assert_eq!(user_error_codes(&body["data"]["approve"]), ["NOT_FOUND"], "{body}");
+    assert!(read_contract(&app, &rep2, contract["id"].as_str().unwrap()).await.is_null());
+    // The manager's queue holds it.
+    let queue = app
+        .gql(
+            Some(&manager),
+            "{ myApprovals { nodes { kind step document { ... on Contract { number } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(queue["data"]["myApprovals"]["nodes"][0]["document"]["number"], pending["number"], "{queue}");
+    let step2 = act(&app, &manager, "approve", json!({"requestId": request, "comment": "同意"})).await;
+    assert_eq!((step2["status"].as_str(), step2["currentStep"].as_i64()), (Some("PENDING"), Some(2)));
+    let done = act(&app, &admin, "approve", json!({"requestId": request})).await;
+    assert_eq!(done["status"], "APPROVED");
+    let approved = read_contract(&app, &rep1, contract["id"].as_str().unwrap()).await;
+    assert_eq!(approved["status"], "APPROVED");
+    assert_eq!(actions(&approved), ["SUBMIT", "APPROVE", "APPROVE"]);
+    assert_eq!(approved["approvalHistory"][1]["comment"], "同意");
+    // The customer became WON.
+    let body =
+        app.gql(Some(&rep1), "query($id: ID!) { customer(id: $id) { status } }", json!({"id": customer_id})).await;
+    assert_eq!(body["data"]["customer"]["status"], "WON", "{body}");
+    // Approved: locked against edits; voiding needs `contract.void` and a reason.
+    let (codes, _) = refused(
+        &app,
+        &rep1,
+        &update,
+        json!({"id": contract["id"], "expectedVersion": approved["version"],
+               "contract": {"title": "改", "customerId": customer_id, "amount": "1"}}),
+        "updateContract",
+    )
+    .await;
+    assert_eq!(codes, ["ILLEGAL_STATE"]);
+    let body = app
+        .gql(
+            Some(&rep1),
+            &contract_action("voidContract"),
+            json!({"i": {"id": contract["id"], "expectedVersion": approved["version"], "reason": "x"}}),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN");
+    // Another tenant sees nothing.
+    let other = app.second_tenant("other-co").await;
+    let body = app.gql(Some(&other), "query($id: ID!) { node(id: $id) { id } }", json!({"id": contract["id"]})).await;
+    assert!(body["data"]["node"].is_null(), "{body}");
+}
+
+#[tokio::test]
+async fn approval_shapes_all_steps_skip_delegate_return_withdraw_and_reject() {
+    let app = spawn_demo().await;
+    let (admin, manager, rep1, rep3) = (
+        app.login("admin@demo.local").await,
+        app.login("manager@demo.local").await,
+        app.login("rep1@demo.local").await,
+        app.login("rep3@demo.local").await,
+    );
+    let admin_id = app.user_id(&admin, "admin@demo.local").await;
+    let manager_id = app.user_id(&admin, "manager@demo.local").await;
+    let rep1_id = app.user_id(&admin, "rep1@demo.local").await;
+    let rep3_id = app.user_id(&admin, "rep3@demo.local").await;
+    // Step 1 skips rep1 when rep1 submits; step 2 needs both the manager and the admin
+    // (ALL); step 3 is the submitter's manager two levels up (the admin).
+    flow(
+        &app,
+        &admin,
+        "CONTRACT",
+        json!([
+            {"name": "自审", "mode": "ANY", "skipSubmitter": true, "approvers": [{"kind": "USER", "userId": rep1_id}]},
+            {"name": "会签", "mode": "ALL", "approvers": [{"kind": "USER", "userId": manager_id}, {"kind": "USER", "userId": admin_id}]},
+            {"name": "上上级", "mode": "ANY", "approvers": [{"kind": "MANAGER", "levels": 2}]},
+        ]),
+    )
+    .await;
+    let plan = [("100", "2026-03-01")];
+    let contract = submit(&app, &rep1, &draft(&app, &rep1, "100", &plan).await).await;
+    assert_eq!(actions(&contract), ["SUBMIT", "SKIP"], "the submitter's own step is skipped");
+    let waiting: Vec<&str> = contract["approval"]["waitingOn"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["displayName"].as_str().unwrap())
+        .collect();
+    assert_eq!(waiting.len(), 2, "both ALL approvers: {waiting:?}");
+    let request = contract["approval"]["id"].clone();
+    // ALL: the manager's approval alone does not move on.
+    let after_one = act(&app, &manager, "approve", json!({"requestId": request})).await;
+    assert_eq!(after_one["currentStep"], 1);
+    // Acting twice on a decided task is a conflict.
+    let body = app.gql(Some(&manager), &approval_action("approve"), json!({"i": {"requestId": request}})).await;
+    assert_eq!(user_error_codes(&body["data"]["approve"]), ["CONFLICT"], "{body}");
+    // The admin delegates to rep3, who is outside the contract's scope but may read it
+    // while it waits on them.
+    let id = contract["id"].as_str().unwrap();
+    assert!(read_contract(&app, &rep3, id).await.is_null());
+    act(&app, &admin, "delegateApproval", json!({"requestId": request, "toUserId": rep3_id, "comment": "请代批"}))
+        .await;
+    assert_eq!(read_contract(&app, &rep3, id).await["number"], contract["number"]);
+    let step3 = act(&app, &rep3, "approve", json!({"requestId": request})).await;
+    assert_eq!(step3["currentStep"], 2, "the ALL step completed with the delegate");
+    assert!(read_contract(&app, &rep3, id).await.is_null(), "no longer waiting on rep3");
+    // Step 2 of the plan (the admin, two levels above rep1; the skipped step is not
+    // numbered) returns it to step 1.
+    let back =
+        act(&app, &admin, "returnApproval", json!({"requestId": request, "toStep": 1, "comment": "重新会签"})).await;
+    assert_eq!(back["currentStep"], 1);
+    let body = app
+        .gql(Some(&admin), &approval_action("returnApproval"), json!({"i": {"requestId": request, "toStep": 2}}))
+        .await;
+    assert_eq!(user_error_codes(&body["data"]["returnApproval"]), ["INVALID"], "{body}");
+    // A rejection needs a reason and sends the contract back.
+    let body = app.gql(Some(&manager), &approval_action("rejectApproval"), json!({"i": {"requestId": request}})).await;
+    assert_eq!(user_error_codes(&body["data"]["rejectApproval"]), ["REQUIRED"], "{body}");
+    let rejected = act(&app, &manager, "rejectApproval", json!({"requestId": request, "comment": "价格太低"})).await;
+    assert_eq!(rejected["status"], "REJECTED");
+    let after = read_contract(&app, &rep1, id).await;
+    assert_eq!(after["status"], "REJECTED");
+    assert_eq!(actions(&after), ["SUBMIT", "SKIP", "APPROVE", "DELEGATE", "APPROVE", "RETURN", "REJECT"]);
+    assert_eq!(after["approvalHistory"][3]["delegate"]["displayName"], "陈静");
+    // Submitted again, then withdrawn by the submitter only.
+    let again = submit(&app, &rep1, &after).await;
+    let request = again["approval"]["id"].clone();
+    let body =
+        app.gql(Some(&manager), &approval_action("withdrawApproval"), json!({"i": {"requestId": request}})).await;
+    assert_eq!(user_error_codes(&body["data"]["withdrawApproval"]), ["FORBIDDEN"], "{body}");
+    let withdrawn = act(&app, &rep1, "withdrawApproval", json!({"requestId": request})).await;
+    assert_eq!(withdrawn["status"], "WITHDRAWN");
+    assert_eq!(read_contract(&app, &rep1, id).await["status"], "WITHDRAWN");
+    let queue = app.gql(Some(&manager), "{ myApprovals { nodes { id } } }", json!({})).await;
+    assert_eq!(queue["data"]["myApprovals"]["nodes"], json!([]), "nothing waits on the manager: {queue}");
+    let done = app.gql(Some(&manager), "{ myApprovals(queue: DONE_BY_ME) { nodes { status } } }", json!({})).await;
+    let statuses: Vec<&str> = done["data"]["myApprovals"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["status"].as_str().unwrap())
+        .collect();
+    assert!(statuses.contains(&"APPROVED") && statuses.contains(&"REJECTED"), "{done}");
+}
+
+#[tokio::test]
+async fn two_approvers_racing_on_an_any_step_leave_exactly_one_action() {
+    let app = spawn_demo().await;
+    let (admin, manager, rep1) = (
+        app.login("admin@demo.local").await,
+        app.login("manager@demo.local").await,
+        app.login("rep1@demo.local").await,
+    );
+    let admin_id = app.user_id(&admin, "admin@demo.local").await;
+    let manager_id = app.user_id(&admin, "manager@demo.local").await;
+    flow(
+        &app,
+        &admin,
+        "CONTRACT",
+        json!([{"name": "任一", "mode": "ANY", "approvers": [{"kind": "USER", "userId": manager_id}, {"kind": "USER", "userId": admin_id}]}]),
+    )
+    .await;
+    for round in 0..3 {
+        let contract = submit(&app, &rep1, &draft(&app, &rep1, "500", &[("500", "2026-04-01")]).await).await;
+        let request = contract["approval"]["id"].clone();
+        let query = approval_action("approve");
+        let input = json!({"i": {"requestId": request}});
+        let (a, b) =
+            tokio::join!(app.gql(Some(&admin), &query, input.clone()), app.gql(Some(&manager), &query, input.clone()));
+        let outcomes = [user_error_codes(&a["data"]["approve"]), user_error_codes(&b["data"]["approve"])];
+        let won = outcomes.iter().filter(|c| c.is_empty()).count();
+        assert_eq!(won, 1, "round {round}: exactly one wins: {a} {b}");
+        assert!(
+            outcomes.iter().any(|c| c == &["CONFLICT".to_owned()]),
+            "round {round}: the other is CONFLICT: {a} {b}"
+        );
+        let after = read_contract(&app, &rep1, contract["id"].as_str().unwrap()).await;
+        assert_eq!(actions(&after), ["SUBMIT", "APPROVE"], "round {round}");
+        assert_eq!(after["status"], "APPROVED");
+    }
+}
+
+/// An approved contract of rep1's (no flow: approved on submit).
+async fn approved(app: &TestApp, rep: &str, amount: &str, plan: &[(&str, &str)]) -> Value {
+    let contract = submit(app, rep, &draft(app, rep, amount, plan).await).await;
+    assert_eq!(contract["status"], "APPROVED", "no flow: approved at once");
+    contract
+}
+
+#[tokio::test]
+async fn receipts_fill_installments_oldest_first_and_a_red_entry_gives_them_back() {
+    let app = spawn_demo().await;
+    let (admin, rep1, rep2) =
+        (app.login("admin@demo.local").await, app.login("rep1@demo.local").await, app.login("rep2@demo.local").await);
+    let contract =
+        approved(&app, &rep1, "1000.00", &[("300", "2026-02-01"), ("300", "2026-03-01"), ("400", "2026-04-01")]).await;
+    let id = contract["id"].as_str().unwrap();
+    let pay = |amount: &str, key: &str| {
+        json!({"contractId": id, "receivedOn": "2026-02-10", "method": "BANK_TRANSFER", "amount": amount,
+               "payer": "上海明远机械制造有限公司", "idempotencyKey": key})
+    };
+    let first = ok(&app, &rep1, RECEIPT_MUTATION, pay("450", "r1"), ("createReceipt", "receipt")).await;
+    assert_eq!(first["status"], "APPROVED");
+    // A retried request returns the first receipt and writes nothing new.
+    let retried = ok(&app, &rep1, RECEIPT_MUTATION, pay("450", "r1"), ("createReceipt", "receipt")).await;
+    assert_eq!(retried["id"], first["id"]);
+    let after = read_contract(&app, &rep1, id).await;
+    let received: Vec<&str> =
+        after["installments"].as_array().unwrap().iter().map(|i| i["received"]["amount"].as_str().unwrap()).collect();
+    assert_eq!(received, ["300.00", "150.00", "0.00"]);
+    assert_eq!(
+        (after["received"]["amount"].as_str(), after["outstanding"]["amount"].as_str()),
+        (Some("450.00"), Some("550.00"))
+    );
+    // More than still owed: refused, nothing written.
+    let (codes, message) = refused(&app, &rep1, RECEIPT_MUTATION, pay("550.01", "r2"), "createReceipt").await;
+    assert_eq!(codes, ["INVALID"], "{message}");
+    // More decimals than the tenant keeps, a negative amount: refused.
+    for bad in ["1.001", "-3"] {
+        let (codes, _) = refused(&app, &rep1, RECEIPT_MUTATION, pay(bad, "r3"), "createReceipt").await;
+        assert_eq!(codes, ["INVALID"], "{bad}");
+    }
+    // Allocated as asked: all to the third installment.
+    let third = after["installments"][2]["id"].clone();
+    let mut asked = pay("100", "r4");
+    asked["allocations"] = json!([{"installmentId": third, "amount": "100"}]);
+    ok(&app, &rep1, RECEIPT_MUTATION, asked, ("createReceipt", "receipt")).await;
+    let after = read_contract(&app, &rep1, id).await;
+    assert_eq!(after["installments"][2]["received"]["amount"], "100.00");
+    assert_eq!(after["installments"][0]["status"], "RECEIVED");
+    // Another rep neither sees the receipt nor pays into the contract.
+    let body = app.gql(Some(&rep2), "query($id: ID!) { receipt(id: $id) { id } }", json!({"id": first["id"]})).await;
+    assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
+    let (codes, _) = refused(&app, &rep2, RECEIPT_MUTATION, pay("1", "r5"), "createReceipt").await;
+    assert_eq!(codes, ["NOT_FOUND"]);
+    // The red entry: the first receipt's 450 goes back to installments 1 and 2.
+    let reverse = format!(
+        "mutation($i: ReverseReceiptInput!) {{ reverseReceipt(input: $i) {{ receipt {{ {RECEIPT} reversedReason }} userErrors {{ field code message }} }} }}"
+    );
+    let (codes, _) = refused(
+        &app,
+        &rep1,
+        &reverse,
+        json!({"id": first["id"], "expectedVersion": first["version"], "reason": " "}),
+        "reverseReceipt",
+    )
+    .await;
+    assert_eq!(codes, ["REQUIRED"]);
+    let reversed = ok(
+        &app,
+        &rep1,
+        &reverse,
+        json!({"id": first["id"], "expectedVersion": first["version"], "reason": "银行退票"}),
+        ("reverseReceipt", "receipt"),
+    )
+    .await;
+    assert_eq!(reversed["status"], "REVERSED");
+    let after = read_contract(&app, &rep1, id).await;
+    let received: Vec<&str> =
+        after["installments"].as_array().unwrap().iter().map(|i| i["received"]["amount"].as_str().unwrap()).collect();
+    assert_eq!(received, ["0.00", "0.00", "100.00"]);
+    assert_eq!(
+        (after["received"]["amount"].as_str(), after["outstanding"]["amount"].as_str()),
+        (Some("100.00"), Some("900.00"))
+    );
+    let (codes, _) = refused(
+        &app,
+        &rep1,
+        &reverse,
+        json!({"id": first["id"], "expectedVersion": reversed["version"], "reason": "again"}),
+        "reverseReceipt",
+    )
+    .await;
+    assert_eq!(codes, ["ILLEGAL_STATE"]);
+    // A receipt flow: the receipt waits, and counts only once approved.
+    let admin_id = app.user_id(&admin, "admin@demo.local").await;
+    flow(
+        &app,
+        &admin,
+        "RECEIPT",
+        json!([{"name": "财务确认", "mode": "ANY", "approvers": [{"kind": "USER", "userId": admin_id}]}]),
+    )
+    .await;
+    let waiting = ok(&app, &rep1, RECEIPT_MUTATION, pay("200", "r6"), ("createReceipt", "receipt")).await;
+    assert_eq!(waiting["status"], "PENDING_APPROVAL");
+    assert_eq!(read_contract(&app, &rep1, id).await["received"]["amount"], "100.00");
+    let body = app
+        .gql(Some(&admin), "query($id: ID!) { receipt(id: $id) { approval { id } } }", json!({"id": waiting["id"]}))
+        .await;
+    let request = body["data"]["receipt"]["approval"]["id"].clone();
+    act(&app, &admin, "approve", json!({"requestId": request})).await;
+    let after = read_contract(&app, &rep1, id).await;
+    assert_eq!(after["received"]["amount"], "300.00");
+    assert_eq!(after["installments"][0]["received"]["amount"], "200.00");
+}
+
+#[tokio::test]
+async fn aging_buckets_match_hand_computed_figures_and_drill_down() {
+    let app = spawn_demo().await;
+    let (admin, rep1, rep2) =
+        (app.login("admin@demo.local").await, app.login("rep1@demo.local").await, app.login("rep2@demo.local").await);
+    // As of 2026-12-31: due 2027-01-10 not due; 2026-12-20 is 11 days late; 2026-11-15 is
+    // 46; 2026-10-10 is 82; 2026-08-01 is 152.
+    let contract = approved(
+        &app,
+        &rep1,
+        "1500",
+        &[
+            ("100", "2027-01-10"),
+            ("200", "2026-12-20"),
+            ("300", "2026-11-15"),
+            ("400", "2026-10-10"),
+            ("500", "2026-08-01"),
+        ],
+    )
+    .await;
+    // 50 received lands on the oldest due first (the 2026-08-01 installment).
+    ok(
+        &app,
+        &rep1,
+        RECEIPT_MUTATION,
+        json!({"contractId": contract["id"], "receivedOn": "2026-12-01", "method": "CASH", "amount": "50"}),
+        ("createReceipt", "receipt"),
+    )
+    .await;
+    let query = "query($f: ReceivablesFilter, $g: ReceivablesGroup) { receivables(groupBy: $g, filter: $f) { \
+        asOf total { amount } overdue { amount } buckets { bucket outstanding { amount } installments } \
+        rows { groupId owner { email } customer { name } total { amount } buckets { bucket outstanding { amount } } } } }";
+    let report = app.gql(Some(&rep1), query, json!({"f": {"asOf": "2026-12-31"}, "g": "OWNER"})).await;
+    let r = &report["data"]["receivables"];
+    let figures: Vec<(String, String, i64)> = r["buckets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{report}"))
+        .iter()
+        .map(|b| {
+            (
+                b["bucket"].as_str().unwrap().to_owned(),
+                b["outstanding"]["amount"].as_str().unwrap().to_owned(),
+                b["installments"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("NOT_DUE", "100.00", 1),
+        ("DAYS_1_30", "200.00", 1),
+        ("DAYS_31_60", "300.00", 1),
+        ("DAYS_61_90", "400.00", 1),
+        ("OVER_90", "450.00", 1),
+    ];
+    let expected: Vec<(String, String, i64)> =
+        expected.iter().map(|(b, a, n)| ((*b).into(), (*a).into(), *n)).collect();
+    assert_eq!(figures, expected, "{report}");
+    assert_eq!((r["total"]["amount"].as_str(), r["overdue"]["amount"].as_str()), (Some("1450.00"), Some("1350.00")));
+    assert_eq!(r["rows"][0]["owner"]["email"], "rep1@demo.local");
+    // Another rep's report does not count rep1's contract; the admin's does.
+    let other = app.gql(Some(&rep2), query, json!({"f": {"asOf": "2026-12-31"}, "g": "OWNER"})).await;
+    assert_eq!(other["data"]["receivables"]["total"]["amount"], "0.00", "{other}");
+    let all = app.gql(Some(&admin), query, json!({"f": {"asOf": "2026-12-31"}, "g": "CUSTOMER"})).await;
+    assert_eq!(all["data"]["receivables"]["rows"][0]["customer"]["name"], MINGYUAN, "{all}");
+    // The drill-down: the installments behind one bucket.
+    let drill = app
+        .gql(
+            Some(&rep1),
+            "query($f: ReceivablesFilter) { receivableInstallments(bucket: DAYS_31_60, filter: $f) { bucket installment { dueOn outstanding { amount } } contract { number } } }",
+            json!({"f": {"asOf": "2026-12-31"}}),
+        )
+        .await;
+    let rows = drill["data"]["receivableInstallments"].as_array().unwrap_or_else(|| panic!("{drill}"));
+    assert_eq!(rows.len(), 1, "{drill}");
+    assert_eq!(rows[0]["installment"]["dueOn"], "2026-11-15");
+    assert_eq!(rows[0]["bucket"], "DAYS_31_60");
+    assert_eq!(rows[0]["contract"]["number"], contract["number"]);
+}
+
+#[tokio::test]
+async fn reminders_are_written_once_per_installment_and_kind_even_with_two_runners() {
+    let app = spawn_demo().await;
+    let rep1 = app.login("rep1@demo.local").await;
+    // Due 2026-12-05 (reminded 3 days before by default); 2026-11-20 is overdue on 12-02.
+    approved(&app, &rep1, "300", &[("100", "2026-12-05"), ("100", "2026-11-20"), ("100", "2027-03-01")]).await;
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+    let (a, b) = tokio::join!(
+        guanxi_gateway::jobs::finance_reminders_on(app.db.clone(), day),
+        guanxi_gateway::jobs::finance_reminders_on(app.db.clone(), day)
+    );
+    let written = a.unwrap() + b.unwrap();
+    // Installment 1 due soon, installment 2 overdue; the contract ends 2027-12-31, far off.
+    assert_eq!(written, 2, "two reminders between both runners");
+    assert_eq!(
+        guanxi_gateway::jobs::finance_reminders_on(app.db.clone(), day).await.unwrap(),
+        0,
+        "a rerun writes nothing"
+    );
+    let notices = app.gql(Some(&rep1), "{ myNotices { kind message occasion } }", json!({})).await;
+    let mut kinds: Vec<&str> =
+        notices["data"]["myNotices"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["INSTALLMENT_DUE", "INSTALLMENT_OVERDUE"], "{notices}");
+    // A later day brings the next: installment 1 is now overdue too.
+    let later = chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+    assert_eq!(guanxi_gateway::jobs::finance_reminders_on(app.db.clone(), later).await.unwrap(), 1);
+    let manager = app.login("manager@demo.local").await;
+    let theirs = app.gql(Some(&manager), "{ myNotices { kind } }", json!({})).await;
+    assert_eq!(theirs["data"]["myNotices"], json!([]), "reminders go to the owner only");
+}
+
+#[tokio::test]
+async fn contract_lists_cost_the_same_statements_for_one_or_many() {
+    let app = spawn_demo().await;
+    let rep1 = app.login("rep1@demo.local").await;
+    let query = json!({"query": format!("{{ contracts(first: 50) {{ nodes {{ {CONTRACT} customer {{ name }} owner {{ email }} }} }} }}")});
+    approved(&app, &rep1, "100", &[("100", "2026-03-01")]).await;
+    let (one, body) = app.fewest_statements(Some(&rep1), &query).await;
+    assert_eq!(body["data"]["contracts"]["nodes"].as_array().unwrap().len(), 1, "{body}");
+    for _ in 0..5 {
+        approved(&app, &rep1, "300", &[("100", "2026-03-01"), ("200", "2026-04-01")]).await;
+    }
+    let (many, body) = app.fewest_statements(Some(&rep1), &query).await;
+    assert_eq!(body["data"]["contracts"]["nodes"].as_array().unwrap().len(), 6);
+    assert_eq!(one, many, "statements for 1 and 6 contracts");
+}
+
+#[tokio::test]
+async fn a_notification_arrives_when_a_task_is_assigned() {
+    let app = spawn_demo().await;
+    let (admin, rep1) = (app.login("admin@demo.local").await, app.login("rep1@demo.local").await);
+    flow(
+        &app,
+        &admin,
+        "CONTRACT",
+        json!([{"name": "主管", "mode": "ANY", "approvers": [{"kind": "MANAGER", "levels": 1}]}]),
+    )
+    .await;
+    let manager = app.login("manager@demo.local").await;
+    let mut socket = subscribe(
+        &app,
+        &manager,
+        "subscription { approvalAssigned { kind step document { ... on Contract { number } } } }",
+    )
+    .await;
+    let contract = submit(&app, &rep1, &draft(&app, &rep1, "10", &[("10", "2026-03-01")]).await).await;
+    let event = next_event(&mut socket).await;
+    assert_eq!(event["approvalAssigned"]["document"]["number"], contract["number"], "{event}");
+}
