@@ -554,14 +554,16 @@ pub async fn aging<C: ConnectionTrait>(
     };
     let bucket = Expr::cust_with_values(bucket_sql, [today, days(30), days(60), days(90)]);
     query
-        .expr_as(group_expr.clone(), Alias::new("grp"))
-        .expr_as(bucket.clone(), Alias::new("bucket"))
+        .expr_as(group_expr, Alias::new("grp"))
+        .expr_as(bucket, Alias::new("bucket"))
         .expr_as(
             Expr::cust(r#"CAST(SUM("installments"."amount_e4" - "installments"."received_e4") AS BIGINT)"#),
             Alias::new("owed"),
         )
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-        .add_group_by([group_expr, bucket]);
+        // By position: PostgreSQL would not match the bucket's bound parameters in a
+        // repeated expression.
+        .add_group_by([Expr::cust("1"), Expr::cust("2")]);
     let rows = conn.query_all(&query).await?;
     let mut cells = Vec::with_capacity(rows.len());
     for row in rows {
