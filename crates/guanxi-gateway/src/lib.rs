@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod landing;
 pub mod rate_limit;
 pub mod seed;
+mod seed_finance;
 mod seed_trade;
 pub mod telemetry;
 

@@ -109,6 +109,16 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
     .await?;
     user(&tx, &author, h, "tech@demo.local", "赵强", "13800000007", service.id, Some(agent.id), role("technician")?)
         .await?;
+    let finance =
+        user(&tx, &author, h, "finance@demo.local", "孙丽", "13800000008", hq, Some(admin.id), role("finance")?)
+            .await?;
+    let people = crate::seed_finance::People {
+        rep: rep1,
+        manager: manager.id,
+        finance: finance.id,
+        finance_role: role("finance")?,
+    };
+    crate::seed_finance::demo_finance(&tx, created.id(), &people, &customers).await?;
     tx.commit().await?;
     Ok(true)
 }

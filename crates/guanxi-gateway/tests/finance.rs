@@ -62,11 +62,12 @@ async fn customer(app: &TestApp, token: &str, name: &str) -> String {
     body["data"]["customers"]["nodes"][0]["id"].as_str().unwrap_or_else(|| panic!("{name}: {body}")).to_owned()
 }
 
-const MINGYUAN: &str = "上海明远机械制造有限公司";
+/// rep2's customer, with no contracts in the demo data.
+const JINLING: &str = "南京金陵商贸有限公司";
 
-/// A draft contract of rep1's customer 明远 for `amount`, with a plan of `(amount, due)`.
+/// A draft contract of rep2's customer 金陵 for `amount`, with a plan of `(amount, due)`.
 async fn draft(app: &TestApp, rep: &str, amount: &str, plan: &[(&str, &str)]) -> Value {
-    let customer = customer(app, rep, MINGYUAN).await;
+    let customer = customer(app, rep, JINLING).await;
     let installments: Vec<Value> = plan.iter().map(|(a, due)| json!({"amount": a, "dueOn": due})).collect();
     let input = json!({"title": "数控机床供货合同", "customerId": customer, "amount": amount, "signedOn": "2026-01-05",
         "startsOn": "2026-01-05", "endsOn": "2027-12-31", "installments": installments});
@@ -93,9 +94,11 @@ fn steps(rules: Value) -> Value {
     rules
 }
 
+/// A flow for every document of `kind` (a condition any amount meets, so it goes before
+/// the demo's default flow).
 async fn flow(app: &TestApp, admin: &str, kind: &str, steps: Value) {
-    ok(app, admin, FLOW, json!({"kind": kind, "name": "默认审批", "steps": steps}), ("createApprovalFlow", "flow"))
-        .await;
+    let input = json!({"kind": kind, "name": "测试审批", "condition": {"amountAbove": "0"}, "steps": steps});
+    ok(app, admin, FLOW, input, ("createApprovalFlow", "flow")).await;
 }
 
 fn actions(contract: &Value) -> Vec<String> {
@@ -105,11 +108,11 @@ fn actions(contract: &Value) -> Vec<String> {
 #[tokio::test]
 async fn a_contract_goes_through_its_flow_and_its_customer_becomes_won() {
     let app = spawn_demo().await;
-    let (admin, manager, rep1, rep2) = (
+    let (admin, manager, rep2, rep1) = (
         app.login("admin@demo.local").await,
         app.login("manager@demo.local").await,
-        app.login("rep1@demo.local").await,
         app.login("rep2@demo.local").await,
+        app.login("rep1@demo.local").await,
     );
     let admin_id = app.user_id(&admin, "admin@demo.local").await;
     // Step 1: the submitter's manager; step 2: the admin by name.
@@ -123,12 +126,12 @@ async fn a_contract_goes_through_its_flow_and_its_customer_becomes_won() {
         ])),
     )
     .await;
-    let contract = draft(&app, &rep1, "100000.00", &[("30000", "2026-02-01"), ("69999.99", "2026-06-01")]).await;
+    let contract = draft(&app, &rep2, "100000.00", &[("30000", "2026-02-01"), ("69999.99", "2026-06-01")]).await;
     assert_eq!(contract["status"], "DRAFT");
     // The plan does not add up: refused naming the difference.
     let (codes, message) = refused(
         &app,
-        &rep1,
+        &rep2,
         &contract_action("submitContract"),
         json!({"id": contract["id"], "expectedVersion": contract["version"]}),
         "submitContract",
@@ -137,10 +140,10 @@ async fn a_contract_goes_through_its_flow_and_its_customer_becomes_won() {
     assert_eq!(codes, ["INVALID"]);
     assert!(message.contains("0.01 less"), "{message}");
     // Bad input: every field at once, nothing written.
-    let customer_id = customer(&app, &rep1, MINGYUAN).await;
+    let customer_id = customer(&app, &rep2, JINLING).await;
     let (codes, message) = refused(
         &app,
-        &rep1,
+        &rep2,
         &create_contract_query(),
         json!({"title": "", "customerId": customer_id, "amount": "-5", "signedOn": "2026-03-01", "endsOn": "2026-02-01",
                "installments": [{"amount": "1.001", "dueOn": "2026-01-01"}]}),
@@ -153,7 +156,7 @@ async fn a_contract_goes_through_its_flow_and_its_customer_becomes_won() {
     );
     let fixed = ok(
         &app,
-        &rep1,
+        &rep2,
         &update,
         json!({"id": contract["id"], "expectedVersion": contract["version"],
                "contract": {"title": "数控机床供货合同", "customerId": customer_id, "amount": "100000.00",
@@ -162,7 +165,7 @@ async fn a_contract_goes_through_its_flow_and_its_customer_becomes_won() {
         ("updateContract", "contract"),
     )
     .await;
-    let pending = submit(&app, &rep1, &fixed).await;
+    let pending = submit(&app, &rep2, &fixed).await;
     assert_eq!(pending["status"], "PENDING_APPROVAL");
     assert_eq!(pending["approval"]["currentStep"], 1);
     assert_eq!(pending["approval"]["waitingOn"], json!([{"displayName": "李娜"}]), "the submitter sees who decides");
@@ -170,7 +173,7 @@ async fn a_contract_goes_through_its_flow_and_its_customer_becomes_won() {
     // Pending: the contract is locked.
     let (codes, _) = refused(
         &app,
-        &rep1,
+        &rep2,
         &update,
         json!({"id": contract["id"], "expectedVersion": pending["version"],
                "contract": {"title": "改", "customerId": customer_id, "amount": "1"}}),
@@ -179,9 +182,9 @@ async fn a_contract_goes_through_its_flow_and_its_customer_becomes_won() {
     .await;
     assert_eq!(codes, ["ILLEGAL_STATE"]);
     // Someone with no task has no say; another rep does not even see the contract.
-    let body = app.gql(Some(&rep2), &approval_action("approve"), json!({"i": {"requestId": request}})).await;
+    let body = app.gql(Some(&rep1), &approval_action("approve"), json!({"i": {"requestId": request}})).await;
     assert_eq!(user_error_codes(&body["data"]["approve"]), ["NOT_FOUND"], "{body}");
-    assert!(read_contract(&app, &rep2, contract["id"].as_str().unwrap()).await.is_null());
+    assert!(read_contract(&app, &rep1, contract["id"].as_str().unwrap()).await.is_null());
     // The manager's queue holds it.
     let queue = app
         .gql(
@@ -195,18 +198,18 @@ async fn a_contract_goes_through_its_flow_and_its_customer_becomes_won() {
     assert_eq!((step2["status"].as_str(), step2["currentStep"].as_i64()), (Some("PENDING"), Some(2)));
     let done = act(&app, &admin, "approve", json!({"requestId": request})).await;
     assert_eq!(done["status"], "APPROVED");
-    let approved = read_contract(&app, &rep1, contract["id"].as_str().unwrap()).await;
+    let approved = read_contract(&app, &rep2, contract["id"].as_str().unwrap()).await;
     assert_eq!(approved["status"], "APPROVED");
     assert_eq!(actions(&approved), ["SUBMIT", "APPROVE", "APPROVE"]);
     assert_eq!(approved["approvalHistory"][1]["comment"], "同意");
     // The customer became WON.
     let body =
-        app.gql(Some(&rep1), "query($id: ID!) { customer(id: $id) { status } }", json!({"id": customer_id})).await;
+        app.gql(Some(&rep2), "query($id: ID!) { customer(id: $id) { status } }", json!({"id": customer_id})).await;
     assert_eq!(body["data"]["customer"]["status"], "WON", "{body}");
     // Approved: locked against edits; voiding needs `contract.void` and a reason.
     let (codes, _) = refused(
         &app,
-        &rep1,
+        &rep2,
         &update,
         json!({"id": contract["id"], "expectedVersion": approved["version"],
                "contract": {"title": "改", "customerId": customer_id, "amount": "1"}}),
@@ -216,7 +219,7 @@ async fn a_contract_goes_through_its_flow_and_its_customer_becomes_won() {
     assert_eq!(codes, ["ILLEGAL_STATE"]);
     let body = app
         .gql(
-            Some(&rep1),
+            Some(&rep2),
             &contract_action("voidContract"),
             json!({"i": {"id": contract["id"], "expectedVersion": approved["version"], "reason": "x"}}),
         )
@@ -231,31 +234,31 @@ async fn a_contract_goes_through_its_flow_and_its_customer_becomes_won() {
 #[tokio::test]
 async fn approval_shapes_all_steps_skip_delegate_return_withdraw_and_reject() {
     let app = spawn_demo().await;
-    let (admin, manager, rep1, rep3) = (
+    let (admin, manager, rep2, rep3) = (
         app.login("admin@demo.local").await,
         app.login("manager@demo.local").await,
-        app.login("rep1@demo.local").await,
+        app.login("rep2@demo.local").await,
         app.login("rep3@demo.local").await,
     );
     let admin_id = app.user_id(&admin, "admin@demo.local").await;
     let manager_id = app.user_id(&admin, "manager@demo.local").await;
-    let rep1_id = app.user_id(&admin, "rep1@demo.local").await;
+    let rep2_id = app.user_id(&admin, "rep2@demo.local").await;
     let rep3_id = app.user_id(&admin, "rep3@demo.local").await;
-    // Step 1 skips rep1 when rep1 submits; step 2 needs both the manager and the admin
+    // Step 1 skips rep2 when rep2 submits; step 2 needs both the manager and the admin
     // (ALL); step 3 is the submitter's manager two levels up (the admin).
     flow(
         &app,
         &admin,
         "CONTRACT",
         json!([
-            {"name": "自审", "mode": "ANY", "skipSubmitter": true, "approvers": [{"kind": "USER", "userId": rep1_id}]},
+            {"name": "自审", "mode": "ANY", "skipSubmitter": true, "approvers": [{"kind": "USER", "userId": rep2_id}]},
             {"name": "会签", "mode": "ALL", "approvers": [{"kind": "USER", "userId": manager_id}, {"kind": "USER", "userId": admin_id}]},
             {"name": "上上级", "mode": "ANY", "approvers": [{"kind": "MANAGER", "levels": 2}]},
         ]),
     )
     .await;
     let plan = [("100", "2026-03-01")];
-    let contract = submit(&app, &rep1, &draft(&app, &rep1, "100", &plan).await).await;
+    let contract = submit(&app, &rep2, &draft(&app, &rep2, "100", &plan).await).await;
     assert_eq!(actions(&contract), ["SUBMIT", "SKIP"], "the submitter's own step is skipped");
     let waiting: Vec<&str> = contract["approval"]["waitingOn"]
         .as_array()
@@ -281,7 +284,7 @@ async fn approval_shapes_all_steps_skip_delegate_return_withdraw_and_reject() {
     let step3 = act(&app, &rep3, "approve", json!({"requestId": request})).await;
     assert_eq!(step3["currentStep"], 2, "the ALL step completed with the delegate");
     assert!(read_contract(&app, &rep3, id).await.is_null(), "no longer waiting on rep3");
-    // Step 2 of the plan (the admin, two levels above rep1; the skipped step is not
+    // Step 2 of the plan (the admin, two levels above rep2; the skipped step is not
     // numbered) returns it to step 1.
     let back =
         act(&app, &admin, "returnApproval", json!({"requestId": request, "toStep": 1, "comment": "重新会签"})).await;
@@ -295,21 +298,24 @@ async fn approval_shapes_all_steps_skip_delegate_return_withdraw_and_reject() {
     assert_eq!(user_error_codes(&body["data"]["rejectApproval"]), ["REQUIRED"], "{body}");
     let rejected = act(&app, &manager, "rejectApproval", json!({"requestId": request, "comment": "价格太低"})).await;
     assert_eq!(rejected["status"], "REJECTED");
-    let after = read_contract(&app, &rep1, id).await;
+    let after = read_contract(&app, &rep2, id).await;
     assert_eq!(after["status"], "REJECTED");
     assert_eq!(actions(&after), ["SUBMIT", "SKIP", "APPROVE", "DELEGATE", "APPROVE", "RETURN", "REJECT"]);
     assert_eq!(after["approvalHistory"][3]["delegate"]["displayName"], "陈静");
     // Submitted again, then withdrawn by the submitter only.
-    let again = submit(&app, &rep1, &after).await;
+    let again = submit(&app, &rep2, &after).await;
     let request = again["approval"]["id"].clone();
     let body =
         app.gql(Some(&manager), &approval_action("withdrawApproval"), json!({"i": {"requestId": request}})).await;
     assert_eq!(user_error_codes(&body["data"]["withdrawApproval"]), ["FORBIDDEN"], "{body}");
-    let withdrawn = act(&app, &rep1, "withdrawApproval", json!({"requestId": request})).await;
+    let withdrawn = act(&app, &rep2, "withdrawApproval", json!({"requestId": request})).await;
     assert_eq!(withdrawn["status"], "WITHDRAWN");
-    assert_eq!(read_contract(&app, &rep1, id).await["status"], "WITHDRAWN");
-    let queue = app.gql(Some(&manager), "{ myApprovals { nodes { id } } }", json!({})).await;
-    assert_eq!(queue["data"]["myApprovals"]["nodes"], json!([]), "nothing waits on the manager: {queue}");
+    assert_eq!(read_contract(&app, &rep2, id).await["status"], "WITHDRAWN");
+    let queue =
+        app.gql(Some(&manager), "{ myApprovals { nodes { document { ... on Contract { id } } } } }", json!({})).await;
+    let waiting: Vec<&Value> =
+        queue["data"]["myApprovals"]["nodes"].as_array().unwrap().iter().map(|n| &n["document"]["id"]).collect();
+    assert!(!waiting.contains(&&contract["id"]), "this contract no longer waits on the manager: {queue}");
     let done = app.gql(Some(&manager), "{ myApprovals(queue: DONE_BY_ME) { nodes { status } } }", json!({})).await;
     let statuses: Vec<&str> = done["data"]["myApprovals"]["nodes"]
         .as_array()
@@ -323,10 +329,10 @@ async fn approval_shapes_all_steps_skip_delegate_return_withdraw_and_reject() {
 #[tokio::test]
 async fn two_approvers_racing_on_an_any_step_leave_exactly_one_action() {
     let app = spawn_demo().await;
-    let (admin, manager, rep1) = (
+    let (admin, manager, rep2) = (
         app.login("admin@demo.local").await,
         app.login("manager@demo.local").await,
-        app.login("rep1@demo.local").await,
+        app.login("rep2@demo.local").await,
     );
     let admin_id = app.user_id(&admin, "admin@demo.local").await;
     let manager_id = app.user_id(&admin, "manager@demo.local").await;
@@ -338,7 +344,7 @@ async fn two_approvers_racing_on_an_any_step_leave_exactly_one_action() {
     )
     .await;
     for round in 0..3 {
-        let contract = submit(&app, &rep1, &draft(&app, &rep1, "500", &[("500", "2026-04-01")]).await).await;
+        let contract = submit(&app, &rep2, &draft(&app, &rep2, "500", &[("500", "2026-04-01")]).await).await;
         let request = contract["approval"]["id"].clone();
         let query = approval_action("approve");
         let input = json!({"i": {"requestId": request}});
@@ -351,37 +357,55 @@ async fn two_approvers_racing_on_an_any_step_leave_exactly_one_action() {
             outcomes.iter().any(|c| c == &["CONFLICT".to_owned()]),
             "round {round}: the other is CONFLICT: {a} {b}"
         );
-        let after = read_contract(&app, &rep1, contract["id"].as_str().unwrap()).await;
+        let after = read_contract(&app, &rep2, contract["id"].as_str().unwrap()).await;
         assert_eq!(actions(&after), ["SUBMIT", "APPROVE"], "round {round}");
         assert_eq!(after["status"], "APPROVED");
     }
 }
 
-/// An approved contract of rep1's (no flow: approved on submit).
-async fn approved(app: &TestApp, rep: &str, amount: &str, plan: &[(&str, &str)]) -> Value {
+/// An approved contract of rep2's (receipts need no approval in the demo).
+/// The demo's contract flow: the submitter's manager, then finance.
+struct Approvers {
+    manager: String,
+    finance: String,
+}
+
+async fn approvers(app: &TestApp) -> Approvers {
+    Approvers { manager: app.login("manager@demo.local").await, finance: app.login("finance@demo.local").await }
+}
+
+/// An approved contract of rep2's, through the demo's flow.
+async fn approved(app: &TestApp, rep: &str, by: &Approvers, amount: &str, plan: &[(&str, &str)]) -> Value {
     let contract = submit(app, rep, &draft(app, rep, amount, plan).await).await;
-    assert_eq!(contract["status"], "APPROVED", "no flow: approved at once");
+    let request = contract["approval"]["id"].clone();
+    for approver in [&by.manager, &by.finance] {
+        act(app, approver, "approve", json!({"requestId": request})).await;
+    }
+    let contract = read_contract(app, rep, contract["id"].as_str().unwrap()).await;
+    assert_eq!(contract["status"], "APPROVED", "{contract}");
     contract
 }
 
 #[tokio::test]
 async fn receipts_fill_installments_oldest_first_and_a_red_entry_gives_them_back() {
     let app = spawn_demo().await;
-    let (admin, rep1, rep2) =
-        (app.login("admin@demo.local").await, app.login("rep1@demo.local").await, app.login("rep2@demo.local").await);
+    let by = approvers(&app).await;
+    let (admin, rep2, rep1) =
+        (app.login("admin@demo.local").await, app.login("rep2@demo.local").await, app.login("rep1@demo.local").await);
     let contract =
-        approved(&app, &rep1, "1000.00", &[("300", "2026-02-01"), ("300", "2026-03-01"), ("400", "2026-04-01")]).await;
+        approved(&app, &rep2, &by, "1000.00", &[("300", "2026-02-01"), ("300", "2026-03-01"), ("400", "2026-04-01")])
+            .await;
     let id = contract["id"].as_str().unwrap();
     let pay = |amount: &str, key: &str| {
         json!({"contractId": id, "receivedOn": "2026-02-10", "method": "BANK_TRANSFER", "amount": amount,
-               "payer": "上海明远机械制造有限公司", "idempotencyKey": key})
+               "payer": "南京金陵商贸有限公司", "idempotencyKey": key})
     };
-    let first = ok(&app, &rep1, RECEIPT_MUTATION, pay("450", "r1"), ("createReceipt", "receipt")).await;
+    let first = ok(&app, &rep2, RECEIPT_MUTATION, pay("450", "r1"), ("createReceipt", "receipt")).await;
     assert_eq!(first["status"], "APPROVED");
     // A retried request returns the first receipt and writes nothing new.
-    let retried = ok(&app, &rep1, RECEIPT_MUTATION, pay("450", "r1"), ("createReceipt", "receipt")).await;
+    let retried = ok(&app, &rep2, RECEIPT_MUTATION, pay("450", "r1"), ("createReceipt", "receipt")).await;
     assert_eq!(retried["id"], first["id"]);
-    let after = read_contract(&app, &rep1, id).await;
+    let after = read_contract(&app, &rep2, id).await;
     let received: Vec<&str> =
         after["installments"].as_array().unwrap().iter().map(|i| i["received"]["amount"].as_str().unwrap()).collect();
     assert_eq!(received, ["300.00", "150.00", "0.00"]);
@@ -390,25 +414,25 @@ async fn receipts_fill_installments_oldest_first_and_a_red_entry_gives_them_back
         (Some("450.00"), Some("550.00"))
     );
     // More than still owed: refused, nothing written.
-    let (codes, message) = refused(&app, &rep1, RECEIPT_MUTATION, pay("550.01", "r2"), "createReceipt").await;
+    let (codes, message) = refused(&app, &rep2, RECEIPT_MUTATION, pay("550.01", "r2"), "createReceipt").await;
     assert_eq!(codes, ["INVALID"], "{message}");
     // More decimals than the tenant keeps, a negative amount: refused.
     for bad in ["1.001", "-3"] {
-        let (codes, _) = refused(&app, &rep1, RECEIPT_MUTATION, pay(bad, "r3"), "createReceipt").await;
+        let (codes, _) = refused(&app, &rep2, RECEIPT_MUTATION, pay(bad, "r3"), "createReceipt").await;
         assert_eq!(codes, ["INVALID"], "{bad}");
     }
     // Allocated as asked: all to the third installment.
     let third = after["installments"][2]["id"].clone();
     let mut asked = pay("100", "r4");
     asked["allocations"] = json!([{"installmentId": third, "amount": "100"}]);
-    ok(&app, &rep1, RECEIPT_MUTATION, asked, ("createReceipt", "receipt")).await;
-    let after = read_contract(&app, &rep1, id).await;
+    ok(&app, &rep2, RECEIPT_MUTATION, asked, ("createReceipt", "receipt")).await;
+    let after = read_contract(&app, &rep2, id).await;
     assert_eq!(after["installments"][2]["received"]["amount"], "100.00");
     assert_eq!(after["installments"][0]["status"], "RECEIVED");
     // Another rep neither sees the receipt nor pays into the contract.
-    let body = app.gql(Some(&rep2), "query($id: ID!) { receipt(id: $id) { id } }", json!({"id": first["id"]})).await;
+    let body = app.gql(Some(&rep1), "query($id: ID!) { receipt(id: $id) { id } }", json!({"id": first["id"]})).await;
     assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
-    let (codes, _) = refused(&app, &rep2, RECEIPT_MUTATION, pay("1", "r5"), "createReceipt").await;
+    let (codes, _) = refused(&app, &rep1, RECEIPT_MUTATION, pay("1", "r5"), "createReceipt").await;
     assert_eq!(codes, ["NOT_FOUND"]);
     // The red entry: the first receipt's 450 goes back to installments 1 and 2.
     let reverse = format!(
@@ -416,7 +440,7 @@ async fn receipts_fill_installments_oldest_first_and_a_red_entry_gives_them_back
     );
     let (codes, _) = refused(
         &app,
-        &rep1,
+        &rep2,
         &reverse,
         json!({"id": first["id"], "expectedVersion": first["version"], "reason": " "}),
         "reverseReceipt",
@@ -425,14 +449,14 @@ async fn receipts_fill_installments_oldest_first_and_a_red_entry_gives_them_back
     assert_eq!(codes, ["REQUIRED"]);
     let reversed = ok(
         &app,
-        &rep1,
+        &rep2,
         &reverse,
         json!({"id": first["id"], "expectedVersion": first["version"], "reason": "银行退票"}),
         ("reverseReceipt", "receipt"),
     )
     .await;
     assert_eq!(reversed["status"], "REVERSED");
-    let after = read_contract(&app, &rep1, id).await;
+    let after = read_contract(&app, &rep2, id).await;
     let received: Vec<&str> =
         after["installments"].as_array().unwrap().iter().map(|i| i["received"]["amount"].as_str().unwrap()).collect();
     assert_eq!(received, ["0.00", "0.00", "100.00"]);
@@ -442,7 +466,7 @@ async fn receipts_fill_installments_oldest_first_and_a_red_entry_gives_them_back
     );
     let (codes, _) = refused(
         &app,
-        &rep1,
+        &rep2,
         &reverse,
         json!({"id": first["id"], "expectedVersion": reversed["version"], "reason": "again"}),
         "reverseReceipt",
@@ -458,15 +482,15 @@ async fn receipts_fill_installments_oldest_first_and_a_red_entry_gives_them_back
         json!([{"name": "财务确认", "mode": "ANY", "approvers": [{"kind": "USER", "userId": admin_id}]}]),
     )
     .await;
-    let waiting = ok(&app, &rep1, RECEIPT_MUTATION, pay("200", "r6"), ("createReceipt", "receipt")).await;
+    let waiting = ok(&app, &rep2, RECEIPT_MUTATION, pay("200", "r6"), ("createReceipt", "receipt")).await;
     assert_eq!(waiting["status"], "PENDING_APPROVAL");
-    assert_eq!(read_contract(&app, &rep1, id).await["received"]["amount"], "100.00");
+    assert_eq!(read_contract(&app, &rep2, id).await["received"]["amount"], "100.00");
     let body = app
         .gql(Some(&admin), "query($id: ID!) { receipt(id: $id) { approval { id } } }", json!({"id": waiting["id"]}))
         .await;
     let request = body["data"]["receipt"]["approval"]["id"].clone();
     act(&app, &admin, "approve", json!({"requestId": request})).await;
-    let after = read_contract(&app, &rep1, id).await;
+    let after = read_contract(&app, &rep2, id).await;
     assert_eq!(after["received"]["amount"], "300.00");
     assert_eq!(after["installments"][0]["received"]["amount"], "200.00");
 }
@@ -474,13 +498,15 @@ async fn receipts_fill_installments_oldest_first_and_a_red_entry_gives_them_back
 #[tokio::test]
 async fn aging_buckets_match_hand_computed_figures_and_drill_down() {
     let app = spawn_demo().await;
-    let (admin, rep1, rep2) =
-        (app.login("admin@demo.local").await, app.login("rep1@demo.local").await, app.login("rep2@demo.local").await);
+    let by = approvers(&app).await;
+    let (admin, rep2, rep1) =
+        (app.login("admin@demo.local").await, app.login("rep2@demo.local").await, app.login("rep1@demo.local").await);
     // As of 2026-12-31: due 2027-01-10 not due; 2026-12-20 is 11 days late; 2026-11-15 is
     // 46; 2026-10-10 is 82; 2026-08-01 is 152.
     let contract = approved(
         &app,
-        &rep1,
+        &rep2,
+        &by,
         "1500",
         &[
             ("100", "2027-01-10"),
@@ -494,7 +520,7 @@ async fn aging_buckets_match_hand_computed_figures_and_drill_down() {
     // 50 received lands on the oldest due first (the 2026-08-01 installment).
     ok(
         &app,
-        &rep1,
+        &rep2,
         RECEIPT_MUTATION,
         json!({"contractId": contract["id"], "receivedOn": "2026-12-01", "method": "CASH", "amount": "50"}),
         ("createReceipt", "receipt"),
@@ -503,7 +529,7 @@ async fn aging_buckets_match_hand_computed_figures_and_drill_down() {
     let query = "query($f: ReceivablesFilter, $g: ReceivablesGroup) { receivables(groupBy: $g, filter: $f) { \
         asOf total { amount } overdue { amount } buckets { bucket outstanding { amount } installments } \
         rows { groupId owner { email } customer { name } total { amount } buckets { bucket outstanding { amount } } } } }";
-    let report = app.gql(Some(&rep1), query, json!({"f": {"asOf": "2026-12-31"}, "g": "OWNER"})).await;
+    let report = app.gql(Some(&rep2), query, json!({"f": {"asOf": "2026-12-31"}, "g": "OWNER"})).await;
     let r = &report["data"]["receivables"];
     let figures: Vec<(String, String, i64)> = r["buckets"]
         .as_array()
@@ -528,16 +554,28 @@ async fn aging_buckets_match_hand_computed_figures_and_drill_down() {
         expected.iter().map(|(b, a, n)| ((*b).into(), (*a).into(), *n)).collect();
     assert_eq!(figures, expected, "{report}");
     assert_eq!((r["total"]["amount"].as_str(), r["overdue"]["amount"].as_str()), (Some("1450.00"), Some("1350.00")));
-    assert_eq!(r["rows"][0]["owner"]["email"], "rep1@demo.local");
-    // Another rep's report does not count rep1's contract; the admin's does.
-    let other = app.gql(Some(&rep2), query, json!({"f": {"asOf": "2026-12-31"}, "g": "OWNER"})).await;
-    assert_eq!(other["data"]["receivables"]["total"]["amount"], "0.00", "{other}");
+    assert_eq!(r["rows"][0]["owner"]["email"], "rep2@demo.local");
+    // Another rep's report does not count rep2's contract; the admin's does.
+    let other = app.gql(Some(&rep1), query, json!({"f": {"asOf": "2026-12-31"}, "g": "OWNER"})).await;
+    let owners: Vec<&str> = other["data"]["receivables"]["rows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{other}"))
+        .iter()
+        .map(|r| r["owner"]["email"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(owners, ["rep1@demo.local"], "only rep1's own (demo) contract: {other}");
     let all = app.gql(Some(&admin), query, json!({"f": {"asOf": "2026-12-31"}, "g": "CUSTOMER"})).await;
-    assert_eq!(all["data"]["receivables"]["rows"][0]["customer"]["name"], MINGYUAN, "{all}");
+    let jinling = all["data"]["receivables"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["customer"]["name"] == JINLING)
+        .unwrap_or_else(|| panic!("{all}"));
+    assert_eq!(jinling["total"]["amount"], "1450.00");
     // The drill-down: the installments behind one bucket.
     let drill = app
         .gql(
-            Some(&rep1),
+            Some(&rep2),
             "query($f: ReceivablesFilter) { receivableInstallments(bucket: DAYS_31_60, filter: $f) { bucket installment { dueOn outstanding { amount } } contract { number } } }",
             json!({"f": {"asOf": "2026-12-31"}}),
         )
@@ -552,30 +590,34 @@ async fn aging_buckets_match_hand_computed_figures_and_drill_down() {
 #[tokio::test]
 async fn reminders_are_written_once_per_installment_and_kind_even_with_two_runners() {
     let app = spawn_demo().await;
-    let rep1 = app.login("rep1@demo.local").await;
+    let by = approvers(&app).await;
+    let rep2 = app.login("rep2@demo.local").await;
     // Due 2026-12-05 (reminded 3 days before by default); 2026-11-20 is overdue on 12-02.
-    approved(&app, &rep1, "300", &[("100", "2026-12-05"), ("100", "2026-11-20"), ("100", "2027-03-01")]).await;
+    approved(&app, &rep2, &by, "300", &[("100", "2026-12-05"), ("100", "2026-11-20"), ("100", "2027-03-01")]).await;
     let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
     let (a, b) = tokio::join!(
         guanxi_gateway::jobs::finance_reminders_on(app.db.clone(), day),
         guanxi_gateway::jobs::finance_reminders_on(app.db.clone(), day)
     );
     let written = a.unwrap() + b.unwrap();
-    // Installment 1 due soon, installment 2 overdue; the contract ends 2027-12-31, far off.
-    assert_eq!(written, 2, "two reminders between both runners");
+    // Installment 1 due soon, installment 2 overdue (and the demo's own, for rep1); the
+    // contract ends 2027-12-31, far off.
+    assert!(written >= 2, "{written}");
     assert_eq!(
         guanxi_gateway::jobs::finance_reminders_on(app.db.clone(), day).await.unwrap(),
         0,
         "a rerun writes nothing"
     );
-    let notices = app.gql(Some(&rep1), "{ myNotices { kind message occasion } }", json!({})).await;
+    let notices = app.gql(Some(&rep2), "{ myNotices { kind message occasion } }", json!({})).await;
     let mut kinds: Vec<&str> =
         notices["data"]["myNotices"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
     kinds.sort_unstable();
     assert_eq!(kinds, ["INSTALLMENT_DUE", "INSTALLMENT_OVERDUE"], "{notices}");
     // A later day brings the next: installment 1 is now overdue too.
     let later = chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
-    assert_eq!(guanxi_gateway::jobs::finance_reminders_on(app.db.clone(), later).await.unwrap(), 1);
+    guanxi_gateway::jobs::finance_reminders_on(app.db.clone(), later).await.unwrap();
+    let notices = app.gql(Some(&rep2), "{ myNotices { kind } }", json!({})).await;
+    assert_eq!(notices["data"]["myNotices"].as_array().unwrap().len(), 3, "{notices}");
     let manager = app.login("manager@demo.local").await;
     let theirs = app.gql(Some(&manager), "{ myNotices { kind } }", json!({})).await;
     assert_eq!(theirs["data"]["myNotices"], json!([]), "reminders go to the owner only");
@@ -584,15 +626,16 @@ async fn reminders_are_written_once_per_installment_and_kind_even_with_two_runne
 #[tokio::test]
 async fn contract_lists_cost_the_same_statements_for_one_or_many() {
     let app = spawn_demo().await;
-    let rep1 = app.login("rep1@demo.local").await;
+    let by = approvers(&app).await;
+    let rep2 = app.login("rep2@demo.local").await;
     let query = json!({"query": format!("{{ contracts(first: 50) {{ nodes {{ {CONTRACT} customer {{ name }} owner {{ email }} }} }} }}")});
-    approved(&app, &rep1, "100", &[("100", "2026-03-01")]).await;
-    let (one, body) = app.fewest_statements(Some(&rep1), &query).await;
+    approved(&app, &rep2, &by, "100", &[("100", "2026-03-01")]).await;
+    let (one, body) = app.fewest_statements(Some(&rep2), &query).await;
     assert_eq!(body["data"]["contracts"]["nodes"].as_array().unwrap().len(), 1, "{body}");
     for _ in 0..5 {
-        approved(&app, &rep1, "300", &[("100", "2026-03-01"), ("200", "2026-04-01")]).await;
+        approved(&app, &rep2, &by, "300", &[("100", "2026-03-01"), ("200", "2026-04-01")]).await;
     }
-    let (many, body) = app.fewest_statements(Some(&rep1), &query).await;
+    let (many, body) = app.fewest_statements(Some(&rep2), &query).await;
     assert_eq!(body["data"]["contracts"]["nodes"].as_array().unwrap().len(), 6);
     assert_eq!(one, many, "statements for 1 and 6 contracts");
 }
@@ -600,7 +643,7 @@ async fn contract_lists_cost_the_same_statements_for_one_or_many() {
 #[tokio::test]
 async fn a_notification_arrives_when_a_task_is_assigned() {
     let app = spawn_demo().await;
-    let (admin, rep1) = (app.login("admin@demo.local").await, app.login("rep1@demo.local").await);
+    let (admin, rep2) = (app.login("admin@demo.local").await, app.login("rep2@demo.local").await);
     flow(
         &app,
         &admin,
@@ -615,7 +658,67 @@ async fn a_notification_arrives_when_a_task_is_assigned() {
         "subscription { approvalAssigned { kind step document { ... on Contract { number } } } }",
     )
     .await;
-    let contract = submit(&app, &rep1, &draft(&app, &rep1, "10", &[("10", "2026-03-01")]).await).await;
+    let contract = submit(&app, &rep2, &draft(&app, &rep2, "10", &[("10", "2026-03-01")]).await).await;
     let event = next_event(&mut socket).await;
     assert_eq!(event["approvalAssigned"]["document"]["number"], contract["number"], "{event}");
+}
+
+#[tokio::test]
+async fn the_360_view_and_the_work_log_show_contract_money_at_a_fixed_cost() {
+    // Some 800 requests from one user: past the default rate limit.
+    let app = spawn_with(|c| c.limits.requests_per_minute = 0).await;
+    guanxi_gateway::seed::seed_demo(&app.db).await.unwrap();
+    let by = approvers(&app).await;
+    let (rep2, rep1) = (app.login("rep2@demo.local").await, app.login("rep1@demo.local").await);
+    let customer_id = customer(&app, &rep2, JINLING).await;
+    let view = json!({"query": "query($id: ID!) { customer360(id: $id) { summary { contractCount signedAmount { amount } \
+        receivedAmount { amount } outstandingReceivables { amount } } contracts(first: 5) { totalCount nodes { number installments { dueOn } } } \
+        nextInstallment { installment { dueOn outstanding { amount } } contract { number } } } }", "variables": {"id": customer_id}});
+    let first = approved(&app, &rep2, &by, "1000", &[("400", "2026-01-10"), ("600", "2026-05-10")]).await;
+    ok(
+        &app,
+        &rep2,
+        RECEIPT_MUTATION,
+        json!({"contractId": first["id"], "receivedOn": "2026-01-10", "method": "ALIPAY", "amount": "250"}),
+        ("createReceipt", "receipt"),
+    )
+    .await;
+    let (one, body) = app.fewest_statements(Some(&rep2), &view).await;
+    let v = &body["data"]["customer360"];
+    assert_eq!(v["summary"]["contractCount"], 1, "{body}");
+    assert_eq!(
+        (v["summary"]["signedAmount"]["amount"].as_str(), v["summary"]["receivedAmount"]["amount"].as_str()),
+        (Some("1000.00"), Some("250.00"))
+    );
+    assert_eq!(v["summary"]["outstandingReceivables"]["amount"], "750.00");
+    assert_eq!(v["nextInstallment"]["installment"]["dueOn"], "2026-01-10");
+    assert_eq!(v["nextInstallment"]["installment"]["outstanding"]["amount"], "150.00");
+    // 199 more contracts: the view costs the same statements.
+    let creates = (0..199).map(|_| approved(&app, &rep2, &by, "10", &[("10", "2027-01-01")]));
+    futures::StreamExt::collect::<Vec<_>>(futures::StreamExt::buffer_unordered(futures::stream::iter(creates), 20))
+        .await;
+    let (many, body) = app.fewest_statements(Some(&rep2), &view).await;
+    assert_eq!(body["data"]["customer360"]["summary"]["contractCount"], 200, "{body}");
+    assert_eq!(body["data"]["customer360"]["contracts"]["totalCount"], 200);
+    assert_eq!(one, many, "statements for 1 and 200 contracts");
+    // Another rep sees no money on a customer outside their scope.
+    let body = app.post(Some(&rep1), &view).await.body;
+    assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
+    // The work log counts the contracts approved in the window, with the drill-down.
+    let rep2_id = app.user_id(&app.login("admin@demo.local").await, "rep2@demo.local").await;
+    let from = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339();
+    let to = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let log = app
+        .gql(
+            Some(&rep2),
+            "query($u: ID!, $f: DateTime!, $t: DateTime!) { workLog(subject: {userId: $u}, from: $f, to: $t, granularity: MONTH) { \
+             newContracts { count amount { amount } records(first: 1) { totalCount } } } }",
+            json!({"u": rep2_id, "f": from, "t": to}),
+        )
+        .await;
+    let periods = log["data"]["workLog"].as_array().unwrap_or_else(|| panic!("{log}"));
+    let count: i64 = periods.iter().map(|p| p["newContracts"]["count"].as_i64().unwrap()).sum();
+    assert_eq!(count, 200, "{log}");
+    let listed: i64 = periods.iter().map(|p| p["newContracts"]["records"]["totalCount"].as_i64().unwrap()).sum();
+    assert_eq!(listed, 200);
 }

@@ -15,9 +15,10 @@ use guanxi_domain::ids::{ContractId, InstallmentId, TenantId, UserId};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::trade::money::{Places, from_e4, to_e4};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Select,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -114,8 +115,15 @@ pub struct ContractFilter {
     pub ends_by: Option<NaiveDate>,
     pub created_at: Option<TimeFilter>,
     pub external_id: Option<String>,
+    /// Approved (signed into force) in this window.
+    pub approved_at: Option<TimeFilter>,
+    /// In force or completed: approved at some time and not void.
+    pub in_force: bool,
     pub deleted: Option<bool>,
 }
+
+/// The stored statuses of a contract that took effect and still counts.
+const IN_FORCE: [ContractStatus; 2] = [ContractStatus::Approved, ContractStatus::Completed];
 
 impl ContractFilter {
     fn condition(&self) -> Condition {
@@ -161,6 +169,12 @@ impl ContractFilter {
         }
         if let Some(external) = &self.external_id {
             all = all.add(contract::Column::ExternalId.eq(external.as_str()));
+        }
+        if let Some(f) = &self.approved_at {
+            all = all.add(f.condition(contract::Column::ApprovedAt));
+        }
+        if self.in_force {
+            all = all.add(contract::Column::Status.is_in(IN_FORCE.map(ContractStatus::as_str)));
         }
         all
     }
@@ -645,4 +659,61 @@ pub async fn of_customers<C: ConnectionTrait>(
         .all(conn)
         .await?;
     rows.into_iter().map(to_domain).collect()
+}
+
+/// The 360 view's contract figures per customer, through the caller's scope: contracts in
+/// force or completed, their amount and what was received on them. One grouped read.
+pub async fn figures_by_customer<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: OrApprover,
+    customers: &[Uuid],
+) -> StoreResult<std::collections::HashMap<Uuid, (u64, Decimal, Decimal)>> {
+    let rows: Vec<(Uuid, i64, Option<i64>, Option<i64>)> = Contracts::live(conn.get_database_backend(), tenant, scope)
+        .select_only()
+        .column(contract::Column::CustomerId)
+        .column_as(Expr::col((contract::Entity, contract::Column::Id)).count(), "n")
+        .column_as(Expr::cust(r#"CAST(SUM("contracts"."amount_e4") AS BIGINT)"#), "amount")
+        .column_as(Expr::cust(r#"CAST(SUM("contracts"."received_e4") AS BIGINT)"#), "received")
+        .filter(contract::Column::CustomerId.is_in(customers.iter().copied()))
+        .filter(contract::Column::Status.is_in(IN_FORCE.map(ContractStatus::as_str)))
+        .group_by(contract::Column::CustomerId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(customer, n, amount, received)| {
+            let figures = (u64::try_from(n).unwrap_or(0), from_e4(amount.unwrap_or(0)), from_e4(received.unwrap_or(0)));
+            (customer, figures)
+        })
+        .collect())
+}
+
+/// The work log's new contracts for `users` in `[from, to)`, per period (keyed by the
+/// period's first day): contracts they own approved in the window and not void, with
+/// their amount (ten-thousandths). One grouped read through the caller's scope.
+pub async fn work_log<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: OrApprover,
+    users: &[Uuid],
+    (from, to): (chrono::DateTime<Utc>, chrono::DateTime<Utc>),
+    granularity: guanxi_domain::activity::field::Granularity,
+) -> StoreResult<Vec<(String, i64, Option<i64>)>> {
+    let backend = conn.get_database_backend();
+    let period = crate::dialect::period_start_sql(backend, granularity, r#""contracts"."approved_at""#);
+    Ok(Contracts::live(backend, tenant, scope)
+        .select_only()
+        .column_as(Expr::cust(period.clone()), "period")
+        .column_as(Expr::col((contract::Entity, contract::Column::Id)).count(), "n")
+        .column_as(Expr::cust(r#"CAST(SUM("contracts"."amount_e4") AS BIGINT)"#), "amount")
+        .filter(contract::Column::OwnerId.is_in(users.iter().copied()))
+        .filter(contract::Column::Status.is_in(IN_FORCE.map(ContractStatus::as_str)))
+        .filter(contract::Column::ApprovedAt.gte(from))
+        .filter(contract::Column::ApprovedAt.lt(to))
+        .group_by(Expr::cust(period))
+        .into_tuple()
+        .all(conn)
+        .await?)
 }

@@ -643,6 +643,8 @@ pub struct WorkLogPeriod {
     won_opportunities: DealsFigure,
     /// Sales orders the people own confirmed in the period (zero without `order.read`).
     sales_orders: crate::graphql::trade::order::SalesFigure,
+    /// Contracts the people own approved in the period (zero without `contract.read`).
+    new_contracts: crate::graphql::finance::contract::ContractsFigure,
 }
 
 #[derive(Default)]
@@ -756,8 +758,21 @@ impl FieldQuery {
         } else {
             Vec::new()
         };
+        let contracts_asked = ctx.look_ahead().field("newContracts").exists();
+        let contracts = if contracts_asked && actor.may(Permission::ContractRead) {
+            let scope = guanxi_store::scope::OrApprover {
+                rules: guanxi_domain::entity::EntityKind::contract_rules(actor),
+                approver: None,
+            };
+            guanxi_store::finance::contract::work_log(conn, actor.tenant_id, scope, &visible, window, granularity)
+                .await?
+        } else {
+            Vec::new()
+        };
         let mut sales: HashMap<String, (i64, i64)> =
             sales.into_iter().map(|(period, n, gross)| (period, (n, gross.unwrap_or(0)))).collect();
+        let mut contracts: HashMap<String, (i64, i64)> =
+            contracts.into_iter().map(|(period, n, amount)| (period, (n, amount.unwrap_or(0)))).collect();
         let mut won: HashMap<String, (i64, i64)> =
             deals_won.into_iter().map(|(period, n, fen)| (period, (n, fen.unwrap_or(0)))).collect();
         let tally = |rows: &[(String, i64)]| -> HashMap<String, i64> { rows.iter().cloned().collect() };
@@ -796,6 +811,15 @@ impl FieldQuery {
                         crate::graphql::trade::order::SalesFigure {
                             count,
                             gross_e4,
+                            users: visible.clone(),
+                            window: (start, end),
+                        }
+                    },
+                    new_contracts: {
+                        let (count, amount_e4) = contracts.remove(&key).unwrap_or((0, 0));
+                        crate::graphql::finance::contract::ContractsFigure {
+                            count,
+                            amount_e4,
                             users: visible.clone(),
                             window: (start, end),
                         }

@@ -36,6 +36,11 @@ pub struct CustomerSummary {
     order_count: u64,
     sales_amount: Money,
     last_deal_at: Option<DateTime<Utc>>,
+    /// Contracts in force or completed the caller may see, what they were signed for and
+    /// what was received on them (`outstandingReceivables` is the difference still owed).
+    contract_count: u64,
+    signed_amount: Money,
+    received_amount: Money,
 }
 
 #[Object]
@@ -97,7 +102,28 @@ impl Customer360 {
         } else {
             (0, Decimal::ZERO)
         };
+        let money_asked = asked(&["contractCount", "signedAmount", "receivedAmount", "outstandingReceivables"]);
+        let contracts = if actor.may(Permission::ContractRead) && money_asked {
+            let id = self.0.id.uuid();
+            let scope = guanxi_store::scope::OrApprover {
+                approver: None,
+                ..crate::graphql::finance::contract::contract_scope(actor)
+            };
+            let mut by_customer = guanxi_store::finance::contract::figures_by_customer(
+                state(ctx).db.connection(),
+                actor.tenant_id,
+                scope,
+                &[id],
+            )
+            .await?;
+            by_customer.remove(&id).unwrap_or_default()
+        } else {
+            (0, Decimal::ZERO, Decimal::ZERO)
+        };
         Ok(CustomerSummary {
+            contract_count: contracts.0,
+            signed_amount: Money::cny(contracts.1),
+            received_amount: Money::cny(contracts.2),
             order_count: sales.0,
             sales_amount: Money::cny(sales.1),
             last_deal_at: self.0.last_deal_at,
@@ -108,7 +134,7 @@ impl Customer360 {
             open_opportunity_amount: Money::cny(guanxi_domain::sales::opportunity::from_fen(deals.open_fen)),
             won_amount: Money::cny(guanxi_domain::sales::opportunity::from_fen(deals.won_fen)),
             open_work_order_count: 0,
-            outstanding_receivables: Money::cny(Decimal::ZERO),
+            outstanding_receivables: Money::cny((contracts.1 - contracts.2).max(Decimal::ZERO)),
         })
     }
 
@@ -178,6 +204,32 @@ impl Customer360 {
             ..Default::default()
         };
         crate::graphql::trade::order::order_connection(ctx, filter, (first, after), None).await
+    }
+
+    /// The customer's contracts the caller may see, most recently updated first.
+    #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity")]
+    async fn contracts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<Vec<crate::graphql::finance::contract::ContractStatus>>,
+    ) -> ApiResult<Conn<crate::graphql::finance::contract::Contract>> {
+        let filter = guanxi_store::finance::contract::ContractFilter {
+            customer_id: Some(guanxi_store::filter::IdFilter { eq: Some(self.0.id.uuid()), ..Default::default() }),
+            status: status.map(|s| s.into_iter().map(Into::into).collect()),
+            ..Default::default()
+        };
+        crate::graphql::finance::contract::contract_connection(ctx, filter, (first, after), None).await
+    }
+
+    /// The earliest installment still owed on the customer's contracts the caller may see
+    /// (overdue ones first), or null.
+    async fn next_installment(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<crate::graphql::finance::receivable::OwedInstallment>> {
+        crate::graphql::finance::receivable::next_installment(ctx, self.0.id.uuid()).await
     }
 
     /// Interactions and changes to the card, newest first (filter with `kinds`).

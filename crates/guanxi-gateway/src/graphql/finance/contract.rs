@@ -349,6 +349,8 @@ impl ContractFilter {
             ends_by: self.ends_by,
             created_at: self.created_at.as_ref().map(TimeRange::to_store),
             external_id: self.external_id.clone(),
+            approved_at: None,
+            in_force: false,
             deleted: self.deleted,
         })
     }
@@ -388,6 +390,41 @@ pub(crate) async fn contract_connection(
     let query = (contract_scope(&actor), filter, order);
     listed::<guanxi_store::finance::contract::Contracts, _>(&state(ctx).db, actor.tenant_id, query, &request, Contract)
         .await
+}
+
+/// The work log's new contracts (新增合同): contracts the people own that were approved
+/// in a period and are not void, with their amount and the contracts behind the count.
+pub struct ContractsFigure {
+    pub count: i64,
+    /// Ten-thousandths of a yuan.
+    pub amount_e4: i64,
+    pub users: Vec<Uuid>,
+    pub window: (DateTime<Utc>, DateTime<Utc>),
+}
+
+#[Object]
+impl ContractsFigure {
+    async fn count(&self) -> i64 {
+        self.count
+    }
+    async fn amount(&self) -> Money {
+        Money::cny(guanxi_domain::trade::money::from_e4(self.amount_e4))
+    }
+    /// The contracts counted, most recently updated first.
+    async fn records(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<Contract>> {
+        let (start, end) = self.window;
+        let filter = StoreFilter {
+            owner_id: Some(guanxi_store::filter::IdFilter { any_of: Some(self.users.clone()), ..Default::default() }),
+            approved_at: Some(guanxi_store::filter::TimeFilter {
+                gte: Some(start),
+                lt: Some(end),
+                ..Default::default()
+            }),
+            in_force: true,
+            ..Default::default()
+        };
+        contract_connection(ctx, filter, (first, after), None).await
+    }
 }
 
 #[derive(Default)]

@@ -318,6 +318,26 @@ impl ReceivablesFilter {
 /// An installment owed, with its contract.
 pub struct OwedInstallment(guanxi_domain::finance::receivable::Installment, NaiveDate);
 
+/// The earliest installment a customer still owes on contracts the caller may see.
+pub async fn next_installment(ctx: &Context<'_>, customer: Uuid) -> ApiResult<Option<OwedInstallment>> {
+    let actor = actor(ctx)?;
+    if !actor.may(Permission::ContractRead) {
+        return Ok(None);
+    }
+    let today = shanghai_date(Utc::now());
+    let owed = OwedFilter { today, customer_id: Some(customer), owner_id: None, department_id: None, bucket: None };
+    let scope = OrApprover { approver: None, ..contract_scope(actor) };
+    let mut found = guanxi_store::finance::receivable::owed_installments(
+        state(ctx).db.connection(),
+        actor.tenant_id,
+        scope,
+        &owed,
+        1,
+    )
+    .await?;
+    Ok(found.pop().map(|i| OwedInstallment(i, today)))
+}
+
 #[Object]
 impl OwedInstallment {
     async fn installment(&self) -> Installment {
