@@ -210,7 +210,7 @@ async fn api_keys_work_until_revoked_and_carry_their_role() {
 
     // The key acts with the finance role: it reads users but may not manage the organisation.
     let body = app.gql(Some(&secret), "{ users { totalCount } }", json!({})).await;
-    assert_eq!(body["data"]["users"]["totalCount"], 7, "{body}");
+    assert_eq!(body["data"]["users"]["totalCount"], 8, "{body}");
     let forbidden = app
         .gql(
             Some(&secret),

@@ -18,8 +18,9 @@ async fn users_seen_by(app: &TestApp, email: &str) -> (Vec<String>, i64) {
 async fn each_built_in_scope_shows_the_right_users_in_lists_and_counts() {
     let app = spawn_demo().await;
     let (all, total) = users_seen_by(&app, "admin@demo.local").await;
-    assert_eq!(all.len(), 7);
-    assert_eq!(total, 7);
+    // Eight people: the admin, the sales manager, three reps, service, a technician and finance.
+    assert_eq!(all.len(), 8);
+    assert_eq!(total, 8);
     // The sales manager's ORG scope is DEPARTMENT_TREE: Sales East and its two teams.
     let (seen, total) = users_seen_by(&app, "manager@demo.local").await;
     assert_eq!(seen, ["manager@demo.local", "rep1@demo.local", "rep2@demo.local"]);
@@ -86,7 +87,7 @@ async fn own_and_subordinates_follow_the_manager_chain_and_own_is_only_oneself()
     assert_eq!(users_seen_by(&app, "tech@demo.local").await.0, ["service@demo.local", "tech@demo.local"]);
 
     assign_role(&app, &admin, "rep3@demo.local", &all).await;
-    assert_eq!(users_seen_by(&app, "rep3@demo.local").await.1, 7);
+    assert_eq!(users_seen_by(&app, "rep3@demo.local").await.1, 8);
 }
 
 #[tokio::test]
@@ -310,7 +311,7 @@ async fn invalid_input_is_a_typed_user_error_and_writes_nothing() {
         json!([{"field": "email", "code": "DUPLICATE"}]),
         "{duplicate}"
     );
-    assert_eq!(app.gql(Some(&admin), USERS, json!({})).await["data"]["users"]["totalCount"], 7);
+    assert_eq!(app.gql(Some(&admin), USERS, json!({})).await["data"]["users"]["totalCount"], 8);
     // A bad permission key names itself.
     let role_error = app
         .gql(Some(&admin), "mutation { createRole(input: {name: \"怪角色\", permissions: [\"customer.fly\"], scopes: []}) { userErrors { field code message } } }", json!({}))
@@ -388,7 +389,7 @@ async fn pages_follow_the_keyset_and_never_repeat_or_skip() {
     for _ in 0..5 {
         let body = app.gql(Some(&admin), query, json!({"after": after})).await;
         let users = &body["data"]["users"];
-        assert_eq!(users["totalCount"], 7, "{body}");
+        assert_eq!(users["totalCount"], 8, "{body}");
         seen.extend(users["nodes"].as_array().unwrap().iter().map(|n| n["email"].as_str().unwrap().to_owned()));
         if users["pageInfo"]["hasNextPage"] != true {
             break;
@@ -398,7 +399,7 @@ async fn pages_follow_the_keyset_and_never_repeat_or_skip() {
     let mut sorted = seen.clone();
     sorted.sort();
     assert_eq!(seen, sorted);
-    assert_eq!(seen.len(), 7);
+    assert_eq!(seen.len(), 8);
     // A cursor from one ordering is refused under another.
     let cursor =
         app.gql(Some(&admin), query, json!({"after": null})).await["data"]["users"]["pageInfo"]["endCursor"].clone();
