@@ -187,4 +187,39 @@ async fn generated_data_is_valid_skewed_searchable_and_repeatable() {
             found["data"]["products"]["nodes"].as_array().unwrap().iter().map(|n| &n["id"]).collect();
         assert!(ids.contains(&&product["id"]), "{term}: {found}");
     }
+    // Money: a contract for one customer in eight, each plan adding up to its amount and
+    // received plus outstanding equal to it; every pending contract waits on the admin.
+    let money = app
+        .gql(
+            Some(&admin),
+            "{ contracts(first: 50) { totalCount nodes { status amount { amount } received { amount } outstanding { amount } installments { amount { amount } received { amount } } } } \
+             pending: contracts(filter: {status: [PENDING_APPROVAL]}) { totalCount } myApprovals(first: 50) { nodes { kind } } \
+             receivables(groupBy: OWNER) { total { amount } } }",
+            json!({}),
+        )
+        .await;
+    let d = &money["data"];
+    assert_eq!(d["contracts"]["totalCount"], 38, "{money}");
+    let amount = |v: &Value| v["amount"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap();
+    for contract in d["contracts"]["nodes"].as_array().unwrap() {
+        let plan = contract["installments"].as_array().unwrap();
+        assert_eq!(
+            plan.iter().map(|i| amount(&i["amount"])).sum::<rust_decimal::Decimal>(),
+            amount(&contract["amount"])
+        );
+        assert_eq!(
+            plan.iter().map(|i| amount(&i["received"])).sum::<rust_decimal::Decimal>(),
+            amount(&contract["received"])
+        );
+        assert_eq!(
+            amount(&contract["received"]) + amount(&contract["outstanding"]),
+            amount(&contract["amount"]),
+            "{contract}"
+        );
+    }
+    assert_eq!(
+        d["myApprovals"]["nodes"].as_array().unwrap().len() as u64,
+        d["pending"]["totalCount"].as_u64().unwrap()
+    );
+    assert!(amount(&d["receivables"]["total"]) > rust_decimal::Decimal::ZERO, "{money}");
 }

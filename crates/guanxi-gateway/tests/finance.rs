@@ -722,3 +722,29 @@ async fn the_360_view_and_the_work_log_show_contract_money_at_a_fixed_cost() {
     let listed: i64 = periods.iter().map(|p| p["newContracts"]["records"]["totalCount"].as_i64().unwrap()).sum();
     assert_eq!(listed, 200);
 }
+
+#[tokio::test]
+async fn advances_are_refused_until_the_tenant_allows_them() {
+    let app = spawn_demo().await;
+    let by = approvers(&app).await;
+    let (admin, rep2) = (app.login("admin@demo.local").await, app.login("rep2@demo.local").await);
+    let contract = approved(&app, &rep2, &by, "100", &[("100", "2026-03-01")]).await;
+    let pay =
+        json!({"contractId": contract["id"], "receivedOn": "2026-02-01", "method": "WECHAT_PAY", "amount": "130"});
+    let (codes, _) = refused(&app, &rep2, RECEIPT_MUTATION, pay.clone(), "createReceipt").await;
+    assert_eq!(codes, ["INVALID"]);
+    let settings = "mutation($i: UpdateSettingsInput!) { updateTenantSettings(input: $i) { settings { allowAdvanceReceipts installmentRemindDays } userErrors { field code } } }";
+    let bad = app.gql(Some(&admin), settings, json!({"i": {"installmentRemindDays": 400}})).await;
+    assert_eq!(user_error_codes(&bad["data"]["updateTenantSettings"]), ["INVALID"], "{bad}");
+    let set =
+        app.gql(Some(&admin), settings, json!({"i": {"allowAdvanceReceipts": true, "installmentRemindDays": 7}})).await;
+    assert_eq!(set["data"]["updateTenantSettings"]["settings"]["allowAdvanceReceipts"], true, "{set}");
+    let receipt = ok(&app, &rep2, RECEIPT_MUTATION, pay, ("createReceipt", "receipt")).await;
+    assert_eq!(receipt["advance"]["amount"], "30.00");
+    let after = read_contract(&app, &rep2, contract["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (after["received"]["amount"].as_str(), after["outstanding"]["amount"].as_str()),
+        (Some("130.00"), Some("0.00"))
+    );
+    assert_eq!(after["installments"][0]["status"], "RECEIVED");
+}

@@ -404,6 +404,7 @@ pub async fn seed(
     tx.commit().await?;
     rows += opportunities(db, tenant, &mut rng, &customer_ids, &customer_owners).await?;
     rows += crate::bench_trade::load(db, tenant, &mut rng, &customer_ids, &customer_owners).await?;
+    rows += crate::bench_finance::load(db, tenant, &mut rng, (&customer_ids, &customer_owners), admin.id).await?;
     backfill_last_interaction(db, tenant).await?;
     bench_pool(db, tenant, created.root.id).await?;
     // Fresh statistics, as after any bulk load: without them PostgreSQL planned the

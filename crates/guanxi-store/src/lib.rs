@@ -10,6 +10,8 @@ pub mod activity;
 #[cfg(feature = "bench-data")]
 pub mod bench_data;
 #[cfg(feature = "bench-data")]
+mod bench_finance;
+#[cfg(feature = "bench-data")]
 mod bench_trade;
 pub mod customers;
 pub mod db;

@@ -10,6 +10,9 @@ use crate::error::{ErrorCode, FieldError, Invalid};
 use crate::ids::{ContactId, ContractId, CustomerId, OpportunityId, OrderId, QuoteId, UserId};
 use crate::trade::money::Places;
 
+/// Zero at the stored scale, so it prints with the document's places ("0.00").
+const ZERO: Decimal = Decimal::from_parts(0, 0, 0, false, 4);
+
 /// The largest contract amount (one trillion yuan).
 pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
 
@@ -140,12 +143,12 @@ impl Contract {
 
     /// What is still to be received (never below zero: an advance shows as `advance`).
     pub fn outstanding(&self) -> Decimal {
-        (self.fields.amount - self.received).max(Decimal::ZERO)
+        (self.fields.amount - self.received).max(ZERO)
     }
 
     /// Received beyond the amount (预收), where the tenant allows it.
     pub fn advance(&self) -> Decimal {
-        (self.received - self.fields.amount).max(Decimal::ZERO)
+        (self.received - self.fields.amount).max(ZERO)
     }
 
     /// The stored status `action` leads to, or why it is refused.

@@ -415,9 +415,8 @@ pub async fn submit<C: ConnectionTrait>(conn: &C, author: &Author, submission: S
             let mut resolved = std::collections::HashMap::new();
             for rule in flow.steps.iter().flat_map(|s| &s.approvers) {
                 let key = serde_json::to_string(rule).unwrap_or_default();
-                if !resolved.contains_key(&key) {
-                    let users = resolve(conn, tenant, (submitter, submission.owner_id), rule).await?;
-                    resolved.insert(key, users);
+                if let std::collections::hash_map::Entry::Vacant(slot) = resolved.entry(key) {
+                    slot.insert(resolve(conn, tenant, (submitter, submission.owner_id), rule).await?);
                 }
             }
             engine::plan(&flow.steps, submitter, |rule| {

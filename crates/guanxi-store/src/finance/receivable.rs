@@ -545,8 +545,8 @@ pub async fn aging<C: ConnectionTrait>(
          ELSE 'OVER_90' END",
     );
     let group_expr = match group {
-        AgingGroup::Customer => Expr::col((contract::Entity, contract::Column::CustomerId)).into(),
-        AgingGroup::Owner => Expr::col((contract::Entity, contract::Column::OwnerId)).into(),
+        AgingGroup::Customer => Expr::col((contract::Entity, contract::Column::CustomerId)),
+        AgingGroup::Owner => Expr::col((contract::Entity, contract::Column::OwnerId)),
         AgingGroup::Department => Expr::cust(
             "(SELECT \"u\".\"department_id\" FROM \"users\" \"u\" WHERE \"u\".\"tenant_id\" = \"contracts\".\"tenant_id\" \
              AND \"u\".\"id\" = \"contracts\".\"owner_id\")",

@@ -279,12 +279,15 @@ pub struct ReceivablesReport {
     pub rows: Vec<ReceivablesRow>,
 }
 
+/// What one group owes in one bucket, and in how many installments.
+type Cell = (DomainBucket, Decimal, i64);
+
 /// A sum of amounts, in fen even when empty ("0.00").
 fn sum(amounts: impl Iterator<Item = Decimal>) -> Decimal {
     amounts.fold(Decimal::new(0, 2), |a, b| a + b)
 }
 
-fn figures(cells: impl Iterator<Item = (DomainBucket, Decimal, i64)>) -> Vec<AgingFigure> {
+fn figures(cells: impl Iterator<Item = Cell>) -> Vec<AgingFigure> {
     let mut sums: Vec<(Decimal, i64)> = vec![(Decimal::new(0, 2), 0); DomainBucket::ALL.len()];
     for (bucket, owed, n) in cells {
         if let Some(i) = DomainBucket::ALL.iter().position(|b| *b == bucket) {
@@ -441,7 +444,7 @@ impl ReceivableQuery {
         let cells =
             guanxi_store::finance::receivable::aging(state(ctx).db.connection(), actor.tenant_id, scope, &owed, group)
                 .await?;
-        let mut by_group: Vec<(Option<Uuid>, Vec<(DomainBucket, Decimal, i64)>)> = Vec::new();
+        let mut by_group: Vec<(Option<Uuid>, Vec<Cell>)> = Vec::new();
         for cell in &cells {
             match by_group.iter_mut().find(|(g, _)| *g == cell.group) {
                 Some((_, list)) => list.push((cell.bucket, cell.outstanding, cell.installments)),

@@ -65,6 +65,14 @@ pub struct Settings {
     quote_approval_discount: Option<rust_decimal::Decimal>,
     /// Whether confirming a sales order wins its linked open deal.
     order_wins_deal: bool,
+    contract_numbering: Numbering,
+    receipt_numbering: Numbering,
+    /// Days before an installment is due to remind its contract's owner (回款提醒).
+    installment_remind_days: i32,
+    /// Days before an approved contract ends to remind its owner.
+    contract_expiry_remind_days: i32,
+    /// Whether a receipt may bring more than its contract still owes (预收款).
+    allow_advance_receipts: bool,
 }
 
 fn numbering(rule: &NumberingRule) -> Numbering {
@@ -111,6 +119,11 @@ fn view(settings: &TenantSettings) -> Settings {
         },
         quote_approval_discount: settings.quote_approval_discount,
         order_wins_deal: settings.order_wins_deal,
+        contract_numbering: numbering(&settings.contract_numbering),
+        receipt_numbering: numbering(&settings.receipt_numbering),
+        installment_remind_days: i32::from(settings.installment_remind_days),
+        contract_expiry_remind_days: i32::from(settings.contract_expiry_remind_days),
+        allow_advance_receipts: settings.allow_advance_receipts,
         duplicate_policy: match settings.duplicate_policy {
             DomainPolicy::Block => DuplicatePolicy::Block,
             DomainPolicy::Warn => DuplicatePolicy::Warn,
@@ -132,6 +145,13 @@ pub struct UpdateSettingsInput {
     /// Percent off list above which a quote needs approval; null turns approval off.
     pub quote_approval_discount: async_graphql::MaybeUndefined<rust_decimal::Decimal>,
     pub order_wins_deal: Option<bool>,
+    pub contract_numbering: Option<Numbering>,
+    pub receipt_numbering: Option<Numbering>,
+    /// 0 to 365.
+    pub installment_remind_days: Option<i32>,
+    /// 0 to 365.
+    pub contract_expiry_remind_days: Option<i32>,
+    pub allow_advance_receipts: Option<bool>,
     pub duplicate_policy: Option<DuplicatePolicy>,
     pub calendar_conflict_policy: Option<DuplicatePolicy>,
 }
@@ -217,6 +237,8 @@ impl SettingsMutation {
                     (&input.product_numbering, "productNumbering", &mut settings.product_numbering),
                     (&input.quote_numbering, "quoteNumbering", &mut settings.quote_numbering),
                     (&input.order_numbering, "orderNumbering", &mut settings.order_numbering),
+                    (&input.contract_numbering, "contractNumbering", &mut settings.contract_numbering),
+                    (&input.receipt_numbering, "receiptNumbering", &mut settings.receipt_numbering),
                 ] {
                     if let Some(checked) = given.as_ref().and_then(|n| invalid.check(rule_of(n, field))) {
                         *rule = checked;
@@ -257,6 +279,26 @@ impl SettingsMutation {
                 }
                 if let Some(wins) = input.order_wins_deal {
                     settings.order_wins_deal = wins;
+                }
+                for (given, field, slot) in [
+                    (input.installment_remind_days, "installmentRemindDays", &mut settings.installment_remind_days),
+                    (
+                        input.contract_expiry_remind_days,
+                        "contractExpiryRemindDays",
+                        &mut settings.contract_expiry_remind_days,
+                    ),
+                ] {
+                    let Some(days) = given else { continue };
+                    match u16::try_from(days).ok().filter(|d| *d <= guanxi_domain::finance::receivable::MAX_REMIND_DAYS)
+                    {
+                        Some(days) => *slot = days,
+                        None => {
+                            invalid.push(guanxi_domain::FieldError::new(field, ErrorCode::Invalid, "0 to 365 days"))
+                        }
+                    }
+                }
+                if let Some(allow) = input.allow_advance_receipts {
+                    settings.allow_advance_receipts = allow;
                 }
                 invalid.into_result()?;
                 if let Some(p) = input.duplicate_policy {

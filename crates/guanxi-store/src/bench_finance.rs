@@ -1,0 +1,207 @@
+//! The benchmark loader's money: a contract flow (the owner's manager), a contract for one
+//! customer in eight (12,500 at M) with one to six installments over a year, receipts for
+//! what fell due (seven in ten paid, one in seven partly), and approval requests — most
+//! approved by the admin, one contract in twenty still waiting on them, so `myApprovals`
+//! and the aging report have realistic volumes. Fast path, no change events (see
+//! `bench_data`).
+
+use chrono::{Duration, Utc};
+use guanxi_domain::approval::engine::{PlannedStep, RequestStatus, TaskStatus};
+use guanxi_domain::approval::flow::{ApproverRule, DocumentKind, Step, StepMode};
+use guanxi_domain::customers::customer::shanghai_date;
+use guanxi_domain::finance::contract::ContractStatus;
+use guanxi_domain::finance::receivable::{PaymentMethod, ReceiptStatus};
+use guanxi_domain::ids::{TenantId, UserId};
+use rand::Rng;
+use rand::rngs::StdRng;
+use sea_orm::ActiveValue::Set;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::Database;
+use crate::entity::{approval_flow, approval_request, approval_task, contract, installment, receipt};
+
+/// Loads contracts, plans, receipts and approvals for `customers` (with their owners),
+/// approved by `admin`; returns the rows written.
+pub(crate) async fn load(
+    db: &Database,
+    tenant: TenantId,
+    rng: &mut StdRng,
+    (customers, owners): (&[Uuid], &[Uuid]),
+    admin: UserId,
+) -> crate::StoreResult<u64> {
+    let now = Utc::now();
+    let today = shanghai_date(now);
+    let t = tenant.uuid();
+    let mut rows = 0;
+    let flow_id = Uuid::now_v7();
+    let steps = vec![Step {
+        name: "直属上级".into(),
+        approvers: vec![ApproverRule::Manager { levels: 1 }],
+        mode: StepMode::Any,
+        skip_submitter: true,
+    }];
+    let tx = db.begin_write().await?;
+    rows += crate::insert_chunked(
+        &tx,
+        vec![approval_flow::ActiveModel {
+            tenant_id: Set(t),
+            id: Set(flow_id),
+            kind: Set(DocumentKind::Contract.as_str().into()),
+            name: Set("合同审批".into()),
+            priority: Set(0),
+            condition: Set(None),
+            steps: Set(json!(steps)),
+            active: Set(true),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            deleted_at: Set(None),
+        }],
+    )
+    .await?;
+    tx.commit().await?;
+    let plan = json!([PlannedStep { name: "直属上级".into(), mode: StepMode::Any, approvers: vec![admin] }]);
+    let (mut contracts, mut plans, mut receipts, mut requests, mut tasks) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (i, (customer, owner)) in customers.iter().zip(owners).enumerate().filter(|(i, _)| i % 8 == 3) {
+        let id = Uuid::now_v7();
+        let signed = now - Duration::days(rng.gen_range(0..365));
+        let signed_on = shanghai_date(signed);
+        let status = match rng.gen_range(0..20) {
+            0 => ContractStatus::PendingApproval,
+            1 => ContractStatus::Draft,
+            2 | 3 => ContractStatus::Completed,
+            _ => ContractStatus::Approved,
+        };
+        let count = rng.gen_range(1..=6_i64);
+        let part = rng.gen_range(1_000..300_000_i64) * 10_000;
+        let amount = part * count;
+        let mut received = 0;
+        for n in 0..count {
+            let due_on = signed_on + Duration::days(30 + n * 60);
+            let in_force = matches!(status, ContractStatus::Approved | ContractStatus::Completed);
+            let paid = match rng.gen_range(0..20) {
+                _ if !in_force || due_on > today => 0,
+                0..14 => part,
+                14..17 => part / 2,
+                _ => 0,
+            };
+            let installment_id = Uuid::now_v7();
+            plans.push(installment::ActiveModel {
+                tenant_id: Set(t),
+                id: Set(installment_id),
+                contract_id: Set(id),
+                seq: Set(i32::try_from(n + 1).unwrap_or(1)),
+                amount_e4: Set(part),
+                due_on: Set(due_on),
+                method: Set(Some(PaymentMethod::BankTransfer.as_str().into())),
+                remind_days: Set(3),
+                received_e4: Set(paid),
+                void: Set(false),
+                note: Set(None),
+                created_at: Set(signed),
+                updated_at: Set(signed),
+            });
+            if paid > 0 {
+                received += paid;
+                receipts.push(receipt::ActiveModel {
+                    tenant_id: Set(t),
+                    id: Set(Uuid::now_v7()),
+                    number: Set(format!("HK{i:08}{n}")),
+                    contract_id: Set(id),
+                    customer_id: Set(*customer),
+                    owner_id: Set(Some(*owner)),
+                    received_on: Set(due_on),
+                    method: Set(PaymentMethod::BankTransfer.as_str().into()),
+                    amount_e4: Set(paid),
+                    advance_e4: Set(0),
+                    payer: Set(None),
+                    external_id: Set(None),
+                    note: Set(None),
+                    status: Set(ReceiptStatus::Approved.as_str().into()),
+                    allocations: Set(json!([{"installment": installment_id, "amount_e4": paid}])),
+                    reversed_reason: Set(None),
+                    reversed_at: Set(None),
+                    created_by: Set(Some(*owner)),
+                    version: Set(1),
+                    created_at: Set(signed),
+                    updated_at: Set(signed),
+                });
+            }
+        }
+        let submitted = status != ContractStatus::Draft;
+        if submitted {
+            let request = Uuid::now_v7();
+            let pending = status == ContractStatus::PendingApproval;
+            let outcome = if pending { RequestStatus::Pending } else { RequestStatus::Approved };
+            requests.push(approval_request::ActiveModel {
+                tenant_id: Set(t),
+                id: Set(request),
+                kind: Set(DocumentKind::Contract.as_str().into()),
+                document_id: Set(id),
+                flow_id: Set(Some(flow_id)),
+                submitter_id: Set(*owner),
+                plan: Set(plan.clone()),
+                step: Set(0),
+                status: Set(outcome.as_str().into()),
+                version: Set(1),
+                created_at: Set(signed),
+                updated_at: Set(signed),
+            });
+            tasks.push(approval_task::ActiveModel {
+                tenant_id: Set(t),
+                id: Set(Uuid::now_v7()),
+                request_id: Set(request),
+                kind: Set(DocumentKind::Contract.as_str().into()),
+                document_id: Set(id),
+                step: Set(0),
+                approver_id: Set(admin.uuid()),
+                status: Set((if pending { TaskStatus::Pending } else { TaskStatus::Approved }).as_str().into()),
+                comment: Set(None),
+                acted_at: Set((!pending).then_some(signed)),
+                created_at: Set(signed),
+            });
+        }
+        contracts.push(contract::ActiveModel {
+            tenant_id: Set(t),
+            id: Set(id),
+            number: Set(format!("HT{i:08}")),
+            title: Set(format!("年度供货合同 {i}")),
+            customer_id: Set(*customer),
+            contact_id: Set(None),
+            opportunity_id: Set(None),
+            quote_id: Set(None),
+            order_id: Set(None),
+            owner_id: Set(Some(*owner)),
+            signer_id: Set(Some(*owner)),
+            signed_on: Set(Some(signed_on)),
+            starts_on: Set(Some(signed_on)),
+            ends_on: Set(Some(signed_on + Duration::days(365))),
+            amount_e4: Set(amount),
+            places: Set(2),
+            received_e4: Set(received),
+            payment_terms: Set(Some("按期付款".into())),
+            attachments: Set(json!([])),
+            external_id: Set(None),
+            notes: Set(None),
+            status: Set(status.as_str().into()),
+            void_reason: Set(None),
+            approved_at: Set(matches!(status, ContractStatus::Approved | ContractStatus::Completed).then_some(signed)),
+            completed_at: Set((status == ContractStatus::Completed).then_some(now)),
+            created_by: Set(Some(*owner)),
+            version: Set(2),
+            created_at: Set(signed),
+            updated_at: Set(signed),
+            deleted_at: Set(None),
+        });
+    }
+    let tx = db.begin_write().await?;
+    rows += crate::insert_chunked(&tx, contracts).await?;
+    rows += crate::insert_chunked(&tx, plans).await?;
+    rows += crate::insert_chunked(&tx, receipts).await?;
+    rows += crate::insert_chunked(&tx, requests).await?;
+    rows += crate::insert_chunked(&tx, tasks).await?;
+    tx.commit().await?;
+    Ok(rows)
+}
