@@ -105,6 +105,15 @@ add "11c createSalesOrder 50 lines" "{\"query\":\"mutation(\$i: CreateSalesOrder
 probe=$(gql "${bodies[$((${#bodies[@]} - 1))]}")
 echo "$probe" | grep -q '"userErrors":\[\]' || { echo "createSalesOrder refused: $probe" >&2; exit 1; }
 
+# Money: the aging report by owner over every approved contract; the admin's approval
+# queue (twenty pending contracts with their plan); a contract of three installments
+# created per request.
+add "12a receivables by owner" '{"query":"{ receivables(groupBy: OWNER) { total { amount } overdue { amount } buckets { bucket outstanding { amount } installments } rows { owner { displayName } total { amount } } } }"}'
+add "12b myApprovals 20" '{"query":"{ myApprovals(first: 20) { nodes { step createdAt request { submitter { displayName } } document { ... on Contract { number amount { amount } customer { name } installments { dueOn amount { amount } } } } } } }"}'
+add "12c createContract 3 installments" "{\"query\":\"mutation(\$i: CreateContractInput!) { createContract(input: \$i) { contract { id number } userErrors { code } } }\",\"variables\":{\"i\":{\"title\":\"压测合同\",\"customerId\":\"$typical\",\"amount\":\"90000\",\"signedOn\":\"2026-01-01\",\"installments\":[{\"amount\":\"30000\",\"dueOn\":\"2026-02-01\"},{\"amount\":\"30000\",\"dueOn\":\"2026-05-01\"},{\"amount\":\"30000\",\"dueOn\":\"2026-08-01\"}]}}}"
+probe=$(gql "${bodies[$((${#bodies[@]} - 1))]}")
+echo "$probe" | grep -q '"userErrors":\[\]' || { echo "createContract refused: $probe" >&2; exit 1; }
+
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 hz=$(getconf CLK_TCK)
 results="[]"

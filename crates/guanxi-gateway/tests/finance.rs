@@ -62,6 +62,11 @@ async fn customer(app: &TestApp, token: &str, name: &str) -> String {
     body["data"]["customers"]["nodes"][0]["id"].as_str().unwrap_or_else(|| panic!("{name}: {body}")).to_owned()
 }
 
+fn base64_id(kind: &str, id: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("{kind}:{id}"))
+}
+
 /// rep2's customer, with no contracts in the demo data.
 const JINLING: &str = "南京金陵商贸有限公司";
 
@@ -151,6 +156,11 @@ async fn a_contract_goes_through_its_flow_and_its_customer_becomes_won() {
     )
     .await;
     assert_eq!(codes.len(), 5, "{message}");
+    // An attachment must be the writer's own upload.
+    let made_up = json!({"title": "附件", "customerId": customer_id, "amount": "1",
+        "attachmentIds": [base64_id("Attachment", &uuid::Uuid::now_v7().to_string())]});
+    let (codes, message) = refused(&app, &rep2, &create_contract_query(), made_up, "createContract").await;
+    assert_eq!(codes, ["NOT_FOUND"], "{message}");
     let update = format!(
         "mutation($i: UpdateContractInput!) {{ updateContract(input: $i) {{ contract {{ {CONTRACT} }} userErrors {{ field code message }} }} }}"
     );
@@ -278,6 +288,17 @@ async fn approval_shapes_all_steps_skip_delegate_return_withdraw_and_reject() {
     // while it waits on them.
     let id = contract["id"].as_str().unwrap();
     assert!(read_contract(&app, &rep3, id).await.is_null());
+    // Never to the submitter, nor to someone who already decided in the step.
+    for to in [&rep2_id, &manager_id] {
+        let body = app
+            .gql(
+                Some(&admin),
+                &approval_action("delegateApproval"),
+                json!({"i": {"requestId": request, "toUserId": to}}),
+            )
+            .await;
+        assert_eq!(user_error_codes(&body["data"]["delegateApproval"]), ["INVALID"], "{body}");
+    }
     act(&app, &admin, "delegateApproval", json!({"requestId": request, "toUserId": rep3_id, "comment": "请代批"}))
         .await;
     assert_eq!(read_contract(&app, &rep3, id).await["number"], contract["number"]);
@@ -485,6 +506,17 @@ async fn receipts_fill_installments_oldest_first_and_a_red_entry_gives_them_back
     let waiting = ok(&app, &rep2, RECEIPT_MUTATION, pay("200", "r6"), ("createReceipt", "receipt")).await;
     assert_eq!(waiting["status"], "PENDING_APPROVAL");
     assert_eq!(read_contract(&app, &rep2, id).await["received"]["amount"], "100.00");
+    // A contract with a receipt waiting is neither voided nor completed.
+    let current = read_contract(&app, &rep2, id).await;
+    let (codes, _) = refused(
+        &app,
+        &admin,
+        &contract_action("voidContract"),
+        json!({"id": id, "expectedVersion": current["version"], "reason": "作废"}),
+        "voidContract",
+    )
+    .await;
+    assert_eq!(codes, ["ILLEGAL_STATE"]);
     let body = app
         .gql(Some(&admin), "query($id: ID!) { receipt(id: $id) { approval { id } } }", json!({"id": waiting["id"]}))
         .await;

@@ -232,11 +232,13 @@ impl Request {
                 })
             }
             Act::Delegate { to } => {
-                if current.iter().any(|t| t.approver == *to && t.status == TaskStatus::Pending) || *to == by {
+                // Not the submitter (who would approve their own document), and nobody with a
+                // part in this step already (whose vote would count twice).
+                if *to == self.submitter || current.iter().any(|t| t.approver == *to) {
                     return Err(Refusal::Invalid(FieldError::new(
                         "toUserId",
                         ErrorCode::Invalid,
-                        "someone without a pending task in this step",
+                        "someone other than the submitter, with no part in this step yet",
                     )));
                 }
                 Ok(stay(Some((task, TaskStatus::Delegated)), false, Some((self.step, vec![*to]))))
@@ -406,6 +408,23 @@ mod tests {
                 tasks: vec![(0, T::Pending), (1, T::Pending)],
                 by: 0,
                 act: Act::Delegate { to: u[1] },
+                expected: Err("invalid"),
+            },
+            // Not to someone who already approved in the step, nor to the submitter.
+            Case {
+                plan: vec![(All, vec![0, 1])],
+                step: 0,
+                tasks: vec![(0, T::Pending), (1, T::Approved)],
+                by: 0,
+                act: Act::Delegate { to: u[1] },
+                expected: Err("invalid"),
+            },
+            Case {
+                plan: vec![(Any, vec![0])],
+                step: 0,
+                tasks: vec![(0, T::Pending)],
+                by: 0,
+                act: Act::Delegate { to: u[submitter] },
                 expected: Err("invalid"),
             },
             // Withdraw: the submitter only.

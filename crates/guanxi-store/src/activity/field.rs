@@ -71,12 +71,13 @@ pub async fn attachment<C: ConnectionTrait>(
     crate::repo::find::<crate::visibility::Uploads, _>(conn, tenant, (uploader.uuid(), customers), id).await
 }
 
-/// Attaches the caller's own, still unattached uploads to a record.
-async fn attach<C: ConnectionTrait>(
+/// Attaches the caller's own, still unattached uploads to a record; `field` names the
+/// input in the error.
+pub(crate) async fn attach<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     owner: UserId,
-    ids: &[Uuid],
+    (ids, field): (&[Uuid], &str),
     kind: &str,
     record: Uuid,
 ) -> StoreResult<()> {
@@ -93,12 +94,9 @@ async fn attach<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     if result.rows_affected != ids.len() as u64 {
-        return Err(Invalid::one(
-            "photoIds",
-            ErrorCode::NotFound,
-            "each photo must be your own upload, not yet attached",
-        )
-        .into());
+        return Err(
+            Invalid::one(field, ErrorCode::NotFound, "each file must be your own upload, not yet attached").into()
+        );
     }
     Ok(())
 }
@@ -238,7 +236,7 @@ pub async fn check_in<C: ConnectionTrait>(
     )
     .await?;
     let id = Uuid::now_v7();
-    attach(conn, tenant, input.user, &input.photo_ids, EntityKind::CheckIn.name(), id).await?;
+    attach(conn, tenant, input.user, (&input.photo_ids, "photoIds"), EntityKind::CheckIn.name(), id).await?;
     let model = check_in::Entity::insert(check_in::ActiveModel {
         tenant_id: Set(tenant.uuid()),
         id: Set(id),

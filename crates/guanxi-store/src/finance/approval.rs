@@ -29,6 +29,14 @@ use crate::platform::audit::{self, Author};
 
 pub const FLOW: EntityKind = EntityKind::ApprovalFlow;
 
+/// The record kind of a document that goes through approval.
+pub fn document_entity(kind: DocumentKind) -> EntityKind {
+    match kind {
+        DocumentKind::Contract => EntityKind::Contract,
+        DocumentKind::Receipt => EntityKind::Receipt,
+    }
+}
+
 fn flow_of(m: approval_flow::Model) -> StoreResult<Flow> {
     let cell = |column| Cell::of("approval_flows", m.id, column);
     Ok(Flow {
@@ -403,10 +411,10 @@ async fn resolve<C: ConnectionTrait>(
 /// is approved at once. A document already under way is `CONFLICT`.
 pub async fn submit<C: ConnectionTrait>(conn: &C, author: &Author, submission: Submission) -> StoreResult<Request> {
     let tenant = author.tenant_id;
-    let submitter: UserId = author
-        .user_id
-        .map(Into::into)
-        .ok_or_else(|| StoreError::rejected("id", ErrorCode::Forbidden, "only a user submits for approval"))?;
+    // An integration's API key submits on behalf of the document's owner.
+    let submitter: UserId = author.user_id.map(Into::into).or(submission.owner_id).ok_or_else(|| {
+        StoreError::rejected("id", ErrorCode::Forbidden, "a document without an owner is submitted by a user")
+    })?;
     let all = flows(conn, tenant, Some(submission.kind)).await?;
     let chosen = flow::select(&all, submission.kind, &submission.facts);
     let (plan, skipped) = match chosen {
@@ -627,7 +635,16 @@ pub async fn act<C: ConnectionTrait>(
         Act::Delegate { to } => (ActionKind::Delegate, Some(to.uuid())),
     };
     write_history(conn, author, &current, &[(kind, Some(step + 1), target, comment)]).await?;
-    request(conn, tenant, request_id).await?.ok_or(StoreError::NotFound)
+    let after = request(conn, tenant, request_id).await?.ok_or(StoreError::NotFound)?;
+    // Every action is also a change on its document (its timeline and the change feed).
+    let changes = ChangeSet::new().field("approval", (), kind.as_str()).field("approvalStep", (), step + 1).field(
+        "approvalStatus",
+        current.status.as_str(),
+        after.status.as_str(),
+    );
+    audit::record(conn, author, document_entity(current.kind), current.document_id, Operation::Update, &changes)
+        .await?;
+    Ok(after)
 }
 
 async fn apply<C: ConnectionTrait>(
@@ -715,6 +732,12 @@ pub struct QueuedTask {
     pub document_id: Uuid,
 }
 
+fn queued(m: approval_task::Model) -> StoreResult<QueuedTask> {
+    let kind = Cell::of("approval_tasks", m.id, "kind").text(&m.kind, DocumentKind::parse)?;
+    let document_id = m.document_id;
+    Ok(QueuedTask { task: task_of(m)?, kind, document_id })
+}
+
 /// One page of the caller's tasks, newest first: pending ones, or the ones they decided.
 /// Keyset on the task id (UUIDv7, so creation order).
 pub async fn tasks_of<C: ConnectionTrait>(
@@ -744,13 +767,7 @@ pub async fn tasks_of<C: ConnectionTrait>(
         query = query.filter(approval_task::Column::Id.lt(before));
     }
     let rows = query.order_by_desc(approval_task::Column::Id).limit(limit).all(conn).await?;
-    rows.into_iter()
-        .map(|m| {
-            let kind = Cell::of("approval_tasks", m.id, "kind").text(&m.kind, DocumentKind::parse)?;
-            let document_id = m.document_id;
-            Ok(QueuedTask { task: task_of(m)?, kind, document_id })
-        })
-        .collect()
+    rows.into_iter().map(queued).collect()
 }
 
 /// Pending tasks of one approver created after `after` (the notification subscription).
@@ -769,13 +786,7 @@ pub async fn new_tasks_since<C: ConnectionTrait>(
         .limit(100)
         .all(conn)
         .await?;
-    rows.into_iter()
-        .map(|m| {
-            let kind = Cell::of("approval_tasks", m.id, "kind").text(&m.kind, DocumentKind::parse)?;
-            let document_id = m.document_id;
-            Ok(QueuedTask { task: task_of(m)?, kind, document_id })
-        })
-        .collect()
+    rows.into_iter().map(queued).collect()
 }
 
 /// Requests by id.

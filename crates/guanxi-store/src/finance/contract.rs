@@ -17,8 +17,8 @@ use guanxi_domain::trade::money::{Places, from_e4, to_e4};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -349,6 +349,7 @@ pub async fn create<C: ConnectionTrait>(
     .await
     .map_err(|e| crate::error::on_unique(e, "externalId", "another contract has this external id"))?;
     insert_plan(conn, tenant, id, &new.plan, settings.installment_remind_days).await?;
+    attach(conn, author, &f.attachments, id.uuid()).await?;
     let changes = ChangeSet::new()
         .field("number", (), &number)
         .field("customerId", (), f.customer_id)
@@ -356,6 +357,19 @@ pub async fn create<C: ConnectionTrait>(
         .field("installments", (), new.plan.len());
     audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
     to_domain(model)
+}
+
+/// Attaches the writer's own new uploads to the contract (`NOT_FOUND` on `attachmentIds`
+/// for anything else).
+async fn attach<C: ConnectionTrait>(conn: &C, author: &Author, uploads: &[Uuid], contract: Uuid) -> StoreResult<()> {
+    if uploads.is_empty() {
+        return Ok(());
+    }
+    let owner = author.user_id.map(UserId::from_uuid).ok_or_else(|| {
+        StoreError::rejected("attachmentIds", ErrorCode::NotFound, "attachments are uploaded by a user")
+    })?;
+    crate::activity::field::attach(conn, author.tenant_id, owner, (uploads, "attachmentIds"), ENTITY.name(), contract)
+        .await
 }
 
 fn check_all(fields: &ContractFields, plan: &[InstallmentDraft], places: Places) -> StoreResult<()> {
@@ -483,6 +497,9 @@ pub async fn update<C: ConnectionTrait>(
         crate::error::on_unique(e, "externalId", "another contract has this external id")
     })
     .await?;
+    let added: Vec<Uuid> =
+        after.fields.attachments.iter().filter(|a| !before.fields.attachments.contains(a)).copied().collect();
+    attach(conn, author, &added, id).await?;
     let mut changes = described_changes(&before.fields, &after.fields);
     if let Some(plan) = &edit.plan {
         installment::Entity::delete_many()
@@ -598,6 +615,22 @@ pub async fn close<C: ConnectionTrait>(
     let tenant = author.tenant_id;
     let before = repo::live_current::<Contracts, C>(conn, tenant, scope, id, expected_version).await?;
     let status = before.after(action)?;
+    let waiting = crate::entity::receipt::Entity::find()
+        .filter(crate::entity::receipt::Column::TenantId.eq(tenant.uuid()))
+        .filter(crate::entity::receipt::Column::ContractId.eq(id))
+        .filter(
+            crate::entity::receipt::Column::Status
+                .eq(guanxi_domain::finance::receivable::ReceiptStatus::PendingApproval.as_str()),
+        )
+        .count(conn)
+        .await?;
+    if waiting > 0 {
+        return Err(StoreError::rejected(
+            "id",
+            ErrorCode::IllegalState,
+            format!("{waiting} receipt(s) of this contract wait for approval: decide them first"),
+        ));
+    }
     let now = Utc::now();
     let mut update = contract::Entity::update_many().col_expr(contract::Column::Status, Expr::value(status.as_str()));
     let mut changes = ChangeSet::new().field("status", before.status.as_str(), status.as_str());
@@ -661,20 +694,38 @@ pub async fn of_customers<C: ConnectionTrait>(
     rows.into_iter().map(to_domain).collect()
 }
 
-/// The 360 view's contract figures per customer, through the caller's scope: contracts in
-/// force or completed, their amount and what was received on them. One grouped read.
+/// A customer's contract money on the 360 view.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Figures {
+    /// Contracts in force or completed.
+    pub count: u64,
+    pub signed: Decimal,
+    pub received: Decimal,
+    /// Still owed on contracts in force, each at least zero (an advance on one does not
+    /// hide what another owes).
+    pub outstanding: Decimal,
+}
+
+/// The 360 view's contract figures per customer, through the caller's scope. One grouped
+/// read.
 pub async fn figures_by_customer<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     scope: OrApprover,
     customers: &[Uuid],
-) -> StoreResult<std::collections::HashMap<Uuid, (u64, Decimal, Decimal)>> {
-    let rows: Vec<(Uuid, i64, Option<i64>, Option<i64>)> = Contracts::live(conn.get_database_backend(), tenant, scope)
+) -> StoreResult<std::collections::HashMap<Uuid, Figures>> {
+    let rows: Vec<(Uuid, i64, Option<i64>, Option<i64>, Option<i64>)> = Contracts::live(conn.get_database_backend(), tenant, scope)
         .select_only()
         .column(contract::Column::CustomerId)
         .column_as(Expr::col((contract::Entity, contract::Column::Id)).count(), "n")
         .column_as(Expr::cust(r#"CAST(SUM("contracts"."amount_e4") AS BIGINT)"#), "amount")
         .column_as(Expr::cust(r#"CAST(SUM("contracts"."received_e4") AS BIGINT)"#), "received")
+        .column_as(
+            Expr::cust(
+                r#"CAST(SUM(CASE WHEN "contracts"."status" = 'APPROVED' AND "contracts"."amount_e4" > "contracts"."received_e4" THEN "contracts"."amount_e4" - "contracts"."received_e4" ELSE 0 END) AS BIGINT)"#,
+            ),
+            "owed",
+        )
         .filter(contract::Column::CustomerId.is_in(customers.iter().copied()))
         .filter(contract::Column::Status.is_in(IN_FORCE.map(ContractStatus::as_str)))
         .group_by(contract::Column::CustomerId)
@@ -683,8 +734,13 @@ pub async fn figures_by_customer<C: ConnectionTrait>(
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(customer, n, amount, received)| {
-            let figures = (u64::try_from(n).unwrap_or(0), from_e4(amount.unwrap_or(0)), from_e4(received.unwrap_or(0)));
+        .map(|(customer, n, amount, received, owed)| {
+            let figures = Figures {
+                count: u64::try_from(n).unwrap_or(0),
+                signed: from_e4(amount.unwrap_or(0)),
+                received: from_e4(received.unwrap_or(0)),
+                outstanding: from_e4(owed.unwrap_or(0)),
+            };
             (customer, figures)
         })
         .collect())

@@ -312,7 +312,7 @@ pub async fn follow<C: ConnectionTrait>(
     if status == ReceiptStatus::Approved {
         let asked = allocations_of(&model)?;
         let asked = if asked.is_empty() { None } else { Some(asked) };
-        let (parts, advance) = apply(conn, tenant, &before, asked.as_deref()).await?;
+        let (parts, advance) = apply(conn, author, &before, asked.as_deref()).await?;
         changes = changes.field("allocations", (), parts.len()).field("advance", (), advance);
         update = update
             .col_expr(receipt::Column::Allocations, Expr::value(allocations_json(&parts)))
@@ -327,10 +327,11 @@ pub async fn follow<C: ConnectionTrait>(
 /// advances are not allowed), then allocates the receipt to the installments.
 async fn apply<C: ConnectionTrait>(
     conn: &C,
-    tenant: TenantId,
+    author: &Author,
     receipt: &Receipt,
     asked: Option<&[(InstallmentId, Decimal)]>,
 ) -> StoreResult<(Vec<(InstallmentId, Decimal)>, Decimal)> {
+    let tenant = author.tenant_id;
     let settings = tenant::settings(conn, tenant).await?;
     let amount = to_e4(receipt.amount);
     let contract_id = receipt.contract_id.uuid();
@@ -346,16 +347,39 @@ async fn apply<C: ConnectionTrait>(
             .filter(Expr::col(contract::Column::AmountE4).sub(Expr::col(contract::Column::ReceivedE4)).gte(amount));
     }
     if raise.exec(conn).await?.rows_affected == 0 {
+        let contract = crate::finance::contract::find(conn, tenant, OrApprover::ALL, contract_id).await?;
+        if contract.is_none_or(|c| c.status != ContractStatus::Approved || c.deleted_at.is_some()) {
+            return Err(StoreError::rejected(
+                "contractId",
+                ErrorCode::IllegalState,
+                "the contract is no longer in force",
+            ));
+        }
         return Err(StoreError::rejected(
             "amount",
             ErrorCode::Invalid,
-            "more than the contract still owes (or the contract is no longer in force); advances are not allowed",
+            "more than the contract still owes; advances are not allowed",
         ));
     }
+    record_received(conn, author, receipt, amount).await?;
     let open = open_installments(conn, tenant, contract_id).await?;
     let (parts, advance) = allocate(receipt.amount, &open, asked, settings.allow_advance_receipts)?;
     shift_installments(conn, tenant, &parts, 1).await?;
     Ok((parts, advance))
+}
+
+/// The change event of a contract whose received amount a receipt moved by `delta_e4`
+/// (the version moved with it, so readers of the feed learn of it).
+async fn record_received<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    receipt: &Receipt,
+    delta_e4: i64,
+) -> StoreResult<()> {
+    let changes = ChangeSet::new().field("receivedBy", (), from_e4(delta_e4)).field("receiptId", (), receipt.id);
+    let contract = receipt.contract_id.uuid();
+    audit::record(conn, author, crate::finance::contract::ENTITY, contract, Operation::Update, &changes).await?;
+    Ok(())
 }
 
 /// Adds (`sign` 1) or takes back (`sign` -1) allocated amounts, one statement per installment.
@@ -430,6 +454,7 @@ pub async fn reverse<C: ConnectionTrait>(
         .filter(contract::Column::Id.eq(before.contract_id.uuid()))
         .exec(conn)
         .await?;
+    record_received(conn, author, &before, -to_e4(before.amount)).await?;
     let changes = ChangeSet::new().field("status", before.status.as_str(), ReceiptStatus::Reversed.as_str()).field(
         "reversedReason",
         (),

@@ -37,7 +37,8 @@ pub struct CustomerSummary {
     sales_amount: Money,
     last_deal_at: Option<DateTime<Utc>>,
     /// Contracts in force or completed the caller may see, what they were signed for and
-    /// what was received on them (`outstandingReceivables` is the difference still owed).
+    /// what was received on them (`outstandingReceivables`: what contracts in force still
+    /// owe, each counted at least zero).
     contract_count: u64,
     signed_amount: Money,
     received_amount: Money,
@@ -118,12 +119,12 @@ impl Customer360 {
             .await?;
             by_customer.remove(&id).unwrap_or_default()
         } else {
-            (0, Decimal::ZERO, Decimal::ZERO)
+            guanxi_store::finance::contract::Figures::default()
         };
         Ok(CustomerSummary {
-            contract_count: contracts.0,
-            signed_amount: Money::cny(contracts.1),
-            received_amount: Money::cny(contracts.2),
+            contract_count: contracts.count,
+            signed_amount: Money::cny(contracts.signed),
+            received_amount: Money::cny(contracts.received),
             order_count: sales.0,
             sales_amount: Money::cny(sales.1),
             last_deal_at: self.0.last_deal_at,
@@ -134,7 +135,7 @@ impl Customer360 {
             open_opportunity_amount: Money::cny(guanxi_domain::sales::opportunity::from_fen(deals.open_fen)),
             won_amount: Money::cny(guanxi_domain::sales::opportunity::from_fen(deals.won_fen)),
             open_work_order_count: 0,
-            outstanding_receivables: Money::cny((contracts.1 - contracts.2).max(Decimal::ZERO)),
+            outstanding_receivables: Money::cny(contracts.outstanding),
         })
     }
 

@@ -21,6 +21,7 @@ use guanxi_domain::ids::{DepartmentId, RoleId, UserId};
 use guanxi_domain::platform::access::Permission;
 use guanxi_store::finance::approval::{FlowInput, HistoryEntry, QueuedTask};
 use rust_decimal::Decimal;
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::contract::Contract;
@@ -28,7 +29,7 @@ use super::receivable::Receipt;
 use crate::graphql::context::{actor, author, require, state};
 use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
 use crate::graphql::loaders::{ScopedLoader, UserKey};
-use crate::graphql::mutation::transact;
+use crate::graphql::mutation::{Idempotent, transact, write};
 use crate::graphql::platform::org::{DEPARTMENT, ROLE, USER};
 use crate::graphql::relay::{expect_id, global_id, input_id};
 use crate::graphql::trade::document::loaders;
@@ -37,7 +38,7 @@ pub const FLOW: &str = EntityKind::ApprovalFlow.name();
 pub const REQUEST: &str = "ApprovalRequest";
 pub const TASK: &str = "ApprovalTask";
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Serialize)]
 #[graphql(remote = "DomainKind")]
 pub enum ApprovalDocumentKind {
     /// 合同
@@ -47,7 +48,7 @@ pub enum ApprovalDocumentKind {
 }
 
 /// 或签 (any one approver completes the step) or 会签 (all of them must approve).
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Serialize)]
 #[graphql(remote = "DomainMode")]
 pub enum StepMode {
     Any,
@@ -93,7 +94,7 @@ pub enum ApprovalActionKind {
 }
 
 /// Who approves a step.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Serialize)]
 pub enum ApproverKind {
     /// A named user (`userId`).
     User,
@@ -108,7 +109,7 @@ pub enum ApproverKind {
 }
 
 /// An approver rule, as given and as read back.
-#[derive(SimpleObject, InputObject, Clone)]
+#[derive(SimpleObject, InputObject, Clone, Serialize)]
 #[graphql(input_name = "ApproverRuleInput")]
 pub struct ApproverRule {
     pub kind: ApproverKind,
@@ -156,7 +157,7 @@ impl ApproverRule {
 }
 
 /// One step of a flow.
-#[derive(SimpleObject, InputObject, Clone)]
+#[derive(SimpleObject, InputObject, Clone, Serialize)]
 #[graphql(input_name = "ApprovalStepInput")]
 pub struct ApprovalStep {
     pub name: String,
@@ -169,7 +170,7 @@ pub struct ApprovalStep {
 }
 
 /// What picks a flow; every part given must hold.
-#[derive(SimpleObject, InputObject, Clone, Default)]
+#[derive(SimpleObject, InputObject, Clone, Default, Serialize)]
 #[graphql(input_name = "ApprovalConditionInput")]
 pub struct ApprovalCondition {
     /// The document's amount is above this.
@@ -583,7 +584,7 @@ impl ApprovalQuery {
 // ---------------------------------------------------------------------------------------
 // Mutations
 
-#[derive(InputObject)]
+#[derive(InputObject, Serialize)]
 pub struct ApprovalFlowInput {
     pub kind: ApprovalDocumentKind,
     pub name: String,
@@ -594,6 +595,9 @@ pub struct ApprovalFlowInput {
     pub steps: Vec<ApprovalStep>,
     #[graphql(default = true)]
     pub active: bool,
+    /// Retries of a create with the same key return the first flow (ignored on update).
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
 }
 
 impl ApprovalFlowInput {
@@ -769,15 +773,31 @@ impl ApprovalMutation {
         ctx: &Context<'_>,
         input: ApprovalFlowInput,
     ) -> ApiResult<ApprovalFlowPayload> {
-        let actor = require(ctx, Permission::ApprovalManage)?;
+        let actor = require(ctx, Permission::ApprovalManage)?.clone();
         let flow = match input.to_store() {
             Ok(f) => f,
             Err(errors) => return Ok(Err(errors).into()),
         };
-        let author = author(ctx, actor);
-        let result = transact(ctx, move |tx| {
-            Box::pin(async move { guanxi_store::finance::approval::create_flow(tx, &author, flow).await })
-        })
+        let author = author(ctx, &actor);
+        let tenant = actor.tenant_id;
+        let idempotent = Idempotent::new(&actor, "createApprovalFlow", input.idempotency_key.as_deref(), &input);
+        let result = write(
+            ctx,
+            idempotent,
+            move |tx| {
+                Box::pin(async move {
+                    let created = guanxi_store::finance::approval::create_flow(tx, &author, flow).await?;
+                    Ok((created.id.uuid(), created))
+                })
+            },
+            move |tx, id| {
+                Box::pin(async move {
+                    guanxi_store::finance::approval::flow(tx, tenant, id)
+                        .await?
+                        .ok_or(guanxi_store::StoreError::NotFound)
+                })
+            },
+        )
         .await?;
         Ok(result.into())
     }
@@ -866,12 +886,17 @@ impl ApprovalSubscription {
     /// a return or a delegation).
     async fn approval_assigned(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = ApprovalTask>, ApiError> {
         let actor = actor(ctx)?.clone();
+        let credential = ctx
+            .data_opt::<crate::graphql::context::Caller>()
+            .and_then(|c| c.credential.clone())
+            .ok_or_else(|| ApiError::Unauthenticated("log in first".into()))?;
         let app = state(ctx).clone();
         let poll = std::time::Duration::from_millis(app.config.subscription_poll_ms.max(50));
         let start = Uuid::now_v7();
+        let tenant = actor.tenant_id;
         Ok(futures::stream::unfold((start, Vec::<QueuedTask>::new()), move |(mut since, mut pending)| {
             let app = app.clone();
-            let actor = actor.clone();
+            let credential = credential.clone();
             async move {
                 loop {
                     if !pending.is_empty() {
@@ -879,6 +904,9 @@ impl ApprovalSubscription {
                         return Some((ApprovalTask(next), (since, pending)));
                     }
                     tokio::time::sleep(poll).await;
+                    // Logout, a disabled account or a revoked key ends the stream.
+                    let actor =
+                        crate::graphql::platform::audit::still_valid(&app.db, tenant, &credential).await.ok()??;
                     let found = guanxi_store::finance::approval::new_tasks_since(
                         app.db.connection(),
                         actor.tenant_id,
