@@ -780,3 +780,38 @@ async fn advances_are_refused_until_the_tenant_allows_them() {
     );
     assert_eq!(after["installments"][0]["status"], "RECEIVED");
 }
+
+#[tokio::test]
+async fn my_todos_bring_approvals_installments_due_and_contracts_ending() {
+    let app = spawn_demo().await;
+    let by = approvers(&app).await;
+    let (admin, rep1, rep2) =
+        (app.login("admin@demo.local").await, app.login("rep1@demo.local").await, app.login("rep2@demo.local").await);
+    let today = chrono::Utc::now().date_naive();
+    let day = |n: i64| (today + chrono::Duration::days(n)).to_string();
+    // Due in two days (within the default three-day lead), overdue, and far off.
+    let (soon, late, later) = (day(2), day(-5), day(60));
+    approved(&app, &rep2, &by, "300", &[("100", late.as_str()), ("100", soon.as_str()), ("100", later.as_str())]).await;
+    let todos = "{ myTodos { approvalsWaiting { document { ... on Contract { title } } } \
+        installmentsDue { installment { dueOn } bucket } contractsExpiring { title endsOn } } }";
+    let body = app.gql(Some(&rep2), todos, json!({})).await;
+    let due: Vec<&str> = body["data"]["myTodos"]["installmentsDue"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|i| i["installment"]["dueOn"].as_str().unwrap())
+        .collect();
+    assert_eq!(due, [late.as_str(), soon.as_str()], "{body}");
+    assert_eq!(body["data"]["myTodos"]["approvalsWaiting"], json!([]));
+    // The manager's list holds the demo contract waiting on them.
+    let body = app.gql(Some(&by.manager), todos, json!({})).await;
+    let waiting = body["data"]["myTodos"]["approvalsWaiting"].as_array().unwrap_or_else(|| panic!("{body}"));
+    assert!(waiting.iter().any(|t| t["document"]["title"] == "SMT 产线扩容合同"), "{body}");
+    // The demo's approved contract of rep1 ends in 275 days: within a 365-day lead only.
+    let body = app.gql(Some(&rep1), todos, json!({})).await;
+    assert_eq!(body["data"]["myTodos"]["contractsExpiring"], json!([]), "{body}");
+    let settings = "mutation($i: UpdateSettingsInput!) { updateTenantSettings(input: $i) { userErrors { code } } }";
+    app.gql(Some(&admin), settings, json!({"i": {"contractExpiryRemindDays": 365}})).await;
+    let body = app.gql(Some(&rep1), todos, json!({})).await;
+    assert_eq!(body["data"]["myTodos"]["contractsExpiring"][0]["title"], "数控机床升级供货合同", "{body}");
+}

@@ -526,6 +526,9 @@ fn owed(
             query.and_where(Expr::col((i, installment::Column::DueOn)).lte(to));
         }
     }
+    if let Some(day) = filter.due_by {
+        query.and_where(Expr::col((i, installment::Column::DueOn)).lte(day));
+    }
     if let Some(department) = filter.department_id {
         query.and_where(
             Expr::col((contract::Entity, contract::Column::OwnerId)).in_subquery(
@@ -549,6 +552,8 @@ pub struct OwedFilter {
     pub owner_id: Option<Uuid>,
     pub department_id: Option<Uuid>,
     pub bucket: Option<AgingBucket>,
+    /// Only installments due on or before this day.
+    pub due_by: Option<NaiveDate>,
 }
 
 /// The aging report (账龄): what is owed per group and bucket, in one grouped statement.

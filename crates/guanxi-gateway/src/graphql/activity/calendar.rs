@@ -424,12 +424,51 @@ async fn reminders_for<C: guanxi_store::ConnectionTrait>(
 
 /// Today's work for the caller (代办事项).
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Todos {
     /// Customers whose next follow-up is today.
     follow_ups_due_today: Vec<Customer>,
     /// Customers whose next follow-up has passed.
     overdue_follow_ups: Vec<Customer>,
     events_today: Vec<Occurrence>,
+}
+
+/// The money side of the to-do list, each read only when asked for.
+#[async_graphql::ComplexObject]
+impl Todos {
+    /// Approvals waiting on the caller, newest first (at most 20; `myApprovals` pages).
+    async fn approvals_waiting(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::finance::approval::ApprovalTask>> {
+        let actor = actor(ctx)?;
+        let tasks = guanxi_store::finance::approval::tasks_of(
+            state(ctx).db.connection(),
+            actor.tenant_id,
+            actor.user_id,
+            (true, None),
+            (None, 20),
+        )
+        .await?;
+        Ok(tasks.into_iter().map(crate::graphql::finance::approval::ApprovalTask).collect())
+    }
+
+    /// Installments of the caller's contracts still owed and due within the tenant's
+    /// reminder lead, overdue ones first (at most 20).
+    async fn installments_due(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::finance::receivable::OwedInstallment>> {
+        crate::graphql::finance::receivable::my_installments_due(ctx, 20).await
+    }
+
+    /// The caller's contracts in force that end within the tenant's expiry lead (at most 20).
+    async fn contracts_expiring(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::finance::contract::Contract>> {
+        crate::graphql::finance::contract::my_contracts_expiring(ctx, 20).await
+    }
 }
 
 /// A reminder of an event occurrence.

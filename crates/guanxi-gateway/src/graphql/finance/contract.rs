@@ -427,6 +427,25 @@ impl ContractsFigure {
     }
 }
 
+/// The caller's own contracts in force ending within the tenant's expiry lead, soonest
+/// first, for `myTodos`.
+pub async fn my_contracts_expiring(ctx: &Context<'_>, first: i32) -> ApiResult<Vec<Contract>> {
+    let actor = crate::graphql::context::actor(ctx)?;
+    if !actor.may(Permission::ContractRead) {
+        return Ok(vec![]);
+    }
+    let conn = state(ctx).db.connection();
+    let lead = guanxi_store::platform::tenant::settings(conn, actor.tenant_id).await?.contract_expiry_remind_days;
+    let filter = StoreFilter {
+        owner_id: Some(guanxi_store::filter::IdFilter { eq: Some(actor.user_id.uuid()), ..Default::default() }),
+        status: Some(vec![DomainStatus::Approved]),
+        ends_by: Some(shanghai_date(Utc::now()) + chrono::Duration::days(i64::from(lead))),
+        ..Default::default()
+    };
+    let page = contract_connection(ctx, filter, (Some(first), None), None).await?;
+    Ok(page.edges.into_iter().map(|e| e.node).collect())
+}
+
 #[derive(Default)]
 pub struct ContractQuery;
 

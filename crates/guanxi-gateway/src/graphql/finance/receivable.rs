@@ -314,12 +314,37 @@ impl ReceivablesFilter {
             owner_id: self.owner_id.as_ref().map(|o| expect_id(o, USER)).transpose()?,
             department_id: self.department_id.as_ref().map(|d| expect_id(d, DEPARTMENT)).transpose()?,
             bucket: bucket.map(Into::into),
+            due_by: None,
         })
     }
 }
 
 /// An installment owed, with its contract.
 pub struct OwedInstallment(guanxi_domain::finance::receivable::Installment, NaiveDate);
+
+/// The caller's own installments owed and due within the tenant's reminder lead (overdue
+/// first), for `myTodos`.
+pub async fn my_installments_due(ctx: &Context<'_>, first: u64) -> ApiResult<Vec<OwedInstallment>> {
+    let actor = actor(ctx)?;
+    if !actor.may(Permission::ContractRead) {
+        return Ok(vec![]);
+    }
+    let conn = state(ctx).db.connection();
+    let lead = guanxi_store::platform::tenant::settings(conn, actor.tenant_id).await?.installment_remind_days;
+    let today = shanghai_date(Utc::now());
+    let owed = OwedFilter {
+        today,
+        customer_id: None,
+        owner_id: Some(actor.user_id.uuid()),
+        department_id: None,
+        bucket: None,
+        due_by: Some(today + chrono::Duration::days(i64::from(lead))),
+    };
+    let scope = OrApprover { approver: None, ..contract_scope(actor) };
+    let found =
+        guanxi_store::finance::receivable::owed_installments(conn, actor.tenant_id, scope, &owed, first).await?;
+    Ok(found.into_iter().map(|i| OwedInstallment(i, today)).collect())
+}
 
 /// The earliest installment a customer still owes on contracts the caller may see.
 pub async fn next_installment(ctx: &Context<'_>, customer: Uuid) -> ApiResult<Option<OwedInstallment>> {
@@ -328,7 +353,14 @@ pub async fn next_installment(ctx: &Context<'_>, customer: Uuid) -> ApiResult<Op
         return Ok(None);
     }
     let today = shanghai_date(Utc::now());
-    let owed = OwedFilter { today, customer_id: Some(customer), owner_id: None, department_id: None, bucket: None };
+    let owed = OwedFilter {
+        today,
+        customer_id: Some(customer),
+        owner_id: None,
+        department_id: None,
+        bucket: None,
+        due_by: None,
+    };
     let scope = OrApprover { approver: None, ..contract_scope(actor) };
     let mut found = guanxi_store::finance::receivable::owed_installments(
         state(ctx).db.connection(),
