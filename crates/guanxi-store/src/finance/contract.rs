@@ -706,6 +706,9 @@ pub struct Figures {
     pub outstanding: Decimal,
 }
 
+/// customer, count, amount, received, owed (ten-thousandths).
+type FigureRow = (Uuid, i64, Option<i64>, Option<i64>, Option<i64>);
+
 /// The 360 view's contract figures per customer, through the caller's scope. One grouped
 /// read.
 pub async fn figures_by_customer<C: ConnectionTrait>(
@@ -714,7 +717,7 @@ pub async fn figures_by_customer<C: ConnectionTrait>(
     scope: OrApprover,
     customers: &[Uuid],
 ) -> StoreResult<std::collections::HashMap<Uuid, Figures>> {
-    let rows: Vec<(Uuid, i64, Option<i64>, Option<i64>, Option<i64>)> = Contracts::live(conn.get_database_backend(), tenant, scope)
+    let rows: Vec<FigureRow> = Contracts::live(conn.get_database_backend(), tenant, scope)
         .select_only()
         .column(contract::Column::CustomerId)
         .column_as(Expr::col((contract::Entity, contract::Column::Id)).count(), "n")
