@@ -250,6 +250,8 @@ impl Request {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::type_complexity)]
+
     use super::*;
     use crate::approval::flow::StepMode::{All, Any};
 

@@ -181,6 +181,8 @@ pub fn check(name: &str, condition: Option<&Condition>, steps: &[Step]) -> Resul
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     fn flow(priority: i32, condition: Option<Condition>) -> Flow {

@@ -182,6 +182,8 @@ pub fn after_approval(outcome: RequestStatus) -> ContractStatus {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     pub(crate) fn fields(amount: &str) -> ContractFields {

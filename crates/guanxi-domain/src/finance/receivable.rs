@@ -337,6 +337,8 @@ impl AgingBucket {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     fn d(s: &str) -> Decimal {
