@@ -34,34 +34,6 @@ fn approval_action(name: &str) -> String {
 const FLOW: &str = "mutation($i: ApprovalFlowInput!) { createApprovalFlow(input: $i) { flow { id version } userErrors { field code message } } }";
 const RECEIPT_MUTATION: &str = "mutation($i: CreateReceiptInput!) { createReceipt(input: $i) { receipt { id number status amount { amount } advance { amount } version } userErrors { field code message } } }";
 
-/// Runs a mutation and returns its payload's `key` object, failing on user errors.
-async fn ok(app: &TestApp, token: &str, query: &str, input: Value, (field, key): (&str, &str)) -> Value {
-    let body = app.gql(Some(token), query, json!({ "i": input })).await;
-    let payload = &body["data"][field];
-    assert_eq!(payload["userErrors"], json!([]), "{field}: {body}");
-    payload[key].clone()
-}
-
-/// Runs a mutation that must be refused; returns the codes and the whole payload.
-async fn refused(app: &TestApp, token: &str, query: &str, input: Value, field: &str) -> (Vec<String>, String) {
-    let body = app.gql(Some(token), query, json!({ "i": input })).await;
-    let payload = &body["data"][field];
-    let codes = user_error_codes(payload);
-    assert!(!codes.is_empty(), "{field} should be refused: {body}");
-    (codes, payload["userErrors"].to_string())
-}
-
-async fn customer(app: &TestApp, token: &str, name: &str) -> String {
-    let body = app
-        .gql(
-            Some(token),
-            "query($n: String!) { customers(filter: {name: {eq: $n}}) { nodes { id } } }",
-            json!({"n": name}),
-        )
-        .await;
-    body["data"]["customers"]["nodes"][0]["id"].as_str().unwrap_or_else(|| panic!("{name}: {body}")).to_owned()
-}
-
 fn base64_id(kind: &str, id: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(format!("{kind}:{id}"))

@@ -11,17 +11,6 @@ const CREATE: &str = "mutation($i: CreateInteractionInput!) { createInteraction(
 const INGEST: &str = "mutation($i: IngestInteractionsInput!) { ingestInteractions(input: $i) { createdCount existingCount failedCount results { index created interaction { id source externalId customer { name } } userErrors { field code } } } }";
 const TIMELINE: &str = "query($id: ID!, $after: String, $kinds: [TimelineKind!]) { timeline(customerId: $id, first: 3, after: $after, kinds: $kinds) { pageInfo { hasNextPage endCursor } edges { node { type occurredAt interaction { content } change { operation } } } } }";
 
-async fn customer(app: &TestApp, token: &str, name: &str) -> String {
-    let body = app
-        .gql(
-            Some(token),
-            "query($n: String!) { customers(filter: {name: {eq: $n}}) { nodes { id } } }",
-            json!({"n": name}),
-        )
-        .await;
-    body["data"]["customers"]["nodes"][0]["id"].as_str().unwrap_or_else(|| panic!("{name}: {body}")).to_owned()
-}
-
 async fn interaction_rows(app: &TestApp) -> usize {
     app.db
         .connection()

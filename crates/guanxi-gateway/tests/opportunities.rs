@@ -13,17 +13,6 @@ const CREATE: &str = "mutation($i: CreateOpportunityInput!) { createOpportunity(
 const MOVE: &str = "mutation($i: MoveOpportunityStageInput!) { moveOpportunityStage(input: $i) { opportunity { id status version closeReason closedAt stage { name kind } } userErrors { field code message } } }";
 const FUNNEL: &str = "query($f: OpportunityFilter) { funnel(filter: $f) { openCount openAmount { amount } weightedAmount { amount } wonCount wonAmount { amount } lostCount lostAmount { amount } winRate stages { stage { name kind } count amount { amount } weightedAmount { amount } reached conversionToNext averageDaysInStage } } }";
 
-async fn customer(app: &TestApp, token: &str, name: &str) -> String {
-    let body = app
-        .gql(
-            Some(token),
-            "query($n: String!) { customers(filter: {name: {eq: $n}}) { nodes { id } } }",
-            json!({"n": name}),
-        )
-        .await;
-    body["data"]["customers"]["nodes"][0]["id"].as_str().unwrap_or_else(|| panic!("{name}: {body}")).to_owned()
-}
-
 /// The default pipeline's stage ids, in order.
 async fn stages(app: &TestApp, token: &str) -> Vec<String> {
     let body = app.gql(Some(token), "{ pipelines { isDefault stages { id name } } }", json!({})).await;

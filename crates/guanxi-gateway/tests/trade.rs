@@ -20,34 +20,6 @@ fn order_fields() -> String {
     format!("id number status version quoteId total {{ amount }} lines {{ {LINE} }} {TOTALS}")
 }
 
-/// Runs a mutation and returns its payload's `key` object, failing on user errors.
-async fn ok(app: &TestApp, token: &str, query: &str, input: Value, (field, key): (&str, &str)) -> Value {
-    let body = app.gql(Some(token), query, json!({ "i": input })).await;
-    let payload = &body["data"][field];
-    assert_eq!(payload["userErrors"], json!([]), "{field}: {body}");
-    payload[key].clone()
-}
-
-/// Runs a mutation that must be refused and returns the user errors' codes and messages.
-async fn refused(app: &TestApp, token: &str, query: &str, input: Value, field: &str) -> (Vec<String>, String) {
-    let body = app.gql(Some(token), query, json!({ "i": input })).await;
-    let payload = &body["data"][field];
-    let codes = user_error_codes(payload);
-    assert!(!codes.is_empty(), "{field} should be refused: {body}");
-    (codes, payload["userErrors"].to_string())
-}
-
-async fn customer(app: &TestApp, token: &str, name: &str) -> String {
-    let body = app
-        .gql(
-            Some(token),
-            "query($n: String!) { customers(filter: {name: {eq: $n}}) { nodes { id } } }",
-            json!({"n": name}),
-        )
-        .await;
-    body["data"]["customers"]["nodes"][0]["id"].as_str().unwrap_or_else(|| panic!("{name}: {body}")).to_owned()
-}
-
 async fn create_product(app: &TestApp, admin: &str, code: &str, price: &str, rate: &str) -> Value {
     let query = format!(
         "mutation($i: CreateProductInput!) {{ createProduct(input: $i) {{ product {{ {PRODUCT} }} userErrors {{ field code message }} }} }}"

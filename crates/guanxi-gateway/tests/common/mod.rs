@@ -285,3 +285,33 @@ pub async fn next_event(socket: &mut Socket) -> Value {
         }
     }
 }
+
+/// Runs a mutation with `$i` and returns its payload's `key` object, failing on user errors.
+pub async fn ok(app: &TestApp, token: &str, query: &str, input: Value, (field, key): (&str, &str)) -> Value {
+    let body = app.gql(Some(token), query, json!({ "i": input })).await;
+    let payload = &body["data"][field];
+    assert_eq!(payload["userErrors"], json!([]), "{field}: {body}");
+    payload[key].clone()
+}
+
+/// Runs a mutation with `$i` that must be refused; returns the user errors' codes and
+/// the errors as text.
+pub async fn refused(app: &TestApp, token: &str, query: &str, input: Value, field: &str) -> (Vec<String>, String) {
+    let body = app.gql(Some(token), query, json!({ "i": input })).await;
+    let payload = &body["data"][field];
+    let codes = user_error_codes(payload);
+    assert!(!codes.is_empty(), "{field} should be refused: {body}");
+    (codes, payload["userErrors"].to_string())
+}
+
+/// The global id of a customer, by its exact name, as `token` sees it.
+pub async fn customer(app: &TestApp, token: &str, name: &str) -> String {
+    let body = app
+        .gql(
+            Some(token),
+            "query($n: String!) { customers(filter: {name: {eq: $n}}) { nodes { id } } }",
+            json!({"n": name}),
+        )
+        .await;
+    body["data"]["customers"]["nodes"][0]["id"].as_str().unwrap_or_else(|| panic!("{name}: {body}")).to_owned()
+}
