@@ -598,6 +598,16 @@ async fn reminders_are_written_once_per_installment_and_kind_even_with_two_runne
     let rep2 = app.login("rep2@demo.local").await;
     // Due 2026-12-05 (reminded 3 days before by default); 2026-11-20 is overdue on 12-02.
     approved(&app, &rep2, &by, "300", &[("100", "2026-12-05"), ("100", "2026-11-20"), ("100", "2027-03-01")]).await;
+    // A contact of the same customer born on 4 December: reminded three days ahead, once a year.
+    let customer_id = customer(&app, &rep2, JINLING).await;
+    ok(
+        &app,
+        &rep2,
+        "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { id } userErrors { field code } } }",
+        json!({"customerId": customer_id, "name": "周经理", "birthday": "1985-12-04"}),
+        ("createContact", "contact"),
+    )
+    .await;
     let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
     let (a, b) = tokio::join!(
         guanxi_gateway::jobs::finance_reminders_on(app.db.clone(), day),
@@ -616,12 +626,12 @@ async fn reminders_are_written_once_per_installment_and_kind_even_with_two_runne
     let mut kinds: Vec<&str> =
         notices["data"]["myNotices"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
     kinds.sort_unstable();
-    assert_eq!(kinds, ["INSTALLMENT_DUE", "INSTALLMENT_OVERDUE"], "{notices}");
+    assert_eq!(kinds, ["CONTACT_BIRTHDAY", "INSTALLMENT_DUE", "INSTALLMENT_OVERDUE"], "{notices}");
     // A later day brings the next: installment 1 is now overdue too.
     let later = chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
     guanxi_gateway::jobs::finance_reminders_on(app.db.clone(), later).await.unwrap();
     let notices = app.gql(Some(&rep2), "{ myNotices { kind } }", json!({})).await;
-    assert_eq!(notices["data"]["myNotices"].as_array().unwrap().len(), 3, "{notices}");
+    assert_eq!(notices["data"]["myNotices"].as_array().unwrap().len(), 4, "{notices}");
     let manager = app.login("manager@demo.local").await;
     let theirs = app.gql(Some(&manager), "{ myNotices { kind } }", json!({})).await;
     assert_eq!(theirs["data"]["myNotices"], json!([]), "reminders go to the owner only");

@@ -97,3 +97,11 @@ pub fn explain(backend: DbBackend) -> (&'static str, &'static str) {
         _ => ("EXPLAIN QUERY PLAN ", "detail"),
     }
 }
+
+/// SQL for the month and day (`MM-DD`) of the date `column`.
+pub fn month_day_sql(backend: DbBackend, column: &str) -> String {
+    match backend {
+        DbBackend::Postgres => format!("to_char({column}, 'MM-DD')"),
+        _ => format!("strftime('%m-%d', {column})"),
+    }
+}

@@ -68,9 +68,58 @@ pub fn age(birthday: NaiveDate, today: NaiveDate) -> Option<i32> {
     i32::try_from(years).ok()
 }
 
+/// The most days ahead a birthday is reminded.
+pub const MAX_BIRTHDAY_LEAD: u16 = 30;
+
+/// The next birthday on or after `today` (a 29 February birthday falls on 28 February in
+/// other years).
+pub fn next_birthday(birthday: NaiveDate, today: NaiveDate) -> Option<NaiveDate> {
+    use chrono::Datelike;
+    let on = |year: i32| {
+        NaiveDate::from_ymd_opt(year, birthday.month(), birthday.day())
+            .or_else(|| NaiveDate::from_ymd_opt(year, birthday.month(), birthday.day() - 1))
+    };
+    let this_year = on(today.year())?;
+    if this_year >= today { Some(this_year) } else { on(today.year() + 1) }
+}
+
+/// The month-days (`MM-DD`) of the birthdays whose next occurrence lies within `lead` days
+/// of `today`, the 29 February ones included in years that have none.
+pub fn birthdays_within(today: NaiveDate, lead: u16) -> Vec<String> {
+    use chrono::Datelike;
+    let mut days = Vec::new();
+    for n in 0..=i64::from(lead.min(MAX_BIRTHDAY_LEAD)) {
+        let day = today + chrono::Duration::days(n);
+        days.push(format!("{:02}-{:02}", day.month(), day.day()));
+        let leap = NaiveDate::from_ymd_opt(day.year(), 2, 29).is_some();
+        if day.month() == 2 && day.day() == 28 && !leap {
+            days.push("02-29".to_owned());
+        }
+    }
+    days
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_birthday_wraps_the_year_and_keeps_leap_days() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap_or_default();
+        let cases = [
+            ("1990-12-05", "2026-11-29", "2026-12-05"),
+            ("1990-11-29", "2026-11-29", "2026-11-29"),
+            ("1990-01-03", "2026-12-30", "2027-01-03"),
+            ("1992-02-29", "2026-02-01", "2026-02-28"),
+            ("1992-02-29", "2027-12-01", "2028-02-29"),
+        ];
+        for (birthday, today, expected) in cases {
+            assert_eq!(next_birthday(d(birthday), d(today)), Some(d(expected)), "{birthday} on {today}");
+        }
+        assert_eq!(birthdays_within(d("2026-12-30"), 3), ["12-30", "12-31", "01-01", "01-02"]);
+        assert!(birthdays_within(d("2027-02-27"), 2).contains(&"02-29".to_owned()));
+        assert_eq!(birthdays_within(d("2026-01-01"), 400).len(), 31, "capped at 30 days");
+    }
 
     #[test]
     fn age_counts_whole_years() {

@@ -728,7 +728,53 @@ pub async fn write_reminders<C: ConnectionTrait>(conn: &C, today: NaiveDate) -> 
             now,
         ));
     }
+    due.extend(birthday_notices(conn, today, now).await?);
     insert_notices(conn, due).await
+}
+
+/// Birthday reminders (生日提醒): a live contact's owner, `birthday_remind_days` before
+/// the birthday, once a year (the occasion is the birthday's date that year). The contacts
+/// are found by month and day within the longest lead, so no run reads every contact.
+async fn birthday_notices<C: ConnectionTrait>(
+    conn: &C,
+    today: NaiveDate,
+    now: chrono::DateTime<Utc>,
+) -> StoreResult<Vec<notice::ActiveModel>> {
+    use guanxi_domain::customers::contact::{MAX_BIRTHDAY_LEAD, birthdays_within, next_birthday};
+    let backend = conn.get_database_backend();
+    let days = birthdays_within(today, MAX_BIRTHDAY_LEAD);
+    let marks = vec!["?"; days.len()].join(", ");
+    let sql = format!(
+        "SELECT c.tenant_id, c.id, c.name, c.birthday, c.owner_id, t.settings FROM contacts c \
+         JOIN tenants t ON t.id = c.tenant_id \
+         WHERE c.deleted_at IS NULL AND c.owner_id IS NOT NULL AND c.birthday IS NOT NULL AND {} IN ({marks})",
+        crate::dialect::month_day_sql(backend, "c.birthday")
+    );
+    let rows = conn
+        .query_all_raw(crate::dialect::raw_statement(backend, &sql, days.into_iter().map(sea_orm::Value::from)))
+        .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let settings: serde_json::Value = row.try_get("", "settings")?;
+        let lead = serde_json::from_value::<crate::platform::tenant::TenantSettings>(settings)
+            .map(|s| Ord::min(s.birthday_remind_days, MAX_BIRTHDAY_LEAD))
+            .unwrap_or(3);
+        let birthday: NaiveDate = row.try_get("", "birthday")?;
+        let Some(next) = next_birthday(birthday, today) else { continue };
+        if next - chrono::Duration::days(i64::from(lead)) > today {
+            continue;
+        }
+        let name: String = row.try_get("", "name")?;
+        out.push(notice_row(
+            row.try_get("", "tenant_id")?,
+            row.try_get("", "owner_id")?,
+            ("CONTACT_BIRTHDAY", "Contact"),
+            (row.try_get("", "id")?, next),
+            format!("联系人 {name} 的生日是 {}", next.format("%m月%d日")),
+            now,
+        ));
+    }
+    Ok(out)
 }
 
 fn notice_row(

@@ -86,6 +86,8 @@ pub struct TenantSettings {
     pub contract_expiry_remind_days: u16,
     /// Whether a receipt may bring more than a contract still owes (预收款).
     pub allow_advance_receipts: bool,
+    /// Days before a contact's birthday to remind their owner (生日提醒), at most 30.
+    pub birthday_remind_days: u16,
 }
 
 /// The tenant's decimal places for each kind of document (0 to 4, 2 by default).
@@ -115,6 +117,7 @@ impl Default for TenantSettings {
             installment_remind_days: 3,
             contract_expiry_remind_days: 30,
             allow_advance_receipts: false,
+            birthday_remind_days: 3,
         }
     }
 }

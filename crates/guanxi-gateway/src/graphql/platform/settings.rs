@@ -73,6 +73,8 @@ pub struct Settings {
     contract_expiry_remind_days: i32,
     /// Whether a receipt may bring more than its contract still owes (预收款).
     allow_advance_receipts: bool,
+    /// Days before a contact's birthday to remind their owner (生日提醒).
+    birthday_remind_days: i32,
 }
 
 fn numbering(rule: &NumberingRule) -> Numbering {
@@ -124,6 +126,7 @@ fn view(settings: &TenantSettings) -> Settings {
         installment_remind_days: i32::from(settings.installment_remind_days),
         contract_expiry_remind_days: i32::from(settings.contract_expiry_remind_days),
         allow_advance_receipts: settings.allow_advance_receipts,
+        birthday_remind_days: i32::from(settings.birthday_remind_days),
         duplicate_policy: match settings.duplicate_policy {
             DomainPolicy::Block => DuplicatePolicy::Block,
             DomainPolicy::Warn => DuplicatePolicy::Warn,
@@ -152,6 +155,8 @@ pub struct UpdateSettingsInput {
     /// 0 to 365.
     pub contract_expiry_remind_days: Option<i32>,
     pub allow_advance_receipts: Option<bool>,
+    /// 0 to 30.
+    pub birthday_remind_days: Option<i32>,
     pub duplicate_policy: Option<DuplicatePolicy>,
     pub calendar_conflict_policy: Option<DuplicatePolicy>,
 }
@@ -295,6 +300,19 @@ impl SettingsMutation {
                         None => {
                             invalid.push(guanxi_domain::FieldError::new(field, ErrorCode::Invalid, "0 to 365 days"))
                         }
+                    }
+                }
+                if let Some(days) = input.birthday_remind_days {
+                    match u16::try_from(days)
+                        .ok()
+                        .filter(|d| *d <= guanxi_domain::customers::contact::MAX_BIRTHDAY_LEAD)
+                    {
+                        Some(days) => settings.birthday_remind_days = days,
+                        None => invalid.push(guanxi_domain::FieldError::new(
+                            "birthdayRemindDays",
+                            ErrorCode::Invalid,
+                            "0 to 30 days",
+                        )),
                     }
                 }
                 if let Some(allow) = input.allow_advance_receipts {
