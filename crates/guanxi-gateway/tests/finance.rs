@@ -260,8 +260,10 @@ async fn approval_shapes_all_steps_skip_delegate_return_withdraw_and_reject() {
     // while it waits on them.
     let id = contract["id"].as_str().unwrap();
     assert!(read_contract(&app, &rep3, id).await.is_null());
-    // Never to the submitter, nor to someone who already decided in the step.
-    for to in [&rep2_id, &manager_id] {
+    // Never to the submitter, nor to someone who already decided in the step, nor to
+    // someone whose role may not read contracts (the technician).
+    let tech_id = app.user_id(&admin, "tech@demo.local").await;
+    for to in [&rep2_id, &manager_id, &tech_id] {
         let body = app
             .gql(
                 Some(&admin),

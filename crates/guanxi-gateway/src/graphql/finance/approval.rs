@@ -749,9 +749,28 @@ async fn take_action(ctx: &Context<'_>, input: ApprovalActionInput, kind: Action
         },
     };
     if let Act::Delegate { to } = act {
-        let delegate = loaders(ctx)?.load_one(UserKey(to.uuid())).await?;
-        if delegate.is_none_or(|u| u.status != guanxi_domain::platform::org::UserStatus::Active) {
+        let loaders = loaders(ctx)?;
+        let delegate = loaders.load_one(UserKey(to.uuid())).await?;
+        let Some(delegate) = delegate.filter(|u| u.status == guanxi_domain::platform::org::UserStatus::Active) else {
             return bad("toUserId", guanxi_domain::ErrorCode::NotFound, "no such active user");
+        };
+        // The delegate must be able to read what they are asked to approve.
+        let kind = loaders.load_one(RequestKey(request)).await?.map(|r| r.kind);
+        let needed = match kind {
+            Some(DomainKind::Contract) => Permission::ContractRead,
+            Some(DomainKind::Receipt) => Permission::ReceivableRead,
+            None => {
+                return Ok(Err::<Request, _>(vec![UserError::new(
+                    "requestId",
+                    guanxi_domain::ErrorCode::NotFound,
+                    "no such record",
+                )])
+                .into());
+            }
+        };
+        let role = loaders.load_one(crate::graphql::loaders::RoleKey(delegate.role_id.uuid())).await?;
+        if !role.is_some_and(|r| r.grants.allows(needed)) {
+            return bad("toUserId", guanxi_domain::ErrorCode::Invalid, "someone whose role may read this document");
         }
     }
     let author = author(ctx, actor);
