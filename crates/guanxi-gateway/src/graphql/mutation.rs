@@ -126,6 +126,25 @@ where
     Ok(result)
 }
 
+/// The `reload` of [`write`] for a kind read through the repository: the record by id,
+/// through `scope` (a retry sees what the caller may see, as the first call did).
+pub fn reload_scoped<R>(
+    tenant: TenantId,
+    scope: R::Scope,
+) -> impl for<'t> FnOnce(&'t DatabaseTransaction, Uuid) -> BoxFuture<'t, StoreResult<R::Record>>
+where
+    R: guanxi_store::repo::Scoped + 'static,
+    R::Scope: Send + 'static,
+    R::Record: Send,
+    <R::Entity as guanxi_store::EntityTrait>::Model: Sync,
+{
+    move |tx, id| {
+        Box::pin(async move {
+            guanxi_store::repo::find::<R, _>(tx, tenant, scope, id).await?.ok_or(guanxi_store::StoreError::NotFound)
+        })
+    }
+}
+
 /// [`write`], for a create that also reports what it found on the way, whether or not it
 /// wrote (the duplicates that refused it, say): `create` fills the `S` it is lent, and
 /// the caller gets it back beside the outcome. A replay finds nothing.

@@ -579,25 +579,18 @@ pub async fn act<C: ConnectionTrait>(
     let tenant = author.tenant_id;
     let by: UserId = author.user_id.map(Into::into).ok_or(StoreError::NotFound)?;
     let before = request(conn, tenant, request_id).await?.ok_or(StoreError::NotFound)?;
-    let involved = before.submitter == by
-        || approval_task::Entity::find()
-            .filter(approval_task::Column::TenantId.eq(tenant.uuid()))
-            .filter(approval_task::Column::RequestId.eq(request_id))
-            .filter(approval_task::Column::ApproverId.eq(by.uuid()))
-            .one(conn)
-            .await?
-            .is_some();
-    if !involved {
-        return Err(StoreError::NotFound);
-    }
-    // The step the caller saw: their pending task's, or the current one for a withdrawal.
-    let mine = approval_task::Entity::find()
+    // The caller's tasks of this request: none (and not the submitter) means no part in it.
+    let theirs = approval_task::Entity::find()
         .filter(approval_task::Column::TenantId.eq(tenant.uuid()))
         .filter(approval_task::Column::RequestId.eq(request_id))
         .filter(approval_task::Column::ApproverId.eq(by.uuid()))
-        .filter(approval_task::Column::Status.eq(TaskStatus::Pending.as_str()))
-        .one(conn)
+        .all(conn)
         .await?;
+    if before.submitter != by && theirs.is_empty() {
+        return Err(StoreError::NotFound);
+    }
+    // The step the caller saw: their pending task's, or the current one for a withdrawal.
+    let mine = theirs.iter().find(|t| t.status == TaskStatus::Pending.as_str());
     let step = mine.as_ref().map_or(i32::try_from(before.step).unwrap_or(0), |t| t.step);
     let locked = approval_request::Entity::update_many()
         .col_expr(approval_request::Column::Version, Expr::col(approval_request::Column::Version).add(1))
@@ -789,14 +782,31 @@ pub async fn new_tasks_since<C: ConnectionTrait>(
     rows.into_iter().map(queued).collect()
 }
 
-/// Requests by id.
-pub async fn requests<C: ConnectionTrait>(conn: &C, tenant: TenantId, ids: &[Uuid]) -> StoreResult<Vec<Request>> {
+/// Requests by id that `participant` submitted or holds a task of (anyone else's are not
+/// found).
+pub async fn requests<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    participant: UserId,
+    ids: &[Uuid],
+) -> StoreResult<Vec<Request>> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
+    let tasks_of_participant = sea_orm::sea_query::Query::select()
+        .column(approval_task::Column::RequestId)
+        .from(approval_task::Entity)
+        .and_where(approval_task::Column::TenantId.eq(tenant.uuid()))
+        .and_where(approval_task::Column::ApproverId.eq(participant.uuid()))
+        .to_owned();
     let rows = approval_request::Entity::find()
         .filter(approval_request::Column::TenantId.eq(tenant.uuid()))
         .filter(approval_request::Column::Id.is_in(ids.to_vec()))
+        .filter(
+            sea_orm::Condition::any()
+                .add(approval_request::Column::SubmitterId.eq(participant.uuid()))
+                .add(approval_request::Column::Id.in_subquery(tasks_of_participant)),
+        )
         .all(conn)
         .await?;
     rows.into_iter().map(request_of).collect()

@@ -760,10 +760,7 @@ impl FieldQuery {
         };
         let contracts_asked = ctx.look_ahead().field("newContracts").exists();
         let contracts = if contracts_asked && actor.may(Permission::ContractRead) {
-            let scope = guanxi_store::scope::OrApprover {
-                rules: guanxi_domain::entity::EntityKind::contract_rules(actor),
-                approver: None,
-            };
+            let scope = crate::graphql::finance::contract::contract_report_scope(actor);
             guanxi_store::finance::contract::work_log(conn, actor.tenant_id, scope, &visible, window, granularity)
                 .await?
         } else {

@@ -106,10 +106,7 @@ impl Customer360 {
         let money_asked = asked(&["contractCount", "signedAmount", "receivedAmount", "outstandingReceivables"]);
         let contracts = if actor.may(Permission::ContractRead) && money_asked {
             let id = self.0.id.uuid();
-            let scope = guanxi_store::scope::OrApprover {
-                approver: None,
-                ..crate::graphql::finance::contract::contract_scope(actor)
-            };
+            let scope = crate::graphql::finance::contract::contract_report_scope(actor);
             let mut by_customer = guanxi_store::finance::contract::figures_by_customer(
                 state(ctx).db.connection(),
                 actor.tenant_id,

@@ -435,7 +435,7 @@ async fn document_of(ctx: &Context<'_>, kind: DomainKind, id: Uuid) -> ApiResult
 // ---------------------------------------------------------------------------------------
 // Loaders
 
-/// A request by id (the caller already holds a task of it).
+/// A request by id, when the caller submitted it or holds a task of it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RequestKey(pub Uuid);
 /// The tasks of a request's current step.
@@ -454,7 +454,8 @@ impl Loader<RequestKey> for ScopedLoader {
 
     async fn load(&self, keys: &[RequestKey]) -> Result<HashMap<RequestKey, Request>, ApiError> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let found = guanxi_store::finance::approval::requests(self.db.connection(), self.actor.tenant_id, &ids).await?;
+        let (tenant, me) = (self.actor.tenant_id, self.actor.user_id);
+        let found = guanxi_store::finance::approval::requests(self.db.connection(), tenant, me, &ids).await?;
         Ok(found.into_iter().map(|r| (RequestKey(r.id.uuid()), r)).collect())
     }
 }

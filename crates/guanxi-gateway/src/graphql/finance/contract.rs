@@ -47,6 +47,13 @@ pub fn contract_scope(actor: &Actor) -> OrApprover {
     OrApprover { rules: EntityKind::contract_rules(actor), approver: Some(actor.user_id) }
 }
 
+/// The scope of contract figures and reports (aging, the 360, the work log, to-dos), and
+/// of the contract a receipt is paid into: the caller's own scopes, without the approver's
+/// exception.
+pub fn contract_report_scope(actor: &Actor) -> OrApprover {
+    OrApprover { rules: EntityKind::contract_rules(actor), approver: None }
+}
+
 fn links(actor: &Actor) -> ContractLinks {
     ContractLinks {
         links: crate::graphql::trade::document::links(actor),
@@ -681,13 +688,7 @@ impl ContractMutation {
                     Ok((created.id.uuid(), created))
                 })
             },
-            move |tx, id| {
-                Box::pin(async move {
-                    guanxi_store::finance::contract::find(tx, tenant, scope, id)
-                        .await?
-                        .ok_or(guanxi_store::StoreError::NotFound)
-                })
-            },
+            crate::graphql::mutation::reload_scoped::<guanxi_store::finance::contract::Contracts>(tenant, scope),
         )
         .await?;
         Ok(result.into())

@@ -22,7 +22,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::approval::{ApprovalHistoryEntry, ApprovalRequest, approval_of, history_of};
-use super::contract::{CONTRACT, Contract, ContractKey, INSTALLMENT, Installment, PaymentMethod, contract_scope};
+use super::contract::{
+    CONTRACT, Contract, ContractKey, INSTALLMENT, Installment, PaymentMethod, contract_report_scope,
+};
 use crate::graphql::context::{actor, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
 use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
@@ -340,7 +342,7 @@ pub async fn my_installments_due(ctx: &Context<'_>, first: u64) -> ApiResult<Vec
         bucket: None,
         due_by: Some(today + chrono::Duration::days(i64::from(lead))),
     };
-    let scope = OrApprover { approver: None, ..contract_scope(actor) };
+    let scope = contract_report_scope(actor);
     let found =
         guanxi_store::finance::receivable::owed_installments(conn, actor.tenant_id, scope, &owed, first).await?;
     Ok(found.into_iter().map(|i| OwedInstallment(i, today)).collect())
@@ -361,7 +363,7 @@ pub async fn next_installment(ctx: &Context<'_>, customer: Uuid) -> ApiResult<Op
         bucket: None,
         due_by: None,
     };
-    let scope = OrApprover { approver: None, ..contract_scope(actor) };
+    let scope = contract_report_scope(actor);
     let mut found = guanxi_store::finance::receivable::owed_installments(
         state(ctx).db.connection(),
         actor.tenant_id,
@@ -472,7 +474,7 @@ impl ReceivableQuery {
             ReceivablesGroup::Owner => AgingGroup::Owner,
             ReceivablesGroup::Department => AgingGroup::Department,
         };
-        let scope = OrApprover { approver: None, ..contract_scope(actor) };
+        let scope = contract_report_scope(actor);
         let cells =
             guanxi_store::finance::receivable::aging(state(ctx).db.connection(), actor.tenant_id, scope, &owed, group)
                 .await?;
@@ -511,7 +513,7 @@ impl ReceivableQuery {
             return Err(ApiError::BadUserInput("first: between 1 and 200".into()));
         }
         let owed = filter.unwrap_or_default().to_store(bucket)?;
-        let scope = OrApprover { approver: None, ..contract_scope(actor) };
+        let scope = contract_report_scope(actor);
         let limit = u64::try_from(first).unwrap_or(50);
         let found = guanxi_store::finance::receivable::owed_installments(
             state(ctx).db.connection(),
@@ -636,7 +638,7 @@ impl ReceivableMutation {
             allocations,
         };
         let author = crate::graphql::context::author(ctx, &actor);
-        let contracts = OrApprover { approver: None, ..contract_scope(&actor) };
+        let contracts = contract_report_scope(&actor);
         let scope = receipt_scope(&actor);
         let (tenant, department) = (actor.tenant_id, actor.department_id);
         let idempotent = Idempotent::new(&actor, "createReceipt", input.idempotency_key.as_deref(), &input);
@@ -651,13 +653,7 @@ impl ReceivableMutation {
                     Ok((created.id.uuid(), created))
                 })
             },
-            move |tx, id| {
-                Box::pin(async move {
-                    guanxi_store::finance::receivable::find(tx, tenant, scope, id)
-                        .await?
-                        .ok_or(guanxi_store::StoreError::NotFound)
-                })
-            },
+            crate::graphql::mutation::reload_scoped::<guanxi_store::finance::receivable::Receipts>(tenant, scope),
         )
         .await?;
         Ok(result.into())

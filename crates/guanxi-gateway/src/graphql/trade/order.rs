@@ -464,13 +464,7 @@ impl OrderMutation {
                     Ok((created.id.uuid(), created))
                 })
             },
-            move |tx, id| {
-                Box::pin(async move {
-                    guanxi_store::trade::order::find(tx, tenant, scopes.0, id)
-                        .await?
-                        .ok_or(guanxi_store::StoreError::NotFound)
-                })
-            },
+            crate::graphql::mutation::reload_scoped::<guanxi_store::trade::order::Orders>(tenant, scopes.0),
         )
         .await?;
         Ok(result.into())

@@ -409,13 +409,7 @@ impl QuoteMutation {
                     Ok((created.id.uuid(), created))
                 })
             },
-            move |tx, id| {
-                Box::pin(async move {
-                    guanxi_store::trade::quote::find(tx, tenant, scope, id)
-                        .await?
-                        .ok_or(guanxi_store::StoreError::NotFound)
-                })
-            },
+            crate::graphql::mutation::reload_scoped::<guanxi_store::trade::quote::Quotes>(tenant, scope),
         )
         .await?;
         Ok(result.into())
