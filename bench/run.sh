@@ -114,6 +114,17 @@ add "12c createContract 3 installments" "{\"query\":\"mutation(\$i: CreateContra
 probe=$(gql "${bodies[$((${#bodies[@]} - 1))]}")
 echo "$probe" | grep -q '"userErrors":\[\]' || { echo "createContract refused: $probe" >&2; exit 1; }
 
+# Invoices: the issued ones with their customer and contract, fifty a page; a request of
+# one fen on a contract in force (approved at once: the loader defines no invoice flow).
+inv=$(gql '{"query":"{ contracts(first: 1, filter: {status: [APPROVED]}) { nodes { id customerId } } }"}')
+inv_contract=$(echo "$inv" | jq_py 'd["data"]["contracts"]["nodes"][0]["id"]')
+inv_customer=$(echo "$inv" | jq_py 'd["data"]["contracts"]["nodes"][0]["customerId"]')
+inv_profile=$(gql "{\"query\":\"{ billingProfiles(customerId: \\\"$inv_customer\\\") { id } }\"}" | jq_py 'd["data"]["billingProfiles"][0]["id"]')
+add "12d invoices issued 50" '{"query":"{ invoices(first: 50, filter: {status: [ISSUED]}) { totalCount nodes { number invoiceNumber amount { amount } tax { amount } customer { name } contract { number } } } }"}'
+add "12e requestInvoice" "{\"query\":\"mutation(\$i: RequestInvoiceInput!) { requestInvoice(input: \$i) { invoice { id status } userErrors { code } } }\",\"variables\":{\"i\":{\"contractId\":\"$inv_contract\",\"profileId\":\"$inv_profile\",\"vatKind\":\"SPECIAL\",\"rate\":\"VAT_13\",\"amount\":\"0.01\"}}}"
+probe=$(gql "${bodies[$((${#bodies[@]} - 1))]}")
+echo "$probe" | grep -q '"userErrors":\[\]' || { echo "requestInvoice refused: $probe" >&2; exit 1; }
+
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 hz=$(getconf CLK_TCK)
 results="[]"

@@ -20,6 +20,7 @@ mod m20261129_000009_unique_tax_id;
 mod m20261129_000010_mnemonic_readings;
 mod m20261129_000011_trade;
 mod m20261129_000012_finance;
+mod m20261130_000013_invoices;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000010_mnemonic_readings::Migration),
             Box::new(m20261129_000011_trade::Migration),
             Box::new(m20261129_000012_finance::Migration),
+            Box::new(m20261130_000013_invoices::Migration),
         ]
     }
 }

@@ -40,6 +40,8 @@ pub enum EntityKind {
     ApprovalFlow,
     Contract,
     Receipt,
+    BillingProfile,
+    Invoice,
 }
 
 /// The two rules a record seen through its own owner and through its customer is read
@@ -109,6 +111,8 @@ impl EntityKind {
         EntityKind::ApprovalFlow,
         EntityKind::Contract,
         EntityKind::Receipt,
+        EntityKind::BillingProfile,
+        EntityKind::Invoice,
     ];
 
     /// The name in global ids and in the change log's `entity_type`, e.g. `Customer`.
@@ -138,6 +142,8 @@ impl EntityKind {
             EntityKind::ApprovalFlow => "ApprovalFlow",
             EntityKind::Contract => "Contract",
             EntityKind::Receipt => "Receipt",
+            EntityKind::BillingProfile => "BillingProfile",
+            EntityKind::Invoice => "Invoice",
         }
     }
 
@@ -168,6 +174,8 @@ impl EntityKind {
             EntityKind::ApprovalFlow => "approval flow",
             EntityKind::Contract => "contract",
             EntityKind::Receipt => "receipt",
+            EntityKind::BillingProfile => "billing profile",
+            EntityKind::Invoice => "invoice",
         }
     }
 
@@ -200,6 +208,7 @@ impl EntityKind {
             EntityKind::ApprovalFlow => Some(Permission::ApprovalManage),
             EntityKind::Contract => Some(Permission::ContractRead),
             EntityKind::Receipt => Some(Permission::ReceivableRead),
+            EntityKind::BillingProfile | EntityKind::Invoice => Some(Permission::InvoiceRead),
         }
     }
 
@@ -234,6 +243,11 @@ impl EntityKind {
         OwnerAndCustomer { owner: actor.scope_rule(Module::Receivable), customer: actor.scope_rule(Module::Customer) }
     }
 
+    /// The rules an invoice request is read with: its own `INVOICE` scope and its customer's.
+    pub fn invoice_rules(actor: &Actor) -> OwnerAndCustomer {
+        OwnerAndCustomer { owner: actor.scope_rule(Module::Invoice), customer: actor.scope_rule(Module::Customer) }
+    }
+
     /// Which records of this kind `actor` may see, or `None` when they may see none.
     pub fn visibility(self, actor: &Actor) -> Option<Visibility> {
         if let Some(permission) = self.read_permission()
@@ -254,6 +268,9 @@ impl EntityKind {
             | EntityKind::Product => Visibility::Tenant,
             EntityKind::Contract => Visibility::OwnerAndCustomer(EntityKind::contract_rules(actor)),
             EntityKind::Receipt => Visibility::OwnerAndCustomer(EntityKind::receipt_rules(actor)),
+            EntityKind::Invoice => Visibility::OwnerAndCustomer(EntityKind::invoice_rules(actor)),
+            // A customer's billing details: whoever reads invoices and sees the customer.
+            EntityKind::BillingProfile => Visibility::Customer(customers),
             EntityKind::PricePolicy => Visibility::Catalogue(customers),
             EntityKind::Quote => Visibility::OwnerAndCustomer(EntityKind::quote_rules(actor)),
             EntityKind::Order => Visibility::OwnerAndCustomer(EntityKind::order_rules(actor)),
@@ -310,7 +327,9 @@ impl EntityKind {
             | EntityKind::Quote
             | EntityKind::Order
             | EntityKind::Contract
-            | EntityKind::Receipt => (true, OnTransfer::Stays),
+            | EntityKind::Receipt
+            | EntityKind::BillingProfile
+            | EntityKind::Invoice => (true, OnTransfer::Stays),
             // A customer's own price stays with it: moving it to a survivor could clash
             // with the survivor's own prices.
             EntityKind::PricePolicy => (false, OnTransfer::Stays),

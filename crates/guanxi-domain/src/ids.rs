@@ -161,3 +161,11 @@ id_type!(
     /// A receipt of money against a contract (回款).
     ReceiptId
 );
+id_type!(
+    /// A customer's billing profile (开票信息): the title an invoice is made out to.
+    BillingProfileId
+);
+id_type!(
+    /// An invoice request against a contract, and the invoice issued for it (发票).
+    InvoiceId
+);

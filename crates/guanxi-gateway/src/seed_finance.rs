@@ -1,7 +1,8 @@
 //! The demo tenant's contracts and money: a contract approval flow (the submitter's
 //! manager, then finance), a contract of 明远 approved through it with three installments
 //! — one paid, one partly paid and overdue, one to come — and a contract of 恒信 waiting on
-//! the sales manager, so every queue and report has something in it.
+//! the sales manager, so every queue and report has something in it. 明远 has a billing
+//! profile, an invoice issued and a second one waiting on finance's invoice flow.
 
 use anyhow::Context;
 use chrono::{Duration, Utc};
@@ -126,6 +127,7 @@ pub(crate) async fn demo_finance<C: guanxi_store::ConnectionTrait>(
         };
         guanxi_store::finance::receivable::create(tx, &rep, OrApprover::ALL, receipt, None).await?;
     }
+    demo_invoices(tx, tenant, people, (customer("上海明远机械制造有限公司")?, id)).await?;
     // 恒信: waiting on the sales manager.
     let new = NewContract {
         fields: contract("SMT 产线扩容合同", customer("苏州恒信电子科技有限公司")?, 1_200_000),
@@ -135,5 +137,75 @@ pub(crate) async fn demo_finance<C: guanxi_store::ConnectionTrait>(
     let pending = guanxi_store::finance::contract::create(tx, &rep, OrApprover::ALL, new).await?;
     guanxi_store::finance::contract::submit(tx, &rep, OrApprover::ALL, (pending.id.uuid(), pending.version), None)
         .await?;
+    Ok(())
+}
+
+/// An invoice flow (finance checks every request), 明远's billing profile, an issued
+/// special VAT invoice for the first installment and a request for the second.
+async fn demo_invoices<C: guanxi_store::ConnectionTrait>(
+    tx: &C,
+    tenant: TenantId,
+    people: &People,
+    (customer, contract): (CustomerId, uuid::Uuid),
+) -> anyhow::Result<()> {
+    use guanxi_domain::finance::invoice::{BillingTitle, InvoiceTerms, TitleKind, VatKind};
+    use guanxi_domain::trade::money::TaxRate;
+    use guanxi_store::finance::invoice::{NewInvoice, RequestScopes};
+    let system = Author::system(tenant);
+    let flow = FlowInput {
+        kind: DocumentKind::Invoice,
+        name: "开票审核".into(),
+        priority: 0,
+        condition: None,
+        steps: vec![Step {
+            name: "财务审核".into(),
+            approvers: vec![ApproverRule::Role { role_id: people.finance_role }],
+            mode: StepMode::Any,
+            skip_submitter: true,
+        }],
+        active: true,
+    };
+    guanxi_store::finance::approval::create_flow(tx, &system, flow).await?;
+    let rep = as_user(tenant, people.rep);
+    let title = BillingTitle {
+        title_kind: TitleKind::Organisation,
+        title: "上海明远机械制造有限公司".into(),
+        tax_number: guanxi_domain::customers::customer::TaxId::with_check_character("91310115MA1H7QK2X"),
+        bank: Some("招商银行上海张江支行".into()),
+        account: Some("1219 0876 5432 101".into()),
+        address: Some("上海市浦东新区张江路 88 号".into()),
+        phone: Some("021-58961234".into()),
+    };
+    let all = guanxi_domain::platform::access::ScopeRule::All;
+    let profile = guanxi_store::finance::invoice::create_profile(tx, &rep, all, customer.uuid(), (title, true)).await?;
+    let scopes = RequestScopes { contracts: OrApprover::ALL, customers: all };
+    let finance = as_user(tenant, people.finance);
+    for (n, amount) in [(0, 174_000), (1, 200_000)] {
+        let new = NewInvoice {
+            contract_id: contract,
+            profile_id: profile.id.uuid(),
+            terms: InvoiceTerms { vat_kind: VatKind::Special, rate: TaxRate::Vat13, amount: yuan(amount) },
+            external_id: None,
+            note: None,
+        };
+        let requested = guanxi_store::finance::invoice::request(tx, &rep, scopes, new, None).await?;
+        if n > 0 {
+            continue;
+        }
+        let id = requested.id.uuid();
+        let request = guanxi_store::finance::approval::pending_of(tx, tenant, id).await?.context("the invoice flow")?;
+        guanxi_store::finance::decide::act(tx, &finance, request.id.uuid(), &Act::Approve, None).await?;
+        let approved =
+            guanxi_store::finance::invoice::find(tx, tenant, OrApprover::ALL, id).await?.context("invoice")?;
+        let issued_on = shanghai_date(Utc::now()) - Duration::days(70);
+        guanxi_store::finance::invoice::issue(
+            tx,
+            &finance,
+            OrApprover::ALL,
+            (id, approved.version),
+            ("03187654", issued_on),
+        )
+        .await?;
+    }
     Ok(())
 }

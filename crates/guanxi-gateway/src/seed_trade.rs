@@ -182,8 +182,15 @@ pub async fn demo_trade<C: guanxi_store::ConnectionTrait>(
         lines: vec![line(2, "2")?, line(3, "2")?, line(4, "1")?],
     };
     let quote = guanxi_store::trade::quote::create(tx, author, scope, quote).await?;
-    guanxi_store::trade::quote::act(tx, author, scope, (quote.id.uuid(), quote.version), QuoteAction::Send, None)
-        .await?;
+    guanxi_store::trade::quote::act(
+        tx,
+        author,
+        scope,
+        (quote.id.uuid(), quote.version),
+        (QuoteAction::Send, None),
+        None,
+    )
+    .await?;
     // 恒信: a quote accepted, an order confirmed and partly delivered.
     let quote = guanxi_store::trade::quote::NewQuote {
         header: header(hengxin, hengxin_rep),
@@ -195,7 +202,8 @@ pub async fn demo_trade<C: guanxi_store::ConnectionTrait>(
     let mut quote = guanxi_store::trade::quote::create(tx, author, scope, quote).await?;
     for action in [QuoteAction::Send, QuoteAction::Accept] {
         quote =
-            guanxi_store::trade::quote::act(tx, author, scope, (quote.id.uuid(), quote.version), action, None).await?;
+            guanxi_store::trade::quote::act(tx, author, scope, (quote.id.uuid(), quote.version), (action, None), None)
+                .await?;
     }
     let new = guanxi_store::trade::order::NewOrder {
         header: None,

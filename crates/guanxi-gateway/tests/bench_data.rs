@@ -192,7 +192,9 @@ async fn generated_data_is_valid_skewed_searchable_and_repeatable() {
     let money = app
         .gql(
             Some(&admin),
-            "{ contracts(first: 50) { totalCount nodes { status amount { amount } received { amount } outstanding { amount } installments { amount { amount } received { amount } } } } \
+            "{ contracts(first: 50) { totalCount nodes { status amount { amount } received { amount } outstanding { amount } installments { amount { amount } received { amount } } \
+               invoiced { amount } invoices { status amount { amount } } } } \
+             issued: invoices(filter: {status: [ISSUED]}) { totalCount } \
              pending: contracts(filter: {status: [PENDING_APPROVAL]}) { totalCount } myApprovals(first: 50) { nodes { kind } } \
              receivables(groupBy: OWNER) { total { amount } } }",
             json!({}),
@@ -216,7 +218,16 @@ async fn generated_data_is_valid_skewed_searchable_and_repeatable() {
             amount(&contract["amount"]),
             "{contract}"
         );
+        // What is invoiced is what its invoices hold, never above the amount.
+        let invoices = contract["invoices"].as_array().unwrap();
+        assert_eq!(
+            invoices.iter().map(|i| amount(&i["amount"])).sum::<rust_decimal::Decimal>(),
+            amount(&contract["invoiced"]),
+            "{contract}"
+        );
+        assert!(amount(&contract["invoiced"]) <= amount(&contract["amount"]), "{contract}");
     }
+    assert!(d["issued"]["totalCount"].as_i64().unwrap() > 0, "{money}");
     assert_eq!(
         d["myApprovals"]["nodes"].as_array().unwrap().len() as u64,
         d["pending"]["totalCount"].as_u64().unwrap()

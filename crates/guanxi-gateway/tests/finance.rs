@@ -776,8 +776,20 @@ async fn my_todos_bring_approvals_installments_due_and_contracts_ending() {
     // Due in two days (within the default three-day lead), overdue, and far off.
     let (soon, late, later) = (day(2), day(-5), day(60));
     approved(&app, &rep2, &by, "300", &[("100", late.as_str()), ("100", soon.as_str()), ("100", later.as_str())]).await;
+    // A contact of rep2 whose birthday is in two days (Asia/Shanghai), and one in a month.
+    let shanghai = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    // Born in a leap year, so every month-day exists.
+    let born = |n: i64| (shanghai + chrono::Duration::days(n)).format("1984-%m-%d").to_string();
+    let jinling = customer(&app, &rep2, JINLING).await;
+    let contact =
+        "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { id } userErrors { code } } }";
+    for (name, birthday) in [("周敏", born(2)), ("吴涛", born(30))] {
+        let input = json!({"customerId": jinling, "name": name, "birthday": birthday});
+        ok(&app, &rep2, contact, input, ("createContact", "contact")).await;
+    }
     let todos = "{ myTodos { approvalsWaiting { document { ... on Contract { title } } } \
-        installmentsDue { installment { dueOn } bucket } contractsExpiring { title endsOn } } }";
+        installmentsDue { installment { dueOn } bucket } contractsExpiring { title endsOn } \
+        birthdays { contact { name } daysAway } } }";
     let body = app.gql(Some(&rep2), todos, json!({})).await;
     let due: Vec<&str> = body["data"]["myTodos"]["installmentsDue"]
         .as_array()
@@ -787,6 +799,15 @@ async fn my_todos_bring_approvals_installments_due_and_contracts_ending() {
         .collect();
     assert_eq!(due, [late.as_str(), soon.as_str()], "{body}");
     assert_eq!(body["data"]["myTodos"]["approvalsWaiting"], json!([]));
+    let birthdays = &body["data"]["myTodos"]["birthdays"];
+    assert_eq!(birthdays[0]["contact"]["name"], "周敏", "{body}");
+    assert_eq!(birthdays.as_array().map(Vec::len), Some(1), "{body}");
+    // Two days away, but for a 29 February birthday in a year without one (kept on the 28th).
+    let days_away = birthdays[0]["daysAway"].as_i64().unwrap();
+    assert!(days_away == 2 || (born(2).ends_with("02-29") && days_away == 1), "{body}");
+    // Another rep's list does not show rep2's contacts.
+    let body = app.gql(Some(&rep1), todos, json!({})).await;
+    assert!(!body["data"]["myTodos"]["birthdays"].to_string().contains("周敏"), "{body}");
     // The manager's list holds the demo contract waiting on them.
     let body = app.gql(Some(&by.manager), todos, json!({})).await;
     let waiting = body["data"]["myTodos"]["approvalsWaiting"].as_array().unwrap_or_else(|| panic!("{body}"));
@@ -798,4 +819,300 @@ async fn my_todos_bring_approvals_installments_due_and_contracts_ending() {
     app.gql(Some(&admin), settings, json!({"i": {"contractExpiryRemindDays": 365}})).await;
     let body = app.gql(Some(&rep1), todos, json!({})).await;
     assert_eq!(body["data"]["myTodos"]["contractsExpiring"][0]["title"], "数控机床升级供货合同", "{body}");
+}
+
+const PROFILE_MUTATION: &str = "mutation($i: CreateBillingProfileInput!) { createBillingProfile(input: $i) { billingProfile { id isDefault version title { titleKind title taxNumber } } userErrors { field code message } } }";
+const INVOICE: &str = "id number status amount { amount } tax { amount } net { amount } invoiceNumber issuedOn \
+    vatKind rate title { title taxNumber } version approval { id status }";
+
+fn invoice_mutation(name: &str, input: &str) -> String {
+    format!(
+        "mutation($i: {input}!) {{ {name}(input: $i) {{ invoice {{ {INVOICE} }} userErrors {{ field code message }} }} }}"
+    )
+}
+
+fn organisation(customer: &str) -> Value {
+    json!({"customerId": customer, "profile": {"titleKind": "ORGANISATION", "title": "南京金陵商贸有限公司",
+        "taxNumber": "91320100MA1K4XXXX0", "bank": "中国工商银行南京新街口支行", "account": "4301 0123 4567 8901",
+        "address": "南京市玄武区中山路 1 号", "phone": "025-84561234"}})
+}
+
+#[tokio::test]
+async fn invoices_are_approved_issued_and_voided_and_never_pass_the_contract() {
+    let app = spawn_demo().await;
+    let by = approvers(&app).await;
+    let (admin, rep2, rep1) =
+        (app.login("admin@demo.local").await, app.login("rep2@demo.local").await, app.login("rep1@demo.local").await);
+    let customer = customer(&app, &rep2, JINLING).await;
+    // Billing profiles: bad input names every field and writes nothing.
+    let bad =
+        json!({"customerId": customer, "profile": {"titleKind": "ORGANISATION", "title": " ", "account": "12ab"}});
+    let (codes, message) = refused(&app, &rep2, PROFILE_MUTATION, bad, "createBillingProfile").await;
+    assert_eq!(codes, ["INVALID", "REQUIRED", "INVALID"], "{message}");
+    // A tax number with a wrong check character is refused too.
+    let mut wrong = organisation(&customer);
+    wrong["profile"]["taxNumber"] = json!("91320100MA1K4XXXX1");
+    let (codes, _) = refused(&app, &rep2, PROFILE_MUTATION, wrong, "createBillingProfile").await;
+    assert_eq!(codes, ["INVALID"]);
+    let mut org_input = organisation(&customer);
+    // The check character is computed, not guessed.
+    let code = guanxi_domain::customers::customer::TaxId::with_check_character("91320100MA1K4XXXX").unwrap();
+    org_input["profile"]["taxNumber"] = json!(code.to_lowercase());
+    let org = ok(&app, &rep2, PROFILE_MUTATION, org_input, ("createBillingProfile", "billingProfile")).await;
+    assert_eq!((org["isDefault"].as_bool(), org["title"]["taxNumber"].as_str()), (Some(true), Some(code.as_str())));
+    let person = json!({"customerId": customer, "profile": {"titleKind": "PERSON", "title": "王建国"}});
+    let person = ok(&app, &rep2, PROFILE_MUTATION, person, ("createBillingProfile", "billingProfile")).await;
+    assert_eq!(person["isDefault"], false);
+    // Another rep sees neither the profiles nor the customer's invoices.
+    let profiles = "query($c: ID!) { billingProfiles(customerId: $c) { id isDefault } }";
+    let body = app.gql(Some(&rep1), profiles, json!({"c": customer})).await;
+    assert_eq!(body["data"]["billingProfiles"], json!([]), "{body}");
+    let body = app.gql(Some(&rep2), profiles, json!({"c": customer})).await;
+    assert_eq!(body["data"]["billingProfiles"].as_array().map(Vec::len), Some(2), "{body}");
+
+    // Invoice requests wait on finance.
+    let finance_id = app.user_id(&admin, "finance@demo.local").await;
+    flow(
+        &app,
+        &admin,
+        "INVOICE",
+        json!([{"name": "财务审核", "mode": "ANY", "approvers": [{"kind": "USER", "userId": finance_id}]}]),
+    )
+    .await;
+    let contract = approved(&app, &rep2, &by, "1000.00", &[("1000", "2026-03-01")]).await;
+    let request = |amount: &str, profile: &Value, kind: &str, key: &str| {
+        json!({"contractId": contract["id"], "profileId": profile["id"], "vatKind": kind, "rate": "VAT_13",
+               "amount": amount, "idempotencyKey": key})
+    };
+    let ask = invoice_mutation("requestInvoice", "RequestInvoiceInput");
+    // A special invoice needs an organisation's title.
+    let (codes, message) = refused(&app, &rep2, &ask, request("100", &person, "SPECIAL", "x1"), "requestInvoice").await;
+    assert_eq!(codes, ["INVALID"], "{message}");
+    assert!(message.contains("organisation"), "{message}");
+    let first = ok(&app, &rep2, &ask, request("600", &org, "SPECIAL", "k1"), ("requestInvoice", "invoice")).await;
+    assert_eq!((first["status"].as_str(), first["approval"]["status"].as_str()), (Some("REQUESTED"), Some("PENDING")));
+    // 600 at 13 %: tax 69.0265… rounds half up to 69.03.
+    assert_eq!((first["tax"]["amount"].as_str(), first["net"]["amount"].as_str()), (Some("69.03"), Some("530.97")));
+    // A retry with the same key is the same request.
+    let again = ok(&app, &rep2, &ask, request("600", &org, "SPECIAL", "k1"), ("requestInvoice", "invoice")).await;
+    assert_eq!(again["id"], first["id"]);
+    // Only 400 is left to invoice.
+    let (codes, message) = refused(&app, &rep2, &ask, request("500", &org, "ORDINARY", "k2"), "requestInvoice").await;
+    assert_eq!(codes, ["INVALID"]);
+    assert!(message.contains("400 of 1000"), "{message}");
+    let left =
+        "query($id: ID!) { contract(id: $id) { invoiced { amount } leftToInvoice { amount } invoices { id status } } }";
+    let body = app.gql(Some(&rep2), left, json!({"id": contract["id"]})).await;
+    assert_eq!(body["data"]["contract"]["leftToInvoice"]["amount"], "400.00", "{body}");
+
+    // The rep may not issue; finance approves and issues.
+    let issue = invoice_mutation("issueInvoice", "IssueInvoiceInput");
+    let body = app
+        .gql(
+            Some(&rep2),
+            &issue,
+            json!({"i": {"id": first["id"], "expectedVersion": 1, "invoiceNumber": "12345678",
+            "issuedOn": "2026-03-02"}}),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
+    act(&app, &by.finance, "approve", json!({"requestId": first["approval"]["id"]})).await;
+    let read = format!("query($id: ID!) {{ invoice(id: $id) {{ {INVOICE} }} }}");
+    let approved_invoice = app.gql(Some(&rep2), &read, json!({"id": first["id"]})).await["data"]["invoice"].clone();
+    assert_eq!(approved_invoice["status"], "APPROVED");
+    let issue_input = |number: &str, on: &str| json!({"id": first["id"], "expectedVersion": approved_invoice["version"], "invoiceNumber": number, "issuedOn": on});
+    let (codes, _) = refused(&app, &by.finance, &issue, issue_input("1234", "2099-01-01"), "issueInvoice").await;
+    assert_eq!(codes, ["INVALID", "INVALID"]);
+    let issued =
+        ok(&app, &by.finance, &issue, issue_input("12345678", "2026-03-02"), ("issueInvoice", "invoice")).await;
+    assert_eq!((issued["status"].as_str(), issued["invoiceNumber"].as_str()), (Some("ISSUED"), Some("12345678")));
+
+    // A rejected request gives its amount back.
+    let second = ok(&app, &rep2, &ask, request("400", &person, "ORDINARY", "k3"), ("requestInvoice", "invoice")).await;
+    let body = app.gql(Some(&rep2), left, json!({"id": contract["id"]})).await;
+    assert_eq!(body["data"]["contract"]["leftToInvoice"]["amount"], "0.00", "{body}");
+    act(&app, &by.finance, "rejectApproval", json!({"requestId": second["approval"]["id"], "comment": "抬头不对"}))
+        .await;
+    let body = app.gql(Some(&rep2), left, json!({"id": contract["id"]})).await;
+    assert_eq!(body["data"]["contract"]["invoiced"]["amount"], "600.00", "{body}");
+    let statuses: Vec<&str> = body["data"]["contract"]["invoices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["REJECTED", "ISSUED"]);
+
+    // The 360 view counts issued invoices; another rep sees none of it.
+    let view = "query($id: ID!) { customer360(id: $id) { summary { invoicedAmount { amount } } invoices { totalCount } billingProfiles { id } } }";
+    let body = app.gql(Some(&rep2), view, json!({"id": customer})).await;
+    let card = &body["data"]["customer360"];
+    assert_eq!(card["summary"]["invoicedAmount"]["amount"], "600.00", "{body}");
+    assert_eq!(
+        (card["invoices"]["totalCount"].as_i64(), card["billingProfiles"].as_array().map(Vec::len)),
+        (Some(2), Some(2))
+    );
+    let body = app.gql(Some(&rep1), &read, json!({"id": first["id"]})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND", "{body}");
+    let body = app.gql(Some(&rep1), "query($id: ID!) { node(id: $id) { id } }", json!({"id": first["id"]})).await;
+    assert_eq!(body["data"]["node"], Value::Null, "{body}");
+    // rep1 sees the demo's invoices of their own customer, not these.
+    let body = app.gql(Some(&rep1), "{ invoices(first: 50) { totalCount nodes { id } } }", json!({})).await;
+    assert_eq!(body["data"]["invoices"]["totalCount"], 2, "{body}");
+    assert!(!body.to_string().contains(first["id"].as_str().unwrap()), "{body}");
+    let other = app.second_tenant("other-co").await;
+    let body = app.gql(Some(&other), "{ invoices { totalCount } }", json!({})).await;
+    assert_eq!(body["data"]["invoices"]["totalCount"], 0, "{body}");
+
+    // A contract with invoices is not voided; voiding the invoice frees the amount.
+    let void_contract = contract_action("voidContract");
+    let current = read_contract(&app, &rep2, contract["id"].as_str().unwrap()).await;
+    let input = json!({"id": contract["id"], "expectedVersion": current["version"], "reason": "客户取消"});
+    let (codes, _) = refused(&app, &by.manager, &void_contract, input, "voidContract").await;
+    assert_eq!(codes, ["ILLEGAL_STATE"]);
+    let void = invoice_mutation("voidInvoice", "VoidInvoiceInput");
+    let input = json!({"id": first["id"], "expectedVersion": issued["version"], "reason": "开票信息有误，已红冲"});
+    let voided = ok(&app, &by.finance, &void, input, ("voidInvoice", "invoice")).await;
+    assert_eq!(voided["status"], "VOID");
+    let body = app.gql(Some(&rep2), left, json!({"id": contract["id"]})).await;
+    assert_eq!(body["data"]["contract"]["leftToInvoice"]["amount"], "1000.00", "{body}");
+}
+
+#[tokio::test]
+async fn two_requests_racing_on_one_contract_never_pass_its_amount() {
+    let app = spawn_demo().await;
+    let by = approvers(&app).await;
+    let rep2 = app.login("rep2@demo.local").await;
+    let customer = customer(&app, &rep2, JINLING).await;
+    let profile = ok(
+        &app,
+        &rep2,
+        PROFILE_MUTATION,
+        json!({"customerId": customer, "profile": {"titleKind": "PERSON", "title": "王建国"}}),
+        ("createBillingProfile", "billingProfile"),
+    )
+    .await;
+    let contract = approved(&app, &rep2, &by, "1000", &[("1000", "2026-03-01")]).await;
+    let ask = invoice_mutation("requestInvoice", "RequestInvoiceInput");
+    let input = |key: &str| {
+        json!({"i": {"contractId": contract["id"], "profileId": profile["id"], "vatKind": "ORDINARY", "rate": "VAT_6",
+               "amount": "700", "idempotencyKey": key}})
+    };
+    let (a, b) = tokio::join!(app.gql(Some(&rep2), &ask, input("a")), app.gql(Some(&rep2), &ask, input("b")));
+    let made: Vec<&Value> =
+        [&a, &b].into_iter().filter(|r| r["data"]["requestInvoice"]["invoice"].is_object()).collect();
+    assert_eq!(made.len(), 1, "{a} {b}");
+    let refusal = if made[0] == &a { &b } else { &a };
+    assert_eq!(refusal["data"]["requestInvoice"]["userErrors"][0]["field"], "amount", "{refusal}");
+    // The demo's invoice flow has finance check it; the amount is held meanwhile.
+    assert_eq!(made[0]["data"]["requestInvoice"]["invoice"]["status"], "REQUESTED");
+    let body = app
+        .gql(
+            Some(&rep2),
+            "query($id: ID!) { contract(id: $id) { invoiced { amount } } }",
+            json!({"id": contract["id"]}),
+        )
+        .await;
+    assert_eq!(body["data"]["contract"]["invoiced"]["amount"], "700.00", "{body}");
+}
+
+#[tokio::test]
+async fn a_revision_replaces_an_approved_contract_and_takes_its_money_over() {
+    let app = spawn_demo().await;
+    let by = approvers(&app).await;
+    let (rep2, rep1) = (app.login("rep2@demo.local").await, app.login("rep1@demo.local").await);
+    let old = approved(&app, &rep2, &by, "1000.00", &[("500", "2026-02-01"), ("500", "2026-06-01")]).await;
+    let pay = json!({"contractId": old["id"], "receivedOn": "2026-02-10", "method": "BANK_TRANSFER", "amount": "600"});
+    let receipt = ok(&app, &rep2, RECEIPT_MUTATION, pay, ("createReceipt", "receipt")).await;
+    let customer_id = customer(&app, &rep2, JINLING).await;
+    let profile = json!({"customerId": customer_id, "profile": {"titleKind": "PERSON", "title": "王建国"}});
+    let profile = ok(&app, &rep2, PROFILE_MUTATION, profile, ("createBillingProfile", "billingProfile")).await;
+    let ask = json!({"contractId": old["id"], "profileId": profile["id"], "vatKind": "ORDINARY", "rate": "VAT_13", "amount": "300"});
+    ok(&app, &rep2, &invoice_mutation("requestInvoice", "RequestInvoiceInput"), ask, ("requestInvoice", "invoice"))
+        .await;
+
+    let old = read_contract(&app, &rep2, old["id"].as_str().unwrap()).await;
+    let revise = "mutation($i: ContractActionInput!) { reviseContract(input: $i) { contract { id number revision status version revises { id } } userErrors { field code message } } }";
+    let input = json!({"id": old["id"], "expectedVersion": old["version"]});
+    let draft = ok(&app, &rep2, revise, input.clone(), ("reviseContract", "contract")).await;
+    assert_eq!((draft["revision"].as_i64(), draft["status"].as_str()), (Some(2), Some("DRAFT")), "{draft}");
+    assert_eq!((&draft["number"], &draft["revises"]["id"]), (&old["number"], &old["id"]));
+    let (codes, message) = refused(&app, &rep2, revise, input, "reviseContract").await;
+    assert_eq!(codes, ["ILLEGAL_STATE"], "one revision at a time: {message}");
+
+    // Less than was received is refused when submitted, naming the amount.
+    let update = format!(
+        "mutation($i: UpdateContractInput!) {{ updateContract(input: $i) {{ contract {{ {CONTRACT} }} userErrors {{ field code message }} }} }}"
+    );
+    let edit = |amount: &str, version: &Value, plan: Value| {
+        json!({"id": draft["id"], "expectedVersion": version, "installments": plan,
+               "contract": {"title": "数控机床供货合同（变更）", "customerId": customer_id, "amount": amount,
+                            "signedOn": "2026-01-05", "endsOn": "2027-12-31"}})
+    };
+    let small = ok(
+        &app,
+        &rep2,
+        &update,
+        edit("500", &draft["version"], json!([{"amount": "500", "dueOn": "2026-02-01"}])),
+        ("updateContract", "contract"),
+    )
+    .await;
+    let (codes, message) = refused(
+        &app,
+        &rep2,
+        &contract_action("submitContract"),
+        json!({"id": small["id"], "expectedVersion": small["version"]}),
+        "submitContract",
+    )
+    .await;
+    assert_eq!(codes, ["INVALID"]);
+    assert!(message.contains("600 was already received"), "{message}");
+    let plan = json!([{"amount": "500", "dueOn": "2026-02-01"}, {"amount": "700", "dueOn": "2026-09-01"}]);
+    let bigger = ok(&app, &rep2, &update, edit("1200", &small["version"], plan), ("updateContract", "contract")).await;
+    let pending = submit(&app, &rep2, &bigger).await;
+    assert_eq!(pending["status"], "PENDING_APPROVAL");
+    // Until the revision is approved, the contract stays in force.
+    assert_eq!(read_contract(&app, &rep2, old["id"].as_str().unwrap()).await["status"], "APPROVED");
+    for approver in [&by.manager, &by.finance] {
+        act(&app, approver, "approve", json!({"requestId": pending["approval"]["id"]})).await;
+    }
+
+    let replaced = read_contract(&app, &rep2, old["id"].as_str().unwrap()).await;
+    assert_eq!(replaced["status"], "SUPERSEDED", "{replaced}");
+    assert_eq!(replaced["received"]["amount"], "0.00");
+    assert!(replaced["installments"].as_array().unwrap().iter().all(|i| i["status"] == "VOID"), "{replaced}");
+    let current = read_contract(&app, &rep2, draft["id"].as_str().unwrap()).await;
+    assert_eq!(current["status"], "APPROVED", "{current}");
+    assert_eq!(
+        (current["received"]["amount"].as_str(), current["outstanding"]["amount"].as_str()),
+        (Some("600.00"), Some("600.00"))
+    );
+    let received: Vec<&str> =
+        current["installments"].as_array().unwrap().iter().map(|i| i["received"]["amount"].as_str().unwrap()).collect();
+    assert_eq!(received, ["500.00", "100.00"], "{current}");
+    let money = "query($id: ID!) { contract(id: $id) { invoiced { amount } invoices { amount { amount } } } receipts(filter: {contractId: $id}) { totalCount } }";
+    let body = app.gql(Some(&rep2), money, json!({"id": draft["id"]})).await;
+    assert_eq!(body["data"]["contract"]["invoiced"]["amount"], "300.00", "{body}");
+    assert_eq!(body["data"]["receipts"]["totalCount"], 1, "{body}");
+    // A red entry on the moved receipt gives the money back to the new plan.
+    let reverse = "mutation($i: ReverseReceiptInput!) { reverseReceipt(input: $i) { receipt { status } userErrors { code message } } }";
+    let body =
+        app.gql(Some(&rep2), "query($id: ID!) { receipt(id: $id) { version } }", json!({"id": receipt["id"]})).await;
+    let input = json!({"id": receipt["id"], "expectedVersion": body["data"]["receipt"]["version"], "reason": "退票"});
+    ok(&app, &rep2, reverse, input, ("reverseReceipt", "receipt")).await;
+    let current = read_contract(&app, &rep2, draft["id"].as_str().unwrap()).await;
+    let received: Vec<&str> =
+        current["installments"].as_array().unwrap().iter().map(|i| i["received"]["amount"].as_str().unwrap()).collect();
+    assert_eq!((current["received"]["amount"].as_str(), received), (Some("0.00"), vec!["0.00", "0.00"]));
+    // The superseded one is read-only; another rep sees neither.
+    let (codes, _) = refused(
+        &app,
+        &rep2,
+        &contract_action("completeContract"),
+        json!({"id": replaced["id"], "expectedVersion": replaced["version"]}),
+        "completeContract",
+    )
+    .await;
+    assert_eq!(codes, ["ILLEGAL_STATE"]);
+    assert!(read_contract(&app, &rep1, draft["id"].as_str().unwrap()).await.is_null());
 }

@@ -200,6 +200,20 @@ async fn write_one_of_each(app: &TestApp, admin: &str, rep1: &str, rep3: &str) {
         ok(
             app,
             token,
+            "mutation($c: ID!) { createContract(input: {customerId: $c, title: \"登记合同\", amount: \"100\"}) { userErrors { code } } }",
+            json!({"c": id}),
+        )
+        .await;
+        ok(
+            app,
+            token,
+            "mutation($c: ID!) { createBillingProfile(input: {customerId: $c, profile: {titleKind: PERSON, title: \"王芳\"}}) { userErrors { code } } }",
+            json!({"c": id}),
+        )
+        .await;
+        ok(
+            app,
+            token,
             "mutation { createEvent(input: {kind: MEETING, title: \"周会\", startsAt: \"2026-12-01T02:00:00Z\", endsAt: \"2026-12-01T03:00:00Z\"}) { userErrors { code } } }",
             json!({}),
         )
@@ -272,6 +286,8 @@ async fn node_history_and_the_change_feed_agree_for_every_kind() {
         "PricePolicy",
         "Quote",
         "SalesOrder",
+        "Contract",
+        "BillingProfile",
     ] {
         assert!(kinds.contains(expected), "no {expected} was written: {kinds:?}");
     }
@@ -323,6 +339,8 @@ async fn node_history_and_the_change_feed_agree_for_every_kind() {
         "PricePolicy",
         "Quote",
         "SalesOrder",
+        "Contract",
+        "BillingProfile",
     ] {
         let (seen, missed) = manager_saw.get(kind).copied().unwrap_or_default();
         assert!(seen > 0 && missed > 0, "the manager should see East's {kind} and not North's: {manager_saw:?}");

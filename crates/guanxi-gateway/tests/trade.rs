@@ -915,3 +915,77 @@ async fn links_owners_history_and_approval_keep_to_their_rules() {
     let text = history.to_string();
     assert!(history["errors"].is_null() && text.contains("listPrice") && !text.contains("costPrice"), "{history}");
 }
+
+#[tokio::test]
+async fn a_quote_flow_takes_over_the_discount_approval() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let rep = app.login("rep1@demo.local").await;
+    let manager = app.login("manager@demo.local").await;
+    let rep3 = app.login("rep3@demo.local").await;
+    let settings = "mutation { updateTenantSettings(input: {quoteApprovalDiscount: \"15\"}) { userErrors { code } } }";
+    app.gql(Some(&admin), settings, json!({})).await;
+    // Above 30 % off, the admin decides (by name); between 15 and 30 % the built-in rule stays.
+    let admin_id = app.user_id(&admin, "admin@demo.local").await;
+    let flow = "mutation($i: ApprovalFlowInput!) { createApprovalFlow(input: $i) { flow { id } userErrors { field code message } } }";
+    let input = json!({"kind": "QUOTE", "name": "大折扣审批", "condition": {"discountAbove": "30"},
+        "steps": [{"name": "总经理", "mode": "ANY", "approvers": [{"kind": "USER", "userId": admin_id}]}]});
+    ok(&app, &admin, flow, input, ("createApprovalFlow", "flow")).await;
+    let product = create_product(&app, &admin, "T-QF", "100.00", "VAT_13").await["id"].clone();
+    let mingyuan = customer(&app, &rep, "上海明远机械制造有限公司").await;
+    let create = with_fields(CREATE_QUOTE, &quote_fields());
+    let quote = |discount: &str| {
+        json!({"customerId": mingyuan, "discount": discount, "validUntil": "2099-12-31",
+               "lines": [{"productId": product, "quantity": "2"}]})
+    };
+    let deep = ok(&app, &rep, &create, quote("40"), ("createQuote", "quote")).await;
+    let pending = quote_action(&app, &rep, "submitQuote", &deep, None).await;
+    assert_eq!(pending["status"], "PENDING_APPROVAL");
+    // The flow decides it: the manager's approveQuote is refused, the admin's task waits.
+    assert_eq!(quote_refused(&app, &manager, "approveQuote", &pending).await, ["ILLEGAL_STATE"]);
+    let queue =
+        "{ myApprovals(first: 5) { nodes { kind request { id } document { ... on Quote { number status } } } } }";
+    let body = app.gql(Some(&admin), queue, json!({})).await;
+    let task = body["data"]["myApprovals"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .find(|t| t["kind"] == "QUOTE")
+        .unwrap_or_else(|| panic!("{body}"))
+        .clone();
+    assert_eq!(task["document"]["status"], "PENDING_APPROVAL", "{body}");
+    let approve =
+        "mutation($i: ApprovalActionInput!) { approve(input: $i) { request { status } userErrors { code message } } }";
+    let body =
+        app.gql(Some(&admin), approve, json!({"i": {"requestId": task["request"]["id"], "comment": "同意"}})).await;
+    assert_eq!(body["data"]["approve"]["request"]["status"], "APPROVED", "{body}");
+    let read = "query($id: ID!) { quote(id: $id) { id status version approvedBy { displayName } approvalHistory { action } } }";
+    let body = app.gql(Some(&rep), read, json!({"id": deep["id"]})).await;
+    assert_eq!(body["data"]["quote"]["status"], "APPROVED", "{body}");
+    assert_eq!(
+        body["data"]["quote"]["approvalHistory"],
+        json!([{"action": "SUBMIT"}, {"action": "APPROVE"}]),
+        "{body}"
+    );
+    let sent = quote_action(&app, &rep, "sendQuote", &body["data"]["quote"], None).await;
+    assert_eq!(sent["status"], "SENT");
+    // A rejection sends the next one back to the rep as a draft; rep3 never sees either.
+    let deep = ok(&app, &rep, &create, quote("50"), ("createQuote", "quote")).await;
+    let pending = quote_action(&app, &rep, "submitQuote", &deep, None).await;
+    let body = app
+        .gql(Some(&rep), "query($id: ID!) { quote(id: $id) { approval { id } } }", json!({"id": pending["id"]}))
+        .await;
+    let request = body["data"]["quote"]["approval"]["id"].clone();
+    let reject =
+        "mutation($i: ApprovalActionInput!) { rejectApproval(input: $i) { request { status } userErrors { code } } }";
+    app.gql(Some(&admin), reject, json!({"i": {"requestId": request, "comment": "折扣过大"}})).await;
+    let body = app.gql(Some(&rep), read, json!({"id": deep["id"]})).await;
+    assert_eq!(body["data"]["quote"]["status"], "DRAFT", "{body}");
+    let body = app.gql(Some(&rep3), read, json!({"id": deep["id"]})).await;
+    assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
+    // 20 % off: no flow applies, so the built-in rule decides it.
+    let middle = ok(&app, &rep, &create, quote("20"), ("createQuote", "quote")).await;
+    let pending = quote_action(&app, &rep, "submitQuote", &middle, None).await;
+    let approved = quote_action(&app, &manager, "approveQuote", &pending, None).await;
+    assert_eq!(approved["status"], "APPROVED");
+}

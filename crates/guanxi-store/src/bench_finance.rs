@@ -2,16 +2,20 @@
 //! customer in eight (12,500 at M) with one to six installments over a year, receipts for
 //! what fell due (seven in ten paid, one in seven partly), and approval requests — most
 //! approved by the admin, one contract in twenty still waiting on them, so `myApprovals`
-//! and the aging report have realistic volumes. Fast path, no change events (see
-//! `bench_data`).
+//! and the aging report have realistic volumes. Every customer with a contract in force
+//! has a billing profile, and what was received is invoiced (one issued invoice per
+//! contract that received money, one in ten more waiting to be issued). Fast path, no
+//! change events (see `bench_data`).
 
 use chrono::{Duration, Utc};
 use guanxi_domain::approval::engine::{PlannedStep, RequestStatus, TaskStatus};
 use guanxi_domain::approval::flow::{ApproverRule, DocumentKind, Step, StepMode};
 use guanxi_domain::customers::customer::shanghai_date;
 use guanxi_domain::finance::contract::ContractStatus;
+use guanxi_domain::finance::invoice::{BillingTitle, InvoiceStatus, InvoiceTerms, TitleKind, VatKind};
 use guanxi_domain::finance::receivable::{PaymentMethod, ReceiptStatus};
 use guanxi_domain::ids::{TenantId, UserId};
+use guanxi_domain::trade::money::{TaxRate, from_e4, to_e4};
 use rand::Rng;
 use rand::rngs::StdRng;
 use sea_orm::ActiveValue::Set;
@@ -19,7 +23,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::Database;
-use crate::entity::{approval_flow, approval_request, approval_task, contract, installment, receipt};
+use crate::entity::{
+    approval_flow, approval_request, approval_task, billing_profile, contract, installment, invoice, receipt,
+};
 
 /// Loads contracts, plans, receipts and approvals for `customers` (with their owners),
 /// approved by `admin`; returns the rows written.
@@ -64,6 +70,7 @@ pub(crate) async fn load(
     let plan = json!([PlannedStep { name: "直属上级".into(), mode: StepMode::Any, approvers: vec![admin] }]);
     let (mut contracts, mut plans, mut receipts, mut requests, mut tasks) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut profiles, mut invoices) = (Vec::new(), Vec::new());
     for (i, (customer, owner)) in customers.iter().zip(owners).enumerate().filter(|(i, _)| i % 8 == 3) {
         let id = Uuid::now_v7();
         let signed = now - Duration::days(rng.gen_range(0..365));
@@ -130,6 +137,20 @@ pub(crate) async fn load(
                 });
             }
         }
+        let in_force = matches!(status, ContractStatus::Approved | ContractStatus::Completed);
+        let mut invoiced = 0;
+        if in_force {
+            let profile = Uuid::now_v7();
+            profiles.push(bench_profile(t, profile, *customer, i, signed));
+            let waiting = if i % 10 == 3 { (amount - received).min(part) } else { 0 };
+            for (n, amount, issued) in [(0, received, true), (1, waiting, false)] {
+                if amount > 0 {
+                    invoiced += amount;
+                    let on = issued.then_some(signed_on + Duration::days(35));
+                    invoices.push(bench_invoice(t, (id, *customer, *owner, profile), (i, n), amount, on, signed));
+                }
+            }
+        }
         let submitted = status != ContractStatus::Draft;
         if submitted {
             let request = Uuid::now_v7();
@@ -167,6 +188,8 @@ pub(crate) async fn load(
             tenant_id: Set(t),
             id: Set(id),
             number: Set(format!("HT{i:08}")),
+            revision: Set(1),
+            revises_id: Set(None),
             title: Set(format!("年度供货合同 {i}")),
             customer_id: Set(*customer),
             contact_id: Set(None),
@@ -181,6 +204,7 @@ pub(crate) async fn load(
             amount_e4: Set(amount),
             places: Set(2),
             received_e4: Set(received),
+            invoiced_e4: Set(invoiced),
             payment_terms: Set(Some("按期付款".into())),
             attachments: Set(json!([])),
             external_id: Set(None),
@@ -202,6 +226,82 @@ pub(crate) async fn load(
     rows += crate::insert_chunked(&tx, receipts).await?;
     rows += crate::insert_chunked(&tx, requests).await?;
     rows += crate::insert_chunked(&tx, tasks).await?;
+    rows += crate::insert_chunked(&tx, profiles).await?;
+    rows += crate::insert_chunked(&tx, invoices).await?;
     tx.commit().await?;
     Ok(rows)
+}
+
+/// A customer's organisation billing profile (its tax number made valid).
+fn bench_profile(
+    t: Uuid,
+    id: Uuid,
+    customer: Uuid,
+    i: usize,
+    at: chrono::DateTime<Utc>,
+) -> billing_profile::ActiveModel {
+    let tax = guanxi_domain::customers::customer::TaxId::with_check_character(&format!("91310000MA{i:07}"));
+    billing_profile::ActiveModel {
+        tenant_id: Set(t),
+        id: Set(id),
+        customer_id: Set(customer),
+        title_kind: Set(TitleKind::Organisation.as_str().into()),
+        title: Set(format!("客户开票抬头 {i}")),
+        tax_number: Set(tax),
+        bank: Set(Some("中国工商银行上海分行".into())),
+        account: Set(Some(format!("1001{i:012}"))),
+        address: Set(Some("上海市浦东新区世纪大道 100 号".into())),
+        phone: Set(Some("021-68880000".into())),
+        is_default: Set(true),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(None),
+    }
+}
+
+/// An invoice of `amount_e4` at 13 %: issued on `issued_on`, or approved and waiting.
+fn bench_invoice(
+    t: Uuid,
+    (contract, customer, owner, profile): (Uuid, Uuid, Uuid, Uuid),
+    (i, n): (usize, usize),
+    amount_e4: i64,
+    issued_on: Option<chrono::NaiveDate>,
+    at: chrono::DateTime<Utc>,
+) -> invoice::ActiveModel {
+    let terms = InvoiceTerms { vat_kind: VatKind::Special, rate: TaxRate::Vat13, amount: from_e4(amount_e4) };
+    let status = if issued_on.is_some() { InvoiceStatus::Issued } else { InvoiceStatus::Approved };
+    invoice::ActiveModel {
+        tenant_id: Set(t),
+        id: Set(Uuid::now_v7()),
+        number: Set(format!("KP{i:08}{n}")),
+        contract_id: Set(contract),
+        customer_id: Set(customer),
+        owner_id: Set(Some(owner)),
+        profile_id: Set(Some(profile)),
+        title: Set(json!(BillingTitle {
+            title_kind: TitleKind::Organisation,
+            title: format!("客户开票抬头 {i}"),
+            tax_number: None,
+            bank: None,
+            account: None,
+            address: None,
+            phone: None,
+        })),
+        vat_kind: Set(terms.vat_kind.as_str().into()),
+        rate: Set(terms.rate.as_str().into()),
+        amount_e4: Set(amount_e4),
+        tax_e4: Set(to_e4(terms.split().1)),
+        status: Set(status.as_str().into()),
+        invoice_number: Set(issued_on.map(|_| format!("{:08}", i * 2 + n))),
+        issued_on: Set(issued_on),
+        void_reason: Set(None),
+        voided_at: Set(None),
+        external_id: Set(None),
+        note: Set(None),
+        created_by: Set(Some(owner)),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
 }

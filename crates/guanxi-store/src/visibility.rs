@@ -99,6 +99,13 @@ pub async fn visible_ids<C: ConnectionTrait>(
             let scope = crate::scope::OrApprover { rules, approver: None };
             repo::visible_ids::<crate::finance::receivable::Receipts, _>(conn, tenant, scope, ids).await
         }
+        (K::Invoice, V::OwnerAndCustomer(rules)) => {
+            let scope = crate::scope::OrApprover { rules, approver: None };
+            repo::visible_ids::<crate::finance::invoice::Invoices, _>(conn, tenant, scope, ids).await
+        }
+        (K::BillingProfile, V::Customer(rule)) => {
+            repo::visible_ids::<crate::finance::invoice::BillingProfiles, _>(conn, tenant, rule, ids).await
+        }
         (K::Attachment, V::Upload { uploader, customer }) => {
             repo::visible_ids::<Uploads, _>(conn, tenant, (uploader, customer), ids).await
         }

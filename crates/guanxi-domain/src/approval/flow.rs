@@ -16,6 +16,9 @@ text_enum! {
     pub enum DocumentKind {
         Contract => "CONTRACT", "合同";
         Receipt => "RECEIPT", "回款";
+        Invoice => "INVOICE", "开票申请";
+        /// A quote whose discount is above the tenant's threshold.
+        Quote => "QUOTE", "报价折扣";
     }
 }
 

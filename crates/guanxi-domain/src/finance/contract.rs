@@ -28,6 +28,8 @@ text_enum! {
         Withdrawn => "WITHDRAWN", "已撤回";
         Void => "VOID", "已作废";
         Expired => "EXPIRED", "已到期";
+        /// Replaced by an approved revision, which carries its money on.
+        Superseded => "SUPERSEDED", "已变更";
     }
 }
 
@@ -40,6 +42,8 @@ text_enum! {
         Complete => "COMPLETE", "完成";
         Void => "VOID", "作废";
         Delete => "DELETE", "删除";
+        /// Start the next revision (变更) of a contract in force.
+        Revise => "REVISE", "变更";
     }
 }
 
@@ -116,13 +120,20 @@ pub fn check_amount(field: &str, amount: Decimal, places: Places) -> Result<Deci
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Contract {
     pub id: ContractId,
+    /// Shared by every revision.
     pub number: String,
+    /// 1 for the contract as first signed; each change (变更) adds one.
+    pub revision: i32,
+    /// The revision this one replaces once approved.
+    pub revises_id: Option<ContractId>,
     pub fields: ContractFields,
     /// The tenant's decimal places for contracts when this one was made.
     pub places: Places,
     pub status: ContractStatus,
     /// Approved receipts allocated to it (advances included).
     pub received: Decimal,
+    /// What its live invoice requests and issued invoices hold (never above the amount).
+    pub invoiced: Decimal,
     pub void_reason: Option<String>,
     pub approved_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
@@ -160,14 +171,41 @@ impl Contract {
             (S::Draft | S::Rejected | S::Withdrawn, A::Edit | A::Delete) => Ok(self.status),
             (S::Draft | S::Rejected | S::Withdrawn, A::Submit) => Ok(S::PendingApproval),
             (S::Approved, A::Complete) => Ok(S::Completed),
+            (S::Approved, A::Revise) => Ok(S::Approved),
+            (S::Superseded, _) => refused("this revision was replaced by a later one"),
             (S::Approved | S::Draft | S::Rejected | S::Withdrawn, A::Void) => Ok(S::Void),
             (S::PendingApproval, _) => refused("the contract is waiting for approval; withdraw it first"),
             (S::Approved | S::Completed, A::Edit | A::Submit | A::Delete) => {
-                refused("an approved contract is locked; void it and make a new one")
+                refused("an approved contract is locked; revise it (变更) to change it")
             }
             (status, _) => refused(&format!("not possible on a contract that is {}", status.label_zh())),
         }
     }
+}
+
+/// Whether a revision may replace a contract that received `received` and holds
+/// `invoiced` in invoices: its amount covers both (received beyond it only where the
+/// tenant allows advances).
+pub fn check_revision(
+    amount: Decimal,
+    (received, invoiced): (Decimal, Decimal),
+    allow_advance: bool,
+) -> Result<(), FieldError> {
+    if !allow_advance && amount < received {
+        return Err(FieldError::new(
+            "amount",
+            ErrorCode::Invalid,
+            format!("{} was already received on this contract; the revision cannot be for less", received.normalize()),
+        ));
+    }
+    if amount < invoiced {
+        return Err(FieldError::new(
+            "amount",
+            ErrorCode::Invalid,
+            format!("{} was already invoiced on this contract; the revision cannot be for less", invoiced.normalize()),
+        ));
+    }
+    Ok(())
 }
 
 /// The contract status an approval request's outcome leads to.
@@ -211,10 +249,13 @@ mod tests {
         Contract {
             id: ContractId::new(),
             number: "HT1".into(),
+            revision: 1,
+            revises_id: None,
             fields: fields("100"),
             places: Places::default(),
             status,
             received: Decimal::ZERO,
+            invoiced: Decimal::ZERO,
             void_reason: None,
             approved_at: None,
             completed_at: None,
@@ -257,6 +298,10 @@ mod tests {
             (S::Completed, A::Void, None),
             (S::Void, A::Submit, None),
             (S::Draft, A::Complete, None),
+            (S::Approved, A::Revise, Some(S::Approved)),
+            (S::Completed, A::Revise, None),
+            (S::Draft, A::Revise, None),
+            (S::Superseded, A::Void, None),
         ];
         for (status, action, expected) in cases {
             assert_eq!(contract(status).after(action).ok(), expected, "{status:?} {action:?}");

@@ -123,6 +123,9 @@ permissions! {
     ReceivableWrite => "receivable.write", "登记回款";
     ContractVoid => "contract.void", "作废合同";
     ApprovalManage => "approval.manage", "管理审批流";
+    InvoiceRead => "invoice.read", "查看发票";
+    InvoiceWrite => "invoice.write", "申请开票、维护开票信息";
+    InvoiceIssue => "invoice.issue", "开具和作废发票";
     WorkOrderRead => "workorder.read", "查看工单";
     WorkOrderWrite => "workorder.write", "处理工单";
     WorkOrderDispatch => "workorder.dispatch", "派工";
@@ -160,6 +163,8 @@ pub enum Module {
     Order,
     /// Receipts (回款).
     Receivable,
+    /// Invoice requests (开票申请).
+    Invoice,
 }
 
 impl Module {
@@ -175,6 +180,7 @@ impl Module {
         Module::Quote,
         Module::Order,
         Module::Receivable,
+        Module::Invoice,
     ];
 
     pub fn label_zh(self) -> &'static str {
@@ -190,6 +196,7 @@ impl Module {
             Self::Quote => "报价单",
             Self::Order => "销售订单",
             Self::Receivable => "回款",
+            Self::Invoice => "发票",
         }
     }
 }
@@ -388,6 +395,8 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
         P::OrderWrite,
         P::ReceivableRead,
         P::ReceivableWrite,
+        P::InvoiceRead,
+        P::InvoiceWrite,
     ];
     let read_all = [
         P::OrgRead,
@@ -403,6 +412,7 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
         P::QuoteRead,
         P::OrderRead,
         P::ReceivableRead,
+        P::InvoiceRead,
     ];
     vec![
         BuiltinRole {
@@ -500,6 +510,9 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
                 P::ContractVoid,
                 P::ReceivableRead,
                 P::ReceivableWrite,
+                P::InvoiceRead,
+                P::InvoiceWrite,
+                P::InvoiceIssue,
                 P::ProductRead,
                 P::ProductCost,
                 P::QuoteRead,

@@ -211,6 +211,17 @@ impl Quote {
     }
 }
 
+/// The quote status an approval request's outcome leads to: a rejected or withdrawn
+/// quote goes back to its author as a draft.
+pub fn quote_after_approval(outcome: crate::approval::engine::RequestStatus) -> QuoteStatus {
+    use crate::approval::engine::RequestStatus as R;
+    match outcome {
+        R::Pending => QuoteStatus::PendingApproval,
+        R::Approved => QuoteStatus::Approved,
+        R::Rejected | R::Withdrawn => QuoteStatus::Draft,
+    }
+}
+
 fn action_words(action: QuoteAction) -> &'static str {
     match action {
         QuoteAction::Edit => "edited (revise it instead)",

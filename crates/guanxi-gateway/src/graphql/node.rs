@@ -45,6 +45,8 @@ pub enum Node {
     SalesOrder(SalesOrder),
     Contract(crate::graphql::finance::contract::Contract),
     Receipt(crate::graphql::finance::receivable::Receipt),
+    Invoice(crate::graphql::finance::invoice::Invoice),
+    BillingProfile(crate::graphql::finance::invoice::BillingProfile),
 }
 
 /// Resolves one global id to a record the caller may see, or `None`. Whether the caller
@@ -113,6 +115,21 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
             .load_one(crate::graphql::finance::receivable::ReceiptKey(uuid))
             .await?
             .map(|r| Node::Receipt(crate::graphql::finance::receivable::Receipt(r))),
+        EntityKind::Invoice => loaders
+            .load_one(crate::graphql::finance::invoice::InvoiceKey(uuid))
+            .await?
+            .map(|i| Node::Invoice(crate::graphql::finance::invoice::Invoice(i))),
+        EntityKind::BillingProfile => {
+            let customers = actor.scope_rule(Module::Customer);
+            guanxi_store::repo::find::<guanxi_store::finance::invoice::BillingProfiles, _>(
+                conn,
+                actor.tenant_id,
+                customers,
+                uuid,
+            )
+            .await?
+            .map(|p| Node::BillingProfile(crate::graphql::finance::invoice::BillingProfile(p)))
+        }
         // Kinds with a history but no `Node` type (yet): reached through their own queries.
         // A pool is seen by its members without `settings.manage`, which the registry asks
         // for its history; a visit plan's type carries its progress.

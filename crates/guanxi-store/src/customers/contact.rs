@@ -357,3 +357,41 @@ pub async fn delete<C: ConnectionTrait>(
         .await?;
     repo::mark_deleted::<Contacts, _>(conn, author, id, expected_version).await
 }
+
+/// A user's own live contacts the caller may see whose next birthday falls within `lead`
+/// days of `today` (at most [`MAX_BIRTHDAY_LEAD`]), soonest first, each with that day.
+/// Found by month and day among the owner's contacts, so no read goes past them.
+///
+/// [`MAX_BIRTHDAY_LEAD`]: guanxi_domain::customers::contact::MAX_BIRTHDAY_LEAD
+pub async fn birthdays_of<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: ContactScope,
+    owner: UserId,
+    (today, lead): (chrono::NaiveDate, u16),
+    limit: usize,
+) -> StoreResult<Vec<(Contact, chrono::NaiveDate)>> {
+    use guanxi_domain::customers::contact::{birthdays_within, next_birthday};
+    let backend = conn.get_database_backend();
+    let days = birthdays_within(today, lead);
+    let month_day = crate::dialect::month_day_sql(backend, r#""contacts"."birthday""#);
+    let rows = Contacts::live(backend, tenant, scope)
+        .filter(contact::Column::OwnerId.eq(owner.uuid()))
+        .filter(contact::Column::Birthday.is_not_null())
+        .filter(sea_orm::ExprTrait::is_in(Expr::cust(month_day), days))
+        .all(conn)
+        .await?;
+    let mut found: Vec<(Contact, chrono::NaiveDate)> = rows
+        .into_iter()
+        .map(to_domain)
+        .collect::<StoreResult<Vec<_>>>()?
+        .into_iter()
+        .filter_map(|c| {
+            let next = next_birthday(c.fields.birthday?, today)?;
+            (next - today <= chrono::Duration::days(i64::from(lead))).then_some((c, next))
+        })
+        .collect();
+    found.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.fields.name.cmp(&b.0.fields.name)));
+    found.truncate(limit);
+    Ok(found)
+}

@@ -41,6 +41,8 @@ pub const TABLES: &[(&str, Holds)] = &[
     ("sales_orders", Holds::Records(EntityKind::Order)),
     ("contracts", Holds::Records(EntityKind::Contract)),
     ("receipts", Holds::Records(EntityKind::Receipt)),
+    ("billing_profiles", Holds::Records(EntityKind::BillingProfile)),
+    ("invoices", Holds::Records(EntityKind::Invoice)),
     ("price_policies", Holds::Records(EntityKind::PricePolicy)),
     ("customer_search_tokens", Holds::Derived),
     ("pool_log", Holds::Log),

@@ -34,6 +34,8 @@ pub fn document_entity(kind: DocumentKind) -> EntityKind {
     match kind {
         DocumentKind::Contract => EntityKind::Contract,
         DocumentKind::Receipt => EntityKind::Receipt,
+        DocumentKind::Invoice => EntityKind::Invoice,
+        DocumentKind::Quote => EntityKind::Quote,
     }
 }
 
@@ -409,6 +411,18 @@ async fn resolve<C: ConnectionTrait>(
 /// Submits a document: picks its flow, resolves the plan, opens the first step's tasks
 /// and writes the history. With no flow for the kind, or every step skipped, the request
 /// is approved at once. A document already under way is `CONFLICT`.
+/// Whether an active flow of `kind` takes a submission with these facts (quotes keep
+/// their built-in approval when none does).
+pub async fn flow_applies<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    kind: DocumentKind,
+    facts: &Facts,
+) -> StoreResult<bool> {
+    let all = flows(conn, tenant, Some(kind)).await?;
+    Ok(flow::select(&all, kind, facts).is_some())
+}
+
 pub async fn submit<C: ConnectionTrait>(conn: &C, author: &Author, submission: Submission) -> StoreResult<Request> {
     let tenant = author.tenant_id;
     // An integration's API key submits on behalf of the document's owner.

@@ -42,6 +42,8 @@ pub fn to_domain(m: contract::Model) -> StoreResult<Contract> {
     Ok(Contract {
         id: m.id.into(),
         number: m.number,
+        revision: m.revision,
+        revises_id: m.revises_id.map(Into::into),
         fields: ContractFields {
             title: m.title,
             customer_id: m.customer_id.into(),
@@ -63,6 +65,7 @@ pub fn to_domain(m: contract::Model) -> StoreResult<Contract> {
         places: cell("places").check(places.ok_or("places out of range"))?,
         status: cell("status").text(&m.status, ContractStatus::parse)?,
         received: from_e4(m.received_e4),
+        invoiced: from_e4(m.invoiced_e4),
         void_reason: m.void_reason,
         approved_at: m.approved_at,
         completed_at: m.completed_at,
@@ -313,10 +316,35 @@ pub async fn create<C: ConnectionTrait>(
     let now = Utc::now();
     let id = ContractId::new();
     let f = &new.fields;
-    let model = contract::Entity::insert(contract::ActiveModel {
-        tenant_id: Set(tenant.uuid()),
+    let model = contract::Entity::insert(draft_row(author, (id, &number, 1, None), f, places, now))
+        .exec_with_returning(conn)
+        .await
+        .map_err(|e| crate::error::on_unique(e, "externalId", "another contract has this external id"))?;
+    insert_plan(conn, tenant, id, &new.plan, settings.installment_remind_days).await?;
+    attach(conn, author, &f.attachments, id.uuid()).await?;
+    let changes = ChangeSet::new()
+        .field("number", (), &number)
+        .field("customerId", (), f.customer_id)
+        .field("amount", (), f.amount)
+        .field("installments", (), new.plan.len());
+    audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
+    to_domain(model)
+}
+
+/// A new contract row in DRAFT: `(id, number, revision, revises)`.
+fn draft_row(
+    author: &Author,
+    (id, number, revision, revises): (ContractId, &str, i32, Option<Uuid>),
+    f: &ContractFields,
+    places: Places,
+    now: chrono::DateTime<Utc>,
+) -> contract::ActiveModel {
+    contract::ActiveModel {
+        tenant_id: Set(author.tenant_id.uuid()),
         id: Set(id.uuid()),
-        number: Set(number.clone()),
+        number: Set(number.to_owned()),
+        revision: Set(revision),
+        revises_id: Set(revises),
         title: Set(f.title.trim().to_owned()),
         customer_id: Set(f.customer_id.uuid()),
         contact_id: Set(f.contact_id.map(|c| c.uuid())),
@@ -331,6 +359,7 @@ pub async fn create<C: ConnectionTrait>(
         amount_e4: Set(to_e4(f.amount)),
         places: Set(i32::try_from(places.get()).unwrap_or(2)),
         received_e4: Set(0),
+        invoiced_e4: Set(0),
         payment_terms: Set(f.payment_terms.clone()),
         attachments: Set(serde_json::json!(f.attachments)),
         external_id: Set(f.external_id.clone()),
@@ -344,19 +373,7 @@ pub async fn create<C: ConnectionTrait>(
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
-    })
-    .exec_with_returning(conn)
-    .await
-    .map_err(|e| crate::error::on_unique(e, "externalId", "another contract has this external id"))?;
-    insert_plan(conn, tenant, id, &new.plan, settings.installment_remind_days).await?;
-    attach(conn, author, &f.attachments, id.uuid()).await?;
-    let changes = ChangeSet::new()
-        .field("number", (), &number)
-        .field("customerId", (), f.customer_id)
-        .field("amount", (), f.amount)
-        .field("installments", (), new.plan.len());
-    audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
-    to_domain(model)
+    }
 }
 
 /// Attaches the writer's own new uploads to the contract (`NOT_FOUND` on `attachmentIds`
@@ -540,6 +557,9 @@ pub async fn submit<C: ConnectionTrait>(
     before.after(ContractAction::Submit)?;
     let plan = installments_of(conn, tenant, &[id]).await?;
     receivable::check_sum(plan.iter().filter(|i| !i.void).map(|i| i.amount), before.fields.amount)?;
+    if let Some(revised) = before.revises_id {
+        covers(conn, tenant, &before, revised.uuid()).await?;
+    }
     let customer = crate::customers::customer::find(
         conn,
         tenant,
@@ -592,11 +612,26 @@ pub async fn follow<C: ConnectionTrait>(
     }
     let now = Utc::now();
     let mut update = contract::Entity::update_many().col_expr(contract::Column::Status, Expr::value(status.as_str()));
+    let mut changes = ChangeSet::new().field("status", before.status.as_str(), status.as_str());
     if status == ContractStatus::Approved {
         update = update.col_expr(contract::Column::ApprovedAt, Expr::value(now));
+        if let Some(revised) = before.revises_id {
+            let (taken, moved) = take_over(conn, author, &before, revised.uuid()).await?;
+            changes = changes.field("revises", (), revised).field("moved", (), moved);
+            // In force since the revised contract was: the work log counts a contract once.
+            update = update
+                .col_expr(contract::Column::ApprovedAt, Expr::value(taken.approved_at))
+                .col_expr(contract::Column::ReceivedE4, Expr::value(to_e4(taken.received)))
+                .col_expr(contract::Column::InvoicedE4, Expr::value(to_e4(taken.invoiced)));
+            if before.fields.external_id.is_none() {
+                update = update.col_expr(contract::Column::ExternalId, Expr::value(taken.fields.external_id));
+            }
+        }
     }
     let after = repo::write_versioned::<Contracts, C>(conn, tenant, id, before.version, update).await?;
-    let changes = ChangeSet::new().field("status", before.status.as_str(), status.as_str());
+    if before.revises_id.is_some() && status == ContractStatus::Approved {
+        crate::finance::receivable::reallocate(conn, tenant, id).await?;
+    }
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     if status == ContractStatus::Approved {
         crate::trade::order::mark_customer_won(conn, author, after.fields.customer_id, now).await?;
@@ -647,6 +682,13 @@ pub async fn close<C: ConnectionTrait>(
                     "money was received on this contract: reverse its receipts first",
                 ));
             }
+            if before.invoiced > Decimal::ZERO {
+                return Err(StoreError::rejected(
+                    "id",
+                    ErrorCode::IllegalState,
+                    "invoices were requested on this contract: void them first",
+                ));
+            }
             changes = changes.field("voidReason", (), &reason);
             update = update.col_expr(contract::Column::VoidReason, Expr::value(reason));
             installment::Entity::update_many()
@@ -662,6 +704,142 @@ pub async fn close<C: ConnectionTrait>(
     let after = repo::write_versioned::<Contracts, C>(conn, tenant, id, expected_version, update).await?;
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     Ok(after)
+}
+
+/// Starts the next revision (变更) of a contract in force: a DRAFT with the same number,
+/// the next revision, its fields and its plan copied. It is edited and submitted like any
+/// draft; once approved it replaces this one, taking over its receipts and invoices.
+pub async fn revise<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    scope: OrApprover,
+    (id, expected_version): (Uuid, i32),
+) -> StoreResult<Contract> {
+    let tenant = author.tenant_id;
+    let before = repo::live_current::<Contracts, C>(conn, tenant, scope, id, expected_version).await?;
+    before.after(ContractAction::Revise)?;
+    let under_way = Contracts::live(conn.get_database_backend(), tenant, OrApprover::ALL)
+        .filter(contract::Column::RevisesId.eq(id))
+        .filter(
+            contract::Column::Status.is_in(
+                [
+                    ContractStatus::Draft,
+                    ContractStatus::PendingApproval,
+                    ContractStatus::Rejected,
+                    ContractStatus::Withdrawn,
+                ]
+                .map(ContractStatus::as_str),
+            ),
+        )
+        .one(conn)
+        .await?;
+    if let Some(other) = under_way {
+        return Err(StoreError::rejected(
+            "id",
+            ErrorCode::IllegalState,
+            format!("revision {} of this contract is already under way", other.revision),
+        ));
+    }
+    let settings = tenant::settings(conn, tenant).await?;
+    let now = Utc::now();
+    let new_id = ContractId::new();
+    // The external id moves to the revision when it is approved.
+    let fields = ContractFields { external_id: None, ..before.fields.clone() };
+    let revision = before.revision + 1;
+    let row = draft_row(author, (new_id, &before.number, revision, Some(id)), &fields, before.places, now);
+    let model = contract::Entity::insert(row).exec_with_returning(conn).await?;
+    let plan: Vec<InstallmentDraft> = installments_of(conn, tenant, &[id])
+        .await?
+        .into_iter()
+        .filter(|i| !i.void)
+        .map(|i| InstallmentDraft {
+            amount: i.amount,
+            due_on: i.due_on,
+            method: i.method,
+            remind_days: Some(i.remind_days),
+            note: i.note,
+        })
+        .collect();
+    insert_plan(conn, tenant, new_id, &plan, settings.installment_remind_days).await?;
+    let changes = ChangeSet::new()
+        .field("number", (), &before.number)
+        .field("revision", (), revision)
+        .field("revises", (), id)
+        .field("installments", (), plan.len());
+    audit::record(conn, author, ENTITY, new_id.uuid(), Operation::Create, &changes).await?;
+    to_domain(model)
+}
+
+/// A revision's amount must cover what the contract it replaces received and invoiced.
+async fn covers<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    revision: &Contract,
+    revised: Uuid,
+) -> StoreResult<Contract> {
+    let old = find(conn, tenant, OrApprover::ALL, revised).await?.ok_or(StoreError::NotFound)?;
+    if old.status != ContractStatus::Approved || old.deleted_at.is_some() {
+        return Err(StoreError::rejected(
+            "id",
+            ErrorCode::IllegalState,
+            format!("the revised contract is no longer in force: it is {}", old.status.label_zh()),
+        ));
+    }
+    let allow_advance = tenant::settings(conn, tenant).await?.allow_advance_receipts;
+    guanxi_domain::finance::contract::check_revision(
+        revision.fields.amount,
+        (old.received, old.invoiced),
+        allow_advance,
+    )?;
+    Ok(old)
+}
+
+/// An approved revision replaces the contract it revises: its receipts and invoices move
+/// over, it is SUPERSEDED and its plan void. Returns the old contract as it was, and how
+/// many receipts and invoices moved.
+async fn take_over<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    revision: &Contract,
+    revised: Uuid,
+) -> StoreResult<(Contract, u64)> {
+    let tenant = author.tenant_id;
+    let old = covers(conn, tenant, revision, revised).await?;
+    let new_id = revision.id.uuid();
+    let receipts = crate::entity::receipt::Entity::update_many()
+        .col_expr(crate::entity::receipt::Column::ContractId, Expr::value(new_id))
+        .filter(crate::entity::receipt::Column::TenantId.eq(tenant.uuid()))
+        .filter(crate::entity::receipt::Column::ContractId.eq(revised))
+        .exec(conn)
+        .await?;
+    let invoices = crate::entity::invoice::Entity::update_many()
+        .col_expr(crate::entity::invoice::Column::ContractId, Expr::value(new_id))
+        .filter(crate::entity::invoice::Column::TenantId.eq(tenant.uuid()))
+        .filter(crate::entity::invoice::Column::ContractId.eq(revised))
+        .exec(conn)
+        .await?;
+    let now = Utc::now();
+    installment::Entity::update_many()
+        .col_expr(installment::Column::Void, Expr::value(true))
+        .col_expr(installment::Column::UpdatedAt, Expr::value(now))
+        .filter(installment::Column::TenantId.eq(tenant.uuid()))
+        .filter(installment::Column::ContractId.eq(revised))
+        .exec(conn)
+        .await?;
+    let superseded = ContractStatus::Superseded.as_str();
+    let update = contract::Entity::update_many()
+        .col_expr(contract::Column::Status, Expr::value(superseded))
+        .col_expr(contract::Column::ReceivedE4, Expr::value(0))
+        .col_expr(contract::Column::InvoicedE4, Expr::value(0))
+        .col_expr(contract::Column::ExternalId, Expr::value(None::<String>));
+    repo::write_versioned::<Contracts, C>(conn, tenant, revised, old.version, update).await?;
+    let moved = receipts.rows_affected + invoices.rows_affected;
+    let changes = ChangeSet::new()
+        .field("status", old.status.as_str(), superseded)
+        .field("supersededBy", (), new_id)
+        .field("moved", (), moved);
+    audit::record(conn, author, ENTITY, revised, Operation::Update, &changes).await?;
+    Ok((old, moved))
 }
 
 /// Moves a contract that never took effect to the recycle bin.

@@ -34,5 +34,7 @@ async fn follow<C: ConnectionTrait>(
     match kind {
         DocumentKind::Contract => crate::finance::contract::follow(conn, author, id, outcome).await.map(drop),
         DocumentKind::Receipt => crate::finance::receivable::follow(conn, author, id, outcome).await.map(drop),
+        DocumentKind::Invoice => crate::finance::invoice::follow(conn, author, id, outcome).await.map(drop),
+        DocumentKind::Quote => crate::trade::quote::follow(conn, author, id, outcome).await.map(drop),
     }
 }

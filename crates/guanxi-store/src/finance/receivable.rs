@@ -405,6 +405,61 @@ async fn shift_installments<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Allocates a contract's approved receipts afresh over its plan, the oldest receipt
+/// first and each to the oldest installments (what is left over is an advance): when a
+/// revision took them over from the contract it replaced. The receipts' rows are
+/// rewritten as bookkeeping of that move, without change events of their own.
+pub(crate) async fn reallocate<C: ConnectionTrait>(conn: &C, tenant: TenantId, contract: Uuid) -> StoreResult<()> {
+    let rows = installment::Entity::find()
+        .filter(installment::Column::TenantId.eq(tenant.uuid()))
+        .filter(installment::Column::ContractId.eq(contract))
+        .filter(installment::Column::Void.eq(false))
+        .order_by_asc(installment::Column::DueOn)
+        .order_by_asc(installment::Column::Seq)
+        .all(conn)
+        .await?;
+    let mut plan: Vec<Installment> = rows.into_iter().map(installment_of).collect::<StoreResult<_>>()?;
+    for installment in &mut plan {
+        installment.received = Decimal::ZERO;
+    }
+    let receipts = receipt::Entity::find()
+        .filter(receipt::Column::TenantId.eq(tenant.uuid()))
+        .filter(receipt::Column::ContractId.eq(contract))
+        .filter(receipt::Column::Status.eq(ReceiptStatus::Approved.as_str()))
+        .order_by_asc(receipt::Column::ReceivedOn)
+        .order_by_asc(receipt::Column::CreatedAt)
+        .all(conn)
+        .await?;
+    for row in receipts {
+        let open: Vec<(InstallmentId, Decimal)> =
+            plan.iter().filter(|i| i.outstanding() > Decimal::ZERO).map(|i| (i.id, i.outstanding())).collect();
+        let (parts, advance) = allocate(from_e4(row.amount_e4), &open, None, true)?;
+        for (id, part) in &parts {
+            if let Some(installment) = plan.iter_mut().find(|i| i.id == *id) {
+                installment.received += *part;
+            }
+        }
+        receipt::Entity::update_many()
+            .col_expr(receipt::Column::Allocations, Expr::value(allocations_json(&parts)))
+            .col_expr(receipt::Column::AdvanceE4, Expr::value(to_e4(advance)))
+            .filter(receipt::Column::TenantId.eq(tenant.uuid()))
+            .filter(receipt::Column::Id.eq(row.id))
+            .exec(conn)
+            .await?;
+    }
+    let now = Utc::now();
+    for installment in &plan {
+        installment::Entity::update_many()
+            .col_expr(installment::Column::ReceivedE4, Expr::value(to_e4(installment.received)))
+            .col_expr(installment::Column::UpdatedAt, Expr::value(now))
+            .filter(installment::Column::TenantId.eq(tenant.uuid()))
+            .filter(installment::Column::Id.eq(installment.id.uuid()))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// A red entry (红冲): reverses an approved receipt with a reason, giving its allocations
 /// back to the installments and lowering the contract's received amount.
 pub async fn reverse<C: ConnectionTrait>(

@@ -80,6 +80,8 @@ pub struct TenantSettings {
     pub order_wins_deal: bool,
     pub contract_numbering: guanxi_domain::customers::customer::NumberingRule,
     pub receipt_numbering: guanxi_domain::customers::customer::NumberingRule,
+    /// Invoice requests (开票申请).
+    pub invoice_numbering: guanxi_domain::customers::customer::NumberingRule,
     /// Days before an installment is due to remind its contract's owner (回款提醒).
     pub installment_remind_days: u16,
     /// Days before an approved contract ends to remind its owner.
@@ -114,6 +116,7 @@ impl Default for TenantSettings {
             order_wins_deal: true,
             contract_numbering: daily_rule("HT"),
             receipt_numbering: daily_rule("HK"),
+            invoice_numbering: daily_rule("KP"),
             installment_remind_days: 3,
             contract_expiry_remind_days: 30,
             allow_advance_receipts: false,

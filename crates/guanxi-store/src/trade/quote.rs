@@ -354,20 +354,32 @@ pub async fn update<C: ConnectionTrait>(
 }
 
 /// Moves a quote through its states (submit, approve, return, send, accept, reject), with
-/// the reason a return or a rejection gives.
+/// the reason a return or a rejection gives. A quote submitted while a QUOTE approval flow
+/// applies goes through the engine (and is decided there, not by `approveQuote`); without
+/// one, anyone with `quote.approve` other than its owner decides it. `department` is the
+/// submitter's, for the flows' conditions.
 pub async fn act<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
     scope: OwnerAndCustomer,
     (id, expected_version): (Uuid, i32),
-    action: QuoteAction,
-    reason: Option<&str>,
+    (action, reason): (QuoteAction, Option<&str>),
+    department: Option<guanxi_domain::ids::DepartmentId>,
 ) -> StoreResult<Quote> {
     let tenant = author.tenant_id;
     let settings = tenant::settings(conn, tenant).await?;
     let now = Utc::now();
     let before = repo::live_current::<Quotes, C>(conn, tenant, scope, id, expected_version).await?;
     let next = before.after(action, shanghai_date(now), settings.quote_approval_discount)?;
+    if matches!(action, QuoteAction::Approve | QuoteAction::Return)
+        && crate::finance::approval::pending_of(conn, tenant, id).await?.is_some()
+    {
+        return Err(StoreError::rejected(
+            "id",
+            ErrorCode::IllegalState,
+            "this quote waits on its approval flow: decide it with approve or rejectApproval",
+        ));
+    }
     if action == QuoteAction::Approve && before.header.owner_id.map(UserId::uuid) == author.user_id {
         return Err(StoreError::rejected(
             "id",
@@ -393,6 +405,71 @@ pub async fn act<C: ConnectionTrait>(
     };
     let after = repo::write_versioned::<Quotes, C>(conn, tenant, id, expected_version, update).await?;
     let changes = ChangeSet::new().field("status", before.status, after.status).field("reason", (), reason);
+    audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
+    if action == QuoteAction::Submit {
+        return submit_to_flow(conn, author, after, department).await;
+    }
+    Ok(after)
+}
+
+/// Hands a quote just submitted to the QUOTE approval flow that applies, if one does.
+async fn submit_to_flow<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    quote: Quote,
+    department: Option<guanxi_domain::ids::DepartmentId>,
+) -> StoreResult<Quote> {
+    use guanxi_domain::approval::flow::{DocumentKind, Facts};
+    let tenant = author.tenant_id;
+    let customer = crate::customers::customer::find(
+        conn,
+        tenant,
+        guanxi_domain::platform::access::ScopeRule::All,
+        quote.header.customer_id.uuid(),
+    )
+    .await?;
+    let facts = Facts {
+        amount: quote.totals.gross,
+        discount: quote.discount_off_list,
+        department,
+        customer_level: customer.and_then(|c| c.fields.level),
+    };
+    if !crate::finance::approval::flow_applies(conn, tenant, DocumentKind::Quote, &facts).await? {
+        return Ok(quote);
+    }
+    let submission = crate::finance::approval::Submission {
+        kind: DocumentKind::Quote,
+        document_id: quote.id.uuid(),
+        facts,
+        owner_id: quote.header.owner_id,
+    };
+    let request = crate::finance::approval::submit(conn, author, submission).await?;
+    if request.status == guanxi_domain::approval::engine::RequestStatus::Pending {
+        return Ok(quote);
+    }
+    follow(conn, author, quote.id.uuid(), request.status).await
+}
+
+/// Brings a quote to the status its approval flow reached: approved, or back to its
+/// author as a draft.
+pub async fn follow<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    id: Uuid,
+    outcome: guanxi_domain::approval::engine::RequestStatus,
+) -> StoreResult<Quote> {
+    let tenant = author.tenant_id;
+    let before = find(conn, tenant, OwnerAndCustomer::ALL, id).await?.ok_or(StoreError::NotFound)?;
+    let status = guanxi_domain::trade::document::quote_after_approval(outcome);
+    if status == before.status {
+        return Ok(before);
+    }
+    let mut update = quote::Entity::update_many().col_expr(quote::Column::Status, Expr::value(status.as_str()));
+    if status == QuoteStatus::Approved {
+        update = update.col_expr(quote::Column::ApprovedBy, Expr::value(author.user_id));
+    }
+    let after = repo::write_versioned::<Quotes, C>(conn, tenant, id, before.version, update).await?;
+    let changes = ChangeSet::new().field("status", before.status, after.status);
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     Ok(after)
 }
@@ -483,4 +560,21 @@ pub async fn delete<C: ConnectionTrait>(
         }
     }
     Ok(deleted)
+}
+
+/// A quote in the caller's scope, or waiting on their approval: an approver reads what
+/// they are asked to approve, and only while it waits on them.
+pub async fn find_as_approver<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: crate::scope::OrApprover,
+    id: Uuid,
+) -> StoreResult<Option<Quote>> {
+    let columns = (quote::Column::TenantId, quote::Column::CustomerId, quote::Column::OwnerId, quote::Column::Id);
+    let backend = conn.get_database_backend();
+    let row = crate::scope::of_owner_customer_or_approver::<quote::Entity>(backend, tenant, scope, columns)
+        .filter(quote::Column::Id.eq(id))
+        .one(conn)
+        .await?;
+    row.map(to_domain).transpose()
 }

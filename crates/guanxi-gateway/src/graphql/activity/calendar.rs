@@ -469,6 +469,46 @@ impl Todos {
     ) -> ApiResult<Vec<crate::graphql::finance::contract::Contract>> {
         crate::graphql::finance::contract::my_contracts_expiring(ctx, 20).await
     }
+
+    /// The caller's own contacts whose birthday falls within the tenant's reminder lead
+    /// (生日提醒, `birthdayRemindDays`), soonest first (at most 20).
+    async fn birthdays(&self, ctx: &Context<'_>) -> ApiResult<Vec<UpcomingBirthday>> {
+        let actor = actor(ctx)?;
+        if !actor.may(guanxi_domain::platform::access::Permission::ContactRead) {
+            return Ok(vec![]);
+        }
+        let conn = state(ctx).db.connection();
+        let lead = guanxi_store::platform::tenant::settings(conn, actor.tenant_id).await?.birthday_remind_days;
+        let today = guanxi_domain::customers::customer::shanghai_date(Utc::now());
+        let scope = crate::graphql::loaders::contact_scope(actor);
+        let found = guanxi_store::customers::contact::birthdays_of(
+            conn,
+            actor.tenant_id,
+            scope,
+            actor.user_id,
+            (today, lead),
+            20,
+        )
+        .await?;
+        Ok(found
+            .into_iter()
+            .map(|(contact, on)| UpcomingBirthday {
+                contact: Contact(contact),
+                on,
+                days_away: i32::try_from((on - today).num_days()).unwrap_or(0),
+            })
+            .collect())
+    }
+}
+
+/// A contact's coming birthday.
+#[derive(SimpleObject)]
+pub struct UpcomingBirthday {
+    contact: Contact,
+    /// This year's (or next year's) birthday.
+    on: chrono::NaiveDate,
+    /// 0 is today.
+    days_away: i32,
 }
 
 /// A reminder of an event occurrence.

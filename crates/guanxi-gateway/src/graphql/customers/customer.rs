@@ -99,7 +99,9 @@ pub struct Money {
 
 impl Money {
     pub fn cny(amount: Decimal) -> Self {
-        Self { amount: amount.round_dp(2), currency: "CNY".into() }
+        // Half up (四舍五入), as Chinese accounting rounds; `round_dp` alone would round half to even.
+        let amount = amount.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+        Self { amount, currency: "CNY".into() }
     }
 }
 

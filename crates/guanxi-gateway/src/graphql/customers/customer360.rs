@@ -42,6 +42,8 @@ pub struct CustomerSummary {
     contract_count: u64,
     signed_amount: Money,
     received_amount: Money,
+    /// Issued invoices the caller may see (tax included).
+    invoiced_amount: Money,
 }
 
 #[Object]
@@ -118,7 +120,13 @@ impl Customer360 {
         } else {
             guanxi_store::finance::contract::Figures::default()
         };
+        let invoiced = if asked(&["invoicedAmount"]) {
+            crate::graphql::finance::invoice::issued_to(ctx, actor, self.0.id.uuid()).await?
+        } else {
+            Decimal::ZERO
+        };
         Ok(CustomerSummary {
+            invoiced_amount: Money::cny(invoiced),
             contract_count: contracts.count,
             signed_amount: Money::cny(contracts.signed),
             received_amount: Money::cny(contracts.received),
@@ -219,6 +227,33 @@ impl Customer360 {
             ..Default::default()
         };
         crate::graphql::finance::contract::contract_connection(ctx, filter, (first, after), None).await
+    }
+
+    /// The customer's invoice requests and invoices the caller may see, newest first.
+    #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity")]
+    async fn invoices(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<Vec<crate::graphql::finance::invoice::InvoiceStatus>>,
+    ) -> ApiResult<Conn<crate::graphql::finance::invoice::Invoice>> {
+        let filter = guanxi_store::finance::invoice::InvoiceFilter {
+            customer_id: Some(self.0.id.uuid()),
+            status: status.map(|s| s.into_iter().map(Into::into).collect()),
+            ..Default::default()
+        };
+        let direction = crate::graphql::shared::OrderDirection::Desc;
+        crate::graphql::finance::invoice::invoice_connection(ctx, filter, (first, after), direction).await
+    }
+
+    /// The customer's billing profiles (开票信息), the default first.
+    async fn billing_profiles(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::finance::invoice::BillingProfile>> {
+        require(ctx, Permission::InvoiceRead)?;
+        crate::graphql::finance::invoice::profiles_of(ctx, self.0.id.uuid()).await
     }
 
     /// The earliest installment still owed on the customer's contracts the caller may see

@@ -25,6 +25,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::contract::Contract;
+use super::invoice::Invoice;
 use super::receivable::Receipt;
 use crate::graphql::context::{actor, author, require, state};
 use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
@@ -45,6 +46,10 @@ pub enum ApprovalDocumentKind {
     Contract,
     /// 回款
     Receipt,
+    /// 开票申请
+    Invoice,
+    /// 报价折扣
+    Quote,
 }
 
 /// 或签 (any one approver completes the step) or 会签 (all of them must approve).
@@ -380,6 +385,8 @@ impl ApprovalHistoryEntry {
 pub enum ApprovalDocument {
     Contract(Contract),
     Receipt(Receipt),
+    Invoice(Invoice),
+    Quote(crate::graphql::trade::quote::Quote),
 }
 
 /// An approver's task.
@@ -428,6 +435,22 @@ async fn document_of(ctx: &Context<'_>, kind: DomainKind, id: Uuid) -> ApiResult
         }
         DomainKind::Receipt => {
             loaders.load_one(super::receivable::ReceiptKey(id)).await?.map(|r| ApprovalDocument::Receipt(Receipt(r)))
+        }
+        DomainKind::Invoice => {
+            loaders.load_one(super::invoice::InvoiceKey(id)).await?.map(|i| ApprovalDocument::Invoice(Invoice(i)))
+        }
+        DomainKind::Quote => {
+            let actor = actor(ctx)?;
+            if !actor.may(Permission::QuoteRead) {
+                return Ok(None);
+            }
+            let scope = guanxi_store::scope::OrApprover {
+                rules: EntityKind::quote_rules(actor),
+                approver: Some(actor.user_id),
+            };
+            guanxi_store::trade::quote::find_as_approver(state(ctx).db.connection(), actor.tenant_id, scope, id)
+                .await?
+                .map(|q| ApprovalDocument::Quote(crate::graphql::trade::quote::Quote(q)))
         }
     })
 }
@@ -757,9 +780,8 @@ async fn take_action(ctx: &Context<'_>, input: ApprovalActionInput, kind: Action
         };
         // The delegate must be able to read what they are asked to approve.
         let kind = loaders.load_one(RequestKey(request)).await?.map(|r| r.kind);
-        let needed = match kind {
-            Some(DomainKind::Contract) => Permission::ContractRead,
-            Some(DomainKind::Receipt) => Permission::ReceivableRead,
+        let needed = match kind.and_then(|k| guanxi_store::finance::approval::document_entity(k).read_permission()) {
+            Some(permission) => permission,
             None => {
                 return Ok(Err::<Request, _>(vec![UserError::new(
                     "requestId",

@@ -81,6 +81,8 @@ pub enum ContractStatus {
     Void,
     /// 已到期: approved and past its end date.
     Expired,
+    /// 已变更: replaced by an approved revision, which carries its money on.
+    Superseded,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Serialize)]
@@ -169,6 +171,15 @@ impl Contract {
     async fn number(&self) -> &str {
         &self.0.number
     }
+    /// 1 as first signed; each change (变更) adds one and shares the number.
+    async fn revision(&self) -> i32 {
+        self.0.revision
+    }
+    /// The revision this one replaces once approved.
+    async fn revises(&self, ctx: &Context<'_>) -> ApiResult<Option<Contract>> {
+        let Some(revised) = self.0.revises_id else { return Ok(None) };
+        Ok(loaders(ctx)?.load_one(ContractKey(revised.uuid())).await?.map(Contract))
+    }
     async fn title(&self) -> &str {
         &self.0.fields.title
     }
@@ -230,6 +241,18 @@ impl Contract {
     /// Received beyond the amount (预收), where the tenant allows it.
     async fn advance(&self) -> Money {
         money(self.0.advance(), self.0.places)
+    }
+    /// What live invoice requests and issued invoices hold: never above the amount.
+    async fn invoiced(&self) -> Money {
+        money(self.0.invoiced, self.0.places)
+    }
+    /// What may still be invoiced.
+    async fn left_to_invoice(&self) -> Money {
+        money(self.0.fields.amount - self.0.invoiced, self.0.places)
+    }
+    /// Its invoice requests the caller may see, newest first.
+    async fn invoices(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::invoice::Invoice>> {
+        super::invoice::of_contract(ctx, self.0.id.uuid()).await
     }
     /// The tenant's decimal places for contracts when this one was made.
     async fn decimal_places(&self) -> u32 {
@@ -746,6 +769,26 @@ impl ContractMutation {
     /// its receipts reversed first.
     async fn void_contract(&self, ctx: &Context<'_>, input: ContractActionInput) -> ApiResult<ContractPayload> {
         act(ctx, input, ContractAction::Void, Permission::ContractVoid).await
+    }
+
+    /// Starts the next revision (变更) of a contract in force: a draft with the same number
+    /// and its plan, edited and submitted like any contract. Once approved it replaces this
+    /// one (SUPERSEDED), taking over its receipts and invoices; until then this one stays
+    /// in force.
+    async fn revise_contract(&self, ctx: &Context<'_>, input: ContractActionInput) -> ApiResult<ContractPayload> {
+        let version = input.expected_version;
+        write_by_id(
+            ctx,
+            Permission::ContractWrite,
+            (&input.id, CONTRACT),
+            contract_scope,
+            move |tx, author, scope, id| {
+                Box::pin(
+                    async move { guanxi_store::finance::contract::revise(tx, &author, scope, (id, version)).await },
+                )
+            },
+        )
+        .await
     }
 
     /// Moves a contract that never took effect to the recycle bin.

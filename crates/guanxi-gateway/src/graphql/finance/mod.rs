@@ -2,4 +2,5 @@
 
 pub mod approval;
 pub mod contract;
+pub mod invoice;
 pub mod receivable;

@@ -600,7 +600,7 @@ impl From<Outcome<DomainReceipt>> for ReceiptPayload {
     }
 }
 
-fn trimmed(value: &Option<String>) -> Option<String> {
+pub(crate) fn trimmed(value: &Option<String>) -> Option<String> {
     value.as_ref().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 

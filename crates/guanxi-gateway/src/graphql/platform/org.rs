@@ -163,6 +163,8 @@ pub enum ScopeModule {
     Order,
     /// 回款
     Receivable,
+    /// 发票
+    Invoice,
 }
 
 /// Which records of a module a role sees.

@@ -67,6 +67,7 @@ pub struct Settings {
     order_wins_deal: bool,
     contract_numbering: Numbering,
     receipt_numbering: Numbering,
+    invoice_numbering: Numbering,
     /// Days before an installment is due to remind its contract's owner (回款提醒).
     installment_remind_days: i32,
     /// Days before an approved contract ends to remind its owner.
@@ -123,6 +124,7 @@ fn view(settings: &TenantSettings) -> Settings {
         order_wins_deal: settings.order_wins_deal,
         contract_numbering: numbering(&settings.contract_numbering),
         receipt_numbering: numbering(&settings.receipt_numbering),
+        invoice_numbering: numbering(&settings.invoice_numbering),
         installment_remind_days: i32::from(settings.installment_remind_days),
         contract_expiry_remind_days: i32::from(settings.contract_expiry_remind_days),
         allow_advance_receipts: settings.allow_advance_receipts,
@@ -150,6 +152,7 @@ pub struct UpdateSettingsInput {
     pub order_wins_deal: Option<bool>,
     pub contract_numbering: Option<Numbering>,
     pub receipt_numbering: Option<Numbering>,
+    pub invoice_numbering: Option<Numbering>,
     /// 0 to 365.
     pub installment_remind_days: Option<i32>,
     /// 0 to 365.
@@ -244,6 +247,7 @@ impl SettingsMutation {
                     (&input.order_numbering, "orderNumbering", &mut settings.order_numbering),
                     (&input.contract_numbering, "contractNumbering", &mut settings.contract_numbering),
                     (&input.receipt_numbering, "receiptNumbering", &mut settings.receipt_numbering),
+                    (&input.invoice_numbering, "invoiceNumbering", &mut settings.invoice_numbering),
                 ] {
                     if let Some(checked) = given.as_ref().and_then(|n| invalid.check(rule_of(n, field))) {
                         *rule = checked;

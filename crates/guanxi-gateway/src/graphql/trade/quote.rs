@@ -134,6 +134,20 @@ impl Quote {
     async fn decision_reason(&self) -> Option<&str> {
         self.0.decision_reason.as_deref()
     }
+    /// The latest request to a QUOTE approval flow, when one applied.
+    async fn approval(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<crate::graphql::finance::approval::ApprovalRequest>> {
+        crate::graphql::finance::approval::approval_of(ctx, self.0.id.uuid()).await
+    }
+    /// Every action of its approval flows, oldest first.
+    async fn approval_history(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::finance::approval::ApprovalHistoryEntry>> {
+        crate::graphql::finance::approval::history_of(ctx, self.0.id.uuid()).await
+    }
     /// Every revision of this quote the caller may see, oldest first.
     async fn revisions(&self, ctx: &Context<'_>) -> ApiResult<Vec<Quote>> {
         let loaders = super::document::loaders(ctx)?;
@@ -362,9 +376,11 @@ async fn act(
     permission: Permission,
 ) -> ApiResult<QuotePayload> {
     let (version, reason) = (input.expected_version, input.reason);
+    let department = crate::graphql::context::actor(ctx)?.department_id;
     write_by_id(ctx, permission, (&input.id, QUOTE), quote_scope, move |tx, author, scope, id| {
         Box::pin(async move {
-            guanxi_store::trade::quote::act(tx, &author, scope, (id, version), action, reason.as_deref()).await
+            let act = (action, reason.as_deref());
+            guanxi_store::trade::quote::act(tx, &author, scope, (id, version), act, Some(department)).await
         })
     })
     .await

@@ -1,0 +1,123 @@
+//! Invoices: billing profiles (开票信息) per customer and invoice requests (开票申请) per
+//! contract, which keep a copy of the title they were made out to. Contracts gain the
+//! amount their live invoice requests hold (`invoiced_e4`), raised and lowered with one
+//! conditional statement so it never passes the contract amount, and revisions (变更): a
+//! revision shares its contract's number, so the number is unique per revision.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+use sea_orm_migration::sea_orm::ConnectionTrait;
+
+use crate::helpers::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+const ROLE_GRANTS: RoleGrants = &[
+    ("admin", &["invoice.read", "invoice.write", "invoice.issue"], "ALL"),
+    ("executive", &["invoice.read"], "ALL"),
+    ("sales_manager", &["invoice.read", "invoice.write"], "DEPARTMENT_TREE"),
+    ("sales_rep", &["invoice.read", "invoice.write"], "OWN"),
+    ("finance", &["invoice.read", "invoice.write", "invoice.issue"], "ALL"),
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let columns = [
+            big_integer("invoiced_e4").default(0).to_owned(),
+            integer("revision").default(1).to_owned(),
+            uuid_null("revises_id"),
+        ];
+        for mut column in columns {
+            manager.alter_table(Table::alter().table("contracts").add_column(&mut column).to_owned()).await?;
+        }
+        manager.drop_index(Index::drop().name("ux_contracts_number").table("contracts").to_owned()).await?;
+        manager
+            .create_index(
+                index("ux_contracts_number_revision", "contracts", &["tenant_id", "number", "revision"])
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+
+        let mut profiles = tenant_table("billing_profiles");
+        profiles
+            .col(uuid("customer_id"))
+            .col(string_len("title_kind", 20))
+            .col(string_len("title", 100))
+            .col(string_len_null("tax_number", 18))
+            .col(string_len_null("bank", 100))
+            .col(string_len_null("account", 40))
+            .col(string_len_null("address", 200))
+            .col(string_len_null("phone", 30))
+            .col(boolean("is_default").default(false))
+            .foreign_key(&mut tenant_fk("billing_profiles", "customer_id", "customers"));
+        lifecycle(&mut profiles, true);
+        manager.create_table(profiles).await?;
+        manager
+            .create_index(index("ix_billing_profiles_customer", "billing_profiles", &["tenant_id", "customer_id"]))
+            .await?;
+
+        let mut invoices = tenant_table("invoices");
+        invoices
+            .col(string_len("number", 40))
+            .col(uuid("contract_id"))
+            .col(uuid("customer_id"))
+            .col(uuid_null("owner_id"))
+            .col(uuid_null("profile_id"))
+            .col(json("title"))
+            .col(string_len("vat_kind", 20))
+            .col(string_len("rate", 4))
+            .col(big_integer("amount_e4"))
+            .col(big_integer("tax_e4"))
+            .col(string_len("status", 20))
+            .col(string_len_null("invoice_number", 20))
+            .col(date_null("issued_on"))
+            .col(string_len_null("void_reason", 500))
+            .col(timestamp_with_time_zone_null("voided_at"))
+            .col(string_len_null("external_id", 100))
+            .col(string_len_null("note", 500))
+            .col(uuid_null("created_by"))
+            .foreign_key(&mut tenant_fk("invoices", "contract_id", "contracts"))
+            .foreign_key(&mut tenant_fk("invoices", "customer_id", "customers"))
+            .foreign_key(&mut tenant_fk("invoices", "owner_id", "users"))
+            .foreign_key(&mut tenant_fk("invoices", "profile_id", "billing_profiles"));
+        lifecycle(&mut invoices, false);
+        manager.create_table(invoices).await?;
+        manager
+            .create_index(index("ux_invoices_number", "invoices", &["tenant_id", "number"]).unique().to_owned())
+            .await?;
+        for (name, columns) in [
+            ("ix_invoices_contract", &["tenant_id", "contract_id", "created_at"][..]),
+            ("ix_invoices_customer", &["tenant_id", "customer_id", "created_at"][..]),
+        ] {
+            manager.create_index(index(name, "invoices", columns)).await?;
+        }
+        for sql in [
+            "CREATE UNIQUE INDEX ux_invoices_external ON invoices (tenant_id, external_id) \
+             WHERE external_id IS NOT NULL",
+            // One tax authority number is one invoice.
+            "CREATE UNIQUE INDEX ux_invoices_issued ON invoices (tenant_id, invoice_number) \
+             WHERE invoice_number IS NOT NULL",
+        ] {
+            manager.get_connection().execute_unprepared(sql).await?;
+        }
+
+        grant_builtin_roles(manager, ROLE_GRANTS, &["INVOICE"]).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in ["invoices", "billing_profiles"] {
+            manager.drop_table(Table::drop().table(table).if_exists().to_owned()).await?;
+        }
+        manager.drop_index(Index::drop().name("ux_contracts_number_revision").table("contracts").to_owned()).await?;
+        manager
+            .create_index(index("ux_contracts_number", "contracts", &["tenant_id", "number"]).unique().to_owned())
+            .await?;
+        for column in ["invoiced_e4", "revision", "revises_id"] {
+            manager.alter_table(Table::alter().table("contracts").drop_column(column).to_owned()).await?;
+        }
+        Ok(())
+    }
+}
