@@ -108,6 +108,29 @@ impl UserError {
 /// The result of a mutation's work: the record, or the user errors that stopped it.
 pub type Outcome<T> = Result<T, Vec<UserError>>;
 
+/// A mutation's payload: the record it wrote (wrapped in its GraphQL type) or the user
+/// errors that refused it. `payload! { /// docs  ContactPayload, contact: Contact(DomainContact) }`.
+macro_rules! payload {
+    ($(#[$meta:meta])* $name:ident, $field:ident: $wrap:ident($domain:ty)) => {
+        $(#[$meta])*
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $name {
+            $field: Option<$wrap>,
+            user_errors: Vec<$crate::graphql::error::UserError>,
+        }
+
+        impl From<$crate::graphql::error::Outcome<$domain>> for $name {
+            fn from(outcome: $crate::graphql::error::Outcome<$domain>) -> Self {
+                match outcome {
+                    Ok(value) => Self { $field: Some($wrap(value)), user_errors: vec![] },
+                    Err(errors) => Self { $field: None, user_errors: errors },
+                }
+            }
+        }
+    };
+}
+pub(crate) use payload;
+
 /// Sorts a store result into a business outcome or a top-level error.
 pub fn outcome<T>(result: Result<T, StoreError>) -> Result<Outcome<T>, ApiError> {
     match result {

@@ -287,3 +287,16 @@ impl Loader<StageChangesKey> for ScopedLoader {
         Ok(out)
     }
 }
+
+/// A loader's answer for keys that each have many values: `values` grouped by the key
+/// `key_of` gives each.
+pub fn grouped<K: std::hash::Hash + Eq, V>(
+    values: impl IntoIterator<Item = V>,
+    key_of: impl Fn(&V) -> K,
+) -> std::collections::HashMap<K, Vec<V>> {
+    let mut out: std::collections::HashMap<K, Vec<V>> = std::collections::HashMap::new();
+    for value in values {
+        out.entry(key_of(&value)).or_default().push(value);
+    }
+    out
+}

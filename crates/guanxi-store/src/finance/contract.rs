@@ -80,28 +80,7 @@ pub fn to_domain(m: contract::Model) -> StoreResult<Contract> {
 /// approver they wait on.
 pub struct Contracts;
 
-impl Scoped for Contracts {
-    type Entity = contract::Entity;
-    type Scope = OrApprover;
-    type Record = Contract;
-    const ID: contract::Column = contract::Column::Id;
-    const DELETED_AT: Option<contract::Column> = Some(contract::Column::DeletedAt);
-
-    fn visible(backend: DbBackend, tenant: TenantId, scope: OrApprover) -> Select<contract::Entity> {
-        use contract::Column as C;
-        crate::scope::of_owner_customer_or_approver(
-            backend,
-            tenant,
-            scope,
-            (C::TenantId, C::CustomerId, C::OwnerId, C::Id),
-        )
-    }
-
-    fn to_domain(model: contract::Model) -> StoreResult<Contract> {
-        to_domain(model)
-    }
-}
-
+crate::finance::or_approver_scoped!(Contracts, contract, Contract, Some(contract::Column::DeletedAt));
 repo::versioned!(Contracts, contract);
 repo::recyclable!(Contracts, contract, ENTITY);
 repo::scoped_reads!(Contracts);

@@ -33,7 +33,6 @@ use crate::decode::Cell;
 use crate::entity::{billing_profile, contract, invoice};
 use crate::error::{StoreError, StoreResult};
 use crate::finance::approval::{self, Submission};
-use crate::page::{CursorValue, Direction, SortKey};
 use crate::platform::audit::{self, Author};
 use crate::platform::{sequence, tenant};
 use crate::repo::{self, Scoped};
@@ -282,84 +281,10 @@ pub fn to_domain(m: invoice::Model) -> StoreResult<Invoice> {
 /// the approver they wait on.
 pub struct Invoices;
 
-impl Scoped for Invoices {
-    type Entity = invoice::Entity;
-    type Scope = OrApprover;
-    type Record = Invoice;
-    const ID: invoice::Column = invoice::Column::Id;
-    const DELETED_AT: Option<invoice::Column> = None;
+crate::finance::contract_document!(Invoices, invoice, Invoice, InvoiceStatus, IssuedOn);
 
-    fn visible(backend: DbBackend, tenant: TenantId, scope: OrApprover) -> Select<invoice::Entity> {
-        use invoice::Column as C;
-        crate::scope::of_owner_customer_or_approver(
-            backend,
-            tenant,
-            scope,
-            (C::TenantId, C::CustomerId, C::OwnerId, C::Id),
-        )
-    }
-
-    fn to_domain(model: invoice::Model) -> StoreResult<Invoice> {
-        to_domain(model)
-    }
-}
-
-repo::versioned!(Invoices, invoice);
-repo::scoped_reads!(Invoices);
-
-#[derive(Clone, Debug, Default)]
-pub struct InvoiceFilter {
-    pub contract_id: Option<Uuid>,
-    pub customer_id: Option<Uuid>,
-    pub status: Option<Vec<InvoiceStatus>>,
-    pub issued_from: Option<NaiveDate>,
-    pub issued_to: Option<NaiveDate>,
-}
-
-impl repo::Listed for Invoices {
-    type Filter = InvoiceFilter;
-    type Order = Direction;
-
-    fn matching(
-        backend: DbBackend,
-        tenant: TenantId,
-        scope: OrApprover,
-        filter: &InvoiceFilter,
-    ) -> Select<invoice::Entity> {
-        let mut select = Self::visible(backend, tenant, scope);
-        if let Some(contract) = filter.contract_id {
-            select = select.filter(invoice::Column::ContractId.eq(contract));
-        }
-        if let Some(customer) = filter.customer_id {
-            select = select.filter(invoice::Column::CustomerId.eq(customer));
-        }
-        if let Some(statuses) = &filter.status {
-            select = select.filter(invoice::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
-        }
-        if let Some(from) = filter.issued_from {
-            select = select.filter(invoice::Column::IssuedOn.gte(from));
-        }
-        if let Some(to) = filter.issued_to {
-            select = select.filter(invoice::Column::IssuedOn.lte(to));
-        }
-        select
-    }
-
-    fn sort_key(direction: Direction) -> SortKey<invoice::Entity> {
-        SortKey {
-            name: "CREATED_AT",
-            column: invoice::Column::CreatedAt,
-            direction,
-            value: |m: &invoice::Model| CursorValue::Time(m.created_at),
-        }
-    }
-
-    fn id_of(model: &invoice::Model) -> Uuid {
-        model.id
-    }
-}
-
-repo::listed!(Invoices);
+/// Which invoice requests to list; the window is on the day issued.
+pub type InvoiceFilter = crate::finance::DocumentFilter<InvoiceStatus>;
 
 /// What a new invoice request brings.
 #[derive(Clone, Debug)]

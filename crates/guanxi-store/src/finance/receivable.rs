@@ -26,7 +26,7 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, Select,
+    QueryTrait,
 };
 use uuid::Uuid;
 
@@ -35,7 +35,6 @@ use crate::entity::{contract, installment, notice, receipt};
 use crate::error::{StoreError, StoreResult};
 use crate::finance::approval::{self, Submission};
 use crate::finance::contract::{Contracts, installment_of};
-use crate::page::{CursorValue, Direction, SortKey};
 use crate::platform::audit::{self, Author};
 use crate::platform::{sequence, tenant};
 use crate::repo::{self, Scoped};
@@ -89,84 +88,10 @@ fn allocations_json(parts: &[(InstallmentId, Decimal)]) -> serde_json::Value {
 /// approver they wait on.
 pub struct Receipts;
 
-impl Scoped for Receipts {
-    type Entity = receipt::Entity;
-    type Scope = OrApprover;
-    type Record = Receipt;
-    const ID: receipt::Column = receipt::Column::Id;
-    const DELETED_AT: Option<receipt::Column> = None;
+crate::finance::contract_document!(Receipts, receipt, Receipt, ReceiptStatus, ReceivedOn);
 
-    fn visible(backend: DbBackend, tenant: TenantId, scope: OrApprover) -> Select<receipt::Entity> {
-        use receipt::Column as C;
-        crate::scope::of_owner_customer_or_approver(
-            backend,
-            tenant,
-            scope,
-            (C::TenantId, C::CustomerId, C::OwnerId, C::Id),
-        )
-    }
-
-    fn to_domain(model: receipt::Model) -> StoreResult<Receipt> {
-        to_domain(model)
-    }
-}
-
-repo::versioned!(Receipts, receipt);
-repo::scoped_reads!(Receipts);
-
-#[derive(Clone, Debug, Default)]
-pub struct ReceiptFilter {
-    pub contract_id: Option<Uuid>,
-    pub customer_id: Option<Uuid>,
-    pub status: Option<Vec<ReceiptStatus>>,
-    pub received_from: Option<NaiveDate>,
-    pub received_to: Option<NaiveDate>,
-}
-
-impl repo::Listed for Receipts {
-    type Filter = ReceiptFilter;
-    type Order = Direction;
-
-    fn matching(
-        backend: DbBackend,
-        tenant: TenantId,
-        scope: OrApprover,
-        filter: &ReceiptFilter,
-    ) -> Select<receipt::Entity> {
-        let mut select = Self::visible(backend, tenant, scope);
-        if let Some(contract) = filter.contract_id {
-            select = select.filter(receipt::Column::ContractId.eq(contract));
-        }
-        if let Some(customer) = filter.customer_id {
-            select = select.filter(receipt::Column::CustomerId.eq(customer));
-        }
-        if let Some(statuses) = &filter.status {
-            select = select.filter(receipt::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
-        }
-        if let Some(from) = filter.received_from {
-            select = select.filter(receipt::Column::ReceivedOn.gte(from));
-        }
-        if let Some(to) = filter.received_to {
-            select = select.filter(receipt::Column::ReceivedOn.lte(to));
-        }
-        select
-    }
-
-    fn sort_key(direction: Direction) -> SortKey<receipt::Entity> {
-        SortKey {
-            name: "CREATED_AT",
-            column: receipt::Column::CreatedAt,
-            direction,
-            value: |m: &receipt::Model| CursorValue::Time(m.created_at),
-        }
-    }
-
-    fn id_of(model: &receipt::Model) -> Uuid {
-        model.id
-    }
-}
-
-repo::listed!(Receipts);
+/// Which receipts to list; the window is on the day received.
+pub type ReceiptFilter = crate::finance::DocumentFilter<ReceiptStatus>;
 
 /// What a new receipt brings.
 #[derive(Clone, Debug)]
@@ -188,6 +113,12 @@ async fn open_installments<C: ConnectionTrait>(
     tenant: TenantId,
     contract: Uuid,
 ) -> StoreResult<Vec<(InstallmentId, Decimal)>> {
+    Ok(still_owed(&live_plan(conn, tenant, contract).await?))
+}
+
+/// A contract's installments that are not void, oldest first (due date, then number):
+/// the order receipts fill them in.
+async fn live_plan<C: ConnectionTrait>(conn: &C, tenant: TenantId, contract: Uuid) -> StoreResult<Vec<Installment>> {
     let rows = installment::Entity::find()
         .filter(installment::Column::TenantId.eq(tenant.uuid()))
         .filter(installment::Column::ContractId.eq(contract))
@@ -196,8 +127,12 @@ async fn open_installments<C: ConnectionTrait>(
         .order_by_asc(installment::Column::Seq)
         .all(conn)
         .await?;
-    let plan: Vec<Installment> = rows.into_iter().map(installment_of).collect::<StoreResult<_>>()?;
-    Ok(plan.iter().filter(|i| i.outstanding() > Decimal::ZERO).map(|i| (i.id, i.outstanding())).collect())
+    rows.into_iter().map(installment_of).collect()
+}
+
+/// What each installment still owes, leaving out those paid up.
+fn still_owed(plan: &[Installment]) -> Vec<(InstallmentId, Decimal)> {
+    plan.iter().filter(|i| i.outstanding() > Decimal::ZERO).map(|i| (i.id, i.outstanding())).collect()
 }
 
 /// Registers a receipt against an approved contract the caller may see. It is approved
@@ -410,15 +345,7 @@ async fn shift_installments<C: ConnectionTrait>(
 /// revision took them over from the contract it replaced. The receipts' rows are
 /// rewritten as bookkeeping of that move, without change events of their own.
 pub(crate) async fn reallocate<C: ConnectionTrait>(conn: &C, tenant: TenantId, contract: Uuid) -> StoreResult<()> {
-    let rows = installment::Entity::find()
-        .filter(installment::Column::TenantId.eq(tenant.uuid()))
-        .filter(installment::Column::ContractId.eq(contract))
-        .filter(installment::Column::Void.eq(false))
-        .order_by_asc(installment::Column::DueOn)
-        .order_by_asc(installment::Column::Seq)
-        .all(conn)
-        .await?;
-    let mut plan: Vec<Installment> = rows.into_iter().map(installment_of).collect::<StoreResult<_>>()?;
+    let mut plan = live_plan(conn, tenant, contract).await?;
     for installment in &mut plan {
         installment.received = Decimal::ZERO;
     }
@@ -431,9 +358,7 @@ pub(crate) async fn reallocate<C: ConnectionTrait>(conn: &C, tenant: TenantId, c
         .all(conn)
         .await?;
     for row in receipts {
-        let open: Vec<(InstallmentId, Decimal)> =
-            plan.iter().filter(|i| i.outstanding() > Decimal::ZERO).map(|i| (i.id, i.outstanding())).collect();
-        let (parts, advance) = allocate(from_e4(row.amount_e4), &open, None, true)?;
+        let (parts, advance) = allocate(from_e4(row.amount_e4), &still_owed(&plan), None, true)?;
         for (id, part) in &parts {
             if let Some(installment) = plan.iter_mut().find(|i| i.id == *id) {
                 installment.received += *part;

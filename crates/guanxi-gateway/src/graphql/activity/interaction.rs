@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::graphql::context::{actor, author, require, state};
 use crate::graphql::customers::contact::{CONTACT, Contact};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, GeoPoint, find_visible};
-use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
+use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{ContactKey, CustomerKey, Loaders, UserKey};
 use crate::graphql::mutation::{Idempotent, write};
 use crate::graphql::platform::audit::ChangeEvent;
@@ -379,19 +379,8 @@ pub struct CreateInteractionInput {
     pub idempotency_key: Option<String>,
 }
 
-#[derive(SimpleObject)]
-pub struct InteractionPayload {
-    interaction: Option<Interaction>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<DomainInteraction>> for InteractionPayload {
-    fn from(outcome: Outcome<DomainInteraction>) -> Self {
-        match outcome {
-            Ok(i) => Self { interaction: Some(Interaction(i)), user_errors: vec![] },
-            Err(errors) => Self { interaction: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    InteractionPayload, interaction: Interaction(DomainInteraction)
 }
 
 /// One record from an outside channel.

@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::graphql::context::{actor, author, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer};
 use crate::graphql::customers::customer_input::custom_input;
-use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
+use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{ContactKey, CustomerKey, Loaders, UserKey, contact_scope};
 use crate::graphql::mutation::{Idempotent, transact, write, write_by_id};
 use crate::graphql::platform::org::{USER, User};
@@ -435,19 +435,8 @@ pub struct DeleteContactInput {
     pub expected_version: i32,
 }
 
-#[derive(SimpleObject)]
-pub struct ContactPayload {
-    contact: Option<Contact>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<DomainContact>> for ContactPayload {
-    fn from(outcome: Outcome<DomainContact>) -> Self {
-        match outcome {
-            Ok(c) => Self { contact: Some(Contact(c)), user_errors: vec![] },
-            Err(errors) => Self { contact: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    ContactPayload, contact: Contact(DomainContact)
 }
 
 #[derive(Default)]

@@ -28,7 +28,7 @@ use super::contract::Contract;
 use super::invoice::Invoice;
 use super::receivable::Receipt;
 use crate::graphql::context::{actor, author, require, state};
-use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
+use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{ScopedLoader, UserKey};
 use crate::graphql::mutation::{Idempotent, transact, write};
 use crate::graphql::platform::org::{DEPARTMENT, ROLE, USER};
@@ -491,11 +491,7 @@ impl Loader<TasksKey> for ScopedLoader {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let found =
             guanxi_store::finance::approval::pending_tasks(self.db.connection(), self.actor.tenant_id, &ids).await?;
-        let mut out: HashMap<TasksKey, Vec<Task>> = HashMap::new();
-        for task in found {
-            out.entry(TasksKey(task.request_id.uuid())).or_default().push(task);
-        }
-        Ok(out)
+        Ok(crate::graphql::loaders::grouped(found, |t| TasksKey(t.request_id.uuid())))
     }
 }
 
@@ -519,11 +515,7 @@ impl Loader<HistoryKey> for ScopedLoader {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let found =
             guanxi_store::finance::approval::history_of(self.db.connection(), self.actor.tenant_id, &ids).await?;
-        let mut out: HashMap<HistoryKey, Vec<HistoryEntry>> = HashMap::new();
-        for entry in found {
-            out.entry(HistoryKey(entry.document_id)).or_default().push(entry);
-        }
-        Ok(out)
+        Ok(crate::graphql::loaders::grouped(found, |e| HistoryKey(e.document_id)))
     }
 }
 
@@ -690,19 +682,8 @@ pub struct DeleteApprovalFlowInput {
     pub expected_version: i32,
 }
 
-#[derive(SimpleObject)]
-pub struct ApprovalFlowPayload {
-    flow: Option<ApprovalFlow>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<Flow>> for ApprovalFlowPayload {
-    fn from(outcome: Outcome<Flow>) -> Self {
-        match outcome {
-            Ok(f) => Self { flow: Some(ApprovalFlow(f)), user_errors: vec![] },
-            Err(errors) => Self { flow: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    ApprovalFlowPayload, flow: ApprovalFlow(Flow)
 }
 
 /// An action on an approval request.
@@ -717,19 +698,8 @@ pub struct ApprovalActionInput {
     pub to_user_id: Option<ID>,
 }
 
-#[derive(SimpleObject)]
-pub struct ApprovalPayload {
-    request: Option<ApprovalRequest>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<Request>> for ApprovalPayload {
-    fn from(outcome: Outcome<Request>) -> Self {
-        match outcome {
-            Ok(r) => Self { request: Some(ApprovalRequest(r)), user_errors: vec![] },
-            Err(errors) => Self { request: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    ApprovalPayload, request: ApprovalRequest(Request)
 }
 
 #[derive(Clone, Copy)]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_domain::customers::customer::shanghai_date;
 use guanxi_domain::entity::EntityKind;
@@ -30,7 +30,7 @@ use super::approval::{ApprovalHistoryEntry, ApprovalRequest, approval_of, histor
 use crate::graphql::context::{require, state};
 use crate::graphql::customers::contact::CONTACT;
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
-use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
+use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{CustomerKey, ScopedLoader, UserKey};
 use crate::graphql::mutation::{Idempotent, write, write_by_id};
 use crate::graphql::platform::org::{USER, User};
@@ -345,11 +345,7 @@ impl Loader<InstallmentsKey> for ScopedLoader {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let found =
             guanxi_store::finance::contract::installments_of(self.db.connection(), self.actor.tenant_id, &ids).await?;
-        let mut out: HashMap<InstallmentsKey, Vec<DomainInstallment>> = HashMap::new();
-        for installment in found {
-            out.entry(InstallmentsKey(installment.contract_id.uuid())).or_default().push(installment);
-        }
-        Ok(out)
+        Ok(crate::graphql::loaders::grouped(found, |i| InstallmentsKey(i.contract_id.uuid())))
     }
 }
 
@@ -647,19 +643,8 @@ pub struct ContractActionInput {
     pub reason: Option<String>,
 }
 
-#[derive(SimpleObject)]
-pub struct ContractPayload {
-    contract: Option<Contract>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<DomainContract>> for ContractPayload {
-    fn from(outcome: Outcome<DomainContract>) -> Self {
-        match outcome {
-            Ok(c) => Self { contract: Some(Contract(c)), user_errors: vec![] },
-            Err(errors) => Self { contract: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    ContractPayload, contract: Contract(DomainContract)
 }
 
 fn both<A, B>(a: Result<A, Vec<UserError>>, b: Result<B, Vec<UserError>>) -> Result<(A, B), Vec<UserError>> {

@@ -13,7 +13,6 @@ use guanxi_domain::finance::invoice::{
 };
 use guanxi_domain::platform::access::{Actor, Module, Permission, ScopeRule};
 use guanxi_store::finance::invoice::{InvoiceFilter as StoreFilter, NewInvoice, RequestScopes};
-use guanxi_store::page::Direction;
 use guanxi_store::scope::OrApprover;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -24,11 +23,11 @@ use super::contract::{CONTRACT, Contract, ContractKey, contract_report_scope};
 use super::receivable::trimmed;
 use crate::graphql::context::{author, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
-use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
-use crate::graphql::loaders::{CustomerKey, ScopedLoader, UserKey};
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::loaders::{CustomerKey, ScopedLoader, UserKey, grouped};
 use crate::graphql::mutation::{Idempotent, write, write_by_id};
 use crate::graphql::platform::org::User;
-use crate::graphql::relay::{Conn, expect_id, global_id, input_id, listed, page_request, read_by_id};
+use crate::graphql::relay::{Conn, expect_id, global_id, input_id, read_by_id};
 use crate::graphql::shared::OrderDirection;
 use crate::graphql::trade::document::{TaxRate, loaders};
 
@@ -279,11 +278,7 @@ impl Loader<ContractInvoicesKey> for ScopedLoader {
         let scope = invoice_scope(&self.actor);
         let found =
             guanxi_store::finance::invoice::of(self.db.connection(), self.actor.tenant_id, scope, column, &ids).await?;
-        let mut out: HashMap<ContractInvoicesKey, Vec<DomainInvoice>> = HashMap::new();
-        for invoice in found {
-            out.entry(ContractInvoicesKey(invoice.contract_id.uuid())).or_default().push(invoice);
-        }
-        Ok(out)
+        Ok(grouped(found, |i| ContractInvoicesKey(i.contract_id.uuid())))
     }
 }
 
@@ -300,11 +295,7 @@ impl Loader<ProfilesKey> for ScopedLoader {
         let found =
             guanxi_store::finance::invoice::profiles_of(self.db.connection(), self.actor.tenant_id, scope, &ids)
                 .await?;
-        let mut out: HashMap<ProfilesKey, Vec<DomainProfile>> = HashMap::new();
-        for profile in found {
-            out.entry(ProfilesKey(profile.customer_id.uuid())).or_default().push(profile);
-        }
-        Ok(out)
+        Ok(grouped(found, |p| ProfilesKey(p.customer_id.uuid())))
     }
 }
 
@@ -348,13 +339,8 @@ pub struct InvoiceFilter {
 
 impl InvoiceFilter {
     fn to_store(&self) -> ApiResult<StoreFilter> {
-        Ok(StoreFilter {
-            contract_id: self.contract_id.as_ref().map(|c| expect_id(c, CONTRACT)).transpose()?,
-            customer_id: self.customer_id.as_ref().map(|c| expect_id(c, CUSTOMER)).transpose()?,
-            status: self.status.as_ref().map(|s| s.iter().map(|k| (*k).into()).collect()),
-            issued_from: self.issued_from,
-            issued_to: self.issued_to,
-        })
+        let window = (self.issued_from, self.issued_to);
+        super::document_filter((&self.contract_id, &self.customer_id), &self.status, window)
     }
 }
 
@@ -365,12 +351,15 @@ pub async fn invoice_connection(
     (first, after): (Option<i32>, Option<String>),
     direction: OrderDirection,
 ) -> ApiResult<Conn<Invoice>> {
-    let actor = require(ctx, Permission::InvoiceRead)?.clone();
-    let direction: Direction = direction.into();
-    let request = page_request(first, after, None, None, "CREATED_AT")?;
-    let query = (invoice_scope(&actor), store, direction);
-    listed::<guanxi_store::finance::invoice::Invoices, _>(&state(ctx).db, actor.tenant_id, query, &request, Invoice)
-        .await
+    let access = (Permission::InvoiceRead, invoice_scope as fn(&Actor) -> OrApprover);
+    super::document_page::<guanxi_store::finance::invoice::Invoices, _>(
+        ctx,
+        access,
+        store,
+        (first, after, direction),
+        Invoice,
+    )
+    .await
 }
 
 #[derive(Default)]
@@ -500,34 +489,12 @@ pub struct VoidInvoiceInput {
     pub reason: String,
 }
 
-#[derive(SimpleObject)]
-pub struct BillingProfilePayload {
-    billing_profile: Option<BillingProfile>,
-    user_errors: Vec<UserError>,
+crate::graphql::error::payload! {
+    BillingProfilePayload, billing_profile: BillingProfile(DomainProfile)
 }
 
-impl From<Outcome<DomainProfile>> for BillingProfilePayload {
-    fn from(outcome: Outcome<DomainProfile>) -> Self {
-        match outcome {
-            Ok(p) => Self { billing_profile: Some(BillingProfile(p)), user_errors: vec![] },
-            Err(errors) => Self { billing_profile: None, user_errors: errors },
-        }
-    }
-}
-
-#[derive(SimpleObject)]
-pub struct InvoicePayload {
-    invoice: Option<Invoice>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<DomainInvoice>> for InvoicePayload {
-    fn from(outcome: Outcome<DomainInvoice>) -> Self {
-        match outcome {
-            Ok(i) => Self { invoice: Some(Invoice(i)), user_errors: vec![] },
-            Err(errors) => Self { invoice: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    InvoicePayload, invoice: Invoice(DomainInvoice)
 }
 
 #[derive(Default)]

@@ -14,8 +14,7 @@ use guanxi_domain::finance::receivable::{
 use guanxi_domain::ids::InstallmentId;
 use guanxi_domain::platform::access::{Actor, Permission};
 use guanxi_domain::trade::money::Places;
-use guanxi_store::finance::receivable::{AgingGroup, NewReceipt, OwedFilter, ReceiptFilter as StoreFilter};
-use guanxi_store::page::Direction;
+use guanxi_store::finance::receivable::{AgingGroup, NewReceipt, OwedFilter};
 use guanxi_store::scope::OrApprover;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -27,11 +26,11 @@ use super::contract::{
 };
 use crate::graphql::context::{actor, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
-use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
+use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::loaders::{CustomerKey, DepartmentKey, ScopedLoader, UserKey};
 use crate::graphql::mutation::{Idempotent, write, write_by_id};
 use crate::graphql::platform::org::{DEPARTMENT, Department, USER, User};
-use crate::graphql::relay::{Conn, expect_id, global_id, input_id, listed, page_request, read_by_id};
+use crate::graphql::relay::{Conn, expect_id, global_id, input_id, read_by_id};
 use crate::graphql::shared::OrderDirection;
 use crate::graphql::trade::document::loaders;
 
@@ -435,23 +434,15 @@ impl ReceivableQuery {
         filter: Option<ReceiptFilter>,
         #[graphql(default_with = "OrderDirection::Desc")] direction: OrderDirection,
     ) -> ApiResult<Conn<Receipt>> {
-        let actor = require(ctx, Permission::ReceivableRead)?.clone();
-        let filter = filter.unwrap_or_default();
-        let store = StoreFilter {
-            contract_id: filter.contract_id.as_ref().map(|c| expect_id(c, CONTRACT)).transpose()?,
-            customer_id: filter.customer_id.as_ref().map(|c| expect_id(c, CUSTOMER)).transpose()?,
-            status: filter.status.as_ref().map(|s| s.iter().map(|k| (*k).into()).collect()),
-            received_from: filter.received_from,
-            received_to: filter.received_to,
-        };
-        let direction: Direction = direction.into();
-        let request = page_request(first, after, None, None, "CREATED_AT")?;
-        let query = (receipt_scope(&actor), store, direction);
-        listed::<guanxi_store::finance::receivable::Receipts, _>(
-            &state(ctx).db,
-            actor.tenant_id,
-            query,
-            &request,
+        let f = filter.unwrap_or_default();
+        let store =
+            super::document_filter((&f.contract_id, &f.customer_id), &f.status, (f.received_from, f.received_to))?;
+        let access = (Permission::ReceivableRead, receipt_scope as fn(&Actor) -> OrApprover);
+        super::document_page::<guanxi_store::finance::receivable::Receipts, _>(
+            ctx,
+            access,
+            store,
+            (first, after, direction),
             Receipt,
         )
         .await
@@ -585,19 +576,8 @@ pub struct ReverseReceiptInput {
     pub reason: String,
 }
 
-#[derive(SimpleObject)]
-pub struct ReceiptPayload {
-    receipt: Option<Receipt>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<DomainReceipt>> for ReceiptPayload {
-    fn from(outcome: Outcome<DomainReceipt>) -> Self {
-        match outcome {
-            Ok(r) => Self { receipt: Some(Receipt(r)), user_errors: vec![] },
-            Err(errors) => Self { receipt: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    ReceiptPayload, receipt: Receipt(DomainReceipt)
 }
 
 pub(crate) fn trimmed(value: &Option<String>) -> Option<String> {

@@ -9,7 +9,7 @@ use guanxi_store::platform::api_key::NewApiKey;
 
 use crate::auth::{OpaqueKind, new_opaque};
 use crate::graphql::context::{author, require, state};
-use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
+use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{Loaders, RoleKey, UserKey};
 use crate::graphql::mutation::transact;
 use crate::graphql::platform::org::{ROLE, Role, User};
@@ -79,19 +79,8 @@ pub struct RevokeApiKeyInput {
     pub id: ID,
 }
 
-#[derive(SimpleObject)]
-pub struct ApiKeyPayload {
-    api_key: Option<ApiKey>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<DomainApiKey>> for ApiKeyPayload {
-    fn from(outcome: Outcome<DomainApiKey>) -> Self {
-        match outcome {
-            Ok(k) => Self { api_key: Some(ApiKey(k)), user_errors: vec![] },
-            Err(errors) => Self { api_key: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    ApiKeyPayload, api_key: ApiKey(DomainApiKey)
 }
 
 #[derive(Default)]

@@ -1,7 +1,7 @@
 //! Organisation writes: departments, users (create, edit, disable, enable) and roles, with the rule that nobody grants more than their own role allows.
 
 use crate::graphql::context::{author, require, state};
-use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
+use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::mutation::{Idempotent, Recycle, write, write_by_id};
 use crate::graphql::platform::org::DEPARTMENT;
 use crate::graphql::platform::org::Department;
@@ -11,7 +11,7 @@ use crate::graphql::platform::org::Role;
 use crate::graphql::platform::org::USER;
 use crate::graphql::platform::org::User;
 use crate::graphql::relay::input_id;
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use guanxi_domain::ErrorCode;
 use guanxi_domain::ids::{DepartmentId, RoleId, UserId};
 use guanxi_domain::phone::PhoneNumber;
@@ -38,19 +38,8 @@ pub struct CreateDepartmentInput {
     pub idempotency_key: Option<String>,
 }
 
-#[derive(SimpleObject)]
-pub struct DepartmentPayload {
-    department: Option<Department>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<DomainDepartment>> for DepartmentPayload {
-    fn from(outcome: Outcome<DomainDepartment>) -> Self {
-        match outcome {
-            Ok(d) => Self { department: Some(Department(d)), user_errors: vec![] },
-            Err(errors) => Self { department: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    DepartmentPayload, department: Department(DomainDepartment)
 }
 
 #[derive(InputObject)]
@@ -87,19 +76,8 @@ pub struct CreateUserInput {
     pub idempotency_key: Option<String>,
 }
 
-#[derive(SimpleObject)]
-pub struct UserPayload {
-    user: Option<User>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<DomainUser>> for UserPayload {
-    fn from(outcome: Outcome<DomainUser>) -> Self {
-        match outcome {
-            Ok(u) => Self { user: Some(User(u)), user_errors: vec![] },
-            Err(errors) => Self { user: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    UserPayload, user: User(DomainUser)
 }
 
 #[derive(InputObject)]
@@ -139,19 +117,8 @@ pub struct UpdateRoleInput {
     pub scopes: Option<Vec<ModuleScope>>,
 }
 
-#[derive(SimpleObject)]
-pub struct RolePayload {
-    role: Option<Role>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<DomainRole>> for RolePayload {
-    fn from(outcome: Outcome<DomainRole>) -> Self {
-        match outcome {
-            Ok(r) => Self { role: Some(Role(r)), user_errors: vec![] },
-            Err(errors) => Self { role: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    RolePayload, role: Role(DomainRole)
 }
 
 const ESCALATION: &str = "you cannot grant more than your own role allows";

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::graphql::context::{actor, author, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
-use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
+use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{CustomerKey, Loaders, PipelineStagesKey, StageChangesKey, UserKey, opportunity_scope};
 use crate::graphql::mutation::{Idempotent, Recycle, transact, write, write_by_id};
 use crate::graphql::platform::org::{DEPARTMENT, USER, User};
@@ -491,19 +491,8 @@ pub struct CreatePipelineInput {
     pub stages: Vec<StageInput>,
 }
 
-#[derive(SimpleObject)]
-pub struct PipelinePayload {
-    pipeline: Option<Pipeline>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<DomainPipeline>> for PipelinePayload {
-    fn from(outcome: Outcome<DomainPipeline>) -> Self {
-        match outcome {
-            Ok(p) => Self { pipeline: Some(Pipeline(p)), user_errors: vec![] },
-            Err(errors) => Self { pipeline: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    PipelinePayload, pipeline: Pipeline(DomainPipeline)
 }
 
 /// The fields of an opportunity; on update, leave out what stays and send null to clear.
@@ -585,19 +574,8 @@ pub struct OpportunityIdInput {
     pub expected_version: i32,
 }
 
-#[derive(SimpleObject)]
-pub struct OpportunityPayload {
-    opportunity: Option<Opportunity>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<DomainOpportunity>> for OpportunityPayload {
-    fn from(outcome: Outcome<DomainOpportunity>) -> Self {
-        match outcome {
-            Ok(o) => Self { opportunity: Some(Opportunity(o)), user_errors: vec![] },
-            Err(errors) => Self { opportunity: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    OpportunityPayload, opportunity: Opportunity(DomainOpportunity)
 }
 
 fn optional_id(field: &str, id: &Option<ID>, kind: &str) -> Result<Option<uuid::Uuid>, UserError> {

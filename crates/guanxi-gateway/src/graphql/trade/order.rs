@@ -1,7 +1,7 @@
 //! Sales orders (销售订单) over GraphQL: lists, confirmation (a sale), deliveries per line,
 //! completion and cancellation.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{LineId, QuoteId};
@@ -18,7 +18,7 @@ use super::document::{DocumentHeaderInput, DocumentLine, DocumentTotals, LINE, L
 use super::quote::{DocumentOrder, DocumentOrderField, QUOTE, quote_scope};
 use crate::graphql::context::{actor, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
-use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
+use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{CustomerKey, UserKey};
 use crate::graphql::mutation::{Idempotent, write, write_by_id};
 use crate::graphql::platform::org::{USER, User};
@@ -396,19 +396,8 @@ pub struct DeliverSalesOrderInput {
     pub note: Option<String>,
 }
 
-#[derive(SimpleObject)]
-pub struct SalesOrderPayload {
-    sales_order: Option<SalesOrder>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<DomainOrder>> for SalesOrderPayload {
-    fn from(outcome: Outcome<DomainOrder>) -> Self {
-        match outcome {
-            Ok(o) => Self { sales_order: Some(SalesOrder(o)), user_errors: vec![] },
-            Err(errors) => Self { sales_order: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    SalesOrderPayload, sales_order: SalesOrder(DomainOrder)
 }
 
 async fn close(ctx: &Context<'_>, input: SalesOrderActionInput, action: OrderAction) -> ApiResult<SalesOrderPayload> {

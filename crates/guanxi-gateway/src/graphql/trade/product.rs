@@ -20,7 +20,7 @@ use serde::Serialize;
 use super::document::{PRODUCT, PriceSource, TaxRate};
 use crate::graphql::context::{actor, author, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
-use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
+use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::CustomerKey;
 use crate::graphql::mutation::{Idempotent, transact, write, write_by_id};
 use crate::graphql::platform::org_mutation::VersionedIdInput;
@@ -440,19 +440,8 @@ pub struct UpdateProductCategoryInput {
     pub position: Option<i32>,
 }
 
-#[derive(SimpleObject)]
-pub struct ProductCategoryPayload {
-    category: Option<ProductCategory>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<DomainCategory>> for ProductCategoryPayload {
-    fn from(outcome: Outcome<DomainCategory>) -> Self {
-        match outcome {
-            Ok(c) => Self { category: Some(ProductCategory(c)), user_errors: vec![] },
-            Err(errors) => Self { category: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    ProductCategoryPayload, category: ProductCategory(DomainCategory)
 }
 
 /// A product's fields.
@@ -540,19 +529,8 @@ pub struct SetProductActiveInput {
     pub active: bool,
 }
 
-#[derive(SimpleObject)]
-pub struct ProductPayload {
-    product: Option<Product>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<DomainProduct>> for ProductPayload {
-    fn from(outcome: Outcome<DomainProduct>) -> Self {
-        match outcome {
-            Ok(p) => Self { product: Some(Product(p)), user_errors: vec![] },
-            Err(errors) => Self { product: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    ProductPayload, product: Product(DomainProduct)
 }
 
 #[derive(InputObject, Serialize)]
@@ -580,19 +558,8 @@ pub struct UpdatePricePolicyInput {
     pub valid_to: Option<NaiveDate>,
 }
 
-#[derive(SimpleObject)]
-pub struct PricePolicyPayload {
-    price_policy: Option<PricePolicy>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<DomainPolicy>> for PricePolicyPayload {
-    fn from(outcome: Outcome<DomainPolicy>) -> Self {
-        match outcome {
-            Ok(p) => Self { price_policy: Some(PricePolicy(p)), user_errors: vec![] },
-            Err(errors) => Self { price_policy: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    PricePolicyPayload, price_policy: PricePolicy(DomainPolicy)
 }
 
 fn breaks(input: &[PriceBreak]) -> Vec<QuantityBreak> {

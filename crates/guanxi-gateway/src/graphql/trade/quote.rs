@@ -1,6 +1,6 @@
 //! Quotes (报价单) over GraphQL: lists, the state machine's mutations, revisions.
 
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_domain::customers::customer::shanghai_date;
 use guanxi_domain::entity::EntityKind;
@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::document::{DocumentHeaderInput, DocumentLine, DocumentTotals, LineInput, TaxMode, store_lines};
 use crate::graphql::context::{actor, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
-use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
+use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{CustomerKey, UserKey};
 use crate::graphql::mutation::{Idempotent, write, write_by_id};
 use crate::graphql::platform::org::{USER, User};
@@ -334,19 +334,8 @@ pub struct QuoteActionInput {
     pub reason: Option<String>,
 }
 
-#[derive(SimpleObject)]
-pub struct QuotePayload {
-    quote: Option<Quote>,
-    user_errors: Vec<UserError>,
-}
-
-impl From<Outcome<DomainQuote>> for QuotePayload {
-    fn from(outcome: Outcome<DomainQuote>) -> Self {
-        match outcome {
-            Ok(q) => Self { quote: Some(Quote(q)), user_errors: vec![] },
-            Err(errors) => Self { quote: None, user_errors: errors },
-        }
-    }
+crate::graphql::error::payload! {
+    QuotePayload, quote: Quote(DomainQuote)
 }
 
 fn optional_text(value: &MaybeUndefined<String>) -> Option<Option<String>> {
