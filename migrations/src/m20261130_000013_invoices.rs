@@ -2,7 +2,8 @@
 //! contract, which keep a copy of the title they were made out to. Contracts gain the
 //! amount their live invoice requests hold (`invoiced_e4`), raised and lowered with one
 //! conditional statement so it never passes the contract amount, and revisions (变更): a
-//! revision shares its contract's number, so the number is unique per revision.
+//! revision shares its contract's number, so the number is unique per revision. Contracts
+//! get lines of their own in `document_lines` (a fourth parent).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -12,6 +13,14 @@ use crate::helpers::*;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
+
+/// A document line's parents once contracts have lines.
+const WITH_CONTRACTS: &[(&str, &str)] = &[
+    ("quote_id", "quotes"),
+    ("order_id", "sales_orders"),
+    ("opportunity_id", "opportunities"),
+    ("contract_id", "contracts"),
+];
 
 const ROLE_GRANTS: RoleGrants = &[
     ("admin", &["invoice.read", "invoice.write", "invoice.issue"], "ALL"),
@@ -23,6 +32,11 @@ const ROLE_GRANTS: RoleGrants = &[
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// On SQLite too: the lines table is rebuilt, and its TEMP table needs one connection.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let columns = [
             big_integer("invoiced_e4").default(0).to_owned(),
@@ -104,10 +118,12 @@ impl MigrationTrait for Migration {
             manager.get_connection().execute_unprepared(sql).await?;
         }
 
+        contract_lines(manager, WITH_CONTRACTS, TRADE_PARENTS).await?;
         grant_builtin_roles(manager, ROLE_GRANTS, &["INVOICE"]).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        contract_lines(manager, TRADE_PARENTS, TRADE_PARENTS).await?;
         for table in ["invoices", "billing_profiles"] {
             manager.drop_table(Table::drop().table(table).if_exists().to_owned()).await?;
         }
@@ -119,5 +135,39 @@ impl MigrationTrait for Migration {
             manager.alter_table(Table::alter().table("contracts").drop_column(column).to_owned()).await?;
         }
         Ok(())
+    }
+}
+
+/// Gives `document_lines` the parents `parents`, keeping the rows of `kept`: on
+/// PostgreSQL the contract column and the CHECK change in place, on SQLite the table is
+/// rebuilt.
+async fn contract_lines(
+    manager: &SchemaManager<'_>,
+    parents: &[(&'static str, &'static str)],
+    kept: &[(&'static str, &'static str)],
+) -> Result<(), DbErr> {
+    let adding = parents.len() > kept.len();
+    if manager.get_database_backend() != sea_orm_migration::sea_orm::DbBackend::Postgres {
+        return rebuild_document_lines(manager, parents, kept).await;
+    }
+    let db = manager.get_connection();
+    if adding {
+        let mut column = uuid_null("contract_id");
+        manager.alter_table(Table::alter().table("document_lines").add_column(&mut column).to_owned()).await?;
+        manager.create_foreign_key(tenant_fk("document_lines", "contract_id", "contracts")).await?;
+    } else {
+        db.execute_unprepared("DELETE FROM document_lines WHERE contract_id IS NOT NULL").await?;
+    }
+    db.execute_unprepared("ALTER TABLE document_lines DROP CONSTRAINT document_lines_check").await?;
+    db.execute_unprepared(&format!(
+        "ALTER TABLE document_lines ADD CONSTRAINT document_lines_check CHECK ({})",
+        one_parent(parents)
+    ))
+    .await?;
+    if adding {
+        document_line_indexes(manager, parents).await
+    } else {
+        manager.drop_index(Index::drop().name("ix_document_lines_contract").table("document_lines").to_owned()).await?;
+        manager.alter_table(Table::alter().table("document_lines").drop_column("contract_id").to_owned()).await
     }
 }

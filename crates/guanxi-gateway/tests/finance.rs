@@ -1116,3 +1116,81 @@ async fn a_revision_replaces_an_approved_contract_and_takes_its_money_over() {
     assert_eq!(codes, ["ILLEGAL_STATE"]);
     assert!(read_contract(&app, &rep1, draft["id"].as_str().unwrap()).await.is_null());
 }
+
+#[tokio::test]
+async fn contract_lines_set_the_amount_and_carry_into_a_revision() {
+    let app = spawn_demo().await;
+    let by = approvers(&app).await;
+    let rep2 = app.login("rep2@demo.local").await;
+    let body = app.gql(Some(&rep2), "{ products(first: 2, filter: {active: true}) { nodes { id } } }", json!({})).await;
+    let products: Vec<Value> =
+        body["data"]["products"]["nodes"].as_array().unwrap().iter().map(|p| p["id"].clone()).collect();
+    assert_eq!(products.len(), 2, "{body}");
+    let contract = draft(&app, &rep2, "1", &[]).await;
+    let set = format!(
+        "mutation($i: SetContractLinesInput!) {{ setContractLines(input: $i) {{ contract {{ {CONTRACT} lines {{ productName quantity amount {{ amount }} }} }} userErrors {{ field code message }} }} }}"
+    );
+    let lines = json!([{"productId": products[0], "quantity": "2"}, {"productId": products[1], "quantity": "1", "unitPrice": "1000"}]);
+    // A product that does not exist is named by its line; nothing changes.
+    let bad = json!([{"productId": base64_id("Product", &uuid::Uuid::now_v7().to_string()), "quantity": "1"}]);
+    let (codes, message) = refused(
+        &app,
+        &rep2,
+        &set,
+        json!({"id": contract["id"], "expectedVersion": contract["version"], "lines": bad}),
+        "setContractLines",
+    )
+    .await;
+    assert_eq!(codes, ["NOT_FOUND"], "{message}");
+    let with_lines = ok(
+        &app,
+        &rep2,
+        &set,
+        json!({"id": contract["id"], "expectedVersion": contract["version"], "lines": lines}),
+        ("setContractLines", "contract"),
+    )
+    .await;
+    let line_total: rust_decimal::Decimal = with_lines["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["amount"]["amount"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap())
+        .sum();
+    let amount = with_lines["amount"]["amount"].as_str().unwrap().to_owned();
+    assert_eq!(amount.parse::<rust_decimal::Decimal>().unwrap(), line_total, "{with_lines}");
+    // The amount follows the lines: editing it by hand is refused; the plan must match it.
+    let update = format!(
+        "mutation($i: UpdateContractInput!) {{ updateContract(input: $i) {{ contract {{ {CONTRACT} }} userErrors {{ field code message }} }} }}"
+    );
+    let customer_id = customer(&app, &rep2, JINLING).await;
+    let edit = |amount: &str| {
+        json!({"id": contract["id"], "expectedVersion": with_lines["version"], "installments": [{"amount": amount, "dueOn": "2026-03-01"}],
+               "contract": {"title": "数控机床供货合同", "customerId": customer_id, "amount": amount, "signedOn": "2026-01-05"}})
+    };
+    let (codes, _) = refused(&app, &rep2, &update, edit("99999"), "updateContract").await;
+    assert_eq!(codes, ["INVALID"]);
+    let planned = ok(&app, &rep2, &update, edit(&amount), ("updateContract", "contract")).await;
+    let pending = submit(&app, &rep2, &planned).await;
+    for approver in [&by.manager, &by.finance] {
+        act(&app, approver, "approve", json!({"requestId": pending["approval"]["id"]})).await;
+    }
+    let approved = read_contract(&app, &rep2, contract["id"].as_str().unwrap()).await;
+    assert_eq!(approved["status"], "APPROVED");
+    // An approved contract's lines are locked; a revision carries them.
+    let input = json!({"id": contract["id"], "expectedVersion": approved["version"], "lines": []});
+    let (codes, _) = refused(&app, &rep2, &set, input, "setContractLines").await;
+    assert_eq!(codes, ["ILLEGAL_STATE"]);
+    let revise = "mutation($i: ContractActionInput!) { reviseContract(input: $i) { contract { id amount { amount } lines { productName quantity } } userErrors { code } } }";
+    let revision = ok(
+        &app,
+        &rep2,
+        revise,
+        json!({"id": contract["id"], "expectedVersion": approved["version"]}),
+        ("reviseContract", "contract"),
+    )
+    .await;
+    assert_eq!(revision["amount"]["amount"], approved["amount"]["amount"]);
+    let names: Vec<&Value> = revision["lines"].as_array().unwrap().iter().map(|l| &l["productName"]).collect();
+    let originals: Vec<&Value> = with_lines["lines"].as_array().unwrap().iter().map(|l| &l["productName"]).collect();
+    assert_eq!(names, originals);
+}

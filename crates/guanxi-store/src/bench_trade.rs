@@ -286,6 +286,7 @@ pub(crate) async fn load(
                     quote_id: Set(is_quote.then_some(parent)),
                     order_id: Set((!is_quote).then_some(parent)),
                     opportunity_id: Set(None),
+                    contract_id: Set(None),
                     position: Set(position as i32),
                     product_id: Set(*product),
                     product_name: Set(name.clone()),

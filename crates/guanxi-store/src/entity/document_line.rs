@@ -12,6 +12,7 @@ pub struct Model {
     pub quote_id: Option<Uuid>,
     pub order_id: Option<Uuid>,
     pub opportunity_id: Option<Uuid>,
+    pub contract_id: Option<Uuid>,
     pub position: i32,
     pub product_id: Uuid,
     pub product_name: String,

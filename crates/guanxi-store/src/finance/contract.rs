@@ -9,11 +9,13 @@ use guanxi_domain::approval::engine::RequestStatus;
 use guanxi_domain::approval::flow::{DocumentKind, Facts};
 use guanxi_domain::customers::customer::shanghai_date;
 use guanxi_domain::entity::{EntityKind, OwnerAndCustomer};
-use guanxi_domain::finance::contract::{Contract, ContractAction, ContractFields, ContractStatus, after_approval};
+use guanxi_domain::finance::contract::{
+    Contract, ContractAction, ContractFields, ContractStatus, after_approval, check_amount,
+};
 use guanxi_domain::finance::receivable::{self, Installment, InstallmentDraft, PaymentMethod};
 use guanxi_domain::ids::{ContractId, InstallmentId, TenantId, UserId};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
-use guanxi_domain::trade::money::{Places, from_e4, to_e4};
+use guanxi_domain::trade::money::{Places, TaxMode, from_e4, to_e4};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -33,6 +35,7 @@ use crate::platform::{sequence, tenant};
 use crate::repo::{self, Scoped};
 use crate::scope::OrApprover;
 use crate::trade::document::{LinkScopes, Linked};
+use crate::trade::lines::{self, LineInput, Parent};
 
 pub const ENTITY: EntityKind = EntityKind::Contract;
 
@@ -471,6 +474,13 @@ pub async fn update<C: ConnectionTrait>(
     fields.owner_id = fields.owner_id.or(before.fields.owner_id);
     let settings = tenant::settings(conn, tenant).await?;
     check_all(&fields, edit.plan.as_deref().unwrap_or_default(), before.places)?;
+    if fields.amount != before.fields.amount && !lines::of_one(conn, tenant, Parent::Contract(id)).await?.is_empty() {
+        return Err(StoreError::rejected(
+            "amount",
+            ErrorCode::Invalid,
+            "the contract's amount is its lines' total: change the lines instead",
+        ));
+    }
     check_links(conn, tenant, (scope, edit.links), &fields).await?;
     let f = &fields;
     let update = contract::Entity::update_many()
@@ -592,23 +602,24 @@ pub async fn follow<C: ConnectionTrait>(
     let now = Utc::now();
     let mut update = contract::Entity::update_many().col_expr(contract::Column::Status, Expr::value(status.as_str()));
     let mut changes = ChangeSet::new().field("status", before.status.as_str(), status.as_str());
-    if status == ContractStatus::Approved {
-        update = update.col_expr(contract::Column::ApprovedAt, Expr::value(now));
-        if let Some(revised) = before.revises_id {
-            let (taken, moved) = take_over(conn, author, &before, revised.uuid()).await?;
-            changes = changes.field("revises", (), revised).field("moved", (), moved);
-            // In force since the revised contract was: the work log counts a contract once.
-            update = update
-                .col_expr(contract::Column::ApprovedAt, Expr::value(taken.approved_at))
-                .col_expr(contract::Column::ReceivedE4, Expr::value(to_e4(taken.received)))
-                .col_expr(contract::Column::InvoicedE4, Expr::value(to_e4(taken.invoiced)));
-            if before.fields.external_id.is_none() {
-                update = update.col_expr(contract::Column::ExternalId, Expr::value(taken.fields.external_id));
-            }
+    // An approved revision takes over the contract it revises.
+    let revised = before.revises_id.filter(|_| status == ContractStatus::Approved);
+    if let Some(revised) = revised {
+        let (taken, moved) = take_over(conn, author, &before, revised.uuid()).await?;
+        changes = changes.field("revises", (), revised).field("moved", (), moved);
+        // In force since the revised contract was: the work log counts a contract once.
+        update = update
+            .col_expr(contract::Column::ApprovedAt, Expr::value(taken.approved_at))
+            .col_expr(contract::Column::ReceivedE4, Expr::value(to_e4(taken.received)))
+            .col_expr(contract::Column::InvoicedE4, Expr::value(to_e4(taken.invoiced)));
+        if before.fields.external_id.is_none() {
+            update = update.col_expr(contract::Column::ExternalId, Expr::value(taken.fields.external_id));
         }
+    } else if status == ContractStatus::Approved {
+        update = update.col_expr(contract::Column::ApprovedAt, Expr::value(now));
     }
     let after = repo::write_versioned::<Contracts, C>(conn, tenant, id, before.version, update).await?;
-    if before.revises_id.is_some() && status == ContractStatus::Approved {
+    if revised.is_some() {
         crate::finance::receivable::reallocate(conn, tenant, id).await?;
     }
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
@@ -740,6 +751,9 @@ pub async fn revise<C: ConnectionTrait>(
         })
         .collect();
     insert_plan(conn, tenant, new_id, &plan, settings.installment_remind_days).await?;
+    let products = lines::of_one(conn, tenant, Parent::Contract(id)).await?;
+    let (copied, _) = lines::refigured(&products, (Decimal::ZERO, TaxMode::Inclusive, before.places));
+    lines::insert(conn, tenant, Parent::Contract(new_id.uuid()), &copied).await?;
     let changes = ChangeSet::new()
         .field("number", (), &before.number)
         .field("revision", (), revision)
@@ -819,6 +833,39 @@ async fn take_over<C: ConnectionTrait>(
         .field("moved", (), moved);
     audit::record(conn, author, ENTITY, revised, Operation::Update, &changes).await?;
     Ok((old, moved))
+}
+
+/// Replaces the product lines (as on quotes) of a contract that may still be edited,
+/// priced for its customer today; with lines its amount becomes their total, tax
+/// included, and the plan must add up to it when the contract is submitted.
+pub async fn set_lines<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    scope: OrApprover,
+    (id, expected_version): (Uuid, i32),
+    inputs: &[LineInput],
+) -> StoreResult<Contract> {
+    let tenant = author.tenant_id;
+    let before = repo::live_current::<Contracts, C>(conn, tenant, scope, id, expected_version).await?;
+    before.after(ContractAction::Edit)?;
+    let customer = before.fields.customer_id;
+    let level = crate::customers::customer::find(conn, tenant, scope.rules.customer, customer.uuid())
+        .await?
+        .and_then(|c| c.fields.level);
+    let settings = tenant::settings(conn, tenant).await?;
+    let today = shanghai_date(Utc::now());
+    let places = (today, settings.decimal_places.product);
+    let drafts = lines::price_lines(conn, tenant, (customer, level.as_deref()), inputs, places).await?;
+    let (written, totals) = lines::figured(drafts, (Decimal::ZERO, TaxMode::Inclusive, before.places));
+    let amount = if written.is_empty() { before.fields.amount } else { totals.gross };
+    check_amount("lines", amount, before.places)?;
+    lines::replace(conn, tenant, Parent::Contract(id), &written).await?;
+    let update = contract::Entity::update_many().col_expr(contract::Column::AmountE4, Expr::value(to_e4(amount)));
+    let after = repo::write_versioned::<Contracts, C>(conn, tenant, id, expected_version, update).await?;
+    let changes =
+        ChangeSet::new().field("lines", (), written.len()).field("amount", before.fields.amount, after.fields.amount);
+    audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
+    Ok(after)
 }
 
 /// Moves a contract that never took effect to the recycle bin.

@@ -1,4 +1,4 @@
-//! The lines of quotes, orders and deals, in one table (`document_lines`, exactly one
+//! The lines of quotes, orders, deals and contracts, in one table (`document_lines`, exactly one
 //! parent set): priced from the catalogue and the price policies in one statement,
 //! figured by the domain, written and read a document (or a page of documents) at a time.
 
@@ -26,15 +26,31 @@ pub enum Parent {
     Quote(Uuid),
     Order(Uuid),
     Opportunity(Uuid),
+    Contract(Uuid),
 }
 
+/// The parent columns, in the order of [`Parent::slot`].
+const PARENT_COLUMNS: [document_line::Column; 4] = [
+    document_line::Column::QuoteId,
+    document_line::Column::OrderId,
+    document_line::Column::OpportunityId,
+    document_line::Column::ContractId,
+];
+
 impl Parent {
-    fn column(self) -> (document_line::Column, Uuid) {
+    /// Which of [`PARENT_COLUMNS`] holds the parent, and its id.
+    fn slot(self) -> (usize, Uuid) {
         match self {
-            Parent::Quote(id) => (document_line::Column::QuoteId, id),
-            Parent::Order(id) => (document_line::Column::OrderId, id),
-            Parent::Opportunity(id) => (document_line::Column::OpportunityId, id),
+            Parent::Quote(id) => (0, id),
+            Parent::Order(id) => (1, id),
+            Parent::Opportunity(id) => (2, id),
+            Parent::Contract(id) => (3, id),
         }
+    }
+
+    fn column(self) -> (document_line::Column, Uuid) {
+        let (slot, id) = self.slot();
+        (PARENT_COLUMNS[slot], id)
     }
 }
 
@@ -208,18 +224,16 @@ pub async fn insert<C: ConnectionTrait>(conn: &C, tenant: TenantId, parent: Pare
 }
 
 fn active_model(tenant: TenantId, parent: Parent, line: &Line) -> document_line::ActiveModel {
-    let (quote, order, opportunity) = match parent {
-        Parent::Quote(id) => (Some(id), None, None),
-        Parent::Order(id) => (None, Some(id), None),
-        Parent::Opportunity(id) => (None, None, Some(id)),
-    };
+    let (slot, id) = parent.slot();
+    let of = |column: usize| (column == slot).then_some(id);
     let f = &line.figures;
     document_line::ActiveModel {
         tenant_id: Set(tenant.uuid()),
         id: Set(line.id.uuid()),
-        quote_id: Set(quote),
-        order_id: Set(order),
-        opportunity_id: Set(opportunity),
+        quote_id: Set(of(0)),
+        order_id: Set(of(1)),
+        opportunity_id: Set(of(2)),
+        contract_id: Set(of(3)),
         position: Set(line.position),
         product_id: Set(line.product_id.uuid()),
         product_name: Set(line.product_name.clone()),
@@ -285,24 +299,16 @@ pub async fn of<C: ConnectionTrait>(
     if parents.is_empty() {
         return Ok(found);
     }
-    let (mut quotes, mut orders, mut deals) = (Vec::new(), Vec::new(), Vec::new());
+    let mut ids: [Vec<Uuid>; 4] = Default::default();
     for parent in parents {
-        match *parent {
-            Parent::Quote(id) => quotes.push(id),
-            Parent::Order(id) => orders.push(id),
-            Parent::Opportunity(id) => deals.push(id),
-        }
+        let (slot, id) = parent.slot();
+        ids[slot].push(id);
     }
-    let mut any = sea_orm::Condition::any();
-    for (column, ids) in [
-        (document_line::Column::QuoteId, quotes),
-        (document_line::Column::OrderId, orders),
-        (document_line::Column::OpportunityId, deals),
-    ] {
-        if !ids.is_empty() {
-            any = any.add(column.is_in(ids));
-        }
-    }
+    let any = PARENT_COLUMNS
+        .into_iter()
+        .zip(ids)
+        .filter(|(_, ids)| !ids.is_empty())
+        .fold(sea_orm::Condition::any(), |any, (column, ids)| any.add(column.is_in(ids)));
     let rows = document_line::Entity::find()
         .filter(document_line::Column::TenantId.eq(tenant.uuid()))
         .filter(any)
@@ -310,11 +316,12 @@ pub async fn of<C: ConnectionTrait>(
         .all(conn)
         .await?;
     for row in rows {
-        let parent = match (row.quote_id, row.order_id, row.opportunity_id) {
+        let parent = match (row.quote_id, row.order_id, row.opportunity_id, row.contract_id) {
             (Some(id), ..) => Parent::Quote(id),
-            (_, Some(id), _) => Parent::Order(id),
-            (.., Some(id)) => Parent::Opportunity(id),
-            (None, None, None) => continue,
+            (_, Some(id), ..) => Parent::Order(id),
+            (_, _, Some(id), _) => Parent::Opportunity(id),
+            (.., Some(id)) => Parent::Contract(id),
+            (None, None, None, None) => continue,
         };
         found.entry(parent).or_default().push(to_domain(row)?);
     }

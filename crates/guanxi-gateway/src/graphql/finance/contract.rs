@@ -271,6 +271,12 @@ impl Contract {
     async fn notes(&self) -> Option<&str> {
         self.0.fields.notes.as_deref()
     }
+    /// Its product lines (as on quotes); with lines, the amount is their total.
+    async fn lines(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::trade::document::DocumentLine>> {
+        let parent = guanxi_store::trade::lines::Parent::Contract(self.0.id.uuid());
+        let lines = crate::graphql::trade::document::lines_of(ctx, parent).await?;
+        Ok(crate::graphql::trade::document::wrap_lines(lines, self.0.places))
+    }
     /// The payment plan, in order.
     async fn installments(&self, ctx: &Context<'_>) -> ApiResult<Vec<Installment>> {
         let plan = loaders(ctx)?.load_one(InstallmentsKey(self.0.id.uuid())).await?.unwrap_or_default();
@@ -670,6 +676,15 @@ async fn act(
     .await
 }
 
+/// A contract's product lines, all of them as they should be.
+#[derive(InputObject)]
+pub struct SetContractLinesInput {
+    pub id: ID,
+    pub expected_version: i32,
+    /// Every line; none leaves the amount to be edited by hand again.
+    pub lines: Vec<crate::graphql::trade::document::LineInput>,
+}
+
 #[derive(Default)]
 pub struct ContractMutation;
 
@@ -754,6 +769,28 @@ impl ContractMutation {
     /// its receipts reversed first.
     async fn void_contract(&self, ctx: &Context<'_>, input: ContractActionInput) -> ApiResult<ContractPayload> {
         act(ctx, input, ContractAction::Void, Permission::ContractVoid).await
+    }
+
+    /// Replaces a draft contract's product lines, priced for its customer like a quote's;
+    /// with lines its amount becomes their total (tax included).
+    async fn set_contract_lines(&self, ctx: &Context<'_>, input: SetContractLinesInput) -> ApiResult<ContractPayload> {
+        let lines = match crate::graphql::trade::document::store_lines(&input.lines) {
+            Ok(lines) => lines,
+            Err(errors) => return Ok(Err(errors).into()),
+        };
+        let version = input.expected_version;
+        write_by_id(
+            ctx,
+            Permission::ContractWrite,
+            (&input.id, CONTRACT),
+            contract_scope,
+            move |tx, author, scope, id| {
+                Box::pin(async move {
+                    guanxi_store::finance::contract::set_lines(tx, &author, scope, (id, version), &lines).await
+                })
+            },
+        )
+        .await
     }
 
     /// Starts the next revision (变更) of a contract in force: a draft with the same number
