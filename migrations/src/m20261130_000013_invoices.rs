@@ -105,9 +105,13 @@ impl MigrationTrait for Migration {
         for (name, columns) in [
             ("ix_invoices_contract", &["tenant_id", "contract_id", "created_at"][..]),
             ("ix_invoices_customer", &["tenant_id", "customer_id", "created_at"][..]),
+            // Lists page newest first, by status or not.
+            ("ix_invoices_created", &["tenant_id", "created_at", "id"][..]),
+            ("ix_invoices_status", &["tenant_id", "status", "created_at", "id"][..]),
         ] {
             manager.create_index(index(name, "invoices", columns)).await?;
         }
+        manager.create_index(index("ix_receipts_created", "receipts", &["tenant_id", "created_at", "id"])).await?;
         for sql in [
             "CREATE UNIQUE INDEX ux_invoices_external ON invoices (tenant_id, external_id) \
              WHERE external_id IS NOT NULL",
@@ -123,7 +127,25 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // Revisions share a number, which the older schema keeps unique.
+        let revised = manager
+            .get_connection()
+            .query_one_raw(sea_orm_migration::sea_orm::Statement::from_string(
+                manager.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM contracts WHERE revision > 1",
+            ))
+            .await?
+            .map(|row| row.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        if revised > 0 {
+            return Err(DbErr::Migration(format!(
+                "{revised} contract revision(s) share a number with their contract: the schema before \
+                 revisions cannot hold them"
+            )));
+        }
         contract_lines(manager, TRADE_PARENTS, TRADE_PARENTS).await?;
+        manager.drop_index(Index::drop().name("ix_receipts_created").table("receipts").to_owned()).await?;
         for table in ["invoices", "billing_profiles"] {
             manager.drop_table(Table::drop().table(table).if_exists().to_owned()).await?;
         }

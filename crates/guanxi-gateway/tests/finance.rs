@@ -1034,11 +1034,21 @@ async fn a_revision_replaces_an_approved_contract_and_takes_its_money_over() {
     let old = read_contract(&app, &rep2, old["id"].as_str().unwrap()).await;
     let revise = "mutation($i: ContractActionInput!) { reviseContract(input: $i) { contract { id number revision status version revises { id } } userErrors { field code message } } }";
     let input = json!({"id": old["id"], "expectedVersion": old["version"]});
-    let draft = ok(&app, &rep2, revise, input.clone(), ("reviseContract", "contract")).await;
-    assert_eq!((draft["revision"].as_i64(), draft["status"].as_str()), (Some(2), Some("DRAFT")), "{draft}");
-    assert_eq!((&draft["number"], &draft["revises"]["id"]), (&old["number"], &old["id"]));
-    let (codes, message) = refused(&app, &rep2, revise, input, "reviseContract").await;
+    let first_try = ok(&app, &rep2, revise, input.clone(), ("reviseContract", "contract")).await;
+    assert_eq!((first_try["revision"].as_i64(), first_try["status"].as_str()), (Some(2), Some("DRAFT")), "{first_try}");
+    assert_eq!((&first_try["number"], &first_try["revises"]["id"]), (&old["number"], &old["id"]));
+    let (codes, message) = refused(&app, &rep2, revise, input.clone(), "reviseContract").await;
     assert_eq!(codes, ["ILLEGAL_STATE"], "one revision at a time: {message}");
+    // While it is under way the contract is neither completed nor voided.
+    let complete = json!({"id": old["id"], "expectedVersion": old["version"]});
+    let (codes, message) =
+        refused(&app, &rep2, &contract_action("completeContract"), complete, "completeContract").await;
+    assert_eq!(codes, ["ILLEGAL_STATE"], "{message}");
+    // A deleted revision keeps its number: the next one is revision 3.
+    let drop = json!({"id": first_try["id"], "expectedVersion": first_try["version"]});
+    ok(&app, &rep2, &contract_action("deleteContract"), drop, ("deleteContract", "contract")).await;
+    let draft = ok(&app, &rep2, revise, input, ("reviseContract", "contract")).await;
+    assert_eq!(draft["revision"], 3, "{draft}");
 
     // Less than was received is refused when submitted, naming the amount.
     let update = format!(

@@ -245,8 +245,18 @@ pub async fn write_versioned_or<R: Versioned, C: ConnectionTrait>(
     if result.rows_affected == 0 {
         return Err(StoreError::version_conflict(expected_version, expected_version + 1));
     }
+    any_by_id::<R, C>(conn, tenant, id).await?.ok_or(StoreError::NotFound)
+}
+
+/// A record of the tenant by id, whatever scope, customer or recycle bin: for writes
+/// already authorised elsewhere (a document's side of an approval outcome, a job).
+pub async fn any_by_id<R: Versioned, C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    id: Uuid,
+) -> StoreResult<Option<R::Record>> {
     let row = R::Entity::find().filter(R::TENANT_ID.eq(tenant.uuid())).filter(R::ID.eq(id)).one(conn).await?;
-    row.map(R::to_domain).transpose()?.ok_or(StoreError::NotFound)
+    row.map(R::to_domain).transpose()
 }
 
 /// An update that sets `values`, for [`write_versioned`].

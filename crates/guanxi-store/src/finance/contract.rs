@@ -594,7 +594,7 @@ pub async fn follow<C: ConnectionTrait>(
     outcome: RequestStatus,
 ) -> StoreResult<Contract> {
     let tenant = author.tenant_id;
-    let before = find(conn, tenant, OrApprover::ALL, id).await?.ok_or(StoreError::NotFound)?;
+    let before = repo::any_by_id::<Contracts, C>(conn, tenant, id).await?.ok_or(StoreError::NotFound)?;
     let status = after_approval(outcome);
     if status == before.status {
         return Ok(before);
@@ -640,6 +640,13 @@ pub async fn close<C: ConnectionTrait>(
     let tenant = author.tenant_id;
     let before = repo::live_current::<Contracts, C>(conn, tenant, scope, id, expected_version).await?;
     let status = before.after(action)?;
+    if let Some(revision) = revision_under_way(conn, tenant, id).await? {
+        return Err(StoreError::rejected(
+            "id",
+            ErrorCode::IllegalState,
+            format!("revision {} of this contract is under way: decide or delete it first", revision.revision),
+        ));
+    }
     let waiting = crate::entity::receipt::Entity::find()
         .filter(crate::entity::receipt::Column::TenantId.eq(tenant.uuid()))
         .filter(crate::entity::receipt::Column::ContractId.eq(id))
@@ -708,22 +715,7 @@ pub async fn revise<C: ConnectionTrait>(
     let tenant = author.tenant_id;
     let before = repo::live_current::<Contracts, C>(conn, tenant, scope, id, expected_version).await?;
     before.after(ContractAction::Revise)?;
-    let under_way = Contracts::live(conn.get_database_backend(), tenant, OrApprover::ALL)
-        .filter(contract::Column::RevisesId.eq(id))
-        .filter(
-            contract::Column::Status.is_in(
-                [
-                    ContractStatus::Draft,
-                    ContractStatus::PendingApproval,
-                    ContractStatus::Rejected,
-                    ContractStatus::Withdrawn,
-                ]
-                .map(ContractStatus::as_str),
-            ),
-        )
-        .one(conn)
-        .await?;
-    if let Some(other) = under_way {
+    if let Some(other) = revision_under_way(conn, tenant, id).await? {
         return Err(StoreError::rejected(
             "id",
             ErrorCode::IllegalState,
@@ -735,9 +727,27 @@ pub async fn revise<C: ConnectionTrait>(
     let new_id = ContractId::new();
     // The external id moves to the revision when it is approved.
     let fields = ContractFields { external_id: None, ..before.fields.clone() };
-    let revision = before.revision + 1;
+    // After the highest revision of the number, deleted and void ones included.
+    let highest: Option<Option<i32>> = contract::Entity::find()
+        .select_only()
+        .column_as(contract::Column::Revision.max(), "highest")
+        .filter(contract::Column::TenantId.eq(tenant.uuid()))
+        .filter(contract::Column::Number.eq(before.number.clone()))
+        .into_tuple()
+        .one(conn)
+        .await?;
+    let revision = highest.flatten().unwrap_or(before.revision) + 1;
     let row = draft_row(author, (new_id, &before.number, revision, Some(id)), &fields, before.places, now);
-    let model = contract::Entity::insert(row).exec_with_returning(conn).await?;
+    let model =
+        contract::Entity::insert(row).exec_with_returning(conn).await.map_err(|e| {
+            match crate::error::on_unique(e, "id", "another revision of this contract was started meanwhile") {
+                StoreError::Rejected(mut invalid) => {
+                    invalid.0.iter_mut().for_each(|f| f.code = ErrorCode::Conflict);
+                    StoreError::Rejected(invalid)
+                }
+                other => other,
+            }
+        })?;
     let plan: Vec<InstallmentDraft> = installments_of(conn, tenant, &[id])
         .await?
         .into_iter()
@@ -763,6 +773,19 @@ pub async fn revise<C: ConnectionTrait>(
     to_domain(model)
 }
 
+/// The live revision of a contract still being worked on (a draft, waiting for approval,
+/// rejected or withdrawn), if there is one.
+async fn revision_under_way<C: ConnectionTrait>(conn: &C, tenant: TenantId, id: Uuid) -> StoreResult<Option<Contract>> {
+    let open =
+        [ContractStatus::Draft, ContractStatus::PendingApproval, ContractStatus::Rejected, ContractStatus::Withdrawn];
+    let found = Contracts::live(conn.get_database_backend(), tenant, OrApprover::ALL)
+        .filter(contract::Column::RevisesId.eq(id))
+        .filter(contract::Column::Status.is_in(open.map(ContractStatus::as_str)))
+        .one(conn)
+        .await?;
+    found.map(to_domain).transpose()
+}
+
 /// A revision's amount must cover what the contract it replaces received and invoiced.
 async fn covers<C: ConnectionTrait>(
     conn: &C,
@@ -770,7 +793,7 @@ async fn covers<C: ConnectionTrait>(
     revision: &Contract,
     revised: Uuid,
 ) -> StoreResult<Contract> {
-    let old = find(conn, tenant, OrApprover::ALL, revised).await?.ok_or(StoreError::NotFound)?;
+    let old = repo::any_by_id::<Contracts, C>(conn, tenant, revised).await?.ok_or(StoreError::NotFound)?;
     if old.status != ContractStatus::Approved || old.deleted_at.is_some() {
         return Err(StoreError::rejected(
             "id",
@@ -799,18 +822,42 @@ async fn take_over<C: ConnectionTrait>(
     let tenant = author.tenant_id;
     let old = covers(conn, tenant, revision, revised).await?;
     let new_id = revision.id.uuid();
-    let receipts = crate::entity::receipt::Entity::update_many()
-        .col_expr(crate::entity::receipt::Column::ContractId, Expr::value(new_id))
-        .filter(crate::entity::receipt::Column::TenantId.eq(tenant.uuid()))
-        .filter(crate::entity::receipt::Column::ContractId.eq(revised))
-        .exec(conn)
-        .await?;
-    let invoices = crate::entity::invoice::Entity::update_many()
-        .col_expr(crate::entity::invoice::Column::ContractId, Expr::value(new_id))
-        .filter(crate::entity::invoice::Column::TenantId.eq(tenant.uuid()))
-        .filter(crate::entity::invoice::Column::ContractId.eq(revised))
-        .exec(conn)
-        .await?;
+    let owner = revision.fields.owner_id.map(UserId::uuid);
+    let moves = (revised, new_id, owner);
+    let receipts = {
+        use crate::entity::receipt::{Column as R, Entity};
+        let columns = DocumentColumns {
+            tenant: R::TenantId,
+            id: R::Id,
+            contract: R::ContractId,
+            owner: R::OwnerId,
+            version: R::Version,
+            updated_at: R::UpdatedAt,
+        };
+        let moved = move_documents::<Entity, C>(conn, author, EntityKind::Receipt, columns, moves).await?;
+        // Allocations asked for the old plan name installments that are now void: a receipt
+        // still waiting for approval fills the new plan oldest first instead.
+        Entity::update_many()
+            .col_expr(R::Allocations, Expr::value(serde_json::json!([])))
+            .filter(R::TenantId.eq(tenant.uuid()))
+            .filter(R::ContractId.eq(new_id))
+            .filter(R::Status.eq(guanxi_domain::finance::receivable::ReceiptStatus::PendingApproval.as_str()))
+            .exec(conn)
+            .await?;
+        moved
+    };
+    let invoices = {
+        use crate::entity::invoice::{Column as I, Entity};
+        let columns = DocumentColumns {
+            tenant: I::TenantId,
+            id: I::Id,
+            contract: I::ContractId,
+            owner: I::OwnerId,
+            version: I::Version,
+            updated_at: I::UpdatedAt,
+        };
+        move_documents::<Entity, C>(conn, author, EntityKind::Invoice, columns, moves).await?
+    };
     let now = Utc::now();
     installment::Entity::update_many()
         .col_expr(installment::Column::Void, Expr::value(true))
@@ -826,7 +873,7 @@ async fn take_over<C: ConnectionTrait>(
         .col_expr(contract::Column::InvoicedE4, Expr::value(0))
         .col_expr(contract::Column::ExternalId, Expr::value(None::<String>));
     repo::write_versioned::<Contracts, C>(conn, tenant, revised, old.version, update).await?;
-    let moved = receipts.rows_affected + invoices.rows_affected;
+    let moved = receipts + invoices;
     let changes = ChangeSet::new()
         .field("status", old.status.as_str(), superseded)
         .field("supersededBy", (), new_id)
@@ -866,6 +913,56 @@ pub async fn set_lines<C: ConnectionTrait>(
         ChangeSet::new().field("lines", (), written.len()).field("amount", before.fields.amount, after.fields.amount);
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     Ok(after)
+}
+
+/// The columns of a document a contract carries that a revision's take-over writes.
+struct DocumentColumns<Col> {
+    tenant: Col,
+    id: Col,
+    contract: Col,
+    owner: Col,
+    version: Col,
+    updated_at: Col,
+}
+
+/// Moves a contract's documents of one kind (receipts, invoice requests) to the revision
+/// that replaces it, handing them to its owner, each a versioned change with its event;
+/// `(from, to, owner)`.
+async fn move_documents<E: EntityTrait, C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    kind: EntityKind,
+    columns: DocumentColumns<E::Column>,
+    (from, to, owner): (Uuid, Uuid, Option<Uuid>),
+) -> StoreResult<u64> {
+    let DocumentColumns { tenant, id, contract, owner: owner_column, version, updated_at } = columns;
+    let t = author.tenant_id.uuid();
+    let ids: Vec<Uuid> = E::find()
+        .select_only()
+        .column(id)
+        .filter(tenant.eq(t))
+        .filter(contract.eq(from))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    E::update_many()
+        .col_expr(contract, Expr::value(to))
+        .col_expr(owner_column, Expr::value(owner))
+        .col_expr(version, Expr::col(version).add(1))
+        .col_expr(updated_at, Expr::value(Utc::now()))
+        .filter(tenant.eq(t))
+        .filter(contract.eq(from))
+        .exec(conn)
+        .await?;
+    let events = ids
+        .iter()
+        .map(|id| (*id, Operation::Update, ChangeSet::new().field("contractId", from, to).field("ownerId", (), owner)))
+        .collect();
+    audit::record_many(conn, author, kind, events).await?;
+    Ok(ids.len() as u64)
 }
 
 /// Moves a contract that never took effect to the recycle bin.

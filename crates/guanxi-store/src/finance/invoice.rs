@@ -483,7 +483,7 @@ pub async fn follow<C: ConnectionTrait>(
     outcome: RequestStatus,
 ) -> StoreResult<Invoice> {
     let tenant = author.tenant_id;
-    let before = find(conn, tenant, OrApprover::ALL, id).await?.ok_or(StoreError::NotFound)?;
+    let before = repo::any_by_id::<Invoices, C>(conn, tenant, id).await?.ok_or(StoreError::NotFound)?;
     let status = invoice_after_approval(outcome);
     if status == before.status {
         return Ok(before);

@@ -459,7 +459,7 @@ pub async fn follow<C: ConnectionTrait>(
     outcome: guanxi_domain::approval::engine::RequestStatus,
 ) -> StoreResult<Quote> {
     let tenant = author.tenant_id;
-    let before = find(conn, tenant, OwnerAndCustomer::ALL, id).await?.ok_or(StoreError::NotFound)?;
+    let before = repo::any_by_id::<Quotes, C>(conn, tenant, id).await?.ok_or(StoreError::NotFound)?;
     let status = guanxi_domain::trade::document::quote_after_approval(outcome);
     if status == before.status {
         return Ok(before);
