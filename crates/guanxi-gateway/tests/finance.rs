@@ -1204,3 +1204,53 @@ async fn contract_lines_set_the_amount_and_carry_into_a_revision() {
     let originals: Vec<&Value> = with_lines["lines"].as_array().unwrap().iter().map(|l| &l["productName"]).collect();
     assert_eq!(names, originals);
 }
+
+#[tokio::test]
+async fn an_administrator_hands_on_a_stuck_task_and_cancels_a_request() {
+    let app = spawn_demo().await;
+    let by = approvers(&app).await;
+    let (admin, rep1) = (app.login("admin@demo.local").await, app.login("rep1@demo.local").await);
+    let (manager_id, admin_id) =
+        (app.user_id(&admin, "manager@demo.local").await, app.user_id(&admin, "admin@demo.local").await);
+    // The demo's 恒信 contract waits on the manager.
+    let body = app
+        .gql(
+            Some(&rep1),
+            "{ contracts(filter: {status: [PENDING_APPROVAL]}) { nodes { id title approval { id } } } }",
+            json!({}),
+        )
+        .await;
+    let contract = body["data"]["contracts"]["nodes"][0].clone();
+    assert_eq!(contract["title"], "SMT 产线扩容合同", "{body}");
+    let request = contract["approval"]["id"].clone();
+    let reassign = "mutation($i: ReassignApprovalInput!) { reassignApproval(input: $i) { request { status } userErrors { field code message } } }";
+    let input = json!({"requestId": request, "fromUserId": manager_id, "toUserId": admin_id, "comment": "李娜休假"});
+    // Only `approval.manage` may act in someone's place.
+    let body = app.gql(Some(&rep1), reassign, json!({"i": input.clone()})).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    ok(&app, &admin, reassign, input, ("reassignApproval", "request")).await;
+    let queue = "{ myApprovals { nodes { document { ... on Contract { title } } } } }";
+    let mine = app.gql(Some(&admin), queue, json!({})).await;
+    assert!(mine.to_string().contains("SMT 产线扩容合同"), "{mine}");
+    let theirs = app.gql(Some(&by.manager), queue, json!({})).await;
+    assert!(!theirs.to_string().contains("SMT 产线扩容合同"), "{theirs}");
+    // Cancelling needs a reason, then the contract goes back to its rep.
+    let cancel = "mutation($i: CancelApprovalInput!) { cancelApproval(input: $i) { request { status } userErrors { field code message } } }";
+    let (codes, _) = refused(&app, &admin, cancel, json!({"requestId": request}), "cancelApproval").await;
+    assert_eq!(codes, ["REQUIRED"]);
+    let done = ok(
+        &app,
+        &admin,
+        cancel,
+        json!({"requestId": request, "comment": "客户暂停采购"}),
+        ("cancelApproval", "request"),
+    )
+    .await;
+    assert_eq!(done["status"], "WITHDRAWN");
+    let after = read_contract(&app, &rep1, contract["id"].as_str().unwrap()).await;
+    assert_eq!(after["status"], "WITHDRAWN", "{after}");
+    assert_eq!(actions(&after), ["SUBMIT", "DELEGATE", "WITHDRAW"], "{after}");
+    // The history names the administrator who acted.
+    let me = app.gql(Some(&admin), "{ me { displayName } }", json!({})).await;
+    assert_eq!(after["approvalHistory"][1]["actor"]["displayName"], me["data"]["me"]["displayName"], "{after}");
+}

@@ -590,8 +590,21 @@ pub async fn act<C: ConnectionTrait>(
     act: &Act,
     comment: Option<String>,
 ) -> StoreResult<Request> {
-    let tenant = author.tenant_id;
     let by: UserId = author.user_id.map(Into::into).ok_or(StoreError::NotFound)?;
+    act_as(conn, author, (request_id, by), act, comment).await
+}
+
+/// [`act`] in the place of `by`: an administrator (`approval.manage`) hands a stuck
+/// approver's task to someone else, or withdraws a request for its submitter. The history
+/// and the change events name the administrator; the engine's rules are `by`'s.
+pub async fn act_as<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    (request_id, by): (Uuid, UserId),
+    act: &Act,
+    comment: Option<String>,
+) -> StoreResult<Request> {
+    let tenant = author.tenant_id;
     let before = request(conn, tenant, request_id).await?.ok_or(StoreError::NotFound)?;
     // The caller's tasks of this request: none (and not the submitter) means no part in it.
     let theirs = approval_task::Entity::find()

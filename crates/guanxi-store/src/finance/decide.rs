@@ -17,7 +17,19 @@ pub async fn act<C: ConnectionTrait>(
     act: &Act,
     comment: Option<String>,
 ) -> StoreResult<Request> {
-    let request = crate::finance::approval::act(conn, author, request_id, act, comment).await?;
+    let by = author.user_id.map(Into::into).ok_or(crate::error::StoreError::NotFound)?;
+    act_as(conn, author, (request_id, by), act, comment).await
+}
+
+/// [`act`] in the place of `by` (an administrator unsticking a request).
+pub async fn act_as<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    (request_id, by): (Uuid, guanxi_domain::ids::UserId),
+    act: &Act,
+    comment: Option<String>,
+) -> StoreResult<Request> {
+    let request = crate::finance::approval::act_as(conn, author, (request_id, by), act, comment).await?;
     if request.status != RequestStatus::Pending {
         follow(conn, author, request.kind, request.document_id, request.status).await?;
     }

@@ -540,14 +540,7 @@ pub async fn void<C: ConnectionTrait>(
     reason: &str,
 ) -> StoreResult<Invoice> {
     let tenant = author.tenant_id;
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(StoreError::rejected(
-            "reason",
-            ErrorCode::Required,
-            "say why the invoice is void (at most 500 characters)",
-        ));
-    }
+    let reason = crate::finance::reason(reason, "say why the invoice is void")?;
     let before = repo::current::<Invoices, C>(conn, tenant, scope, id, expected_version).await?;
     let status = before.after(InvoiceAction::Void)?;
     let update = repo::set_columns::<invoice::Entity>(vec![

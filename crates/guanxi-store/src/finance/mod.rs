@@ -118,6 +118,20 @@ macro_rules! contract_document {
 }
 pub(crate) use contract_document;
 
+/// A reason a writer must give (voiding, reversing), trimmed: 1 to 500 characters, else
+/// `REQUIRED` on `reason` with `why` ("say why the invoice is void").
+pub(crate) fn reason<'a>(raw: &'a str, why: &str) -> crate::StoreResult<&'a str> {
+    let reason = raw.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(crate::error::StoreError::rejected(
+            "reason",
+            guanxi_domain::ErrorCode::Required,
+            format!("{why} (at most 500 characters)"),
+        ));
+    }
+    Ok(reason)
+}
+
 pub mod approval;
 pub mod contract;
 pub mod decide;

@@ -395,14 +395,7 @@ pub async fn reverse<C: ConnectionTrait>(
     reason: &str,
 ) -> StoreResult<Receipt> {
     let tenant = author.tenant_id;
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(StoreError::rejected(
-            "reason",
-            ErrorCode::Required,
-            "say why the receipt is reversed (at most 500 characters)",
-        ));
-    }
+    let reason = crate::finance::reason(reason, "say why the receipt is reversed")?;
     let before = repo::current::<Receipts, C>(conn, tenant, scope, id, expected_version).await?;
     if before.status != ReceiptStatus::Approved {
         return Err(StoreError::rejected(

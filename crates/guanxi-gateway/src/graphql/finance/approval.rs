@@ -712,7 +712,25 @@ enum ActionKind {
 }
 
 async fn take_action(ctx: &Context<'_>, input: ApprovalActionInput, kind: ActionKind) -> ApiResult<ApprovalPayload> {
-    let actor = actor(ctx)?;
+    act_on(ctx, input, kind, None).await
+}
+
+/// In whose place an administrator acts: the approver whose task they hand on, or (`None`)
+/// the submitter whose request they withdraw.
+struct InPlaceOf(Option<UserId>);
+
+/// An action by the caller, or with `in_place_of` by an administrator (`approval.manage`)
+/// for someone who cannot act (left, on leave).
+async fn act_on(
+    ctx: &Context<'_>,
+    input: ApprovalActionInput,
+    kind: ActionKind,
+    in_place_of: Option<InPlaceOf>,
+) -> ApiResult<ApprovalPayload> {
+    let actor = match in_place_of {
+        Some(_) => require(ctx, Permission::ApprovalManage)?,
+        None => actor(ctx)?,
+    };
     let comment = input.comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
     let bad =
         |field: &str, code, message: &str| Ok(Err::<Request, _>(vec![UserError::new(field, code, message)]).into());
@@ -728,6 +746,9 @@ async fn take_action(ctx: &Context<'_>, input: ApprovalActionInput, kind: Action
         ActionKind::Reject if comment.is_none() => {
             return bad("comment", guanxi_domain::ErrorCode::Required, "say why the document is rejected");
         }
+        ActionKind::Withdraw if in_place_of.is_some() && comment.is_none() => {
+            return bad("comment", guanxi_domain::ErrorCode::Required, "say why the request is cancelled");
+        }
         ActionKind::Reject => Act::Reject,
         ActionKind::Withdraw => Act::Withdraw,
         ActionKind::Return => match input.to_step.and_then(|s| usize::try_from(s).ok()).filter(|s| *s >= 1) {
@@ -742,6 +763,21 @@ async fn take_action(ctx: &Context<'_>, input: ApprovalActionInput, kind: Action
             None => return bad("toUserId", guanxi_domain::ErrorCode::Required, "who takes the task over"),
         },
     };
+    // An administrator is no participant: they read the request itself.
+    let found = match &in_place_of {
+        Some(_) => {
+            guanxi_store::finance::approval::request(state(ctx).db.connection(), actor.tenant_id, request).await?
+        }
+        None => loaders(ctx)?.load_one(RequestKey(request)).await?,
+    };
+    let by = match (&in_place_of, &found) {
+        (None, _) => actor.user_id,
+        (Some(InPlaceOf(Some(user))), _) => *user,
+        (Some(InPlaceOf(None)), Some(request)) => request.submitter,
+        (Some(InPlaceOf(None)), None) => {
+            return bad("requestId", guanxi_domain::ErrorCode::NotFound, "no such record");
+        }
+    };
     if let Act::Delegate { to } = act {
         let loaders = loaders(ctx)?;
         let delegate = loaders.load_one(UserKey(to.uuid())).await?;
@@ -749,7 +785,7 @@ async fn take_action(ctx: &Context<'_>, input: ApprovalActionInput, kind: Action
             return bad("toUserId", guanxi_domain::ErrorCode::NotFound, "no such active user");
         };
         // The delegate must be able to read what they are asked to approve.
-        let kind = loaders.load_one(RequestKey(request)).await?.map(|r| r.kind);
+        let kind = found.as_ref().map(|r| r.kind);
         let needed = match kind.and_then(|k| guanxi_store::finance::approval::document_entity(k).read_permission()) {
             Some(permission) => permission,
             None => {
@@ -768,10 +804,29 @@ async fn take_action(ctx: &Context<'_>, input: ApprovalActionInput, kind: Action
     }
     let author = author(ctx, actor);
     let result = transact(ctx, move |tx| {
-        Box::pin(async move { guanxi_store::finance::decide::act(tx, &author, request, &act, comment).await })
+        Box::pin(async move { guanxi_store::finance::decide::act_as(tx, &author, (request, by), &act, comment).await })
     })
     .await?;
     Ok(result.into())
+}
+
+/// An administrator hands a stuck approver's task on.
+#[derive(InputObject)]
+pub struct ReassignApprovalInput {
+    pub request_id: ID,
+    /// Whose pending task it is.
+    pub from_user_id: ID,
+    /// Who takes it over: an active user whose role may read the document.
+    pub to_user_id: ID,
+    pub comment: Option<String>,
+}
+
+/// An administrator withdraws a request for its submitter.
+#[derive(InputObject)]
+pub struct CancelApprovalInput {
+    pub request_id: ID,
+    /// Why (required).
+    pub comment: Option<String>,
 }
 
 #[derive(Default)]
@@ -883,6 +938,34 @@ impl ApprovalMutation {
     /// Hands the caller's task to another user (`toUserId`) in the same step (转交).
     async fn delegate_approval(&self, ctx: &Context<'_>, input: ApprovalActionInput) -> ApiResult<ApprovalPayload> {
         take_action(ctx, input, ActionKind::Delegate).await
+    }
+
+    /// Hands a pending task of someone who cannot act (left, on leave) to another user
+    /// (`approval.manage`). The history names the administrator.
+    async fn reassign_approval(&self, ctx: &Context<'_>, input: ReassignApprovalInput) -> ApiResult<ApprovalPayload> {
+        let from = match input_id("fromUserId", &input.from_user_id, USER) {
+            Ok(id) => UserId::from_uuid(id),
+            Err(e) => return Ok(Err::<Request, _>(vec![e]).into()),
+        };
+        let action = ApprovalActionInput {
+            request_id: input.request_id,
+            comment: input.comment,
+            to_step: None,
+            to_user_id: Some(input.to_user_id),
+        };
+        act_on(ctx, action, ActionKind::Delegate, Some(InPlaceOf(Some(from)))).await
+    }
+
+    /// Withdraws a pending request for its submitter, with a reason (`approval.manage`):
+    /// its document goes back to them as after a withdrawal.
+    async fn cancel_approval(&self, ctx: &Context<'_>, input: CancelApprovalInput) -> ApiResult<ApprovalPayload> {
+        let action = ApprovalActionInput {
+            request_id: input.request_id,
+            comment: input.comment,
+            to_step: None,
+            to_user_id: None,
+        };
+        act_on(ctx, action, ActionKind::Withdraw, Some(InPlaceOf(None))).await
     }
 }
 
