@@ -670,7 +670,12 @@ async fn act(
     let reason = input.reason;
     write_by_id(ctx, permission, (&input.id, CONTRACT), contract_scope, move |tx, author, scope, id| {
         Box::pin(async move {
-            guanxi_store::finance::contract::close(tx, &author, scope, (id, version), (action, reason)).await
+            use guanxi_store::finance::contract as store;
+            match action {
+                ContractAction::Revise => store::revise(tx, &author, scope, (id, version)).await,
+                ContractAction::Delete => store::delete(tx, &author, scope, (id, version)).await,
+                _ => store::close(tx, &author, scope, (id, version), (action, reason)).await,
+            }
         })
     })
     .await
@@ -798,35 +803,11 @@ impl ContractMutation {
     /// one (SUPERSEDED), taking over its receipts and invoices; until then this one stays
     /// in force.
     async fn revise_contract(&self, ctx: &Context<'_>, input: ContractActionInput) -> ApiResult<ContractPayload> {
-        let version = input.expected_version;
-        write_by_id(
-            ctx,
-            Permission::ContractWrite,
-            (&input.id, CONTRACT),
-            contract_scope,
-            move |tx, author, scope, id| {
-                Box::pin(
-                    async move { guanxi_store::finance::contract::revise(tx, &author, scope, (id, version)).await },
-                )
-            },
-        )
-        .await
+        act(ctx, input, ContractAction::Revise, Permission::ContractWrite).await
     }
 
     /// Moves a contract that never took effect to the recycle bin.
     async fn delete_contract(&self, ctx: &Context<'_>, input: ContractActionInput) -> ApiResult<ContractPayload> {
-        let version = input.expected_version;
-        write_by_id(
-            ctx,
-            Permission::ContractWrite,
-            (&input.id, CONTRACT),
-            contract_scope,
-            move |tx, author, scope, id| {
-                Box::pin(
-                    async move { guanxi_store::finance::contract::delete(tx, &author, scope, (id, version)).await },
-                )
-            },
-        )
-        .await
+        act(ctx, input, ContractAction::Delete, Permission::ContractWrite).await
     }
 }
