@@ -123,6 +123,9 @@ impl MigrationTrait for Migration {
         }
 
         contract_lines(manager, WITH_CONTRACTS, TRADE_PARENTS).await?;
+        // An administrator acting in a stuck approver's or the submitter's place.
+        let mut on_behalf = uuid_null("on_behalf_of");
+        manager.alter_table(Table::alter().table("approval_actions").add_column(&mut on_behalf).to_owned()).await?;
         grant_builtin_roles(manager, ROLE_GRANTS, &["INVOICE"]).await
     }
 
@@ -145,6 +148,7 @@ impl MigrationTrait for Migration {
             )));
         }
         contract_lines(manager, TRADE_PARENTS, TRADE_PARENTS).await?;
+        manager.alter_table(Table::alter().table("approval_actions").drop_column("on_behalf_of").to_owned()).await?;
         manager.drop_index(Index::drop().name("ix_receipts_created").table("receipts").to_owned()).await?;
         for table in ["invoices", "billing_profiles"] {
             manager.drop_table(Table::drop().table(table).if_exists().to_owned()).await?;

@@ -1228,6 +1228,11 @@ async fn an_administrator_hands_on_a_stuck_task_and_cancels_a_request() {
     // Only `approval.manage` may act in someone's place.
     let body = app.gql(Some(&rep1), reassign, json!({"i": input.clone()})).await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    // Only a task that waits in the request is handed on.
+    let mut wrong = input.clone();
+    wrong["fromUserId"] = json!(admin_id);
+    let (codes, _) = refused(&app, &admin, reassign, wrong, "reassignApproval").await;
+    assert_eq!(codes, ["INVALID"]);
     ok(&app, &admin, reassign, input, ("reassignApproval", "request")).await;
     let queue = "{ myApprovals { nodes { document { ... on Contract { title } } } } }";
     let mine = app.gql(Some(&admin), queue, json!({})).await;
@@ -1253,4 +1258,14 @@ async fn an_administrator_hands_on_a_stuck_task_and_cancels_a_request() {
     // The history names the administrator who acted.
     let me = app.gql(Some(&admin), "{ me { displayName } }", json!({})).await;
     assert_eq!(after["approvalHistory"][1]["actor"]["displayName"], me["data"]["me"]["displayName"], "{after}");
+    // …and in whose place: the manager's task, the rep's request.
+    let history = "query($id: ID!) { contract(id: $id) { approvalHistory { action onBehalfOf { displayName } } } }";
+    let body = app.gql(Some(&rep1), history, json!({"id": contract["id"]})).await;
+    let places: Vec<&Value> = body["data"]["contract"]["approvalHistory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| &h["onBehalfOf"]["displayName"])
+        .collect();
+    assert_eq!(places, [&Value::Null, &json!("李娜"), &json!("王磊")], "{body}");
 }

@@ -16,6 +16,7 @@ pub struct Model {
     pub action: String,
     pub actor_id: Option<Uuid>,
     pub target_id: Option<Uuid>,
+    pub on_behalf_of: Option<Uuid>,
     pub comment: Option<String>,
     pub created_at: DateTimeUtc,
 }

@@ -97,6 +97,9 @@ pub struct HistoryEntry {
     pub actor_id: Option<UserId>,
     /// The delegate of a delegation.
     pub target_id: Option<UserId>,
+    /// Whose place the actor (an administrator) acted in: the stuck approver, or the
+    /// submitter whose request they withdrew.
+    pub on_behalf_of: Option<UserId>,
     pub comment: Option<String>,
     pub created_at: chrono::DateTime<Utc>,
 }
@@ -474,7 +477,7 @@ pub async fn submit<C: ConnectionTrait>(conn: &C, author: &Author, submission: S
     let request = request_of(model)?;
     let mut history = vec![(ActionKind::Submit, None, None, None)];
     history.extend(skipped.into_iter().map(|name| (ActionKind::Skip, None, None, Some(name))));
-    write_history(conn, author, &request, &history).await?;
+    write_history(conn, author, (&request, None), &history).await?;
     if let Some(first) = plan.first() {
         open_tasks(conn, tenant, &request, 0, &first.approvers).await?;
     }
@@ -514,7 +517,7 @@ type HistoryRow = (ActionKind, Option<i32>, Option<Uuid>, Option<String>);
 async fn write_history<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    request: &Request,
+    (request, on_behalf_of): (&Request, Option<UserId>),
     rows: &[HistoryRow],
 ) -> StoreResult<()> {
     let now = Utc::now();
@@ -528,6 +531,7 @@ async fn write_history<C: ConnectionTrait>(
         action: Set(action.as_str().to_owned()),
         actor_id: Set(author.user_id),
         target_id: Set(*target),
+        on_behalf_of: Set(on_behalf_of.map(UserId::uuid)),
         comment: Set(comment.clone()),
         created_at: Set(now),
     });
@@ -654,14 +658,15 @@ pub async fn act_as<C: ConnectionTrait>(
         Act::Withdraw => (ActionKind::Withdraw, None),
         Act::Delegate { to } => (ActionKind::Delegate, Some(to.uuid())),
     };
-    write_history(conn, author, &current, &[(kind, Some(step + 1), target, comment)]).await?;
+    let on_behalf = (author.user_id != Some(by.uuid())).then_some(by);
+    write_history(conn, author, (&current, on_behalf), &[(kind, Some(step + 1), target, comment)]).await?;
     let after = request(conn, tenant, request_id).await?.ok_or(StoreError::NotFound)?;
     // Every action is also a change on its document (its timeline and the change feed).
-    let changes = ChangeSet::new().field("approval", (), kind.as_str()).field("approvalStep", (), step + 1).field(
-        "approvalStatus",
-        current.status.as_str(),
-        after.status.as_str(),
-    );
+    let changes = ChangeSet::new()
+        .field("approval", (), kind.as_str())
+        .field("approvalStep", (), step + 1)
+        .field("approvalStatus", current.status.as_str(), after.status.as_str())
+        .field("onBehalfOf", (), on_behalf);
     audit::record(conn, author, document_entity(current.kind), current.document_id, Operation::Update, &changes)
         .await?;
     Ok(after)
@@ -736,6 +741,7 @@ pub async fn history_of<C: ConnectionTrait>(
                 step: m.step,
                 action: Cell::of("approval_actions", m.id, "action").text(&m.action, ActionKind::parse)?,
                 actor_id: m.actor_id.map(Into::into),
+                on_behalf_of: m.on_behalf_of.map(Into::into),
                 target_id: m.target_id.map(Into::into),
                 comment: m.comment,
                 created_at: m.created_at,

@@ -368,6 +368,11 @@ impl ApprovalHistoryEntry {
     async fn delegate(&self, ctx: &Context<'_>) -> ApiResult<Option<Participant>> {
         participant(ctx, self.0.target_id).await
     }
+    /// Whose place the actor, an administrator, acted in (`reassignApproval`,
+    /// `cancelApproval`); null when they acted for themselves.
+    async fn on_behalf_of(&self, ctx: &Context<'_>) -> ApiResult<Option<Participant>> {
+        participant(ctx, self.0.on_behalf_of).await
+    }
     /// The comment, or the name of a skipped step.
     async fn comment(&self) -> Option<&str> {
         self.0.comment.as_deref()
@@ -770,9 +775,27 @@ async fn act_on(
         }
         None => loaders(ctx)?.load_one(RequestKey(request)).await?,
     };
+    if in_place_of.is_some() {
+        // An administrator acts only on documents they may see.
+        let visible = match &found {
+            Some(r) => document_of(ctx, r.kind, r.document_id).await?.is_some(),
+            None => false,
+        };
+        if !visible {
+            return bad("requestId", guanxi_domain::ErrorCode::NotFound, "no such record");
+        }
+    }
     let by = match (&in_place_of, &found) {
         (None, _) => actor.user_id,
-        (Some(InPlaceOf(Some(user))), _) => *user,
+        (Some(InPlaceOf(Some(user))), _) => {
+            let tasks =
+                guanxi_store::finance::approval::pending_tasks(state(ctx).db.connection(), actor.tenant_id, &[request])
+                    .await?;
+            if !tasks.iter().any(|t| t.approver == *user) {
+                return bad("fromUserId", guanxi_domain::ErrorCode::Invalid, "no task of theirs waits in this request");
+            }
+            *user
+        }
         (Some(InPlaceOf(None)), Some(request)) => request.submitter,
         (Some(InPlaceOf(None)), None) => {
             return bad("requestId", guanxi_domain::ErrorCode::NotFound, "no such record");
@@ -943,6 +966,7 @@ impl ApprovalMutation {
     /// Hands a pending task of someone who cannot act (left, on leave) to another user
     /// (`approval.manage`). The history names the administrator.
     async fn reassign_approval(&self, ctx: &Context<'_>, input: ReassignApprovalInput) -> ApiResult<ApprovalPayload> {
+        require(ctx, Permission::ApprovalManage)?;
         let from = match input_id("fromUserId", &input.from_user_id, USER) {
             Ok(id) => UserId::from_uuid(id),
             Err(e) => return Ok(Err::<Request, _>(vec![e]).into()),
