@@ -688,8 +688,14 @@ async fn the_360_view_and_the_work_log_show_contract_money_at_a_fixed_cost() {
     let (rep2, rep1) = (app.login("rep2@demo.local").await, app.login("rep1@demo.local").await);
     let customer_id = customer(&app, &rep2, JINLING).await;
     let view = json!({"query": "query($id: ID!) { customer360(id: $id) { summary { contractCount signedAmount { amount } \
-        receivedAmount { amount } outstandingReceivables { amount } } contracts(first: 5) { totalCount nodes { number installments { dueOn } } } \
+        receivedAmount { amount } outstandingReceivables { amount } invoicedAmount { amount } } \
+        contracts(first: 5) { totalCount nodes { number installments { dueOn } lines { productName } invoices { number status } } } \
+        invoices(first: 5) { totalCount nodes { number amount { amount } contract { number } } } billingProfiles { id } \
         nextInstallment { installment { dueOn outstanding { amount } } contract { number } } } }", "variables": {"id": customer_id}});
+    let profile = json!({"customerId": customer_id, "profile": {"titleKind": "PERSON", "title": "王建国"}});
+    let profile = ok(&app, &rep2, PROFILE_MUTATION, profile, ("createBillingProfile", "billingProfile")).await;
+    let ask = invoice_mutation("requestInvoice", "RequestInvoiceInput");
+    let invoice = |contract: &Value| json!({"contractId": contract["id"], "profileId": profile["id"], "vatKind": "ORDINARY", "rate": "VAT_6", "amount": "10"});
     let first = approved(&app, &rep2, &by, "1000", &[("400", "2026-01-10"), ("600", "2026-05-10")]).await;
     ok(
         &app,
@@ -699,7 +705,9 @@ async fn the_360_view_and_the_work_log_show_contract_money_at_a_fixed_cost() {
         ("createReceipt", "receipt"),
     )
     .await;
+    ok(&app, &rep2, &ask, invoice(&first), ("requestInvoice", "invoice")).await;
     let (one, body) = app.fewest_statements(Some(&rep2), &view).await;
+    assert_eq!(body["data"]["customer360"]["invoices"]["totalCount"], 1, "{body}");
     let v = &body["data"]["customer360"];
     assert_eq!(v["summary"]["contractCount"], 1, "{body}");
     assert_eq!(
@@ -711,12 +719,17 @@ async fn the_360_view_and_the_work_log_show_contract_money_at_a_fixed_cost() {
     assert_eq!(v["nextInstallment"]["installment"]["outstanding"]["amount"], "150.00");
     // 199 more contracts: the view costs the same statements.
     let creates = (0..199).map(|_| approved(&app, &rep2, &by, "10", &[("10", "2027-01-01")]));
-    futures::StreamExt::collect::<Vec<_>>(futures::StreamExt::buffer_unordered(futures::stream::iter(creates), 20))
-        .await;
+    let more: Vec<Value> =
+        futures::StreamExt::collect(futures::StreamExt::buffer_unordered(futures::stream::iter(creates), 20)).await;
+    // …and an invoice on twenty of them.
+    for contract in more.iter().take(20) {
+        ok(&app, &rep2, &ask, invoice(contract), ("requestInvoice", "invoice")).await;
+    }
     let (many, body) = app.fewest_statements(Some(&rep2), &view).await;
     assert_eq!(body["data"]["customer360"]["summary"]["contractCount"], 200, "{body}");
     assert_eq!(body["data"]["customer360"]["contracts"]["totalCount"], 200);
-    assert_eq!(one, many, "statements for 1 and 200 contracts");
+    assert_eq!(body["data"]["customer360"]["invoices"]["totalCount"], 21);
+    assert_eq!(one, many, "statements for 1 and 200 contracts, 1 and 21 invoices");
     // Another rep sees no money on a customer outside their scope.
     let body = app.post(Some(&rep1), &view).await.body;
     assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
