@@ -429,7 +429,8 @@ async fn hold<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     if raised.rows_affected == 0 {
-        let now = crate::finance::contract::find(conn, author.tenant_id, OrApprover::ALL, contract.id.uuid()).await?;
+        let now = repo::any_by_id::<crate::finance::contract::Contracts, C>(conn, author.tenant_id, contract.id.uuid())
+            .await?;
         let left = now.map(|c| c.fields.amount - c.invoiced).unwrap_or_default();
         return Err(StoreError::rejected(
             "amount",
@@ -556,20 +557,18 @@ pub async fn void<C: ConnectionTrait>(
     Ok(after)
 }
 
-/// The invoice requests of some contracts or customers the caller may see, newest first
-/// (a contract's invoices, the 360 view).
-pub async fn of<C: ConnectionTrait>(
+/// The invoice requests of some contracts the caller may see, newest first.
+pub async fn of_contracts<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     scope: OrApprover,
-    column: invoice::Column,
-    ids: &[Uuid],
+    contracts: &[Uuid],
 ) -> StoreResult<Vec<Invoice>> {
-    if ids.is_empty() {
+    if contracts.is_empty() {
         return Ok(vec![]);
     }
     let rows = Invoices::visible(conn.get_database_backend(), tenant, scope)
-        .filter(column.is_in(ids.to_vec()))
+        .filter(invoice::Column::ContractId.is_in(contracts.to_vec()))
         .order_by_desc(invoice::Column::CreatedAt)
         .order_by_desc(invoice::Column::Id)
         .all(conn)

@@ -137,3 +137,4 @@ pub mod contract;
 pub mod decide;
 pub mod invoice;
 pub mod receivable;
+pub mod revision;

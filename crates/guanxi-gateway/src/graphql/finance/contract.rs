@@ -672,7 +672,9 @@ async fn act(
         Box::pin(async move {
             use guanxi_store::finance::contract as store;
             match action {
-                ContractAction::Revise => store::revise(tx, &author, scope, (id, version)).await,
+                ContractAction::Revise => {
+                    guanxi_store::finance::revision::revise(tx, &author, scope, (id, version)).await
+                }
                 ContractAction::Delete => store::delete(tx, &author, scope, (id, version)).await,
                 _ => store::close(tx, &author, scope, (id, version), (action, reason)).await,
             }

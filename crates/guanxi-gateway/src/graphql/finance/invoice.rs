@@ -274,10 +274,9 @@ impl Loader<ContractInvoicesKey> for ScopedLoader {
             return Ok(HashMap::new());
         }
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let column = guanxi_store::entity::invoice::Column::ContractId;
         let scope = invoice_scope(&self.actor);
-        let found =
-            guanxi_store::finance::invoice::of(self.db.connection(), self.actor.tenant_id, scope, column, &ids).await?;
+        let conn = self.db.connection();
+        let found = guanxi_store::finance::invoice::of_contracts(conn, self.actor.tenant_id, scope, &ids).await?;
         Ok(grouped(found, |i| ContractInvoicesKey(i.contract_id.uuid())))
     }
 }
