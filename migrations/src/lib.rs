@@ -21,6 +21,7 @@ mod m20261129_000010_mnemonic_readings;
 mod m20261129_000011_trade;
 mod m20261129_000012_finance;
 mod m20261130_000013_invoices;
+mod m20261130_000014_service;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000011_trade::Migration),
             Box::new(m20261129_000012_finance::Migration),
             Box::new(m20261130_000013_invoices::Migration),
+            Box::new(m20261130_000014_service::Migration),
         ]
     }
 }

@@ -42,6 +42,9 @@ pub enum EntityKind {
     Receipt,
     BillingProfile,
     Invoice,
+    Asset,
+    ServiceContract,
+    WorkOrder,
 }
 
 /// The two rules a record seen through its own owner and through its customer is read
@@ -82,6 +85,18 @@ pub enum Visibility {
     /// Uploads: the uploader's own, and those attached to a record the caller sees
     /// through the customer rule.
     Upload { uploader: Uuid, customer: ScopeRule },
+    /// Records seen through their own scope and their customer's, and by the one user
+    /// assigned to do them whether or not they see the customer (work orders and their
+    /// technician).
+    Assigned(Assigned),
+}
+
+/// Owner-and-customer rules, or being the record's assignee.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Assigned {
+    pub rules: OwnerAndCustomer,
+    /// The caller, who sees whatever is assigned to them.
+    pub technician: Uuid,
 }
 
 impl EntityKind {
@@ -113,6 +128,9 @@ impl EntityKind {
         EntityKind::Receipt,
         EntityKind::BillingProfile,
         EntityKind::Invoice,
+        EntityKind::Asset,
+        EntityKind::ServiceContract,
+        EntityKind::WorkOrder,
     ];
 
     /// The name in global ids and in the change log's `entity_type`, e.g. `Customer`.
@@ -144,6 +162,9 @@ impl EntityKind {
             EntityKind::Receipt => "Receipt",
             EntityKind::BillingProfile => "BillingProfile",
             EntityKind::Invoice => "Invoice",
+            EntityKind::Asset => "Asset",
+            EntityKind::ServiceContract => "ServiceContract",
+            EntityKind::WorkOrder => "WorkOrder",
         }
     }
 
@@ -176,6 +197,9 @@ impl EntityKind {
             EntityKind::Receipt => "receipt",
             EntityKind::BillingProfile => "billing profile",
             EntityKind::Invoice => "invoice",
+            EntityKind::Asset => "asset",
+            EntityKind::ServiceContract => "service contract",
+            EntityKind::WorkOrder => "work order",
         }
     }
 
@@ -209,6 +233,7 @@ impl EntityKind {
             EntityKind::Contract => Some(Permission::ContractRead),
             EntityKind::Receipt => Some(Permission::ReceivableRead),
             EntityKind::BillingProfile | EntityKind::Invoice => Some(Permission::InvoiceRead),
+            EntityKind::Asset | EntityKind::ServiceContract | EntityKind::WorkOrder => Some(Permission::WorkOrderRead),
         }
     }
 
@@ -248,6 +273,18 @@ impl EntityKind {
         OwnerAndCustomer { owner: actor.scope_rule(Module::Invoice), customer: actor.scope_rule(Module::Customer) }
     }
 
+    /// The rules a work order is read with: its own `WORK_ORDER` scope on its owner (the
+    /// service agent) and its customer's, or being its assigned technician.
+    pub fn work_order_rules(actor: &Actor) -> Assigned {
+        Assigned {
+            rules: OwnerAndCustomer {
+                owner: actor.scope_rule(Module::WorkOrder),
+                customer: actor.scope_rule(Module::Customer),
+            },
+            technician: actor.user_id.uuid(),
+        }
+    }
+
     /// Which records of this kind `actor` may see, or `None` when they may see none.
     pub fn visibility(self, actor: &Actor) -> Option<Visibility> {
         if let Some(permission) = self.read_permission()
@@ -271,6 +308,9 @@ impl EntityKind {
             EntityKind::Invoice => Visibility::OwnerAndCustomer(EntityKind::invoice_rules(actor)),
             // A customer's billing details: whoever reads invoices and sees the customer.
             EntityKind::BillingProfile => Visibility::Customer(customers),
+            // A customer's assets and service contracts are seen with the customer.
+            EntityKind::Asset | EntityKind::ServiceContract => Visibility::Customer(customers),
+            EntityKind::WorkOrder => Visibility::Assigned(EntityKind::work_order_rules(actor)),
             EntityKind::PricePolicy => Visibility::Catalogue(customers),
             EntityKind::Quote => Visibility::OwnerAndCustomer(EntityKind::quote_rules(actor)),
             EntityKind::Order => Visibility::OwnerAndCustomer(EntityKind::order_rules(actor)),
@@ -329,7 +369,10 @@ impl EntityKind {
             | EntityKind::Contract
             | EntityKind::Receipt
             | EntityKind::BillingProfile
-            | EntityKind::Invoice => (true, OnTransfer::Stays),
+            | EntityKind::Invoice
+            | EntityKind::Asset
+            | EntityKind::ServiceContract
+            | EntityKind::WorkOrder => (true, OnTransfer::Stays),
             // A customer's own price stays with it: moving it to a survivor could clash
             // with the survivor's own prices.
             EntityKind::PricePolicy => (false, OnTransfer::Stays),

@@ -25,6 +25,9 @@ pub enum ErrorCode {
     NotEmpty,
     /// The operation is not allowed in the record's current state.
     IllegalState,
+    /// A state machine does not allow this move from the record's state; the message
+    /// lists the states it may move to.
+    IllegalTransition,
     /// The write clashes with other records (a double-booked calendar).
     Conflict,
     /// An idempotency key was reused with a different input.
@@ -52,6 +55,7 @@ impl ErrorCode {
             Self::Cycle => "CYCLE",
             Self::NotEmpty => "NOT_EMPTY",
             Self::IllegalState => "ILLEGAL_STATE",
+            Self::IllegalTransition => "ILLEGAL_TRANSITION",
             Self::Conflict => "CONFLICT",
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::InvalidCredentials => "INVALID_CREDENTIALS",

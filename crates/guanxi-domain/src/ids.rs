@@ -169,3 +169,15 @@ id_type!(
     /// An invoice request against a contract, and the invoice issued for it (发票).
     InvoiceId
 );
+id_type!(
+    /// A product a customer owns (客户资产): what a work order repairs or maintains.
+    AssetId
+);
+id_type!(
+    /// A service contract (服务合同): which assets are covered, for how long, and what it pays for.
+    ServiceContractId
+);
+id_type!(
+    /// An after-sales work order (售后服务工单).
+    WorkOrderId
+);

@@ -52,6 +52,7 @@ pub mod mnemonic;
 pub mod phone;
 pub mod platform;
 pub mod sales;
+pub mod service;
 pub mod trade;
 
 pub use error::{ErrorCode, FieldError, Invalid};

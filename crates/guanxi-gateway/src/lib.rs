@@ -13,6 +13,7 @@ pub mod landing;
 pub mod rate_limit;
 pub mod seed;
 mod seed_finance;
+mod seed_service;
 mod seed_trade;
 pub mod telemetry;
 

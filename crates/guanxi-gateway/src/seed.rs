@@ -93,7 +93,7 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
     let customers =
         demo_customers(&tx, &author, &[(rep1, "rep1"), (rep2, "rep2"), (rep3, "rep3"), (manager.id, "manager")])
             .await?;
-    crate::seed_trade::demo_trade(&tx, &author, &customers).await?;
+    let products = crate::seed_trade::demo_trade(&tx, &author, &customers).await?;
     demo_pool(&tx, &author, east.id.uuid(), manager.id).await?;
     let agent = user(
         &tx,
@@ -107,8 +107,18 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
         role("service_agent")?,
     )
     .await?;
-    user(&tx, &author, h, "tech@demo.local", "赵强", "13800000007", service.id, Some(agent.id), role("technician")?)
-        .await?;
+    let tech = user(
+        &tx,
+        &author,
+        h,
+        "tech@demo.local",
+        "赵强",
+        "13800000007",
+        service.id,
+        Some(agent.id),
+        role("technician")?,
+    )
+    .await?;
     let finance =
         user(&tx, &author, h, "finance@demo.local", "孙丽", "13800000008", hq, Some(admin.id), role("finance")?)
             .await?;
@@ -119,6 +129,8 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
         finance_role: role("finance")?,
     };
     crate::seed_finance::demo_finance(&tx, created.id(), &people, &customers).await?;
+    let crew = crate::seed_service::Crew { agent: agent.id, technician: tech.id };
+    crate::seed_service::demo_service(&tx, created.id(), &crew, &customers, &products).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -98,11 +98,12 @@ const CATALOGUE: &[CatalogueRow] = &[
 ];
 
 /// Loads the demo catalogue and documents. `customers` are (id, owner) by company name.
+/// Returns the catalogue's products, in `CATALOGUE` order.
 pub async fn demo_trade<C: guanxi_store::ConnectionTrait>(
     tx: &C,
     author: &Author,
     customers: &[(&str, CustomerId, Option<UserId>)],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<ProductId>> {
     let categories = [
         guanxi_store::trade::product::create_category(tx, author, None, "空调设备", 1).await?.id,
         guanxi_store::trade::product::create_category(tx, author, None, "服务与培训", 2).await?.id,
@@ -235,5 +236,5 @@ pub async fn demo_trade<C: guanxi_store::ConnectionTrait>(
         (&[delivery], today, Some("第一批")),
     )
     .await?;
-    Ok(())
+    Ok(products)
 }

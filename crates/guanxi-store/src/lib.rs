@@ -26,6 +26,7 @@ pub mod platform;
 pub mod repo;
 pub mod sales;
 pub mod scope;
+pub mod service;
 pub mod trade;
 pub mod visibility;
 

@@ -184,6 +184,39 @@ macro_rules! owner_and_customer_scoped {
 }
 pub(crate) use owner_and_customer_scoped;
 
+/// `Scoped`, `Versioned` and `Recyclable` for a kind seen by whoever sees its customer
+/// (billing profiles, assets, service contracts): a table with `tenant_id`,
+/// `customer_id`, `version`, `updated_at` and `deleted_at`, read with `$to_domain`:
+/// `customer_scoped!(Assets, asset, Asset, asset_of, EntityKind::Asset);`.
+macro_rules! customer_scoped {
+    ($kind:ty, $entity:ident, $record:ty, $to_domain:path, $entity_kind:expr) => {
+        impl $crate::repo::Scoped for $kind {
+            type Entity = $entity::Entity;
+            type Scope = guanxi_domain::platform::access::ScopeRule;
+            type Record = $record;
+            const ID: $entity::Column = $entity::Column::Id;
+            const DELETED_AT: Option<$entity::Column> = Some($entity::Column::DeletedAt);
+
+            fn visible(
+                backend: sea_orm::DbBackend,
+                tenant: guanxi_domain::ids::TenantId,
+                customers: Self::Scope,
+            ) -> sea_orm::Select<$entity::Entity> {
+                use $entity::Column as C;
+                $crate::scope::of_visible_customers(backend, tenant, customers, C::TenantId, C::CustomerId)
+            }
+
+            fn to_domain(model: $entity::Model) -> $crate::StoreResult<$record> {
+                $to_domain(model)
+            }
+        }
+
+        $crate::repo::versioned!($kind, $entity);
+        $crate::repo::recyclable!($kind, $entity, $entity_kind);
+    };
+}
+pub(crate) use customer_scoped;
+
 /// A record kind whose updates are guarded by a version the caller read.
 pub trait Versioned: Scoped {
     const TENANT_ID: <Self::Entity as EntityTrait>::Column;

@@ -184,3 +184,19 @@ pub fn of_owner_customer_or_approver<E: EntityTrait>(
     }
     E::find().filter(tenant_column.eq(tenant.uuid())).filter(either)
 }
+
+/// The rows of `E` the work-order rule admits: its own module's rule on the owner and the
+/// customer rule on the customer, or the caller being the row's technician (who sees the
+/// order and its service address without seeing the customer).
+pub fn of_assigned<E: EntityTrait>(
+    backend: DbBackend,
+    tenant: TenantId,
+    scope: guanxi_domain::entity::Assigned,
+    (tenant_column, customer_column, owner_column, technician_column): (E::Column, E::Column, E::Column, E::Column),
+) -> Select<E> {
+    let in_scope = Condition::all()
+        .add(visible_customer(backend, tenant, scope.rules.customer, (E::default(), customer_column)))
+        .add(owner_condition(backend, tenant, scope.rules.owner, (E::default(), owner_column)));
+    let assigned = Expr::col((E::default(), technician_column)).eq(scope.technician);
+    E::find().filter(tenant_column.eq(tenant.uuid())).filter(Condition::any().add(in_scope).add(assigned))
+}

@@ -106,6 +106,15 @@ pub async fn visible_ids<C: ConnectionTrait>(
         (K::BillingProfile, V::Customer(rule)) => {
             repo::visible_ids::<crate::finance::invoice::BillingProfiles, _>(conn, tenant, rule, ids).await
         }
+        (K::Asset, V::Customer(rule)) => {
+            repo::visible_ids::<crate::service::asset::Assets, _>(conn, tenant, rule, ids).await
+        }
+        (K::ServiceContract, V::Customer(rule)) => {
+            repo::visible_ids::<crate::service::asset::ServiceContracts, _>(conn, tenant, rule, ids).await
+        }
+        (K::WorkOrder, V::Assigned(scope)) => {
+            repo::visible_ids::<crate::service::work_order::WorkOrders, _>(conn, tenant, scope, ids).await
+        }
         (K::Attachment, V::Upload { uploader, customer }) => {
             repo::visible_ids::<Uploads, _>(conn, tenant, (uploader, customer), ids).await
         }

@@ -129,6 +129,8 @@ permissions! {
     WorkOrderRead => "workorder.read", "查看工单";
     WorkOrderWrite => "workorder.write", "处理工单";
     WorkOrderDispatch => "workorder.dispatch", "派工";
+    WorkOrderSupervise => "workorder.supervise", "主管工单：代为完工、未经客户确认关闭、免收费用";
+    ServiceManage => "service.manage", "管理服务合同和技术员技能";
     PhoneUnmasked => "phone.unmasked", "查看完整电话号码";
     ProductRead => "product.read", "查看产品和价格";
     ProductManage => "product.manage", "管理产品和价格政策";
@@ -473,12 +475,17 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
                 P::WorkOrderRead,
                 P::WorkOrderWrite,
                 P::WorkOrderDispatch,
+                P::ServiceManage,
                 P::PhoneUnmasked,
                 P::ProductRead,
             ],
             scopes: [
                 every_module(DataScope::All),
-                vec![(Module::Org, DataScope::Department), (Module::Opportunity, DataScope::Own)],
+                vec![
+                    (Module::Org, DataScope::Department),
+                    (Module::Opportunity, DataScope::Own),
+                    (Module::WorkOrder, DataScope::Department),
+                ],
             ]
             .concat(),
         },

@@ -12,6 +12,7 @@ pub mod node;
 pub mod platform;
 pub mod relay;
 pub mod sales;
+pub mod service;
 pub mod shared;
 pub mod trade;
 
@@ -38,6 +39,9 @@ pub struct Query(
     finance::contract::ContractQuery,
     finance::receivable::ReceivableQuery,
     finance::invoice::InvoiceQuery,
+    service::asset::AssetQuery,
+    service::work_order::WorkOrderQuery,
+    service::work_order_stats::WorkOrderStatsQuery,
     activity::calendar::CalendarQuery,
     activity::field::FieldQuery,
     customers::customer_csv::CustomerCsvQuery,
@@ -65,6 +69,8 @@ pub struct Mutation(
     finance::contract::ContractMutation,
     finance::receivable::ReceivableMutation,
     finance::invoice::InvoiceMutation,
+    service::asset::AssetMutation,
+    service::work_order_mutation::WorkOrderMutation,
     activity::calendar::CalendarMutation,
     activity::field::FieldMutation,
     customers::customer_csv::CustomerCsvMutation,
@@ -77,6 +83,7 @@ pub struct Subscription(
     platform::audit::AuditSubscription,
     activity::calendar::CalendarSubscription,
     finance::approval::ApprovalSubscription,
+    service::work_order_mutation::WorkOrderSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

@@ -194,3 +194,51 @@ where
     };
     Ok((finish(tx, result).await?, found))
 }
+
+/// A record created on the customer an input names, seen with that customer (assets,
+/// service contracts, billing profiles): checks `permission`, reads `customerId` beside
+/// the rest of the input (`value`, or its user errors, all reported together), and runs
+/// `create` idempotently with the caller's `CUSTOMER` scope; a replay reloads through it.
+pub async fn create_on_customer<R, V, F, P>(
+    ctx: &Context<'_>,
+    (permission, operation): (Permission, &'static str),
+    (customer, value): (&ID, Result<V, Vec<super::error::UserError>>),
+    (key, input): (Option<&str>, &impl Serialize),
+    create: F,
+) -> ApiResult<P>
+where
+    R: guanxi_store::repo::Scoped<Scope = guanxi_domain::platform::access::ScopeRule> + 'static,
+    R::Record: Send,
+    <R::Entity as guanxi_store::EntityTrait>::Model: Sync,
+    V: Send + 'static,
+    F: for<'t> FnOnce(
+            &'t DatabaseTransaction,
+            Author,
+            guanxi_domain::platform::access::ScopeRule,
+            (Uuid, V),
+        ) -> BoxFuture<'t, StoreResult<(Uuid, R::Record)>>
+        + Send
+        + 'static,
+    P: From<Outcome<R::Record>>,
+{
+    let actor = require(ctx, permission)?.clone();
+    let customer = input_id("customerId", customer, guanxi_domain::entity::EntityKind::Customer.name());
+    let (customer, value) = match (customer, value) {
+        (Ok(customer), Ok(value)) => (customer, value),
+        (customer, value) => {
+            let errors = [customer.err().into_iter().collect(), value.err().unwrap_or_default()].concat();
+            return Ok(P::from(Err(errors)));
+        }
+    };
+    let scope = actor.scope_rule(guanxi_domain::platform::access::Module::Customer);
+    let author = author(ctx, &actor);
+    let idempotent = Idempotent::new(&actor, operation, key, input);
+    let result = write(
+        ctx,
+        idempotent,
+        move |tx| create(tx, author, scope, (customer, value)),
+        reload_scoped::<R>(actor.tenant_id, scope),
+    )
+    .await?;
+    Ok(P::from(result))
+}

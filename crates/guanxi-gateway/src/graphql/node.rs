@@ -47,6 +47,9 @@ pub enum Node {
     Receipt(crate::graphql::finance::receivable::Receipt),
     Invoice(crate::graphql::finance::invoice::Invoice),
     BillingProfile(crate::graphql::finance::invoice::BillingProfile),
+    Asset(crate::graphql::service::asset::Asset),
+    ServiceContract(crate::graphql::service::asset::ServiceContract),
+    WorkOrder(crate::graphql::service::work_order::WorkOrder),
 }
 
 /// Resolves one global id to a record the caller may see, or `None`. Whether the caller
@@ -130,6 +133,25 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
             .await?
             .map(|p| Node::BillingProfile(crate::graphql::finance::invoice::BillingProfile(p)))
         }
+        EntityKind::Asset => loaders
+            .load_one(crate::graphql::service::asset::AssetKey(uuid))
+            .await?
+            .map(|a| Node::Asset(crate::graphql::service::asset::Asset(a))),
+        EntityKind::ServiceContract => {
+            let customers = crate::graphql::service::asset::customer_scope(actor);
+            guanxi_store::repo::find::<guanxi_store::service::asset::ServiceContracts, _>(
+                conn,
+                actor.tenant_id,
+                customers,
+                uuid,
+            )
+            .await?
+            .map(|c| Node::ServiceContract(crate::graphql::service::asset::ServiceContract(c)))
+        }
+        EntityKind::WorkOrder => loaders
+            .load_one(crate::graphql::service::work_order::WorkOrderKey(uuid))
+            .await?
+            .map(|o| Node::WorkOrder(crate::graphql::service::work_order::WorkOrder(o))),
         // Kinds with a history but no `Node` type (yet): reached through their own queries.
         // A pool is seen by its members without `settings.manage`, which the registry asks
         // for its history; a visit plan's type carries its progress.

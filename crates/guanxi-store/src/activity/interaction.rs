@@ -510,6 +510,8 @@ impl TimelineEntry {
 pub struct TimelineKinds {
     pub interactions: bool,
     pub changes: bool,
+    /// The moves of the customer's work orders the caller sees through this scope.
+    pub work_orders: Option<guanxi_domain::entity::Assigned>,
 }
 
 /// A customer's timeline, newest first: its interactions and the change log of the card,
@@ -552,11 +554,32 @@ pub async fn timeline<C: ConnectionTrait>(
             entries.push(TimelineEntry::Interaction(to_domain(m)?));
         }
     }
-    if kinds.changes {
-        let mut select = change_event::Entity::find()
-            .filter(change_event::Column::TenantId.eq(tenant.uuid()))
-            .filter(change_event::Column::EntityType.eq(crate::customers::customer::ENTITY.name()))
-            .filter(change_event::Column::EntityId.eq(customer_id));
+    if kinds.changes || kinds.work_orders.is_some() {
+        let mut sources = Condition::any();
+        if kinds.changes {
+            sources = sources.add(
+                Condition::all()
+                    .add(change_event::Column::EntityType.eq(crate::customers::customer::ENTITY.name()))
+                    .add(change_event::Column::EntityId.eq(customer_id)),
+            );
+        }
+        if let Some(scope) = kinds.work_orders {
+            use crate::repo::Scoped;
+            use crate::service::work_order::WorkOrders;
+            use sea_orm::QueryTrait;
+            let orders = WorkOrders::visible(conn.get_database_backend(), tenant, scope)
+                .select_only()
+                .column(crate::entity::work_order::Column::Id)
+                .filter(crate::entity::work_order::Column::CustomerId.eq(customer_id))
+                .into_query();
+            sources = sources.add(
+                Condition::all()
+                    .add(change_event::Column::EntityType.eq(crate::service::work_order::ENTITY.name()))
+                    .add(change_event::Column::EntityId.in_subquery(orders)),
+            );
+        }
+        let mut select =
+            change_event::Entity::find().filter(change_event::Column::TenantId.eq(tenant.uuid())).filter(sources);
         if let (Some(t), Some(k)) = (after_time, &after_key) {
             let same_time = match k.strip_prefix("c:").and_then(|s| s.parse::<i64>().ok()) {
                 Some(seq) => {

@@ -24,8 +24,7 @@ use guanxi_domain::trade::money::{TaxRate, from_e4, to_e4};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -72,25 +71,7 @@ fn profile_of(m: billing_profile::Model) -> StoreResult<BillingProfile> {
 /// Billing profiles, seen by whoever sees their customer (and may read invoices).
 pub struct BillingProfiles;
 
-impl Scoped for BillingProfiles {
-    type Entity = billing_profile::Entity;
-    type Scope = ScopeRule;
-    type Record = BillingProfile;
-    const ID: billing_profile::Column = billing_profile::Column::Id;
-    const DELETED_AT: Option<billing_profile::Column> = Some(billing_profile::Column::DeletedAt);
-
-    fn visible(backend: DbBackend, tenant: TenantId, customers: ScopeRule) -> Select<billing_profile::Entity> {
-        use billing_profile::Column as C;
-        crate::scope::of_visible_customers(backend, tenant, customers, C::TenantId, C::CustomerId)
-    }
-
-    fn to_domain(model: billing_profile::Model) -> StoreResult<BillingProfile> {
-        profile_of(model)
-    }
-}
-
-repo::versioned!(BillingProfiles, billing_profile);
-repo::recyclable!(BillingProfiles, billing_profile, PROFILE);
+repo::customer_scoped!(BillingProfiles, billing_profile, BillingProfile, profile_of, PROFILE);
 
 /// The live billing profiles of some customers the caller may see, the default first.
 pub async fn profiles_of<C: ConnectionTrait>(

@@ -189,3 +189,36 @@ pub async fn count_for<C: ConnectionTrait>(
         .count(conn)
         .await?)
 }
+
+/// The records of `kind` changed after `after_seq`, each once in the order of its latest
+/// change, and the last sequence number read (a feed of one kind, such as
+/// `workOrderUpdated`). The caller filters the ids through the reader's scope.
+pub async fn changed_since<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    kind: EntityKind,
+    after_seq: i64,
+    limit: u64,
+) -> StoreResult<(Vec<Uuid>, Option<i64>)> {
+    let rows: Vec<(i64, Uuid)> = change_event::Entity::find()
+        .select_only()
+        .column(change_event::Column::Seq)
+        .column(change_event::Column::EntityId)
+        .filter(change_event::Column::TenantId.eq(tenant.uuid()))
+        .filter(change_event::Column::EntityType.eq(kind.name()))
+        .filter(change_event::Column::Seq.gt(after_seq))
+        .order_by_asc(change_event::Column::Seq)
+        .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let last = rows.last().map(|(seq, _)| *seq);
+    let mut ids: Vec<Uuid> = Vec::with_capacity(rows.len());
+    for (_, id) in rows.into_iter().rev() {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    ids.reverse();
+    Ok((ids, last))
+}

@@ -90,6 +90,11 @@ pub struct TenantSettings {
     pub allow_advance_receipts: bool,
     /// Days before a contact's birthday to remind their owner (生日提醒), at most 30.
     pub birthday_remind_days: u16,
+    /// After-sales work orders (工单).
+    pub work_order_numbering: guanxi_domain::customers::customer::NumberingRule,
+    pub service_contract_numbering: guanxi_domain::customers::customer::NumberingRule,
+    /// Days after completion a work order may still be reopened (返修期), 0 to 90.
+    pub work_order_reopen_days: u16,
 }
 
 /// The tenant's decimal places for each kind of document (0 to 4, 2 by default).
@@ -121,6 +126,9 @@ impl Default for TenantSettings {
             contract_expiry_remind_days: 30,
             allow_advance_receipts: false,
             birthday_remind_days: 3,
+            work_order_numbering: daily_rule("GD"),
+            service_contract_numbering: daily_rule("FW"),
+            work_order_reopen_days: 7,
         }
     }
 }

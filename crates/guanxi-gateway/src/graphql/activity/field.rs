@@ -645,6 +645,10 @@ pub struct WorkLogPeriod {
     sales_orders: crate::graphql::trade::order::SalesFigure,
     /// Contracts the people own approved in the period (zero without `contract.read`).
     new_contracts: crate::graphql::finance::contract::ContractsFigure,
+    /// Work orders the people took in the period (zero without `workorder.read`).
+    work_orders_opened: crate::graphql::service::work_order::WorkOrdersFigure,
+    /// Work orders the people completed as technicians in the period.
+    work_orders_completed: crate::graphql::service::work_order::WorkOrdersFigure,
 }
 
 #[derive(Default)]
@@ -766,6 +770,24 @@ impl FieldQuery {
         } else {
             Vec::new()
         };
+        let service_asked = {
+            let selection = ctx.look_ahead();
+            selection.field("workOrdersOpened").exists() || selection.field("workOrdersCompleted").exists()
+        };
+        let (opened, completed) = if service_asked && actor.may(Permission::WorkOrderRead) {
+            let scope = crate::graphql::service::work_order::work_order_scope(actor);
+            guanxi_store::service::work_order_report::work_log(
+                conn,
+                actor.tenant_id,
+                scope,
+                &visible,
+                window,
+                granularity,
+            )
+            .await?
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let mut sales: HashMap<String, (i64, i64)> =
             sales.into_iter().map(|(period, n, gross)| (period, (n, gross.unwrap_or(0)))).collect();
         let mut contracts: HashMap<String, (i64, i64)> =
@@ -774,6 +796,7 @@ impl FieldQuery {
             deals_won.into_iter().map(|(period, n, fen)| (period, (n, fen.unwrap_or(0)))).collect();
         let tally = |rows: &[(String, i64)]| -> HashMap<String, i64> { rows.iter().cloned().collect() };
         let (customers, visits, deals_created) = (tally(&customers), tally(&visits), tally(&deals_created));
+        let (opened, completed) = (tally(&opened), tally(&completed));
         let mut by_period: HashMap<&str, Vec<ChannelCount>> = HashMap::new();
         for (period, channel, count) in &interactions {
             if let Some(channel) = guanxi_domain::activity::interaction::Channel::parse(channel) {
@@ -811,6 +834,18 @@ impl FieldQuery {
                             users: visible.clone(),
                             window: (start, end),
                         }
+                    },
+                    work_orders_opened: crate::graphql::service::work_order::WorkOrdersFigure {
+                        count: opened.get(&key).copied().unwrap_or(0),
+                        users: visible.clone(),
+                        window: (start, end),
+                        completed: false,
+                    },
+                    work_orders_completed: crate::graphql::service::work_order::WorkOrdersFigure {
+                        count: completed.get(&key).copied().unwrap_or(0),
+                        users: visible.clone(),
+                        window: (start, end),
+                        completed: true,
                     },
                     new_contracts: {
                         let (count, amount_e4) = contracts.remove(&key).unwrap_or((0, 0));

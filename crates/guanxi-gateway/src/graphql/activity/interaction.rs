@@ -125,6 +125,8 @@ pub enum TimelineEventType {
     CustomerMerged,
     CustomerDeleted,
     CustomerRestored,
+    /// A work order of the customer was taken or moved (its `change` says how).
+    WorkOrder,
 }
 
 /// Which sources a timeline shows.
@@ -134,6 +136,9 @@ pub enum TimelineKind {
     Interactions,
     /// Changes to the customer card: creation, ownership, status, merges.
     CardChanges,
+    /// The customer's work orders the caller sees: taken, dispatched, completed… (needs
+    /// `workorder.read`).
+    WorkOrders,
 }
 
 /// One entry of a customer's timeline, newest first.
@@ -145,6 +150,9 @@ impl TimelineEvent {
     async fn event_type(&self) -> TimelineEventType {
         match &self.0 {
             TimelineEntry::Interaction(_) => TimelineEventType::Interaction,
+            TimelineEntry::Change(c) if c.entity == guanxi_domain::entity::EntityKind::WorkOrder => {
+                TimelineEventType::WorkOrder
+            }
             TimelineEntry::Change(c) => {
                 let changed = |field: &str| c.changes.iter().any(|x| x.field == field);
                 match c.operation {
@@ -226,10 +234,13 @@ pub(crate) async fn customer_timeline(
 ) -> ApiResult<TimelineConnection> {
     let actor = actor(ctx)?;
     let request = page_request(first, after, None, None, "TIMELINE")?;
-    let kinds = kinds.unwrap_or_else(|| vec![TimelineKind::Interactions, TimelineKind::CardChanges]);
+    let kinds =
+        kinds.unwrap_or_else(|| vec![TimelineKind::Interactions, TimelineKind::CardChanges, TimelineKind::WorkOrders]);
     let kinds = TimelineKinds {
         interactions: kinds.contains(&TimelineKind::Interactions) && actor.may(Permission::InteractionRead),
         changes: kinds.contains(&TimelineKind::CardChanges),
+        work_orders: (kinds.contains(&TimelineKind::WorkOrders) && actor.may(Permission::WorkOrderRead))
+            .then(|| guanxi_domain::entity::EntityKind::work_order_rules(actor)),
     };
     let page = guanxi_store::activity::interaction::timeline(
         state(ctx).db.connection(),

@@ -19,8 +19,7 @@ use rust_decimal::Decimal;
 /// What a company knows about one customer, in one place.
 pub struct Customer360(pub(crate) DomainCustomer);
 
-/// Key figures of the 360 view. Figures of modules that do not exist yet (work orders,
-/// receivables) are zero; deal figures count what the caller may see.
+/// Key figures of the 360 view; each counts what the caller may see.
 #[derive(SimpleObject)]
 pub struct CustomerSummary {
     contact_count: u64,
@@ -29,7 +28,13 @@ pub struct CustomerSummary {
     open_opportunity_count: u64,
     open_opportunity_amount: Money,
     won_amount: Money,
+    /// Work orders not yet completed or cancelled, of all the caller sees.
     open_work_order_count: u64,
+    work_order_count: u64,
+    /// When the latest work order was completed (the last service).
+    last_service_at: Option<DateTime<Utc>>,
+    /// The average satisfaction (1–5) of the rated work orders, to two places.
+    avg_satisfaction: Option<f64>,
     outstanding_receivables: Money,
     /// Confirmed sales orders (not cancelled) the caller may see, and their amount, tax
     /// included.
@@ -125,7 +130,23 @@ impl Customer360 {
         } else {
             Decimal::ZERO
         };
+        let service = if actor.may(Permission::WorkOrderRead)
+            && asked(&["openWorkOrderCount", "workOrderCount", "lastServiceAt", "avgSatisfaction"])
+        {
+            let id = self.0.id.uuid();
+            let scope = crate::graphql::service::work_order::work_order_scope(actor);
+            let conn = state(ctx).db.connection();
+            let mut by_customer =
+                guanxi_store::service::work_order_report::summaries(conn, actor.tenant_id, scope, &[id]).await?;
+            by_customer.remove(&id).unwrap_or_default()
+        } else {
+            guanxi_store::service::work_order_report::ServiceSummary::default()
+        };
         Ok(CustomerSummary {
+            open_work_order_count: service.open as u64,
+            work_order_count: service.total as u64,
+            last_service_at: service.last_service_at,
+            avg_satisfaction: service.avg_satisfaction.map(|s| (s * 100.0).round() / 100.0),
             invoiced_amount: Money::cny(invoiced),
             contract_count: contracts.count,
             signed_amount: Money::cny(contracts.signed),
@@ -139,7 +160,6 @@ impl Customer360 {
             open_opportunity_count: deals.open_count,
             open_opportunity_amount: Money::cny(guanxi_domain::sales::opportunity::from_fen(deals.open_fen)),
             won_amount: Money::cny(guanxi_domain::sales::opportunity::from_fen(deals.won_fen)),
-            open_work_order_count: 0,
             outstanding_receivables: Money::cny(contracts.outstanding),
         })
     }
@@ -263,6 +283,51 @@ impl Customer360 {
         ctx: &Context<'_>,
     ) -> ApiResult<Option<crate::graphql::finance::receivable::OwedInstallment>> {
         crate::graphql::finance::receivable::next_installment(ctx, self.0.id.uuid()).await
+    }
+
+    /// The customer's open work orders the caller sees, newest first.
+    async fn open_work_orders(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::service::work_order::WorkOrder>> {
+        require(ctx, Permission::WorkOrderRead)?;
+        crate::graphql::service::work_order::open_of(ctx, self.0.id.uuid()).await
+    }
+
+    /// The customer's work orders the caller sees, newest first.
+    #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity")]
+    async fn work_orders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<Vec<crate::graphql::service::work_order::WorkOrderStatus>>,
+    ) -> ApiResult<Conn<crate::graphql::service::work_order::WorkOrder>> {
+        let filter = guanxi_store::service::work_order::WorkOrderFilter {
+            customer_id: Some(guanxi_store::filter::IdFilter { eq: Some(self.0.id.uuid()), ..Default::default() }),
+            status: status.map(|s| s.into_iter().map(Into::into).collect()),
+            ..Default::default()
+        };
+        let order = (
+            crate::graphql::service::work_order::WorkOrderSortField::CreatedAt,
+            crate::graphql::shared::OrderDirection::Desc,
+        );
+        crate::graphql::service::work_order::work_order_connection(ctx, filter, (first, after), order).await
+    }
+
+    /// The products the customer owns (客户资产), oldest first.
+    async fn assets(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::service::asset::Asset>> {
+        require(ctx, Permission::WorkOrderRead)?;
+        crate::graphql::service::asset::assets_of(ctx, self.0.id.uuid()).await
+    }
+
+    /// The customer's service contracts (服务合同), latest ending first.
+    async fn service_contracts(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::service::asset::ServiceContract>> {
+        require(ctx, Permission::WorkOrderRead)?;
+        crate::graphql::service::asset::service_contracts_of(ctx, self.0.id.uuid()).await
     }
 
     /// Interactions and changes to the card, newest first (filter with `kinds`).

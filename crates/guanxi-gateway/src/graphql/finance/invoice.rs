@@ -25,7 +25,7 @@ use crate::graphql::context::{author, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::loaders::{CustomerKey, ScopedLoader, UserKey, grouped};
-use crate::graphql::mutation::{Idempotent, write, write_by_id};
+use crate::graphql::mutation::{Idempotent, create_on_customer, write, write_by_id};
 use crate::graphql::platform::org::User;
 use crate::graphql::relay::{Conn, expect_id, global_id, input_id, read_by_id};
 use crate::graphql::shared::OrderDirection;
@@ -507,30 +507,21 @@ impl InvoiceMutation {
         ctx: &Context<'_>,
         input: CreateBillingProfileInput,
     ) -> ApiResult<BillingProfilePayload> {
-        let actor = require(ctx, Permission::InvoiceWrite)?.clone();
-        let customer = match input_id("customerId", &input.customer_id, CUSTOMER) {
-            Ok(id) => id,
-            Err(e) => return Ok(Err(vec![e]).into()),
-        };
         let title = (input.profile.to_domain(), input.is_default);
-        let author = author(ctx, &actor);
-        let scope = profile_scope(&actor);
-        let tenant = actor.tenant_id;
-        let idempotent = Idempotent::new(&actor, "createBillingProfile", input.idempotency_key.as_deref(), &input);
-        let result = write(
+        create_on_customer::<guanxi_store::finance::invoice::BillingProfiles, _, _, _>(
             ctx,
-            idempotent,
-            move |tx| {
+            (Permission::InvoiceWrite, "createBillingProfile"),
+            (&input.customer_id, Ok(title)),
+            (input.idempotency_key.as_deref(), &input),
+            |tx, author, scope, (customer, title)| {
                 Box::pin(async move {
                     let created =
                         guanxi_store::finance::invoice::create_profile(tx, &author, scope, customer, title).await?;
                     Ok((created.id.uuid(), created))
                 })
             },
-            crate::graphql::mutation::reload_scoped::<guanxi_store::finance::invoice::BillingProfiles>(tenant, scope),
         )
-        .await?;
-        Ok(result.into())
+        .await
     }
 
     /// Rewrites a billing profile; requests already made keep their title.

@@ -162,6 +162,30 @@ pub(crate) async fn still_valid(db: &Database, tenant: TenantId, credential: &Cr
     })
 }
 
+/// What a change-log subscription starts from: the subscriber's credential (re-checked on
+/// every poll), the application, the poll interval and the tenant's current sequence.
+pub(crate) struct FeedStart {
+    pub credential: Credential,
+    pub app: std::sync::Arc<crate::graphql::context::AppState>,
+    pub poll: Duration,
+    pub seq: i64,
+}
+
+/// Starts a change-log subscription for `actor`, from now on.
+pub(crate) async fn feed_start(ctx: &Context<'_>, actor: &Actor) -> ApiResult<FeedStart> {
+    let credential = ctx
+        .data_opt::<Caller>()
+        .and_then(|c| c.credential.clone())
+        .ok_or_else(|| ApiError::Unauthenticated("log in first".into()))?;
+    let app = state(ctx).clone();
+    let poll = Duration::from_millis(app.config.subscription_poll_ms.max(50));
+    let seq = guanxi_store::platform::tenant::find(app.db.connection(), actor.tenant_id)
+        .await?
+        .map(|t| t.change_seq)
+        .unwrap_or(0);
+    Ok(FeedStart { credential, app, poll, seq })
+}
+
 #[derive(Default)]
 pub struct AuditSubscription;
 
@@ -171,17 +195,8 @@ impl AuditSubscription {
     /// Authenticate in `connection_init` with `{"Authorization": "Bearer <token>"}`.
     async fn changes(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = ChangeEvent>, ApiError> {
         let actor = require(ctx, Permission::AuditRead)?.clone();
-        let credential = ctx
-            .data_opt::<Caller>()
-            .and_then(|c| c.credential.clone())
-            .ok_or_else(|| ApiError::Unauthenticated("log in first".into()))?;
-        let app = state(ctx).clone();
-        let poll = Duration::from_millis(app.config.subscription_poll_ms.max(50));
-        let start = guanxi_store::platform::tenant::find(app.db.connection(), actor.tenant_id)
-            .await?
-            .map(|t| t.change_seq)
-            .unwrap_or(0);
-        let stream = async_stream_events(app, actor.tenant_id, credential, start, poll);
+        let FeedStart { credential, app, poll, seq } = feed_start(ctx, &actor).await?;
+        let stream = async_stream_events(app, actor.tenant_id, credential, seq, poll);
         Ok(stream)
     }
 }

@@ -76,6 +76,10 @@ pub struct Settings {
     allow_advance_receipts: bool,
     /// Days before a contact's birthday to remind their owner (生日提醒).
     birthday_remind_days: i32,
+    work_order_numbering: Numbering,
+    service_contract_numbering: Numbering,
+    /// Days after completion a work order may still be reopened (返修期).
+    work_order_reopen_days: i32,
 }
 
 fn numbering(rule: &NumberingRule) -> Numbering {
@@ -129,6 +133,9 @@ fn view(settings: &TenantSettings) -> Settings {
         contract_expiry_remind_days: i32::from(settings.contract_expiry_remind_days),
         allow_advance_receipts: settings.allow_advance_receipts,
         birthday_remind_days: i32::from(settings.birthday_remind_days),
+        work_order_numbering: numbering(&settings.work_order_numbering),
+        service_contract_numbering: numbering(&settings.service_contract_numbering),
+        work_order_reopen_days: i32::from(settings.work_order_reopen_days),
         duplicate_policy: match settings.duplicate_policy {
             DomainPolicy::Block => DuplicatePolicy::Block,
             DomainPolicy::Warn => DuplicatePolicy::Warn,
@@ -160,6 +167,10 @@ pub struct UpdateSettingsInput {
     pub allow_advance_receipts: Option<bool>,
     /// 0 to 30.
     pub birthday_remind_days: Option<i32>,
+    pub work_order_numbering: Option<Numbering>,
+    pub service_contract_numbering: Option<Numbering>,
+    /// 0 to 90.
+    pub work_order_reopen_days: Option<i32>,
     pub duplicate_policy: Option<DuplicatePolicy>,
     pub calendar_conflict_policy: Option<DuplicatePolicy>,
 }
@@ -248,6 +259,12 @@ impl SettingsMutation {
                     (&input.contract_numbering, "contractNumbering", &mut settings.contract_numbering),
                     (&input.receipt_numbering, "receiptNumbering", &mut settings.receipt_numbering),
                     (&input.invoice_numbering, "invoiceNumbering", &mut settings.invoice_numbering),
+                    (&input.work_order_numbering, "workOrderNumbering", &mut settings.work_order_numbering),
+                    (
+                        &input.service_contract_numbering,
+                        "serviceContractNumbering",
+                        &mut settings.service_contract_numbering,
+                    ),
                 ] {
                     if let Some(checked) = given.as_ref().and_then(|n| invalid.check(rule_of(n, field))) {
                         *rule = checked;
@@ -289,33 +306,35 @@ impl SettingsMutation {
                 if let Some(wins) = input.order_wins_deal {
                     settings.order_wins_deal = wins;
                 }
-                for (given, field, slot) in [
-                    (input.installment_remind_days, "installmentRemindDays", &mut settings.installment_remind_days),
+                let remind = guanxi_domain::finance::receivable::MAX_REMIND_DAYS;
+                for (given, field, slot, max) in [
+                    (
+                        input.installment_remind_days,
+                        "installmentRemindDays",
+                        &mut settings.installment_remind_days,
+                        remind,
+                    ),
                     (
                         input.contract_expiry_remind_days,
                         "contractExpiryRemindDays",
                         &mut settings.contract_expiry_remind_days,
+                        remind,
                     ),
+                    (
+                        input.birthday_remind_days,
+                        "birthdayRemindDays",
+                        &mut settings.birthday_remind_days,
+                        guanxi_domain::customers::contact::MAX_BIRTHDAY_LEAD,
+                    ),
+                    (input.work_order_reopen_days, "workOrderReopenDays", &mut settings.work_order_reopen_days, 90),
                 ] {
                     let Some(days) = given else { continue };
-                    match u16::try_from(days).ok().filter(|d| *d <= guanxi_domain::finance::receivable::MAX_REMIND_DAYS)
-                    {
+                    match u16::try_from(days).ok().filter(|d| *d <= max) {
                         Some(days) => *slot = days,
-                        None => {
-                            invalid.push(guanxi_domain::FieldError::new(field, ErrorCode::Invalid, "0 to 365 days"))
-                        }
-                    }
-                }
-                if let Some(days) = input.birthday_remind_days {
-                    match u16::try_from(days)
-                        .ok()
-                        .filter(|d| *d <= guanxi_domain::customers::contact::MAX_BIRTHDAY_LEAD)
-                    {
-                        Some(days) => settings.birthday_remind_days = days,
                         None => invalid.push(guanxi_domain::FieldError::new(
-                            "birthdayRemindDays",
+                            field,
                             ErrorCode::Invalid,
-                            "0 to 30 days",
+                            format!("0 to {max} days"),
                         )),
                     }
                 }

@@ -1,0 +1,160 @@
+//! `workOrderStats`: counts and averages of the work orders a filter matches in the
+//! caller's scope. Each figure is one grouped statement, read only when asked for.
+
+use async_graphql::{Context, Object, SimpleObject};
+use guanxi_domain::activity::field::Granularity as DomainGranularity;
+use guanxi_domain::entity::Assigned;
+use guanxi_domain::ids::TenantId;
+use guanxi_domain::platform::access::Permission;
+use guanxi_store::service::work_order::WorkOrderFilter as StoreFilter;
+use guanxi_store::service::work_order_report::{self as report, Dimension};
+
+use super::work_order::{WorkOrderFilter, work_order_scope};
+use crate::graphql::context::{require, state};
+use crate::graphql::error::ApiResult;
+use crate::graphql::loaders::UserKey;
+use crate::graphql::platform::org::{USER, User};
+use crate::graphql::relay::global_id;
+use crate::graphql::trade::document::loaders;
+
+/// How many orders share one value of a dimension.
+#[derive(SimpleObject)]
+pub struct WorkOrderCount {
+    /// The value: a status, type or priority, or a period's first day (YYYY-MM-DD).
+    key: String,
+    count: i64,
+}
+
+/// How many orders a technician has (`technician` is null for orders not dispatched, or
+/// a user the caller may not see).
+#[derive(SimpleObject)]
+pub struct TechnicianCount {
+    technician_id: Option<async_graphql::ID>,
+    technician: Option<User>,
+    count: i64,
+}
+
+/// A period's granularity for `byPeriod`.
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]
+pub enum StatsGranularity {
+    Day,
+    Week,
+    Month,
+}
+
+/// Statistics of the work orders a filter matches, in the caller's scope.
+pub struct WorkOrderStats {
+    tenant: TenantId,
+    scope: Assigned,
+    filter: StoreFilter,
+    /// The headline figures, read once however many of them are asked for.
+    totals: tokio::sync::OnceCell<report::Totals>,
+}
+
+impl WorkOrderStats {
+    async fn counts(&self, ctx: &Context<'_>, dimension: Dimension) -> ApiResult<Vec<WorkOrderCount>> {
+        let conn = state(ctx).db.connection();
+        let mut rows = report::breakdown(conn, self.tenant, self.scope, &self.filter, dimension).await?;
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(rows.into_iter().map(|(key, count)| WorkOrderCount { key, count }).collect())
+    }
+
+    async fn totals(&self, ctx: &Context<'_>) -> ApiResult<&report::Totals> {
+        let conn = state(ctx).db.connection();
+        Ok(self.totals.get_or_try_init(|| report::totals(conn, self.tenant, self.scope, &self.filter)).await?)
+    }
+}
+
+#[Object]
+impl WorkOrderStats {
+    /// How many orders match.
+    async fn count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        Ok(self.totals(ctx).await?.count)
+    }
+    /// Not yet completed or cancelled.
+    async fn open(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        Ok(self.totals(ctx).await?.open)
+    }
+    async fn completed(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        Ok(self.totals(ctx).await?.completed)
+    }
+    async fn cancelled(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        Ok(self.totals(ctx).await?.cancelled)
+    }
+    /// Average hours from report to acceptance, over the accepted orders.
+    async fn avg_response_hours(&self, ctx: &Context<'_>) -> ApiResult<Option<f64>> {
+        Ok(self.totals(ctx).await?.avg_response_seconds.map(hours))
+    }
+    /// Average hours from report to completion, over the completed orders.
+    async fn avg_resolution_hours(&self, ctx: &Context<'_>) -> ApiResult<Option<f64>> {
+        Ok(self.totals(ctx).await?.avg_resolution_seconds.map(hours))
+    }
+    /// Average satisfaction (1–5) over the rated orders, to two places.
+    async fn avg_satisfaction(&self, ctx: &Context<'_>) -> ApiResult<Option<f64>> {
+        Ok(self.totals(ctx).await?.avg_satisfaction.map(|s| (s * 100.0).round() / 100.0))
+    }
+    /// How many orders were rated.
+    async fn rated(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        Ok(self.totals(ctx).await?.rated)
+    }
+    async fn by_status(&self, ctx: &Context<'_>) -> ApiResult<Vec<WorkOrderCount>> {
+        self.counts(ctx, Dimension::Status).await
+    }
+    async fn by_type(&self, ctx: &Context<'_>) -> ApiResult<Vec<WorkOrderCount>> {
+        self.counts(ctx, Dimension::Kind).await
+    }
+    async fn by_priority(&self, ctx: &Context<'_>) -> ApiResult<Vec<WorkOrderCount>> {
+        self.counts(ctx, Dimension::Priority).await
+    }
+    /// Orders reported per period (Shanghai time), oldest first.
+    async fn by_period(&self, ctx: &Context<'_>, granularity: StatsGranularity) -> ApiResult<Vec<WorkOrderCount>> {
+        let granularity = match granularity {
+            StatsGranularity::Day => DomainGranularity::Day,
+            StatsGranularity::Week => DomainGranularity::Week,
+            StatsGranularity::Month => DomainGranularity::Month,
+        };
+        let mut counts = self.counts(ctx, Dimension::Period(granularity)).await?;
+        counts.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(counts)
+    }
+    /// Orders per technician, most first.
+    async fn by_technician(&self, ctx: &Context<'_>) -> ApiResult<Vec<TechnicianCount>> {
+        let conn = state(ctx).db.connection();
+        let mut rows = report::by_technician(conn, self.tenant, self.scope, &self.filter).await?;
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let ids: Vec<UserKey> = rows.iter().filter_map(|(t, _)| t.map(UserKey)).collect();
+        let mut users = loaders(ctx)?.load_many(ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(technician, count)| TechnicianCount {
+                technician_id: technician.map(|t| global_id(USER, t)),
+                technician: technician.and_then(|t| users.remove(&UserKey(t))).map(User),
+                count,
+            })
+            .collect())
+    }
+}
+
+fn hours(seconds: f64) -> f64 {
+    (seconds / 36.0).round() / 100.0
+}
+
+#[derive(Default)]
+pub struct WorkOrderStatsQuery;
+
+#[Object]
+impl WorkOrderStatsQuery {
+    /// Counts by status, type, priority, technician and period, and the average response
+    /// time, resolution time and satisfaction, of the orders `filter` matches in the
+    /// caller's scope (`workorder.read`).
+    async fn work_order_stats(&self, ctx: &Context<'_>, filter: Option<WorkOrderFilter>) -> ApiResult<WorkOrderStats> {
+        let actor = require(ctx, Permission::WorkOrderRead)?;
+        let filter = filter.unwrap_or_default().to_store()?;
+        Ok(WorkOrderStats {
+            tenant: actor.tenant_id,
+            scope: work_order_scope(actor),
+            filter,
+            totals: tokio::sync::OnceCell::new(),
+        })
+    }
+}
