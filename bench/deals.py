@@ -20,6 +20,10 @@ def gql(api, token, query, variables=None):
 
 
 MOVE = "mutation($i: MoveOpportunityStageInput!) { moveOpportunityStage(input: $i) { opportunity { version stage { id } } userErrors { code message } } }"
+# The request move.lua.tpl sends: alias number, id, expected version, target stage.
+FORMAT = ('{"query":"mutation($i: MoveOpportunityStageInput!) { r%d: moveOpportunityStage(input: $i) '
+          '{ opportunity { version } userErrors { code message } } }",'
+          '"variables":{"i":{"id":"%s","expectedVersion":%d,"stageId":"%s"}}}')
 
 
 def setup(api, token, n, hot):
@@ -42,7 +46,7 @@ def setup(api, token, n, hot):
     probe = nodes[n]
     probe_to = other if probe["stage"]["id"] != other else a
     probe_body = json.dumps({"query": MOVE, "variables": {"i": {"id": probe["id"], "expectedVersion": probe["version"], "stageId": probe_to}}})
-    print(json.dumps({"rows": rows, "hot": hot, "stage_a": a, "stage_b": b, "probe": probe_body}))
+    print(json.dumps({"rows": rows, "hot": hot, "stage_a": a, "stage_b": b, "probe": probe_body, "format": FORMAT}))
 
 
 def check(api, token, rows_file, moves):

@@ -1,5 +1,7 @@
--- Scenario 7 for wrk: moveOpportunityStage on open deals, one request in ten on a few hot
--- rows shared by all, the rest on each thread's own rows. Each thread keeps the version it
+-- Scenarios 7 and 14 for wrk: a versioned move (moveOpportunityStage between two open
+-- stages, dispatchWorkOrder between two technicians) on many rows, one request in ten on a
+-- few hot rows shared by all, the rest on each thread's own rows. `__FORMAT__` is the
+-- request, formatted with the alias number, the id, the version and the target. Each thread keeps the version it
 -- last saw of every row and sends it as
 -- expectedVersion; a deal moves between two open stages by the parity of its version, so a
 -- move is always to another stage. A VERSION_CONFLICT (someone moved the row first) is
@@ -39,9 +41,7 @@ function request()
     repeat i = math.random(hot + 1, #ids) until (i - hot) % threads_total == id - 1
   end
   local v = versions[i]
-  local body = string.format(
-    '{"query":"mutation($i: MoveOpportunityStageInput!) { r%d: moveOpportunityStage(input: $i) { opportunity { version } userErrors { code message } } }","variables":{"i":{"id":"%s","expectedVersion":%d,"stageId":"%s"}}}',
-    i, ids[i], v, stages[(v % 2) + 1])
+  local body = string.format('__FORMAT__', i, ids[i], v, stages[(v % 2) + 1])
   return wrk.format(nil, nil, nil, body)
 end
 

@@ -125,6 +125,19 @@ add "12e requestInvoice" "{\"query\":\"mutation(\$i: RequestInvoiceInput!) { req
 probe=$(gql "${bodies[$((${#bodies[@]} - 1))]}")
 echo "$probe" | grep -q '"userErrors":\[\]' || { echo "requestInvoice refused: $probe" >&2; exit 1; }
 
+# Service: the statistics over every work order; the open ones, fifty a page with their
+# customer and technician; the dispatch ranking for one order; a work order taken per
+# request on an asset.
+add "13a workOrderStats" '{"query":"{ workOrderStats { count open completed avgResponseHours avgResolutionHours avgSatisfaction byStatus { key count } byType { key count } byPriority { key count } byTechnician { technician { displayName } count } } }"}'
+add "13b workOrders open 50" '{"query":"{ workOrders(first: 50, filter: {status: [SUBMITTED, ACCEPTED, DISPATCHED, IN_PROGRESS]}) { totalCount nodes { number status priority customer { name } technician { displayName } coverage { kind } } } }"}'
+wo=$(gql '{"query":"{ workOrders(first: 1, filter: {status: [ACCEPTED]}) { nodes { id } } }"}' | jq_py 'd["data"]["workOrders"]["nodes"][0]["id"]')
+add "13c suggestTechnicians" "{\"query\":\"query(\$id: ID!) { suggestTechnicians(workOrderId: \$id) { displayName skillMatch regionMatch openLoad } }\",\"variables\":{\"id\":\"$wo\"}}"
+asset_customer=$(gql '{"query":"{ workOrders(first: 1, filter: {status: [CLOSED]}) { nodes { customerId asset { id } } } }"}')
+wo_customer=$(echo "$asset_customer" | jq_py 'd["data"]["workOrders"]["nodes"][0]["customerId"]')
+add "13d createWorkOrder" "{\"query\":\"mutation(\$i: CreateWorkOrderInput!) { createWorkOrder(input: \$i) { workOrder { id number coverage { kind } } userErrors { code } } }\",\"variables\":{\"i\":{\"customerId\":\"$wo_customer\",\"channel\":\"PHONE\",\"type\":\"REPAIR\",\"subject\":\"压测报修\"}}}"
+probe=$(gql "${bodies[$((${#bodies[@]} - 1))]}")
+echo "$probe" | grep -q '"userErrors":\[\]' || { echo "createWorkOrder refused: $probe" >&2; exit 1; }
+
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 hz=$(getconf CLK_TCK)
 results="[]"
@@ -198,28 +211,36 @@ for i in "${!names[@]}"; do
   run "${names[$i]}" "${bodies[$i]}"
   [ -z "${floors[$i]:-}" ] || results=$(python3 -c "import json,sys; r=json.loads(sys.argv[1]); r[-1]['db_floor']=json.loads(sys.argv[2]); print(json.dumps(r))" "$results" "${floors[$i]}")
 done
-# Scenario 7: moveOpportunityStage on 150 open deals, one request in ten on 3 hot ones.
-# Each client sends the version it last saw; conflicts are counted, and afterwards every
-# move a client was told succeeded must be in the database (no lost update).
-rows_file=$(mktemp --suffix=.json)
-python3 bench/deals.py setup "$api" "$token" 150 3 > "$rows_file"
-move_lua=$(mktemp --suffix=.lua)
-python3 - "$rows_file" "$token" "$threads" > "$move_lua" <<'PY'
+# Versioned moves under contention: `contention NAME ROWS.py` runs move.lua.tpl on 150 rows
+# the script sets up, one request in ten on 3 hot ones. Each client sends the version it
+# last saw; conflicts are counted, and afterwards every move a client was told succeeded
+# must be in the database (no lost update).
+contention() {
+  local name=$1 rows_script=$2
+  local rows_file; rows_file=$(mktemp --suffix=.json)
+  python3 "$rows_script" setup "$api" "$token" 150 3 > "$rows_file"
+  local move_lua; move_lua=$(mktemp --suffix=.lua)
+  python3 - "$rows_file" "$token" "$threads" > "$move_lua" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 lua = open("bench/move.lua.tpl").read()
 for key, value in {"__TOKEN__": sys.argv[2], "__THREADS__": sys.argv[3], "__IDS__": ", ".join(json.dumps(r["id"]) for r in d["rows"]),
                    "__VERSIONS__": ", ".join(str(r["version"]) for r in d["rows"]), "__HOT__": str(d["hot"]),
-                   "__STAGE_A__": d["stage_a"], "__STAGE_B__": d["stage_b"]}.items():
+                   "__STAGE_A__": d["stage_a"], "__STAGE_B__": d["stage_b"], "__FORMAT__": d["format"]}.items():
     lua = lua.replace(key, value)
 print(lua)
 PY
-run "7 moveOpportunityStage (10% hot)" "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['probe'])" "$rows_file")" "$api" "$move_lua"
-moves=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])[-1]['moves'])" "$results")
-consistency=$(python3 bench/deals.py check "$api" "$token" "$rows_file" "$moves")
-echo "7 consistency: $consistency"
-results=$(python3 -c "import json,sys; r=json.loads(sys.argv[1]); r[-1]['consistency']=json.loads(sys.argv[2]); print(json.dumps(r))" "$results" "$consistency")
-rm -f "$rows_file" "$move_lua"
+  run "$name" "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['probe'])" "$rows_file")" "$api" "$move_lua"
+  local moves; moves=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])[-1]['moves'])" "$results")
+  local consistency; consistency=$(python3 "$rows_script" check "$api" "$token" "$rows_file" "$moves")
+  echo "${name%% *} consistency: $consistency"
+  results=$(python3 -c "import json,sys; r=json.loads(sys.argv[1]); r[-1]['consistency']=json.loads(sys.argv[2]); print(json.dumps(r))" "$results" "$consistency")
+  rm -f "$rows_file" "$move_lua"
+}
+# Scenario 7: moveOpportunityStage between two open stages.
+contention "7 moveOpportunityStage (10% hot)" bench/deals.py
+# Scenario 14: dispatchWorkOrder, reassigning dispatched orders between two technicians.
+contention "14 dispatchWorkOrder (10% hot)" bench/workorders.py
 
 floor_bytes=$(python3 -c "import json,sys; print(next(r['response_bytes'] for r in json.loads(sys.argv[1]) if r['name'].startswith('2a')))" "$results")
 run "floor HTTP static ($floor_bytes B)" "" "http://127.0.0.1:$port/bench/static/$floor_bytes"

@@ -233,4 +233,27 @@ async fn generated_data_is_valid_skewed_searchable_and_repeatable() {
         d["pending"]["totalCount"].as_u64().unwrap()
     );
     assert!(amount(&d["receivables"]["total"]) > rust_decimal::Decimal::ZERO, "{money}");
+
+    // Service: an order for one customer in two, a tenth open, technicians to dispatch to.
+    let service = app
+        .gql(
+            Some(&admin),
+            "{ workOrderStats { count open completed rated avgSatisfaction byTechnician { technician { displayName } count } }                technicians { active categoryIds regions }                workOrders(first: 20, filter: {status: [CLOSED]}) { nodes { charge { amount } items { amount { amount } } partsAmount { amount } coverage { kind partsCovered } } } }",
+            json!({}),
+        )
+        .await;
+    let s = &service["data"];
+    assert_eq!(s["workOrderStats"]["count"], 150, "{service}");
+    let open = s["workOrderStats"]["open"].as_i64().unwrap();
+    assert!((5..=40).contains(&open), "{service}");
+    assert!(s["workOrderStats"]["rated"].as_i64().unwrap() > 0, "{service}");
+    assert_eq!(s["technicians"].as_array().unwrap().len(), 2, "{service}");
+    for order in s["workOrders"]["nodes"].as_array().unwrap() {
+        let parts: rust_decimal::Decimal =
+            order["items"].as_array().unwrap().iter().map(|i| amount(&i["amount"])).sum();
+        assert_eq!(parts, amount(&order["partsAmount"]), "{order}");
+        if order["coverage"]["partsCovered"] == true {
+            assert_eq!(amount(&order["charge"]), rust_decimal::Decimal::ZERO, "{order}");
+        }
+    }
 }

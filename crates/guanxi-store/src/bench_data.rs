@@ -100,6 +100,11 @@ const TRADES: &[(&str, &str)] = &[
 const SUFFIXES: &[&str] = &["有限公司", "有限责任公司", "股份有限公司", "集团有限公司"];
 const USCC: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
+/// A random (province, city) of the places customers are in.
+pub(crate) fn place(rng: &mut StdRng) -> (&'static str, &'static str) {
+    *pick(rng, PLACES)
+}
+
 fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
     &items[rng.gen_range(0..items.len())]
 }
@@ -405,6 +410,14 @@ pub async fn seed(
     rows += opportunities(db, tenant, &mut rng, &customer_ids, &customer_owners).await?;
     rows += crate::bench_trade::load(db, tenant, &mut rng, &customer_ids, &customer_owners).await?;
     rows += crate::bench_finance::load(db, tenant, &mut rng, (&customer_ids, &customer_owners), admin.id).await?;
+    let setup = crate::bench_service::Setup {
+        root: created.root.id,
+        technician_role: created.role("technician").ok_or_else(missing)?.id,
+        agent_role: created.role("service_agent").ok_or_else(missing)?.id,
+        reps: scale.reps,
+        hash: &hash,
+    };
+    rows += crate::bench_service::load(db, tenant, &mut rng, &customer_ids, setup).await?;
     backfill_last_interaction(db, tenant).await?;
     bench_pool(db, tenant, created.root.id).await?;
     // Fresh statistics, as after any bulk load: without them PostgreSQL planned the

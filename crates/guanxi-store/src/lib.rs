@@ -12,6 +12,8 @@ pub mod bench_data;
 #[cfg(feature = "bench-data")]
 mod bench_finance;
 #[cfg(feature = "bench-data")]
+mod bench_service;
+#[cfg(feature = "bench-data")]
 mod bench_trade;
 pub mod customers;
 pub mod db;
