@@ -1,6 +1,6 @@
 //! After-sales service: the assets customers own (客户资产), service contracts (服务合同),
 //! technicians with their skills and regions (技术员), and work orders (售后服务工单) with
-//! their parts and packing lists. Service agents now see their department's work orders,
+//! their parts and packing lists, and product defects (产品缺陷) work orders link to. Service agents now see their department's work orders,
 //! not every one.
 
 use sea_orm_migration::prelude::*;
@@ -56,6 +56,7 @@ impl MigrationTrait for Migration {
             .col(json("product_ids"))
             .col(boolean("covers_parts"))
             .col(boolean("covers_labour"))
+            .col(json_null("sla"))
             .col(string_len_null("note", 500))
             .foreign_key(&mut tenant_fk("service_contracts", "customer_id", "customers"))
             .foreign_key(&mut tenant_fk("service_contracts", "owner_id", "users"));
@@ -96,6 +97,31 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(index("ix_technician_skills_user", "technician_skills", &["tenant_id", "user_id"]))
+            .await?;
+
+        let mut defects = tenant_table("product_defects");
+        defects
+            .col(string_len("number", 40))
+            .col(uuid("product_id"))
+            .col(string_len("title", 200))
+            .col(text_null("description"))
+            .col(string_len("severity", 10))
+            .col(string_len("status", 10))
+            .col(uuid_null("created_by"))
+            .foreign_key(&mut tenant_fk("product_defects", "product_id", "products"));
+        lifecycle(&mut defects, true);
+        manager.create_table(defects).await?;
+        manager
+            .create_index(
+                index("ux_product_defects_number", "product_defects", &["tenant_id", "number"]).unique().to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "ix_product_defects_product",
+                "product_defects",
+                &["tenant_id", "product_id", "created_at"],
+            ))
             .await?;
 
         let mut orders = tenant_table("work_orders");
@@ -141,6 +167,12 @@ impl MigrationTrait for Migration {
             .col(timestamp_with_time_zone_null("paid_at"))
             .col(small_integer_null("satisfaction"))
             .col(string_len_null("satisfaction_comment", 500))
+            .col(uuid_null("defect_id"))
+            .col(uuid_null("return_visit_id"))
+            .col(timestamp_with_time_zone_null("response_due_at"))
+            .col(timestamp_with_time_zone_null("resolution_due_at"))
+            .col(timestamp_with_time_zone_null("response_breached_at"))
+            .col(timestamp_with_time_zone_null("resolution_breached_at"))
             .col(string_len_null("external_id", 100))
             .col(uuid_null("created_by"))
             .foreign_key(&mut tenant_fk("work_orders", "customer_id", "customers"))
@@ -148,7 +180,9 @@ impl MigrationTrait for Migration {
             .foreign_key(&mut tenant_fk("work_orders", "asset_id", "assets"))
             .foreign_key(&mut tenant_fk("work_orders", "product_id", "products"))
             .foreign_key(&mut tenant_fk("work_orders", "owner_id", "users"))
-            .foreign_key(&mut tenant_fk("work_orders", "technician_id", "users"));
+            .foreign_key(&mut tenant_fk("work_orders", "technician_id", "users"))
+            .foreign_key(&mut tenant_fk("work_orders", "defect_id", "product_defects"))
+            .foreign_key(&mut tenant_fk("work_orders", "return_visit_id", "events"));
         lifecycle(&mut orders, false);
         manager.create_table(orders).await?;
         manager
@@ -162,14 +196,21 @@ impl MigrationTrait for Migration {
             ("ix_work_orders_created", &["tenant_id", "created_at", "id"][..]),
             ("ix_work_orders_status", &["tenant_id", "status", "created_at", "id"][..]),
             ("ix_work_orders_completed", &["tenant_id", "completed_at"][..]),
+            ("ix_work_orders_defect", &["tenant_id", "defect_id"][..]),
         ] {
             manager.create_index(index(name, "work_orders", columns)).await?;
         }
-        db.execute_unprepared(
+        for sql in [
             "CREATE UNIQUE INDEX ux_work_orders_external ON work_orders (tenant_id, external_id) \
              WHERE external_id IS NOT NULL",
-        )
-        .await?;
+            // What the breach job looks for: deadlines still pending, by due time.
+            "CREATE INDEX ix_work_orders_response_due ON work_orders (response_due_at) \
+             WHERE accepted_at IS NULL AND response_breached_at IS NULL",
+            "CREATE INDEX ix_work_orders_resolution_due ON work_orders (resolution_due_at) \
+             WHERE completed_at IS NULL AND resolution_breached_at IS NULL",
+        ] {
+            db.execute_unprepared(sql).await?;
+        }
 
         let mut items = tenant_table("work_order_items");
         items
@@ -199,9 +240,15 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         set_builtin_scope(manager, "service_agent", "WORK_ORDER", ("DEPARTMENT", "ALL")).await?;
-        for table in
-            ["work_order_items", "work_orders", "technician_skills", "technicians", "service_contracts", "assets"]
-        {
+        for table in [
+            "work_order_items",
+            "work_orders",
+            "product_defects",
+            "technician_skills",
+            "technicians",
+            "service_contracts",
+            "assets",
+        ] {
             manager.drop_table(Table::drop().table(table).if_exists().to_owned()).await?;
         }
         Ok(())

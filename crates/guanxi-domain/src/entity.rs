@@ -45,6 +45,7 @@ pub enum EntityKind {
     Asset,
     ServiceContract,
     WorkOrder,
+    Defect,
 }
 
 /// The two rules a record seen through its own owner and through its customer is read
@@ -131,6 +132,7 @@ impl EntityKind {
         EntityKind::Asset,
         EntityKind::ServiceContract,
         EntityKind::WorkOrder,
+        EntityKind::Defect,
     ];
 
     /// The name in global ids and in the change log's `entity_type`, e.g. `Customer`.
@@ -165,6 +167,7 @@ impl EntityKind {
             EntityKind::Asset => "Asset",
             EntityKind::ServiceContract => "ServiceContract",
             EntityKind::WorkOrder => "WorkOrder",
+            EntityKind::Defect => "ProductDefect",
         }
     }
 
@@ -200,6 +203,7 @@ impl EntityKind {
             EntityKind::Asset => "asset",
             EntityKind::ServiceContract => "service contract",
             EntityKind::WorkOrder => "work order",
+            EntityKind::Defect => "product defect",
         }
     }
 
@@ -233,7 +237,9 @@ impl EntityKind {
             EntityKind::Contract => Some(Permission::ContractRead),
             EntityKind::Receipt => Some(Permission::ReceivableRead),
             EntityKind::BillingProfile | EntityKind::Invoice => Some(Permission::InvoiceRead),
-            EntityKind::Asset | EntityKind::ServiceContract | EntityKind::WorkOrder => Some(Permission::WorkOrderRead),
+            EntityKind::Asset | EntityKind::ServiceContract | EntityKind::WorkOrder | EntityKind::Defect => {
+                Some(Permission::WorkOrderRead)
+            }
         }
     }
 
@@ -302,6 +308,7 @@ impl EntityKind {
             | EntityKind::Pool
             | EntityKind::ProductCategory
             | EntityKind::ApprovalFlow
+            | EntityKind::Defect
             | EntityKind::Product => Visibility::Tenant,
             EntityKind::Contract => Visibility::OwnerAndCustomer(EntityKind::contract_rules(actor)),
             EntityKind::Receipt => Visibility::OwnerAndCustomer(EntityKind::receipt_rules(actor)),
@@ -388,6 +395,7 @@ impl EntityKind {
             | EntityKind::Attachment
             | EntityKind::ProductCategory
             | EntityKind::ApprovalFlow
+            | EntityKind::Defect
             | EntityKind::Product => return None,
         };
         Some(CustomerLink { moves_on_merge, on_transfer })

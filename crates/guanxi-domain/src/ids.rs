@@ -181,3 +181,7 @@ id_type!(
     /// An after-sales work order (售后服务工单).
     WorkOrderId
 );
+id_type!(
+    /// A product defect (产品缺陷) that work orders are linked to.
+    DefectId
+);

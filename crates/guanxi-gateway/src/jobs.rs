@@ -67,6 +67,21 @@ pub fn event_reminders(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> 
     })
 }
 
+/// Marks the work-order deadlines missed by now and escalates them; see
+/// `guanxi_store::service::sla::mark_breaches`.
+pub fn work_order_breaches(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> {
+    Box::pin(async move { work_order_breaches_at(db, Utc::now()).await })
+}
+
+/// [`work_order_breaches`] as seen at `now` (tests move the clock with it). Each deadline
+/// is marked once, however many runners race.
+pub async fn work_order_breaches_at(db: Database, now: chrono::DateTime<Utc>) -> anyhow::Result<u64> {
+    let tx = db.begin_write().await?;
+    let marked = guanxi_store::service::sla::mark_breaches(&tx, now).await?;
+    tx.commit().await?;
+    Ok(marked)
+}
+
 /// Writes the money reminders due today (Asia/Shanghai): installments due soon or
 /// overdue, contracts about to expire; see `guanxi_store::finance::receivable::write_reminders`.
 pub fn finance_reminders(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> {
@@ -111,6 +126,7 @@ impl JobRunner {
                 Job { name: "event_reminders", interval: Duration::minutes(1), run: event_reminders },
                 Job { name: "pool_reclaim", interval: Duration::hours(1), run: pool_reclaim },
                 Job { name: "finance_reminders", interval: Duration::hours(1), run: finance_reminders },
+                Job { name: "work_order_breaches", interval: Duration::minutes(1), run: work_order_breaches },
             ],
         )
     }

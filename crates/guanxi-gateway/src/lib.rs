@@ -1,5 +1,7 @@
 //! Guanxi's gateway: the GraphQL API over HTTP, authentication, background jobs and the
 //! `guanxi` command line. It wires the store to the schema and owns no business rules.
+// The merged Query and Mutation objects nest one type per module.
+#![recursion_limit = "256"]
 
 pub mod auth;
 pub mod blob;

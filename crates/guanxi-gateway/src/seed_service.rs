@@ -136,6 +136,7 @@ pub(crate) async fn demo_service<C: guanxi_store::ConnectionTrait>(
         product_ids: vec![],
         covers_parts: true,
         covers_labour: false,
+        sla: None,
         note: Some("备件免费，人工按次收费".into()),
     };
     guanxi_store::service::asset::create_contract(tx, &agent, everyone, hengxin.uuid(), terms).await?;

@@ -57,7 +57,7 @@ async fn the_standard_purge_job_runs_and_removes_expired_sessions() {
     let runner = JobRunner::standard(app.db.clone());
     let ran = runner.run_due().await.unwrap();
     let jobs: Vec<&str> = ran.iter().map(|r| r.job).collect();
-    assert_eq!(jobs, ["purge_expired", "event_reminders", "pool_reclaim", "finance_reminders"]);
+    assert_eq!(jobs, ["purge_expired", "event_reminders", "pool_reclaim", "finance_reminders", "work_order_breaches"]);
     // Nothing had expired: the live session survives.
     assert!(app.gql(None, "{ serverVersion }", serde_json::json!({})).await["data"]["serverVersion"].is_string());
     let token = app.login("rep1@demo.local").await;

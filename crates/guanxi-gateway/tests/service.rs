@@ -604,3 +604,98 @@ async fn statistics_the_360_view_and_the_work_log_count_in_fixed_statements() {
         log["data"]["workLog"].as_array().unwrap().iter().filter(|p| p["workOrdersCompleted"]["count"] == 1).collect();
     assert_eq!(completed.len(), 1, "赵强 completed 恒信's order: {log}");
 }
+
+#[tokio::test]
+async fn completion_books_the_return_visit_and_defects_count_their_orders() {
+    let app = spawn_demo().await;
+    let p = people(&app).await;
+    let order = repair(&app, &p.agent).await;
+    let order = moved(&app, &p.agent, "acceptWorkOrder", &order, json!({})).await;
+    let order = moved(&app, &p.agent, "dispatchWorkOrder", &order, json!({"technicianId": p.tech_id})).await;
+    let order = moved(&app, &p.tech, "startWorkOrder", &order, json!({})).await;
+    let done = moved(&app, &p.tech, "completeWorkOrder", &order, json!({"resolution": "更换排水泵"})).await;
+    // The return visit is the agent's to-do, three days on (the demo's setting), all day.
+    let visit = "query($id: ID!) { workOrder(id: $id) { returnVisit { id version kind title status allDay startsAt owner { displayName } } } }";
+    let body = app.gql(Some(&p.agent), visit, json!({"id": done["id"]})).await;
+    let event = body["data"]["workOrder"]["returnVisit"].clone();
+    assert_eq!((event["kind"].as_str(), event["status"].as_str()), (Some("TODO"), Some("PLANNED")), "{body}");
+    assert_eq!(event["owner"]["displayName"], "杨帆");
+    assert!(event["title"].as_str().unwrap().starts_with("回访："), "{event}");
+    let due = chrono::DateTime::parse_from_rfc3339(event["startsAt"].as_str().unwrap()).unwrap();
+    let in_days = (due.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours();
+    assert!((40..=72).contains(&in_days), "three days on, Shanghai midnight: {due}");
+    // Its outcome is recorded on the to-do; reopening and completing again books no second one.
+    let outcome = ok(
+        &app,
+        &p.agent,
+        "mutation($i: UpdateEventInput!) { updateEvent(input: $i) { event { status completionNotes } userErrors { field code message } } }",
+        json!({"id": event["id"], "expectedVersion": event["version"], "status": "DONE", "completionNotes": "客户满意，已恢复使用"}),
+        ("updateEvent", "event"),
+    )
+    .await;
+    assert_eq!(outcome["status"], "DONE");
+    let again = moved(&app, &p.agent, "reopenWorkOrder", &done, json!({"reason": "复查"})).await;
+    let again = moved(&app, &p.agent, "dispatchWorkOrder", &again, json!({"technicianId": p.tech_id})).await;
+    let again = moved(&app, &p.tech, "startWorkOrder", &again, json!({})).await;
+    moved(&app, &p.tech, "completeWorkOrder", &again, json!({"resolution": "复查正常"})).await;
+    let body = app.gql(Some(&p.agent), visit, json!({"id": done["id"]})).await;
+    assert_eq!(body["data"]["workOrder"]["returnVisit"]["id"], event["id"], "{body}");
+
+    // A defect of the air conditioner, linked from the order.
+    let product = app
+        .gql(Some(&p.agent), "query($id: ID!) { workOrder(id: $id) { product { id } } }", json!({"id": done["id"]}))
+        .await["data"]["workOrder"]["product"]["id"]
+        .clone();
+    let create_defect = "mutation($i: CreateDefectInput!) { createProductDefect(input: $i) { defect { id number status linkedWorkOrders } userErrors { field code message } } }";
+    let (codes, _) = refused(
+        &app,
+        &p.agent,
+        create_defect,
+        json!({"defect": {"productId": product, "title": " ", "severity": "HIGH"}}),
+        "createProductDefect",
+    )
+    .await;
+    assert_eq!(codes, ["INVALID"]);
+    let defect = ok(
+        &app,
+        &p.agent,
+        create_defect,
+        json!({"defect": {"productId": product, "title": "排水泵易损", "severity": "HIGH"}}),
+        ("createProductDefect", "defect"),
+    )
+    .await;
+    assert!(defect["number"].as_str().unwrap().starts_with("QX"), "{defect}");
+    let now = read(&app, &p.agent, &done["id"]).await;
+    let link = "mutation($i: LinkWorkOrderDefectInput!) { linkWorkOrderDefect(input: $i) { workOrder { id version defect { number } } userErrors { code } } }";
+    let linked = ok(
+        &app,
+        &p.agent,
+        link,
+        json!({"id": now["id"], "expectedVersion": now["version"], "defectId": defect["id"]}),
+        ("linkWorkOrderDefect", "workOrder"),
+    )
+    .await;
+    assert_eq!(linked["defect"]["number"], defect["number"]);
+    let count = "query($id: ID!) { productDefect(id: $id) { linkedWorkOrders status } }";
+    let seen = app.gql(Some(&p.agent), count, json!({"id": defect["id"]})).await;
+    assert_eq!(seen["data"]["productDefect"]["linkedWorkOrders"], 1, "{seen}");
+    // rep1 reads the defect (quality is the tenant's) but not the agent's order behind the count.
+    let seen = app.gql(Some(&p.rep1), count, json!({"id": defect["id"]})).await;
+    assert_eq!(seen["data"]["productDefect"]["linkedWorkOrders"], 0, "{seen}");
+    let day = chrono::Utc::now();
+    let stats = app
+        .gql(
+            Some(&p.agent),
+            "query($f: DateTime!, $t: DateTime!) { defectStats(from: $f, to: $t, granularity: DAY) { byProduct { product { name } count } byPeriod { key count } } }",
+            json!({"f": (day - chrono::Duration::days(1)).to_rfc3339(), "t": (day + chrono::Duration::days(1)).to_rfc3339()}),
+        )
+        .await;
+    let s = &stats["data"]["defectStats"];
+    assert_eq!(s["byProduct"].as_array().unwrap().len(), 1, "{stats}");
+    assert_eq!(s["byProduct"][0]["count"], 1);
+    assert_eq!(s["byPeriod"].as_array().unwrap().iter().map(|p| p["count"].as_i64().unwrap()).sum::<i64>(), 1);
+    // Another tenant sees neither.
+    let other = app.second_tenant("other-defects").await;
+    let node = app.gql(Some(&other), "query($id: ID!) { node(id: $id) { id } }", json!({"id": defect["id"]})).await;
+    assert!(node["data"]["node"].is_null(), "{node}");
+}

@@ -11,6 +11,7 @@ use guanxi_domain::ids::{DepartmentId, RoleId, TenantId, UserId};
 use guanxi_domain::platform::access::DepartmentRule;
 use guanxi_domain::platform::org::{Email, Name};
 use guanxi_domain::service::asset::{Coverage, CoverageKind};
+use guanxi_domain::service::sla::{SlaPolicy, WorkingCalendar};
 use guanxi_domain::service::work_order::{PaymentStatus, Priority, ServiceChannel, WorkOrderStatus, WorkOrderType};
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -181,6 +182,7 @@ pub(crate) async fn load(
     let mut rows = (technicians.len() + agents.len()) as u64;
     let now = Utc::now();
     let today = shanghai_date(now);
+    let (calendar, policy) = (WorkingCalendar::default(), SlaPolicy::default());
     let (mut assets, mut contracts, mut orders, mut items) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (i, customer) in customers.iter().enumerate() {
         let Some((product, _)) = products.get(rng.gen_range(0..products.len().max(1))).copied() else { break };
@@ -220,6 +222,7 @@ pub(crate) async fn load(
                 product_ids: Set(json!([])),
                 covers_parts: Set(true),
                 covers_labour: Set(rng.gen_bool(0.5)),
+                sla: Set(None),
                 note: Set(None),
                 version: Set(1),
                 created_at: Set(now),
@@ -246,6 +249,7 @@ pub(crate) async fn load(
             status != WorkOrderStatus::Cancelled && at(status) >= at(s)
         };
         let step = |hours: i64| Some(created + Duration::hours(hours));
+        let priority = [Priority::Normal, Priority::High, Priority::Low, Priority::Urgent][i % 4];
         let completed = reached(WorkOrderStatus::Completed);
         let id = Uuid::now_v7();
         let technician = reached(WorkOrderStatus::Dispatched)
@@ -297,7 +301,7 @@ pub(crate) async fn load(
             kind: Set([WorkOrderType::Repair, WorkOrderType::Maintenance, WorkOrderType::Installation][i % 3 % 2]
                 .as_str()
                 .into()),
-            priority: Set([Priority::Normal, Priority::High, Priority::Low, Priority::Urgent][i % 4].as_str().into()),
+            priority: Set(priority.as_str().into()),
             subject: Set("设备故障报修".into()),
             description: Set(None),
             attachment_ids: Set(json!([])),
@@ -331,6 +335,12 @@ pub(crate) async fn load(
             paid_at: Set((payment == PaymentStatus::Paid).then_some(step(110)).flatten()),
             satisfaction: Set((completed && rng.gen_bool(0.6)).then(|| rng.gen_range(3..=5))),
             satisfaction_comment: Set(None),
+            defect_id: Set(None),
+            return_visit_id: Set(None),
+            response_due_at: Set(calendar.add_working_minutes(created, policy.target(priority).response_minutes)),
+            resolution_due_at: Set(calendar.add_working_minutes(created, policy.target(priority).resolution_minutes)),
+            response_breached_at: Set(None),
+            resolution_breached_at: Set(None),
             external_id: Set(None),
             created_by: Set(agents.first().copied()),
             version: Set(1),

@@ -122,6 +122,8 @@ pub struct ServiceTerms {
     pub covers_parts: bool,
     /// Whether labour (人工) is free under the contract.
     pub covers_labour: bool,
+    /// The service levels it promises, over the tenant's own (per priority).
+    pub sla: Option<crate::service::sla::SlaPolicy>,
     pub note: Option<String>,
 }
 
@@ -154,6 +156,14 @@ impl ServiceTerms {
         }
         if self.note.as_ref().is_some_and(|t| t.chars().count() > 500) {
             invalid.push(FieldError::new("note", ErrorCode::Invalid, "at most 500 characters"));
+        }
+        if let Some(sla) = self.sla.take() {
+            match sla.check() {
+                Ok(sla) => self.sla = Some(sla),
+                Err(e) => {
+                    invalid.0.extend(e.0.into_iter().map(|f| FieldError { field: format!("sla.{}", f.field), ..f }))
+                }
+            }
         }
         invalid.into_result().map(|()| self)
     }
@@ -283,6 +293,7 @@ mod tests {
                 product_ids: products,
                 covers_parts: parts,
                 covers_labour: labour,
+                sla: None,
                 note: None,
             },
             version: 1,

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{ErrorCode, FieldError, Invalid};
-use crate::ids::{AssetId, ContactId, CustomerId, ProductId, UserId, WorkOrderId};
+use crate::ids::{AssetId, ContactId, CustomerId, DefectId, EventId, ProductId, UserId, WorkOrderId};
 use crate::service::asset::Coverage;
 use crate::trade::money::Places;
 
@@ -487,6 +487,33 @@ pub struct Milestones {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
+/// A work order's service-level deadlines, set when it is taken (none when the tenant's
+/// calendar has no working time), and when the breach job found each one missed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SlaTimes {
+    pub response_due_at: Option<DateTime<Utc>>,
+    pub resolution_due_at: Option<DateTime<Utc>>,
+    pub response_breached_at: Option<DateTime<Utc>>,
+    pub resolution_breached_at: Option<DateTime<Utc>>,
+}
+
+impl WorkOrder {
+    /// Where the order stands against its deadlines at `now`: BREACHED once the breach
+    /// job found one missed; the response is met when it is accepted, the resolution when
+    /// it is completed; a cancelled order owes nothing.
+    pub fn sla_status(&self, now: DateTime<Utc>) -> crate::service::sla::SlaStatus {
+        use crate::service::sla::{Deadline, SlaStatus, status};
+        if self.sla.response_breached_at.is_some() || self.sla.resolution_breached_at.is_some() {
+            return SlaStatus::Breached;
+        }
+        let m = &self.milestones;
+        let response = self.sla.response_due_at.map(|due| Deadline { due, met_at: m.accepted_at });
+        let resolution = self.sla.resolution_due_at.map(|due| Deadline { due, met_at: m.completed_at });
+        let closed = matches!(self.status, WorkOrderStatus::Cancelled);
+        status(self.created_at, (response, resolution), closed, now)
+    }
+}
+
 /// A work order as read back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkOrder {
@@ -513,6 +540,11 @@ pub struct WorkOrder {
     /// 1 to 5 (满意度), and the customer's words.
     pub satisfaction: Option<i16>,
     pub satisfaction_comment: Option<String>,
+    /// The product defect it met, when linked.
+    pub defect_id: Option<DefectId>,
+    /// The return visit (回访) to-do made for the agent when it was first completed.
+    pub return_visit_id: Option<EventId>,
+    pub sla: SlaTimes,
     pub external_id: Option<String>,
     pub version: i32,
     pub created_at: DateTime<Utc>,

@@ -50,6 +50,7 @@ pub enum Node {
     Asset(crate::graphql::service::asset::Asset),
     ServiceContract(crate::graphql::service::asset::ServiceContract),
     WorkOrder(crate::graphql::service::work_order::WorkOrder),
+    ProductDefect(crate::graphql::service::defect::ProductDefect),
 }
 
 /// Resolves one global id to a record the caller may see, or `None`. Whether the caller
@@ -152,6 +153,10 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
             .load_one(crate::graphql::service::work_order::WorkOrderKey(uuid))
             .await?
             .map(|o| Node::WorkOrder(crate::graphql::service::work_order::WorkOrder(o))),
+        EntityKind::Defect => loaders
+            .load_one(crate::graphql::service::defect::DefectKey(uuid))
+            .await?
+            .map(|d| Node::ProductDefect(crate::graphql::service::defect::ProductDefect(d))),
         // Kinds with a history but no `Node` type (yet): reached through their own queries.
         // A pool is seen by its members without `settings.manage`, which the registry asks
         // for its history; a visit plan's type carries its progress.

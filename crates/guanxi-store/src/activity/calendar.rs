@@ -434,3 +434,14 @@ pub async fn by_ids_unscoped<C: ConnectionTrait>(conn: &C, tenant: TenantId, ids
         .await?;
     with_assignees(conn, tenant, models).await
 }
+
+/// The live events among `ids` the caller may see (for data loaders).
+pub async fn by_ids<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: ScopeRule,
+    ids: &[Uuid],
+) -> StoreResult<Vec<Event>> {
+    let models = repo::by_ids::<Events, _>(conn, tenant, rule, ids).await?;
+    with_assignees(conn, tenant, models).await
+}

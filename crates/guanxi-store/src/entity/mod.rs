@@ -40,6 +40,7 @@ pub mod pool_member;
 pub mod price_policy;
 pub mod product;
 pub mod product_category;
+pub mod product_defect;
 pub mod product_search_token;
 pub mod quote;
 pub mod receipt;

@@ -19,6 +19,7 @@ pub struct Model {
     pub product_ids: Json,
     pub covers_parts: bool,
     pub covers_labour: bool,
+    pub sla: Option<Json>,
     pub note: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,

@@ -750,7 +750,7 @@ async fn birthday_notices<C: ConnectionTrait>(
     Ok(out)
 }
 
-fn notice_row(
+pub(crate) fn notice_row(
     tenant: Uuid,
     user: Uuid,
     (kind, subject_kind): (&str, &str),

@@ -95,6 +95,14 @@ pub struct TenantSettings {
     pub service_contract_numbering: guanxi_domain::customers::customer::NumberingRule,
     /// Days after completion a work order may still be reopened (返修期), 0 to 90.
     pub work_order_reopen_days: u16,
+    /// Days after a work order's first completion its agent calls the customer back (回访);
+    /// 0: no return visits. At most 90.
+    pub return_visit_days: u16,
+    pub defect_numbering: guanxi_domain::customers::customer::NumberingRule,
+    /// The working calendar service levels count in (工作日历).
+    pub working_calendar: guanxi_domain::service::sla::WorkingCalendar,
+    /// Response and resolution targets per priority, in working time.
+    pub sla_policy: guanxi_domain::service::sla::SlaPolicy,
 }
 
 /// The tenant's decimal places for each kind of document (0 to 4, 2 by default).
@@ -129,6 +137,10 @@ impl Default for TenantSettings {
             work_order_numbering: daily_rule("GD"),
             service_contract_numbering: daily_rule("FW"),
             work_order_reopen_days: 7,
+            return_visit_days: 3,
+            defect_numbering: rule("QX"),
+            working_calendar: Default::default(),
+            sla_policy: Default::default(),
         }
     }
 }

@@ -209,6 +209,7 @@ fn contract_of(m: service_contract::Model) -> StoreResult<ServiceContract> {
             product_ids: product_ids.into_iter().map(Into::into).collect(),
             covers_parts: m.covers_parts,
             covers_labour: m.covers_labour,
+            sla: m.sla.map(|v| cell("sla").json(v)).transpose()?,
             note: m.note,
         },
         version: m.version,
@@ -251,6 +252,7 @@ fn terms_changes(before: Option<&ServiceTerms>, after: &ServiceTerms) -> ChangeS
         .field("covered", before.map(ids), ids(after))
         .field("coversParts", before.map(|b| b.covers_parts), after.covers_parts)
         .field("coversLabour", before.map(|b| b.covers_labour), after.covers_labour)
+        .field("sla", before.map(|b| b.sla.clone()), after.sla.clone())
         .field("note", before.and_then(|b| b.note.clone()), after.note.clone())
 }
 
@@ -307,6 +309,7 @@ pub async fn create_contract<C: ConnectionTrait>(
         product_ids: Set(serde_json::json!(terms.product_ids)),
         covers_parts: Set(terms.covers_parts),
         covers_labour: Set(terms.covers_labour),
+        sla: Set(terms.sla.as_ref().map(|s| serde_json::json!(s))),
         note: Set(terms.note.clone()),
         version: Set(1),
         created_at: Set(now),
@@ -339,6 +342,7 @@ pub async fn update_contract<C: ConnectionTrait>(
         (service_contract::Column::ProductIds, Expr::value(serde_json::json!(terms.product_ids))),
         (service_contract::Column::CoversParts, Expr::value(terms.covers_parts)),
         (service_contract::Column::CoversLabour, Expr::value(terms.covers_labour)),
+        (service_contract::Column::Sla, Expr::value(terms.sla.as_ref().map(|s| serde_json::json!(s)))),
         (service_contract::Column::Note, Expr::value(terms.note.clone())),
     ]);
     let after = repo::write_versioned::<ServiceContracts, C>(conn, tenant, id, expected_version, update).await?;

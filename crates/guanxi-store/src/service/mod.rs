@@ -1,6 +1,9 @@
 //! After-sales service: assets, service contracts and technicians (`asset`), work orders
-//! and their moves (`work_order`), and the reads over many orders (`work_order_report`).
+//! and their moves (`work_order`), the reads over many orders (`work_order_report`), and
+//! product defects (`defect`).
 
 pub mod asset;
+pub mod defect;
+pub mod sla;
 pub mod work_order;
 pub mod work_order_report;

@@ -18,8 +18,8 @@ use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::service::asset::{Coverage, coverage};
 use guanxi_domain::service::work_order::{
     Doer, Fees, Item, ItemInput, ItemKind, Milestones, PaymentMethod, PaymentStatus, Priority, Request, ServiceChannel,
-    Transition, WorkOrder, WorkOrderStatus, WorkOrderType, authorise, check_completion, check_labour, check_reopen,
-    check_satisfaction, check_transition, fees, payment_after, price_items,
+    SlaTimes, Transition, WorkOrder, WorkOrderStatus, WorkOrderType, authorise, check_completion, check_labour,
+    check_reopen, check_satisfaction, check_transition, fees, payment_after, price_items,
 };
 use guanxi_domain::trade::money::{from_e4, to_e4};
 use rust_decimal::Decimal;
@@ -96,6 +96,14 @@ pub fn to_domain(m: work_order::Model) -> StoreResult<WorkOrder> {
         paid_at: m.paid_at,
         satisfaction: m.satisfaction,
         satisfaction_comment: m.satisfaction_comment,
+        defect_id: m.defect_id.map(Into::into),
+        return_visit_id: m.return_visit_id.map(Into::into),
+        sla: SlaTimes {
+            response_due_at: m.response_due_at,
+            resolution_due_at: m.resolution_due_at,
+            response_breached_at: m.response_breached_at,
+            resolution_breached_at: m.resolution_breached_at,
+        },
         external_id: m.external_id,
         version: m.version,
         created_at: m.created_at,
@@ -140,6 +148,10 @@ pub struct WorkOrderFilter {
     pub priority: Option<Vec<Priority>>,
     pub created_at: Option<TimeFilter>,
     pub completed_at: Option<TimeFilter>,
+    /// A deadline (response or resolution) was missed, or not.
+    pub sla_breached: Option<bool>,
+    /// A deadline was found missed within this window.
+    pub breached_at: Option<TimeFilter>,
 }
 
 impl WorkOrderFilter {
@@ -174,6 +186,16 @@ impl WorkOrderFilter {
         }
         if let Some(f) = &self.completed_at {
             all = all.add(f.condition(C::CompletedAt));
+        }
+        if let Some(breached) = self.sla_breached {
+            let any =
+                Condition::any().add(C::ResponseBreachedAt.is_not_null()).add(C::ResolutionBreachedAt.is_not_null());
+            all = all.add(if breached { any } else { any.not() });
+        }
+        if let Some(f) = &self.breached_at {
+            all = all.add(
+                Condition::any().add(f.condition(C::ResponseBreachedAt)).add(f.condition(C::ResolutionBreachedAt)),
+            );
         }
         all
     }
@@ -339,6 +361,11 @@ pub async fn create<C: ConnectionTrait>(
     let today = guanxi_domain::customers::customer::shanghai_date(now);
     let covered = coverage(today, asset.as_ref().map(|a| (a.id, &a.fields)), request.product_id, &contracts);
     let settings = tenant::settings(conn, tenant).await?;
+    let promised = covered
+        .service_contract_id
+        .and_then(|id| contracts.iter().find(|c| c.id == id))
+        .and_then(|c| c.terms.sla.clone());
+    let due = due_times(&settings, promised.as_ref().unwrap_or(&settings.sla_policy), request.priority, now);
     let rule = settings.work_order_numbering;
     let number = rule.format(today, sequence::next(conn, tenant, "work_order", &rule.period(today)).await?);
     let id = WorkOrderId::new();
@@ -386,6 +413,12 @@ pub async fn create<C: ConnectionTrait>(
         paid_at: Set(None),
         satisfaction: Set(None),
         satisfaction_comment: Set(None),
+        defect_id: Set(None),
+        return_visit_id: Set(None),
+        response_due_at: Set(due.response_due_at),
+        resolution_due_at: Set(due.resolution_due_at),
+        response_breached_at: Set(None),
+        resolution_breached_at: Set(None),
         external_id: Set(new.external_id.map(|e| e.trim().to_owned())),
         created_by: Set(author.user_id),
         version: Set(1),
@@ -406,6 +439,23 @@ pub async fn create<C: ConnectionTrait>(
         .field("status", (), WorkOrderStatus::Submitted.as_str());
     audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
     Ok(order)
+}
+
+/// The deadlines of an order of `priority` taken at `now`, in the tenant's working time.
+pub fn due_times(
+    settings: &tenant::TenantSettings,
+    policy: &guanxi_domain::service::sla::SlaPolicy,
+    priority: Priority,
+    now: DateTime<Utc>,
+) -> SlaTimes {
+    let target = policy.target(priority);
+    let calendar = &settings.working_calendar;
+    SlaTimes {
+        response_due_at: calendar.add_working_minutes(now, target.response_minutes),
+        resolution_due_at: calendar.add_working_minutes(now, target.resolution_minutes),
+        response_breached_at: None,
+        resolution_breached_at: None,
+    }
 }
 
 /// What a move brings besides the order and its version.
@@ -487,6 +537,12 @@ pub async fn transition<C: ConnectionTrait>(
             let resolution = details.resolution.as_deref().unwrap_or_default().trim().to_owned();
             let root_cause = details.root_cause.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
             check_completion(&resolution, root_cause.as_deref())?;
+            if before.return_visit_id.is_none()
+                && let Some(visit) = return_visit(conn, author, &before, (now, &resolution)).await?
+            {
+                values.push((W::ReturnVisitId, Expr::value(visit)));
+                changes = changes.field("returnVisitId", (), visit);
+            }
             values.extend([
                 stamp(W::CompletedAt),
                 (W::Resolution, Expr::value(resolution.clone())),
@@ -524,6 +580,65 @@ pub async fn transition<C: ConnectionTrait>(
     }
     let update = repo::set_columns::<work_order::Entity>(values);
     let after = repo::write_versioned::<WorkOrders, C>(conn, tenant, id, expected_version, update).await?;
+    audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
+    Ok(after)
+}
+
+/// The return visit (回访) of an order completed at `now`: a to-do for its agent on the day
+/// the tenant's `returnVisitDays` names, all day, about its customer. `None` when return
+/// visits are off or nobody took the order.
+async fn return_visit<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    order: &WorkOrder,
+    (now, resolution): (DateTime<Utc>, &str),
+) -> StoreResult<Option<Uuid>> {
+    use guanxi_domain::activity::calendar::{EventFields, EventKind, EventStatus, Schedule};
+    let days = tenant::settings(conn, author.tenant_id).await?.return_visit_days;
+    let Some(owner) = order.owner_id.filter(|_| days > 0) else { return Ok(None) };
+    let day = guanxi_domain::customers::customer::shanghai_date(now) + chrono::Duration::days(i64::from(days));
+    let midnight = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - chrono::Duration::hours(8)).unwrap_or(now);
+    let fields = EventFields {
+        kind: EventKind::Todo,
+        title: format!("回访：{} {}", order.number, order.request.subject),
+        description: Some(resolution.to_owned()),
+        schedule: Schedule {
+            starts_at: midnight,
+            ends_at: midnight + chrono::Duration::days(1),
+            all_day: true,
+            time_zone: "Asia/Shanghai".into(),
+            recurrence: None,
+        },
+        assignees: vec![owner],
+        customer_id: Some(order.request.customer_id),
+        contact_id: order.request.contact_id,
+        status: EventStatus::Planned,
+        completion_notes: None,
+        reminder_minutes: vec![],
+    };
+    let event = crate::activity::calendar::create(conn, author, owner, fields).await?;
+    Ok(Some(event.id.uuid()))
+}
+
+/// Links an order to the product defect it met, or unlinks it (`None`).
+pub async fn link_defect<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    scope: Assigned,
+    (id, expected_version): (Uuid, i32),
+    defect: Option<Uuid>,
+) -> StoreResult<WorkOrder> {
+    let tenant = author.tenant_id;
+    let before = repo::current::<WorkOrders, C>(conn, tenant, scope, id, expected_version).await?;
+    if let Some(defect) = defect {
+        crate::service::defect::find(conn, tenant, (), defect)
+            .await?
+            .filter(|d| d.deleted_at.is_none())
+            .ok_or_else(|| StoreError::rejected("defectId", ErrorCode::NotFound, "no such product defect"))?;
+    }
+    let update = work_order::Entity::update_many().col_expr(work_order::Column::DefectId, Expr::value(defect));
+    let after = repo::write_versioned::<WorkOrders, C>(conn, tenant, id, expected_version, update).await?;
+    let changes = ChangeSet::new().field("defectId", before.defect_id, defect);
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     Ok(after)
 }

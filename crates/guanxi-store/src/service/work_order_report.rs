@@ -123,6 +123,8 @@ pub struct Totals {
     pub avg_resolution_seconds: Option<f64>,
     pub avg_satisfaction: Option<f64>,
     pub rated: i64,
+    /// Orders with a deadline found missed.
+    pub breached: i64,
 }
 
 /// The totals of what `filter` matches in the caller's scope: one statement.
@@ -150,6 +152,14 @@ pub async fn totals<C: ConnectionTrait>(
         .column_as(Expr::cust(format!("CAST(AVG({resolution}) AS DOUBLE PRECISION)")), "avg_resolution_seconds")
         .column_as(Expr::cust(format!("CAST(AVG({}) AS DOUBLE PRECISION)", col("satisfaction"))), "avg_satisfaction")
         .column_as(count_where(&format!("{} IS NOT NULL", col("satisfaction"))), "rated")
+        .column_as(
+            count_where(&format!(
+                "({} IS NOT NULL OR {} IS NOT NULL)",
+                col("response_breached_at"),
+                col("resolution_breached_at")
+            )),
+            "breached",
+        )
         .into_model::<Totals>()
         .one(conn)
         .await?;
@@ -218,8 +228,18 @@ pub async fn by_technician<C: ConnectionTrait>(
         .await?)
 }
 
-/// The work log's figures for `users` over a window, by period: orders they took
-/// (owner, by report time) and orders they completed (technician, by completion time).
+/// The work log's figures for `users` over a window, by period.
+#[derive(Clone, Debug, Default)]
+pub struct WorkLogFigures {
+    /// Orders they took (owner), by report time.
+    pub opened: Vec<(String, i64)>,
+    /// Orders they completed (technician), by completion time.
+    pub completed: Vec<(String, i64)>,
+    /// Orders they took whose deadline was found missed, by the first breach.
+    pub breached: Vec<(String, i64)>,
+}
+
+/// [`WorkLogFigures`]: one grouped statement each.
 pub async fn work_log<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
@@ -227,31 +247,34 @@ pub async fn work_log<C: ConnectionTrait>(
     users: &[Uuid],
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     granularity: Granularity,
-) -> StoreResult<(Vec<(String, i64)>, Vec<(String, i64)>)> {
+) -> StoreResult<WorkLogFigures> {
+    use work_order::Column as W;
     let backend = conn.get_database_backend();
-    let mut figures = Vec::with_capacity(2);
-    for (person, at, name) in [
-        (work_order::Column::OwnerId, work_order::Column::CreatedAt, "created_at"),
-        (work_order::Column::TechnicianId, work_order::Column::CompletedAt, "completed_at"),
+    let first_breach = r#"COALESCE("work_orders"."response_breached_at", "work_orders"."resolution_breached_at")"#;
+    let mut figures = Vec::with_capacity(3);
+    for (person, at) in [
+        (W::OwnerId, r#""work_orders"."created_at""#),
+        (W::TechnicianId, r#""work_orders"."completed_at""#),
+        (W::OwnerId, first_breach),
     ] {
-        let column = format!(r#""work_orders"."{name}""#);
-        let period = crate::dialect::period_start_sql(backend, granularity, &column);
+        let period = crate::dialect::period_start_sql(backend, granularity, at);
         let rows: Vec<(String, i64)> = WorkOrders::visible(backend, tenant, scope)
             .select_only()
             .column_as(Expr::cust(period.clone()), "period")
             .column_as(Expr::cust("COUNT(*)"), "n")
             .filter(person.is_in(users.iter().copied()))
-            .filter(at.gte(from))
-            .filter(at.lt(to))
+            .filter(Expr::cust(at).gte(from))
+            .filter(Expr::cust(at).lt(to))
             .group_by(Expr::cust(period))
             .into_tuple()
             .all(conn)
             .await?;
         figures.push(rows);
     }
+    let breached = figures.pop().unwrap_or_default();
     let completed = figures.pop().unwrap_or_default();
     let opened = figures.pop().unwrap_or_default();
-    Ok((opened, completed))
+    Ok(WorkLogFigures { opened, completed, breached })
 }
 
 /// The 360 view's service summary of some customers.

@@ -23,6 +23,7 @@ use crate::graphql::loaders::{CustomerKey, InteractionKey, Loaders, UserKey};
 use crate::graphql::mutation::{Idempotent, transact, write};
 use crate::graphql::platform::org::{DEPARTMENT, USER, User};
 use crate::graphql::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
+use crate::graphql::service::work_order::{Counted, WorkOrdersFigure};
 
 pub const ATTACHMENT: &str = guanxi_domain::entity::EntityKind::Attachment.name();
 pub const CHECK_IN: &str = guanxi_domain::entity::EntityKind::CheckIn.name();
@@ -649,6 +650,8 @@ pub struct WorkLogPeriod {
     work_orders_opened: crate::graphql::service::work_order::WorkOrdersFigure,
     /// Work orders the people completed as technicians in the period.
     work_orders_completed: crate::graphql::service::work_order::WorkOrdersFigure,
+    /// Work orders the people took whose service level was found missed in the period.
+    work_orders_breached: crate::graphql::service::work_order::WorkOrdersFigure,
 }
 
 #[derive(Default)]
@@ -772,9 +775,11 @@ impl FieldQuery {
         };
         let service_asked = {
             let selection = ctx.look_ahead();
-            selection.field("workOrdersOpened").exists() || selection.field("workOrdersCompleted").exists()
+            ["workOrdersOpened", "workOrdersCompleted", "workOrdersBreached"]
+                .iter()
+                .any(|f| selection.field(f).exists())
         };
-        let (opened, completed) = if service_asked && actor.may(Permission::WorkOrderRead) {
+        let service = if service_asked && actor.may(Permission::WorkOrderRead) {
             let scope = crate::graphql::service::work_order::work_order_scope(actor);
             guanxi_store::service::work_order_report::work_log(
                 conn,
@@ -786,7 +791,7 @@ impl FieldQuery {
             )
             .await?
         } else {
-            (Vec::new(), Vec::new())
+            Default::default()
         };
         let mut sales: HashMap<String, (i64, i64)> =
             sales.into_iter().map(|(period, n, gross)| (period, (n, gross.unwrap_or(0)))).collect();
@@ -796,7 +801,8 @@ impl FieldQuery {
             deals_won.into_iter().map(|(period, n, fen)| (period, (n, fen.unwrap_or(0)))).collect();
         let tally = |rows: &[(String, i64)]| -> HashMap<String, i64> { rows.iter().cloned().collect() };
         let (customers, visits, deals_created) = (tally(&customers), tally(&visits), tally(&deals_created));
-        let (opened, completed) = (tally(&opened), tally(&completed));
+        let (opened, completed, breached) =
+            (tally(&service.opened), tally(&service.completed), tally(&service.breached));
         let mut by_period: HashMap<&str, Vec<ChannelCount>> = HashMap::new();
         for (period, channel, count) in &interactions {
             if let Some(channel) = guanxi_domain::activity::interaction::Channel::parse(channel) {
@@ -809,6 +815,12 @@ impl FieldQuery {
                 let key = period_key(start);
                 let (start, end) = (start.max(from), end.min(to));
                 let figure = |count: i64| Figure { count, users: visible.clone(), start, end, rule };
+                let work_orders = |tally: &HashMap<String, i64>, counted| WorkOrdersFigure {
+                    count: tally.get(&key).copied().unwrap_or(0),
+                    users: visible.clone(),
+                    window: (start, end),
+                    counted,
+                };
                 let mut channels = by_period.remove(key.as_str()).unwrap_or_default();
                 channels.sort_by_key(|c| std::cmp::Reverse(c.count));
                 WorkLogPeriod {
@@ -835,18 +847,9 @@ impl FieldQuery {
                             window: (start, end),
                         }
                     },
-                    work_orders_opened: crate::graphql::service::work_order::WorkOrdersFigure {
-                        count: opened.get(&key).copied().unwrap_or(0),
-                        users: visible.clone(),
-                        window: (start, end),
-                        completed: false,
-                    },
-                    work_orders_completed: crate::graphql::service::work_order::WorkOrdersFigure {
-                        count: completed.get(&key).copied().unwrap_or(0),
-                        users: visible.clone(),
-                        window: (start, end),
-                        completed: true,
-                    },
+                    work_orders_opened: work_orders(&opened, Counted::Opened),
+                    work_orders_completed: work_orders(&completed, Counted::Completed),
+                    work_orders_breached: work_orders(&breached, Counted::Breached),
                     new_contracts: {
                         let (count, amount_e4) = contracts.remove(&key).unwrap_or((0, 0));
                         crate::graphql::finance::contract::ContractsFigure {

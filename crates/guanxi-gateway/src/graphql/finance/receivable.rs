@@ -396,9 +396,11 @@ impl OwedInstallment {
 #[derive(SimpleObject)]
 pub struct Notice {
     pub id: ID,
-    /// INSTALLMENT_DUE, INSTALLMENT_OVERDUE or CONTRACT_EXPIRING.
+    /// INSTALLMENT_DUE, INSTALLMENT_OVERDUE, CONTRACT_EXPIRING, CONTACT_BIRTHDAY, or a
+    /// missed service level: WO_RESPONSE_BREACHED and WO_RESOLUTION_BREACHED to the order's
+    /// agent, WO_RESPONSE_ESCALATED and WO_RESOLUTION_ESCALATED to the agent's manager.
     pub kind: String,
-    /// `Installment` or `Contract`.
+    /// `Installment`, `Contract`, `Contact` or `WorkOrder`.
     pub subject_kind: String,
     pub subject_id: ID,
     /// The due or end date the notice is about.

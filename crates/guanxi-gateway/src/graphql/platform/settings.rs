@@ -80,6 +80,9 @@ pub struct Settings {
     service_contract_numbering: Numbering,
     /// Days after completion a work order may still be reopened (返修期).
     work_order_reopen_days: i32,
+    /// Days after a work order's first completion its agent calls back (回访); 0: never.
+    return_visit_days: i32,
+    defect_numbering: Numbering,
 }
 
 fn numbering(rule: &NumberingRule) -> Numbering {
@@ -136,6 +139,8 @@ fn view(settings: &TenantSettings) -> Settings {
         work_order_numbering: numbering(&settings.work_order_numbering),
         service_contract_numbering: numbering(&settings.service_contract_numbering),
         work_order_reopen_days: i32::from(settings.work_order_reopen_days),
+        return_visit_days: i32::from(settings.return_visit_days),
+        defect_numbering: numbering(&settings.defect_numbering),
         duplicate_policy: match settings.duplicate_policy {
             DomainPolicy::Block => DuplicatePolicy::Block,
             DomainPolicy::Warn => DuplicatePolicy::Warn,
@@ -171,6 +176,9 @@ pub struct UpdateSettingsInput {
     pub service_contract_numbering: Option<Numbering>,
     /// 0 to 90.
     pub work_order_reopen_days: Option<i32>,
+    /// 0 (no return visits) to 90.
+    pub return_visit_days: Option<i32>,
+    pub defect_numbering: Option<Numbering>,
     pub duplicate_policy: Option<DuplicatePolicy>,
     pub calendar_conflict_policy: Option<DuplicatePolicy>,
 }
@@ -260,6 +268,7 @@ impl SettingsMutation {
                     (&input.receipt_numbering, "receiptNumbering", &mut settings.receipt_numbering),
                     (&input.invoice_numbering, "invoiceNumbering", &mut settings.invoice_numbering),
                     (&input.work_order_numbering, "workOrderNumbering", &mut settings.work_order_numbering),
+                    (&input.defect_numbering, "defectNumbering", &mut settings.defect_numbering),
                     (
                         &input.service_contract_numbering,
                         "serviceContractNumbering",
@@ -327,6 +336,7 @@ impl SettingsMutation {
                         guanxi_domain::customers::contact::MAX_BIRTHDAY_LEAD,
                     ),
                     (input.work_order_reopen_days, "workOrderReopenDays", &mut settings.work_order_reopen_days, 90),
+                    (input.return_visit_days, "returnVisitDays", &mut settings.return_visit_days, 90),
                 ] {
                     let Some(days) = given else { continue };
                     match u16::try_from(days).ok().filter(|d| *d <= max) {

@@ -177,6 +177,10 @@ impl ServiceContract {
     async fn covers_labour(&self) -> bool {
         self.0.terms.covers_labour
     }
+    /// The service levels it promises (null: the tenant's own apply).
+    async fn sla(&self) -> Option<super::sla::SlaPolicy> {
+        self.0.terms.sla.as_ref().map(Into::into)
+    }
     async fn note(&self) -> Option<&str> {
         self.0.terms.note.as_deref()
     }
@@ -454,6 +458,8 @@ pub struct ServiceTermsInput {
     pub product_ids: Vec<ID>,
     pub covers_parts: bool,
     pub covers_labour: bool,
+    /// The service levels the contract promises, over the tenant's own.
+    pub sla: Option<super::sla::SlaPolicy>,
     pub note: Option<String>,
 }
 
@@ -479,6 +485,7 @@ impl ServiceTermsInput {
             product_ids: products,
             covers_parts: self.covers_parts,
             covers_labour: self.covers_labour,
+            sla: self.sla.map(Into::into),
             note: self.note.clone(),
         })
     }

@@ -67,6 +67,19 @@ pub enum WorkOrderStatus {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Serialize, Deserialize)]
+#[graphql(remote = "guanxi_domain::service::sla::SlaStatus")]
+pub enum SlaStatus {
+    /// 正常
+    OnTrack,
+    /// 即将超时: less than a quarter of the time to a deadline is left.
+    AtRisk,
+    /// 已超时: a deadline was missed.
+    Breached,
+    /// 已达成: completed in time (or cancelled).
+    Met,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Serialize, Deserialize)]
 #[graphql(remote = "DomainChannel")]
 pub enum ServiceChannel {
     Phone,
@@ -330,6 +343,37 @@ impl WorkOrder {
     async fn satisfaction_comment(&self) -> Option<&str> {
         self.0.satisfaction_comment.as_deref()
     }
+    /// When it must be taken (accepted), in the tenant's working time (首次响应时限).
+    async fn response_due_at(&self) -> Option<DateTime<Utc>> {
+        self.0.sla.response_due_at
+    }
+    /// When it must be completed (解决时限).
+    async fn resolution_due_at(&self) -> Option<DateTime<Utc>> {
+        self.0.sla.resolution_due_at
+    }
+    /// Where it stands against its deadlines now.
+    async fn sla_status(&self) -> SlaStatus {
+        self.0.sla_status(Utc::now()).into()
+    }
+    /// When the breach job found the response deadline missed (and escalated it).
+    async fn response_breached_at(&self) -> Option<DateTime<Utc>> {
+        self.0.sla.response_breached_at
+    }
+    async fn resolution_breached_at(&self) -> Option<DateTime<Utc>> {
+        self.0.sla.resolution_breached_at
+    }
+    /// The product defect it met, when linked (`linkWorkOrderDefect`).
+    async fn defect(&self, ctx: &Context<'_>) -> ApiResult<Option<super::defect::ProductDefect>> {
+        super::defect::defect_of(ctx, self.0.defect_id).await
+    }
+    /// The return visit (回访): a to-do for the agent, made when the order was first
+    /// completed, done with its outcome through `updateEvent` (`status: DONE`,
+    /// `completionNotes`) (null when the caller may
+    /// not see the agent's calendar, or return visits are off).
+    async fn return_visit(&self, ctx: &Context<'_>) -> ApiResult<Option<crate::graphql::activity::calendar::Event>> {
+        let Some(event) = self.0.return_visit_id else { return Ok(None) };
+        Ok(loaders(ctx)?.load_one(EventKey(event.uuid())).await?.map(crate::graphql::activity::calendar::Event))
+    }
     async fn external_id(&self) -> Option<&str> {
         self.0.external_id.as_deref()
     }
@@ -361,6 +405,22 @@ pub struct ItemsKey(pub Uuid);
 /// A customer's open work orders the caller sees.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OpenWorkOrdersKey(pub Uuid);
+/// A calendar event, through the caller's `TASK` scope.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventKey(pub Uuid);
+
+impl Loader<EventKey> for ScopedLoader {
+    type Value = guanxi_domain::activity::calendar::Event;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[EventKey]) -> Result<HashMap<EventKey, Self::Value>, ApiError> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rule = self.actor.scope_rule(guanxi_domain::platform::access::Module::Task);
+        let found =
+            guanxi_store::activity::calendar::by_ids(self.db.connection(), self.actor.tenant_id, rule, &ids).await?;
+        Ok(found.into_iter().map(|e| (EventKey(e.id.uuid()), e)).collect())
+    }
+}
 
 impl Loader<WorkOrderKey> for ScopedLoader {
     type Value = DomainWorkOrder;
@@ -436,6 +496,10 @@ pub struct WorkOrderFilter {
     pub priority: Option<Vec<WorkOrderPriority>>,
     pub created_at: Option<TimeRange>,
     pub completed_at: Option<TimeRange>,
+    /// A service-level deadline was found missed (true), or none was (false).
+    pub sla_breached: Option<bool>,
+    /// A deadline was found missed within this window.
+    pub breached_at: Option<TimeRange>,
 }
 
 impl WorkOrderFilter {
@@ -451,6 +515,8 @@ impl WorkOrderFilter {
             priority: self.priority.as_ref().map(|s| s.iter().map(|x| (*x).into()).collect()),
             created_at: self.created_at.as_ref().map(TimeRange::to_store),
             completed_at: self.completed_at.as_ref().map(TimeRange::to_store),
+            sla_breached: self.sla_breached,
+            breached_at: self.breached_at.as_ref().map(TimeRange::to_store),
         })
     }
 }
@@ -591,14 +657,23 @@ impl WorkOrderQuery {
     }
 }
 
-/// A work-log figure: work orders people took (by report time) or completed as
-/// technicians (by completion time) in a period, with the orders behind it.
+/// What a work-log figure of work orders counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counted {
+    /// Orders the people took (owner), by report time.
+    Opened,
+    /// Orders the people completed as technicians, by completion time.
+    Completed,
+    /// Orders the people took whose service level was found missed, by that time.
+    Breached,
+}
+
+/// A work-log figure of work orders in a period, with the orders behind it.
 pub struct WorkOrdersFigure {
     pub count: i64,
     pub users: Vec<Uuid>,
     pub window: (DateTime<Utc>, DateTime<Utc>),
-    /// Counts completions, by the technician; else orders taken, by the owner.
-    pub completed: bool,
+    pub counted: Counted,
 }
 
 #[Object]
@@ -616,10 +691,10 @@ impl WorkOrdersFigure {
         let (start, end) = self.window;
         let people = Some(guanxi_store::filter::IdFilter { any_of: Some(self.users.clone()), ..Default::default() });
         let window = Some(guanxi_store::filter::TimeFilter { gte: Some(start), lt: Some(end), ..Default::default() });
-        let filter = if self.completed {
-            StoreFilter { technician_id: people, completed_at: window, ..Default::default() }
-        } else {
-            StoreFilter { owner_id: people, created_at: window, ..Default::default() }
+        let filter = match self.counted {
+            Counted::Opened => StoreFilter { owner_id: people, created_at: window, ..Default::default() },
+            Counted::Completed => StoreFilter { technician_id: people, completed_at: window, ..Default::default() },
+            Counted::Breached => StoreFilter { owner_id: people, breached_at: window, ..Default::default() },
         };
         work_order_connection(ctx, filter, (first, after), (WorkOrderSortField::CreatedAt, OrderDirection::Desc)).await
     }

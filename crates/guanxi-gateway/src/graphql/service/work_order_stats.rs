@@ -42,6 +42,16 @@ pub enum StatsGranularity {
     Month,
 }
 
+impl From<StatsGranularity> for DomainGranularity {
+    fn from(g: StatsGranularity) -> Self {
+        match g {
+            StatsGranularity::Day => DomainGranularity::Day,
+            StatsGranularity::Week => DomainGranularity::Week,
+            StatsGranularity::Month => DomainGranularity::Month,
+        }
+    }
+}
+
 /// Statistics of the work orders a filter matches, in the caller's scope.
 pub struct WorkOrderStats {
     tenant: TenantId,
@@ -97,6 +107,15 @@ impl WorkOrderStats {
     async fn rated(&self, ctx: &Context<'_>) -> ApiResult<i64> {
         Ok(self.totals(ctx).await?.rated)
     }
+    /// Orders with a deadline found missed.
+    async fn breached(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        Ok(self.totals(ctx).await?.breached)
+    }
+    /// `breached` over `count`, to four places (null when nothing matches).
+    async fn breach_rate(&self, ctx: &Context<'_>) -> ApiResult<Option<f64>> {
+        let t = self.totals(ctx).await?;
+        Ok((t.count > 0).then(|| (t.breached as f64 / t.count as f64 * 10_000.0).round() / 10_000.0))
+    }
     async fn by_status(&self, ctx: &Context<'_>) -> ApiResult<Vec<WorkOrderCount>> {
         self.counts(ctx, Dimension::Status).await
     }
@@ -108,12 +127,7 @@ impl WorkOrderStats {
     }
     /// Orders reported per period (Shanghai time), oldest first.
     async fn by_period(&self, ctx: &Context<'_>, granularity: StatsGranularity) -> ApiResult<Vec<WorkOrderCount>> {
-        let granularity = match granularity {
-            StatsGranularity::Day => DomainGranularity::Day,
-            StatsGranularity::Week => DomainGranularity::Week,
-            StatsGranularity::Month => DomainGranularity::Month,
-        };
-        let mut counts = self.counts(ctx, Dimension::Period(granularity)).await?;
+        let mut counts = self.counts(ctx, Dimension::Period(granularity.into())).await?;
         counts.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(counts)
     }
