@@ -13,8 +13,9 @@ use crate::helpers::*;
 pub struct Migration;
 
 const ROLE_GRANTS: RoleGrants = &[
-    ("admin", &["workorder.supervise", "service.manage"], "ALL"),
-    ("service_agent", &["service.manage"], "DEPARTMENT"),
+    ("admin", &["workorder.supervise", "service.manage", "knowledge.write"], "ALL"),
+    ("service_agent", &["service.manage", "knowledge.write"], "DEPARTMENT"),
+    ("technician", &["knowledge.write"], "OWN"),
 ];
 
 #[async_trait::async_trait]
@@ -205,9 +206,11 @@ impl MigrationTrait for Migration {
              WHERE external_id IS NOT NULL",
             // What the breach job looks for: deadlines still pending, by due time.
             "CREATE INDEX ix_work_orders_response_due ON work_orders (response_due_at) \
-             WHERE accepted_at IS NULL AND response_breached_at IS NULL",
+             WHERE accepted_at IS NULL AND response_breached_at IS NULL AND status <> 'CANCELLED'",
             "CREATE INDEX ix_work_orders_resolution_due ON work_orders (resolution_due_at) \
-             WHERE completed_at IS NULL AND resolution_breached_at IS NULL",
+             WHERE completed_at IS NULL AND resolution_breached_at IS NULL AND status <> 'CANCELLED'",
+            // A feed of one kind (`workOrderUpdated`) reads the change log by kind.
+            "CREATE INDEX ix_change_events_kind ON change_events (tenant_id, entity_type, seq)",
         ] {
             db.execute_unprepared(sql).await?;
         }
@@ -234,13 +237,21 @@ impl MigrationTrait for Migration {
             ))
             .await?;
 
+        knowledge_base(manager).await?;
         grant_builtin_roles(manager, ROLE_GRANTS, &[]).await?;
         set_builtin_scope(manager, "service_agent", "WORK_ORDER", ("ALL", "DEPARTMENT")).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_index(Index::drop().name("ix_change_events_kind").table("change_events").to_owned()).await?;
         set_builtin_scope(manager, "service_agent", "WORK_ORDER", ("DEPARTMENT", "ALL")).await?;
         for table in [
+            "work_order_articles",
+            "kb_article_products",
+            "kb_article_tokens",
+            "kb_article_versions",
+            "kb_articles",
+            "kb_categories",
             "work_order_items",
             "work_orders",
             "product_defects",
@@ -253,6 +264,83 @@ impl MigrationTrait for Migration {
         }
         Ok(())
     }
+}
+
+/// The knowledge base: categories, articles with their versions, the token index its
+/// search reads, the products articles are about, and the articles linked to work orders.
+async fn knowledge_base(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let mut categories = tenant_table("kb_categories");
+    categories.col(uuid_null("parent_id")).col(string_len("name", 50)).col(integer("position").default(0));
+    manager.create_table(categories).await?;
+
+    let mut articles = tenant_table("kb_articles");
+    articles
+        .col(string_len("title", 200))
+        .col(text("body"))
+        .col(text("search_text"))
+        .col(uuid_null("category_id"))
+        .col(json("tags"))
+        .col(string_len("visibility", 10))
+        .col(string_len("status", 10))
+        .col(uuid_null("author_id"))
+        .col(timestamp_with_time_zone_null("published_at"))
+        .foreign_key(&mut tenant_fk("kb_articles", "category_id", "kb_categories"));
+    lifecycle(&mut articles, true);
+    manager.create_table(articles).await?;
+    manager.create_index(index("ix_kb_articles_updated", "kb_articles", &["tenant_id", "updated_at", "id"])).await?;
+
+    let mut versions = tenant_table("kb_article_versions");
+    versions
+        .col(uuid("article_id"))
+        .col(integer("version"))
+        .col(string_len("title", 200))
+        .col(text("body"))
+        .col(uuid_null("edited_by"))
+        .col(timestamp_with_time_zone("created_at"))
+        .foreign_key(&mut tenant_fk("kb_article_versions", "article_id", "kb_articles"));
+    manager.create_table(versions).await?;
+    manager
+        .create_index(
+            index("ux_kb_article_versions", "kb_article_versions", &["tenant_id", "article_id", "version"])
+                .unique()
+                .to_owned(),
+        )
+        .await?;
+
+    for (table, key) in [("kb_article_tokens", "token"), ("kb_article_products", "product_id")] {
+        let key_column = if key == "token" { string_len(key, 20) } else { uuid(key) };
+        manager
+            .create_table(
+                Table::create()
+                    .table(table)
+                    .if_not_exists()
+                    .col(uuid("tenant_id"))
+                    .col(key_column)
+                    .col(uuid("article_id"))
+                    .primary_key(Index::create().col("tenant_id").col(key).col("article_id"))
+                    .foreign_key(&mut tenant_fk(table, "article_id", "kb_articles"))
+                    .to_owned(),
+            )
+            .await?;
+        manager.create_index(index(&format!("ix_{table}_article"), table, &["tenant_id", "article_id"])).await?;
+    }
+    manager
+        .create_table(
+            Table::create()
+                .table("work_order_articles")
+                .if_not_exists()
+                .col(uuid("tenant_id"))
+                .col(uuid("work_order_id"))
+                .col(uuid("article_id"))
+                .col(uuid_null("linked_by"))
+                .col(timestamp_with_time_zone("created_at"))
+                .primary_key(Index::create().col("tenant_id").col("work_order_id").col("article_id"))
+                .foreign_key(&mut tenant_fk("work_order_articles", "work_order_id", "work_orders"))
+                .foreign_key(&mut tenant_fk("work_order_articles", "article_id", "kb_articles"))
+                .to_owned(),
+        )
+        .await?;
+    Ok(())
 }
 
 /// Moves a built-in role's scope on `module` from one value to another, where the tenant

@@ -46,6 +46,7 @@ pub enum EntityKind {
     ServiceContract,
     WorkOrder,
     Defect,
+    Article,
 }
 
 /// The two rules a record seen through its own owner and through its customer is read
@@ -133,6 +134,7 @@ impl EntityKind {
         EntityKind::ServiceContract,
         EntityKind::WorkOrder,
         EntityKind::Defect,
+        EntityKind::Article,
     ];
 
     /// The name in global ids and in the change log's `entity_type`, e.g. `Customer`.
@@ -168,6 +170,7 @@ impl EntityKind {
             EntityKind::ServiceContract => "ServiceContract",
             EntityKind::WorkOrder => "WorkOrder",
             EntityKind::Defect => "ProductDefect",
+            EntityKind::Article => "Article",
         }
     }
 
@@ -204,6 +207,7 @@ impl EntityKind {
             EntityKind::ServiceContract => "service contract",
             EntityKind::WorkOrder => "work order",
             EntityKind::Defect => "product defect",
+            EntityKind::Article => "article",
         }
     }
 
@@ -237,9 +241,11 @@ impl EntityKind {
             EntityKind::Contract => Some(Permission::ContractRead),
             EntityKind::Receipt => Some(Permission::ReceivableRead),
             EntityKind::BillingProfile | EntityKind::Invoice => Some(Permission::InvoiceRead),
-            EntityKind::Asset | EntityKind::ServiceContract | EntityKind::WorkOrder | EntityKind::Defect => {
-                Some(Permission::WorkOrderRead)
-            }
+            EntityKind::Asset
+            | EntityKind::ServiceContract
+            | EntityKind::WorkOrder
+            | EntityKind::Defect
+            | EntityKind::Article => Some(Permission::WorkOrderRead),
         }
     }
 
@@ -309,6 +315,7 @@ impl EntityKind {
             | EntityKind::ProductCategory
             | EntityKind::ApprovalFlow
             | EntityKind::Defect
+            | EntityKind::Article
             | EntityKind::Product => Visibility::Tenant,
             EntityKind::Contract => Visibility::OwnerAndCustomer(EntityKind::contract_rules(actor)),
             EntityKind::Receipt => Visibility::OwnerAndCustomer(EntityKind::receipt_rules(actor)),
@@ -396,6 +403,7 @@ impl EntityKind {
             | EntityKind::ProductCategory
             | EntityKind::ApprovalFlow
             | EntityKind::Defect
+            | EntityKind::Article
             | EntityKind::Product => return None,
         };
         Some(CustomerLink { moves_on_merge, on_transfer })

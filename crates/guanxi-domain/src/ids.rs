@@ -185,3 +185,11 @@ id_type!(
     /// A product defect (产品缺陷) that work orders are linked to.
     DefectId
 );
+id_type!(
+    /// A knowledge-base article (知识库文章).
+    ArticleId
+);
+id_type!(
+    /// A node of the knowledge base's category tree.
+    ArticleCategoryId
+);

@@ -76,9 +76,12 @@ pub fn work_order_breaches(db: Database) -> BoxFuture<'static, anyhow::Result<u6
 /// [`work_order_breaches`] as seen at `now` (tests move the clock with it). Each deadline
 /// is marked once, however many runners race.
 pub async fn work_order_breaches_at(db: Database, now: chrono::DateTime<Utc>) -> anyhow::Result<u64> {
-    let tx = db.begin_write().await?;
-    let marked = guanxi_store::service::sla::mark_breaches(&tx, now).await?;
-    tx.commit().await?;
+    let mut marked = 0;
+    for tenant in guanxi_store::service::sla::tenants_due(db.connection(), now).await? {
+        let tx = db.begin_tenant_write(tenant).await?;
+        marked += guanxi_store::service::sla::mark_breaches(&tx, tenant, now).await?;
+        tx.commit().await?;
+    }
     Ok(marked)
 }
 

@@ -217,6 +217,7 @@ async fn write_one_of_each(app: &TestApp, admin: &str, rep1: &str, rep3: &str) {
             "mutation($c: ID!) { createServiceContract(input: {customerId: $c, terms: {startsOn: \"2026-01-01\", endsOn: \"2026-12-31\", level: \"标准\", coversParts: true, coversLabour: true}}) { userErrors { code } } }",
             "mutation($c: ID!, $p: ID!) { createWorkOrder(input: {customerId: $c, productId: $p, channel: PHONE, type: REPAIR, subject: \"登记工单\"}) { userErrors { code } } }",
             "mutation($p: ID!) { createProductDefect(input: {defect: {productId: $p, title: \"登记缺陷\", severity: LOW}}) { userErrors { code } } }",
+            "mutation($p: ID!) { createArticle(input: {article: {title: \"登记文章\", body: \"正文\", productIds: [$p]}}) { userErrors { code } } }",
         ] {
             ok(app, admin, mutation, json!({"c": id, "p": product})).await;
         }
@@ -301,6 +302,7 @@ async fn node_history_and_the_change_feed_agree_for_every_kind() {
         "ServiceContract",
         "WorkOrder",
         "ProductDefect",
+        "Article",
     ] {
         assert!(kinds.contains(expected), "no {expected} was written: {kinds:?}");
     }

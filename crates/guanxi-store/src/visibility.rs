@@ -112,6 +112,10 @@ pub async fn visible_ids<C: ConnectionTrait>(
         (K::ServiceContract, V::Customer(rule)) => {
             repo::visible_ids::<crate::service::asset::ServiceContracts, _>(conn, tenant, rule, ids).await
         }
+        (K::Article, V::Tenant) => {
+            use crate::service::knowledge::{Articles, Readers};
+            repo::visible_ids::<Articles, _>(conn, tenant, Readers::Staff, ids).await
+        }
         (K::Defect, V::Tenant) => repo::visible_ids::<crate::service::defect::Defects, _>(conn, tenant, (), ids).await,
         (K::WorkOrder, V::Assigned(scope)) => {
             repo::visible_ids::<crate::service::work_order::WorkOrders, _>(conn, tenant, scope, ids).await

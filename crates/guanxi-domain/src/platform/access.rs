@@ -131,6 +131,7 @@ permissions! {
     WorkOrderDispatch => "workorder.dispatch", "派工";
     WorkOrderSupervise => "workorder.supervise", "主管工单：代为完工、未经客户确认关闭、免收费用";
     ServiceManage => "service.manage", "管理服务合同和技术员技能";
+    KnowledgeWrite => "knowledge.write", "编辑知识库";
     PhoneUnmasked => "phone.unmasked", "查看完整电话号码";
     ProductRead => "product.read", "查看产品和价格";
     ProductManage => "product.manage", "管理产品和价格政策";
@@ -476,6 +477,7 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
                 P::WorkOrderWrite,
                 P::WorkOrderDispatch,
                 P::ServiceManage,
+                P::KnowledgeWrite,
                 P::PhoneUnmasked,
                 P::ProductRead,
             ],
@@ -500,6 +502,7 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
                 P::InteractionWrite,
                 P::WorkOrderRead,
                 P::WorkOrderWrite,
+                P::KnowledgeWrite,
                 P::ProductRead,
             ],
             scopes: [every_module(DataScope::Own), vec![(Module::Org, DataScope::Department)]].concat(),

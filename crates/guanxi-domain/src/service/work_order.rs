@@ -199,7 +199,9 @@ pub fn target(
         (S::InProgress, T::Complete) => S::Completed,
         (S::Completed, T::Confirm) => S::Confirmed,
         (S::Completed | S::Confirmed, T::Close) => S::Closed,
-        (S::Submitted | S::Accepted | S::Dispatched | S::EnRoute | S::OnHold | S::Reopened, T::Cancel) => S::Cancelled,
+        (S::Submitted | S::Accepted | S::Dispatched | S::EnRoute | S::Reopened, T::Cancel) => S::Cancelled,
+        // On hold, only what was held before work started may be cancelled.
+        (S::OnHold, T::Cancel) if held_from != Some(S::InProgress) => S::Cancelled,
         (S::Accepted | S::Dispatched | S::EnRoute | S::InProgress | S::Reopened, T::Hold) => S::OnHold,
         (S::OnHold, T::Resume) => held_from.unwrap_or(S::Accepted),
         (S::Completed | S::Confirmed, T::Reopen) => S::Reopened,
@@ -257,7 +259,8 @@ pub struct Doer {
 /// Whether `doer` may make `transition` on an order in `status`; `FORBIDDEN` says who may.
 ///
 /// - accepting, confirming (the customer's confirmation, taken by staff), putting on hold
-///   and resuming: `workorder.write`; a technician may also hold and resume their own;
+///   and resuming: `workorder.write`; a technician may also hold and resume their own,
+///   but never confirms, closes or reopens their own work (a supervisor may);
 /// - dispatching: `workorder.dispatch`;
 /// - travelling, starting and completing: the assigned technician, or a supervisor;
 /// - closing: `workorder.write` once the customer confirmed, a supervisor before;
@@ -266,6 +269,13 @@ pub struct Doer {
 pub fn authorise(transition: Transition, status: WorkOrderStatus, doer: Doer) -> Result<(), FieldError> {
     use Transition as T;
     use WorkOrderStatus as S;
+    if doer.is_technician && !doer.may_supervise && matches!(transition, T::Confirm | T::Close | T::Reopen) {
+        return Err(FieldError::new(
+            "id",
+            ErrorCode::Forbidden,
+            format!("{} is not for the technician who did the work", transition.mutation()),
+        ));
+    }
     let (allowed, who) = match transition {
         T::Accept | T::Confirm | T::Reopen => (doer.may_write, "workorder.write"),
         T::Hold | T::Resume => (doer.may_write || doer.is_technician, "workorder.write or the assigned technician"),
@@ -327,6 +337,8 @@ pub struct Item {
 
 /// The most lines a work order carries.
 pub const MAX_ITEMS: usize = 100;
+/// The highest price of a part.
+pub const MAX_PRICE: i64 = 1_000_000_000;
 
 /// Checks lines and prices them: every bad line at once, as `items.N.field`.
 pub fn price_items(items: Vec<ItemInput>) -> Result<Vec<Item>, Invalid> {
@@ -351,11 +363,13 @@ pub fn price_items(items: Vec<ItemInput>) -> Result<Vec<Item>, Invalid> {
         }
         let unit_price = match (item.kind, item.unit_price) {
             (ItemKind::Packing, _) => Decimal::ZERO,
-            (ItemKind::Part, Some(price)) if price < Decimal::ZERO || price.normalize().scale() > 4 => {
+            (ItemKind::Part, Some(price))
+                if price < Decimal::ZERO || price > Decimal::from(MAX_PRICE) || price.normalize().scale() > 4 =>
+            {
                 invalid.push(FieldError::new(
                     field("unitPrice"),
                     ErrorCode::Invalid,
-                    "not negative, four decimal places",
+                    "from 0 to 1,000,000,000, four decimal places",
                 ));
                 Decimal::ZERO
             }
@@ -375,7 +389,7 @@ pub fn price_items(items: Vec<ItemInput>) -> Result<Vec<Item>, Invalid> {
             name,
             quantity: item.quantity,
             unit_price,
-            amount: cents.round(item.quantity * unit_price),
+            amount: cents.round(item.quantity.checked_mul(unit_price).unwrap_or_default()),
             serial_number: serial,
         });
     }
@@ -658,6 +672,9 @@ mod tests {
     fn hold_resumes_where_it_was() {
         assert_eq!(check_transition(S::OnHold, T::Resume, Some(S::InProgress)).unwrap(), S::InProgress);
         assert_eq!(next_states(S::OnHold, Some(S::EnRoute)), [S::EnRoute, S::Cancelled]);
+        // Work once started is finished or held, not cancelled through a hold.
+        assert_eq!(next_states(S::OnHold, Some(S::InProgress)), [S::InProgress]);
+        assert!(check_transition(S::OnHold, T::Cancel, Some(S::InProgress)).is_err());
     }
 
     #[test]
@@ -683,6 +700,10 @@ mod tests {
             (T::Cancel, S::Dispatched, dispatcher, true),
             (T::Hold, S::InProgress, technician, true),
             (T::Reopen, S::Completed, technician, false),
+            // The technician also holding `workorder.write` still does not sign off their own work.
+            (T::Confirm, S::Completed, Doer { is_technician: true, ..agent }, false),
+            (T::Close, S::Confirmed, Doer { is_technician: true, ..agent }, false),
+            (T::Close, S::Completed, Doer { is_technician: true, ..supervisor }, true),
         ];
         for (t, status, doer, ok) in table {
             let result = authorise(t, status, doer);

@@ -51,6 +51,7 @@ pub enum Node {
     ServiceContract(crate::graphql::service::asset::ServiceContract),
     WorkOrder(crate::graphql::service::work_order::WorkOrder),
     ProductDefect(crate::graphql::service::defect::ProductDefect),
+    Article(crate::graphql::service::knowledge::Article),
 }
 
 /// Resolves one global id to a record the caller may see, or `None`. Whether the caller
@@ -157,6 +158,12 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
             .load_one(crate::graphql::service::defect::DefectKey(uuid))
             .await?
             .map(|d| Node::ProductDefect(crate::graphql::service::defect::ProductDefect(d))),
+        EntityKind::Article => {
+            let staff = guanxi_store::service::knowledge::Readers::Staff;
+            guanxi_store::service::knowledge::find(conn, actor.tenant_id, staff, uuid)
+                .await?
+                .map(|a| Node::Article(crate::graphql::service::knowledge::Article(a)))
+        }
         // Kinds with a history but no `Node` type (yet): reached through their own queries.
         // A pool is seen by its members without `settings.manage`, which the registry asks
         // for its history; a visit plan's type carries its progress.

@@ -273,8 +273,10 @@ async fn checked_terms<C: ConnectionTrait>(
             format!("no asset {missing} of this customer"),
         ));
     }
-    for product in &terms.product_ids {
-        live_product(conn, tenant, *product, "productIds").await?;
+    let wanted: Vec<Uuid> = terms.product_ids.iter().map(|p| p.uuid()).collect();
+    let products = crate::trade::product::by_ids(conn, tenant, (), &wanted).await?;
+    if let Some(missing) = wanted.iter().find(|id| !products.iter().any(|p| p.id.uuid() == **id)) {
+        return Err(StoreError::rejected("productIds", ErrorCode::NotFound, format!("no product {missing}")));
     }
     Ok(terms)
 }

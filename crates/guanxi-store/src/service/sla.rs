@@ -1,10 +1,11 @@
 //! The service-level breach job's store side: marks each missed deadline once, across
 //! every tenant, and escalates it.
 //!
-//! A deadline is marked by one conditional `UPDATE … SET response_breached_at = now WHERE
-//! response_breached_at IS NULL AND accepted_at IS NULL AND response_due_at < now …
-//! RETURNING …`, so of two runners racing only one marks an order (the job's lease keeps
-//! them apart already; this holds without it). Each order marked gets a change event (so
+//! Tenant by tenant, in the tenant's write transaction (its lock first, as every writer
+//! takes it), a deadline is marked by one conditional `UPDATE … SET response_breached_at
+//! = now WHERE response_breached_at IS NULL AND accepted_at IS NULL AND response_due_at <
+//! now … RETURNING …`, at most [`BATCH`] a run, so of two runners racing only one marks an
+//! order (the job's lease keeps them apart already; this holds without it). Each order marked gets a change event (so
 //! `workOrderUpdated` delivers it), its agent a notice and the agent's manager (the
 //! service manager) an escalation, each written once per order, kind and day.
 
@@ -45,27 +46,71 @@ impl Missed {
     }
 }
 
-/// Marks every deadline missed by `now`, once; returns how many were marked.
-pub async fn mark_breaches<C: ConnectionTrait>(conn: &C, now: DateTime<Utc>) -> StoreResult<u64> {
+/// The most deadlines of one tenant one run marks (the rest wait for the next run).
+pub const BATCH: u64 = 500;
+
+fn columns(missed: Missed) -> (work_order::Column, work_order::Column, work_order::Column) {
+    use work_order::Column as W;
+    match missed {
+        Missed::Response => (W::ResponseDueAt, W::ResponseBreachedAt, W::AcceptedAt),
+        Missed::Resolution => (W::ResolutionDueAt, W::ResolutionBreachedAt, W::CompletedAt),
+    }
+}
+
+/// The orders whose `missed` deadline passed by `now` and is not marked yet.
+fn pending(missed: Missed, now: DateTime<Utc>) -> sea_orm::Select<work_order::Entity> {
+    let (due, breached, met) = columns(missed);
+    work_order::Entity::find()
+        .filter(breached.is_null())
+        .filter(met.is_null())
+        .filter(due.lt(now))
+        .filter(work_order::Column::Status.ne(WorkOrderStatus::Cancelled.as_str()))
+}
+
+/// The tenants with a deadline to mark at `now` (read through the partial indexes).
+pub async fn tenants_due<C: ConnectionTrait>(conn: &C, now: DateTime<Utc>) -> StoreResult<Vec<TenantId>> {
+    let mut tenants: Vec<Uuid> = Vec::new();
+    for missed in [Missed::Response, Missed::Resolution] {
+        let found: Vec<Uuid> = pending(missed, now)
+            .select_only()
+            .column(work_order::Column::TenantId)
+            .distinct()
+            .into_tuple()
+            .all(conn)
+            .await?;
+        tenants.extend(found);
+    }
+    tenants.sort();
+    tenants.dedup();
+    Ok(tenants.into_iter().map(TenantId::from_uuid).collect())
+}
+
+/// Marks `tenant`'s deadlines missed by `now`, at most [`BATCH`] of each kind, once each;
+/// returns how many were marked. Run it in the tenant's write transaction, so it takes
+/// the tenant's lock before any order's, as every writer does.
+pub async fn mark_breaches<C: ConnectionTrait>(conn: &C, tenant: TenantId, now: DateTime<Utc>) -> StoreResult<u64> {
+    use sea_orm::QueryTrait;
+    use work_order::Column as W;
     let mut marked = 0;
     for missed in [Missed::Response, Missed::Resolution] {
-        use work_order::Column as W;
-        let (due, breached, met) = match missed {
-            Missed::Response => (W::ResponseDueAt, W::ResponseBreachedAt, W::AcceptedAt),
-            Missed::Resolution => (W::ResolutionDueAt, W::ResolutionBreachedAt, W::CompletedAt),
-        };
+        let (_, breached, _) = columns(missed);
+        let batch = pending(missed, now)
+            .select_only()
+            .column(W::Id)
+            .filter(W::TenantId.eq(tenant.uuid()))
+            .limit(BATCH)
+            .into_query();
         let rows = work_order::Entity::update_many()
             .col_expr(breached, Expr::value(now))
             .col_expr(W::Version, Expr::col(W::Version).add(1))
             .col_expr(W::UpdatedAt, Expr::value(now))
+            .filter(W::TenantId.eq(tenant.uuid()))
+            .filter(W::Id.in_subquery(batch))
             .filter(breached.is_null())
-            .filter(met.is_null())
-            .filter(due.lt(now))
-            .filter(W::Status.ne(WorkOrderStatus::Cancelled.as_str()))
             .exec_with_returning(conn)
             .await?;
         marked += rows.len() as u64;
-        escalate(conn, missed, &rows, now).await?;
+        escalate(conn, tenant, missed, &rows, now).await?;
     }
     Ok(marked)
 }
@@ -73,6 +118,7 @@ pub async fn mark_breaches<C: ConnectionTrait>(conn: &C, now: DateTime<Utc>) -> 
 /// The change events and notices of the orders just marked.
 async fn escalate<C: ConnectionTrait>(
     conn: &C,
+    tenant: TenantId,
     missed: Missed,
     rows: &[work_order::Model],
     now: DateTime<Utc>,
@@ -84,21 +130,20 @@ async fn escalate<C: ConnectionTrait>(
         Missed::Response => "responseBreachedAt",
         Missed::Resolution => "resolutionBreachedAt",
     };
-    for row in rows {
-        let author = Author::system(TenantId::from_uuid(row.tenant_id));
-        let changes = ChangeSet::new().field(field, (), now);
-        audit::record(conn, &author, EntityKind::WorkOrder, row.id, Operation::Update, &changes).await?;
-    }
+    let events = rows.iter().map(|row| (row.id, Operation::Update, ChangeSet::new().field(field, (), now))).collect();
+    audit::record_many(conn, &Author::system(tenant), EntityKind::WorkOrder, events).await?;
     // The agents' managers, one statement.
-    let owners: Vec<Uuid> = rows.iter().filter_map(|r| r.owner_id).collect();
-    let managers: Vec<(Uuid, Uuid, Option<Uuid>)> = if owners.is_empty() {
+    let mut owners: Vec<Uuid> = rows.iter().filter_map(|r| r.owner_id).collect();
+    owners.sort();
+    owners.dedup();
+    let managers: Vec<(Uuid, Option<Uuid>)> = if owners.is_empty() {
         vec![]
     } else {
         user::Entity::find()
             .select_only()
-            .column(user::Column::TenantId)
             .column(user::Column::Id)
             .column(user::Column::ManagerId)
+            .filter(user::Column::TenantId.eq(tenant.uuid()))
             .filter(user::Column::Id.is_in(owners))
             .into_tuple()
             .all(conn)
@@ -108,7 +153,7 @@ async fn escalate<C: ConnectionTrait>(
     let mut notices = Vec::new();
     for row in rows {
         let Some(owner) = row.owner_id else { continue };
-        let manager = managers.iter().find(|(t, id, _)| *t == row.tenant_id && *id == owner).and_then(|(.., m)| *m);
+        let manager = managers.iter().find(|(id, _)| *id == owner).and_then(|(_, m)| *m);
         let message = format!("工单 {} {}：{}", row.number, missed.words(), row.subject);
         let (breached, escalated) = missed.notices();
         for (person, kind) in std::iter::once((owner, breached)).chain(manager.map(|m| (m, escalated))) {

@@ -23,7 +23,7 @@ use guanxi_domain::service::work_order::{
 };
 use guanxi_domain::trade::money::{from_e4, to_e4};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{BinOper, Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Select,
 };
@@ -134,6 +134,10 @@ impl Scoped for WorkOrders {
 repo::versioned!(WorkOrders, work_order);
 repo::scoped_reads!(WorkOrders);
 
+/// The first missed deadline of an order: the response's, else the resolution's.
+pub const FIRST_BREACH: &str =
+    r#"COALESCE("work_orders"."response_breached_at", "work_orders"."resolution_breached_at")"#;
+
 /// Which work orders a list asks for.
 #[derive(Clone, Debug, Default)]
 pub struct WorkOrderFilter {
@@ -193,9 +197,19 @@ impl WorkOrderFilter {
             all = all.add(if breached { any } else { any.not() });
         }
         if let Some(f) = &self.breached_at {
-            all = all.add(
-                Condition::any().add(f.condition(C::ResponseBreachedAt)).add(f.condition(C::ResolutionBreachedAt)),
-            );
+            // The first miss, as the work log counts it.
+            let first = Expr::cust(FIRST_BREACH);
+            let bounds = [
+                (f.gt, BinOper::GreaterThan),
+                (f.gte, BinOper::GreaterThanOrEqual),
+                (f.lt, BinOper::SmallerThan),
+                (f.lte, BinOper::SmallerThanOrEqual),
+            ];
+            for (value, op) in bounds {
+                if let Some(value) = value {
+                    all = all.add(first.clone().binary(op, Expr::value(value)));
+                }
+            }
         }
         all
     }
@@ -361,10 +375,11 @@ pub async fn create<C: ConnectionTrait>(
     let today = guanxi_domain::customers::customer::shanghai_date(now);
     let covered = coverage(today, asset.as_ref().map(|a| (a.id, &a.fields)), request.product_id, &contracts);
     let settings = tenant::settings(conn, tenant).await?;
-    let promised = covered
-        .service_contract_id
-        .and_then(|id| contracts.iter().find(|c| c.id == id))
-        .and_then(|c| c.terms.sla.clone());
+    // A contract's service levels hold even where a warranty pays.
+    let promised = contracts
+        .iter()
+        .filter(|c| c.terms.covers(today, request.asset_id, request.product_id))
+        .find_map(|c| c.terms.sla.clone());
     let due = due_times(&settings, promised.as_ref().unwrap_or(&settings.sla_policy), request.priority, now);
     let rule = settings.work_order_numbering;
     let number = rule.format(today, sequence::next(conn, tenant, "work_order", &rule.period(today)).await?);
@@ -439,6 +454,11 @@ pub async fn create<C: ConnectionTrait>(
         .field("status", (), WorkOrderStatus::Submitted.as_str());
     audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
     Ok(order)
+}
+
+/// Whether a deadline not yet marked missed is missed at `now`.
+fn late(due: Option<DateTime<Utc>>, marked: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    marked.is_none() && due.is_some_and(|due| now > due)
 }
 
 /// The deadlines of an order of `priority` taken at `now`, in the tenant's working time.
@@ -518,6 +538,11 @@ pub async fn transition<C: ConnectionTrait>(
             if before.owner_id.is_none() {
                 values.push((W::OwnerId, Expr::value(author.user_id)));
             }
+            // Taken late: the miss is recorded now, not left to the next run of the job.
+            if late(before.sla.response_due_at, before.sla.response_breached_at, now) {
+                values.push(stamp(W::ResponseBreachedAt));
+                changes = changes.field("responseBreachedAt", (), now);
+            }
         }
         T::Dispatch => {
             let technician = details
@@ -548,6 +573,10 @@ pub async fn transition<C: ConnectionTrait>(
                 (W::Resolution, Expr::value(resolution.clone())),
                 (W::RootCause, Expr::value(root_cause.clone())),
             ]);
+            if late(before.sla.resolution_due_at, before.sla.resolution_breached_at, now) {
+                values.push(stamp(W::ResolutionBreachedAt));
+                changes = changes.field("resolutionBreachedAt", (), now);
+            }
             changes = changes.field("resolution", before.resolution.clone(), resolution).field(
                 "rootCause",
                 before.root_cause.clone(),
@@ -559,13 +588,17 @@ pub async fn transition<C: ConnectionTrait>(
         T::Cancel | T::Hold | T::Reopen => {
             let reason = move_reason(details.reason.as_deref(), transition)?;
             if transition == T::Reopen {
-                let days = tenant::settings(conn, tenant).await?.work_order_reopen_days;
-                check_reopen(before.milestones.completed_at, now, days)?;
+                let settings = tenant::settings(conn, tenant).await?;
+                check_reopen(before.milestones.completed_at, now, settings.work_order_reopen_days)?;
+                // The re-work gets a resolution deadline of its own, counted from now.
+                let due = due_times(&settings, &settings.sla_policy, before.request.priority, now);
                 values.extend([
                     (W::ReopenCount, Expr::value(before.reopen_count + 1)),
                     (W::CompletedAt, Expr::value(Option::<DateTime<Utc>>::None)),
                     (W::ConfirmedAt, Expr::value(Option::<DateTime<Utc>>::None)),
+                    (W::ResolutionDueAt, Expr::value(due.resolution_due_at)),
                 ]);
+                changes = changes.field("resolutionDueAt", before.sla.resolution_due_at, due.resolution_due_at);
             }
             if transition == T::Cancel {
                 values.push(stamp(W::CancelledAt));
@@ -600,7 +633,7 @@ async fn return_visit<C: ConnectionTrait>(
     let midnight = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - chrono::Duration::hours(8)).unwrap_or(now);
     let fields = EventFields {
         kind: EventKind::Todo,
-        title: format!("回访：{} {}", order.number, order.request.subject),
+        title: format!("回访：{} {}", order.number, order.request.subject).chars().take(200).collect(),
         description: Some(resolution.to_owned()),
         schedule: Schedule {
             starts_at: midnight,
@@ -655,16 +688,26 @@ pub async fn set_items<C: ConnectionTrait>(
 ) -> StoreResult<(WorkOrder, Vec<Item>)> {
     let tenant = author.tenant_id;
     let before = repo::current::<WorkOrders, C>(conn, tenant, scope, id, expected_version).await?;
-    if matches!(before.status, WorkOrderStatus::Closed | WorkOrderStatus::Cancelled) {
+    if matches!(before.status, WorkOrderStatus::Closed | WorkOrderStatus::Cancelled)
+        || matches!(before.payment_status, PaymentStatus::Paid | PaymentStatus::Waived)
+    {
         return Err(StoreError::rejected(
             "id",
             ErrorCode::IllegalState,
-            format!("the work order is {}: its fees are final", before.status.as_str()),
+            format!(
+                "the fees are final: the work order is {}, its payment {}",
+                before.status.as_str(),
+                before.payment_status.as_str()
+            ),
         ));
     }
+    let named: Vec<Uuid> = items.iter().filter_map(|i| i.product_id.map(|p| p.uuid())).collect();
+    let products = crate::trade::product::by_ids(conn, tenant, (), &named).await?;
     for (n, item) in items.iter_mut().enumerate() {
         let Some(product) = item.product_id else { continue };
-        let found = live_product(conn, tenant, product, &format!("items.{n}.productId")).await?;
+        let Some(found) = products.iter().find(|p| p.id == product) else {
+            return Err(StoreError::rejected(&format!("items.{n}.productId"), ErrorCode::NotFound, "no such product"));
+        };
         if item.name.trim().is_empty() {
             item.name = found.fields.name.clone();
         }
@@ -785,6 +828,13 @@ pub async fn rate<C: ConnectionTrait>(
     let before = repo::current::<WorkOrders, C>(conn, tenant, scope, id, expected_version).await?;
     if !matches!(before.status, WorkOrderStatus::Completed | WorkOrderStatus::Confirmed | WorkOrderStatus::Closed) {
         return Err(StoreError::rejected("id", ErrorCode::IllegalState, "a work order is rated once it is completed"));
+    }
+    if before.technician_id.is_some() && before.technician_id.map(UserId::uuid) == author.user_id {
+        return Err(StoreError::rejected(
+            "id",
+            ErrorCode::Forbidden,
+            "the technician who did the work does not record the customer's rating",
+        ));
     }
     let comment = comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
     check_satisfaction(score, comment.as_deref())?;

@@ -250,7 +250,7 @@ pub async fn work_log<C: ConnectionTrait>(
 ) -> StoreResult<WorkLogFigures> {
     use work_order::Column as W;
     let backend = conn.get_database_backend();
-    let first_breach = r#"COALESCE("work_orders"."response_breached_at", "work_orders"."resolution_breached_at")"#;
+    let first_breach = crate::service::work_order::FIRST_BREACH;
     let mut figures = Vec::with_capacity(3);
     for (person, at) in [
         (W::OwnerId, r#""work_orders"."created_at""#),

@@ -218,11 +218,16 @@ impl DefectQuery {
             guanxi_store::service::defect::stats(conn, actor.tenant_id, (from, to), granularity.into()).await?;
         by_product.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         by_period.sort();
-        let mut products = Vec::with_capacity(by_product.len());
-        for (id, count) in by_product {
-            let product = product_of(ctx, Some(id.into())).await?;
-            products.push(DefectsByProduct { product, product_id: global_id(PRODUCT, id), count });
-        }
+        let keys = by_product.iter().map(|(id, _)| super::asset::ProductKey(*id));
+        let mut found = loaders(ctx)?.load_many(keys).await?;
+        let products: Vec<DefectsByProduct> = by_product
+            .into_iter()
+            .map(|(id, count)| DefectsByProduct {
+                product: found.remove(&super::asset::ProductKey(id)).map(Product),
+                product_id: global_id(PRODUCT, id),
+                count,
+            })
+            .collect();
         Ok(DefectStats {
             by_product: products,
             by_period: by_period.into_iter().map(|(key, count)| DefectsByPeriod { key, count }).collect(),

@@ -151,7 +151,8 @@ pub struct WorkOrderItem {
     product: Option<guanxi_domain::ids::ProductId>,
     name: String,
     quantity: Decimal,
-    unit_price: Money,
+    /// The price each, exactly as entered (up to four places).
+    unit_price: Decimal,
     /// quantity × unit price, to the fen.
     amount: Money,
     serial_number: Option<String>,
@@ -174,7 +175,7 @@ impl From<DomainItem> for WorkOrderItem {
             product: i.product_id,
             name: i.name,
             quantity: i.quantity.normalize(),
-            unit_price: Money::cny(i.unit_price),
+            unit_price: i.unit_price.normalize(),
             amount: Money::cny(i.amount),
             serial_number: i.serial_number,
         }
@@ -361,6 +362,10 @@ impl WorkOrder {
     }
     async fn resolution_breached_at(&self) -> Option<DateTime<Utc>> {
         self.0.sla.resolution_breached_at
+    }
+    /// The knowledge-base articles linked to it as its solution.
+    async fn articles(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::knowledge::Article>> {
+        super::knowledge::linked_to(ctx, self.0.id.uuid()).await
     }
     /// The product defect it met, when linked (`linkWorkOrderDefect`).
     async fn defect(&self, ctx: &Context<'_>) -> ApiResult<Option<super::defect::ProductDefect>> {
