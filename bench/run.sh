@@ -137,6 +137,8 @@ wo_customer=$(echo "$asset_customer" | jq_py 'd["data"]["workOrders"]["nodes"][0
 add "13d createWorkOrder" "{\"query\":\"mutation(\$i: CreateWorkOrderInput!) { createWorkOrder(input: \$i) { workOrder { id number coverage { kind } } userErrors { code } } }\",\"variables\":{\"i\":{\"customerId\":\"$wo_customer\",\"channel\":\"PHONE\",\"type\":\"REPAIR\",\"subject\":\"压测报修\"}}}"
 probe=$(gql "${bodies[$((${#bodies[@]} - 1))]}")
 echo "$probe" | grep -q '"userErrors":\[\]' || { echo "createWorkOrder refused: $probe" >&2; exit 1; }
+add "13e articles search 压缩机" '{"query":"{ articles(first: 20, filter: {search: \"压缩机\"}) { totalCount nodes { title tags } } }"}'
+
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 hz=$(getconf CLK_TCK)

@@ -248,6 +248,16 @@ async fn generated_data_is_valid_skewed_searchable_and_repeatable() {
     assert!((5..=40).contains(&open), "{service}");
     assert!(s["workOrderStats"]["rated"].as_i64().unwrap() > 0, "{service}");
     assert_eq!(s["technicians"].as_array().unwrap().len(), 2, "{service}");
+    let found = app
+        .gql(
+            Some(&admin),
+            "{ articles(filter: {search: \"压缩机\"}) { totalCount } all: articles { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(found["data"]["all"]["totalCount"], 50, "five articles per rep: {found}");
+    let hits = found["data"]["articles"]["totalCount"].as_i64().unwrap();
+    assert!(hits > 0 && hits < 50, "the search finds some of them: {found}");
     for order in s["workOrders"]["nodes"].as_array().unwrap() {
         let parts: rust_decimal::Decimal =
             order["items"].as_array().unwrap().iter().map(|i| amount(&i["amount"])).sum();

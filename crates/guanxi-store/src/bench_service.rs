@@ -3,7 +3,8 @@
 //! per forty reps; an asset for one customer in three (33k at M), a service contract for
 //! one in twenty, and a work order for one customer in two (50k at M) over the last year —
 //! most closed, a tenth still open — with parts on the completed ones and a satisfaction
-//! score on six in ten of those. Fast path, no change events (see `bench_data`).
+//! score on six in ten of those; and five knowledge-base articles per rep (1,000 at M)
+//! with their search tokens. Fast path, no change events (see `bench_data`).
 
 use chrono::{Duration, Utc};
 use guanxi_domain::customers::customer::shanghai_date;
@@ -22,7 +23,8 @@ use uuid::Uuid;
 
 use crate::Database;
 use crate::entity::{
-    asset, customer, product, service_contract, technician, technician_skill, work_order, work_order_item,
+    asset, customer, kb_article, kb_article_token, product, service_contract, technician, technician_skill, work_order,
+    work_order_item,
 };
 use crate::platform::audit::Author;
 
@@ -348,11 +350,67 @@ pub(crate) async fn load(
             updated_at: Set(created),
         });
     }
+    rows += articles(db, tenant, rng, setup.reps * 5).await?;
     let tx = db.begin_write().await?;
     rows += crate::insert_chunked(&tx, assets).await?;
     rows += crate::insert_chunked(&tx, contracts).await?;
     rows += crate::insert_chunked(&tx, orders).await?;
     rows += crate::insert_chunked(&tx, items).await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// `n` published articles of the knowledge base (1,000 at M), each a title and a body of
+/// a few sentences drawn from the trade's vocabulary, with their search tokens.
+async fn articles(db: &Database, tenant: TenantId, rng: &mut StdRng, n: usize) -> crate::StoreResult<u64> {
+    use guanxi_domain::service::knowledge::article_tokens;
+    const PARTS: &[&str] =
+        &["压缩机", "四通阀", "风机电容", "温度传感器", "排水泵", "主板", "室外机", "遥控器", "冷凝器", "膨胀阀"];
+    const FAULTS: &[&str] = &["不制冷", "不制热", "漏水", "异响", "频繁启停", "显示故障代码", "无法开机", "噪音过大"];
+    const STEPS: &[&str] = &[
+        "先断电十分钟后重新上电",
+        "用万用表测量电阻和电压",
+        "检查接线端子是否松动",
+        "清洗滤网和蒸发器",
+        "确认制冷剂压力是否正常",
+        "更换故障部件后试机半小时",
+    ];
+    let (t, now) = (tenant.uuid(), Utc::now());
+    let (mut models, mut tokens) = (Vec::with_capacity(n), Vec::new());
+    for i in 0..n {
+        let part = PARTS[rng.gen_range(0..PARTS.len())];
+        let fault = FAULTS[rng.gen_range(0..FAULTS.len())];
+        let title = format!("空调{fault}：{part}的排查与处理（{i}）");
+        let body: Vec<&str> = (0..4).map(|_| STEPS[rng.gen_range(0..STEPS.len())]).collect();
+        let body = format!("现象：{fault}。可能原因：{part}损坏。处理步骤：{}。", body.join("；"));
+        let search = guanxi_domain::customers::customer::search_text(&format!("{title} {body}"));
+        let id = Uuid::now_v7();
+        tokens.extend(article_tokens(&search).into_iter().map(|token| kb_article_token::ActiveModel {
+            tenant_id: Set(t),
+            token: Set(token),
+            article_id: Set(id),
+        }));
+        models.push(kb_article::ActiveModel {
+            tenant_id: Set(t),
+            id: Set(id),
+            title: Set(title),
+            body: Set(body),
+            search_text: Set(search),
+            category_id: Set(None),
+            tags: Set(json!([part])),
+            visibility: Set("PUBLIC".into()),
+            status: Set("PUBLISHED".into()),
+            author_id: Set(None),
+            published_at: Set(Some(now)),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            deleted_at: Set(None),
+        });
+    }
+    let tx = db.begin_write().await?;
+    let mut rows = crate::insert_chunked(&tx, models).await?;
+    rows += crate::insert_chunked(&tx, tokens).await?;
     tx.commit().await?;
     Ok(rows)
 }
