@@ -1,7 +1,8 @@
 //! The demo tenant's after-sales service: 赵强 is a technician for air conditioners in
 //! Shanghai and Suzhou; 明远 owns an air conditioner under warranty, 恒信 one out of
 //! warranty but under a service contract that covers parts. 明远's repair is dispatched
-//! to 赵强 (his queue has it); 恒信's was completed, confirmed, paid and rated; a third
+//! to 赵强 (his queue has it); 恒信's was completed, paid, confirmed, rated and closed,
+//! with the knowledge-base article that solved it and the product defect it met; a third
 //! request from 京华 waits to be taken.
 
 use anyhow::Context;
@@ -73,6 +74,67 @@ async fn walk<C: guanxi_store::ConnectionTrait>(
         .await?;
     }
     Ok(order)
+}
+
+/// The knowledge base: a category with two published articles, one of them public; the
+/// capacitor article is linked to `order` as its solution.
+async fn knowledge<C: guanxi_store::ConnectionTrait>(
+    tx: &C,
+    agent: &Author,
+    scope: Assigned,
+    order: WorkOrder,
+    product: ProductId,
+) -> anyhow::Result<WorkOrder> {
+    use guanxi_domain::service::knowledge::{ArticleFields, ArticleStatus, ArticleVisibility};
+    let category = guanxi_store::service::knowledge::create_category(tx, agent, ("空调故障", None, 1)).await?;
+    let article = |title: &str, body: &str, visibility| ArticleFields {
+        title: title.to_owned(),
+        body: body.to_owned(),
+        category_id: Some(category.id),
+        tags: vec!["空调".into()],
+        product_ids: vec![product],
+        visibility,
+        status: ArticleStatus::Published,
+    };
+    let capacitor = guanxi_store::service::knowledge::create(
+        tx,
+        agent,
+        article(
+            "柜机异响：先查风机电容",
+            "开机后有嗡嗡声、风机转速慢，多为**风机电容**老化。用万用表测容量，低于标称值 10% 即更换，并清洗滤网。",
+            ArticleVisibility::Internal,
+        ),
+    )
+    .await?;
+    guanxi_store::service::knowledge::create(
+        tx,
+        agent,
+        article(
+            "空调不制冷怎么办",
+            "1. 确认遥控器设为制冷模式，温度低于室温；\n2. 清洗滤网；\n3. 仍不制冷请报修，我们将派技术员上门。",
+            ArticleVisibility::Public,
+        ),
+    )
+    .await?;
+    let link = (capacitor.id.uuid(), true);
+    Ok(guanxi_store::service::knowledge::link(tx, agent, scope, (order.id.uuid(), order.version), link).await?)
+}
+
+/// A confirmed defect of the cabinet unit: its fan capacitors age early.
+async fn defect<C: guanxi_store::ConnectionTrait>(
+    tx: &C,
+    agent: &Author,
+    product: ProductId,
+) -> anyhow::Result<uuid::Uuid> {
+    use guanxi_domain::service::defect::{DefectFields, DefectStatus, Severity};
+    let fields = DefectFields {
+        product_id: product,
+        title: "风机电容早期老化".into(),
+        description: Some("2023 年批次柜机的风机电容两年内容量下降明显。".into()),
+        severity: Severity::Medium,
+        status: DefectStatus::Confirmed,
+    };
+    Ok(guanxi_store::service::defect::create(tx, agent, fields).await?.id.uuid())
 }
 
 pub(crate) async fn demo_service<C: guanxi_store::ConnectionTrait>(
@@ -199,7 +261,18 @@ pub(crate) async fn demo_service<C: guanxi_store::ConnectionTrait>(
     .await?;
     let order = walk(tx, (tenant, crew), order, &[(Transition::Confirm, Move::default())]).await?;
     let rating = (5, Some("师傅很专业，准时上门".to_owned()));
-    guanxi_store::service::work_order::rate(tx, &agent, scope, (order.id.uuid(), order.version), rating).await?;
+    let order =
+        guanxi_store::service::work_order::rate(tx, &agent, scope, (order.id.uuid(), order.version), rating).await?;
+    let order = knowledge(tx, &agent, scope, order, *cabinet).await?;
+    let order = guanxi_store::service::work_order::link_defect(
+        tx,
+        &agent,
+        scope,
+        (order.id.uuid(), order.version),
+        Some(defect(tx, &agent, *cabinet).await?),
+    )
+    .await?;
+    walk(tx, (tenant, crew), order, &[(Transition::Close, Move::default())]).await?;
 
     let install = request(jinghua, "新办公室三台空调安装", WorkOrderType::Installation, ServiceChannel::Web);
     guanxi_store::service::work_order::create(tx, &agent, everyone, take(install)).await?;

@@ -554,7 +554,13 @@ pub async fn transition<C: ConnectionTrait>(
                 (W::DispatcherId, Expr::value(author.user_id)),
                 stamp(W::DispatchedAt),
             ]);
-            changes = changes.field("technicianId", before.technician_id, technician);
+            // Dispatching again to the same technician still changes the order (and its
+            // version), so it is recorded like any other move.
+            changes = changes.field("technicianId", before.technician_id, technician).field(
+                "dispatchedAt",
+                before.milestones.dispatched_at,
+                now,
+            );
         }
         T::StartTravel => values.push(stamp(W::TravelStartedAt)),
         T::Start => values.push(stamp(W::StartedAt)),

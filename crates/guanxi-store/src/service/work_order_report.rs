@@ -110,8 +110,72 @@ fn seconds_between(backend: sea_orm::DbBackend, later: &str, earlier: &str) -> S
     }
 }
 
-/// The headline figures of the orders a filter matches.
-#[derive(Clone, Debug, Default, PartialEq, sea_orm::FromQueryResult)]
+/// The figures of one group of orders sharing status, type, priority and technician:
+/// counts and sums, from which every figure of the statistics is added up.
+#[derive(Clone, Debug, PartialEq, sea_orm::FromQueryResult)]
+pub struct Group {
+    pub status: String,
+    pub kind: String,
+    pub priority: String,
+    pub technician_id: Option<Uuid>,
+    pub count: i64,
+    pub completed: i64,
+    /// Seconds from report to acceptance, summed over the accepted orders.
+    pub response_seconds: Option<f64>,
+    pub accepted: i64,
+    /// Seconds from report to completion, summed over the completed orders.
+    pub resolution_seconds: Option<f64>,
+    pub satisfaction: Option<i64>,
+    pub rated: i64,
+    pub breached: i64,
+}
+
+/// What `filter` matches in the caller's scope, grouped by status, type, priority and
+/// technician: one statement, one pass over the orders, however many figures are asked.
+pub async fn groups<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: Assigned,
+    filter: &WorkOrderFilter,
+) -> StoreResult<Vec<Group>> {
+    use work_order::Column as W;
+    let backend = conn.get_database_backend();
+    let col = |c: &str| format!(r#""work_orders"."{c}""#);
+    let seconds = |to: &str| seconds_between(backend, &col(to), &col("created_at"));
+    let sum = |what: String| Expr::cust(format!("CAST(SUM({what}) AS DOUBLE PRECISION)"));
+    Ok(WorkOrders::visible(backend, tenant, scope)
+        .filter(filter.condition())
+        .select_only()
+        .column(W::Status)
+        .column(W::Kind)
+        .column(W::Priority)
+        .column(W::TechnicianId)
+        .column_as(Expr::cust("COUNT(*)"), "count")
+        .column_as(count_where(&format!("{} IS NOT NULL", col("completed_at"))), "completed")
+        .column_as(sum(seconds("accepted_at")), "response_seconds")
+        .column_as(count_where(&format!("{} IS NOT NULL", col("accepted_at"))), "accepted")
+        .column_as(sum(seconds("completed_at")), "resolution_seconds")
+        .column_as(Expr::cust(format!("CAST(SUM({}) AS BIGINT)", col("satisfaction"))), "satisfaction")
+        .column_as(count_where(&format!("{} IS NOT NULL", col("satisfaction"))), "rated")
+        .column_as(
+            count_where(&format!(
+                "({} IS NOT NULL OR {} IS NOT NULL)",
+                col("response_breached_at"),
+                col("resolution_breached_at")
+            )),
+            "breached",
+        )
+        .group_by(W::Status)
+        .group_by(W::Kind)
+        .group_by(W::Priority)
+        .group_by(W::TechnicianId)
+        .into_model::<Group>()
+        .all(conn)
+        .await?)
+}
+
+/// The headline figures of some groups.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Totals {
     pub count: i64,
     pub open: i64,
@@ -127,77 +191,43 @@ pub struct Totals {
     pub breached: i64,
 }
 
-/// The totals of what `filter` matches in the caller's scope: one statement.
-pub async fn totals<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    scope: Assigned,
-    filter: &WorkOrderFilter,
-) -> StoreResult<Totals> {
-    let backend = conn.get_database_backend();
-    let col = |c: &str| format!(r#""work_orders"."{c}""#);
-    let in_list = |statuses: &[WorkOrderStatus]| {
-        statuses.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
-    };
-    let response = seconds_between(backend, &col("accepted_at"), &col("created_at"));
-    let resolution = seconds_between(backend, &col("completed_at"), &col("created_at"));
-    let row = WorkOrders::visible(backend, tenant, scope)
-        .filter(filter.condition())
-        .select_only()
-        .column_as(Expr::cust("COUNT(*)"), "count")
-        .column_as(count_where(&format!("{} IN ({})", col("status"), in_list(WorkOrderStatus::OPEN))), "open")
-        .column_as(count_where(&format!("{} IS NOT NULL", col("completed_at"))), "completed")
-        .column_as(count_where(&format!("{} = 'CANCELLED'", col("status"))), "cancelled")
-        .column_as(Expr::cust(format!("CAST(AVG({response}) AS DOUBLE PRECISION)")), "avg_response_seconds")
-        .column_as(Expr::cust(format!("CAST(AVG({resolution}) AS DOUBLE PRECISION)")), "avg_resolution_seconds")
-        .column_as(Expr::cust(format!("CAST(AVG({}) AS DOUBLE PRECISION)", col("satisfaction"))), "avg_satisfaction")
-        .column_as(count_where(&format!("{} IS NOT NULL", col("satisfaction"))), "rated")
-        .column_as(
-            count_where(&format!(
-                "({} IS NOT NULL OR {} IS NOT NULL)",
-                col("response_breached_at"),
-                col("resolution_breached_at")
-            )),
-            "breached",
-        )
-        .into_model::<Totals>()
-        .one(conn)
-        .await?;
-    Ok(row.unwrap_or_default())
+impl Totals {
+    pub fn of(groups: &[Group]) -> Self {
+        let sum = |f: fn(&Group) -> i64| groups.iter().map(f).sum::<i64>();
+        let of_status = |statuses: &[WorkOrderStatus]| {
+            groups.iter().filter(|g| statuses.iter().any(|s| s.as_str() == g.status)).map(|g| g.count).sum()
+        };
+        let average = |total: f64, n: i64| (n > 0).then(|| total / n as f64);
+        let (accepted, completed, rated) = (sum(|g| g.accepted), sum(|g| g.completed), sum(|g| g.rated));
+        Totals {
+            count: sum(|g| g.count),
+            open: of_status(WorkOrderStatus::OPEN),
+            completed,
+            cancelled: of_status(&[WorkOrderStatus::Cancelled]),
+            avg_response_seconds: average(groups.iter().filter_map(|g| g.response_seconds).sum(), accepted),
+            avg_resolution_seconds: average(groups.iter().filter_map(|g| g.resolution_seconds).sum(), completed),
+            avg_satisfaction: average(groups.iter().filter_map(|g| g.satisfaction).sum::<i64>() as f64, rated),
+            rated,
+            breached: sum(|g| g.breached),
+        }
+    }
 }
 
 fn count_where(condition: &str) -> SimpleExpr {
     Expr::cust(format!("CAST(COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) AS BIGINT)"))
 }
 
-/// What a breakdown groups by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dimension {
-    Status,
-    Kind,
-    Priority,
-    Period(Granularity),
-}
-
-/// Counts of what `filter` matches in the caller's scope, grouped by one dimension (a
-/// period groups by the day, week or month reported, in Shanghai time): one statement.
-/// The key is the stored text, or the period's first day.
-pub async fn breakdown<C: ConnectionTrait>(
+/// Counts of what `filter` matches in the caller's scope per period reported (the day,
+/// week or month, in Shanghai time, keyed by its first day): one statement.
+pub async fn by_period<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     scope: Assigned,
     filter: &WorkOrderFilter,
-    dimension: Dimension,
+    granularity: Granularity,
 ) -> StoreResult<Vec<(String, i64)>> {
     let backend = conn.get_database_backend();
-    let key = match dimension {
-        Dimension::Status => r#""work_orders"."status""#.to_owned(),
-        Dimension::Kind => r#""work_orders"."kind""#.to_owned(),
-        Dimension::Priority => r#""work_orders"."priority""#.to_owned(),
-        Dimension::Period(granularity) => {
-            crate::dialect::period_start_sql(backend, granularity, r#""work_orders"."created_at""#)
-        }
-    };
+    let key = crate::dialect::period_start_sql(backend, granularity, r#""work_orders"."created_at""#);
     let rows: Vec<(String, i64)> = WorkOrders::visible(backend, tenant, scope)
         .filter(filter.condition())
         .select_only()
@@ -208,24 +238,6 @@ pub async fn breakdown<C: ConnectionTrait>(
         .all(conn)
         .await?;
     Ok(rows)
-}
-
-/// Counts of what `filter` matches per technician (`None`: not dispatched): one statement.
-pub async fn by_technician<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    scope: Assigned,
-    filter: &WorkOrderFilter,
-) -> StoreResult<Vec<(Option<Uuid>, i64)>> {
-    Ok(WorkOrders::visible(conn.get_database_backend(), tenant, scope)
-        .filter(filter.condition())
-        .select_only()
-        .column(work_order::Column::TechnicianId)
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .group_by(work_order::Column::TechnicianId)
-        .into_tuple()
-        .all(conn)
-        .await?)
 }
 
 /// The work log's figures for `users` over a window, by period.

@@ -7,7 +7,7 @@ use guanxi_domain::entity::Assigned;
 use guanxi_domain::ids::TenantId;
 use guanxi_domain::platform::access::Permission;
 use guanxi_store::service::work_order::WorkOrderFilter as StoreFilter;
-use guanxi_store::service::work_order_report::{self as report, Dimension};
+use guanxi_store::service::work_order_report::{self as report, Group};
 
 use super::work_order::{WorkOrderFilter, work_order_scope};
 use crate::graphql::context::{require, state};
@@ -57,21 +57,33 @@ pub struct WorkOrderStats {
     tenant: TenantId,
     scope: Assigned,
     filter: StoreFilter,
-    /// The headline figures, read once however many of them are asked for.
-    totals: tokio::sync::OnceCell<report::Totals>,
+    /// The orders grouped by status, type, priority and technician, read once (one pass
+    /// over the orders) however many figures are asked for.
+    groups: tokio::sync::OnceCell<Vec<Group>>,
 }
 
 impl WorkOrderStats {
-    async fn counts(&self, ctx: &Context<'_>, dimension: Dimension) -> ApiResult<Vec<WorkOrderCount>> {
+    async fn groups(&self, ctx: &Context<'_>) -> ApiResult<&[Group]> {
         let conn = state(ctx).db.connection();
-        let mut rows = report::breakdown(conn, self.tenant, self.scope, &self.filter, dimension).await?;
-        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        Ok(rows.into_iter().map(|(key, count)| WorkOrderCount { key, count }).collect())
+        let groups =
+            self.groups.get_or_try_init(|| report::groups(conn, self.tenant, self.scope, &self.filter)).await?;
+        Ok(groups)
     }
 
-    async fn totals(&self, ctx: &Context<'_>) -> ApiResult<&report::Totals> {
-        let conn = state(ctx).db.connection();
-        Ok(self.totals.get_or_try_init(|| report::totals(conn, self.tenant, self.scope, &self.filter)).await?)
+    async fn totals(&self, ctx: &Context<'_>) -> ApiResult<report::Totals> {
+        Ok(report::Totals::of(self.groups(ctx).await?))
+    }
+
+    /// Counts by one of the groups' keys, most first.
+    async fn counts(&self, ctx: &Context<'_>, key: fn(&Group) -> &str) -> ApiResult<Vec<WorkOrderCount>> {
+        let mut counts: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+        for group in self.groups(ctx).await? {
+            *counts.entry(key(group).to_owned()).or_default() += group.count;
+        }
+        let mut rows: Vec<WorkOrderCount> =
+            counts.into_iter().map(|(key, count)| WorkOrderCount { key, count }).collect();
+        rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+        Ok(rows)
     }
 }
 
@@ -117,24 +129,28 @@ impl WorkOrderStats {
         Ok((t.count > 0).then(|| (t.breached as f64 / t.count as f64 * 10_000.0).round() / 10_000.0))
     }
     async fn by_status(&self, ctx: &Context<'_>) -> ApiResult<Vec<WorkOrderCount>> {
-        self.counts(ctx, Dimension::Status).await
+        self.counts(ctx, |g| &g.status).await
     }
     async fn by_type(&self, ctx: &Context<'_>) -> ApiResult<Vec<WorkOrderCount>> {
-        self.counts(ctx, Dimension::Kind).await
+        self.counts(ctx, |g| &g.kind).await
     }
     async fn by_priority(&self, ctx: &Context<'_>) -> ApiResult<Vec<WorkOrderCount>> {
-        self.counts(ctx, Dimension::Priority).await
+        self.counts(ctx, |g| &g.priority).await
     }
     /// Orders reported per period (Shanghai time), oldest first.
     async fn by_period(&self, ctx: &Context<'_>, granularity: StatsGranularity) -> ApiResult<Vec<WorkOrderCount>> {
-        let mut counts = self.counts(ctx, Dimension::Period(granularity.into())).await?;
-        counts.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(counts)
+        let conn = state(ctx).db.connection();
+        let mut rows = report::by_period(conn, self.tenant, self.scope, &self.filter, granularity.into()).await?;
+        rows.sort();
+        Ok(rows.into_iter().map(|(key, count)| WorkOrderCount { key, count }).collect())
     }
     /// Orders per technician, most first.
     async fn by_technician(&self, ctx: &Context<'_>) -> ApiResult<Vec<TechnicianCount>> {
-        let conn = state(ctx).db.connection();
-        let mut rows = report::by_technician(conn, self.tenant, self.scope, &self.filter).await?;
+        let mut counts: std::collections::BTreeMap<Option<uuid::Uuid>, i64> = std::collections::BTreeMap::new();
+        for group in self.groups(ctx).await? {
+            *counts.entry(group.technician_id).or_default() += group.count;
+        }
+        let mut rows: Vec<(Option<uuid::Uuid>, i64)> = counts.into_iter().collect();
         rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let ids: Vec<UserKey> = rows.iter().filter_map(|(t, _)| t.map(UserKey)).collect();
         let mut users = loaders(ctx)?.load_many(ids).await?;
@@ -168,7 +184,7 @@ impl WorkOrderStatsQuery {
             tenant: actor.tenant_id,
             scope: work_order_scope(actor),
             filter,
-            totals: tokio::sync::OnceCell::new(),
+            groups: tokio::sync::OnceCell::new(),
         })
     }
 }
