@@ -105,3 +105,11 @@ pub fn month_day_sql(backend: DbBackend, column: &str) -> String {
         _ => format!("strftime('%m-%d', {column})"),
     }
 }
+
+/// SQL for the seconds from the timestamp `earlier` to the timestamp `later` (columns).
+pub fn seconds_between(backend: DbBackend, later: &str, earlier: &str) -> String {
+    match backend {
+        DbBackend::Postgres => format!("EXTRACT(EPOCH FROM ({later} - {earlier}))"),
+        _ => format!("((julianday({later}) - julianday({earlier})) * 86400.0)"),
+    }
+}

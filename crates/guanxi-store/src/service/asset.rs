@@ -83,6 +83,22 @@ pub(crate) async fn visible_customer<C: ConnectionTrait>(
         .ok_or_else(|| StoreError::rejected("customerId", ErrorCode::NotFound, "no such customer"))
 }
 
+/// The live products `ids` name, in one statement; `NOT_FOUND` on `field` naming the first
+/// that is not there.
+pub(crate) async fn live_products<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    ids: &[ProductId],
+    field: &str,
+) -> StoreResult<Vec<guanxi_domain::trade::product::Product>> {
+    let wanted: Vec<Uuid> = ids.iter().map(|p| p.uuid()).collect();
+    let products = crate::trade::product::by_ids(conn, tenant, (), &wanted).await?;
+    if let Some(missing) = wanted.iter().find(|id| !products.iter().any(|p| p.id.uuid() == **id)) {
+        return Err(StoreError::rejected(field, ErrorCode::NotFound, format!("no product {missing}")));
+    }
+    Ok(products)
+}
+
 /// A live product of the tenant, else `NOT_FOUND` on `field`.
 pub(crate) async fn live_product<C: ConnectionTrait>(
     conn: &C,
@@ -273,11 +289,7 @@ async fn checked_terms<C: ConnectionTrait>(
             format!("no asset {missing} of this customer"),
         ));
     }
-    let wanted: Vec<Uuid> = terms.product_ids.iter().map(|p| p.uuid()).collect();
-    let products = crate::trade::product::by_ids(conn, tenant, (), &wanted).await?;
-    if let Some(missing) = wanted.iter().find(|id| !products.iter().any(|p| p.id.uuid() == **id)) {
-        return Err(StoreError::rejected("productIds", ErrorCode::NotFound, format!("no product {missing}")));
-    }
+    live_products(conn, tenant, &terms.product_ids, "productIds").await?;
     Ok(terms)
 }
 
@@ -383,26 +395,24 @@ const REGION: &str = "REGION";
 /// The most categories and regions one technician lists.
 pub const MAX_SKILLS: usize = 50;
 
-/// The technician profiles of some users (those who have one).
+/// The technician profiles of some users (those who have one), or with `None` of every
+/// technician of the tenant: two statements.
 pub async fn technicians<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    users: &[Uuid],
+    users: Option<&[Uuid]>,
 ) -> StoreResult<Vec<Technician>> {
-    if users.is_empty() {
+    if users.is_some_and(|u| u.is_empty()) {
         return Ok(vec![]);
     }
-    let rows = technician::Entity::find()
-        .filter(technician::Column::TenantId.eq(tenant.uuid()))
-        .filter(technician::Column::Id.is_in(users.to_vec()))
-        .all(conn)
-        .await?;
-    let skills = technician_skill::Entity::find()
-        .filter(technician_skill::Column::TenantId.eq(tenant.uuid()))
-        .filter(technician_skill::Column::UserId.is_in(users.to_vec()))
-        .order_by_asc(technician_skill::Column::Value)
-        .all(conn)
-        .await?;
+    let mut rows = technician::Entity::find().filter(technician::Column::TenantId.eq(tenant.uuid()));
+    let mut skills = technician_skill::Entity::find().filter(technician_skill::Column::TenantId.eq(tenant.uuid()));
+    if let Some(users) = users {
+        rows = rows.filter(technician::Column::Id.is_in(users.to_vec()));
+        skills = skills.filter(technician_skill::Column::UserId.is_in(users.to_vec()));
+    }
+    let rows = rows.order_by_asc(technician::Column::CreatedAt).all(conn).await?;
+    let skills = skills.order_by_asc(technician_skill::Column::Value).all(conn).await?;
     Ok(rows
         .into_iter()
         .map(|t| {
@@ -456,7 +466,7 @@ pub async fn set_technician<C: ConnectionTrait>(
     if let Some(missing) = categories.iter().find(|c| !known.iter().any(|k| k.id.uuid() == **c)) {
         return Err(StoreError::rejected("categoryIds", ErrorCode::NotFound, format!("no product category {missing}")));
     }
-    let before = technicians(conn, tenant, &[user]).await?.pop();
+    let before = technicians(conn, tenant, Some(&[user])).await?.pop();
     let now = Utc::now();
     let version = match &before {
         None => {

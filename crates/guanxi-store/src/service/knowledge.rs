@@ -262,9 +262,7 @@ async fn checked<C: ConnectionTrait>(conn: &C, tenant: TenantId, fields: Article
     if let Some(c) = fields.category_id {
         category(conn, tenant, c.uuid()).await?;
     }
-    for product in &fields.product_ids {
-        crate::service::asset::live_product(conn, tenant, *product, "productIds").await?;
-    }
+    crate::service::asset::live_products(conn, tenant, &fields.product_ids, "productIds").await?;
     Ok(fields)
 }
 

@@ -708,6 +708,7 @@ pub async fn set_items<C: ConnectionTrait>(
         ));
     }
     let named: Vec<Uuid> = items.iter().filter_map(|i| i.product_id.map(|p| p.uuid())).collect();
+    // Each missing product is named by its line below, so they are read without the check.
     let products = crate::trade::product::by_ids(conn, tenant, (), &named).await?;
     for (n, item) in items.iter_mut().enumerate() {
         let Some(product) = item.product_id else { continue };

@@ -102,14 +102,6 @@ async fn category_chain<C: ConnectionTrait>(conn: &C, tenant: TenantId, product:
     Ok(chain)
 }
 
-/// Seconds from `earlier` to `later`, both timestamp columns, as SQL.
-fn seconds_between(backend: sea_orm::DbBackend, later: &str, earlier: &str) -> String {
-    match backend {
-        sea_orm::DbBackend::Postgres => format!("EXTRACT(EPOCH FROM ({later} - {earlier}))"),
-        _ => format!("((julianday({later}) - julianday({earlier})) * 86400.0)"),
-    }
-}
-
 /// The figures of one group of orders sharing status, type, priority and technician:
 /// counts and sums, from which every figure of the statistics is added up.
 #[derive(Clone, Debug, PartialEq, sea_orm::FromQueryResult)]
@@ -141,7 +133,7 @@ pub async fn groups<C: ConnectionTrait>(
     use work_order::Column as W;
     let backend = conn.get_database_backend();
     let col = |c: &str| format!(r#""work_orders"."{c}""#);
-    let seconds = |to: &str| seconds_between(backend, &col(to), &col("created_at"));
+    let seconds = |to: &str| crate::dialect::seconds_between(backend, &col(to), &col("created_at"));
     let sum = |what: String| Expr::cust(format!("CAST(SUM({what}) AS DOUBLE PRECISION)"));
     Ok(WorkOrders::visible(backend, tenant, scope)
         .filter(filter.condition())

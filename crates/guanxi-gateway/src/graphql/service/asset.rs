@@ -374,11 +374,9 @@ impl AssetQuery {
             return Err(ApiError::Forbidden("needs workorder.dispatch or service.manage".into()));
         }
         let conn = state(ctx).db.connection();
-        let ids = match user_ids {
-            Some(ids) => ids.iter().map(|id| expect_id(id, USER)).collect::<ApiResult<Vec<_>>>()?,
-            None => guanxi_store::platform::user::ids_under(conn, actor.tenant_id, ScopeRule::All).await?,
-        };
-        let found = guanxi_store::service::asset::technicians(conn, actor.tenant_id, &ids).await?;
+        let ids =
+            user_ids.map(|ids| ids.iter().map(|id| expect_id(id, USER)).collect::<ApiResult<Vec<_>>>()).transpose()?;
+        let found = guanxi_store::service::asset::technicians(conn, actor.tenant_id, ids.as_deref()).await?;
         Ok(found.into_iter().map(Technician).collect())
     }
 }
