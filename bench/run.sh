@@ -33,6 +33,7 @@ esac
 export GUANXI_JWT_SECRET=bench-secret-bench-secret-bench-secret-0123
 export GUANXI_DATA_DIR="$root/bench/data"
 export GUANXI_LIMITS__REQUESTS_PER_MINUTE=0
+export GUANXI_LIMITS__PORTAL_REQUESTS_PER_MINUTE=0
 export GUANXI_LIMITS__MAX_COMPLEXITY=1000000
 export GUANXI_EXPOSE_STATEMENT_COUNT=true
 export GUANXI_BENCH_ENDPOINTS=true
@@ -79,8 +80,9 @@ done
 year_ago=$(date -u -d '365 days ago' +%Y-%m-%dT%H:%M:%SZ)
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
-declare -a names bodies
-add() { names+=("$1"); bodies+=("$2"); }
+declare -a names bodies tokens
+# add NAME BODY [TOKEN]: a scenario, sent with the admin's token unless another is given.
+add() { names+=("$1"); bodies+=("$2"); tokens+=("${3:-$token}"); }
 add "1 customer(id)" "{\"query\":\"query(\$id: ID!) { customer(id: \$id) { name customerNumber status } }\",\"variables\":{\"id\":\"$typical\"}}"
 v360='query($id: ID!) { customer360(id: $id) { customer { name owner { displayName } } summary { contactCount lastInteractionAt } contacts(first: 20) { totalCount nodes { name mobile } } timeline(first: 20) { edges { node { type occurredAt interaction { content } } } } } }'
 add "2a customer360 typical" "{\"query\":\"${v360//\"/\\\"}\",\"variables\":{\"id\":\"$typical\"}}"
@@ -138,20 +140,27 @@ add "13d createWorkOrder" "{\"query\":\"mutation(\$i: CreateWorkOrderInput!) { c
 probe=$(gql "${bodies[$((${#bodies[@]} - 1))]}")
 echo "$probe" | grep -q '"userErrors":\[\]' || { echo "createWorkOrder refused: $probe" >&2; exit 1; }
 add "13e articles search 压缩机" '{"query":"{ articles(first: 20, filter: {search: \"压缩机\"}) { totalCount nodes { title tags } } }"}'
+# The customer's portal: a contact of that customer lists its requests and files one.
+wo_contact=$(gql "{\"query\":\"{ contacts(first: 1, filter: {customerId: {eq: \\\"$wo_customer\\\"}}) { nodes { id } } }\"}" | jq_py 'd["data"]["contacts"]["nodes"][0]["id"]')
+portal=$(gql "{\"query\":\"mutation(\$i: IssuePortalTokenInput!) { issuePortalToken(input: \$i) { token } }\",\"variables\":{\"i\":{\"contactId\":\"$wo_contact\",\"label\":\"bench\"}}}" | jq_py 'd["data"]["issuePortalToken"]["token"]')
+add "13f myServiceRequests (portal)" '{"query":"{ myServiceRequests(first: 20) { totalCount nodes { number status technicianName canConfirm } } }"}' "$portal"
+add "13g submitServiceRequest (portal)" '{"query":"mutation { submitServiceRequest(input: {subject: \"压测自助报修\"}) { serviceRequest { id number } userErrors { code } } }"}' "$portal"
+probe=$(curl -s "$api" -H 'content-type: application/json' -H "authorization: Bearer $portal" -d "${bodies[$((${#bodies[@]} - 1))]}")
+echo "$probe" | grep -q '"userErrors":\[\]' || { echo "submitServiceRequest refused: $probe" >&2; exit 1; }
 
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 hz=$(getconf CLK_TCK)
 results="[]"
 run() {
-  local name=$1 body=$2 url=${3:-$api} script=${4:-}
+  local name=$1 body=$2 url=${3:-$api} script=${4:-} as=${5:-$token}
   local lua; lua=$(mktemp --suffix=.lua)
   if [ -n "$script" ]; then cp "$script" "$lua"; else
-    sed -e "s|__TOKEN__|$token|" bench/scenario.lua.tpl | python3 -c "import sys; print(sys.stdin.read().replace('__BODY__', sys.argv[1]))" "$body" > "$lua"
+    sed -e "s|__TOKEN__|$as|" bench/scenario.lua.tpl | python3 -c "import sys; print(sys.stdin.read().replace('__BODY__', sys.argv[1]))" "$body" > "$lua"
   fi
   [ "$url" = "$api" ] || sed -i 's/wrk.method = "POST"/wrk.method = "GET"/' "$lua"
   local statements size before after line
-  statements=$(curl -s -o /tmp/bench-body.json -D - "$api" -H 'content-type: application/json' -H "authorization: Bearer $token" -d "$body" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-sql-statements"{print $2}')
+  statements=$(curl -s -o /tmp/bench-body.json -D - "$api" -H 'content-type: application/json' -H "authorization: Bearer $as" -d "$body" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-sql-statements"{print $2}')
   size=$(stat -c %s /tmp/bench-body.json)
   before=$(cpu_ticks)
   line=$(wrk --timeout 30s -t"$threads" -c"$connections" -d"$duration" -s "$lua" "$url" | grep '^RESULT ' | sed 's/^RESULT //')
@@ -210,7 +219,7 @@ PY
 fi
 
 for i in "${!names[@]}"; do
-  run "${names[$i]}" "${bodies[$i]}"
+  run "${names[$i]}" "${bodies[$i]}" "$api" "" "${tokens[$i]}"
   [ -z "${floors[$i]:-}" ] || results=$(python3 -c "import json,sys; r=json.loads(sys.argv[1]); r[-1]['db_floor']=json.loads(sys.argv[2]); print(json.dumps(r))" "$results" "${floors[$i]}")
 done
 # Versioned moves under contention: `contention NAME ROWS.py` runs move.lua.tpl on 150 rows

@@ -22,6 +22,7 @@ mod m20261129_000011_trade;
 mod m20261129_000012_finance;
 mod m20261130_000013_invoices;
 mod m20261130_000014_service;
+mod m20261130_000015_portal;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000012_finance::Migration),
             Box::new(m20261130_000013_invoices::Migration),
             Box::new(m20261130_000014_service::Migration),
+            Box::new(m20261130_000015_portal::Migration),
         ]
     }
 }

@@ -148,6 +148,8 @@ impl TokenService {
 pub enum OpaqueKind {
     Refresh,
     ApiKey,
+    /// A customer contact's self-service portal token.
+    Portal,
 }
 
 impl OpaqueKind {
@@ -155,6 +157,7 @@ impl OpaqueKind {
         match self {
             Self::Refresh => "gxr",
             Self::ApiKey => "gxk",
+            Self::Portal => "gxp",
         }
     }
 }

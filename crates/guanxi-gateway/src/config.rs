@@ -64,6 +64,9 @@ pub struct Limits {
     /// all of them with `redis_url`. Each account also locks after five failures, counted
     /// in the database.
     pub failed_logins_per_address: u32,
+    /// Requests per minute one portal token, and one client address using portal tokens,
+    /// may send (the customer's self-service channel); 0 turns the limit off.
+    pub portal_requests_per_minute: u32,
     /// Behind a trusted reverse proxy: the client's address is the first one in
     /// `X-Forwarded-For` (else the proxy's own address would be every client's).
     pub trust_forwarded_for: bool,
@@ -88,6 +91,7 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             max_upload_bytes: 10 * 1024 * 1024,
             requests_per_minute: 600,
+            portal_requests_per_minute: 60,
             failed_logins_per_address: 100,
             trust_forwarded_for: false,
             redis_url: None,

@@ -50,7 +50,7 @@ pub fn quote_link(ctx: &Context<'_>, quote: Uuid) -> ApiResult<String> {
     let (sub, sid, key) = match &caller.credential {
         Some(Credential::Session { user, session }) => (Some(user.uuid()), Some(session.uuid()), None),
         Some(Credential::ApiKey { secret_hash }) => (None, None, Some(secret_hash.clone())),
-        None => return Err(ApiError::Unauthenticated("log in first".into())),
+        Some(Credential::Portal { .. }) | None => return Err(ApiError::Unauthenticated("log in first".into())),
     };
     let now = Utc::now().timestamp();
     let claims = LinkClaims {

@@ -29,6 +29,8 @@ pub struct Http {
     pub schema: AppSchema,
     pub metrics: PrometheusHandle,
     pub limiter: Arc<crate::rate_limit::RateLimiter>,
+    /// The self-service portal's own limit, per token and per client address.
+    pub portal_limiter: Arc<crate::rate_limit::RateLimiter>,
 }
 
 pub fn router(http: Http) -> Router {
@@ -207,6 +209,26 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>, request
         return caller;
     };
     let conn = state.db.connection();
+    if let Some(tenant) = opaque_tenant(OpaqueKind::Portal, token) {
+        let secret_hash = hash_token(token);
+        match guanxi_store::service::portal::session(conn, tenant, &secret_hash).await {
+            Ok(Some((session, last_used))) => {
+                if last_used.is_none_or(|at| Utc::now() - at > chrono::Duration::minutes(5))
+                    && let Err(error) = guanxi_store::service::portal::touch(conn, tenant, session.token_id).await
+                {
+                    tracing::warn!(%error, "could not note portal token use");
+                }
+                caller.portal = Some(session);
+                caller.credential = Some(Credential::Portal { secret_hash });
+            }
+            Ok(None) => caller.refused = Some("the portal token is invalid, expired or revoked"),
+            Err(error) => {
+                tracing::error!(%error, "loading a portal session");
+                caller.refused = Some("authentication is unavailable; try again");
+            }
+        }
+        return caller;
+    }
     if let Some(tenant) = opaque_tenant(OpaqueKind::ApiKey, token) {
         let secret_hash = hash_token(token);
         match guanxi_store::platform::auth::api_key_actor(conn, tenant, &secret_hash).await {
@@ -254,9 +276,12 @@ fn loader_delay(state: &AppState) -> Duration {
 
 fn with_caller(request: async_graphql::Request, state: &AppState, caller: &Caller) -> async_graphql::Request {
     let request = request.data(caller.clone());
-    match &caller.actor {
-        Some(actor) => request.data(loaders::loaders(state.db.clone(), actor.clone(), loader_delay(state))),
-        None => request,
+    match (&caller.actor, &caller.portal) {
+        (Some(actor), _) => request.data(loaders::loaders(state.db.clone(), actor.clone(), loader_delay(state))),
+        (None, Some(session)) => {
+            request.data(crate::graphql::service::portal::loader(state.db.clone(), session, loader_delay(state)))
+        }
+        (None, None) => request,
     }
 }
 
@@ -283,15 +308,21 @@ async fn graphql(
     let client = client_address(&http.state, &headers, client);
     let caller = Caller { client: Some(client), ..authenticate(&http.state, authorization, request_id).await };
     let mut limit_headers = Vec::new();
-    if http.limiter.enabled() {
-        let key = match &caller.actor {
-            Some(actor) => match actor.api_key_id {
-                Some(key) => format!("key:{key}"),
-                None => format!("user:{}", actor.user_id),
-            },
-            None => format!("ip:{client}"),
-        };
-        let decision = http.limiter.check(&key).await;
+    let key = match (&caller.actor, &caller.portal) {
+        (Some(actor), _) => match actor.api_key_id {
+            Some(key) => format!("key:{key}"),
+            None => format!("user:{}", actor.user_id),
+        },
+        (None, Some(session)) => format!("portal:{}", session.token_id),
+        (None, None) => format!("ip:{client}"),
+    };
+    let mut checks = vec![(&http.limiter, key)];
+    if let Some(session) = &caller.portal {
+        checks.push((&http.portal_limiter, format!("token:{}", session.token_id)));
+        checks.push((&http.portal_limiter, format!("ip:{client}")));
+    }
+    for (limiter, key) in checks.into_iter().filter(|(limiter, _)| limiter.enabled()) {
+        let decision = limiter.check(&key).await;
         limit_headers = vec![
             ("ratelimit-limit", decision.limit.to_string()),
             ("ratelimit-remaining", decision.remaining.to_string()),
@@ -313,6 +344,9 @@ async fn graphql(
             }
             return response;
         }
+    }
+    if caller.portal.is_some() {
+        metrics::counter!("guanxi_portal_requests_total").increment(1);
     }
     let batch = match batch {
         BatchRequest::Single(request) => BatchRequest::Single(with_caller(request, &http.state, &caller)),
@@ -356,6 +390,7 @@ async fn websocket(
 ) -> Response {
     let schema = http.schema.clone();
     let state = http.state.clone();
+    let portal_limiter = http.portal_limiter.clone();
     let client = client_address(&state, &headers, peer);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
@@ -369,14 +404,29 @@ async fn websocket(
                         if t.starts_with("Bearer ") || t.starts_with("bearer ") { t } else { format!("Bearer {t}") }
                     });
                     let caller = Caller { client: Some(client), ..authenticate(&state, token.as_deref(), None).await };
-                    let Some(actor) = caller.actor.clone() else {
-                        return Err(async_graphql::Error::new(
-                            "UNAUTHENTICATED: send a valid token in connection_init",
-                        ));
-                    };
                     let mut data = Data::default();
+                    match (caller.actor.clone(), caller.portal) {
+                        (Some(actor), _) => {
+                            data.insert(loaders::loaders(state.db.clone(), actor, loader_delay(&state)))
+                        }
+                        // A customer's contact subscribes to their own requests only; each
+                        // connection counts against the portal's limits.
+                        (None, Some(session)) => {
+                            for key in [format!("token:{}", session.token_id), format!("ip:{client}")] {
+                                if portal_limiter.enabled() && !portal_limiter.check(&key).await.allowed {
+                                    return Err(async_graphql::Error::new("RATE_LIMITED: too many requests"));
+                                }
+                            }
+                            let delay = loader_delay(&state);
+                            data.insert(crate::graphql::service::portal::loader(state.db.clone(), &session, delay))
+                        }
+                        (None, None) => {
+                            return Err(async_graphql::Error::new(
+                                "UNAUTHENTICATED: send a valid token in connection_init",
+                            ));
+                        }
+                    }
                     data.insert(caller);
-                    data.insert(loaders::loaders(state.db.clone(), actor, loader_delay(&state)));
                     Ok(data)
                 })
                 .keepalive_timeout(Some(Duration::from_secs(60)))

@@ -63,9 +63,13 @@ impl Application {
             rate_limit::RateLimiter::new(config.limits.requests_per_minute)
                 .shared(shared("requests").context("the Redis URL of the rate limits")?),
         );
+        let portal_limiter = Arc::new(
+            rate_limit::RateLimiter::new(config.limits.portal_requests_per_minute)
+                .shared(shared("portal").context("the Redis URL of the rate limits")?),
+        );
         let state = Arc::new(AppState { db, blobs, tokens, config, failed_logins });
         let schema = graphql::build_schema(state.clone());
-        let router = http::router(http::Http { state: state.clone(), schema, metrics, limiter });
+        let router = http::router(http::Http { state: state.clone(), schema, metrics, limiter, portal_limiter });
         let listener = TcpListener::bind(&state.config.listen)
             .await
             .with_context(|| format!("listening on {}", state.config.listen))?;

@@ -28,7 +28,7 @@ pub(crate) struct People {
 }
 
 fn as_user(tenant: TenantId, user: UserId) -> Author {
-    Author { tenant_id: tenant, user_id: Some(user.uuid()), api_key_id: None, request_id: None }
+    Author { tenant_id: tenant, user_id: Some(user.uuid()), api_key_id: None, contact_id: None, request_id: None }
 }
 
 fn yuan(amount: i64) -> Decimal {

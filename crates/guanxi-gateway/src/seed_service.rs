@@ -12,6 +12,7 @@ use guanxi_domain::entity::{Assigned, OwnerAndCustomer};
 use guanxi_domain::ids::{CustomerId, ProductId, TenantId, UserId};
 use guanxi_domain::platform::access::ScopeRule;
 use guanxi_domain::service::asset::{AssetFields, ServiceTerms};
+use guanxi_domain::service::portal::PortalSession;
 use guanxi_domain::service::work_order::{
     Doer, ItemInput, ItemKind, PaymentMethod, Priority, Request, ServiceChannel, Transition, WorkOrder, WorkOrderType,
 };
@@ -26,12 +27,14 @@ pub(crate) struct Crew {
 }
 
 fn as_user(tenant: TenantId, user: UserId) -> Author {
-    Author { tenant_id: tenant, user_id: Some(user.uuid()), api_key_id: None, request_id: None }
+    Author { tenant_id: tenant, user_id: Some(user.uuid()), api_key_id: None, contact_id: None, request_id: None }
 }
 
 /// The agent may take, dispatch and supervise; the technician is found by the store.
-const AGENT: Doer = Doer { is_technician: false, may_write: true, may_dispatch: true, may_supervise: true };
-const TECHNICIAN: Doer = Doer { is_technician: false, may_write: true, may_dispatch: false, may_supervise: false };
+const AGENT: Doer =
+    Doer { is_technician: false, may_write: true, may_dispatch: true, may_supervise: true, is_customer: false };
+const TECHNICIAN: Doer =
+    Doer { is_technician: false, may_write: true, may_dispatch: false, may_supervise: false, is_customer: false };
 
 fn request(customer: CustomerId, subject: &str, kind: WorkOrderType, channel: ServiceChannel) -> Request {
     Request {
@@ -203,7 +206,7 @@ pub(crate) async fn demo_service<C: guanxi_store::ConnectionTrait>(
     };
     guanxi_store::service::asset::create_contract(tx, &agent, everyone, hengxin.uuid(), terms).await?;
 
-    let take = |request: Request| NewWorkOrder { request, external_id: None };
+    let take = |request: Request| NewWorkOrder { request, external_id: None, complaint_of: None };
     let mut repair = request(mingyuan, "会议室空调不制冷", WorkOrderType::Repair, ServiceChannel::Phone);
     repair.asset_id = Some(under_warranty.id);
     repair.priority = Priority::High;
@@ -272,9 +275,42 @@ pub(crate) async fn demo_service<C: guanxi_store::ConnectionTrait>(
         Some(defect(tx, &agent, *cabinet).await?),
     )
     .await?;
-    walk(tx, (tenant, crew), order, &[(Transition::Close, Move::default())]).await?;
+    let closed = walk(tx, (tenant, crew), order, &[(Transition::Close, Move::default())]).await?;
 
     let install = request(jinghua, "新办公室三台空调安装", WorkOrderType::Installation, ServiceChannel::Web);
     guanxi_store::service::work_order::create(tx, &agent, everyone, take(install)).await?;
+    portal_demo(tx, (tenant, crew), (mingyuan, hengxin), closed.id).await
+}
+
+/// The customer's own channel: the service agent takes portal requests; 明远's contact
+/// reports a fault from the WeChat page, and 恒信's complains about the closed repair.
+async fn portal_demo<C: guanxi_store::ConnectionTrait>(
+    tx: &C,
+    (tenant, crew): (TenantId, &Crew),
+    (mingyuan, hengxin): (CustomerId, CustomerId),
+    closed: guanxi_domain::ids::WorkOrderId,
+) -> anyhow::Result<()> {
+    use guanxi_store::service::portal;
+    let mut settings = guanxi_store::platform::tenant::settings(tx, tenant).await?;
+    settings.portal_agent_id = Some(crew.agent.uuid());
+    guanxi_store::platform::tenant::update_settings(tx, &Author::system(tenant), &settings).await?;
+    let ids = [mingyuan.uuid(), hengxin.uuid()];
+    let contacts = guanxi_store::customers::contact::of_customers(tx, tenant, OwnerAndCustomer::ALL, &ids).await?;
+    let session = |customer: CustomerId| -> anyhow::Result<PortalSession> {
+        let contact = contacts.iter().find(|c| c.customer_id == customer).context("a demo contact")?;
+        Ok(PortalSession {
+            tenant_id: tenant,
+            token_id: uuid::Uuid::now_v7(),
+            contact_id: contact.id,
+            customer_id: customer,
+        })
+    };
+    let asking = session(mingyuan)?;
+    let mut fault = request(mingyuan, "车间空调显示 E4 故障码", WorkOrderType::Repair, ServiceChannel::Portal);
+    fault.description = Some("车间 2 号空调开机十分钟后停机，面板显示 E4。".into());
+    portal::submit(tx, &asking, &portal::author(&asking, None), fault).await?;
+    let complaining = session(hengxin)?;
+    let text = "第一次上门没带备件，隔天才修好，耽误了生产。";
+    portal::complain(tx, &complaining, &portal::author(&complaining, None), Some(closed.uuid()), text).await?;
     Ok(())
 }

@@ -339,6 +339,7 @@ pub(crate) async fn load(
             satisfaction_comment: Set(None),
             defect_id: Set(None),
             return_visit_id: Set(None),
+            complaint_of: Set(None),
             response_due_at: Set(calendar.add_working_minutes(created, policy.target(priority).response_minutes)),
             resolution_due_at: Set(calendar.add_working_minutes(created, policy.target(priority).resolution_minutes)),
             response_breached_at: Set(None),
@@ -351,11 +352,57 @@ pub(crate) async fn load(
         });
     }
     rows += articles(db, tenant, rng, setup.reps * 5).await?;
+    rows += portal_tokens(db, tenant, customers).await?;
     let tx = db.begin_write().await?;
     rows += crate::insert_chunked(&tx, assets).await?;
     rows += crate::insert_chunked(&tx, contracts).await?;
     rows += crate::insert_chunked(&tx, orders).await?;
     rows += crate::insert_chunked(&tx, items).await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// A portal token for the first contact of one customer in ten (10,000 at M), as if one
+/// customer in ten followed their requests through the portal.
+async fn portal_tokens(db: &Database, tenant: TenantId, customers: &[Uuid]) -> crate::StoreResult<u64> {
+    let sampled: Vec<Uuid> = customers.iter().step_by(10).copied().collect();
+    let now = Utc::now();
+    let mut tokens = Vec::new();
+    for chunk in sampled.chunks(500) {
+        let contacts: Vec<(Uuid, Uuid)> = crate::entity::contact::Entity::find()
+            .select_only()
+            .column(crate::entity::contact::Column::CustomerId)
+            .column(crate::entity::contact::Column::Id)
+            .filter(crate::entity::contact::Column::TenantId.eq(tenant.uuid()))
+            .filter(crate::entity::contact::Column::CustomerId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db.connection())
+            .await?;
+        let mut seen = std::collections::HashSet::new();
+        for (customer, contact) in contacts {
+            if !seen.insert(customer) {
+                continue;
+            }
+            let id = Uuid::now_v7();
+            tokens.push(crate::entity::portal_token::ActiveModel {
+                tenant_id: Set(tenant.uuid()),
+                id: Set(id),
+                contact_id: Set(contact),
+                customer_id: Set(customer),
+                label: Set(Some("微信服务号".into())),
+                prefix: Set("gxp_bench".into()),
+                // Not a hash of any token: these only fill the table.
+                secret_hash: Set(format!("{:064x}", id.as_u128())),
+                created_by: Set(None),
+                created_at: Set(now),
+                expires_at: Set(now + Duration::days(90)),
+                last_used_at: Set(None),
+                revoked_at: Set(None),
+            });
+        }
+    }
+    let tx = db.begin_write().await?;
+    let rows = crate::insert_chunked(&tx, tokens).await?;
     tx.commit().await?;
     Ok(rows)
 }

@@ -184,6 +184,7 @@ impl Scoped for CheckIns {
             far: m.far,
             photo_ids: cell("photo_ids").json(m.photo_ids)?,
             note: m.note,
+            work_order_id: m.work_order_id,
         })
     }
 }

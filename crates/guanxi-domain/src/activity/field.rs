@@ -58,6 +58,8 @@ pub struct CheckIn {
     pub far: bool,
     pub photo_ids: Vec<uuid::Uuid>,
     pub note: Option<String>,
+    /// The work order a technician checked in at.
+    pub work_order_id: Option<uuid::Uuid>,
 }
 
 /// Planned visits to a key account (重点客户拜访计划).

@@ -60,6 +60,8 @@ pub struct ChangeEvent {
     pub actor_user_id: Option<Uuid>,
     /// Set when the write came through an API key.
     pub actor_api_key_id: Option<Uuid>,
+    /// Set when a customer's contact wrote through the self-service portal.
+    pub actor_contact_id: Option<Uuid>,
     pub request_id: Option<String>,
 }
 

@@ -254,6 +254,14 @@ pub struct Doer {
     pub may_dispatch: bool,
     /// `workorder.supervise`: closes without the customer, acts for a technician (主管).
     pub may_supervise: bool,
+    /// The customer, through their own channel: confirms the work done, nothing else.
+    pub is_customer: bool,
+}
+
+impl Doer {
+    /// The customer, through the self-service portal.
+    pub const CUSTOMER: Self =
+        Self { is_technician: false, may_write: false, may_dispatch: false, may_supervise: false, is_customer: true };
 }
 
 /// Whether `doer` may make `transition` on an order in `status`; `FORBIDDEN` says who may.
@@ -265,7 +273,8 @@ pub struct Doer {
 /// - travelling, starting and completing: the assigned technician, or a supervisor;
 /// - closing: `workorder.write` once the customer confirmed, a supervisor before;
 /// - cancelling: `workorder.write` before dispatch, `workorder.dispatch` after;
-/// - reopening: `workorder.write` (within the tenant's window, checked by the caller).
+/// - reopening: `workorder.write` (within the tenant's window, checked by the caller);
+/// - the customer confirms, and does nothing else.
 pub fn authorise(transition: Transition, status: WorkOrderStatus, doer: Doer) -> Result<(), FieldError> {
     use Transition as T;
     use WorkOrderStatus as S;
@@ -277,7 +286,8 @@ pub fn authorise(transition: Transition, status: WorkOrderStatus, doer: Doer) ->
         ));
     }
     let (allowed, who) = match transition {
-        T::Accept | T::Confirm | T::Reopen => (doer.may_write, "workorder.write"),
+        T::Confirm => (doer.may_write || doer.is_customer, "workorder.write or the customer"),
+        T::Accept | T::Reopen => (doer.may_write, "workorder.write"),
         T::Hold | T::Resume => (doer.may_write || doer.is_technician, "workorder.write or the assigned technician"),
         T::Dispatch => (doer.may_dispatch, "workorder.dispatch"),
         T::StartTravel | T::Start | T::Complete => {
@@ -558,6 +568,8 @@ pub struct WorkOrder {
     pub defect_id: Option<DefectId>,
     /// The return visit (回访) to-do made for the agent when it was first completed.
     pub return_visit_id: Option<EventId>,
+    /// A complaint (投诉): the order it is about.
+    pub complaint_of: Option<WorkOrderId>,
     pub sla: SlaTimes,
     pub external_id: Option<String>,
     pub version: i32,

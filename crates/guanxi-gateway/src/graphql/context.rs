@@ -27,8 +27,17 @@ pub struct AppState {
 /// The credential a caller presented, kept so long-lived subscriptions can re-check it.
 #[derive(Clone)]
 pub enum Credential {
-    Session { user: guanxi_domain::ids::UserId, session: SessionId },
-    ApiKey { secret_hash: String },
+    Session {
+        user: guanxi_domain::ids::UserId,
+        session: SessionId,
+    },
+    ApiKey {
+        secret_hash: String,
+    },
+    /// A customer contact's portal token.
+    Portal {
+        secret_hash: String,
+    },
 }
 
 /// Who is calling, established once per request before the query runs.
@@ -43,6 +52,8 @@ pub struct Caller {
     pub request_id: Option<String>,
     /// The client's address, for limits that count per address.
     pub client: Option<std::net::IpAddr>,
+    /// A customer's contact, through the self-service portal (never with an actor).
+    pub portal: Option<guanxi_domain::service::portal::PortalSession>,
 }
 
 pub fn state<'a>(ctx: &Context<'a>) -> &'a Arc<AppState> {
@@ -63,6 +74,16 @@ pub fn actor<'a>(ctx: &Context<'a>) -> Result<&'a Actor, ApiError> {
             caller.and_then(|c| c.refused).unwrap_or("log in first: send `Authorization: Bearer <token>`").into(),
         )),
     }
+}
+
+/// The portal session of a customer's contact, or UNAUTHENTICATED.
+pub fn portal<'a>(ctx: &Context<'a>) -> Result<&'a guanxi_domain::service::portal::PortalSession, ApiError> {
+    let caller = caller(ctx);
+    caller.and_then(|c| c.portal.as_ref()).ok_or_else(|| {
+        ApiError::Unauthenticated(
+            caller.and_then(|c| c.refused).unwrap_or("send a portal token: `Authorization: Bearer gxp_…`").into(),
+        )
+    })
 }
 
 /// The actor, provided they hold `permission`; FORBIDDEN otherwise.

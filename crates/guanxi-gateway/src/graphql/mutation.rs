@@ -74,8 +74,10 @@ where
 /// The caller's tenant write transaction (see `Database::begin_tenant_write`).
 pub async fn begin(ctx: &Context<'_>) -> ApiResult<DatabaseTransaction> {
     let db = &state(ctx).db;
-    let tx = match super::context::caller(ctx).and_then(|c| c.actor.as_ref()) {
-        Some(actor) => db.begin_tenant_write(actor.tenant_id).await,
+    let caller = super::context::caller(ctx);
+    let tenant = caller.and_then(|c| c.actor.as_ref().map(|a| a.tenant_id).or(c.portal.map(|p| p.tenant_id)));
+    let tx = match tenant {
+        Some(tenant) => db.begin_tenant_write(tenant).await,
         None => db.begin_write().await,
     };
     tx.map_err(ApiError::from)
@@ -102,11 +104,30 @@ pub struct Idempotent {
 impl Idempotent {
     /// `input` is hashed as JSON; secrets and the key itself are left out by `#[serde(skip)]`.
     pub fn new<I: Serialize>(actor: &Actor, operation: &'static str, key: Option<&str>, input: &I) -> Self {
+        Self::of((actor.tenant_id, actor.user_id), operation, key, input)
+    }
+
+    /// A portal write's key: the token is the principal whose keys are kept apart.
+    pub fn portal<I: Serialize>(
+        session: &guanxi_domain::service::portal::PortalSession,
+        operation: &'static str,
+        key: Option<&str>,
+        input: &I,
+    ) -> Self {
+        Self::of((session.tenant_id, UserId::from_uuid(session.token_id)), operation, key, input)
+    }
+
+    fn of<I: Serialize>(
+        (tenant, principal): (TenantId, UserId),
+        operation: &'static str,
+        key: Option<&str>,
+        input: &I,
+    ) -> Self {
         let json = serde_json::to_vec(input).unwrap_or_default();
         let digest = Sha256::digest(&json);
         Self {
-            tenant: actor.tenant_id,
-            principal: actor.user_id,
+            tenant,
+            principal,
             operation,
             key: key.map(str::to_owned),
             request_hash: digest.iter().map(|b| format!("{b:02x}")).collect(),

@@ -11,7 +11,8 @@ use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::{ErrorCode, Invalid};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -190,6 +191,8 @@ pub struct NewCheckIn {
     pub accuracy_meters: Option<f64>,
     pub photo_ids: Vec<Uuid>,
     pub note: Option<String>,
+    /// The work order a technician checks in at (its visit is still the customer's).
+    pub work_order: Option<Uuid>,
 }
 
 /// Records a check-in at a visible customer: the distance from the customer's
@@ -255,6 +258,7 @@ pub async fn check_in<C: ConnectionTrait>(
         far: Set(distance.is_some_and(|d| d > guanxi_domain::activity::field::FAR_METERS)),
         photo_ids: Set(Value::from(input.photo_ids.iter().map(|p| p.to_string()).collect::<Vec<_>>())),
         note: Set(input.note),
+        work_order_id: Set(input.work_order),
     })
     .exec_with_returning(conn)
     .await?;
@@ -266,17 +270,22 @@ pub async fn check_in<C: ConnectionTrait>(
     CheckIns::to_domain(model)
 }
 
+/// Where and when a check-out happened, and what the visitor noted.
+pub struct CheckOut {
+    pub device_time: DateTime<Utc>,
+    /// Latitude, longitude and accuracy in metres.
+    pub position: (f64, f64, Option<f64>),
+    pub note: Option<String>,
+}
+
 /// Records the check-out of the caller's own check-in, read through the caller's customer
 /// scope (a customer deleted or moved out of it since is `NOT_FOUND`).
-#[allow(clippy::too_many_arguments)]
 pub async fn check_out<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
     (user, customers): (UserId, ScopeRule),
     check_in_id: Uuid,
-    device_time: DateTime<Utc>,
-    position: (f64, f64, Option<f64>),
-    note: Option<String>,
+    out: CheckOut,
 ) -> StoreResult<CheckIn> {
     let tenant = author.tenant_id;
     let Some(start) = crate::repo::find::<CheckIns, _>(conn, tenant, customers, check_in_id)
@@ -285,6 +294,19 @@ pub async fn check_out<C: ConnectionTrait>(
     else {
         return Err(StoreError::rejected("checkInId", ErrorCode::NotFound, "no such check-in of yours"));
     };
+    finish_visit(conn, author, start, out).await
+}
+
+/// Ends the visit `start` began: the check-out row, and the visit's length on its
+/// interaction. `IllegalState` when it was already checked out.
+pub(crate) async fn finish_visit<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    start: CheckIn,
+    CheckOut { device_time, position, note }: CheckOut,
+) -> StoreResult<CheckIn> {
+    let tenant = author.tenant_id;
+    let (check_in_id, user) = (start.id, start.user_id);
     let already = check_in::Entity::find()
         .filter(check_in::Column::TenantId.eq(tenant.uuid()))
         .filter(check_in::Column::CheckInId.eq(check_in_id))
@@ -303,7 +325,7 @@ pub async fn check_out<C: ConnectionTrait>(
         tenant_id: Set(tenant.uuid()),
         id: Set(Uuid::now_v7()),
         customer_id: Set(start.customer_id),
-        user_id: Set(user.uuid()),
+        user_id: Set(user),
         event_id: Set(start.event_id),
         interaction_id: Set(start.interaction_id),
         check_in_id: Set(Some(check_in_id)),
@@ -317,6 +339,7 @@ pub async fn check_out<C: ConnectionTrait>(
         far: Set(distance.is_some_and(|d| d > guanxi_domain::activity::field::FAR_METERS)),
         photo_ids: Set(Value::Array(vec![])),
         note: Set(note),
+        work_order_id: Set(start.work_order_id),
     })
     .exec_with_returning(conn)
     .await?;
@@ -483,18 +506,36 @@ async fn interactions_counted<C: ConnectionTrait>(
         .await?)
 }
 
-/// How many check-ins each of `users` made at a customer in `[from, to)`, per period.
+/// The check-ins a work log counts for `viewer`: those at customers they see, and their
+/// own at work orders (a technician's visits count for them whoever owns the customer).
+fn counted_check_ins(
+    backend: DbBackend,
+    tenant: TenantId,
+    customers: ScopeRule,
+    viewer: Uuid,
+) -> Select<check_in::Entity> {
+    let seen =
+        crate::scope::visible_customer(backend, tenant, customers, (check_in::Entity, check_in::Column::CustomerId));
+    let own =
+        Condition::all().add(check_in::Column::UserId.eq(viewer)).add(check_in::Column::WorkOrderId.is_not_null());
+    check_in::Entity::find()
+        .filter(check_in::Column::TenantId.eq(tenant.uuid()))
+        .filter(Condition::any().add(seen).add(own))
+}
+
+/// How many check-ins each of `users` made at a customer in `[from, to)`, per period, as
+/// `viewer` may count them.
 pub async fn check_ins_by<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    customers: ScopeRule,
+    (customers, viewer): (ScopeRule, Uuid),
     users: &[Uuid],
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     granularity: Granularity,
 ) -> StoreResult<Vec<(String, i64)>> {
     let backend = conn.get_database_backend();
     let period = crate::dialect::period_start_sql(backend, granularity, r#""check_ins"."server_time""#);
-    Ok(CheckIns::visible(backend, tenant, customers)
+    Ok(counted_check_ins(backend, tenant, customers, viewer)
         .select_only()
         .column_as(Expr::cust(period.clone()), "period")
         .column_as(Expr::col((check_in::Entity, check_in::Column::Id)).count(), "n")
@@ -512,13 +553,13 @@ pub async fn check_ins_by<C: ConnectionTrait>(
 pub async fn check_ins_list<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    customers: ScopeRule,
+    (customers, viewer): (ScopeRule, Uuid),
     users: &[Uuid],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     limit: u64,
 ) -> StoreResult<Vec<CheckIn>> {
-    let rows = CheckIns::visible(conn.get_database_backend(), tenant, customers)
+    let rows = counted_check_ins(conn.get_database_backend(), tenant, customers, viewer)
         .filter(check_in::Column::Kind.eq(CheckInKind::CheckIn.as_str()))
         .filter(check_in::Column::UserId.is_in(users.iter().copied()))
         .filter(check_in::Column::ServerTime.gte(from))

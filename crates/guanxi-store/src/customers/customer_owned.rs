@@ -27,6 +27,10 @@ pub enum Holds {
     /// The customer's own log, which stays with the customer it describes (a merge
     /// tombstone keeps its pool history).
     Log,
+    /// Credentials issued for one customer (portal tokens): they stay, and stop working
+    /// once their contact belongs to another customer, so a merge never widens what a
+    /// token reaches; staff issue new ones.
+    Credentials,
 }
 
 /// Every table with a `customer_id` column.
@@ -49,6 +53,7 @@ pub const TABLES: &[(&str, Holds)] = &[
     ("price_policies", Holds::Records(EntityKind::PricePolicy)),
     ("customer_search_tokens", Holds::Derived),
     ("pool_log", Holds::Log),
+    ("portal_tokens", Holds::Credentials),
 ];
 
 impl Holds {
@@ -56,7 +61,7 @@ impl Holds {
     pub fn kind(self) -> Option<EntityKind> {
         match self {
             Holds::Records(kind) | Holds::OpenRecords { kind, .. } => Some(kind),
-            Holds::Derived | Holds::Log => None,
+            Holds::Derived | Holds::Log | Holds::Credentials => None,
         }
     }
 }

@@ -13,6 +13,8 @@ pub struct Model {
     pub occurred_at: DateTimeUtc,
     pub actor_user_id: Option<Uuid>,
     pub actor_api_key_id: Option<Uuid>,
+    /// The customer contact who wrote through the portal.
+    pub actor_contact_id: Option<Uuid>,
     pub request_id: Option<String>,
     pub entity_type: String,
     pub entity_id: Uuid,

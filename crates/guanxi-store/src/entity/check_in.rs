@@ -25,6 +25,8 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary")]
     pub photo_ids: Json,
     pub note: Option<String>,
+    /// The work order a technician checked in at.
+    pub work_order_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

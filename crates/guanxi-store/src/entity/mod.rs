@@ -42,6 +42,7 @@ pub mod pipeline_stage;
 pub mod pool;
 pub mod pool_log;
 pub mod pool_member;
+pub mod portal_token;
 pub mod price_policy;
 pub mod product;
 pub mod product_category;

@@ -52,6 +52,8 @@ pub struct Model {
     pub satisfaction_comment: Option<String>,
     pub defect_id: Option<Uuid>,
     pub return_visit_id: Option<Uuid>,
+    /// A complaint (投诉): the order it is about.
+    pub complaint_of: Option<Uuid>,
     pub response_due_at: Option<DateTimeUtc>,
     pub resolution_due_at: Option<DateTimeUtc>,
     pub response_breached_at: Option<DateTimeUtc>,

@@ -21,6 +21,8 @@ pub struct Author {
     pub tenant_id: TenantId,
     pub user_id: Option<Uuid>,
     pub api_key_id: Option<Uuid>,
+    /// A customer contact writing through the self-service portal.
+    pub contact_id: Option<Uuid>,
     pub request_id: Option<String>,
 }
 
@@ -30,13 +32,19 @@ impl Author {
             tenant_id: actor.tenant_id,
             user_id: Some(actor.user_id.uuid()),
             api_key_id: actor.api_key_id.map(|k| k.uuid()),
+            contact_id: None,
             request_id,
         }
     }
 
+    /// A customer's contact, writing through the self-service portal.
+    pub fn contact(tenant_id: TenantId, contact: Uuid, request_id: Option<String>) -> Self {
+        Self { tenant_id, user_id: None, api_key_id: None, contact_id: Some(contact), request_id }
+    }
+
     /// The system itself (background jobs, the command line).
     pub fn system(tenant_id: TenantId) -> Self {
-        Self { tenant_id, user_id: None, api_key_id: None, request_id: None }
+        Self { tenant_id, user_id: None, api_key_id: None, contact_id: None, request_id: None }
     }
 }
 
@@ -82,6 +90,7 @@ pub async fn record_many<C: ConnectionTrait>(
             occurred_at: Set(now),
             actor_user_id: Set(author.user_id),
             actor_api_key_id: Set(author.api_key_id),
+            actor_contact_id: Set(author.contact_id),
             request_id: Set(author.request_id.clone()),
             entity_type: Set(entity_type.name().to_owned()),
             entity_id: Set(entity_id),
@@ -120,6 +129,7 @@ pub fn to_domain(m: change_event::Model) -> StoreResult<ChangeEvent> {
         changes: cell("changes").json(m.changes)?,
         actor_user_id: m.actor_user_id,
         actor_api_key_id: m.actor_api_key_id,
+        actor_contact_id: m.actor_contact_id,
         request_id: m.request_id,
     })
 }

@@ -103,6 +103,9 @@ pub struct TenantSettings {
     pub working_calendar: guanxi_domain::service::sla::WorkingCalendar,
     /// Response and resolution targets per priority, in working time.
     pub sla_policy: guanxi_domain::service::sla::SlaPolicy,
+    /// The service agent who takes requests filed through the portal (自助服务受理人);
+    /// `None`: the customer's owner.
+    pub portal_agent_id: Option<uuid::Uuid>,
 }
 
 /// The tenant's decimal places for each kind of document (0 to 4, 2 by default).
@@ -141,6 +144,7 @@ impl Default for TenantSettings {
             defect_numbering: rule("QX"),
             working_calendar: Default::default(),
             sla_policy: Default::default(),
+            portal_agent_id: None,
         }
     }
 }

@@ -98,6 +98,7 @@ pub fn to_domain(m: work_order::Model) -> StoreResult<WorkOrder> {
         satisfaction_comment: m.satisfaction_comment,
         defect_id: m.defect_id.map(Into::into),
         return_visit_id: m.return_visit_id.map(Into::into),
+        complaint_of: m.complaint_of.map(Into::into),
         sla: SlaTimes {
             response_due_at: m.response_due_at,
             resolution_due_at: m.resolution_due_at,
@@ -320,11 +321,15 @@ pub async fn items_of<C: ConnectionTrait>(
 pub struct NewWorkOrder {
     pub request: Request,
     pub external_id: Option<String>,
+    /// A complaint (投诉): the customer's order it is about.
+    pub complaint_of: Option<Uuid>,
 }
 
 /// Takes a service request for a customer the caller sees. Its coverage is decided now,
 /// from the asset's warranty and the customer's service contracts; the address and
-/// region default to the asset's and the customer's.
+/// region default to the asset's and the customer's. Its owner is the staff member taking
+/// it; a request from the portal goes to the tenant's portal agent, else to the
+/// customer's owner.
 pub async fn create<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
@@ -345,6 +350,17 @@ pub async fn create<C: ConnectionTrait>(
                 .filter(|c| c.deleted_at.is_none() && c.customer_id == request.customer_id);
         if found.is_none() {
             return Err(StoreError::rejected("contactId", ErrorCode::NotFound, "no such contact of the customer"));
+        }
+    }
+    if let Some(about) = new.complaint_of {
+        let found = repo::find::<WorkOrders, C>(conn, tenant, crate::service::portal::LIST_SCOPE, about)
+            .await?
+            .filter(|o| o.request.customer_id == request.customer_id);
+        if found.is_none() {
+            return Err(StoreError::rejected("complaintOf", ErrorCode::NotFound, "no such work order of the customer"));
+        }
+        if request.kind != WorkOrderType::Complaint {
+            return Err(StoreError::rejected("complaintOf", ErrorCode::Invalid, "only a complaint names an order"));
         }
     }
     let asset = match request.asset_id {
@@ -375,11 +391,7 @@ pub async fn create<C: ConnectionTrait>(
     let today = guanxi_domain::customers::customer::shanghai_date(now);
     let covered = coverage(today, asset.as_ref().map(|a| (a.id, &a.fields)), request.product_id, &contracts);
     let settings = tenant::settings(conn, tenant).await?;
-    // A contract's service levels hold even where a warranty pays.
-    let promised = contracts
-        .iter()
-        .filter(|c| c.terms.covers(today, request.asset_id, request.product_id))
-        .find_map(|c| c.terms.sla.clone());
+    let promised = promised_levels(&contracts, today, &request);
     let due = due_times(&settings, promised.as_ref().unwrap_or(&settings.sla_policy), request.priority, now);
     let rule = settings.work_order_numbering;
     let number = rule.format(today, sequence::next(conn, tenant, "work_order", &rule.period(today)).await?);
@@ -406,7 +418,7 @@ pub async fn create<C: ConnectionTrait>(
         held_from: Set(None),
         reason: Set(None),
         coverage: Set(serde_json::to_value(&covered).unwrap_or_default()),
-        owner_id: Set(author.user_id),
+        owner_id: Set(author.user_id.or(settings.portal_agent_id).or(customer.owner_id.map(UserId::uuid))),
         dispatcher_id: Set(None),
         technician_id: Set(None),
         accepted_at: Set(None),
@@ -430,6 +442,7 @@ pub async fn create<C: ConnectionTrait>(
         satisfaction_comment: Set(None),
         defect_id: Set(None),
         return_visit_id: Set(None),
+        complaint_of: Set(new.complaint_of),
         response_due_at: Set(due.response_due_at),
         resolution_due_at: Set(due.resolution_due_at),
         response_breached_at: Set(None),
@@ -451,9 +464,24 @@ pub async fn create<C: ConnectionTrait>(
         .field("kind", (), order.request.kind.as_str())
         .field("priority", (), order.request.priority.as_str())
         .field("coverage", (), order.coverage.kind.as_str())
-        .field("status", (), WorkOrderStatus::Submitted.as_str());
+        .field("status", (), WorkOrderStatus::Submitted.as_str())
+        .field("complaintOf", (), new.complaint_of);
     audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
+    crate::service::portal::announce(conn, tenant, &order).await?;
     Ok(order)
+}
+
+/// The service levels a contract in force on `day` promises for a request, if any: a
+/// contract's levels hold even where a warranty pays.
+pub(crate) fn promised_levels(
+    contracts: &[guanxi_domain::service::asset::ServiceContract],
+    day: chrono::NaiveDate,
+    request: &Request,
+) -> Option<guanxi_domain::service::sla::SlaPolicy> {
+    contracts
+        .iter()
+        .filter(|c| c.terms.covers(day, request.asset_id, request.product_id))
+        .find_map(|c| c.terms.sla.clone())
 }
 
 /// Whether a deadline not yet marked missed is missed at `now`.

@@ -112,6 +112,10 @@ impl CheckIn {
     async fn far(&self) -> bool {
         self.0.far
     }
+    /// The work order a technician checked in at.
+    async fn work_order_id(&self) -> Option<ID> {
+        self.0.work_order_id.map(|o| global_id(guanxi_domain::entity::EntityKind::WorkOrder.name(), o))
+    }
     async fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
     }
@@ -189,8 +193,47 @@ pub struct CheckOutInput {
 
 #[derive(SimpleObject)]
 pub struct CheckInPayload {
-    check_in: Option<CheckIn>,
-    user_errors: Vec<UserError>,
+    pub check_in: Option<CheckIn>,
+    pub user_errors: Vec<UserError>,
+}
+
+impl From<crate::graphql::error::Outcome<guanxi_domain::activity::field::CheckIn>> for CheckInPayload {
+    fn from(result: crate::graphql::error::Outcome<guanxi_domain::activity::field::CheckIn>) -> Self {
+        match result {
+            Ok(c) => Self { check_in: Some(CheckIn(c)), user_errors: vec![] },
+            Err(errors) => Self { check_in: None, user_errors: errors },
+        }
+    }
+}
+
+/// The photos, position and note of a check-in, checked; problems are added to `problems`.
+pub(crate) fn visit_details(
+    (photo_ids, location, note): (&[ID], &PositionInput, Option<&str>),
+    problems: &mut Vec<UserError>,
+) -> (Vec<uuid::Uuid>, Option<String>) {
+    let photos = photo_ids
+        .iter()
+        .filter_map(|p| input_id("photoIds", p, ATTACHMENT).map_err(|e| problems.push(e)).ok())
+        .collect();
+    if let Err(e) = check_position(location) {
+        problems.extend(UserError::all(e));
+    }
+    let note = guanxi_domain::customers::customer::optional_text("note", note, 2000)
+        .map_err(|e| problems.push(UserError::new(&e.field, e.code, e.message)))
+        .ok()
+        .flatten();
+    (photos, note)
+}
+
+/// A check-out's time, position and note.
+pub(crate) fn check_out_of(
+    (location, device_time, note): (&PositionInput, DateTime<Utc>, Option<&str>),
+) -> guanxi_store::activity::field::CheckOut {
+    guanxi_store::activity::field::CheckOut {
+        device_time,
+        position: (location.latitude, location.longitude, location.accuracy_meters),
+        note: note.map(str::to_owned),
+    }
 }
 
 #[derive(SimpleObject)]
@@ -293,18 +336,7 @@ impl FieldMutation {
         let event = input.visit_event_id.as_ref().and_then(|e| {
             input_id("visitEventId", e, crate::graphql::activity::calendar::EVENT).map_err(|e| problems.push(e)).ok()
         });
-        let photos: Vec<uuid::Uuid> = input
-            .photo_ids
-            .iter()
-            .filter_map(|p| input_id("photoIds", p, ATTACHMENT).map_err(|e| problems.push(e)).ok())
-            .collect();
-        if let Err(e) = check_position(&input.location) {
-            problems.extend(UserError::all(e));
-        }
-        let note = guanxi_domain::customers::customer::optional_text("note", input.note.as_deref(), 2000)
-            .map_err(|e| problems.push(UserError::new(&e.field, e.code, e.message)))
-            .ok()
-            .flatten();
+        let (photos, note) = visit_details((&input.photo_ids, &input.location, input.note.as_deref()), &mut problems);
         let Some(customer) = customer.filter(|_| problems.is_empty()) else {
             return Ok(CheckInPayload { check_in: None, user_errors: problems });
         };
@@ -321,6 +353,7 @@ impl FieldMutation {
             accuracy_meters: input.location.accuracy_meters,
             photo_ids: photos,
             note,
+            work_order: None,
         };
         let idempotent = Idempotent::new(&actor, "checkIn", input.idempotency_key.as_deref(), &input);
         let result = write(
@@ -340,10 +373,7 @@ impl FieldMutation {
             },
         )
         .await?;
-        Ok(match result {
-            Ok(c) => CheckInPayload { check_in: Some(CheckIn(c)), user_errors: vec![] },
-            Err(errors) => CheckInPayload { check_in: None, user_errors: errors },
-        })
+        Ok(result.into())
     }
 
     /// Checks out of the caller's own check-in; the visit's length goes on its interaction.
@@ -360,25 +390,16 @@ impl FieldMutation {
         let author = author(ctx, &actor);
         let rule = actor.scope_rule(Module::Customer);
         let (tenant, user) = (actor.tenant_id, actor.user_id);
-        let position = (input.location.latitude, input.location.longitude, input.location.accuracy_meters);
-        let (device_time, note) = (input.device_time, input.note.clone());
+        let out = check_out_of((&input.location, input.device_time, input.note.as_deref()));
         let idempotent = Idempotent::new(&actor, "checkOut", input.idempotency_key.as_deref(), &input);
         let result = write(
             ctx,
             idempotent,
             move |tx| {
                 Box::pin(async move {
-                    guanxi_store::activity::field::check_out(
-                        tx,
-                        &author,
-                        (user, rule),
-                        check_in,
-                        device_time,
-                        position,
-                        note,
-                    )
-                    .await
-                    .map(|c| (c.id, c))
+                    guanxi_store::activity::field::check_out(tx, &author, (user, rule), check_in, out)
+                        .await
+                        .map(|c| (c.id, c))
                 })
             },
             move |tx, id| {
@@ -390,10 +411,7 @@ impl FieldMutation {
             },
         )
         .await?;
-        Ok(match result {
-            Ok(c) => CheckInPayload { check_in: Some(CheckIn(c)), user_errors: vec![] },
-            Err(errors) => CheckInPayload { check_in: None, user_errors: errors },
-        })
+        Ok(result.into())
     }
 
     /// Plans a number of visits per month or year to a key account.
@@ -561,7 +579,7 @@ impl VisitsFigure {
         let rows = guanxi_store::activity::field::check_ins_list(
             state(ctx).db.connection(),
             actor.tenant_id,
-            f.rule,
+            (f.rule, actor.user_id.uuid()),
             &f.users,
             f.start,
             f.end,
@@ -743,9 +761,15 @@ impl FieldQuery {
         let interactions =
             guanxi_store::activity::field::interactions_by(conn, actor.tenant_id, rule, &visible, window, granularity)
                 .await?;
-        let visits =
-            guanxi_store::activity::field::check_ins_by(conn, actor.tenant_id, rule, &visible, window, granularity)
-                .await?;
+        let visits = guanxi_store::activity::field::check_ins_by(
+            conn,
+            actor.tenant_id,
+            (rule, actor.user_id.uuid()),
+            &visible,
+            window,
+            granularity,
+        )
+        .await?;
         // The deal figures are read only when asked for (two grouped statements).
         let deals_asked = {
             let selection = ctx.look_ahead();

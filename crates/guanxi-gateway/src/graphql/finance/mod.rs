@@ -54,3 +54,22 @@ where
     let query = (scope(&actor), filter, direction.into());
     listed::<R, N>(&state(ctx).db, actor.tenant_id, query, &request, wrap).await
 }
+
+/// The queries of finance, merged (one registration in the schema, which keeps the
+/// merged root shallow).
+#[derive(async_graphql::MergedObject, Default)]
+pub struct FinanceQuery(
+    approval::ApprovalQuery,
+    contract::ContractQuery,
+    receivable::ReceivableQuery,
+    invoice::InvoiceQuery,
+);
+
+/// The mutations of finance, merged.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct FinanceMutation(
+    approval::ApprovalMutation,
+    contract::ContractMutation,
+    receivable::ReceivableMutation,
+    invoice::InvoiceMutation,
+);

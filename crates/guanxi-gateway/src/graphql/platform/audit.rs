@@ -87,6 +87,10 @@ impl ChangeEvent {
     async fn api_key_id(&self) -> Option<ID> {
         self.0.actor_api_key_id.map(|k| global_id(API_KEY, k))
     }
+    /// Set when a customer's contact made the change through the self-service portal.
+    async fn contact_id(&self) -> Option<ID> {
+        self.0.actor_contact_id.map(|c| global_id(crate::graphql::customers::contact::CONTACT, c))
+    }
     async fn request_id(&self) -> Option<&str> {
         self.0.request_id.as_deref()
     }
@@ -159,6 +163,8 @@ pub(crate) async fn still_valid(db: &Database, tenant: TenantId, credential: &Cr
         Credential::ApiKey { secret_hash } => {
             guanxi_store::platform::auth::api_key_actor(db.connection(), tenant, secret_hash).await?.map(|(a, _)| a)
         }
+        // A portal token never acts as staff.
+        Credential::Portal { .. } => None,
     })
 }
 

@@ -1,6 +1,6 @@
 //! System parameters (系统参数) and custom field definitions.
 
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use guanxi_domain::customers::customer::{
     DuplicatePolicy as DomainPolicy, NumberingRule, SequenceReset as DomainReset,
 };
@@ -13,6 +13,7 @@ use crate::graphql::context::{actor, author, require, state};
 use crate::graphql::customers::customer::CustomFieldDefinitionView;
 use crate::graphql::error::{ApiResult, UserError};
 use crate::graphql::mutation::transact;
+use crate::graphql::relay::global_id;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum SequenceReset {
@@ -83,6 +84,9 @@ pub struct Settings {
     /// Days after a work order's first completion its agent calls back (回访); 0: never.
     return_visit_days: i32,
     defect_numbering: Numbering,
+    /// The service agent who takes requests filed through the customer portal
+    /// (自助服务受理人); null: the customer's owner.
+    portal_agent_id: Option<ID>,
 }
 
 fn numbering(rule: &NumberingRule) -> Numbering {
@@ -141,6 +145,7 @@ fn view(settings: &TenantSettings) -> Settings {
         work_order_reopen_days: i32::from(settings.work_order_reopen_days),
         return_visit_days: i32::from(settings.return_visit_days),
         defect_numbering: numbering(&settings.defect_numbering),
+        portal_agent_id: settings.portal_agent_id.map(|u| global_id(crate::graphql::platform::org::USER, u)),
         duplicate_policy: match settings.duplicate_policy {
             DomainPolicy::Block => DuplicatePolicy::Block,
             DomainPolicy::Warn => DuplicatePolicy::Warn,
@@ -179,6 +184,8 @@ pub struct UpdateSettingsInput {
     /// 0 (no return visits) to 90.
     pub return_visit_days: Option<i32>,
     pub defect_numbering: Option<Numbering>,
+    /// An active user; null: requests from the portal go to the customer's owner.
+    pub portal_agent_id: async_graphql::MaybeUndefined<ID>,
     pub duplicate_policy: Option<DuplicatePolicy>,
     pub calendar_conflict_policy: Option<DuplicatePolicy>,
 }
@@ -351,6 +358,18 @@ impl SettingsMutation {
                 if let Some(allow) = input.allow_advance_receipts {
                     settings.allow_advance_receipts = allow;
                 }
+                match &input.portal_agent_id {
+                    async_graphql::MaybeUndefined::Undefined => {}
+                    async_graphql::MaybeUndefined::Null => settings.portal_agent_id = None,
+                    async_graphql::MaybeUndefined::Value(id) => match active_user(tx, tenant, id).await? {
+                        Some(user) => settings.portal_agent_id = Some(user),
+                        None => invalid.push(guanxi_domain::FieldError::new(
+                            "portalAgentId",
+                            ErrorCode::NotFound,
+                            "no such active user",
+                        )),
+                    },
+                }
                 invalid.into_result()?;
                 if let Some(p) = input.duplicate_policy {
                     settings.duplicate_policy = match p {
@@ -431,4 +450,16 @@ impl SettingsMutation {
             Err(errors) => CustomFieldPayload { field: None, user_errors: errors },
         })
     }
+}
+
+/// The active user a global id names, if any.
+async fn active_user(
+    tx: &guanxi_store::DatabaseTransaction,
+    tenant: guanxi_domain::ids::TenantId,
+    id: &ID,
+) -> guanxi_store::StoreResult<Option<uuid::Uuid>> {
+    let Ok(id) = crate::graphql::relay::expect_id(id, crate::graphql::platform::org::USER) else { return Ok(None) };
+    let found =
+        guanxi_store::platform::user::find(tx, tenant, guanxi_domain::platform::access::ScopeRule::All, id).await?;
+    Ok(found.filter(|u| u.status == guanxi_domain::platform::org::UserStatus::Active).map(|u| u.id.uuid()))
 }

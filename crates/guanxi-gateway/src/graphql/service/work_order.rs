@@ -367,6 +367,15 @@ impl WorkOrder {
     async fn articles(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::knowledge::Article>> {
         super::knowledge::linked_to(ctx, self.0.id.uuid()).await
     }
+    /// The technician's check-ins and check-outs at it, oldest first.
+    async fn check_ins(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::activity::field::CheckIn>> {
+        super::on_site::check_ins_of(ctx, self.0.id.uuid()).await
+    }
+    /// A complaint (投诉): the order it is about.
+    async fn complaint_of(&self, ctx: &Context<'_>) -> ApiResult<Option<WorkOrder>> {
+        let Some(order) = self.0.complaint_of else { return Ok(None) };
+        Ok(loaders(ctx)?.load_one(WorkOrderKey(order.uuid())).await?.map(WorkOrder))
+    }
     /// The product defect it met, when linked (`linkWorkOrderDefect`).
     async fn defect(&self, ctx: &Context<'_>) -> ApiResult<Option<super::defect::ProductDefect>> {
         super::defect::defect_of(ctx, self.0.defect_id).await

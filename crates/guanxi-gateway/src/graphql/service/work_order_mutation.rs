@@ -5,12 +5,13 @@
 //! wins; each takes an optional idempotency key, so a technician's app that retries on a
 //! weak network gets the first result back instead of a conflict.
 
-use async_graphql::{Context, ID, InputObject, Object, Subscription};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Subscription};
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use guanxi_domain::platform::access::{Actor, Permission};
 use guanxi_domain::service::work_order::{Doer, ItemInput, Request, Transition, WorkOrder as DomainWorkOrder};
 use guanxi_store::service::work_order::{Move, NewWorkOrder, Settlement, WorkOrders};
+use guanxi_store::service::work_order_edit::RequestEdit;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use uuid::Uuid;
@@ -55,6 +56,9 @@ pub struct CreateWorkOrderInput {
     pub region: Option<String>,
     /// The ERP's or call centre's reference; unique per tenant.
     pub external_id: Option<String>,
+    /// A complaint (type COMPLAINT): the customer's order it is about. A complaint tells
+    /// its agent and their manager.
+    pub complaint_of: Option<ID>,
     #[serde(skip)]
     pub idempotency_key: Option<String>,
 }
@@ -71,6 +75,7 @@ impl CreateWorkOrderInput {
             .and_then(|c| id("contactId", c, guanxi_domain::entity::EntityKind::Contact.name()));
         let asset = self.asset_id.as_ref().and_then(|a| id("assetId", a, ASSET));
         let product = self.product_id.as_ref().and_then(|p| id("productId", p, PRODUCT));
+        let complaint_of = self.complaint_of.as_ref().and_then(|o| id("complaintOf", o, WORK_ORDER));
         let attachments: Vec<Uuid> = (self.attachment_ids.iter())
             .filter_map(|a| id("attachmentIds", a, guanxi_domain::entity::EntityKind::Attachment.name()))
             .collect();
@@ -93,7 +98,51 @@ impl CreateWorkOrderInput {
                 region: self.region.clone(),
             },
             external_id: self.external_id.clone(),
+            complaint_of,
         })
+    }
+}
+
+/// An edit of an order's request: fields left out stay as they are; null clears one.
+#[derive(InputObject, Serialize)]
+pub struct UpdateWorkOrderInput {
+    pub id: ID,
+    pub expected_version: i32,
+    pub subject: Option<String>,
+    #[serde(skip)]
+    pub description: MaybeUndefined<String>,
+    /// A new priority counts the deadlines again from when the order was taken.
+    pub priority: Option<WorkOrderPriority>,
+    /// The customer's window; give both ends (null clears it).
+    #[serde(skip)]
+    pub window_from: MaybeUndefined<DateTime<Utc>>,
+    #[serde(skip)]
+    pub window_to: MaybeUndefined<DateTime<Utc>>,
+    #[serde(skip)]
+    pub address: MaybeUndefined<String>,
+    #[serde(skip)]
+    pub region: MaybeUndefined<String>,
+}
+
+impl UpdateWorkOrderInput {
+    fn to_edit(&self) -> RequestEdit {
+        let given = |value: &MaybeUndefined<String>| match value {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(v) => Some(Some(v.clone())),
+        };
+        let window = match (&self.window_from, &self.window_to) {
+            (MaybeUndefined::Undefined, MaybeUndefined::Undefined) => None,
+            (from, to) => Some((from.value().copied(), to.value().copied())),
+        };
+        RequestEdit {
+            subject: self.subject.clone(),
+            description: given(&self.description),
+            priority: self.priority.map(Into::into),
+            window,
+            address: given(&self.address),
+            region: given(&self.region),
+        }
     }
 }
 
@@ -199,6 +248,7 @@ fn doer(actor: &Actor) -> Doer {
         may_write: actor.may(Permission::WorkOrderWrite),
         may_dispatch: actor.may(Permission::WorkOrderDispatch),
         may_supervise: actor.may(Permission::WorkOrderSupervise),
+        is_customer: false,
     }
 }
 
@@ -265,6 +315,21 @@ pub struct WorkOrderMutation;
 
 #[Object]
 impl WorkOrderMutation {
+    /// Edits an open order's request (`workorder.write`, through the caller's own scopes:
+    /// being its technician is not enough): subject, description, priority, window,
+    /// address and region. A new priority moves the deadlines still ahead.
+    async fn update_work_order(&self, ctx: &Context<'_>, input: UpdateWorkOrderInput) -> ApiResult<WorkOrderPayload> {
+        require(ctx, Permission::WorkOrderWrite)?;
+        let (edit, version) = (input.to_edit(), input.expected_version);
+        write_order(ctx, ("updateWorkOrder", &input.id, None), &input, move |tx, author, scope, _, id| {
+            let own = guanxi_domain::entity::Assigned { technician: Uuid::nil(), ..scope };
+            Box::pin(async move {
+                guanxi_store::service::work_order_edit::update(tx, &author, own, (id, version), edit).await
+            })
+        })
+        .await
+    }
+
     /// Takes a service request for a customer the caller sees (`workorder.write`). Its
     /// coverage (warranty, service contract or none) is decided now.
     async fn create_work_order(&self, ctx: &Context<'_>, input: CreateWorkOrderInput) -> ApiResult<WorkOrderPayload> {

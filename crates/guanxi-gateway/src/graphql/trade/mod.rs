@@ -6,3 +6,12 @@ pub mod document;
 pub mod order;
 pub mod product;
 pub mod quote;
+
+/// The queries of trade, merged (one registration in the schema, which keeps the
+/// merged root shallow).
+#[derive(async_graphql::MergedObject, Default)]
+pub struct TradeQuery(product::ProductQuery, quote::QuoteQuery, order::OrderQuery);
+
+/// The mutations of trade, merged.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct TradeMutation(product::ProductMutation, quote::QuoteMutation, order::OrderMutation, deal::DealMutation);
