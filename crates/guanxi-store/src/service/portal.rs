@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use guanxi_domain::ErrorCode;
-use guanxi_domain::entity::{Assigned, EntityKind, OwnerAndCustomer};
+use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{TenantId, UserId};
 use guanxi_domain::platform::access::ScopeRule;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
@@ -27,10 +27,7 @@ use crate::entity::{portal_token, user};
 use crate::error::{StoreError, StoreResult};
 use crate::platform::audit::{self, Author};
 use crate::repo;
-use crate::service::work_order::{self as orders, Move, NewWorkOrder, WorkOrders};
-
-/// Every work order: the portal reads through its own rule (one customer's orders).
-const EVERY: Assigned = Assigned { rules: OwnerAndCustomer::ALL, technician: Uuid::nil() };
+use crate::service::work_order::{self as orders, EVERY_ORDER, Move, NewWorkOrder, WorkOrders};
 
 fn to_domain(m: portal_token::Model) -> PortalToken {
     PortalToken {
@@ -195,7 +192,7 @@ pub fn author(session: &PortalSession, request_id: Option<String>) -> Author {
 
 /// One of the session's customer's work orders, else `NOT_FOUND`.
 pub async fn request<C: ConnectionTrait>(conn: &C, session: &PortalSession, id: Uuid) -> StoreResult<WorkOrder> {
-    repo::find::<WorkOrders, C>(conn, session.tenant_id, EVERY, id)
+    repo::find::<WorkOrders, C>(conn, session.tenant_id, EVERY_ORDER, id)
         .await?
         .filter(|o| o.request.customer_id == session.customer_id)
         .ok_or(StoreError::NotFound)
@@ -207,12 +204,9 @@ pub async fn requests_among<C: ConnectionTrait>(
     session: &PortalSession,
     ids: &[Uuid],
 ) -> StoreResult<Vec<WorkOrder>> {
-    let found = repo::by_ids::<WorkOrders, C>(conn, session.tenant_id, EVERY, ids).await?;
+    let found = repo::by_ids::<WorkOrders, C>(conn, session.tenant_id, EVERY_ORDER, ids).await?;
     Ok(found.into_iter().filter(|o| o.request.customer_id == session.customer_id).collect())
 }
-
-/// The list rule of the portal: every order, narrowed by the caller to one customer.
-pub const LIST_SCOPE: Assigned = EVERY;
 
 /// Files a service request for the session's customer, from its contact, through the
 /// portal; its coverage and deadlines are decided as for any order.
@@ -240,7 +234,7 @@ pub async fn confirm<C: ConnectionTrait>(
 ) -> StoreResult<WorkOrder> {
     request(conn, session, id).await?;
     let moved = (Transition::Confirm, Doer::CUSTOMER);
-    orders::transition(conn, author, EVERY, (id, expected_version), moved, Move::default()).await
+    orders::transition(conn, author, EVERY_ORDER, (id, expected_version), moved, Move::default()).await
 }
 
 /// The customer rates one of their completed orders (满意度).
@@ -252,7 +246,7 @@ pub async fn rate<C: ConnectionTrait>(
     rating: (i16, Option<String>),
 ) -> StoreResult<WorkOrder> {
     request(conn, session, id).await?;
-    orders::rate(conn, author, EVERY, (id, expected_version), rating).await
+    orders::rate(conn, author, EVERY_ORDER, (id, expected_version), rating).await
 }
 
 /// Files a complaint (投诉) about one of the customer's orders, or in general: a work

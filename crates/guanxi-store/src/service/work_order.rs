@@ -41,6 +41,11 @@ use crate::service::asset::{Assets, contracts_of, live_product, visible_customer
 
 pub const ENTITY: EntityKind = EntityKind::WorkOrder;
 
+/// Every order of the tenant, for readers whose own rule narrows it further (the portal
+/// reads one customer's; a complaint names an order of its own customer).
+pub const EVERY_ORDER: Assigned =
+    Assigned { rules: guanxi_domain::entity::OwnerAndCustomer::ALL, technician: Uuid::nil() };
+
 fn status(cell: &Cell, raw: &str) -> StoreResult<WorkOrderStatus> {
     cell.text(raw, WorkOrderStatus::parse)
 }
@@ -353,7 +358,7 @@ pub async fn create<C: ConnectionTrait>(
         }
     }
     if let Some(about) = new.complaint_of {
-        let found = repo::find::<WorkOrders, C>(conn, tenant, crate::service::portal::LIST_SCOPE, about)
+        let found = repo::find::<WorkOrders, C>(conn, tenant, EVERY_ORDER, about)
             .await?
             .filter(|o| o.request.customer_id == request.customer_id);
         if found.is_none() {

@@ -387,7 +387,11 @@ impl PortalQuery {
             ..Default::default()
         };
         let request = page_request(first.or(Some(20)), after, None, None, "CREATED_AT")?;
-        let query = (store::LIST_SCOPE, filter, (WorkOrderSort::CreatedAt, OrderDirection::Desc.into()));
+        let query = (
+            guanxi_store::service::work_order::EVERY_ORDER,
+            filter,
+            (WorkOrderSort::CreatedAt, OrderDirection::Desc.into()),
+        );
         listed::<WorkOrders, _>(&state(ctx).db, session.tenant_id, query, &request, ServiceRequest).await
     }
 
