@@ -147,6 +147,37 @@ add "13f myServiceRequests (portal)" '{"query":"{ myServiceRequests(first: 20) {
 add "13g submitServiceRequest (portal)" '{"query":"mutation { submitServiceRequest(input: {subject: \"压测自助报修\"}) { serviceRequest { id number } userErrors { code } } }"}' "$portal"
 probe=$(curl -s "$api" -H 'content-type: application/json' -H "authorization: Bearer $portal" -d "${bodies[$((${#bodies[@]} - 1))]}")
 echo "$probe" | grep -q '"userErrors":\[\]' || { echo "submitServiceRequest refused: $probe" >&2; exit 1; }
+# Scenario 15: this month's commissions (calculateCommissions, Shanghai time), three runs
+# in a row: the first writes the month's statements, the next replace their lines
+# (idempotent), as finance reruns it. Then the statements, one statement's lines, and a
+# rep's own statement under load.
+month=$(TZ=Asia/Shanghai date +%Y-%m)
+commission="[]"
+for _ in 1 2 3; do
+  headers=$(curl -s -o /tmp/bench-calc.json -D - -w 'TIME %{time_total}\n' "$api" -H 'content-type: application/json' -H "authorization: Bearer $token" \
+    -d "{\"query\":\"mutation(\$p: String!) { calculateCommissions(input: {period: \$p}) { statements lines clawbacks total { amount } userErrors { code } } }\",\"variables\":{\"p\":\"$month\"}}" | tr -d '\r')
+  commission=$(python3 - "$commission" "$headers" <<'PY'
+import json, sys
+runs, headers = json.loads(sys.argv[1]), sys.argv[2]
+payload = json.load(open("/tmp/bench-calc.json"))["data"]["calculateCommissions"]
+assert payload["userErrors"] == [], payload
+seconds = float(headers.split("TIME ")[1].split()[0])
+sql = next((int(l.split(": ")[1]) for l in headers.splitlines() if l.lower().startswith("x-sql-statements")), 0)
+runs.append({"seconds": round(seconds, 3), "sql_statements": sql, "statements": payload["statements"], "lines": payload["lines"], "total": payload["total"]["amount"]})
+print(json.dumps(runs))
+PY
+)
+done
+echo "15 calculateCommissions $month: $commission"
+statement=$(gql '{"query":"{ commissionStatements(first: 1) { nodes { id user { email } } } }"}')
+statement_id=$(echo "$statement" | jq_py 'd["data"]["commissionStatements"]["nodes"][0]["id"]')
+earner=$(echo "$statement" | jq_py 'd["data"]["commissionStatements"]["nodes"][0]["user"]["email"]')
+earner_token=$(curl -s "$api" -H 'content-type: application/json' \
+  -d "{\"query\":\"mutation { login(input: {tenant: \\\"bench\\\", email: \\\"$earner\\\", password: \\\"guanxi-bench\\\"}) { accessToken } }\"}" \
+  | jq_py 'd["data"]["login"]["accessToken"]')
+add "15a commissionStatements 20" '{"query":"{ commissionStatements(first: 20) { nodes { period status user { displayName } total { amount } lineCount } } }"}'
+add "15b commissionStatement 50 lines" "{\"query\":\"query(\$id: ID!) { commissionStatement(id: \$id) { total { amount } lines(first: 50) { nodes { kind rule base ratePercent amount { amount } contract { number } } } } }\",\"variables\":{\"id\":\"$statement_id\"}}"
+add "15c myCommission (rep)" "{\"query\":\"query(\$p: String) { myCommission(period: \$p) { total { amount } lineCount } }\",\"variables\":{\"p\":\"$month\"}}" "$earner_token"
 
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
@@ -289,14 +320,15 @@ reclaim="{\"first\": $reclaim_first, \"steady\": $reclaim_steady}"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out="bench/results/$size-$engine-$stamp"
-python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" <<'PY'
+python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" <<'PY'
 import json, sys, platform, os
-results, size, engine, rss_kb, out, duration, connections, ingest, reclaim = sys.argv[1:]
+results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission = sys.argv[1:]
 ingest = json.loads(ingest)
 reclaim = json.loads(reclaim)
+commission = json.loads(commission)
 rows = json.loads(results)
 cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" :\t") if os.path.exists("/proc/cpuinfo") else "?"
-report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim,
+report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission,
           "machine": {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release()}, "scenarios": rows}
 floor = next((r for r in rows if r["name"].startswith("floor")), None)
 with open(out + ".json", "w") as f:
@@ -324,6 +356,8 @@ with open(out + ".md", "w") as f:
             f.write(f"\n7 `moveOpportunityStage`: {r['moves']} moves and {r['conflicts']} version conflicts ({100 * r['conflicts'] / max(r['requests'], 1):.1f} % of requests); versions rose by {c['versions_risen']} ({c['in_flight_at_stop']} in flight when wrk stopped): **{c['lost_updates']} lost updates**, {c['moves_without_history']} moves without a stage-change record.\n")
     first, steady = reclaim["first"], reclaim["steady"]
     f.write(f"\n8 pool reclaim (`guanxi admin reclaim`, rule: 90 days without follow-up, won deals exempt, on a copy of the data): first run {first['reclaimed']} customers in **{first['seconds']} s** ({first['reclaimed'] / max(first['seconds'], 0.001):.0f} customers/s); steady state (the next run) {steady['reclaimed']} customers in **{steady['seconds']} s**.\n")
+    runs = ", ".join(f"{c['seconds']} s ({c['sql_statements']} SQL)" for c in commission)
+    f.write(f"\n15 `calculateCommissions` for this month: {commission[0]['statements']} statements, {commission[0]['lines']} lines, total {commission[0]['total']}; three runs in a row: **{runs}**.\n")
     f.write(f"\n9 bulk ingest (`ingestInteractions`, 1,000 records per call, {ingest['senders']} senders): {ingest['rows']} rows in {ingest['seconds']} s = **{ingest['rows_per_second']} rows/s**; records not created: {ingest['not_created']}.\n")
 print(out + ".md")
 PY

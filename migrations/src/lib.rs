@@ -23,6 +23,7 @@ mod m20261129_000012_finance;
 mod m20261130_000013_invoices;
 mod m20261130_000014_service;
 mod m20261130_000015_portal;
+mod m20261130_000016_commissions;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000013_invoices::Migration),
             Box::new(m20261130_000014_service::Migration),
             Box::new(m20261130_000015_portal::Migration),
+            Box::new(m20261130_000016_commissions::Migration),
         ]
     }
 }

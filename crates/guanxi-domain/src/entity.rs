@@ -47,6 +47,8 @@ pub enum EntityKind {
     WorkOrder,
     Defect,
     Article,
+    CommissionPlan,
+    CommissionStatement,
 }
 
 /// The two rules a record seen through its own owner and through its customer is read
@@ -135,6 +137,8 @@ impl EntityKind {
         EntityKind::WorkOrder,
         EntityKind::Defect,
         EntityKind::Article,
+        EntityKind::CommissionPlan,
+        EntityKind::CommissionStatement,
     ];
 
     /// The name in global ids and in the change log's `entity_type`, e.g. `Customer`.
@@ -171,6 +175,8 @@ impl EntityKind {
             EntityKind::WorkOrder => "WorkOrder",
             EntityKind::Defect => "ProductDefect",
             EntityKind::Article => "Article",
+            EntityKind::CommissionPlan => "CommissionPlan",
+            EntityKind::CommissionStatement => "CommissionStatement",
         }
     }
 
@@ -208,6 +214,8 @@ impl EntityKind {
             EntityKind::WorkOrder => "work order",
             EntityKind::Defect => "product defect",
             EntityKind::Article => "article",
+            EntityKind::CommissionPlan => "commission plan",
+            EntityKind::CommissionStatement => "commission statement",
         }
     }
 
@@ -246,6 +254,7 @@ impl EntityKind {
             | EntityKind::WorkOrder
             | EntityKind::Defect
             | EntityKind::Article => Some(Permission::WorkOrderRead),
+            EntityKind::CommissionPlan | EntityKind::CommissionStatement => Some(Permission::CommissionRead),
         }
     }
 
@@ -316,7 +325,10 @@ impl EntityKind {
             | EntityKind::ApprovalFlow
             | EntityKind::Defect
             | EntityKind::Article
+            | EntityKind::CommissionPlan
             | EntityKind::Product => Visibility::Tenant,
+            // A statement is its rep's: seen through the commission scope on the rep.
+            EntityKind::CommissionStatement => Visibility::Owner(actor.scope_rule(Module::Commission)),
             EntityKind::Contract => Visibility::OwnerAndCustomer(EntityKind::contract_rules(actor)),
             EntityKind::Receipt => Visibility::OwnerAndCustomer(EntityKind::receipt_rules(actor)),
             EntityKind::Invoice => Visibility::OwnerAndCustomer(EntityKind::invoice_rules(actor)),
@@ -404,6 +416,8 @@ impl EntityKind {
             | EntityKind::ApprovalFlow
             | EntityKind::Defect
             | EntityKind::Article
+            | EntityKind::CommissionPlan
+            | EntityKind::CommissionStatement
             | EntityKind::Product => return None,
         };
         Some(CustomerLink { moves_on_merge, on_transfer })

@@ -193,3 +193,15 @@ id_type!(
     /// A node of the knowledge base's category tree.
     ArticleCategoryId
 );
+id_type!(
+    /// A commission plan (佣金方案).
+    CommissionPlanId
+);
+id_type!(
+    /// A rep's commission statement for one month (佣金结算单).
+    CommissionStatementId
+);
+id_type!(
+    /// One line of a commission statement.
+    CommissionLineId
+);

@@ -131,6 +131,8 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
     crate::seed_finance::demo_finance(&tx, created.id(), &people, &customers).await?;
     let crew = crate::seed_service::Crew { agent: agent.id, technician: tech.id };
     crate::seed_service::demo_service(&tx, created.id(), &crew, &customers, &products).await?;
+    let sales = [role("sales_rep")?, role("sales_manager")?];
+    crate::seed_finance::demo_commissions(&tx, created.id(), people.manager, sales).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -2,10 +2,11 @@
 //! manager, then finance), a contract of 明远 approved through it with three installments
 //! — one paid, one partly paid and overdue, one to come — and a contract of 恒信 waiting on
 //! the sales manager, so every queue and report has something in it. 明远 has a billing
-//! profile, an invoice issued and a second one waiting on finance's invoice flow.
+//! profile, an invoice issued and a second one waiting on finance's invoice flow. A
+//! commission plan covers the sales roles, and this month's statements are calculated.
 
 use anyhow::Context;
-use chrono::{Duration, Utc};
+use chrono::{Datelike, Duration, Utc};
 use guanxi_domain::approval::engine::Act;
 use guanxi_domain::approval::flow::{ApproverRule, DocumentKind, Step, StepMode};
 use guanxi_domain::customers::customer::shanghai_date;
@@ -207,5 +208,46 @@ async fn demo_invoices<C: guanxi_store::ConnectionTrait>(
         )
         .await?;
     }
+    Ok(())
+}
+
+/// The demo's commission plan (销售提成方案): the sales roles, paid on signing by
+/// progressive tiers, services at their own rate, a bonus for a new customer; this
+/// month calculated, so 王磊 has a statement for 明远's contract.
+pub(crate) async fn demo_commissions<C: guanxi_store::ConnectionTrait>(
+    tx: &C,
+    tenant: TenantId,
+    manager: UserId,
+    sales_roles: [RoleId; 2],
+) -> anyhow::Result<()> {
+    use guanxi_domain::finance::commission::{
+        Band, BaseAmount, CategoryRate, EarnedOn, Member, MemberKind, Period, PlanFields, PlanRules, TierShape, Tiers,
+    };
+    let today = shanghai_date(Utc::now());
+    let categories = guanxi_store::trade::product::categories(tx, tenant).await?;
+    let services = categories.iter().find(|c| c.name == "服务与培训").context("the demo's service category")?;
+    let band = |from: i64, rate: i64| Band { from: yuan(from), rate: yuan(rate) };
+    let fields = PlanFields {
+        name: "销售提成方案".into(),
+        earned_on: EarnedOn::Signing,
+        base: BaseAmount::Gross,
+        rules: PlanRules {
+            rate: yuan(1),
+            category_rates: vec![CategoryRate { category_id: services.id.uuid(), rate: yuan(5) }],
+            tiers: Some(Tiers {
+                shape: TierShape::Progressive,
+                bands: vec![band(0, 2), band(100_000, 3), band(500_000, 4)],
+            }),
+            new_customer_bonus: Some(yuan(800)),
+            formula: None,
+        },
+        members: sales_roles.iter().map(|r| Member { kind: MemberKind::Role, id: r.uuid() }).collect(),
+        effective_from: today.with_ordinal(1).unwrap_or(today),
+        effective_to: None,
+        active: true,
+    };
+    let author = as_user(tenant, manager);
+    guanxi_store::finance::commission::create(tx, &author, fields).await?;
+    guanxi_store::finance::commission_run::calculate(tx, &author, Period::of(today)).await?;
     Ok(())
 }

@@ -265,5 +265,19 @@ async fn generated_data_is_valid_skewed_searchable_and_repeatable() {
         if order["coverage"]["partsCovered"] == true {
             assert_eq!(amount(&order["charge"]), rust_decimal::Decimal::ZERO, "{order}");
         }
+    } // The loader's commission plan reads back and pays: the last twelve months, calculated,
+    // give statements for the reps whose contracts were approved in them.
+    let plans = app.gql(Some(&admin), "{ commissionPlans { nodes { earnedOn members { kind } } } }", json!({})).await;
+    assert_eq!(plans["data"]["commissionPlans"]["nodes"][0]["members"].as_array().unwrap().len(), 10, "{plans}");
+    let calculate =
+        "mutation($p: String!) { calculateCommissions(input: {period: $p}) { statements lines userErrors { code } } }";
+    let mut statements = 0;
+    let mut month = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    for _ in 0..12 {
+        let body = app.gql(Some(&admin), calculate, json!({"p": month.format("%Y-%m").to_string()})).await;
+        assert_eq!(body["data"]["calculateCommissions"]["userErrors"], json!([]), "{body}");
+        statements += body["data"]["calculateCommissions"]["statements"].as_i64().unwrap();
+        month = month - chrono::Duration::days(28);
     }
+    assert!(statements > 0, "contracts approved over the year earn commissions");
 }

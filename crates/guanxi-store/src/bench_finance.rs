@@ -5,7 +5,8 @@
 //! and the aging report have realistic volumes. Every customer with a contract in force
 //! has a billing profile, and what was received is invoiced (one issued invoice per
 //! contract that received money, one in ten more waiting to be issued). Fast path, no
-//! change events (see `bench_data`).
+//! change events (see `bench_data`). A commission plan covers every owner (progressive
+//! tiers, a new-customer bonus), and one contract in ten is split 60/40 with another rep.
 
 use chrono::{Duration, Utc};
 use guanxi_domain::approval::engine::{PlannedStep, RequestStatus, TaskStatus};
@@ -24,7 +25,8 @@ use uuid::Uuid;
 
 use crate::Database;
 use crate::entity::{
-    approval_flow, approval_request, approval_task, billing_profile, contract, installment, invoice, receipt,
+    approval_flow, approval_request, approval_task, billing_profile, commission_plan, contract, contract_split,
+    installment, invoice, receipt,
 };
 
 /// Loads contracts, plans, receipts and approvals for `customers` (with their owners),
@@ -70,9 +72,21 @@ pub(crate) async fn load(
     let plan = json!([PlannedStep { name: "直属上级".into(), mode: StepMode::Any, approvers: vec![admin] }]);
     let (mut contracts, mut plans, mut receipts, mut requests, mut tasks) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut profiles, mut invoices) = (Vec::new(), Vec::new());
+    let (mut profiles, mut invoices, mut splits) = (Vec::new(), Vec::new(), Vec::new());
     for (i, (customer, owner)) in customers.iter().zip(owners).enumerate().filter(|(i, _)| i % 8 == 3) {
         let id = Uuid::now_v7();
+        let partner = owners[(i + 1) % owners.len()];
+        if i % 10 == 3 && partner != *owner {
+            for (user, share) in [(*owner, 60), (partner, 40)] {
+                splits.push(contract_split::ActiveModel {
+                    tenant_id: Set(t),
+                    id: Set(Uuid::now_v7()),
+                    contract_id: Set(id),
+                    user_id: Set(user),
+                    share_e4: Set(share * 10_000),
+                });
+            }
+        }
         let signed = now - Duration::days(rng.gen_range(0..365));
         let signed_on = shanghai_date(signed);
         let status = match rng.gen_range(0..20) {
@@ -228,8 +242,47 @@ pub(crate) async fn load(
     rows += crate::insert_chunked(&tx, tasks).await?;
     rows += crate::insert_chunked(&tx, profiles).await?;
     rows += crate::insert_chunked(&tx, invoices).await?;
+    rows += crate::insert_chunked(&tx, splits).await?;
+    rows += crate::insert_chunked(&tx, vec![commission_plan(t, owners, now)]).await?;
     tx.commit().await?;
     Ok(rows)
+}
+
+/// The loader's commission plan: every owner, on signing, by progressive tiers.
+fn commission_plan(t: Uuid, owners: &[Uuid], now: chrono::DateTime<Utc>) -> commission_plan::ActiveModel {
+    let mut members: Vec<Uuid> = owners.to_vec();
+    members.sort();
+    members.dedup();
+    use guanxi_domain::finance::commission::{Band, Member, MemberKind, PlanRules, TierShape, Tiers};
+    let members: Vec<Member> = members.into_iter().map(|id| Member { kind: MemberKind::User, id }).collect();
+    let band = |from: i64, rate: i64| Band { from: from.into(), rate: rate.into() };
+    let rules = PlanRules {
+        rate: 1.into(),
+        category_rates: vec![],
+        tiers: Some(Tiers {
+            shape: TierShape::Progressive,
+            bands: vec![band(0, 2), band(500_000, 3), band(2_000_000, 4)],
+        }),
+        new_customer_bonus: Some(500.into()),
+        formula: None,
+    };
+    commission_plan::ActiveModel {
+        tenant_id: Set(t),
+        id: Set(Uuid::now_v7()),
+        name: Set("压测提成方案".into()),
+        earned_on: Set("SIGNING".into()),
+        base: Set("GROSS".into()),
+        rules: Set(json!(rules)),
+        members: Set(json!(members)),
+        effective_from: Set(shanghai_date(now) - Duration::days(400)),
+        effective_to: Set(None),
+        active: Set(true),
+        created_by: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    }
 }
 
 /// A customer's organisation billing profile (its tax number made valid).

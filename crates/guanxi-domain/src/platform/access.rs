@@ -126,6 +126,8 @@ permissions! {
     InvoiceRead => "invoice.read", "查看发票";
     InvoiceWrite => "invoice.write", "申请开票、维护开票信息";
     InvoiceIssue => "invoice.issue", "开具和作废发票";
+    CommissionRead => "commission.read", "查看佣金结算单";
+    CommissionManage => "commission.manage", "管理佣金方案、计算和确认佣金";
     WorkOrderRead => "workorder.read", "查看工单";
     WorkOrderWrite => "workorder.write", "处理工单";
     WorkOrderDispatch => "workorder.dispatch", "派工";
@@ -168,6 +170,8 @@ pub enum Module {
     Receivable,
     /// Invoice requests (开票申请).
     Invoice,
+    /// Commission statements (佣金结算单), by their rep.
+    Commission,
 }
 
 impl Module {
@@ -184,6 +188,7 @@ impl Module {
         Module::Order,
         Module::Receivable,
         Module::Invoice,
+        Module::Commission,
     ];
 
     pub fn label_zh(self) -> &'static str {
@@ -200,6 +205,7 @@ impl Module {
             Self::Order => "销售订单",
             Self::Receivable => "回款",
             Self::Invoice => "发票",
+            Self::Commission => "佣金",
         }
     }
 }
@@ -400,6 +406,7 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
         P::ReceivableWrite,
         P::InvoiceRead,
         P::InvoiceWrite,
+        P::CommissionRead,
     ];
     let read_all = [
         P::OrgRead,
@@ -416,6 +423,7 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
         P::OrderRead,
         P::ReceivableRead,
         P::InvoiceRead,
+        P::CommissionRead,
     ];
     vec![
         BuiltinRole {
@@ -523,6 +531,8 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
                 P::InvoiceRead,
                 P::InvoiceWrite,
                 P::InvoiceIssue,
+                P::CommissionRead,
+                P::CommissionManage,
                 P::ProductRead,
                 P::ProductCost,
                 P::QuoteRead,

@@ -52,6 +52,8 @@ pub enum Node {
     WorkOrder(crate::graphql::service::work_order::WorkOrder),
     ProductDefect(crate::graphql::service::defect::ProductDefect),
     Article(crate::graphql::service::knowledge::Article),
+    CommissionPlan(crate::graphql::finance::commission::CommissionPlan),
+    CommissionStatement(crate::graphql::finance::commission_statement::CommissionStatement),
 }
 
 /// Resolves one global id to a record the caller may see, or `None`. Whether the caller
@@ -163,6 +165,15 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
             guanxi_store::service::knowledge::find(conn, actor.tenant_id, staff, uuid)
                 .await?
                 .map(|a| Node::Article(crate::graphql::service::knowledge::Article(a)))
+        }
+        EntityKind::CommissionPlan => guanxi_store::finance::commission::find(conn, actor.tenant_id, (), uuid)
+            .await?
+            .map(|p| Node::CommissionPlan(crate::graphql::finance::commission::CommissionPlan(p))),
+        EntityKind::CommissionStatement => {
+            let scope = crate::graphql::finance::commission_statement::statement_scope(actor);
+            guanxi_store::finance::commission_statement::find(conn, actor.tenant_id, scope, uuid).await?.map(|s| {
+                Node::CommissionStatement(crate::graphql::finance::commission_statement::CommissionStatement(s))
+            })
         }
         // Kinds with a history but no `Node` type (yet): reached through their own queries.
         // A pool is seen by its members without `settings.manage`, which the registry asks

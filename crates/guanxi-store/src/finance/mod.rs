@@ -133,6 +133,9 @@ pub(crate) fn reason<'a>(raw: &'a str, why: &str) -> crate::StoreResult<&'a str>
 }
 
 pub mod approval;
+pub mod commission;
+pub mod commission_run;
+pub mod commission_statement;
 pub mod contract;
 pub mod decide;
 pub mod invoice;

@@ -13,6 +13,8 @@ use crate::graphql::relay::{Conn, expect_id, listed, page_request};
 use crate::graphql::shared::OrderDirection;
 
 pub mod approval;
+pub mod commission;
+pub mod commission_statement;
 pub mod contract;
 pub mod invoice;
 pub mod receivable;
@@ -63,6 +65,8 @@ pub struct FinanceQuery(
     contract::ContractQuery,
     receivable::ReceivableQuery,
     invoice::InvoiceQuery,
+    commission::CommissionPlanQuery,
+    commission_statement::CommissionStatementQuery,
 );
 
 /// The mutations of finance, merged.
@@ -72,4 +76,6 @@ pub struct FinanceMutation(
     contract::ContractMutation,
     receivable::ReceivableMutation,
     invoice::InvoiceMutation,
+    commission::CommissionPlanMutation,
+    commission_statement::CommissionStatementMutation,
 );

@@ -165,6 +165,8 @@ pub enum ScopeModule {
     Receivable,
     /// 发票
     Invoice,
+    /// 佣金结算单, by their rep
+    Commission,
 }
 
 /// Which records of a module a role sees.
