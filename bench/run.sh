@@ -170,6 +170,7 @@ PY
 done
 echo "15 calculateCommissions $month: $commission"
 statement=$(gql '{"query":"{ commissionStatements(first: 1) { nodes { id user { email } } } }"}')
+echo "$statement" | grep -q '"nodes":\[{' || { echo "no commission statement this month: $statement" >&2; exit 1; }
 statement_id=$(echo "$statement" | jq_py 'd["data"]["commissionStatements"]["nodes"][0]["id"]')
 earner=$(echo "$statement" | jq_py 'd["data"]["commissionStatements"]["nodes"][0]["user"]["email"]')
 earner_token=$(curl -s "$api" -H 'content-type: application/json' \

@@ -2,9 +2,13 @@
 //! rules and formula), a contract's split between reps (业绩分配), and statements per rep
 //! per month with their lines, each traced to its contract, receipt, plan and rule.
 //! Money is stored as whole ten-thousandths (`*_e4`); rates and shares as percent e4.
+//! Contracts gain `effective_at` (when this revision came into force: a revision keeps
+//! the first one's `approved_at` for the work log) and `voided_at` (when a contract in
+//! force was voided), backfilled from what the rows show.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
+use sea_orm_migration::sea_orm::ConnectionTrait;
 
 use crate::helpers::*;
 
@@ -22,6 +26,21 @@ const ROLE_GRANTS: RoleGrants = &[
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in ["effective_at", "voided_at"] {
+            let mut column = ColumnDef::new(column);
+            column.timestamp_with_time_zone().null();
+            manager.alter_table(Table::alter().table("contracts").add_column(&mut column).to_owned()).await?;
+        }
+        let db = manager.get_connection();
+        db.execute_unprepared(
+            "UPDATE contracts SET effective_at = approved_at \
+             WHERE status IN ('APPROVED', 'COMPLETED', 'SUPERSEDED') AND approved_at IS NOT NULL",
+        )
+        .await?;
+        db.execute_unprepared(
+            "UPDATE contracts SET voided_at = updated_at WHERE status = 'VOID' AND approved_at IS NOT NULL",
+        )
+        .await?;
         let mut plans = tenant_table("commission_plans");
         plans
             .col(string_len("name", 50))
@@ -116,16 +135,19 @@ impl MigrationTrait for Migration {
         }
         // Counted receipts and contracts of a period, read by the calculation.
         manager.create_index(index("ix_receipts_received", "receipts", &["tenant_id", "received_on"])).await?;
-        manager.create_index(index("ix_contracts_approved", "contracts", &["tenant_id", "approved_at"])).await?;
+        manager.create_index(index("ix_contracts_effective", "contracts", &["tenant_id", "effective_at"])).await?;
 
         grant_builtin_roles(manager, ROLE_GRANTS, &["COMMISSION"]).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_index(Index::drop().name("ix_contracts_approved").table("contracts").to_owned()).await?;
+        manager.drop_index(Index::drop().name("ix_contracts_effective").table("contracts").to_owned()).await?;
         manager.drop_index(Index::drop().name("ix_receipts_received").table("receipts").to_owned()).await?;
         for table in ["commission_lines", "commission_statements", "contract_splits", "commission_plans"] {
             manager.drop_table(Table::drop().table(table).if_exists().to_owned()).await?;
+        }
+        for column in ["effective_at", "voided_at"] {
+            manager.alter_table(Table::alter().table("contracts").drop_column(column).to_owned()).await?;
         }
         Ok(())
     }

@@ -132,7 +132,7 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
     let crew = crate::seed_service::Crew { agent: agent.id, technician: tech.id };
     crate::seed_service::demo_service(&tx, created.id(), &crew, &customers, &products).await?;
     let sales = [role("sales_rep")?, role("sales_manager")?];
-    crate::seed_finance::demo_commissions(&tx, created.id(), people.manager, sales).await?;
+    crate::seed_finance::demo_commissions(&tx, created.id(), admin.id, sales).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -217,7 +217,7 @@ async fn demo_invoices<C: guanxi_store::ConnectionTrait>(
 pub(crate) async fn demo_commissions<C: guanxi_store::ConnectionTrait>(
     tx: &C,
     tenant: TenantId,
-    manager: UserId,
+    admin: UserId,
     sales_roles: [RoleId; 2],
 ) -> anyhow::Result<()> {
     use guanxi_domain::finance::commission::{
@@ -242,11 +242,12 @@ pub(crate) async fn demo_commissions<C: guanxi_store::ConnectionTrait>(
             formula: None,
         },
         members: sales_roles.iter().map(|r| Member { kind: MemberKind::Role, id: r.uuid() }).collect(),
+        // From the first of January.
         effective_from: today.with_ordinal(1).unwrap_or(today),
         effective_to: None,
         active: true,
     };
-    let author = as_user(tenant, manager);
+    let author = as_user(tenant, admin);
     guanxi_store::finance::commission::create(tx, &author, fields).await?;
     guanxi_store::finance::commission_run::calculate(tx, &author, Period::of(today)).await?;
     Ok(())

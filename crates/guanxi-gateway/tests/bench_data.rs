@@ -272,12 +272,13 @@ async fn generated_data_is_valid_skewed_searchable_and_repeatable() {
     let calculate =
         "mutation($p: String!) { calculateCommissions(input: {period: $p}) { statements lines userErrors { code } } }";
     let mut statements = 0;
-    let mut month = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let mut month = guanxi_domain::finance::commission::Period::of(today);
     for _ in 0..12 {
-        let body = app.gql(Some(&admin), calculate, json!({"p": month.format("%Y-%m").to_string()})).await;
+        let body = app.gql(Some(&admin), calculate, json!({"p": month.to_string()})).await;
         assert_eq!(body["data"]["calculateCommissions"]["userErrors"], json!([]), "{body}");
         statements += body["data"]["calculateCommissions"]["statements"].as_i64().unwrap();
-        month = month - chrono::Duration::days(28);
+        month = guanxi_domain::finance::commission::Period::of(month.first_day() - chrono::Duration::days(1));
     }
     assert!(statements > 0, "contracts approved over the year earn commissions");
 }

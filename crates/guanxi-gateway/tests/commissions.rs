@@ -93,11 +93,14 @@ impl Demo {
             contract = ok(&self.app, &self.rep2, &update, input, ("updateContract", "contract")).await;
         }
         if let Some(shares) = split {
-            let input = json!({"contractId": contract["id"], "expectedVersion": contract["version"], "shares": shares});
-            let query = "mutation($i: SetCommissionSplitInput!) { setCommissionSplit(input: $i) { shares { percent user { email } } userErrors { field code message } } }";
-            ok(&self.app, &self.rep2, query, input, ("setCommissionSplit", "shares")).await;
+            self.split(&contract, shares).await;
             contract = self.contract(&self.rep2, &contract["id"]).await;
         }
+        self.approve(&contract).await
+    }
+
+    /// Submits a draft and has the demo's flow (the manager, then finance) approve it.
+    async fn approve(&self, contract: &Value) -> Value {
         let submit = "mutation($i: ContractActionInput!) { submitContract(input: $i) { contract { approval { id } } userErrors { field code message } } }";
         let input = json!({"id": contract["id"], "expectedVersion": contract["version"]});
         let submitted = ok(&self.app, &self.rep2, submit, input, ("submitContract", "contract")).await;
@@ -109,6 +112,12 @@ impl Demo {
         let contract = self.contract(&self.rep2, &contract["id"]).await;
         assert_eq!(contract["status"], "APPROVED", "{contract}");
         contract
+    }
+
+    async fn split(&self, contract: &Value, shares: Value) {
+        let input = json!({"contractId": contract["id"], "expectedVersion": contract["version"], "shares": shares});
+        let query = "mutation($i: SetCommissionSplitInput!) { setCommissionSplit(input: $i) { shares { percent } userErrors { field code message } } }";
+        ok(&self.app, &self.rep2, query, input, ("setCommissionSplit", "shares")).await;
     }
 
     async fn contract(&self, token: &str, id: &Value) -> Value {
@@ -479,4 +488,61 @@ async fn receipt_plans_pay_in_proportion_on_the_margin_by_category_and_whole_amo
     assert_eq!(amount(&clawed["total"]), -(expected_unit + expected_service));
     // The reversed receipt no longer earns: this month, recalculated, is locked anyway.
     assert_eq!(demo.calculate(&month).await["locked"], 1);
+}
+
+#[tokio::test]
+async fn a_revision_earns_its_difference_in_its_own_month_each_side_by_its_own_split() {
+    let demo = demo().await;
+    let app = &demo.app;
+    let rep1_id = app.user_id(&demo.admin, "rep1@demo.local").await;
+    let rep2_id = app.user_id(&demo.admin, "rep2@demo.local").await;
+    demo.plan(json!({"name": "统一 2%", "earnedOn": "SIGNING", "ratePercent": "2",
+        "members": [{"kind": "USER", "id": rep1_id}, {"kind": "USER", "id": rep2_id}], "effectiveFrom": "2026-01-01"}))
+        .await;
+    let original = demo.approved("100000", &[], None).await;
+    // Revised up to 110,000 and split half and half with rep1.
+    let revise = format!(
+        "mutation($i: ContractActionInput!) {{ reviseContract(input: $i) {{ contract {{ {CONTRACT} }} userErrors {{ field code message }} }} }}"
+    );
+    let input = json!({"id": original["id"], "expectedVersion": original["version"]});
+    let draft = ok(app, &demo.rep2, &revise, input, ("reviseContract", "contract")).await;
+    let customer_id = customer(app, &demo.rep2, JINLING).await;
+    let update = format!(
+        "mutation($i: UpdateContractInput!) {{ updateContract(input: $i) {{ contract {{ {CONTRACT} }} userErrors {{ field code message }} }} }}"
+    );
+    let input = json!({"id": draft["id"], "expectedVersion": draft["version"], "installments": [{"amount": "110000", "dueOn": "2026-12-31"}],
+        "contract": {"title": "数控机床供货合同（变更）", "customerId": customer_id, "amount": "110000", "signedOn": "2026-01-05"}});
+    let draft = ok(app, &demo.rep2, &update, input, ("updateContract", "contract")).await;
+    demo.split(&draft, json!([{"userId": rep2_id, "percent": "50"}, {"userId": rep1_id, "percent": "50"}])).await;
+    // The contract in force keeps its split: only commission managers may change it.
+    let current = demo.contract(&demo.rep2, &original["id"]).await;
+    let query = "mutation($i: SetCommissionSplitInput!) { setCommissionSplit(input: $i) { shares { percent } userErrors { field code message } } }";
+    let input = json!({"contractId": current["id"], "expectedVersion": current["version"], "shares": [{"userId": rep1_id, "percent": "100"}]});
+    let (codes, _) = refused(app, &demo.rep2, query, input, "setCommissionSplit").await;
+    assert_eq!(codes, ["ILLEGAL_STATE"]);
+    let revision = demo.approve(&demo.contract(&demo.rep2, &draft["id"]).await).await;
+    let (month, next) = months_of(&revision["approvedAt"]);
+
+    // rep2: 100,000 at 2 % for the original; the revision takes back the original's
+    // 100,000 and credits half of 110,000: -45,000 at 2 %. rep1: half of 110,000, and the
+    // demo's 明远 contract (580,000) approved today.
+    demo.calculate(&month).await;
+    let rep2 = demo.statement_of(&month, "rep2@demo.local").await;
+    let mut got: Vec<(Decimal, Decimal)> = lines(&rep2).into_iter().map(|l| (l.2, l.4)).collect();
+    got.sort();
+    assert_eq!(got, [(d("-45000"), d("-900")), (d("100000"), d("2000"))], "{rep2}");
+    let rep1 = demo.statement_of(&month, "rep1@demo.local").await;
+    assert_eq!(amount(&rep1["total"]), d("12700"), "{rep1}");
+
+    // A revision started and then voided as a draft takes nothing back.
+    let current = demo.contract(&demo.rep2, &revision["id"]).await;
+    let input = json!({"id": current["id"], "expectedVersion": current["version"]});
+    let abandoned = ok(app, &demo.rep2, &revise, input, ("reviseContract", "contract")).await;
+    let void = "mutation($i: ContractActionInput!) { voidContract(input: $i) { contract { status } userErrors { field code message } } }";
+    let input = json!({"id": abandoned["id"], "expectedVersion": abandoned["version"], "reason": "不再变更"});
+    ok(app, &demo.finance, void, input, ("voidContract", "contract")).await;
+    let confirmed = demo.statement_move("confirmCommissionStatement", &rep2).await;
+    assert_eq!(confirmed["statement"]["status"], "CONFIRMED");
+    let run = demo.calculate(&next).await;
+    assert_eq!(run["clawbacks"], 0, "{run}");
 }

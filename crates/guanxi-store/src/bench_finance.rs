@@ -226,6 +226,8 @@ pub(crate) async fn load(
             status: Set(status.as_str().into()),
             void_reason: Set(None),
             approved_at: Set(matches!(status, ContractStatus::Approved | ContractStatus::Completed).then_some(signed)),
+            effective_at: Set(matches!(status, ContractStatus::Approved | ContractStatus::Completed).then_some(signed)),
+            voided_at: Set(None),
             completed_at: Set((status == ContractStatus::Completed).then_some(now)),
             created_by: Set(Some(*owner)),
             version: Set(2),

@@ -116,6 +116,12 @@ pub async fn visible_ids<C: ConnectionTrait>(
             use crate::service::knowledge::{Articles, Readers};
             repo::visible_ids::<Articles, _>(conn, tenant, Readers::Staff, ids).await
         }
+        (K::CommissionPlan, V::Tenant) => {
+            repo::visible_ids::<crate::finance::commission::Plans, _>(conn, tenant, (), ids).await
+        }
+        (K::CommissionStatement, V::Owner(rule)) => {
+            repo::visible_ids::<crate::finance::commission_statement::Statements, _>(conn, tenant, rule, ids).await
+        }
         (K::Defect, V::Tenant) => repo::visible_ids::<crate::service::defect::Defects, _>(conn, tenant, (), ids).await,
         (K::WorkOrder, V::Assigned(scope)) => {
             repo::visible_ids::<crate::service::work_order::WorkOrders, _>(conn, tenant, scope, ids).await

@@ -341,8 +341,11 @@ impl Period {
     pub fn parse(raw: &str) -> Result<Period, FieldError> {
         let bad = || FieldError::new("period", ErrorCode::Invalid, "a month as YYYY-MM, from 2000 to 2100");
         let (year, month) = raw.trim().split_once('-').ok_or_else(bad)?;
+        if !year.chars().chain(month.chars()).all(|c| c.is_ascii_digit()) || raw.trim().len() != 7 {
+            return Err(bad());
+        }
         let (year, month) = (year.parse::<i32>().map_err(|_| bad())?, month.parse::<u32>().map_err(|_| bad())?);
-        if !(2000..=2100).contains(&year) || !(1..=12).contains(&month) || raw.trim().len() != 7 {
+        if !(2000..=2100).contains(&year) || !(1..=12).contains(&month) {
             return Err(bad());
         }
         Ok(Period { year, month })
@@ -470,7 +473,9 @@ impl<'p> Calculator<'p> {
                 (None, Some(t)) => {
                     let amount = t.pay(running + base) - t.pay(running);
                     running += base;
-                    let rate = (!base.is_zero()).then(|| (amount * MAX_RATE / base).round_dp(4));
+                    let rate = (!base.is_zero()).then(|| {
+                        (amount * MAX_RATE / base).round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)
+                    });
                     Earned { rule: Rule::Tier, base, rate, amount }
                 }
                 (None, None) => {
@@ -752,6 +757,8 @@ mod tests {
         let p = Period::parse("2026-12").unwrap();
         assert_eq!((p.first_day().to_string(), p.last_day().to_string()), ("2026-12-01".into(), "2026-12-31".into()));
         assert_eq!(p.next().to_string(), "2027-01");
-        assert!(Period::parse("2026-13").is_err() && Period::parse("26-1").is_err());
+        for bad in ["2026-13", "26-1", "2026-+1", "2026-1 "] {
+            assert!(Period::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -43,7 +43,7 @@ pub const VARIABLES: &[(&str, Type, &str)] = &[
     ("received", Type::Number, "money received on it (on receipt: the receipt's share)"),
     ("base", Type::Number, "what the plan pays on: amount (GROSS) or margin (NET)"),
     ("rate", Type::Number, "the plan's rate for the line's category, as a fraction"),
-    ("total", Type::Number, "the rep's whole base in the period under this plan"),
+    ("total", Type::Number, "the rep's base in the month under this plan, but for what a category rate pays"),
     ("category", Type::Text, "the product category's name (empty when none)"),
 ];
 
@@ -252,7 +252,15 @@ struct Parser {
     source: Vec<char>,
     tokens: Vec<(usize, Token)>,
     next: usize,
+    /// How deeply the expression being read is nested.
+    depth: usize,
 }
+
+/// The deepest nesting a formula may have.
+const MAX_DEPTH: usize = 64;
+
+/// The largest number `tier(…)` is asked about.
+const MAX_TIER_INPUT: i64 = 1_000_000_000_000_000;
 
 impl Parser {
     fn peek(&self) -> Option<&Token> {
@@ -297,6 +305,16 @@ impl Parser {
 
     fn operand(&mut self) -> Result<Expr, FormulaError> {
         let start = self.at();
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return error(start, format!("the formula nests deeper than {MAX_DEPTH} levels"));
+        }
+        let operand = self.operand_at(start);
+        self.depth -= 1;
+        operand
+    }
+
+    fn operand_at(&mut self, start: usize) -> Result<Expr, FormulaError> {
         let Some(token) = self.peek().cloned() else {
             return error(start, "the formula ends too early");
         };
@@ -305,7 +323,8 @@ impl Parser {
             Token::Number(n) => Node::Number(n),
             Token::Text(t) => Node::Text(t),
             Token::Op(Op::Sub) => Node::Neg(Box::new(self.expression(Op::Mul.power())?)),
-            Token::Not => Node::Not(Box::new(self.expression(Op::Eq.power())?)),
+            // `not` takes a whole comparison: `not category == "空调"`.
+            Token::Not => Node::Not(Box::new(self.expression(Op::And.power())?)),
             Token::Open => {
                 let inner = self.expression(0)?;
                 self.expect(Token::Close, "`)`")?;
@@ -357,7 +376,7 @@ impl Formula {
     /// Parses and checks `source`; `has_tiers` says whether `tier(…)` has tiers to use.
     pub fn parse(source: &str, has_tiers: bool) -> Result<Formula, FormulaError> {
         let tokens = lex(source)?;
-        let mut parser = Parser { source: source.chars().collect(), tokens, next: 0 };
+        let mut parser = Parser { source: source.chars().collect(), tokens, next: 0, depth: 0 };
         let root = parser.expression(0)?;
         if parser.peek().is_some() {
             return error(parser.at(), "expected an operator or the end of the formula");
@@ -577,6 +596,9 @@ fn eval(
                 Function::Min => values.iter().copied().fold(values[0], Decimal::min),
                 Function::Max => values.iter().copied().fold(values[0], Decimal::max),
                 Function::Abs => values[0].abs(),
+                Function::Tier if values[0].abs() > Decimal::from(MAX_TIER_INPUT) => {
+                    return error(expr.at, "tier() takes amounts up to 10^15");
+                }
                 Function::Tier => tier(values[0]),
                 _ => {
                     let places = values.get(1).copied().unwrap_or(Decimal::TWO);
@@ -648,6 +670,8 @@ mod tests {
             ("abs(net - total)", "240000"),
             ("if(amount >= 10000 and not (total < 1), 1, 0)", "1"),
             ("if(amount < 10000 || total >= 250000, 1, 0)", "1"),
+            ("if(not category == \"空调\", 1, 2)", "2"),
+            ("if(not amount > 1 and true, 1, 2)", "2"),
             ("received / amount * 100", "50"),
             ("amount × 2% ÷ 2", "113"),
         ];
@@ -681,6 +705,8 @@ mod tests {
             assert_eq!(err.position, position, "{source}: {err}");
             assert!(err.message.contains(message), "{source}: {err}");
         }
+        let deep = format!("{}1{}", "(".repeat(100), ")".repeat(100));
+        assert!(Formula::parse(&deep, true).unwrap_err().message.contains("nests deeper"));
         let no_tiers = Formula::parse("tier(amount)", false).unwrap_err();
         assert!(no_tiers.message.contains("needs the plan to have tiers"), "{no_tiers}");
     }

@@ -124,6 +124,17 @@ pub struct ProductCategory {
     pub version: i32,
 }
 
+/// A category and every category above it, nearest first (a cycle stops the walk).
+pub fn lineage(categories: &[ProductCategory], start: ProductCategoryId) -> Vec<ProductCategoryId> {
+    let mut chain = vec![];
+    let mut next = Some(start);
+    while let Some(at) = next.filter(|at| !chain.contains(at)) {
+        chain.push(at);
+        next = categories.iter().find(|c| c.id == at).and_then(|c| c.parent_id);
+    }
+    chain
+}
+
 /// A product code given by a user: letters, digits, dashes, dots and underscores.
 pub fn check_code(code: &str) -> Result<String, FieldError> {
     let code = code.trim();

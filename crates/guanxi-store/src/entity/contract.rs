@@ -34,6 +34,10 @@ pub struct Model {
     pub status: String,
     pub void_reason: Option<String>,
     pub approved_at: Option<DateTimeUtc>,
+    /// When this revision came into force (a revision keeps the first's `approved_at`).
+    pub effective_at: Option<DateTimeUtc>,
+    /// When a contract in force was voided.
+    pub voided_at: Option<DateTimeUtc>,
     pub completed_at: Option<DateTimeUtc>,
     pub created_by: Option<Uuid>,
     pub version: i32,

@@ -12,7 +12,7 @@ use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::trade::money::{from_e4, to_e4};
 use guanxi_domain::{ErrorCode, FieldError, Invalid};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Select,
 };
@@ -170,14 +170,19 @@ async fn check_members<C: ConnectionTrait>(
     for (i, member) in fields.members.iter().enumerate() {
         let known = match member.kind {
             MemberKind::User => everyone.iter().any(|(s, _)| s.user_id.uuid() == member.id),
-            MemberKind::Role => {
-                everyone.iter().any(|(s, _)| s.role_id == member.id) || role_exists(conn, tenant, member.id).await?
-            }
-            MemberKind::Department => everyone.iter().any(|(s, _)| s.departments.contains(&member.id)),
+            MemberKind::Role => exists::<crate::entity::role::Entity, _>(conn, tenant, member.id).await?,
+            MemberKind::Department => exists::<department::Entity, _>(conn, tenant, member.id).await?,
         };
         if !known {
             let message = format!("no such {} in this tenant", member.kind.as_str().to_lowercase());
             invalid.push(FieldError::new(format!("members.{i}.id"), ErrorCode::NotFound, message));
+        }
+    }
+    let categories = crate::trade::product::categories(conn, tenant).await?;
+    for (i, rate) in fields.rules.category_rates.iter().enumerate() {
+        if !categories.iter().any(|c| c.id.uuid() == rate.category_id) {
+            let field = format!("rules.categoryRates.{i}.categoryId");
+            invalid.push(FieldError::new(field, ErrorCode::NotFound, "no such product category"));
         }
     }
     invalid.into_result()?;
@@ -205,14 +210,19 @@ async fn check_members<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn role_exists<C: ConnectionTrait>(conn: &C, tenant: TenantId, id: Uuid) -> StoreResult<bool> {
-    use crate::entity::role;
-    let found = role::Entity::find()
+/// Whether a row of a tenant table keyed `(tenant_id, id)` exists (a role, a department).
+async fn exists<E, C>(conn: &C, tenant: TenantId, id: Uuid) -> StoreResult<bool>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    use sea_orm::sea_query::Alias;
+    let found = E::find()
         .select_only()
-        .column(role::Column::Id)
-        .filter(role::Column::TenantId.eq(tenant.uuid()))
-        .filter(role::Column::Id.eq(id))
-        .into_tuple::<Uuid>()
+        .expr(Expr::val(1))
+        .filter(Expr::col(Alias::new("tenant_id")).eq(tenant.uuid()))
+        .filter(Expr::col(Alias::new("id")).eq(id))
+        .into_tuple::<i32>()
         .one(conn)
         .await?;
     Ok(found.is_some())
@@ -326,10 +336,12 @@ pub async fn splits_of<C: ConnectionTrait>(
 
 /// Sets how a contract the caller may write credits its reps (业绩分配): the shares of
 /// active users, adding up to 100 percent. An empty list goes back to the owner alone.
+/// Once the contract is in force only someone who manages commissions (`manager`) may
+/// change it; a superseded or void contract's is history.
 pub async fn set_split<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    scope: OrApprover,
+    (scope, manager): (OrApprover, bool),
     (contract_id, expected_version): (Uuid, i32),
     shares: Vec<(UserId, Decimal)>,
 ) -> StoreResult<Vec<Share>> {
@@ -342,6 +354,17 @@ pub async fn set_split<C: ConnectionTrait>(
         expected_version,
     )
     .await?;
+    use guanxi_domain::finance::contract::ContractStatus as S;
+    let message = match contract.status {
+        S::Superseded | S::Void => Some("the contract is no longer in force: its split is history"),
+        S::Approved | S::Completed | S::Expired if !manager => {
+            Some("the contract is in force: only someone who manages commissions may change its split")
+        }
+        _ => None,
+    };
+    if let Some(message) = message {
+        return Err(StoreError::rejected("contractId", ErrorCode::IllegalState, message));
+    }
     if !shares.is_empty() {
         guanxi_domain::finance::commission::check_split(&shares)?;
         let users: Vec<Uuid> = shares.iter().map(|(u, _)| u.uuid()).collect();

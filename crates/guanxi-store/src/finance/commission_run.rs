@@ -1,10 +1,12 @@
-//! Calculating a month's commissions (计算佣金). A fixed number of statements whatever the
-//! volume: one grouped read of the month's approved contracts (SIGNING) and one of its
-//! approved receipts (RECEIPT), each joined to the contract's lines, products and split;
+//! Calculating a month's commissions (计算佣金), with no statement per contract, receipt
+//! or rep: one grouped read of the contracts that came into force in the month (SIGNING)
+//! and one of the receipts to credit (RECEIPT), each joined to the contract's lines,
+//! products and split;
 //! one read of the lines to claw back; then the plans' arithmetic in the domain and
 //! multi-row writes. Re-running replaces the DRAFT statements' computed lines (their
-//! adjustments stay) and never touches a CONFIRMED or PAID statement: its rep's new
-//! earnings wait for them to be confirmed, and clawbacks land in the next open month.
+//! adjustments stay) and never touches a CONFIRMED or PAID statement. A receipt credited
+//! nowhere yet (its month confirmed, or entered late) is credited in the next month
+//! calculated; clawbacks land in the next month where the rep's statement is a draft.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -14,13 +16,13 @@ use guanxi_domain::finance::commission::{
 };
 use guanxi_domain::ids::TenantId;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
-use guanxi_domain::trade::money::{from_e4, to_e4};
+use guanxi_domain::trade::money::from_e4;
 use rust_decimal::Decimal;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::commission::{live_plans, staff};
-use super::commission_statement::{ENTITY, totals_update};
+use super::commission_statement::{ENTITY, NewLine as Computed, line_model, totals_update};
 use crate::dialect::raw_statement;
 use crate::entity::{commission_line, commission_statement};
 use crate::error::{StoreError, StoreResult};
@@ -41,6 +43,7 @@ pub struct Calculated {
 }
 
 /// The contract line (or, for a contract without lines, its amount) a credit comes from.
+#[derive(Clone)]
 struct Source {
     kind: LineKind,
     day: NaiveDate,
@@ -55,29 +58,18 @@ struct Source {
     margin: Decimal,
 }
 
-/// One computed line, before it is written.
-struct Computed {
-    user: Uuid,
-    kind: LineKind,
-    rule: Rule,
-    plan: Option<Uuid>,
-    contract: Option<Uuid>,
-    receipt: Option<Uuid>,
-    category: Option<Uuid>,
-    day: Option<NaiveDate>,
-    share: Option<Decimal>,
-    base: Decimal,
-    rate: Option<Decimal>,
-    amount: Decimal,
-    clawback_of: Option<Uuid>,
+/// A contract line's figures and the rep it credits: the split of the contract the line
+/// belongs to (`{contract}`), else that contract's owner (`{owner}`).
+fn line_columns(contract: &str, owner: &str) -> String {
+    format!(
+        "l.gross_e4 AS gross_e4, l.net_e4 AS net_e4, l.quantity_e4 AS quantity_e4, \
+         p.cost_price_e4 AS cost_e4, p.category_id AS category_id, \
+         COALESCE(s.user_id, {owner}) AS credited, COALESCE(s.share_e4, 1000000) AS share_e4 \
+         FROM {{from}} \
+         LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id \
+         LEFT JOIN contract_splits s ON s.tenant_id = l.tenant_id AND s.contract_id = {contract}"
+    )
 }
-
-const LINE_COLUMNS: &str = "l.gross_e4 AS gross_e4, l.net_e4 AS net_e4, l.quantity_e4 AS quantity_e4, \
-     p.cost_price_e4 AS cost_e4, p.category_id AS category_id, \
-     COALESCE(s.user_id, c.owner_id) AS credited, COALESCE(s.share_e4, 1000000) AS share_e4";
-
-const LINE_JOINS: &str = "LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id \
-     LEFT JOIN contract_splits s ON s.tenant_id = c.tenant_id AND s.contract_id = c.id";
 
 /// One rep's part of one contract line row: gross, net and margin times their share.
 struct Credited {
@@ -87,184 +79,203 @@ struct Credited {
     category: Option<Uuid>,
 }
 
-/// A contract of the month as its rows are read: whether its own and its predecessor's
-/// lines were seen, its amounts and day, and the reps it credits.
-struct Seen {
-    own_lines: bool,
-    prior_lines: bool,
-    revises: Option<Uuid>,
-    amount_e4: i64,
-    prior_e4: Option<i64>,
-    day: NaiveDate,
-    shares: Vec<(Uuid, Decimal)>,
-}
-
-/// The figures of one contract line row, `scale` times (a receipt's part), or of the
-/// contract's amount when it has no lines; `None` for a row without a credited rep.
-fn figures(row: &sea_orm::QueryResult, amount_e4: i64, scale: Decimal) -> StoreResult<Option<Credited>> {
-    let Some(user) = row.try_get::<Option<Uuid>>("", "credited")? else { return Ok(None) };
-    let share = from_e4(row.try_get::<i64>("", "share_e4")?) / Decimal::ONE_HUNDRED;
-    let figures = match row.try_get::<Option<i64>>("", "gross_e4")? {
-        Some(gross) => {
-            let net = from_e4(row.try_get::<Option<i64>>("", "net_e4")?.unwrap_or(gross));
-            let cost = row.try_get::<Option<i64>>("", "cost_e4")?.map(from_e4);
-            let quantity = from_e4(row.try_get::<Option<i64>>("", "quantity_e4")?.unwrap_or(0));
-            let margin = cost.map_or(net, |c| net - c * quantity);
-            [from_e4(gross), net, margin]
-        }
-        None => [from_e4(amount_e4); 3],
+/// The figures of one contract line row times `scale` (a receipt's part) and the rep's
+/// share; `None` for a row without a line or a credited rep.
+fn figures(row: &sea_orm::QueryResult, scale: Decimal) -> StoreResult<Option<Credited>> {
+    let (Some(user), Some(gross)) =
+        (row.try_get::<Option<Uuid>>("", "credited")?, row.try_get::<Option<i64>>("", "gross_e4")?)
+    else {
+        return Ok(None);
     };
+    let share = from_e4(row.try_get::<i64>("", "share_e4")?) / Decimal::ONE_HUNDRED;
+    let net = from_e4(row.try_get::<Option<i64>>("", "net_e4")?.unwrap_or(gross));
+    let cost = row.try_get::<Option<i64>>("", "cost_e4")?.map(from_e4);
+    let quantity = from_e4(row.try_get::<Option<i64>>("", "quantity_e4")?.unwrap_or(0));
+    let margin = cost.map_or(net, |c| net - c * quantity);
     let category = row.try_get::<Option<Uuid>>("", "category_id")?;
-    Ok(Some(Credited { user, share, figures: figures.map(|f| f * scale * share), category }))
+    let figures = [from_e4(gross), net, margin].map(|f| f * scale * share);
+    Ok(Some(Credited { user, share, figures, category }))
 }
 
-fn shanghai_day(at: DateTime<Utc>) -> NaiveDate {
-    guanxi_domain::customers::customer::shanghai_date(at)
+/// A contract without lines (or the one a revision revised, without lines) counts by its
+/// amount: neither tax nor cost is known, so its net and margin are the amount too. It
+/// goes to the contract's split, else its owner.
+async fn by_amount<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    wholes: Vec<(Source, Uuid, Option<Uuid>)>,
+) -> StoreResult<Vec<Source>> {
+    let ids: Vec<Uuid> = wholes.iter().map(|(_, of, _)| *of).collect();
+    let splits = super::commission::splits_of(conn, tenant, &ids).await?;
+    let mut out = Vec::new();
+    for (source, of, owner) in wholes {
+        let shares: Vec<(Uuid, Decimal)> = match splits.get(&of) {
+            Some(shares) => shares.iter().map(|s| (s.user_id.uuid(), s.percent / Decimal::ONE_HUNDRED)).collect(),
+            None => owner.map(|o| vec![(o, Decimal::ONE)]).unwrap_or_default(),
+        };
+        for (user, share) in shares {
+            let part = source.gross * share;
+            out.push(Source { user, share, gross: part, net: part, margin: part, ..source.clone() });
+        }
+    }
+    Ok(out)
 }
 
-/// The month's approved contracts, line by line and rep by rep, a revision by its
-/// difference from the contract it revised; and the first contracts of new customers.
+/// The contracts that came into force in the month (a revision on its own approval, by
+/// its difference from the one it revised, each side credited by its own split), line by
+/// line and rep by rep; and the first contracts of new customers, for their owners.
 async fn signing_sources<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     (from, to): (DateTime<Utc>, DateTime<Utc>),
 ) -> StoreResult<(Vec<Source>, Vec<(Uuid, Uuid, NaiveDate)>)> {
-    let sql = format!(
-        "SELECT c.id AS contract_id, c.owner_id AS owner_id, c.approved_at AS approved_at, c.amount_e4 AS amount_e4, \
-         c.revises_id AS revises_id, pr.amount_e4 AS prior_e4, l.contract_id AS line_of, {LINE_COLUMNS}, \
-         CASE WHEN c.revises_id IS NULL AND NOT EXISTS (SELECT 1 FROM contracts o WHERE o.tenant_id = c.tenant_id \
-           AND o.customer_id = c.customer_id AND o.number <> c.number AND o.approved_at < c.approved_at) \
-           THEN 1 ELSE 0 END AS first_contract \
-         FROM contracts c \
+    let columns = line_columns(
+        "COALESCE(l.contract_id, c.id)",
+        "CASE WHEN l.contract_id = c.revises_id THEN pr.owner_id ELSE c.owner_id END",
+    );
+    let from_clause = "contracts c \
          LEFT JOIN contracts pr ON pr.tenant_id = c.tenant_id AND pr.id = c.revises_id \
-         LEFT JOIN document_lines l ON l.tenant_id = c.tenant_id AND (l.contract_id = c.id OR l.contract_id = c.revises_id) \
-         {LINE_JOINS} \
-         WHERE c.tenant_id = ? AND c.approved_at >= ? AND c.approved_at < ? AND c.deleted_at IS NULL \
-         AND c.status IN ('APPROVED', 'COMPLETED', 'SUPERSEDED')"
+         LEFT JOIN document_lines l ON l.tenant_id = c.tenant_id AND (l.contract_id = c.id OR l.contract_id = c.revises_id)";
+    let sql = format!(
+        "SELECT c.id AS contract_id, c.owner_id AS owner_id, pr.owner_id AS prior_owner, c.effective_at AS effective_at, \
+         c.amount_e4 AS amount_e4, c.revises_id AS revises_id, pr.amount_e4 AS prior_e4, l.contract_id AS line_of, \
+         CASE WHEN c.revises_id IS NULL AND NOT EXISTS (SELECT 1 FROM contracts o WHERE o.tenant_id = c.tenant_id \
+           AND o.customer_id = c.customer_id AND o.number <> c.number AND o.deleted_at IS NULL \
+           AND o.status IN ('APPROVED', 'COMPLETED', 'SUPERSEDED') \
+           AND (o.effective_at < c.effective_at OR (o.effective_at = c.effective_at AND o.id < c.id))) \
+           THEN 1 ELSE 0 END AS first_contract, \
+         {} \
+         WHERE c.tenant_id = ? AND c.effective_at >= ? AND c.effective_at < ? AND c.deleted_at IS NULL \
+         AND c.status IN ('APPROVED', 'COMPLETED', 'SUPERSEDED')",
+        columns.replace("{from}", from_clause)
     );
     let values = [tenant.uuid().into(), from.into(), to.into()];
     let rows = conn.query_all_raw(raw_statement(conn.get_database_backend(), &sql, values)).await?;
     // Per contract: whether its own and its predecessor's lines were seen.
-    let mut seen: BTreeMap<Uuid, Seen> = BTreeMap::new();
+    let mut seen: BTreeMap<Uuid, (bool, bool)> = BTreeMap::new();
+    let mut wholes = Vec::new();
     let mut sources = Vec::new();
     let mut firsts = Vec::new();
     for row in &rows {
         let contract: Uuid = row.try_get("", "contract_id")?;
-        let day = shanghai_day(row.try_get::<DateTime<Utc>>("", "approved_at")?);
+        let day = guanxi_domain::customers::customer::shanghai_date(row.try_get::<DateTime<Utc>>("", "effective_at")?);
+        let owner: Option<Uuid> = row.try_get("", "owner_id")?;
         let revises: Option<Uuid> = row.try_get("", "revises_id")?;
         let line_of: Option<Uuid> = row.try_get("", "line_of")?;
-        let amount: i64 = row.try_get("", "amount_e4")?;
-        let prior_e4 = row.try_get("", "prior_e4")?;
-        let entry = seen.entry(contract).or_insert(Seen {
-            own_lines: false,
-            prior_lines: false,
-            revises,
-            amount_e4: amount,
-            prior_e4,
-            day,
-            shares: vec![],
-        });
-        let Some(Credited { user, share, figures: [gross, net, margin], category }) = figures(row, 0, Decimal::ONE)?
-        else {
-            continue;
-        };
-        if !entry.shares.iter().any(|(u, _)| *u == user) {
-            entry.shares.push((user, share));
-        }
-        if row.try_get::<i32>("", "first_contract")? == 1 && row.try_get::<Option<Uuid>>("", "owner_id")? == Some(user)
+        if row.try_get::<i32>("", "first_contract")? == 1
+            && let Some(owner) = owner
         {
-            firsts.push((user, contract, day));
+            firsts.push((owner, contract, day));
         }
-        let Some(line_of) = line_of else { continue };
-        let sign = if line_of == contract {
-            entry.own_lines = true;
-            Decimal::ONE
-        } else {
-            entry.prior_lines = true;
-            Decimal::NEGATIVE_ONE
-        };
-        let (gross, net, margin) = (gross * sign, net * sign, margin * sign);
-        sources.push(Source {
+        let blank = Source {
             kind: LineKind::Signing,
             day,
             contract,
             receipt: None,
-            user,
-            share,
-            category,
+            user: Uuid::nil(),
+            share: Decimal::ONE,
+            category: None,
+            gross: Decimal::ZERO,
+            net: Decimal::ZERO,
+            margin: Decimal::ZERO,
+        };
+        if let std::collections::btree_map::Entry::Vacant(entry) = seen.entry(contract) {
+            entry.insert((false, false));
+            // Whether it had lines is known once its rows are read: noted for later.
+            let prior: Option<i64> = row.try_get("", "prior_e4")?;
+            let amount: i64 = row.try_get("", "amount_e4")?;
+            let prior_owner: Option<Uuid> = row.try_get("", "prior_owner")?;
+            wholes.push((Source { gross: from_e4(amount), ..blank.clone() }, contract, owner, true));
+            if let Some(revised) = revises {
+                let taken = Source { gross: -from_e4(prior.unwrap_or(0)), ..blank.clone() };
+                wholes.push((taken, revised, prior_owner, false));
+            }
+        }
+        let Some(credited) = figures(row, Decimal::ONE)? else { continue };
+        let Some(line_of) = line_of else { continue };
+        let own = line_of == contract;
+        let flags = seen.entry(contract).or_default();
+        if own {
+            flags.0 = true
+        } else {
+            flags.1 = true
+        }
+        let sign = if own { Decimal::ONE } else { Decimal::NEGATIVE_ONE };
+        let [gross, net, margin] = credited.figures.map(|f| f * sign);
+        sources.push(Source {
+            user: credited.user,
+            share: credited.share,
+            category: credited.category,
             gross,
             net,
             margin,
+            ..blank
         });
     }
-    // A contract (or the one it revised) without lines counts by its amount.
-    for (contract, seen) in seen {
-        let mut whole = Decimal::ZERO;
-        if !seen.own_lines {
-            whole += from_e4(seen.amount_e4);
-        }
-        if seen.revises.is_some() && !seen.prior_lines {
-            whole -= from_e4(seen.prior_e4.unwrap_or(0));
-        }
-        if whole.is_zero() {
-            continue;
-        }
-        let day = seen.day;
-        for (user, share) in seen.shares {
-            let part = whole * share;
-            sources.push(Source {
-                kind: LineKind::Signing,
-                day,
-                contract,
-                receipt: None,
-                user,
-                share,
-                category: None,
-                gross: part,
-                net: part,
-                margin: part,
-            });
-        }
-    }
+    let wholes: Vec<(Source, Uuid, Option<Uuid>)> = wholes
+        .into_iter()
+        .filter(|(source, _, _, own)| {
+            let (own_lines, prior_lines) = seen.get(&source.contract).copied().unwrap_or_default();
+            !source.gross.is_zero() && if *own { !own_lines } else { !prior_lines }
+        })
+        .map(|(source, of, owner, _)| (source, of, owner))
+        .collect();
+    sources.extend(by_amount(conn, tenant, wholes).await?);
     firsts.sort();
     firsts.dedup();
     Ok((sources, firsts))
 }
 
-/// The month's approved receipts, each spread over its contract's lines in proportion.
+/// The approved receipts of the month, and those of the year before it that no month
+/// has credited yet (received late, or back-dated into a month already confirmed), each
+/// spread over its contract's lines in proportion. Runs after the month's draft lines are
+/// deleted, so a receipt is credited in exactly one month.
 async fn receipt_sources<C: ConnectionTrait>(conn: &C, tenant: TenantId, period: Period) -> StoreResult<Vec<Source>> {
+    let from_clause = "receipts r JOIN contracts c ON c.tenant_id = r.tenant_id AND c.id = r.contract_id \
+         LEFT JOIN document_lines l ON l.tenant_id = c.tenant_id AND l.contract_id = c.id";
     let sql = format!(
         "SELECT r.id AS receipt_id, r.received_on AS received_on, r.amount_e4 AS receipt_e4, c.id AS contract_id, \
-         c.amount_e4 AS amount_e4, {LINE_COLUMNS} \
-         FROM receipts r JOIN contracts c ON c.tenant_id = r.tenant_id AND c.id = r.contract_id \
-         LEFT JOIN document_lines l ON l.tenant_id = c.tenant_id AND l.contract_id = c.id \
-         {LINE_JOINS} \
+         c.owner_id AS owner_id, c.amount_e4 AS amount_e4, {} \
          WHERE r.tenant_id = ? AND r.status = 'APPROVED' AND r.received_on >= ? AND r.received_on <= ? \
-         AND c.amount_e4 > 0"
+         AND c.amount_e4 > 0 AND NOT EXISTS (SELECT 1 FROM commission_lines x WHERE x.tenant_id = r.tenant_id \
+           AND x.receipt_id = r.id AND x.kind = 'RECEIPT')",
+        line_columns("c.id", "c.owner_id").replace("{from}", from_clause)
     );
-    let values = [tenant.uuid().into(), period.first_day().into(), period.last_day().into()];
+    let earliest = period.first_day() - chrono::Duration::days(366);
+    let values = [tenant.uuid().into(), earliest.into(), period.last_day().into()];
     let rows = conn.query_all_raw(raw_statement(conn.get_database_backend(), &sql, values)).await?;
     let mut sources = Vec::with_capacity(rows.len());
+    let mut wholes = Vec::new();
+    let mut seen = HashSet::new();
     for row in &rows {
         let amount: i64 = row.try_get("", "amount_e4")?;
-        let part = from_e4(row.try_get::<i64>("", "receipt_e4")?) / from_e4(amount);
-        let Some(Credited { user, share, figures: [gross, net, margin], category }) = figures(row, amount, part)?
-        else {
-            continue;
-        };
-        sources.push(Source {
+        let received: i64 = row.try_get("", "receipt_e4")?;
+        let part = from_e4(received) / from_e4(amount);
+        let receipt: Uuid = row.try_get("", "receipt_id")?;
+        let source = Source {
             kind: LineKind::Receipt,
             day: row.try_get("", "received_on")?,
             contract: row.try_get("", "contract_id")?,
-            receipt: Some(row.try_get("", "receipt_id")?),
-            user,
-            share,
-            category,
-            gross,
-            net,
-            margin,
-        });
+            receipt: Some(receipt),
+            user: Uuid::nil(),
+            share: Decimal::ONE,
+            category: None,
+            gross: from_e4(received),
+            net: Decimal::ZERO,
+            margin: Decimal::ZERO,
+        };
+        match figures(row, part)? {
+            Some(Credited { user, share, figures: [gross, net, margin], category }) => {
+                sources.push(Source { user, share, category, gross, net, margin, ..source });
+            }
+            None if row.try_get::<Option<i64>>("", "gross_e4")?.is_none() && seen.insert(receipt) => {
+                let (contract, owner) = (source.contract, row.try_get("", "owner_id")?);
+                wholes.push((source, contract, owner));
+            }
+            None => {}
+        }
     }
+    sources.extend(by_amount(conn, tenant, wholes).await?);
     Ok(sources)
 }
 
@@ -284,7 +295,7 @@ async fn clawbacks<C: ConnectionTrait>(
          AND (EXISTS (SELECT 1 FROM receipts r WHERE r.tenant_id = l.tenant_id AND r.id = l.receipt_id \
               AND r.status = 'REVERSED' AND r.reversed_at < ?) \
            OR EXISTS (SELECT 1 FROM contracts c JOIN contracts v ON v.tenant_id = c.tenant_id AND v.number = c.number \
-              WHERE c.tenant_id = l.tenant_id AND c.id = l.contract_id AND v.status = 'VOID' AND v.updated_at < ?)) \
+              WHERE c.tenant_id = l.tenant_id AND c.id = l.contract_id AND v.voided_at < ?)) \
          AND NOT EXISTS (SELECT 1 FROM commission_lines k WHERE k.tenant_id = l.tenant_id AND k.clawback_of = l.id \
               AND k.period <> ?)";
     let t = tenant.uuid();
@@ -306,6 +317,8 @@ async fn clawbacks<C: ConnectionTrait>(
             rate: row.try_get::<Option<i64>>("", "rate_e4")?.map(from_e4),
             amount: -from_e4(row.try_get::<i64>("", "amount_e4")?),
             clawback_of: Some(row.try_get("", "id")?),
+            reason: None,
+            author: None,
         });
     }
     Ok(out)
@@ -327,15 +340,8 @@ async fn earn<C: ConnectionTrait>(
         staff(conn, tenant, Some(&users)).await?.into_iter().map(|(s, _)| (s.user_id.uuid(), s)).collect();
     let categories = crate::trade::product::categories(conn, tenant).await?;
     let chain = |category: Option<Uuid>| -> (Vec<Uuid>, String) {
-        let mut out = Vec::new();
-        let mut next = category;
-        while let Some(id) = next {
-            if out.contains(&id) {
-                break;
-            }
-            out.push(id);
-            next = categories.iter().find(|c| c.id.uuid() == id).and_then(|c| c.parent_id.map(|p| p.uuid()));
-        }
+        let lineage = category.map(|id| guanxi_domain::trade::product::lineage(&categories, id.into()));
+        let out = lineage.unwrap_or_default().into_iter().map(|c| c.uuid()).collect();
         let name = category
             .and_then(|id| categories.iter().find(|c| c.id.uuid() == id))
             .map_or_else(String::new, |c| c.name.clone());
@@ -408,6 +414,8 @@ async fn earn<C: ConnectionTrait>(
                 rate: earned.rate,
                 amount: earned.amount,
                 clawback_of: None,
+                reason: None,
+                author: None,
             });
         }
     }
@@ -429,6 +437,8 @@ async fn earn<C: ConnectionTrait>(
             rate: None,
             amount: bonus,
             clawback_of: None,
+            reason: None,
+            author: None,
         });
     }
     Ok(out)
@@ -440,6 +450,18 @@ pub async fn calculate<C: ConnectionTrait>(conn: &C, author: &Author, period: Pe
     let tenant = author.tenant_id;
     let name = period.to_string();
     let window = (start_of(period.first_day()), start_of(period.next().first_day()));
+    let backend = conn.get_database_backend();
+    let t = tenant.uuid();
+    // The month's draft lines go first, so what they credited is free to credit again.
+    // Writes of a tenant run one at a time (`Database::begin_tenant_write`), so no
+    // statement is confirmed between here and the writes below.
+    conn.execute_raw(raw_statement(
+        backend,
+        "DELETE FROM commission_lines WHERE tenant_id = ? AND period = ? AND kind <> 'ADJUSTMENT' AND statement_id IN \
+         (SELECT id FROM commission_statements WHERE tenant_id = ? AND period = ? AND status = 'DRAFT')",
+        [t.into(), name.clone().into(), t.into(), name.clone().into()],
+    ))
+    .await?;
     let plans = live_plans(conn, tenant).await?;
     let mut sources = Vec::new();
     let mut firsts = Vec::new();
@@ -452,12 +474,10 @@ pub async fn calculate<C: ConnectionTrait>(conn: &C, author: &Author, period: Pe
         sources.extend(receipt_sources(conn, tenant, period).await?);
     }
     let mut computed = earn(conn, tenant, &plans, sources, firsts).await?;
-    let clawed = clawbacks(conn, tenant, &name, window.1).await?;
-    let clawback_count = clawed.len();
-    computed.extend(clawed);
+    computed.extend(clawbacks(conn, tenant, &name, window.1).await?);
 
     let existing: Vec<commission_statement::Model> = commission_statement::Entity::find()
-        .filter(commission_statement::Column::TenantId.eq(tenant.uuid()))
+        .filter(commission_statement::Column::TenantId.eq(t))
         .filter(commission_statement::Column::Period.eq(name.clone()))
         .all(conn)
         .await?;
@@ -465,16 +485,7 @@ pub async fn calculate<C: ConnectionTrait>(conn: &C, author: &Author, period: Pe
         existing.iter().filter(|s| s.status != StatementStatus::Draft.as_str()).map(|s| s.user_id).collect();
     let mut statement_of: HashMap<Uuid, Uuid> = existing.iter().map(|s| (s.user_id, s.id)).collect();
     computed.retain(|c| !locked.contains(&c.user));
-
-    let backend = conn.get_database_backend();
-    let t = tenant.uuid();
-    conn.execute_raw(raw_statement(
-        backend,
-        "DELETE FROM commission_lines WHERE tenant_id = ? AND period = ? AND kind <> 'ADJUSTMENT' AND statement_id IN \
-         (SELECT id FROM commission_statements WHERE tenant_id = ? AND period = ? AND status = 'DRAFT')",
-        [t.into(), name.clone().into(), t.into(), name.clone().into()],
-    ))
-    .await?;
+    let clawback_count = computed.iter().filter(|c| c.kind == LineKind::Clawback).count();
     let now = Utc::now();
     let mut created = Vec::new();
     let mut new_statements = Vec::new();
@@ -505,31 +516,8 @@ pub async fn calculate<C: ConnectionTrait>(conn: &C, author: &Author, period: Pe
         }
     }
     crate::insert_chunked(conn, new_statements).await?;
-    let lines: Vec<commission_line::ActiveModel> = computed
-        .iter()
-        .map(|c| commission_line::ActiveModel {
-            tenant_id: Set(t),
-            id: Set(Uuid::now_v7()),
-            statement_id: Set(statement_of[&c.user]),
-            user_id: Set(c.user),
-            period: Set(name.clone()),
-            kind: Set(c.kind.as_str().to_owned()),
-            rule: Set(c.rule.as_str().to_owned()),
-            plan_id: Set(c.plan),
-            contract_id: Set(c.contract),
-            receipt_id: Set(c.receipt),
-            category_id: Set(c.category),
-            earned_on: Set(c.day),
-            share_e4: Set(c.share.map(to_e4)),
-            base_e4: Set(to_e4(c.base)),
-            rate_e4: Set(c.rate.map(to_e4)),
-            amount_e4: Set(to_e4(c.amount)),
-            clawback_of: Set(c.clawback_of),
-            reason: Set(None),
-            author_id: Set(None),
-            created_at: Set(now),
-        })
-        .collect();
+    let lines: Vec<commission_line::ActiveModel> =
+        computed.iter().map(|c| line_model(t, (statement_of[&c.user], &name), c, now)).collect();
     let line_count = lines.len() as i64;
     crate::insert_chunked(conn, lines).await?;
 

@@ -258,6 +258,58 @@ impl repo::Listed for StatementLines {
     }
 }
 
+/// A line to write: computed by a calculation, or an adjustment.
+pub(crate) struct NewLine {
+    pub user: Uuid,
+    pub kind: LineKind,
+    pub rule: Rule,
+    pub plan: Option<Uuid>,
+    pub contract: Option<Uuid>,
+    pub receipt: Option<Uuid>,
+    pub category: Option<Uuid>,
+    pub day: Option<NaiveDate>,
+    /// In percent.
+    pub share: Option<Decimal>,
+    pub base: Decimal,
+    /// In percent.
+    pub rate: Option<Decimal>,
+    pub amount: Decimal,
+    pub clawback_of: Option<Uuid>,
+    pub reason: Option<String>,
+    pub author: Option<Uuid>,
+}
+
+/// The row of a line of `statement` (of `period`).
+pub(crate) fn line_model(
+    tenant: Uuid,
+    (statement, period): (Uuid, &str),
+    line: &NewLine,
+    now: DateTime<Utc>,
+) -> commission_line::ActiveModel {
+    commission_line::ActiveModel {
+        tenant_id: Set(tenant),
+        id: Set(Uuid::now_v7()),
+        statement_id: Set(statement),
+        user_id: Set(line.user),
+        period: Set(period.to_owned()),
+        kind: Set(line.kind.as_str().to_owned()),
+        rule: Set(line.rule.as_str().to_owned()),
+        plan_id: Set(line.plan),
+        contract_id: Set(line.contract),
+        receipt_id: Set(line.receipt),
+        category_id: Set(line.category),
+        earned_on: Set(line.day),
+        share_e4: Set(line.share.map(to_e4)),
+        base_e4: Set(to_e4(line.base)),
+        rate_e4: Set(line.rate.map(to_e4)),
+        amount_e4: Set(to_e4(line.amount)),
+        clawback_of: Set(line.clawback_of),
+        reason: Set(line.reason.clone()),
+        author_id: Set(line.author),
+        created_at: Set(now),
+    }
+}
+
 /// Sums a statement's lines into its figures, bumping its version.
 pub(crate) fn totals_update(now: DateTime<Utc>) -> sea_orm::UpdateMany<commission_statement::Entity> {
     use commission_statement::Column as S;
@@ -305,30 +357,26 @@ pub async fn adjust<C: ConnectionTrait>(
     must_be(&before, StatementStatus::Draft, "adjusted")?;
     let reason = guanxi_domain::finance::commission::check_adjustment(amount, &reason)?;
     let now = Utc::now();
-    commission_line::Entity::insert(commission_line::ActiveModel {
-        tenant_id: Set(tenant.uuid()),
-        id: Set(Uuid::now_v7()),
-        statement_id: Set(id),
-        user_id: Set(before.user_id.uuid()),
-        period: Set(before.period.clone()),
-        kind: Set(LineKind::Adjustment.as_str().to_owned()),
-        rule: Set(Rule::Manual.as_str().to_owned()),
-        plan_id: Set(None),
-        contract_id: Set(None),
-        receipt_id: Set(None),
-        category_id: Set(None),
-        earned_on: Set(None),
-        share_e4: Set(None),
-        base_e4: Set(0),
-        rate_e4: Set(None),
-        amount_e4: Set(to_e4(amount)),
-        clawback_of: Set(None),
-        reason: Set(Some(reason.clone())),
-        author_id: Set(author.user_id),
-        created_at: Set(now),
-    })
-    .exec_without_returning(conn)
-    .await?;
+    let line = NewLine {
+        user: before.user_id.uuid(),
+        kind: LineKind::Adjustment,
+        rule: Rule::Manual,
+        plan: None,
+        contract: None,
+        receipt: None,
+        category: None,
+        day: None,
+        share: None,
+        base: Decimal::ZERO,
+        rate: None,
+        amount,
+        clawback_of: None,
+        reason: Some(reason.clone()),
+        author: author.user_id,
+    };
+    commission_line::Entity::insert(line_model(tenant.uuid(), (id, &before.period), &line, now))
+        .exec_without_returning(conn)
+        .await?;
     let after = write_totals(conn, tenant, id, expected_version, now).await?;
     let changes = ChangeSet::new()
         .field("adjustment", (), amount.normalize().to_string())

@@ -349,6 +349,8 @@ pub(super) fn draft_row(
         status: Set(ContractStatus::Draft.as_str().to_owned()),
         void_reason: Set(None),
         approved_at: Set(None),
+        effective_at: Set(None),
+        voided_at: Set(None),
         completed_at: Set(None),
         created_by: Set(author.user_id),
         version: Set(1),
@@ -601,6 +603,9 @@ pub async fn follow<C: ConnectionTrait>(
     }
     let now = Utc::now();
     let mut update = contract::Entity::update_many().col_expr(contract::Column::Status, Expr::value(status.as_str()));
+    if status == ContractStatus::Approved {
+        update = update.col_expr(contract::Column::EffectiveAt, Expr::value(now));
+    }
     let mut changes = ChangeSet::new().field("status", before.status.as_str(), status.as_str());
     // An approved revision takes over the contract it revises.
     let revised = before.revises_id.filter(|_| status == ContractStatus::Approved);
@@ -688,6 +693,10 @@ pub async fn close<C: ConnectionTrait>(
             }
             changes = changes.field("voidReason", (), &reason);
             update = update.col_expr(contract::Column::VoidReason, Expr::value(reason));
+            if before.status == ContractStatus::Approved {
+                // A contract in force is voided: commissions paid on it are clawed back.
+                update = update.col_expr(contract::Column::VoidedAt, Expr::value(now));
+            }
             installment::Entity::update_many()
                 .col_expr(installment::Column::Void, Expr::value(true))
                 .col_expr(installment::Column::UpdatedAt, Expr::value(now))

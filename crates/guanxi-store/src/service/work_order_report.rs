@@ -89,17 +89,9 @@ pub async fn suggest_technicians<C: ConnectionTrait>(
 /// A product's category and every category above it.
 async fn category_chain<C: ConnectionTrait>(conn: &C, tenant: TenantId, product: Uuid) -> StoreResult<Vec<Uuid>> {
     let Some(found) = crate::trade::product::find(conn, tenant, (), product).await? else { return Ok(vec![]) };
-    let Some(mut next) = found.fields.category_id else { return Ok(vec![]) };
+    let Some(category) = found.fields.category_id else { return Ok(vec![]) };
     let all = crate::trade::product::categories(conn, tenant).await?;
-    let mut chain = vec![next.uuid()];
-    while let Some(parent) = all.iter().find(|c| c.id == next).and_then(|c| c.parent_id) {
-        if chain.contains(&parent.uuid()) {
-            break;
-        }
-        chain.push(parent.uuid());
-        next = parent;
-    }
-    Ok(chain)
+    Ok(guanxi_domain::trade::product::lineage(&all, category).into_iter().map(|c| c.uuid()).collect())
 }
 
 /// The figures of one group of orders sharing status, type, priority and technician:

@@ -294,15 +294,16 @@ impl CommissionPlanQuery {
     }
 
     /// The names a plan's formula may read.
-    async fn commission_formula_variables(&self) -> Vec<FormulaVariable> {
-        VARIABLES
+    async fn commission_formula_variables(&self, ctx: &Context<'_>) -> ApiResult<Vec<FormulaVariable>> {
+        crate::graphql::context::actor(ctx)?;
+        Ok(VARIABLES
             .iter()
             .map(|(name, kind, description)| FormulaVariable {
                 name,
                 kind: if *kind == guanxi_domain::finance::formula::Type::Text { "TEXT" } else { "NUMBER" },
                 description,
             })
-            .collect()
+            .collect())
     }
 
     /// What a plan pays on a sample, with each step (`commission.read`).
@@ -318,17 +319,18 @@ impl CommissionPlanQuery {
                 let id = crate::graphql::relay::expect_id(id, CATEGORY)?;
                 let actor = require(ctx, Permission::CommissionRead)?;
                 let all = guanxi_store::trade::product::categories(state(ctx).db.connection(), actor.tenant_id).await?;
-                let mut chain = vec![];
-                let mut next = Some(id);
-                while let Some(at) = next.filter(|at| !chain.contains(at)) {
-                    chain.push(at);
-                    next = all.iter().find(|c| c.id.uuid() == at).and_then(|c| c.parent_id.map(|p| p.uuid()));
-                }
+                let lineage = guanxi_domain::trade::product::lineage(&all, id.into());
+                let chain = lineage.into_iter().map(|c| c.uuid()).collect();
                 let name = all.iter().find(|c| c.id.uuid() == id).map(|c| c.name.clone()).unwrap_or_default();
                 (chain, name)
             }
             None => (vec![], String::new()),
         };
+        let limit = Decimal::from(guanxi_domain::finance::contract::MAX_AMOUNT);
+        let figures = [Some(sample.amount), sample.net, sample.cost, sample.received, sample.month_total];
+        if figures.into_iter().flatten().any(|f| f.abs() > limit) {
+            return Err(ApiError::BadUserInput("sample amounts go up to one trillion yuan".into()));
+        }
         let net = sample.net.unwrap_or(sample.amount);
         let credit = Credit {
             day: plan.fields.effective_from,
@@ -599,7 +601,8 @@ impl CommissionPlanMutation {
                 Err(e) => return failed(vec![e]),
             }
         }
-        let (author, scope, version) = (author(ctx, actor), contract_report_scope(actor), input.expected_version);
+        let scope = (contract_report_scope(actor), actor.may(Permission::CommissionManage));
+        let (author, version) = (author(ctx, actor), input.expected_version);
         let result = transact(ctx, move |tx| {
             Box::pin(async move {
                 guanxi_store::finance::commission::set_split(tx, &author, scope, (contract, version), shares).await

@@ -22,7 +22,7 @@ use crate::graphql::context::{actor, author, require, state};
 use crate::graphql::customers::customer::Money;
 use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::UserKey;
-use crate::graphql::mutation::{transact, write_by_id};
+use crate::graphql::mutation::write_by_id;
 use crate::graphql::platform::org::{USER, User};
 use crate::graphql::relay::{Conn, expect_id, global_id, listed, page_request, read_by_id};
 use crate::graphql::shared::OrderDirection;
@@ -372,35 +372,17 @@ impl CommissionStatementMutation {
             Ok(p) => p,
             Err(e) => return Ok(Err(vec![UserError::new("period", e.code, e.message)]).into()),
         };
-        let db = &state(ctx).db;
-        let (job, holder) = (format!("commissions:{period}"), format!("calc-{}", Uuid::now_v7().simple()));
-        let tenant = actor.tenant_id.uuid();
-        let tx = db.begin_write().await.map_err(ApiError::internal)?;
-        let now = Utc::now();
-        let taken = guanxi_store::platform::jobs::try_lease(
-            &tx,
-            tenant,
-            &job,
-            &holder,
-            now,
-            Duration::minutes(LEASE),
-            Duration::zero(),
-        )
-        .await?;
-        tx.commit().await.map_err(ApiError::internal)?;
-        if !taken {
-            let message = format!("a calculation of {period} is under way: try again when it ends");
-            return Ok(Err(vec![UserError::new("period", guanxi_domain::ErrorCode::Conflict, message)]).into());
+        let (db, author, tenant) = (state(ctx).db.clone(), author(ctx, actor), actor.tenant_id);
+        // Spawned, so a client that hangs up does not leave the month's lease held.
+        let run = tokio::spawn(async move { calculate_leased(db, author, tenant, period).await });
+        match run.await.map_err(ApiError::internal)? {
+            Ok(Some(done)) => Ok(Ok(done).into()),
+            Ok(None) => {
+                let message = format!("a calculation of {period} is under way: try again when it ends");
+                Ok(Err(vec![UserError::new("period", guanxi_domain::ErrorCode::Conflict, message)]).into())
+            }
+            Err(error) => Ok(crate::graphql::error::outcome::<Calculated>(Err(error))?.into()),
         }
-        let author = author(ctx, actor);
-        let result = transact(ctx, move |tx| {
-            Box::pin(async move { guanxi_store::finance::commission_run::calculate(tx, &author, period).await })
-        })
-        .await;
-        let tx = db.begin_write().await.map_err(ApiError::internal)?;
-        guanxi_store::platform::jobs::release(&tx, tenant, &job, &holder).await?;
-        tx.commit().await.map_err(ApiError::internal)?;
-        Ok(result?.into())
     }
 
     /// Adds an adjustment to a DRAFT statement, with a reason (`commission.manage`). The
@@ -438,6 +420,37 @@ impl CommissionStatementMutation {
     ) -> ApiResult<CommissionStatementPayload> {
         advance(ctx, input, DomainStatus::Paid).await
     }
+}
+
+/// Runs a month's calculation under its lease (`None` when another replica holds it), in
+/// one tenant write transaction, and gives the lease back whatever happened.
+async fn calculate_leased(
+    db: guanxi_store::Database,
+    author: guanxi_store::platform::audit::Author,
+    tenant: guanxi_domain::ids::TenantId,
+    period: Period,
+) -> guanxi_store::StoreResult<Option<Calculated>> {
+    let (job, holder) = (format!("commissions:{period}"), format!("calc-{}", Uuid::now_v7().simple()));
+    let tx = db.begin_write().await?;
+    let lease = (Duration::minutes(LEASE), Duration::zero());
+    let taken =
+        guanxi_store::platform::jobs::try_lease(&tx, tenant.uuid(), &job, &holder, Utc::now(), lease.0, lease.1)
+            .await?;
+    tx.commit().await?;
+    if !taken {
+        return Ok(None);
+    }
+    let result = async {
+        let tx = db.begin_tenant_write(tenant).await?;
+        let done = guanxi_store::finance::commission_run::calculate(&tx, &author, period).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+    .await;
+    let tx = db.begin_write().await?;
+    guanxi_store::platform::jobs::release(&tx, tenant.uuid(), &job, &holder).await?;
+    tx.commit().await?;
+    result.map(Some)
 }
 
 async fn advance(
