@@ -42,6 +42,7 @@ macro_rules! text_enum {
 }
 
 pub mod activity;
+pub mod analytics;
 pub mod approval;
 pub mod customers;
 pub mod entity;

@@ -101,14 +101,7 @@ impl Demo {
 
     /// Submits a draft and has the demo's flow (the manager, then finance) approve it.
     async fn approve(&self, contract: &Value) -> Value {
-        let submit = "mutation($i: ContractActionInput!) { submitContract(input: $i) { contract { approval { id } } userErrors { field code message } } }";
-        let input = json!({"id": contract["id"], "expectedVersion": contract["version"]});
-        let submitted = ok(&self.app, &self.rep2, submit, input, ("submitContract", "contract")).await;
-        let approve = "mutation($i: ApprovalActionInput!) { approve(input: $i) { request { status } userErrors { field code message } } }";
-        for approver in [&self.manager, &self.finance] {
-            let input = json!({"requestId": submitted["approval"]["id"]});
-            ok(&self.app, approver, approve, input, ("approve", "request")).await;
-        }
+        approve_contract(&self.app, (&self.rep2, &self.manager, &self.finance), contract).await;
         let contract = self.contract(&self.rep2, &contract["id"]).await;
         assert_eq!(contract["status"], "APPROVED", "{contract}");
         contract

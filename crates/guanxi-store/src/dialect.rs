@@ -67,6 +67,28 @@ pub fn period_start_sql(backend: DbBackend, granularity: Granularity, column: &s
     }
 }
 
+/// [`period_start_sql`] for a DATE column (a Shanghai day already): the first day of its
+/// week, month or year.
+pub fn day_period_start_sql(backend: DbBackend, granularity: Granularity, column: &str) -> String {
+    match backend {
+        DbBackend::Postgres => {
+            let unit = match granularity {
+                Granularity::Day => "day",
+                Granularity::Week => "week",
+                Granularity::Month => "month",
+                Granularity::Year => "year",
+            };
+            format!("to_char(date_trunc('{unit}', CAST({column} AS TIMESTAMP)), 'YYYY-MM-DD')")
+        }
+        _ => match granularity {
+            Granularity::Day => format!("date({column})"),
+            Granularity::Week => format!("date({column}, 'weekday 0', '-6 days')"),
+            Granularity::Month => format!("strftime('%Y-%m-01', {column})"),
+            Granularity::Year => format!("strftime('%Y-01-01', {column})"),
+        },
+    }
+}
+
 /// The text of member `key` of the JSON object in `table.column`. `key` is a checked
 /// custom-field key (letters, digits and underscores), never free text.
 pub fn json_text(backend: DbBackend, table: &str, column: &str, key: &str) -> Expr {

@@ -7,6 +7,7 @@
 //! conflicts ([`error::StoreError`]) rather than system errors.
 
 pub mod activity;
+pub mod analytics;
 #[cfg(feature = "bench-data")]
 pub mod bench_data;
 #[cfg(feature = "bench-data")]

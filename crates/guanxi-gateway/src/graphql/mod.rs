@@ -1,6 +1,7 @@
 //! The GraphQL schema, split by business area and merged.
 
 pub mod activity;
+pub mod analytics;
 pub mod context;
 pub mod customers;
 pub mod error;
@@ -35,6 +36,7 @@ pub struct Query(
     trade::TradeQuery,
     finance::FinanceQuery,
     service::ServiceQuery,
+    analytics::AnalyticsQuery,
     activity::calendar::CalendarQuery,
     activity::field::FieldQuery,
     customers::customer_csv::CustomerCsvQuery,

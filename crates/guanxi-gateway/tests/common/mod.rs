@@ -315,3 +315,28 @@ pub async fn customer(app: &TestApp, token: &str, name: &str) -> String {
         .await;
     body["data"]["customers"]["nodes"][0]["id"].as_str().unwrap_or_else(|| panic!("{name}: {body}")).to_owned()
 }
+
+/// Submits `rep`'s draft contract and has the demo's flow approve it (the manager, then
+/// finance).
+pub async fn approve_contract(app: &TestApp, (rep, manager, finance): (&str, &str, &str), contract: &Value) {
+    let submit = "mutation($i: ContractActionInput!) { submitContract(input: $i) { contract { approval { id } } userErrors { field code message } } }";
+    let input = json!({"id": contract["id"], "expectedVersion": contract["version"]});
+    let submitted = ok(app, rep, submit, input, ("submitContract", "contract")).await;
+    let approve = "mutation($i: ApprovalActionInput!) { approve(input: $i) { request { status } userErrors { field code message } } }";
+    for approver in [manager, finance] {
+        let input = json!({"requestId": submitted["approval"]["id"]});
+        ok(app, approver, approve, input, ("approve", "request")).await;
+    }
+}
+
+/// A contract of `rep`'s customer `customer` for `amount`, due in one installment,
+/// approved through the demo's flow; returns its id.
+pub async fn approved_contract(app: &TestApp, people: (&str, &str, &str), customer_name: &str, amount: &str) -> Value {
+    let id = customer(app, people.0, customer_name).await;
+    let input = json!({"title": "年度供货合同", "customerId": id, "amount": amount, "signedOn": "2026-01-05",
+        "installments": [{"amount": amount, "dueOn": "2026-12-31"}]});
+    let create = "mutation($i: CreateContractInput!) { createContract(input: $i) { contract { id version } userErrors { field code message } } }";
+    let contract = ok(app, people.0, create, input, ("createContract", "contract")).await;
+    approve_contract(app, people, &contract).await;
+    contract["id"].clone()
+}

@@ -40,6 +40,7 @@ pub enum StatsGranularity {
     Day,
     Week,
     Month,
+    Year,
 }
 
 impl From<StatsGranularity> for DomainGranularity {
@@ -48,6 +49,7 @@ impl From<StatsGranularity> for DomainGranularity {
             StatsGranularity::Day => DomainGranularity::Day,
             StatsGranularity::Week => DomainGranularity::Week,
             StatsGranularity::Month => DomainGranularity::Month,
+            StatsGranularity::Year => DomainGranularity::Year,
         }
     }
 }

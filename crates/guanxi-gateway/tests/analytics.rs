@@ -1,0 +1,250 @@
+//! Analytics over HTTP: every measure's total equals the sum of its drill-down, cells add
+//! up to the total, a rep's figures hold their own records only, another tenant sees
+//! nothing, labels are Chinese, the statement count does not grow with dimensions or
+//! rows, and rankings and the 80/20 list on a fixed set of receipts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+const MEASURES: &[&str] = &[
+    "NEW_CUSTOMERS",
+    "INTERACTIONS",
+    "VISITS",
+    "DEALS_CREATED",
+    "DEALS_WON",
+    "DEALS_LOST",
+    "QUOTES",
+    "ORDERS",
+    "CONTRACTS_SIGNED",
+    "MONEY_RECEIVED",
+    "INVOICES",
+    "WORK_ORDERS",
+    "COMMISSION",
+];
+
+const STATS: &str = "query($m: StatsMeasure!, $d: [StatsDimension!]!, $f: DateTime!, $t: DateTime!) { \
+    stats(measure: $m, dimensions: $d, from: $f, to: $t) { label hasAmount total { count amount { amount } value } \
+    cells { keys { dimension value label } count value } series { key { label } points { value } } } }";
+
+const RECORDS: &str = "query($m: StatsMeasure!, $c: [StatsKeyInput!]!, $f: DateTime!, $t: DateTime!, $a: String) { \
+    statsRecords(measure: $m, cell: $c, from: $f, to: $t, first: 2, after: $a) { endCursor hasNextPage \
+    records { id kind at amount { amount } customer { name } owner { email } } } }";
+
+fn d(value: &Value) -> Decimal {
+    value.as_str().map_or_else(|| Decimal::from(value.as_i64().unwrap_or(0)), |s| s.parse().unwrap())
+}
+
+/// The last year, to an hour from now.
+fn year() -> (String, String) {
+    let now = chrono::Utc::now();
+    ((now - chrono::Duration::days(365)).to_rfc3339(), (now + chrono::Duration::hours(1)).to_rfc3339())
+}
+
+async fn stats(app: &TestApp, token: &str, measure: &str, dimensions: Value) -> Value {
+    let (from, to) = year();
+    let body = app.gql(Some(token), STATS, json!({"m": measure, "d": dimensions, "f": from, "t": to})).await;
+    assert!(body["errors"].is_null(), "{measure}: {body}");
+    body["data"]["stats"].clone()
+}
+
+/// Every record of a cell, two a page, and the sum of their amounts.
+async fn drill(app: &TestApp, token: &str, measure: &str, cell: Value) -> (Vec<Value>, Decimal) {
+    let (from, to) = year();
+    let (mut all, mut after) = (Vec::new(), Value::Null);
+    loop {
+        let vars = json!({"m": measure, "c": cell, "f": from, "t": to, "a": after});
+        let body = app.gql(Some(token), RECORDS, vars).await;
+        let page = &body["data"]["statsRecords"];
+        all.extend(page["records"].as_array().unwrap_or_else(|| panic!("{measure}: {body}")).iter().cloned());
+        if page["hasNextPage"] != true {
+            break;
+        }
+        after = page["endCursor"].clone();
+    }
+    let sum = all.iter().filter(|r| !r["amount"].is_null()).map(|r| d(&r["amount"]["amount"])).sum();
+    (all, sum)
+}
+
+#[tokio::test]
+async fn every_measure_adds_up_to_its_records_through_the_callers_scope() {
+    let app = spawn_demo().await;
+    let (admin, rep1) = (app.login("admin@demo.local").await, app.login("rep1@demo.local").await);
+    for measure in MEASURES {
+        let figures = stats(&app, &admin, measure, json!([])).await;
+        let (records, sum) = drill(&app, &admin, measure, json!([])).await;
+        assert_eq!(figures["total"]["count"].as_i64().unwrap() as usize, records.len(), "{measure}: {figures}");
+        if figures["hasAmount"] == true {
+            assert_eq!(d(&figures["total"]["amount"]["amount"]), sum, "{measure}");
+        }
+    }
+    // Hand-counted from the demo: 明远's contract (580,000) is the one in force, and its
+    // two receipts bring 174,000 and 200,000.
+    let signed = stats(&app, &admin, "CONTRACTS_SIGNED", json!([])).await;
+    assert_eq!(
+        (signed["total"]["count"].as_i64(), d(&signed["total"]["amount"]["amount"])),
+        (Some(1), Decimal::from(580_000))
+    );
+    let received = stats(&app, &admin, "MONEY_RECEIVED", json!(["PAYMENT_METHOD", "PERIOD"])).await;
+    assert_eq!(d(&received["total"]["value"]), Decimal::from(374_000));
+    let methods: Vec<&str> =
+        received["cells"].as_array().unwrap().iter().map(|c| c["keys"][0]["label"].as_str().unwrap()).collect();
+    assert!(methods.contains(&"银行转账") && methods.contains(&"承兑汇票"), "Chinese labels: {received}");
+    let customers = app.gql(Some(&admin), "{ customers { totalCount } }", json!({})).await;
+    let new = stats(&app, &admin, "NEW_CUSTOMERS", json!(["OWNER", "STATUS"])).await;
+    assert_eq!(new["total"]["count"], customers["data"]["customers"]["totalCount"]);
+    // Cells add up to the total, and each drills down to exactly its records.
+    let cells = new["cells"].as_array().unwrap();
+    assert_eq!(
+        cells.iter().map(|c| c["count"].as_i64().unwrap()).sum::<i64>(),
+        new["total"]["count"].as_i64().unwrap()
+    );
+    for cell in cells {
+        let keys: Vec<Value> = cell["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| json!({"dimension": k["dimension"], "value": k["value"]}))
+            .collect();
+        let (records, _) = drill(&app, &admin, "NEW_CUSTOMERS", json!(keys)).await;
+        assert_eq!(records.len() as i64, cell["count"].as_i64().unwrap(), "{cell}");
+        let status = &cell["keys"][1];
+        assert_ne!(status["label"], status["value"], "statuses read in Chinese: {status}");
+    }
+    // Two dimensions make a series per value of the first.
+    let series = new["series"].as_array().unwrap();
+    assert_eq!(series.iter().map(|s| s["points"].as_array().unwrap().len()).sum::<usize>(), cells.len());
+
+    // A rep's figures are their own records only.
+    let mine = stats(&app, &rep1, "NEW_CUSTOMERS", json!(["OWNER"])).await;
+    let own = app.gql(Some(&rep1), "{ customers { totalCount } }", json!({})).await;
+    assert_eq!(mine["total"]["count"], own["data"]["customers"]["totalCount"]);
+    assert!(mine["cells"].as_array().unwrap().iter().all(|c| c["keys"][0]["label"] == "王磊"), "{mine}");
+    let (records, _) = drill(&app, &rep1, "INTERACTIONS", json!([])).await;
+    let visible = app.gql(Some(&rep1), "{ interactions { totalCount } }", json!({})).await;
+    assert_eq!(records.len() as i64, visible["data"]["interactions"]["totalCount"].as_i64().unwrap());
+    // A caller without the module's permission is refused; another tenant sees nothing.
+    let tech = app.login("tech@demo.local").await;
+    let (from, to) = year();
+    let body = app.gql(Some(&tech), STATS, json!({"m": "CONTRACTS_SIGNED", "d": [], "f": from, "t": to})).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    let other = app.second_tenant("other").await;
+    for measure in MEASURES {
+        assert_eq!(stats(&app, &other, measure, json!([])).await["total"]["count"], 0, "{measure}");
+    }
+    // Bad shapes are refused by name.
+    let body = app.gql(Some(&admin), STATS, json!({"m": "QUOTES", "d": ["PAYMENT_METHOD"], "f": from, "t": to})).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+
+    // One statement for the figures however many dimensions (ids' names through one
+    // loader statement), and no more when rows are added.
+    let count = |dimensions: Value| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let (from, to) = year();
+            let body = json!({"query": STATS, "variables": {"m": "INTERACTIONS", "d": dimensions, "f": from, "t": to}});
+            app.fewest_statements(Some(&admin), &body).await.0
+        }
+    };
+    let one = count(json!(["STATUS"])).await;
+    assert_eq!(count(json!(["STATUS", "INDUSTRY", "PERIOD"])).await, one);
+    let with_owner = count(json!(["OWNER", "PERIOD"])).await;
+    let customer = customer(&app, &admin, "南京金陵商贸有限公司").await;
+    let create = "mutation($i: CreateInteractionInput!) { createInteraction(input: $i) { interaction { id } userErrors { code } } }";
+    for n in 0..5 {
+        let input = json!({"customerId": customer, "channel": "CALL", "content": format!("回访 {n}")});
+        ok(&app, &admin, create, input, ("createInteraction", "interaction")).await;
+    }
+    assert_eq!(count(json!(["OWNER", "PERIOD"])).await, with_owner);
+}
+
+#[tokio::test]
+async fn rankings_and_the_eighty_twenty_list_on_a_fixed_set_of_receipts() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let (rep2, manager, finance) = (
+        app.login("rep2@demo.local").await,
+        app.login("manager@demo.local").await,
+        app.login("finance@demo.local").await,
+    );
+    // Beside 明远's 374,000 (rep1): 金陵 100,000 and 云帆 26,000 (rep2), received today.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive().to_string();
+    let receipt = "mutation($i: CreateReceiptInput!) { createReceipt(input: $i) { receipt { id } userErrors { field code message } } }";
+    for (name, amount) in [("南京金陵商贸有限公司", "100000"), ("杭州云帆培训学校有限公司", "26000")]
+    {
+        let contract = approved_contract(&app, (&rep2, &manager, &finance), name, amount).await;
+        let input = json!({"contractId": contract, "receivedOn": today, "method": "BANK_TRANSFER", "amount": amount});
+        ok(&app, &rep2, receipt, input, ("createReceipt", "receipt")).await;
+    }
+    let (from, to) = year();
+    let pareto = "query($f: DateTime!, $t: DateTime!, $b: ParetoBy!) { customerPareto(from: $f, to: $t, by: $b) { \
+        total { amount } count headCount headShare entries { label amount { amount } share cumulative head } } }";
+    let body = app.gql(Some(&admin), pareto, json!({"f": from, "t": to, "b": "CUSTOMER"})).await;
+    let p = &body["data"]["customerPareto"];
+    assert_eq!(d(&p["total"]["amount"]), Decimal::from(500_000), "{body}");
+    let entries: Vec<(String, String, String, bool)> = p["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let text = |v: &Value| d(v).normalize().to_string();
+            (e["label"].as_str().unwrap().to_owned(), text(&e["share"]), text(&e["cumulative"]), e["head"] == true)
+        })
+        .collect();
+    let want = [
+        ("上海明远机械制造有限公司", "74.8", "74.8", true),
+        ("南京金陵商贸有限公司", "20", "94.8", true),
+        ("杭州云帆培训学校有限公司", "5.2", "100", false),
+    ]
+    .map(|(a, b, c, h)| (a.to_owned(), b.to_owned(), c.to_owned(), h));
+    assert_eq!(entries, want);
+    assert_eq!((p["headCount"].as_i64(), d(&p["headShare"]).normalize().to_string()), (Some(2), "66.67".to_owned()));
+    let body = app.gql(Some(&admin), pareto, json!({"f": from, "t": to, "b": "OWNER"})).await;
+    let labels: Vec<&str> = body["data"]["customerPareto"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels.len(), 2, "{body}");
+    // rep2 sees only their own customers' money.
+    let body = app.gql(Some(&rep2), pareto, json!({"f": from, "t": to, "b": "CUSTOMER"})).await;
+    assert_eq!(d(&body["data"]["customerPareto"]["total"]["amount"]), Decimal::from(126_000), "{body}");
+
+    // The last 40 days against the 40 before: rep1 200,000 now (174,000 then), rep2 126,000.
+    let now = chrono::Utc::now() + chrono::Duration::hours(1);
+    let window = json!({"f": (now - chrono::Duration::days(41)).to_rfc3339(), "t": now.to_rfc3339()});
+    let ranking = "query($f: DateTime!, $t: DateTime!) { salesRanking(measure: MONEY_RECEIVED, by: OWNER, from: $f, to: $t) { \
+        key { label } rank value count previousRank previousValue change } }";
+    let body = app.gql(Some(&admin), ranking, window).await;
+    let rows: Vec<(String, u64, String, Option<u64>, String)> = body["data"]["salesRanking"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|r| {
+            let text = |v: &Value| d(v).normalize().to_string();
+            (
+                r["key"]["label"].as_str().unwrap().to_owned(),
+                r["rank"].as_u64().unwrap(),
+                text(&r["value"]),
+                r["previousRank"].as_u64(),
+                text(&r["change"]),
+            )
+        })
+        .collect();
+    let rep2_name = app.gql(Some(&rep2), "{ me { displayName } }", json!({})).await["data"]["me"]["displayName"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        rows,
+        [
+            ("王磊".to_owned(), 1, "200000".to_owned(), Some(1), "26000".to_owned()),
+            (rep2_name, 2, "126000".to_owned(), None, "126000".to_owned())
+        ]
+    );
+}

@@ -1,0 +1,382 @@
+//! One grouped statement per question: a measure's table (aliased `t`), its customer
+//! (`sc`) and its owner (`su`) joined only when a dimension or filter needs them, the
+//! caller's scope as the same conditions every list uses, grouped by position. The
+//! drill-down reads the records of one cell through the very same conditions.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use guanxi_domain::activity::field::Granularity;
+use guanxi_domain::analytics::{Dimension, Measure};
+use guanxi_domain::ids::TenantId;
+use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::trade::money::from_e4;
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DbBackend};
+use uuid::Uuid;
+
+use crate::error::StoreResult;
+use crate::scope::{owner_condition, visible_customer};
+
+/// Where a measure's records live.
+struct Spec {
+    table: &'static str,
+    /// The column the window and the period read.
+    time: &'static str,
+    /// `time` is a DATE (Shanghai days), not a timestamp.
+    date: bool,
+    /// Ten-thousandths of a yuan.
+    amount: Option<&'static str>,
+    owner: &'static str,
+    /// `None`: the record is the customer (or has none).
+    customer: Option<&'static str>,
+    condition: Option<&'static str>,
+    soft_delete: bool,
+}
+
+fn spec(measure: Measure) -> Spec {
+    let base = Spec {
+        table: "customers",
+        time: "created_at",
+        date: false,
+        amount: None,
+        owner: "owner_id",
+        customer: Some("customer_id"),
+        condition: None,
+        soft_delete: true,
+    };
+    let deals = Spec { table: "opportunities", amount: Some("t.amount_fen * 100"), ..base };
+    match measure {
+        Measure::NewCustomers => Spec { customer: None, ..base },
+        Measure::Interactions => Spec { table: "interactions", time: "occurred_at", owner: "author_id", ..base },
+        Measure::Visits => Spec {
+            table: "check_ins",
+            time: "server_time",
+            owner: "user_id",
+            condition: Some("t.kind = 'CHECK_IN'"),
+            soft_delete: false,
+            ..base
+        },
+        Measure::DealsCreated => deals,
+        Measure::DealsWon => Spec { time: "closed_at", condition: Some("t.status = 'WON'"), ..deals },
+        Measure::DealsLost => Spec { time: "closed_at", condition: Some("t.status = 'LOST'"), ..deals },
+        Measure::Quotes => Spec { table: "quotes", amount: Some("t.gross_e4"), ..base },
+        Measure::Orders => Spec { table: "sales_orders", time: "confirmed_at", amount: Some("t.gross_e4"), ..base },
+        // The contract in force: a revision carries the first approval's time.
+        Measure::ContractsSigned => Spec {
+            table: "contracts",
+            time: "approved_at",
+            amount: Some("t.amount_e4"),
+            condition: Some("t.status IN ('APPROVED', 'COMPLETED')"),
+            ..base
+        },
+        Measure::MoneyReceived => Spec {
+            table: "receipts",
+            time: "received_on",
+            date: true,
+            amount: Some("t.amount_e4"),
+            condition: Some("t.status = 'APPROVED'"),
+            soft_delete: false,
+            ..base
+        },
+        Measure::Invoices => Spec {
+            table: "invoices",
+            time: "issued_on",
+            date: true,
+            amount: Some("t.amount_e4"),
+            condition: Some("t.status = 'ISSUED'"),
+            soft_delete: false,
+            ..base
+        },
+        Measure::WorkOrders => Spec { table: "work_orders", soft_delete: false, ..base },
+        Measure::Commission => Spec {
+            table: "commission_lines",
+            time: "earned_on",
+            date: true,
+            amount: Some("t.amount_e4"),
+            owner: "user_id",
+            customer: None,
+            condition: Some("t.kind IN ('SIGNING', 'RECEIPT', 'NEW_CUSTOMER')"),
+            soft_delete: false,
+        },
+    }
+}
+
+/// What rows are grouped by: a dimension, or (for customer value) the customer itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    By(Dimension),
+    Customer,
+}
+
+/// The rules a measure's records are seen through: their own module's on their owner, and
+/// the customer rule on their customer where they have one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatsScope {
+    pub owner: ScopeRule,
+    pub customer: ScopeRule,
+}
+
+/// What a question narrows to: the window, and values of dimensions (a cell of a
+/// drill-down, or a filter); `None` as a value matches records without one.
+#[derive(Clone, Debug, Default)]
+pub struct StatsFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub equal: Vec<(Dimension, Option<String>)>,
+    /// Owners in a department's subtree.
+    pub department_tree: Option<Uuid>,
+    pub granularity: Option<Granularity>,
+}
+
+/// One group's figures; `keys` in the order asked, as text (ids too).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cell {
+    pub keys: Vec<Option<String>>,
+    pub count: i64,
+    pub amount: Decimal,
+}
+
+/// The first Shanghai day that starts at or after `at`: a day belongs to the window its
+/// midnight falls in, so adjacent windows never share a day.
+fn first_day_from(at: DateTime<Utc>) -> NaiveDate {
+    let day = guanxi_domain::customers::customer::shanghai_date(at);
+    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() - chrono::Duration::hours(8);
+    if midnight < at { day + chrono::Duration::days(1) } else { day }
+}
+
+/// Whether a group's values are ids (read and bound as UUIDs, which SQLite stores as
+/// blobs), not text.
+fn is_id(group: Group) -> bool {
+    matches!(group, Group::Customer | Group::By(Dimension::Owner | Dimension::Department))
+}
+
+/// The SQL of a dimension's value, `c` being the customer's alias.
+fn dimension_sql(backend: DbBackend, dimension: Dimension, spec: &Spec, c: &str, granularity: Granularity) -> String {
+    match dimension {
+        Dimension::Industry => format!("{c}.industry"),
+        Dimension::Status => format!("{c}.status"),
+        Dimension::Level => format!("{c}.level"),
+        Dimension::Type => format!("{c}.customer_type"),
+        Dimension::Source => format!("{c}.source"),
+        Dimension::Province => format!("{c}.province"),
+        Dimension::City => format!("{c}.city"),
+        Dimension::Size => format!("{c}.size"),
+        Dimension::CreditRating => format!("{c}.credit_rating"),
+        Dimension::PaymentMethod => "t.method".into(),
+        Dimension::Owner => format!("t.{}", spec.owner),
+        Dimension::Department => "su.department_id".into(),
+        Dimension::Period if spec.date => {
+            crate::dialect::day_period_start_sql(backend, granularity, &format!("t.{}", spec.time))
+        }
+        Dimension::Period => crate::dialect::period_start_sql(backend, granularity, &format!("t.{}", spec.time)),
+    }
+}
+
+/// The select over a measure's records the caller may see, narrowed by `filter`, with the
+/// joins `groups` and the filter need.
+fn base(
+    backend: DbBackend,
+    tenant: TenantId,
+    (measure, scope): (Measure, StatsScope),
+    filter: &StatsFilter,
+    groups: &[Group],
+) -> (SelectStatement, Spec) {
+    let spec = spec(measure);
+    let (t, sc, su) = (Alias::new("t"), Alias::new("sc"), Alias::new("su"));
+    let dimensions = groups.iter().filter_map(|g| match g {
+        Group::By(d) => Some(*d),
+        Group::Customer => None,
+    });
+    let wanted: Vec<Dimension> = dimensions.chain(filter.equal.iter().map(|(d, _)| *d)).collect();
+    let mut query = Query::select();
+    query.from_as(Alias::new(spec.table), t.clone());
+    let c = match spec.customer {
+        Some(column) if wanted.iter().any(|d| d.of_customer()) => {
+            query.join_as(
+                JoinType::LeftJoin,
+                Alias::new("customers"),
+                sc.clone(),
+                Condition::all()
+                    .add(Expr::col((sc.clone(), Alias::new("tenant_id"))).equals((t.clone(), Alias::new("tenant_id"))))
+                    .add(Expr::col((sc.clone(), Alias::new("id"))).equals((t.clone(), Alias::new(column)))),
+            );
+            "sc"
+        }
+        _ => "t",
+    };
+    if wanted.contains(&Dimension::Department) {
+        query.join_as(
+            JoinType::LeftJoin,
+            Alias::new("users"),
+            su.clone(),
+            Condition::all()
+                .add(Expr::col((su.clone(), Alias::new("tenant_id"))).equals((t.clone(), Alias::new("tenant_id"))))
+                .add(Expr::col((su, Alias::new("id"))).equals((t.clone(), Alias::new(spec.owner)))),
+        );
+    }
+    let column = |name: &str| Expr::col((t.clone(), Alias::new(name)));
+    query.and_where(column("tenant_id").eq(tenant.uuid()));
+    if spec.soft_delete {
+        query.and_where(column("deleted_at").is_null());
+    }
+    if let Some(condition) = spec.condition {
+        query.and_where(Expr::cust(condition));
+    }
+    match (filter.from, filter.to, spec.date) {
+        (Some(from), Some(to), true) => {
+            query
+                .and_where(column(spec.time).gte(first_day_from(from)))
+                .and_where(column(spec.time).lt(first_day_from(to)));
+        }
+        (Some(from), Some(to), false) => {
+            query.and_where(column(spec.time).gte(from)).and_where(column(spec.time).lt(to));
+        }
+        _ => {
+            query.and_where(column(spec.time).is_not_null());
+        }
+    }
+    query.cond_where(owner_condition(backend, tenant, scope.owner, (t.clone(), Alias::new(spec.owner))));
+    match spec.customer {
+        Some(customer) => {
+            query.and_where(visible_customer(backend, tenant, scope.customer, (t.clone(), Alias::new(customer))));
+        }
+        None if measure == Measure::NewCustomers => {
+            query.cond_where(owner_condition(backend, tenant, scope.customer, (t.clone(), Alias::new("owner_id"))));
+        }
+        None => {}
+    }
+    if let Some(department) = filter.department_tree {
+        let rule = ScopeRule::OwnedWithinDepartmentTree(department.into());
+        query.cond_where(owner_condition(backend, tenant, rule, (t.clone(), Alias::new(spec.owner))));
+    }
+    let granularity = filter.granularity.unwrap_or(Granularity::Month);
+    for (dimension, value) in &filter.equal {
+        let sql = dimension_sql(backend, *dimension, &spec, c, granularity);
+        let bound: Option<sea_orm::Value> = match value {
+            Some(value) if is_id(Group::By(*dimension)) => Some(Uuid::parse_str(value).unwrap_or_default().into()),
+            Some(value) => Some(value.clone().into()),
+            None => None,
+        };
+        query.and_where(match bound {
+            Some(value) => Expr::cust_with_values(crate::dialect::fragment(backend, &format!("{sql} = ?")), [value]),
+            None => Expr::cust(format!("{sql} IS NULL")),
+        });
+    }
+    (query, spec)
+}
+
+/// A measure's figures grouped by `groups` (none: one cell for everything), in one
+/// statement. Cells come back in no particular order.
+pub async fn cells<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    (measure, scope): (Measure, StatsScope),
+    filter: &StatsFilter,
+    groups: &[Group],
+) -> StoreResult<Vec<Cell>> {
+    let backend = conn.get_database_backend();
+    let (mut query, spec) = base(backend, tenant, (measure, scope), filter, groups);
+    let c = if spec.customer.is_some() && groups.iter().any(|g| matches!(g, Group::By(d) if d.of_customer())) {
+        "sc"
+    } else {
+        "t"
+    };
+    let granularity = filter.granularity.unwrap_or(Granularity::Month);
+    for (i, group) in groups.iter().enumerate() {
+        let sql = match group {
+            Group::By(dimension) => dimension_sql(backend, *dimension, &spec, c, granularity),
+            Group::Customer => format!("t.{}", spec.customer.unwrap_or("id")),
+        };
+        query.expr_as(Expr::cust(sql), Alias::new(format!("k{i}")));
+    }
+    query.expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
+    let amount = spec.amount.map_or("0".to_owned(), |a| format!("COALESCE(SUM({a}), 0)"));
+    query.expr_as(Expr::cust(format!("CAST({amount} AS BIGINT)")), Alias::new("amount_e4"));
+    if !groups.is_empty() {
+        query.add_group_by((1..=groups.len()).map(|i| Expr::cust(i.to_string())));
+    }
+    let rows = conn.query_all(&query).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut keys = Vec::with_capacity(groups.len());
+        for (i, group) in groups.iter().enumerate() {
+            let column = format!("k{i}");
+            keys.push(if is_id(*group) {
+                row.try_get::<Option<Uuid>>("", &column)?.map(|id| id.to_string())
+            } else {
+                row.try_get::<Option<String>>("", &column)?
+            });
+        }
+        out.push(Cell { keys, count: row.try_get("", "n")?, amount: from_e4(row.try_get::<i64>("", "amount_e4")?) });
+    }
+    Ok(out)
+}
+
+/// One record behind a cell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub id: Uuid,
+    /// The record's time (or day) as text, newest first.
+    pub at: String,
+    pub amount: Option<Decimal>,
+    pub customer_id: Option<Uuid>,
+    pub owner_id: Option<Uuid>,
+}
+
+/// The records behind the cell `filter.equal` names, newest first, `limit` of them after
+/// the record `after` (its time and id), through the same conditions as the figures.
+pub async fn records<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    (measure, scope): (Measure, StatsScope),
+    filter: &StatsFilter,
+    (after, limit): (Option<(String, Uuid)>, u64),
+) -> StoreResult<Vec<Record>> {
+    let backend = conn.get_database_backend();
+    let (mut query, spec) = base(backend, tenant, (measure, scope), filter, &[]);
+    let time = format!("t.{}", spec.time);
+    let customer = match (spec.customer, measure) {
+        (Some(column), _) => format!("t.{column}"),
+        (None, Measure::NewCustomers) => "t.id".to_owned(),
+        (None, _) => format!("t.{}", spec.owner),
+    };
+    query
+        .expr_as(Expr::cust("t.id"), Alias::new("id"))
+        .expr_as(Expr::cust(time.clone()), Alias::new("at"))
+        .expr_as(Expr::cust(customer), Alias::new("customer_id"))
+        .expr_as(Expr::cust(format!("t.{}", spec.owner)), Alias::new("owner_id"))
+        .expr_as(Expr::cust(format!("CAST({} AS BIGINT)", spec.amount.unwrap_or("0"))), Alias::new("amount_e4"));
+    if let Some((at, id)) = after {
+        let sql = format!("({time} < ? OR ({time} = ? AND t.id < ?))");
+        let at_value: sea_orm::Value = if spec.date {
+            at.parse::<NaiveDate>().map(Into::into).unwrap_or_else(|_| at.clone().into())
+        } else {
+            DateTime::parse_from_rfc3339(&at)
+                .map(|t| t.with_timezone(&Utc).into())
+                .unwrap_or_else(|_| at.clone().into())
+        };
+        query.and_where(Expr::cust_with_values(
+            crate::dialect::fragment(backend, &sql),
+            [at_value.clone(), at_value, id.into()],
+        ));
+    }
+    query.order_by_expr(Expr::cust(time), Order::Desc).order_by_expr(Expr::cust("t.id"), Order::Desc).limit(limit);
+    let rows = conn.query_all(&query).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let at = if spec.date {
+            row.try_get::<NaiveDate>("", "at")?.to_string()
+        } else {
+            row.try_get::<DateTime<Utc>>("", "at")?.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        };
+        let customer_id: Option<Uuid> = row.try_get("", "customer_id")?;
+        out.push(Record {
+            id: row.try_get("", "id")?,
+            at,
+            amount: spec.amount.and(row.try_get::<Option<i64>>("", "amount_e4")?.map(from_e4)),
+            customer_id: if spec.customer.is_some() || measure == Measure::NewCustomers { customer_id } else { None },
+            owner_id: row.try_get("", "owner_id")?,
+        });
+    }
+    Ok(out)
+}
