@@ -179,6 +179,16 @@ earner_token=$(curl -s "$api" -H 'content-type: application/json' \
 add "15a commissionStatements 20" '{"query":"{ commissionStatements(first: 20) { nodes { period status user { displayName } total { amount } lineCount } } }"}'
 add "15b commissionStatement 50 lines" "{\"query\":\"query(\$id: ID!) { commissionStatement(id: \$id) { total { amount } lines(first: 50) { nodes { kind rule base ratePercent amount { amount } contract { number } } } } }\",\"variables\":{\"id\":\"$statement_id\"}}"
 add "15c myCommission (rep)" "{\"query\":\"query(\$p: String) { myCommission(period: \$p) { total { amount } lineCount } }\",\"variables\":{\"p\":\"$month\"}}" "$earner_token"
+# Scenario 16: analytics over the last year, as the admin (every record) and as the rep.
+stats() { echo "{\"query\":\"query(\$f: DateTime!, \$t: DateTime!) { $1 }\",\"variables\":{\"f\":\"$year_ago\",\"t\":\"$now\"}}"; }
+add "16a stats MONEY_RECEIVED by month" "$(stats 'stats(measure: MONEY_RECEIVED, dimensions: [PERIOD], from: $f, to: $t) { total { value } cells { keys { label } value } }')"
+add "16b stats NEW_CUSTOMERS by industry x owner" "$(stats 'stats(measure: NEW_CUSTOMERS, dimensions: [INDUSTRY, OWNER], from: $f, to: $t) { total { value } cells { keys { label } value } }')"
+add "16c stats CONTRACTS_SIGNED by department x month" "$(stats 'stats(measure: CONTRACTS_SIGNED, dimensions: [DEPARTMENT, PERIOD], from: $f, to: $t) { total { value } series { key { label } points { value } } }')"
+add "16d stats INTERACTIONS by month" "$(stats 'stats(measure: INTERACTIONS, dimensions: [PERIOD], from: $f, to: $t) { total { value } cells { keys { label } value } }')"
+add "16e salesRanking MONEY_RECEIVED" "$(stats 'salesRanking(measure: MONEY_RECEIVED, from: $f, to: $t) { key { label } rank value previousRank change }')"
+add "16f customerPareto year" "$(stats 'customerPareto(from: $f, to: $t) { total { amount } count headCount headShare }')"
+add "16g statsRecords 50 (drill-down)" "$(stats 'statsRecords(measure: CONTRACTS_SIGNED, from: $f, to: $t, first: 50) { records { id at amount { amount } customer { name } owner { displayName } } }')"
+add "16h stats DEALS_WON by owner (rep)" "$(stats 'stats(measure: DEALS_WON, dimensions: [OWNER], from: $f, to: $t) { total { count value } }')" "$earner_token"
 
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
