@@ -50,12 +50,7 @@ pub fn fragment(backend: DbBackend, template: &str) -> String {
 pub fn period_start_sql(backend: DbBackend, granularity: Granularity, column: &str) -> String {
     match backend {
         DbBackend::Postgres => {
-            let unit = match granularity {
-                Granularity::Day => "day",
-                Granularity::Week => "week",
-                Granularity::Month => "month",
-                Granularity::Year => "year",
-            };
+            let unit = trunc_unit(granularity);
             format!("to_char(date_trunc('{unit}', ({column} AT TIME ZONE 'UTC') + INTERVAL '8 hours'), 'YYYY-MM-DD')")
         }
         _ => match granularity {
@@ -67,17 +62,22 @@ pub fn period_start_sql(backend: DbBackend, granularity: Granularity, column: &s
     }
 }
 
+/// PostgreSQL's `date_trunc` unit of a granularity.
+fn trunc_unit(granularity: Granularity) -> &'static str {
+    match granularity {
+        Granularity::Day => "day",
+        Granularity::Week => "week",
+        Granularity::Month => "month",
+        Granularity::Year => "year",
+    }
+}
+
 /// [`period_start_sql`] for a DATE column (a Shanghai day already): the first day of its
 /// week, month or year.
 pub fn day_period_start_sql(backend: DbBackend, granularity: Granularity, column: &str) -> String {
     match backend {
         DbBackend::Postgres => {
-            let unit = match granularity {
-                Granularity::Day => "day",
-                Granularity::Week => "week",
-                Granularity::Month => "month",
-                Granularity::Year => "year",
-            };
+            let unit = trunc_unit(granularity);
             format!("to_char(date_trunc('{unit}', CAST({column} AS TIMESTAMP)), 'YYYY-MM-DD')")
         }
         _ => match granularity {

@@ -1,9 +1,8 @@
 //! Calculating a month's commissions (计算佣金), with no statement per contract, receipt
 //! or rep: one grouped read of the contracts that came into force in the month (SIGNING)
 //! and one of the receipts to credit (RECEIPT), each joined to the contract's lines,
-//! products and split;
-//! one read of the lines to claw back; then the plans' arithmetic in the domain and
-//! multi-row writes. Re-running replaces the DRAFT statements' computed lines (their
+//! products and split; one read of the lines to claw back; then the plans' arithmetic in
+//! the domain and multi-row writes. Re-running replaces the DRAFT statements' computed lines (their
 //! adjustments stay) and never touches a CONFIRMED or PAID statement. A receipt credited
 //! nowhere yet (its month confirmed, or entered late) is credited in the next month
 //! calculated; clawbacks land in the next month where the rep's statement is a draft.
@@ -133,23 +132,33 @@ async fn signing_sources<C: ConnectionTrait>(
         "COALESCE(l.contract_id, c.id)",
         "CASE WHEN l.contract_id = c.revises_id THEN pr.owner_id ELSE c.owner_id END",
     );
-    let from_clause = "contracts c \
-         LEFT JOIN contracts pr ON pr.tenant_id = c.tenant_id AND pr.id = c.revises_id \
-         LEFT JOIN document_lines l ON l.tenant_id = c.tenant_id AND (l.contract_id = c.id OR l.contract_id = c.revises_id)";
-    let sql = format!(
-        "SELECT c.id AS contract_id, c.owner_id AS owner_id, pr.owner_id AS prior_owner, c.effective_at AS effective_at, \
-         c.amount_e4 AS amount_e4, c.revises_id AS revises_id, pr.amount_e4 AS prior_e4, l.contract_id AS line_of, \
-         CASE WHEN c.revises_id IS NULL AND NOT EXISTS (SELECT 1 FROM contracts o WHERE o.tenant_id = c.tenant_id \
-           AND o.customer_id = c.customer_id AND o.number <> c.number AND o.deleted_at IS NULL \
-           AND o.status IN ('APPROVED', 'COMPLETED', 'SUPERSEDED') \
-           AND (o.effective_at < c.effective_at OR (o.effective_at = c.effective_at AND o.id < c.id))) \
-           THEN 1 ELSE 0 END AS first_contract, \
-         {} \
-         WHERE c.tenant_id = ? AND c.effective_at >= ? AND c.effective_at < ? AND c.deleted_at IS NULL \
-         AND c.status IN ('APPROVED', 'COMPLETED', 'SUPERSEDED')",
-        columns.replace("{from}", from_clause)
-    );
-    let values = [tenant.uuid().into(), from.into(), to.into()];
+    // Its own lines and, for a revision, the lines of the one it revised: two halves of a
+    // UNION ALL, each probing the lines' index (an OR in one join makes SQLite scan them).
+    let half = |line_of: &str| {
+        let from_clause = format!(
+            "contracts c \
+             LEFT JOIN contracts pr ON pr.tenant_id = c.tenant_id AND pr.id = c.revises_id \
+             {} JOIN document_lines l ON l.tenant_id = c.tenant_id AND l.contract_id = c.{line_of}",
+            if line_of == "id" { "LEFT" } else { "INNER" }
+        );
+        format!(
+            "SELECT c.id AS contract_id, c.owner_id AS owner_id, pr.owner_id AS prior_owner, \
+             c.effective_at AS effective_at, c.amount_e4 AS amount_e4, c.revises_id AS revises_id, \
+             pr.amount_e4 AS prior_e4, l.contract_id AS line_of, \
+             CASE WHEN c.revises_id IS NULL AND NOT EXISTS (SELECT 1 FROM contracts o WHERE o.tenant_id = c.tenant_id \
+               AND o.customer_id = c.customer_id AND o.number <> c.number AND o.deleted_at IS NULL \
+               AND o.status IN ('APPROVED', 'COMPLETED', 'SUPERSEDED') \
+               AND (o.effective_at < c.effective_at OR (o.effective_at = c.effective_at AND o.id < c.id))) \
+               THEN 1 ELSE 0 END AS first_contract, \
+             {} \
+             WHERE c.tenant_id = ? AND c.effective_at >= ? AND c.effective_at < ? AND c.deleted_at IS NULL \
+             AND c.status IN ('APPROVED', 'COMPLETED', 'SUPERSEDED')",
+            columns.replace("{from}", &from_clause)
+        )
+    };
+    let sql = format!("{} UNION ALL {}", half("id"), half("revises_id"));
+    let window: [sea_orm::Value; 3] = [tenant.uuid().into(), from.into(), to.into()];
+    let values: Vec<sea_orm::Value> = window.iter().chain(window.iter()).cloned().collect();
     let rows = conn.query_all_raw(raw_statement(conn.get_database_backend(), &sql, values)).await?;
     // Per contract: whether its own and its predecessor's lines were seen.
     let mut seen: BTreeMap<Uuid, (bool, bool)> = BTreeMap::new();
