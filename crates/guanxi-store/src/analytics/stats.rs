@@ -126,7 +126,13 @@ pub struct StatsFilter {
     /// Owners in a department's subtree.
     pub department_tree: Option<Uuid>,
     pub granularity: Option<Granularity>,
+    /// At most this many cells (a chart asks for one more than it can use, to tell a
+    /// question that is too wide); all when `None` (rankings, the 80/20 list).
+    pub max_cells: Option<u64>,
 }
+
+/// The most cells one question returns; past this it must be narrowed.
+pub const MAX_CELLS: u64 = 5_000;
 
 /// One group's figures; `keys` in the order asked, as text (ids too).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -294,6 +300,9 @@ pub async fn cells<C: ConnectionTrait>(
     query.expr_as(Expr::cust(format!("CAST({amount} AS BIGINT)")), Alias::new("amount_e4"));
     if !groups.is_empty() {
         query.add_group_by((1..=groups.len()).map(|i| Expr::cust(i.to_string())));
+    }
+    if let Some(limit) = filter.max_cells {
+        query.limit(limit);
     }
     let rows = conn.query_all(&query).await?;
     let mut out = Vec::with_capacity(rows.len());

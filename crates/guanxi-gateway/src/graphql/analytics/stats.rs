@@ -50,7 +50,8 @@ pub enum Measure {
     Invoices,
     /// 工单 (count)
     WorkOrders,
-    /// 佣金 earned, by the day earned (count of lines, amount)
+    /// 佣金 earned by signing, receipts and bonuses, by the day earned, before clawbacks
+    /// and adjustments (count of lines, amount)
     Commission,
 }
 
@@ -263,7 +264,7 @@ pub struct RankingEntry {
 pub enum ParetoBy {
     /// Customers by money received.
     Customer,
-    /// Reps by money received on their contracts' receipts.
+    /// Reps by money received, by the receipt's owner.
     Owner,
 }
 
@@ -285,7 +286,9 @@ pub struct ParetoEntry {
 /// The 80/20 view of money received.
 #[derive(SimpleObject)]
 pub struct ParetoResult {
+    /// All money received in the window, with or without an owner.
     total: Money,
+    /// How many customers (or reps) received money; `entries` holds the first `first`.
     count: usize,
     /// How many entries make `percent` of the total.
     head_count: usize,
@@ -295,6 +298,7 @@ pub struct ParetoResult {
 }
 
 fn filter_of(
+    measure: DomainMeasure,
     input: &StatsFilterInput,
     window: (DateTime<Utc>, DateTime<Utc>),
     granularity: StatsGranularity,
@@ -320,12 +324,16 @@ fn filter_of(
         equal.push((DomainDimension::Owner, Some(expect_id(owner, USER)?.to_string())));
     }
     let department_tree = input.department_id.as_ref().map(|d| expect_id(d, DEPARTMENT)).transpose()?;
+    if measure == DomainMeasure::Commission && equal.iter().any(|(d, _)| d.of_customer()) {
+        return Err(ApiError::BadUserInput("COMMISSION is filtered by owner and department only".into()));
+    }
     Ok(StatsFilter {
         from: Some(window.0),
         to: Some(window.1),
         equal,
         department_tree,
         granularity: Some(granularity.into()),
+        max_cells: None,
     })
 }
 
@@ -418,12 +426,18 @@ impl StatsQuery {
     ) -> ApiResult<StatsResult> {
         let domain: Vec<DomainDimension> = dimensions.iter().map(|d| (*d).into()).collect();
         let (actor, scope) = checked(ctx, measure.into(), &domain, (from, to))?;
-        let filter = filter_of(&filter.unwrap_or_default(), (from, to), granularity)?;
+        let mut filter = filter_of(measure.into(), &filter.unwrap_or_default(), (from, to), granularity)?;
+        filter.max_cells = Some(guanxi_store::analytics::stats::MAX_CELLS + 1);
         let conn = state(ctx).db.connection();
         let groups: Vec<Group> = domain.iter().map(|d| Group::By(*d)).collect();
         let found =
             guanxi_store::analytics::stats::cells(conn, actor.tenant_id, (measure.into(), scope), &filter, &groups)
                 .await?;
+        if found.len() as u64 > guanxi_store::analytics::stats::MAX_CELLS {
+            return Err(ApiError::BadUserInput(
+                "more than 5,000 cells: narrow the window, the dimensions or the filter".into(),
+            ));
+        }
         let has_amount = DomainMeasure::from(measure).has_amount();
         let total = Cell {
             keys: vec![],
@@ -441,16 +455,18 @@ impl StatsQuery {
         let series = if dimensions.len() < 2 {
             vec![StatsSeries { key: None, points: cells.clone() }]
         } else {
-            let mut by: Vec<(Option<String>, StatsSeries)> = Vec::new();
+            let mut by: Vec<StatsSeries> = Vec::new();
+            let mut index: HashMap<Option<String>, usize> = HashMap::new();
             for cell in &cells {
                 let first = cell.keys[0].clone();
                 let point = StatsCell { keys: cell.keys[1..].to_vec(), ..cell.clone() };
-                match by.iter_mut().find(|(v, _)| *v == first.value) {
-                    Some((_, series)) => series.points.push(point),
-                    None => by.push((first.value.clone(), StatsSeries { key: Some(first), points: vec![point] })),
-                }
+                let at = *index.entry(first.value.clone()).or_insert_with(|| {
+                    by.push(StatsSeries { key: Some(first), points: vec![] });
+                    by.len() - 1
+                });
+                by[at].points.push(point);
             }
-            by.into_iter().map(|(_, s)| s).collect()
+            by
         };
         Ok(StatsResult {
             measure,
@@ -482,7 +498,13 @@ impl StatsQuery {
         if !(1..=200).contains(&first) {
             return Err(ApiError::BadUserInput("`first` is 1 to 200".into()));
         }
-        let mut filter = filter_of(&filter.unwrap_or_default(), (from, to), granularity)?;
+        let mut filter = filter_of(measure.into(), &filter.unwrap_or_default(), (from, to), granularity)?;
+        for key in &cell {
+            let id = matches!(key.dimension, Dimension::Owner | Dimension::Department);
+            if id && key.value.as_deref().is_some_and(|v| v.parse::<Uuid>().is_err()) {
+                return Err(ApiError::BadUserInput("an OWNER or DEPARTMENT value is an id".into()));
+            }
+        }
         filter.equal.extend(cell.iter().map(|k| (k.dimension.into(), k.value.clone())));
         let after = match after {
             Some(raw) => {
@@ -537,12 +559,14 @@ impl StatsQuery {
         let groups = [Group::By(by.into())];
         let mut ranked = Vec::new();
         for window in [(from, to), (from - (to - from), from)] {
-            let filter = filter_of(&input, window, StatsGranularity::Month)?;
+            let filter = filter_of(measure.into(), &input, window, StatsGranularity::Month)?;
             let cells =
                 guanxi_store::analytics::stats::cells(conn, actor.tenant_id, (measure.into(), scope), &filter, &groups)
                     .await?;
+            // Records without an owner (or department) rank as nobody.
             let values: Vec<(Option<String>, Decimal)> = cells
                 .iter()
+                .filter(|c| c.keys[0].is_some())
                 .map(|c| (c.keys[0].clone(), if has_amount { c.amount } else { Decimal::from(c.count) }))
                 .collect();
             ranked.push((guanxi_domain::analytics::rank(&values), cells));
@@ -581,13 +605,17 @@ impl StatsQuery {
         to: DateTime<Utc>,
         #[graphql(default_with = "ParetoBy::Customer")] by: ParetoBy,
         #[graphql(default_with = "Decimal::from(80)")] percent: Decimal,
+        #[graphql(default = 100)] first: i32,
     ) -> ApiResult<ParetoResult> {
+        if !(1..=1000).contains(&first) {
+            return Err(ApiError::BadUserInput("`first` is 1 to 1000".into()));
+        }
         if percent <= Decimal::ZERO || percent > Decimal::ONE_HUNDRED {
             return Err(ApiError::BadUserInput("`percent` is above 0 and up to 100".into()));
         }
         let measure = DomainMeasure::MoneyReceived;
         let (actor, scope) = checked(ctx, measure, &[], (from, to))?;
-        let filter = filter_of(&StatsFilterInput::default(), (from, to), StatsGranularity::Month)?;
+        let filter = filter_of(measure, &StatsFilterInput::default(), (from, to), StatsGranularity::Month)?;
         let group = match by {
             ParetoBy::Customer => Group::Customer,
             ParetoBy::Owner => Group::By(DomainDimension::Owner),
@@ -597,17 +625,20 @@ impl StatsQuery {
             guanxi_store::analytics::stats::cells(conn, actor.tenant_id, (measure, scope), &filter, &[group]).await?;
         let values: Vec<(Uuid, Decimal)> =
             cells.iter().filter_map(|c| Some((c.keys[0].as_deref()?.parse().ok()?, c.amount))).collect();
-        let list = guanxi_domain::analytics::pareto(&values, percent);
+        let mut list = guanxi_domain::analytics::pareto(&values, percent);
+        let (count, head_count) = (list.len(), list.iter().filter(|e| e.head).count());
+        let total: Decimal = cells.iter().map(|c| c.amount).sum();
+        list.truncate(usize::try_from(first).unwrap_or(100));
         let loaders = loaders(ctx)?;
         let names: HashMap<Uuid, String> = match by {
             ParetoBy::Customer => loaders
-                .load_many(values.iter().map(|(id, _)| CustomerKey(*id)))
+                .load_many(list.iter().map(|e| CustomerKey(e.key)))
                 .await?
                 .into_iter()
                 .map(|(k, c)| (k.0, c.fields.name.clone()))
                 .collect(),
             ParetoBy::Owner => loaders
-                .load_many(values.iter().map(|(id, _)| UserKey(*id)))
+                .load_many(list.iter().map(|e| UserKey(e.key)))
                 .await?
                 .into_iter()
                 .map(|(k, u)| (k.0, u.display_name.clone()))
@@ -617,15 +648,13 @@ impl StatsQuery {
             ParetoBy::Customer => EntityKind::Customer.name(),
             ParetoBy::Owner => USER,
         };
-        let head_count = list.iter().filter(|e| e.head).count();
-        let count = list.len();
         let head_share = if count == 0 {
             Decimal::ZERO
         } else {
             (Decimal::from(head_count * 100) / Decimal::from(count)).round_dp(2)
         };
         Ok(ParetoResult {
-            total: Money::cny(values.iter().map(|(_, v)| *v).sum()),
+            total: Money::cny(total),
             count,
             head_count,
             head_share,
