@@ -22,7 +22,7 @@ const PLAN: &str = "mutation($i: CreateCommissionPlanInput!) { createCommissionP
 const CONTRACT: &str = "id number status version approvedAt amount { amount } lines { net { amount } total { amount } quantity productId }";
 
 const STATEMENT: &str = "id period status version total { amount } adjusted { amount } lineCount user { email } \
-    lines(first: 20) { nodes { kind rule base ratePercent sharePercent amount { amount } reason contractId contract { id } clawbackOf } }";
+    lines(first: 20) { nodes { kind rule base ratePercent sharePercent amount { amount } reason contractId contract { id } plan { name } clawbackOf } }";
 
 const CALCULATE: &str = "mutation($i: CalculateCommissionsInput!) { calculateCommissions(input: $i) { period \
     statements lines clawbacks locked total { amount } userErrors { field code message } } }";

@@ -2,6 +2,9 @@
 //! its rates, tiers, bonus and formula; a preview of what it pays on a sample; and a
 //! contract's split between reps (业绩分配).
 
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_domain::entity::EntityKind;
@@ -20,7 +23,7 @@ use uuid::Uuid;
 use super::contract::{CONTRACT, contract_report_scope};
 use crate::graphql::context::{author, require, state};
 use crate::graphql::error::{ApiError, ApiResult, UserError};
-use crate::graphql::loaders::UserKey;
+use crate::graphql::loaders::{ScopedLoader, UserKey};
 use crate::graphql::mutation::{Idempotent, reload_scoped, transact, write, write_by_id};
 use crate::graphql::platform::org::{DEPARTMENT, ROLE, USER, User};
 use crate::graphql::relay::{Conn, global_id, input_id, listed, page_request, read_by_id};
@@ -197,6 +200,25 @@ impl CommissionPlan {
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+}
+
+/// A plan by id, for the lines that name it (`commission.read`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PlanKey(pub Uuid);
+
+impl Loader<PlanKey> for ScopedLoader {
+    type Value = Plan;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[PlanKey]) -> Result<HashMap<PlanKey, Plan>, ApiError> {
+        if !self.actor.may(Permission::CommissionRead) {
+            return Ok(HashMap::new());
+        }
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let found =
+            guanxi_store::finance::commission::by_ids(self.db.connection(), self.actor.tenant_id, (), &ids).await?;
+        Ok(found.into_iter().map(|p| (PlanKey(p.id.uuid()), p)).collect())
     }
 }
 

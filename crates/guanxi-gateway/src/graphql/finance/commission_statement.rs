@@ -162,11 +162,8 @@ impl CommissionLine {
     }
     /// The plan, for callers who read plans.
     async fn plan(&self, ctx: &Context<'_>) -> ApiResult<Option<CommissionPlan>> {
-        let (Some(plan), Ok(actor)) = (self.0.plan_id, require(ctx, Permission::CommissionRead)) else {
-            return Ok(None);
-        };
-        let conn = state(ctx).db.connection();
-        Ok(guanxi_store::finance::commission::find(conn, actor.tenant_id, (), plan).await?.map(CommissionPlan))
+        let Some(plan) = self.0.plan_id else { return Ok(None) };
+        Ok(loaders(ctx)?.load_one(super::commission::PlanKey(plan)).await?.map(CommissionPlan))
     }
     async fn contract_id(&self) -> Option<ID> {
         self.0.contract_id.map(|c| global_id(CONTRACT, c))
