@@ -147,27 +147,33 @@ add "13f myServiceRequests (portal)" '{"query":"{ myServiceRequests(first: 20) {
 add "13g submitServiceRequest (portal)" '{"query":"mutation { submitServiceRequest(input: {subject: \"压测自助报修\"}) { serviceRequest { id number } userErrors { code } } }"}' "$portal"
 probe=$(curl -s "$api" -H 'content-type: application/json' -H "authorization: Bearer $portal" -d "${bodies[$((${#bodies[@]} - 1))]}")
 echo "$probe" | grep -q '"userErrors":\[\]' || { echo "submitServiceRequest refused: $probe" >&2; exit 1; }
+# `timed FIELD BODY`: runs a mutation three times in a row and prints the runs as JSON
+# (seconds, SQL statements, and the payload's fields), refusing any user error.
+timed() {
+  local field=$1 body=$2 runs="[]" headers
+  for _ in 1 2 3; do
+    headers=$(curl -s -o /tmp/bench-timed.json -D - -w 'TIME %{time_total}\n' "$api" -H 'content-type: application/json' \
+      -H "authorization: Bearer $token" -d "$body" | tr -d '\r')
+    runs=$(python3 - "$runs" "$headers" "$field" <<'PY'
+import json, sys
+runs, headers, field = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+payload = json.load(open("/tmp/bench-timed.json"))["data"][field]
+assert payload["userErrors"] == [], payload
+seconds = float(headers.split("TIME ")[1].split()[0])
+sql = next((int(l.split(": ")[1]) for l in headers.splitlines() if l.lower().startswith("x-sql-statements")), 0)
+runs.append({"seconds": round(seconds, 3), "sql_statements": sql, **{k: v for k, v in payload.items() if k != "userErrors"}})
+print(json.dumps(runs))
+PY
+)
+  done
+  echo "$runs"
+}
 # Scenario 15: this month's commissions (calculateCommissions, Shanghai time), three runs
 # in a row: the first writes the month's statements, the next replace their lines
 # (idempotent), as finance reruns it. Then the statements, one statement's lines, and a
 # rep's own statement under load.
 month=$(TZ=Asia/Shanghai date +%Y-%m)
-commission="[]"
-for _ in 1 2 3; do
-  headers=$(curl -s -o /tmp/bench-calc.json -D - -w 'TIME %{time_total}\n' "$api" -H 'content-type: application/json' -H "authorization: Bearer $token" \
-    -d "{\"query\":\"mutation(\$p: String!) { calculateCommissions(input: {period: \$p}) { statements lines clawbacks total { amount } userErrors { code } } }\",\"variables\":{\"p\":\"$month\"}}" | tr -d '\r')
-  commission=$(python3 - "$commission" "$headers" <<'PY'
-import json, sys
-runs, headers = json.loads(sys.argv[1]), sys.argv[2]
-payload = json.load(open("/tmp/bench-calc.json"))["data"]["calculateCommissions"]
-assert payload["userErrors"] == [], payload
-seconds = float(headers.split("TIME ")[1].split()[0])
-sql = next((int(l.split(": ")[1]) for l in headers.splitlines() if l.lower().startswith("x-sql-statements")), 0)
-runs.append({"seconds": round(seconds, 3), "sql_statements": sql, "statements": payload["statements"], "lines": payload["lines"], "total": payload["total"]["amount"]})
-print(json.dumps(runs))
-PY
-)
-done
+commission=$(timed calculateCommissions "{\"query\":\"mutation(\$p: String!) { calculateCommissions(input: {period: \$p}) { statements lines clawbacks total { amount } userErrors { code } } }\",\"variables\":{\"p\":\"$month\"}}")
 echo "15 calculateCommissions $month: $commission"
 statement=$(gql '{"query":"{ commissionStatements(first: 1) { nodes { id user { email } } } }"}')
 echo "$statement" | grep -q '"nodes":\[{' || { echo "no commission statement this month: $statement" >&2; exit 1; }
@@ -189,6 +195,22 @@ add "16e salesRanking MONEY_RECEIVED" "$(stats 'salesRanking(measure: MONEY_RECE
 add "16f customerPareto year" "$(stats 'customerPareto(from: $f, to: $t) { total { amount } count headCount headShare }')"
 add "16g statsRecords 50 (drill-down)" "$(stats 'statsRecords(measure: CONTRACTS_SIGNED, from: $f, to: $t, first: 50) { records { id at amount { amount } customer { name } owner { displayName } } }')"
 add "16h stats DEALS_WON by owner (rep)" "$(stats 'stats(measure: DEALS_WON, dimensions: [OWNER], from: $f, to: $t) { total { count value } }')" "$earner_token"
+# The same over whole Shanghai days (the first of the month a year ago to tomorrow), which
+# INTERACTIONS answers from the work log's stored counts.
+month_start=$(TZ=Asia/Shanghai date -d "$(TZ=Asia/Shanghai date +%Y-%m-01) -1 year" +%Y-%m-%dT00:00:00+08:00)
+tomorrow=$(TZ=Asia/Shanghai date -d tomorrow +%Y-%m-%dT00:00:00+08:00)
+days() { echo "{\"query\":\"query(\$f: DateTime!, \$t: DateTime!) { $1 }\",\"variables\":{\"f\":\"$month_start\",\"t\":\"$tomorrow\"}}"; }
+add "16i stats INTERACTIONS by month (whole days)" "$(days 'stats(measure: INTERACTIONS, dimensions: [PERIOD], from: $f, to: $t) { total { value } cells { keys { label } value } }')"
+add "16j stats INTERACTIONS by owner x quarter (whole days)" "$(days 'stats(measure: INTERACTIONS, dimensions: [OWNER, PERIOD], from: $f, to: $t, granularity: QUARTER) { total { value } series { key { label } points { value } } }')"
+add "16k salesRanking INTERACTIONS (whole days)" "$(days 'salesRanking(measure: INTERACTIONS, from: $f, to: $t) { key { label } rank value previousRank change }')"
+# Scenario 17: customer value. The RFM refresh (as the nightly job runs it), three runs in
+# a row; then a customer list filtered by segment with each one's value and lifetime
+# value, and the segments' sizes.
+values=$(timed refreshCustomerValues '{"query":"mutation { refreshCustomerValues { scored userErrors { code } } }"}')
+echo "17 refreshCustomerValues: $values"
+add "17a customers of a segment 50, value + lifetimeValue" '{"query":"{ customers(first: 50, filter: {rfm: {segment: [IMPORTANT_VALUE]}}) { nodes { name value { segment recencyScore frequencyScore monetaryScore } lifetimeValue { amount } } } }"}'
+add "17b customerSegments" '{"query":"{ customerSegments { segment label customers receivedToDate { amount } } }"}'
+add "17c customers 50 with lifetimeValue (rep)" '{"query":"{ customers(first: 50) { nodes { name lifetimeValue { amount } value { segment } } } }"}' "$earner_token"
 
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
@@ -331,15 +353,16 @@ reclaim="{\"first\": $reclaim_first, \"steady\": $reclaim_steady}"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out="bench/results/$size-$engine-$stamp"
-python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" <<'PY'
+python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" "$values" <<'PY'
 import json, sys, platform, os
-results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission = sys.argv[1:]
+results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission, values = sys.argv[1:]
+values = json.loads(values)
 ingest = json.loads(ingest)
 reclaim = json.loads(reclaim)
 commission = json.loads(commission)
 rows = json.loads(results)
 cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" :\t") if os.path.exists("/proc/cpuinfo") else "?"
-report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission,
+report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission, "customer_values": values,
           "machine": {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release()}, "scenarios": rows}
 floor = next((r for r in rows if r["name"].startswith("floor")), None)
 with open(out + ".json", "w") as f:
@@ -368,7 +391,9 @@ with open(out + ".md", "w") as f:
     first, steady = reclaim["first"], reclaim["steady"]
     f.write(f"\n8 pool reclaim (`guanxi admin reclaim`, rule: 90 days without follow-up, won deals exempt, on a copy of the data): first run {first['reclaimed']} customers in **{first['seconds']} s** ({first['reclaimed'] / max(first['seconds'], 0.001):.0f} customers/s); steady state (the next run) {steady['reclaimed']} customers in **{steady['seconds']} s**.\n")
     runs = ", ".join(f"{c['seconds']} s ({c['sql_statements']} SQL)" for c in commission)
-    f.write(f"\n15 `calculateCommissions` for this month: {commission[0]['statements']} statements, {commission[0]['lines']} lines, total {commission[0]['total']}; three runs in a row: **{runs}**.\n")
+    f.write(f"\n15 `calculateCommissions` for this month: {commission[0]['statements']} statements, {commission[0]['lines']} lines, total {commission[0]['total']['amount']}; three runs in a row: **{runs}**.\n")
+    runs = ", ".join(f"{v['seconds']} s ({v['sql_statements']} SQL)" for v in values)
+    f.write(f"\n17 `refreshCustomerValues`: {values[0]['scored']} paying customers scored; three runs in a row: **{runs}**.\n")
     f.write(f"\n9 bulk ingest (`ingestInteractions`, 1,000 records per call, {ingest['senders']} senders): {ingest['rows']} rows in {ingest['seconds']} s = **{ingest['rows_per_second']} rows/s**; records not created: {ingest['not_created']}.\n")
 print(out + ".md")
 PY

@@ -24,6 +24,7 @@ mod m20261130_000013_invoices;
 mod m20261130_000014_service;
 mod m20261130_000015_portal;
 mod m20261130_000016_commissions;
+mod m20261130_000017_customer_values;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000014_service::Migration),
             Box::new(m20261130_000015_portal::Migration),
             Box::new(m20261130_000016_commissions::Migration),
+            Box::new(m20261130_000017_customer_values::Migration),
         ]
     }
 }

@@ -102,6 +102,89 @@ pub async fn finance_reminders_on(db: Database, today: chrono::NaiveDate) -> any
     Ok(written)
 }
 
+/// How long a tenant job's lease holds if its replica dies mid-run.
+const TENANT_LEASE_MINUTES: i64 = 10;
+
+/// Runs `work` in one write transaction of `tenant` under the tenant's lease `job`, or
+/// returns `None` when another replica (or request) holds it; the lease is given back
+/// whatever happened. Spawn it, so a client that hangs up does not leave the lease held.
+pub async fn leased<T, F>(
+    db: Database,
+    tenant: guanxi_domain::ids::TenantId,
+    job: &str,
+    work: F,
+) -> guanxi_store::StoreResult<Option<T>>
+where
+    F: for<'t> FnOnce(&'t guanxi_store::DatabaseTransaction) -> BoxFuture<'t, guanxi_store::StoreResult<T>>,
+{
+    let holder = format!("lease-{}", Uuid::now_v7().simple());
+    let tx = db.begin_write().await?;
+    let lease = Duration::minutes(TENANT_LEASE_MINUTES);
+    let taken =
+        guanxi_store::platform::jobs::try_lease(&tx, tenant.uuid(), job, &holder, Utc::now(), lease, Duration::zero())
+            .await?;
+    tx.commit().await?;
+    if !taken {
+        return Ok(None);
+    }
+    let result = async {
+        let tx = db.begin_tenant_write(tenant).await?;
+        let done = work(&tx).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+    .await;
+    let tx = db.begin_write().await?;
+    guanxi_store::platform::jobs::release(&tx, tenant.uuid(), job, &holder).await?;
+    tx.commit().await?;
+    result.map(Some)
+}
+
+/// The lease name of a tenant's customer-value refresh.
+pub const CUSTOMER_VALUES: &str = "customer_values";
+
+/// The lease name of a month's commission calculation.
+pub fn commissions_lease(period: guanxi_domain::finance::commission::Period) -> String {
+    format!("commissions:{period}")
+}
+
+/// Every night: each tenant's customer values (RFM) as of today, and the commissions of
+/// the open months (this one and the last, whose statements stay drafts until finance
+/// confirms them; confirmed ones are never rewritten) for tenants with a plan. Each
+/// tenant's part runs under the same lease as its manual run, so the two never overlap;
+/// one that is busy is skipped until the next night.
+pub fn nightly_analytics(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> {
+    Box::pin(async move { nightly_analytics_at(db, Utc::now()).await })
+}
+
+/// [`nightly_analytics`] as seen at `now` (tests move the clock with it); returns how many
+/// customers were scored and statement lines written.
+pub async fn nightly_analytics_at(db: Database, now: chrono::DateTime<Utc>) -> anyhow::Result<u64> {
+    use guanxi_domain::finance::commission::Period;
+    let today = guanxi_domain::customers::customer::shanghai_date(now);
+    let mut affected = 0;
+    for tenant in guanxi_store::analytics::customer_value::tenants(db.connection()).await? {
+        let scored = leased(db.clone(), tenant, CUSTOMER_VALUES, move |tx| {
+            Box::pin(guanxi_store::analytics::customer_value::refresh(tx, tenant, today, now))
+        });
+        affected += scored.await?.unwrap_or(0);
+    }
+    let this_month = Period::of(today);
+    for tenant in guanxi_store::finance::commission::tenants_with_plans(db.connection()).await? {
+        for period in [this_month.previous(), this_month] {
+            let author = guanxi_store::platform::audit::Author::system(tenant);
+            let lease = commissions_lease(period);
+            let calculated = leased(db.clone(), tenant, &lease, move |tx| {
+                Box::pin(async move { guanxi_store::finance::commission_run::calculate(tx, &author, period).await })
+            });
+            if let Some(done) = calculated.await? {
+                affected += u64::try_from(done.lines).unwrap_or(0);
+            }
+        }
+    }
+    Ok(affected)
+}
+
 pub struct JobRunner {
     db: Database,
     holder: String,
@@ -130,6 +213,7 @@ impl JobRunner {
                 Job { name: "pool_reclaim", interval: Duration::hours(1), run: pool_reclaim },
                 Job { name: "finance_reminders", interval: Duration::hours(1), run: finance_reminders },
                 Job { name: "work_order_breaches", interval: Duration::minutes(1), run: work_order_breaches },
+                Job { name: "nightly_analytics", interval: Duration::hours(24), run: nightly_analytics },
             ],
         )
     }

@@ -250,5 +250,7 @@ pub(crate) async fn demo_commissions<C: guanxi_store::ConnectionTrait>(
     let author = as_user(tenant, admin);
     guanxi_store::finance::commission::create(tx, &author, fields).await?;
     guanxi_store::finance::commission_run::calculate(tx, &author, Period::of(today)).await?;
+    // Customer value (RFM) as the nightly job leaves it.
+    guanxi_store::analytics::customer_value::refresh(tx, tenant, today, Utc::now()).await?;
     Ok(())
 }

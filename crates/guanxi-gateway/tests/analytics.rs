@@ -6,6 +6,7 @@
 
 mod common;
 
+use chrono::Datelike;
 use common::*;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -247,4 +248,247 @@ async fn rankings_and_the_eighty_twenty_list_on_a_fixed_set_of_receipts() {
             (rep2_name, 2, "126000".to_owned(), None, "126000".to_owned())
         ]
     );
+}
+
+const BY: &str = "query($m: StatsMeasure!, $d: [StatsDimension!]!, $f: DateTime!, $t: DateTime!, $g: StatsGranularity!) { \
+    stats(measure: $m, dimensions: $d, from: $f, to: $t, granularity: $g) { total { count value } \
+    cells { keys { dimension value label } count value } } }";
+
+/// A question's cells as sorted `(keys, count, value)` rows.
+async fn cells_of(app: &TestApp, token: &str, vars: Value) -> (i64, Vec<(Vec<Value>, i64, Decimal)>) {
+    let body = app.gql(Some(token), BY, vars).await;
+    let stats = &body["data"]["stats"];
+    let mut rows: Vec<(Vec<Value>, i64, Decimal)> = stats["cells"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|c| {
+            let keys = c["keys"].as_array().unwrap().iter().map(|k| k["value"].clone()).collect();
+            (keys, c["count"].as_i64().unwrap(), d(&c["value"]))
+        })
+        .collect();
+    rows.sort_by_key(|r| format!("{:?}", r.0));
+    (stats["total"]["count"].as_i64().unwrap(), rows)
+}
+
+#[tokio::test]
+async fn interactions_over_whole_days_read_the_stored_counts_and_quarters_start_each_three_months() {
+    let app = spawn_demo().await;
+    let (admin, rep1) = (app.login("admin@demo.local").await, app.login("rep1@demo.local").await);
+    // Shanghai midnights: the first of the month a year ago, and tomorrow. Over whole days
+    // INTERACTIONS reads the work log's stored counts; a millisecond less reads the records.
+    // Both must agree cell for cell, for every shape the counts serve, in every scope.
+    let shanghai = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let today = chrono::Utc::now().with_timezone(&shanghai).date_naive();
+    let midnight = |day: chrono::NaiveDate| day.and_hms_opt(0, 0, 0).unwrap().and_local_timezone(shanghai).unwrap();
+    let from = midnight(chrono::NaiveDate::from_ymd_opt(today.year() - 1, today.month(), 1).unwrap());
+    let to = midnight(today + chrono::Duration::days(1));
+    let nearly = to - chrono::Duration::milliseconds(1);
+    // A few more interactions today, so the last day counts too.
+    let customer = customer(&app, &rep1, "上海明远机械制造有限公司").await;
+    let create = "mutation($i: CreateInteractionInput!) { createInteraction(input: $i) { interaction { id } userErrors { code } } }";
+    for n in 0..3 {
+        let input = json!({"customerId": customer, "channel": "VISIT", "content": format!("现场 {n}")});
+        ok(&app, &rep1, create, input, ("createInteraction", "interaction")).await;
+    }
+    let shapes = [
+        (json!(["OWNER", "PERIOD"]), "MONTH"),
+        (json!(["PERIOD"]), "WEEK"),
+        (json!(["PERIOD"]), "DAY"),
+        (json!(["DEPARTMENT", "PERIOD"]), "QUARTER"),
+        (json!([]), "YEAR"),
+    ];
+    // From a month's first day, and from its 15th: whole months between part-months.
+    let mid = midnight(chrono::NaiveDate::from_ymd_opt(today.year() - 1, today.month(), 15).unwrap());
+    for (token, from) in [(&admin, from), (&rep1, from), (&admin, mid), (&rep1, mid)] {
+        for (dimensions, granularity) in &shapes {
+            let vars = |to: String| json!({"m": "INTERACTIONS", "d": dimensions, "f": from.to_rfc3339(), "t": to, "g": granularity});
+            let counted = cells_of(&app, token, vars(to.to_rfc3339())).await;
+            let recorded = cells_of(&app, token, vars(nearly.to_rfc3339())).await;
+            assert_eq!(counted, recorded, "{dimensions} by {granularity}");
+            assert!(counted.0 > 0, "{dimensions} by {granularity}");
+        }
+    }
+    let (all, _) = cells_of(
+        &app,
+        &admin,
+        json!({"m": "INTERACTIONS", "d": [], "f": from.to_rfc3339(), "t": to.to_rfc3339(), "g": "MONTH"}),
+    )
+    .await;
+    let (own, _) = cells_of(
+        &app,
+        &rep1,
+        json!({"m": "INTERACTIONS", "d": [], "f": from.to_rfc3339(), "t": to.to_rfc3339(), "g": "MONTH"}),
+    )
+    .await;
+    assert!(own < all, "a rep counts the interactions on their own customers only ({own} of {all})");
+
+    // Quarters: every key is a quarter's first day, and the cells add up to the total.
+    let (total, rows) = cells_of(
+        &app,
+        &admin,
+        json!({"m": "MONEY_RECEIVED", "d": ["PERIOD"], "f": from.to_rfc3339(), "t": to.to_rfc3339(), "g": "QUARTER"}),
+    )
+    .await;
+    assert_eq!(rows.iter().map(|r| r.1).sum::<i64>(), total);
+    for (keys, ..) in &rows {
+        let key = keys[0].as_str().unwrap();
+        assert!(["-01-01", "-04-01", "-07-01", "-10-01"].iter().any(|q| key.ends_with(q)), "{key}");
+    }
+}
+
+const VALUES: &str = "query($f: CustomerFilter) { customers(first: 50, filter: $f) { nodes { name lifetimeValue { amount } \
+    value { segment segmentLabel recencyScore frequencyScore monetaryScore receiptsLastYear \
+    receivedLastYear { amount } receivedToDate { amount } lastReceivedOn } } } }";
+
+/// `name -> (segment, [r, f, m])` of the customers a caller lists with a value.
+async fn values(app: &TestApp, token: &str, filter: Value) -> Vec<(String, String, [i64; 3])> {
+    let body = app.gql(Some(token), VALUES, json!({"f": filter})).await;
+    let mut out: Vec<(String, String, [i64; 3])> = body["data"]["customers"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .filter(|c| !c["value"].is_null())
+        .map(|c| {
+            let v = &c["value"];
+            let score = |k: &str| v[k].as_i64().unwrap();
+            (
+                c["name"].as_str().unwrap().to_owned(),
+                v["segment"].as_str().unwrap().to_owned(),
+                [score("recencyScore"), score("frequencyScore"), score("monetaryScore")],
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn rfm_scores_quintiles_in_sql_and_customer_lists_filter_on_them() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let (rep1, rep2, rep3) =
+        (app.login("rep1@demo.local").await, app.login("rep2@demo.local").await, app.login("rep3@demo.local").await);
+    let (manager, finance) = (app.login("manager@demo.local").await, app.login("finance@demo.local").await);
+    // Beside 明远's two receipts (174,000 78 days ago, 200,000 15 days ago): five paying
+    // customers with one figure each that orders them.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let receipt = "mutation($i: CreateReceiptInput!) { createReceipt(input: $i) { receipt { id } userErrors { field code message } } }";
+    // (customer, (its rep, the rep's manager), receipts as (days ago, amount))
+    type Payer<'a> = (&'a str, (&'a str, &'a str), &'a [(i64, &'a str)]);
+    let set: [Payer; 4] = [
+        ("南京金陵商贸有限公司", (&rep2, &manager), &[(300, "100000")]),
+        ("杭州云帆培训学校有限公司", (&rep2, &manager), &[(2, "10000"), (5, "20000")]),
+        ("北京京华软件股份有限公司", (&rep3, &admin), &[(200, "60000")]),
+        ("苏州恒信电子科技有限公司", (&rep1, &manager), &[(100, "5000")]),
+    ];
+    for (name, (rep, approver), receipts) in set {
+        let total: i64 = receipts.iter().map(|(_, a)| a.parse::<i64>().unwrap()).sum();
+        let contract = approved_contract(&app, (rep, approver, &finance), name, &total.to_string()).await;
+        for (days, amount) in receipts {
+            let on = (today - chrono::Duration::days(*days)).to_string();
+            let input = json!({"contractId": contract, "receivedOn": on, "method": "BANK_TRANSFER", "amount": amount});
+            ok(&app, rep, receipt, input, ("createReceipt", "receipt")).await;
+        }
+    }
+    let refresh = "mutation { refreshCustomerValues { scored userErrors { code } } }";
+    let body = app.gql(Some(&rep1), refresh, json!({})).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "settings.manage refreshes: {body}");
+    let body = app.gql(Some(&admin), refresh, json!({})).await;
+    assert_eq!(body["data"]["refreshCustomerValues"]["scored"], 5, "{body}");
+
+    // Five customers, one quintile each by recency and money; frequency ties share a score.
+    let s = |n: &str, seg: &str, r: [i64; 3]| (n.to_owned(), seg.to_owned(), r);
+    assert_eq!(
+        values(&app, &admin, json!(null)).await,
+        [
+            s("上海明远机械制造有限公司", "IMPORTANT_VALUE", [4, 4, 5]),
+            s("北京京华软件股份有限公司", "GENERAL_RETAIN", [2, 1, 3]),
+            s("南京金陵商贸有限公司", "IMPORTANT_RETAIN", [1, 1, 4]),
+            s("杭州云帆培训学校有限公司", "GENERAL_VALUE", [5, 4, 2]),
+            s("苏州恒信电子科技有限公司", "GENERAL_RETAIN", [3, 1, 1]),
+        ]
+    );
+    let body = app.gql(Some(&admin), VALUES, json!({"f": {"name": {"eq": "上海明远机械制造有限公司"}}})).await;
+    let mingyuan = &body["data"]["customers"]["nodes"][0];
+    assert_eq!(mingyuan["value"]["segmentLabel"], "重要价值客户", "{body}");
+    assert_eq!(mingyuan["value"]["receiptsLastYear"], 2);
+    assert_eq!(d(&mingyuan["value"]["receivedToDate"]["amount"]), Decimal::from(374_000));
+    assert_eq!(d(&mingyuan["lifetimeValue"]["amount"]), Decimal::from(374_000));
+
+    // Lists filter by segment and scores, through the caller's scope.
+    let names = |rows: Vec<(String, String, [i64; 3])>| rows.into_iter().map(|r| r.0).collect::<Vec<_>>();
+    let retain = json!({"rfm": {"segment": ["GENERAL_RETAIN"]}});
+    assert_eq!(
+        names(values(&app, &admin, retain.clone()).await),
+        ["北京京华软件股份有限公司", "苏州恒信电子科技有限公司"]
+    );
+    assert_eq!(names(values(&app, &rep1, retain).await), ["苏州恒信电子科技有限公司"]);
+    let recent = json!({"rfm": {"recency": [4, 5], "monetary": [2]}});
+    assert_eq!(names(values(&app, &admin, recent).await), ["杭州云帆培训学校有限公司"]);
+    let body = app.gql(Some(&admin), VALUES, json!({"f": {"rfm": {"frequency": [6]}}})).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+
+    // Segments' sizes through the scope; money only with receivable.read.
+    let segments = "{ customerSegments { segment label customers receivedToDate { amount } } }";
+    let sizes = |body: Value| -> Vec<(String, i64)> {
+        body["data"]["customerSegments"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .filter(|s| s["customers"] != 0)
+            .map(|s| (s["segment"].as_str().unwrap().to_owned(), s["customers"].as_i64().unwrap()))
+            .collect()
+    };
+    let all = app.gql(Some(&admin), segments, json!({})).await;
+    assert_eq!(all["data"]["customerSegments"].as_array().unwrap().len(), 8);
+    assert_eq!(
+        sizes(all),
+        [
+            ("IMPORTANT_VALUE".to_owned(), 1),
+            ("IMPORTANT_RETAIN".to_owned(), 1),
+            ("GENERAL_VALUE".to_owned(), 1),
+            ("GENERAL_RETAIN".to_owned(), 2)
+        ]
+    );
+    let mine = sizes(app.gql(Some(&rep2), segments, json!({})).await);
+    assert_eq!(mine, [("IMPORTANT_RETAIN".to_owned(), 1), ("GENERAL_VALUE".to_owned(), 1)]);
+    let other = app.second_tenant("other").await;
+    assert!(sizes(app.gql(Some(&other), segments, json!({})).await).is_empty());
+    assert!(values(&app, &other, json!(null)).await.is_empty());
+    // The service agent sees every customer and its scores, but not its money.
+    let agent = app.login("service@demo.local").await;
+    assert_eq!(values(&app, &agent, json!(null)).await.len(), 5);
+    let body = app.gql(Some(&agent), VALUES, json!({"f": null})).await;
+    for customer in body["data"]["customers"]["nodes"].as_array().unwrap_or_else(|| panic!("{body}")) {
+        assert!(customer["lifetimeValue"].is_null(), "no receivable.read, no money: {body}");
+        assert!(customer["value"].is_null() || customer["value"]["receivedToDate"].is_null(), "{body}");
+    }
+
+    // One statement for the values and one for the lifetime sums, however many customers.
+    let body = |first: i64| json!({"query": format!("{{ customers(first: {first}) {{ nodes {{ lifetimeValue {{ amount }} value {{ segment }} }} }} }}")});
+    assert_eq!(
+        app.fewest_statements(Some(&admin), &body(1)).await.0,
+        app.fewest_statements(Some(&admin), &body(6)).await.0
+    );
+
+    // The nightly job does the same refresh (and the open months' commissions).
+    let before = app
+        .gql(
+            Some(&admin),
+            "{ customers(first: 1, filter: {rfm: {segment: [IMPORTANT_VALUE]}}) { nodes { value { computedAt } } } }",
+            json!({}),
+        )
+        .await;
+    let ran = guanxi_gateway::jobs::nightly_analytics_at(app.db.clone(), chrono::Utc::now()).await.unwrap();
+    assert!(ran >= 5, "{ran}");
+    let after = app
+        .gql(
+            Some(&admin),
+            "{ customers(first: 1, filter: {rfm: {segment: [IMPORTANT_VALUE]}}) { nodes { value { computedAt } } } }",
+            json!({}),
+        )
+        .await;
+    assert_ne!(before, after, "recomputed: {after}");
+    assert_eq!(values(&app, &admin, json!(null)).await.len(), 5);
 }

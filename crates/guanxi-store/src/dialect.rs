@@ -57,8 +57,17 @@ pub fn period_start_sql(backend: DbBackend, granularity: Granularity, column: &s
             Granularity::Day => format!("date({column}, '+8 hours')"),
             Granularity::Week => format!("date({column}, '+8 hours', 'weekday 0', '-6 days')"),
             Granularity::Month => format!("strftime('%Y-%m-01', {column}, '+8 hours')"),
+            Granularity::Quarter => quarter_start_sqlite(&format!("{column}, '+8 hours'")),
             Granularity::Year => format!("strftime('%Y-01-01', {column}, '+8 hours')"),
         },
+    }
+}
+
+/// The nil UUID as a literal (the stored counts' "nobody"), to compare or `NULLIF` with.
+pub fn nil_uuid_sql(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => "CAST('00000000-0000-0000-0000-000000000000' AS uuid)",
+        _ => "X'00000000000000000000000000000000'",
     }
 }
 
@@ -68,8 +77,15 @@ fn trunc_unit(granularity: Granularity) -> &'static str {
         Granularity::Day => "day",
         Granularity::Week => "week",
         Granularity::Month => "month",
+        Granularity::Quarter => "quarter",
         Granularity::Year => "year",
     }
+}
+
+/// SQLite's first day of the quarter of `time` (a column and its modifiers): the year,
+/// and the month rounded down to 1, 4, 7 or 10.
+fn quarter_start_sqlite(time: &str) -> String {
+    format!("printf('%s-%02d-01', strftime('%Y', {time}), (CAST(strftime('%m', {time}) AS INTEGER) - 1) / 3 * 3 + 1)")
 }
 
 /// [`period_start_sql`] for a DATE column (a Shanghai day already): the first day of its
@@ -84,6 +100,7 @@ pub fn day_period_start_sql(backend: DbBackend, granularity: Granularity, column
             Granularity::Day => format!("date({column})"),
             Granularity::Week => format!("date({column}, 'weekday 0', '-6 days')"),
             Granularity::Month => format!("strftime('%Y-%m-01', {column})"),
+            Granularity::Quarter => quarter_start_sqlite(column),
             Granularity::Year => format!("strftime('%Y-01-01', {column})"),
         },
     }

@@ -91,6 +91,7 @@ text_enum! {
         Day => "DAY";
         Week => "WEEK";
         Month => "MONTH";
+        Quarter => "QUARTER";
         Year => "YEAR";
     }
 }
@@ -120,6 +121,16 @@ pub fn period_of(at: DateTime<Utc>, granularity: Granularity) -> (DateTime<Utc>,
                 NaiveDate::from_ymd_opt(day.year() + 1, 1, 1)
             } else {
                 NaiveDate::from_ymd_opt(day.year(), day.month() + 1, 1)
+            };
+            (first, next.unwrap_or(first))
+        }
+        Granularity::Quarter => {
+            let month = (day.month() - 1) / 3 * 3 + 1;
+            let first = NaiveDate::from_ymd_opt(day.year(), month, 1).unwrap_or(day);
+            let next = if month == 10 {
+                NaiveDate::from_ymd_opt(day.year() + 1, 1, 1)
+            } else {
+                NaiveDate::from_ymd_opt(day.year(), month + 3, 1)
             };
             (first, next.unwrap_or(first))
         }
@@ -263,6 +274,12 @@ mod tests {
         let months = periods(at("2026-01-15T00:00:00Z"), at("2026-03-31T16:00:00Z"), Granularity::Month);
         assert_eq!(months.len(), 3);
         assert_eq!(months[0].0, at("2025-12-31T16:00:00Z"));
+        // Quarters start in January, April, July and October (Shanghai time).
+        let quarter = period_of(at("2026-06-30T16:30:00Z"), Granularity::Quarter);
+        assert_eq!(quarter, (at("2026-06-30T16:00:00Z"), at("2026-09-30T16:00:00Z")), "1 July is Q3");
+        let quarter = period_of(at("2026-12-31T15:00:00Z"), Granularity::Quarter);
+        assert_eq!(quarter, (at("2026-09-30T16:00:00Z"), at("2026-12-31T16:00:00Z")));
+        assert_eq!(period_key_of_day("2026-05-17", Granularity::Quarter).as_deref(), Some("2026-04-01"));
     }
 
     #[test]

@@ -372,6 +372,15 @@ impl Period {
     pub fn last_day(self) -> NaiveDate {
         self.next().first_day().pred_opt().unwrap_or_default()
     }
+
+    /// The period before.
+    pub fn previous(self) -> Period {
+        if self.month == 1 {
+            Period { year: self.year - 1, month: 12 }
+        } else {
+            Period { month: self.month - 1, ..self }
+        }
+    }
 }
 
 impl std::fmt::Display for Period {

@@ -59,6 +59,7 @@ pub struct Mutation(
     trade::TradeMutation,
     finance::FinanceMutation,
     service::ServiceMutation,
+    analytics::AnalyticsMutation,
     activity::calendar::CalendarMutation,
     activity::field::FieldMutation,
     customers::customer_csv::CustomerCsvMutation,

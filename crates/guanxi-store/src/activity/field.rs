@@ -440,8 +440,8 @@ pub async fn interactions_by<C: ConnectionTrait>(
     let cover = day_cover(from, to, Utc::now());
     let mut rows = Vec::new();
     if let Some((first, last)) = cover.days {
-        let months =
-            whole_months(first, last).filter(|_| matches!(granularity, Granularity::Month | Granularity::Year));
+        let months = whole_months(first, last)
+            .filter(|_| matches!(granularity, Granularity::Month | Granularity::Quarter | Granularity::Year));
         let days = match months {
             Some((start, end)) => vec![(first, start), (end, last)],
             None => vec![(first, last)],

@@ -43,7 +43,7 @@ pub enum Grain {
 impl Grain {
     const ALL: [Self; 2] = [Self::Day, Self::Month];
 
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Day => "DAY",
             Self::Month => "MONTH",

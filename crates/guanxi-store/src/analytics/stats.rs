@@ -14,6 +14,7 @@ use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, Order, Que
 use sea_orm::{ConnectionTrait, DbBackend};
 use uuid::Uuid;
 
+use crate::activity::work_count::Grain;
 use crate::error::StoreResult;
 use crate::scope::{owner_condition, visible_customer};
 
@@ -125,6 +126,8 @@ pub struct StatsFilter {
     pub equal: Vec<(Dimension, Option<String>)>,
     /// Owners in a department's subtree.
     pub department_tree: Option<Uuid>,
+    /// Records of these customers only (a page of customers' lifetime values).
+    pub customers: Option<Vec<Uuid>>,
     pub granularity: Option<Granularity>,
     /// At most this many cells (a chart asks for one more than it can use, to tell a
     /// question that is too wide); all when `None` (rankings, the 80/20 list).
@@ -150,6 +153,52 @@ fn first_day_from(at: DateTime<Utc>) -> NaiveDate {
     if midnight < at { day + chrono::Duration::days(1) } else { day }
 }
 
+/// Stored count rows of one grain whose period key lies in `[first, end)`.
+type CountWindow = (Grain, String, String);
+
+/// The stored counts a question can be answered from: the work log's interaction counts
+/// (`interaction_counts`), as `(grain, first period key, end period key)` windows. Only
+/// for INTERACTIONS grouped and filtered by owner, department and period over whole
+/// Shanghai days: month rows for whole months unless the periods are days or weeks, day
+/// rows for the rest. The counts hold live interactions on live customers, keyed by the
+/// customer's owner, which is what the records' scope reads.
+fn counted_windows(measure: Measure, filter: &StatsFilter, groups: &[Group]) -> Option<Vec<CountWindow>> {
+    use guanxi_domain::activity::field::{day_key, period_of, whole_months};
+    let by_counts = |d: &Dimension| matches!(d, Dimension::Owner | Dimension::Department | Dimension::Period);
+    let plain = filter.customers.is_none()
+        && groups.iter().all(|g| matches!(g, Group::By(d) if by_counts(d)))
+        && filter.equal.iter().all(|(d, _)| matches!(d, Dimension::Owner | Dimension::Department));
+    let (from, to) = (filter.from?, filter.to?);
+    let midnight = |at: DateTime<Utc>| period_of(at, Granularity::Day).0 == at;
+    if measure != Measure::Interactions || !plain || from >= to || !midnight(from) || !midnight(to) {
+        return None;
+    }
+    let by_days = groups.contains(&Group::By(Dimension::Period))
+        && matches!(filter.granularity, Some(Granularity::Day | Granularity::Week));
+    let months = if by_days { None } else { whole_months(from, to) };
+    let days = match months {
+        Some((start, end)) => vec![(from, start), (end, to)],
+        None => vec![(from, to)],
+    };
+    let mut windows: Vec<CountWindow> =
+        days.into_iter().filter(|(a, b)| a < b).map(|(a, b)| (Grain::Day, day_key(a), day_key(b))).collect();
+    windows.extend(months.map(|(a, b)| (Grain::Month, day_key(a), day_key(b))));
+    Some(windows)
+}
+
+/// Where the stored interaction counts live, as a [`Spec`]: the period key is their
+/// time, the author their owner.
+const COUNTS: Spec = Spec {
+    table: "interaction_counts",
+    time: "period",
+    date: true,
+    amount: None,
+    owner: "author_id",
+    customer: None,
+    condition: Some("t.n <> 0"),
+    soft_delete: false,
+};
+
 /// Whether a group's values are ids (read and bound as UUIDs, which SQLite stores as
 /// blobs), not text.
 fn is_id(group: Group) -> bool {
@@ -169,8 +218,20 @@ fn dimension_sql(backend: DbBackend, dimension: Dimension, spec: &Spec, c: &str,
         Dimension::Size => format!("{c}.size"),
         Dimension::CreditRating => format!("{c}.credit_rating"),
         Dimension::PaymentMethod => "t.method".into(),
+        Dimension::Owner if spec.table == COUNTS.table => {
+            format!("NULLIF(t.{}, {})", spec.owner, crate::dialect::nil_uuid_sql(backend))
+        }
         Dimension::Owner => format!("t.{}", spec.owner),
         Dimension::Department => "su.department_id".into(),
+        // The counts' period is text (`YYYY-MM-DD`), which SQLite's date functions read
+        // as it is (a CAST to DATE there would make it a number).
+        Dimension::Period if spec.table == COUNTS.table => {
+            let day = match backend {
+                DbBackend::Postgres => format!("CAST(t.{} AS DATE)", spec.time),
+                _ => format!("t.{}", spec.time),
+            };
+            crate::dialect::day_period_start_sql(backend, granularity, &day)
+        }
         Dimension::Period if spec.date => {
             crate::dialect::day_period_start_sql(backend, granularity, &format!("t.{}", spec.time))
         }
@@ -185,9 +246,9 @@ fn base(
     tenant: TenantId,
     (measure, scope): (Measure, StatsScope),
     filter: &StatsFilter,
-    groups: &[Group],
+    (groups, counted): (&[Group], Option<&[CountWindow]>),
 ) -> (SelectStatement, Spec) {
-    let spec = spec(measure);
+    let spec = if counted.is_some() { COUNTS } else { spec(measure) };
     let (t, sc, su) = (Alias::new("t"), Alias::new("sc"), Alias::new("su"));
     let dimensions = groups.iter().filter_map(|g| match g {
         Group::By(d) => Some(*d),
@@ -229,6 +290,18 @@ fn base(
         query.and_where(Expr::cust(condition));
     }
     match (filter.from, filter.to, spec.date) {
+        _ if counted.is_some() => {
+            let mut within = Condition::any();
+            for (grain, first, end) in counted.unwrap_or_default() {
+                within = within.add(
+                    Condition::all()
+                        .add(column("grain").eq(grain.as_str()))
+                        .add(column("period").gte(first.as_str()))
+                        .add(column("period").lt(end.as_str())),
+                );
+            }
+            query.cond_where(within);
+        }
         (Some(from), Some(to), true) => {
             query
                 .and_where(column(spec.time).gte(first_day_from(from)))
@@ -243,6 +316,10 @@ fn base(
     }
     query.cond_where(owner_condition(backend, tenant, scope.owner, (t.clone(), Alias::new(spec.owner))));
     match spec.customer {
+        // The counts are keyed by the customer's owner, which is what the customer rule reads.
+        None if counted.is_some() => {
+            query.cond_where(owner_condition(backend, tenant, scope.customer, (t.clone(), Alias::new("owner_id"))));
+        }
         Some(customer) => {
             query.and_where(visible_customer(backend, tenant, scope.customer, (t.clone(), Alias::new(customer))));
         }
@@ -250,6 +327,18 @@ fn base(
             query.cond_where(owner_condition(backend, tenant, scope.customer, (t.clone(), Alias::new("owner_id"))));
         }
         None => {}
+    }
+    if let Some(customers) = &filter.customers {
+        let customer = match (spec.customer, measure) {
+            (Some(customer), _) => Some(customer),
+            (None, Measure::NewCustomers) => Some("id"),
+            (None, _) => None,
+        };
+        // Records without a customer (commission lines) belong to none of them.
+        query.and_where(match customer {
+            Some(customer) => column(customer).is_in(customers.iter().copied()),
+            None => Expr::cust("1 = 0"),
+        });
     }
     if let Some(department) = filter.department_tree {
         let rule = ScopeRule::OwnedWithinDepartmentTree(department.into());
@@ -281,7 +370,8 @@ pub async fn cells<C: ConnectionTrait>(
     groups: &[Group],
 ) -> StoreResult<Vec<Cell>> {
     let backend = conn.get_database_backend();
-    let (mut query, spec) = base(backend, tenant, (measure, scope), filter, groups);
+    let counted = counted_windows(measure, filter, groups);
+    let (mut query, spec) = base(backend, tenant, (measure, scope), filter, (groups, counted.as_deref()));
     let c = if spec.customer.is_some() && groups.iter().any(|g| matches!(g, Group::By(d) if d.of_customer())) {
         "sc"
     } else {
@@ -295,7 +385,8 @@ pub async fn cells<C: ConnectionTrait>(
         };
         query.expr_as(Expr::cust(sql), Alias::new(format!("k{i}")));
     }
-    query.expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
+    let count = if counted.is_some() { "CAST(COALESCE(SUM(t.n), 0) AS BIGINT)" } else { "COUNT(*)" };
+    query.expr_as(Expr::cust(count), Alias::new("n"));
     let amount = spec.amount.map_or("0".to_owned(), |a| format!("COALESCE(SUM({a}), 0)"));
     query.expr_as(Expr::cust(format!("CAST({amount} AS BIGINT)")), Alias::new("amount_e4"));
     if !groups.is_empty() {
@@ -342,7 +433,7 @@ pub async fn records<C: ConnectionTrait>(
     (after, limit): (Option<(String, Uuid)>, u64),
 ) -> StoreResult<Vec<Record>> {
     let backend = conn.get_database_backend();
-    let (mut query, spec) = base(backend, tenant, (measure, scope), filter, &[]);
+    let (mut query, spec) = base(backend, tenant, (measure, scope), filter, (&[], None));
     let time = format!("t.{}", spec.time);
     let customer = match (spec.customer, measure) {
         (Some(column), _) => format!("t.{column}"),

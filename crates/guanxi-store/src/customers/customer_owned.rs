@@ -22,7 +22,9 @@ pub enum Holds {
     /// Records of a kind whose open ones follow a new owner: open while `column` holds
     /// `value` (deals in an open stage).
     OpenRecords { kind: EntityKind, column: &'static str, value: &'static str },
-    /// Rows derived from the customer itself, rewritten by its own writes (search tokens).
+    /// Rows derived from the customer and its records, rewritten by its own writes (search
+    /// tokens) or by the nightly refresh (RFM values, which a merged-away customer loses
+    /// there).
     Derived,
     /// The customer's own log, which stays with the customer it describes (a merge
     /// tombstone keeps its pool history).
@@ -52,6 +54,7 @@ pub const TABLES: &[(&str, Holds)] = &[
     ("work_orders", Holds::Records(EntityKind::WorkOrder)),
     ("price_policies", Holds::Records(EntityKind::PricePolicy)),
     ("customer_search_tokens", Holds::Derived),
+    ("customer_values", Holds::Derived),
     ("pool_log", Holds::Log),
     ("portal_tokens", Holds::Credentials),
 ];

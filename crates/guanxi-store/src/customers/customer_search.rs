@@ -47,6 +47,8 @@ pub struct CustomerFilter {
     pub created_by: Option<Vec<Uuid>>,
     /// Waiting in this public pool.
     pub pool_id: Option<Uuid>,
+    /// By RFM scores and segment.
+    pub rfm: Option<crate::analytics::customer_value::RfmFilter>,
 }
 
 impl CustomerFilter {
@@ -160,6 +162,9 @@ impl CustomerFilter {
         }
         if let Some(pool) = self.pool_id {
             all = all.add(customer::Column::PoolId.eq(pool));
+        }
+        if let Some(rfm) = &self.rfm {
+            all = all.add(rfm.condition(tenant, (customer::Entity, customer::Column::Id)));
         }
         if let Some(tag) = &self.tag {
             all = all.add(dialect::json_array_contains(backend, "customers", "tags", tag.clone()));

@@ -21,6 +21,7 @@ pub mod contract_split;
 pub mod custom_field;
 pub mod customer;
 pub mod customer_search_token;
+pub mod customer_value;
 pub mod department;
 pub mod document_line;
 pub mod event;

@@ -118,6 +118,20 @@ pub async fn live_plans<C: ConnectionTrait>(conn: &C, tenant: TenantId) -> Store
     rows.into_iter().map(to_domain).collect()
 }
 
+/// The tenants with a live, active plan, whose open months the nightly job recalculates.
+pub async fn tenants_with_plans<C: ConnectionTrait>(conn: &C) -> StoreResult<Vec<TenantId>> {
+    let found: Vec<Uuid> = commission_plan::Entity::find()
+        .select_only()
+        .column(commission_plan::Column::TenantId)
+        .filter(commission_plan::Column::DeletedAt.is_null())
+        .filter(commission_plan::Column::Active.eq(true))
+        .distinct()
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(found.into_iter().map(TenantId::from_uuid).collect())
+}
+
 /// Users as plans see them (role, department and the departments above it), with their
 /// names; all of the tenant's when `only` is `None`.
 pub async fn staff<C: ConnectionTrait>(

@@ -87,7 +87,7 @@ pub enum Dimension {
 }
 
 /// The permission and the rules a measure's records are read with.
-fn access(actor: &Actor, measure: DomainMeasure) -> (Permission, StatsScope) {
+pub(super) fn access(actor: &Actor, measure: DomainMeasure) -> (Permission, StatsScope) {
     use DomainMeasure as M;
     let customers = actor.scope_rule(Module::Customer);
     let both =
@@ -332,6 +332,7 @@ fn filter_of(
         to: Some(window.1),
         equal,
         department_tree,
+        customers: None,
         granularity: Some(granularity.into()),
         max_cells: None,
     })

@@ -277,6 +277,18 @@ impl Customer {
     async fn version(&self) -> i32 {
         self.0.version
     }
+    /// Its value by RFM (客户价值), as of the last refresh; null until it has paid.
+    async fn value(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<crate::graphql::analytics::customer_value::CustomerValue>> {
+        crate::graphql::analytics::customer_value::value_of(ctx, self.0.id.uuid()).await
+    }
+    /// Lifetime value to date: the approved money received from it that the caller may see
+    /// (null without `receivable.read`).
+    async fn lifetime_value(&self, ctx: &Context<'_>) -> ApiResult<Option<Money>> {
+        crate::graphql::analytics::customer_value::lifetime_of(ctx, self.0.id.uuid()).await
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -318,6 +330,8 @@ pub struct CustomerFilter {
     pub custom_fields: Option<Vec<CustomFieldMatch>>,
     /// true: the recycle bin.
     pub deleted: Option<bool>,
+    /// By RFM scores and segment, as of the last refresh.
+    pub rfm: Option<crate::graphql::analytics::customer_value::CustomerRfmFilter>,
 }
 
 #[derive(InputObject, Clone)]
@@ -364,6 +378,7 @@ impl CustomerFilter {
             updated_at: self.updated_at.as_ref().map(TimeRange::to_store),
             custom_fields,
             deleted: self.deleted,
+            rfm: self.rfm.as_ref().map(|f| f.to_store()).transpose()?,
             next_follow_up: None,
             created_by: None,
             pool_id: None,

@@ -4,7 +4,7 @@
 //! payment.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::finance::commission::{LineKind as DomainKind, Period, StatementStatus as DomainStatus};
 use guanxi_domain::platform::access::ScopeRule;
@@ -346,9 +346,6 @@ crate::graphql::error::payload! {
     CommissionStatementPayload, statement: CommissionStatement(Statement)
 }
 
-/// How long a calculation's lease holds if its replica dies mid-run.
-const LEASE: i64 = 10;
-
 #[derive(Default)]
 pub struct CommissionStatementMutation;
 
@@ -420,34 +417,17 @@ impl CommissionStatementMutation {
 }
 
 /// Runs a month's calculation under its lease (`None` when another replica holds it), in
-/// one tenant write transaction, and gives the lease back whatever happened.
+/// one tenant write transaction.
 async fn calculate_leased(
     db: guanxi_store::Database,
     author: guanxi_store::platform::audit::Author,
     tenant: guanxi_domain::ids::TenantId,
     period: Period,
 ) -> guanxi_store::StoreResult<Option<Calculated>> {
-    let (job, holder) = (format!("commissions:{period}"), format!("calc-{}", Uuid::now_v7().simple()));
-    let tx = db.begin_write().await?;
-    let lease = (Duration::minutes(LEASE), Duration::zero());
-    let taken =
-        guanxi_store::platform::jobs::try_lease(&tx, tenant.uuid(), &job, &holder, Utc::now(), lease.0, lease.1)
-            .await?;
-    tx.commit().await?;
-    if !taken {
-        return Ok(None);
-    }
-    let result = async {
-        let tx = db.begin_tenant_write(tenant).await?;
-        let done = guanxi_store::finance::commission_run::calculate(&tx, &author, period).await?;
-        tx.commit().await?;
-        Ok(done)
-    }
-    .await;
-    let tx = db.begin_write().await?;
-    guanxi_store::platform::jobs::release(&tx, tenant.uuid(), &job, &holder).await?;
-    tx.commit().await?;
-    result.map(Some)
+    crate::jobs::leased(db, tenant, &crate::jobs::commissions_lease(period), move |tx| {
+        Box::pin(async move { guanxi_store::finance::commission_run::calculate(tx, &author, period).await })
+    })
+    .await
 }
 
 async fn advance(

@@ -40,6 +40,8 @@ pub enum StatsGranularity {
     Day,
     Week,
     Month,
+    /// From 1 January, 1 April, 1 July or 1 October.
+    Quarter,
     Year,
 }
 
@@ -49,6 +51,7 @@ impl From<StatsGranularity> for DomainGranularity {
             StatsGranularity::Day => DomainGranularity::Day,
             StatsGranularity::Week => DomainGranularity::Week,
             StatsGranularity::Month => DomainGranularity::Month,
+            StatsGranularity::Quarter => DomainGranularity::Quarter,
             StatsGranularity::Year => DomainGranularity::Year,
         }
     }

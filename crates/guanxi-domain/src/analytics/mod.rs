@@ -2,6 +2,8 @@
 //! arithmetic over the grouped rows the store brings back — rankings with their change
 //! against the previous period, and the 80/20 head of a list (Pareto).
 
+pub mod rfm;
+
 use rust_decimal::Decimal;
 use serde::Serialize;
 
