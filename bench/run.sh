@@ -3,12 +3,19 @@
 # Builds the release binary, seeds the data once (guanxi seed --scale), starts the real
 # server, drives each scenario with wrk at maximum throughput, and writes
 # bench/results/<size>-<engine>-<time>.{json,md}. See bench/README.md.
+# ONLY=REGEX runs just the scenarios whose names match (and skips the contention, ingest
+# and reclaim phases), e.g. ONLY='^1[5-7]' for commissions and analytics at L.
 set -euo pipefail
 
 size=${1:-S}
 engine=${2:-sqlite}
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-16}
+only=${ONLY:-}
+if [ -n "$only" ]; then
+  status=0; [[ "" =~ $only ]] || status=$?
+  [ "$status" -ne 2 ] || { echo "ONLY is not a regular expression: $only" >&2; exit 1; }
+fi
 threads=${THREADS:-2}
 port=${PORT:-18181}
 
@@ -153,7 +160,7 @@ timed() {
   local field=$1 body=$2 runs="[]" headers
   for _ in 1 2 3; do
     headers=$(curl -s -o /tmp/bench-timed.json -D - -w 'TIME %{time_total}\n' "$api" -H 'content-type: application/json' \
-      -H "authorization: Bearer $token" -d "$body" | tr -d '\r')
+      -H "authorization: Bearer $token" -d "$body" | tr -d '\r') || return 1
     runs=$(python3 - "$runs" "$headers" "$field" <<'PY'
 import json, sys
 runs, headers, field = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -164,7 +171,7 @@ sql = next((int(l.split(": ")[1]) for l in headers.splitlines() if l.lower().sta
 runs.append({"seconds": round(seconds, 3), "sql_statements": sql, **{k: v for k, v in payload.items() if k != "userErrors"}})
 print(json.dumps(runs))
 PY
-)
+) || return 1
   done
   echo "$runs"
 }
@@ -230,14 +237,22 @@ run() {
   line=$(wrk --timeout 30s -t"$threads" -c"$connections" -d"$duration" -s "$lua" "$url" | grep '^RESULT ' | sed 's/^RESULT //')
   after=$(cpu_ticks)
   rm -f "$lua"
-  results=$(python3 - "$results" "$name" "$line" "${statements:-0}" "$size" "$before" "$after" "$hz" <<'PY'
+  # Analytics and commissions also alone: the median of five requests one at a time.
+  local alone=null
+  case "$name" in 1[5-7]*)
+    alone=$(for _ in 1 2 3 4 5; do curl -s -o /dev/null -w '%{time_total}\n' "$api" -H 'content-type: application/json' \
+      -H "authorization: Bearer $as" -d "$body"; done | sort -n | sed -n 3p) ;;
+  esac
+  results=$(python3 - "$results" "$name" "$line" "${statements:-0}" "$size" "$before" "$after" "$hz" "$alone" <<'PY'
 import json, sys
-results, name, line, statements, size, before, after, hz = sys.argv[1:]
+results, name, line, statements, size, before, after, hz, alone = sys.argv[1:]
 r = json.loads(line)
 seconds = r["duration_us"] / 1e6
 cpu = (int(after) - int(before)) / int(hz)
 r.update(name=name, rps=round(r["requests"] / seconds, 1), sql_statements=int(statements or 0), response_bytes=int(size),
          server_cpu_ms_per_request=round(1000 * cpu / max(r["requests"], 1), 3))
+if alone != "null":
+    r["alone_ms"] = round(float(alone) * 1000, 1)
 out = json.loads(results); out.append(r); print(json.dumps(out))
 PY
 )
@@ -252,6 +267,7 @@ if [ "$engine" = postgres ]; then
   start_server debug
   for i in "${!names[@]}"; do
     case "${names[$i]}" in 2*|3*) ;; *) continue ;; esac
+    [[ -z "$only" || "${names[$i]}" =~ $only ]] || continue
     gql "${bodies[$i]}" >/dev/null   # warm
     offset=$(stat -c %s /tmp/guanxi-bench.log)
     gql "${bodies[$i]}" >/dev/null
@@ -283,6 +299,7 @@ PY
 fi
 
 for i in "${!names[@]}"; do
+  [[ -z "$only" || "${names[$i]}" =~ $only ]] || continue
   run "${names[$i]}" "${bodies[$i]}" "$api" "" "${tokens[$i]}"
   [ -z "${floors[$i]:-}" ] || results=$(python3 -c "import json,sys; r=json.loads(sys.argv[1]); r[-1]['db_floor']=json.loads(sys.argv[2]); print(json.dumps(r))" "$results" "${floors[$i]}")
 done
@@ -312,6 +329,9 @@ PY
   results=$(python3 -c "import json,sys; r=json.loads(sys.argv[1]); r[-1]['consistency']=json.loads(sys.argv[2]); print(json.dumps(r))" "$results" "$consistency")
   rm -f "$rows_file" "$move_lua"
 }
+ingest=null
+reclaim=null
+if [ -z "$only" ]; then
 # Scenario 7: moveOpportunityStage between two open stages.
 contention "7 moveOpportunityStage (10% hot)" bench/deals.py
 # Scenario 14: dispatchWorkOrder, reassigning dispatched orders between two technicians.
@@ -323,8 +343,10 @@ run "floor HTTP static ($floor_bytes B)" "" "http://127.0.0.1:$port/bench/static
 # Scenario 9: 100,000 interactions through ingestInteractions, 1,000 per call.
 ingest=$(python3 bench/ingest.py "$api" "$token" "${INGEST_ROWS:-100000}" 2)
 echo "9 bulk ingest: $ingest"
+fi
 rss_kb=$(awk '/VmHWM/{print $2}' "/proc/$server/status")
 kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=
+if [ -z "$only" ]; then
 
 # Scenario 8: the pool reclaim job (`guanxi admin reclaim`, the hourly job's work) on a
 # scratch copy of the data, so every run starts from the same customers: the first run
@@ -350,6 +372,7 @@ case "$engine" in
   postgres) psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $scratch" ;;
 esac
 reclaim="{\"first\": $reclaim_first, \"steady\": $reclaim_steady}"
+fi
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out="bench/results/$size-$engine-$stamp"
@@ -388,12 +411,19 @@ with open(out + ".md", "w") as f:
         if "consistency" in r:
             c = r["consistency"]
             f.write(f"\n7 `moveOpportunityStage`: {r['moves']} moves and {r['conflicts']} version conflicts ({100 * r['conflicts'] / max(r['requests'], 1):.1f} % of requests); versions rose by {c['versions_risen']} ({c['in_flight_at_stop']} in flight when wrk stopped): **{c['lost_updates']} lost updates**, {c['moves_without_history']} moves without a stage-change record.\n")
-    first, steady = reclaim["first"], reclaim["steady"]
-    f.write(f"\n8 pool reclaim (`guanxi admin reclaim`, rule: 90 days without follow-up, won deals exempt, on a copy of the data): first run {first['reclaimed']} customers in **{first['seconds']} s** ({first['reclaimed'] / max(first['seconds'], 0.001):.0f} customers/s); steady state (the next run) {steady['reclaimed']} customers in **{steady['seconds']} s**.\n")
+    alone = [r for r in rows if "alone_ms" in r]
+    if alone:
+        f.write("\nAlone (the median of five requests sent one at a time):\n\n| scenario | ms |\n|---|---|\n")
+        for r in alone:
+            f.write(f"| {r['name']} | {r['alone_ms']} |\n")
+    if reclaim:
+      first, steady = reclaim["first"], reclaim["steady"]
+      f.write(f"\n8 pool reclaim (`guanxi admin reclaim`, rule: 90 days without follow-up, won deals exempt, on a copy of the data): first run {first['reclaimed']} customers in **{first['seconds']} s** ({first['reclaimed'] / max(first['seconds'], 0.001):.0f} customers/s); steady state (the next run) {steady['reclaimed']} customers in **{steady['seconds']} s**.\n")
     runs = ", ".join(f"{c['seconds']} s ({c['sql_statements']} SQL)" for c in commission)
     f.write(f"\n15 `calculateCommissions` for this month: {commission[0]['statements']} statements, {commission[0]['lines']} lines, total {commission[0]['total']['amount']}; three runs in a row: **{runs}**.\n")
     runs = ", ".join(f"{v['seconds']} s ({v['sql_statements']} SQL)" for v in values)
     f.write(f"\n17 `refreshCustomerValues`: {values[0]['scored']} paying customers scored; three runs in a row: **{runs}**.\n")
-    f.write(f"\n9 bulk ingest (`ingestInteractions`, 1,000 records per call, {ingest['senders']} senders): {ingest['rows']} rows in {ingest['seconds']} s = **{ingest['rows_per_second']} rows/s**; records not created: {ingest['not_created']}.\n")
+    if ingest:
+      f.write(f"\n9 bulk ingest (`ingestInteractions`, 1,000 records per call, {ingest['senders']} senders): {ingest['rows']} rows in {ingest['seconds']} s = **{ingest['rows_per_second']} rows/s**; records not created: {ingest['not_created']}.\n")
 print(out + ".md")
 PY

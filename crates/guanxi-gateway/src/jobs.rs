@@ -11,7 +11,30 @@ use uuid::Uuid;
 pub struct Job {
     pub name: &'static str,
     pub interval: Duration,
+    /// A daily job's hour of the Shanghai day: after each run the next is due at the next
+    /// such hour, not `interval` later (the first run is when a gateway first starts).
+    pub at_hour: Option<u32>,
     pub run: fn(Database) -> BoxFuture<'static, anyhow::Result<u64>>,
+}
+
+impl Job {
+    /// A job run every `interval`.
+    pub fn every(
+        name: &'static str,
+        interval: Duration,
+        run: fn(Database) -> BoxFuture<'static, anyhow::Result<u64>>,
+    ) -> Self {
+        Self { name, interval, at_hour: None, run }
+    }
+
+    /// How long after `now` the job is next due.
+    fn next_gap(&self, now: chrono::DateTime<Utc>) -> Duration {
+        let Some(hour) = self.at_hour else { return self.interval };
+        let shanghai = now + Duration::hours(8);
+        let today = shanghai.date_naive().and_hms_opt(hour, 0, 0).unwrap_or_default().and_utc();
+        let next = if today > shanghai { today } else { today + Duration::days(1) };
+        next - shanghai
+    }
 }
 
 /// Deletes expired sessions, refresh tokens and day-old idempotency keys.
@@ -105,12 +128,23 @@ pub async fn finance_reminders_on(db: Database, today: chrono::NaiveDate) -> any
 /// How long a tenant job's lease holds if its replica dies mid-run.
 const TENANT_LEASE_MINUTES: i64 = 10;
 
+/// How a leased run's transaction is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Writes {
+    /// It writes the tenant's records: it takes the tenant's lock first, as every such
+    /// write does.
+    Records,
+    /// It rewrites only a derived table no other write touches (customer values): the
+    /// tenant's other writes go on meanwhile.
+    Derived,
+}
+
 /// Runs `work` in one write transaction of `tenant` under the tenant's lease `job`, or
 /// returns `None` when another replica (or request) holds it; the lease is given back
 /// whatever happened. Spawn it, so a client that hangs up does not leave the lease held.
 pub async fn leased<T, F>(
     db: Database,
-    tenant: guanxi_domain::ids::TenantId,
+    (tenant, writes): (guanxi_domain::ids::TenantId, Writes),
     job: &str,
     work: F,
 ) -> guanxi_store::StoreResult<Option<T>>
@@ -128,7 +162,10 @@ where
         return Ok(None);
     }
     let result = async {
-        let tx = db.begin_tenant_write(tenant).await?;
+        let tx = match writes {
+            Writes::Records => db.begin_tenant_write(tenant).await?,
+            Writes::Derived => db.begin_write().await?,
+        };
         let done = work(&tx).await?;
         tx.commit().await?;
         Ok(done)
@@ -148,11 +185,12 @@ pub fn commissions_lease(period: guanxi_domain::finance::commission::Period) -> 
     format!("commissions:{period}")
 }
 
-/// Every night: each tenant's customer values (RFM) as of today, and the commissions of
-/// the open months (this one and the last, whose statements stay drafts until finance
-/// confirms them; confirmed ones are never rewritten) for tenants with a plan. Each
-/// tenant's part runs under the same lease as its manual run, so the two never overlap;
-/// one that is busy is skipped until the next night.
+/// Every night at 02:00 (Shanghai): each tenant's customer values (RFM) as of today, and
+/// the commissions of the open months (this one and the last, whose statements stay
+/// drafts until finance confirms them; confirmed ones are never rewritten) for tenants
+/// with a plan. Each tenant's part runs under the same lease as its manual run, so the
+/// two never overlap; one that is busy is skipped until the next night, and one that
+/// fails is logged and the others still run.
 pub fn nightly_analytics(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> {
     Box::pin(async move { nightly_analytics_at(db, Utc::now()).await })
 }
@@ -162,26 +200,33 @@ pub fn nightly_analytics(db: Database) -> BoxFuture<'static, anyhow::Result<u64>
 pub async fn nightly_analytics_at(db: Database, now: chrono::DateTime<Utc>) -> anyhow::Result<u64> {
     use guanxi_domain::finance::commission::Period;
     let today = guanxi_domain::customers::customer::shanghai_date(now);
-    let mut affected = 0;
+    let (mut affected, mut failed) = (0, 0);
+    let mut tally = |tenant, part: &str, result: guanxi_store::StoreResult<Option<u64>>| match result {
+        Ok(done) => affected += done.unwrap_or(0),
+        Err(error) => {
+            failed += 1;
+            tracing::error!(%tenant, part, %error, "nightly analytics failed for a tenant");
+        }
+    };
     for tenant in guanxi_store::analytics::customer_value::tenants(db.connection()).await? {
-        let scored = leased(db.clone(), tenant, CUSTOMER_VALUES, move |tx| {
+        let scored = leased(db.clone(), (tenant, Writes::Derived), CUSTOMER_VALUES, move |tx| {
             Box::pin(guanxi_store::analytics::customer_value::refresh(tx, tenant, today, now))
         });
-        affected += scored.await?.unwrap_or(0);
+        tally(tenant, CUSTOMER_VALUES, scored.await);
     }
     let this_month = Period::of(today);
     for tenant in guanxi_store::finance::commission::tenants_with_plans(db.connection()).await? {
         for period in [this_month.previous(), this_month] {
             let author = guanxi_store::platform::audit::Author::system(tenant);
             let lease = commissions_lease(period);
-            let calculated = leased(db.clone(), tenant, &lease, move |tx| {
+            let calculated = leased(db.clone(), (tenant, Writes::Records), &lease, move |tx| {
                 Box::pin(async move { guanxi_store::finance::commission_run::calculate(tx, &author, period).await })
             });
-            if let Some(done) = calculated.await? {
-                affected += u64::try_from(done.lines).unwrap_or(0);
-            }
+            let lines = calculated.await.map(|done| done.map(|d| u64::try_from(d.lines).unwrap_or(0)));
+            tally(tenant, &lease, lines);
         }
     }
+    anyhow::ensure!(failed == 0, "nightly analytics failed for {failed} tenant parts ({affected} rows done)");
     Ok(affected)
 }
 
@@ -208,12 +253,17 @@ impl JobRunner {
         Self::new(
             db,
             vec![
-                Job { name: "purge_expired", interval: Duration::hours(1), run: purge_expired },
-                Job { name: "event_reminders", interval: Duration::minutes(1), run: event_reminders },
-                Job { name: "pool_reclaim", interval: Duration::hours(1), run: pool_reclaim },
-                Job { name: "finance_reminders", interval: Duration::hours(1), run: finance_reminders },
-                Job { name: "work_order_breaches", interval: Duration::minutes(1), run: work_order_breaches },
-                Job { name: "nightly_analytics", interval: Duration::hours(24), run: nightly_analytics },
+                Job::every("purge_expired", Duration::hours(1), purge_expired),
+                Job::every("event_reminders", Duration::minutes(1), event_reminders),
+                Job::every("pool_reclaim", Duration::hours(1), pool_reclaim),
+                Job::every("finance_reminders", Duration::hours(1), finance_reminders),
+                Job::every("work_order_breaches", Duration::minutes(1), work_order_breaches),
+                Job {
+                    name: "nightly_analytics",
+                    interval: Duration::hours(24),
+                    at_hour: Some(2),
+                    run: nightly_analytics,
+                },
             ],
         )
     }
@@ -231,7 +281,7 @@ impl JobRunner {
                 &self.holder,
                 now,
                 Duration::minutes(10),
-                job.interval,
+                job.next_gap(now),
             )
             .await?;
             tx.commit().await?;
@@ -268,5 +318,31 @@ impl JobRunner {
                 _ = stop.changed() => return,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> chrono::DateTime<Utc> {
+        chrono::DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_daily_job_is_next_due_at_its_hour_of_the_shanghai_day() {
+        let nightly = Job { at_hour: Some(2), ..Job::every("nightly", Duration::hours(24), nightly_analytics) };
+        let cases = [
+            ("2026-11-30T10:00:00Z", 8),  // 18:00 in Shanghai: 02:00 tomorrow
+            ("2026-11-29T17:00:00Z", 1),  // 01:00 on the 30th: 02:00 the same day
+            ("2026-11-29T18:00:00Z", 24), // 02:00 exactly: tomorrow's
+        ];
+        for (now, hours) in cases {
+            assert_eq!(nightly.next_gap(at(now)), Duration::hours(hours), "{now}");
+        }
+        assert_eq!(
+            Job::every("hourly", Duration::hours(1), purge_expired).next_gap(at(cases[0].0)),
+            Duration::hours(1)
+        );
     }
 }

@@ -284,13 +284,28 @@ async fn interactions_over_whole_days_read_the_stored_counts_and_quarters_start_
     let from = midnight(chrono::NaiveDate::from_ymd_opt(today.year() - 1, today.month(), 1).unwrap());
     let to = midnight(today + chrono::Duration::days(1));
     let nearly = to - chrono::Duration::milliseconds(1);
-    // A few more interactions today, so the last day counts too.
+    // A few more interactions today, so the last day counts too, one by the admin on
+    // rep1's customer (its author is not its customer's owner); and 苏州恒信 moves from
+    // rep1 to rep2 with its interactions (the counts follow the customer's owner).
     let customer = customer(&app, &rep1, "上海明远机械制造有限公司").await;
     let create = "mutation($i: CreateInteractionInput!) { createInteraction(input: $i) { interaction { id } userErrors { code } } }";
-    for n in 0..3 {
+    for (n, token) in [&rep1, &rep1, &admin].into_iter().enumerate() {
         let input = json!({"customerId": customer, "channel": "VISIT", "content": format!("现场 {n}")});
-        ok(&app, &rep1, create, input, ("createInteraction", "interaction")).await;
+        ok(&app, token, create, input, ("createInteraction", "interaction")).await;
     }
+    let rep2 = app.login("rep2@demo.local").await;
+    let rep2_id = app.gql(Some(&rep2), "{ me { id } }", json!({})).await["data"]["me"]["id"].clone();
+    let hengxin = app
+        .gql(
+            Some(&admin),
+            "{ customers(filter: {name: {eq: \"苏州恒信电子科技有限公司\"}}) { nodes { id version } } }",
+            json!({}),
+        )
+        .await["data"]["customers"]["nodes"][0]
+        .clone();
+    let update = "mutation($i: UpdateCustomerInput!) { updateCustomer(input: $i) { customer { id } userErrors { field code } } }";
+    let input = json!({"id": hengxin["id"], "expectedVersion": hengxin["version"], "ownerId": rep2_id});
+    ok(&app, &admin, update, input, ("updateCustomer", "customer")).await;
     let shapes = [
         (json!(["OWNER", "PERIOD"]), "MONTH"),
         (json!(["PERIOD"]), "WEEK"),
@@ -300,7 +315,7 @@ async fn interactions_over_whole_days_read_the_stored_counts_and_quarters_start_
     ];
     // From a month's first day, and from its 15th: whole months between part-months.
     let mid = midnight(chrono::NaiveDate::from_ymd_opt(today.year() - 1, today.month(), 15).unwrap());
-    for (token, from) in [(&admin, from), (&rep1, from), (&admin, mid), (&rep1, mid)] {
+    for (token, from) in [(&admin, from), (&rep1, from), (&rep2, from), (&admin, mid), (&rep1, mid)] {
         for (dimensions, granularity) in &shapes {
             let vars = |to: String| json!({"m": "INTERACTIONS", "d": dimensions, "f": from.to_rfc3339(), "t": to, "g": granularity});
             let counted = cells_of(&app, token, vars(to.to_rfc3339())).await;
@@ -322,19 +337,41 @@ async fn interactions_over_whole_days_read_the_stored_counts_and_quarters_start_
     )
     .await;
     assert!(own < all, "a rep counts the interactions on their own customers only ({own} of {all})");
+    // The whole-day answer is the stored counts' (and the other, the records'): change the
+    // counts and only the first moves.
+    use guanxi_store::ConnectionTrait;
+    let shift = |sign: &'static str| {
+        let conn = app.db.connection();
+        async move {
+            let sql = format!("UPDATE interaction_counts SET n = n {sign} 1000 WHERE grain = 'MONTH'");
+            conn.execute_raw(sea_orm::Statement::from_string(conn.get_database_backend(), sql)).await.unwrap();
+        }
+    };
+    let year = |to: String| json!({"m": "INTERACTIONS", "d": [], "f": from.to_rfc3339(), "t": to, "g": "YEAR"});
+    shift("+").await;
+    let (tampered, _) = cells_of(&app, &admin, year(to.to_rfc3339())).await;
+    let (recorded, _) = cells_of(&app, &admin, year(nearly.to_rfc3339())).await;
+    shift("-").await;
+    assert!(tampered >= all + 1000 && recorded == all, "{tampered} / {recorded} / {all}");
 
-    // Quarters: every key is a quarter's first day, and the cells add up to the total.
-    let (total, rows) = cells_of(
+    // Quarters: the demo's receipts (174,000 78 days ago, 200,000 15 days ago) in the
+    // quarters their days fall in, keyed by the quarter's first day.
+    let (_, rows) = cells_of(
         &app,
         &admin,
         json!({"m": "MONEY_RECEIVED", "d": ["PERIOD"], "f": from.to_rfc3339(), "t": to.to_rfc3339(), "g": "QUARTER"}),
     )
     .await;
-    assert_eq!(rows.iter().map(|r| r.1).sum::<i64>(), total);
-    for (keys, ..) in &rows {
-        let key = keys[0].as_str().unwrap();
-        assert!(["-01-01", "-04-01", "-07-01", "-10-01"].iter().any(|q| key.ends_with(q)), "{key}");
-    }
+    let quarter = |days: i64| {
+        let day = today - chrono::Duration::days(days);
+        format!("{}-{:02}-01", day.year(), (day.month() - 1) / 3 * 3 + 1)
+    };
+    let mut want: std::collections::BTreeMap<String, Decimal> = std::collections::BTreeMap::new();
+    *want.entry(quarter(78)).or_default() += Decimal::from(174_000);
+    *want.entry(quarter(15)).or_default() += Decimal::from(200_000);
+    let got: std::collections::BTreeMap<String, Decimal> =
+        rows.into_iter().map(|(keys, _, value)| (keys[0].as_str().unwrap().to_owned(), value)).collect();
+    assert_eq!(got, want);
 }
 
 const VALUES: &str = "query($f: CustomerFilter) { customers(first: 50, filter: $f) { nodes { name lifetimeValue { amount } \
@@ -397,16 +434,18 @@ async fn rfm_scores_quintiles_in_sql_and_customer_lists_filter_on_them() {
     let body = app.gql(Some(&admin), refresh, json!({})).await;
     assert_eq!(body["data"]["refreshCustomerValues"]["scored"], 5, "{body}");
 
-    // Five customers, one quintile each by recency and money; frequency ties share a score.
+    // Five customers, one quintile each by recency and money; frequency ties share a score
+    // (three customers with one receipt take the middle of their positions: 2; two with
+    // two receipts: 5).
     let s = |n: &str, seg: &str, r: [i64; 3]| (n.to_owned(), seg.to_owned(), r);
     assert_eq!(
         values(&app, &admin, json!(null)).await,
         [
-            s("上海明远机械制造有限公司", "IMPORTANT_VALUE", [4, 4, 5]),
-            s("北京京华软件股份有限公司", "GENERAL_RETAIN", [2, 1, 3]),
-            s("南京金陵商贸有限公司", "IMPORTANT_RETAIN", [1, 1, 4]),
-            s("杭州云帆培训学校有限公司", "GENERAL_VALUE", [5, 4, 2]),
-            s("苏州恒信电子科技有限公司", "GENERAL_RETAIN", [3, 1, 1]),
+            s("上海明远机械制造有限公司", "IMPORTANT_VALUE", [4, 5, 5]),
+            s("北京京华软件股份有限公司", "GENERAL_RETAIN", [2, 2, 3]),
+            s("南京金陵商贸有限公司", "IMPORTANT_RETAIN", [1, 2, 4]),
+            s("杭州云帆培训学校有限公司", "GENERAL_VALUE", [5, 5, 2]),
+            s("苏州恒信电子科技有限公司", "GENERAL_RETAIN", [3, 2, 1]),
         ]
     );
     let body = app.gql(Some(&admin), VALUES, json!({"f": {"name": {"eq": "上海明远机械制造有限公司"}}})).await;
@@ -415,6 +454,17 @@ async fn rfm_scores_quintiles_in_sql_and_customer_lists_filter_on_them() {
     assert_eq!(mingyuan["value"]["receiptsLastYear"], 2);
     assert_eq!(d(&mingyuan["value"]["receivedToDate"]["amount"]), Decimal::from(374_000));
     assert_eq!(d(&mingyuan["lifetimeValue"]["amount"]), Decimal::from(374_000));
+    // rep1 sees its scores and its own receipts' lifetime value, but not the stored
+    // figures, which count every receipt of the customer, whoever owns it.
+    let body = app.gql(Some(&rep1), VALUES, json!({"f": {"name": {"eq": "上海明远机械制造有限公司"}}})).await;
+    let seen = &body["data"]["customers"]["nodes"][0];
+    assert_eq!(
+        (seen["value"]["segment"].as_str(), seen["value"]["monetaryScore"].as_i64()),
+        (Some("IMPORTANT_VALUE"), Some(5))
+    );
+    assert!(seen["value"]["receivedToDate"].is_null() && seen["value"]["receiptsLastYear"].is_null(), "{body}");
+    assert!(seen["value"]["lastReceivedOn"].is_null(), "{body}");
+    assert_eq!(d(&seen["lifetimeValue"]["amount"]), Decimal::from(374_000), "{body}");
 
     // Lists filter by segment and scores, through the caller's scope.
     let names = |rows: Vec<(String, String, [i64; 3])>| rows.into_iter().map(|r| r.0).collect::<Vec<_>>();

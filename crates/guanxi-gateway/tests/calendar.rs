@@ -211,11 +211,7 @@ async fn racing_reminder_runners_write_each_reminder_once() {
         .map(|_| {
             Arc::new(JobRunner::new(
                 app.db.clone(),
-                vec![Job {
-                    name: "event_reminders",
-                    interval: Duration::minutes(1),
-                    run: guanxi_gateway::jobs::event_reminders,
-                }],
+                vec![Job::every("event_reminders", Duration::minutes(1), guanxi_gateway::jobs::event_reminders)],
             ))
         })
         .collect();

@@ -25,12 +25,7 @@ fn count_run(_db: Database) -> BoxFuture<'static, anyhow::Result<u64>> {
 async fn racing_runners_run_a_due_job_exactly_once() {
     let app = common::spawn_with(|_| {}).await;
     let runners: Vec<Arc<JobRunner>> = (0..4)
-        .map(|_| {
-            Arc::new(JobRunner::new(
-                app.db.clone(),
-                vec![Job { name: "count", interval: Duration::hours(1), run: count_run }],
-            ))
-        })
+        .map(|_| Arc::new(JobRunner::new(app.db.clone(), vec![Job::every("count", Duration::hours(1), count_run)])))
         .collect();
     let passes = runners.iter().map(|r| {
         let r = r.clone();
@@ -57,7 +52,19 @@ async fn the_standard_purge_job_runs_and_removes_expired_sessions() {
     let runner = JobRunner::standard(app.db.clone());
     let ran = runner.run_due().await.unwrap();
     let jobs: Vec<&str> = ran.iter().map(|r| r.job).collect();
-    assert_eq!(jobs, ["purge_expired", "event_reminders", "pool_reclaim", "finance_reminders", "work_order_breaches"]);
+    assert_eq!(
+        jobs,
+        [
+            "purge_expired",
+            "event_reminders",
+            "pool_reclaim",
+            "finance_reminders",
+            "work_order_breaches",
+            "nightly_analytics"
+        ]
+    );
+    // Once run, the nightly job is next due at 02:00 Shanghai time, not a day later.
+    assert!(runner.run_due().await.unwrap().iter().all(|r| r.job != "nightly_analytics"));
     // Nothing had expired: the live session survives.
     assert!(app.gql(None, "{ serverVersion }", serde_json::json!({})).await["data"]["serverVersion"].is_string());
     let token = app.login("rep1@demo.local").await;

@@ -83,9 +83,12 @@ fn trunc_unit(granularity: Granularity) -> &'static str {
 }
 
 /// SQLite's first day of the quarter of `time` (a column and its modifiers): the year,
-/// and the month rounded down to 1, 4, 7 or 10.
+/// and the month rounded down to 1, 4, 7 or 10; NULL for no time.
 fn quarter_start_sqlite(time: &str) -> String {
-    format!("printf('%s-%02d-01', strftime('%Y', {time}), (CAST(strftime('%m', {time}) AS INTEGER) - 1) / 3 * 3 + 1)")
+    format!(
+        "CASE WHEN strftime('%Y', {time}) IS NULL THEN NULL ELSE printf('%s-%02d-01', strftime('%Y', {time}), \
+         (CAST(strftime('%m', {time}) AS INTEGER) - 1) / 3 * 3 + 1) END"
+    )
 }
 
 /// [`period_start_sql`] for a DATE column (a Shanghai day already): the first day of its

@@ -1,6 +1,6 @@
 //! Customer value by RFM (客户价值 RFM 模型): how recently a customer paid (recency), how
-//! often (frequency) and how much (monetary), each scored 1 to 5 by the customer's
-//! quintile among the tenant's paying customers, and the eight classic segments the three
+//! often (frequency) and how much (monetary), each scored 1 to 5 by the quintile of the
+//! customer's position among the tenant's paying customers, and the eight classic segments the three
 //! scores fall into. The store computes the scores in SQL; this module says what they
 //! mean.
 

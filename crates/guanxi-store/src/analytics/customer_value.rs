@@ -2,9 +2,12 @@
 //! (`customer_values`), rewritten per tenant by one `INSERT … SELECT` with window
 //! functions, and the conditions a customer list filters on them with.
 //!
-//! A score is `1 + (rank − 1) × 5 / n` over the tenant's `n` paying customers, ranked
-//! ascending with ties sharing the lowest rank: quintiles in which equal figures always
-//! get equal scores (NTILE would split a tie across two scores by an arbitrary order).
+//! A score is the quintile of the customer's middle position among the tenant's `n`
+//! paying customers, ranked ascending: `1 + ⌊5 × (rank − 1 + peers / 2) / n⌋`, where
+//! `rank` is the first position of its figure and `peers` how many share it. Equal
+//! figures always get equal scores (NTILE would split a tie across two scores in an
+//! arbitrary order), distinct figures of five customers score 1 to 5, and a tie of most
+//! customers sits in the middle, not at the top or the bottom.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use guanxi_domain::analytics::rfm::{HIGH, Segment, WINDOW_DAYS};
@@ -54,7 +57,12 @@ pub async fn refresh<C: ConnectionTrait>(
     let backend = conn.get_database_backend();
     customer_value::Entity::delete_many().filter(Column::TenantId.eq(tenant.uuid())).exec(conn).await?;
     let since = today - Duration::days(WINDOW_DAYS - 1);
-    let score = |column: &str| format!("1 + (RANK() OVER (ORDER BY {column}) - 1) * 5 / COUNT(*) OVER ()");
+    let score = |column: &str| {
+        format!(
+            "1 + 5 * (2 * (RANK() OVER (ORDER BY {column}) - 1) + COUNT(*) OVER (PARTITION BY {column})) \
+             / (2 * COUNT(*) OVER ())"
+        )
+    };
     let sql = format!(
         "INSERT INTO customer_values (tenant_id, customer_id, first_received_on, last_received_on, \
          receipts_365, received_365_e4, lifetime_e4, recency_score, frequency_score, monetary_score, \
@@ -141,10 +149,14 @@ pub async fn segments<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// Every tenant, whose customer values the nightly job refreshes (a tenant without
-/// receipts costs one indexed read).
+/// Every enabled tenant, whose customer values the nightly job refreshes (a tenant
+/// without receipts costs one indexed read).
 pub async fn tenants<C: ConnectionTrait>(conn: &C) -> StoreResult<Vec<TenantId>> {
-    let query = Query::select().column(Alias::new("id")).from(Alias::new("tenants")).to_owned();
+    let query = Query::select()
+        .column(Alias::new("id"))
+        .from(Alias::new("tenants"))
+        .and_where(Expr::col(Alias::new("disabled_at")).is_null())
+        .to_owned();
     let mut out = Vec::new();
     for row in conn.query_all(&query).await? {
         out.push(TenantId::from(row.try_get::<Uuid>("", "id")?));

@@ -9,7 +9,8 @@ use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_domain::analytics::Measure as DomainMeasure;
 use guanxi_domain::analytics::rfm::{Segment as DomainSegment, check_scores};
-use guanxi_domain::platform::access::{Module, Permission};
+use guanxi_domain::entity::EntityKind;
+use guanxi_domain::platform::access::{Module, Permission, ScopeRule};
 use guanxi_domain::trade::money::from_e4;
 use guanxi_store::analytics::customer_value::RfmFilter;
 use guanxi_store::analytics::stats::{Group, StatsFilter};
@@ -71,34 +72,36 @@ impl CustomerValue {
     async fn monetary_score(&self) -> i16 {
         self.0.monetary_score
     }
-    async fn first_received_on(&self) -> NaiveDate {
-        self.0.first_received_on
+    /// The figures below count every receipt of the customer, so they are shown only to
+    /// callers who see all receipts (null otherwise).
+    async fn first_received_on(&self, ctx: &Context<'_>) -> ApiResult<Option<NaiveDate>> {
+        Ok(sees_all_receipts(ctx)?.then_some(self.0.first_received_on))
     }
-    async fn last_received_on(&self) -> NaiveDate {
-        self.0.last_received_on
+    async fn last_received_on(&self, ctx: &Context<'_>) -> ApiResult<Option<NaiveDate>> {
+        Ok(sees_all_receipts(ctx)?.then_some(self.0.last_received_on))
     }
     /// Approved receipts in the 365 days up to the refresh.
-    async fn receipts_last_year(&self) -> i64 {
-        self.0.receipts_365
+    async fn receipts_last_year(&self, ctx: &Context<'_>) -> ApiResult<Option<i64>> {
+        Ok(sees_all_receipts(ctx)?.then_some(self.0.receipts_365))
     }
-    /// Null for a caller without `receivable.read`.
     async fn received_last_year(&self, ctx: &Context<'_>) -> ApiResult<Option<Money>> {
-        money(ctx, self.0.received_365_e4)
+        Ok(sees_all_receipts(ctx)?.then(|| Money::cny(from_e4(self.0.received_365_e4))))
     }
-    /// Every approved receipt up to the refresh; null for a caller without
-    /// `receivable.read`.
+    /// Every approved receipt up to the refresh.
     async fn received_to_date(&self, ctx: &Context<'_>) -> ApiResult<Option<Money>> {
-        money(ctx, self.0.lifetime_e4)
+        Ok(sees_all_receipts(ctx)?.then(|| Money::cny(from_e4(self.0.lifetime_e4))))
     }
     async fn computed_at(&self) -> DateTime<Utc> {
         self.0.computed_at
     }
 }
 
-/// Money of customer value, shown to callers with `receivable.read` only (the scores and
-/// the segment are the customer's attributes, shown with the customer).
-fn money(ctx: &Context<'_>, e4: i64) -> ApiResult<Option<Money>> {
-    Ok(crate::graphql::context::actor(ctx)?.may(Permission::ReceivableRead).then(|| Money::cny(from_e4(e4))))
+/// Whether the caller sees every receipt (`receivable.read` over all owners): the stored
+/// figures count them all, so only such callers see them. The scores and the segment
+/// are the customer's attributes, shown with the customer.
+fn sees_all_receipts(ctx: &Context<'_>) -> ApiResult<bool> {
+    let actor = crate::graphql::context::actor(ctx)?;
+    Ok(actor.may(Permission::ReceivableRead) && EntityKind::receipt_rules(actor).owner == ScopeRule::All)
 }
 
 /// A customer's stored value, by customer id (the customer itself was already read
@@ -132,7 +135,15 @@ impl Loader<LifetimeValueKey> for ScopedLoader {
         if !self.actor.may(permission) {
             return Ok(HashMap::new());
         }
-        let filter = StatsFilter { customers: Some(keys.iter().map(|k| k.0).collect()), ..StatsFilter::default() };
+        // Up to today (Shanghai): a receipt dated ahead is not value yet.
+        let tomorrow = guanxi_domain::customers::customer::shanghai_date(Utc::now()) + chrono::Duration::days(1);
+        let midnight = |day: NaiveDate| day.and_time(chrono::NaiveTime::MIN).and_utc() - chrono::Duration::hours(8);
+        let filter = StatsFilter {
+            from: Some(midnight(NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(tomorrow))),
+            to: Some(midnight(tomorrow)),
+            customers: Some(keys.iter().map(|k| k.0).collect()),
+            ..StatsFilter::default()
+        };
         let cells = guanxi_store::analytics::stats::cells(
             self.db.connection(),
             self.actor.tenant_id,
@@ -151,7 +162,8 @@ impl Loader<LifetimeValueKey> for ScopedLoader {
     }
 }
 
-/// `Customer.value`: null for a customer not yet scored.
+/// `Customer.value`: null for a customer not scored (yet: the refresh after its first
+/// receipt scores it).
 pub async fn value_of(ctx: &Context<'_>, customer: Uuid) -> ApiResult<Option<CustomerValue>> {
     Ok(loaders(ctx)?.load_one(CustomerValueKey(customer)).await?.map(CustomerValue))
 }
@@ -195,8 +207,8 @@ pub struct SegmentCount {
     segment: Segment,
     label: &'static str,
     customers: i64,
-    /// What they have paid to date, as of the refresh; null for a caller without
-    /// `receivable.read`.
+    /// What they have paid to date, as of the refresh; null for a caller who does not see
+    /// every receipt.
     received_to_date: Option<Money>,
 }
 
@@ -209,7 +221,7 @@ impl CustomerValueQuery {
     /// with zero), as of the last refresh (`customer.read`).
     async fn customer_segments(&self, ctx: &Context<'_>) -> ApiResult<Vec<SegmentCount>> {
         let actor = require(ctx, Permission::CustomerRead)?;
-        let money = actor.may(Permission::ReceivableRead);
+        let money = sees_all_receipts(ctx)?;
         let found = guanxi_store::analytics::customer_value::segments(
             state(ctx).db.connection(),
             actor.tenant_id,
@@ -253,7 +265,8 @@ impl CustomerValueMutation {
         let (db, tenant, now) = (state(ctx).db.clone(), actor.tenant_id, Utc::now());
         let today = guanxi_domain::customers::customer::shanghai_date(now);
         // Spawned, so a client that hangs up does not leave the lease held.
-        let run = tokio::spawn(crate::jobs::leased(db, tenant, crate::jobs::CUSTOMER_VALUES, move |tx| {
+        let writes = (tenant, crate::jobs::Writes::Derived);
+        let run = tokio::spawn(crate::jobs::leased(db, writes, crate::jobs::CUSTOMER_VALUES, move |tx| {
             Box::pin(guanxi_store::analytics::customer_value::refresh(tx, tenant, today, now))
         }));
         match run.await.map_err(ApiError::internal)?? {

@@ -277,7 +277,8 @@ impl Customer {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    /// Its value by RFM (客户价值), as of the last refresh; null until it has paid.
+    /// Its value by RFM (客户价值), as of the last refresh; null until a refresh after its
+    /// first receipt.
     async fn value(
         &self,
         ctx: &Context<'_>,

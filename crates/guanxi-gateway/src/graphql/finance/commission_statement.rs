@@ -424,7 +424,8 @@ async fn calculate_leased(
     tenant: guanxi_domain::ids::TenantId,
     period: Period,
 ) -> guanxi_store::StoreResult<Option<Calculated>> {
-    crate::jobs::leased(db, tenant, &crate::jobs::commissions_lease(period), move |tx| {
+    let writes = (tenant, crate::jobs::Writes::Records);
+    crate::jobs::leased(db, writes, &crate::jobs::commissions_lease(period), move |tx| {
         Box::pin(async move { guanxi_store::finance::commission_run::calculate(tx, &author, period).await })
     })
     .await
