@@ -163,14 +163,9 @@ type CountWindow = (Grain, String, String);
 /// rows for the rest. The counts hold live interactions on live customers, keyed by the
 /// customer's owner, which is what the records' scope reads.
 fn counted_windows(measure: Measure, filter: &StatsFilter, groups: &[Group]) -> Option<Vec<CountWindow>> {
-    use guanxi_domain::activity::field::{day_key, period_of, whole_months};
-    let by_counts = |d: &Dimension| matches!(d, Dimension::Owner | Dimension::Department | Dimension::Period);
-    let plain = filter.customers.is_none()
-        && groups.iter().all(|g| matches!(g, Group::By(d) if by_counts(d)))
-        && filter.equal.iter().all(|(d, _)| matches!(d, Dimension::Owner | Dimension::Department));
+    use guanxi_domain::activity::field::{day_key, whole_months};
     let (from, to) = (filter.from?, filter.to?);
-    let midnight = |at: DateTime<Utc>| period_of(at, Granularity::Day).0 == at;
-    if measure != Measure::Interactions || !plain || from >= to || !midnight(from) || !midnight(to) {
+    if !countable(measure, filter, groups) || !midnight(from) || !midnight(to) {
         return None;
     }
     let by_days = groups.contains(&Group::By(Dimension::Period))
@@ -184,6 +179,21 @@ fn counted_windows(measure: Measure, filter: &StatsFilter, groups: &[Group]) -> 
         days.into_iter().filter(|(a, b)| a < b).map(|(a, b)| (Grain::Day, day_key(a), day_key(b))).collect();
     windows.extend(months.map(|(a, b)| (Grain::Month, day_key(a), day_key(b))));
     Some(windows)
+}
+
+/// Whether a question is one the stored counts answer over whole days: INTERACTIONS by
+/// owner, department and period in a window.
+fn countable(measure: Measure, filter: &StatsFilter, groups: &[Group]) -> bool {
+    let by_counts = |d: &Dimension| matches!(d, Dimension::Owner | Dimension::Department | Dimension::Period);
+    measure == Measure::Interactions
+        && filter.customers.is_none()
+        && groups.iter().all(|g| matches!(g, Group::By(d) if by_counts(d)))
+        && filter.equal.iter().all(|(d, _)| matches!(d, Dimension::Owner | Dimension::Department))
+        && matches!((filter.from, filter.to), (Some(from), Some(to)) if from < to)
+}
+
+fn midnight(at: DateTime<Utc>) -> bool {
+    guanxi_domain::activity::field::period_of(at, Granularity::Day).0 == at
 }
 
 /// Where the stored interaction counts live, as a [`Spec`]: the period key is their
@@ -362,7 +372,56 @@ fn base(
 
 /// A measure's figures grouped by `groups` (none: one cell for everything), in one
 /// statement. Cells come back in no particular order.
+///
+/// INTERACTIONS by owner, department and period over a window that does not start and end
+/// at Shanghai midnights is read as the work log reads it (`day_cover`): the whole days
+/// from the stored counts, plus the part-days at either end counted from the records, or
+/// less the rest of a day read whole — at most five grouped statements, merged by key.
 pub async fn cells<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    (measure, scope): (Measure, StatsScope),
+    filter: &StatsFilter,
+    groups: &[Group],
+) -> StoreResult<Vec<Cell>> {
+    let (Some(from), Some(to)) = (filter.from, filter.to) else {
+        return cells_once(conn, tenant, (measure, scope), filter, groups).await;
+    };
+    if !countable(measure, filter, groups) || (midnight(from) && midnight(to)) {
+        return cells_once(conn, tenant, (measure, scope), filter, groups).await;
+    }
+    let cover = guanxi_domain::activity::field::day_cover(from, to, Utc::now());
+    let window = |(from, to): (DateTime<Utc>, DateTime<Utc>)| StatsFilter {
+        from: Some(from),
+        to: Some(to),
+        max_cells: None,
+        ..filter.clone()
+    };
+    let parts = cover.days.into_iter().map(|days| (days, 1)).chain(cover.plus.into_iter().map(|part| (part, 1)));
+    let mut merged: std::collections::HashMap<Vec<Option<String>>, (i64, Decimal)> = std::collections::HashMap::new();
+    for (part, sign) in parts.chain(cover.minus.into_iter().map(|part| (part, -1))) {
+        for cell in cells_once(conn, tenant, (measure, scope), &window(part), groups).await? {
+            let entry = merged.entry(cell.keys).or_default();
+            entry.0 += sign * cell.count;
+            entry.1 += Decimal::from(sign) * cell.amount;
+        }
+    }
+    let mut out: Vec<Cell> = merged
+        .into_iter()
+        .filter(|(keys, (count, _))| *count != 0 || keys.is_empty())
+        .map(|(keys, (count, amount))| Cell { keys, count, amount })
+        .collect();
+    if groups.is_empty() && out.is_empty() {
+        out.push(Cell { keys: vec![], count: 0, amount: Decimal::ZERO });
+    }
+    if let Some(limit) = filter.max_cells {
+        out.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    }
+    Ok(out)
+}
+
+/// [`cells`] in one statement.
+async fn cells_once<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     (measure, scope): (Measure, StatsScope),
