@@ -4,7 +4,10 @@
 //! scores fall into. The store computes the scores in SQL; this module says what they
 //! mean.
 
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use serde::Serialize;
+use uuid::Uuid;
 
 use crate::error::{ErrorCode, FieldError, Invalid};
 
@@ -58,6 +61,23 @@ impl Segment {
         let highs = scores.map(|s| s >= HIGH);
         Self::ALL.iter().copied().find(|s| s.highs() == highs).unwrap_or(Self::GeneralRetain)
     }
+}
+
+/// A paying customer's value as of a refresh.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerValue {
+    pub customer_id: Uuid,
+    pub first_received_on: NaiveDate,
+    pub last_received_on: NaiveDate,
+    /// Approved receipts in the [`WINDOW_DAYS`] up to the refresh, and their money.
+    pub receipts_last_year: i64,
+    pub received_last_year: Decimal,
+    /// Every approved receipt up to the refresh.
+    pub received_to_date: Decimal,
+    /// Recency, frequency and monetary, each 1 to 5.
+    pub scores: [i16; 3],
+    pub segment: Segment,
+    pub computed_at: DateTime<Utc>,
 }
 
 /// Checks scores asked for in a filter: each 1 to 5.

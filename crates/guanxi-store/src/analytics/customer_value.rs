@@ -10,9 +10,10 @@
 //! customers sits in the middle, not at the top or the bottom.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use guanxi_domain::analytics::rfm::{HIGH, Segment, WINDOW_DAYS};
+use guanxi_domain::analytics::rfm::{CustomerValue, HIGH, Segment, WINDOW_DAYS};
 use guanxi_domain::ids::TenantId;
 use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::trade::money::from_e4;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -94,12 +95,29 @@ pub async fn of_customers<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     customers: &[Uuid],
-) -> StoreResult<Vec<Model>> {
-    Ok(customer_value::Entity::find()
+) -> StoreResult<Vec<CustomerValue>> {
+    let rows = customer_value::Entity::find()
         .filter(Column::TenantId.eq(tenant.uuid()))
         .filter(Column::CustomerId.is_in(customers.iter().copied()))
         .all(conn)
-        .await?)
+        .await?;
+    Ok(rows.into_iter().map(to_domain).collect())
+}
+
+fn to_domain(row: Model) -> CustomerValue {
+    let scores = [row.recency_score, row.frequency_score, row.monetary_score];
+    CustomerValue {
+        customer_id: row.customer_id,
+        first_received_on: row.first_received_on,
+        last_received_on: row.last_received_on,
+        receipts_last_year: row.receipts_365,
+        received_last_year: from_e4(row.received_365_e4),
+        received_to_date: from_e4(row.lifetime_e4),
+        scores,
+        // The refresh writes the segment of these scores; read it back the same way.
+        segment: Segment::parse(&row.segment).unwrap_or_else(|| Segment::of(scores)),
+        computed_at: row.computed_at,
+    }
 }
 
 impl RfmFilter {

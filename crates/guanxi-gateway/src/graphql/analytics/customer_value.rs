@@ -8,13 +8,12 @@ use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_domain::analytics::Measure as DomainMeasure;
-use guanxi_domain::analytics::rfm::{Segment as DomainSegment, check_scores};
+use guanxi_domain::analytics::rfm::{CustomerValue as DomainValue, Segment as DomainSegment, check_scores};
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::platform::access::{Module, Permission, ScopeRule};
 use guanxi_domain::trade::money::from_e4;
 use guanxi_store::analytics::customer_value::RfmFilter;
 use guanxi_store::analytics::stats::{Group, StatsFilter};
-use guanxi_store::entity::customer_value::Model;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use uuid::Uuid;
@@ -46,31 +45,31 @@ pub enum Segment {
     GeneralRetain,
 }
 
-pub struct CustomerValue(Model);
+pub struct CustomerValue(DomainValue);
 
 /// A paying customer's value by RFM, as of the last refresh (nightly, or
 /// `refreshCustomerValues`). Each score (1 to 5) is the customer's quintile among the
 /// tenant's paying customers; equal figures get equal scores.
 #[Object]
 impl CustomerValue {
-    async fn segment(&self) -> Option<Segment> {
-        DomainSegment::parse(&self.0.segment).map(Into::into)
+    async fn segment(&self) -> Segment {
+        self.0.segment.into()
     }
     /// The segment in Chinese, e.g. 重要价值客户.
     async fn segment_label(&self) -> &'static str {
-        DomainSegment::parse(&self.0.segment).map_or("", DomainSegment::label_zh)
+        self.0.segment.label_zh()
     }
     /// 5: paid most recently.
     async fn recency_score(&self) -> i16 {
-        self.0.recency_score
+        self.0.scores[0]
     }
     /// 5: the most approved receipts in the last 365 days.
     async fn frequency_score(&self) -> i16 {
-        self.0.frequency_score
+        self.0.scores[1]
     }
     /// 5: the most money received in the last 365 days.
     async fn monetary_score(&self) -> i16 {
-        self.0.monetary_score
+        self.0.scores[2]
     }
     /// The figures below count every receipt of the customer, so they are shown only to
     /// callers who see all receipts (null otherwise).
@@ -82,14 +81,14 @@ impl CustomerValue {
     }
     /// Approved receipts in the 365 days up to the refresh.
     async fn receipts_last_year(&self, ctx: &Context<'_>) -> ApiResult<Option<i64>> {
-        Ok(sees_all_receipts(ctx)?.then_some(self.0.receipts_365))
+        Ok(sees_all_receipts(ctx)?.then_some(self.0.receipts_last_year))
     }
     async fn received_last_year(&self, ctx: &Context<'_>) -> ApiResult<Option<Money>> {
-        Ok(sees_all_receipts(ctx)?.then(|| Money::cny(from_e4(self.0.received_365_e4))))
+        Ok(sees_all_receipts(ctx)?.then(|| Money::cny(self.0.received_last_year)))
     }
     /// Every approved receipt up to the refresh.
     async fn received_to_date(&self, ctx: &Context<'_>) -> ApiResult<Option<Money>> {
-        Ok(sees_all_receipts(ctx)?.then(|| Money::cny(from_e4(self.0.lifetime_e4))))
+        Ok(sees_all_receipts(ctx)?.then(|| Money::cny(self.0.received_to_date)))
     }
     async fn computed_at(&self) -> DateTime<Utc> {
         self.0.computed_at
@@ -110,10 +109,10 @@ fn sees_all_receipts(ctx: &Context<'_>) -> ApiResult<bool> {
 pub struct CustomerValueKey(pub Uuid);
 
 impl Loader<CustomerValueKey> for ScopedLoader {
-    type Value = Model;
+    type Value = DomainValue;
     type Error = ApiError;
 
-    async fn load(&self, keys: &[CustomerValueKey]) -> Result<HashMap<CustomerValueKey, Model>, ApiError> {
+    async fn load(&self, keys: &[CustomerValueKey]) -> Result<HashMap<CustomerValueKey, DomainValue>, ApiError> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let found =
             guanxi_store::analytics::customer_value::of_customers(self.db.connection(), self.actor.tenant_id, &ids)
