@@ -218,6 +218,15 @@ echo "17 refreshCustomerValues: $values"
 add "17a customers of a segment 50, value + lifetimeValue" '{"query":"{ customers(first: 50, filter: {rfm: {segment: [IMPORTANT_VALUE]}}) { nodes { name value { segment recencyScore frequencyScore monetaryScore } lifetimeValue { amount } } } }"}'
 add "17b customerSegments" '{"query":"{ customerSegments { segment label customers receivedToDate { amount } } }"}'
 add "17c customers 50 with lifetimeValue (rep)" '{"query":"{ customers(first: 50) { nodes { name lifetimeValue { amount } value { segment } } } }"}' "$earner_token"
+# Scenario 18: a rep's own view (the Own scope, widened by the customers shared with them):
+# their customer list, the 360 view of one of their customers, their funnel, and their
+# interactions with each one's customer.
+rep_customer=$(curl -s "$api" -H 'content-type: application/json' -H "authorization: Bearer $earner_token" \
+  -d '{"query":"{ customers(first: 1) { nodes { id } } }"}' | jq_py 'd["data"]["customers"]["nodes"][0]["id"]')
+add "18a list page 1 (rep)" "{\"query\":\"${list//\"/\\\"}\",\"variables\":{\"a\":null}}" "$earner_token"
+add "18b customer360 (rep)" "{\"query\":\"${v360//\"/\\\"}\",\"variables\":{\"id\":\"$rep_customer\"}}" "$earner_token"
+add "18c funnel year (rep)" "{\"query\":\"query(\$f: OpportunityFilter) { funnel(filter: \$f) { openCount openAmount { amount } weightedAmount { amount } wonCount winRate stages { stage { name } count amount { amount } } } }\",\"variables\":{\"f\":{\"createdAt\":{\"gte\":\"$year_ago\"}}}}" "$earner_token"
+add "18d 100 interactions nested (rep)" '{"query":"{ interactions(first: 100) { nodes { content customer { name } author { displayName } } } }"}' "$earner_token"
 
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }

@@ -25,6 +25,7 @@ mod m20261130_000014_service;
 mod m20261130_000015_portal;
 mod m20261130_000016_commissions;
 mod m20261130_000017_customer_values;
+mod m20261201_000018_collaborators;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000015_portal::Migration),
             Box::new(m20261130_000016_commissions::Migration),
             Box::new(m20261130_000017_customer_values::Migration),
+            Box::new(m20261201_000018_collaborators::Migration),
         ]
     }
 }

@@ -11,7 +11,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use crate::platform::access::{Actor, DepartmentRule, Module, Permission, ScopeRule};
+use crate::platform::access::{Actor, CustomerRule, DepartmentRule, Module, Permission, ScopeRule};
 
 /// One kind of record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -57,13 +57,14 @@ pub enum EntityKind {
 pub struct OwnerAndCustomer {
     /// The rule of the record's own module, on its owner.
     pub owner: ScopeRule,
-    /// The customer rule, on its customer.
-    pub customer: ScopeRule,
+    /// The customer rule, on its customer. A customer shared with the caller lets them
+    /// see its records whoever owns them.
+    pub customer: CustomerRule,
 }
 
 impl OwnerAndCustomer {
     /// Everything (the demo loader, admin tools).
-    pub const ALL: Self = Self { owner: ScopeRule::All, customer: ScopeRule::All };
+    pub const ALL: Self = Self { owner: ScopeRule::All, customer: CustomerRule::ALL };
 }
 
 /// Which records of a kind a caller may see, as a rule the store turns into SQL.
@@ -75,6 +76,8 @@ pub enum Visibility {
     Only(Uuid),
     /// Records whose owner the rule admits.
     Owner(ScopeRule),
+    /// Customers the rule admits, by owner or shared with the caller.
+    Customers(CustomerRule),
     /// Departments the rule admits.
     Departments(DepartmentRule),
     /// Records whose own owner the first rule admits and whose customer is live and
@@ -82,13 +85,13 @@ pub enum Visibility {
     OwnerAndCustomer(OwnerAndCustomer),
     /// Records whose customer is live and admitted by the rule (interactions, check-ins,
     /// visit plans).
-    Customer(ScopeRule),
+    Customer(CustomerRule),
     /// The tenant's records, but for those tied to a customer the rule does not admit or
     /// that is deleted (a customer's own price policy).
-    Catalogue(ScopeRule),
+    Catalogue(CustomerRule),
     /// Uploads: the uploader's own, and those attached to a record the caller sees
     /// through the customer rule.
-    Upload { uploader: Uuid, customer: ScopeRule },
+    Upload { uploader: Uuid, customer: CustomerRule },
     /// Records seen through their own scope and their customer's, and by the one user
     /// assigned to do them whether or not they see the customer (work orders and their
     /// technician).
@@ -261,47 +264,44 @@ impl EntityKind {
     /// The rules a contact is read with: its own `CONTACT` scope and its customer's. Loaders
     /// and writes, which check their own permission, take them from here too.
     pub fn contact_rules(actor: &Actor) -> OwnerAndCustomer {
-        OwnerAndCustomer { owner: actor.scope_rule(Module::Contact), customer: actor.scope_rule(Module::Customer) }
+        OwnerAndCustomer { owner: actor.scope_rule(Module::Contact), customer: actor.customer_rule() }
     }
 
     /// The rules a deal is read with: its own `OPPORTUNITY` scope and its customer's.
     pub fn opportunity_rules(actor: &Actor) -> OwnerAndCustomer {
-        OwnerAndCustomer { owner: actor.scope_rule(Module::Opportunity), customer: actor.scope_rule(Module::Customer) }
+        OwnerAndCustomer { owner: actor.scope_rule(Module::Opportunity), customer: actor.customer_rule() }
     }
 
     /// The rules a quote is read with: its own `QUOTE` scope and its customer's.
     pub fn quote_rules(actor: &Actor) -> OwnerAndCustomer {
-        OwnerAndCustomer { owner: actor.scope_rule(Module::Quote), customer: actor.scope_rule(Module::Customer) }
+        OwnerAndCustomer { owner: actor.scope_rule(Module::Quote), customer: actor.customer_rule() }
     }
 
     /// The rules a sales order is read with: its own `ORDER` scope and its customer's.
     pub fn order_rules(actor: &Actor) -> OwnerAndCustomer {
-        OwnerAndCustomer { owner: actor.scope_rule(Module::Order), customer: actor.scope_rule(Module::Customer) }
+        OwnerAndCustomer { owner: actor.scope_rule(Module::Order), customer: actor.customer_rule() }
     }
 
     /// The rules a contract is read with: its own `CONTRACT` scope and its customer's.
     pub fn contract_rules(actor: &Actor) -> OwnerAndCustomer {
-        OwnerAndCustomer { owner: actor.scope_rule(Module::Contract), customer: actor.scope_rule(Module::Customer) }
+        OwnerAndCustomer { owner: actor.scope_rule(Module::Contract), customer: actor.customer_rule() }
     }
 
     /// The rules a receipt is read with: its own `RECEIVABLE` scope and its customer's.
     pub fn receipt_rules(actor: &Actor) -> OwnerAndCustomer {
-        OwnerAndCustomer { owner: actor.scope_rule(Module::Receivable), customer: actor.scope_rule(Module::Customer) }
+        OwnerAndCustomer { owner: actor.scope_rule(Module::Receivable), customer: actor.customer_rule() }
     }
 
     /// The rules an invoice request is read with: its own `INVOICE` scope and its customer's.
     pub fn invoice_rules(actor: &Actor) -> OwnerAndCustomer {
-        OwnerAndCustomer { owner: actor.scope_rule(Module::Invoice), customer: actor.scope_rule(Module::Customer) }
+        OwnerAndCustomer { owner: actor.scope_rule(Module::Invoice), customer: actor.customer_rule() }
     }
 
     /// The rules a work order is read with: its own `WORK_ORDER` scope on its owner (the
     /// service agent) and its customer's, or being its assigned technician.
     pub fn work_order_rules(actor: &Actor) -> Assigned {
         Assigned {
-            rules: OwnerAndCustomer {
-                owner: actor.scope_rule(Module::WorkOrder),
-                customer: actor.scope_rule(Module::Customer),
-            },
+            rules: OwnerAndCustomer { owner: actor.scope_rule(Module::WorkOrder), customer: actor.customer_rule() },
             technician: actor.user_id.uuid(),
         }
     }
@@ -313,7 +313,7 @@ impl EntityKind {
         {
             return None;
         }
-        let customers = actor.scope_rule(Module::Customer);
+        let customers = actor.customer_rule();
         Some(match self {
             EntityKind::Tenant
             | EntityKind::Role
@@ -343,7 +343,7 @@ impl EntityKind {
             EntityKind::Department => Visibility::Departments(actor.department_rule()),
             EntityKind::User if actor.may(Permission::OrgRead) => Visibility::Owner(actor.scope_rule(Module::Org)),
             EntityKind::User => Visibility::Only(actor.user_id.uuid()),
-            EntityKind::Customer => Visibility::Owner(customers),
+            EntityKind::Customer => Visibility::Customers(customers),
             EntityKind::Contact => Visibility::OwnerAndCustomer(EntityKind::contact_rules(actor)),
             EntityKind::Opportunity => Visibility::OwnerAndCustomer(EntityKind::opportunity_rules(actor)),
             EntityKind::Interaction | EntityKind::CheckIn | EntityKind::VisitPlan => Visibility::Customer(customers),
@@ -441,7 +441,7 @@ mod tests {
 
     use super::*;
     use crate::ids::{DepartmentId, TenantId, UserId};
-    use crate::platform::access::{DataScope, Grants};
+    use crate::platform::access::{DataScope, Grants, ShareAccess};
 
     fn actor(permissions: &[Permission], scope: DataScope) -> Actor {
         let scopes: Vec<(Module, DataScope)> = Module::ALL.iter().map(|m| (*m, scope)).collect();
@@ -451,6 +451,7 @@ mod tests {
             department_id: DepartmentId::new(),
             api_key_id: None,
             grants: Grants::new(permissions.iter().copied(), scopes),
+            shares: ShareAccess::Read,
         }
     }
 
@@ -470,9 +471,9 @@ mod tests {
             let expected = match kind {
                 EntityKind::User => Some(Visibility::Only(nobody.user_id.uuid())),
                 EntityKind::Event => Some(Visibility::Owner(ScopeRule::All)),
-                EntityKind::CheckIn => Some(Visibility::Customer(ScopeRule::All)),
+                EntityKind::CheckIn => Some(Visibility::Customer(nobody.customer_rule())),
                 EntityKind::Attachment => {
-                    Some(Visibility::Upload { uploader: nobody.user_id.uuid(), customer: ScopeRule::All })
+                    Some(Visibility::Upload { uploader: nobody.user_id.uuid(), customer: nobody.customer_rule() })
                 }
                 _ => None,
             };
@@ -484,7 +485,7 @@ mod tests {
     fn contacts_and_deals_are_seen_through_their_own_scope_and_their_customers() {
         let rep = actor(&[Permission::ContactRead, Permission::OpportunityRead], DataScope::Own);
         let own = ScopeRule::OwnedBy(rep.user_id);
-        let both = Some(Visibility::OwnerAndCustomer(OwnerAndCustomer { owner: own, customer: own }));
+        let both = Some(Visibility::OwnerAndCustomer(OwnerAndCustomer { owner: own, customer: rep.customer_rule() }));
         assert_eq!(EntityKind::Contact.visibility(&rep), both);
         assert_eq!(EntityKind::Opportunity.visibility(&rep), both);
         assert_eq!(EntityKind::Pipeline.visibility(&rep), Some(Visibility::Tenant));

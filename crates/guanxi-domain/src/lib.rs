@@ -54,6 +54,7 @@ pub mod phone;
 pub mod platform;
 pub mod sales;
 pub mod service;
+pub mod sharing;
 pub mod trade;
 
 pub use error::{ErrorCode, FieldError, Invalid};

@@ -138,7 +138,7 @@ async fn download(
     };
     let Ok(id) = uuid::Uuid::try_parse(&id) else { return not_found() };
     let conn = http.state.db.connection();
-    let customers = actor.scope_rule(guanxi_domain::platform::access::Module::Customer);
+    let customers = actor.customer_rule();
     let Ok(Some(file)) =
         guanxi_store::activity::field::attachment(conn, actor.tenant_id, actor.user_id, customers, id).await
     else {

@@ -183,7 +183,6 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
 ) -> anyhow::Result<Vec<(&'static str, guanxi_domain::ids::CustomerId, Option<UserId>)>> {
     use guanxi_domain::customers::contact::{ContactFields, DecisionRole};
     use guanxi_domain::customers::customer::{CustomerKind, CustomerStatus, TaxId};
-    use guanxi_domain::platform::access::ScopeRule;
     let owner = |key: &str| owners.iter().find(|(_, k)| *k == key).map(|(id, _)| *id);
     let pipeline =
         guanxi_store::sales::pipeline::pipeline(tx, author.tenant_id, None).await?.context("the default pipeline")?;
@@ -266,7 +265,7 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
         let customer = guanxi_store::customers::customer::create(
             tx,
             author,
-            ScopeRule::All,
+            guanxi_domain::platform::access::CustomerRule::ALL,
             guanxi_store::customers::customer::NewCustomer {
                 fields,
                 owner_id: owner(key),
@@ -355,8 +354,15 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
                 source: "manual".into(),
                 external_id: None,
             };
-            guanxi_store::activity::interaction::create(tx, author, ScopeRule::All, customer.id, fields, origin)
-                .await?;
+            guanxi_store::activity::interaction::create(
+                tx,
+                author,
+                guanxi_domain::platform::access::CustomerRule::ALL,
+                customer.id,
+                fields,
+                origin,
+            )
+            .await?;
         }
         demo_deal(tx, author, &pipeline, customer.id, owner(key), name).await?;
         made.push((name, customer.id, owner(key)));

@@ -177,7 +177,7 @@ async fn demo_invoices<C: guanxi_store::ConnectionTrait>(
         address: Some("上海市浦东新区张江路 88 号".into()),
         phone: Some("021-58961234".into()),
     };
-    let all = guanxi_domain::platform::access::ScopeRule::All;
+    let all = guanxi_domain::platform::access::CustomerRule::ALL;
     let profile = guanxi_store::finance::invoice::create_profile(tx, &rep, all, customer.uuid(), (title, true)).await?;
     let scopes = RequestScopes { contracts: OrApprover::ALL, customers: all };
     let finance = as_user(tenant, people.finance);

@@ -10,7 +10,6 @@ use chrono::{Duration, Utc};
 use guanxi_domain::customers::customer::shanghai_date;
 use guanxi_domain::entity::{Assigned, OwnerAndCustomer};
 use guanxi_domain::ids::{CustomerId, ProductId, TenantId, UserId};
-use guanxi_domain::platform::access::ScopeRule;
 use guanxi_domain::service::asset::{AssetFields, ServiceTerms};
 use guanxi_domain::service::portal::PortalSession;
 use guanxi_domain::service::work_order::{
@@ -176,7 +175,7 @@ pub(crate) async fn demo_service<C: guanxi_store::ConnectionTrait>(
         contract_id: None,
         note: None,
     };
-    let everyone = ScopeRule::All;
+    let everyone = guanxi_domain::platform::access::CustomerRule::ALL;
     let under_warranty = guanxi_store::service::asset::create_asset(
         tx,
         &agent,

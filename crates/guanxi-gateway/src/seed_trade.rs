@@ -150,7 +150,7 @@ pub async fn demo_trade<C: guanxi_store::ConnectionTrait>(
             valid_to: None,
         },
     ];
-    let all = guanxi_domain::platform::access::ScopeRule::All;
+    let all = guanxi_domain::platform::access::CustomerRule::ALL;
     for terms in policies {
         guanxi_store::trade::pricing::create(tx, author, all, terms).await?;
     }

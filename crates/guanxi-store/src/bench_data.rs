@@ -418,6 +418,7 @@ pub async fn seed(
         hash: &hash,
     };
     rows += crate::bench_service::load(db, tenant, &mut rng, &customer_ids, setup).await?;
+    rows += crate::sharing::bench::load(db, tenant, &mut rng, (&customer_ids, &customer_owners)).await?;
     backfill_last_interaction(db, tenant).await?;
     bench_pool(db, tenant, created.root.id).await?;
     // Fresh statistics, as after any bulk load: without them PostgreSQL planned the

@@ -30,6 +30,7 @@ pub mod repo;
 pub mod sales;
 pub mod scope;
 pub mod service;
+pub mod sharing;
 pub mod trade;
 pub mod visibility;
 

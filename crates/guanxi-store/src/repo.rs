@@ -192,7 +192,7 @@ macro_rules! customer_scoped {
     ($kind:ty, $entity:ident, $record:ty, $to_domain:path, $entity_kind:expr) => {
         impl $crate::repo::Scoped for $kind {
             type Entity = $entity::Entity;
-            type Scope = guanxi_domain::platform::access::ScopeRule;
+            type Scope = guanxi_domain::platform::access::CustomerRule;
             type Record = $record;
             const ID: $entity::Column = $entity::Column::Id;
             const DELETED_AT: Option<$entity::Column> = Some($entity::Column::DeletedAt);

@@ -4,8 +4,9 @@
 //! statement as the read, so a moved user or department counts at once and no extra
 //! statement is spent per request.
 
+use guanxi_domain::entity::{EntityKind, OwnerAndCustomer};
 use guanxi_domain::ids::TenantId;
-use guanxi_domain::platform::access::{DepartmentRule, ScopeRule};
+use guanxi_domain::platform::access::{CustomerRule, DepartmentRule, ScopeRule, ShareAccess, Sharing};
 use sea_orm::sea_query::{Alias, BinOper, Expr, ExprTrait, IntoColumnRef, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, Select};
 
@@ -38,11 +39,42 @@ pub fn owner_condition<Col: IntoColumnRef>(
     rule: ScopeRule,
     owner: Col,
 ) -> Condition {
+    owner_in(backend, tenant, rule, owner, SetForm::Subquery)
+}
+
+/// How a condition names a set of ids computed by a subquery.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SetForm {
+    /// `column IN (subquery)`, which both engines plan as a semi-join when it stands alone.
+    Subquery,
+    /// For a term of an `OR`: on PostgreSQL `column = ANY(ARRAY(subquery))`, computed once
+    /// (an init plan) and served by the column's index, so the planner can OR two index
+    /// scans where an `IN` would filter every row of the tenant; SQLite's `IN` already
+    /// runs once and probes the index.
+    Array,
+}
+
+/// `column` is among the ids `sql` (with `values` bound) selects, in `form`.
+fn in_ids(backend: DbBackend, form: SetForm, column: Expr, sql: &str, values: Vec<sea_orm::Value>) -> SimpleExpr {
+    match (backend, form) {
+        (DbBackend::Postgres, SetForm::Array) => column.binary(
+            BinOper::Custom("= ANY"),
+            Expr::cust_with_values(crate::dialect::fragment(backend, &format!("(ARRAY{sql})")), values),
+        ),
+        _ => column.binary(BinOper::In, Expr::cust_with_values(crate::dialect::fragment(backend, sql), values)),
+    }
+}
+
+fn owner_in<Col: IntoColumnRef>(
+    backend: DbBackend,
+    tenant: TenantId,
+    rule: ScopeRule,
+    owner: Col,
+    form: SetForm,
+) -> Condition {
     let t = tenant.uuid();
     let owner = Expr::col(owner);
-    let in_set = |sql: &'static str, values: Vec<sea_orm::Value>| -> SimpleExpr {
-        owner.clone().binary(BinOper::In, Expr::cust_with_values(crate::dialect::fragment(backend, sql), values))
-    };
+    let in_set = |sql: &'static str, values: Vec<sea_orm::Value>| in_ids(backend, form, owner.clone(), sql, values);
     match rule {
         ScopeRule::All => Condition::all(),
         ScopeRule::OwnedBy(user) => Condition::all().add(owner.clone().eq(user.uuid())),
@@ -55,6 +87,83 @@ pub fn owner_condition<Col: IntoColumnRef>(
         ScopeRule::OwnedWithinDepartmentTree(department) => {
             Condition::all().add(in_set(SUBTREE_MEMBERS, vec![t.into(), t.into(), department.uuid().into(), t.into()]))
         }
+    }
+}
+
+/// The records of one type shared with a user at an access or more, while the share
+/// lasts: the expiry is part of the condition, so nothing runs when a share ends.
+const SHARED: &str = "(SELECT record_id FROM collaborators WHERE tenant_id = ? AND user_id = ? \
+    AND record_type = ? AND access IN (?, ?) AND (expires_at IS NULL OR expires_at > ?))";
+
+/// The condition "`record` is shared with `sharing.with`": the ids of the live
+/// collaborator rows naming them, found by their `(tenant_id, user_id, record_id)` index.
+pub fn shared_with<Col: IntoColumnRef>(
+    backend: DbBackend,
+    tenant: TenantId,
+    sharing: Sharing,
+    record_type: EntityKind,
+    record: Col,
+) -> SimpleExpr {
+    in_ids(backend, SetForm::Array, Expr::col(record), SHARED, shared_values(tenant, sharing, record_type))
+}
+
+/// The values [`SHARED`] binds: the tenant, the user, the record type, the accesses that
+/// count (`at_least` and wider, the widest repeated to fill both places) and now.
+fn shared_values(tenant: TenantId, sharing: Sharing, record_type: EntityKind) -> Vec<sea_orm::Value> {
+    let mut access = sharing.at_least.at_least();
+    let widest = ShareAccess::ReadWrite.as_str();
+    let (first, second) = (access.next().unwrap_or(widest), access.next().unwrap_or(widest));
+    vec![
+        tenant.uuid().into(),
+        sharing.with.uuid().into(),
+        record_type.name().into(),
+        first.into(),
+        second.into(),
+        chrono::Utc::now().into(),
+    ]
+}
+
+/// The condition "the customer is one `rule` admits": its owner (`owner`) is in the
+/// owner scope, or it (`id`) is shared with the caller. This is the one place sharing
+/// widens what a caller reaches; every path to a customer or to what hangs off it comes
+/// through here ([`visible_customer`], the customer list, analytics).
+pub fn customer_condition<Col: IntoColumnRef>(
+    backend: DbBackend,
+    tenant: TenantId,
+    rule: CustomerRule,
+    (id, owner): (Col, Col),
+) -> Condition {
+    owner_or_shared(backend, tenant, (rule.owners, rule.shared), (owner, id))
+}
+
+/// The condition on a record that hangs off a customer and has its own owner (contacts,
+/// deals, quotes, …): its own module's rule admits its owner, or its customer is shared
+/// with the caller (a collaborator sees what hangs off the customer, whoever owns it).
+/// Used together with [`visible_customer`], which checks the customer itself.
+pub fn owner_or_shared_customer<Col: IntoColumnRef>(
+    backend: DbBackend,
+    tenant: TenantId,
+    scope: OwnerAndCustomer,
+    (owner, customer_id): (Col, Col),
+) -> Condition {
+    // The customer's own shares count even when its owner rule admits every customer: a
+    // rep who sees all customers but only their own contacts sees a shared one's all.
+    owner_or_shared(backend, tenant, (scope.owner, scope.customer.shared), (owner, customer_id))
+}
+
+/// `owners` admits the owner, or the customer is shared: the two terms of an `OR` in their
+/// array form; no sharing term when `owners` admits everyone or nothing is shared.
+fn owner_or_shared<Col: IntoColumnRef>(
+    backend: DbBackend,
+    tenant: TenantId,
+    (owners, sharing): (ScopeRule, Option<Sharing>),
+    (owner, customer_id): (Col, Col),
+) -> Condition {
+    match (owners, sharing) {
+        (ScopeRule::All, _) | (_, None) => owner_condition(backend, tenant, owners, owner),
+        (_, Some(sharing)) => Condition::any()
+            .add(owner_in(backend, tenant, owners, owner, SetForm::Array))
+            .add(shared_with(backend, tenant, sharing, EntityKind::Customer, customer_id)),
     }
 }
 
@@ -92,7 +201,7 @@ pub fn department_condition<Col: IntoColumnRef>(
 pub fn visible_customer<Col: IntoColumnRef>(
     backend: DbBackend,
     tenant: TenantId,
-    rule: ScopeRule,
+    rule: CustomerRule,
     customer_id: Col,
 ) -> sea_orm::sea_query::SimpleExpr {
     let vc = Alias::new("vc");
@@ -103,7 +212,12 @@ pub fn visible_customer<Col: IntoColumnRef>(
             .and_where(Expr::col((vc.clone(), crate::entity::customer::Column::TenantId)).eq(tenant.uuid()))
             .and_where(Expr::col((vc.clone(), crate::entity::customer::Column::Id)).equals(customer_id))
             .and_where(Expr::col((vc.clone(), crate::entity::customer::Column::DeletedAt)).is_null())
-            .cond_where(owner_condition(backend, tenant, rule, (vc, crate::entity::customer::Column::OwnerId)))
+            .cond_where(customer_condition(
+                backend,
+                tenant,
+                rule,
+                ((vc.clone(), crate::entity::customer::Column::Id), (vc, crate::entity::customer::Column::OwnerId)),
+            ))
             .to_owned(),
     )
 }
@@ -114,7 +228,7 @@ pub fn visible_customer<Col: IntoColumnRef>(
 pub fn of_visible_customers<E: EntityTrait>(
     backend: DbBackend,
     tenant: TenantId,
-    rule: ScopeRule,
+    rule: CustomerRule,
     tenant_column: E::Column,
     customer_column: E::Column,
 ) -> Select<E> {
@@ -135,12 +249,14 @@ pub fn of_owner_and_customer<E: EntityTrait>(
     scope: guanxi_domain::entity::OwnerAndCustomer,
     (tenant_column, customer_column, owner_column): (E::Column, E::Column, E::Column),
 ) -> Select<E> {
-    of_visible_customers(backend, tenant, scope.customer, tenant_column, customer_column).filter(owner_condition(
-        backend,
-        tenant,
-        scope.owner,
-        (E::default(), owner_column),
-    ))
+    of_visible_customers(backend, tenant, scope.customer, tenant_column, customer_column).filter(
+        owner_or_shared_customer(
+            backend,
+            tenant,
+            scope,
+            ((E::default(), owner_column), (E::default(), customer_column)),
+        ),
+    )
 }
 
 /// The scope of a document that goes through approval (contracts, receipts): its own
@@ -167,7 +283,12 @@ pub fn of_owner_customer_or_approver<E: EntityTrait>(
 ) -> Select<E> {
     let in_scope = Condition::all()
         .add(visible_customer(backend, tenant, scope.rules.customer, (E::default(), customer_column)))
-        .add(owner_condition(backend, tenant, scope.rules.owner, (E::default(), owner_column)));
+        .add(owner_or_shared_customer(
+            backend,
+            tenant,
+            scope.rules,
+            ((E::default(), owner_column), (E::default(), customer_column)),
+        ));
     let mut either = Condition::any().add(in_scope);
     if let Some(approver) = scope.approver {
         use crate::entity::approval_task;
@@ -196,7 +317,30 @@ pub fn of_assigned<E: EntityTrait>(
 ) -> Select<E> {
     let in_scope = Condition::all()
         .add(visible_customer(backend, tenant, scope.rules.customer, (E::default(), customer_column)))
-        .add(owner_condition(backend, tenant, scope.rules.owner, (E::default(), owner_column)));
+        .add(owner_or_shared_customer(
+            backend,
+            tenant,
+            scope.rules,
+            ((E::default(), owner_column), (E::default(), customer_column)),
+        ));
     let assigned = Expr::col((E::default(), technician_column)).eq(scope.technician);
     E::find().filter(tenant_column.eq(tenant.uuid())).filter(Condition::any().add(in_scope).add(assigned))
+}
+
+/// `rule` without its shares when the caller holds no live share of a customer (one
+/// indexed statement): paths that answer from figures kept per customer owner (the stored
+/// interaction counts) keep using them unless a share widens what the caller sees.
+pub async fn without_idle_shares<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rule: CustomerRule,
+) -> crate::StoreResult<CustomerRule> {
+    let Some(sharing) = rule.sharing() else { return Ok(rule) };
+    let probe = crate::dialect::raw_statement(
+        conn.get_database_backend(),
+        &format!("SELECT 1 AS one WHERE EXISTS {SHARED}"),
+        shared_values(tenant, sharing, EntityKind::Customer),
+    );
+    let shared = conn.query_one_raw(probe).await?.is_some();
+    Ok(if shared { rule } else { CustomerRule { shared: None, ..rule } })
 }

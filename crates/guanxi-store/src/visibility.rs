@@ -6,7 +6,7 @@
 use guanxi_domain::activity::field::{CheckIn, CheckInKind, Upload, VisitPeriod, VisitPlan};
 use guanxi_domain::entity::{EntityKind, Visibility};
 use guanxi_domain::ids::{TenantId, UserId};
-use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::platform::access::{CustomerRule, ScopeRule};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select,
@@ -74,7 +74,7 @@ pub async fn visible_ids<C: ConnectionTrait>(
         (K::User, V::Only(id)) => {
             repo::visible_ids::<Users, _>(conn, tenant, ScopeRule::OwnedBy(UserId::from_uuid(id)), ids).await
         }
-        (K::Customer, V::Owner(rule)) => repo::visible_ids::<Customers, _>(conn, tenant, rule, ids).await,
+        (K::Customer, V::Customers(rule)) => repo::visible_ids::<Customers, _>(conn, tenant, rule, ids).await,
         (K::Event, V::Owner(rule)) => repo::visible_ids::<Events, _>(conn, tenant, rule, ids).await,
         (K::Contact, V::OwnerAndCustomer(rules)) => repo::visible_ids::<Contacts, _>(conn, tenant, rules, ids).await,
         (K::Opportunity, V::OwnerAndCustomer(rules)) => {
@@ -162,12 +162,12 @@ pub struct CheckIns;
 
 impl Scoped for CheckIns {
     type Entity = check_in::Entity;
-    type Scope = ScopeRule;
+    type Scope = CustomerRule;
     type Record = CheckIn;
     const ID: check_in::Column = check_in::Column::Id;
     const DELETED_AT: Option<check_in::Column> = None;
 
-    fn visible(backend: DbBackend, tenant: TenantId, customers: ScopeRule) -> Select<check_in::Entity> {
+    fn visible(backend: DbBackend, tenant: TenantId, customers: CustomerRule) -> Select<check_in::Entity> {
         of_visible_customers(backend, tenant, customers, check_in::Column::TenantId, check_in::Column::CustomerId)
     }
 
@@ -200,12 +200,12 @@ pub struct VisitPlans;
 
 impl Scoped for VisitPlans {
     type Entity = visit_plan::Entity;
-    type Scope = ScopeRule;
+    type Scope = CustomerRule;
     type Record = VisitPlan;
     const ID: visit_plan::Column = visit_plan::Column::Id;
     const DELETED_AT: Option<visit_plan::Column> = Some(visit_plan::Column::DeletedAt);
 
-    fn visible(backend: DbBackend, tenant: TenantId, customers: ScopeRule) -> Select<visit_plan::Entity> {
+    fn visible(backend: DbBackend, tenant: TenantId, customers: CustomerRule) -> Select<visit_plan::Entity> {
         of_visible_customers(backend, tenant, customers, visit_plan::Column::TenantId, visit_plan::Column::CustomerId)
     }
 
@@ -226,7 +226,7 @@ pub struct Uploads;
 impl Scoped for Uploads {
     type Entity = attachment::Entity;
     /// The uploader, and the caller's `CUSTOMER` scope.
-    type Scope = (Uuid, ScopeRule);
+    type Scope = (Uuid, CustomerRule);
     type Record = Upload;
     const ID: attachment::Column = attachment::Column::Id;
     const DELETED_AT: Option<attachment::Column> = None;
@@ -234,7 +234,7 @@ impl Scoped for Uploads {
     fn visible(
         backend: DbBackend,
         tenant: TenantId,
-        (uploader, customers): (Uuid, ScopeRule),
+        (uploader, customers): (Uuid, CustomerRule),
     ) -> Select<attachment::Entity> {
         let seen_check_ins =
             CheckIns::visible(backend, tenant, customers).select_only().column(check_in::Column::Id).into_query();

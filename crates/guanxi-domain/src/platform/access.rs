@@ -289,6 +289,9 @@ pub struct Actor {
     /// Set when the request came with an API key instead of a user session.
     pub api_key_id: Option<ApiKeyId>,
     pub grants: Grants,
+    /// The least access a share must give for the act at hand: `READ` while reading,
+    /// `READ_WRITE` once the actor acts to write ([`Actor::writing`]).
+    pub shares: ShareAccess,
 }
 
 impl Actor {
@@ -299,6 +302,34 @@ impl Actor {
     /// The row filter for records of `module`, as a rule the store turns into SQL.
     pub fn scope_rule(&self, module: Module) -> ScopeRule {
         ScopeRule::for_scope(self.grants.scope(module), self.user_id, self.department_id)
+    }
+
+    /// The customers the actor reaches: those their `CUSTOMER` scope admits and those
+    /// shared with them while the share lasts (at any access while reading, `READ_WRITE`
+    /// once [`writing`](Actor::writing)).
+    pub fn customer_rule(&self) -> CustomerRule {
+        CustomerRule {
+            owners: self.scope_rule(Module::Customer),
+            shared: Some(Sharing { with: self.user_id, at_least: self.shares }),
+        }
+    }
+
+    /// The customers the actor may write to (edit, follow up, add records to): their
+    /// scope's, and those shared with them `READ_WRITE`.
+    pub fn customer_write_rule(&self) -> CustomerRule {
+        self.customer_rule().writing()
+    }
+
+    /// The actor acting to write: every scope built from it admits shared records only
+    /// where the share is `READ_WRITE`. Each mutation reads what it changes through it.
+    pub fn writing(&self) -> Actor {
+        Actor { shares: ShareAccess::ReadWrite, ..self.clone() }
+    }
+
+    /// The customers the actor holds through their own scope, shares aside: what they
+    /// may delete, transfer, merge or share on.
+    pub fn customer_owner_rule(&self) -> CustomerRule {
+        CustomerRule::owned(self.scope_rule(Module::Customer))
     }
 
     /// Which departments the actor sees: the department side of the `Org` scope.
@@ -349,6 +380,78 @@ impl ScopeRule {
             DataScope::DepartmentTree => Self::OwnedWithinDepartmentTree(department),
             DataScope::All => Self::All,
         }
+    }
+}
+
+/// What a collaborator (协作人) may do with a customer or deal shared with them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ShareAccess {
+    /// See it and what hangs off it.
+    Read,
+    /// Also edit it and add to it (follow-ups, contacts, deals).
+    ReadWrite,
+}
+
+impl ShareAccess {
+    pub const ALL: &'static [ShareAccess] = &[ShareAccess::Read, ShareAccess::ReadWrite];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ShareAccess::Read => "READ",
+            ShareAccess::ReadWrite => "READ_WRITE",
+        }
+    }
+
+    /// The stored names of this access and every wider one.
+    pub fn at_least(self) -> impl Iterator<Item = &'static str> {
+        ShareAccess::ALL.iter().filter(move |a| **a >= self).map(|a| a.as_str())
+    }
+}
+
+impl FromStr for ShareAccess {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        ShareAccess::ALL.iter().copied().find(|a| a.as_str() == s).ok_or(())
+    }
+}
+
+/// The shares that widen a customer rule: those with one user, at one access or more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sharing {
+    pub with: UserId,
+    pub at_least: ShareAccess,
+}
+
+/// Which customers a caller reaches: those whose owner `owners` admits, or that are
+/// shared with them (a live collaborator row at `shared.at_least` or more). The store
+/// turns it into the one condition every path that reaches a customer applies: the
+/// customer itself, and each record that hangs off it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CustomerRule {
+    pub owners: ScopeRule,
+    /// The shares that widen `owners`; `None` for what only the owner side may do.
+    pub shared: Option<Sharing>,
+}
+
+impl CustomerRule {
+    /// Every customer (jobs, the demo loader).
+    pub const ALL: Self = Self { owners: ScopeRule::All, shared: None };
+
+    /// The customers `owners` admits, shares aside.
+    pub const fn owned(owners: ScopeRule) -> Self {
+        Self { owners, shared: None }
+    }
+
+    /// The shares that actually widen the rule: none when the owner rule admits every
+    /// customer already.
+    pub fn sharing(self) -> Option<Sharing> {
+        if self.owners == ScopeRule::All { None } else { self.shared }
+    }
+
+    /// The same rule for writing: shares count only when `READ_WRITE`.
+    pub fn writing(self) -> Self {
+        Self { shared: self.shared.map(|s| Sharing { at_least: ShareAccess::ReadWrite, ..s }), ..self }
     }
 }
 
@@ -554,7 +657,26 @@ mod tests {
             department_id: DepartmentId::new(),
             api_key_id: None,
             grants: Grants::new([], scopes),
+            shares: ShareAccess::Read,
         }
+    }
+
+    #[test]
+    fn shares_widen_the_customer_rule_until_everything_is_seen() {
+        let rep = actor(vec![(Module::Customer, DataScope::Own)]);
+        let rule = rep.customer_rule();
+        assert_eq!(rule.owners, ScopeRule::OwnedBy(rep.user_id));
+        assert_eq!(rule.sharing(), Some(Sharing { with: rep.user_id, at_least: ShareAccess::Read }));
+        // Writing needs a READ_WRITE share; the owner side ignores shares.
+        let write = Some(Sharing { with: rep.user_id, at_least: ShareAccess::ReadWrite });
+        assert_eq!(rep.customer_write_rule().sharing(), write);
+        assert_eq!(rep.writing().customer_rule().sharing(), write);
+        assert_eq!(rep.customer_owner_rule().sharing(), None);
+        // A caller who sees every customer needs no share.
+        assert_eq!(actor(vec![(Module::Customer, DataScope::All)]).customer_rule().sharing(), None);
+        assert_eq!(ShareAccess::Read.at_least().collect::<Vec<_>>(), ["READ", "READ_WRITE"]);
+        assert_eq!(ShareAccess::ReadWrite.at_least().collect::<Vec<_>>(), ["READ_WRITE"]);
+        assert_eq!("READ_WRITE".parse(), Ok(ShareAccess::ReadWrite));
     }
 
     #[test]

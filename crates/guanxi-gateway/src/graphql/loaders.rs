@@ -155,7 +155,7 @@ impl Loader<CustomerKey> for ScopedLoader {
         let rows = guanxi_store::customers::customer::by_ids(
             self.db.connection(),
             self.actor.tenant_id,
-            self.actor.scope_rule(Module::Customer),
+            self.actor.customer_rule(),
             &ids,
         )
         .await?;
@@ -217,7 +217,7 @@ impl Loader<InteractionKey> for ScopedLoader {
         let rows = guanxi_store::activity::interaction::by_ids(
             self.db.connection(),
             self.actor.tenant_id,
-            self.actor.scope_rule(Module::Customer),
+            self.actor.customer_rule(),
             &ids,
         )
         .await?;

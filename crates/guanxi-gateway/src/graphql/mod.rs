@@ -15,6 +15,7 @@ pub mod relay;
 pub mod sales;
 pub mod service;
 pub mod shared;
+pub mod sharing;
 pub mod trade;
 
 use std::sync::Arc;
@@ -60,6 +61,7 @@ pub struct Mutation(
     finance::FinanceMutation,
     service::ServiceMutation,
     analytics::AnalyticsMutation,
+    sharing::SharingMutation,
     activity::calendar::CalendarMutation,
     activity::field::FieldMutation,
     customers::customer_csv::CustomerCsvMutation,

@@ -66,7 +66,8 @@ where
         Ok(id) => id,
         Err(e) => return Ok(P::from(Err(vec![e]))),
     };
-    let (author, scope) = (author(ctx, actor), scope(actor));
+    // The record is read through the scope for writing: a share counts only when READ_WRITE.
+    let (author, scope) = (author(ctx, actor), scope(&actor.writing()));
     let result = transact(ctx, move |tx| work(tx, author, scope, id)).await?;
     Ok(result.into())
 }
@@ -219,7 +220,8 @@ where
 /// A record created on the customer an input names, seen with that customer (assets,
 /// service contracts, billing profiles): checks `permission`, reads `customerId` beside
 /// the rest of the input (`value`, or its user errors, all reported together), and runs
-/// `create` idempotently with the caller's `CUSTOMER` scope; a replay reloads through it.
+/// `create` idempotently with the caller's `CUSTOMER` scope for writing; a replay reloads
+/// through it.
 pub async fn create_on_customer<R, V, F, P>(
     ctx: &Context<'_>,
     (permission, operation): (Permission, &'static str),
@@ -228,14 +230,14 @@ pub async fn create_on_customer<R, V, F, P>(
     create: F,
 ) -> ApiResult<P>
 where
-    R: guanxi_store::repo::Scoped<Scope = guanxi_domain::platform::access::ScopeRule> + 'static,
+    R: guanxi_store::repo::Scoped<Scope = guanxi_domain::platform::access::CustomerRule> + 'static,
     R::Record: Send,
     <R::Entity as guanxi_store::EntityTrait>::Model: Sync,
     V: Send + 'static,
     F: for<'t> FnOnce(
             &'t DatabaseTransaction,
             Author,
-            guanxi_domain::platform::access::ScopeRule,
+            guanxi_domain::platform::access::CustomerRule,
             (Uuid, V),
         ) -> BoxFuture<'t, StoreResult<(Uuid, R::Record)>>
         + Send
@@ -251,7 +253,8 @@ where
             return Ok(P::from(Err(errors)));
         }
     };
-    let scope = actor.scope_rule(guanxi_domain::platform::access::Module::Customer);
+    // Adding to a customer is writing to it: a share counts only when READ_WRITE.
+    let scope = actor.customer_write_rule();
     let author = author(ctx, &actor);
     let idempotent = Idempotent::new(&actor, operation, key, input);
     let result = write(

@@ -94,7 +94,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
             .await?
             .map(|p| Node::Pipeline(Pipeline(p))),
         EntityKind::CheckIn => {
-            let customers = actor.scope_rule(Module::Customer);
+            let customers = actor.customer_rule();
             guanxi_store::repo::find::<guanxi_store::visibility::CheckIns, _>(conn, actor.tenant_id, customers, uuid)
                 .await?
                 .map(|c| Node::CheckIn(CheckIn(c)))
@@ -103,7 +103,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
             .await?
             .map(|p| Node::Product(Product(p))),
         EntityKind::PricePolicy => {
-            let customers = actor.scope_rule(Module::Customer);
+            let customers = actor.customer_rule();
             guanxi_store::trade::pricing::find(conn, actor.tenant_id, customers, uuid)
                 .await?
                 .map(|p| Node::PricePolicy(PricePolicy(p)))
@@ -127,7 +127,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
             .await?
             .map(|i| Node::Invoice(crate::graphql::finance::invoice::Invoice(i))),
         EntityKind::BillingProfile => {
-            let customers = actor.scope_rule(Module::Customer);
+            let customers = actor.customer_rule();
             guanxi_store::repo::find::<guanxi_store::finance::invoice::BillingProfiles, _>(
                 conn,
                 actor.tenant_id,

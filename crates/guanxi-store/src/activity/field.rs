@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use guanxi_domain::activity::field::Granularity;
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{CustomerId, TenantId, UserId};
-use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::platform::access::CustomerRule;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::{ErrorCode, Invalid};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -66,7 +66,7 @@ pub async fn attachment<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     uploader: UserId,
-    customers: ScopeRule,
+    customers: CustomerRule,
     id: Uuid,
 ) -> StoreResult<Option<Upload>> {
     crate::repo::find::<crate::visibility::Uploads, _>(conn, tenant, (uploader.uuid(), customers), id).await
@@ -107,7 +107,7 @@ pub(crate) async fn attach<C: ConnectionTrait>(
 pub async fn create_plan<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: ScopeRule,
+    customers: CustomerRule,
     customer: CustomerId,
     owner: UserId,
     period: VisitPeriod,
@@ -146,7 +146,7 @@ pub async fn create_plan<C: ConnectionTrait>(
 pub async fn plans<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    customers: ScopeRule,
+    customers: CustomerRule,
     customer: Option<Uuid>,
 ) -> StoreResult<Vec<VisitPlan>> {
     let mut select = VisitPlans::live(conn.get_database_backend(), tenant, customers);
@@ -201,7 +201,7 @@ pub struct NewCheckIn {
 pub async fn check_in<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: ScopeRule,
+    customers: CustomerRule,
     input: NewCheckIn,
 ) -> StoreResult<CheckIn> {
     let tenant = author.tenant_id;
@@ -283,7 +283,7 @@ pub struct CheckOut {
 pub async fn check_out<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    (user, customers): (UserId, ScopeRule),
+    (user, customers): (UserId, CustomerRule),
     check_in_id: Uuid,
     out: CheckOut,
 ) -> StoreResult<CheckIn> {
@@ -379,7 +379,7 @@ pub(crate) async fn finish_visit<C: ConnectionTrait>(
 pub async fn find_check_in<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    customers: ScopeRule,
+    customers: CustomerRule,
     id: Uuid,
 ) -> StoreResult<Option<CheckIn>> {
     crate::repo::find::<CheckIns, _>(conn, tenant, customers, id).await
@@ -392,7 +392,7 @@ pub async fn find_check_in<C: ConnectionTrait>(
 pub async fn customers_created<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    customers: ScopeRule,
+    customers: CustomerRule,
     users: &[Uuid],
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     granularity: Granularity,
@@ -407,11 +407,11 @@ pub async fn customers_created<C: ConnectionTrait>(
         // The counted rows are the customers themselves: the scope applies to their own
         // owner, with no probe of each row's own primary key.
         .filter(customer::Column::DeletedAt.is_null())
-        .filter(crate::scope::owner_condition(
+        .filter(crate::scope::customer_condition(
             backend,
             tenant,
             customers,
-            (customer::Entity, customer::Column::OwnerId),
+            ((customer::Entity, customer::Column::Id), (customer::Entity, customer::Column::OwnerId)),
         ))
         .filter(customer::Column::CreatedBy.is_in(users.iter().copied()))
         .filter(customer::Column::CreatedAt.gte(from))
@@ -426,18 +426,24 @@ pub async fn customers_created<C: ConnectionTrait>(
 /// Whole months (when the log is by month or year) come from the month counts and the
 /// other whole Shanghai days from the day counts ([`crate::activity::work_count`]); the part-days at
 /// either end are counted from the interactions themselves, added, or taken away from a
-/// day read whole ([`guanxi_domain::activity::field::day_cover`]).
+/// day read whole ([`guanxi_domain::activity::field::day_cover`]). A caller some live share
+/// widens counts the interactions themselves.
 pub async fn interactions_by<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    customers: ScopeRule,
+    customers: CustomerRule,
     users: &[Uuid],
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     granularity: Granularity,
 ) -> StoreResult<Vec<(String, String, i64)>> {
     use crate::activity::work_count::{Grain, by_period};
     use guanxi_domain::activity::field::{day_cover, day_key, period_key_of_day, whole_months};
-    let cover = day_cover(from, to, Utc::now());
+    // The counts are kept per customer owner: a caller with live shares counts the records.
+    let customers = crate::scope::without_idle_shares(conn, tenant, customers).await?;
+    let cover = match customers.sharing() {
+        None => day_cover(from, to, Utc::now()),
+        Some(_) => guanxi_domain::activity::field::DayCover { days: None, plus: vec![(from, to)], minus: Vec::new() },
+    };
     let mut rows = Vec::new();
     if let Some((first, last)) = cover.days {
         let months = whole_months(first, last)
@@ -450,11 +456,11 @@ pub async fn interactions_by<C: ConnectionTrait>(
             windows.iter().filter(|(a, b)| a < b).map(|(a, b)| (day_key(*a), day_key(*b))).collect()
         };
         if let Some(months) = months {
-            rows.extend(by_period(conn, tenant, customers, users, Grain::Month, &keys(&[months])).await?);
+            rows.extend(by_period(conn, tenant, customers.owners, users, Grain::Month, &keys(&[months])).await?);
         }
         let days = keys(&days);
         if !days.is_empty() {
-            rows.extend(by_period(conn, tenant, customers, users, Grain::Day, &days).await?);
+            rows.extend(by_period(conn, tenant, customers.owners, users, Grain::Day, &days).await?);
         }
     }
     if !cover.plus.is_empty() {
@@ -477,7 +483,7 @@ pub async fn interactions_by<C: ConnectionTrait>(
 async fn interactions_counted<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    customers: ScopeRule,
+    customers: CustomerRule,
     users: &[Uuid],
     windows: &[(DateTime<Utc>, DateTime<Utc>)],
     granularity: Granularity,
@@ -511,7 +517,7 @@ async fn interactions_counted<C: ConnectionTrait>(
 fn counted_check_ins(
     backend: DbBackend,
     tenant: TenantId,
-    customers: ScopeRule,
+    customers: CustomerRule,
     viewer: Uuid,
 ) -> Select<check_in::Entity> {
     let seen =
@@ -528,7 +534,7 @@ fn counted_check_ins(
 pub async fn check_ins_by<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    (customers, viewer): (ScopeRule, Uuid),
+    (customers, viewer): (CustomerRule, Uuid),
     users: &[Uuid],
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     granularity: Granularity,
@@ -553,7 +559,7 @@ pub async fn check_ins_by<C: ConnectionTrait>(
 pub async fn check_ins_list<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    (customers, viewer): (ScopeRule, Uuid),
+    (customers, viewer): (CustomerRule, Uuid),
     users: &[Uuid],
     from: DateTime<Utc>,
     to: DateTime<Utc>,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use guanxi_domain::activity::interaction::{Channel, Interaction, InteractionFields};
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{ContactId, CustomerId, InteractionId, TenantId, UserId};
-use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::platform::access::CustomerRule;
 use guanxi_domain::platform::change::ChangeEvent;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::{ErrorCode, Invalid};
@@ -61,12 +61,12 @@ pub struct Interactions;
 
 impl Scoped for Interactions {
     type Entity = interaction::Entity;
-    type Scope = ScopeRule;
+    type Scope = CustomerRule;
     type Record = Interaction;
     const ID: interaction::Column = interaction::Column::Id;
     const DELETED_AT: Option<interaction::Column> = None;
 
-    fn visible(backend: DbBackend, tenant: TenantId, customers: ScopeRule) -> Select<interaction::Entity> {
+    fn visible(backend: DbBackend, tenant: TenantId, customers: CustomerRule) -> Select<interaction::Entity> {
         let (tenant_id, customer_id) = (interaction::Column::TenantId, interaction::Column::CustomerId);
         crate::scope::of_visible_customers(backend, tenant, customers, tenant_id, customer_id)
             .filter(interaction::Column::DeletedAt.is_null())
@@ -77,7 +77,7 @@ impl Scoped for Interactions {
     }
 }
 
-fn visible(backend: DbBackend, tenant: TenantId, customers: ScopeRule) -> Select<interaction::Entity> {
+fn visible(backend: DbBackend, tenant: TenantId, customers: CustomerRule) -> Select<interaction::Entity> {
     Interactions::visible(backend, tenant, customers)
 }
 
@@ -127,7 +127,7 @@ impl repo::Listed for Interactions {
     fn matching(
         backend: DbBackend,
         tenant: TenantId,
-        scope: ScopeRule,
+        scope: CustomerRule,
         filter: &InteractionFilter,
     ) -> Select<interaction::Entity> {
         Self::visible(backend, tenant, scope).filter(filter.condition())
@@ -216,7 +216,7 @@ pub struct Origin {
 pub async fn create<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: ScopeRule,
+    customers: CustomerRule,
     customer_id: CustomerId,
     fields: InteractionFields,
     origin: Origin,
@@ -330,7 +330,7 @@ pub enum Ingested {
 pub async fn ingest<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: ScopeRule,
+    customers: CustomerRule,
     records: Vec<IngestRecord>,
 ) -> StoreResult<Vec<Ingested>> {
     let tenant = author.tenant_id;
@@ -519,7 +519,7 @@ pub struct TimelineKinds {
 pub async fn timeline<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    customers: ScopeRule,
+    customers: CustomerRule,
     customer_id: Uuid,
     kinds: TimelineKinds,
     first: u64,

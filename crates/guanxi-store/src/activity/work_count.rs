@@ -178,8 +178,8 @@ pub async fn remove<C: ConnectionTrait>(conn: &C, tenant: TenantId, customers: &
 }
 
 /// The counts of `users`' interactions per period key and channel, at `grain`, for the
-/// periods in any of `windows` (`[first key, end key)`), on the customers `rule` lets the
-/// caller see.
+/// periods in any of `windows` (`[first key, end key)`), on the customers whose owner
+/// `rule` admits (for callers no share widens: the counts cannot tell shared customers).
 pub async fn by_period<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,

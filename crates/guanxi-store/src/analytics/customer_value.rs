@@ -12,7 +12,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use guanxi_domain::analytics::rfm::{CustomerValue, HIGH, Segment, WINDOW_DAYS};
 use guanxi_domain::ids::TenantId;
-use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::platform::access::CustomerRule;
 use guanxi_domain::trade::money::from_e4;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -147,7 +147,7 @@ impl RfmFilter {
 pub async fn segments<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    rule: ScopeRule,
+    rule: CustomerRule,
 ) -> StoreResult<Vec<(String, i64, i64)>> {
     let backend = conn.get_database_backend();
     let v = Alias::new("v");

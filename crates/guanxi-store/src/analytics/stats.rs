@@ -6,8 +6,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_domain::activity::field::Granularity;
 use guanxi_domain::analytics::{Dimension, Measure};
+use guanxi_domain::entity::OwnerAndCustomer;
 use guanxi_domain::ids::TenantId;
-use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::platform::access::{CustomerRule, ScopeRule};
 use guanxi_domain::trade::money::from_e4;
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
@@ -16,7 +17,7 @@ use uuid::Uuid;
 
 use crate::activity::work_count::Grain;
 use crate::error::StoreResult;
-use crate::scope::{owner_condition, visible_customer};
+use crate::scope::{customer_condition, owner_condition, owner_or_shared_customer, visible_customer};
 
 /// Where a measure's records live.
 struct Spec {
@@ -114,7 +115,7 @@ pub enum Group {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StatsScope {
     pub owner: ScopeRule,
-    pub customer: ScopeRule,
+    pub customer: CustomerRule,
 }
 
 /// What a question narrows to: the window, and values of dimensions (a cell of a
@@ -162,10 +163,14 @@ type CountWindow = (Grain, String, String);
 /// Shanghai days: month rows for whole months unless the periods are days or weeks, day
 /// rows for the rest. The counts hold live interactions on live customers, keyed by the
 /// customer's owner, which is what the records' scope reads.
-fn counted_windows(measure: Measure, filter: &StatsFilter, groups: &[Group]) -> Option<Vec<CountWindow>> {
+fn counted_windows(
+    (measure, scope): (Measure, StatsScope),
+    filter: &StatsFilter,
+    groups: &[Group],
+) -> Option<Vec<CountWindow>> {
     use guanxi_domain::activity::field::{day_key, whole_months};
     let (from, to) = (filter.from?, filter.to?);
-    if !countable(measure, filter, groups) || !midnight(from) || !midnight(to) {
+    if !countable((measure, scope), filter, groups) || !midnight(from) || !midnight(to) {
         return None;
     }
     let by_days = groups.contains(&Group::By(Dimension::Period))
@@ -182,10 +187,12 @@ fn counted_windows(measure: Measure, filter: &StatsFilter, groups: &[Group]) -> 
 }
 
 /// Whether a question is one the stored counts answer over whole days: INTERACTIONS by
-/// owner, department and period in a window.
-fn countable(measure: Measure, filter: &StatsFilter, groups: &[Group]) -> bool {
+/// owner, department and period in a window, for a caller no share widens (the counts are
+/// kept per customer owner; see [`cells`]).
+fn countable((measure, scope): (Measure, StatsScope), filter: &StatsFilter, groups: &[Group]) -> bool {
     let by_counts = |d: &Dimension| matches!(d, Dimension::Owner | Dimension::Department | Dimension::Period);
     measure == Measure::Interactions
+        && scope.customer.sharing().is_none()
         && filter.customers.is_none()
         && groups.iter().all(|g| matches!(g, Group::By(d) if by_counts(d)))
         && filter.equal.iter().all(|(d, _)| matches!(d, Dimension::Owner | Dimension::Department))
@@ -324,19 +331,25 @@ fn base(
             query.and_where(column(spec.time).is_not_null());
         }
     }
-    query.cond_where(owner_condition(backend, tenant, scope.owner, (t.clone(), Alias::new(spec.owner))));
     match spec.customer {
-        // The counts are keyed by the customer's owner, which is what the customer rule reads.
-        None if counted.is_some() => {
-            query.cond_where(owner_condition(backend, tenant, scope.customer, (t.clone(), Alias::new("owner_id"))));
-        }
         Some(customer) => {
+            let rules = OwnerAndCustomer { owner: scope.owner, customer: scope.customer };
+            let columns = ((t.clone(), Alias::new(spec.owner)), (t.clone(), Alias::new(customer)));
+            query.cond_where(owner_or_shared_customer(backend, tenant, rules, columns));
             query.and_where(visible_customer(backend, tenant, scope.customer, (t.clone(), Alias::new(customer))));
         }
-        None if measure == Measure::NewCustomers => {
-            query.cond_where(owner_condition(backend, tenant, scope.customer, (t.clone(), Alias::new("owner_id"))));
+        None => {
+            query.cond_where(owner_condition(backend, tenant, scope.owner, (t.clone(), Alias::new(spec.owner))));
+            let owner_id = (t.clone(), Alias::new("owner_id"));
+            if counted.is_some() {
+                // The counts are keyed by the customer's owner, which is what the customer
+                // rule reads (they are read only for callers no share widens).
+                query.cond_where(owner_condition(backend, tenant, scope.customer.owners, owner_id));
+            } else if measure == Measure::NewCustomers {
+                let columns = ((t.clone(), Alias::new("id")), owner_id);
+                query.cond_where(customer_condition(backend, tenant, scope.customer, columns));
+            }
         }
-        None => {}
     }
     if let Some(customers) = &filter.customers {
         let customer = match (spec.customer, measure) {
@@ -384,10 +397,18 @@ pub async fn cells<C: ConnectionTrait>(
     filter: &StatsFilter,
     groups: &[Group],
 ) -> StoreResult<Vec<Cell>> {
+    // A caller with no live share reads the counts like anyone else; one with shares
+    // reads the records (the counts cannot say which customers are shared).
+    let scope = match measure {
+        Measure::Interactions => {
+            StatsScope { customer: crate::scope::without_idle_shares(conn, tenant, scope.customer).await?, ..scope }
+        }
+        _ => scope,
+    };
     let (Some(from), Some(to)) = (filter.from, filter.to) else {
         return cells_once(conn, tenant, (measure, scope), filter, groups).await;
     };
-    if !countable(measure, filter, groups) || (midnight(from) && midnight(to)) {
+    if !countable((measure, scope), filter, groups) || (midnight(from) && midnight(to)) {
         return cells_once(conn, tenant, (measure, scope), filter, groups).await;
     }
     let cover = guanxi_domain::activity::field::day_cover(from, to, Utc::now());
@@ -429,7 +450,7 @@ async fn cells_once<C: ConnectionTrait>(
     groups: &[Group],
 ) -> StoreResult<Vec<Cell>> {
     let backend = conn.get_database_backend();
-    let counted = counted_windows(measure, filter, groups);
+    let counted = counted_windows((measure, scope), filter, groups);
     let (mut query, spec) = base(backend, tenant, (measure, scope), filter, (groups, counted.as_deref()));
     let c = if spec.customer.is_some() && groups.iter().any(|g| matches!(g, Group::By(d) if d.of_customer())) {
         "sc"

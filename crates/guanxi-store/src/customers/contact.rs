@@ -79,9 +79,8 @@ impl Scoped for Contacts {
     const DELETED_AT: Option<contact::Column> = Some(contact::Column::DeletedAt);
 
     fn visible(backend: DbBackend, tenant: TenantId, scope: ContactScope) -> Select<contact::Entity> {
-        let (tenant_id, customer_id) = (contact::Column::TenantId, contact::Column::CustomerId);
-        scope::of_visible_customers(backend, tenant, scope.customer, tenant_id, customer_id)
-            .filter(scope::owner_condition(backend, tenant, scope.owner, (contact::Entity, contact::Column::OwnerId)))
+        use contact::Column as C;
+        scope::of_owner_and_customer(backend, tenant, scope, (C::TenantId, C::CustomerId, C::OwnerId))
     }
 
     fn to_domain(model: contact::Model) -> StoreResult<Contact> {

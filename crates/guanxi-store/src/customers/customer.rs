@@ -11,7 +11,7 @@ use guanxi_domain::customers::customer::{
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{CustomerId, PoolId, TenantId, UserId};
 use guanxi_domain::mnemonic::mnemonic_code;
-use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::platform::access::CustomerRule;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::sales::pool::{PoolAction, PoolEntry};
 use guanxi_domain::{ErrorCode, Invalid};
@@ -108,18 +108,19 @@ pub struct Customers;
 
 impl Scoped for Customers {
     type Entity = customer::Entity;
-    type Scope = ScopeRule;
+    type Scope = CustomerRule;
     type Record = Customer;
     const ID: customer::Column = customer::Column::Id;
     const DELETED_AT: Option<customer::Column> = Some(customer::Column::DeletedAt);
 
-    /// The customers of the tenant that `rule` lets the caller see (deleted ones included).
-    fn visible(backend: DbBackend, tenant: TenantId, rule: ScopeRule) -> Select<customer::Entity> {
-        customer::Entity::find().filter(customer::Column::TenantId.eq(tenant.uuid())).filter(scope::owner_condition(
+    /// The customers of the tenant that `rule` lets the caller see, by owner or shared with
+    /// them (deleted ones included).
+    fn visible(backend: DbBackend, tenant: TenantId, rule: CustomerRule) -> Select<customer::Entity> {
+        customer::Entity::find().filter(customer::Column::TenantId.eq(tenant.uuid())).filter(scope::customer_condition(
             backend,
             tenant,
             rule,
-            (customer::Entity, customer::Column::OwnerId),
+            ((customer::Entity, customer::Column::Id), (customer::Entity, customer::Column::OwnerId)),
         ))
     }
 
@@ -176,7 +177,7 @@ fn active_model(fields: &CustomerFields) -> customer::ActiveModel {
 async fn check_parent<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    rule: ScopeRule,
+    rule: CustomerRule,
     fields: &CustomerFields,
     this: Option<Uuid>,
 ) -> StoreResult<()> {
@@ -215,7 +216,7 @@ pub struct NewCustomer {
 pub async fn create<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    rule: ScopeRule,
+    rule: CustomerRule,
     input: NewCustomer,
 ) -> StoreResult<Customer> {
     let tenant = author.tenant_id;
@@ -278,7 +279,7 @@ pub struct Edited {
 pub async fn update<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    rule: ScopeRule,
+    rule: CustomerRule,
     id: Uuid,
     expected_version: i32,
     edit: impl FnOnce(&Customer) -> Result<Edited, Invalid>,
@@ -355,7 +356,7 @@ pub async fn update<C: ConnectionTrait>(
 pub async fn set_locked<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    rule: ScopeRule,
+    rule: CustomerRule,
     id: Uuid,
     expected_version: i32,
     locked: bool,
@@ -402,7 +403,7 @@ fn on_tax_id(error: DbErr) -> StoreError {
 pub async fn delete<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    rule: ScopeRule,
+    rule: CustomerRule,
     id: Uuid,
     expected_version: i32,
 ) -> StoreResult<Customer> {
@@ -419,7 +420,7 @@ pub async fn delete<C: ConnectionTrait>(
 pub async fn restore<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    rule: ScopeRule,
+    rule: CustomerRule,
     id: Uuid,
     expected_version: i32,
     may_undo_merge: bool,
@@ -498,7 +499,7 @@ async fn merged_records<C: ConnectionTrait>(
 pub async fn copy<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    rule: ScopeRule,
+    rule: CustomerRule,
     id: Uuid,
     owner: Option<UserId>,
 ) -> StoreResult<Customer> {
@@ -532,7 +533,7 @@ pub async fn copy<C: ConnectionTrait>(
 pub async fn merge<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    rule: ScopeRule,
+    rule: CustomerRule,
     survivor_id: Uuid,
     survivor_version: i32,
     merged_ids: &[Uuid],

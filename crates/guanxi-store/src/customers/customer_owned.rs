@@ -33,6 +33,10 @@ pub enum Holds {
     /// once their contact belongs to another customer, so a merge never widens what a
     /// token reaches; staff issue new ones.
     Credentials,
+    /// Shares of the customer or its deals with collaborators: they stay with the record
+    /// shared (a merged-away customer's end with it; the survivor keeps its own) and keep
+    /// their user when the customer changes hands.
+    Shares,
 }
 
 /// Every table with a `customer_id` column.
@@ -57,6 +61,7 @@ pub const TABLES: &[(&str, Holds)] = &[
     ("customer_values", Holds::Derived),
     ("pool_log", Holds::Log),
     ("portal_tokens", Holds::Credentials),
+    ("collaborators", Holds::Shares),
 ];
 
 impl Holds {
@@ -64,7 +69,7 @@ impl Holds {
     pub fn kind(self) -> Option<EntityKind> {
         match self {
             Holds::Records(kind) | Holds::OpenRecords { kind, .. } => Some(kind),
-            Holds::Derived | Holds::Log | Holds::Credentials => None,
+            Holds::Derived | Holds::Log | Holds::Credentials | Holds::Shares => None,
         }
     }
 }

@@ -11,8 +11,9 @@ use chrono::Utc;
 use guanxi_domain::customers::customer::{
     Customer, CustomerFields, CustomerKind, CustomerStatus, CustomerType, DuplicateReason, normalize_name, search_query,
 };
-use guanxi_domain::ids::TenantId;
-use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::entity::EntityKind;
+use guanxi_domain::ids::{TenantId, UserId};
+use guanxi_domain::platform::access::{CustomerRule, ShareAccess, Sharing};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query, UnionType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
@@ -49,6 +50,8 @@ pub struct CustomerFilter {
     pub pool_id: Option<Uuid>,
     /// By RFM scores and segment.
     pub rfm: Option<crate::analytics::customer_value::RfmFilter>,
+    /// `(user, true)`: shared with the user, live; `(user, false)`: not shared with them.
+    pub shared_with: Option<(UserId, bool)>,
 }
 
 impl CustomerFilter {
@@ -163,6 +166,12 @@ impl CustomerFilter {
         if let Some(pool) = self.pool_id {
             all = all.add(customer::Column::PoolId.eq(pool));
         }
+        if let Some((user, shared)) = self.shared_with {
+            let sharing = Sharing { with: user, at_least: ShareAccess::Read };
+            let id = (customer::Entity, customer::Column::Id);
+            let condition = crate::scope::shared_with(backend, tenant, sharing, EntityKind::Customer, id);
+            all = all.add(if shared { condition } else { condition.not() });
+        }
         if let Some(rfm) = &self.rfm {
             all = all.add(rfm.condition(tenant, (customer::Entity, customer::Column::Id)));
         }
@@ -240,7 +249,7 @@ impl Listed for Customers {
     fn matching(
         backend: DbBackend,
         tenant: TenantId,
-        rule: ScopeRule,
+        rule: CustomerRule,
         filter: &CustomerFilter,
     ) -> Select<customer::Entity> {
         repo::in_bin::<Self>(backend, tenant, rule, filter.deleted).filter(filter.condition(backend, tenant))
@@ -261,8 +270,10 @@ repo::listed!(Customers);
 pub async fn explain_search<C: ConnectionTrait>(conn: &C, tenant: TenantId, term: &str) -> StoreResult<String> {
     let backend = conn.get_database_backend();
     let filter = CustomerFilter { search: Some(term.to_owned()), ..CustomerFilter::default() };
-    let statement =
-        sea_orm::QueryTrait::build(&Customers::matching(backend, tenant, ScopeRule::All, &filter).limit(50), backend);
+    let statement = sea_orm::QueryTrait::build(
+        &Customers::matching(backend, tenant, CustomerRule::ALL, &filter).limit(50),
+        backend,
+    );
     let (prefix, column) = dialect::explain(backend);
     let values = statement.values.map(|v| v.0).unwrap_or_default();
     let explain = sea_orm::Statement::from_sql_and_values(backend, format!("{prefix}{}", statement.sql), values);
@@ -345,7 +356,7 @@ pub async fn duplicates<C: ConnectionTrait>(
 pub async fn for_export<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    rule: ScopeRule,
+    rule: CustomerRule,
     filter: &CustomerFilter,
     limit: u64,
 ) -> StoreResult<Vec<Customer>> {

@@ -12,6 +12,7 @@ pub mod attachment;
 pub mod billing_profile;
 pub mod change_event;
 pub mod check_in;
+pub mod collaborator;
 pub mod commission_line;
 pub mod commission_plan;
 pub mod commission_statement;

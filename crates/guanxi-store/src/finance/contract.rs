@@ -554,7 +554,7 @@ pub async fn submit<C: ConnectionTrait>(
     let customer = crate::customers::customer::find(
         conn,
         tenant,
-        guanxi_domain::platform::access::ScopeRule::All,
+        guanxi_domain::platform::access::CustomerRule::ALL,
         before.fields.customer_id.uuid(),
     )
     .await?;

@@ -18,7 +18,7 @@ use guanxi_domain::finance::invoice::{
     invoice_after_approval,
 };
 use guanxi_domain::ids::{BillingProfileId, DepartmentId, InvoiceId, TenantId, UserId};
-use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::platform::access::CustomerRule;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::trade::money::{TaxRate, from_e4, to_e4};
 use rust_decimal::Decimal;
@@ -77,7 +77,7 @@ repo::customer_scoped!(BillingProfiles, billing_profile, BillingProfile, profile
 pub async fn profiles_of<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    customers: ScopeRule,
+    customers: CustomerRule,
     ids: &[Uuid],
 ) -> StoreResult<Vec<BillingProfile>> {
     if ids.is_empty() {
@@ -134,7 +134,7 @@ async fn clear_other_defaults<C: ConnectionTrait>(
 pub async fn create_profile<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: ScopeRule,
+    customers: CustomerRule,
     customer_id: Uuid,
     (title, is_default): (BillingTitle, bool),
 ) -> StoreResult<BillingProfile> {
@@ -144,7 +144,7 @@ pub async fn create_profile<C: ConnectionTrait>(
         return Err(StoreError::rejected("customerId", ErrorCode::NotFound, "no such customer"));
     }
     let title = title.check()?;
-    let existing = BillingProfiles::live(conn.get_database_backend(), tenant, ScopeRule::All)
+    let existing = BillingProfiles::live(conn.get_database_backend(), tenant, CustomerRule::ALL)
         .filter(billing_profile::Column::CustomerId.eq(customer_id))
         .count(conn)
         .await?;
@@ -189,7 +189,7 @@ pub async fn create_profile<C: ConnectionTrait>(
 pub async fn update_profile<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: ScopeRule,
+    customers: CustomerRule,
     (id, expected_version): (Uuid, i32),
     (title, is_default): (BillingTitle, bool),
 ) -> StoreResult<BillingProfile> {
@@ -219,7 +219,7 @@ pub async fn update_profile<C: ConnectionTrait>(
 pub async fn delete_profile<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: ScopeRule,
+    customers: CustomerRule,
     (id, expected_version): (Uuid, i32),
 ) -> StoreResult<BillingProfile> {
     repo::live_current::<BillingProfiles, C>(conn, author.tenant_id, customers, id, expected_version).await?;
@@ -282,7 +282,7 @@ pub struct NewInvoice {
 #[derive(Clone, Copy, Debug)]
 pub struct RequestScopes {
     pub contracts: OrApprover,
-    pub customers: ScopeRule,
+    pub customers: CustomerRule,
 }
 
 /// The contract an invoice is requested on: live, visible, in force or completed.

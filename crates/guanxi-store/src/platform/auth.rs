@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use guanxi_domain::ids::{ApiKeyId, SessionId, TenantId, UserId};
-use guanxi_domain::platform::access::Actor;
+use guanxi_domain::platform::access::{Actor, ShareAccess};
 use guanxi_domain::platform::org::UserStatus;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -193,6 +193,7 @@ pub async fn session_actor<C: ConnectionTrait>(
         department_id: department.into(),
         api_key_id: None,
         grants: grants_of(&row)?,
+        shares: ShareAccess::Read,
     }))
 }
 
@@ -227,6 +228,7 @@ pub async fn api_key_actor<C: ConnectionTrait>(
         department_id: department.into(),
         api_key_id: Some(ApiKeyId::from_uuid(key)),
         grants: grants_of(&row)?,
+        shares: ShareAccess::Read,
     };
     Ok(Some((actor, last_used)))
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, Utc};
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{CustomerId, DepartmentId, OpportunityId, PipelineId, StageId, TenantId, UserId};
-use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::platform::access::{CustomerRule, ScopeRule};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::sales::opportunity::{
     Opportunity, OpportunityFields, Pipeline, StageKind, StageTally, check_move, from_fen, to_fen,
@@ -80,11 +80,32 @@ impl Scoped for Opportunities {
     const ID: opportunity::Column = opportunity::Column::Id;
     const DELETED_AT: Option<opportunity::Column> = Some(opportunity::Column::DeletedAt);
 
+    /// Deals whose owner and customer the rules admit (a shared customer's deals whoever
+    /// owns them), and deals shared with the caller themselves (their customer stays
+    /// hidden unless it is visible too).
     fn visible(backend: DbBackend, tenant: TenantId, scope: OpportunityScope) -> Select<opportunity::Entity> {
-        let (tenant_id, customer_id) = (opportunity::Column::TenantId, opportunity::Column::CustomerId);
-        scope::of_visible_customers(backend, tenant, scope.customer, tenant_id, customer_id).filter(
-            scope::owner_condition(backend, tenant, scope.owner, (opportunity::Entity, opportunity::Column::OwnerId)),
-        )
+        use opportunity::Column as C;
+        let sharing =
+            scope.customer.shared.filter(|_| scope.owner != ScopeRule::All || scope.customer.sharing().is_some());
+        let Some(sharing) = sharing else {
+            return scope::of_owner_and_customer(backend, tenant, scope, (C::TenantId, C::CustomerId, C::OwnerId));
+        };
+        let by_rules = Condition::all()
+            .add(scope::visible_customer(backend, tenant, scope.customer, (opportunity::Entity, C::CustomerId)))
+            .add(scope::owner_or_shared_customer(
+                backend,
+                tenant,
+                scope,
+                ((opportunity::Entity, C::OwnerId), (opportunity::Entity, C::CustomerId)),
+            ));
+        // A shared deal counts only while its customer is live (not in the recycle bin, not
+        // merged away), as every record that hangs off a customer.
+        let shared = Condition::all()
+            .add(scope::shared_with(backend, tenant, sharing, ENTITY, (opportunity::Entity, C::Id)))
+            .add(scope::visible_customer(backend, tenant, CustomerRule::ALL, (opportunity::Entity, C::CustomerId)));
+        opportunity::Entity::find()
+            .filter(C::TenantId.eq(tenant.uuid()))
+            .filter(Condition::any().add(by_rules).add(shared))
     }
 
     fn to_domain(model: opportunity::Model) -> StoreResult<Opportunity> {

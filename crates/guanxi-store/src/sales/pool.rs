@@ -15,7 +15,7 @@ use guanxi_domain::activity::field::{Granularity, period_of};
 use guanxi_domain::customers::customer::Customer;
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{DepartmentId, PoolId, TenantId, UserId};
-use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::platform::access::{CustomerRule, ScopeRule};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::platform::org::UserStatus;
 use guanxi_domain::sales::pool::{
@@ -709,11 +709,12 @@ pub async fn release<C: ConnectionTrait>(
     if ids.is_empty() {
         return Err(StoreError::rejected("ids", ErrorCode::Required, "name at least one customer"));
     }
-    let found: HashMap<Uuid, Customer> = crate::customers::customer::by_ids(conn, tenant, rule, ids)
-        .await?
-        .into_iter()
-        .map(|c| (c.id.uuid(), c))
-        .collect();
+    let found: HashMap<Uuid, Customer> =
+        crate::customers::customer::by_ids(conn, tenant, CustomerRule::owned(rule), ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id.uuid(), c))
+            .collect();
     let mut invalid = Invalid::default();
     let mut entries = Vec::with_capacity(ids.len());
     let mut seen = HashSet::new();
@@ -775,6 +776,8 @@ pub(crate) async fn put<C: ConnectionTrait>(
     }
     work_count::add(conn, tenant, &ids).await?;
     crate::customers::customer_owned::follow_owner(conn, author, &ids, Handover::IntoPool).await?;
+    // A pool customer has no owner side left to share it: whoever takes it shares anew.
+    crate::sharing::collaborator::end_customer_shares(conn, author, &ids).await?;
     let operation = if action == PoolAction::Reclaim { Operation::Reclaim } else { Operation::Release };
     let mut log = Vec::with_capacity(entries.len());
     let mut events = Vec::with_capacity(entries.len());

@@ -6,7 +6,7 @@ use chrono::Utc;
 use guanxi_domain::ErrorCode;
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{AssetId, ProductId, ServiceContractId, TenantId, UserId};
-use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::platform::access::{CustomerRule, ScopeRule};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::service::asset::{Asset, AssetFields, ServiceContract, ServiceTerms};
 use sea_orm::sea_query::Expr;
@@ -56,7 +56,7 @@ repo::customer_scoped!(Assets, asset, Asset, asset_of, ASSET);
 pub async fn assets_of<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    customers: ScopeRule,
+    customers: CustomerRule,
     ids: &[Uuid],
 ) -> StoreResult<Vec<Asset>> {
     if ids.is_empty() {
@@ -74,7 +74,7 @@ pub async fn assets_of<C: ConnectionTrait>(
 pub(crate) async fn visible_customer<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    customers: ScopeRule,
+    customers: CustomerRule,
     id: Uuid,
 ) -> StoreResult<guanxi_domain::customers::customer::Customer> {
     crate::customers::customer::find(conn, tenant, customers, id)
@@ -131,7 +131,7 @@ fn duplicate_serial(e: sea_orm::DbErr) -> StoreError {
 pub async fn create_asset<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: ScopeRule,
+    customers: CustomerRule,
     customer_id: Uuid,
     fields: AssetFields,
 ) -> StoreResult<Asset> {
@@ -170,7 +170,7 @@ pub async fn create_asset<C: ConnectionTrait>(
 pub async fn update_asset<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: ScopeRule,
+    customers: CustomerRule,
     (id, expected_version): (Uuid, i32),
     fields: AssetFields,
 ) -> StoreResult<Asset> {
@@ -198,7 +198,7 @@ pub async fn update_asset<C: ConnectionTrait>(
 pub async fn delete_asset<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: ScopeRule,
+    customers: CustomerRule,
     (id, expected_version): (Uuid, i32),
 ) -> StoreResult<Asset> {
     repo::live_current::<Assets, C>(conn, author.tenant_id, customers, id, expected_version).await?;
@@ -245,7 +245,7 @@ repo::customer_scoped!(ServiceContracts, service_contract, ServiceContract, cont
 pub async fn contracts_of<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    customers: ScopeRule,
+    customers: CustomerRule,
     ids: &[Uuid],
 ) -> StoreResult<Vec<ServiceContract>> {
     if ids.is_empty() {
@@ -281,7 +281,7 @@ async fn checked_terms<C: ConnectionTrait>(
 ) -> StoreResult<ServiceTerms> {
     let terms = terms.check()?;
     let wanted: Vec<Uuid> = terms.asset_ids.iter().map(|a| a.uuid()).collect();
-    let found = assets_of(conn, tenant, ScopeRule::All, &[customer_id]).await?;
+    let found = assets_of(conn, tenant, CustomerRule::ALL, &[customer_id]).await?;
     if let Some(missing) = wanted.iter().find(|id| !found.iter().any(|a| a.id.uuid() == **id)) {
         return Err(StoreError::rejected(
             "assetIds",
@@ -297,7 +297,7 @@ async fn checked_terms<C: ConnectionTrait>(
 pub async fn create_contract<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: ScopeRule,
+    customers: CustomerRule,
     customer_id: Uuid,
     terms: ServiceTerms,
 ) -> StoreResult<ServiceContract> {
@@ -341,7 +341,7 @@ pub async fn create_contract<C: ConnectionTrait>(
 pub async fn update_contract<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: ScopeRule,
+    customers: CustomerRule,
     (id, expected_version): (Uuid, i32),
     terms: ServiceTerms,
 ) -> StoreResult<ServiceContract> {
@@ -369,7 +369,7 @@ pub async fn update_contract<C: ConnectionTrait>(
 pub async fn delete_contract<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: ScopeRule,
+    customers: CustomerRule,
     (id, expected_version): (Uuid, i32),
 ) -> StoreResult<ServiceContract> {
     repo::live_current::<ServiceContracts, C>(conn, author.tenant_id, customers, id, expected_version).await?;

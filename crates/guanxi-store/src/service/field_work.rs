@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use guanxi_domain::ErrorCode;
 use guanxi_domain::activity::field::{CheckIn, CheckInKind};
 use guanxi_domain::entity::Assigned;
-use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::platform::access::CustomerRule;
 use guanxi_domain::service::work_order::{WorkOrder, WorkOrderStatus};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -107,7 +107,7 @@ pub async fn check_in<C: ConnectionTrait>(
         work_order: Some(order),
     };
     // The order admitted the technician; the customer need not be in their own scope.
-    crate::activity::field::check_in(conn, author, ScopeRule::All, new).await
+    crate::activity::field::check_in(conn, author, CustomerRule::ALL, new).await
 }
 
 /// Checks the order's technician out of their open check-in at it.
@@ -158,5 +158,5 @@ pub async fn find<C: ConnectionTrait>(
     tenant: guanxi_domain::ids::TenantId,
     id: Uuid,
 ) -> StoreResult<CheckIn> {
-    repo::find::<CheckIns, C>(conn, tenant, ScopeRule::All, id).await?.ok_or(StoreError::NotFound)
+    repo::find::<CheckIns, C>(conn, tenant, CustomerRule::ALL, id).await?.ok_or(StoreError::NotFound)
 }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use guanxi_domain::ErrorCode;
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{TenantId, UserId};
-use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::platform::access::CustomerRule;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::service::portal::{PortalSession, PortalToken, complaint_subject};
 use guanxi_domain::service::work_order::{
@@ -222,7 +222,8 @@ pub async fn submit<C: ConnectionTrait>(
         channel: ServiceChannel::Portal,
         ..request
     };
-    orders::create(conn, author, ScopeRule::All, NewWorkOrder { request, external_id: None, complaint_of: None }).await
+    orders::create(conn, author, CustomerRule::ALL, NewWorkOrder { request, external_id: None, complaint_of: None })
+        .await
 }
 
 /// The customer confirms the work on one of their completed orders (完工确认).
@@ -289,7 +290,7 @@ pub async fn complain<C: ConnectionTrait>(
         region: about.as_ref().and_then(|o| o.request.region.clone()),
     };
     let complaint_of = about.map(|o| o.id.uuid());
-    orders::create(conn, author, ScopeRule::All, NewWorkOrder { request, external_id: None, complaint_of }).await
+    orders::create(conn, author, CustomerRule::ALL, NewWorkOrder { request, external_id: None, complaint_of }).await
 }
 
 /// The notices a new order brings: a request from the portal tells its agent

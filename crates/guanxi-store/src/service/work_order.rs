@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use guanxi_domain::ErrorCode;
 use guanxi_domain::entity::{Assigned, EntityKind};
 use guanxi_domain::ids::{TenantId, UserId, WorkOrderId};
-use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::platform::access::{CustomerRule, ScopeRule};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::service::asset::{Coverage, coverage};
 use guanxi_domain::service::work_order::{
@@ -338,7 +338,7 @@ pub struct NewWorkOrder {
 pub async fn create<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: ScopeRule,
+    customers: CustomerRule,
     new: NewWorkOrder,
 ) -> StoreResult<WorkOrder> {
     let tenant = author.tenant_id;
@@ -370,7 +370,7 @@ pub async fn create<C: ConnectionTrait>(
     }
     let asset = match request.asset_id {
         Some(id) => Some(
-            repo::find::<Assets, C>(conn, tenant, ScopeRule::All, id.uuid())
+            repo::find::<Assets, C>(conn, tenant, CustomerRule::ALL, id.uuid())
                 .await?
                 .filter(|a| a.deleted_at.is_none() && a.customer_id == request.customer_id)
                 .ok_or_else(|| StoreError::rejected("assetId", ErrorCode::NotFound, "no such asset of the customer"))?,
@@ -391,7 +391,7 @@ pub async fn create<C: ConnectionTrait>(
     if request.region.is_none() {
         request.region = customer.fields.region.clone().or_else(|| customer.fields.city.clone());
     }
-    let contracts = contracts_of(conn, tenant, ScopeRule::All, &[customer_id]).await?;
+    let contracts = contracts_of(conn, tenant, CustomerRule::ALL, &[customer_id]).await?;
     let now = Utc::now();
     let today = guanxi_domain::customers::customer::shanghai_date(now);
     let covered = coverage(today, asset.as_ref().map(|a| (a.id, &a.fields)), request.product_id, &contracts);
@@ -896,7 +896,7 @@ pub async fn rate<C: ConnectionTrait>(
 pub async fn coverage_now<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    customers: ScopeRule,
+    customers: CustomerRule,
     (customer_id, asset_id, product_id): (Uuid, Option<Uuid>, Option<Uuid>),
 ) -> StoreResult<Coverage> {
     visible_customer(conn, tenant, customers, customer_id).await?;
@@ -906,7 +906,7 @@ pub async fn coverage_now<C: ConnectionTrait>(
             .filter(|a| a.deleted_at.is_none() && a.customer_id.uuid() == customer_id),
         None => None,
     };
-    let contracts = contracts_of(conn, tenant, ScopeRule::All, &[customer_id]).await?;
+    let contracts = contracts_of(conn, tenant, CustomerRule::ALL, &[customer_id]).await?;
     let today = guanxi_domain::customers::customer::shanghai_date(Utc::now());
     Ok(coverage(today, asset.as_ref().map(|a| (a.id, &a.fields)), product_id.map(Into::into), &contracts))
 }

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use guanxi_domain::ErrorCode;
 use guanxi_domain::entity::Assigned;
-use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::platform::access::CustomerRule;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::service::work_order::{Priority, Request, WorkOrder, WorkOrderStatus};
 use sea_orm::ConnectionTrait;
@@ -95,7 +95,7 @@ pub async fn update<C: ConnectionTrait>(
     if request.priority != before.request.priority && (respond || resolve) {
         let settings = tenant::settings(conn, tenant).await?;
         let customer = request.customer_id.uuid();
-        let contracts = contracts_of(conn, tenant, ScopeRule::All, &[customer]).await?;
+        let contracts = contracts_of(conn, tenant, CustomerRule::ALL, &[customer]).await?;
         let promised = promised_levels(&contracts, before.reported_on(), &request);
         let policy = promised.as_ref().unwrap_or(&settings.sla_policy);
         let moved = due_times(&settings, policy, request.priority, before.created_at);

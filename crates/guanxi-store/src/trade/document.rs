@@ -130,7 +130,7 @@ pub struct Linked {
 pub async fn check_links<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    (customers, links): (guanxi_domain::platform::access::ScopeRule, LinkScopes),
+    (customers, links): (guanxi_domain::platform::access::CustomerRule, LinkScopes),
     linked: &Linked,
 ) -> StoreResult<guanxi_domain::customers::customer::Customer> {
     let customer = crate::customers::customer::find(conn, tenant, customers, linked.customer_id.uuid())

@@ -9,7 +9,7 @@ use chrono::{NaiveDate, Utc};
 use guanxi_domain::ErrorCode;
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{CustomerId, PricePolicyId, ProductId, TenantId};
-use guanxi_domain::platform::access::ScopeRule;
+use guanxi_domain::platform::access::CustomerRule;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::trade::money::{TaxRate, from_e4, to_e4};
 use guanxi_domain::trade::pricing::{PolicyTerms, PricePolicy, PriceTarget, QuantityBreak, Resolved, resolve};
@@ -74,12 +74,12 @@ pub struct PricePolicies;
 
 impl Scoped for PricePolicies {
     type Entity = price_policy::Entity;
-    type Scope = ScopeRule;
+    type Scope = CustomerRule;
     type Record = PricePolicy;
     const ID: price_policy::Column = price_policy::Column::Id;
     const DELETED_AT: Option<price_policy::Column> = Some(price_policy::Column::DeletedAt);
 
-    fn visible(backend: DbBackend, tenant: TenantId, customers: ScopeRule) -> Select<price_policy::Entity> {
+    fn visible(backend: DbBackend, tenant: TenantId, customers: CustomerRule) -> Select<price_policy::Entity> {
         let customer = (price_policy::Entity, price_policy::Column::CustomerId);
         price_policy::Entity::find().filter(price_policy::Column::TenantId.eq(tenant.uuid())).filter(
             Condition::any()
@@ -101,7 +101,7 @@ repo::scoped_reads!(PricePolicies);
 pub async fn policies<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    customers: ScopeRule,
+    customers: CustomerRule,
     product: Option<ProductId>,
     customer: Option<CustomerId>,
 ) -> StoreResult<Vec<PricePolicy>> {
@@ -164,7 +164,7 @@ async fn check_overlap<C: ConnectionTrait>(
 async fn check_references<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    customers: ScopeRule,
+    customers: CustomerRule,
     terms: &PolicyTerms,
 ) -> StoreResult<()> {
     let found = crate::trade::product::find(conn, tenant, (), terms.product_id.uuid()).await?;
@@ -207,7 +207,7 @@ fn described(terms: &PolicyTerms) -> serde_json::Value {
 pub async fn create<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: ScopeRule,
+    customers: CustomerRule,
     terms: PolicyTerms,
 ) -> StoreResult<PricePolicy> {
     let tenant = author.tenant_id;
@@ -245,7 +245,7 @@ pub async fn create<C: ConnectionTrait>(
 pub async fn update<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: ScopeRule,
+    customers: CustomerRule,
     (id, expected_version): (Uuid, i32),
     edit: impl FnOnce(&PricePolicy) -> Result<PolicyTerms, guanxi_domain::Invalid>,
 ) -> StoreResult<PricePolicy> {
@@ -270,7 +270,7 @@ pub async fn update<C: ConnectionTrait>(
 pub async fn delete<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: ScopeRule,
+    customers: CustomerRule,
     (id, expected_version): (Uuid, i32),
 ) -> StoreResult<PricePolicy> {
     repo::delete::<PricePolicies, C>(conn, author, customers, id, expected_version).await

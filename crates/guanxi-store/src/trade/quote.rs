@@ -424,7 +424,7 @@ async fn submit_to_flow<C: ConnectionTrait>(
     let customer = crate::customers::customer::find(
         conn,
         tenant,
-        guanxi_domain::platform::access::ScopeRule::All,
+        guanxi_domain::platform::access::CustomerRule::ALL,
         quote.header.customer_id.uuid(),
     )
     .await?;

@@ -343,7 +343,9 @@ impl CalendarQuery {
         let today = guanxi_domain::customers::customer::shanghai_date(now);
         let start = today.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - Duration::hours(8)).unwrap_or(now);
         let end = start + Duration::days(1);
-        let mine = guanxi_domain::platform::access::ScopeRule::OwnedBy(actor.user_id);
+        let mine = guanxi_domain::platform::access::CustomerRule::owned(
+            guanxi_domain::platform::access::ScopeRule::OwnedBy(actor.user_id),
+        );
         let due = |lt: DateTime<Utc>, gte: Option<DateTime<Utc>>| {
             guanxi_store::customers::customer_search::CustomerFilter {
                 custom_fields: vec![],

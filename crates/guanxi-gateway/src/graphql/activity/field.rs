@@ -10,7 +10,7 @@ use guanxi_domain::activity::field::{
 };
 use guanxi_domain::activity::field::{Granularity as DomainGranularity, period_key, period_of, periods};
 use guanxi_domain::ids::{CustomerId, DepartmentId};
-use guanxi_domain::platform::access::{Module, Permission, ScopeRule};
+use guanxi_domain::platform::access::{CustomerRule, Permission, ScopeRule};
 use guanxi_domain::{ErrorCode, Invalid};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -341,7 +341,7 @@ impl FieldMutation {
             return Ok(CheckInPayload { check_in: None, user_errors: problems });
         };
         let author = author(ctx, &actor);
-        let rule = actor.scope_rule(Module::Customer);
+        let rule = actor.customer_write_rule();
         let tenant = actor.tenant_id;
         let new = guanxi_store::activity::field::NewCheckIn {
             customer: CustomerId::from_uuid(customer),
@@ -388,7 +388,7 @@ impl FieldMutation {
             return Ok(CheckInPayload { check_in: None, user_errors: problems });
         };
         let author = author(ctx, &actor);
-        let rule = actor.scope_rule(Module::Customer);
+        let rule = actor.customer_write_rule();
         let (tenant, user) = (actor.tenant_id, actor.user_id);
         let out = check_out_of((&input.location, input.device_time, input.note.as_deref()));
         let idempotent = Idempotent::new(&actor, "checkOut", input.idempotency_key.as_deref(), &input);
@@ -429,7 +429,7 @@ impl FieldMutation {
         }
         let period = input.period.into();
         let author = author(ctx, &actor);
-        let rule = actor.scope_rule(Module::Customer);
+        let rule = actor.customer_write_rule();
         let owner = actor.user_id;
         let result = transact(ctx, move |tx| {
             Box::pin(async move {
@@ -475,7 +475,7 @@ pub struct Figure {
     users: Vec<uuid::Uuid>,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-    rule: ScopeRule,
+    rule: CustomerRule,
 }
 
 /// New customers in a period, with the customers behind the count.
@@ -683,8 +683,7 @@ impl FieldQuery {
         let customer = customer_id.as_ref().map(|id| expect_id(id, CUSTOMER)).transpose()?;
         let conn = state(ctx).db.connection();
         let plans =
-            guanxi_store::activity::field::plans(conn, actor.tenant_id, actor.scope_rule(Module::Customer), customer)
-                .await?;
+            guanxi_store::activity::field::plans(conn, actor.tenant_id, actor.customer_rule(), customer).await?;
         let now = Utc::now();
         let year = period_of(now, DomainGranularity::Year);
         let month = period_of(now, DomainGranularity::Month);
@@ -725,7 +724,7 @@ impl FieldQuery {
             Granularity::Month => DomainGranularity::Month,
         };
         let conn = state(ctx).db.connection();
-        let rule = actor.scope_rule(Module::Customer);
+        let rule = actor.customer_rule();
         let wanted: Vec<uuid::Uuid> = match (&subject.user_id, &subject.department_id) {
             (Some(user), None) => vec![expect_id(user, USER)?],
             (None, Some(department)) => {
@@ -740,11 +739,12 @@ impl FieldQuery {
             _ => return Err(ApiError::BadUserInput("give userId or departmentId".into())),
         };
         // Only people whose records the caller may see: the log of anyone else is not found.
-        let visible: Vec<uuid::Uuid> = guanxi_store::platform::user::by_ids(conn, actor.tenant_id, rule, &wanted)
-            .await?
-            .into_iter()
-            .map(|u| u.id.uuid())
-            .collect();
+        let visible: Vec<uuid::Uuid> =
+            guanxi_store::platform::user::by_ids(conn, actor.tenant_id, rule.owners, &wanted)
+                .await?
+                .into_iter()
+                .map(|u| u.id.uuid())
+                .collect();
         if visible.is_empty() {
             return Err(ApiError::NotFound);
         }

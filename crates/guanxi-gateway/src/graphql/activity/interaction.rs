@@ -10,7 +10,7 @@ use guanxi_domain::activity::interaction::{
 };
 use guanxi_domain::ids::{ContactId, CustomerId};
 use guanxi_domain::phone::PhoneNumber;
-use guanxi_domain::platform::access::{Module, Permission};
+use guanxi_domain::platform::access::Permission;
 use guanxi_domain::platform::change::Operation;
 use guanxi_domain::{ErrorCode, FieldError, Invalid};
 use guanxi_store::activity::interaction::{InteractionFilter as StoreFilter, Origin, TimelineEntry, TimelineKinds};
@@ -245,7 +245,7 @@ pub(crate) async fn customer_timeline(
     let page = guanxi_store::activity::interaction::timeline(
         state(ctx).db.connection(),
         actor.tenant_id,
-        actor.scope_rule(Module::Customer),
+        actor.customer_rule(),
         customer.uuid(),
         kinds,
         request.first.unwrap_or(20),
@@ -275,7 +275,7 @@ impl InteractionQuery {
         let found = guanxi_store::activity::interaction::find(
             state(ctx).db.connection(),
             actor.tenant_id,
-            actor.scope_rule(Module::Customer),
+            actor.customer_rule(),
             id,
         )
         .await?;
@@ -303,7 +303,7 @@ impl InteractionQuery {
         };
         let request = page_request(first, after, None, None, "OCCURRED_AT")?;
         let db = state(ctx).db.clone();
-        let rule = actor.scope_rule(Module::Customer);
+        let rule = actor.customer_rule();
         let page =
             guanxi_store::activity::interaction::list(db.connection(), actor.tenant_id, rule, &filter, (), &request)
                 .await?;
@@ -461,7 +461,7 @@ impl InteractionMutation {
             }
         };
         let author = author(ctx, &actor);
-        let rule = actor.scope_rule(Module::Customer);
+        let rule = actor.customer_write_rule();
         let tenant = actor.tenant_id;
         let origin = Origin { author_id: Some(actor.user_id), source: "manual".into(), external_id: None };
         let idempotent = Idempotent::new(&actor, "createInteraction", input.idempotency_key.as_deref(), &input);
@@ -511,7 +511,7 @@ impl InteractionMutation {
         }
         let app = state(ctx);
         let author = author(ctx, &actor);
-        let rule = actor.scope_rule(Module::Customer);
+        let rule = actor.customer_write_rule();
         let conn = app.db.connection();
         // Results by position: records whose key cannot be read are answered here, the
         // rest by the store.

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_domain::analytics::Measure as DomainMeasure;
 use guanxi_domain::analytics::rfm::{CustomerValue as DomainValue, Segment as DomainSegment, check_scores};
 use guanxi_domain::entity::EntityKind;
-use guanxi_domain::platform::access::{Module, Permission, ScopeRule};
+use guanxi_domain::platform::access::{Permission, ScopeRule};
 use guanxi_domain::trade::money::from_e4;
 use guanxi_store::analytics::customer_value::RfmFilter;
 use guanxi_store::analytics::stats::{Group, StatsFilter};
@@ -224,7 +224,7 @@ impl CustomerValueQuery {
         let found = guanxi_store::analytics::customer_value::segments(
             state(ctx).db.connection(),
             actor.tenant_id,
-            actor.scope_rule(Module::Customer),
+            actor.customer_rule(),
         )
         .await?;
         Ok(DomainSegment::ALL

@@ -89,12 +89,13 @@ pub enum Dimension {
 /// The permission and the rules a measure's records are read with.
 pub(super) fn access(actor: &Actor, measure: DomainMeasure) -> (Permission, StatsScope) {
     use DomainMeasure as M;
-    let customers = actor.scope_rule(Module::Customer);
+    let customers = actor.customer_rule();
     let both =
         |rules: guanxi_domain::entity::OwnerAndCustomer| StatsScope { owner: rules.owner, customer: rules.customer };
     let customer_only = StatsScope { owner: ScopeRule::All, customer: customers };
     match measure {
-        M::NewCustomers => (Permission::CustomerRead, StatsScope { owner: customers, customer: customers }),
+        // The customers themselves, by owner or shared: the customer rule on their own row.
+        M::NewCustomers => (Permission::CustomerRead, customer_only),
         M::Interactions => (Permission::InteractionRead, customer_only),
         M::Visits => (Permission::CustomerRead, customer_only),
         M::DealsCreated | M::DealsWon | M::DealsLost => {
@@ -108,7 +109,8 @@ pub(super) fn access(actor: &Actor, measure: DomainMeasure) -> (Permission, Stat
         M::WorkOrders => (Permission::WorkOrderRead, both(EntityKind::work_order_rules(actor).rules)),
         M::Commission => (
             Permission::CommissionRead,
-            StatsScope { owner: actor.scope_rule(Module::Commission), customer: customers },
+            // A commission line is its rep's pay: sharing the customer shows none of it.
+            StatsScope { owner: actor.scope_rule(Module::Commission), customer: actor.customer_owner_rule() },
         ),
     }
 }

@@ -446,7 +446,7 @@ pub struct ContactMutation;
 impl ContactMutation {
     /// Adds a contact to a customer the caller may see; the customer's owner owns it.
     async fn create_contact(&self, ctx: &Context<'_>, input: CreateContactInput) -> ApiResult<ContactPayload> {
-        let actor = require(ctx, Permission::ContactWrite)?.clone();
+        let actor = require(ctx, Permission::ContactWrite)?.writing();
         let customer = input_id("customerId", &input.customer_id, CUSTOMER);
         let fields = input.fields.merge_into(None);
         let custom = custom_input(&input.custom_fields);
@@ -502,7 +502,7 @@ impl ContactMutation {
     }
 
     async fn update_contact(&self, ctx: &Context<'_>, input: UpdateContactInput) -> ApiResult<ContactPayload> {
-        let actor = require(ctx, Permission::ContactWrite)?;
+        let actor = &require(ctx, Permission::ContactWrite)?.writing();
         let id = match input_id("id", &input.id, CONTACT) {
             Ok(id) => id,
             Err(e) => return Ok(Err(vec![e]).into()),

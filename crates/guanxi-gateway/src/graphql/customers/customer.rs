@@ -10,7 +10,7 @@ use guanxi_domain::customers::customer::{
     DuplicateReason as DomainReason,
 };
 use guanxi_domain::phone::PhoneNumber;
-use guanxi_domain::platform::access::{Actor, Module, Permission};
+use guanxi_domain::platform::access::{Actor, Permission};
 use guanxi_domain::platform::custom_field::CustomFieldDefinition;
 use guanxi_store::customers::customer_search::{CustomerFilter as StoreFilter, CustomerSort};
 use guanxi_store::filter::Combinators;
@@ -262,6 +262,13 @@ impl Customer {
     async fn locked(&self) -> bool {
         self.0.locked
     }
+    /// The users it is shared with (协作人), expired shares included (see `live`).
+    async fn collaborators(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::sharing::collaborator::Collaborator>> {
+        crate::graphql::sharing::collaborator::of_record(ctx, self.0.id.uuid()).await
+    }
     /// Set while the customer waits in a public pool (公海) without an owner.
     async fn pool_entry(&self) -> Option<crate::graphql::sales::pool::PoolEntry> {
         self.0.pool.clone().map(crate::graphql::sales::pool::PoolEntry)
@@ -333,6 +340,9 @@ pub struct CustomerFilter {
     pub deleted: Option<bool>,
     /// By RFM scores and segment, as of the last refresh.
     pub rfm: Option<crate::graphql::analytics::customer_value::CustomerRfmFilter>,
+    /// true: only the customers shared with the caller (我协作的客户), while the share
+    /// lasts; false: only those not shared with them.
+    pub shared_with_me: Option<bool>,
 }
 
 #[derive(InputObject, Clone)]
@@ -343,9 +353,10 @@ pub struct CustomFieldMatch {
 }
 
 impl CustomerFilter {
-    pub fn to_store(&self) -> Result<StoreFilter, ApiError> {
+    /// The store's filter, for `actor` (whose shares `sharedWithMe` names).
+    pub fn to_store(&self, actor: &Actor) -> Result<StoreFilter, ApiError> {
         let nested = |v: &Option<Vec<CustomerFilter>>| -> Result<Vec<StoreFilter>, ApiError> {
-            v.iter().flatten().map(Self::to_store).collect()
+            v.iter().flatten().map(|f| f.to_store(actor)).collect()
         };
         let custom_fields = self
             .custom_fields
@@ -361,7 +372,7 @@ impl CustomerFilter {
             combinators: Combinators {
                 and: nested(&self.and)?,
                 or: nested(&self.or)?,
-                not: self.not.as_deref().map(Self::to_store).transpose()?.map(Box::new),
+                not: self.not.as_deref().map(|f| f.to_store(actor)).transpose()?.map(Box::new),
             },
             search: self.search.clone(),
             name: self.name.as_ref().map(StringFilter::to_store),
@@ -380,6 +391,7 @@ impl CustomerFilter {
             custom_fields,
             deleted: self.deleted,
             rfm: self.rfm.as_ref().map(|f| f.to_store()).transpose()?,
+            shared_with: self.shared_with_me.map(|shared| (actor.user_id, shared)),
             next_follow_up: None,
             created_by: None,
             pool_id: None,
@@ -423,14 +435,9 @@ fn order_of(order_by: &Option<Vec<CustomerOrder>>) -> Result<(CustomerSort, Dire
 
 pub(crate) async fn find_visible(ctx: &Context<'_>, actor: &Actor, id: &ID) -> ApiResult<DomainCustomer> {
     let id = expect_id(id, CUSTOMER)?;
-    guanxi_store::customers::customer::find(
-        state(ctx).db.connection(),
-        actor.tenant_id,
-        actor.scope_rule(Module::Customer),
-        id,
-    )
-    .await?
-    .ok_or(ApiError::NotFound)
+    guanxi_store::customers::customer::find(state(ctx).db.connection(), actor.tenant_id, actor.customer_rule(), id)
+        .await?
+        .ok_or(ApiError::NotFound)
 }
 
 #[derive(Default)]
@@ -457,12 +464,12 @@ impl CustomerQuery {
         order_by: Option<Vec<CustomerOrder>>,
     ) -> ApiResult<Conn<Customer>> {
         let actor = require(ctx, Permission::CustomerRead)?.clone();
-        let filter = filter.unwrap_or_default().to_store()?;
+        let filter = filter.unwrap_or_default().to_store(&actor)?;
         let (sort, direction) = order_of(&order_by)?;
         let request =
             page_request(first, after, last, before, guanxi_store::customers::customer_search::sort_name(sort))?;
         let db = state(ctx).db.clone();
-        let rule = actor.scope_rule(Module::Customer);
+        let rule = actor.customer_rule();
         let page = guanxi_store::customers::customer_search::list(
             db.connection(),
             actor.tenant_id,
@@ -547,7 +554,7 @@ pub(crate) async fn visible_ids(
     let rows = guanxi_store::customers::customer::by_ids(
         state(ctx).db.connection(),
         actor.tenant_id,
-        actor.scope_rule(Module::Customer),
+        actor.customer_rule(),
         &ids,
     )
     .await?;

@@ -133,12 +133,12 @@ impl CustomerCsvQuery {
     /// stay masked unless the caller holds `phone.unmasked`. At most 50,000 rows.
     async fn export_customers(&self, ctx: &Context<'_>, filter: Option<CustomerFilter>) -> ApiResult<CustomerExport> {
         let actor = require(ctx, Permission::CustomerExport)?;
-        let filter = filter.unwrap_or_default().to_store()?;
+        let filter = filter.unwrap_or_default().to_store(actor)?;
         let conn = state(ctx).db.connection();
         let customers = guanxi_store::customers::customer_search::for_export(
             conn,
             actor.tenant_id,
-            actor.scope_rule(Module::Customer),
+            actor.customer_rule(),
             &filter,
             MAX_EXPORT_ROWS,
         )

@@ -19,7 +19,7 @@ use crate::graphql::relay::input_id;
 use async_graphql::{Context, ID, MaybeUndefined, Object};
 use guanxi_domain::customers::customer::{Customer as DomainCustomer, CustomerFields, DuplicateCheck, DuplicateReason};
 use guanxi_domain::ids::UserId;
-use guanxi_domain::platform::access::{Actor, Module, Permission};
+use guanxi_domain::platform::access::{Actor, Permission};
 use guanxi_domain::platform::custom_field::check_values;
 use guanxi_domain::{ErrorCode, FieldError, Invalid};
 use guanxi_store::customers::customer::{Edited, NewCustomer};
@@ -98,7 +98,7 @@ pub(crate) async fn create_checked<C: guanxi_store::ConnectionTrait>(
     let created = guanxi_store::customers::customer::create(
         conn,
         author,
-        actor.scope_rule(Module::Customer),
+        actor.customer_rule(),
         NewCustomer { fields, owner_id: owner, custom_fields: custom },
     )
     .await;
@@ -144,7 +144,7 @@ impl CustomerMutation {
         let author = author(ctx, &actor);
         let confirm = input.confirm_duplicates;
         let idempotent = Idempotent::new(&actor, "createCustomer", input.idempotency_key.as_deref(), &input);
-        let rule = actor.scope_rule(Module::Customer);
+        let rule = actor.customer_rule();
         let tenant = actor.tenant_id;
         let creator = actor.clone();
         let (result, matches) = write_noting(
@@ -206,7 +206,9 @@ impl CustomerMutation {
             Err(e) => return Ok(Err(errors(e)).into()),
         };
         let author = author(ctx, &actor);
-        let rule = actor.scope_rule(Module::Customer);
+        // A READ_WRITE collaborator edits; handing the customer to someone else stays with
+        // the owner side.
+        let rule = if owner.is_some() { actor.customer_owner_rule() } else { actor.customer_write_rule() };
         let tenant = actor.tenant_id;
         let (fields_input, expected) = (input.fields, input.expected_version);
         let confirm = input.confirm_duplicates;
@@ -257,7 +259,7 @@ impl CustomerMutation {
             ctx,
             Permission::CustomerDelete,
             (&input.id, CUSTOMER),
-            |a| a.scope_rule(Module::Customer),
+            |a| a.customer_owner_rule(),
             move |tx, a, s, id| {
                 Box::pin(async move { guanxi_store::customers::customer::delete(tx, &a, s, id, expected).await })
             },
@@ -269,7 +271,7 @@ impl CustomerMutation {
     /// admin (`org.manage`), and the records the merge moved return with it.
     async fn restore_customer(&self, ctx: &Context<'_>, input: CustomerIdInput) -> ApiResult<CustomerPayload> {
         let expected = input.expected_version;
-        let scope = |a: &Actor| (a.scope_rule(Module::Customer), a.may(Permission::OrgManage));
+        let scope = |a: &Actor| (a.customer_owner_rule(), a.may(Permission::OrgManage));
         write_by_id(ctx, Permission::CustomerDelete, (&input.id, CUSTOMER), scope, move |tx, a, (rule, undo), id| {
             Box::pin(async move { guanxi_store::customers::customer::restore(tx, &a, rule, id, expected, undo).await })
         })
@@ -284,7 +286,7 @@ impl CustomerMutation {
             Err(e) => return Ok(Err(vec![e]).into()),
         };
         let author = author(ctx, actor);
-        let rule = actor.scope_rule(Module::Customer);
+        let rule = actor.customer_rule();
         let owner = Some(actor.user_id);
         let result = transact(ctx, move |tx| {
             Box::pin(async move { guanxi_store::customers::customer::copy(tx, &author, rule, id, owner).await })
@@ -316,7 +318,7 @@ impl CustomerMutation {
             .collect();
         let Some(survivor) = survivor.filter(|_| problems.is_empty()) else { return Ok(Err(problems).into()) };
         let author = author(ctx, actor);
-        let rule = actor.scope_rule(Module::Customer);
+        let rule = actor.customer_owner_rule();
         let expected = input.expected_version;
         let result = transact(ctx, move |tx| {
             Box::pin(async move {

@@ -285,7 +285,7 @@ async fn participants(ctx: &Context<'_>, users: impl IntoIterator<Item = UserId>
         .collect())
 }
 
-async fn participant(ctx: &Context<'_>, user: Option<UserId>) -> ApiResult<Option<Participant>> {
+pub(crate) async fn participant(ctx: &Context<'_>, user: Option<UserId>) -> ApiResult<Option<Participant>> {
     Ok(participants(ctx, user).await?.pop())
 }
 

@@ -20,7 +20,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::contract::{CONTRACT, contract_report_scope};
+use super::contract::{CONTRACT, contract_owner_scope};
 use crate::graphql::context::{author, require, state};
 use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{ScopedLoader, UserKey};
@@ -386,7 +386,7 @@ impl CommissionPlanQuery {
             ctx,
             Permission::ContractRead,
             (&contract_id, CONTRACT),
-            contract_report_scope,
+            contract_owner_scope,
         )
         .await?;
         let id = contract.id.uuid();
@@ -623,7 +623,7 @@ impl CommissionPlanMutation {
                 Err(e) => return failed(vec![e]),
             }
         }
-        let scope = (contract_report_scope(actor), actor.may(Permission::CommissionManage));
+        let scope = (contract_owner_scope(actor), actor.may(Permission::CommissionManage));
         let (author, version) = (author(ctx, actor), input.expected_version);
         let result = transact(ctx, move |tx| {
             Box::pin(async move {

@@ -7,7 +7,7 @@ use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_domain::customers::customer::shanghai_date;
-use guanxi_domain::entity::EntityKind;
+use guanxi_domain::entity::{EntityKind, OwnerAndCustomer};
 use guanxi_domain::finance::contract::{
     Contract as DomainContract, ContractAction, ContractFields, ContractStatus as DomainStatus,
 };
@@ -16,7 +16,7 @@ use guanxi_domain::finance::receivable::{
     PaymentMethod as DomainMethod,
 };
 use guanxi_domain::ids::{ContactId, CustomerId, OpportunityId, OrderId, QuoteId, UserId};
-use guanxi_domain::platform::access::{Actor, Permission};
+use guanxi_domain::platform::access::{Actor, Module, Permission};
 use guanxi_store::finance::contract::{
     ContractEdit, ContractFilter as StoreFilter, ContractLinks, ContractSort, NewContract,
 };
@@ -50,6 +50,13 @@ pub fn contract_scope(actor: &Actor) -> OrApprover {
 /// The scope of contract figures and reports (aging, the 360, the work log, to-dos), and
 /// of the contract a receipt is paid into: the caller's own scopes, without the approver's
 /// exception.
+/// The contracts of the caller's own scopes, shares aside: a contract's commission split
+/// is its reps' pay, which sharing the customer does not show or let anyone change.
+pub fn contract_owner_scope(actor: &Actor) -> OrApprover {
+    let rules = OwnerAndCustomer { owner: actor.scope_rule(Module::Contract), customer: actor.customer_owner_rule() };
+    OrApprover { rules, approver: None }
+}
+
 pub fn contract_report_scope(actor: &Actor) -> OrApprover {
     OrApprover { rules: EntityKind::contract_rules(actor), approver: None }
 }
@@ -699,7 +706,7 @@ pub struct ContractMutation;
 impl ContractMutation {
     /// Opens a contract in DRAFT with its payment plan.
     async fn create_contract(&self, ctx: &Context<'_>, input: CreateContractInput) -> ApiResult<ContractPayload> {
-        let actor = require(ctx, Permission::ContractWrite)?.clone();
+        let actor = require(ctx, Permission::ContractWrite)?.writing();
         let (fields, plan) = match both(input.contract.to_domain(Some(actor.user_id)), plan_of(&input.installments)) {
             Ok(v) => v,
             Err(errors) => return Ok(Err(errors).into()),
@@ -732,7 +739,7 @@ impl ContractMutation {
             Ok(v) => v,
             Err(errors) => return Ok(Err(errors).into()),
         };
-        let edit = ContractEdit { fields, plan, links: links(actor) };
+        let edit = ContractEdit { fields, plan, links: links(&actor.writing()) };
         let version = input.expected_version;
         write_by_id(
             ctx,

@@ -11,7 +11,7 @@ use guanxi_domain::finance::invoice::{
     BillingProfile as DomainProfile, BillingTitle as DomainTitle, Invoice as DomainInvoice,
     InvoiceStatus as DomainStatus, InvoiceTerms, TitleKind as DomainTitleKind, VatKind as DomainVatKind,
 };
-use guanxi_domain::platform::access::{Actor, Module, Permission, ScopeRule};
+use guanxi_domain::platform::access::{Actor, CustomerRule, Permission};
 use guanxi_store::finance::invoice::{InvoiceFilter as StoreFilter, NewInvoice, RequestScopes};
 use guanxi_store::scope::OrApprover;
 use rust_decimal::Decimal;
@@ -41,8 +41,8 @@ pub fn invoice_scope(actor: &Actor) -> OrApprover {
 }
 
 /// Billing profiles are seen with their customer.
-fn profile_scope(actor: &Actor) -> ScopeRule {
-    actor.scope_rule(Module::Customer)
+fn profile_scope(actor: &Actor) -> CustomerRule {
+    actor.customer_rule()
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Serialize)]
@@ -571,7 +571,7 @@ impl InvoiceMutation {
     /// against the contract at once; it is approved at once unless an invoice approval
     /// flow applies.
     async fn request_invoice(&self, ctx: &Context<'_>, input: RequestInvoiceInput) -> ApiResult<InvoicePayload> {
-        let actor = require(ctx, Permission::InvoiceWrite)?.clone();
+        let actor = require(ctx, Permission::InvoiceWrite)?.writing();
         let mut errors = Vec::new();
         let contract = input_id("contractId", &input.contract_id, CONTRACT).map_err(|e| errors.push(e)).ok();
         let profile = input_id("profileId", &input.profile_id, BILLING_PROFILE).map_err(|e| errors.push(e)).ok();

@@ -594,7 +594,7 @@ impl ReceivableMutation {
     /// Registers money received against an approved contract (`receivable.write`). It
     /// counts once approved: at once, unless a receipt approval flow applies.
     async fn create_receipt(&self, ctx: &Context<'_>, input: CreateReceiptInput) -> ApiResult<ReceiptPayload> {
-        let actor = require(ctx, Permission::ReceivableWrite)?.clone();
+        let actor = require(ctx, Permission::ReceivableWrite)?.writing();
         let mut errors = Vec::new();
         let contract = input_id("contractId", &input.contract_id, CONTRACT).map_err(|e| errors.push(e)).ok();
         let allocations = input.allocations.as_ref().map(|list| {

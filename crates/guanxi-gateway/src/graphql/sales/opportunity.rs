@@ -11,7 +11,9 @@ use guanxi_domain::sales::opportunity::{
 };
 use guanxi_domain::{ErrorCode, Invalid};
 use guanxi_store::page::Direction;
-use guanxi_store::sales::opportunity::{DateRange, OpportunityFilter as StoreFilter, OpportunitySort};
+use guanxi_store::sales::opportunity::{
+    DateRange, OpportunityFilter as StoreFilter, OpportunityScope, OpportunitySort,
+};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -161,6 +163,13 @@ impl Opportunity {
     }
     async fn customer(&self, ctx: &Context<'_>) -> ApiResult<Option<Customer>> {
         Ok(loaders(ctx)?.load_one(CustomerKey(self.0.customer_id.uuid())).await?.map(Customer))
+    }
+    /// The users the deal is shared with (协作人), expired shares included (see `live`).
+    async fn collaborators(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::sharing::collaborator::Collaborator>> {
+        crate::graphql::sharing::collaborator::of_record(ctx, self.0.id.uuid()).await
     }
     async fn owner(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
         let Some(owner) = self.0.owner_id else { return Ok(None) };
@@ -625,7 +634,7 @@ impl OpportunityMutation {
         ctx: &Context<'_>,
         input: CreateOpportunityInput,
     ) -> ApiResult<OpportunityPayload> {
-        let actor = require(ctx, Permission::OpportunityWrite)?.clone();
+        let actor = require(ctx, Permission::OpportunityWrite)?.writing();
         let mut errors: Vec<UserError> = Vec::new();
         let customer = input_id("customerId", &input.customer_id, CUSTOMER).map_err(|e| errors.push(e)).ok();
         let pipeline = optional_id("pipelineId", &input.pipeline_id, PIPELINE).map_err(|e| errors.push(e)).ok();
@@ -675,14 +684,18 @@ impl OpportunityMutation {
         ctx: &Context<'_>,
         input: UpdateOpportunityInput,
     ) -> ApiResult<OpportunityPayload> {
-        let actor = require(ctx, Permission::OpportunityWrite)?;
+        let actor = &require(ctx, Permission::OpportunityWrite)?.writing();
         let (id, owner) = match (input_id("id", &input.id, OPPORTUNITY), optional_id("ownerId", &input.owner_id, USER))
         {
             (Ok(id), Ok(owner)) => (id, owner),
             (a, b) => return Ok(Err(a.err().into_iter().chain(b.err()).collect()).into()),
         };
         let author = author(ctx, actor);
-        let scope = opportunity_scope(actor);
+        // A collaborator edits the deal; handing it to someone else stays with the owner side.
+        let scope = match owner {
+            Some(_) => OpportunityScope { customer: actor.customer_owner_rule(), ..opportunity_scope(actor) },
+            None => opportunity_scope(actor),
+        };
         let (fields, expected) = (input.fields, input.expected_version);
         let result = transact(ctx, move |tx| {
             Box::pin(async move {
@@ -705,7 +718,7 @@ impl OpportunityMutation {
         ctx: &Context<'_>,
         input: MoveOpportunityStageInput,
     ) -> ApiResult<OpportunityPayload> {
-        let actor = require(ctx, Permission::OpportunityWrite)?;
+        let actor = &require(ctx, Permission::OpportunityWrite)?.writing();
         let (id, stage) = match (input_id("id", &input.id, OPPORTUNITY), input_id("stageId", &input.stage_id, STAGE)) {
             (Ok(id), Ok(stage)) => (id, StageId::from_uuid(stage)),
             (a, b) => return Ok(Err(a.err().into_iter().chain(b.err()).collect()).into()),

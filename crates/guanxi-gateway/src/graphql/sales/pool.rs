@@ -370,14 +370,14 @@ impl PoolQuery {
         {
             return Err(ApiError::NotFound);
         }
-        let mut filter = filter.unwrap_or_default().to_store()?;
+        let mut filter = filter.unwrap_or_default().to_store(&actor)?;
         filter.pool_id = Some(pool.uuid());
         filter.deleted = None;
         let sort = (CustomerSort::PoolEnteredAt, Direction::Desc);
         let request =
             page_request(first, after, last, before, guanxi_store::customers::customer_search::sort_name(sort.0))?;
         // Pool membership, checked above, is what shows these ownerless customers.
-        let rule = guanxi_domain::platform::access::ScopeRule::All;
+        let rule = guanxi_domain::platform::access::CustomerRule::ALL;
         let page = guanxi_store::customers::customer_search::list(
             db.connection(),
             actor.tenant_id,

@@ -367,7 +367,7 @@ impl PoolMutation {
             Err(e) => return Ok(LockPayload { customer: None, user_errors: vec![e] }),
         };
         let author = author(ctx, actor);
-        let rule = actor.scope_rule(Module::Customer);
+        let rule = actor.customer_owner_rule();
         let (expected, locked) = (input.expected_version, input.locked);
         let result = transact(ctx, move |tx| {
             Box::pin(async move {
@@ -412,7 +412,7 @@ async fn take(
 ) -> ApiResult<Outcome<Vec<DomainCustomer>>> {
     let author = author(ctx, actor);
     let caller = Caller::of(actor);
-    let (tenant, rule) = (actor.tenant_id, actor.scope_rule(Module::Customer));
+    let (tenant, rule) = (actor.tenant_id, actor.customer_rule());
     let reload_ids = ids.clone();
     // The customers come back through the caller's own scope: an admin who hands
     // customers to someone outside it gets an empty list, not the cards.

@@ -8,7 +8,7 @@ use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{AssetId, ProductId};
-use guanxi_domain::platform::access::{Actor, Module, Permission, ScopeRule};
+use guanxi_domain::platform::access::{Actor, CustomerRule, Permission};
 use guanxi_domain::service::asset::{
     Asset as DomainAsset, AssetFields, Coverage as DomainCoverage, CoverageKind as DomainCoverageKind,
     ServiceContract as DomainContract, ServiceTerms,
@@ -32,8 +32,13 @@ pub const ASSET: &str = EntityKind::Asset.name();
 pub const SERVICE_CONTRACT: &str = EntityKind::ServiceContract.name();
 
 /// Assets and service contracts are seen with their customer.
-pub fn customer_scope(actor: &Actor) -> ScopeRule {
-    actor.scope_rule(Module::Customer)
+pub fn customer_scope(actor: &Actor) -> CustomerRule {
+    actor.customer_rule()
+}
+
+/// Assets and service contracts are written by whoever may write to their customer.
+pub fn customer_write_scope(actor: &Actor) -> CustomerRule {
+    actor.customer_write_rule()
 }
 
 #[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug, Serialize)]
@@ -562,7 +567,7 @@ impl AssetMutation {
             ctx,
             Permission::WorkOrderWrite,
             (&input.id, ASSET),
-            customer_scope,
+            customer_write_scope,
             move |tx, author, scope, id| {
                 Box::pin(async move {
                     guanxi_store::service::asset::update_asset(tx, &author, scope, (id, version), fields).await
@@ -579,7 +584,7 @@ impl AssetMutation {
             ctx,
             Permission::WorkOrderWrite,
             (&input.id, ASSET),
-            customer_scope,
+            customer_write_scope,
             move |tx, author, scope, id| {
                 Box::pin(
                     async move { guanxi_store::service::asset::delete_asset(tx, &author, scope, (id, version)).await },
@@ -623,7 +628,7 @@ impl AssetMutation {
         };
         let version = input.expected_version;
         let id = (&input.id, SERVICE_CONTRACT);
-        write_by_id(ctx, Permission::ServiceManage, id, customer_scope, move |tx, author, scope, id| {
+        write_by_id(ctx, Permission::ServiceManage, id, customer_write_scope, move |tx, author, scope, id| {
             Box::pin(async move {
                 guanxi_store::service::asset::update_contract(tx, &author, scope, (id, version), terms).await
             })
@@ -639,7 +644,7 @@ impl AssetMutation {
     ) -> ApiResult<ServiceContractPayload> {
         let version = input.expected_version;
         let id = (&input.id, SERVICE_CONTRACT);
-        write_by_id(ctx, Permission::ServiceManage, id, customer_scope, move |tx, author, scope, id| {
+        write_by_id(ctx, Permission::ServiceManage, id, customer_write_scope, move |tx, author, scope, id| {
             Box::pin(
                 async move { guanxi_store::service::asset::delete_contract(tx, &author, scope, (id, version)).await },
             )

@@ -81,7 +81,7 @@ impl OnSiteMutation {
     /// or in progress: location (distance from the customer flagged when far), photos, and
     /// the visit as an interaction on the customer, counted in their work log.
     async fn check_in_work_order(&self, ctx: &Context<'_>, input: WorkOrderCheckInInput) -> ApiResult<CheckInPayload> {
-        let actor = require(ctx, Permission::WorkOrderRead)?.clone();
+        let actor = require(ctx, Permission::WorkOrderRead)?.writing();
         let mut problems = Vec::new();
         let order = input_id("workOrderId", &input.work_order_id, WORK_ORDER).map_err(|e| problems.push(e)).ok();
         let (photo_ids, note) =
@@ -116,7 +116,7 @@ impl OnSiteMutation {
         ctx: &Context<'_>,
         input: WorkOrderCheckOutInput,
     ) -> ApiResult<CheckInPayload> {
-        let actor = require(ctx, Permission::WorkOrderRead)?.clone();
+        let actor = require(ctx, Permission::WorkOrderRead)?.writing();
         let mut problems = Vec::new();
         let order = input_id("workOrderId", &input.work_order_id, WORK_ORDER).map_err(|e| problems.push(e)).ok();
         visit_details((&[], &input.location, input.note.as_deref()), &mut problems);

@@ -150,7 +150,12 @@ impl PortalTokenMutation {
             return Ok(IssuePortalTokenPayload { token: None, portal_token: None, user_errors: errors });
         };
         let secret = new_opaque(OpaqueKind::Portal, actor.tenant_id);
-        let (author, contacts) = (author(ctx, actor), crate::graphql::loaders::contact_scope(actor));
+        // A credential outlives any share: issuing one stays with the owner side.
+        let contacts = guanxi_domain::entity::OwnerAndCustomer {
+            owner: actor.scope_rule(guanxi_domain::platform::access::Module::Contact),
+            customer: actor.customer_owner_rule(),
+        };
+        let (author, contacts) = (author(ctx, actor), contacts);
         let (hash, prefix) = (secret.hash.clone(), secret.display_prefix.clone());
         let result = transact(ctx, move |tx| {
             Box::pin(async move {
@@ -358,7 +363,7 @@ impl PortalQuery {
         let customer = guanxi_store::customers::customer::find(
             conn,
             session.tenant_id,
-            guanxi_domain::platform::access::ScopeRule::All,
+            guanxi_domain::platform::access::CustomerRule::ALL,
             session.customer_id.uuid(),
         );
         let (contact, customer) = futures::try_join!(contact, customer)?;

@@ -271,7 +271,7 @@ where
         + Send
         + 'static,
 {
-    let actor = require(ctx, Permission::WorkOrderRead)?.clone();
+    let actor = require(ctx, Permission::WorkOrderRead)?.writing();
     let id = match input_id("id", id, WORK_ORDER) {
         Ok(id) => id,
         Err(e) => return Ok(Err(vec![e]).into()),
@@ -333,13 +333,13 @@ impl WorkOrderMutation {
     /// Takes a service request for a customer the caller sees (`workorder.write`). Its
     /// coverage (warranty, service contract or none) is decided now.
     async fn create_work_order(&self, ctx: &Context<'_>, input: CreateWorkOrderInput) -> ApiResult<WorkOrderPayload> {
-        let actor = require(ctx, Permission::WorkOrderWrite)?.clone();
+        let actor = require(ctx, Permission::WorkOrderWrite)?.writing();
         let new = match input.to_new() {
             Ok(new) => new,
             Err(errors) => return Ok(Err(errors).into()),
         };
         let (author, tenant) = (author(ctx, &actor), actor.tenant_id);
-        let customers = super::asset::customer_scope(&actor);
+        let customers = super::asset::customer_write_scope(&actor);
         let scope = work_order_scope(&actor);
         let idempotent = Idempotent::new(&actor, "createWorkOrder", input.idempotency_key.as_deref(), &input);
         let result = write(

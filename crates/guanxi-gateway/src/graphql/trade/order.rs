@@ -421,7 +421,7 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: CreateSalesOrderInput,
     ) -> ApiResult<SalesOrderPayload> {
-        let actor = require(ctx, Permission::OrderWrite)?.clone();
+        let actor = require(ctx, Permission::OrderWrite)?.writing();
         let quote = input.quote_id.as_ref().map(|q| input_id("quoteId", q, QUOTE).map_err(|e| vec![e])).transpose();
         let header = input.header.as_ref().map(|h| h.to_store(Some(actor.user_id))).transpose();
         let lines = store_lines(&input.lines);
@@ -471,7 +471,7 @@ impl OrderMutation {
         let terms = input.terms.as_ref().map(OrderTermsInput::to_domain).transpose();
         let edit = match (header, lines, terms) {
             (Ok(header), Ok(lines), Ok(terms)) => {
-                OrderEdit { header, links: super::document::links(actor), terms, lines }
+                OrderEdit { header, links: super::document::links(&actor.writing()), terms, lines }
             }
             (h, l, t) => {
                 let errors = [h.err(), l.err(), t.err()].into_iter().flatten().flatten().collect();

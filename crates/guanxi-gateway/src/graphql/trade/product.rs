@@ -6,7 +6,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_domain::ErrorCode;
 use guanxi_domain::ids::{CustomerId, ProductCategoryId, ProductId};
-use guanxi_domain::platform::access::{Module, Permission};
+use guanxi_domain::platform::access::Permission;
 use guanxi_domain::trade::pricing::{PolicyTerms, PricePolicy as DomainPolicy, PriceTarget, QuantityBreak};
 use guanxi_domain::trade::product::{
     Product as DomainProduct, ProductCategory as DomainCategory, ProductFields, ProductKind as DomainKind,
@@ -349,7 +349,7 @@ impl ProductQuery {
         }
         let product = product_id.as_ref().map(|p| expect_id(p, PRODUCT).map(ProductId::from_uuid)).transpose()?;
         let customer = customer_id.as_ref().map(|c| expect_id(c, CUSTOMER).map(CustomerId::from_uuid)).transpose()?;
-        let rule = actor.scope_rule(Module::Customer);
+        let rule = actor.customer_rule();
         let found = guanxi_store::trade::pricing::policies(
             state(ctx).db.connection(),
             actor.tenant_id,
@@ -377,15 +377,11 @@ impl ProductQuery {
         }
         let customer = CustomerId::from_uuid(expect_id(&customer_id, CUSTOMER)?);
         let conn = state(ctx).db.connection();
-        let found = guanxi_store::customers::customer::find(
-            conn,
-            actor.tenant_id,
-            actor.scope_rule(Module::Customer),
-            customer.uuid(),
-        )
-        .await?
-        .filter(|c| c.deleted_at.is_none())
-        .ok_or(ApiError::NotFound)?;
+        let found =
+            guanxi_store::customers::customer::find(conn, actor.tenant_id, actor.customer_rule(), customer.uuid())
+                .await?
+                .filter(|c| c.deleted_at.is_none())
+                .ok_or(ApiError::NotFound)?;
         let ids = lines
             .iter()
             .map(|l| expect_id(&l.product_id, PRODUCT).map(ProductId::from_uuid))
@@ -782,7 +778,7 @@ impl ProductMutation {
             Err(invalid) => return Ok(Err(errors_of(invalid)).into()),
         };
         let author = author(ctx, actor);
-        let rule = actor.scope_rule(Module::Customer);
+        let rule = actor.customer_write_rule();
         let result = transact(ctx, move |tx| {
             Box::pin(async move { guanxi_store::trade::pricing::create(tx, &author, rule, terms).await })
         })
@@ -798,7 +794,7 @@ impl ProductMutation {
     ) -> ApiResult<PricePolicyPayload> {
         let places = product_places(ctx).await?;
         let version = input.expected_version;
-        let scope = |actor: &guanxi_domain::platform::access::Actor| actor.scope_rule(Module::Customer);
+        let scope = |actor: &guanxi_domain::platform::access::Actor| actor.customer_write_rule();
         write_by_id(ctx, Permission::ProductManage, (&input.id, POLICY), scope, move |tx, author, rule, id| {
             Box::pin(async move {
                 guanxi_store::trade::pricing::update(tx, &author, rule, (id, version), |current| {
@@ -820,7 +816,7 @@ impl ProductMutation {
     /// Ends a price policy.
     async fn delete_price_policy(&self, ctx: &Context<'_>, input: VersionedIdInput) -> ApiResult<PricePolicyPayload> {
         let version = input.expected_version;
-        let scope = |actor: &guanxi_domain::platform::access::Actor| actor.scope_rule(Module::Customer);
+        let scope = |actor: &guanxi_domain::platform::access::Actor| actor.customer_write_rule();
         write_by_id(ctx, Permission::ProductManage, (&input.id, POLICY), scope, move |tx, author, rule, id| {
             Box::pin(async move { guanxi_store::trade::pricing::delete(tx, &author, rule, (id, version)).await })
         })

@@ -383,7 +383,7 @@ impl QuoteMutation {
     /// Opens a quote in DRAFT; each line is priced by the policies unless it names its
     /// own price.
     async fn create_quote(&self, ctx: &Context<'_>, input: CreateQuoteInput) -> ApiResult<QuotePayload> {
-        let actor = require(ctx, Permission::QuoteWrite)?.clone();
+        let actor = require(ctx, Permission::QuoteWrite)?.writing();
         let header = input.header.to_store(Some(actor.user_id));
         let lines = store_lines(&input.lines);
         let checked = check_terms(input.terms.as_deref());
@@ -439,7 +439,7 @@ impl QuoteMutation {
             MaybeUndefined::Null => Some(None),
             MaybeUndefined::Value(v) => Some(Some(v)),
         };
-        let edit = QuoteEdit { header, links: super::document::links(actor), valid_until, terms, lines };
+        let edit = QuoteEdit { header, links: super::document::links(&actor.writing()), valid_until, terms, lines };
         let version = input.expected_version;
         write_by_id(ctx, Permission::QuoteWrite, (&input.id, QUOTE), quote_scope, move |tx, author, scope, id| {
             Box::pin(async move { guanxi_store::trade::quote::update(tx, &author, scope, (id, version), edit).await })
