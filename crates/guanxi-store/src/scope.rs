@@ -249,14 +249,26 @@ pub fn of_owner_and_customer<E: EntityTrait>(
     scope: guanxi_domain::entity::OwnerAndCustomer,
     (tenant_column, customer_column, owner_column): (E::Column, E::Column, E::Column),
 ) -> Select<E> {
-    of_visible_customers(backend, tenant, scope.customer, tenant_column, customer_column).filter(
-        owner_or_shared_customer(
-            backend,
-            tenant,
-            scope,
-            ((E::default(), owner_column), (E::default(), customer_column)),
-        ),
-    )
+    E::find().filter(tenant_column.eq(tenant.uuid())).filter(owner_and_customer(
+        backend,
+        tenant,
+        scope,
+        ((E::default(), owner_column), (E::default(), customer_column)),
+    ))
+}
+
+/// The condition "the record's customer is live and visible, and its own owner rule
+/// admits it or its customer is shared with the caller": the scope of a record seen
+/// through its own module and its customer, written once for every such kind.
+pub fn owner_and_customer<Col: IntoColumnRef + Clone>(
+    backend: DbBackend,
+    tenant: TenantId,
+    scope: OwnerAndCustomer,
+    (owner, customer_id): (Col, Col),
+) -> Condition {
+    Condition::all()
+        .add(visible_customer(backend, tenant, scope.customer, customer_id.clone()))
+        .add(owner_or_shared_customer(backend, tenant, scope, (owner, customer_id)))
 }
 
 /// The scope of a document that goes through approval (contracts, receipts): its own
@@ -281,14 +293,12 @@ pub fn of_owner_customer_or_approver<E: EntityTrait>(
     scope: OrApprover,
     (tenant_column, customer_column, owner_column, id_column): (E::Column, E::Column, E::Column, E::Column),
 ) -> Select<E> {
-    let in_scope = Condition::all()
-        .add(visible_customer(backend, tenant, scope.rules.customer, (E::default(), customer_column)))
-        .add(owner_or_shared_customer(
-            backend,
-            tenant,
-            scope.rules,
-            ((E::default(), owner_column), (E::default(), customer_column)),
-        ));
+    let in_scope = owner_and_customer(
+        backend,
+        tenant,
+        scope.rules,
+        ((E::default(), owner_column), (E::default(), customer_column)),
+    );
     let mut either = Condition::any().add(in_scope);
     if let Some(approver) = scope.approver {
         use crate::entity::approval_task;
@@ -315,14 +325,12 @@ pub fn of_assigned<E: EntityTrait>(
     scope: guanxi_domain::entity::Assigned,
     (tenant_column, customer_column, owner_column, technician_column): (E::Column, E::Column, E::Column, E::Column),
 ) -> Select<E> {
-    let in_scope = Condition::all()
-        .add(visible_customer(backend, tenant, scope.rules.customer, (E::default(), customer_column)))
-        .add(owner_or_shared_customer(
-            backend,
-            tenant,
-            scope.rules,
-            ((E::default(), owner_column), (E::default(), customer_column)),
-        ));
+    let in_scope = owner_and_customer(
+        backend,
+        tenant,
+        scope.rules,
+        ((E::default(), owner_column), (E::default(), customer_column)),
+    );
     let assigned = Expr::col((E::default(), technician_column)).eq(scope.technician);
     E::find().filter(tenant_column.eq(tenant.uuid())).filter(Condition::any().add(in_scope).add(assigned))
 }

@@ -85,19 +85,18 @@ impl Scoped for Opportunities {
     /// hidden unless it is visible too).
     fn visible(backend: DbBackend, tenant: TenantId, scope: OpportunityScope) -> Select<opportunity::Entity> {
         use opportunity::Column as C;
-        let sharing =
-            scope.customer.shared.filter(|_| scope.owner != ScopeRule::All || scope.customer.sharing().is_some());
-        let Some(sharing) = sharing else {
-            return scope::of_owner_and_customer(backend, tenant, scope, (C::TenantId, C::CustomerId, C::OwnerId));
+        let columns = (C::TenantId, C::CustomerId, C::OwnerId);
+        // A caller who sees every deal needs no deal share.
+        let sees_all = scope.owner == ScopeRule::All && scope.customer.owners == ScopeRule::All;
+        let Some(sharing) = scope.customer.shared.filter(|_| !sees_all) else {
+            return scope::of_owner_and_customer(backend, tenant, scope, columns);
         };
-        let by_rules = Condition::all()
-            .add(scope::visible_customer(backend, tenant, scope.customer, (opportunity::Entity, C::CustomerId)))
-            .add(scope::owner_or_shared_customer(
-                backend,
-                tenant,
-                scope,
-                ((opportunity::Entity, C::OwnerId), (opportunity::Entity, C::CustomerId)),
-            ));
+        let by_rules = scope::owner_and_customer(
+            backend,
+            tenant,
+            scope,
+            ((opportunity::Entity, C::OwnerId), (opportunity::Entity, C::CustomerId)),
+        );
         // A shared deal counts only while its customer is live (not in the recycle bin, not
         // merged away), as every record that hangs off a customer.
         let shared = Condition::all()

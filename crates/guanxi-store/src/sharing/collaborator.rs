@@ -11,7 +11,7 @@ use guanxi_domain::ids::{TenantId, UserId};
 use guanxi_domain::platform::access::ShareAccess;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::platform::org::UserStatus;
-use guanxi_domain::sharing::collaborator::{Collaborator, Member, check_members};
+use guanxi_domain::sharing::collaborator::{Collaborator, Member, check_members, shareable};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -108,6 +108,7 @@ pub async fn share<C: ConnectionTrait>(
 ) -> StoreResult<Vec<Collaborator>> {
     let tenant = author.tenant_id;
     let now = Utc::now();
+    check_target(target)?;
     check_members(members, target.owner, now)?;
     let ids: Vec<Uuid> = members.iter().map(|m| m.user_id.uuid()).collect();
     let active: Vec<Uuid> = user::Entity::find()
@@ -191,6 +192,7 @@ pub async fn unshare<C: ConnectionTrait>(
     users: &[UserId],
 ) -> StoreResult<Vec<Collaborator>> {
     let tenant = author.tenant_id;
+    check_target(target)?;
     let before = described_of(conn, tenant, target.record_id).await?;
     collaborator::Entity::delete_many()
         .filter(collaborator::Column::TenantId.eq(tenant.uuid()))
@@ -199,6 +201,15 @@ pub async fn unshare<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     changed(conn, author, target, before).await
+}
+
+/// Only customers and deals are shared.
+fn check_target(target: Target) -> StoreResult<()> {
+    if shareable(target.kind) {
+        Ok(())
+    } else {
+        Err(StoreError::rejected("recordId", ErrorCode::Invalid, "only a customer or a deal is shared"))
+    }
 }
 
 /// Records the change of `target`'s collaborators (if any) and returns them as they are now.
