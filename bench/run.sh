@@ -78,12 +78,14 @@ jq_py() { python3 -c "import sys, json; d = json.load(sys.stdin); print($1)"; }
 hot=$(gql '{"query":"{ customers(first: 1, filter: {customerNumber: {like: \"%00000000\"}}) { nodes { id } } }"}' | jq_py 'd["data"]["customers"]["nodes"][0]["id"]')
 typical=$(gql '{"query":"{ customers(first: 1, filter: {customerNumber: {like: \"%00000123\"}}) { nodes { id } } }"}' | jq_py 'd["data"]["customers"]["nodes"][0]["id"]')
 root_dept=$(gql '{"query":"{ departmentTree { department { id } depth } }"}' | jq_py 'd["data"]["departmentTree"][0]["department"]["id"]')
-# The cursor of page 200 (50 per page): walk there once.
+# The cursor of page 200 (50 per page): walk there once (unless ONLY leaves 3b out).
 cursor=null
-for _ in $(seq 1 199); do
-  cursor=$(gql "{\"query\":\"query(\$a: String) { customers(first: 50, after: \$a, orderBy: [{field: NAME, direction: ASC}]) { pageInfo { endCursor } } }\",\"variables\":{\"a\":$cursor}}" \
-    | jq_py 'json.dumps(d["data"]["customers"]["pageInfo"]["endCursor"])')
-done
+if [ -z "$only" ] || [[ "3b list page 200" =~ $only ]]; then
+  for _ in $(seq 1 199); do
+    cursor=$(gql "{\"query\":\"query(\$a: String) { customers(first: 50, after: \$a, orderBy: [{field: NAME, direction: ASC}]) { pageInfo { endCursor } } }\",\"variables\":{\"a\":$cursor}}" \
+      | jq_py 'json.dumps(d["data"]["customers"]["pageInfo"]["endCursor"])')
+  done
+fi
 year_ago=$(date -u -d '365 days ago' +%Y-%m-%dT%H:%M:%SZ)
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
@@ -227,6 +229,11 @@ add "18a list page 1 (rep)" "{\"query\":\"${list//\"/\\\"}\",\"variables\":{\"a\
 add "18b customer360 (rep)" "{\"query\":\"${v360//\"/\\\"}\",\"variables\":{\"id\":\"$rep_customer\"}}" "$earner_token"
 add "18c funnel year (rep)" "{\"query\":\"query(\$f: OpportunityFilter) { funnel(filter: \$f) { openCount openAmount { amount } weightedAmount { amount } wonCount winRate stages { stage { name } count amount { amount } } } }\",\"variables\":{\"f\":{\"createdAt\":{\"gte\":\"$year_ago\"}}}}" "$earner_token"
 add "18d 100 interactions nested (rep)" '{"query":"{ interactions(first: 100) { nodes { content customer { name } author { displayName } } } }"}' "$earner_token"
+# Scenario 19: assignment rules. The rules with each member's last 24 hours; a new
+# customer from 浙江 given by the rules (the first rule's row lock queues the requests, as
+# the customer-number sequence already does: a serialised rate), each a new company.
+add "19a assignmentRules" '{"query":"{ assignmentRules { name mode turns members { user { displayName } dailyQuota receivedLast24h } } }"}'
+add "19b createCustomer by rules" '{"query":"mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { customer { id owner { displayName } } userErrors { code } } }","variables":{"i":{"name":"压测分配客户__N__有限公司","province":"浙江省","industry":"制造业","assignByRules":true}}}'
 
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
@@ -240,7 +247,8 @@ run() {
   fi
   [ "$url" = "$api" ] || sed -i 's/wrk.method = "POST"/wrk.method = "GET"/' "$lua"
   local statements size before after line
-  statements=$(curl -s -o /tmp/bench-body.json -D - "$api" -H 'content-type: application/json' -H "authorization: Bearer $as" -d "$body" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-sql-statements"{print $2}')
+  # (A body with __N__ is probed as a request of its own, like each of wrk's.)
+  statements=$(curl -s -o /tmp/bench-body.json -D - "$api" -H 'content-type: application/json' -H "authorization: Bearer $as" -d "${body//__N__/probe-$(date +%s%N)}" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-sql-statements"{print $2}')
   size=$(stat -c %s /tmp/bench-body.json)
   before=$(cpu_ticks)
   line=$(wrk --timeout 30s -t"$threads" -c"$connections" -d"$duration" -s "$lua" "$url" | grep '^RESULT ' | sed 's/^RESULT //')
@@ -355,46 +363,104 @@ echo "9 bulk ingest: $ingest"
 fi
 rss_kb=$(awk '/VmHWM/{print $2}' "/proc/$server/status")
 kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=
+# `scratch_copy NAME`: a copy of the seeded data for a phase that changes it (sets
+# $scratch and $scratch_url); `drop_scratch` removes it.
+scratch_copy() {
+  case "$engine" in
+    sqlite)
+      scratch="$root/bench/data/guanxi-$size-$1.db"
+      rm -f "$scratch" "$scratch-wal" "$scratch-shm"
+      cp "$root/bench/data/guanxi-$size.db" "$scratch"
+      for ext in wal shm; do [ ! -f "$root/bench/data/guanxi-$size.db-$ext" ] || cp "$root/bench/data/guanxi-$size.db-$ext" "$scratch-$ext"; done
+      scratch_url="sqlite://$scratch" ;;
+    postgres)
+      scratch="${db}_$1"
+      psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $scratch" -c "CREATE DATABASE $scratch TEMPLATE $db"
+      scratch_url="postgres://postgres@127.0.0.1:5432/$scratch" ;;
+  esac
+}
+drop_scratch() {
+  case "$engine" in
+    sqlite) rm -f "$scratch" "$scratch-wal" "$scratch-shm" ;;
+    postgres) psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $scratch" ;;
+  esac
+}
+
 if [ -z "$only" ]; then
 
 # Scenario 8: the pool reclaim job (`guanxi admin reclaim`, the hourly job's work) on a
 # scratch copy of the data, so every run starts from the same customers: the first run
 # after the rule is switched on (the backlog of customers left 90 days alone), then the
 # steady state (the next run, with nothing new due).
-case "$engine" in
-  sqlite)
-    scratch="$root/bench/data/guanxi-$size-reclaim.db"
-    rm -f "$scratch" "$scratch-wal" "$scratch-shm"
-    cp "$root/bench/data/guanxi-$size.db" "$scratch"
-    for ext in wal shm; do [ ! -f "$root/bench/data/guanxi-$size.db-$ext" ] || cp "$root/bench/data/guanxi-$size.db-$ext" "$scratch-$ext"; done
-    scratch_url="sqlite://$scratch" ;;
-  postgres)
-    scratch="${db}_reclaim"
-    psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $scratch" -c "CREATE DATABASE $scratch TEMPLATE $db"
-    scratch_url="postgres://postgres@127.0.0.1:5432/$scratch" ;;
-esac
+scratch_copy reclaim
 reclaim_first=$("$bin" admin reclaim --tenant bench --database-url "$scratch_url" | grep "^{")
 reclaim_steady=$("$bin" admin reclaim --tenant bench --database-url "$scratch_url" | grep "^{")
 echo "8 pool reclaim, first run: $reclaim_first; steady state: $reclaim_steady"
-case "$engine" in
-  sqlite) rm -f "$scratch" "$scratch-wal" "$scratch-shm" ;;
-  postgres) psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $scratch" ;;
-esac
+drop_scratch
 reclaim="{\"first\": $reclaim_first, \"steady\": $reclaim_steady}"
+fi
+
+# Scenario 20: handover (离职交接) on a scratch copy of the data. Twenty reps hand
+# everything over to rep1 (about 20 × 500 customers at M, with their contacts, deals,
+# documents and events), then rep1's preview, then rep1 hands the lot (10,000 customers
+# and more at M) to rep22 and is disabled in the same call: seconds and SQL statements of
+# each, set-based whatever the number of rows.
+handover="null"
+if [ -z "$only" ] || [[ "handover" =~ $only ]]; then
+  scratch_copy handover
+  saved_url=$url; url=$scratch_url; start_server
+  token=$(curl -s "$api" -H 'content-type: application/json' \
+    -d '{"query":"mutation { login(input: {tenant: \"bench\", email: \"admin@bench.local\", password: \"guanxi-bench\"}) { accessToken } }"}' \
+    | jq_py 'd["data"]["login"]["accessToken"]')
+  user_id() {
+    gql "$(python3 -c 'import json, sys; print(json.dumps({"query": "query($e: String!) { users(first: 1, filter: {email: {eq: $e}}) { nodes { id } } }", "variables": {"e": sys.argv[1] + "@bench.local"}}))' "$1")" \
+      | jq_py 'd["data"]["users"]["nodes"][0]["id"]'
+  }
+  hand() {
+    python3 -c 'import json, sys; print(json.dumps({"query": "mutation($i: HandoverInput!) { handover(input: $i) { moved { item count } userDisabled userErrors { code message } } }", "variables": {"i": {"fromUserId": sys.argv[1], "to": {"userId": sys.argv[2]}, "reason": "离职交接", "disableUser": sys.argv[3] == "true"}}}))' "$1" "$2" "$3"
+  }
+  big=$(user_id rep1)
+  gather="[]"
+  for n in $(seq 2 21); do
+    run1=$(timed handover "$(hand "$(user_id "rep$n")" "$big" false)" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)[0]))')
+    gather=$(python3 -c 'import json,sys; a=json.loads(sys.argv[1]); a.append(json.loads(sys.argv[2])); print(json.dumps(a))' "$gather" "$run1")
+  done
+  preview_start=$(date +%s.%N)
+  preview=$(gql "$(python3 -c 'import json, sys; print(json.dumps({"query": "query($u: ID!) { handoverPreview(fromUserId: $u) { item count } }", "variables": {"u": sys.argv[1]}}))' "$big")")
+  preview_seconds=$(python3 -c "import sys; print(round($(date +%s.%N) - $preview_start, 3))")
+  final=$(timed handover "$(hand "$big" "$(user_id rep22)" true)")
+  handover=$(python3 - "$gather" "$preview" "$preview_seconds" "$final" <<'PY'
+import json, sys
+gather, preview, seconds, final = json.loads(sys.argv[1]), json.loads(sys.argv[2]), float(sys.argv[3]), json.loads(sys.argv[4])
+first = final[0]
+print(json.dumps({
+    "gather": {"calls": len(gather), "seconds": round(sum(r["seconds"] for r in gather), 3),
+               "max_seconds": max(r["seconds"] for r in gather), "max_sql_statements": max(r["sql_statements"] for r in gather)},
+    "preview": {"seconds": seconds, "counts": {c["item"]: c["count"] for c in preview["data"]["handoverPreview"]}},
+    "big": {"seconds": first["seconds"], "sql_statements": first["sql_statements"],
+            "moved": {c["item"]: c["count"] for c in first["moved"]}, "retry_seconds": [r["seconds"] for r in final[1:]]},
+}))
+PY
+)
+  echo "20 handover: $handover"
+  kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=
+  url=$saved_url
+  drop_scratch
 fi
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out="bench/results/$size-$engine-$stamp"
-python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" "$values" <<'PY'
+python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" "$values" "$handover" <<'PY'
 import json, sys, platform, os
-results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission, values = sys.argv[1:]
+results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission, values, handover = sys.argv[1:]
+handover = json.loads(handover)
 values = json.loads(values)
 ingest = json.loads(ingest)
 reclaim = json.loads(reclaim)
 commission = json.loads(commission)
 rows = json.loads(results)
 cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" :\t") if os.path.exists("/proc/cpuinfo") else "?"
-report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission, "customer_values": values,
+report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission, "customer_values": values, "handover": handover,
           "machine": {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release()}, "scenarios": rows}
 floor = next((r for r in rows if r["name"].startswith("floor")), None)
 with open(out + ".json", "w") as f:
@@ -425,6 +491,9 @@ with open(out + ".md", "w") as f:
         f.write("\nAlone (the median of five requests sent one at a time):\n\n| scenario | ms |\n|---|---|\n")
         for r in alone:
             f.write(f"| {r['name']} | {r['alone_ms']} |\n")
+    if handover:
+      g, p, b = handover["gather"], handover["preview"], handover["big"]
+      f.write(f"\n20 handover (离职交接, on a copy of the data): {g['calls']} reps handed over to one in {g['seconds']} s (slowest {g['max_seconds']} s, at most {g['max_sql_statements']} SQL statements); the preview of the {p['counts'].get('CUSTOMERS', 0)} customers and their records in {p['seconds']} s; **the handover of them all in {b['seconds']} s** with {b['sql_statements']} SQL statements (moved: {b['moved']}; retries {b['retry_seconds']} s).\n")
     if reclaim:
       first, steady = reclaim["first"], reclaim["steady"]
       f.write(f"\n8 pool reclaim (`guanxi admin reclaim`, rule: 90 days without follow-up, won deals exempt, on a copy of the data): first run {first['reclaimed']} customers in **{first['seconds']} s** ({first['reclaimed'] / max(first['seconds'], 0.001):.0f} customers/s); steady state (the next run) {steady['reclaimed']} customers in **{steady['seconds']} s**.\n")

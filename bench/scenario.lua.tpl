@@ -9,6 +9,18 @@ local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("thread_id", #threads)
+end
+
+-- A body with __N__ (a create whose records must differ, say) gets a number unique to
+-- each request in its place; any other body is sent as it is.
+if string.find(wrk.body, "__N__", 1, true) then
+  local template = wrk.body
+  local n = 0
+  request = function()
+    n = n + 1
+    return wrk.format(nil, nil, nil, (string.gsub(template, "__N__", (thread_id or 0) .. "-" .. n)))
+  end
 end
 
 function init(args)

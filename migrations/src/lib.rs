@@ -26,6 +26,7 @@ mod m20261130_000015_portal;
 mod m20261130_000016_commissions;
 mod m20261130_000017_customer_values;
 mod m20261201_000018_collaborators;
+mod m20261202_000019_assignment_rules;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000016_commissions::Migration),
             Box::new(m20261130_000017_customer_values::Migration),
             Box::new(m20261201_000018_collaborators::Migration),
+            Box::new(m20261202_000019_assignment_rules::Migration),
         ]
     }
 }

@@ -29,6 +29,7 @@ pub enum EntityKind {
     Opportunity,
     Pipeline,
     Pool,
+    AssignmentRule,
     Attachment,
     CheckIn,
     VisitPlan,
@@ -122,6 +123,7 @@ impl EntityKind {
         EntityKind::Opportunity,
         EntityKind::Pipeline,
         EntityKind::Pool,
+        EntityKind::AssignmentRule,
         EntityKind::Attachment,
         EntityKind::CheckIn,
         EntityKind::VisitPlan,
@@ -160,6 +162,7 @@ impl EntityKind {
             EntityKind::Opportunity => "Opportunity",
             EntityKind::Pipeline => "Pipeline",
             EntityKind::Pool => "Pool",
+            EntityKind::AssignmentRule => "AssignmentRule",
             EntityKind::Attachment => "Attachment",
             EntityKind::CheckIn => "CheckIn",
             EntityKind::VisitPlan => "VisitPlan",
@@ -199,6 +202,7 @@ impl EntityKind {
             EntityKind::Opportunity => "opportunity",
             EntityKind::Pipeline => "pipeline",
             EntityKind::Pool => "pool",
+            EntityKind::AssignmentRule => "assignment rule",
             EntityKind::Attachment => "attachment",
             EntityKind::CheckIn => "check-in",
             EntityKind::VisitPlan => "visit plan",
@@ -232,7 +236,9 @@ impl EntityKind {
     /// caller's own work).
     pub const fn read_permission(self) -> Option<Permission> {
         match self {
-            EntityKind::Tenant | EntityKind::CustomField | EntityKind::Pool => Some(Permission::SettingsManage),
+            EntityKind::Tenant | EntityKind::CustomField | EntityKind::Pool | EntityKind::AssignmentRule => {
+                Some(Permission::SettingsManage)
+            }
             EntityKind::Department | EntityKind::Role => Some(Permission::OrgRead),
             // A user without `org.read` still sees themselves: see `visibility`.
             EntityKind::User => None,
@@ -321,6 +327,7 @@ impl EntityKind {
             | EntityKind::CustomField
             | EntityKind::Pipeline
             | EntityKind::Pool
+            | EntityKind::AssignmentRule
             | EntityKind::ProductCategory
             | EntityKind::ApprovalFlow
             | EntityKind::Defect
@@ -411,6 +418,7 @@ impl EntityKind {
             | EntityKind::Customer
             | EntityKind::Pipeline
             | EntityKind::Pool
+            | EntityKind::AssignmentRule
             | EntityKind::Attachment
             | EntityKind::ProductCategory
             | EntityKind::ApprovalFlow

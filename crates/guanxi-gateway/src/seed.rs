@@ -95,6 +95,7 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
             .await?;
     let products = crate::seed_trade::demo_trade(&tx, &author, &customers).await?;
     demo_pool(&tx, &author, east.id.uuid(), manager.id).await?;
+    demo_assignment(&tx, &author, &[rep1, rep2]).await?;
     let agent = user(
         &tx,
         &author,
@@ -162,6 +163,27 @@ async fn demo_pool<C: guanxi_store::ConnectionTrait>(
         ],
     };
     guanxi_store::sales::pool::create(tx, author, settings).await?;
+    Ok(())
+}
+
+/// The assignment rule for East China (华东): new customers from the region that arrive
+/// without an owner (`createCustomer(input: {assignByRules: true})`) go to the East reps in
+/// turn.
+async fn demo_assignment<C: guanxi_store::ConnectionTrait>(
+    tx: &C,
+    author: &Author,
+    reps: &[UserId],
+) -> anyhow::Result<()> {
+    use guanxi_domain::sharing::assignment::{AssignmentMode, Conditions, RuleMember, RuleSettings};
+    let settings = RuleSettings {
+        name: "华东新客户轮流分配".to_owned(),
+        priority: 100,
+        mode: AssignmentMode::ByRule,
+        conditions: Conditions { regions: vec!["华东".to_owned()], ..Conditions::default() },
+        members: reps.iter().map(|rep| RuleMember { user_id: *rep, capacity: 0, opted_out: false }).collect(),
+        active: true,
+    };
+    guanxi_store::sharing::assignment::create(tx, author, settings).await?;
     Ok(())
 }
 

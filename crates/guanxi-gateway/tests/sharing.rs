@@ -41,15 +41,6 @@ const SEEN: &[(&str, &str)] = &[
     ("funnel", "funnel { openCount }"),
 ];
 
-/// Midnight (Shanghai) a year and a half ago and tomorrow: a whole-day window, which the
-/// stored interaction counts would answer if nothing widened the caller's scope.
-fn window() -> (String, String) {
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
-    let midnight =
-        |d: chrono::NaiveDate| (d.and_hms_opt(0, 0, 0).unwrap().and_utc() - chrono::Duration::hours(8)).to_rfc3339();
-    (midnight(today - chrono::Duration::days(550)), midnight(today + chrono::Duration::days(1)))
-}
-
 /// Each path of [`SEEN`] as `token` sees the customer `id`, null where it is refused.
 async fn seen(app: &TestApp, token: &str, id: &str) -> Value {
     let (from, to) = window();

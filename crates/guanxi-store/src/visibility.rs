@@ -69,6 +69,10 @@ pub async fn visible_ids<C: ConnectionTrait>(
         (K::Pool, V::Tenant) => {
             existing::<_, pool::Entity>(conn, tenant, pool::Column::TenantId, pool::Column::Id, ids).await
         }
+        (K::AssignmentRule, V::Tenant) => {
+            use crate::entity::assignment_rule::{Column, Entity};
+            existing::<_, Entity>(conn, tenant, Column::TenantId, Column::Id, ids).await
+        }
         (K::Department, V::Departments(rule)) => repo::visible_ids::<Departments, _>(conn, tenant, rule, ids).await,
         (K::User, V::Owner(rule)) => repo::visible_ids::<Users, _>(conn, tenant, rule, ids).await,
         (K::User, V::Only(id)) => {

@@ -35,6 +35,8 @@ text_enum! {
         Reclaim => "RECLAIM";
         /// A pool admin gave a pool customer to a rep (分配).
         Assign => "ASSIGN";
+        /// Customers changed hands by a transfer or a handover (转移, 离职交接).
+        Transfer => "TRANSFER";
     }
 }
 

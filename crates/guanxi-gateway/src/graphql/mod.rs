@@ -38,6 +38,7 @@ pub struct Query(
     finance::FinanceQuery,
     service::ServiceQuery,
     analytics::AnalyticsQuery,
+    sharing::SharingQuery,
     activity::calendar::CalendarQuery,
     activity::field::FieldQuery,
     customers::customer_csv::CustomerCsvQuery,

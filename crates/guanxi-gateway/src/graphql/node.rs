@@ -182,6 +182,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
         | EntityKind::ApprovalFlow
         | EntityKind::CustomField
         | EntityKind::Pool
+        | EntityKind::AssignmentRule
         | EntityKind::Attachment
         | EntityKind::VisitPlan
         | EntityKind::ProductCategory => None,

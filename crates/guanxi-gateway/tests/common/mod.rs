@@ -340,3 +340,12 @@ pub async fn approved_contract(app: &TestApp, people: (&str, &str, &str), custom
     approve_contract(app, people, &contract).await;
     contract["id"].clone()
 }
+
+/// Midnight (Shanghai) a year and a half ago and tomorrow: a whole-day window, which the
+/// stored interaction counts would answer if nothing widened the caller's scope.
+pub fn window() -> (String, String) {
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let midnight =
+        |d: chrono::NaiveDate| (d.and_hms_opt(0, 0, 0).unwrap().and_utc() - chrono::Duration::hours(8)).to_rfc3339();
+    (midnight(today - chrono::Duration::days(550)), midnight(today + chrono::Duration::days(1)))
+}

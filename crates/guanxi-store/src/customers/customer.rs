@@ -36,6 +36,22 @@ use crate::scope;
 
 pub const ENTITY: EntityKind = EntityKind::Customer;
 
+/// The versioned `UPDATE` that gives customers to `owner` (with their department),
+/// counting the reclaim rules from `now`; callers add which customers and on what
+/// condition (claims, transfers, handovers, assignment rules).
+pub(crate) fn give_to(
+    owner: UserId,
+    department: Option<Uuid>,
+    now: chrono::DateTime<Utc>,
+) -> sea_orm::UpdateMany<customer::Entity> {
+    customer::Entity::update_many()
+        .col_expr(customer::Column::OwnerId, Expr::value(owner.uuid()))
+        .col_expr(customer::Column::OwnerDepartmentId, Expr::value(department))
+        .col_expr(customer::Column::OwnerReceivedAt, Expr::value(now))
+        .col_expr(customer::Column::Version, Expr::col(customer::Column::Version).add(1))
+        .col_expr(customer::Column::UpdatedAt, Expr::value(now))
+}
+
 fn fields_of(m: &customer::Model) -> StoreResult<CustomerFields> {
     let cell = |column| Cell::of("customers", m.id, column);
     Ok(CustomerFields {

@@ -7,6 +7,8 @@
 use guanxi_domain::entity::{EntityKind, OnTransfer};
 use guanxi_domain::ids::{TenantId, UserId};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
+use guanxi_domain::service::work_order::WorkOrderStatus;
+use guanxi_domain::sharing::handover::HandoverItem;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
@@ -63,6 +65,120 @@ pub const TABLES: &[(&str, Holds)] = &[
     ("portal_tokens", Holds::Credentials),
     ("collaborators", Holds::Shares),
 ];
+
+/// Which of a user's rows in a held table are still their work; the others are history
+/// that stays with them (a deal they won, an event that took place).
+#[derive(Clone, Copy, Debug)]
+pub enum Open {
+    Always,
+    /// Rows whose `column` holds one of `values()`.
+    Where {
+        column: &'static str,
+        values: fn() -> Vec<&'static str>,
+    },
+    /// Rows whose parent (`key` = `table`.id) has `column` in `values()`.
+    ParentWhere {
+        key: &'static str,
+        table: &'static str,
+        column: &'static str,
+        values: fn() -> Vec<&'static str>,
+    },
+}
+
+/// What handing a held row to someone else takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Moves {
+    /// The customers themselves: their owner's department and receipt time and the
+    /// work-log counts follow.
+    Customers,
+    /// Versioned records of a kind, each with a change event.
+    Records(EntityKind),
+    /// Rows unique per (`key`, user), recorded on the `key`'s record of `kind` as `field`:
+    /// moved unless the receiver already has one, dropped then.
+    Links { key: &'static str, kind: EntityKind, field: &'static str },
+    /// Shares of customers and deals (collaborators): moved as links, recorded on the
+    /// shared record, and dropped where the receiver owns what is shared.
+    Shares,
+}
+
+/// A column naming the user who holds a row: the handover moves the open rows to
+/// whoever receives the departing user's work, as `item`.
+#[derive(Clone, Copy, Debug)]
+pub struct Held {
+    pub item: HandoverItem,
+    pub table: &'static str,
+    pub column: &'static str,
+    pub open: Open,
+    pub moves: Moves,
+}
+
+const fn held(item: HandoverItem, table: &'static str, kind: EntityKind) -> Held {
+    Held { item, table, column: "owner_id", open: Open::Always, moves: Moves::Records(kind) }
+}
+
+fn open_deal() -> Vec<&'static str> {
+    vec!["OPEN"]
+}
+
+fn planned_event() -> Vec<&'static str> {
+    vec![guanxi_domain::activity::calendar::EventStatus::Planned.as_str()]
+}
+
+fn open_work_order() -> Vec<&'static str> {
+    WorkOrderStatus::OPEN.iter().map(|s| s.as_str()).collect()
+}
+
+/// Every column that names the user holding a row of the customer's records, in the order
+/// a handover moves them (customers first; shares last, once the records they share have
+/// their new owners). A test reads the catalogue on both engines and fails when a
+/// customer-owned table has an `owner_id` this list (or [`KEPT`]) misses, and the
+/// handover test checks that none of these is left with the departed user.
+pub const HELD: &[Held] = &[
+    Held {
+        item: HandoverItem::Customers,
+        table: "customers",
+        column: "owner_id",
+        open: Open::Always,
+        moves: Moves::Customers,
+    },
+    held(HandoverItem::Contacts, "contacts", EntityKind::Contact),
+    Held {
+        open: Open::Where { column: "status", values: open_deal },
+        ..held(HandoverItem::OpenOpportunities, "opportunities", EntityKind::Opportunity)
+    },
+    held(HandoverItem::Quotes, "quotes", EntityKind::Quote),
+    held(HandoverItem::Orders, "sales_orders", EntityKind::Order),
+    held(HandoverItem::Contracts, "contracts", EntityKind::Contract),
+    held(HandoverItem::Receivables, "receipts", EntityKind::Receipt),
+    held(HandoverItem::Receivables, "invoices", EntityKind::Invoice),
+    held(HandoverItem::ServiceContracts, "service_contracts", EntityKind::ServiceContract),
+    Held {
+        open: Open::Where { column: "status", values: planned_event },
+        ..held(HandoverItem::OpenTasksAndEvents, "events", EntityKind::Event)
+    },
+    Held {
+        item: HandoverItem::OpenTasksAndEvents,
+        table: "event_assignees",
+        column: "user_id",
+        open: Open::ParentWhere { key: "event_id", table: "events", column: "status", values: planned_event },
+        moves: Moves::Links { key: "event_id", kind: EntityKind::Event, field: "assigneeIds" },
+    },
+    held(HandoverItem::OpenTasksAndEvents, "visit_plans", EntityKind::VisitPlan),
+    Held {
+        open: Open::Where { column: "status", values: open_work_order },
+        ..held(HandoverItem::OpenWorkOrders, "work_orders", EntityKind::WorkOrder)
+    },
+    Held {
+        item: HandoverItem::Collaborations,
+        table: "collaborators",
+        column: "user_id",
+        open: Open::Always,
+        moves: Moves::Shares,
+    },
+];
+
+/// Columns of customer-owned tables naming who did something: they stay with that user.
+pub const KEPT: &[(&str, &str)] = &[("check_ins", "user_id"), ("pool_log", "user_id")];
 
 impl Holds {
     /// The kind of record the table holds, if it holds records.
@@ -136,19 +252,21 @@ async fn open_follow<C: ConnectionTrait>(
 ) -> StoreResult<u64> {
     let tenant = author.tenant_id;
     let owner = owner.map(UserId::uuid);
-    let select = Query::select()
-        .columns(["id", "owner_id"])
-        .from(table)
-        .and_where(Expr::col("tenant_id").eq(tenant.uuid()))
-        .and_where(Expr::col("customer_id").is_in(customers.iter().copied()))
-        .and_where(Expr::col(column).eq(value))
-        .and_where(Expr::col("deleted_at").is_null())
-        .to_owned();
     let mut moving: Vec<(Uuid, Option<Uuid>)> = Vec::new();
-    for row in conn.query_all(&select).await? {
-        let old: Option<Uuid> = row.try_get("", "owner_id")?;
-        if old != owner {
-            moving.push((row.try_get("", "id")?, old));
+    for chunk in customers.chunks(500) {
+        let select = Query::select()
+            .columns(["id", "owner_id"])
+            .from(table)
+            .and_where(Expr::col("tenant_id").eq(tenant.uuid()))
+            .and_where(Expr::col("customer_id").is_in(chunk.iter().copied()))
+            .and_where(Expr::col(column).eq(value))
+            .and_where(Expr::col("deleted_at").is_null())
+            .to_owned();
+        for row in conn.query_all(&select).await? {
+            let old: Option<Uuid> = row.try_get("", "owner_id")?;
+            if old != owner {
+                moving.push((row.try_get("", "id")?, old));
+            }
         }
     }
     let mut moved = 0;
@@ -171,7 +289,8 @@ async fn open_follow<C: ConnectionTrait>(
     Ok(moved)
 }
 
-/// Gives every row of `table` that belongs to `customers` to `owner` (one statement).
+/// Gives every row of `table` that belongs to `customers` to `owner` (one statement per
+/// 500 customers).
 async fn owner_follows<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
@@ -179,15 +298,19 @@ async fn owner_follows<C: ConnectionTrait>(
     customers: &[Uuid],
     owner: Option<UserId>,
 ) -> StoreResult<u64> {
-    let statement = Query::update()
-        .table(table)
-        .value("owner_id", owner.map(UserId::uuid))
-        .value("version", Expr::col("version").add(1))
-        .value("updated_at", chrono::Utc::now())
-        .and_where(Expr::col("tenant_id").eq(tenant.uuid()))
-        .and_where(Expr::col("customer_id").is_in(customers.iter().copied()))
-        .to_owned();
-    Ok(conn.execute(&statement).await?.rows_affected())
+    let mut moved = 0;
+    for chunk in customers.chunks(500) {
+        let statement = Query::update()
+            .table(table)
+            .value("owner_id", owner.map(UserId::uuid))
+            .value("version", Expr::col("version").add(1))
+            .value("updated_at", chrono::Utc::now())
+            .and_where(Expr::col("tenant_id").eq(tenant.uuid()))
+            .and_where(Expr::col("customer_id").is_in(chunk.iter().copied()))
+            .to_owned();
+        moved += conn.execute(&statement).await?.rows_affected();
+    }
+    Ok(moved)
 }
 
 /// The ids of `table`'s rows that belong to `customer`.

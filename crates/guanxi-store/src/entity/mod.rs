@@ -8,6 +8,8 @@ pub mod approval_flow;
 pub mod approval_request;
 pub mod approval_task;
 pub mod asset;
+pub mod assignment_log;
+pub mod assignment_rule;
 pub mod attachment;
 pub mod billing_profile;
 pub mod change_event;

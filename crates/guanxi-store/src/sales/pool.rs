@@ -625,16 +625,11 @@ async fn take<C: ConnectionTrait>(
     work_count::remove(conn, tenant, &ids).await?;
     let mut taken = 0;
     for chunk in ids.chunks(500) {
-        taken += customer::Entity::update_many()
-            .col_expr(customer::Column::OwnerId, Expr::value(owner.uuid()))
-            .col_expr(customer::Column::OwnerDepartmentId, Expr::value(department))
-            .col_expr(customer::Column::OwnerReceivedAt, Expr::value(now))
+        taken += crate::customers::customer::give_to(owner, department, now)
             .col_expr(customer::Column::PoolId, Expr::value(None::<Uuid>))
             .col_expr(customer::Column::PoolEnteredAt, Expr::value(None::<DateTime<Utc>>))
             .col_expr(customer::Column::PoolAction, Expr::value(None::<String>))
             .col_expr(customer::Column::PoolReason, Expr::value(None::<String>))
-            .col_expr(customer::Column::Version, Expr::col(customer::Column::Version).add(1))
-            .col_expr(customer::Column::UpdatedAt, Expr::value(now))
             .filter(customer::Column::TenantId.eq(tenant.uuid()))
             .filter(customer::Column::Id.is_in(chunk.iter().copied()))
             .filter(customer::Column::OwnerId.is_null())

@@ -1,10 +1,11 @@
 //! Benchmark data for sharing: one customer in twenty shared with another rep (as a team
 //! works a key account together), a third of them `READ_WRITE`, some until a day next
-//! month and some already expired, so the scope condition meets every kind of row.
+//! month and some already expired, so the scope condition meets every kind of row; and
+//! the assignment rules a company of that size keeps.
 
 use chrono::{Duration, Utc};
 use guanxi_domain::entity::EntityKind;
-use guanxi_domain::ids::TenantId;
+use guanxi_domain::ids::{TenantId, UserId};
 use guanxi_domain::platform::access::ShareAccess;
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -55,4 +56,51 @@ pub async fn load(
     let written = crate::insert_chunked(&tx, rows).await?;
     tx.commit().await?;
     Ok(written)
+}
+
+/// Three assignment rules, tried in turn: East China's provinces by rule to the first ten
+/// reps, trade-show arrivals by capacity (300 a 30 days) to the next twenty, and the rest
+/// in turn over every rep. (Takes at least two reps.)
+pub async fn rules(db: &Database, tenant: TenantId, reps: &[UserId]) -> crate::StoreResult<()> {
+    use guanxi_domain::sharing::assignment::{AssignmentMode, Conditions, RuleMember, RuleSettings};
+    let members = |reps: &[UserId], capacity| {
+        reps.iter().map(|rep| RuleMember { user_id: *rep, capacity, opted_out: false }).collect::<Vec<_>>()
+    };
+    // Ten and twenty reps at M and L; a third each when there are fewer.
+    let third = reps.len() / 3;
+    let east_end = third.clamp(1, 10).min(reps.len());
+    let shows_end = (east_end + third.clamp(1, 20)).min(reps.len());
+    let (east, shows) = (&reps[..east_end], &reps[east_end..shows_end]);
+    let rule = |name: &str, priority, mode, conditions, members| RuleSettings {
+        name: name.to_owned(),
+        priority,
+        mode,
+        conditions,
+        members,
+        active: true,
+    };
+    let east_provinces = ["上海市", "浙江省", "江苏省"].map(String::from).to_vec();
+    let settings = [
+        rule(
+            "华东按省分配",
+            1,
+            AssignmentMode::ByRule,
+            Conditions { regions: east_provinces, ..Conditions::default() },
+            members(east, 0),
+        ),
+        rule(
+            "展会线索按容量",
+            2,
+            AssignmentMode::Capacity,
+            Conditions { sources: vec!["展会".to_owned()], ..Conditions::default() },
+            members(shows, 300),
+        ),
+        rule("其余轮流", 3, AssignmentMode::RoundRobin, Conditions::default(), members(reps, 0)),
+    ];
+    let tx = db.begin_write().await?;
+    for settings in settings {
+        crate::sharing::assignment::create(&tx, &crate::platform::audit::Author::system(tenant), settings).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -13,8 +13,10 @@ use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::platform::org::UserStatus;
 use guanxi_domain::sharing::collaborator::{Collaborator, Member, check_members, shareable};
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use crate::decode::Cell;
@@ -231,32 +233,139 @@ async fn changed<C: ConnectionTrait>(
 /// public pool has no owner side left to share it.
 pub async fn end_customer_shares<C: ConnectionTrait>(conn: &C, author: &Author, customers: &[Uuid]) -> StoreResult<()> {
     let tenant = author.tenant_id;
-    let mut before: BTreeMap<Uuid, Vec<Collaborator>> = BTreeMap::new();
+    let mut rows = Vec::new();
+    for chunk in customers.chunks(500) {
+        rows.extend(
+            collaborator::Entity::find()
+                .filter(collaborator::Column::TenantId.eq(tenant.uuid()))
+                .filter(collaborator::Column::RecordType.eq(EntityKind::Customer.name()))
+                .filter(collaborator::Column::RecordId.is_in(chunk.iter().copied()))
+                .all(conn)
+                .await?,
+        );
+    }
+    end_rows(conn, author, rows).await
+}
+
+/// Ends the shares `user` holds of customers and deals they now own themselves (after a
+/// transfer or a handover gave them the record): an owner is no collaborator.
+pub async fn end_self_shares<C: ConnectionTrait>(conn: &C, author: &Author, user: UserId) -> StoreResult<()> {
+    let (tenant, user) = (author.tenant_id.uuid(), user.uuid());
+    let owned = |table: &'static str| {
+        Query::select()
+            .column("id")
+            .from(table)
+            .and_where(Expr::col("tenant_id").eq(tenant))
+            .and_where(Expr::col("owner_id").eq(user))
+            .to_owned()
+    };
     let rows = collaborator::Entity::find()
-        .filter(collaborator::Column::TenantId.eq(tenant.uuid()))
-        .filter(collaborator::Column::RecordType.eq(EntityKind::Customer.name()))
-        .filter(collaborator::Column::RecordId.is_in(customers.iter().copied()))
+        .filter(collaborator::Column::TenantId.eq(tenant))
+        .filter(collaborator::Column::UserId.eq(user))
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(collaborator::Column::RecordType.eq(EntityKind::Customer.name()))
+                        .add(collaborator::Column::RecordId.in_subquery(owned("customers"))),
+                )
+                .add(
+                    Condition::all()
+                        .add(collaborator::Column::RecordType.eq(EntityKind::Opportunity.name()))
+                        .add(collaborator::Column::RecordId.in_subquery(owned("opportunities"))),
+                ),
+        )
         .all(conn)
         .await?;
+    end_rows(conn, author, rows).await
+}
+
+/// Deletes share rows, with one change event per shared record naming the shares that
+/// ended.
+async fn end_rows<C: ConnectionTrait>(conn: &C, author: &Author, rows: Vec<collaborator::Model>) -> StoreResult<()> {
+    let tenant = author.tenant_id;
+    let mut ended: HashMap<(EntityKind, Uuid), Vec<Collaborator>> = HashMap::new();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     for row in rows {
-        before.entry(row.record_id).or_default().push(to_domain(row)?);
+        let row = to_domain(row)?;
+        ended.entry((row.record_type, row.record_id)).or_default().push(row);
     }
-    if before.is_empty() {
-        return Ok(());
+    for chunk in ids.chunks(500) {
+        collaborator::Entity::delete_many()
+            .filter(collaborator::Column::TenantId.eq(tenant.uuid()))
+            .filter(collaborator::Column::Id.is_in(chunk.iter().copied()))
+            .exec(conn)
+            .await?;
     }
-    collaborator::Entity::delete_many()
-        .filter(collaborator::Column::TenantId.eq(tenant.uuid()))
-        .filter(collaborator::Column::RecordType.eq(EntityKind::Customer.name()))
-        .filter(collaborator::Column::RecordId.is_in(before.keys().copied()))
-        .exec(conn)
-        .await?;
     let none = BTreeMap::<Uuid, String>::new();
-    let events = before
-        .into_iter()
-        .map(|(customer, rows)| {
-            (customer, Operation::Update, ChangeSet::new().field("collaborators", described_all(&rows), &none))
-        })
-        .collect();
-    audit::record_many(conn, author, EntityKind::Customer, events).await?;
+    let mut events: HashMap<EntityKind, Vec<_>> = HashMap::new();
+    for ((kind, record), rows) in ended {
+        let changes = ChangeSet::new().field("collaborators", described_all(&rows), &none);
+        events.entry(kind).or_default().push((record, Operation::Update, changes));
+    }
+    for (kind, events) in events {
+        audit::record_many(conn, author, kind, events).await?;
+    }
     Ok(())
+}
+
+/// Gives the shares `from` holds to `to` (a handover of collaborations): where `to`
+/// already shares the record, theirs stands and `from`'s ends; one change event per shared
+/// record. Returns how many of `from`'s shares there were.
+pub async fn hand_over<C: ConnectionTrait>(conn: &C, author: &Author, from: UserId, to: UserId) -> StoreResult<u64> {
+    let tenant = author.tenant_id.uuid();
+    let of_user = |user: UserId| {
+        collaborator::Entity::find()
+            .filter(collaborator::Column::TenantId.eq(tenant))
+            .filter(collaborator::Column::UserId.eq(user.uuid()))
+    };
+    let held: Vec<Collaborator> =
+        of_user(from).all(conn).await?.into_iter().map(to_domain).collect::<Result<_, _>>()?;
+    if held.is_empty() {
+        return Ok(0);
+    }
+    let mut theirs: HashMap<Uuid, Collaborator> = HashMap::new();
+    for chunk in held.chunks(500) {
+        for row in of_user(to)
+            .filter(collaborator::Column::RecordId.is_in(chunk.iter().map(|c| c.record_id)))
+            .all(conn)
+            .await?
+        {
+            let share = to_domain(row)?;
+            theirs.insert(share.record_id, share);
+        }
+    }
+    let (dropped, moved): (Vec<&Collaborator>, Vec<&Collaborator>) =
+        held.iter().partition(|c| theirs.contains_key(&c.record_id));
+    for chunk in dropped.chunks(500) {
+        collaborator::Entity::delete_many()
+            .filter(collaborator::Column::TenantId.eq(tenant))
+            .filter(collaborator::Column::Id.is_in(chunk.iter().map(|c| c.id)))
+            .exec(conn)
+            .await?;
+    }
+    for chunk in moved.chunks(500) {
+        collaborator::Entity::update_many()
+            .col_expr(collaborator::Column::UserId, Expr::value(to.uuid()))
+            .col_expr(collaborator::Column::Version, Expr::col(collaborator::Column::Version).add(1))
+            .col_expr(collaborator::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(collaborator::Column::TenantId.eq(tenant))
+            .filter(collaborator::Column::Id.is_in(chunk.iter().map(|c| c.id)))
+            .exec(conn)
+            .await?;
+    }
+    let mut events: HashMap<EntityKind, Vec<_>> = HashMap::new();
+    for share in &held {
+        let after = theirs.get(&share.record_id).unwrap_or(share);
+        let changes = ChangeSet::new().field(
+            "collaborators",
+            BTreeMap::from([(from.uuid(), described(share.access, share.expires_at))]),
+            BTreeMap::from([(to.uuid(), described(after.access, after.expires_at))]),
+        );
+        events.entry(share.record_type).or_default().push((share.record_id, Operation::Update, changes));
+    }
+    for (kind, events) in events {
+        audit::record_many(conn, author, kind, events).await?;
+    }
+    Ok(held.len() as u64)
 }

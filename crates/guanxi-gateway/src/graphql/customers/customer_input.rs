@@ -214,6 +214,11 @@ pub struct CreateCustomerInput {
     pub fields: CustomerFieldsInput,
     /// The owning rep; default: the caller. Another owner needs `customer.transfer`.
     pub owner_id: Option<ID>,
+    /// Give the customer to whoever the tenant's assignment rules pick (分配规则) instead
+    /// of `ownerId`; needs `customer.transfer`. Without a rule that picks someone it has no
+    /// owner; `customer` is null when the owner picked is outside the caller's scope.
+    #[graphql(default)]
+    pub assign_by_rules: bool,
     /// Values of tenant-defined fields, by key.
     pub custom_fields: Option<Json<Value>>,
     /// Create even though the duplicate check found matches (tenant policy WARN).
@@ -281,7 +286,7 @@ pub struct DuplicateMatch {
 
 #[derive(SimpleObject)]
 pub struct CustomerPayload {
-    customer: Option<Customer>,
+    pub(crate) customer: Option<Customer>,
     user_errors: Vec<UserError>,
     /// Likely duplicates found by the duplicate check (on create).
     pub(crate) duplicates: Vec<DuplicateMatch>,

@@ -34,8 +34,26 @@ fn errors(invalid: Invalid) -> Vec<UserError> {
     UserError::all(invalid)
 }
 
-/// The owner of a new customer: the caller, or another user with `customer.transfer`.
-fn owner_of(actor: &Actor, requested: Option<&ID>) -> Result<Option<UserId>, Vec<UserError>> {
+/// The owner of a new customer: the caller, or another user with `customer.transfer`;
+/// none yet when the assignment rules are to pick one (`customer.transfer` too).
+fn owner_of(actor: &Actor, requested: Option<&ID>, by_rules: bool) -> Result<Option<UserId>, Vec<UserError>> {
+    if by_rules {
+        if requested.is_some() {
+            return Err(vec![UserError::new(
+                "ownerId",
+                ErrorCode::Invalid,
+                "leave ownerId out to assign by the rules",
+            )]);
+        }
+        if !actor.may(Permission::CustomerTransfer) {
+            return Err(vec![UserError::new(
+                "assignByRules",
+                ErrorCode::Forbidden,
+                "giving a customer to someone else needs `customer.transfer`",
+            )]);
+        }
+        return Ok(None);
+    }
     match requested {
         None => Ok(Some(actor.user_id)),
         Some(id) => {
@@ -124,7 +142,8 @@ impl CustomerMutation {
         }
         let fields = input.fields.merge_into(&base);
         let custom = custom_input(&input.custom_fields);
-        let owner = owner_of(&actor, input.owner_id.as_ref());
+        let by_rules = input.assign_by_rules;
+        let owner = owner_of(&actor, input.owner_id.as_ref(), by_rules);
         let (fields, custom, owner) = match (fields, custom, owner) {
             (Ok(f), Ok(c), Ok(o)) => (f, c, o),
             (f, c, o) => {
@@ -144,7 +163,9 @@ impl CustomerMutation {
         let author = author(ctx, &actor);
         let confirm = input.confirm_duplicates;
         let idempotent = Idempotent::new(&actor, "createCustomer", input.idempotency_key.as_deref(), &input);
-        let rule = actor.customer_rule();
+        // A replay reloads what the rules gave, wherever it went (the payload is then
+        // filtered by the caller's scope as the first call's was).
+        let rule = if by_rules { guanxi_domain::platform::access::CustomerRule::ALL } else { actor.customer_rule() };
         let tenant = actor.tenant_id;
         let creator = actor.clone();
         let (result, matches) = write_noting(
@@ -153,6 +174,13 @@ impl CustomerMutation {
             move |tx, found: &mut Vec<_>| {
                 Box::pin(async move {
                     match create_checked(tx, &creator, &author, fields, owner, custom, confirm).await? {
+                        Ok(c) if by_rules => {
+                            guanxi_store::sharing::assignment::assign_customer(tx, &author, &c).await?;
+                            let id = c.id.uuid();
+                            let all = guanxi_domain::platform::access::CustomerRule::ALL;
+                            let assigned = guanxi_store::customers::customer::find(tx, tenant, all, id).await?;
+                            Ok((id, assigned.ok_or(guanxi_store::StoreError::NotFound)?))
+                        }
                         Ok(c) => Ok((c.id.uuid(), c)),
                         Err(refused) => {
                             // The matches go to the payload beside the rolled-back write.
@@ -172,6 +200,17 @@ impl CustomerMutation {
         )
         .await?;
         let mut payload: CustomerPayload = result.into();
+        // The rules may give it to someone whose customers the caller does not see.
+        if let Some(created) = payload.customer.as_ref().filter(|_| by_rules) {
+            let id = created.0.id.uuid();
+            let conn = crate::graphql::context::state(ctx).db.connection();
+            if guanxi_store::customers::customer::find(conn, actor.tenant_id, actor.customer_rule(), id)
+                .await?
+                .is_none()
+            {
+                payload.customer = None;
+            }
+        }
         if !matches.is_empty() {
             let visible = visible_ids(ctx, &actor, &matches).await?;
             payload.duplicates = matches_for(matches, &visible);

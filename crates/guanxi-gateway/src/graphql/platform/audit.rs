@@ -52,7 +52,7 @@ impl ChangeEvent {
         global_id(self.0.entity.name(), self.0.entity_id)
     }
     /// CREATE, UPDATE, DELETE, RESTORE, DISABLE, ENABLE, REVOKE, PASSWORD_CHANGE, MERGE, COPY,
-    /// CLAIM, RELEASE, RECLAIM, ASSIGN.
+    /// CLAIM, RELEASE, RECLAIM, ASSIGN, TRANSFER.
     async fn operation(&self) -> &str {
         self.0.operation.as_str()
     }

@@ -219,7 +219,7 @@ pub struct ReclaimPayload {
     user_errors: Vec<UserError>,
 }
 
-fn customer_ids(ids: &[ID]) -> Result<Vec<uuid::Uuid>, Vec<UserError>> {
+pub(crate) fn customer_ids(ids: &[ID]) -> Result<Vec<uuid::Uuid>, Vec<UserError>> {
     let mut errors = Vec::new();
     let parsed: Vec<uuid::Uuid> = ids
         .iter()

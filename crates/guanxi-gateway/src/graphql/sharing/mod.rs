@@ -1,8 +1,20 @@
 //! Sharing over GraphQL: collaborators on a customer or a deal (`addCollaborators`,
-//! `removeCollaborators`, `Customer.collaborators`, `Opportunity.collaborators`).
+//! `removeCollaborators`, `Customer.collaborators`, `Opportunity.collaborators`),
+//! customers changing hands (`transferCustomers`, `handover`, `handoverPreview`), and the
+//! assignment rules for new customers (`assignmentRules` and their writes).
 
+pub mod assignment;
 pub mod collaborator;
+pub mod handover;
+
+/// The queries of sharing, merged (one registration in the schema).
+#[derive(async_graphql::MergedObject, Default)]
+pub struct SharingQuery(handover::HandoverQuery, assignment::AssignmentQuery);
 
 /// The mutations of sharing, merged (one registration in the schema).
 #[derive(async_graphql::MergedObject, Default)]
-pub struct SharingMutation(collaborator::CollaboratorMutation);
+pub struct SharingMutation(
+    collaborator::CollaboratorMutation,
+    handover::HandoverMutation,
+    assignment::AssignmentMutation,
+);
