@@ -60,7 +60,7 @@ pub async fn load(
 
 /// Three assignment rules, tried in turn: East China's provinces by rule to the first ten
 /// reps, trade-show arrivals by capacity (300 a 30 days) to the next twenty, and the rest
-/// in turn over every rep. (Takes at least two reps.)
+/// in turn over (at most a hundred) reps. (Takes at least two reps.)
 pub async fn rules(db: &Database, tenant: TenantId, reps: &[UserId]) -> crate::StoreResult<()> {
     use guanxi_domain::sharing::assignment::{AssignmentMode, Conditions, RuleMember, RuleSettings};
     let members = |reps: &[UserId], capacity| {
@@ -71,6 +71,8 @@ pub async fn rules(db: &Database, tenant: TenantId, reps: &[UserId]) -> crate::S
     let east_end = third.clamp(1, 10).min(reps.len());
     let shows_end = (east_end + third.clamp(1, 20)).min(reps.len());
     let (east, shows) = (&reps[..east_end], &reps[east_end..shows_end]);
+    // A rule holds at most MAX_MEMBERS: the first hundred reps at M and L.
+    let everyone = &reps[..reps.len().min(guanxi_domain::sharing::assignment::MAX_MEMBERS)];
     let rule = |name: &str, priority, mode, conditions, members| RuleSettings {
         name: name.to_owned(),
         priority,
@@ -95,7 +97,7 @@ pub async fn rules(db: &Database, tenant: TenantId, reps: &[UserId]) -> crate::S
             Conditions { sources: vec!["展会".to_owned()], ..Conditions::default() },
             members(shows, 300),
         ),
-        rule("其余轮流", 3, AssignmentMode::RoundRobin, Conditions::default(), members(reps, 0)),
+        rule("其余轮流", 3, AssignmentMode::RoundRobin, Conditions::default(), members(everyone, 0)),
     ];
     let tx = db.begin_write().await?;
     for settings in settings {
