@@ -234,6 +234,11 @@ add "18d 100 interactions nested (rep)" '{"query":"{ interactions(first: 100) { 
 # the customer-number sequence already does: a serialised rate), each a new company.
 add "19a assignmentRules" '{"query":"{ assignmentRules { name mode turns members { user { displayName } dailyQuota receivedLast24h } } }"}'
 add "19b createCustomer by rules" '{"query":"mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { customer { id owner { displayName } } userErrors { code } } }","variables":{"i":{"name":"压测分配客户__N__有限公司","province":"浙江省","industry":"制造业","assignByRules":true}}}'
+# Scenario 21: leads. A rep's hottest leads (by score, with owner and follow-ups); a new
+# lead scored by the rules per request; the conversion report over a year (admin).
+add "21a leads by score 50 (rep)" '{"query":"{ leads(first: 50, orderBy: {field: SCORE}, filter: {status: [NEW, WORKING, QUALIFIED]}) { nodes { name company score scoreLines { rule points } owner { displayName } activities { channel } } } }"}' "$earner_token"
+add "21b createLead scored" '{"query":"mutation($i: CreateLeadInput!) { createLead(input: $i) { lead { id score } userErrors { code } } }","variables":{"i":{"lead":{"name":"压测新线索__N__","company":"压测线索新公司__N__","phone":"13900000000","industry":"制造业","source":"展会"}}}}' "$earner_token"
+add "21c leadConversionReport year" "{\"query\":\"query(\$f: DateTime!, \$t: DateTime!) { leadConversionReport(from: \$f, to: \$t) { source campaign leads qualified converted wonAmount } }\",\"variables\":{\"f\":\"$year_ago\",\"t\":\"$(date -u -d tomorrow +%Y-%m-%dT00:00:00Z)\"}}"
 
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }

@@ -27,6 +27,7 @@ mod m20261130_000016_commissions;
 mod m20261130_000017_customer_values;
 mod m20261201_000018_collaborators;
 mod m20261202_000019_assignment_rules;
+mod m20261203_000020_leads;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000017_customer_values::Migration),
             Box::new(m20261201_000018_collaborators::Migration),
             Box::new(m20261202_000019_assignment_rules::Migration),
+            Box::new(m20261203_000020_leads::Migration),
         ]
     }
 }

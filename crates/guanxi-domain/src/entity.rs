@@ -30,6 +30,7 @@ pub enum EntityKind {
     Pipeline,
     Pool,
     AssignmentRule,
+    Lead,
     Attachment,
     CheckIn,
     VisitPlan,
@@ -124,6 +125,7 @@ impl EntityKind {
         EntityKind::Pipeline,
         EntityKind::Pool,
         EntityKind::AssignmentRule,
+        EntityKind::Lead,
         EntityKind::Attachment,
         EntityKind::CheckIn,
         EntityKind::VisitPlan,
@@ -163,6 +165,7 @@ impl EntityKind {
             EntityKind::Pipeline => "Pipeline",
             EntityKind::Pool => "Pool",
             EntityKind::AssignmentRule => "AssignmentRule",
+            EntityKind::Lead => "Lead",
             EntityKind::Attachment => "Attachment",
             EntityKind::CheckIn => "CheckIn",
             EntityKind::VisitPlan => "VisitPlan",
@@ -203,6 +206,7 @@ impl EntityKind {
             EntityKind::Pipeline => "pipeline",
             EntityKind::Pool => "pool",
             EntityKind::AssignmentRule => "assignment rule",
+            EntityKind::Lead => "lead",
             EntityKind::Attachment => "attachment",
             EntityKind::CheckIn => "check-in",
             EntityKind::VisitPlan => "visit plan",
@@ -244,6 +248,7 @@ impl EntityKind {
             EntityKind::User => None,
             EntityKind::ApiKey => Some(Permission::ApiKeyManage),
             EntityKind::Customer => Some(Permission::CustomerRead),
+            EntityKind::Lead => Some(Permission::LeadRead),
             EntityKind::VisitPlan => Some(Permission::CustomerRead),
             EntityKind::Contact => Some(Permission::ContactRead),
             EntityKind::Interaction => Some(Permission::InteractionRead),
@@ -355,6 +360,7 @@ impl EntityKind {
             EntityKind::Opportunity => Visibility::OwnerAndCustomer(EntityKind::opportunity_rules(actor)),
             EntityKind::Interaction | EntityKind::CheckIn | EntityKind::VisitPlan => Visibility::Customer(customers),
             EntityKind::Event => Visibility::Owner(actor.scope_rule(Module::Task)),
+            EntityKind::Lead => Visibility::Owner(actor.scope_rule(Module::Lead)),
             EntityKind::Attachment => Visibility::Upload { uploader: actor.user_id.uuid(), customer: customers },
         })
     }
@@ -406,6 +412,8 @@ impl EntityKind {
             | EntityKind::Asset
             | EntityKind::ServiceContract
             | EntityKind::WorkOrder => (true, OnTransfer::Stays),
+            // A converted lead names what it became; it stays with whoever works it.
+            EntityKind::Lead => (true, OnTransfer::Stays),
             // A customer's own price stays with it: moving it to a survivor could clash
             // with the survivor's own prices.
             EntityKind::PricePolicy => (false, OnTransfer::Stays),

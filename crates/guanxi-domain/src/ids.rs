@@ -114,6 +114,10 @@ id_type!(
     PoolId
 );
 id_type!(
+    /// A lead (线索).
+    LeadId
+);
+id_type!(
     /// A product of the catalogue (产品).
     ProductId
 );

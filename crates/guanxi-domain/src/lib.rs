@@ -49,6 +49,7 @@ pub mod entity;
 pub mod error;
 pub mod finance;
 pub mod ids;
+pub mod leads;
 pub mod mnemonic;
 pub mod phone;
 pub mod platform;

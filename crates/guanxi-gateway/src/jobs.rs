@@ -108,6 +108,25 @@ pub async fn work_order_breaches_at(db: Database, now: chrono::DateTime<Utc>) ->
     Ok(marked)
 }
 
+/// Rescores the leads due (new scoring rules, or an inactivity rule come due); see
+/// `guanxi_store::leads::lead::rescore_due`.
+pub fn lead_rescoring(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> {
+    Box::pin(async move { lead_rescoring_at(db, Utc::now()).await })
+}
+
+/// [`lead_rescoring`] as seen at `now` (tests move the clock with it): a batch per tenant
+/// due, each in the tenant's write transaction. A lead written meanwhile keeps the score
+/// its writer gave it.
+pub async fn lead_rescoring_at(db: Database, now: chrono::DateTime<Utc>) -> anyhow::Result<u64> {
+    let mut rescored = 0;
+    for tenant in guanxi_store::leads::lead::tenants_due(db.connection(), now).await? {
+        let tx = db.begin_tenant_write(tenant).await?;
+        rescored += guanxi_store::leads::lead::rescore_due(&tx, tenant, now).await?;
+        tx.commit().await?;
+    }
+    Ok(rescored)
+}
+
 /// Writes the money reminders due today (Asia/Shanghai): installments due soon or
 /// overdue, contracts about to expire; see `guanxi_store::finance::receivable::write_reminders`.
 pub fn finance_reminders(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> {
@@ -258,6 +277,7 @@ impl JobRunner {
                 Job::every("pool_reclaim", Duration::hours(1), pool_reclaim),
                 Job::every("finance_reminders", Duration::hours(1), finance_reminders),
                 Job::every("work_order_breaches", Duration::minutes(1), work_order_breaches),
+                Job::every("lead_rescoring", Duration::minutes(1), lead_rescoring),
                 Job {
                     name: "nightly_analytics",
                     interval: Duration::hours(24),

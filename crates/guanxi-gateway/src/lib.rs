@@ -15,6 +15,7 @@ pub mod landing;
 pub mod rate_limit;
 pub mod seed;
 mod seed_finance;
+mod seed_leads;
 mod seed_service;
 mod seed_trade;
 pub mod telemetry;

@@ -96,6 +96,7 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
     let products = crate::seed_trade::demo_trade(&tx, &author, &customers).await?;
     demo_pool(&tx, &author, east.id.uuid(), manager.id).await?;
     demo_assignment(&tx, &author, &[rep1, rep2]).await?;
+    crate::seed_leads::demo_leads(&tx, &author, &[rep1, rep2, rep3]).await?;
     let agent = user(
         &tx,
         &author,
@@ -177,6 +178,7 @@ async fn demo_assignment<C: guanxi_store::ConnectionTrait>(
     use guanxi_domain::sharing::assignment::{AssignmentMode, Conditions, RuleMember, RuleSettings};
     let settings = RuleSettings {
         name: "华东新客户轮流分配".to_owned(),
+        applies_to: guanxi_domain::sharing::assignment::AssignmentSubject::Customers,
         priority: 100,
         mode: AssignmentMode::ByRule,
         conditions: Conditions { regions: vec!["华东".to_owned()], ..Conditions::default() },

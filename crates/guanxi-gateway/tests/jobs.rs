@@ -60,6 +60,7 @@ async fn the_standard_purge_job_runs_and_removes_expired_sessions() {
             "pool_reclaim",
             "finance_reminders",
             "work_order_breaches",
+            "lead_rescoring",
             "nightly_analytics"
         ]
     );

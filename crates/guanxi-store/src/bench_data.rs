@@ -420,6 +420,8 @@ pub async fn seed(
     rows += crate::bench_service::load(db, tenant, &mut rng, &customer_ids, setup).await?;
     rows += crate::sharing::bench::load(db, tenant, &mut rng, (&customer_ids, &customer_owners)).await?;
     crate::sharing::bench::rules(db, tenant, &reps).await?;
+    let lead_rules = guanxi_domain::leads::scoring::example_rules();
+    rows += crate::leads::bench::load(db, tenant, &mut rng, (&customer_ids, &customer_owners), lead_rules).await?;
     backfill_last_interaction(db, tenant).await?;
     bench_pool(db, tenant, created.root.id).await?;
     // Fresh statistics, as after any bulk load: without them PostgreSQL planned the

@@ -24,6 +24,7 @@ pub mod entity;
 pub mod error;
 pub mod filter;
 pub mod finance;
+pub mod leads;
 pub mod page;
 pub mod platform;
 pub mod repo;

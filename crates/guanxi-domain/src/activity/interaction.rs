@@ -7,7 +7,7 @@ use crate::error::{ErrorCode, FieldError, Invalid};
 use crate::ids::{ContactId, CustomerId, InteractionId, TenantId, UserId};
 
 text_enum! {
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
     #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
     pub enum Channel {
         Call => "CALL", "电话";

@@ -143,6 +143,9 @@ permissions! {
     QuoteApprove => "quote.approve", "审批报价折扣";
     OrderRead => "order.read", "查看销售订单";
     OrderWrite => "order.write", "编辑销售订单";
+    LeadRead => "lead.read", "查看线索";
+    LeadWrite => "lead.write", "新建和跟进线索";
+    LeadConvert => "lead.convert", "转化线索";
 }
 
 impl fmt::Display for Permission {
@@ -172,6 +175,8 @@ pub enum Module {
     Invoice,
     /// Commission statements (佣金结算单), by their rep.
     Commission,
+    /// Leads (线索).
+    Lead,
 }
 
 impl Module {
@@ -189,6 +194,7 @@ impl Module {
         Module::Receivable,
         Module::Invoice,
         Module::Commission,
+        Module::Lead,
     ];
 
     pub fn label_zh(self) -> &'static str {
@@ -206,6 +212,7 @@ impl Module {
             Self::Receivable => "回款",
             Self::Invoice => "发票",
             Self::Commission => "佣金",
+            Self::Lead => "线索",
         }
     }
 }
@@ -510,6 +517,9 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
         P::InvoiceRead,
         P::InvoiceWrite,
         P::CommissionRead,
+        P::LeadRead,
+        P::LeadWrite,
+        P::LeadConvert,
     ];
     let read_all = [
         P::OrgRead,
@@ -527,6 +537,7 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
         P::ReceivableRead,
         P::InvoiceRead,
         P::CommissionRead,
+        P::LeadRead,
     ];
     vec![
         BuiltinRole {

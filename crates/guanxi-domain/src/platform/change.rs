@@ -37,6 +37,8 @@ text_enum! {
         Assign => "ASSIGN";
         /// Customers changed hands by a transfer or a handover (转移, 离职交接).
         Transfer => "TRANSFER";
+        /// A lead became a customer (线索转化).
+        Convert => "CONVERT";
     }
 }
 

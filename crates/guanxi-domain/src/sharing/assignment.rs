@@ -28,6 +28,17 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What a rule hands out.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum AssignmentSubject {
+        /// New customers without an owner (created, imported, ingested).
+        Customers => "CUSTOMERS", "客户";
+        /// New leads without an owner.
+        Leads => "LEADS", "线索";
+    }
+}
+
 /// At most this many members in a rule.
 pub const MAX_MEMBERS: usize = 100;
 
@@ -93,6 +104,8 @@ impl RuleMember {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuleSettings {
     pub name: String,
+    /// Customers or leads.
+    pub applies_to: AssignmentSubject,
     pub priority: i32,
     pub mode: AssignmentMode,
     pub conditions: Conditions,
@@ -197,6 +210,7 @@ mod tests {
     fn rule(mode: AssignmentMode, members: &[(UserId, i32, bool)]) -> RuleSettings {
         RuleSettings {
             name: "华东轮流".into(),
+            applies_to: AssignmentSubject::Customers,
             priority: 1,
             mode,
             conditions: Conditions::default(),

@@ -29,6 +29,8 @@ text_enum! {
         OpenTasksAndEvents => "OPEN_TASKS_AND_EVENTS", "未完成的日程与拜访计划";
         /// Work orders still to be worked.
         OpenWorkOrders => "OPEN_WORK_ORDERS", "未完成的工单";
+        /// Leads still open (NEW, WORKING, QUALIFIED).
+        Leads => "LEADS", "未转化的线索";
         /// The customers and deals others share with the user (协作).
         Collaborations => "COLLABORATIONS", "协作";
     }

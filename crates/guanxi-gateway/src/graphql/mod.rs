@@ -6,6 +6,7 @@ pub mod context;
 pub mod customers;
 pub mod error;
 pub mod finance;
+pub mod leads;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
@@ -39,6 +40,7 @@ pub struct Query(
     service::ServiceQuery,
     analytics::AnalyticsQuery,
     sharing::SharingQuery,
+    leads::LeadQuery,
     activity::calendar::CalendarQuery,
     activity::field::FieldQuery,
     customers::customer_csv::CustomerCsvQuery,
@@ -63,6 +65,7 @@ pub struct Mutation(
     service::ServiceMutation,
     analytics::AnalyticsMutation,
     sharing::SharingMutation,
+    leads::LeadMutation,
     activity::calendar::CalendarMutation,
     activity::field::FieldMutation,
     customers::customer_csv::CustomerCsvMutation,

@@ -54,6 +54,7 @@ pub enum Node {
     Article(crate::graphql::service::knowledge::Article),
     CommissionPlan(crate::graphql::finance::commission::CommissionPlan),
     CommissionStatement(crate::graphql::finance::commission_statement::CommissionStatement),
+    Lead(crate::graphql::leads::lead::Lead),
 }
 
 /// Resolves one global id to a record the caller may see, or `None`. Whether the caller
@@ -175,6 +176,10 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
                 Node::CommissionStatement(crate::graphql::finance::commission_statement::CommissionStatement(s))
             })
         }
+        EntityKind::Lead => loaders
+            .load_one(crate::graphql::leads::lead::LeadKey(uuid))
+            .await?
+            .map(|l| Node::Lead(crate::graphql::leads::lead::Lead(l))),
         // Kinds with a history but no `Node` type (yet): reached through their own queries.
         // A pool is seen by its members without `settings.manage`, which the registry asks
         // for its history; a visit plan's type carries its progress.

@@ -308,6 +308,8 @@ fn created_changes(created: &Interaction) -> ChangeSet {
 pub struct IngestRecord {
     pub source: String,
     pub external_id: String,
+    /// Who wrote it, when not the caller (a lead's follow-up moved on conversion).
+    pub author_id: Option<UserId>,
     pub parsed: Result<(CustomerId, InteractionFields), Invalid>,
 }
 
@@ -431,7 +433,7 @@ pub async fn ingest<C: ConnectionTrait>(
             clock.1 = fields.next_follow_up_at;
         }
         let origin = Origin {
-            author_id: author.user_id.map(UserId::from_uuid),
+            author_id: record.author_id.or(author.user_id.map(UserId::from_uuid)),
             source: record.source,
             external_id: Some(record.external_id),
         };

@@ -56,6 +56,7 @@ pub const TABLES: &[(&str, Holds)] = &[
     ("billing_profiles", Holds::Records(EntityKind::BillingProfile)),
     ("invoices", Holds::Records(EntityKind::Invoice)),
     ("assets", Holds::Records(EntityKind::Asset)),
+    ("leads", Holds::Records(EntityKind::Lead)),
     ("service_contracts", Holds::Records(EntityKind::ServiceContract)),
     ("work_orders", Holds::Records(EntityKind::WorkOrder)),
     ("price_policies", Holds::Records(EntityKind::PricePolicy)),
@@ -124,6 +125,10 @@ fn planned_event() -> Vec<&'static str> {
     vec![guanxi_domain::activity::calendar::EventStatus::Planned.as_str()]
 }
 
+fn open_lead() -> Vec<&'static str> {
+    guanxi_domain::leads::lead::LeadStatus::OPEN.iter().map(|s| s.as_str()).collect()
+}
+
 fn open_work_order() -> Vec<&'static str> {
     WorkOrderStatus::OPEN.iter().map(|s| s.as_str()).collect()
 }
@@ -167,6 +172,10 @@ pub const HELD: &[Held] = &[
     Held {
         open: Open::Where { column: "status", values: open_work_order },
         ..held(HandoverItem::OpenWorkOrders, "work_orders", EntityKind::WorkOrder)
+    },
+    Held {
+        open: Open::Where { column: "status", values: open_lead },
+        ..held(HandoverItem::Leads, "leads", EntityKind::Lead)
     },
     Held {
         item: HandoverItem::Collaborations,

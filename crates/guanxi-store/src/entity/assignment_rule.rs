@@ -10,6 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub name: String,
+    pub applies_to: String,
     pub priority: i32,
     pub mode: String,
     #[sea_orm(column_type = "JsonBinary")]

@@ -16,7 +16,7 @@ use guanxi_domain::ids::{TenantId, UserId};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::platform::org::UserStatus;
 use guanxi_domain::sharing::assignment::{
-    Arrival, AssignmentMode, AssignmentRule, Conditions, RuleMember, RuleSettings,
+    Arrival, AssignmentMode, AssignmentRule, AssignmentSubject, Conditions, RuleMember, RuleSettings,
 };
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -36,6 +36,7 @@ fn to_domain(m: assignment_rule::Model) -> StoreResult<AssignmentRule> {
         id: m.id,
         settings: RuleSettings {
             name: m.name,
+            applies_to: cell("applies_to").text(&m.applies_to, AssignmentSubject::parse)?,
             priority: m.priority,
             mode: cell("mode").text(&m.mode, AssignmentMode::parse)?,
             conditions: cell("conditions").json::<Conditions>(m.conditions)?,
@@ -110,6 +111,7 @@ async fn active_users<C: ConnectionTrait>(
 fn settings_json(settings: &RuleSettings) -> serde_json::Value {
     serde_json::json!({
         "name": settings.name,
+        "appliesTo": settings.applies_to.as_str(),
         "priority": settings.priority,
         "mode": settings.mode.as_str(),
         "conditions": settings.conditions,
@@ -121,6 +123,7 @@ fn settings_json(settings: &RuleSettings) -> serde_json::Value {
 fn active_model(settings: &RuleSettings) -> assignment_rule::ActiveModel {
     assignment_rule::ActiveModel {
         name: Set(settings.name.clone()),
+        applies_to: Set(settings.applies_to.as_str().to_owned()),
         priority: Set(settings.priority),
         mode: Set(settings.mode.as_str().to_owned()),
         conditions: Set(serde_json::to_value(&settings.conditions).unwrap_or_default()),
@@ -279,27 +282,53 @@ async fn take_turn<C: ConnectionTrait>(conn: &C, tenant: TenantId, rule: Uuid) -
     }
 }
 
-/// Gives a new customer without an owner to whoever the tenant's rules pick, if anyone:
-/// sets its owner, logs the assignment and records an `ASSIGN` change event naming the
-/// rule. Returns the owner and the rule.
+/// Gives a new customer without an owner to whoever the tenant's customer rules pick, if
+/// anyone: sets its owner, logs the assignment and records an `ASSIGN` change event naming
+/// the rule. Returns the owner and the rule.
 pub async fn assign_customer<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
     new: &Customer,
 ) -> StoreResult<Option<(UserId, AssignmentRule)>> {
     let tenant = author.tenant_id;
-    let arrival = arrival_of(new);
+    let Some((owner, rule)) = pick_owner(conn, tenant, AssignmentSubject::Customers, &arrival_of(new)).await? else {
+        return Ok(None);
+    };
+    let id = new.id.uuid();
+    let department = user::Entity::find_by_id((tenant.uuid(), owner.uuid())).one(conn).await?.map(|u| u.department_id);
+    let given = crate::customers::customer::give_to(owner, department, Utc::now())
+        .filter(customer::Column::TenantId.eq(tenant.uuid()))
+        .filter(customer::Column::Id.eq(id))
+        .filter(customer::Column::OwnerId.is_null())
+        .exec(conn)
+        .await?;
+    if given.rows_affected != 1 {
+        return Err(StoreError::rejected("id", ErrorCode::Conflict, "the customer has an owner already"));
+    }
+    record_assignment(conn, author, (EntityKind::Customer, id), owner, &rule).await?;
+    Ok(Some((owner, rule)))
+}
+
+/// The member the first matching rule for `subject` gives this arrival to, if any, with
+/// the rule: the rule's turn is taken (under its row lock) whether or not it finds
+/// someone, as a turn is what the arrival cost it.
+pub async fn pick_owner<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    subject: AssignmentSubject,
+    arrival: &Arrival,
+) -> StoreResult<Option<(UserId, AssignmentRule)>> {
+    let applies = |rule: &AssignmentRule| {
+        rule.settings.active && rule.settings.applies_to == subject && rule.settings.conditions.matches(arrival)
+    };
     for rule in all(conn, tenant).await? {
-        if !rule.settings.active || !rule.settings.conditions.matches(&arrival) {
+        if !applies(&rule) {
             continue;
         }
         let Some(turn) = take_turn(conn, tenant, rule.id).await? else { continue };
         // Read after the lock: the rule, its members' status and counts as the previous
         // arrival (or a concurrent edit of the rule) left them.
-        let Some(rule) = find(conn, tenant, rule.id).await?.filter(|r| r.settings.active) else { continue };
-        if !rule.settings.conditions.matches(&arrival) {
-            continue;
-        }
+        let Some(rule) = find(conn, tenant, rule.id).await?.filter(applies) else { continue };
         let active = active_users(conn, tenant, &rule.settings.members).await?;
         let mut settings = rule.settings.clone();
         for member in &mut settings.members {
@@ -312,40 +341,28 @@ pub async fn assign_customer<C: ConnectionTrait>(
         let counts: Vec<i64> =
             settings.members.iter().map(|m| received.get(&(rule.id, m.user_id.uuid())).copied().unwrap_or(0)).collect();
         let Some(owner) = settings.pick(turn, |i| counts[i]) else { continue };
-        give(conn, author, new.id.uuid(), owner, &rule).await?;
         return Ok(Some((owner, rule)));
     }
     Ok(None)
 }
 
-/// Sets the owner of a customer that has none, with its log row and change event.
-async fn give<C: ConnectionTrait>(
+/// The log row (which the capacity quota counts) and the `ASSIGN` change event, naming
+/// the rule, of a record a rule gave to `owner`.
+pub async fn record_assignment<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    id: Uuid,
+    (kind, id): (EntityKind, Uuid),
     owner: UserId,
     rule: &AssignmentRule,
 ) -> StoreResult<()> {
-    let tenant = author.tenant_id;
-    let now = Utc::now();
-    let department = user::Entity::find_by_id((tenant.uuid(), owner.uuid())).one(conn).await?.map(|u| u.department_id);
-    let given = crate::customers::customer::give_to(owner, department, now)
-        .filter(customer::Column::TenantId.eq(tenant.uuid()))
-        .filter(customer::Column::Id.eq(id))
-        .filter(customer::Column::OwnerId.is_null())
-        .exec(conn)
-        .await?;
-    if given.rows_affected != 1 {
-        return Err(StoreError::rejected("id", ErrorCode::Conflict, "the customer has an owner already"));
-    }
     assignment_log::Entity::insert(assignment_log::ActiveModel {
-        tenant_id: Set(tenant.uuid()),
+        tenant_id: Set(author.tenant_id.uuid()),
         id: Set(Uuid::now_v7()),
         rule_id: Set(rule.id),
         user_id: Set(owner.uuid()),
-        record_type: Set(EntityKind::Customer.name().to_owned()),
+        record_type: Set(kind.name().to_owned()),
         record_id: Set(id),
-        at: Set(now),
+        at: Set(Utc::now()),
     })
     .exec_without_returning(conn)
     .await?;
@@ -354,6 +371,6 @@ async fn give<C: ConnectionTrait>(
         None::<()>,
         serde_json::json!({"id": rule.id, "name": rule.settings.name}),
     );
-    audit::record(conn, author, EntityKind::Customer, id, Operation::Assign, &changes).await?;
+    audit::record(conn, author, kind, id, Operation::Assign, &changes).await?;
     Ok(())
 }

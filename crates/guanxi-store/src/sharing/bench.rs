@@ -75,6 +75,7 @@ pub async fn rules(db: &Database, tenant: TenantId, reps: &[UserId]) -> crate::S
     let everyone = &reps[..reps.len().min(guanxi_domain::sharing::assignment::MAX_MEMBERS)];
     let rule = |name: &str, priority, mode, conditions, members| RuleSettings {
         name: name.to_owned(),
+        applies_to: guanxi_domain::sharing::assignment::AssignmentSubject::Customers,
         priority,
         mode,
         conditions,

@@ -574,7 +574,7 @@ impl InteractionMutation {
             };
             let parsed = customer.and_then(|c| record.interaction.parse().map(|f| (c, f)));
             results.push(None);
-            batch.push((index, IngestRecord { source, external_id, parsed }));
+            batch.push((index, IngestRecord { source, external_id, author_id: None, parsed }));
         }
         let (indexes, records): (Vec<i32>, Vec<IngestRecord>) = batch.into_iter().unzip();
         let tx = app.db.begin_tenant_write(actor.tenant_id).await?;

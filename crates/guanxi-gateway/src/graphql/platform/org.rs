@@ -167,6 +167,8 @@ pub enum ScopeModule {
     Invoice,
     /// 佣金结算单, by their rep
     Commission,
+    /// 线索
+    Lead,
 }
 
 /// Which records of a module a role sees.

@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use guanxi_domain::ids::UserId;
 use guanxi_domain::platform::access::Permission;
 use guanxi_domain::sharing::assignment::{
-    AssignmentMode as DomainMode, AssignmentRule as DomainRule, Conditions, RuleMember, RuleSettings,
+    AssignmentMode as DomainMode, AssignmentRule as DomainRule, AssignmentSubject as DomainSubject, Conditions,
+    RuleMember, RuleSettings,
 };
 use guanxi_store::sharing::assignment as store;
 use uuid::Uuid;
@@ -41,6 +42,16 @@ pub enum AssignmentMode {
     Capacity,
 }
 
+/// What a rule hands out.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "DomainSubject")]
+pub enum AssignmentSubject {
+    /// New customers without an owner.
+    Customers,
+    /// New leads without an owner.
+    Leads,
+}
+
 /// What an arrival must match; an empty list matches anything.
 #[derive(SimpleObject, InputObject, Clone, Default)]
 #[graphql(input_name = "AssignmentConditionsInput")]
@@ -52,9 +63,31 @@ pub struct AssignmentConditions {
     pub industries: Vec<String>,
     #[graphql(default)]
     pub sources: Vec<String>,
-    /// Customer levels.
+    /// Customer levels (a lead has none, so a rule naming levels takes no leads).
     #[graphql(default)]
     pub levels: Vec<String>,
+}
+
+impl From<&Conditions> for AssignmentConditions {
+    fn from(c: &Conditions) -> Self {
+        Self {
+            regions: c.regions.clone(),
+            industries: c.industries.clone(),
+            sources: c.sources.clone(),
+            levels: c.levels.clone(),
+        }
+    }
+}
+
+impl From<&AssignmentConditions> for Conditions {
+    fn from(c: &AssignmentConditions) -> Self {
+        Self {
+            regions: c.regions.clone(),
+            industries: c.industries.clone(),
+            sources: c.sources.clone(),
+            levels: c.levels.clone(),
+        }
+    }
 }
 
 /// An assignment rule. Rules are tried by ascending priority; the first active one that
@@ -124,14 +157,11 @@ impl AssignmentRule {
     async fn mode(&self) -> AssignmentMode {
         self.0.settings.mode.into()
     }
+    async fn applies_to(&self) -> AssignmentSubject {
+        self.0.settings.applies_to.into()
+    }
     async fn conditions(&self) -> AssignmentConditions {
-        let c = &self.0.settings.conditions;
-        AssignmentConditions {
-            regions: c.regions.clone(),
-            industries: c.industries.clone(),
-            sources: c.sources.clone(),
-            levels: c.levels.clone(),
-        }
+        (&self.0.settings.conditions).into()
     }
     async fn members(&self) -> Vec<AssignmentMember> {
         self.0.settings.members.iter().map(|m| AssignmentMember { rule: self.0.id, member: *m }).collect()
@@ -139,7 +169,7 @@ impl AssignmentRule {
     async fn active(&self) -> bool {
         self.0.settings.active
     }
-    /// How many customers the rule has taken a turn for.
+    /// How many arrivals the rule has taken a turn for.
     async fn turns(&self) -> i64 {
         self.0.turns
     }
@@ -168,6 +198,9 @@ pub struct AssignmentMemberInput {
 #[derive(InputObject)]
 pub struct AssignmentRuleInput {
     pub name: String,
+    /// What the rule hands out: customers unless said.
+    #[graphql(default_with = "AssignmentSubject::Customers")]
+    pub applies_to: AssignmentSubject,
     /// Lower goes first.
     #[graphql(default)]
     pub priority: i32,
@@ -196,17 +229,12 @@ impl AssignmentRuleInput {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let c = &self.conditions;
         Ok(RuleSettings {
             name: self.name.clone(),
+            applies_to: self.applies_to.into(),
             priority: self.priority,
             mode: self.mode.into(),
-            conditions: Conditions {
-                regions: c.regions.clone(),
-                industries: c.industries.clone(),
-                sources: c.sources.clone(),
-                levels: c.levels.clone(),
-            },
+            conditions: (&self.conditions).into(),
             members,
             active: self.active,
         })

@@ -45,6 +45,8 @@ pub enum HandoverItem {
     OpenTasksAndEvents,
     /// Work orders still to be worked.
     OpenWorkOrders,
+    /// Leads still open (NEW, WORKING, QUALIFIED).
+    Leads,
     /// The customers and deals others share with the user.
     Collaborations,
 }
