@@ -28,6 +28,7 @@ mod m20261130_000017_customer_values;
 mod m20261201_000018_collaborators;
 mod m20261202_000019_assignment_rules;
 mod m20261203_000020_leads;
+mod m20261203_000021_collaboration_requests;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000018_collaborators::Migration),
             Box::new(m20261202_000019_assignment_rules::Migration),
             Box::new(m20261203_000020_leads::Migration),
+            Box::new(m20261203_000021_collaboration_requests::Migration),
         ]
     }
 }

@@ -196,7 +196,7 @@ async fn unqualified_takes_a_reason_from_the_tenants_list_and_statuses_move_as_a
     assert!(history["data"]["history"].to_string().contains("预算不足"), "{history}");
 }
 
-const CONVERT: &str = "mutation($i: ConvertLeadInput!) { convertLead(input: $i) { lead { id status version convertedAt customer { id name owner { email } } contact { name mobile } opportunity { name amount { amount } owner { email } } activities { content } } duplicates { customer { name } reasons } userErrors { field code message } } }";
+const CONVERT: &str = "mutation($i: ConvertLeadInput!) { convertLead(input: $i) { lead { id status version convertedAt customer { id name owner { email } } contact { name mobile } opportunity { name amount { amount } owner { email } } activities { content } } duplicates { customer { name } customerId ownerName reasons } userErrors { field code message } } }";
 
 #[tokio::test]
 async fn conversion_makes_a_customer_contact_and_deal_or_joins_a_customer_and_a_duplicate_blocks_it() {
@@ -279,6 +279,9 @@ async fn conversion_makes_a_customer_contact_and_deal_or_joins_a_customer_and_a_
     assert!(!user_error_codes(payload).is_empty(), "{body}");
     assert_eq!(payload["duplicates"].as_array().map(Vec::len), Some(1), "{body}");
     assert_eq!(payload["duplicates"][0]["customer"], Value::Null, "another rep's customer is not shown");
+    // ... but its owner is named (撞单), and its id lets rep1 ask to work it together.
+    assert_eq!(payload["duplicates"][0]["ownerName"], "陈静", "{body}");
+    assert!(payload["duplicates"][0]["customerId"].is_string());
     let still = read_lead(&app, &rep1, &lead["id"]).await;
     assert_eq!((still["status"].as_str(), still["customer"].clone()), (Some("NEW"), Value::Null));
     assert_eq!(customers_count(admin.clone()).await, before + 1);

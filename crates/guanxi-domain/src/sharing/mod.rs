@@ -4,3 +4,4 @@
 pub mod assignment;
 pub mod collaborator;
 pub mod handover;
+pub mod request;

@@ -65,6 +65,7 @@ pub const TABLES: &[(&str, Holds)] = &[
     ("pool_log", Holds::Log),
     ("portal_tokens", Holds::Credentials),
     ("collaborators", Holds::Shares),
+    ("collaboration_requests", Holds::Log),
 ];
 
 /// Which of a user's rows in a held table are still their work; the others are history

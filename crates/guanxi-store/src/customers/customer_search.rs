@@ -282,6 +282,7 @@ pub async fn explain_search<C: ConnectionTrait>(conn: &C, tenant: TenantId, term
 }
 
 /// A likely duplicate of a draft, whether or not the caller may see it.
+#[derive(Clone, Debug)]
 pub struct Duplicate {
     pub customer: Customer,
     pub reasons: Vec<DuplicateReason>,

@@ -14,6 +14,7 @@ pub mod attachment;
 pub mod billing_profile;
 pub mod change_event;
 pub mod check_in;
+pub mod collaboration_request;
 pub mod collaborator;
 pub mod commission_line;
 pub mod commission_plan;

@@ -570,10 +570,7 @@ pub(crate) fn matches_for(
         .into_iter()
         .map(|d| {
             let shown = visible.contains(&d.customer.id.uuid());
-            DuplicateMatch {
-                customer: shown.then_some(Customer(d.customer)),
-                reasons: d.reasons.into_iter().map(Into::into).collect(),
-            }
+            DuplicateMatch { customer: d.customer, shown, reasons: d.reasons.into_iter().map(Into::into).collect() }
         })
         .collect()
 }

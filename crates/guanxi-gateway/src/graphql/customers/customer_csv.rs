@@ -214,6 +214,9 @@ pub struct ImportRowResult {
     customer: Option<Customer>,
     created: bool,
     user_errors: Vec<UserError>,
+    /// The customers a refused row looks like (撞单), with their owners' names where the
+    /// caller may know them.
+    duplicates: Vec<crate::graphql::customers::customer_input::DuplicateMatch>,
 }
 
 #[derive(SimpleObject)]
@@ -358,6 +361,8 @@ impl CustomerCsvMutation {
         let conn = app.db.connection();
         let shared_tx = if input.atomic { Some(app.db.begin_tenant_write(actor.tenant_id).await?) } else { None };
         let mut results = Vec::with_capacity(records.len());
+        // Refused rows' look-alikes, by place in `results`: shown after one scope check.
+        let mut matched = Vec::new();
         let mut created_ids = Vec::new();
         for (index, record) in records.into_iter().enumerate() {
             let index = index as i32;
@@ -369,6 +374,7 @@ impl CustomerCsvMutation {
                         customer: None,
                         created: false,
                         user_errors: vec![UserError::new("csv", ErrorCode::Invalid, format!("unreadable row: {e}"))],
+                        duplicates: vec![],
                     });
                     continue;
                 }
@@ -402,7 +408,13 @@ impl CustomerCsvMutation {
                 },
             };
             let (Some(fields), Some(owner), true) = (fields, owner, row.errors.is_empty()) else {
-                results.push(ImportRowResult { index, customer: None, created: false, user_errors: row.errors });
+                results.push(ImportRowResult {
+                    index,
+                    customer: None,
+                    created: false,
+                    user_errors: row.errors,
+                    duplicates: vec![],
+                });
                 continue;
             };
             let outcome = match &shared_tx {
@@ -431,6 +443,7 @@ impl CustomerCsvMutation {
                         customer: Some(Customer(customer)),
                         created: true,
                         user_errors: vec![],
+                        duplicates: vec![],
                     });
                 }
                 Err(Refused { invalid, duplicates }) => {
@@ -455,7 +468,14 @@ impl CustomerCsvMutation {
                             format!("duplicate of an existing customer: {}", reasons.join(", ")),
                         )];
                     }
-                    results.push(ImportRowResult { index, customer: None, created: false, user_errors: errors });
+                    results.push(ImportRowResult {
+                        index,
+                        customer: None,
+                        created: false,
+                        user_errors: errors,
+                        duplicates: vec![],
+                    });
+                    matched.push((results.len() - 1, duplicates));
                 }
             }
         }
@@ -473,6 +493,11 @@ impl CustomerCsvMutation {
                 }
                 created_ids.clear();
             }
+        }
+        let found: Vec<_> = matched.iter().flat_map(|(_, d): &(usize, Vec<_>)| d.iter().cloned()).collect();
+        let visible = crate::graphql::customers::customer::visible_ids(ctx, &actor, &found).await?;
+        for (place, duplicates) in matched {
+            results[place].duplicates = crate::graphql::customers::customer::matches_for(duplicates, &visible);
         }
         Ok(ImportCustomersPayload {
             created_count: created_ids.len() as i32,

@@ -275,13 +275,40 @@ pub struct MergeCustomersInput {
     pub choices: Vec<MergeFieldChoice>,
 }
 
-/// A customer that looks like the draft.
-#[derive(SimpleObject)]
+/// A customer that looks like the draft (撞单).
 pub struct DuplicateMatch {
+    pub(crate) customer: guanxi_domain::customers::customer::Customer,
+    /// Whether the caller may see the customer.
+    pub(crate) shown: bool,
+    pub(crate) reasons: Vec<DuplicateReason>,
+}
+
+#[async_graphql::Object]
+impl DuplicateMatch {
     /// Null when the match is outside the caller's data scope: they learn a duplicate
     /// exists (so two reps do not both work one company), not what it is.
-    pub(crate) customer: Option<Customer>,
-    pub(crate) reasons: Vec<DuplicateReason>,
+    async fn customer(&self) -> Option<Customer> {
+        self.shown.then(|| Customer(self.customer.clone()))
+    }
+    /// The match's id, shown whether or not the caller sees it, so they can ask its owner
+    /// to work it together (`requestCollaboration`).
+    async fn customer_id(&self) -> ID {
+        crate::graphql::relay::global_id(crate::graphql::customers::customer::CUSTOMER, self.customer.id.uuid())
+    }
+    /// Who owns it, by display name only: for callers who see the customer or may look
+    /// colleagues up (`org.read`); null when nobody owns it (it waits in a pool).
+    async fn owner_name(&self, ctx: &async_graphql::Context<'_>) -> crate::graphql::error::ApiResult<Option<String>> {
+        let Some(owner) = self.customer.owner_id else { return Ok(None) };
+        let actor = crate::graphql::context::actor(ctx)?;
+        if !self.shown && !actor.may(guanxi_domain::platform::access::Permission::OrgRead) {
+            return Ok(None);
+        }
+        let key = crate::graphql::finance::approval::ParticipantKey(owner.uuid());
+        Ok(crate::graphql::trade::document::loaders(ctx)?.load_one(key).await?)
+    }
+    async fn reasons(&self) -> &[DuplicateReason] {
+        &self.reasons
+    }
 }
 
 #[derive(SimpleObject)]
