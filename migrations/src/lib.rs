@@ -29,6 +29,7 @@ mod m20261201_000018_collaborators;
 mod m20261202_000019_assignment_rules;
 mod m20261203_000020_leads;
 mod m20261203_000021_collaboration_requests;
+mod m20261203_000022_forecast;
 
 pub struct Migrator;
 
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000019_assignment_rules::Migration),
             Box::new(m20261203_000020_leads::Migration),
             Box::new(m20261203_000021_collaboration_requests::Migration),
+            Box::new(m20261203_000022_forecast::Migration),
         ]
     }
 }

@@ -97,6 +97,7 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
     demo_pool(&tx, &author, east.id.uuid(), manager.id).await?;
     demo_assignment(&tx, &author, &[rep1, rep2]).await?;
     crate::seed_leads::demo_leads(&tx, &author, &[rep1, rep2, rep3]).await?;
+    demo_quotas(&tx, &author, &[rep1, rep2, rep3]).await?;
     let agent = user(
         &tx,
         &author,
@@ -186,6 +187,24 @@ async fn demo_assignment<C: guanxi_store::ConnectionTrait>(
         active: true,
     };
     guanxi_store::sharing::assignment::create(tx, author, settings).await?;
+    Ok(())
+}
+
+/// Each rep's quota (销售目标) for this month and the next two: 100,000, 80,000 and 60,000
+/// yuan, so `forecast` shows attainment beside what each won and has in the pipeline.
+async fn demo_quotas<C: guanxi_store::ConnectionTrait>(tx: &C, author: &Author, reps: &[UserId]) -> anyhow::Result<()> {
+    use chrono::Datelike;
+    let today = guanxi_domain::customers::customer::shanghai_date(chrono::Utc::now());
+    let month = |ahead: u32| {
+        let m = today.month0() + ahead;
+        chrono::NaiveDate::from_ymd_opt(today.year() + (m / 12) as i32, m % 12 + 1, 1)
+    };
+    let months: Vec<_> = (0..3).filter_map(month).collect();
+    for (rep, yuan) in reps.iter().zip([100_000_i64, 80_000, 60_000]) {
+        let quotas: Vec<_> = months.iter().map(|m| (*m, Some(yuan * 100))).collect();
+        let all = guanxi_domain::platform::access::ScopeRule::All;
+        guanxi_store::sales::forecast::set_quotas(tx, author, all, *rep, &quotas).await?;
+    }
     Ok(())
 }
 

@@ -587,6 +587,12 @@ async fn opportunities(
             stage_entered_at: Set(at),
             reached_position: Set(reached),
             closed_at: Set((kind != StageKind::Open).then_some(at)),
+            forecast_category: Set(match kind {
+                StageKind::Won => "CLOSED",
+                StageKind::Lost => "OMITTED",
+                StageKind::Open => ["PIPELINE", "PIPELINE", "BEST_CASE", "COMMIT"][id.as_u128() as usize % 4],
+            }
+            .to_owned()),
             close_reason: Set(match kind {
                 StageKind::Lost => Some(pick(rng, &["价格高于竞品", "需求取消", "选择了竞品", "预算不足"]).to_string()),
                 StageKind::Won => Some("方案最优".into()),

@@ -219,6 +219,8 @@ pub struct Opportunity {
     pub closed_at: Option<DateTime<Utc>>,
     /// Why the deal was won or lost.
     pub close_reason: Option<String>,
+    /// Where it counts in the forecast.
+    pub forecast_category: crate::sales::forecast::ForecastCategory,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

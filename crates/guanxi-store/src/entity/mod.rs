@@ -66,6 +66,7 @@ pub mod refresh_token;
 pub mod reminder;
 pub mod role;
 pub mod sales_order;
+pub mod sales_quota;
 pub mod service_contract;
 pub mod session;
 pub mod technician;

@@ -25,6 +25,7 @@ pub struct Model {
     pub reached_position: i32,
     pub closed_at: Option<DateTimeUtc>,
     pub close_reason: Option<String>,
+    pub forecast_category: String,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

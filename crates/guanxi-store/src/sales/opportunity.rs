@@ -63,6 +63,8 @@ pub fn to_domain(m: opportunity::Model) -> StoreResult<Opportunity> {
         reached_position: m.reached_position,
         closed_at: m.closed_at,
         close_reason: m.close_reason,
+        forecast_category: Cell::of("opportunities", m.id, "forecast_category")
+            .text(&m.forecast_category, guanxi_domain::sales::forecast::ForecastCategory::parse)?,
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -599,6 +601,13 @@ pub async fn move_stage<C: ConnectionTrait>(
         stage_entered_at: Set(now),
         closed_at: Set((moved.status != StageKind::Open).then_some(now)),
         close_reason: Set(moved.close_reason.clone()),
+        forecast_category: Set(guanxi_domain::sales::forecast::category_after_move(
+            before.status,
+            moved.status,
+            before.forecast_category,
+        )
+        .as_str()
+        .to_owned()),
         ..Default::default()
     };
     let after = repo::write_versioned::<Opportunities, _>(

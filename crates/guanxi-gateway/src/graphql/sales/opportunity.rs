@@ -201,6 +201,10 @@ impl Opportunity {
     async fn close_reason(&self) -> Option<&str> {
         self.0.close_reason.as_deref()
     }
+    /// Where it counts in the forecast (`setOpportunityForecastCategory`).
+    async fn forecast_category(&self) -> super::forecast::ForecastCategory {
+        self.0.forecast_category.into()
+    }
     /// Its product lines; when it has any, its amount is their total.
     async fn lines(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::trade::document::DocumentLine>> {
         crate::graphql::trade::deal::deal_lines(ctx, self.0.id.uuid()).await
