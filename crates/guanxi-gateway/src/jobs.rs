@@ -117,12 +117,23 @@ pub fn lead_rescoring(db: Database) -> BoxFuture<'static, anyhow::Result<u64>> {
 /// [`lead_rescoring`] as seen at `now` (tests move the clock with it): a batch per tenant
 /// due, each in the tenant's write transaction. A lead written meanwhile keeps the score
 /// its writer gave it.
+/// Batches one run gives a tenant at most (a million leads).
+const LEAD_RESCORE_BATCHES: u32 = 2_000;
+
 pub async fn lead_rescoring_at(db: Database, now: chrono::DateTime<Utc>) -> anyhow::Result<u64> {
     let mut rescored = 0;
     for tenant in guanxi_store::leads::lead::tenants_due(db.connection(), now).await? {
-        let tx = db.begin_tenant_write(tenant).await?;
-        rescored += guanxi_store::leads::lead::rescore_due(&tx, tenant, now).await?;
-        tx.commit().await?;
+        // Batch after batch, each its own short transaction, until the tenant's queue is
+        // drained (new rules on 50,000 leads take one run, not a hundred).
+        for _ in 0..LEAD_RESCORE_BATCHES {
+            let tx = db.begin_tenant_write(tenant).await?;
+            let done = guanxi_store::leads::lead::rescore_due(&tx, tenant, now).await?;
+            tx.commit().await?;
+            rescored += done;
+            if done < guanxi_store::leads::lead::RESCORE_BATCH {
+                break;
+            }
+        }
     }
     Ok(rescored)
 }

@@ -255,6 +255,16 @@ async fn conversion_makes_a_customer_contact_and_deal_or_joins_a_customer_and_a_
     assert_eq!(refused(&app, &rep1, CONVERT, input, "convertLead").await.0, ["VERSION_CONFLICT"]);
     assert_eq!(customers_count(admin.clone()).await, before + 1);
 
+    // A bad deal is refused as createOpportunity refuses it, and nothing is written.
+    let lead = create_lead(&app, &rep1, json!({"lead": {"name": "孔明", "company": "无锡卧龙机电有限公司"}})).await;
+    let input =
+        json!({"id": lead["id"], "expectedVersion": lead["version"], "opportunity": {"name": " ", "amount": "-5"}});
+    let (codes, text) = refused(&app, &rep1, CONVERT, input, "convertLead").await;
+    assert_eq!(codes.len(), 2, "{text}");
+    assert!(text.contains("opportunity.name") && text.contains("opportunity.amount"), "{text}");
+    assert_eq!(customers_count(admin.clone()).await, before + 1);
+    assert_eq!(read_lead(&app, &rep1, &lead["id"]).await["status"], "NEW");
+
     // An existing customer the rep works: a contact joins it, no customer is made.
     let mingyuan = customer(&app, &rep1, "上海明远机械制造有限公司").await;
     let lead = create_lead(

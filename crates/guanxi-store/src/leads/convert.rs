@@ -91,6 +91,17 @@ pub async fn convert<C: ConnectionTrait>(
     deal: Option<OpportunityFields>,
 ) -> StoreResult<Converted> {
     let tenant = author.tenant_id;
+    // The deal is checked as createOpportunity checks it, its errors under `opportunity.`.
+    let deal = deal
+        .map(|fields| OpportunityFields { source: fields.source.or(lead.fields.source.clone()), ..fields }.check())
+        .transpose()
+        .map_err(|invalid| {
+            let errors = invalid.0.into_iter().map(|mut e| {
+                e.field = format!("opportunity.{}", e.field);
+                e
+            });
+            guanxi_domain::Invalid(errors.collect())
+        })?;
     let contact = crate::customers::contact::create(
         conn,
         author,
@@ -112,7 +123,7 @@ pub async fn convert<C: ConnectionTrait>(
                     pipeline_id: None,
                     stage_id: None,
                     owner_id: Some(owner),
-                    fields: OpportunityFields { source: fields.source.or(lead.fields.source.clone()), ..fields },
+                    fields,
                 },
             )
             .await?,

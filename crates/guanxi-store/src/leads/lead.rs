@@ -645,5 +645,15 @@ pub async fn restore<C: ConnectionTrait>(
     rule: ScopeRule,
     (id, expected_version): (Uuid, i32),
 ) -> StoreResult<Lead> {
-    repo::restore::<Leads, C>(conn, author, rule, id, expected_version).await
+    let restored = repo::restore::<Leads, C>(conn, author, rule, id, expected_version).await?;
+    // Rules may have changed, or inactivity come due, while it was in the bin.
+    if restored.status.is_open() {
+        lead::Entity::update_many()
+            .col_expr(lead::Column::RescoreAt, Expr::value(Utc::now()))
+            .filter(lead::Column::TenantId.eq(author.tenant_id.uuid()))
+            .filter(lead::Column::Id.eq(id))
+            .exec(conn)
+            .await?;
+    }
+    Ok(restored)
 }

@@ -1,7 +1,8 @@
 //! The conversion report (线索转化分析): by source and campaign, how many leads came,
 //! how many were qualified (QUALIFIED or CONVERTED), how many converted, and what the
 //! deals they became won, in one grouped statement through the caller's scopes: the
-//! `LEAD` scope on the leads and the `OPPORTUNITY` scope on the deals' owners (a deal the
+//! `LEAD` scope on the leads and the deals' own scope (their owner and customer, as every
+//! read of a deal has it; a deal the
 //! caller does not see adds nothing).
 
 use chrono::{DateTime, Utc};
@@ -9,7 +10,7 @@ use guanxi_domain::ids::TenantId;
 use guanxi_domain::leads::lead::LeadStatus;
 use guanxi_domain::platform::access::ScopeRule;
 use sea_orm::sea_query::{Alias, Asterisk, CaseStatement, Expr, ExprTrait, Func, Query};
-use sea_orm::{Condition, ConnectionTrait};
+use sea_orm::{Condition, ConnectionTrait, QuerySelect, QueryTrait};
 
 use crate::error::StoreResult;
 use crate::scope::owner_condition;
@@ -30,10 +31,14 @@ pub struct ConversionRow {
 pub async fn conversion<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
-    (leads_rule, deals_rule): (ScopeRule, ScopeRule),
+    (leads_rule, deals): (ScopeRule, crate::sales::opportunity::OpportunityScope),
     (from, to): (DateTime<Utc>, DateTime<Utc>),
 ) -> StoreResult<Vec<ConversionRow>> {
     let backend = conn.get_database_backend();
+    let seen_deals = <crate::sales::opportunity::Opportunities as crate::repo::Scoped>::live(backend, tenant, deals)
+        .select_only()
+        .column(crate::entity::opportunity::Column::Id)
+        .into_query();
     let (l, o) = (Alias::new("l"), Alias::new("o"));
     let col = |table: &Alias, column: &str| Expr::col((table.clone(), Alias::new(column)));
     // Sums are NUMERIC on PostgreSQL: cast back to whole numbers.
@@ -64,7 +69,7 @@ pub async fn conversion<C: ConnectionTrait>(
                 .add(col(&o, "tenant_id").equals((l.clone(), Alias::new("tenant_id"))))
                 .add(col(&o, "id").equals((l.clone(), Alias::new("opportunity_id"))))
                 .add(col(&o, "deleted_at").is_null())
-                .add(owner_condition(backend, tenant, deals_rule, (o.clone(), Alias::new("owner_id")))),
+                .add(col(&o, "id").in_subquery(seen_deals)),
         )
         .and_where(col(&l, "tenant_id").eq(tenant.uuid()))
         .and_where(col(&l, "deleted_at").is_null())

@@ -12,7 +12,7 @@ use guanxi_domain::customers::customer::CustomerKind;
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::CustomerId;
 use guanxi_domain::leads::lead::Lead as DomainLead;
-use guanxi_domain::platform::access::{Module, Permission};
+use guanxi_domain::platform::access::Permission;
 use guanxi_domain::sales::opportunity::OpportunityFields;
 use guanxi_store::leads::convert::Scopes;
 use rust_decimal::Decimal;
@@ -219,7 +219,7 @@ impl ConversionQuery {
         if to <= from || to - from > chrono::Duration::days(1_100) {
             return Err(ApiError::BadUserInput("a window of up to 1,100 days, `to` after `from`".into()));
         }
-        let rules = (lead_scope(actor), actor.scope_rule(Module::Opportunity));
+        let rules = (lead_scope(actor), crate::graphql::loaders::opportunity_scope(actor));
         let conn = state(ctx).db.connection();
         let rows = guanxi_store::leads::report::conversion(conn, actor.tenant_id, rules, (from, to)).await?;
         let sees_deals = actor.may(Permission::OpportunityRead);

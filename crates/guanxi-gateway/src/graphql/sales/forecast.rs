@@ -304,7 +304,9 @@ impl ForecastMutation {
         for (i, q) in input.quotas.iter().enumerate() {
             let month = NaiveDate::from_ymd_opt(chrono::Datelike::year(&q.month), chrono::Datelike::month(&q.month), 1);
             let amount = match q.amount {
-                Some(a) if a < Decimal::ZERO || a.scale() > 2 || a > Decimal::from(1_000_000_000_000i64) => {
+                Some(a)
+                    if a < Decimal::ZERO || a.normalize().scale() > 2 || a > Decimal::from(1_000_000_000_000i64) =>
+                {
                     let message = "a quota is 0 or more, in yuan to the fen";
                     return refused(UserError::new(&format!("quotas.{i}.amount"), ErrorCode::Invalid, message));
                 }

@@ -72,7 +72,11 @@ impl CollaborationRequest {
     async fn status(&self) -> RequestStatus {
         self.0.status.into()
     }
+    /// Who decided, by display name, for callers who may look colleagues up (`org.read`).
     async fn decided_by(&self, ctx: &Context<'_>) -> ApiResult<Option<Participant>> {
+        if !crate::graphql::context::actor(ctx)?.may(Permission::OrgRead) {
+            return Ok(None);
+        }
         participant(ctx, self.0.decided_by).await
     }
     async fn decided_at(&self) -> Option<DateTime<Utc>> {
