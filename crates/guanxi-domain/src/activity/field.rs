@@ -101,7 +101,8 @@ fn shanghai() -> chrono::FixedOffset {
     chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix())
 }
 
-fn start_of(date: NaiveDate) -> DateTime<Utc> {
+/// Midnight of `date` in Shanghai, as an instant.
+pub fn start_of(date: NaiveDate) -> DateTime<Utc> {
     let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
     shanghai().from_local_datetime(&midnight).single().map(|d| d.with_timezone(&Utc)).unwrap_or_default()
 }

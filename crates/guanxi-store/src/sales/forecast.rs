@@ -82,9 +82,7 @@ pub async fn figures<C: ConnectionTrait>(
     who: &Who,
 ) -> StoreResult<Vec<((String, Option<Uuid>), Figures)>> {
     let backend = conn.get_database_backend();
-    let midnight = |d: NaiveDate| {
-        d.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - chrono::Duration::hours(8)).unwrap_or_else(Utc::now)
-    };
+    let midnight = guanxi_domain::activity::field::start_of;
     let mut cells: HashMap<(String, Option<Uuid>), Figures> = HashMap::new();
 
     let won = OpportunityFilter {

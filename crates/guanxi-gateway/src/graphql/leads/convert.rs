@@ -232,7 +232,7 @@ impl ConversionQuery {
                     (Decimal::from(r.converted) * Decimal::from(100) / Decimal::from(r.leads))
                         .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
                 },
-                won_amount: sees_deals.then(|| Decimal::new(r.won_fen, 2)),
+                won_amount: sees_deals.then(|| guanxi_domain::sales::opportunity::from_fen(r.won_fen)),
                 source: r.source,
                 campaign: r.campaign,
                 leads: r.leads,

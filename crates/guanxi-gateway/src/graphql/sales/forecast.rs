@@ -126,7 +126,7 @@ impl ForecastRow {
 }
 
 fn fen(amount: i64) -> Money {
-    Money::cny(Decimal::new(amount, 2))
+    Money::cny(guanxi_domain::sales::opportunity::from_fen(amount))
 }
 
 /// One period of a forecast.
