@@ -30,6 +30,7 @@ mod m20261202_000019_assignment_rules;
 mod m20261203_000020_leads;
 mod m20261203_000021_collaboration_requests;
 mod m20261203_000022_forecast;
+mod m20261204_000023_campaigns;
 
 pub struct Migrator;
 
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000020_leads::Migration),
             Box::new(m20261203_000021_collaboration_requests::Migration),
             Box::new(m20261203_000022_forecast::Migration),
+            Box::new(m20261204_000023_campaigns::Migration),
         ]
     }
 }

@@ -31,6 +31,8 @@ pub enum EntityKind {
     Pool,
     AssignmentRule,
     Lead,
+    Campaign,
+    CarePlan,
     Attachment,
     CheckIn,
     VisitPlan,
@@ -126,6 +128,8 @@ impl EntityKind {
         EntityKind::Pool,
         EntityKind::AssignmentRule,
         EntityKind::Lead,
+        EntityKind::Campaign,
+        EntityKind::CarePlan,
         EntityKind::Attachment,
         EntityKind::CheckIn,
         EntityKind::VisitPlan,
@@ -166,6 +170,8 @@ impl EntityKind {
             EntityKind::Pool => "Pool",
             EntityKind::AssignmentRule => "AssignmentRule",
             EntityKind::Lead => "Lead",
+            EntityKind::Campaign => "Campaign",
+            EntityKind::CarePlan => "CarePlan",
             EntityKind::Attachment => "Attachment",
             EntityKind::CheckIn => "CheckIn",
             EntityKind::VisitPlan => "VisitPlan",
@@ -207,6 +213,8 @@ impl EntityKind {
             EntityKind::Pool => "pool",
             EntityKind::AssignmentRule => "assignment rule",
             EntityKind::Lead => "lead",
+            EntityKind::Campaign => "campaign",
+            EntityKind::CarePlan => "care plan",
             EntityKind::Attachment => "attachment",
             EntityKind::CheckIn => "check-in",
             EntityKind::VisitPlan => "visit plan",
@@ -249,6 +257,8 @@ impl EntityKind {
             EntityKind::ApiKey => Some(Permission::ApiKeyManage),
             EntityKind::Customer => Some(Permission::CustomerRead),
             EntityKind::Lead => Some(Permission::LeadRead),
+            EntityKind::Campaign => Some(Permission::CampaignRead),
+            EntityKind::CarePlan => Some(Permission::CarePlan),
             EntityKind::VisitPlan => Some(Permission::CustomerRead),
             EntityKind::Contact => Some(Permission::ContactRead),
             EntityKind::Interaction => Some(Permission::InteractionRead),
@@ -338,6 +348,10 @@ impl EntityKind {
             | EntityKind::Defect
             | EntityKind::Article
             | EntityKind::CommissionPlan
+            // Campaigns are the company's marketing, and care plans its care: whoever may
+            // read them sees them all (the members and deals inside go through their scopes).
+            | EntityKind::Campaign
+            | EntityKind::CarePlan
             | EntityKind::Product => Visibility::Tenant,
             // A statement is its rep's: seen through the commission scope on the rep.
             EntityKind::CommissionStatement => Visibility::Owner(actor.scope_rule(Module::Commission)),
@@ -427,6 +441,8 @@ impl EntityKind {
             | EntityKind::Pipeline
             | EntityKind::Pool
             | EntityKind::AssignmentRule
+            | EntityKind::Campaign
+            | EntityKind::CarePlan
             | EntityKind::Attachment
             | EntityKind::ProductCategory
             | EntityKind::ApprovalFlow

@@ -118,6 +118,14 @@ id_type!(
     LeadId
 );
 id_type!(
+    /// A marketing campaign (营销活动).
+    CampaignId
+);
+id_type!(
+    /// A care plan (客户关怀计划).
+    CarePlanId
+);
+id_type!(
     /// A product of the catalogue (产品).
     ProductId
 );

@@ -50,6 +50,7 @@ pub mod error;
 pub mod finance;
 pub mod ids;
 pub mod leads;
+pub mod marketing;
 pub mod mnemonic;
 pub mod phone;
 pub mod platform;

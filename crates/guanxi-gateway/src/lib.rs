@@ -16,6 +16,7 @@ pub mod rate_limit;
 pub mod seed;
 mod seed_finance;
 mod seed_leads;
+mod seed_marketing;
 mod seed_service;
 mod seed_trade;
 pub mod telemetry;

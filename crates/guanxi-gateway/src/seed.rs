@@ -97,6 +97,12 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
     demo_pool(&tx, &author, east.id.uuid(), manager.id).await?;
     demo_assignment(&tx, &author, &[rep1, rep2]).await?;
     crate::seed_leads::demo_leads(&tx, &author, &[rep1, rep2, rep3]).await?;
+    let credited: Vec<_> = customers
+        .iter()
+        .filter(|(name, ..)| ["上海明远机械制造有限公司", "苏州恒信电子科技有限公司"].contains(name))
+        .map(|(_, id, _)| *id)
+        .collect();
+    crate::seed_marketing::demo_marketing(&tx, &author, manager.id, &credited).await?;
     demo_quotas(&tx, &author, &[rep1, rep2, rep3]).await?;
     let agent = user(
         &tx,
@@ -447,6 +453,7 @@ async fn demo_deal<C: guanxi_store::ConnectionTrait>(
         stage_id: None,
         owner_id: owner,
         fields,
+        campaign_id: None,
     };
     let mut opportunity = guanxi_store::sales::opportunity::create(tx, author, scope, new).await?;
     for step in steps {

@@ -593,6 +593,8 @@ async fn opportunities(
                 StageKind::Open => ["PIPELINE", "PIPELINE", "BEST_CASE", "COMMIT"][id.as_u128() as usize % 4],
             }
             .to_owned()),
+            // The campaign loader links some deals to campaigns.
+            campaign_id: Set(None),
             close_reason: Set(match kind {
                 StageKind::Lost => Some(pick(rng, &["价格高于竞品", "需求取消", "选择了竞品", "预算不足"]).to_string()),
                 StageKind::Won => Some("方案最优".into()),

@@ -25,6 +25,7 @@ pub mod error;
 pub mod filter;
 pub mod finance;
 pub mod leads;
+pub mod marketing;
 pub mod page;
 pub mod platform;
 pub mod repo;

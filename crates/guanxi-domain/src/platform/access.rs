@@ -146,6 +146,9 @@ permissions! {
     LeadRead => "lead.read", "查看线索";
     LeadWrite => "lead.write", "新建和跟进线索";
     LeadConvert => "lead.convert", "转化线索";
+    CampaignRead => "campaign.read", "查看营销活动";
+    CampaignWrite => "campaign.write", "管理营销活动和成员";
+    CarePlan => "care.plan", "制定客户关怀计划";
 }
 
 impl fmt::Display for Permission {
@@ -520,6 +523,7 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
         P::LeadRead,
         P::LeadWrite,
         P::LeadConvert,
+        P::CampaignRead,
     ];
     let read_all = [
         P::OrgRead,
@@ -538,6 +542,7 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
         P::InvoiceRead,
         P::CommissionRead,
         P::LeadRead,
+        P::CampaignRead,
     ];
     vec![
         BuiltinRole {
@@ -572,6 +577,8 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
                     P::QuoteApprove,
                     P::ProductCost,
                     P::ContractVoid,
+                    P::CampaignWrite,
+                    P::CarePlan,
                 ],
             ]
             .concat(),

@@ -221,6 +221,8 @@ pub struct Opportunity {
     pub close_reason: Option<String>,
     /// Where it counts in the forecast.
     pub forecast_category: crate::sales::forecast::ForecastCategory,
+    /// The campaign it came from (its source for the campaign's return).
+    pub campaign_id: Option<crate::ids::CampaignId>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

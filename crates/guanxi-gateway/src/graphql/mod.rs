@@ -9,6 +9,7 @@ pub mod finance;
 pub mod leads;
 pub mod limits;
 pub mod loaders;
+pub mod marketing;
 pub mod mutation;
 pub mod node;
 pub mod platform;
@@ -41,6 +42,7 @@ pub struct Query(
     analytics::AnalyticsQuery,
     sharing::SharingQuery,
     leads::LeadQuery,
+    marketing::MarketingQuery,
     activity::calendar::CalendarQuery,
     activity::field::FieldQuery,
     customers::customer_csv::CustomerCsvQuery,
@@ -66,6 +68,7 @@ pub struct Mutation(
     analytics::AnalyticsMutation,
     sharing::SharingMutation,
     leads::LeadMutation,
+    marketing::MarketingMutation,
     activity::calendar::CalendarMutation,
     activity::field::FieldMutation,
     customers::customer_csv::CustomerCsvMutation,

@@ -55,6 +55,8 @@ pub enum Node {
     CommissionPlan(crate::graphql::finance::commission::CommissionPlan),
     CommissionStatement(crate::graphql::finance::commission_statement::CommissionStatement),
     Lead(crate::graphql::leads::lead::Lead),
+    Campaign(crate::graphql::marketing::campaign::Campaign),
+    CarePlan(crate::graphql::marketing::care::CarePlan),
 }
 
 /// Resolves one global id to a record the caller may see, or `None`. Whether the caller
@@ -180,6 +182,13 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
             .load_one(crate::graphql::leads::lead::LeadKey(uuid))
             .await?
             .map(|l| Node::Lead(crate::graphql::leads::lead::Lead(l))),
+        EntityKind::Campaign => loaders
+            .load_one(crate::graphql::marketing::campaign::CampaignKey(uuid))
+            .await?
+            .map(|c| Node::Campaign(crate::graphql::marketing::campaign::Campaign(c))),
+        EntityKind::CarePlan => guanxi_store::marketing::care::find(conn, actor.tenant_id, (), uuid)
+            .await?
+            .map(|p| Node::CarePlan(crate::graphql::marketing::care::CarePlan(p))),
         // Kinds with a history but no `Node` type (yet): reached through their own queries.
         // A pool is seen by its members without `settings.manage`, which the registry asks
         // for its history; a visit plan's type carries its progress.

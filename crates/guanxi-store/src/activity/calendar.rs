@@ -213,7 +213,7 @@ async fn write_assignees<C: ConnectionTrait>(
     Ok(())
 }
 
-fn active_model(fields: &EventFields) -> event::ActiveModel {
+pub(crate) fn active_model(fields: &EventFields) -> event::ActiveModel {
     event::ActiveModel {
         kind: Set(fields.kind.as_str().to_owned()),
         title: Set(fields.title.trim().to_owned()),

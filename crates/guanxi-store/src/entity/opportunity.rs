@@ -26,6 +26,7 @@ pub struct Model {
     pub closed_at: Option<DateTimeUtc>,
     pub close_reason: Option<String>,
     pub forecast_category: String,
+    pub campaign_id: Option<Uuid>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -112,6 +112,12 @@ pub async fn convert<C: ConnectionTrait>(
         Default::default(),
     )
     .await?;
+    // The deal comes from the lead's latest campaign, and the customer joins its campaigns.
+    crate::marketing::member::carry_over(conn, tenant, lead.id.uuid(), customer.uuid()).await?;
+    let campaign_id = match deal {
+        Some(_) => crate::marketing::member::latest_campaign_of(conn, tenant, lead.id.uuid()).await?,
+        None => None,
+    };
     let deal = match deal {
         Some(fields) => Some(
             crate::sales::opportunity::create(
@@ -124,6 +130,7 @@ pub async fn convert<C: ConnectionTrait>(
                     stage_id: None,
                     owner_id: Some(owner),
                     fields,
+                    campaign_id,
                 },
             )
             .await?,

@@ -186,7 +186,7 @@ fn fields_json(fields: &LeadFields) -> serde_json::Value {
 }
 
 /// Checks `owner` is an active user of the tenant.
-async fn check_owner<C: ConnectionTrait>(conn: &C, tenant: TenantId, owner: UserId) -> StoreResult<()> {
+pub async fn check_owner<C: ConnectionTrait>(conn: &C, tenant: TenantId, owner: UserId) -> StoreResult<()> {
     let active = user::Entity::find_by_id((tenant.uuid(), owner.uuid()))
         .one(conn)
         .await?

@@ -65,6 +65,7 @@ pub fn to_domain(m: opportunity::Model) -> StoreResult<Opportunity> {
         close_reason: m.close_reason,
         forecast_category: Cell::of("opportunities", m.id, "forecast_category")
             .text(&m.forecast_category, guanxi_domain::sales::forecast::ForecastCategory::parse)?,
+        campaign_id: m.campaign_id.map(Into::into),
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -136,6 +137,8 @@ pub struct OpportunityFilter {
     /// Owners in this department or below it (a team's deals).
     pub department_id: Option<DepartmentId>,
     pub pipeline_id: Option<Uuid>,
+    /// Deals that came from this campaign.
+    pub campaign_id: Option<Uuid>,
     pub stage_id: Option<IdFilter>,
     pub status: Option<Vec<StageKind>>,
     pub created_at: Option<TimeFilter>,
@@ -167,6 +170,9 @@ impl OpportunityFilter {
         }
         if let Some(pipeline) = self.pipeline_id {
             all = all.add(opportunity::Column::PipelineId.eq(pipeline));
+        }
+        if let Some(campaign) = self.campaign_id {
+            all = all.add(opportunity::Column::CampaignId.eq(campaign));
         }
         if let Some(f) = &self.stage_id {
             all = all.add(f.condition(opportunity::Column::StageId));
@@ -440,6 +446,8 @@ pub struct NewOpportunity {
     pub stage_id: Option<StageId>,
     pub owner_id: Option<UserId>,
     pub fields: OpportunityFields,
+    /// The live campaign it came from (its source for the campaign's return).
+    pub campaign_id: Option<Uuid>,
 }
 
 /// Creates an opportunity on a live customer the caller may see, in the given open stage
@@ -469,6 +477,9 @@ pub async fn create<C: ConnectionTrait>(
     if let Some(owner) = new.owner_id {
         check_owner(conn, tenant, owner).await?;
     }
+    if let Some(campaign) = new.campaign_id {
+        crate::marketing::campaign::live(conn, tenant, campaign, "campaignId").await?;
+    }
     let now = Utc::now();
     let id = OpportunityId::new();
     let mut model = field_model(&new.fields);
@@ -480,6 +491,7 @@ pub async fn create<C: ConnectionTrait>(
     model.status = Set(StageKind::Open.as_str().to_owned());
     model.currency = Set("CNY".to_owned());
     model.owner_id = Set(new.owner_id.map(UserId::uuid));
+    model.campaign_id = Set(new.campaign_id);
     model.stage_entered_at = Set(now);
     model.reached_position = Set(stage.position);
     model.closed_at = Set(None);
@@ -506,7 +518,8 @@ pub async fn create<C: ConnectionTrait>(
         .field("customerId", (), new.customer_id)
         .field("pipelineId", (), pipeline.id)
         .field("stageId", (), stage.id)
-        .field("ownerId", (), new.owner_id);
+        .field("ownerId", (), new.owner_id)
+        .field("campaignId", None::<Uuid>, new.campaign_id);
     audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
     Ok(created)
 }

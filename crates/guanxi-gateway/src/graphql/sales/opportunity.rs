@@ -21,6 +21,7 @@ use crate::graphql::context::{actor, author, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
 use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{CustomerKey, Loaders, PipelineStagesKey, StageChangesKey, UserKey, opportunity_scope};
+use crate::graphql::marketing::campaign::CAMPAIGN;
 use crate::graphql::mutation::{Idempotent, Recycle, transact, write, write_by_id};
 use crate::graphql::platform::org::{DEPARTMENT, USER, User};
 use crate::graphql::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
@@ -205,6 +206,11 @@ impl Opportunity {
     async fn forecast_category(&self) -> super::forecast::ForecastCategory {
         self.0.forecast_category.into()
     }
+    /// The campaign it came from (`campaign.read`; null while the campaign is in the
+    /// recycle bin).
+    async fn campaign(&self, ctx: &Context<'_>) -> ApiResult<Option<crate::graphql::marketing::campaign::Campaign>> {
+        crate::graphql::marketing::campaign::campaign_of(ctx, self.0.campaign_id).await
+    }
     /// Its product lines; when it has any, its amount is their total.
     async fn lines(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::trade::document::DocumentLine>> {
         crate::graphql::trade::deal::deal_lines(ctx, self.0.id.uuid()).await
@@ -248,6 +254,8 @@ pub struct OpportunityFilter {
     /// Deals owned by anyone in this department or below it.
     pub department_id: Option<ID>,
     pub pipeline_id: Option<ID>,
+    /// Deals that came from this campaign (营销活动).
+    pub campaign_id: Option<ID>,
     pub stage_id: Option<IdFilter>,
     pub status: Option<Vec<StageKind>>,
     pub created_at: Option<TimeRange>,
@@ -277,6 +285,7 @@ impl OpportunityFilter {
                 .map(|d| expect_id(d, DEPARTMENT).map(DepartmentId::from_uuid))
                 .transpose()?,
             pipeline_id: self.pipeline_id.as_ref().map(|p| expect_id(p, PIPELINE)).transpose()?,
+            campaign_id: self.campaign_id.as_ref().map(|c| expect_id(c, CAMPAIGN)).transpose()?,
             stage_id: self.stage_id.as_ref().map(|f| f.to_store(STAGE)).transpose()?,
             status: self.status.as_ref().map(|s| s.iter().map(|k| (*k).into()).collect()),
             created_at: self.created_at.as_ref().map(TimeRange::to_store),
@@ -556,6 +565,8 @@ pub struct CreateOpportunityInput {
     pub stage_id: Option<ID>,
     /// The caller when left out.
     pub owner_id: Option<ID>,
+    /// The campaign it came from (营销活动), for the campaign's return.
+    pub campaign_id: Option<ID>,
     #[graphql(flatten)]
     pub fields: OpportunityFieldsInput,
     #[serde(skip)]
@@ -644,9 +655,10 @@ impl OpportunityMutation {
         let pipeline = optional_id("pipelineId", &input.pipeline_id, PIPELINE).map_err(|e| errors.push(e)).ok();
         let stage = optional_id("stageId", &input.stage_id, STAGE).map_err(|e| errors.push(e)).ok();
         let owner = optional_id("ownerId", &input.owner_id, USER).map_err(|e| errors.push(e)).ok();
+        let campaign = optional_id("campaignId", &input.campaign_id, CAMPAIGN).map_err(|e| errors.push(e)).ok();
         let fields = input.fields.merge_into(None).map_err(|e| errors.extend(UserError::all(e))).ok();
-        let (Some(customer), Some(pipeline), Some(stage), Some(owner), Some(fields)) =
-            (customer, pipeline, stage, owner, fields)
+        let (Some(customer), Some(pipeline), Some(stage), Some(owner), Some(campaign), Some(fields)) =
+            (customer, pipeline, stage, owner, campaign, fields)
         else {
             return Ok(Err(errors).into());
         };
@@ -658,6 +670,7 @@ impl OpportunityMutation {
             stage_id: stage.map(StageId::from_uuid),
             owner_id: Some(owner.map(UserId::from_uuid).unwrap_or(actor.user_id)),
             fields,
+            campaign_id: campaign,
         };
         let tenant = actor.tenant_id;
         let idempotent = Idempotent::new(&actor, "createOpportunity", input.idempotency_key.as_deref(), &input);

@@ -1,0 +1,6 @@
+//! Marketing (营销): campaigns and their return (`campaign`), their members (`member`),
+//! and care plans that put tasks in the owners' calendars (`care`).
+
+pub mod campaign;
+pub mod care;
+pub mod member;
