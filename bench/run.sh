@@ -241,6 +241,15 @@ add "19b createCustomer by rules" '{"query":"mutation($i: CreateCustomerInput!) 
 add "21a leads by score 50 (rep)" '{"query":"{ leads(first: 50, orderBy: {field: SCORE}, filter: {status: [NEW, WORKING, QUALIFIED]}) { nodes { name company score scoreLines { rule points } owner { displayName } activities { channel } } } }"}' "$earner_token"
 add "21b createLead scored" '{"query":"mutation($i: CreateLeadInput!) { createLead(input: $i) { lead { id score } userErrors { code } } }","variables":{"i":{"lead":{"name":"压测新线索__N__","company":"压测线索新公司__N__","phone":"13900000000","industry":"制造业","source":"展会"}}}}' "$earner_token"
 add "21c leadConversionReport year" "{\"query\":\"query(\$f: DateTime!, \$t: DateTime!) { leadConversionReport(from: \$f, to: \$t) { source campaign leads qualified converted wonAmount } }\",\"variables\":{\"f\":\"$year_ago\",\"t\":\"$(date -u -d tomorrow +%Y-%m-%dT00:00:00Z)\"}}"
+# Scenario 22: marketing. The campaigns with each one's return, member counts and owner
+# (admin); one campaign's return with its drill-down into its deals, as a rep (their own
+# deals only); customers added to a campaign by a filter (one INSERT … SELECT: the first
+# request adds them, the rest find them there already).
+campaign_id=$(curl -s "$api" -H 'content-type: application/json' -H "authorization: Bearer $token" \
+  -d '{"query":"{ campaigns(first: 1, filter: {status: [ACTIVE]}) { nodes { id } } }"}' | jq_py 'd["data"]["campaigns"]["nodes"][0]["id"]')
+add "22a campaigns 20 with return" '{"query":"{ campaigns(first: 20) { nodes { name kind status owner { displayName } memberCounts { customers leads responded } return { cost { amount } wonDeals wonAmount { amount } openAmount { amount } roi } } } }"}'
+add "22b campaign return + deals 20 (rep)" "{\"query\":\"query(\$id: ID!) { campaign(id: \$id) { return { wonAmount { amount } roi } deals(first: 20) { nodes { name amount { amount } customer { name } } } } }\",\"variables\":{\"id\":\"$campaign_id\"}}" "$earner_token"
+add "22c addCampaignMembers by filter" "{\"query\":\"mutation(\$i: AddCampaignMembersInput!) { addCampaignMembers(input: \$i) { count userErrors { code } } }\",\"variables\":{\"i\":{\"campaignId\":\"$campaign_id\",\"customerFilter\":{\"province\":{\"eq\":\"浙江省\"},\"status\":[\"INTENT\"]}}}}"
 
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }

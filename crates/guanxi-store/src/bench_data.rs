@@ -422,6 +422,7 @@ pub async fn seed(
     crate::sharing::bench::rules(db, tenant, &reps).await?;
     let lead_rules = guanxi_domain::leads::scoring::example_rules();
     rows += crate::leads::bench::load(db, tenant, &mut rng, (&customer_ids, &customer_owners), lead_rules).await?;
+    rows += crate::marketing::bench::load(db, tenant, &mut rng, &customer_ids).await?;
     backfill_last_interaction(db, tenant).await?;
     bench_pool(db, tenant, created.root.id).await?;
     // Fresh statistics, as after any bulk load: without them PostgreSQL planned the

@@ -177,6 +177,32 @@ pub async fn remove<C: ConnectionTrait>(conn: &C, tenant: TenantId, customers: &
     shift(conn, tenant, customers, -1).await
 }
 
+/// Moves every count under owner `from` to owner `to` (adding to `to`'s own), for a
+/// change that gives *all* of `from`'s live customers to `to` (a handover): two statements
+/// over the counts, instead of recounting the customers' interactions.
+pub async fn move_owner<C: ConnectionTrait>(conn: &C, tenant: TenantId, from: Uuid, to: Uuid) -> StoreResult<()> {
+    let of_from =
+        || Condition::all().add(Expr::col(Column::TenantId).eq(tenant.uuid())).add(Expr::col(Column::OwnerId).eq(from));
+    let select = Query::select()
+        .columns([Column::TenantId, Column::AuthorId, Column::Grain, Column::Period])
+        .expr(Expr::val(to))
+        .columns([Column::Channel, Column::N])
+        .from(interaction_count::Entity)
+        .cond_where(of_from())
+        .and_where(Expr::col(Column::N).ne(0))
+        .to_owned();
+    let insert = Query::insert()
+        .into_table(interaction_count::Entity)
+        .columns(KEY.into_iter().chain([Column::N]))
+        .select_from(select)
+        .map_err(|e| StoreError::Database(sea_orm::DbErr::Custom(e.to_string())))?
+        .on_conflict(upsert())
+        .to_owned();
+    conn.execute(&insert).await?;
+    interaction_count::Entity::delete_many().filter(of_from()).exec(conn).await?;
+    Ok(())
+}
+
 /// The counts of `users`' interactions per period key and channel, at `grain`, for the
 /// periods in any of `windows` (`[first key, end key)`), on the customers whose owner
 /// `rule` admits (for callers no share widens: the counts cannot tell shared customers).

@@ -91,11 +91,20 @@ pub async fn transfer<C: ConnectionTrait>(
         }
     }
     invalid.into_result()?;
-    let moved = move_customers(conn, author, &moving, (to, department), &reason).await?;
+    let moved = move_customers(conn, author, &moving, (to, department), (&reason, Recount::Customers)).await?;
     let ids: Vec<Uuid> = moving.iter().map(|(id, _)| *id).collect();
     customer_owned::follow_owner(conn, author, &ids, customer_owned::Handover::To(Some(to))).await?;
     crate::sharing::collaborator::end_self_shares(conn, author, to).await?;
     Ok(moved)
+}
+
+/// How a move keeps the work-log counts in step.
+#[derive(Clone, Copy)]
+enum Recount {
+    /// Recount the moving customers' interactions (some of their owners' customers stay).
+    Customers,
+    /// Every live customer of this owner moves: their counts move whole.
+    WholeOwner(Uuid),
 }
 
 /// Gives customers `(id, current owner)` to `to` (with their department): one conditional
@@ -106,7 +115,7 @@ async fn move_customers<C: ConnectionTrait>(
     author: &Author,
     moving: &[(Uuid, Option<Uuid>)],
     (to, department): (UserId, Uuid),
-    reason: &str,
+    (reason, recount): (&str, Recount),
 ) -> StoreResult<u64> {
     if moving.is_empty() {
         return Ok(0);
@@ -118,7 +127,9 @@ async fn move_customers<C: ConnectionTrait>(
     for (id, owner) in moving {
         by_owner.entry(*owner).or_default().push(*id);
     }
-    work_count::remove(conn, tenant, &ids).await?;
+    if let Recount::Customers = recount {
+        work_count::remove(conn, tenant, &ids).await?;
+    }
     let mut moved = 0;
     for (owner, customers) in &by_owner {
         for chunk in customers.chunks(500) {
@@ -137,7 +148,10 @@ async fn move_customers<C: ConnectionTrait>(
     if moved != ids.len() as u64 {
         return Err(StoreError::rejected("ids", ErrorCode::Conflict, "one of these customers changed owner meanwhile"));
     }
-    work_count::add(conn, tenant, &ids).await?;
+    match recount {
+        Recount::Customers => work_count::add(conn, tenant, &ids).await?,
+        Recount::WholeOwner(from) => work_count::move_owner(conn, tenant, from, to.uuid()).await?,
+    }
     let events = moving
         .iter()
         .map(|(id, owner)| {
@@ -224,7 +238,8 @@ pub async fn hand_over<C: ConnectionTrait>(
                 let ids = held_ids(conn, tenant, held, plan.from).await?;
                 let moving: Vec<(Uuid, Option<Uuid>)> =
                     ids.into_iter().map(|id| (id, Some(plan.from.uuid()))).collect();
-                move_customers(conn, author, &moving, receiver, &plan.reason).await?
+                let recount = Recount::WholeOwner(plan.from.uuid());
+                move_customers(conn, author, &moving, receiver, (&plan.reason, recount)).await?
             }
             (Moves::Records(kind), _, Some((to, _))) => move_records(conn, author, held, kind, plan.from, to).await?,
             (Moves::Links { key, kind, field }, _, Some((to, _))) => {

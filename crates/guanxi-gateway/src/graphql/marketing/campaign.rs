@@ -97,23 +97,23 @@ pub struct CampaignReturn(Return);
 impl CampaignReturn {
     /// The actual cost.
     async fn cost(&self) -> Money {
-        Money::cny(self.0.cost)
+        yuan(self.0.cost)
     }
     async fn budget(&self) -> Money {
-        Money::cny(self.0.budget)
+        yuan(self.0.budget)
     }
     async fn won_deals(&self) -> i64 {
         self.0.won_deals
     }
     async fn won_amount(&self) -> Money {
-        Money::cny(self.0.won_amount)
+        yuan(self.0.won_amount)
     }
     async fn open_deals(&self) -> i64 {
         self.0.open_deals
     }
     /// What the open deals are worth.
     async fn open_amount(&self) -> Money {
-        Money::cny(self.0.open_amount)
+        yuan(self.0.open_amount)
     }
     async fn lost_deals(&self) -> i64 {
         self.0.lost_deals
@@ -131,6 +131,13 @@ impl CampaignReturn {
     async fn budget_used(&self) -> Option<Decimal> {
         self.0.budget_used()
     }
+}
+
+/// An amount of the return, always with its two places (a campaign without deals has a
+/// plain zero).
+fn yuan(mut amount: Decimal) -> Money {
+    amount.rescale(2);
+    Money::cny(amount)
 }
 
 /// How many of a campaign's members the caller sees.
