@@ -36,7 +36,7 @@ async fn campaign<C: guanxi_store::ConnectionTrait>(
             .await?;
     let ids: Vec<uuid::Uuid> = leads.items.iter().map(|(_, l)| l.id.uuid()).collect();
     if !ids.is_empty() {
-        guanxi_store::marketing::member::add(tx, author, &created, ALL, (MemberKind::Lead, &ids)).await?;
+        guanxi_store::marketing::member::add(tx, author, &created, ALL, ("leadIds", MemberKind::Lead, &ids)).await?;
     }
     Ok(created)
 }

@@ -127,6 +127,12 @@ pub async fn visible_ids<C: ConnectionTrait>(
             repo::visible_ids::<crate::finance::commission_statement::Statements, _>(conn, tenant, rule, ids).await
         }
         (K::Lead, V::Owner(rule)) => repo::visible_ids::<crate::leads::lead::Leads, _>(conn, tenant, rule, ids).await,
+        (K::Campaign, V::Tenant) => {
+            repo::visible_ids::<crate::marketing::campaign::Campaigns, _>(conn, tenant, (), ids).await
+        }
+        (K::CarePlan, V::Tenant) => {
+            repo::visible_ids::<crate::marketing::care::CarePlans, _>(conn, tenant, (), ids).await
+        }
         (K::Defect, V::Tenant) => repo::visible_ids::<crate::service::defect::Defects, _>(conn, tenant, (), ids).await,
         (K::WorkOrder, V::Assigned(scope)) => {
             repo::visible_ids::<crate::service::work_order::WorkOrders, _>(conn, tenant, scope, ids).await

@@ -1,7 +1,7 @@
 //! Customer care (客户关怀): a care plan puts a visit or a call for every customer of a
-//! segment (levels, statuses) in the customer's owner's calendar. Each owner's tasks are
-//! spread over the plan's days, back to back from the plan's first slot, so nobody gets a
-//! pile of overlapping events.
+//! segment (levels, statuses) in the customer's owner's calendar. Each owner's tasks go
+//! round the plan's days, back to back from the plan's first slot and at most a working
+//! day's worth ([`DAY_MINUTES`]) a day, so nobody gets a pile of overlapping events.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,9 @@ use crate::ids::{CarePlanId, CustomerId, TenantId, UserId};
 
 /// The most tasks one plan creates.
 pub const MAX_TASKS: usize = 5_000;
+
+/// The minutes of tasks an owner gets on one day, from the plan's first slot.
+pub const DAY_MINUTES: i64 = 8 * 60;
 
 /// Which customers a plan cares for: any of `levels` and any of `statuses` (an empty
 /// list does not narrow).
@@ -80,12 +83,16 @@ impl CarePlanFields {
         })
     }
 
-    /// The start and end of an owner's `n`-th task (from 0): day `n mod spread`, then
-    /// back to back after that day's earlier tasks.
+    /// The start and end of an owner's `n`-th task (from 0): the tasks go round the
+    /// spread's days, each after that day's earlier ones; once every day of the spread is
+    /// full ([`DAY_MINUTES`]), they go round the next as many days.
     pub fn slot(&self, n: usize) -> (DateTime<Utc>, DateTime<Utc>) {
         let spread = self.spread_days.max(1) as usize;
-        let (day, turn) = ((n % spread) as i64, (n / spread) as i64);
-        let starts = self.first_at + Duration::days(day) + Duration::minutes(turn * self.duration_minutes);
+        let per_day = (DAY_MINUTES / self.duration_minutes.max(1)).max(1) as usize;
+        let round = n / spread;
+        let day = (round / per_day) * spread + n % spread;
+        let turn = (round % per_day) as i64;
+        let starts = self.first_at + Duration::days(day as i64) + Duration::minutes(turn * self.duration_minutes);
         (starts, starts + Duration::minutes(self.duration_minutes))
     }
 
@@ -151,6 +158,8 @@ mod tests {
         assert_eq!(plan.segment.levels, ["A"]);
         let at = |n| plan.slot(n).0.format("%d %H:%M").to_string();
         assert_eq!([at(0), at(1), at(2), at(3), at(4)], ["25 01:00", "26 01:00", "27 01:00", "25 01:30", "26 01:30"]);
+        // Sixteen half hours fill a day; the 49th task starts the next three days.
+        assert_eq!([at(45), at(47), at(48), at(50)], ["25 08:30", "27 08:30", "28 01:00", "30 01:00"]);
         let task = plan.task(3, (CustomerId::new(), "上海明远"), UserId::new());
         assert_eq!(task.title, "关怀电话：上海明远（春节关怀）");
         assert_eq!(task.schedule.ends_at - task.schedule.starts_at, Duration::minutes(30));

@@ -126,10 +126,10 @@ mod tests {
     fn a_share_lives_until_its_expiry() {
         let now = Utc::now();
         let mut share = Collaborator {
-            id: uuid::Uuid::new_v4(),
+            id: uuid::Uuid::now_v7(),
             tenant_id: TenantId::new(),
             record_type: EntityKind::Customer,
-            record_id: uuid::Uuid::new_v4(),
+            record_id: uuid::Uuid::now_v7(),
             customer_id: CustomerId::new(),
             user_id: UserId::new(),
             access: ShareAccess::Read,

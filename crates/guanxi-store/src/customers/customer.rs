@@ -606,6 +606,7 @@ pub async fn merge<C: ConnectionTrait>(
             }
             moved.insert(table.to_owned(), ids);
         }
+        crate::marketing::member::merge_into(conn, author, gone_id, survivor_id).await?;
         let model = customer::ActiveModel {
             deleted_at: Set(Some(now)),
             merged_into_id: Set(Some(survivor_id)),

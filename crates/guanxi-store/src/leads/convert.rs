@@ -113,7 +113,7 @@ pub async fn convert<C: ConnectionTrait>(
     )
     .await?;
     // The deal comes from the lead's latest campaign, and the customer joins its campaigns.
-    crate::marketing::member::carry_over(conn, tenant, lead.id.uuid(), customer.uuid()).await?;
+    crate::marketing::member::carry_over(conn, author, lead.id.uuid(), customer.uuid()).await?;
     let campaign_id = match deal {
         Some(_) => crate::marketing::member::latest_campaign_of(conn, tenant, lead.id.uuid()).await?,
         None => None,

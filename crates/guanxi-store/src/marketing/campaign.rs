@@ -181,7 +181,8 @@ pub async fn create<C: ConnectionTrait>(
     repo::any_by_id::<Campaigns, C>(conn, tenant, id).await?.ok_or(StoreError::NotFound)
 }
 
-/// Rewrites a live campaign's fields and owner at the version the writer read.
+/// Rewrites a live campaign's fields, and its owner when one is given, at the version the
+/// writer read.
 pub async fn update<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
@@ -191,6 +192,7 @@ pub async fn update<C: ConnectionTrait>(
 ) -> StoreResult<Campaign> {
     let tenant = author.tenant_id;
     let before = repo::live_current::<Campaigns, C>(conn, tenant, (), id, expected_version).await?;
+    let owner = owner.or(before.owner_id);
     let fields = fields.check()?;
     check_owner(conn, tenant, owner).await?;
     let changes = ChangeSet::new().diff(&fields_json(&before.fields), &fields_json(&fields)).field(

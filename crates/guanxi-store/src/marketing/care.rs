@@ -181,7 +181,9 @@ pub async fn create<C: ConnectionTrait>(
         created_at: Set(now),
     };
     care_plan::Entity::insert(row).exec_without_returning(conn).await?;
-    let changes = ChangeSet::new().diff(&serde_json::json!({}), &fields).field("tasksCreated", None::<()>, created);
+    // How many tasks it made is the creator's to know (their scope's segment): not in the
+    // plan's history, which every planner reads.
+    let changes = ChangeSet::new().diff(&serde_json::json!({}), &fields);
     audit::record(conn, author, ENTITY, plan, Operation::Create, &changes).await?;
     repo::find::<CarePlans, C>(conn, tenant, (), plan).await?.ok_or(StoreError::NotFound)
 }

@@ -1,11 +1,14 @@
 //! Campaign members: customers and leads a campaign targets. A member is seen when the
 //! caller sees the customer (the `CUSTOMER` scope, shares included) or the lead (the `LEAD`
 //! scope): lists, counts and writes all go through [`Members::visible`]. Customers join in
-//! bulk by the customer list's own filter, as one `INSERT … SELECT`.
+//! bulk by the customer list's own filter, as one `INSERT … SELECT`. Each join, leave or
+//! response is a change event on the member's own record, not on the campaign, so the
+//! campaign's history (which every reader of campaigns sees) counts nobody out of scope.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{CampaignId, TenantId, UserId};
 use guanxi_domain::marketing::campaign::{Campaign, MemberKind};
 use guanxi_domain::platform::access::{CustomerRule, ScopeRule};
@@ -17,7 +20,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::campaign::{ENTITY, check_takes_members};
+use super::campaign::check_takes_members;
 use crate::customers::customer::Customers;
 use crate::customers::customer_search::CustomerFilter;
 use crate::decode::Cell;
@@ -197,14 +200,14 @@ pub async fn counts<C: ConnectionTrait>(
 }
 
 /// `INSERT INTO campaign_members … SELECT` the `ids` of `select` (one column, the member's
-/// id), skipping those already members; the number added.
+/// id), skipping those already members; the ids that joined.
 async fn insert_selected<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
     campaign: Uuid,
     kind: MemberKind,
     ids: sea_orm::sea_query::SelectStatement,
-) -> StoreResult<u64> {
+) -> StoreResult<Vec<Uuid>> {
     use campaign_member::Column as Col;
     let mut select = Query::select();
     select
@@ -223,17 +226,32 @@ async fn insert_selected<C: ConnectionTrait>(
         .select_from(select)
         .map_err(|e| StoreError::Database(sea_orm::DbErr::Custom(e.to_string())))?
         .on_conflict(OnConflict::columns([Col::TenantId, Col::CampaignId, Col::MemberId]).do_nothing().to_owned())
+        .returning_col(Col::MemberId)
         .to_owned();
-    Ok(conn.execute(&insert).await?.rows_affected())
+    let rows = conn.query_all(&insert).await?;
+    Ok(rows.iter().map(|r| r.try_get::<Uuid>("", "member_id")).collect::<Result<_, _>>()?)
 }
 
-/// Records on the campaign what a write did to its members.
-async fn record<C: ConnectionTrait>(conn: &C, author: &Author, campaign: Uuid, field: &str, n: u64) -> StoreResult<()> {
-    if n > 0 {
-        let changes = ChangeSet::new().field(field, None::<()>, n);
-        audit::record(conn, author, ENTITY, campaign, Operation::Update, &changes).await?;
-    }
-    Ok(())
+/// The change event of each member a write touched, on the member's own record (a customer
+/// or a lead), so the history of what a campaign did to them is seen through their scope.
+async fn record<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    kind: MemberKind,
+    members: &[Uuid],
+    change: impl Fn() -> ChangeSet,
+) -> StoreResult<u64> {
+    let entity = match kind {
+        MemberKind::Customer => EntityKind::Customer,
+        MemberKind::Lead => EntityKind::Lead,
+    };
+    let events = members.iter().map(|id| (*id, Operation::Update, change())).collect();
+    audit::record_many(conn, author, entity, events).await?;
+    Ok(members.len() as u64)
+}
+
+fn joined(campaign: Uuid) -> impl Fn() -> ChangeSet {
+    move || ChangeSet::new().field("campaignJoined", None::<()>, campaign)
 }
 
 /// Adds every live customer the caller sees that `filter` matches (the customer list's
@@ -253,28 +271,28 @@ pub async fn add_customers_matching<C: ConnectionTrait>(
         .column_as(customer::Column::Id, "member_id")
         .into_query();
     let added = insert_selected(conn, author, campaign.id.uuid(), MemberKind::Customer, ids).await?;
-    record(conn, author, campaign.id.uuid(), "customersAdded", added).await?;
-    Ok(added)
+    record(conn, author, MemberKind::Customer, &added, joined(campaign.id.uuid())).await
 }
 
-/// Checks `ids` are at most [`MAX_IDS`], each once.
-fn check_ids(ids: &[Uuid]) -> Result<(), Invalid> {
+/// Checks `ids` (the input's `field`) are at most [`MAX_IDS`], each once.
+fn check_ids(field: &str, ids: &[Uuid]) -> Result<(), Invalid> {
     let mut seen = std::collections::HashSet::new();
     if ids.is_empty() || ids.len() > MAX_IDS || !ids.iter().all(|id| seen.insert(*id)) {
-        return Err(Invalid::one("memberIds", ErrorCode::Invalid, "1 to 1,000 members, each once"));
+        return Err(Invalid::one(field, ErrorCode::Invalid, "1 to 1,000 members, each once"));
     }
     Ok(())
 }
 
-/// The visible, live customers or leads among `ids`, as a one-column select.
+/// The visible, live customers or leads among `ids` (the input's `field`), as a
+/// one-column select.
 fn visible_among(
     backend: DbBackend,
     tenant: TenantId,
     scope: MemberScope,
-    kind: MemberKind,
+    (field, kind): (&str, MemberKind),
     ids: &[Uuid],
 ) -> StoreResult<sea_orm::sea_query::SelectStatement> {
-    let forbidden = |what| StoreError::rejected("memberIds", ErrorCode::Forbidden, format!("you do not read {what}"));
+    let forbidden = |what| StoreError::rejected(field, ErrorCode::Forbidden, format!("you do not read {what}"));
     Ok(match (kind, scope.customers, scope.leads) {
         (MemberKind::Customer, Some(customers), _) => Customers::live(backend, tenant, customers)
             .select_only()
@@ -291,38 +309,31 @@ fn visible_among(
     })
 }
 
-/// Adds customers or leads by id; every one must be live and visible to the caller, or
-/// nothing is added. Returns how many joined (those already members stay).
+/// Adds customers or leads by id (the input's `field`); every one must be live and
+/// visible to the caller, or nothing is added. Returns how many joined (those already
+/// members stay).
 pub async fn add<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
     campaign: &Campaign,
     scope: MemberScope,
-    (kind, ids): (MemberKind, &[Uuid]),
+    (field, kind, ids): (&str, MemberKind, &[Uuid]),
 ) -> StoreResult<u64> {
     check_takes_members(campaign)?;
-    check_ids(ids)?;
+    check_ids(field, ids)?;
     let backend = conn.get_database_backend();
+    let visible = || visible_among(backend, author.tenant_id, scope, (field, kind), ids);
     let found: Vec<Uuid> = conn
-        .query_all(&visible_among(backend, author.tenant_id, scope, kind, ids)?)
+        .query_all(&visible()?)
         .await?
         .iter()
         .map(|row| row.try_get::<Uuid>("", "member_id"))
         .collect::<Result<_, _>>()?;
     if let Some(i) = ids.iter().position(|id| !found.contains(id)) {
-        return Err(StoreError::rejected(&format!("memberIds.{i}"), ErrorCode::NotFound, "no such member"));
+        return Err(StoreError::rejected(&format!("{field}.{i}"), ErrorCode::NotFound, "no such member"));
     }
-    let added = insert_selected(
-        conn,
-        author,
-        campaign.id.uuid(),
-        kind,
-        visible_among(backend, author.tenant_id, scope, kind, ids)?,
-    )
-    .await?;
-    let field = if kind == MemberKind::Customer { "customersAdded" } else { "leadsAdded" };
-    record(conn, author, campaign.id.uuid(), field, added).await?;
-    Ok(added)
+    let added = insert_selected(conn, author, campaign.id.uuid(), kind, visible()?).await?;
+    record(conn, author, kind, &added, joined(campaign.id.uuid())).await
 }
 
 /// Takes visible members out of a campaign; returns how many left.
@@ -334,22 +345,29 @@ pub async fn remove<C: ConnectionTrait>(
     ids: &[Uuid],
 ) -> StoreResult<u64> {
     use campaign_member::Column as Col;
-    check_ids(ids)?;
+    check_ids("memberIds", ids)?;
     let tenant = author.tenant_id;
-    let visible = Members::visible(conn.get_database_backend(), tenant, scope)
+    let found: Vec<(Uuid, String)> = Members::visible(conn.get_database_backend(), tenant, scope)
         .select_only()
         .column(Col::MemberId)
+        .column(Col::MemberKind)
         .filter(Col::CampaignId.eq(campaign))
-        .filter(Col::MemberId.is_in(ids.iter().copied()));
-    let found: Vec<Uuid> = visible.into_tuple().all(conn).await?;
-    let removed = campaign_member::Entity::delete_many()
+        .filter(Col::MemberId.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    campaign_member::Entity::delete_many()
         .filter(Col::TenantId.eq(tenant.uuid()))
         .filter(Col::CampaignId.eq(campaign))
-        .filter(Col::MemberId.is_in(found))
+        .filter(Col::MemberId.is_in(found.iter().map(|(id, _)| *id)))
         .exec(conn)
-        .await?
-        .rows_affected;
-    record(conn, author, campaign, "membersRemoved", removed).await?;
+        .await?;
+    let left = move || ChangeSet::new().field("campaignLeft", None::<()>, campaign);
+    let mut removed = 0;
+    for kind in MemberKind::ALL {
+        let of_kind: Vec<Uuid> = found.iter().filter(|(_, k)| k == kind.as_str()).map(|(id, _)| *id).collect();
+        removed += record(conn, author, *kind, &of_kind, left).await?;
+    }
     Ok(removed)
 }
 
@@ -364,15 +382,15 @@ pub async fn set_responded<C: ConnectionTrait>(
     use campaign_member::Column as Col;
     let tenant = author.tenant_id;
     let backend = conn.get_database_backend();
-    let one = |scope| {
-        Members::visible(backend, tenant, scope).filter(Col::CampaignId.eq(campaign)).filter(Col::MemberId.eq(member))
-    };
-    let before = one(scope)
+    let before = Members::visible(backend, tenant, scope)
+        .filter(Col::CampaignId.eq(campaign))
+        .filter(Col::MemberId.eq(member))
         .one(conn)
         .await?
         .ok_or_else(|| StoreError::rejected("memberId", ErrorCode::NotFound, "no such member"))?;
+    let before = to_domain(before)?;
     if before.responded_at.is_some() == responded {
-        return to_domain(before);
+        return Ok(before);
     }
     let at = responded.then(Utc::now);
     campaign_member::Entity::update_many()
@@ -382,10 +400,10 @@ pub async fn set_responded<C: ConnectionTrait>(
         .filter(Col::MemberId.eq(member))
         .exec(conn)
         .await?;
-    let changes =
-        ChangeSet::new().field("respondedMember", None::<()>, member).field("respondedAt", before.responded_at, at);
-    audit::record(conn, author, ENTITY, campaign, Operation::Update, &changes).await?;
-    to_domain(campaign_member::Model { responded_at: at, ..before })
+    let (was, kind) = (before.responded_at, before.kind);
+    let change = move || ChangeSet::new().field("campaignId", None::<()>, campaign).field("respondedAt", was, at);
+    record(conn, author, kind, &[member], change).await?;
+    Ok(Member { responded_at: at, ..before })
 }
 
 /// The campaign a converted lead's deal came from: the lead's most recent live campaign.
@@ -417,15 +435,40 @@ pub async fn latest_campaign_of<C: ConnectionTrait>(
     Ok(found)
 }
 
-/// A converted lead's customer joins every campaign the lead was in (as of the lead's
-/// membership, responses kept), in one statement.
-pub async fn carry_over<C: ConnectionTrait>(
+/// A converted lead's customer joins every live campaign the lead was in that still takes
+/// members (as of the lead's membership, responses kept), each join recorded on the
+/// customer.
+pub async fn carry_over<C: ConnectionTrait>(conn: &C, author: &Author, lead: Uuid, customer: Uuid) -> StoreResult<u64> {
+    copy_memberships(conn, author, (lead, customer), true).await
+}
+
+/// A merge's survivor joins every campaign the merged-away customer was in (the tombstone
+/// keeps its own rows, which no scope shows, for the undo), each join recorded on it.
+pub async fn merge_into<C: ConnectionTrait>(conn: &C, author: &Author, gone: Uuid, survivor: Uuid) -> StoreResult<u64> {
+    copy_memberships(conn, author, (gone, survivor), false).await
+}
+
+/// Copies `from`'s memberships (of campaigns that take members only, when `open_only`)
+/// to the customer `to`, in one statement; those `to` has stay.
+async fn copy_memberships<C: ConnectionTrait>(
     conn: &C,
-    tenant: TenantId,
-    lead: Uuid,
-    customer: Uuid,
+    author: &Author,
+    (from, customer): (Uuid, Uuid),
+    open_only: bool,
 ) -> StoreResult<u64> {
+    use crate::entity::campaign as c;
     use campaign_member::Column as Col;
+    let tenant = author.tenant_id;
+    let mut campaigns = Query::select();
+    campaigns
+        .column(c::Column::Id)
+        .from(c::Entity)
+        .and_where(Expr::col(c::Column::TenantId).eq(tenant.uuid()))
+        .and_where(Expr::col(c::Column::DeletedAt).is_null());
+    if open_only {
+        let open = guanxi_domain::marketing::campaign::CampaignStatus::ALL.iter().filter(|s| s.takes_members());
+        campaigns.and_where(Expr::col(c::Column::Status).is_in(open.map(|s| s.as_str())));
+    }
     let m = Alias::new("m");
     let select = Query::select()
         .column((m.clone(), Col::TenantId))
@@ -437,7 +480,8 @@ pub async fn carry_over<C: ConnectionTrait>(
         .column((m.clone(), Col::RespondedAt))
         .from_as(campaign_member::Entity, m.clone())
         .and_where(Expr::col((m.clone(), Col::TenantId)).eq(tenant.uuid()))
-        .and_where(Expr::col((m, Col::MemberId)).eq(lead))
+        .and_where(Expr::col((m.clone(), Col::MemberId)).eq(from))
+        .and_where(Expr::col((m, Col::CampaignId)).in_subquery(campaigns.to_owned()))
         .to_owned();
     let insert = Query::insert()
         .into_table(campaign_member::Entity)
@@ -453,6 +497,18 @@ pub async fn carry_over<C: ConnectionTrait>(
         .select_from(select)
         .map_err(|e| StoreError::Database(sea_orm::DbErr::Custom(e.to_string())))?
         .on_conflict(OnConflict::columns([Col::TenantId, Col::CampaignId, Col::MemberId]).do_nothing().to_owned())
+        .returning_col(Col::CampaignId)
         .to_owned();
-    Ok(conn.execute(&insert).await?.rows_affected())
+    let joined: Vec<Uuid> = conn
+        .query_all(&insert)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<Uuid>("", "campaign_id"))
+        .collect::<Result<_, _>>()?;
+    let events = joined
+        .iter()
+        .map(|c| (customer, Operation::Update, ChangeSet::new().field("campaignJoined", None::<()>, *c)))
+        .collect();
+    audit::record_many(conn, author, EntityKind::Customer, events).await?;
+    Ok(joined.len() as u64)
 }

@@ -17,7 +17,7 @@ use guanxi_domain::marketing::campaign::{
     Campaign as DomainCampaign, CampaignFields, CampaignKind as DomainKind, CampaignStatus as DomainStatus,
     MemberKind as DomainMemberKind, Return,
 };
-use guanxi_domain::platform::access::{Actor, Module, Permission};
+use guanxi_domain::platform::access::{Actor, Module, Permission, ScopeRule};
 use guanxi_domain::sales::opportunity::Opportunity as DomainOpportunity;
 use guanxi_store::marketing::campaign::{CampaignFilter as StoreFilter, Campaigns};
 use guanxi_store::marketing::member::{Member as DomainMember, MemberCounts, MemberFilter, MemberScope, Members};
@@ -90,46 +90,56 @@ pub fn member_scope(actor: &Actor) -> MemberScope {
 }
 
 /// A campaign's return (投资回报): what the deals that came from it won, against its cost.
-/// Only the deals the caller sees count.
-pub struct CampaignReturn(Return);
+/// Only the deals the caller sees count; the ratios need them all (`complete`).
+pub struct CampaignReturn {
+    figures: Return,
+    complete: bool,
+}
 
 #[Object]
 impl CampaignReturn {
     /// The actual cost.
     async fn cost(&self) -> Money {
-        yuan(self.0.cost)
+        yuan(self.figures.cost)
     }
     async fn budget(&self) -> Money {
-        yuan(self.0.budget)
+        yuan(self.figures.budget)
     }
     async fn won_deals(&self) -> i64 {
-        self.0.won_deals
+        self.figures.won_deals
     }
     async fn won_amount(&self) -> Money {
-        yuan(self.0.won_amount)
+        yuan(self.figures.won_amount)
     }
     async fn open_deals(&self) -> i64 {
-        self.0.open_deals
+        self.figures.open_deals
     }
     /// What the open deals are worth.
     async fn open_amount(&self) -> Money {
-        yuan(self.0.open_amount)
+        yuan(self.figures.open_amount)
     }
     async fn lost_deals(&self) -> i64 {
-        self.0.lost_deals
+        self.figures.lost_deals
     }
     /// (won − cost) / cost, in percent, rounded half away from zero; null while nothing
-    /// was spent.
+    /// was spent, and for a caller who does not see every deal (the whole cost against part
+    /// of the wins would mislead).
     async fn roi(&self) -> Option<Decimal> {
-        self.0.roi()
+        self.figures.roi().filter(|_| self.complete)
     }
-    /// Cost per yuan won, four places; null before a win.
+    /// Cost per yuan won, four places; null before a win, and for a caller who does not
+    /// see every deal.
     async fn cost_per_won_yuan(&self) -> Option<Decimal> {
-        self.0.cost_per_won_yuan()
+        self.figures.cost_per_won_yuan().filter(|_| self.complete)
+    }
+    /// Whether the figures count every deal of the tenant (the caller's `OPPORTUNITY` and
+    /// `CUSTOMER` scopes are ALL), so the ratios are given.
+    async fn complete(&self) -> bool {
+        self.complete
     }
     /// Cost against budget, in percent; null without a budget.
     async fn budget_used(&self) -> Option<Decimal> {
-        self.0.budget_used()
+        self.figures.budget_used()
     }
 }
 
@@ -248,7 +258,13 @@ impl Campaign {
     #[graphql(name = "return")]
     async fn campaign_return(&self, ctx: &Context<'_>) -> ApiResult<CampaignReturn> {
         let deals = loaders(ctx)?.load_one(ReturnKey(self.0.id.uuid())).await?;
-        Ok(CampaignReturn(guanxi_store::marketing::campaign::return_of(&self.0, deals.as_ref())))
+        let actor = actor(ctx)?;
+        let scope = opportunity_scope(actor);
+        let complete = actor.may(Permission::OpportunityRead)
+            && scope.owner == ScopeRule::All
+            && scope.customer.owners == ScopeRule::All;
+        let figures = guanxi_store::marketing::campaign::return_of(&self.0, deals.as_ref());
+        Ok(CampaignReturn { figures, complete })
     }
     /// The drill-down of its return: the deals that came from it, as the deal list shows
     /// them (`opportunity.read`), most recently updated first (a drill-down into one
@@ -281,6 +297,17 @@ impl Campaign {
     }
     async fn deleted_at(&self) -> Option<DateTime<Utc>> {
         self.0.deleted_at
+    }
+}
+
+/// The campaign id a deal's input names: naming one needs `campaign.read` (without it, a
+/// campaign does not exist for the caller).
+pub fn campaign_input(ctx: &Context<'_>, id: Option<&ID>) -> Result<Option<Uuid>, UserError> {
+    let Some(id) = id else { return Ok(None) };
+    let campaign = input_id("campaignId", id, CAMPAIGN)?;
+    match actor(ctx) {
+        Ok(actor) if actor.may(Permission::CampaignRead) => Ok(Some(campaign)),
+        _ => Err(UserError::new("campaignId", ErrorCode::Forbidden, "you do not read campaigns")),
     }
 }
 
@@ -422,16 +449,14 @@ pub struct CampaignInput {
     pub actual_cost: Decimal,
     pub expected_revenue: Option<Decimal>,
     pub description: Option<String>,
-    /// Who runs it; the caller when left out.
+    /// Who runs it: left out, the caller on create and unchanged on update.
     pub owner_id: Option<ID>,
 }
 
 impl CampaignInput {
-    fn parts(&self, actor: &Actor) -> Result<(CampaignFields, Option<UserId>), UserError> {
-        let owner = match &self.owner_id {
-            Some(id) => UserId::from_uuid(input_id("ownerId", id, USER)?),
-            None => actor.user_id,
-        };
+    /// The fields and the owner the input names (none when it names none).
+    fn parts(&self) -> Result<(CampaignFields, Option<UserId>), UserError> {
+        let owner = self.owner_id.as_ref().map(|id| input_id("ownerId", id, USER)).transpose()?;
         let fields = CampaignFields {
             name: self.name.clone(),
             kind: self.kind.into(),
@@ -443,7 +468,7 @@ impl CampaignInput {
             expected_revenue: self.expected_revenue,
             description: self.description.clone(),
         };
-        Ok((fields, Some(owner)))
+        Ok((fields, owner.map(UserId::from_uuid)))
     }
 }
 
@@ -552,8 +577,8 @@ impl CampaignMutation {
     /// Records a campaign (`campaign.write`).
     async fn create_campaign(&self, ctx: &Context<'_>, input: CreateCampaignInput) -> ApiResult<CampaignPayload> {
         let actor = require(ctx, Permission::CampaignWrite)?.clone();
-        let (fields, owner) = match input.campaign.parts(&actor) {
-            Ok(parts) => parts,
+        let (fields, owner) = match input.campaign.parts() {
+            Ok((fields, owner)) => (fields, owner.or(Some(actor.user_id))),
             Err(e) => return Ok(Err(vec![e]).into()),
         };
         let (author, tenant) = (author(ctx, &actor), actor.tenant_id);
@@ -576,8 +601,7 @@ impl CampaignMutation {
     /// Rewrites a campaign's fields (`campaign.write`): its status, its dates, what it
     /// actually cost.
     async fn update_campaign(&self, ctx: &Context<'_>, input: UpdateCampaignInput) -> ApiResult<CampaignPayload> {
-        let actor = require(ctx, Permission::CampaignWrite)?;
-        let (fields, owner) = match input.campaign.parts(actor) {
+        let (fields, owner) = match input.campaign.parts() {
             Ok(parts) => parts,
             Err(e) => return Ok(Err(vec![e]).into()),
         };
@@ -665,9 +689,11 @@ impl CampaignMutation {
                 use guanxi_store::marketing::{campaign as store, member};
                 let found = store::live(tx, author.tenant_id, campaign, "campaignId").await?;
                 let mut added = 0;
-                for (kind, ids) in [(MemberKind::Customer, customers), (MemberKind::Lead, leads)] {
+                for (field, kind, ids) in
+                    [("customerIds", MemberKind::Customer, customers), ("leadIds", MemberKind::Lead, leads)]
+                {
                     if let Some(ids) = ids {
-                        added += member::add(tx, &author, &found, scope, (kind, &ids)).await?;
+                        added += member::add(tx, &author, &found, scope, (field, kind, &ids)).await?;
                     }
                 }
                 if let Some(filter) = filter {
@@ -736,7 +762,7 @@ impl CampaignMutation {
         ctx: &Context<'_>,
         input: SetOpportunityCampaignInput,
     ) -> ApiResult<OpportunityPayload> {
-        let campaign = match input.campaign_id.as_ref().map(|c| input_id("campaignId", c, CAMPAIGN)).transpose() {
+        let campaign = match campaign_input(ctx, input.campaign_id.as_ref()) {
             Ok(c) => c,
             Err(e) => return Ok(Err(vec![e]).into()),
         };

@@ -93,9 +93,11 @@ impl CarePlan {
     async fn description(&self) -> Option<&str> {
         self.0.fields.description.as_deref()
     }
-    /// How many tasks it put in calendars.
-    async fn tasks_created(&self) -> i32 {
-        self.0.tasks_created
+    /// How many tasks it put in calendars: for its creator (the segment of their scope);
+    /// others read their part in `progress`.
+    async fn tasks_created(&self, ctx: &Context<'_>) -> ApiResult<Option<i32>> {
+        let actor = crate::graphql::context::actor(ctx)?;
+        Ok((self.0.created_by == Some(actor.user_id)).then_some(self.0.tasks_created))
     }
     /// Its tasks the caller sees in calendars (their `TASK` scope), by status.
     async fn progress(&self, ctx: &Context<'_>) -> ApiResult<CareProgress> {

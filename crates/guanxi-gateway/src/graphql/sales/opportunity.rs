@@ -21,7 +21,7 @@ use crate::graphql::context::{actor, author, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer, Money};
 use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{CustomerKey, Loaders, PipelineStagesKey, StageChangesKey, UserKey, opportunity_scope};
-use crate::graphql::marketing::campaign::CAMPAIGN;
+use crate::graphql::marketing::campaign::{CAMPAIGN, campaign_input};
 use crate::graphql::mutation::{Idempotent, Recycle, transact, write, write_by_id};
 use crate::graphql::platform::org::{DEPARTMENT, USER, User};
 use crate::graphql::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
@@ -655,7 +655,7 @@ impl OpportunityMutation {
         let pipeline = optional_id("pipelineId", &input.pipeline_id, PIPELINE).map_err(|e| errors.push(e)).ok();
         let stage = optional_id("stageId", &input.stage_id, STAGE).map_err(|e| errors.push(e)).ok();
         let owner = optional_id("ownerId", &input.owner_id, USER).map_err(|e| errors.push(e)).ok();
-        let campaign = optional_id("campaignId", &input.campaign_id, CAMPAIGN).map_err(|e| errors.push(e)).ok();
+        let campaign = campaign_input(ctx, input.campaign_id.as_ref()).map_err(|e| errors.push(e)).ok();
         let fields = input.fields.merge_into(None).map_err(|e| errors.extend(UserError::all(e))).ok();
         let (Some(customer), Some(pipeline), Some(stage), Some(owner), Some(campaign), Some(fields)) =
             (customer, pipeline, stage, owner, campaign, fields)
