@@ -148,8 +148,9 @@ async fn the_timeline_is_newest_first_pages_cleanly_and_follows_the_scope() {
         )
         .await;
     }
-    // 2 seeded + 3 new interactions, plus the card's CREATE change and the sale of the
-    // demo's confirmed order (status WON, last-deal time).
+    // 2 seeded + 3 new interactions, plus the card's CREATE change, the sale of the
+    // demo's confirmed order (status WON, last-deal time) and its joining the demo's trade
+    // fair (a campaign join is recorded on the customer).
     let mut seen: Vec<(String, String)> = Vec::new();
     let mut after = Value::Null;
     loop {
@@ -166,14 +167,14 @@ async fn the_timeline_is_newest_first_pages_cleanly_and_follows_the_scope() {
         }
         after = timeline["pageInfo"]["endCursor"].clone();
     }
-    assert_eq!(seen.len(), 7, "{seen:?}");
+    assert_eq!(seen.len(), 8, "{seen:?}");
     let times: Vec<chrono::DateTime<chrono::Utc>> = seen.iter().map(|(t, _)| t.parse().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first: {seen:?}");
     assert_eq!(seen.iter().filter(|(_, t)| t == "INTERACTION").count(), 5);
     assert!(seen.iter().any(|(_, t)| t == "CUSTOMER_CREATED"));
     assert!(seen.iter().any(|(_, t)| t == "CUSTOMER_UPDATED"), "the sale: {seen:?}");
     let only_changes = app.gql(Some(&rep1), TIMELINE, json!({"id": id, "kinds": ["CARD_CHANGES"]})).await;
-    assert_eq!(only_changes["data"]["timeline"]["edges"].as_array().unwrap().len(), 2, "{only_changes}");
+    assert_eq!(only_changes["data"]["timeline"]["edges"].as_array().unwrap().len(), 3, "{only_changes}");
 
     // Other reps cannot read it; the 360 view carries the same stream.
     let rep3 = app.login("rep3@demo.local").await;
