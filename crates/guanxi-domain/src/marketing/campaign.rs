@@ -76,14 +76,7 @@ impl CampaignFields {
     /// Trims the texts and checks every field, naming each bad one.
     pub fn check(self) -> Result<Self, Invalid> {
         let mut invalid = Invalid::default();
-        let name = self.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 100 {
-            invalid.push(FieldError::new(
-                "name",
-                ErrorCode::Invalid,
-                "a campaign has a name of at most 100 characters",
-            ));
-        }
+        let name = super::checked_name(&self.name, "campaign", &mut invalid);
         if let (Some(start), Some(end)) = (self.starts_on, self.ends_on)
             && end < start
         {

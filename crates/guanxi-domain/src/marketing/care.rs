@@ -47,14 +47,7 @@ impl CarePlanFields {
     /// Trims and checks every field, naming each bad one.
     pub fn check(self) -> Result<Self, Invalid> {
         let mut invalid = Invalid::default();
-        let name = self.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 100 {
-            invalid.push(FieldError::new(
-                "name",
-                ErrorCode::Invalid,
-                "a care plan has a name of at most 100 characters",
-            ));
-        }
+        let name = super::checked_name(&self.name, "care plan", &mut invalid);
         if !matches!(self.kind, EventKind::Visit | EventKind::Call) {
             invalid.push(FieldError::new("kind", ErrorCode::Invalid, "care is a VISIT or a CALL"));
         }

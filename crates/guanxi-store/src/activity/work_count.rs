@@ -154,16 +154,22 @@ async fn shift<C: ConnectionTrait>(conn: &C, tenant: TenantId, customers: &[Uuid
                     Expr::col((c.clone(), customer::Column::OwnerId)),
                     channel.clone(),
                 ]);
-            let insert = Query::insert()
-                .into_table(interaction_count::Entity)
-                .columns(KEY.into_iter().chain([Column::N]))
-                .select_from(select)
-                .map_err(|e| StoreError::Database(sea_orm::DbErr::Custom(e.to_string())))?
-                .on_conflict(upsert())
-                .to_owned();
-            conn.execute(&insert).await?;
+            upsert_selected(conn, select).await?;
         }
     }
+    Ok(())
+}
+
+/// Adds the counts `select` yields (the key's columns, then `n`) to the table's.
+async fn upsert_selected<C: ConnectionTrait>(conn: &C, select: sea_orm::sea_query::SelectStatement) -> StoreResult<()> {
+    let insert = Query::insert()
+        .into_table(interaction_count::Entity)
+        .columns(KEY.into_iter().chain([Column::N]))
+        .select_from(select)
+        .map_err(|e| StoreError::Database(sea_orm::DbErr::Custom(e.to_string())))?
+        .on_conflict(upsert())
+        .to_owned();
+    conn.execute(&insert).await?;
     Ok(())
 }
 
@@ -191,14 +197,7 @@ pub async fn move_owner<C: ConnectionTrait>(conn: &C, tenant: TenantId, from: Uu
         .cond_where(of_from())
         .and_where(Expr::col(Column::N).ne(0))
         .to_owned();
-    let insert = Query::insert()
-        .into_table(interaction_count::Entity)
-        .columns(KEY.into_iter().chain([Column::N]))
-        .select_from(select)
-        .map_err(|e| StoreError::Database(sea_orm::DbErr::Custom(e.to_string())))?
-        .on_conflict(upsert())
-        .to_owned();
-    conn.execute(&insert).await?;
+    upsert_selected(conn, select).await?;
     interaction_count::Entity::delete_many().filter(of_from()).exec(conn).await?;
     Ok(())
 }

@@ -33,7 +33,7 @@ use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
 use crate::graphql::finance::approval::{Participant, participant};
 use crate::graphql::leads::lead::{LEAD, Lead, LeadKey};
 use crate::graphql::loaders::{CustomerKey, ScopedLoader, opportunity_scope};
-use crate::graphql::mutation::{Idempotent, reload_scoped, transact, write, write_by_id};
+use crate::graphql::mutation::{Idempotent, Recycle, reload_scoped, transact, write, write_by_id};
 use crate::graphql::platform::org::USER;
 use crate::graphql::relay::{Conn, expect_id, global_id, input_id, listed, page_request, read_by_id};
 use crate::graphql::sales::opportunity::{
@@ -552,6 +552,39 @@ impl From<Outcome<(u64, DomainCampaign)>> for CampaignMembersPayload {
     }
 }
 
+async fn recycle_campaign(
+    ctx: &Context<'_>,
+    input: CampaignVersionInput,
+    action: Recycle,
+) -> ApiResult<CampaignPayload> {
+    let version = input.expected_version;
+    write_by_id(
+        ctx,
+        Permission::CampaignWrite,
+        (&input.id, CAMPAIGN),
+        |_| (),
+        move |tx, author, (), id| {
+            Box::pin(async move {
+                use guanxi_store::marketing::campaign as store;
+                match action {
+                    Recycle::Delete => store::delete(tx, &author, (id, version)).await,
+                    Recycle::Restore => store::restore(tx, &author, (id, version)).await,
+                }
+            })
+        },
+    )
+    .await
+}
+
+/// A members write's campaign id and member ids (customers or leads, the input's `field`),
+/// every malformed one a user error.
+fn campaign_and_members(campaign: &ID, (field, ids): (&str, &[ID])) -> Result<(Uuid, Vec<Uuid>), Vec<UserError>> {
+    match (input_id("campaignId", campaign, CAMPAIGN), member_ids(field, ids, &[CUSTOMER, LEAD])) {
+        (Ok(campaign), Ok(ids)) => Ok((campaign, ids)),
+        (campaign, ids) => Err(campaign.err().into_iter().chain(ids.err().into_iter().flatten()).collect()),
+    }
+}
+
 /// The ids of `kind` in `ids`, each a user error on `field.i` when malformed.
 fn member_ids(field: &str, ids: &[ID], kinds: &[&str]) -> Result<Vec<Uuid>, Vec<UserError>> {
     let mut errors = Vec::new();
@@ -622,32 +655,12 @@ impl CampaignMutation {
 
     /// Moves a campaign to the recycle bin (`campaign.write`); its deals keep naming it.
     async fn delete_campaign(&self, ctx: &Context<'_>, input: CampaignVersionInput) -> ApiResult<CampaignPayload> {
-        let version = input.expected_version;
-        write_by_id(
-            ctx,
-            Permission::CampaignWrite,
-            (&input.id, CAMPAIGN),
-            |_| (),
-            move |tx, author, (), id| {
-                Box::pin(async move { guanxi_store::marketing::campaign::delete(tx, &author, (id, version)).await })
-            },
-        )
-        .await
+        recycle_campaign(ctx, input, Recycle::Delete).await
     }
 
     /// Brings a campaign back from the recycle bin (`campaign.write`).
     async fn restore_campaign(&self, ctx: &Context<'_>, input: CampaignVersionInput) -> ApiResult<CampaignPayload> {
-        let version = input.expected_version;
-        write_by_id(
-            ctx,
-            Permission::CampaignWrite,
-            (&input.id, CAMPAIGN),
-            |_| (),
-            move |tx, author, (), id| {
-                Box::pin(async move { guanxi_store::marketing::campaign::restore(tx, &author, (id, version)).await })
-            },
-        )
-        .await
+        recycle_campaign(ctx, input, Recycle::Restore).await
     }
 
     /// Adds members to a planned or active campaign (`campaign.write`): customers and
@@ -713,11 +726,9 @@ impl CampaignMutation {
         input: RemoveCampaignMembersInput,
     ) -> ApiResult<CampaignMembersPayload> {
         let actor = require(ctx, Permission::CampaignWrite)?;
-        let campaign = input_id("campaignId", &input.campaign_id, CAMPAIGN);
-        let ids = member_ids("memberIds", &input.member_ids, &[CUSTOMER, LEAD]);
-        let (campaign, ids) = match (campaign, ids) {
-            (Ok(c), Ok(ids)) => (c, ids),
-            (c, ids) => return Ok(Err(c.err().into_iter().chain(ids.err().into_iter().flatten()).collect()).into()),
+        let (campaign, ids) = match campaign_and_members(&input.campaign_id, ("memberIds", &input.member_ids)) {
+            Ok(parsed) => parsed,
+            Err(errors) => return Ok(Err(errors).into()),
         };
         let (author, scope) = (author(ctx, actor), member_scope(actor));
         let result = transact(ctx, move |tx| {
@@ -739,11 +750,10 @@ impl CampaignMutation {
         input: SetCampaignMemberRespondedInput,
     ) -> ApiResult<CampaignMemberPayload> {
         let actor = require(ctx, Permission::CampaignWrite)?;
-        let campaign = input_id("campaignId", &input.campaign_id, CAMPAIGN);
-        let member = member_ids("memberId", std::slice::from_ref(&input.member_id), &[CUSTOMER, LEAD]);
-        let (campaign, member) = match (campaign, member) {
-            (Ok(c), Ok(m)) => (c, m[0]),
-            (c, m) => return Ok(Err(c.err().into_iter().chain(m.err().into_iter().flatten()).collect()).into()),
+        let member = ("memberId", std::slice::from_ref(&input.member_id));
+        let (campaign, member) = match campaign_and_members(&input.campaign_id, member) {
+            Ok((campaign, members)) => (campaign, members[0]),
+            Err(errors) => return Ok(Err(errors).into()),
         };
         let (author, scope, responded) = (author(ctx, actor), member_scope(actor), input.responded);
         let result = transact(ctx, move |tx| {
