@@ -83,6 +83,16 @@ async fn the_forecast_adds_up_a_hand_computed_fixture_by_period_group_and_scope(
         (Some("WON"), Some("CLOSED")),
         "{moved}"
     );
+    // The deal list filters by category, through the caller's scope.
+    let list = "{ opportunities(filter: {forecastCategory: [COMMIT, BEST_CASE]}) { nodes { amount { amount } } } }";
+    let mut amounts: Vec<String> = app.gql(Some(&rep1), list, json!({})).await["data"]["opportunities"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["amount"]["amount"].as_str().unwrap().to_owned())
+        .collect();
+    amounts.sort();
+    assert_eq!(amounts, ["10000.00", "5000.50"]);
     let id =
         guanxi_gateway::graphql::relay::parse_global_id(&async_graphql::ID(won["id"].as_str().unwrap().to_owned()))
             .unwrap()

@@ -139,6 +139,8 @@ pub struct OpportunityFilter {
     pub pipeline_id: Option<Uuid>,
     /// Deals that came from this campaign.
     pub campaign_id: Option<Uuid>,
+    /// Deals in any of these forecast categories.
+    pub forecast_categories: Option<Vec<guanxi_domain::sales::forecast::ForecastCategory>>,
     pub stage_id: Option<IdFilter>,
     pub status: Option<Vec<StageKind>>,
     pub created_at: Option<TimeFilter>,
@@ -173,6 +175,9 @@ impl OpportunityFilter {
         }
         if let Some(campaign) = self.campaign_id {
             all = all.add(opportunity::Column::CampaignId.eq(campaign));
+        }
+        if let Some(categories) = &self.forecast_categories {
+            all = all.add(opportunity::Column::ForecastCategory.is_in(categories.iter().map(|c| c.as_str())));
         }
         if let Some(f) = &self.stage_id {
             all = all.add(f.condition(opportunity::Column::StageId));

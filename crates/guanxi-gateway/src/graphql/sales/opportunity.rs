@@ -256,6 +256,8 @@ pub struct OpportunityFilter {
     pub pipeline_id: Option<ID>,
     /// Deals that came from this campaign (营销活动).
     pub campaign_id: Option<ID>,
+    /// Deals in any of these forecast categories.
+    pub forecast_category: Option<Vec<super::forecast::ForecastCategory>>,
     pub stage_id: Option<IdFilter>,
     pub status: Option<Vec<StageKind>>,
     pub created_at: Option<TimeRange>,
@@ -286,6 +288,7 @@ impl OpportunityFilter {
                 .transpose()?,
             pipeline_id: self.pipeline_id.as_ref().map(|p| expect_id(p, PIPELINE)).transpose()?,
             campaign_id: self.campaign_id.as_ref().map(|c| expect_id(c, CAMPAIGN)).transpose()?,
+            forecast_categories: self.forecast_category.as_ref().map(|c| c.iter().map(|x| (*x).into()).collect()),
             stage_id: self.stage_id.as_ref().map(|f| f.to_store(STAGE)).transpose()?,
             status: self.status.as_ref().map(|s| s.iter().map(|k| (*k).into()).collect()),
             created_at: self.created_at.as_ref().map(TimeRange::to_store),
