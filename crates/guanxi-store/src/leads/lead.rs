@@ -12,7 +12,6 @@ use guanxi_domain::leads::lead::{Lead, LeadActivity, LeadFields, LeadSettings, L
 use guanxi_domain::leads::scoring::{Activity, ScoreLine, Scored, score};
 use guanxi_domain::platform::access::ScopeRule;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
-use guanxi_domain::platform::org::UserStatus;
 use guanxi_domain::sharing::assignment::{Arrival, AssignmentSubject};
 use guanxi_domain::{ErrorCode, Invalid};
 use sea_orm::ActiveValue::Set;
@@ -23,7 +22,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::decode::Cell;
-use crate::entity::{lead, lead_activity, user};
+use crate::entity::{lead, lead_activity};
 use crate::error::{StoreError, StoreResult, on_unique};
 use crate::filter::TextFilter;
 use crate::page::{CursorValue, Direction, SortKey};
@@ -185,15 +184,6 @@ fn fields_json(fields: &LeadFields) -> serde_json::Value {
     serde_json::to_value(fields).unwrap_or_default()
 }
 
-/// Checks `owner` is an active user of the tenant.
-pub async fn check_owner<C: ConnectionTrait>(conn: &C, tenant: TenantId, owner: UserId) -> StoreResult<()> {
-    let active = user::Entity::find_by_id((tenant.uuid(), owner.uuid()))
-        .one(conn)
-        .await?
-        .is_some_and(|u| u.status == UserStatus::Active.as_str());
-    if active { Ok(()) } else { Err(StoreError::rejected("ownerId", ErrorCode::NotFound, "no such active user")) }
-}
-
 /// Records a lead (NEW, scored), owned as asked or as the tenant's lead rules pick; an
 /// assignment by rule is logged and gets its `ASSIGN` event naming the rule.
 pub async fn create<C: ConnectionTrait>(conn: &C, author: &Author, new: NewLead) -> StoreResult<Lead> {
@@ -204,7 +194,7 @@ pub async fn create<C: ConnectionTrait>(conn: &C, author: &Author, new: NewLead)
         .map_err(|e| Invalid(vec![e]))?;
     let mut owner = new.owner_id;
     if let Some(owner) = owner {
-        check_owner(conn, tenant, owner).await?;
+        crate::sales::opportunity::check_owner(conn, tenant, owner).await?;
     }
     let mut rule = None;
     if new.assign_by_rules && owner.is_none() {
@@ -378,7 +368,7 @@ pub async fn set_owner<C: ConnectionTrait>(
 ) -> StoreResult<Lead> {
     let tenant = author.tenant_id;
     let before = open_current(conn, tenant, rule, id, expected_version).await?;
-    check_owner(conn, tenant, owner).await?;
+    crate::sales::opportunity::check_owner(conn, tenant, owner).await?;
     if before.owner_id == Some(owner) {
         return Ok(before);
     }

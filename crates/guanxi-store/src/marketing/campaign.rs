@@ -137,7 +137,7 @@ fn fields_json(fields: &CampaignFields) -> serde_json::Value {
 /// Checks `owner` is an active user of the tenant.
 async fn check_owner<C: ConnectionTrait>(conn: &C, tenant: TenantId, owner: Option<UserId>) -> StoreResult<()> {
     match owner {
-        Some(owner) => crate::leads::lead::check_owner(conn, tenant, owner).await,
+        Some(owner) => crate::sales::opportunity::check_owner(conn, tenant, owner).await,
         None => Ok(()),
     }
 }

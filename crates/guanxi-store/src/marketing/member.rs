@@ -406,6 +406,22 @@ pub async fn set_responded<C: ConnectionTrait>(
     Ok(Member { responded_at: at, ..before })
 }
 
+/// The ids of `tenant`'s live campaigns (only those that take members, when `open_only`).
+fn live_campaigns(tenant: TenantId, open_only: bool) -> sea_orm::sea_query::SelectStatement {
+    use crate::entity::campaign as c;
+    let mut campaigns = Query::select();
+    campaigns
+        .column(c::Column::Id)
+        .from(c::Entity)
+        .and_where(Expr::col(c::Column::TenantId).eq(tenant.uuid()))
+        .and_where(Expr::col(c::Column::DeletedAt).is_null());
+    if open_only {
+        let open = guanxi_domain::marketing::campaign::CampaignStatus::ALL.iter().filter(|s| s.takes_members());
+        campaigns.and_where(Expr::col(c::Column::Status).is_in(open.map(|s| s.as_str())));
+    }
+    campaigns
+}
+
 /// The campaign a converted lead's deal came from: the lead's most recent live campaign.
 pub async fn latest_campaign_of<C: ConnectionTrait>(
     conn: &C,
@@ -418,16 +434,7 @@ pub async fn latest_campaign_of<C: ConnectionTrait>(
         .column(campaign_member::Column::CampaignId)
         .filter(campaign_member::Column::TenantId.eq(tenant.uuid()))
         .filter(campaign_member::Column::MemberId.eq(member))
-        .filter(
-            campaign_member::Column::CampaignId.in_subquery(
-                Query::select()
-                    .column(crate::entity::campaign::Column::Id)
-                    .from(crate::entity::campaign::Entity)
-                    .and_where(Expr::col(crate::entity::campaign::Column::TenantId).eq(tenant.uuid()))
-                    .and_where(Expr::col(crate::entity::campaign::Column::DeletedAt).is_null())
-                    .to_owned(),
-            ),
-        )
+        .filter(campaign_member::Column::CampaignId.in_subquery(live_campaigns(tenant, false)))
         .order_by_desc(campaign_member::Column::AddedAt)
         .into_tuple()
         .one(conn)
@@ -456,19 +463,8 @@ async fn copy_memberships<C: ConnectionTrait>(
     (from, customer): (Uuid, Uuid),
     open_only: bool,
 ) -> StoreResult<u64> {
-    use crate::entity::campaign as c;
     use campaign_member::Column as Col;
     let tenant = author.tenant_id;
-    let mut campaigns = Query::select();
-    campaigns
-        .column(c::Column::Id)
-        .from(c::Entity)
-        .and_where(Expr::col(c::Column::TenantId).eq(tenant.uuid()))
-        .and_where(Expr::col(c::Column::DeletedAt).is_null());
-    if open_only {
-        let open = guanxi_domain::marketing::campaign::CampaignStatus::ALL.iter().filter(|s| s.takes_members());
-        campaigns.and_where(Expr::col(c::Column::Status).is_in(open.map(|s| s.as_str())));
-    }
     let m = Alias::new("m");
     let select = Query::select()
         .column((m.clone(), Col::TenantId))
@@ -481,7 +477,7 @@ async fn copy_memberships<C: ConnectionTrait>(
         .from_as(campaign_member::Entity, m.clone())
         .and_where(Expr::col((m.clone(), Col::TenantId)).eq(tenant.uuid()))
         .and_where(Expr::col((m.clone(), Col::MemberId)).eq(from))
-        .and_where(Expr::col((m, Col::CampaignId)).in_subquery(campaigns.to_owned()))
+        .and_where(Expr::col((m, Col::CampaignId)).in_subquery(live_campaigns(tenant, open_only)))
         .to_owned();
     let insert = Query::insert()
         .into_table(campaign_member::Entity)

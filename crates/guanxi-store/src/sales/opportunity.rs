@@ -435,7 +435,7 @@ fn stage_change(
     }
 }
 
-/// A deal's owner is an active user of the tenant.
+/// An owner (of a deal, a lead, a campaign, a document) is an active user of the tenant.
 pub(crate) async fn check_owner<C: ConnectionTrait>(conn: &C, tenant: TenantId, owner: UserId) -> StoreResult<()> {
     let user = crate::entity::user::Entity::find_by_id((tenant.uuid(), owner.uuid())).one(conn).await?;
     if user.is_none_or(|u| u.status != guanxi_domain::platform::org::UserStatus::Active.as_str()) {

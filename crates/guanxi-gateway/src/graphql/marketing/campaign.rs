@@ -712,7 +712,8 @@ impl CampaignMutation {
                 if let Some(filter) = filter {
                     added += member::add_customers_matching(tx, &author, &found, rule, &filter).await?;
                 }
-                Ok((added, store::live(tx, author.tenant_id, campaign, "campaignId").await?))
+                // Members change nothing of the campaign's own row.
+                Ok((added, found))
             })
         })
         .await?;
@@ -734,9 +735,9 @@ impl CampaignMutation {
         let result = transact(ctx, move |tx| {
             Box::pin(async move {
                 use guanxi_store::marketing::{campaign as store, member};
-                store::live(tx, author.tenant_id, campaign, "campaignId").await?;
+                let found = store::live(tx, author.tenant_id, campaign, "campaignId").await?;
                 let removed = member::remove(tx, &author, campaign, scope, &ids).await?;
-                Ok((removed, store::live(tx, author.tenant_id, campaign, "campaignId").await?))
+                Ok((removed, found))
             })
         })
         .await?;
