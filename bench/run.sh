@@ -241,6 +241,9 @@ add "19b createCustomer by rules" '{"query":"mutation($i: CreateCustomerInput!) 
 add "21a leads by score 50 (rep)" '{"query":"{ leads(first: 50, orderBy: {field: SCORE}, filter: {status: [NEW, WORKING, QUALIFIED]}) { nodes { name company score scoreLines { rule points } owner { displayName } activities { channel } } } }"}' "$earner_token"
 add "21b createLead scored" '{"query":"mutation($i: CreateLeadInput!) { createLead(input: $i) { lead { id score } userErrors { code } } }","variables":{"i":{"lead":{"name":"压测新线索__N__","company":"压测线索新公司__N__","phone":"13900000000","industry":"制造业","source":"展会"}}}}' "$earner_token"
 add "21c leadConversionReport year" "{\"query\":\"query(\$f: DateTime!, \$t: DateTime!) { leadConversionReport(from: \$f, to: \$t) { source campaign leads qualified converted wonAmount } }\",\"variables\":{\"f\":\"$year_ago\",\"t\":\"$(date -u -d tomorrow +%Y-%m-%dT00:00:00Z)\"}}"
+# The leads waiting in the company pool (线索公海), as a rep who may claim them sees them.
+pool_id=$(gql '{"query":"{ pools { id } }"}' | jq_py 'd["data"]["pools"][0]["id"]')
+add "21d poolLeads 50 (rep)" "{\"query\":\"query(\$p: ID!) { poolLeads(poolId: \$p, first: 50) { nodes { name company source score entry { reason enteredAt } } } }\",\"variables\":{\"p\":\"$pool_id\"}}" "$earner_token"
 # Scenario 22: marketing. The campaigns with each one's return, member counts and owner
 # (admin); one campaign's return with its drill-down into its deals, as a rep (their own
 # deals only); customers added to a campaign by a filter (one INSERT … SELECT: the first
@@ -364,6 +367,7 @@ PY
 }
 ingest=null
 reclaim=null
+lead_pool=null
 if [ -z "$only" ]; then
 # Scenario 7: moveOpportunityStage between two open stages.
 contention "7 moveOpportunityStage (10% hot)" bench/deals.py
@@ -372,6 +376,10 @@ contention "14 dispatchWorkOrder (10% hot)" bench/workorders.py
 
 floor_bytes=$(python3 -c "import json,sys; print(next(r['response_bytes'] for r in json.loads(sys.argv[1]) if r['name'].startswith('2a')))" "$results")
 run "floor HTTP static ($floor_bytes B)" "" "http://127.0.0.1:$port/bench/static/$floor_bytes"
+
+# Scenario 21e: pooled leads handed out, 200 per call by the admin, then 10 claimed by a rep.
+lead_pool=$(python3 bench/lead_pool.py "$api" "$token" "$earner_token" "$earner")
+echo "21e lead pool: $lead_pool"
 
 # Scenario 9: 100,000 interactions through ingestInteractions, 1,000 per call.
 ingest=$(python3 bench/ingest.py "$api" "$token" "${INGEST_ROWS:-100000}" 2)
@@ -466,9 +474,10 @@ fi
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out="bench/results/$size-$engine-$stamp"
-python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" "$values" "$handover" <<'PY'
+python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" "$values" "$handover" "$lead_pool" <<'PY'
 import json, sys, platform, os
-results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission, values, handover = sys.argv[1:]
+results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission, values, handover, lead_pool = sys.argv[1:]
+lead_pool = json.loads(lead_pool)
 handover = json.loads(handover)
 values = json.loads(values)
 ingest = json.loads(ingest)
@@ -476,7 +485,7 @@ reclaim = json.loads(reclaim)
 commission = json.loads(commission)
 rows = json.loads(results)
 cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" :\t") if os.path.exists("/proc/cpuinfo") else "?"
-report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission, "customer_values": values, "handover": handover,
+report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission, "customer_values": values, "handover": handover, "lead_pool": lead_pool,
           "machine": {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release()}, "scenarios": rows}
 floor = next((r for r in rows if r["name"].startswith("floor")), None)
 with open(out + ".json", "w") as f:
@@ -510,6 +519,11 @@ with open(out + ".md", "w") as f:
     if handover:
       g, p, b = handover["gather"], handover["preview"], handover["big"]
       f.write(f"\n20 handover (离职交接, on a copy of the data): {g['calls']} reps handed over to one in {g['seconds']} s (slowest {g['max_seconds']} s, at most {g['max_sql_statements']} SQL statements); the preview of the {p['counts'].get('CUSTOMERS', 0)} customers and their records in {p['seconds']} s; **the handover of them all in {b['seconds']} s** with {b['sql_statements']} SQL statements (moved: {b['moved']}; retries {b['retry_seconds']} s).\n")
+    if lead_pool:
+      runs = ", ".join(f"{a['seconds']} s ({a['sql_statements']} SQL)" for a in lead_pool["assign_200"])
+      c = lead_pool["claim_10"]
+      claim = c.get("skipped") or f"**{c['seconds']} s** ({c['sql_statements']} SQL)"
+      f.write(f"\n21e lead pool: `assignPoolLeads` of 200 pooled leads, three calls: **{runs}**; a rep's `claimLeads` of 10: {claim}.\n")
     if reclaim:
       first, steady = reclaim["first"], reclaim["steady"]
       f.write(f"\n8 pool reclaim (`guanxi admin reclaim`, rule: 90 days without follow-up, won deals exempt, on a copy of the data): first run {first['reclaimed']} customers in **{first['seconds']} s** ({first['reclaimed'] / max(first['seconds'], 0.001):.0f} customers/s); steady state (the next run) {steady['reclaimed']} customers in **{steady['seconds']} s**.\n")

@@ -31,6 +31,7 @@ mod m20261203_000020_leads;
 mod m20261203_000021_collaboration_requests;
 mod m20261203_000022_forecast;
 mod m20261204_000023_campaigns;
+mod m20261205_000024_lead_pools;
 
 pub struct Migrator;
 
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000021_collaboration_requests::Migration),
             Box::new(m20261203_000022_forecast::Migration),
             Box::new(m20261204_000023_campaigns::Migration),
+            Box::new(m20261205_000024_lead_pools::Migration),
         ]
     }
 }

@@ -94,9 +94,10 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
         demo_customers(&tx, &author, &[(rep1, "rep1"), (rep2, "rep2"), (rep3, "rep3"), (manager.id, "manager")])
             .await?;
     let products = crate::seed_trade::demo_trade(&tx, &author, &customers).await?;
-    demo_pool(&tx, &author, east.id.uuid(), manager.id).await?;
+    let pool = demo_pool(&tx, &author, east.id.uuid(), manager.id).await?;
     demo_assignment(&tx, &author, &[rep1, rep2]).await?;
     crate::seed_leads::demo_leads(&tx, &author, &[rep1, rep2, rep3]).await?;
+    crate::seed_leads::demo_pooled_leads(&tx, &author, (rep1, manager.id), pool).await?;
     let credited: Vec<_> = customers
         .iter()
         .filter(|(name, ..)| ["上海明远机械制造有限公司", "苏州恒信电子科技有限公司"].contains(name))
@@ -154,9 +155,19 @@ async fn demo_pool<C: guanxi_store::ConnectionTrait>(
     author: &Author,
     east: uuid::Uuid,
     manager: UserId,
-) -> anyhow::Result<()> {
-    use guanxi_domain::sales::pool::{MemberKind, PoolMember, PoolSettings, ReclaimKind, ReclaimRule};
-    let rule = |kind, days| ReclaimRule { kind, days, levels: vec![], exempt_won: true, exempt_open: false };
+) -> anyhow::Result<guanxi_domain::ids::PoolId> {
+    use guanxi_domain::sales::pool::{MemberKind, PoolMember, PoolSettings, PoolSubject, ReclaimKind, ReclaimRule};
+    let rule = |kind, days| ReclaimRule {
+        applies_to: PoolSubject::Customers,
+        kind,
+        days,
+        levels: vec![],
+        exempt_won: true,
+        exempt_open: false,
+    };
+    // Leads nobody followed up for 14 days go back too (线索公海).
+    let lead_rule =
+        ReclaimRule { applies_to: PoolSubject::Leads, exempt_won: false, ..rule(ReclaimKind::NoFollowUp, 14) };
     let settings = PoolSettings {
         name: "华东公海".to_owned(),
         auto_reclaim: true,
@@ -164,14 +175,13 @@ async fn demo_pool<C: guanxi_store::ConnectionTrait>(
         cooldown_days: 7,
         daily_claim_cap: Some(10),
         owned_cap: Some(200),
-        rules: vec![rule(ReclaimKind::NoFollowUp, 30), rule(ReclaimKind::NoDeal, 90)],
+        rules: vec![rule(ReclaimKind::NoFollowUp, 30), rule(ReclaimKind::NoDeal, 90), lead_rule],
         members: vec![
             PoolMember { kind: MemberKind::Department, id: east, admin: false },
             PoolMember { kind: MemberKind::User, id: manager.uuid(), admin: true },
         ],
     };
-    guanxi_store::sales::pool::create(tx, author, settings).await?;
-    Ok(())
+    Ok(guanxi_store::sales::pool::create(tx, author, settings).await?.id)
 }
 
 /// The assignment rule for East China (华东): new customers from the region that arrive

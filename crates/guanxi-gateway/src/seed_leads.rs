@@ -144,3 +144,32 @@ pub async fn demo_leads<C: guanxi_store::ConnectionTrait>(
     }
     Ok(())
 }
+
+/// Two leads rep1 gave up into 华东公海 (线索公海), for the East reps to claim.
+pub async fn demo_pooled_leads<C: guanxi_store::ConnectionTrait>(
+    tx: &C,
+    author: &Author,
+    (rep, manager): (UserId, UserId),
+    pool: guanxi_domain::ids::PoolId,
+) -> anyhow::Result<()> {
+    let mut ids = Vec::new();
+    for (name, company, phone) in
+        [("蒋磊", "常州恒达电机有限公司", "13912345611"), ("秦悦", "无锡新源纺织有限公司", "13912345612")]
+    {
+        let fields = LeadFields {
+            name: name.to_owned(),
+            company: Some(company.to_owned()),
+            phone: Some(phone.to_owned()),
+            source: Some("展会".to_owned()),
+            industry: Some("制造业".to_owned()),
+            region: Some("华东".to_owned()),
+            ..LeadFields::default()
+        };
+        let new = NewLead { fields, owner_id: Some(rep), external_id: None, assign_by_rules: false };
+        ids.push(guanxi_store::leads::lead::create(tx, author, new).await?.id.uuid());
+    }
+    let caller = guanxi_domain::sales::pool::Caller { user: manager, department: None, manages_all: true };
+    let subject = (guanxi_domain::sales::pool::PoolSubject::Leads, ScopeRule::All);
+    guanxi_store::sales::pool_move::release(tx, author, &caller, subject, (&ids, pool), "多次联系未接通").await?;
+    Ok(())
+}

@@ -420,11 +420,12 @@ pub async fn seed(
     rows += crate::bench_service::load(db, tenant, &mut rng, &customer_ids, setup).await?;
     rows += crate::sharing::bench::load(db, tenant, &mut rng, (&customer_ids, &customer_owners)).await?;
     crate::sharing::bench::rules(db, tenant, &reps).await?;
+    let pool = bench_pool(db, tenant, created.root.id).await?;
     let lead_rules = guanxi_domain::leads::scoring::example_rules();
-    rows += crate::leads::bench::load(db, tenant, &mut rng, (&customer_ids, &customer_owners), lead_rules).await?;
+    let leads = (&customer_ids[..], &customer_owners[..], pool);
+    rows += crate::leads::bench::load(db, tenant, &mut rng, leads, lead_rules).await?;
     rows += crate::marketing::bench::load(db, tenant, &mut rng, &customer_ids).await?;
     backfill_last_interaction(db, tenant).await?;
-    bench_pool(db, tenant, created.root.id).await?;
     // Fresh statistics, as after any bulk load: without them PostgreSQL planned the
     // scoped interaction list as a loop over every customer (500 ms instead of 1 ms)
     // until autovacuum came round to analysing the tables. On PostgreSQL the VACUUM also
@@ -476,8 +477,18 @@ pub async fn backfill_last_interaction(db: &Database, tenant: TenantId) -> crate
 
 /// The company-wide public pool (公海) of the benchmark tenant: every rep is a member, and
 /// customers left 90 days without follow-up go back to it unless they have won a deal.
-async fn bench_pool(db: &Database, tenant: TenantId, root: DepartmentId) -> crate::StoreResult<()> {
-    use guanxi_domain::sales::pool::{MemberKind, PoolMember, PoolSettings, ReclaimKind, ReclaimRule};
+/// Leads wait in it too (those their reps gave up), without a reclaim rule: the loaded
+/// leads' follow-ups are as old as the leads.
+async fn bench_pool(db: &Database, tenant: TenantId, root: DepartmentId) -> crate::StoreResult<Uuid> {
+    use guanxi_domain::sales::pool::{MemberKind, PoolMember, PoolSettings, PoolSubject, ReclaimKind, ReclaimRule};
+    let follow_up = ReclaimRule {
+        applies_to: PoolSubject::Customers,
+        kind: ReclaimKind::NoFollowUp,
+        days: 90,
+        levels: vec![],
+        exempt_won: true,
+        exempt_open: false,
+    };
     let settings = PoolSettings {
         name: "公司公海".to_owned(),
         auto_reclaim: true,
@@ -485,19 +496,13 @@ async fn bench_pool(db: &Database, tenant: TenantId, root: DepartmentId) -> crat
         cooldown_days: 7,
         daily_claim_cap: Some(20),
         owned_cap: None,
-        rules: vec![ReclaimRule {
-            kind: ReclaimKind::NoFollowUp,
-            days: 90,
-            levels: vec![],
-            exempt_won: true,
-            exempt_open: false,
-        }],
+        rules: vec![follow_up],
         members: vec![PoolMember { kind: MemberKind::Department, id: root.uuid(), admin: false }],
     };
     let tx = db.begin_write().await?;
-    crate::sales::pool::create(&tx, &Author::system(tenant), settings).await?;
+    let pool = crate::sales::pool::create(&tx, &Author::system(tenant), settings).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(pool.id.uuid())
 }
 
 /// Two deals for every five customers, owned by the customer's owner, created over the

@@ -116,6 +116,8 @@ pub struct Lead {
     pub contact_id: Option<ContactId>,
     pub opportunity_id: Option<OpportunityId>,
     pub converted_at: Option<DateTime<Utc>>,
+    /// The public pool it waits in (线索公海), when it has no owner.
+    pub pool: Option<crate::sales::pool::PoolEntry>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -2,6 +2,9 @@
 //! give back with a reason (放弃), and that a pool takes back automatically when their
 //! owner neglects them (回收), after the rules of WuKong CRM's customer pools.
 //!
+//! Leads wait in the same pools (线索公海), under the same members, caps and cool-down:
+//! a rule says whether it watches customers or leads ([`PoolSubject`]).
+//!
 //! A pool has members (users, and departments with everything below them) who may claim
 //! from it, admins who hand its customers out, and settings: the reclaim rules, a warning
 //! some days before a reclaim, a cool-down before a former owner may claim a customer
@@ -45,10 +48,35 @@ impl ReclaimKind {
     }
 }
 
+text_enum! {
+    /// What waits in a pool: customers or leads. Claims, caps and the cool-down work
+    /// alike for both; each counts its own kind.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum PoolSubject {
+        #[default]
+        Customers => "CUSTOMERS";
+        Leads => "LEADS";
+    }
+}
+
+impl PoolSubject {
+    /// The subject's plural, for messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Customers => "customers",
+            Self::Leads => "leads",
+        }
+    }
+}
+
 /// One reclaim rule of a pool.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReclaimRule {
+    /// What the rule watches; rules stored before lead pools watch customers.
+    #[serde(default)]
+    pub applies_to: PoolSubject,
     pub kind: ReclaimKind,
     pub days: u32,
     /// The customer levels the rule applies to; empty: every customer.
@@ -156,6 +184,9 @@ impl PoolSettings {
             rule.levels = rule.levels.iter().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect();
             rule.levels.sort();
             rule.levels.dedup();
+            if rule.applies_to == PoolSubject::Leads {
+                check_lead_rule(i, rule, &mut invalid);
+            }
         }
         if self.rules.iter().any(|r| r.days > 0 && self.warn_days >= r.days) {
             invalid.push(FieldError::new(
@@ -168,6 +199,7 @@ impl PoolSettings {
         for (i, a) in self.rules.iter().enumerate() {
             let clash = self.rules[..i].iter().any(|b| {
                 b.kind == a.kind
+                    && b.applies_to == a.applies_to
                     && (a.levels.is_empty() || b.levels.is_empty() || a.levels.iter().any(|l| b.levels.contains(l)))
             });
             if clash {
@@ -185,6 +217,27 @@ impl PoolSettings {
             }
         }
         invalid.into_result().map(|()| self)
+    }
+}
+
+/// A lead has no level and no deals: a lead rule takes back leads nobody follows up.
+fn check_lead_rule(i: usize, rule: &ReclaimRule, invalid: &mut Invalid) {
+    if rule.kind != ReclaimKind::NoFollowUp {
+        invalid.push(FieldError::new(
+            format!("rules.{i}.kind"),
+            ErrorCode::Invalid,
+            "a lead rule takes back leads without follow-up (NO_FOLLOW_UP)",
+        ));
+    }
+    if !rule.levels.is_empty() {
+        invalid.push(FieldError::new(format!("rules.{i}.levels"), ErrorCode::Invalid, "leads have no level"));
+    }
+    if rule.exempt_won || rule.exempt_open {
+        invalid.push(FieldError::new(
+            format!("rules.{i}.appliesTo"),
+            ErrorCode::Invalid,
+            "leads have no deals to be exempt for",
+        ));
     }
 }
 
@@ -284,8 +337,13 @@ pub struct ClaimCounts {
     pub claimed_today: u64,
 }
 
-/// Checks a member's claim of `taking` customers from a pool against its caps.
-pub fn check_claim(settings: &PoolSettings, counts: ClaimCounts, taking: u64) -> Result<(), Invalid> {
+/// Checks a member's claim of `taking` customers (or leads) from a pool against its caps.
+pub fn check_claim(
+    settings: &PoolSettings,
+    subject: PoolSubject,
+    counts: ClaimCounts,
+    taking: u64,
+) -> Result<(), Invalid> {
     let mut invalid = Invalid::default();
     if let Some(cap) = settings.daily_claim_cap
         && counts.claimed_today + taking > u64::from(cap)
@@ -293,28 +351,37 @@ pub fn check_claim(settings: &PoolSettings, counts: ClaimCounts, taking: u64) ->
         invalid.push(FieldError::new(
             "ids",
             ErrorCode::LimitReached,
-            format!("{} allows {cap} claims a day; you have made {} today", settings.name, counts.claimed_today),
+            format!(
+                "{} allows {cap} claims of {} a day; you have made {} today",
+                settings.name,
+                subject.noun(),
+                counts.claimed_today
+            ),
         ));
     }
-    check_owned(settings, counts.owned, taking, &mut invalid);
+    check_owned(settings, subject, counts.owned, taking, &mut invalid);
     invalid.into_result()
 }
 
-/// Checks an assignment of `taking` customers to a user who owns `owned`.
-pub fn check_assign(settings: &PoolSettings, owned: u64, taking: u64) -> Result<(), Invalid> {
+/// Checks an assignment of `taking` customers (or leads) to a user who owns `owned`.
+pub fn check_assign(settings: &PoolSettings, subject: PoolSubject, owned: u64, taking: u64) -> Result<(), Invalid> {
     let mut invalid = Invalid::default();
-    check_owned(settings, owned, taking, &mut invalid);
+    check_owned(settings, subject, owned, taking, &mut invalid);
     invalid.into_result()
 }
 
-fn check_owned(settings: &PoolSettings, owned: u64, taking: u64, invalid: &mut Invalid) {
+fn check_owned(settings: &PoolSettings, subject: PoolSubject, owned: u64, taking: u64, invalid: &mut Invalid) {
     if let Some(cap) = settings.owned_cap
         && owned + taking > u64::from(cap)
     {
         invalid.push(FieldError::new(
             "ids",
             ErrorCode::LimitReached,
-            format!("{} allows at most {cap} customers per owner; the owner has {owned}", settings.name),
+            format!(
+                "{} allows at most {cap} {noun} per owner; the owner has {owned}",
+                settings.name,
+                noun = subject.noun()
+            ),
         ));
     }
 }
@@ -329,7 +396,7 @@ pub fn cooldown_until(settings: &PoolSettings, entered_at: DateTime<Utc>) -> Opt
 pub fn check_reason(reason: &str) -> Result<String, Invalid> {
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(Invalid::one("reason", ErrorCode::Required, "say why the customer goes back to the pool"));
+        return Err(Invalid::one("reason", ErrorCode::Required, "say why it goes back to the pool"));
     }
     if reason.chars().count() > 200 {
         return Err(Invalid::one("reason", ErrorCode::Invalid, "at most 200 characters"));
@@ -355,6 +422,7 @@ mod tests {
             daily_claim_cap: Some(5),
             owned_cap: Some(100),
             rules: vec![ReclaimRule {
+                applies_to: PoolSubject::Customers,
                 kind: ReclaimKind::NoFollowUp,
                 days: 30,
                 levels: vec![],
@@ -414,6 +482,31 @@ mod tests {
     }
 
     #[test]
+    fn lead_rules_watch_follow_ups_only_and_split_from_customer_rules() {
+        let mut s = settings();
+        // The same kind for leads does not clash with the customers' rule.
+        s.rules.push(ReclaimRule { applies_to: PoolSubject::Leads, days: 14, ..s.rules[0].clone() });
+        s.rules[1].exempt_won = false;
+        assert!(s.clone().check().is_ok());
+        s.rules.push(ReclaimRule {
+            applies_to: PoolSubject::Leads,
+            kind: ReclaimKind::NoDeal,
+            days: 20,
+            levels: vec!["A".into()],
+            exempt_won: true,
+            exempt_open: false,
+        });
+        let got = codes(s.check());
+        let fields: Vec<&str> = got.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, ["rules.2.kind", "rules.2.levels", "rules.2.appliesTo"]);
+        // Rules stored before lead pools read as customer rules.
+        let old: ReclaimRule =
+            serde_json::from_str(r#"{"kind":"NO_DEAL","days":5,"levels":[],"exemptWon":false,"exemptOpen":false}"#)
+                .unwrap();
+        assert_eq!(old.applies_to, PoolSubject::Customers);
+    }
+
+    #[test]
     fn the_follow_up_rule_counts_from_the_later_of_receipt_and_last_interaction() {
         let received = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         let later = Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap();
@@ -430,14 +523,17 @@ mod tests {
     #[test]
     fn claims_respect_the_daily_and_owned_caps() {
         let s = settings();
-        assert!(check_claim(&s, ClaimCounts { owned: 10, claimed_today: 4 }, 1).is_ok());
-        let over = check_claim(&s, ClaimCounts { owned: 99, claimed_today: 4 }, 2).unwrap_err();
+        assert!(check_claim(&s, PoolSubject::Customers, ClaimCounts { owned: 10, claimed_today: 4 }, 1).is_ok());
+        let over = check_claim(&s, PoolSubject::Customers, ClaimCounts { owned: 99, claimed_today: 4 }, 2).unwrap_err();
         assert_eq!(over.0.len(), 2);
         assert!(over.0.iter().all(|e| e.code == ErrorCode::LimitReached));
-        assert!(check_assign(&s, 99, 1).is_ok());
-        assert!(check_assign(&s, 100, 1).is_err());
+        assert!(check_assign(&s, PoolSubject::Customers, 99, 1).is_ok());
+        assert!(check_assign(&s, PoolSubject::Customers, 100, 1).is_err());
         let uncapped = PoolSettings { daily_claim_cap: None, owned_cap: None, ..s };
-        assert!(check_claim(&uncapped, ClaimCounts { owned: 10_000, claimed_today: 10_000 }, 50).is_ok());
+        assert!(
+            check_claim(&uncapped, PoolSubject::Leads, ClaimCounts { owned: 10_000, claimed_today: 10_000 }, 50)
+                .is_ok()
+        );
     }
 
     #[test]

@@ -36,6 +36,13 @@ text_enum! {
     }
 }
 
+impl HandoverItem {
+    /// What a public pool takes: the customers and the open leads.
+    pub fn pools(self) -> bool {
+        matches!(self, HandoverItem::Customers | HandoverItem::Leads)
+    }
+}
+
 /// A transfer or handover reason (转移原因): required, at most 200 characters.
 pub fn check_reason(reason: &str) -> Result<String, Invalid> {
     crate::platform::org::required_text("reason", reason, 200).map_err(|e| Invalid(vec![e]))
@@ -46,7 +53,8 @@ pub fn check_reason(reason: &str) -> Result<String, Invalid> {
 pub enum CustomersTo {
     /// To the user who receives the rest.
     Receiver,
-    /// Into a public pool (their contacts with them); the rest goes to the receiver.
+    /// Into a public pool (their contacts with them), with the open leads; the rest goes
+    /// to the receiver.
     Pool(uuid::Uuid),
 }
 
@@ -82,20 +90,28 @@ impl Handover {
             invalid.push(FieldError::new("to.userId", ErrorCode::Invalid, "hand over to someone else"));
         }
         let customers_to = pool.map_or(CustomersTo::Receiver, CustomersTo::Pool);
-        // Contacts go with pooled customers; anything else needs a person.
+        // Contacts go with pooled customers, and open leads to the pool too; anything else
+        // needs a person.
         let needs_receiver = include.iter().any(|item| match customers_to {
             CustomersTo::Receiver => true,
-            CustomersTo::Pool(_) => *item != HandoverItem::Customers,
+            CustomersTo::Pool(_) => !item.pools(),
         });
         if needs_receiver && to.is_none() {
             let message = match customers_to {
                 CustomersTo::Receiver => "name who receives the records, or a pool for the customers",
-                CustomersTo::Pool(_) => "name who receives what does not go to the pool (or include only CUSTOMERS)",
+                CustomersTo::Pool(_) => {
+                    "name who receives what does not go to the pool (or include only CUSTOMERS and LEADS)"
+                }
             };
             invalid.push(FieldError::new("to.userId", ErrorCode::Required, message));
         }
         invalid.into_result()?;
         Ok(Self { from, to, customers_to, include, reason: reason.unwrap_or_default() })
+    }
+
+    /// Whether `item` goes into the pool, when the customers do.
+    pub fn pools_item(&self, item: HandoverItem) -> bool {
+        matches!(self.customers_to, CustomersTo::Pool(_)) && item.pools()
     }
 
     /// Whether `item` moves.
@@ -129,6 +145,11 @@ mod tests {
         let pooled = Handover::new(from, None, Some(pool), &[HandoverItem::Customers], "离职").unwrap();
         assert_eq!(pooled.customers_to, CustomersTo::Pool(pool));
         assert!(pooled.moves(HandoverItem::Customers) && !pooled.moves(HandoverItem::Contacts));
+        // Open leads go to the pool with the customers.
+        let leads = Handover::new(from, None, Some(pool), &[HandoverItem::Customers, HandoverItem::Leads], "离职");
+        let leads = leads.unwrap();
+        assert!(leads.pools_item(HandoverItem::Leads) && !leads.pools_item(HandoverItem::Quotes));
+        assert!(!Handover::new(from, Some(UserId::new()), None, &[], "离职").unwrap().pools_item(HandoverItem::Leads));
     }
 
     #[test]

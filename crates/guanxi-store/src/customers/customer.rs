@@ -9,11 +9,10 @@ use guanxi_domain::customers::customer::{
     Customer, CustomerFields, CustomerKind, CustomerStatus, CustomerType, normalize_name, search_text, shanghai_date,
 };
 use guanxi_domain::entity::EntityKind;
-use guanxi_domain::ids::{CustomerId, PoolId, TenantId, UserId};
+use guanxi_domain::ids::{CustomerId, TenantId, UserId};
 use guanxi_domain::mnemonic::mnemonic_code;
 use guanxi_domain::platform::access::CustomerRule;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
-use guanxi_domain::sales::pool::{PoolAction, PoolEntry};
 use guanxi_domain::{ErrorCode, Invalid};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -89,7 +88,6 @@ fn fields_of(m: &customer::Model) -> StoreResult<CustomerFields> {
 
 pub fn to_domain(m: customer::Model) -> StoreResult<Customer> {
     let cell = |column| Cell::of("customers", m.id, column);
-    let pool_action = cell("pool_action").optional_text(m.pool_action.as_deref(), PoolAction::parse)?;
     Ok(Customer {
         id: m.id.into(),
         tenant_id: m.tenant_id.into(),
@@ -103,13 +101,13 @@ pub fn to_domain(m: customer::Model) -> StoreResult<Customer> {
         last_interaction_at: m.last_interaction_at,
         last_deal_at: m.last_deal_at,
         next_follow_up_at: m.next_follow_up_at,
-        pool: m.pool_id.zip(m.pool_entered_at).map(|(pool, entered_at)| PoolEntry {
-            pool_id: PoolId::from_uuid(pool),
-            entered_at,
-            previous_owner_id: m.previous_owner_id.map(UserId::from_uuid),
-            action: pool_action.unwrap_or(PoolAction::Release),
-            reason: m.pool_reason.clone(),
-        }),
+        pool: crate::sales::pool_move::entry(
+            "customers",
+            m.id,
+            (m.pool_id, m.pool_entered_at),
+            m.previous_owner_id,
+            (m.pool_action.as_deref(), m.pool_reason.as_deref()),
+        )?,
         owner_received_at: m.owner_received_at,
         locked: m.locked,
         version: m.version,

@@ -37,6 +37,15 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,
+    /// The pool it waits in (no owner then).
+    pub pool_id: Option<Uuid>,
+    pub pool_entered_at: Option<DateTimeUtc>,
+    /// How it came into the pool: RELEASE or RECLAIM.
+    pub pool_action: Option<String>,
+    pub pool_reason: Option<String>,
+    pub previous_owner_id: Option<Uuid>,
+    /// Since when its owner has it: the reclaim rules count from here (or its creation).
+    pub owner_received_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -46,6 +46,7 @@ pub mod kb_article_version;
 pub mod kb_category;
 pub mod lead;
 pub mod lead_activity;
+pub mod lead_pool_log;
 pub mod lead_setting;
 pub mod notice;
 pub mod number_sequence;

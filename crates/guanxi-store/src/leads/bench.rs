@@ -2,7 +2,8 @@
 //! customers are, from the sources and campaigns a company runs, at every stage (four in
 //! ten new, three working, one qualified, one unqualified with a reason, one converted
 //! into one of the owner's customers), with follow-ups on the worked ones and the demo's
-//! scoring rules, scored as the rules say.
+//! scoring rules, scored as the rules say. One new lead in four waits in the company pool,
+//! given up by its rep (放弃).
 
 use std::collections::HashMap;
 
@@ -24,13 +25,13 @@ const CAMPAIGNS: &[&str] = &["2026 工博会", "百度推广 11 月", "数字化
 const INDUSTRIES: &[&str] = &["制造业", "贸易", "互联网", "建筑", "医药", "教育"];
 const REGIONS: &[&str] = &["华东", "华北", "华南", "西南", "华中"];
 
-/// Loads one lead per customer (`customers` with their `owners`) and the scoring `rules`;
-/// returns the rows written.
+/// Loads one lead per customer (`customers` with their `owners`), the pooled ones into
+/// `pool`, and the scoring `rules`; returns the rows written.
 pub async fn load(
     db: &Database,
     tenant: TenantId,
     rng: &mut StdRng,
-    (customers, owners): (&[Uuid], &[Uuid]),
+    (customers, owners, pool): (&[Uuid], &[Uuid], Uuid),
     rules: Vec<ScoringRule>,
 ) -> crate::StoreResult<u64> {
     let now = Utc::now();
@@ -100,6 +101,8 @@ pub async fn load(
                 now,
             );
             let converted = status == LeadStatus::Converted;
+            let pooled = i % 10 == 3;
+            let owner = (!pooled).then_some(owners[i]);
             leads.push(lead::ActiveModel {
                 tenant_id: Set(tenant.uuid()),
                 id: Set(id),
@@ -113,7 +116,7 @@ pub async fn load(
                 industry: Set(fields.industry),
                 region: Set(fields.region),
                 notes: Set(None),
-                owner_id: Set(Some(owners[i])),
+                owner_id: Set(owner),
                 status: Set(status.as_str().to_owned()),
                 unqualified_reason: Set((status == LeadStatus::Unqualified).then(|| "预算不足".to_owned())),
                 score: Set(scored.score),
@@ -130,6 +133,12 @@ pub async fn load(
                 created_at: Set(created),
                 updated_at: Set(created),
                 deleted_at: Set(None),
+                pool_id: Set(pooled.then_some(pool)),
+                pool_entered_at: Set(pooled.then(|| (created + Duration::days(10)).min(now))),
+                pool_action: Set(pooled.then(|| "RELEASE".to_owned())),
+                pool_reason: Set(pooled.then(|| "无法联系".to_owned())),
+                previous_owner_id: Set(pooled.then_some(owners[i])),
+                owner_received_at: Set(owner.map(|_| created)),
             });
         }
         let tx = db.begin_write().await?;

@@ -62,6 +62,13 @@ pub fn to_domain(m: lead::Model) -> StoreResult<Lead> {
         contact_id: m.contact_id.map(Into::into),
         opportunity_id: m.opportunity_id.map(Into::into),
         converted_at: m.converted_at,
+        pool: crate::sales::pool_move::entry(
+            "leads",
+            m.id,
+            (m.pool_id, m.pool_entered_at),
+            m.previous_owner_id,
+            (m.pool_action.as_deref(), m.pool_reason.as_deref()),
+        )?,
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -108,6 +115,8 @@ pub struct LeadFilter {
     /// Part of the name, the company or the phone number.
     pub search: Option<String>,
     pub deleted: Option<bool>,
+    /// Open leads waiting in this pool (the caller checked membership).
+    pub pool_id: Option<Uuid>,
 }
 
 /// How a list of leads is ordered.
@@ -115,6 +124,8 @@ pub struct LeadFilter {
 pub enum LeadOrder {
     CreatedAt(Direction),
     Score(Direction),
+    /// When they entered their pool (pooled leads only).
+    PoolEnteredAt(Direction),
 }
 
 impl repo::Listed for Leads {
@@ -139,6 +150,10 @@ impl repo::Listed for Leads {
         if let Some(min) = filter.min_score {
             all = all.add(C::Score.gte(min));
         }
+        if let Some(pool) = filter.pool_id {
+            let open = LeadStatus::OPEN.iter().map(|s| s.as_str());
+            all = all.add(C::PoolId.eq(pool)).add(C::OwnerId.is_null()).add(C::Status.is_in(open));
+        }
         if let Some(text) = filter.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let contains = TextFilter { contains: Some(text.to_owned()), ..TextFilter::default() };
             let any = [C::Name, C::Company, C::Phone].into_iter().map(|c| contains.condition(c));
@@ -160,6 +175,12 @@ impl repo::Listed for Leads {
                 column: lead::Column::Score,
                 direction,
                 value: |m: &lead::Model| CursorValue::Int(i64::from(m.score)),
+            },
+            LeadOrder::PoolEnteredAt(direction) => SortKey {
+                name: "POOL_ENTERED_AT",
+                column: lead::Column::PoolEnteredAt,
+                direction,
+                value: |m: &lead::Model| CursorValue::Time(m.pool_entered_at.unwrap_or(m.created_at)),
             },
         }
     }
@@ -249,6 +270,12 @@ pub async fn create<C: ConnectionTrait>(conn: &C, author: &Author, new: NewLead)
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
+        pool_id: Set(None),
+        pool_entered_at: Set(None),
+        pool_action: Set(None),
+        pool_reason: Set(None),
+        previous_owner_id: Set(None),
+        owner_received_at: Set(owner.map(|_| now)),
     };
     lead::Entity::insert(row)
         .exec_without_returning(conn)
@@ -372,9 +399,18 @@ pub async fn set_owner<C: ConnectionTrait>(
     if before.owner_id == Some(owner) {
         return Ok(before);
     }
-    let update = repo::set_columns::<lead::Entity>(vec![(lead::Column::OwnerId, Expr::value(owner.uuid()))]);
+    // The reclaim rules count from the new owner's receipt; a pooled lead leaves its pool.
+    let mut values = vec![
+        (lead::Column::OwnerId, Expr::value(owner.uuid())),
+        (lead::Column::OwnerReceivedAt, Expr::value(Utc::now())),
+    ];
+    values.extend(out_of_pool());
+    let update = repo::set_columns::<lead::Entity>(values);
     let after = repo::write_versioned::<Leads, C>(conn, tenant, id, expected_version, update).await?;
-    let changes = ChangeSet::new().field("ownerId", before.owner_id.map(UserId::uuid), owner.uuid());
+    let mut changes = ChangeSet::new().field("ownerId", before.owner_id.map(UserId::uuid), owner.uuid());
+    if let Some(entry) = &before.pool {
+        changes = changes.field("poolId", entry.pool_id, None::<()>);
+    }
     audit::record(conn, author, ENTITY, id, Operation::Transfer, &changes).await?;
     Ok(after)
 }
@@ -605,6 +641,8 @@ pub(crate) async fn mark_converted<C: ConnectionTrait>(
         (lead::Column::ConvertedAt, Expr::value(now)),
         (lead::Column::RescoreAt, Expr::value(None::<DateTime<Utc>>)),
     ];
+    // A lead an admin converts out of a pool leaves it.
+    let values: Vec<_> = values.into_iter().chain(out_of_pool()).collect();
     let id = before.id.uuid();
     let after =
         repo::write_versioned::<Leads, C>(conn, author.tenant_id, id, before.version, repo::set_columns(values))
@@ -616,6 +654,16 @@ pub(crate) async fn mark_converted<C: ConnectionTrait>(
         .field("opportunityId", None::<()>, deal);
     audit::record(conn, author, ENTITY, id, Operation::Convert, &changes).await?;
     Ok(after)
+}
+
+/// The values that take a lead out of its pool, if it waits in one.
+fn out_of_pool() -> [(lead::Column, SimpleExpr); 4] {
+    [
+        (lead::Column::PoolId, Expr::value(None::<Uuid>)),
+        (lead::Column::PoolEnteredAt, Expr::value(None::<DateTime<Utc>>)),
+        (lead::Column::PoolAction, Expr::value(None::<String>)),
+        (lead::Column::PoolReason, Expr::value(None::<String>)),
+    ]
 }
 
 /// Deletes a lead (to the recycle bin) at the version read.

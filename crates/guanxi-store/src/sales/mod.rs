@@ -1,7 +1,8 @@
-//! Selling: opportunities in pipelines, the funnel, and public pools.
+//! Selling: opportunities in pipelines, the funnel, the forecast, and public pools of customers and leads.
 
 pub mod forecast;
 pub mod opportunity;
 pub mod pipeline;
 pub mod pool;
+pub mod pool_move;
 pub mod pool_reclaim;

@@ -1,15 +1,19 @@
-//! The reclaim: one SQL condition per rule, applied in batches by the hourly job (safe on several replicas), and the owners' warning before it.
+//! The reclaim: one SQL condition per rule, applied in batches by the hourly job (safe on
+//! several replicas), and the owners' warning before it. A rule watches customers or
+//! leads; a lead rule takes back open leads nobody followed up.
 
 use crate::db::Database;
-use crate::entity::{customer, opportunity, pool};
+use crate::entity::{customer, lead, opportunity, pool};
 use crate::error::{StoreError, StoreResult};
 use crate::platform::audit::Author;
-use crate::sales::pool::{RECLAIM_BATCH, all, find, put, watched_users};
+use crate::sales::pool::{RECLAIM_BATCH, all, find, watched_users};
+use crate::sales::pool_move::put;
 use chrono::{DateTime, Utc};
 use guanxi_domain::ids::{PoolId, TenantId};
+use guanxi_domain::leads::lead::LeadStatus;
 use guanxi_domain::platform::access::ScopeRule;
 use guanxi_domain::sales::opportunity::StageKind;
-use guanxi_domain::sales::pool::{Pool, PoolAction, ReclaimKind, ReclaimRule, basis};
+use guanxi_domain::sales::pool::{Pool, PoolAction, PoolSubject, ReclaimKind, ReclaimRule, basis};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
@@ -72,10 +76,41 @@ fn due_condition(tenant: TenantId, rule: &ReclaimRule, watched: &[Uuid], now: Da
     due
 }
 
-/// Takes back up to `limit` customers that `rule` of `pool` finds due at `now`, after the
-/// customer id `after` (a keyset over the customers' keys, so a long backlog is read once,
+/// The condition "lead `rule` would take the lead back at `now`", for leads owned by
+/// `watched`: live, open, owned since before the cutoff and not followed up since.
+fn lead_due_condition(tenant: TenantId, rule: &ReclaimRule, watched: &[Uuid], now: DateTime<Utc>) -> Condition {
+    let cutoff = rule.cutoff(now);
+    let received = Expr::from(Func::coalesce([
+        Expr::col((lead::Entity, lead::Column::OwnerReceivedAt)),
+        Expr::col((lead::Entity, lead::Column::CreatedAt)),
+    ]));
+    Condition::all()
+        .add(lead::Column::TenantId.eq(tenant.uuid()))
+        .add(lead::Column::DeletedAt.is_null())
+        .add(lead::Column::OwnerId.is_in(watched.iter().copied()))
+        .add(lead::Column::Status.is_in(LeadStatus::OPEN.iter().map(|s| s.as_str())))
+        .add(received.lt(cutoff))
+        .add(Condition::any().add(lead::Column::LastActivityAt.is_null()).add(lead::Column::LastActivityAt.lt(cutoff)))
+}
+
+/// Up to `limit` `(id, owner)` of `E` meeting `due`, after the id `after`, by id.
+async fn due_rows<E: EntityTrait, C: ConnectionTrait>(
+    conn: &C,
+    due: Condition,
+    (id, owner): (E::Column, E::Column),
+    (after, limit): (Option<Uuid>, u64),
+) -> StoreResult<Vec<(Uuid, Option<Uuid>)>> {
+    let mut select = E::find().select_only().column(id).column(owner).filter(due);
+    if let Some(after) = after {
+        select = select.filter(id.gt(after));
+    }
+    Ok(select.order_by_asc(id).limit(limit).into_tuple().all(conn).await?)
+}
+
+/// Takes back up to `limit` customers (or leads) that `rule` of `pool` finds due at
+/// `now`, after the id `after` (a keyset over their keys, so a long backlog is read once,
 /// not from the start for every batch), in the caller's transaction. Returns how many
-/// moved and the last customer id examined (none when the rule found nothing more).
+/// moved and the last id examined (none when the rule found nothing more).
 pub async fn reclaim_batch<C: ConnectionTrait>(
     conn: &C,
     pool: &Pool,
@@ -88,20 +123,24 @@ pub async fn reclaim_batch<C: ConnectionTrait>(
         return Ok((0, None));
     }
     let tenant = pool.tenant_id;
-    let mut select = customer::Entity::find()
-        .select_only()
-        .column(customer::Column::Id)
-        .column(customer::Column::OwnerId)
-        .filter(due_condition(tenant, rule, watched, now));
-    if let Some(after) = after {
-        select = select.filter(customer::Column::Id.gt(after));
-    }
-    let due: Vec<(Uuid, Option<Uuid>)> =
-        select.order_by_asc(customer::Column::Id).limit(limit).into_tuple().all(conn).await?;
+    let due = match rule.applies_to {
+        PoolSubject::Customers => {
+            let columns = (customer::Column::Id, customer::Column::OwnerId);
+            due_rows::<customer::Entity, C>(conn, due_condition(tenant, rule, watched, now), columns, (after, limit))
+                .await?
+        }
+        PoolSubject::Leads => {
+            let columns = (lead::Column::Id, lead::Column::OwnerId);
+            due_rows::<lead::Entity, C>(conn, lead_due_condition(tenant, rule, watched, now), columns, (after, limit))
+                .await?
+        }
+    };
     let last = (due.len() as u64 == limit).then(|| due.last().map(|(id, _)| *id)).flatten();
     let entries: Vec<(Uuid, Uuid)> = due.into_iter().filter_map(|(id, owner)| owner.map(|o| (id, o))).collect();
     let reason = rule.kind.reason(rule.days);
-    let moved = put(conn, &Author::system(tenant), pool.id.uuid(), &entries, PoolAction::Reclaim, &reason, now).await?;
+    let author = Author::system(tenant);
+    let action = (PoolAction::Reclaim, reason.as_str());
+    let moved = put(conn, &author, rule.applies_to, pool.id.uuid(), &entries, action, now).await?;
     Ok((moved, last))
 }
 
@@ -194,7 +233,8 @@ pub async fn due_for_reclaim<C: ConnectionTrait>(
             continue;
         }
         let horizon = chrono::Duration::days(i64::from(within_days.unwrap_or(pool.settings.warn_days)));
-        for rule in &pool.settings.rules {
+        // Leads have no warning list yet: the owners' warning covers customers.
+        for rule in pool.settings.rules.iter().filter(|r| r.applies_to == PoolSubject::Customers) {
             #[allow(clippy::type_complexity)]
             let rows: Vec<(Uuid, Option<DateTime<Utc>>, DateTime<Utc>, Option<DateTime<Utc>>)> =
                 customer::Entity::find()

@@ -13,7 +13,7 @@ use guanxi_domain::ids::{PoolId, TenantId, UserId};
 use guanxi_domain::platform::access::{CustomerRule, ScopeRule};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::platform::org::UserStatus;
-use guanxi_domain::sales::pool::{Caller, PoolAction};
+use guanxi_domain::sales::pool::{Caller, PoolAction, PoolSubject};
 use guanxi_domain::sharing::handover::{CustomersTo, Handover, HandoverItem};
 use guanxi_domain::{FieldError, Invalid};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
@@ -227,14 +227,17 @@ pub async fn hand_over<C: ConnectionTrait>(
     let mut moved: BTreeMap<HandoverItem, u64> = plan.include.iter().map(|item| (*item, 0)).collect();
     for held in HELD.iter().filter(|h| plan.moves(h.item)) {
         let n = match (held.moves, plan.customers_to, to) {
-            (Moves::Customers, CustomersTo::Pool(pool), _) => {
+            (_, CustomersTo::Pool(pool), _) if plan.pools_item(held.item) => {
                 let entries = held_ids(conn, tenant, held, plan.from).await?;
                 let entries: Vec<(Uuid, Uuid)> = entries.into_iter().map(|id| (id, plan.from.uuid())).collect();
-                let now = Utc::now();
-                crate::sales::pool::put(conn, author, pool, &entries, PoolAction::Release, &plan.reason, now).await?
+                let subject =
+                    if held.item == HandoverItem::Leads { PoolSubject::Leads } else { PoolSubject::Customers };
+                let action = (PoolAction::Release, plan.reason.as_str());
+                crate::sales::pool_move::put(conn, author, subject, pool, &entries, action, Utc::now()).await?
             }
             (_, _, None) => 0,
-            (Moves::Customers, CustomersTo::Receiver, Some(receiver)) => {
+            // Customers with a pool target went to the pool above.
+            (Moves::Customers, _, Some(receiver)) => {
                 let ids = held_ids(conn, tenant, held, plan.from).await?;
                 let moving: Vec<(Uuid, Option<Uuid>)> =
                     ids.into_iter().map(|id| (id, Some(plan.from.uuid()))).collect();

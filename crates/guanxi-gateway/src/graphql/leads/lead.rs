@@ -28,10 +28,17 @@ use crate::graphql::mutation::{Idempotent, reload_scoped, write, write_by_id};
 use crate::graphql::platform::org::{USER, User};
 use crate::graphql::relay::{Conn, expect_id, global_id, input_id, listed, page_request, read_by_id};
 use crate::graphql::sales::opportunity::Opportunity;
+use crate::graphql::sales::pool::PoolEntry;
 use crate::graphql::shared::OrderDirection;
 use crate::graphql::trade::document::loaders;
 
 pub const LEAD: &str = EntityKind::Lead.name();
+
+impl From<&guanxi_domain::leads::scoring::ScoreLine> for ScoreLine {
+    fn from(l: &guanxi_domain::leads::scoring::ScoreLine) -> Self {
+        ScoreLine { rule: l.rule.clone(), points: l.points, detail: l.detail.clone() }
+    }
+}
 
 /// Leads are read through the `LEAD` scope on their owner.
 pub fn lead_scope(actor: &Actor) -> ScopeRule {
@@ -153,9 +160,7 @@ impl Lead {
     }
     /// The scoring rules that fired, as of the last scoring.
     async fn score_lines(&self) -> Vec<ScoreLine> {
-        (self.0.score_lines.iter())
-            .map(|l| ScoreLine { rule: l.rule.clone(), points: l.points, detail: l.detail.clone() })
-            .collect()
+        self.0.score_lines.iter().map(ScoreLine::from).collect()
     }
     async fn last_activity_at(&self) -> Option<DateTime<Utc>> {
         self.0.last_activity_at
@@ -180,6 +185,10 @@ impl Lead {
     async fn opportunity(&self, ctx: &Context<'_>) -> ApiResult<Option<Opportunity>> {
         let Some(deal) = self.0.opportunity_id else { return Ok(None) };
         Ok(loaders(ctx)?.load_one(OpportunityKey(deal.uuid())).await?.map(Opportunity))
+    }
+    /// The public pool it waits in (线索公海), when it has no owner.
+    async fn pool(&self) -> Option<PoolEntry> {
+        self.0.pool.clone().map(PoolEntry)
     }
     async fn converted_at(&self) -> Option<DateTime<Utc>> {
         self.0.converted_at
@@ -258,6 +267,25 @@ pub struct LeadFilter {
     pub deleted: Option<bool>,
 }
 
+impl LeadFilter {
+    pub(crate) fn into_store(self) -> ApiResult<StoreFilter> {
+        let owner_ids = self
+            .owner_ids
+            .map(|ids| ids.iter().map(|id| expect_id(id, USER)).collect::<ApiResult<Vec<_>>>())
+            .transpose()?;
+        Ok(StoreFilter {
+            status: self.status.map(|s| s.into_iter().map(Into::into).collect()),
+            source: self.source,
+            campaign: self.campaign,
+            owner_ids,
+            min_score: self.min_score,
+            search: self.search,
+            deleted: self.deleted,
+            pool_id: None,
+        })
+    }
+}
+
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum LeadSortField {
     CreatedAt,
@@ -292,20 +320,7 @@ impl LeadListQuery {
         order_by: Option<LeadOrder>,
     ) -> ApiResult<Conn<Lead>> {
         let actor = require(ctx, Permission::LeadRead)?;
-        let f = filter.unwrap_or_default();
-        let owner_ids = f
-            .owner_ids
-            .map(|ids| ids.iter().map(|id| expect_id(id, USER)).collect::<ApiResult<Vec<_>>>())
-            .transpose()?;
-        let filter = StoreFilter {
-            status: f.status.map(|s| s.into_iter().map(Into::into).collect()),
-            source: f.source,
-            campaign: f.campaign,
-            owner_ids,
-            min_score: f.min_score,
-            search: f.search,
-            deleted: f.deleted,
-        };
+        let filter = filter.unwrap_or_default().into_store()?;
         let (order, name) = match order_by {
             Some(LeadOrder { field: LeadSortField::Score, direction }) => {
                 (StoreOrder::Score(direction.into()), "SCORE")

@@ -12,13 +12,16 @@ use chrono::{DateTime, Utc};
 use guanxi_domain::customers::customer::Customer as DomainCustomer;
 use guanxi_domain::ids::PoolId;
 use guanxi_domain::platform::access::{Module, Permission};
-use guanxi_domain::sales::pool::{Access, Caller};
+use std::collections::HashMap;
+
+use guanxi_domain::sales::pool::{Access, Caller, PoolSubject};
 use guanxi_domain::sales::pool::{
     MemberKind, Pool as DomainPool, PoolAction, PoolEntry as DomainEntry, PoolMember as DomainMember, ReclaimKind,
     ReclaimRule as DomainRule,
 };
 use guanxi_store::customers::customer_search::CustomerSort;
 use guanxi_store::page::Direction;
+use guanxi_store::sales::pool_move;
 use serde::Serialize;
 
 use crate::graphql::context::{actor, require, state};
@@ -46,6 +49,16 @@ pub enum ReclaimRuleKind {
     NotWon,
 }
 
+/// What waits in a pool, and what a reclaim rule watches.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Serialize)]
+#[graphql(name = "PoolSubject", remote = "PoolSubject")]
+pub enum PoolSubjectKind {
+    /// 客户公海.
+    Customers,
+    /// 线索公海.
+    Leads,
+}
+
 /// How a customer came into its pool.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum PoolEntryKind {
@@ -60,6 +73,10 @@ pub struct ReclaimRule(DomainRule);
 
 #[Object]
 impl ReclaimRule {
+    /// What it watches: customers or leads.
+    async fn applies_to(&self) -> PoolSubjectKind {
+        self.0.applies_to.into()
+    }
     async fn kind(&self) -> ReclaimRuleKind {
         self.0.kind.into()
     }
@@ -103,17 +120,55 @@ impl PoolMember {
     }
 }
 
-/// A public pool (公海).
+/// A public pool (公海) of customers and leads.
 pub struct Pool {
     pool: DomainPool,
     access: Access,
-    customer_count: Option<i64>,
-    claims_today: Option<i64>,
+    /// Figures read for a whole page of pools at once.
+    figures: HashMap<Figure, i64>,
+}
+
+/// A figure of a pool that takes a statement to count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Figure {
+    /// Rows waiting in it.
+    Waiting(PoolSubject),
+    /// Rows the caller claimed from it today.
+    ClaimsToday(PoolSubject),
+}
+
+impl Figure {
+    const ALL: [(Figure, &'static str); 4] = [
+        (Figure::Waiting(PoolSubject::Customers), "customerCount"),
+        (Figure::Waiting(PoolSubject::Leads), "leadCount"),
+        (Figure::ClaimsToday(PoolSubject::Customers), "myClaimsToday"),
+        (Figure::ClaimsToday(PoolSubject::Leads), "myLeadClaimsToday"),
+    ];
+
+    /// This figure of each of `pools`: one grouped statement.
+    async fn of(self, ctx: &Context<'_>, pools: &[uuid::Uuid]) -> ApiResult<HashMap<uuid::Uuid, i64>> {
+        let actor = actor(ctx)?;
+        let conn = state(ctx).db.connection();
+        Ok(match self {
+            Figure::Waiting(subject) => pool_move::counts(conn, actor.tenant_id, subject, pools).await?,
+            Figure::ClaimsToday(subject) => {
+                pool_move::claims_today(conn, actor.tenant_id, (subject, actor.user_id), pools, Utc::now()).await?
+            }
+        })
+    }
 }
 
 impl Pool {
     pub(crate) fn new((pool, access): (DomainPool, Access)) -> Self {
-        Self { pool, access, customer_count: None, claims_today: None }
+        Self { pool, access, figures: HashMap::new() }
+    }
+
+    async fn figure(&self, ctx: &Context<'_>, figure: Figure) -> ApiResult<i64> {
+        if let Some(n) = self.figures.get(&figure) {
+            return Ok(*n);
+        }
+        let id = self.pool.id.uuid();
+        Ok(figure.of(ctx, &[id]).await?.get(&id).copied().unwrap_or(0))
     }
 }
 
@@ -165,32 +220,19 @@ impl Pool {
     }
     /// How many customers wait in it.
     async fn customer_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
-        if let Some(n) = self.customer_count {
-            return Ok(n);
-        }
-        let counts = guanxi_store::sales::pool::customer_counts(
-            state(ctx).db.connection(),
-            self.pool.tenant_id,
-            &[self.pool.id.uuid()],
-        )
-        .await?;
-        Ok(counts.get(&self.pool.id.uuid()).copied().unwrap_or(0))
+        self.figure(ctx, Figure::Waiting(PoolSubject::Customers)).await
+    }
+    /// How many open leads wait in it (线索公海).
+    async fn lead_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        self.figure(ctx, Figure::Waiting(PoolSubject::Leads)).await
     }
     /// How many customers the caller claimed from it today.
     async fn my_claims_today(&self, ctx: &Context<'_>) -> ApiResult<i64> {
-        if let Some(n) = self.claims_today {
-            return Ok(n);
-        }
-        let actor = actor(ctx)?;
-        let counts = guanxi_store::sales::pool::claims_today(
-            state(ctx).db.connection(),
-            actor.tenant_id,
-            actor.user_id,
-            &[self.pool.id.uuid()],
-            Utc::now(),
-        )
-        .await?;
-        Ok(counts.get(&self.pool.id.uuid()).copied().unwrap_or(0))
+        self.figure(ctx, Figure::ClaimsToday(PoolSubject::Customers)).await
+    }
+    /// How many leads the caller claimed from it today (the daily cap counts each kind).
+    async fn my_lead_claims_today(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        self.figure(ctx, Figure::ClaimsToday(PoolSubject::Leads)).await
     }
     async fn version(&self) -> i32 {
         self.pool.version
@@ -294,33 +336,22 @@ pub struct ReclaimWarning {
     due_at: DateTime<Utc>,
 }
 
-/// The pools of `pools` as GraphQL objects, with their counts read in one grouped
-/// statement each when the query asks for them.
+/// The pools of `pools` as GraphQL objects, with the figures the query asks for read in
+/// one grouped statement each.
 async fn decorate(ctx: &Context<'_>, pools: Vec<(DomainPool, Access)>) -> ApiResult<Vec<Pool>> {
-    let actor = actor(ctx)?;
-    let conn = state(ctx).db.connection();
     let ids: Vec<uuid::Uuid> = pools.iter().map(|(p, _)| p.id.uuid()).collect();
+    let mut pools: Vec<Pool> = pools.into_iter().map(Pool::new).collect();
     let look = ctx.look_ahead();
-    let counts = if look.field("customerCount").exists() && !ids.is_empty() {
-        Some(guanxi_store::sales::pool::customer_counts(conn, actor.tenant_id, &ids).await?)
-    } else {
-        None
-    };
-    let claims = if look.field("myClaimsToday").exists() && !ids.is_empty() {
-        Some(guanxi_store::sales::pool::claims_today(conn, actor.tenant_id, actor.user_id, &ids, Utc::now()).await?)
-    } else {
-        None
-    };
-    Ok(pools
-        .into_iter()
-        .map(|entry| {
-            let id = entry.0.id.uuid();
-            let mut pool = Pool::new(entry);
-            pool.customer_count = counts.as_ref().map(|c| c.get(&id).copied().unwrap_or(0));
-            pool.claims_today = claims.as_ref().map(|c| c.get(&id).copied().unwrap_or(0));
-            pool
-        })
-        .collect())
+    for (figure, field) in Figure::ALL {
+        if ids.is_empty() || !look.field(field).exists() {
+            continue;
+        }
+        let counts = figure.of(ctx, &ids).await?;
+        for pool in &mut pools {
+            pool.figures.insert(figure, counts.get(&pool.pool.id.uuid()).copied().unwrap_or(0));
+        }
+    }
+    Ok(pools)
 }
 
 #[derive(Default)]

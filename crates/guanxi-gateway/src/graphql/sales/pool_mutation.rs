@@ -8,17 +8,21 @@ use crate::graphql::platform::org::{DEPARTMENT, USER};
 use crate::graphql::relay::input_id;
 use crate::graphql::sales::pool::POOL;
 use crate::graphql::sales::pool::Pool;
-use crate::graphql::sales::pool::ReclaimRuleKind;
+use crate::graphql::sales::pool::{PoolSubjectKind, ReclaimRuleKind};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::Utc;
+use futures::future::BoxFuture;
 use guanxi_domain::ErrorCode;
 use guanxi_domain::customers::customer::Customer as DomainCustomer;
+use guanxi_domain::ids::TenantId;
 use guanxi_domain::ids::{PoolId, UserId};
-use guanxi_domain::platform::access::{Actor, Module, Permission};
-use guanxi_domain::sales::pool::{Access, Caller};
+use guanxi_domain::platform::access::{Actor, CustomerRule, Module, Permission};
+use guanxi_domain::sales::pool::{Access, Caller, PoolSubject};
 use guanxi_domain::sales::pool::{
     MemberKind, Pool as DomainPool, PoolMember as DomainMember, PoolSettings, ReclaimRule as DomainRule,
 };
+use guanxi_store::sales::pool_move;
+use guanxi_store::{DatabaseTransaction, StoreResult};
 use serde::Serialize;
 
 // ---------------------------------------------------------------------------------------
@@ -26,6 +30,10 @@ use serde::Serialize;
 
 #[derive(InputObject, Serialize)]
 pub struct ReclaimRuleInput {
+    /// What it watches (default customers); a lead rule is NO_FOLLOW_UP, without levels
+    /// or exemptions.
+    #[graphql(default_with = "PoolSubjectKind::Customers")]
+    pub applies_to: PoolSubjectKind,
     pub kind: ReclaimRuleKind,
     pub days: i32,
     /// Customer levels it watches; leave out for every customer.
@@ -100,6 +108,7 @@ impl PoolInput {
             .iter()
             .enumerate()
             .map(|(i, r)| DomainRule {
+                applies_to: r.applies_to.into(),
                 kind: r.kind.into(),
                 days: count(format!("rules.{i}.days"), r.days),
                 levels: r.levels.clone(),
@@ -201,7 +210,7 @@ pub struct ClaimPayload {
 
 #[derive(SimpleObject)]
 pub struct ReleasePayload {
-    /// How many customers went to the pool.
+    /// How many customers (or leads) went to the pool.
     released: u64,
     user_errors: Vec<UserError>,
 }
@@ -220,20 +229,25 @@ pub struct ReclaimPayload {
 }
 
 pub(crate) fn customer_ids(ids: &[ID]) -> Result<Vec<uuid::Uuid>, Vec<UserError>> {
+    record_ids(ids, (CUSTOMER, "customers"))
+}
+
+/// The ids of records of `kind` named in a batch write: at least one and at most 200.
+pub(crate) fn record_ids(ids: &[ID], (kind, noun): (&str, &str)) -> Result<Vec<uuid::Uuid>, Vec<UserError>> {
     let mut errors = Vec::new();
     let parsed: Vec<uuid::Uuid> = ids
         .iter()
         .enumerate()
-        .filter_map(|(i, id)| input_id(&format!("ids.{i}"), id, CUSTOMER).map_err(|e| errors.push(e)).ok())
+        .filter_map(|(i, id)| input_id(&format!("ids.{i}"), id, kind).map_err(|e| errors.push(e)).ok())
         .collect();
     if !errors.is_empty() {
         return Err(errors);
     }
     if parsed.is_empty() {
-        return Err(vec![UserError::new("ids", ErrorCode::Required, "name at least one customer")]);
+        return Err(vec![UserError::new("ids", ErrorCode::Required, format!("name at least one of the {noun}"))]);
     }
     if parsed.len() > 200 {
-        return Err(vec![UserError::new("ids", ErrorCode::Invalid, "at most 200 customers at once")]);
+        return Err(vec![UserError::new("ids", ErrorCode::Invalid, format!("at most 200 {noun} at once"))]);
     }
     Ok(parsed)
 }
@@ -302,7 +316,7 @@ impl PoolMutation {
             Err(errors) => return Ok(ClaimPayload { customers: vec![], user_errors: errors }),
         };
         let idempotent = Idempotent::new(&actor, "claimCustomers", input.idempotency_key.as_deref(), &input);
-        let result = take(ctx, &actor, idempotent, ids.clone(), None).await?;
+        let result = take::<DomainCustomer>(ctx, &actor, idempotent, ids.clone(), None).await?;
         Ok(claim_payload(&ids, result))
     }
 
@@ -321,42 +335,16 @@ impl PoolMutation {
             }
         };
         let idempotent = Idempotent::new(&actor, "assignPoolCustomers", input.idempotency_key.as_deref(), &input);
-        let result = take(ctx, &actor, idempotent, ids.clone(), Some(owner)).await?;
+        let result = take::<DomainCustomer>(ctx, &actor, idempotent, ids.clone(), Some(owner)).await?;
         Ok(claim_payload(&ids, result))
     }
 
     /// Gives customers back to a pool (放弃) with a reason; their contacts go with them.
     async fn release_customers(&self, ctx: &Context<'_>, input: ReleaseCustomersInput) -> ApiResult<ReleasePayload> {
         let actor = require(ctx, Permission::CustomerUpdate)?.clone();
-        let (ids, pool) = match (customer_ids(&input.ids), input_id("poolId", &input.pool_id, POOL)) {
-            (Ok(ids), Ok(pool)) => (ids, PoolId::from_uuid(pool)),
-            (a, b) => {
-                let errors = a.err().into_iter().flatten().chain(b.err()).collect();
-                return Ok(ReleasePayload { released: 0, user_errors: errors });
-            }
-        };
         let idempotent = Idempotent::new(&actor, "releaseCustomers", input.idempotency_key.as_deref(), &input);
-        let author = author(ctx, &actor);
-        let (caller, rule, reason, count) =
-            (Caller::of(&actor), actor.scope_rule(Module::Customer), input.reason, ids.len() as u64);
-        let first = ids[0];
-        let result = write(
-            ctx,
-            idempotent,
-            move |tx| {
-                Box::pin(async move {
-                    let released =
-                        guanxi_store::sales::pool::release(tx, &author, &caller, rule, &ids, pool, &reason).await?;
-                    Ok((first, released))
-                })
-            },
-            move |_, _| Box::pin(async move { Ok(count) }),
-        )
-        .await?;
-        Ok(match result {
-            Ok(released) => ReleasePayload { released, user_errors: vec![] },
-            Err(errors) => ReleasePayload { released: 0, user_errors: errors },
-        })
+        let ids = customer_ids(&input.ids);
+        release(ctx, &actor, (PoolSubject::Customers, idempotent), ids, (&input.pool_id, input.reason)).await
     }
 
     /// Locks a customer against automatic reclaim, or unlocks it (锁定 / 解锁).
@@ -401,36 +389,104 @@ impl PoolMutation {
     }
 }
 
-/// Claims (`owner` none) or assigns pooled customers in one write transaction, with the
-/// idempotency key: a retry returns the customers as they now stand.
-async fn take(
+/// What waits in a pool, as the gateway reads it back after a claim.
+pub(crate) trait Pooled: Sized + Send + 'static {
+    const SUBJECT: PoolSubject;
+    /// The scope the caller reads it back through.
+    type Rule: Copy + Send + Sync + 'static;
+    fn rule(actor: &Actor) -> Self::Rule;
+    fn load<'t>(
+        tx: &'t DatabaseTransaction,
+        tenant: TenantId,
+        rule: Self::Rule,
+        ids: &'t [uuid::Uuid],
+    ) -> BoxFuture<'t, StoreResult<Vec<Self>>>;
+}
+
+impl Pooled for DomainCustomer {
+    const SUBJECT: PoolSubject = PoolSubject::Customers;
+    type Rule = CustomerRule;
+    fn rule(actor: &Actor) -> CustomerRule {
+        actor.customer_rule()
+    }
+    fn load<'t>(
+        tx: &'t DatabaseTransaction,
+        tenant: TenantId,
+        rule: CustomerRule,
+        ids: &'t [uuid::Uuid],
+    ) -> BoxFuture<'t, StoreResult<Vec<Self>>> {
+        Box::pin(guanxi_store::customers::customer::by_ids(tx, tenant, rule, ids))
+    }
+}
+
+/// Claims (`owner` none) or assigns pooled customers or leads in one write transaction,
+/// with the idempotency key: a retry returns them as they now stand.
+pub(crate) async fn take<T: Pooled>(
     ctx: &Context<'_>,
     actor: &Actor,
     idempotent: Idempotent,
     ids: Vec<uuid::Uuid>,
     owner: Option<UserId>,
-) -> ApiResult<Outcome<Vec<DomainCustomer>>> {
+) -> ApiResult<Outcome<Vec<T>>> {
     let author = author(ctx, actor);
     let caller = Caller::of(actor);
-    let (tenant, rule) = (actor.tenant_id, actor.customer_rule());
+    let (tenant, rule) = (actor.tenant_id, T::rule(actor));
     let reload_ids = ids.clone();
-    // The customers come back through the caller's own scope: an admin who hands
-    // customers to someone outside it gets an empty list, not the cards.
+    // They come back through the caller's own scope: an admin who hands them to someone
+    // outside it gets an empty list, not the records.
     write(
         ctx,
         idempotent,
         move |tx| {
             Box::pin(async move {
                 match owner {
-                    None => guanxi_store::sales::pool::claim(tx, &author, &caller, &ids).await?,
-                    Some(owner) => guanxi_store::sales::pool::assign(tx, &author, &caller, &ids, owner).await?,
+                    None => pool_move::claim(tx, &author, &caller, T::SUBJECT, &ids).await?,
+                    Some(owner) => pool_move::assign(tx, &author, &caller, (T::SUBJECT, &ids), owner).await?,
                 };
-                Ok((ids[0], guanxi_store::customers::customer::by_ids(tx, tenant, rule, &ids).await?))
+                Ok((ids[0], T::load(tx, tenant, rule, &ids).await?))
             })
         },
-        move |tx, _| {
-            Box::pin(async move { guanxi_store::customers::customer::by_ids(tx, tenant, rule, &reload_ids).await })
-        },
+        move |tx, _| Box::pin(async move { T::load(tx, tenant, rule, &reload_ids).await }),
     )
     .await
+}
+
+/// Gives customers or leads back to a pool (放弃) with a reason, in one write transaction
+/// with the idempotency key.
+pub(crate) async fn release(
+    ctx: &Context<'_>,
+    actor: &Actor,
+    (subject, idempotent): (PoolSubject, Idempotent),
+    ids: Result<Vec<uuid::Uuid>, Vec<UserError>>,
+    (pool_id, reason): (&ID, String),
+) -> ApiResult<ReleasePayload> {
+    let (ids, pool) = match (ids, input_id("poolId", pool_id, POOL)) {
+        (Ok(ids), Ok(pool)) => (ids, PoolId::from_uuid(pool)),
+        (a, b) => {
+            let errors = a.err().into_iter().flatten().chain(b.err()).collect();
+            return Ok(ReleasePayload { released: 0, user_errors: errors });
+        }
+    };
+    let module = match subject {
+        PoolSubject::Customers => Module::Customer,
+        PoolSubject::Leads => Module::Lead,
+    };
+    let (author, caller, rule) = (author(ctx, actor), Caller::of(actor), actor.scope_rule(module));
+    let (count, first) = (ids.len() as u64, ids[0]);
+    let result = write(
+        ctx,
+        idempotent,
+        move |tx| {
+            Box::pin(async move {
+                let released = pool_move::release(tx, &author, &caller, (subject, rule), (&ids, pool), &reason).await?;
+                Ok((first, released))
+            })
+        },
+        move |_, _| Box::pin(async move { Ok(count) }),
+    )
+    .await?;
+    Ok(match result {
+        Ok(released) => ReleasePayload { released, user_errors: vec![] },
+        Err(errors) => ReleasePayload { released: 0, user_errors: errors },
+    })
 }
