@@ -377,13 +377,14 @@ contention "14 dispatchWorkOrder (10% hot)" bench/workorders.py
 floor_bytes=$(python3 -c "import json,sys; print(next(r['response_bytes'] for r in json.loads(sys.argv[1]) if r['name'].startswith('2a')))" "$results")
 run "floor HTTP static ($floor_bytes B)" "" "http://127.0.0.1:$port/bench/static/$floor_bytes"
 
-# Scenario 21e: pooled leads handed out, 200 per call by the admin, then 10 claimed by a rep.
-lead_pool=$(python3 bench/lead_pool.py "$api" "$token" "$earner_token" "$earner")
-echo "21e lead pool: $lead_pool"
-
 # Scenario 9: 100,000 interactions through ingestInteractions, 1,000 per call.
 ingest=$(python3 bench/ingest.py "$api" "$token" "${INGEST_ROWS:-100000}" 2)
 echo "9 bulk ingest: $ingest"
+fi
+# Scenario 21e: pooled leads handed out, 200 per call by the admin, then 10 claimed by a rep.
+if [ -z "$only" ] || [[ "21e lead pool" =~ $only ]]; then
+  lead_pool=$(python3 bench/lead_pool.py "$api" "$token" "$earner_token" "$earner")
+  echo "21e lead pool: $lead_pool"
 fi
 rss_kb=$(awk '/VmHWM/{print $2}' "/proc/$server/status")
 kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=
