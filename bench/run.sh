@@ -93,10 +93,17 @@ now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 declare -a names bodies tokens
 # add NAME BODY [TOKEN]: a scenario, sent with the admin's token unless another is given.
-add() { names+=("$1"); bodies+=("$2"); tokens+=("${3:-$token}"); }
+add() { names+=("$1"); bodies+=("$2"); tokens+=("${3:-$token}"); urls+=("${4:-$api}"); }
 add "1 customer(id)" "{\"query\":\"query(\$id: ID!) { customer(id: \$id) { name customerNumber status } }\",\"variables\":{\"id\":\"$typical\"}}"
 v360='query($id: ID!) { customer360(id: $id) { customer { name owner { displayName } } summary { contactCount lastInteractionAt } contacts(first: 20) { totalCount nodes { name mobile } } timeline(first: 20) { edges { node { type occurredAt interaction { content } } } } } }'
 add "2a customer360 typical" "{\"query\":\"${v360//\"/\\\"}\",\"variables\":{\"id\":\"$typical\"}}"
+# Scenario 2c: the same 360 by its persisted-query hash as a GET (automatic persisted
+# queries): the probe POSTs the text with its hash once, then every request sends the hash.
+v360_hash=$(printf '%s' "$v360" | sha256sum | cut -d' ' -f1)
+apq_ext="{\"persistedQuery\":{\"version\":1,\"sha256Hash\":\"$v360_hash\"}}"
+apq_query=$(python3 -c 'import sys, json, urllib.parse; print(urllib.parse.urlencode({"extensions": sys.argv[1], "variables": json.dumps({"id": sys.argv[2]})}))' "$apq_ext" "$typical")
+add "2c customer360 by persisted hash (GET)" "{\"query\":\"${v360//\"/\\\"}\",\"variables\":{\"id\":\"$typical\"},\"extensions\":$apq_ext}" "$token" "$api?$apq_query"
+apq="{\"post_request_bytes\": $(printf '%s' "{\"query\":\"${v360//\"/\\\"}\",\"variables\":{\"id\":\"$typical\"}}" | wc -c), \"get_by_hash_request_bytes\": $(printf '%s' "GET /graphql?$apq_query" | wc -c)}"
 add "2b customer360 skewed" "{\"query\":\"${v360//\"/\\\"}\",\"variables\":{\"id\":\"$hot\"}}"
 list='query($a: String) { customers(first: 50, after: $a, orderBy: [{field: NAME, direction: ASC}], filter: {status: [INTENT, WON, POTENTIAL, LOST, DORMANT]}) { totalCount nodes { name status owner { displayName } } } }'
 add "3a list page 1" "{\"query\":\"${list//\"/\\\"}\",\"variables\":{\"a\":null}}"
@@ -262,7 +269,10 @@ run() {
   local name=$1 body=$2 url=${3:-$api} script=${4:-} as=${5:-$token}
   local lua; lua=$(mktemp --suffix=.lua)
   if [ -n "$script" ]; then cp "$script" "$lua"; else
-    sed -e "s|__TOKEN__|$as|" bench/scenario.lua.tpl | python3 -c "import sys; print(sys.stdin.read().replace('__BODY__', sys.argv[1]))" "$body" > "$lua"
+    # A GET (the HTTP floor, a persisted query by hash) sends no body: the probe below
+    # still POSTs $body (for the 360 by hash, the text that registers the hash).
+    local sent=$body; [ "$url" = "$api" ] || sent=""
+    sed -e "s|__TOKEN__|$as|" bench/scenario.lua.tpl | python3 -c "import sys; print(sys.stdin.read().replace('__BODY__', sys.argv[1]))" "$sent" > "$lua"
   fi
   [ "$url" = "$api" ] || sed -i 's/wrk.method = "POST"/wrk.method = "GET"/' "$lua"
   local statements size before after line
@@ -336,7 +346,7 @@ fi
 
 for i in "${!names[@]}"; do
   [[ -z "$only" || "${names[$i]}" =~ $only ]] || continue
-  run "${names[$i]}" "${bodies[$i]}" "$api" "" "${tokens[$i]}"
+  run "${names[$i]}" "${bodies[$i]}" "${urls[$i]}" "" "${tokens[$i]}"
   [ -z "${floors[$i]:-}" ] || results=$(python3 -c "import json,sys; r=json.loads(sys.argv[1]); r[-1]['db_floor']=json.loads(sys.argv[2]); print(json.dumps(r))" "$results" "${floors[$i]}")
 done
 # Versioned moves under contention: `contention NAME ROWS.py` runs move.lua.tpl on 150 rows
@@ -475,9 +485,10 @@ fi
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out="bench/results/$size-$engine-$stamp"
-python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" "$values" "$handover" "$lead_pool" <<'PY'
+python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" "$values" "$handover" "$lead_pool" "$apq" <<'PY'
 import json, sys, platform, os
-results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission, values, handover, lead_pool = sys.argv[1:]
+results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission, values, handover, lead_pool, apq = sys.argv[1:]
+apq = json.loads(apq)
 lead_pool = json.loads(lead_pool)
 handover = json.loads(handover)
 values = json.loads(values)
@@ -486,7 +497,7 @@ reclaim = json.loads(reclaim)
 commission = json.loads(commission)
 rows = json.loads(results)
 cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" :\t") if os.path.exists("/proc/cpuinfo") else "?"
-report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission, "customer_values": values, "handover": handover, "lead_pool": lead_pool,
+report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission, "customer_values": values, "handover": handover, "lead_pool": lead_pool, "persisted_queries": apq,
           "machine": {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release()}, "scenarios": rows}
 floor = next((r for r in rows if r["name"].startswith("floor")), None)
 with open(out + ".json", "w") as f:
@@ -520,6 +531,7 @@ with open(out + ".md", "w") as f:
     if handover:
       g, p, b = handover["gather"], handover["preview"], handover["big"]
       f.write(f"\n20 handover (离职交接, on a copy of the data): {g['calls']} reps handed over to one in {g['seconds']} s (slowest {g['max_seconds']} s, at most {g['max_sql_statements']} SQL statements); the preview of the {p['counts'].get('CUSTOMERS', 0)} customers and their records in {p['seconds']} s; **the handover of them all in {b['seconds']} s** with {b['sql_statements']} SQL statements (moved: {b['moved']}; retries {b['retry_seconds']} s).\n")
+    f.write(f"\nPersisted queries (2c): the 360 request is {apq['post_request_bytes']} bytes of POST body with its query text, {apq['get_by_hash_request_bytes']} bytes as a GET by hash (request line and query string).\n")
     if lead_pool:
       runs = ", ".join(f"{a['seconds']} s ({a['sql_statements']} SQL)" for a in lead_pool["assign_200"])
       c = lead_pool["claim_10"]

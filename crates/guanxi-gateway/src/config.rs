@@ -131,7 +131,28 @@ pub struct Config {
     pub loader_delay_ms: u64,
     /// SQL statements slower than this are logged at WARN with their text; 0 turns it off.
     pub slow_statement_ms: u64,
+    /// The browser origins (`https://crm.example.com`) whose pages may call the API across
+    /// origins (CORS); `*` alone admits any. Empty (the default): no CORS headers, so only
+    /// same-origin pages and non-browser clients call it. In the environment, a
+    /// comma-separated list (`GUANXI_CORS_ORIGINS=https://a.cn,https://b.cn`).
+    #[serde(deserialize_with = "list_or_commas")]
+    pub cors_origins: Vec<String>,
     pub limits: Limits,
+}
+
+/// A list given as a list (TOML) or as one comma-separated string (the environment).
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Given::deserialize(deserializer)? {
+        Given::List(items) => items,
+        Given::Text(text) => text.split(',').map(str::to_owned).collect(),
+    };
+    Ok(items.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
 }
 
 impl Default for Config {
@@ -153,6 +174,7 @@ impl Default for Config {
             subscription_poll_ms: 1_000,
             loader_delay_ms: 3,
             slow_statement_ms: 500,
+            cors_origins: Vec::new(),
             limits: Limits::default(),
         }
     }
@@ -172,7 +194,24 @@ impl Config {
         }
         figment = figment.merge(Env::prefixed("GUANXI_").split("__"));
         let config: Config = figment.extract().context("reading the configuration")?;
+        config.check_cors_origins()?;
         Ok(config)
+    }
+
+    /// Each CORS origin is `*` alone or a scheme, a host and maybe a port — what a browser
+    /// sends in `Origin` —, so a typo fails at start rather than silently admitting nobody.
+    pub fn check_cors_origins(&self) -> anyhow::Result<()> {
+        if self.cors_origins.iter().any(|o| o == "*") && self.cors_origins.len() > 1 {
+            anyhow::bail!("cors_origins: `*` admits every origin; give it alone or not at all");
+        }
+        for origin in self.cors_origins.iter().filter(|o| *o != "*") {
+            let (scheme, rest) = origin.split_once("://").unwrap_or(("", ""));
+            let host_ok = !rest.is_empty() && !rest.contains('/') && !rest.contains('?') && !rest.contains('#');
+            if !["http", "https"].contains(&scheme) || !host_ok || axum::http::HeaderValue::from_str(origin).is_err() {
+                anyhow::bail!("cors_origins: `{origin}` is not an origin like https://crm.example.com");
+            }
+        }
+        Ok(())
     }
 
     /// The database to use: the configured URL, or the SQLite file in the data dir.
@@ -194,6 +233,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -203,6 +243,25 @@ mod tests {
         let printed = format!("{config:?}");
         assert!(!printed.contains("super-secret-key"), "{printed}");
         assert!(printed.contains("Secret(***)"));
+    }
+
+    #[test]
+    fn cors_origins_are_origins() {
+        let with = |origins: &[&str]| Config {
+            cors_origins: origins.iter().map(|o| (*o).to_owned()).collect(),
+            ..Config::default()
+        };
+        assert!(with(&[]).check_cors_origins().is_ok());
+        assert!(with(&["*"]).check_cors_origins().is_ok());
+        assert!(with(&["https://crm.example.com", "http://127.0.0.1:5173"]).check_cors_origins().is_ok());
+        for bad in [&["*", "https://a.cn"][..], &["crm.example.com"], &["https://a.cn/app"], &["ftp://a.cn"]] {
+            assert!(with(bad).check_cors_origins().is_err(), "{bad:?}");
+        }
+        let listed: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Serialized::default("cors_origins", " https://a.cn, https://b.cn ,"))
+            .extract()
+            .expect("a comma-separated list");
+        assert_eq!(listed.cors_origins, ["https://a.cn", "https://b.cn"]);
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! The HTTP surface: `/graphql` (POST, GraphiQL on GET), `/graphql/ws`, health, metrics.
-//! Authentication happens here, once per request, before the query runs.
+//! The HTTP surface: `/graphql` (POST; GET runs read-only queries and persisted queries by
+//! hash, or serves GraphiQL), `/graphql/ws`, health, metrics; CORS for the configured
+//! origins and gzip/brotli responses. Authentication happens here, once per request,
+//! before the query runs.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +17,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
 use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -34,13 +38,14 @@ pub struct Http {
 }
 
 pub fn router(http: Http) -> Router {
+    let cors = cors(&http.state.config.cors_origins);
     let limits = &http.state.config.limits;
     let bench = http.state.config.bench_endpoints;
     // Uploads are multipart and may be larger than a JSON request; `guard_body_size`
     // applies the right limit to each.
     let body_limit = limits.max_body_bytes.max(limits.max_upload_bytes + 64 * 1024);
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(graphql_get).post(graphql))
         .route("/attachments/{id}", get(download))
         .route("/documents/quotes/{id}", get(crate::documents::quote_page))
         .merge(if bench { Router::new().route("/bench/static/{bytes}", get(static_body)) } else { Router::new() })
@@ -59,7 +64,42 @@ pub fn router(http: Http) -> Router {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // Gzip or brotli for clients that accept them (mobile networks are slow); the
+        // WebSocket upgrade and tiny bodies pass as they are.
+        .layer(CompressionLayer::new().gzip(true).br(true))
+        // Outermost, so a preflight is answered before anything else looks at it.
+        .layer(cors)
         .with_state(http)
+}
+
+/// The CORS layer for `origins` (checked at start, see `Config::check_cors_origins`): the
+/// listed origins, or any for `*`, may send GraphQL requests with a bearer token and the
+/// headers the API reads. Credentials (cookies) are never allowed: the API does not use
+/// them, and a wildcard with credentials would hand every site the caller's session. With
+/// no origins, preflights are still answered (and `Vary: Origin` set), but no origin is
+/// granted, so browsers keep cross-origin pages out.
+fn cors(origins: &[String]) -> CorsLayer {
+    use axum::http::{HeaderName, Method};
+    let allowed = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(allowed)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("apollo-require-preflight"),
+        ])
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderName::from_static("retry-after"),
+        ])
+        .max_age(Duration::from_secs(600))
 }
 
 /// Counts the SQL statements of each request (a metric, and a header when configured).
@@ -291,7 +331,44 @@ async fn graphql(
     headers: HeaderMap,
     request: GraphQLBatchRequest,
 ) -> Response {
-    let batch = request.into_inner();
+    serve(http, client, headers, request.into_inner()).await
+}
+
+/// `GET /graphql`: a query in the URL (`?query=…` or a persisted query's
+/// `?extensions={"persistedQuery":…}`), which may only read; without one, GraphiQL.
+async fn graphql_get(
+    State(http): State<Http>,
+    connect: axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let asked = uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|pair| pair.starts_with("query=") || pair.starts_with("extensions=")));
+    if !asked {
+        return graphiql(State(http)).await;
+    }
+    match async_graphql::http::parse_query_string(uri.query().unwrap_or_default()) {
+        Ok(request) => {
+            let request = request.data(limits::ReadOnlyRequest);
+            let mut response = serve(http, connect.0, headers, BatchRequest::Single(request)).await;
+            // The answer is the caller's own data: no shared cache may keep it.
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+            response
+        }
+        Err(error) => {
+            let body = limits::refusal(
+                &format!("the query string is not a GraphQL request: {error}"),
+                "BAD_USER_INPUT",
+                "BAD_REQUEST",
+            );
+            (StatusCode::BAD_REQUEST, Json(body)).into_response()
+        }
+    }
+}
+
+/// Runs a GraphQL request or batch for its caller, within the rate limits.
+async fn serve(http: Http, client: std::net::SocketAddr, headers: HeaderMap, batch: BatchRequest) -> Response {
     let max_batch = http.state.config.limits.max_batch;
     if let BatchRequest::Batch(requests) = &batch
         && requests.len() > max_batch

@@ -95,6 +95,36 @@ async fn a_released_lead_waits_in_the_pool_until_a_member_claims_it() {
         let list = app.gql(Some(token), "{ leads(first: 50) { nodes { name } } }", json!({})).await;
         assert!(!list.to_string().contains("蒋磊"), "{list}");
     }
+    // Members search the pool by name or company, never by the phone they cannot see.
+    let by_phone = app.gql(Some(&rep2), POOL_LEADS, json!({"p": pool_id, "f": {"search": "1391234561"}})).await;
+    assert_eq!(by_phone["data"]["poolLeads"]["nodes"], json!([]), "{by_phone}");
+    let by_company = app.gql(Some(&rep2), POOL_LEADS, json!({"p": pool_id, "f": {"search": "恒达电机"}})).await;
+    assert_eq!(names(&by_company), ["蒋磊"]);
+    // Nobody hands a pooled lead over outside the pool's rules, not even the admin, and
+    // it is claimed before it is converted.
+    let admin = app.login("admin@demo.local").await;
+    let version = app.gql(Some(&admin), "query($id: ID!) { lead(id: $id) { version } }", json!({"id": jianglei})).await;
+    let version = version["data"]["lead"]["version"].as_i64().unwrap();
+    let rep2_id = app.user_id(&admin, "rep2@demo.local").await;
+    let (codes, _) = refused(
+        &app,
+        &admin,
+        "mutation($i: SetLeadOwnerInput!) { setLeadOwner(input: $i) { lead { id } userErrors { code } } }",
+        json!({"id": jianglei, "expectedVersion": version, "ownerId": rep2_id}),
+        "setLeadOwner",
+    )
+    .await;
+    assert_eq!(codes, ["ILLEGAL_STATE"]);
+    let (codes, _) = refused(
+        &app,
+        &admin,
+        "mutation($i: ConvertLeadInput!) { convertLead(input: $i) { userErrors { code } } }",
+        json!({"id": jianglei, "expectedVersion": version}),
+        "convertLead",
+    )
+    .await;
+    assert_eq!(codes, ["ILLEGAL_STATE"]);
+
     // A non-member cannot claim it either: it is NOT_FOUND, as if it did not exist.
     let (codes, _) = refused(&app, &rep3, CLAIM, json!({"ids": [jianglei]}), "claimLeads").await;
     assert_eq!(codes, ["NOT_FOUND"]);
@@ -173,25 +203,14 @@ async fn an_owner_gives_open_leads_back_with_a_reason_and_bad_input_changes_noth
         let (codes, message) = refused(&app, &rep1, RELEASE, input, "releaseLeads").await;
         assert!(codes.contains(&code.to_owned()), "{code}: {message}");
     }
-    // A converted or unqualified lead stays where it is.
-    let converted = app
-        .gql(
-            Some(&rep1),
-            "{ leads(first: 50, filter: {status: [UNQUALIFIED, CONVERTED]}) { nodes { id } } }",
-            json!({}),
-        )
-        .await;
-    if let Some(done) = converted["data"]["leads"]["nodes"][0]["id"].as_str() {
-        let (codes, _) = refused(
-            &app,
-            &rep1,
-            RELEASE,
-            json!({"ids": [done], "poolId": pool_id, "reason": "无法联系"}),
-            "releaseLeads",
-        )
-        .await;
-        assert_eq!(codes, ["ILLEGAL_STATE"]);
-    }
+    // A converted or unqualified lead stays where it is (the demo's unqualified one is rep2's).
+    let done =
+        app.gql(Some(&rep2), "{ leads(first: 50, filter: {status: [UNQUALIFIED]}) { nodes { id } } }", json!({})).await;
+    let done = done["data"]["leads"]["nodes"][0]["id"].as_str().unwrap_or_else(|| panic!("{done}")).to_owned();
+    let (codes, _) =
+        refused(&app, &rep2, RELEASE, json!({"ids": [done], "poolId": pool_id, "reason": "无法联系"}), "releaseLeads")
+            .await;
+    assert_eq!(codes, ["ILLEGAL_STATE"]);
     assert_eq!(scalar(&app, events).await, before, "refused releases write nothing");
 
     let released = ok(
@@ -340,4 +359,38 @@ async fn another_tenant_never_sees_the_pool_and_listings_cost_the_same_statement
     assert_eq!(names(&body).len(), 12);
     let (many_pools, _) = app.fewest_statements(Some(&manager), &pools).await;
     assert_eq!((many, many_pools), (few, few_pools), "statements do not grow with the pool");
+}
+
+#[tokio::test]
+async fn leads_handed_over_to_a_colleague_count_from_their_receipt() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let (rep1_id, rep3_id) =
+        (app.user_id(&admin, "rep1@demo.local").await, app.user_id(&admin, "rep3@demo.local").await);
+    // rep3's open leads were received a month ago and not followed up since.
+    let month_ago = chrono::Utc::now() - chrono::Duration::days(30);
+    execute(
+        &app,
+        "UPDATE leads SET created_at = ?, owner_received_at = ?, last_activity_at = NULL \
+         WHERE owner_id = (SELECT id FROM users WHERE email = 'rep3@demo.local')",
+        vec![month_ago.into(), month_ago.into()],
+    )
+    .await;
+    let body = app
+        .gql(
+            Some(&admin),
+            "mutation($i: HandoverInput!) { handover(input: $i) { moved { item count } userErrors { code message } } }",
+            json!({"i": {"fromUserId": rep3_id, "to": {"userId": rep1_id}, "include": ["LEADS"], "reason": "调岗"}}),
+        )
+        .await;
+    assert_eq!(body["data"]["handover"]["userErrors"], json!([]), "{body}");
+    assert!(body["data"]["handover"]["moved"][0]["count"].as_i64().unwrap() >= 1, "{body}");
+    // rep1 (a member of the pool, whose lead rule says 14 days) received them just now, so
+    // the reclaim leaves them alone.
+    let pool_id = east_pool(&app, &admin).await["id"].as_str().unwrap().to_owned();
+    let run = app
+        .gql(Some(&admin), "mutation($id: ID!) { reclaimPool(id: $id) { reclaimed } }", json!({"id": pool_id}))
+        .await;
+    assert!(run["data"]["reclaimPool"]["reclaimed"].is_u64(), "{run}");
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM lead_pool_log WHERE action = 'RECLAIM'").await, 0);
 }

@@ -5,8 +5,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery};
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
+};
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{ErrorExtensionValues, Pos, Response, ServerError, ServerResult, Value, Variables};
 
 /// Refuses documents with more than `max` aliased fields (alias batching multiplies the
@@ -222,6 +224,8 @@ struct ArgumentErrorsExtension {
     /// The request's query text, parsed again to name an argument only when one is refused
     /// (most requests never need it).
     query: std::sync::Mutex<String>,
+    /// The argument names of a persisted query's document, which comes without its text.
+    names: std::sync::Mutex<Option<HashMap<Pos, String>>>,
 }
 
 /// Where each argument value of a document starts, and its argument's name.
@@ -291,8 +295,9 @@ impl Extension for ArgumentErrorsExtension {
         let document = next.run(ctx, query, variables).await?;
         // No text Guanxi stores may hold U+0000 (PostgreSQL cannot store it at all).
         let nul_variable = variables.iter().find(|(_, value)| holds_nul(value)).map(|(name, _)| format!("${name}"));
-        // A literal can only hold it through an escape (or the raw character).
-        let may_hold_nul = query.contains('\0') || query.contains("\\u");
+        // A literal can only hold it through an escape (or the raw character). A persisted
+        // query comes as a document without its text: walk the document then.
+        let may_hold_nul = query.is_empty() || query.contains('\0') || query.contains("\\u");
         let nul_literal = || {
             let pos = may_hold_nul.then(|| literal_with_nul(&document)).flatten()?;
             Some(argument_names(&document).remove(&pos).unwrap_or_default())
@@ -305,7 +310,12 @@ impl Extension for ArgumentErrorsExtension {
             error.extensions = Some(values);
             return Err(error);
         }
-        if let Ok(mut kept) = self.query.lock() {
+        if query.is_empty() {
+            // No text to parse again later: note the argument names now.
+            if let Ok(mut kept) = self.names.lock() {
+                *kept = Some(argument_names(&document));
+            }
+        } else if let Ok(mut kept) = self.query.lock() {
             query.clone_into(&mut kept);
         }
         Ok(document)
@@ -323,6 +333,9 @@ impl Extension for ArgumentErrorsExtension {
                 continue;
             }
             let names = names.get_or_insert_with(|| {
+                if let Some(noted) = self.names.lock().ok().and_then(|mut n| n.take()) {
+                    return noted;
+                }
                 let query = self.query.lock().map(|q| q.clone()).unwrap_or_default();
                 async_graphql::parser::parse_query(query).map(|d| argument_names(&d)).unwrap_or_default()
             });
@@ -334,6 +347,78 @@ impl Extension for ArgumentErrorsExtension {
             error.extensions = Some(values);
         }
         response
+    }
+}
+
+/// Marks a request that came as an HTTP GET (a persisted query by its hash, or a query in
+/// the URL): it may only read. A GET must be safe — caches and prefetchers repeat it, and
+/// a browser sends one across sites without a preflight.
+pub struct ReadOnlyRequest;
+
+/// Refuses a mutation or subscription in a [`ReadOnlyRequest`], after the persisted-query
+/// extension has put the document in place.
+pub struct GetIsReadOnly;
+
+/// The longest query text a client may register as a persisted query. The cache keeps
+/// parsed documents before anyone is authenticated, so each must stay small; application
+/// queries are a few KiB at most, and a longer one still runs when sent as text.
+pub const MAX_PERSISTED_QUERY_BYTES: usize = 8 * 1024;
+
+/// Refuses to register a persisted query over [`MAX_PERSISTED_QUERY_BYTES`]; registered
+/// before the persisted-query extension, so it runs first.
+pub struct PersistedQueryLimit;
+
+impl ExtensionFactory for PersistedQueryLimit {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(PersistedQueryLimit)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for PersistedQueryLimit {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: async_graphql::Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<async_graphql::Request> {
+        if request.extensions.contains_key("persistedQuery") && request.query.len() > MAX_PERSISTED_QUERY_BYTES {
+            let mut error = ServerError::new(
+                format!(
+                    "a persisted query is at most {MAX_PERSISTED_QUERY_BYTES} bytes; send a longer one as text without the hash"
+                ),
+                None,
+            );
+            error.extensions = Some(limit_extensions("PERSISTED_QUERY_TOO_LARGE"));
+            return Err(error);
+        }
+        next.run(ctx, request).await
+    }
+}
+
+impl ExtensionFactory for GetIsReadOnly {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(GetIsReadOnly)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for GetIsReadOnly {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let writes = document.operations.iter().any(|(_, op)| op.node.ty != OperationType::Query);
+        if writes && ctx.data_opt::<ReadOnlyRequest>().is_some() {
+            let mut error = ServerError::new("a GET request only reads: send mutations with POST", None);
+            error.extensions = Some(limit_extensions("GET_IS_READ_ONLY"));
+            return Err(error);
+        }
+        Ok(document)
     }
 }
 
@@ -353,6 +438,13 @@ pub fn classify(errors: &mut [ServerError]) {
             continue;
         }
         let message = error.message.as_str();
+        if message == "PersistedQueryNotFound" {
+            // Apollo's protocol: the client sends the query text with its hash next.
+            let mut values = ErrorExtensionValues::default();
+            values.set("code", "PERSISTED_QUERY_NOT_FOUND");
+            error.extensions = Some(values);
+            continue;
+        }
         let reason = if message.contains("nested too deep") {
             "DEPTH_LIMIT"
         } else if message.contains("too complex") {

@@ -22,6 +22,7 @@ pub mod trade;
 
 use std::sync::Arc;
 
+use async_graphql::extensions::apollo_persisted_queries::{ApolloPersistedQueries, LruCacheStorage};
 use async_graphql::{Enum, MergedObject, Object, Schema, SchemaBuilder, SimpleObject};
 use guanxi_domain::platform::access::{DataScope, Module, Permission};
 
@@ -90,6 +91,10 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), Subscription::default())
 }
 
+/// The persisted queries a replica keeps (parsed documents of at most
+/// `limits::MAX_PERSISTED_QUERY_BYTES` of text each, least recently used out).
+const PERSISTED_QUERIES: usize = 512;
+
 /// The schema with the application's state and every limit on.
 pub fn build_schema(state: Arc<AppState>) -> AppSchema {
     let limits: Limits = state.config.limits.clone();
@@ -100,7 +105,14 @@ pub fn build_schema(state: Arc<AppState>) -> AppSchema {
         .limit_directives(limits.max_directives)
         .extension(limits::DepthLimit { max: limits.max_depth, introspection: limits.max_introspection_depth })
         .extension(limits::AliasLimit(limits.max_aliases))
-        .extension(limits::ArgumentErrors);
+        .extension(limits::ArgumentErrors)
+        .extension(limits::GetIsReadOnly)
+        .extension(limits::PersistedQueryLimit)
+        // Automatic persisted queries (Apollo's protocol): a client sends a query's hash
+        // instead of its text once the server has seen it. The cache is per replica; a
+        // replica that lacks a hash answers PERSISTED_QUERY_NOT_FOUND and the client sends
+        // the text again, so no replica ever runs a stale document.
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(PERSISTED_QUERIES)));
     if !state.config.introspection {
         builder = builder.disable_introspection();
     }

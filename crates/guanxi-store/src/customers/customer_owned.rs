@@ -112,10 +112,13 @@ pub struct Held {
     pub column: &'static str,
     pub open: Open,
     pub moves: Moves,
+    /// The column holding since when the holder has the row (the pools' reclaim rules
+    /// count from it), set when the row moves.
+    pub received: Option<&'static str>,
 }
 
 const fn held(item: HandoverItem, table: &'static str, kind: EntityKind) -> Held {
-    Held { item, table, column: "owner_id", open: Open::Always, moves: Moves::Records(kind) }
+    Held { item, table, column: "owner_id", open: Open::Always, moves: Moves::Records(kind), received: None }
 }
 
 fn open_deal() -> Vec<&'static str> {
@@ -146,6 +149,7 @@ pub const HELD: &[Held] = &[
         column: "owner_id",
         open: Open::Always,
         moves: Moves::Customers,
+        received: Some("owner_received_at"),
     },
     held(HandoverItem::Contacts, "contacts", EntityKind::Contact),
     Held {
@@ -168,6 +172,7 @@ pub const HELD: &[Held] = &[
         column: "user_id",
         open: Open::ParentWhere { key: "event_id", table: "events", column: "status", values: planned_event },
         moves: Moves::Links { key: "event_id", kind: EntityKind::Event, field: "assigneeIds" },
+        received: None,
     },
     held(HandoverItem::OpenTasksAndEvents, "visit_plans", EntityKind::VisitPlan),
     Held {
@@ -176,6 +181,7 @@ pub const HELD: &[Held] = &[
     },
     Held {
         open: Open::Where { column: "status", values: open_lead },
+        received: Some("owner_received_at"),
         ..held(HandoverItem::Leads, "leads", EntityKind::Lead)
     },
     Held {
@@ -184,6 +190,7 @@ pub const HELD: &[Held] = &[
         column: "user_id",
         open: Open::Always,
         moves: Moves::Shares,
+        received: None,
     },
 ];
 

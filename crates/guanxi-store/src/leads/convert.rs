@@ -49,6 +49,7 @@ pub async fn convertible<C: ConnectionTrait>(
     (id, expected_version): (Uuid, i32),
 ) -> StoreResult<Lead> {
     let lead = repo::live_current::<Leads, C>(conn, author.tenant_id, rule, id, expected_version).await?;
+    crate::leads::lead::refuse_pooled(&lead, "claim it from the pool first")?;
     check_convert(lead.status)?;
     Ok(lead)
 }

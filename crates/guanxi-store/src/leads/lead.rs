@@ -117,6 +117,8 @@ pub struct LeadFilter {
     pub deleted: Option<bool>,
     /// Open leads waiting in this pool (the caller checked membership).
     pub pool_id: Option<Uuid>,
+    /// `search` leaves the phone out (a pool's members do not see phones before claiming).
+    pub search_without_phone: bool,
 }
 
 /// How a list of leads is ordered.
@@ -156,7 +158,9 @@ impl repo::Listed for Leads {
         }
         if let Some(text) = filter.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let contains = TextFilter { contains: Some(text.to_owned()), ..TextFilter::default() };
-            let any = [C::Name, C::Company, C::Phone].into_iter().map(|c| contains.condition(c));
+            let columns: &[C] =
+                if filter.search_without_phone { &[C::Name, C::Company] } else { &[C::Name, C::Company, C::Phone] };
+            let any = columns.iter().map(|c| contains.condition(*c));
             all = all.add(any.fold(Condition::any(), Condition::add));
         }
         repo::in_bin::<Self>(backend, tenant, rule, filter.deleted).filter(all)
@@ -366,7 +370,7 @@ pub async fn set_status<C: ConnectionTrait>(
     let before = repo::live_current::<Leads, C>(conn, tenant, rule, id, expected_version).await?;
     let (settings, _) = crate::leads::settings::get(conn, tenant).await?;
     let reason = check_status(before.status, to, reason, &settings)?;
-    let update = repo::set_columns::<lead::Entity>(vec![
+    let mut values = vec![
         (lead::Column::Status, Expr::value(to.as_str())),
         (lead::Column::UnqualifiedReason, Expr::value(reason.clone())),
         // An unqualified lead is not watched for inactivity; reopened, it is again.
@@ -374,13 +378,19 @@ pub async fn set_status<C: ConnectionTrait>(
             lead::Column::RescoreAt,
             if to.is_open() { Expr::value(Utc::now()) } else { Expr::value(None::<DateTime<Utc>>) },
         ),
-    ]);
-    let after = repo::write_versioned::<Leads, C>(conn, tenant, id, expected_version, update).await?;
-    let changes = ChangeSet::new().field("status", before.status.as_str(), to.as_str()).field(
+    ];
+    let mut changes = ChangeSet::new().field("status", before.status.as_str(), to.as_str()).field(
         "unqualifiedReason",
         &before.unqualified_reason,
         &reason,
     );
+    // Only open leads wait in a pool: one disqualified there leaves it.
+    if let Some(entry) = before.pool.as_ref().filter(|_| !to.is_open()) {
+        values.extend(out_of_pool());
+        changes = changes.field("poolId", entry.pool_id, None::<()>);
+    }
+    let update = repo::set_columns::<lead::Entity>(values);
+    let after = repo::write_versioned::<Leads, C>(conn, tenant, id, expected_version, update).await?;
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     Ok(after)
 }
@@ -399,18 +409,14 @@ pub async fn set_owner<C: ConnectionTrait>(
     if before.owner_id == Some(owner) {
         return Ok(before);
     }
-    // The reclaim rules count from the new owner's receipt; a pooled lead leaves its pool.
-    let mut values = vec![
+    refuse_pooled(&before, "assign it from the pool (assignPoolLeads)")?;
+    // The reclaim rules count from the new owner's receipt.
+    let update = repo::set_columns::<lead::Entity>(vec![
         (lead::Column::OwnerId, Expr::value(owner.uuid())),
         (lead::Column::OwnerReceivedAt, Expr::value(Utc::now())),
-    ];
-    values.extend(out_of_pool());
-    let update = repo::set_columns::<lead::Entity>(values);
+    ]);
     let after = repo::write_versioned::<Leads, C>(conn, tenant, id, expected_version, update).await?;
-    let mut changes = ChangeSet::new().field("ownerId", before.owner_id.map(UserId::uuid), owner.uuid());
-    if let Some(entry) = &before.pool {
-        changes = changes.field("poolId", entry.pool_id, None::<()>);
-    }
+    let changes = ChangeSet::new().field("ownerId", before.owner_id.map(UserId::uuid), owner.uuid());
     audit::record(conn, author, ENTITY, id, Operation::Transfer, &changes).await?;
     Ok(after)
 }
@@ -641,8 +647,6 @@ pub(crate) async fn mark_converted<C: ConnectionTrait>(
         (lead::Column::ConvertedAt, Expr::value(now)),
         (lead::Column::RescoreAt, Expr::value(None::<DateTime<Utc>>)),
     ];
-    // A lead an admin converts out of a pool leaves it.
-    let values: Vec<_> = values.into_iter().chain(out_of_pool()).collect();
     let id = before.id.uuid();
     let after =
         repo::write_versioned::<Leads, C>(conn, author.tenant_id, id, before.version, repo::set_columns(values))
@@ -654,6 +658,17 @@ pub(crate) async fn mark_converted<C: ConnectionTrait>(
         .field("opportunityId", None::<()>, deal);
     audit::record(conn, author, ENTITY, id, Operation::Convert, &changes).await?;
     Ok(after)
+}
+
+/// Refuses to hand a pooled lead over outside the pool's own moves (its admins, caps and
+/// log decide who takes it): `how` says what to do instead.
+pub(crate) fn refuse_pooled(lead: &Lead, how: &str) -> StoreResult<()> {
+    match lead.pool {
+        Some(_) => {
+            Err(StoreError::rejected("id", ErrorCode::IllegalState, format!("it waits in a public pool: {how}")))
+        }
+        None => Ok(()),
+    }
 }
 
 /// The values that take a lead out of its pool, if it waits in one.

@@ -130,7 +130,12 @@ pub async fn counts<C: ConnectionTrait>(
         .cond_where(t.live())
         .group_by_col("pool_id")
         .to_owned();
-    conn.query_all(&select)
+    per_pool_counts(conn, &select).await
+}
+
+/// The `(pool_id, n)` rows of a grouped count, by pool.
+async fn per_pool_counts<C: ConnectionTrait>(conn: &C, select: &SelectStatement) -> StoreResult<HashMap<Uuid, i64>> {
+    conn.query_all(select)
         .await?
         .iter()
         .map(|r| Ok((r.try_get::<Uuid>("", "pool_id")?, r.try_get::<i64>("", "n")?)))
@@ -158,11 +163,7 @@ pub async fn claims_today<C: ConnectionTrait>(
         .and_where(Expr::col("at").gte(day_start))
         .group_by_col("pool_id")
         .to_owned();
-    conn.query_all(&select)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get::<Uuid>("", "pool_id")?, r.try_get::<i64>("", "n")?)))
-        .collect()
+    per_pool_counts(conn, &select).await
 }
 
 /// How many live rows of `subject` (of leads, open ones) `user` owns: what a pool's cap
@@ -469,7 +470,8 @@ async fn take<C: ConnectionTrait>(
             .value("pool_action", Expr::value(None::<String>))
             .value("pool_reason", Expr::value(None::<String>))
             .and_where(Expr::col("owner_id").is_null())
-            .and_where(Expr::col("pool_id").is_not_null());
+            .and_where(Expr::col("pool_id").is_not_null())
+            .cond_where(t.live());
         if t.customers() {
             update.value("owner_department_id", Expr::value(department));
         }

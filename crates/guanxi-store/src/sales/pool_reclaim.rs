@@ -45,25 +45,19 @@ fn has_deal(status: StageKind) -> SimpleExpr {
 /// exempt.
 fn due_condition(tenant: TenantId, rule: &ReclaimRule, watched: &[Uuid], now: DateTime<Utc>) -> Condition {
     let cutoff = rule.cutoff(now);
-    let received = Expr::from(Func::coalesce([
-        Expr::col((customer::Entity, customer::Column::OwnerReceivedAt)),
-        Expr::col((customer::Entity, customer::Column::CreatedAt)),
-    ]));
+    let received =
+        received_before((customer::Entity, customer::Column::OwnerReceivedAt, customer::Column::CreatedAt), cutoff);
     let mut due = Condition::all()
         .add(customer::Column::TenantId.eq(tenant.uuid()))
         .add(customer::Column::DeletedAt.is_null())
         .add(customer::Column::OwnerId.is_in(watched.iter().copied()))
         .add(customer::Column::Locked.eq(false))
-        .add(received.lt(cutoff));
+        .add(received);
     if !rule.levels.is_empty() {
         due = due.add(customer::Column::Level.is_in(rule.levels.iter().cloned()));
     }
     due = match rule.kind {
-        ReclaimKind::NoFollowUp => due.add(
-            Condition::any()
-                .add(customer::Column::LastInteractionAt.is_null())
-                .add(customer::Column::LastInteractionAt.lt(cutoff)),
-        ),
+        ReclaimKind::NoFollowUp => due.add(quiet_since(customer::Column::LastInteractionAt, cutoff)),
         ReclaimKind::NoDeal => due.add(has_deal(StageKind::Open).not()),
         ReclaimKind::NotWon => due.add(has_deal(StageKind::Won).not()),
     };
@@ -80,17 +74,26 @@ fn due_condition(tenant: TenantId, rule: &ReclaimRule, watched: &[Uuid], now: Da
 /// `watched`: live, open, owned since before the cutoff and not followed up since.
 fn lead_due_condition(tenant: TenantId, rule: &ReclaimRule, watched: &[Uuid], now: DateTime<Utc>) -> Condition {
     let cutoff = rule.cutoff(now);
-    let received = Expr::from(Func::coalesce([
-        Expr::col((lead::Entity, lead::Column::OwnerReceivedAt)),
-        Expr::col((lead::Entity, lead::Column::CreatedAt)),
-    ]));
     Condition::all()
         .add(lead::Column::TenantId.eq(tenant.uuid()))
         .add(lead::Column::DeletedAt.is_null())
         .add(lead::Column::OwnerId.is_in(watched.iter().copied()))
         .add(lead::Column::Status.is_in(LeadStatus::OPEN.iter().map(|s| s.as_str())))
-        .add(received.lt(cutoff))
-        .add(Condition::any().add(lead::Column::LastActivityAt.is_null()).add(lead::Column::LastActivityAt.lt(cutoff)))
+        .add(received_before((lead::Entity, lead::Column::OwnerReceivedAt, lead::Column::CreatedAt), cutoff))
+        .add(quiet_since(lead::Column::LastActivityAt, cutoff))
+}
+
+/// "Its owner received it (or, never given, it was created) before `cutoff`".
+fn received_before<E: EntityTrait>(
+    (entity, received, created): (E, E::Column, E::Column),
+    cutoff: DateTime<Utc>,
+) -> SimpleExpr {
+    Expr::from(Func::coalesce([Expr::col((entity, received)), Expr::col((entity, created))])).lt(cutoff)
+}
+
+/// "Nobody followed it up since `cutoff`" (`last` is the time of the last follow-up).
+fn quiet_since<Col: ColumnTrait>(last: Col, cutoff: DateTime<Utc>) -> Condition {
+    Condition::any().add(last.is_null()).add(last.lt(cutoff))
 }
 
 /// Up to `limit` `(id, owner)` of `E` meeting `due`, after the id `after`, by id.

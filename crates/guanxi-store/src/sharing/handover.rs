@@ -277,14 +277,18 @@ async fn move_records<C: ConnectionTrait>(
     from: UserId,
     to: UserId,
 ) -> StoreResult<u64> {
-    let update = Query::update()
+    let now = Utc::now();
+    let mut update = Query::update()
         .table(held.table)
         .value(held.column, to.uuid())
         .value("version", Expr::col("version").add(1))
-        .value("updated_at", Utc::now())
+        .value("updated_at", now)
         .and_where(held_by(author.tenant_id, held, from))
         .returning_col("id")
         .to_owned();
+    if let Some(received) = held.received {
+        update.value(received, now);
+    }
     let rows = conn.query_all(&update).await?;
     let events: Vec<_> = rows
         .iter()

@@ -282,6 +282,7 @@ impl LeadFilter {
             search: self.search,
             deleted: self.deleted,
             pool_id: None,
+            search_without_phone: false,
         })
     }
 }

@@ -10,7 +10,7 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use guanxi_domain::ids::{PoolId, TenantId, UserId};
+use guanxi_domain::ids::{PoolId, TenantId};
 use guanxi_domain::leads::lead::Lead as DomainLead;
 use guanxi_domain::platform::access::{Actor, Permission, ScopeRule};
 use guanxi_domain::sales::pool::{Caller, PoolSubject};
@@ -23,10 +23,9 @@ use crate::graphql::context::{require, state};
 use crate::graphql::error::{ApiError, ApiResult, Outcome, UserError};
 use crate::graphql::leads::lead::{LEAD, Lead, LeadFilter, LeadStatus, ScoreLine, lead_scope};
 use crate::graphql::mutation::Idempotent;
-use crate::graphql::platform::org::USER;
-use crate::graphql::relay::{Conn, expect_id, input_id, listed, page_request};
+use crate::graphql::relay::{Conn, expect_id, listed, page_request};
 use crate::graphql::sales::pool::{POOL, PoolEntry};
-use crate::graphql::sales::pool_mutation::{Pooled, ReleasePayload, record_ids, release, take};
+use crate::graphql::sales::pool_mutation::{Pooled, ReleasePayload, assignment, in_order, record_ids, release, take};
 
 impl Pooled for DomainLead {
     const SUBJECT: PoolSubject = PoolSubject::Leads;
@@ -100,7 +99,8 @@ pub struct LeadPoolQuery;
 #[Object]
 impl LeadPoolQuery {
     /// The open leads waiting in a pool the caller belongs to, most recently entered
-    /// first. `filter` narrows them like the lead list (source, campaign, score, search).
+    /// first. `filter` narrows them like the lead list (source, campaign, score; `search`
+    /// matches the name and the company, not the phone).
     #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity")]
     async fn pool_leads(
         &self,
@@ -122,6 +122,8 @@ impl LeadPoolQuery {
         let mut filter = filter.unwrap_or_default().into_store()?;
         filter.pool_id = Some(pool.uuid());
         filter.deleted = None;
+        // The phone is not shown before a claim, so it is not searched either.
+        filter.search_without_phone = true;
         let request = page_request(first, after, None, None, "POOL_ENTERED_AT")?;
         let order = StoreOrder::PoolEnteredAt(Direction::Desc);
         // Pool membership, checked above, is what shows these ownerless leads.
@@ -171,14 +173,7 @@ fn lead_ids(ids: &[ID]) -> Result<Vec<uuid::Uuid>, Vec<UserError>> {
 
 fn claim_payload(ids: &[uuid::Uuid], outcome: Outcome<Vec<DomainLead>>) -> LeadClaimPayload {
     match outcome {
-        Ok(leads) => {
-            let mut by_id: std::collections::HashMap<uuid::Uuid, DomainLead> =
-                leads.into_iter().map(|l| (l.id.uuid(), l)).collect();
-            LeadClaimPayload {
-                leads: ids.iter().filter_map(|id| by_id.remove(id)).map(Lead).collect(),
-                user_errors: vec![],
-            }
-        }
+        Ok(leads) => LeadClaimPayload { leads: in_order(ids, leads, |l| l.id.uuid(), Lead), user_errors: vec![] },
         Err(errors) => LeadClaimPayload { leads: vec![], user_errors: errors },
     }
 }
@@ -204,12 +199,9 @@ impl LeadPoolMutation {
     /// Hands pooled leads to a user (分配): the pools' admins, or `settings.manage`.
     async fn assign_pool_leads(&self, ctx: &Context<'_>, input: AssignPoolLeadsInput) -> ApiResult<LeadClaimPayload> {
         let actor = require(ctx, Permission::LeadWrite)?.clone();
-        let (ids, owner) = match (lead_ids(&input.ids), input_id("ownerId", &input.owner_id, USER)) {
-            (Ok(ids), Ok(owner)) => (ids, UserId::from_uuid(owner)),
-            (a, b) => {
-                let errors = a.err().into_iter().flatten().chain(b.err()).collect();
-                return Ok(LeadClaimPayload { leads: vec![], user_errors: errors });
-            }
+        let (ids, owner) = match assignment(lead_ids(&input.ids), &input.owner_id) {
+            Ok(assigned) => assigned,
+            Err(errors) => return Ok(LeadClaimPayload { leads: vec![], user_errors: errors }),
         };
         let idempotent = Idempotent::new(&actor, "assignPoolLeads", input.idempotency_key.as_deref(), &input);
         let result = take::<DomainLead>(ctx, &actor, idempotent, ids.clone(), Some(owner)).await?;

@@ -252,15 +252,28 @@ pub(crate) fn record_ids(ids: &[ID], (kind, noun): (&str, &str)) -> Result<Vec<u
     Ok(parsed)
 }
 
-fn in_order(ids: &[uuid::Uuid], customers: Vec<DomainCustomer>) -> Vec<Customer> {
-    let mut by_id: std::collections::HashMap<uuid::Uuid, DomainCustomer> =
-        customers.into_iter().map(|c| (c.id.uuid(), c)).collect();
-    ids.iter().filter_map(|id| by_id.remove(id)).map(Customer).collect()
+/// `items` in the order of `ids` (those the caller could not read back left out).
+pub(crate) fn in_order<T, N>(ids: &[uuid::Uuid], items: Vec<T>, id: fn(&T) -> uuid::Uuid, wrap: fn(T) -> N) -> Vec<N> {
+    let mut by_id: std::collections::HashMap<uuid::Uuid, T> = items.into_iter().map(|t| (id(&t), t)).collect();
+    ids.iter().filter_map(|id| by_id.remove(id)).map(wrap).collect()
+}
+
+/// The ids and the new owner of an assignment from a pool, or every fault in both.
+pub(crate) fn assignment(
+    ids: Result<Vec<uuid::Uuid>, Vec<UserError>>,
+    owner: &ID,
+) -> Result<(Vec<uuid::Uuid>, UserId), Vec<UserError>> {
+    match (ids, input_id("ownerId", owner, USER)) {
+        (Ok(ids), Ok(owner)) => Ok((ids, UserId::from_uuid(owner))),
+        (a, b) => Err(a.err().into_iter().flatten().chain(b.err()).collect()),
+    }
 }
 
 fn claim_payload(ids: &[uuid::Uuid], outcome: Outcome<Vec<DomainCustomer>>) -> ClaimPayload {
     match outcome {
-        Ok(customers) => ClaimPayload { customers: in_order(ids, customers), user_errors: vec![] },
+        Ok(customers) => {
+            ClaimPayload { customers: in_order(ids, customers, |c| c.id.uuid(), Customer), user_errors: vec![] }
+        }
         Err(errors) => ClaimPayload { customers: vec![], user_errors: errors },
     }
 }
@@ -327,12 +340,9 @@ impl PoolMutation {
         input: AssignPoolCustomersInput,
     ) -> ApiResult<ClaimPayload> {
         let actor = require(ctx, Permission::CustomerRead)?.clone();
-        let (ids, owner) = match (customer_ids(&input.ids), input_id("ownerId", &input.owner_id, USER)) {
-            (Ok(ids), Ok(owner)) => (ids, UserId::from_uuid(owner)),
-            (a, b) => {
-                let errors = a.err().into_iter().flatten().chain(b.err()).collect();
-                return Ok(ClaimPayload { customers: vec![], user_errors: errors });
-            }
+        let (ids, owner) = match assignment(customer_ids(&input.ids), &input.owner_id) {
+            Ok(assigned) => assigned,
+            Err(errors) => return Ok(ClaimPayload { customers: vec![], user_errors: errors }),
         };
         let idempotent = Idempotent::new(&actor, "assignPoolCustomers", input.idempotency_key.as_deref(), &input);
         let result = take::<DomainCustomer>(ctx, &actor, idempotent, ids.clone(), Some(owner)).await?;
