@@ -6,13 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{BatchRequest, Data};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::{DefaultBodyLimit, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
@@ -41,6 +41,7 @@ pub fn router(http: Http) -> Router {
     let cors = cors(&http.state.config.cors_origins);
     let limits = &http.state.config.limits;
     let bench = http.state.config.bench_endpoints;
+    let explorer = http.state.config.graphiql_enabled();
     // Uploads are multipart and may be larger than a JSON request; `guard_body_size`
     // applies the right limit to each.
     let body_limit = limits.max_body_bytes.max(limits.max_upload_bytes + 64 * 1024);
@@ -49,6 +50,11 @@ pub fn router(http: Http) -> Router {
         .route("/attachments/{id}", get(download))
         .route("/documents/quotes/{id}", get(crate::documents::quote_page))
         .merge(if bench { Router::new().route("/bench/static/{bytes}", get(static_body)) } else { Router::new() })
+        .merge(if explorer {
+            Router::new().route(&format!("{}/{{file}}", crate::explorer::ASSETS), get(crate::explorer::asset))
+        } else {
+            Router::new()
+        })
         .route("/graphql/ws", get(websocket))
         .route("/", get(crate::landing::landing))
         .route("/docs/api-guide.md", get(crate::landing::api_guide))
@@ -222,7 +228,7 @@ async fn graphiql(State(http): State<Http>) -> Response {
     if !http.state.config.graphiql_enabled() {
         return (StatusCode::NOT_FOUND, "GraphiQL is disabled; POST GraphQL requests to /graphql").into_response();
     }
-    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish()).into_response()
+    crate::explorer::page("/graphql", "/graphql/ws").into_response()
 }
 
 async fn ready(State(http): State<Http>) -> Response {

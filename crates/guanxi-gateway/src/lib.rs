@@ -8,6 +8,7 @@ pub mod blob;
 pub mod cli;
 pub mod config;
 pub mod documents;
+pub mod explorer;
 pub mod graphql;
 pub mod http;
 pub mod jobs;

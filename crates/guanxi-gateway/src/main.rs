@@ -5,7 +5,20 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    guanxi_gateway::cli::run().await
+/// Each worker thread's stack. A request's future is polled through the HTTP layers
+/// (compression among them), the GraphQL executor's nested resolvers and the database
+/// driver; tokio's 2 MiB default leaves little room for a deeply nested query in a debug
+/// build. The memory is reserved, not committed, until a thread uses it.
+const WORKER_STACK_BYTES: usize = 8 * 1024 * 1024;
+
+fn main() -> std::process::ExitCode {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(WORKER_STACK_BYTES).build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(guanxi_gateway::cli::run()),
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -170,3 +170,49 @@ async fn persisted_queries_work_by_hash_over_post_and_get_and_a_get_only_reads()
     let page = app.client.get(app.url("/graphql")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("graphiql"), "{page}");
 }
+
+#[tokio::test]
+async fn the_explorer_renders_and_queries_with_the_network_closed() {
+    let app = spawn_with(|config| config.graphiql = Some(true)).await;
+    let page = app.client.get(app.url("/graphql")).send().await.unwrap().text().await.unwrap();
+    // Everything it loads comes from this server.
+    assert!(!page.contains("unpkg") && !page.contains("https://") && !page.contains("http://"), "{page}");
+    let asset =
+        app.client.get(app.url(&format!("{}/graphiql.min.js", guanxi_gateway::explorer::ASSETS))).send().await.unwrap();
+    assert_eq!(header(&asset, "content-type"), Some("application/javascript; charset=utf-8"));
+    assert!(header(&asset, "cache-control").unwrap().contains("immutable"));
+    let missing =
+        app.client.get(app.url(&format!("{}/other.js", guanxi_gateway::explorer::ASSETS))).send().await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+
+    // Headless Chromium with every host but this one unreachable: the page renders
+    // GraphiQL and its first request (the schema) is answered.
+    let chromium = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| std::process::Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .expect("Debian's chromium (`.ci/run` installs it)");
+    let profile = std::env::temp_dir().join(format!("guanxi-explorer-{}", uuid::Uuid::now_v7().simple()));
+    let run = tokio::process::Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000"])
+        .arg("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(app.url("/graphql"))
+        .output()
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&profile);
+    let dom = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(dom.contains("graphiql-container"), "GraphiQL rendered: {dom}");
+    assert!(dom.contains(r#"data-api="connected""#), "the explorer's query was answered: {dom}");
+}
+
+#[tokio::test]
+async fn the_explorer_and_its_assets_are_off_when_graphiql_is() {
+    let app = spawn_with(|config| config.graphiql = Some(false)).await;
+    assert_eq!(app.client.get(app.url("/graphql")).send().await.unwrap().status().as_u16(), 404);
+    let asset =
+        app.client.get(app.url(&format!("{}/graphiql.min.js", guanxi_gateway::explorer::ASSETS))).send().await.unwrap();
+    assert_eq!(asset.status().as_u16(), 404);
+}
