@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+
+use crate::progress::Progress;
 use guanxi_domain::platform::access::DepartmentRule;
 use guanxi_domain::platform::org::{Email, Name, TenantSlug};
 use guanxi_store::platform::audit::Author;
@@ -132,8 +134,20 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             Application::build(config).await?.run_until_stopped().await
         }
         Command::Migrate => {
-            connect(&config).await?;
-            println!("migrated");
+            let progress = std::sync::OnceLock::new();
+            // Called with 0 before the first migration, so the bar is up while it runs.
+            let applied = |name: &str, done: usize, pending: usize| {
+                let bar = progress.get_or_init(|| Progress::steps("migrate", pending as u64));
+                if done > 0 {
+                    bar.step(done as u64, name);
+                }
+            };
+            crate::connect_reporting(&config, &applied).await?;
+            let count = progress.get().map_or(0, |p: &Progress| p.total());
+            if let Some(progress) = progress.into_inner() {
+                progress.finish();
+            }
+            println!("migrated ({count} migrations applied)");
             Ok(())
         }
         #[cfg(feature = "bench-data")]
@@ -144,7 +158,17 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             }
             let db = connect(&config).await?;
             let hash = crate::auth::hash_password("guanxi-bench".into()).await?;
-            let loaded = guanxi_store::bench_data::seed(&db, &tenant, size, seed, hash).await?;
+            let phases = guanxi_store::bench_data::PHASES;
+            let progress = Progress::steps("seed", phases.len() as u64);
+            let report = |phase: &str, rows: u64, done: bool| {
+                let message = format!("{phase}, {rows} rows");
+                match phases.iter().position(|p| *p == phase) {
+                    Some(i) if done => progress.step(i as u64 + 1, &message),
+                    _ => progress.note(&message),
+                }
+            };
+            let loaded = guanxi_store::bench_data::seed(&db, &tenant, (size, seed), hash, &report).await?;
+            progress.finish();
             println!(
                 "loaded {} rows into tenant `{tenant}` in {:.1} s ({:.0} rows/s)",
                 loaded.rows,
@@ -179,19 +203,21 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             if chosen.is_empty() {
                 anyhow::bail!("no pool to run in tenant `{tenant}`");
             }
-            for p in chosen {
+            let progress = Progress::steps("reclaim", chosen.len() as u64);
+            for (i, p) in chosen.into_iter().enumerate() {
                 let started = std::time::Instant::now();
                 let reclaimed =
                     guanxi_store::sales::pool_reclaim::reclaim_pool(&db, tenant_id, p.id, chrono::Utc::now()).await?;
-                println!(
-                    "{}",
-                    serde_json::json!({
-                        "pool": p.settings.name,
-                        "reclaimed": reclaimed,
-                        "seconds": (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
-                    })
-                );
+                progress.step(i as u64 + 1, &format!("{}: {reclaimed} taken back", p.settings.name));
+                // Each pool's result as soon as it is committed.
+                let result = serde_json::json!({
+                    "pool": p.settings.name,
+                    "reclaimed": reclaimed,
+                    "seconds": (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
+                });
+                progress.println(&result.to_string());
             }
+            progress.finish();
             Ok(())
         }
         Command::Admin(Admin::CreateTenant { slug, name }) => {

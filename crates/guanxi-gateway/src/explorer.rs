@@ -18,7 +18,7 @@ const FILES: &[(&str, &[u8], &str)] = &[
     ("graphiql.min.css", include_bytes!("../assets/explorer/graphiql.min.css"), "text/css; charset=utf-8"),
 ];
 
-const JS: &str = "application/javascript; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
 
 /// The explorer page for `endpoint` and its WebSocket `subscriptions` endpoint. Once the
 /// API has answered the explorer's first request (the schema it loads for completion), the
@@ -75,6 +75,7 @@ pub async fn asset(Path(file): Path<String>) -> Response {
             [
                 (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
                 (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable")),
+                (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
             ],
             *bytes,
         )

@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod http;
 pub mod jobs;
 pub mod landing;
+pub mod progress;
 pub mod rate_limit;
 pub mod seed;
 mod seed_finance;
@@ -112,6 +113,15 @@ impl Application {
 
 /// Connects to the configured database (with the statement counter) and migrates it.
 pub async fn connect(config: &Config) -> anyhow::Result<Database> {
+    connect_reporting(config, &|_, _, _| {}).await
+}
+
+/// [`connect`], telling `applied` each migration applied: its name, its place among the
+/// pending ones (from 1; 0 before the first) and how many were pending.
+pub async fn connect_reporting(
+    config: &Config,
+    applied: &(dyn Fn(&str, usize, usize) + Sync),
+) -> anyhow::Result<Database> {
     let url = config.database_url();
     if config.is_embedded() {
         std::fs::create_dir_all(&config.data_dir)
@@ -120,7 +130,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
     telemetry::set_slow_statement_ms(config.slow_statement_ms);
     let db =
         Database::connect(&url, Some(Arc::new(telemetry::on_statement))).await.context("connecting to the database")?;
-    db.migrate().await.context("migrating the database")?;
+    db.migrate_reporting(applied).await.context("migrating the database")?;
     Ok(db)
 }
 

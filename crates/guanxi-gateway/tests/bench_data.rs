@@ -24,10 +24,21 @@ async fn generated_data_is_valid_skewed_searchable_and_repeatable() {
     let app = spawn_with(|_| {}).await;
     let scale = Scale { customers: 300, contacts_per_customer: 3, interactions: 3_000, reps: 10 };
     let hash = guanxi_gateway::auth::hash_password("guanxi-bench".into()).await.unwrap();
-    let loaded = seed(&app.db, "bench-a", scale, 7, hash.clone()).await.unwrap();
+    // The loader reports each phase once, in order, with the rows so far.
+    let ended = std::sync::Mutex::new(Vec::<(String, u64)>::new());
+    let report = |phase: &str, rows: u64, done: bool| {
+        if done {
+            ended.lock().unwrap().push((phase.to_owned(), rows));
+        }
+    };
+    let loaded = seed(&app.db, "bench-a", (scale, 7), hash.clone(), &report).await.unwrap();
     assert!(loaded.rows >= 300 + 900 + 3_000, "{loaded:?}");
-    seed(&app.db, "bench-b", scale, 7, hash.clone()).await.unwrap();
-    assert!(seed(&app.db, "bench-a", scale, 7, hash).await.is_err(), "an existing tenant is refused");
+    let ended = ended.into_inner().unwrap();
+    let phases: Vec<&str> = ended.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(phases, guanxi_store::bench_data::PHASES);
+    assert!(ended.windows(2).all(|w| w[0].1 <= w[1].1) && ended.last().unwrap().1 == loaded.rows, "{ended:?}");
+    seed(&app.db, "bench-b", (scale, 7), hash.clone(), &|_, _, _| {}).await.unwrap();
+    assert!(seed(&app.db, "bench-a", (scale, 7), hash, &|_, _, _| {}).await.is_err(), "an existing tenant is refused");
 
     let payload = app.login_payload("bench-a", "admin@bench.local", "guanxi-bench").await;
     let admin = payload["accessToken"].as_str().unwrap().to_owned();

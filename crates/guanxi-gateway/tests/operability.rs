@@ -43,13 +43,7 @@ async fn the_admin_commands_create_a_tenant_and_a_user_who_can_log_in() {
     let app = spawn_with(|_| {}).await;
     let url = app.config.database_url.clone();
     let run = |args: &[&str]| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_guanxi"))
-            .args(args)
-            .args(["--database-url", &url])
-            .env("GUANXI_NEW_USER_PASSWORD", "a-strong-password")
-            .env("GUANXI_JWT_SECRET", JWT_SECRET)
-            .output()
-            .unwrap();
+        let output = guanxi(args, &url);
         (
             output.status.success(),
             String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr),
@@ -201,4 +195,44 @@ async fn the_root_address_says_what_this_is_and_where_to_go() {
         let guide = app.client.get(app.url("/docs/api-guide.md")).send().await.unwrap().text().await.unwrap();
         assert!(guide.starts_with("# Guanxi API guide"), "{}", &guide[..80.min(guide.len())]);
     }
+}
+
+#[tokio::test]
+async fn migrate_reports_each_migration_as_a_plain_line_when_not_on_a_terminal() {
+    use guanxi_migration::MigratorTrait;
+    let dir = std::env::temp_dir().join(format!("guanxi-migrate-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("fresh.db").display());
+    let migrate = || {
+        // Output goes to pipes here, as in CI: no bar, one line per step.
+        let output = guanxi(&["migrate"], &url);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let out = String::from_utf8_lossy(&output.stdout).lines().last().unwrap_or_default().to_owned();
+        (out, String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let all = guanxi_migration::Migrator::migrations().len();
+    let (out, err) = migrate();
+    assert_eq!(out.trim(), format!("migrated ({all} migrations applied)"));
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("migrate ")).collect();
+    assert_eq!(lines.len(), all, "{err}");
+    assert!(lines[0].starts_with(&format!("migrate 1/{all}: m2026")), "{err}");
+    assert!(lines[all - 1].starts_with(&format!("migrate {all}/{all}: m2026")), "{err}");
+    // Nothing pending: nothing to report.
+    let (out, err) = migrate();
+    assert_eq!(out.trim(), "migrated (0 migrations applied)");
+    assert!(!err.contains("migrate 1/"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs the `guanxi` command against `url` (a new user's password and the JWT key in its
+/// environment, no `RUST_LOG`, so its stdout holds only what the command prints).
+fn guanxi(args: &[&str], url: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_guanxi"))
+        .args(args)
+        .args(["--database-url", url])
+        .env("GUANXI_NEW_USER_PASSWORD", "a-strong-password")
+        .env("GUANXI_JWT_SECRET", JWT_SECRET)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
 }

@@ -738,12 +738,8 @@ async fn the_printable_quote_renders_in_headless_chromium_and_its_link_is_the_ca
     assert_eq!(reqwest::get(&other).await.unwrap().status().as_u16(), 401);
     assert_eq!(reqwest::get(&url[..url.find('?').unwrap()]).await.unwrap().status().as_u16(), 401);
     // The page in a real browser: not blank, with the text laid out.
-    let chromium = ["chromium", "chromium-browser"]
-        .into_iter()
-        .find(|c| std::process::Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
-        .expect("Debian's chromium (`.ci/run` installs it)");
     let shot = std::env::temp_dir().join(format!("guanxi-quote-{}.png", uuid::Uuid::now_v7().simple()));
-    let run = tokio::process::Command::new(chromium)
+    let run = tokio::process::Command::new(chromium())
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1000,800"])
         .arg(format!("--screenshot={}", shot.display()))
         .arg(&url)
@@ -759,7 +755,7 @@ async fn the_printable_quote_renders_in_headless_chromium_and_its_link_is_the_ca
     let dark = pixels[..info.buffer_size()].chunks(channels).filter(|p| p[..3].iter().all(|c| *c < 128)).count();
     let share = dark as f64 / (info.width * info.height) as f64;
     assert!(share > 0.005 && share < 0.5, "{dark} dark pixels of {}×{}", info.width, info.height);
-    let dom = tokio::process::Command::new(chromium)
+    let dom = tokio::process::Command::new(chromium())
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
         .arg(&url)
         .output()

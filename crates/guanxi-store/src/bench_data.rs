@@ -121,14 +121,31 @@ fn tax_id(rng: &mut StdRng) -> Option<String> {
     TaxId::with_check_character(&first)
 }
 
-/// Makes the tenant (with departments and reps) and loads the data.
-/// `password_hash` is set on every generated user (the benchmark logs in as them).
+/// The phases of [`seed`], in order: it reports each once as it ends (`done`), with the rows
+/// loaded so far, and the customers and their interactions after each batch too (not
+/// `done`).
+pub const PHASES: &[&str] = &[
+    "customers",
+    "interactions",
+    "deals",
+    "trade",
+    "finance",
+    "service",
+    "sharing",
+    "leads",
+    "marketing",
+    "statistics",
+];
+
+/// Makes the tenant (with departments and reps) and loads the data, telling `progress`
+/// the phase (one of [`PHASES`]), the rows loaded so far and whether the phase is done. `password_hash` is set on
+/// every generated user (the benchmark logs in as them).
 pub async fn seed(
     db: &Database,
     slug: &str,
-    scale: Scale,
-    seed: u64,
+    (scale, seed): (Scale, u64),
     password_hash: String,
+    progress: &(dyn Fn(&str, u64, bool) + Sync),
 ) -> crate::StoreResult<Loaded> {
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(seed);
@@ -341,7 +358,9 @@ pub async fn seed(
         rows += crate::insert_chunked(&tx, tokens).await?;
         tx.commit().await?;
         index = end;
+        progress("customers", rows, false);
     }
+    progress("customers", rows, true);
 
     // A third of the interactions on one hot customer, the rest spread over three years.
     if customer_ids.is_empty() {
@@ -403,13 +422,18 @@ pub async fn seed(
         rows += crate::insert_chunked(&tx, batch).await?;
         tx.commit().await?;
         made = end;
+        progress("interactions", rows, false);
     }
+    progress("interactions", rows, true);
     let tx = db.begin_write().await?;
     rows += crate::activity::work_count::add_rows(&tx, tenant, counts).await?;
     tx.commit().await?;
     rows += opportunities(db, tenant, &mut rng, &customer_ids, &customer_owners).await?;
+    progress("deals", rows, true);
     rows += crate::bench_trade::load(db, tenant, &mut rng, &customer_ids, &customer_owners).await?;
+    progress("trade", rows, true);
     rows += crate::bench_finance::load(db, tenant, &mut rng, (&customer_ids, &customer_owners), admin.id).await?;
+    progress("finance", rows, true);
     let setup = crate::bench_service::Setup {
         root: created.root.id,
         technician_role: created.role("technician").ok_or_else(missing)?.id,
@@ -418,13 +442,17 @@ pub async fn seed(
         hash: &hash,
     };
     rows += crate::bench_service::load(db, tenant, &mut rng, &customer_ids, setup).await?;
+    progress("service", rows, true);
     rows += crate::sharing::bench::load(db, tenant, &mut rng, (&customer_ids, &customer_owners)).await?;
     crate::sharing::bench::rules(db, tenant, &reps).await?;
+    progress("sharing", rows, true);
     let pool = bench_pool(db, tenant, created.root.id).await?;
     let lead_rules = guanxi_domain::leads::scoring::example_rules();
     let leads = (&customer_ids[..], &customer_owners[..], pool);
     rows += crate::leads::bench::load(db, tenant, &mut rng, leads, lead_rules).await?;
+    progress("leads", rows, true);
     rows += crate::marketing::bench::load(db, tenant, &mut rng, &customer_ids).await?;
+    progress("marketing", rows, true);
     backfill_last_interaction(db, tenant).await?;
     // Fresh statistics, as after any bulk load: without them PostgreSQL planned the
     // scoped interaction list as a loop over every customer (500 ms instead of 1 ms)
@@ -436,6 +464,7 @@ pub async fn seed(
         _ => "ANALYZE",
     };
     db.connection().execute_unprepared(maintenance).await?;
+    progress("statistics", rows, true);
     Ok(Loaded { rows, seconds: started.elapsed().as_secs_f64() })
 }
 

@@ -72,7 +72,21 @@ impl Database {
     }
 
     pub async fn migrate(&self) -> Result<(), DbErr> {
-        Migrator::up(&self.connection, None).await
+        self.migrate_reporting(&|_, _, _| {}).await
+    }
+
+    /// Applies the pending migrations one at a time, telling `applied` each one's name,
+    /// its place (from 1) and how many were pending — and, before the first, `("", 0, n)`.
+    pub async fn migrate_reporting(&self, applied: &(dyn Fn(&str, usize, usize) + Sync)) -> Result<(), DbErr> {
+        let pending = Migrator::get_pending_migrations(&self.connection).await?;
+        if !pending.is_empty() {
+            applied("", 0, pending.len());
+        }
+        for (i, migration) in pending.iter().enumerate() {
+            Migrator::up(&self.connection, Some(1)).await?;
+            applied(migration.name(), i + 1, pending.len());
+        }
+        Ok(())
     }
 
     pub fn backend(&self) -> Backend {

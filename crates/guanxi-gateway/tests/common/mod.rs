@@ -349,3 +349,11 @@ pub fn window() -> (String, String) {
         |d: chrono::NaiveDate| (d.and_hms_opt(0, 0, 0).unwrap().and_utc() - chrono::Duration::hours(8)).to_rfc3339();
     (midnight(today - chrono::Duration::days(550)), midnight(today + chrono::Duration::days(1)))
 }
+
+/// Debian's Chromium, for the tests that render in a real browser (`.ci/run` installs it).
+pub fn chromium() -> &'static str {
+    ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| std::process::Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .expect("Debian's chromium (`.ci/run` installs it)")
+}
