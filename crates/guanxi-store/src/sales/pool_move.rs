@@ -42,10 +42,10 @@ const CHUNK: usize = 500;
 
 /// Where a pool's subject lives: its table, its pool log, and the change events' kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Subject {
-    pub subject: PoolSubject,
-    pub kind: EntityKind,
-    pub table: &'static str,
+struct Subject {
+    subject: PoolSubject,
+    kind: EntityKind,
+    table: &'static str,
     log: &'static str,
     log_key: &'static str,
     /// The singular, for messages.
@@ -53,7 +53,7 @@ pub struct Subject {
 }
 
 impl Subject {
-    pub const fn of(subject: PoolSubject) -> Self {
+    const fn of(subject: PoolSubject) -> Self {
         match subject {
             PoolSubject::Customers => Self {
                 subject,
@@ -80,7 +80,7 @@ impl Subject {
 
     /// The rows that may wait in a pool: live ones and, of leads, open ones (a converted
     /// or unqualified lead is done with).
-    pub fn live(self) -> Condition {
+    fn live(self) -> Condition {
         let live = Condition::all().add(Expr::col("deleted_at").is_null());
         match self.subject {
             PoolSubject::Customers => live,
