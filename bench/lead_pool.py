@@ -11,20 +11,14 @@ and leads moved.
 import json
 import sys
 import time
-import urllib.request
+
+import benchlib
 
 api, admin, rep, rep_email = sys.argv[1:5]
 
 
 def gql(token, query, variables=None):
-    body = json.dumps({"query": query, "variables": variables or {}}).encode()
-    request = urllib.request.Request(
-        api, body, {"content-type": "application/json", "authorization": f"Bearer {token}"})
-    started = time.monotonic()
-    with urllib.request.urlopen(request, timeout=600) as response:
-        payload = json.load(response)
-        statements = int(response.headers.get("x-sql-statements", "0"))
-    return payload, round(time.monotonic() - started, 3), statements
+    return benchlib.gql(api, token, query, variables)
 
 
 pool = gql(admin, "{ pools { id name } }")[0]["data"]["pools"][0]["id"]

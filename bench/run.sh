@@ -396,6 +396,13 @@ if [ -z "$only" ] || [[ "21e lead pool" =~ $only ]]; then
   lead_pool=$(python3 bench/lead_pool.py "$api" "$token" "$earner_token" "$earner")
   echo "21e lead pool: $lead_pool"
 fi
+# Scenario 23: the delta feed: a rep's first sync of what a mobile app caches, then the
+# admin's and the rep's delta over 5,000 fresh changes, in pages of 500.
+feed=null
+if [ -z "$only" ] || [[ "23 delta feed" =~ $only ]]; then
+  feed=$(python3 bench/feed.py "$api" "$token" "$earner_token")
+  echo "23 delta feed: $feed"
+fi
 rss_kb=$(awk '/VmHWM/{print $2}' "/proc/$server/status")
 kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=
 # `scratch_copy NAME`: a copy of the seeded data for a phase that changes it (sets
@@ -485,10 +492,11 @@ fi
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out="bench/results/$size-$engine-$stamp"
-python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" "$values" "$handover" "$lead_pool" "$apq" <<'PY'
+python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" "$values" "$handover" "$lead_pool" "$apq" "$feed" <<'PY'
 import json, sys, platform, os
-results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission, values, handover, lead_pool, apq = sys.argv[1:]
+results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission, values, handover, lead_pool, apq, feed = sys.argv[1:]
 apq = json.loads(apq)
+feed = json.loads(feed)
 lead_pool = json.loads(lead_pool)
 handover = json.loads(handover)
 values = json.loads(values)
@@ -497,7 +505,7 @@ reclaim = json.loads(reclaim)
 commission = json.loads(commission)
 rows = json.loads(results)
 cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" :\t") if os.path.exists("/proc/cpuinfo") else "?"
-report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission, "customer_values": values, "handover": handover, "lead_pool": lead_pool, "persisted_queries": apq,
+report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission, "customer_values": values, "handover": handover, "lead_pool": lead_pool, "persisted_queries": apq, "delta_feed": feed,
           "machine": {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release()}, "scenarios": rows}
 floor = next((r for r in rows if r["name"].startswith("floor")), None)
 with open(out + ".json", "w") as f:
@@ -537,6 +545,10 @@ with open(out + ".md", "w") as f:
       c = lead_pool["claim_10"]
       claim = c.get("skipped") or f"**{c['seconds']} s** ({c['sql_statements']} SQL)"
       f.write(f"\n21e lead pool: `assignPoolLeads` of 200 pooled leads, three calls: **{runs}**; a rep's `claimLeads` of 10: {claim}.\n")
+    if feed:
+      def pages(r):
+        return f"{r['rows']} changes in {r['pages']} pages, **{r['seconds']} s ({r['rows_per_second']} rows/s)**, {r['sql_per_page']['min']}–{r['sql_per_page']['max']} SQL per page"
+      f.write(f"\n23 delta feed (`changesSince`, pages of 500): a rep's first sync of customers, contacts, deals, events and interactions: {pages(feed['first_sync_rep'])}. Over {feed['changes_written']} fresh changes: the admin's delta {pages(feed['delta_admin'])}; the rep's (their scope keeps few) {pages(feed['delta_rep'])}.\n")
     if reclaim:
       first, steady = reclaim["first"], reclaim["steady"]
       f.write(f"\n8 pool reclaim (`guanxi admin reclaim`, rule: 90 days without follow-up, won deals exempt, on a copy of the data): first run {first['reclaimed']} customers in **{first['seconds']} s** ({first['reclaimed'] / max(first['seconds'], 0.001):.0f} customers/s); steady state (the next run) {steady['reclaimed']} customers in **{steady['seconds']} s**.\n")

@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
 use crate::platform::access::{Actor, CustomerRule, DepartmentRule, Module, Permission, ScopeRule};
@@ -100,6 +101,20 @@ pub enum Visibility {
     /// assigned to do them whether or not they see the customer (work orders and their
     /// technician).
     Assigned(Assigned),
+}
+
+impl Visibility {
+    /// The rule on the record's owner, for kinds a caller sees by who owns them: the delta
+    /// feed asks it whether a former owner had put a record in the caller's sight.
+    pub fn owner_rule(self) -> Option<ScopeRule> {
+        match self {
+            Visibility::Owner(rule) => Some(rule),
+            Visibility::Customers(rule) => Some(rule.owners),
+            Visibility::OwnerAndCustomer(rules) => Some(rules.owner),
+            Visibility::Assigned(assigned) => Some(assigned.rules.owner),
+            _ => None,
+        }
+    }
 }
 
 /// Owner-and-customer rules, or being the record's assignee.
@@ -464,6 +479,20 @@ impl EntityKind {
 impl fmt::Display for EntityKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A kind travels (in the feed's cursors) as its global-id name.
+impl Serialize for EntityKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for EntityKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        EntityKind::parse(&name).ok_or_else(|| serde::de::Error::custom(format!("no kind named {name}")))
     }
 }
 

@@ -58,6 +58,7 @@ pub fn router(http: Http) -> Router {
         .route("/graphql/ws", get(websocket))
         .route("/", get(crate::landing::landing))
         .route("/docs/api-guide.md", get(crate::landing::api_guide))
+        .route("/docs/integration-guide.md", get(crate::landing::integration_guide))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))

@@ -1,7 +1,8 @@
 //! What answers at `/`: a newcomer who opens the server's address in a browser sees what
 //! it is and where to go (the GraphQL endpoint, the explorer when it is on, the health
-//! checks and the API guide); a client that asks for JSON gets the same as data. The API
-//! guide itself is served from the binary at `/docs/api-guide.md`.
+//! checks and the guides); a client that asks for JSON gets the same as data. The guides
+//! themselves are served from the binary at `/docs/api-guide.md` and
+//! `/docs/integration-guide.md`.
 
 use axum::Json;
 use axum::extract::State;
@@ -12,6 +13,7 @@ use crate::http::Http;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const API_GUIDE: &str = include_str!("../../../docs/api-guide.md");
+const INTEGRATION_GUIDE: &str = include_str!("../../../docs/integration-guide.md");
 
 /// Where things are, as (path, what it is); the explorer only when it is on.
 fn links(explorer: bool) -> Vec<(&'static str, &'static str)> {
@@ -22,6 +24,7 @@ fn links(explorer: bool) -> Vec<(&'static str, &'static str)> {
     links.extend([
         ("/graphql/ws", "subscriptions (graphql-transport-ws)"),
         ("/docs/api-guide.md", "API guide"),
+        ("/docs/integration-guide.md", "integration guide (API keys, the delta feed)"),
         ("/healthz", "liveness"),
         ("/readyz", "readiness (database reachable)"),
     ]);
@@ -53,5 +56,13 @@ pub async fn landing(State(http): State<Http>, headers: HeaderMap) -> Response {
 }
 
 pub async fn api_guide() -> Response {
-    ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], API_GUIDE).into_response()
+    markdown(API_GUIDE)
+}
+
+pub async fn integration_guide() -> Response {
+    markdown(INTEGRATION_GUIDE)
+}
+
+fn markdown(text: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], text).into_response()
 }

@@ -188,12 +188,14 @@ async fn the_root_address_says_what_this_is_and_where_to_go() {
         assert!(paths.contains(&"/graphql") && paths.contains(&"/docs/api-guide.md"), "{json}");
 
         // Every link the page gives answers.
-        for path in ["/docs/api-guide.md", "/healthz", "/readyz"] {
+        for path in ["/docs/api-guide.md", "/docs/integration-guide.md", "/healthz", "/readyz"] {
             let response = app.client.get(app.url(path)).send().await.unwrap();
             assert_eq!(response.status(), 200, "{path}");
         }
         let guide = app.client.get(app.url("/docs/api-guide.md")).send().await.unwrap().text().await.unwrap();
         assert!(guide.starts_with("# Guanxi API guide"), "{}", &guide[..80.min(guide.len())]);
+        let guide = app.client.get(app.url("/docs/integration-guide.md")).send().await.unwrap().text().await.unwrap();
+        assert!(guide.starts_with("# Guanxi integration guide") && guide.contains("changesSince"));
     }
 }
 

@@ -13,8 +13,8 @@ use guanxi_domain::ids::TenantId;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select,
-    UpdateMany,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select, UpdateMany,
 };
 use uuid::Uuid;
 
@@ -89,16 +89,46 @@ pub async fn visible_ids<R: Scoped, C: ConnectionTrait>(
     scope: R::Scope,
     ids: &[Uuid],
 ) -> StoreResult<Vec<Uuid>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(R::visible(conn.get_database_backend(), tenant, scope)
-        .select_only()
-        .column(R::ID)
-        .filter(R::ID.is_in(ids.iter().copied()))
-        .into_tuple()
-        .all(conn)
-        .await?)
+    Ok(pick::<R, C>(conn, tenant, scope, Pick::Ids(ids)).await?.into_iter().map(|(id, _)| id).collect())
+}
+
+/// Which records of a kind a read of the change log picks, before the caller's scope.
+#[derive(Clone, Copy, Debug)]
+pub enum Pick<'a> {
+    /// These ids, live or deleted.
+    Ids(&'a [Uuid]),
+    /// Up to `limit` live records after `after`, in id order (a page of the feed's
+    /// snapshot; ids are UUIDv7, so this is also creation order).
+    LiveAfter { after: Option<Uuid>, limit: u64 },
+}
+
+/// The records `pick` names that the caller may see, each with whether it is live. One
+/// statement, or none for an empty list of ids.
+pub async fn pick<R: Scoped, C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scope: R::Scope,
+    pick: Pick<'_>,
+) -> StoreResult<Vec<(Uuid, bool)>> {
+    let backend = conn.get_database_backend();
+    let select = match pick {
+        Pick::Ids([]) => return Ok(Vec::new()),
+        Pick::Ids(ids) => R::visible(backend, tenant, scope).filter(R::ID.is_in(ids.iter().copied())),
+        Pick::LiveAfter { after, limit } => {
+            let select = R::live(backend, tenant, scope).order_by_asc(R::ID).limit(limit);
+            match after {
+                Some(after) => select.filter(R::ID.gt(after)),
+                None => select,
+            }
+        }
+    };
+    let live = match R::DELETED_AT {
+        Some(deleted_at) => Expr::case(deleted_at.is_null(), 1).finally(0).into(),
+        None => Expr::value(1),
+    };
+    let rows: Vec<(Uuid, i32)> =
+        select.select_only().column(R::ID).column_as(live, "live").into_tuple().all(conn).await?;
+    Ok(rows.into_iter().map(|(id, live)| (id, live == 1)).collect())
 }
 
 /// `Versioned` for a kind whose table has the usual `tenant_id`, `version` and

@@ -1,15 +1,18 @@
 //! The store's half of the entity registry ([`guanxi_domain::entity`]): which records of
 //! any kind a caller may see, given the [`Visibility`] the domain decided for them. The
-//! change log's readers (`history`, the `changes` feed) and uploads ask here; a new kind
-//! adds one line to [`visible_ids`].
+//! change log's readers (`history`, the `changes` subscription, the `changesSince` delta
+//! feed) and uploads ask here; a new kind adds one line to [`pick`].
+
+use std::collections::HashMap;
 
 use guanxi_domain::activity::field::{CheckIn, CheckInKind, Upload, VisitPeriod, VisitPlan};
 use guanxi_domain::entity::{EntityKind, Visibility};
 use guanxi_domain::ids::{TenantId, UserId};
 use guanxi_domain::platform::access::{CustomerRule, ScopeRule};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Select,
 };
 use uuid::Uuid;
 
@@ -19,7 +22,7 @@ use crate::customers::contact::Contacts;
 use crate::customers::customer::Customers;
 use crate::entity::{api_key, attachment, check_in, custom_field, pipeline, pool, product_category, role, visit_plan};
 use crate::error::{StoreError, StoreResult};
-use crate::repo::{self, Scoped};
+use crate::repo::{self, Pick, Scoped};
 use crate::sales::opportunity::Opportunities;
 use crate::scope::of_visible_customers;
 use crate::trade::order::Orders;
@@ -40,18 +43,32 @@ pub async fn visible_ids<C: ConnectionTrait>(
     visibility: Visibility,
     ids: &[Uuid],
 ) -> StoreResult<Vec<Uuid>> {
+    Ok(pick(conn, tenant, kind, visibility, Pick::Ids(ids)).await?.into_iter().map(|(id, _)| id).collect())
+}
+
+/// The records of `kind` in `tenant` that `pick` names and the visibility admits, each
+/// with whether it is live. One statement, or none for an empty list of ids.
+pub async fn pick<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    kind: EntityKind,
+    visibility: Visibility,
+    pick: Pick<'_>,
+) -> StoreResult<Vec<(Uuid, bool)>> {
     use EntityKind as K;
     use Visibility as V;
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
     match (kind, visibility) {
-        (K::Tenant, V::Tenant) => Ok(ids.iter().copied().filter(|id| *id == tenant.uuid()).collect()),
+        (K::Tenant, V::Tenant) => Ok(match pick {
+            Pick::Ids(ids) => ids.iter().filter(|id| **id == tenant.uuid()).map(|id| (*id, true)).collect(),
+            Pick::LiveAfter { after, .. } => {
+                after.is_none_or(|after| after < tenant.uuid()).then_some((tenant.uuid(), true)).into_iter().collect()
+            }
+        }),
         (K::Role, V::Tenant) => {
-            existing::<_, role::Entity>(conn, tenant, role::Column::TenantId, role::Column::Id, ids).await
+            existing::<_, role::Entity>(conn, tenant, role::Column::TenantId, role::Column::Id, pick).await
         }
         (K::ApiKey, V::Tenant) => {
-            existing::<_, api_key::Entity>(conn, tenant, api_key::Column::TenantId, api_key::Column::Id, ids).await
+            existing::<_, api_key::Entity>(conn, tenant, api_key::Column::TenantId, api_key::Column::Id, pick).await
         }
         (K::CustomField, V::Tenant) => {
             existing::<_, custom_field::Entity>(
@@ -59,86 +76,80 @@ pub async fn visible_ids<C: ConnectionTrait>(
                 tenant,
                 custom_field::Column::TenantId,
                 custom_field::Column::Id,
-                ids,
+                pick,
             )
             .await
         }
         (K::Pipeline, V::Tenant) => {
-            existing::<_, pipeline::Entity>(conn, tenant, pipeline::Column::TenantId, pipeline::Column::Id, ids).await
+            existing::<_, pipeline::Entity>(conn, tenant, pipeline::Column::TenantId, pipeline::Column::Id, pick).await
         }
         (K::Pool, V::Tenant) => {
-            existing::<_, pool::Entity>(conn, tenant, pool::Column::TenantId, pool::Column::Id, ids).await
+            existing::<_, pool::Entity>(conn, tenant, pool::Column::TenantId, pool::Column::Id, pick).await
         }
         (K::AssignmentRule, V::Tenant) => {
             use crate::entity::assignment_rule::{Column, Entity};
-            existing::<_, Entity>(conn, tenant, Column::TenantId, Column::Id, ids).await
+            existing::<_, Entity>(conn, tenant, Column::TenantId, Column::Id, pick).await
         }
-        (K::Department, V::Departments(rule)) => repo::visible_ids::<Departments, _>(conn, tenant, rule, ids).await,
-        (K::User, V::Owner(rule)) => repo::visible_ids::<Users, _>(conn, tenant, rule, ids).await,
+        (K::Department, V::Departments(rule)) => repo::pick::<Departments, _>(conn, tenant, rule, pick).await,
+        (K::User, V::Owner(rule)) => repo::pick::<Users, _>(conn, tenant, rule, pick).await,
         (K::User, V::Only(id)) => {
-            repo::visible_ids::<Users, _>(conn, tenant, ScopeRule::OwnedBy(UserId::from_uuid(id)), ids).await
+            repo::pick::<Users, _>(conn, tenant, ScopeRule::OwnedBy(UserId::from_uuid(id)), pick).await
         }
-        (K::Customer, V::Customers(rule)) => repo::visible_ids::<Customers, _>(conn, tenant, rule, ids).await,
-        (K::Event, V::Owner(rule)) => repo::visible_ids::<Events, _>(conn, tenant, rule, ids).await,
-        (K::Contact, V::OwnerAndCustomer(rules)) => repo::visible_ids::<Contacts, _>(conn, tenant, rules, ids).await,
-        (K::Opportunity, V::OwnerAndCustomer(rules)) => {
-            repo::visible_ids::<Opportunities, _>(conn, tenant, rules, ids).await
-        }
-        (K::Interaction, V::Customer(rule)) => repo::visible_ids::<Interactions, _>(conn, tenant, rule, ids).await,
-        (K::CheckIn, V::Customer(rule)) => repo::visible_ids::<CheckIns, _>(conn, tenant, rule, ids).await,
-        (K::VisitPlan, V::Customer(rule)) => repo::visible_ids::<VisitPlans, _>(conn, tenant, rule, ids).await,
+        (K::Customer, V::Customers(rule)) => repo::pick::<Customers, _>(conn, tenant, rule, pick).await,
+        (K::Event, V::Owner(rule)) => repo::pick::<Events, _>(conn, tenant, rule, pick).await,
+        (K::Contact, V::OwnerAndCustomer(rules)) => repo::pick::<Contacts, _>(conn, tenant, rules, pick).await,
+        (K::Opportunity, V::OwnerAndCustomer(rules)) => repo::pick::<Opportunities, _>(conn, tenant, rules, pick).await,
+        (K::Interaction, V::Customer(rule)) => repo::pick::<Interactions, _>(conn, tenant, rule, pick).await,
+        (K::CheckIn, V::Customer(rule)) => repo::pick::<CheckIns, _>(conn, tenant, rule, pick).await,
+        (K::VisitPlan, V::Customer(rule)) => repo::pick::<VisitPlans, _>(conn, tenant, rule, pick).await,
         (K::ProductCategory, V::Tenant) => {
             let columns = (product_category::Column::TenantId, product_category::Column::Id);
-            existing::<_, product_category::Entity>(conn, tenant, columns.0, columns.1, ids).await
+            existing::<_, product_category::Entity>(conn, tenant, columns.0, columns.1, pick).await
         }
-        (K::Product, V::Tenant) => repo::visible_ids::<Products, _>(conn, tenant, (), ids).await,
-        (K::PricePolicy, V::Catalogue(rule)) => repo::visible_ids::<PricePolicies, _>(conn, tenant, rule, ids).await,
-        (K::Quote, V::OwnerAndCustomer(rules)) => repo::visible_ids::<Quotes, _>(conn, tenant, rules, ids).await,
-        (K::Order, V::OwnerAndCustomer(rules)) => repo::visible_ids::<Orders, _>(conn, tenant, rules, ids).await,
+        (K::Product, V::Tenant) => repo::pick::<Products, _>(conn, tenant, (), pick).await,
+        (K::PricePolicy, V::Catalogue(rule)) => repo::pick::<PricePolicies, _>(conn, tenant, rule, pick).await,
+        (K::Quote, V::OwnerAndCustomer(rules)) => repo::pick::<Quotes, _>(conn, tenant, rules, pick).await,
+        (K::Order, V::OwnerAndCustomer(rules)) => repo::pick::<Orders, _>(conn, tenant, rules, pick).await,
         (K::Contract, V::OwnerAndCustomer(rules)) => {
             let scope = crate::scope::OrApprover { rules, approver: None };
-            repo::visible_ids::<crate::finance::contract::Contracts, _>(conn, tenant, scope, ids).await
+            repo::pick::<crate::finance::contract::Contracts, _>(conn, tenant, scope, pick).await
         }
         (K::Receipt, V::OwnerAndCustomer(rules)) => {
             let scope = crate::scope::OrApprover { rules, approver: None };
-            repo::visible_ids::<crate::finance::receivable::Receipts, _>(conn, tenant, scope, ids).await
+            repo::pick::<crate::finance::receivable::Receipts, _>(conn, tenant, scope, pick).await
         }
         (K::Invoice, V::OwnerAndCustomer(rules)) => {
             let scope = crate::scope::OrApprover { rules, approver: None };
-            repo::visible_ids::<crate::finance::invoice::Invoices, _>(conn, tenant, scope, ids).await
+            repo::pick::<crate::finance::invoice::Invoices, _>(conn, tenant, scope, pick).await
         }
         (K::BillingProfile, V::Customer(rule)) => {
-            repo::visible_ids::<crate::finance::invoice::BillingProfiles, _>(conn, tenant, rule, ids).await
+            repo::pick::<crate::finance::invoice::BillingProfiles, _>(conn, tenant, rule, pick).await
         }
-        (K::Asset, V::Customer(rule)) => {
-            repo::visible_ids::<crate::service::asset::Assets, _>(conn, tenant, rule, ids).await
-        }
+        (K::Asset, V::Customer(rule)) => repo::pick::<crate::service::asset::Assets, _>(conn, tenant, rule, pick).await,
         (K::ServiceContract, V::Customer(rule)) => {
-            repo::visible_ids::<crate::service::asset::ServiceContracts, _>(conn, tenant, rule, ids).await
+            repo::pick::<crate::service::asset::ServiceContracts, _>(conn, tenant, rule, pick).await
         }
         (K::Article, V::Tenant) => {
             use crate::service::knowledge::{Articles, Readers};
-            repo::visible_ids::<Articles, _>(conn, tenant, Readers::Staff, ids).await
+            repo::pick::<Articles, _>(conn, tenant, Readers::Staff, pick).await
         }
         (K::CommissionPlan, V::Tenant) => {
-            repo::visible_ids::<crate::finance::commission::Plans, _>(conn, tenant, (), ids).await
+            repo::pick::<crate::finance::commission::Plans, _>(conn, tenant, (), pick).await
         }
         (K::CommissionStatement, V::Owner(rule)) => {
-            repo::visible_ids::<crate::finance::commission_statement::Statements, _>(conn, tenant, rule, ids).await
+            repo::pick::<crate::finance::commission_statement::Statements, _>(conn, tenant, rule, pick).await
         }
-        (K::Lead, V::Owner(rule)) => repo::visible_ids::<crate::leads::lead::Leads, _>(conn, tenant, rule, ids).await,
+        (K::Lead, V::Owner(rule)) => repo::pick::<crate::leads::lead::Leads, _>(conn, tenant, rule, pick).await,
         (K::Campaign, V::Tenant) => {
-            repo::visible_ids::<crate::marketing::campaign::Campaigns, _>(conn, tenant, (), ids).await
+            repo::pick::<crate::marketing::campaign::Campaigns, _>(conn, tenant, (), pick).await
         }
-        (K::CarePlan, V::Tenant) => {
-            repo::visible_ids::<crate::marketing::care::CarePlans, _>(conn, tenant, (), ids).await
-        }
-        (K::Defect, V::Tenant) => repo::visible_ids::<crate::service::defect::Defects, _>(conn, tenant, (), ids).await,
+        (K::CarePlan, V::Tenant) => repo::pick::<crate::marketing::care::CarePlans, _>(conn, tenant, (), pick).await,
+        (K::Defect, V::Tenant) => repo::pick::<crate::service::defect::Defects, _>(conn, tenant, (), pick).await,
         (K::WorkOrder, V::Assigned(scope)) => {
-            repo::visible_ids::<crate::service::work_order::WorkOrders, _>(conn, tenant, scope, ids).await
+            repo::pick::<crate::service::work_order::WorkOrders, _>(conn, tenant, scope, pick).await
         }
         (K::Attachment, V::Upload { uploader, customer }) => {
-            repo::visible_ids::<Uploads, _>(conn, tenant, (uploader, customer), ids).await
+            repo::pick::<Uploads, _>(conn, tenant, (uploader, customer), pick).await
         }
         (kind, visibility) => Err(StoreError::Database(sea_orm::DbErr::Custom(format!(
             "the registry gives {kind} a visibility the store cannot read: {visibility:?}"
@@ -146,26 +157,76 @@ pub async fn visible_ids<C: ConnectionTrait>(
     }
 }
 
-/// Which of `ids` exist in `tenant`'s table (configuration every reader sees).
+/// The table of a kind whose records carry the id an outside system knows them by.
+fn external_id_table(kind: EntityKind) -> Option<&'static str> {
+    use EntityKind as K;
+    Some(match kind {
+        K::Interaction => "interactions",
+        K::Lead => "leads",
+        K::Product => "products",
+        K::Order => "sales_orders",
+        K::Contract => "contracts",
+        K::Receipt => "receipts",
+        K::Invoice => "invoices",
+        K::WorkOrder => "work_orders",
+        _ => return None,
+    })
+}
+
+/// The external ids (the outside system's key) of those of `ids` that have one, live or
+/// deleted, for the delta feed's tombstones. One statement, or none for a kind without
+/// external ids.
+pub async fn external_ids<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    kind: EntityKind,
+    ids: &[Uuid],
+) -> StoreResult<HashMap<Uuid, String>> {
+    let Some(table) = external_id_table(kind) else { return Ok(HashMap::new()) };
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let statement = Query::select()
+        .columns(["id", "external_id"])
+        .from(table)
+        .and_where(Expr::col("tenant_id").eq(tenant.uuid()))
+        .and_where(Expr::col("id").is_in(ids.iter().copied()))
+        .and_where(Expr::col("external_id").is_not_null())
+        .to_owned();
+    let mut found = HashMap::with_capacity(ids.len());
+    for row in conn.query_all(&statement).await? {
+        found.insert(row.try_get::<Uuid>("", "id")?, row.try_get::<String>("", "external_id")?);
+    }
+    Ok(found)
+}
+
+/// The rows of `tenant`'s table that `pick` names (configuration every reader sees; such a
+/// row is live while it exists).
 async fn existing<C, E>(
     conn: &C,
     tenant: TenantId,
     tenant_column: E::Column,
     id: E::Column,
-    ids: &[Uuid],
-) -> StoreResult<Vec<Uuid>>
+    pick: Pick<'_>,
+) -> StoreResult<Vec<(Uuid, bool)>>
 where
     C: ConnectionTrait,
     E: EntityTrait,
 {
-    Ok(E::find()
-        .select_only()
-        .column(id)
-        .filter(tenant_column.eq(tenant.uuid()))
-        .filter(id.is_in(ids.iter().copied()))
-        .into_tuple()
-        .all(conn)
-        .await?)
+    let select = E::find().select_only().column(id).filter(tenant_column.eq(tenant.uuid()));
+    let select = match pick {
+        Pick::Ids([]) => return Ok(Vec::new()),
+        Pick::Ids(ids) => select.filter(id.is_in(ids.iter().copied())),
+        Pick::LiveAfter { after, limit } => {
+            let select = select.order_by_asc(id).limit(limit);
+            match after {
+                Some(after) => select.filter(id.gt(after)),
+                None => select,
+            }
+        }
+    };
+    let ids: Vec<Uuid> = select.into_tuple().all(conn).await?;
+    Ok(ids.into_iter().map(|id| (id, true)).collect())
 }
 
 /// Check-ins, seen through their customer's `CUSTOMER` scope.

@@ -4,4 +4,5 @@ pub mod access;
 pub mod auth;
 pub mod change;
 pub mod custom_field;
+pub mod feed;
 pub mod org;

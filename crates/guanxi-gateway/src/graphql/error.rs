@@ -17,6 +17,8 @@ pub enum ApiError {
     BadUserInput(String),
     Conflict(String),
     RateLimited(String),
+    /// A delta-feed cursor older than the feed keeps.
+    CursorExpired(String),
     Internal,
 }
 
@@ -29,6 +31,7 @@ impl ApiError {
             Self::BadUserInput(_) => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::RateLimited(_) => "RATE_LIMITED",
+            Self::CursorExpired(_) => "CURSOR_EXPIRED",
             Self::Internal => "INTERNAL",
         }
     }
@@ -39,7 +42,8 @@ impl ApiError {
             | Self::Forbidden(m)
             | Self::BadUserInput(m)
             | Self::Conflict(m)
-            | Self::RateLimited(m) => m.clone(),
+            | Self::RateLimited(m)
+            | Self::CursorExpired(m) => m.clone(),
             Self::NotFound => "not found".into(),
             Self::Internal => "internal error; the request id is in the x-request-id header".into(),
         }

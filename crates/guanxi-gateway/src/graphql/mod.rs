@@ -6,6 +6,7 @@ pub mod context;
 pub mod customers;
 pub mod error;
 pub mod finance;
+pub mod integration;
 pub mod leads;
 pub mod limits;
 pub mod loaders;
@@ -49,6 +50,7 @@ pub struct Query(
     customers::customer_csv::CustomerCsvQuery,
     platform::settings::SettingsQuery,
     platform::api_keys::ApiKeyQuery,
+    integration::IntegrationQuery,
     node::NodeQuery,
     platform::audit::AuditQuery,
     MetaQuery,

@@ -215,6 +215,52 @@ pub fn moved_on_merge() -> impl Iterator<Item = (&'static str, EntityKind)> {
     })
 }
 
+/// Which rows of a kind's table [`links`] reads.
+#[derive(Clone, Copy, Debug)]
+pub enum LinksOf<'a> {
+    /// The rows of these customers.
+    Customers(&'a [Uuid]),
+    /// These rows.
+    Records(&'a [Uuid]),
+}
+
+/// The records of `kind` that hang off a customer, each with its customer, among the rows
+/// `of` names (live or deleted; the caller's scope is not applied: pass the ids through
+/// the registry's visibility before showing them). One statement, or none for a kind
+/// without a customer or no ids.
+pub async fn links<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    kind: EntityKind,
+    of: LinksOf<'_>,
+) -> StoreResult<Vec<(Uuid, Uuid)>> {
+    let table = TABLES.iter().find_map(|(table, holds)| (holds.kind() == Some(kind)).then_some(*table));
+    let (Some(table), ids) = (
+        table,
+        match of {
+            LinksOf::Customers(ids) | LinksOf::Records(ids) => ids,
+        },
+    ) else {
+        return Ok(Vec::new());
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let column = match of {
+        LinksOf::Customers(_) => "customer_id",
+        LinksOf::Records(_) => "id",
+    };
+    let statement = Query::select()
+        .columns(["id", "customer_id"])
+        .from(table)
+        .and_where(Expr::col("tenant_id").eq(tenant.uuid()))
+        .and_where(Expr::col(column).is_in(ids.iter().copied()))
+        .and_where(Expr::col("customer_id").is_not_null())
+        .to_owned();
+    let rows = conn.query_all(&statement).await?;
+    rows.iter().map(|row| Ok((row.try_get::<Uuid>("", "id")?, row.try_get::<Uuid>("", "customer_id")?))).collect()
+}
+
 /// Where customers go when they change hands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Handover {

@@ -157,22 +157,23 @@ pub async fn history<C: ConnectionTrait>(
     page::fetch(conn, select, &sort, &tiebreak, request).await?.try_map(to_domain)
 }
 
-/// The tenant's events after `after_seq`, oldest first (the change feed), and the last
-/// sequence number read. The feed is a background poll: a row that does not decode is
+/// The tenant's events after `after_seq` (of `kinds`, or of every kind), oldest first (the
+/// change feeds), and the last sequence number read. The feed is a background poll: a row that does not decode is
 /// logged and passed over, so it cannot stall the feed.
 pub async fn since<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
+    kinds: Option<&[EntityKind]>,
     after_seq: i64,
     limit: u64,
 ) -> StoreResult<(Vec<ChangeEvent>, Option<i64>)> {
-    let rows = change_event::Entity::find()
+    let mut select = change_event::Entity::find()
         .filter(change_event::Column::TenantId.eq(tenant.uuid()))
-        .filter(change_event::Column::Seq.gt(after_seq))
-        .order_by_asc(change_event::Column::Seq)
-        .limit(limit)
-        .all(conn)
-        .await?;
+        .filter(change_event::Column::Seq.gt(after_seq));
+    if let Some(kinds) = kinds {
+        select = select.filter(change_event::Column::EntityType.is_in(kinds.iter().map(|k| k.name())));
+    }
+    let rows = select.order_by_asc(change_event::Column::Seq).limit(limit).all(conn).await?;
     let last = rows.last().map(|row| row.seq);
     let mut events = Vec::with_capacity(rows.len());
     for row in rows {

@@ -227,16 +227,17 @@ fn async_stream_events(
                     Ok(Some(actor)) if actor.may(Permission::AuditRead) => actor,
                     _ => return None,
                 };
-                let events = match guanxi_store::platform::audit::since(app.db.connection(), tenant, last, 200).await {
-                    Ok((events, read_up_to)) => {
-                        last = read_up_to.unwrap_or(last);
-                        events
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "change feed poll failed");
-                        continue;
-                    }
-                };
+                let events =
+                    match guanxi_store::platform::audit::since(app.db.connection(), tenant, None, last, 200).await {
+                        Ok((events, read_up_to)) => {
+                            last = read_up_to.unwrap_or(last);
+                            events
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "change feed poll failed");
+                            continue;
+                        }
+                    };
                 match visible_events(&app.db, &actor, events).await {
                     Ok(mut visible) => {
                         visible.reverse();
