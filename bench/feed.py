@@ -8,8 +8,8 @@ sequence of requests one at a time, with seconds, SQL statements per page and ro
   interactions), in pages of 500, to the end of the snapshot;
 - CHANGES interactions ingested (5,000 by default; 1,000 per call) so the change log has
   a known stretch to read, then the admin's delta over them in pages of 500 (every kind);
-- the rep's delta over the same stretch: their scope keeps few of those records, so the
-  feed reads the stretch and drops what the rep may not see.
+- the rep's delta over the same stretch: one record in ten is on a customer of theirs, so
+  the feed reads the whole stretch and drops the nine others the rep may not see.
 
 Prints one JSON line.
 """
@@ -67,10 +67,19 @@ _, first_sync = read(rep, None, MOBILE, snapshot_only=True)
 
 start_admin = head_cursor(admin, None)
 start_rep = head_cursor(rep, MOBILE)
-customers = [n["id"] for n in gql(admin, "{ customers(first: 200) { nodes { id } } }")[0]["customers"]["nodes"]]
+LIST = "{ customers(first: 200) { nodes { id } } }"
+customers = [n["id"] for n in gql(admin, LIST)[0]["customers"]["nodes"]]
+reps_customers = [n["id"] for n in gql(rep, LIST)[0]["customers"]["nodes"]] or customers
 stamp = time.strftime("%Y%m%dT%H%M%S")
+
+
+def customer_of(i):
+    """One record in ten goes to a customer of the rep's, the rest across the company."""
+    return reps_customers[i // 10 % len(reps_customers)] if i % 10 == 0 else customers[i % len(customers)]
+
+
 for batch in range((changes + 999) // 1000):
-    records = [{"source": "bench-feed", "externalId": f"{stamp}-{i}", "customerId": customers[i % len(customers)],
+    records = [{"source": "bench-feed", "externalId": f"{stamp}-{i}", "customerId": customer_of(i),
                 "channel": "CALL", "content": f"增量同步压测 {i}"}
                for i in range(batch * 1000, min((batch + 1) * 1000, changes))]
     gql(admin, "mutation($i: IngestInteractionsInput!) { ingestInteractions(input: $i) { createdCount } }",

@@ -397,7 +397,8 @@ if [ -z "$only" ] || [[ "21e lead pool" =~ $only ]]; then
   echo "21e lead pool: $lead_pool"
 fi
 # Scenario 23: the delta feed: a rep's first sync of what a mobile app caches, then the
-# admin's and the rep's delta over 5,000 fresh changes, in pages of 500.
+# admin's and the rep's delta over 5,000 fresh changes (one in ten on the rep's customers),
+# in pages of 500.
 feed=null
 if [ -z "$only" ] || [[ "23 delta feed" =~ $only ]]; then
   feed=$(python3 bench/feed.py "$api" "$token" "$earner_token")
@@ -548,7 +549,7 @@ with open(out + ".md", "w") as f:
     if feed:
       def pages(r):
         return f"{r['rows']} changes in {r['pages']} pages, **{r['seconds']} s ({r['rows_per_second']} rows/s)**, {r['sql_per_page']['min']}–{r['sql_per_page']['max']} SQL per page"
-      f.write(f"\n23 delta feed (`changesSince`, pages of 500): a rep's first sync of customers, contacts, deals, events and interactions: {pages(feed['first_sync_rep'])}. Over {feed['changes_written']} fresh changes: the admin's delta {pages(feed['delta_admin'])}; the rep's (their scope keeps few) {pages(feed['delta_rep'])}.\n")
+      f.write(f"\n23 delta feed (`changesSince`, pages of 500): a rep's first sync of customers, contacts, deals, events and interactions: {pages(feed['first_sync_rep'])}. Over {feed['changes_written']} fresh changes: the admin's delta {pages(feed['delta_admin'])}; the rep's (one in ten is theirs) {pages(feed['delta_rep'])}.\n")
     if reclaim:
       first, steady = reclaim["first"], reclaim["steady"]
       f.write(f"\n8 pool reclaim (`guanxi admin reclaim`, rule: 90 days without follow-up, won deals exempt, on a copy of the data): first run {first['reclaimed']} customers in **{first['seconds']} s** ({first['reclaimed'] / max(first['seconds'], 0.001):.0f} customers/s); steady state (the next run) {steady['reclaimed']} customers in **{steady['seconds']} s**.\n")

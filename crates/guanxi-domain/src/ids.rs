@@ -217,3 +217,55 @@ id_type!(
     /// One line of a commission statement.
     CommissionLineId
 );
+
+/// How far a client's clock may run ahead of the server's in an id it made.
+const CLIENT_AHEAD: chrono::Duration = chrono::Duration::days(1);
+/// How long an app may keep work offline before it syncs.
+const CLIENT_BEHIND: chrono::Duration = chrono::Duration::days(90);
+
+/// Reads an id a client made for a record it created offline (a mobile app refers to the
+/// record by it before it syncs): a UUIDv7. Its time is checked when the record is
+/// written ([`check_client_id_time`]), so a retry that replays the first answer passes
+/// whenever it comes.
+pub fn parse_client_id(raw: &str) -> Result<Uuid, &'static str> {
+    let id = Uuid::parse_str(raw.trim()).map_err(|_| "not a UUID")?;
+    match id.get_version_num() {
+        7 => Ok(id),
+        _ => Err("make it a UUIDv7 (time-ordered, RFC 9562)"),
+    }
+}
+
+/// Whether a client's UUIDv7 is stamped no more than a day after `now` and no more than 90
+/// days before, so that ids still sort by creation time.
+pub fn check_client_id_time(id: Uuid, now: chrono::DateTime<chrono::Utc>) -> Result<(), &'static str> {
+    let (seconds, _) = id.get_timestamp().ok_or("make it a UUIDv7 (time-ordered, RFC 9562)")?.to_unix();
+    let stamped = chrono::DateTime::from_timestamp(seconds as i64, 0).ok_or("its time is out of range")?;
+    if stamped > now + CLIENT_AHEAD || stamped < now - CLIENT_BEHIND {
+        return Err("its time is more than a day ahead or 90 days behind the server's clock");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_id_is_a_uuid_v7_of_about_now() {
+        let now = chrono::Utc::now();
+        let fresh = Uuid::now_v7();
+        let check_client_id =
+            |raw: &str, now| parse_client_id(raw).and_then(|id| check_client_id_time(id, now).map(|()| id));
+        assert_eq!(check_client_id(&fresh.to_string(), now), Ok(fresh));
+        assert_eq!(check_client_id("not-an-id", now), Err("not a UUID"));
+        assert!(check_client_id("550e8400-e29b-41d4-a716-446655440000", now).is_err(), "a UUIDv4");
+        let stamp = |t: chrono::DateTime<chrono::Utc>| {
+            let ts = uuid::Timestamp::from_unix(uuid::NoContext, t.timestamp() as u64, 0);
+            Uuid::new_v7(ts).to_string()
+        };
+        assert!(check_client_id(&stamp(now - chrono::Duration::days(30)), now).is_ok());
+        assert!(check_client_id(&stamp(now - chrono::Duration::days(91)), now).is_err());
+        assert!(check_client_id(&stamp(now + chrono::Duration::days(2)), now).is_err());
+    }
+}

@@ -76,6 +76,10 @@ pub struct Limits {
     /// What the keys of the shared buckets start with, so that several deployments
     /// (staging, production) can use one Redis.
     pub redis_prefix: String,
+    /// The most records customers coming into a caller's scope bring along on one page of
+    /// the delta feed (past it, the page ends earlier, or one customer's records go on
+    /// over the next pages).
+    pub feed_brought_per_page: usize,
 }
 
 impl Default for Limits {
@@ -96,6 +100,7 @@ impl Default for Limits {
             trust_forwarded_for: false,
             redis_url: None,
             redis_prefix: "guanxi".into(),
+            feed_brought_per_page: guanxi_domain::platform::feed::MAX_BROUGHT,
         }
     }
 }

@@ -359,7 +359,7 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
             scope,
             customer.id,
             contact("王建国", "总经理", "13911110001", DecisionRole::DecisionMaker, None),
-            owner(key),
+            (owner(key), None),
             Default::default(),
         )
         .await?;
@@ -369,7 +369,7 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
             scope,
             customer.id,
             contact("李晓红", "采购经理", "13911110002", DecisionRole::Influencer, Some(boss.id)),
-            owner(key),
+            (owner(key), None),
             Default::default(),
         )
         .await?;
@@ -379,7 +379,7 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
             scope,
             customer.id,
             contact("赵敏", "采购专员", "13911110003", DecisionRole::Gatekeeper, Some(buyer.id)),
-            owner(key),
+            (owner(key), None),
             Default::default(),
         )
         .await?;
@@ -412,6 +412,7 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
                 author_id: owner(key),
                 source: "manual".into(),
                 external_id: None,
+                id: None,
             };
             guanxi_store::activity::interaction::create(
                 tx,

@@ -616,7 +616,7 @@ async fn the_360_view_costs_the_same_statements_for_1_or_500_contacts() {
             scope,
             large_uuid.into(),
             fields,
-            Some(admin_id.into()),
+            (Some(admin_id.into()), None),
             Default::default(),
         )
         .await

@@ -398,3 +398,95 @@ async fn listed_with_deals(app: &TestApp, token: &str) -> Vec<String> {
     ids.sort();
     ids
 }
+
+#[tokio::test]
+async fn customers_arriving_with_their_records_cost_the_same_statements_for_2_as_for_12() {
+    let app = spawn_demo().await;
+    let (rep1, rep3, admin) =
+        (app.login("rep1@demo.local").await, app.login("rep3@demo.local").await, app.login("admin@demo.local").await);
+    let contact =
+        "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { id } userErrors { code } } }";
+    let mut customers = Vec::new();
+    for n in 1..=12 {
+        let created =
+            ok(&app, &rep1, CREATE, json!({"name": format!("迁移客户{n}号有限公司")}), ("createCustomer", "customer"))
+                .await;
+        let input = json!({"customerId": created["id"], "name": format!("联系人{n}")});
+        ok(&app, &rep1, contact, input, ("createContact", "contact")).await;
+        customers.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let kinds = json!(["CUSTOMER", "CONTACT"]);
+    let mut copy = Copy::default();
+    copy.sync(&app, &rep3, kinds.clone(), 200).await;
+    let start = copy.cursor.clone();
+    let rep3_id = app.user_id(&admin, "rep3@demo.local").await;
+    let page = json!({"query": FEED, "variables": {"k": kinds, "n": 200, "c": start}});
+    let transfer = |ids: &[String]| json!({"i": {"ids": ids, "toUserId": rep3_id, "reason": "区域调整"}});
+
+    let body = app.gql(Some(&admin), TRANSFER, transfer(&customers[..2])).await;
+    assert_eq!(body["data"]["transferCustomers"]["transferred"], 2, "{body}");
+    let (two, body) = app.fewest_statements(Some(&rep3), &page).await;
+    let brought = |body: &Value| {
+        body["data"]["changesSince"]["changes"].as_array().unwrap().iter().filter(|c| c["kind"] == "CONTACT").count()
+    };
+    assert_eq!(brought(&body), 2, "each customer brings its contact: {body}");
+
+    let body = app.gql(Some(&admin), TRANSFER, transfer(&customers[2..])).await;
+    assert_eq!(body["data"]["transferCustomers"]["transferred"], 10, "{body}");
+    let (twelve, body) = app.fewest_statements(Some(&rep3), &page).await;
+    assert_eq!(brought(&body), 12, "{body}");
+    assert_eq!(two, twelve, "statements do not grow with the customers arriving");
+    copy.sync(&app, &rep3, kinds, 200).await;
+    assert_eq!(copy.ids(), listed(&app, &rep3).await);
+}
+
+#[tokio::test]
+async fn what_arriving_customers_bring_is_split_over_pages_and_nothing_is_lost() {
+    // At most four records brought along a page: one customer with six contacts goes over
+    // two pages of its own, and three with two contacts each do not all fit on one.
+    let app = spawn_with(|config| config.limits.feed_brought_per_page = 4).await;
+    guanxi_gateway::seed::seed_demo(&app.db).await.expect("seeding the demo tenant");
+    let (rep1, rep3, admin) =
+        (app.login("rep1@demo.local").await, app.login("rep3@demo.local").await, app.login("admin@demo.local").await);
+    let contact =
+        "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { id } userErrors { code } } }";
+    let mut customers = Vec::new();
+    for (n, contacts) in [6, 2, 2, 2].into_iter().enumerate() {
+        let name = format!("分页客户{n}号有限公司");
+        let created = ok(&app, &rep1, CREATE, json!({"name": name}), ("createCustomer", "customer")).await;
+        for k in 0..contacts {
+            let input = json!({"customerId": created["id"], "name": format!("联系人{n}-{k}")});
+            ok(&app, &rep1, contact, input, ("createContact", "contact")).await;
+        }
+        customers.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let kinds = json!(["CUSTOMER", "CONTACT"]);
+    let mut copy = Copy::default();
+    copy.sync(&app, &rep3, kinds.clone(), 200).await;
+    let rep3_id = app.user_id(&admin, "rep3@demo.local").await;
+    let input = json!({"ids": customers, "toUserId": rep3_id, "reason": "区域调整"});
+    assert_eq!(
+        app.gql(Some(&admin), TRANSFER, json!({"i": input})).await["data"]["transferCustomers"]["transferred"],
+        4
+    );
+
+    let mut pages = 0;
+    loop {
+        let body = app.gql(Some(&rep3), FEED, json!({"c": copy.cursor, "k": kinds, "n": 200})).await;
+        let feed = &body["data"]["changesSince"];
+        let changes = feed["changes"].as_array().unwrap_or_else(|| panic!("{body}"));
+        let contacts = changes.iter().filter(|c| c["kind"] == "CONTACT").count();
+        assert!(contacts <= 4, "at most four brought along a page: {body}");
+        for change in changes {
+            copy.records.insert(change["id"].as_str().unwrap().to_owned(), change["node"].clone());
+        }
+        copy.cursor = Some(feed["cursor"].as_str().unwrap().to_owned());
+        pages += 1;
+        if feed["hasMore"] == false {
+            break;
+        }
+        assert!(pages < 20, "the feed never caught up");
+    }
+    assert!(pages >= 3, "split over pages: {pages}");
+    assert_eq!(copy.ids(), listed(&app, &rep3).await, "every customer and contact arrived");
+}

@@ -92,6 +92,33 @@ pub async fn visible_ids<R: Scoped, C: ConnectionTrait>(
     Ok(pick::<R, C>(conn, tenant, scope, Pick::Ids(ids)).await?.into_iter().map(|(id, _)| id).collect())
 }
 
+/// The id of a new record: the one a client made offline (a UUIDv7; refused as `INVALID`
+/// on `id` when stamped far from now, and as `DUPLICATE` when a record of the table has
+/// it), or a fresh one. One statement with a client's id, none without. (Within its
+/// tenant, a `DUPLICATE` tells whoever holds an id that some record has it.)
+pub async fn new_id<E: EntityTrait, C: ConnectionTrait>(
+    conn: &C,
+    (tenant_column, id_column): (E::Column, E::Column),
+    tenant: TenantId,
+    given: Option<Uuid>,
+) -> StoreResult<Uuid> {
+    let Some(id) = given else { return Ok(Uuid::now_v7()) };
+    guanxi_domain::ids::check_client_id_time(id, Utc::now())
+        .map_err(|problem| StoreError::rejected("id", ErrorCode::Invalid, problem))?;
+    let taken: Option<Uuid> = E::find()
+        .select_only()
+        .column(id_column)
+        .filter(tenant_column.eq(tenant.uuid()))
+        .filter(id_column.eq(id))
+        .into_tuple()
+        .one(conn)
+        .await?;
+    if taken.is_some() {
+        return Err(StoreError::rejected("id", ErrorCode::Duplicate, "a record already has this id"));
+    }
+    Ok(id)
+}
+
 /// Which records of a kind a read of the change log picks, before the caller's scope.
 #[derive(Clone, Copy, Debug)]
 pub enum Pick<'a> {

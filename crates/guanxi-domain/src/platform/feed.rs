@@ -42,9 +42,28 @@ pub enum Cursor {
     /// head when the snapshot began.
     #[serde(rename = "s")]
     Snapshot { kinds: Vec<EntityKind>, seq: i64, kind: EntityKind, after: Option<Uuid>, at: DateTime<Utc> },
-    /// Following the changes to `kinds` committed after `seq`.
+    /// Following the changes to `kinds` committed after `seq`; first, with `bring`, the
+    /// rest of what a customer that came into sight at `seq` brings along.
     #[serde(rename = "d")]
-    Delta { kinds: Vec<EntityKind>, seq: i64, at: DateTime<Utc> },
+    Delta {
+        kinds: Vec<EntityKind>,
+        seq: i64,
+        at: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bring: Option<Bring>,
+    },
+}
+
+/// Where a page stopped in the records one arriving customer brings along, when they are
+/// more than a page holds: records of `kind` after `after` (in id order), then the kinds
+/// after it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bring {
+    pub customer: Uuid,
+    /// When the customer came into sight (the brought records' `changedAt`).
+    pub arrived_at: DateTime<Utc>,
+    pub kind: EntityKind,
+    pub after: Option<Uuid>,
 }
 
 impl Cursor {
@@ -54,7 +73,7 @@ impl Cursor {
         let all = kinds.to_vec();
         match kinds.first() {
             Some(&kind) => Self::Snapshot { kinds: all, seq, kind, after: None, at: now },
-            None => Self::Delta { kinds: all, seq, at: now },
+            None => Self::Delta { kinds: all, seq, at: now, bring: None },
         }
     }
 
@@ -94,7 +113,7 @@ impl Cursor {
         let next = kinds.iter().skip_while(|k| **k != kind).nth(1).copied();
         match next {
             Some(kind) => Self::Snapshot { kinds, seq, kind, after: None, at: now },
-            None => Self::Delta { kinds, seq, at: now },
+            None => Self::Delta { kinds, seq, at: now, bring: None },
         }
     }
 }
@@ -175,6 +194,34 @@ pub fn fold(events: &[ChangeEvent]) -> Vec<Touched> {
     }
     touched.sort_by_key(|t| t.seq);
     touched
+}
+
+/// The most records that customers coming into a caller's sight bring along on one page.
+pub const MAX_BROUGHT: usize = 2_000;
+
+/// How much of what the customers arriving on a page bring along the page can hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bringing {
+    /// All of it.
+    All,
+    /// What the customers up to the one at this sequence bring: the page ends there.
+    UpTo(i64),
+    /// The first customer alone brings more than a page: the page ends at it, and its
+    /// records follow over as many pages as they take (see [`Bring`]).
+    FirstAlone,
+}
+
+/// Plans a page's bringing from the arrivals in sequence order, each with how many
+/// records it brings.
+pub fn plan_bringing(arrivals: &[(i64, usize)], max: usize) -> Bringing {
+    let mut total = 0;
+    for (n, (_, count)) in arrivals.iter().enumerate() {
+        total += count;
+        if total > max {
+            return if n == 0 { Bringing::FirstAlone } else { Bringing::UpTo(arrivals[n - 1].0) };
+        }
+    }
+    Bringing::All
 }
 
 #[cfg(test)]
@@ -259,17 +306,32 @@ mod tests {
         let page = |kind, more| Cursor::after_snapshot_page(kinds.clone(), 7, kind, (last, more), now);
         assert_eq!(page(EntityKind::Customer, true), snapshot(EntityKind::Customer, last));
         assert_eq!(page(EntityKind::Customer, false), snapshot(EntityKind::Contact, None));
-        assert_eq!(page(EntityKind::Contact, false), Cursor::Delta { kinds: kinds.clone(), seq: 7, at: now });
-        assert_eq!(Cursor::start(&[], 7, now), Cursor::Delta { kinds: vec![], seq: 7, at: now });
+        assert_eq!(
+            page(EntityKind::Contact, false),
+            Cursor::Delta { kinds: kinds.clone(), seq: 7, at: now, bring: None }
+        );
+        assert_eq!(Cursor::start(&[], 7, now), Cursor::Delta { kinds: vec![], seq: 7, at: now, bring: None });
         assert_eq!(page(EntityKind::Contact, false).kinds(), kinds.as_slice());
+    }
+
+    #[test]
+    fn arrivals_fill_a_page_up_to_the_limit() {
+        assert_eq!(plan_bringing(&[], 10), Bringing::All);
+        assert_eq!(plan_bringing(&[(3, 4), (5, 6)], 10), Bringing::All);
+        assert_eq!(plan_bringing(&[(3, 4), (5, 6), (9, 1)], 10), Bringing::UpTo(5));
+        assert_eq!(plan_bringing(&[(3, 11), (5, 1)], 10), Bringing::FirstAlone);
     }
 
     #[test]
     fn a_cursor_expires_after_the_retention() {
         let now = Utc::now();
-        let fresh = Cursor::Delta { kinds: vec![], seq: 1, at: now - Duration::days(RETENTION_DAYS - 1) };
-        let stale =
-            Cursor::Delta { kinds: vec![], seq: 1, at: now - Duration::days(RETENTION_DAYS) - Duration::minutes(1) };
+        let fresh = Cursor::Delta { kinds: vec![], seq: 1, at: now - Duration::days(RETENTION_DAYS - 1), bring: None };
+        let stale = Cursor::Delta {
+            kinds: vec![],
+            seq: 1,
+            at: now - Duration::days(RETENTION_DAYS) - Duration::minutes(1),
+            bring: None,
+        };
         assert!(!fresh.expired(now));
         assert!(stale.expired(now));
     }

@@ -43,6 +43,14 @@ pub fn input_id(field: &str, id: &ID, kind: &str) -> Result<Uuid, UserError> {
     }
 }
 
+/// The id a client made offline for a record it creates (`id` on a create): a UUIDv7
+/// (its time is checked when the record is written, `repo::new_id`); none when not sent.
+pub fn client_id(raw: Option<&str>) -> Result<Option<Uuid>, UserError> {
+    raw.map(guanxi_domain::ids::parse_client_id)
+        .transpose()
+        .map_err(|problem| UserError::new("id", ErrorCode::Invalid, problem))
+}
+
 pub fn encode_cursor(cursor: &Cursor) -> String {
     STANDARD.encode(serde_json::to_vec(cursor).unwrap_or_default())
 }

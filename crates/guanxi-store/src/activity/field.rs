@@ -193,6 +193,8 @@ pub struct NewCheckIn {
     pub note: Option<String>,
     /// The work order a technician checks in at (its visit is still the customer's).
     pub work_order: Option<Uuid>,
+    /// The id a client made offline for it (see `repo::new_id`); none for a fresh one.
+    pub id: Option<Uuid>,
 }
 
 /// Records a check-in at a visible customer: the distance from the customer's
@@ -214,6 +216,8 @@ pub async fn check_in<C: ConnectionTrait>(
         .latitude
         .zip(target.fields.longitude)
         .map(|home| guanxi_domain::activity::field::distance_meters(home, (input.latitude, input.longitude)));
+    let columns = (check_in::Column::TenantId, check_in::Column::Id);
+    let id = crate::repo::new_id::<check_in::Entity, _>(conn, columns, tenant, input.id).await?;
     let now = Utc::now();
     let content = input.note.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "现场签到".to_owned());
     let visit = crate::activity::interaction::create(
@@ -235,10 +239,10 @@ pub async fn check_in<C: ConnectionTrait>(
             author_id: Some(input.user),
             source: "manual".into(),
             external_id: None,
+            id: None,
         },
     )
     .await?;
-    let id = Uuid::now_v7();
     attach(conn, tenant, input.user, (&input.photo_ids, "photoIds"), EntityKind::CheckIn.name(), id).await?;
     let model = check_in::Entity::insert(check_in::ActiveModel {
         tenant_id: Set(tenant.uuid()),
@@ -261,7 +265,8 @@ pub async fn check_in<C: ConnectionTrait>(
         work_order_id: Set(input.work_order),
     })
     .exec_with_returning(conn)
-    .await?;
+    .await
+    .map_err(|e| crate::error::on_unique(e, "id", "a record already has this id"))?;
     let changes = ChangeSet::new()
         .field("customerId", (), input.customer)
         .field("distanceMeters", (), model.distance_meters)

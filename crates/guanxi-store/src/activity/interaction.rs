@@ -209,6 +209,8 @@ pub struct Origin {
     pub author_id: Option<UserId>,
     pub source: String,
     pub external_id: Option<String>,
+    /// The id a client made offline for it (see `repo::new_id`); none for a fresh one.
+    pub id: Option<Uuid>,
 }
 
 /// Records an interaction on a visible, live customer, and in the same transaction moves
@@ -246,12 +248,19 @@ pub async fn create<C: ConnectionTrait>(
         }
     }
     let occurred = (fields.occurred_at, fields.next_follow_up_at);
-    let row = new_row(tenant, customer_id, origin, fields, Utc::now());
+    let columns = (interaction::Column::TenantId, interaction::Column::Id);
+    let id = crate::repo::new_id::<interaction::Entity, _>(conn, columns, tenant, origin.id).await?;
+    // The one unique key besides the id is the external one.
+    let (field, message) = match origin.external_id {
+        Some(_) => ("externalId", "a record with this source and external id already exists"),
+        None => ("id", "a record already has this id"),
+    };
+    let row = new_row(tenant, customer_id, Origin { id: Some(id), ..origin }, fields, Utc::now());
     let id = row.id;
     let model = interaction::Entity::insert(interaction::ActiveModel::from(row))
         .exec_with_returning(conn)
         .await
-        .map_err(|e| on_unique(e, "externalId", "a record with this source and external id already exists"))?;
+        .map_err(|e| on_unique(e, field, message))?;
     conn.execute(&touch_clocks(tenant, &[(customer_id.uuid(), occurred)])).await?;
     let mut counts = work_count::Counts::new();
     let owner = target.owner_id.map(UserId::uuid);
@@ -272,7 +281,7 @@ fn new_row(
 ) -> interaction::Model {
     interaction::Model {
         tenant_id: tenant.uuid(),
-        id: InteractionId::new().uuid(),
+        id: origin.id.unwrap_or_else(|| InteractionId::new().uuid()),
         customer_id: customer.uuid(),
         author_id: origin.author_id.map(UserId::uuid),
         channel: fields.channel.as_str().to_owned(),
@@ -436,6 +445,7 @@ pub async fn ingest<C: ConnectionTrait>(
             author_id: record.author_id.or(author.user_id.map(UserId::from_uuid)),
             source: record.source,
             external_id: Some(record.external_id),
+            id: None,
         };
         let model = new_row(tenant, customer_id, origin, fields, now);
         work_count::count_new(&mut counts, model.author_id, model.occurred_at, *owner, &model.channel);

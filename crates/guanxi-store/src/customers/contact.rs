@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::decode::Cell;
 use crate::entity::contact;
-use crate::error::{StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult, on_unique};
 use crate::filter::{Combinators, IdFilter, TextFilter};
 use crate::page::{CursorValue, Direction, SortKey};
 use crate::platform::audit::{self, Author};
@@ -266,7 +266,7 @@ pub async fn create<C: ConnectionTrait>(
     scope: ContactScope,
     customer: CustomerId,
     fields: ContactFields,
-    owner: Option<UserId>,
+    (owner, id): (Option<UserId>, Option<Uuid>),
     custom_fields: BTreeMap<String, Value>,
 ) -> StoreResult<Contact> {
     let tenant = author.tenant_id;
@@ -276,7 +276,8 @@ pub async fn create<C: ConnectionTrait>(
     }
     check_manager(conn, tenant, customer.uuid(), None, fields.manager_id).await?;
     let now = Utc::now();
-    let id = ContactId::new();
+    let columns = (contact::Column::TenantId, contact::Column::Id);
+    let id = ContactId::from_uuid(crate::repo::new_id::<contact::Entity, _>(conn, columns, tenant, id).await?);
     let mut model = active_model(&fields, &custom_fields);
     model.tenant_id = Set(tenant.uuid());
     model.id = Set(id.uuid());
@@ -286,7 +287,8 @@ pub async fn create<C: ConnectionTrait>(
     model.created_at = Set(now);
     model.updated_at = Set(now);
     model.deleted_at = Set(None);
-    let created = to_domain(contact::Entity::insert(model).exec_with_returning(conn).await?)?;
+    let inserted = contact::Entity::insert(model).exec_with_returning(conn).await;
+    let created = to_domain(inserted.map_err(|e| on_unique(e, "id", "a record already has this id"))?)?;
     let changes = ChangeSet::new()
         .diff(&serde_json::json!({}), &created.fields)
         .field("customerId", (), customer)

@@ -4,12 +4,14 @@
 //! says. A test reads the database catalogue on both engines and fails when a table with
 //! a `customer_id` column is missing here, so a new module cannot forget its table.
 
+use std::collections::HashMap;
+
 use guanxi_domain::entity::{EntityKind, OnTransfer};
 use guanxi_domain::ids::{TenantId, UserId};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::service::work_order::WorkOrderStatus;
 use guanxi_domain::sharing::handover::HandoverItem;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
@@ -222,6 +224,13 @@ pub enum LinksOf<'a> {
     Customers(&'a [Uuid]),
     /// These rows.
     Records(&'a [Uuid]),
+    /// Up to `limit` rows of one customer after `after`, in id order.
+    CustomerAfter { customer: Uuid, after: Option<Uuid>, limit: u64 },
+}
+
+/// The table of the records of `kind` that hang off a customer.
+fn table_of(kind: EntityKind) -> Option<&'static str> {
+    TABLES.iter().find_map(|(table, holds)| (holds.kind() == Some(kind)).then_some(*table))
 }
 
 /// The records of `kind` that hang off a customer, each with its customer, among the rows
@@ -234,31 +243,51 @@ pub async fn links<C: ConnectionTrait>(
     kind: EntityKind,
     of: LinksOf<'_>,
 ) -> StoreResult<Vec<(Uuid, Uuid)>> {
-    let table = TABLES.iter().find_map(|(table, holds)| (holds.kind() == Some(kind)).then_some(*table));
-    let (Some(table), ids) = (
-        table,
-        match of {
-            LinksOf::Customers(ids) | LinksOf::Records(ids) => ids,
-        },
-    ) else {
-        return Ok(Vec::new());
-    };
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let column = match of {
-        LinksOf::Customers(_) => "customer_id",
-        LinksOf::Records(_) => "id",
-    };
-    let statement = Query::select()
+    let Some(table) = table_of(kind) else { return Ok(Vec::new()) };
+    let mut statement = Query::select();
+    statement
         .columns(["id", "customer_id"])
         .from(table)
         .and_where(Expr::col("tenant_id").eq(tenant.uuid()))
-        .and_where(Expr::col(column).is_in(ids.iter().copied()))
-        .and_where(Expr::col("customer_id").is_not_null())
-        .to_owned();
+        .and_where(Expr::col("customer_id").is_not_null());
+    match of {
+        LinksOf::Customers([]) | LinksOf::Records([]) => return Ok(Vec::new()),
+        LinksOf::Customers(ids) => statement.and_where(Expr::col("customer_id").is_in(ids.iter().copied())),
+        LinksOf::Records(ids) => statement.and_where(Expr::col("id").is_in(ids.iter().copied())),
+        LinksOf::CustomerAfter { customer, after, limit } => {
+            statement.and_where(Expr::col("customer_id").eq(customer)).order_by("id", Order::Asc).limit(limit);
+            if let Some(after) = after {
+                statement.and_where(Expr::col("id").gt(after));
+            }
+            &mut statement
+        }
+    };
     let rows = conn.query_all(&statement).await?;
     rows.iter().map(|row| Ok((row.try_get::<Uuid>("", "id")?, row.try_get::<Uuid>("", "customer_id")?))).collect()
+}
+
+/// How many records of `kind` each of `customers` has (live or deleted). One statement,
+/// or none for a kind without a customer.
+pub async fn link_counts<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    kind: EntityKind,
+    customers: &[Uuid],
+) -> StoreResult<HashMap<Uuid, usize>> {
+    let Some(table) = table_of(kind).filter(|_| !customers.is_empty()) else { return Ok(HashMap::new()) };
+    let statement = Query::select()
+        .column("customer_id")
+        .expr_as(Expr::col("id").count(), "n")
+        .from(table)
+        .and_where(Expr::col("tenant_id").eq(tenant.uuid()))
+        .and_where(Expr::col("customer_id").is_in(customers.iter().copied()))
+        .group_by_col("customer_id")
+        .to_owned();
+    let mut counts = HashMap::new();
+    for row in conn.query_all(&statement).await? {
+        counts.insert(row.try_get::<Uuid>("", "customer_id")?, row.try_get::<i64>("", "n")? as usize);
+    }
+    Ok(counts)
 }
 
 /// Where customers go when they change hands.

@@ -109,7 +109,7 @@ pub async fn convert<C: ConnectionTrait>(
         scopes.contact,
         customer,
         contact_fields(&lead),
-        Some(owner),
+        (Some(owner), None),
         Default::default(),
     )
     .await?;

@@ -105,6 +105,7 @@ pub async fn check_in<C: ConnectionTrait>(
         photo_ids: arrival.photo_ids,
         note,
         work_order: Some(order),
+        id: None,
     };
     // The order admitted the technician; the customer need not be in their own scope.
     crate::activity::field::check_in(conn, author, CustomerRule::ALL, new).await

@@ -22,7 +22,7 @@ use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{CustomerKey, InteractionKey, Loaders, UserKey};
 use crate::graphql::mutation::{Idempotent, transact, write};
 use crate::graphql::platform::org::{DEPARTMENT, USER, User};
-use crate::graphql::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
+use crate::graphql::relay::{Conn, TotalCount, client_id, connection, expect_id, global_id, input_id, page_request};
 use crate::graphql::service::work_order::{Counted, WorkOrdersFigure};
 
 pub const ATTACHMENT: &str = guanxi_domain::entity::EntityKind::Attachment.name();
@@ -167,6 +167,10 @@ pub struct PositionInput {
 
 #[derive(InputObject, Serialize)]
 pub struct CheckInInput {
+    /// A UUIDv7 the client made for the record (an app offline refers to it before it
+    /// syncs): the record gets it, so its global id is known in advance. Another record
+    /// with it is `DUPLICATE`; retry with the same `idempotencyKey` instead.
+    pub id: Option<String>,
     /// The planned visit this check-in belongs to, if any.
     pub visit_event_id: Option<ID>,
     pub customer_id: ID,
@@ -337,6 +341,7 @@ impl FieldMutation {
             input_id("visitEventId", e, crate::graphql::activity::calendar::EVENT).map_err(|e| problems.push(e)).ok()
         });
         let (photos, note) = visit_details((&input.photo_ids, &input.location, input.note.as_deref()), &mut problems);
+        let id = client_id(input.id.as_deref()).map_err(|e| problems.push(e)).ok().flatten();
         let Some(customer) = customer.filter(|_| problems.is_empty()) else {
             return Ok(CheckInPayload { check_in: None, user_errors: problems });
         };
@@ -354,6 +359,7 @@ impl FieldMutation {
             photo_ids: photos,
             note,
             work_order: None,
+            id,
         };
         let idempotent = Idempotent::new(&actor, "checkIn", input.idempotency_key.as_deref(), &input);
         let result = write(

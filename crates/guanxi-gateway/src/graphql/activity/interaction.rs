@@ -25,7 +25,9 @@ use crate::graphql::loaders::{ContactKey, CustomerKey, Loaders, UserKey};
 use crate::graphql::mutation::{Idempotent, write};
 use crate::graphql::platform::audit::ChangeEvent;
 use crate::graphql::platform::org::{USER, User};
-use crate::graphql::relay::{Conn, TotalCount, connection, encode_cursor, global_id, input_id, page_request};
+use crate::graphql::relay::{
+    Conn, TotalCount, client_id, connection, encode_cursor, global_id, input_id, page_request,
+};
 use crate::graphql::shared::{IdFilter, TimeRange};
 
 pub const INTERACTION: &str = guanxi_domain::entity::EntityKind::Interaction.name();
@@ -383,6 +385,10 @@ impl InteractionInput {
 
 #[derive(InputObject, Serialize)]
 pub struct CreateInteractionInput {
+    /// A UUIDv7 the client made for the record (an app offline refers to it before it
+    /// syncs): the record gets it, so its global id is known in advance. Another record
+    /// with it is `DUPLICATE`; retry with the same `idempotencyKey` instead.
+    pub id: Option<String>,
     pub customer_id: ID,
     #[graphql(flatten)]
     pub interaction: InteractionInput,
@@ -450,10 +456,10 @@ impl InteractionMutation {
         let actor = require(ctx, Permission::InteractionWrite)?.clone();
         let customer = input_id("customerId", &input.customer_id, CUSTOMER);
         let fields = input.interaction.parse();
-        let (customer, fields) = match (customer, fields) {
-            (Ok(c), Ok(f)) => (c, f),
-            (c, f) => {
-                let mut all: Vec<UserError> = c.err().into_iter().collect();
+        let (customer, fields, id) = match (customer, fields, client_id(input.id.as_deref())) {
+            (Ok(c), Ok(f), Ok(id)) => (c, f, id),
+            (c, f, id) => {
+                let mut all: Vec<UserError> = c.err().into_iter().chain(id.err()).collect();
                 if let Err(e) = f {
                     all.extend(UserError::all(e));
                 }
@@ -463,7 +469,7 @@ impl InteractionMutation {
         let author = author(ctx, &actor);
         let rule = actor.customer_write_rule();
         let tenant = actor.tenant_id;
-        let origin = Origin { author_id: Some(actor.user_id), source: "manual".into(), external_id: None };
+        let origin = Origin { author_id: Some(actor.user_id), source: "manual".into(), external_id: None, id };
         let idempotent = Idempotent::new(&actor, "createInteraction", input.idempotency_key.as_deref(), &input);
         let result = write(
             ctx,

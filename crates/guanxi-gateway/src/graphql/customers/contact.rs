@@ -27,7 +27,7 @@ use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{ContactKey, CustomerKey, Loaders, UserKey, contact_scope};
 use crate::graphql::mutation::{Idempotent, transact, write, write_by_id};
 use crate::graphql::platform::org::{USER, User};
-use crate::graphql::relay::{Conn, TotalCount, connection, expect_id, global_id, input_id, page_request};
+use crate::graphql::relay::{Conn, TotalCount, client_id, connection, expect_id, global_id, input_id, page_request};
 use crate::graphql::shared::{IdFilter, OrderDirection, StringFilter};
 
 pub const CONTACT: &str = guanxi_domain::entity::EntityKind::Contact.name();
@@ -412,6 +412,10 @@ impl ContactFieldsInput {
 
 #[derive(InputObject, Serialize)]
 pub struct CreateContactInput {
+    /// A UUIDv7 the client made for the record (an app offline refers to it before it
+    /// syncs): the record gets it, so its global id is known in advance. Another record
+    /// with it is `DUPLICATE`; retry with the same `idempotencyKey` instead.
+    pub id: Option<String>,
     pub customer_id: ID,
     #[graphql(flatten)]
     pub fields: ContactFieldsInput,
@@ -450,10 +454,11 @@ impl ContactMutation {
         let customer = input_id("customerId", &input.customer_id, CUSTOMER);
         let fields = input.fields.merge_into(None);
         let custom = custom_input(&input.custom_fields);
-        let (customer, fields, custom) = match (customer, fields, custom) {
-            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-            (a, b, c) => {
-                let mut all: Vec<UserError> = a.err().into_iter().collect();
+        let id = client_id(input.id.as_deref());
+        let (customer, fields, custom, id) = match (customer, fields, custom, id) {
+            (Ok(a), Ok(b), Ok(c), Ok(id)) => (a, b, c, id),
+            (a, b, c, id) => {
+                let mut all: Vec<UserError> = a.err().into_iter().chain(id.err()).collect();
                 for e in [b.err(), c.err()].into_iter().flatten() {
                     all.extend(UserError::all(e));
                 }
@@ -482,7 +487,7 @@ impl ContactMutation {
                         scope,
                         CustomerId::from_uuid(customer),
                         fields,
-                        owner,
+                        (owner, id),
                         custom,
                     )
                     .await?;

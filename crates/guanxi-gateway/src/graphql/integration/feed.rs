@@ -11,7 +11,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use guanxi_domain::entity::{EntityKind, Visibility};
 use guanxi_domain::platform::access::Actor;
-use guanxi_domain::platform::feed::{Cursor, MAX_PAGE, Touched, fold};
+use guanxi_domain::platform::feed::{Bring, Bringing, Cursor, MAX_PAGE, Touched, fold, plan_bringing};
+use guanxi_store::customers::customer_owned::{LinksOf, link_counts, links};
 use guanxi_store::repo::Pick;
 use uuid::Uuid;
 
@@ -140,8 +141,11 @@ impl FeedChange {
 /// One page of the feed.
 #[derive(SimpleObject)]
 pub struct ChangeFeed {
-    /// In the order to apply them. At most `first`, but for the records a customer coming
-    /// into the caller's scope brings along right after it (at most 2,000 a page).
+    /// In the order to apply them. At most `first`, beside the records customers coming
+    /// into the caller's scope bring along after them (at most
+    /// `limits.feed_brought_per_page`, 2,000 by default, a page; a customer that brings
+    /// more goes on over the next pages). Ask for CUSTOMER with its records' kinds: they
+    /// come and go with it.
     changes: Vec<FeedChange>,
     /// Pass it to the next call. It survives restarts and serves for
     /// `RETENTION_DAYS` (90) days; an older one gets `CURSOR_EXPIRED`: sync again from
@@ -193,7 +197,7 @@ impl FeedQuery {
         }
         match cursor {
             Cursor::Snapshot { seq, kind, after, .. } => snapshot(ctx, actor, &kinds, (seq, kind, after), first).await,
-            Cursor::Delta { seq, .. } => delta(ctx, actor, &kinds, seq, first).await,
+            Cursor::Delta { seq, bring, .. } => delta(ctx, actor, &kinds, (seq, bring), first).await,
         }
     }
 }
@@ -284,130 +288,201 @@ async fn snapshot(
     Ok(ChangeFeed { changes, cursor: encode(&cursor), has_more: true, snapshot: true })
 }
 
-/// The most records that customers coming into the caller's scope bring along on one page
-/// (their contacts, deals, …); past it, the page ends at the customer that crossed it.
-const MAX_BROUGHT: usize = 2_000;
-
 /// A page of changes after `seq`: each record touched once, at its latest change, as its
 /// current state, a tombstone, or a removal for a caller who saw it before; a customer
-/// that came into the caller's sight brings its records of the asked kinds after it. A
-/// fixed number of statements per kind, whatever the page holds.
+/// that came into the caller's sight brings its records of the asked kinds after it (at
+/// most `limits.feed_brought_per_page` a page: the page ends earlier, or one customer's
+/// records go on over the next pages). A fixed number of statements per kind, whatever the page holds.
 async fn delta(
     ctx: &Context<'_>,
     actor: &Actor,
     kinds: &[EntityKind],
-    seq: i64,
+    (seq, bring): (i64, Option<Bring>),
     first: usize,
 ) -> ApiResult<ChangeFeed> {
-    let conn = state(ctx).db.connection();
     let now = Utc::now();
-    let (events, last) =
+    let next = |seq, bring| encode(&Cursor::Delta { kinds: kinds.to_vec(), seq, at: now, bring });
+    let most = state(ctx).config.limits.feed_brought_per_page.max(1);
+    if let Some(bring) = bring {
+        let (changes, rest) = bring_page(ctx, actor, (kinds, seq), (bring, most)).await?;
+        return Ok(ChangeFeed { changes, cursor: next(seq, rest), has_more: true, snapshot: false });
+    }
+    let conn = state(ctx).db.connection();
+    let (mut events, last) =
         guanxi_store::platform::audit::since(conn, actor.tenant_id, Some(kinds), seq, first as u64).await?;
-    if events.first().is_some_and(|e| Cursor::Delta { kinds: Vec::new(), seq, at: e.occurred_at }.expired(now)) {
+    if events.first().is_some_and(|e| Cursor::start(&[], seq, e.occurred_at).expired(now)) {
         return Err(expired());
     }
-    let mut touched = fold(&events);
-    let mut outcome: HashMap<(EntityKind, Uuid), FeedChange> = HashMap::with_capacity(touched.len());
-    for &kind in kinds {
-        let of_kind: Vec<&Touched> = touched.iter().filter(|t| t.kind == kind).collect();
-        if !of_kind.is_empty() {
-            outcome.extend(changes_of_kind(ctx, actor, kind, &of_kind).await?.into_iter().map(|c| ((kind, c.id), c)));
+    let (mut read_to, mut has_more) = (last.unwrap_or(seq), events.len() == first);
+    loop {
+        let touched = fold(&events);
+        let mut outcome: HashMap<(EntityKind, Uuid), FeedChange> = HashMap::with_capacity(touched.len());
+        for &kind in kinds {
+            let of_kind: Vec<&Touched> = touched.iter().filter(|t| t.kind == kind).collect();
+            if !of_kind.is_empty() {
+                let changes = changes_of_kind(ctx, actor, kind, &of_kind).await?;
+                outcome.extend(changes.into_iter().map(|c| ((kind, c.id), c)));
+            }
         }
-    }
-    let arrived: Vec<&Touched> = touched
-        .iter()
-        .filter(|t| t.kind == EntityKind::Customer && t.moved)
-        .filter(|t| outcome.get(&(t.kind, t.id)).is_some_and(|c| c.node.is_some()))
-        .collect();
-    let (mut brought, cut) = brought_along(ctx, actor, kinds, &arrived, &touched).await?;
-    let mut read_to = last.unwrap_or(seq);
-    let mut has_more = events.len() == first;
-    if let Some(cut) = cut {
-        touched.retain(|t| t.seq <= cut);
-        (read_to, has_more) = (cut, true);
-    }
-    let mut changes = Vec::with_capacity(touched.len());
-    for t in &touched {
-        changes.extend(outcome.remove(&(t.kind, t.id)));
-        if t.kind == EntityKind::Customer {
-            changes.extend(brought.remove(&t.id).unwrap_or_default());
+        let arrived: Vec<&Touched> = touched
+            .iter()
+            .filter(|t| t.kind == EntityKind::Customer && t.moved)
+            .filter(|t| outcome.get(&(t.kind, t.id)).is_some_and(|c| c.node.is_some()))
+            .collect();
+        let counts = bringing_counts(ctx, actor, kinds, &arrived).await?;
+        let plan: Vec<(i64, usize)> =
+            arrived.iter().map(|t| (t.seq, counts.get(&t.id).copied().unwrap_or(0))).collect();
+        let page_end = events.last().map_or(seq, |e| e.seq);
+        let (mut brought, rest) = match plan_bringing(&plan, most) {
+            // Too much for one page: end the page earlier and plan again, so that every
+            // record's changes up to the end are read together.
+            Bringing::UpTo(end) => {
+                events.retain(|e| e.seq <= end);
+                (read_to, has_more) = (end, true);
+                continue;
+            }
+            Bringing::FirstAlone if arrived[0].seq < page_end => {
+                let end = arrived[0].seq;
+                events.retain(|e| e.seq <= end);
+                (read_to, has_more) = (end, true);
+                continue;
+            }
+            Bringing::FirstAlone => {
+                let customer = arrived[0];
+                let kind = kinds.iter().copied().find(|k| *k != EntityKind::Customer).ok_or(ApiError::Internal)?;
+                let start = Bring { customer: customer.id, arrived_at: customer.at, kind, after: None };
+                let (records, rest) = bring_page(ctx, actor, (kinds, customer.seq), (start, most)).await?;
+                has_more = true;
+                (HashMap::from([(customer.id, records)]), rest)
+            }
+            Bringing::All => (brought_with(ctx, actor, kinds, &arrived, &touched).await?, None),
+        };
+        let mut changes = Vec::with_capacity(touched.len());
+        for t in &touched {
+            changes.extend(outcome.remove(&(t.kind, t.id)));
+            if t.kind == EntityKind::Customer {
+                changes.extend(brought.remove(&t.id).unwrap_or_default());
+            }
         }
+        return Ok(ChangeFeed { changes, cursor: next(read_to, rest), has_more, snapshot: false });
     }
-    let cursor = Cursor::Delta { kinds: kinds.to_vec(), seq: read_to, at: now };
-    Ok(ChangeFeed { changes, cursor: encode(&cursor), has_more, snapshot: false })
 }
 
-/// The records of the asked kinds that customers coming into the caller's sight bring
-/// along, by customer, and the sequence the page must end at when they pass
-/// [`MAX_BROUGHT`] (at least the first customer's are always brought). Records the page
-/// touches itself are left to their own entries. Three statements per kind at most.
-async fn brought_along(
+/// How many records of the asked kinds each arriving customer brings (live or deleted, an
+/// upper bound). One statement per kind.
+async fn bringing_counts(
+    ctx: &Context<'_>,
+    actor: &Actor,
+    kinds: &[EntityKind],
+    arrived: &[&Touched],
+) -> ApiResult<HashMap<Uuid, usize>> {
+    let mut counts: HashMap<Uuid, usize> = HashMap::new();
+    if arrived.is_empty() {
+        return Ok(counts);
+    }
+    let conn = state(ctx).db.connection();
+    let customers: Vec<Uuid> = arrived.iter().map(|t| t.id).collect();
+    for &kind in kinds.iter().filter(|k| **k != EntityKind::Customer) {
+        for (customer, n) in link_counts(conn, actor.tenant_id, kind, &customers).await? {
+            *counts.entry(customer).or_default() += n;
+        }
+    }
+    Ok(counts)
+}
+
+/// The records of the asked kinds the arriving customers bring along (all of them: the
+/// page was planned to hold them), by customer. Records the page touches itself are left
+/// to their own entries. Three statements per kind at most.
+async fn brought_with(
     ctx: &Context<'_>,
     actor: &Actor,
     kinds: &[EntityKind],
     arrived: &[&Touched],
     touched: &[Touched],
-) -> ApiResult<(HashMap<Uuid, Vec<FeedChange>>, Option<i64>)> {
-    use guanxi_store::customers::customer_owned::{LinksOf, links};
+) -> ApiResult<HashMap<Uuid, Vec<FeedChange>>> {
     let mut brought: HashMap<Uuid, Vec<FeedChange>> = HashMap::new();
     if arrived.is_empty() {
-        return Ok((brought, None));
+        return Ok(brought);
     }
     let conn = state(ctx).db.connection();
     let customers: Vec<Uuid> = arrived.iter().map(|t| t.id).collect();
+    let by_customer: HashMap<Uuid, &Touched> = arrived.iter().map(|t| (t.id, *t)).collect();
     let on_page: HashSet<(EntityKind, Uuid)> = touched.iter().map(|t| (t.kind, t.id)).collect();
-    let mut found: Vec<(EntityKind, Uuid, Uuid)> = Vec::new();
     for &kind in kinds.iter().filter(|k| **k != EntityKind::Customer) {
         let rows = links(conn, actor.tenant_id, kind, LinksOf::Customers(&customers)).await?;
-        found.extend(rows.into_iter().filter(|(id, _)| !on_page.contains(&(kind, *id))).map(|(id, c)| (kind, id, c)));
-    }
-    // Where the page ends: after the last customer whose records still fit.
-    let mut per_customer: HashMap<Uuid, usize> = HashMap::new();
-    for (_, _, customer) in &found {
-        *per_customer.entry(*customer).or_default() += 1;
-    }
-    let (mut total, mut cut) = (0, None);
-    for (n, customer) in arrived.iter().enumerate() {
-        total += per_customer.get(&customer.id).copied().unwrap_or(0);
-        if total > MAX_BROUGHT && n > 0 {
-            cut = Some(arrived[n - 1].seq);
-            break;
+        let rows: Vec<(Uuid, Uuid)> = rows.into_iter().filter(|(id, _)| !on_page.contains(&(kind, *id))).collect();
+        for (id, customer, node) in shown(ctx, actor, kind, rows).await? {
+            let Some(arrival) = by_customer.get(&customer) else { continue };
+            brought.entry(customer).or_default().push(brought_change(kind, id, node, (arrival.seq, arrival.at))?);
         }
     }
-    let kept: HashMap<Uuid, &Touched> =
-        arrived.iter().filter(|t| cut.is_none_or(|cut| t.seq <= cut)).map(|t| (t.id, *t)).collect();
-    for &kind in kinds.iter().filter(|k| **k != EntityKind::Customer) {
-        let of_kind: Vec<(Uuid, Uuid)> = found
-            .iter()
-            .filter(|(k, _, customer)| *k == kind && kept.contains_key(customer))
-            .map(|(_, id, customer)| (*id, *customer))
+    Ok(brought)
+}
+
+/// Up to `most` of the records one arriving customer brings, from where `bring` stands,
+/// and where the next page goes on (none when they are all out). Three statements per
+/// kind read.
+async fn bring_page(
+    ctx: &Context<'_>,
+    actor: &Actor,
+    (kinds, seq): (&[EntityKind], i64),
+    (bring, most): (Bring, usize),
+) -> ApiResult<(Vec<FeedChange>, Option<Bring>)> {
+    let conn = state(ctx).db.connection();
+    let mut changes = Vec::new();
+    let from = kinds.iter().position(|k| *k == bring.kind).ok_or(ApiError::Internal)?;
+    for &kind in kinds[from..].iter().filter(|k| **k != EntityKind::Customer) {
+        let after = if kind == bring.kind { bring.after } else { None };
+        let room = most - changes.len();
+        let of = LinksOf::CustomerAfter { customer: bring.customer, after, limit: room as u64 + 1 };
+        let mut rows = links(conn, actor.tenant_id, kind, of).await?;
+        let more = rows.len() > room;
+        rows.truncate(room);
+        let last = rows.last().map(|(id, _)| *id);
+        for (id, _, node) in shown(ctx, actor, kind, rows).await? {
+            changes.push(brought_change(kind, id, node, (seq, bring.arrived_at))?);
+        }
+        if more {
+            return Ok((changes, Some(Bring { kind, after: last, ..bring })));
+        }
+    }
+    Ok((changes, None))
+}
+
+/// Which of `rows` (record, customer) of `kind` the caller sees live now, as nodes, in
+/// the rows' order. Two statements.
+async fn shown(
+    ctx: &Context<'_>,
+    actor: &Actor,
+    kind: EntityKind,
+    rows: Vec<(Uuid, Uuid)>,
+) -> ApiResult<Vec<(Uuid, Uuid, Node)>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let conn = state(ctx).db.connection();
+    let ids: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
+    let live: Vec<Uuid> =
+        guanxi_store::visibility::pick(conn, actor.tenant_id, kind, visibility(actor, kind)?, Pick::Ids(&ids))
+            .await?
+            .into_iter()
+            .filter_map(|(id, live)| live.then_some(id))
             .collect();
-        if of_kind.is_empty() {
-            continue;
-        }
-        let ids: Vec<Uuid> = of_kind.iter().map(|(id, _)| *id).collect();
-        let live: Vec<Uuid> =
-            guanxi_store::visibility::pick(conn, actor.tenant_id, kind, visibility(actor, kind)?, Pick::Ids(&ids))
-                .await?
-                .into_iter()
-                .filter_map(|(id, live)| live.then_some(id))
-                .collect();
-        let mut nodes = load_many(ctx, kind, &live).await?;
-        let feed_kind = FeedKind::of(kind).ok_or(ApiError::Internal)?;
-        for (id, customer) in of_kind {
-            let (Some(node), Some(arrival)) = (nodes.remove(&id), kept.get(&customer)) else { continue };
-            brought.entry(customer).or_default().push(FeedChange {
-                kind: feed_kind,
-                id,
-                node: Some(node),
-                removed: None,
-                sequence: Some(arrival.seq),
-                at: Some(arrival.at),
-                external_id: None,
-            });
-        }
-    }
-    Ok((brought, cut))
+    let mut nodes = load_many(ctx, kind, &live).await?;
+    Ok(rows.into_iter().filter_map(|(id, customer)| Some((id, customer, nodes.remove(&id)?))).collect())
+}
+
+/// A record brought along by its customer's arrival, dated by it.
+fn brought_change(kind: EntityKind, id: Uuid, node: Node, (seq, at): (i64, DateTime<Utc>)) -> ApiResult<FeedChange> {
+    Ok(FeedChange {
+        kind: FeedKind::of(kind).ok_or(ApiError::Internal)?,
+        id,
+        node: Some(node),
+        removed: None,
+        sequence: Some(seq),
+        at: Some(at),
+        external_id: None,
+    })
 }
 
 /// What the caller is told of the touched records of one kind.
@@ -465,7 +540,6 @@ async fn formerly_held(
     (kind, visibility): (EntityKind, Visibility),
     gone: &[&Touched],
 ) -> ApiResult<HashSet<Uuid>> {
-    use guanxi_store::customers::customer_owned::{LinksOf, links};
     let me = actor.user_id.uuid();
     let mut held: HashSet<Uuid> = gone.iter().filter(|t| t.lost_by.contains(&me)).map(|t| t.id).collect();
     let owners: Vec<Uuid> = gone.iter().flat_map(|t| t.former_owners.iter().copied()).collect();

@@ -1,0 +1,120 @@
+//! Work a mobile app does offline: records created with ids the app made (UUIDv7), which
+//! keep them when they sync, refer to each other before then, and are never doubled by a
+//! retry, over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use common::*;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const CONTACT: &str = "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { id name } userErrors { field code message } } }";
+const INTERACTION: &str = "mutation($i: CreateInteractionInput!) { createInteraction(input: $i) { interaction { id content contacts { id } } userErrors { field code message } } }";
+const CHECK_IN: &str =
+    "mutation($i: CheckInInput!) { checkIn(input: $i) { checkIn { id } userErrors { field code message } } }";
+
+fn global(kind: &str, id: Uuid) -> String {
+    STANDARD.encode(format!("{kind}:{id}"))
+}
+
+/// A UUIDv7 stamped `days` ago.
+fn stamped_days_ago(days: i64) -> Uuid {
+    let at = chrono::Utc::now() - chrono::Duration::days(days);
+    Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, at.timestamp() as u64, 0))
+}
+
+/// How many of the customer's interactions say `content`.
+async fn interactions_with(app: &TestApp, token: &str, (customer, content): (&str, &str)) -> usize {
+    let query = "query($c: ID!) { interactions(first: 200, filter: {customerId: {eq: $c}}) { nodes { content } } }";
+    let body = app.gql(Some(token), query, json!({"c": customer})).await;
+    let nodes = body["data"]["interactions"]["nodes"].as_array().unwrap_or_else(|| panic!("{body}")).clone();
+    assert!(nodes.len() < 200, "the demo customer has fewer than a page of interactions");
+    nodes.iter().filter(|n| n["content"] == content).count()
+}
+
+#[tokio::test]
+async fn records_made_offline_keep_the_ids_the_app_gave_them_and_a_retry_is_one_record() {
+    let app = spawn_demo().await;
+    let rep1 = app.login("rep1@demo.local").await;
+    let customer =
+        app.gql(Some(&rep1), "{ customers(first: 1) { nodes { id } } }", json!({})).await["data"]["customers"]["nodes"]
+            [0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+    // A contact made offline, and a visit record that names it before either synced.
+    let contact_id = Uuid::now_v7();
+    let input = json!({"id": contact_id.to_string(), "customerId": customer, "name": "离线联系人"});
+    let contact = ok(&app, &rep1, CONTACT, input, ("createContact", "contact")).await;
+    assert_eq!(contact["id"], global("Contact", contact_id));
+    let interaction_id = Uuid::now_v7();
+    let input = json!({
+        "id": interaction_id.to_string(), "customerId": customer, "channel": "VISIT",
+        "content": "离线拜访记录", "contactIds": [global("Contact", contact_id)], "idempotencyKey": "offline-1",
+    });
+    let created = ok(&app, &rep1, INTERACTION, input.clone(), ("createInteraction", "interaction")).await;
+    assert_eq!(created["id"], global("Interaction", interaction_id));
+    assert_eq!(created["contacts"], json!([{"id": global("Contact", contact_id)}]));
+
+    // The answer was lost: the same call again is the same record, once.
+    let again = ok(&app, &rep1, INTERACTION, input.clone(), ("createInteraction", "interaction")).await;
+    assert_eq!(again["id"], created["id"]);
+    assert_eq!(interactions_with(&app, &rep1, (&customer, "离线拜访记录")).await, 1);
+
+    // The id again under another key (or none) is another record's id: refused, nothing written.
+    let mut reused = input.clone();
+    reused["idempotencyKey"] = json!("offline-2");
+    let (codes, errors) = refused(&app, &rep1, INTERACTION, reused, "createInteraction").await;
+    assert_eq!(codes, ["DUPLICATE"], "{errors}");
+    assert!(errors.contains("\"id\""), "{errors}");
+    assert_eq!(interactions_with(&app, &rep1, (&customer, "离线拜访记录")).await, 1);
+
+    // Not a time-ordered id of about now: refused on `id`, with the other faults.
+    let v4 = "550e8400-e29b-41d4-a716-446655440000".to_owned();
+    for bad in ["离线", v4.as_str(), &stamped_days_ago(91).to_string(), &stamped_days_ago(-2).to_string()] {
+        let input = json!({"id": bad, "customerId": customer, "channel": "CALL", "content": "坏编号"});
+        let (codes, errors) = refused(&app, &rep1, INTERACTION, input, "createInteraction").await;
+        assert_eq!(codes, ["INVALID"], "{bad}: {errors}");
+    }
+    let input = json!({"id": "离线", "customerId": "bad", "name": "坏联系人"});
+    let (codes, _) = refused(&app, &rep1, CONTACT, input, "createContact").await;
+    assert_eq!(codes.len(), 2, "both faults at once: {codes:?}");
+    assert_eq!(interactions_with(&app, &rep1, (&customer, "坏编号")).await, 0);
+    let a_week_old = stamped_days_ago(7);
+    let input =
+        json!({"id": a_week_old.to_string(), "customerId": customer, "channel": "CALL", "content": "一周前离线"});
+    let late = ok(&app, &rep1, INTERACTION, input, ("createInteraction", "interaction")).await;
+    assert_eq!(late["id"], global("Interaction", a_week_old), "a week offline is fine");
+
+    // A check-in made offline.
+    let check_in_id = Uuid::now_v7();
+    let input = json!({
+        "id": check_in_id.to_string(), "customerId": customer,
+        "location": {"latitude": 31.23, "longitude": 121.47}, "deviceTime": chrono::Utc::now().to_rfc3339(),
+    });
+    let check_in = ok(&app, &rep1, CHECK_IN, input.clone(), ("checkIn", "checkIn")).await;
+    assert_eq!(check_in["id"], global("CheckIn", check_in_id));
+    // A taken id refuses the check-in before its visit is recorded: nothing is written.
+    let visits = interactions_with(&app, &rep1, (&customer, "现场签到")).await;
+    let (codes, _) = refused(&app, &rep1, CHECK_IN, input, "checkIn").await;
+    assert_eq!(codes, ["DUPLICATE"]);
+    assert_eq!(interactions_with(&app, &rep1, (&customer, "现场签到")).await, visits);
+
+    // Another tenant's app may happen on the same id: it is theirs, and reveals nothing.
+    let other = app.second_tenant("other-offline").await;
+    let create =
+        "mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { customer { id } userErrors { code } } }";
+    let theirs = ok(&app, &other, create, json!({"name": "别家客户有限公司"}), ("createCustomer", "customer")).await;
+    let input = json!({"id": contact_id.to_string(), "customerId": theirs["id"], "name": "别家联系人"});
+    let contact = ok(&app, &other, CONTACT, input, ("createContact", "contact")).await;
+    assert_eq!(contact["id"], global("Contact", contact_id));
+    let node = "query($id: ID!) { node(id: $id) { ... on Contact { name } } }";
+    let mine = app.gql(Some(&rep1), node, json!({"id": global("Contact", contact_id)})).await;
+    assert_eq!(mine["data"]["node"], json!({"name": "离线联系人"}));
+    let body: Value = app.gql(Some(&other), node, json!({"id": global("Contact", contact_id)})).await;
+    assert_eq!(body["data"]["node"], json!({"name": "别家联系人"}));
+}
