@@ -8,25 +8,6 @@ use common::*;
 use guanxi_store::ConnectionTrait;
 use serde_json::{Value, json};
 
-const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01, 0xFF, 0xD9];
-
-async fn upload(app: &TestApp, token: &str, bytes: &[u8], content_type: &str, preflight: bool) -> (u16, Value) {
-    let operations = json!({"query": "mutation($file: Upload!) { uploadAttachment(file: $file) { attachment { id fileName size downloadPath } userErrors { field code message } } }", "variables": {"file": null}});
-    let part =
-        reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("现场照片.jpg").mime_str(content_type).unwrap();
-    let form = reqwest::multipart::Form::new()
-        .text("operations", operations.to_string())
-        .text("map", json!({"0": ["variables.file"]}).to_string())
-        .part("0", part);
-    let mut request = app.client.post(app.url("/graphql")).bearer_auth(token).multipart(form);
-    if preflight {
-        request = request.header("apollo-require-preflight", "true");
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn customer(app: &TestApp, token: &str, name: &str) -> (String, i64) {
     let body = app
         .gql(

@@ -118,3 +118,55 @@ async fn records_made_offline_keep_the_ids_the_app_gave_them_and_a_retry_is_one_
     let body: Value = app.gql(Some(&other), node, json!({"id": global("Contact", contact_id)})).await;
     assert_eq!(body["data"]["node"], json!({"name": "别家联系人"}));
 }
+
+#[tokio::test]
+async fn photos_uploaded_after_the_visit_synced_join_it_once() {
+    let app = spawn_demo().await;
+    let (rep1, rep2) = (app.login("rep1@demo.local").await, app.login("rep2@demo.local").await);
+    let customer =
+        app.gql(Some(&rep1), "{ customers(first: 1) { nodes { id } } }", json!({})).await["data"]["customers"]["nodes"]
+            [0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let input = json!({
+        "id": Uuid::now_v7().to_string(), "customerId": customer,
+        "location": {"latitude": 31.23, "longitude": 121.47}, "deviceTime": chrono::Utc::now().to_rfc3339(),
+    });
+    let visit = ok(&app, &rep1, CHECK_IN, input, ("checkIn", "checkIn")).await;
+    let add = "mutation($i: AddCheckInPhotosInput!) { addCheckInPhotos(input: $i) { checkIn { id photoIds } userErrors { field code message } } }";
+    let photo = |body: Value| body["data"]["uploadAttachment"]["attachment"]["id"].as_str().unwrap().to_owned();
+    let (first, second) = (
+        photo(upload(&app, &rep1, JPEG, "image/jpeg", true).await.1),
+        photo(upload(&app, &rep1, JPEG, "image/jpeg", true).await.1),
+    );
+
+    let input = json!({"checkInId": visit["id"], "photoIds": [first, second], "idempotencyKey": "photos-1"});
+    let added = ok(&app, &rep1, add, input.clone(), ("addCheckInPhotos", "checkIn")).await;
+    assert_eq!(added["photoIds"], json!([first, second]));
+    // Sent again after a lost answer: the same photos, once.
+    let again = ok(&app, &rep1, add, input, ("addCheckInPhotos", "checkIn")).await;
+    assert_eq!(again["photoIds"], json!([first, second]));
+    let history = "query($id: ID!) { history(id: $id) { nodes { operation changes { field } } } }";
+    let body = app.gql(Some(&app.login("admin@demo.local").await), history, json!({"id": visit["id"]})).await;
+    let updates: Vec<&Value> =
+        body["data"]["history"]["nodes"].as_array().unwrap().iter().filter(|n| n["operation"] == "UPDATE").collect();
+    assert_eq!(updates.len(), 1, "one change event: {body}");
+    assert_eq!(updates[0]["changes"], json!([{"field": "photoIds"}]));
+
+    // A photo already attached, someone else's upload, or another rep's check-in: refused,
+    // nothing changes.
+    let input = json!({"checkInId": visit["id"], "photoIds": [first]});
+    assert_eq!(refused(&app, &rep1, add, input, "addCheckInPhotos").await.0, ["NOT_FOUND"]);
+    let theirs = photo(upload(&app, &rep2, JPEG, "image/jpeg", true).await.1);
+    let input = json!({"checkInId": visit["id"], "photoIds": [theirs]});
+    assert_eq!(refused(&app, &rep1, add, input.clone(), "addCheckInPhotos").await.0, ["NOT_FOUND"]);
+    let (codes, errors) = refused(&app, &rep2, add, input, "addCheckInPhotos").await;
+    assert_eq!(codes, ["NOT_FOUND"], "{errors}");
+    assert!(errors.contains("checkInId"), "{errors}");
+    let input = json!({"checkInId": visit["id"], "photoIds": []});
+    assert_eq!(refused(&app, &rep1, add, input, "addCheckInPhotos").await.0, ["REQUIRED"]);
+    let node = "query($id: ID!) { node(id: $id) { ... on CheckIn { photoIds } } }";
+    let body = app.gql(Some(&rep1), node, json!({"id": visit["id"]})).await;
+    assert_eq!(body["data"]["node"]["photoIds"], json!([first, second]));
+}

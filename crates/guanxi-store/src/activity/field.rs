@@ -381,6 +381,47 @@ pub(crate) async fn finish_visit<C: ConnectionTrait>(
     CheckIns::to_domain(model)
 }
 
+/// The most photos one check-in or check-out holds.
+pub const MAX_PHOTOS: usize = 20;
+
+/// Adds the caller's own, still unattached uploads to one of their check-ins or
+/// check-outs: an app that worked offline syncs the visit first and its photos when the
+/// network allows. One change event lists the photos before and after.
+pub async fn add_photos<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    (user, customers): (UserId, CustomerRule),
+    check_in_id: Uuid,
+    photos: &[Uuid],
+) -> StoreResult<CheckIn> {
+    let tenant = author.tenant_id;
+    let Some(visit) = crate::repo::find::<CheckIns, _>(conn, tenant, customers, check_in_id)
+        .await?
+        .filter(|c| c.user_id == user.uuid())
+    else {
+        return Err(StoreError::rejected("checkInId", ErrorCode::NotFound, "no such check-in of yours"));
+    };
+    if photos.is_empty() {
+        return Err(StoreError::rejected("photoIds", ErrorCode::Required, "name the photos to add"));
+    }
+    let mut all = visit.photo_ids.clone();
+    all.extend(photos.iter().copied());
+    if all.len() > MAX_PHOTOS {
+        return Err(StoreError::rejected("photoIds", ErrorCode::LimitReached, "at most 20 photos a check-in"));
+    }
+    attach(conn, tenant, user, (photos, "photoIds"), EntityKind::CheckIn.name(), check_in_id).await?;
+    let stored = Value::from(all.iter().map(Uuid::to_string).collect::<Vec<_>>());
+    check_in::Entity::update_many()
+        .col_expr(check_in::Column::PhotoIds, Expr::value(stored))
+        .filter(check_in::Column::TenantId.eq(tenant.uuid()))
+        .filter(check_in::Column::Id.eq(check_in_id))
+        .exec(conn)
+        .await?;
+    let changes = ChangeSet::new().field("photoIds", &visit.photo_ids, &all);
+    audit::record(conn, author, EntityKind::CheckIn, check_in_id, Operation::Update, &changes).await?;
+    Ok(CheckIn { photo_ids: all, ..visit })
+}
+
 pub async fn find_check_in<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,

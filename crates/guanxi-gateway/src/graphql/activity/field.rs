@@ -119,6 +119,11 @@ impl CheckIn {
     async fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
     }
+    /// The photos taken at the visit (uploads: read one with `attachment(id)` and fetch
+    /// its `downloadPath`).
+    async fn photo_ids(&self) -> Vec<ID> {
+        self.0.photo_ids.iter().map(|p| global_id(ATTACHMENT, *p)).collect()
+    }
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Serialize)]
@@ -181,6 +186,19 @@ pub struct CheckInInput {
     pub photo_ids: Vec<ID>,
     pub note: Option<String>,
     /// Retries with the same key are one check-in.
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
+}
+
+/// Photos taken at a visit, uploaded after the visit synced.
+#[derive(InputObject, Serialize)]
+pub struct AddCheckInPhotosInput {
+    /// One of the caller's own check-ins or check-outs.
+    pub check_in_id: ID,
+    /// The caller's own uploads, not yet attached to anything (`upload`); at most 20
+    /// photos a check-in in all.
+    pub photo_ids: Vec<ID>,
+    /// Retries with the same key add the photos once.
     #[serde(skip)]
     pub idempotency_key: Option<String>,
 }
@@ -404,6 +422,46 @@ impl FieldMutation {
             move |tx| {
                 Box::pin(async move {
                     guanxi_store::activity::field::check_out(tx, &author, (user, rule), check_in, out)
+                        .await
+                        .map(|c| (c.id, c))
+                })
+            },
+            move |tx, id| {
+                Box::pin(async move {
+                    guanxi_store::activity::field::find_check_in(tx, tenant, rule, id)
+                        .await?
+                        .ok_or(guanxi_store::StoreError::NotFound)
+                })
+            },
+        )
+        .await?;
+        Ok(result.into())
+    }
+
+    /// Adds photos to one of the caller's own check-ins or check-outs: an app that worked
+    /// offline syncs the visit first and uploads its photos when the network allows.
+    async fn add_check_in_photos(&self, ctx: &Context<'_>, input: AddCheckInPhotosInput) -> ApiResult<CheckInPayload> {
+        let actor = require(ctx, Permission::InteractionWrite)?.clone();
+        let mut problems = Vec::new();
+        let check_in = input_id("checkInId", &input.check_in_id, CHECK_IN).map_err(|e| problems.push(e)).ok();
+        let photos: Vec<uuid::Uuid> = input
+            .photo_ids
+            .iter()
+            .filter_map(|p| input_id("photoIds", p, ATTACHMENT).map_err(|e| problems.push(e)).ok())
+            .collect();
+        let Some(check_in) = check_in.filter(|_| problems.is_empty()) else {
+            return Ok(CheckInPayload { check_in: None, user_errors: problems });
+        };
+        let author = author(ctx, &actor);
+        let rule = actor.customer_write_rule();
+        let (tenant, user) = (actor.tenant_id, actor.user_id);
+        let idempotent = Idempotent::new(&actor, "addCheckInPhotos", input.idempotency_key.as_deref(), &input);
+        let result = write(
+            ctx,
+            idempotent,
+            move |tx| {
+                Box::pin(async move {
+                    guanxi_store::activity::field::add_photos(tx, &author, (user, rule), check_in, &photos)
                         .await
                         .map(|c| (c.id, c))
                 })
