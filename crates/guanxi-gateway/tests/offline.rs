@@ -170,3 +170,28 @@ async fn photos_uploaded_after_the_visit_synced_join_it_once() {
     let body = app.gql(Some(&rep1), node, json!({"id": visit["id"]})).await;
     assert_eq!(body["data"]["node"]["photoIds"], json!([first, second]));
 }
+
+#[tokio::test]
+async fn a_queued_contact_edit_sent_twice_is_applied_once() {
+    let app = spawn_demo().await;
+    let rep1 = app.login("rep1@demo.local").await;
+    let body = app.gql(Some(&rep1), "{ contacts(first: 1) { nodes { id version } } }", json!({})).await;
+    let contact = body["data"]["contacts"]["nodes"][0].clone();
+    let update = "mutation($i: UpdateContactInput!) { updateContact(input: $i) { contact { id version title } userErrors { field code message } } }";
+    let input = json!({"id": contact["id"], "expectedVersion": contact["version"], "title": "采购总监", "idempotencyKey": "edit-1"});
+    let first = ok(&app, &rep1, update, input.clone(), ("updateContact", "contact")).await;
+    assert_eq!(first["version"], contact["version"].as_i64().unwrap() + 1);
+    // The answer was lost; the queue sends the same edit again: the same result, not a conflict.
+    let again = ok(&app, &rep1, update, input.clone(), ("updateContact", "contact")).await;
+    assert_eq!(again, first);
+    // Another edit under the same key is refused; without a key the stale version conflicts.
+    let mut other = input.clone();
+    other["title"] = json!("总经理");
+    assert_eq!(refused(&app, &rep1, update, other, "updateContact").await.0, ["IDEMPOTENCY_KEY_REUSED"]);
+    let mut stale = input;
+    stale["idempotencyKey"] = Value::Null;
+    assert_eq!(refused(&app, &rep1, update, stale, "updateContact").await.0, ["VERSION_CONFLICT"]);
+    let node = "query($id: ID!) { node(id: $id) { ... on Contact { title version } } }";
+    let now = app.gql(Some(&rep1), node, json!({"id": contact["id"]})).await;
+    assert_eq!(now["data"]["node"], json!({"title": "采购总监", "version": first["version"]}));
+}

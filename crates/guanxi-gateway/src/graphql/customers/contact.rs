@@ -25,7 +25,7 @@ use crate::graphql::customers::customer::{CUSTOMER, Customer};
 use crate::graphql::customers::customer_input::custom_input;
 use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{ContactKey, CustomerKey, Loaders, UserKey, contact_scope};
-use crate::graphql::mutation::{Idempotent, transact, write, write_by_id};
+use crate::graphql::mutation::{Idempotent, write, write_by_id};
 use crate::graphql::platform::org::{USER, User};
 use crate::graphql::relay::{Conn, TotalCount, client_id, connection, expect_id, global_id, input_id, page_request};
 use crate::graphql::shared::{IdFilter, OrderDirection, StringFilter};
@@ -424,13 +424,17 @@ pub struct CreateContactInput {
     pub idempotency_key: Option<String>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Serialize)]
 pub struct UpdateContactInput {
     pub id: ID,
     pub expected_version: i32,
     #[graphql(flatten)]
     pub fields: ContactFieldsInput,
     pub custom_fields: Option<Json<Value>>,
+    /// A retry with the same key and input (an app's queued edit whose answer was lost)
+    /// returns the contact as the first call left it instead of `VERSION_CONFLICT`.
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -519,28 +523,48 @@ impl ContactMutation {
         let author = author(ctx, actor);
         let scope = contact_scope(actor);
         let tenant = actor.tenant_id;
+        let idempotent = Idempotent::new(actor, "updateContact", input.idempotency_key.as_deref(), &input);
         let (fields_input, expected) = (input.fields, input.expected_version);
-        let result = transact(ctx, move |tx| {
-            Box::pin(async move {
-                let definitions =
-                    guanxi_store::platform::custom_field::definitions(tx, tenant, CUSTOM_FIELD_ENTITY).await?;
-                guanxi_store::customers::contact::update(tx, &author, scope, id, expected, |current, current_custom| {
-                    let fields = fields_input.merge_into(Some(&current.fields));
-                    let custom = check_values(&definitions, &custom, current_custom, false);
-                    match (fields, custom) {
-                        (Ok(f), Ok(c)) => Ok((f, c)),
-                        (f, c) => {
-                            let mut all = Invalid::default();
-                            for e in [f.err(), c.err()].into_iter().flatten() {
-                                all.0.extend(e.0);
+        let result = write(
+            ctx,
+            idempotent,
+            move |tx| {
+                Box::pin(async move {
+                    let definitions =
+                        guanxi_store::platform::custom_field::definitions(tx, tenant, CUSTOM_FIELD_ENTITY).await?;
+                    let updated = guanxi_store::customers::contact::update(
+                        tx,
+                        &author,
+                        scope,
+                        id,
+                        expected,
+                        |current, current_custom| {
+                            let fields = fields_input.merge_into(Some(&current.fields));
+                            let custom = check_values(&definitions, &custom, current_custom, false);
+                            match (fields, custom) {
+                                (Ok(f), Ok(c)) => Ok((f, c)),
+                                (f, c) => {
+                                    let mut all = Invalid::default();
+                                    for e in [f.err(), c.err()].into_iter().flatten() {
+                                        all.0.extend(e.0);
+                                    }
+                                    Err(all)
+                                }
                             }
-                            Err(all)
-                        }
-                    }
+                        },
+                    )
+                    .await?;
+                    Ok((updated.id.uuid(), updated))
                 })
-                .await
-            })
-        })
+            },
+            move |tx, id| {
+                Box::pin(async move {
+                    guanxi_store::customers::contact::find(tx, tenant, scope, id)
+                        .await?
+                        .ok_or(guanxi_store::StoreError::NotFound)
+                })
+            },
+        )
         .await?;
         Ok(result.into())
     }
