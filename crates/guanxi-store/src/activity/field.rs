@@ -422,15 +422,6 @@ pub async fn add_photos<C: ConnectionTrait>(
     Ok(CheckIn { photo_ids: all, ..visit })
 }
 
-pub async fn find_check_in<C: ConnectionTrait>(
-    conn: &C,
-    tenant: TenantId,
-    customers: CustomerRule,
-    id: Uuid,
-) -> StoreResult<Option<CheckIn>> {
-    crate::repo::find::<CheckIns, _>(conn, tenant, customers, id).await
-}
-
 // --- work log --------------------------------------------------------------------------
 
 /// How many customers each of `users` created in `[from, to)`, per period (keyed by the

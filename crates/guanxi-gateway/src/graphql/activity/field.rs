@@ -20,7 +20,7 @@ use crate::graphql::context::{actor, author, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer};
 use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{CustomerKey, InteractionKey, Loaders, UserKey};
-use crate::graphql::mutation::{Idempotent, transact, write};
+use crate::graphql::mutation::{Idempotent, reload_scoped, transact, write};
 use crate::graphql::platform::org::{DEPARTMENT, USER, User};
 use crate::graphql::relay::{Conn, TotalCount, client_id, connection, expect_id, global_id, input_id, page_request};
 use crate::graphql::service::work_order::{Counted, WorkOrdersFigure};
@@ -388,13 +388,7 @@ impl FieldMutation {
                     guanxi_store::activity::field::check_in(tx, &author, rule, new).await.map(|c| (c.id, c))
                 })
             },
-            move |tx, id| {
-                Box::pin(async move {
-                    guanxi_store::activity::field::find_check_in(tx, tenant, rule, id)
-                        .await?
-                        .ok_or(guanxi_store::StoreError::NotFound)
-                })
-            },
+            reload_scoped::<guanxi_store::visibility::CheckIns>(tenant, rule),
         )
         .await?;
         Ok(result.into())
@@ -426,13 +420,7 @@ impl FieldMutation {
                         .map(|c| (c.id, c))
                 })
             },
-            move |tx, id| {
-                Box::pin(async move {
-                    guanxi_store::activity::field::find_check_in(tx, tenant, rule, id)
-                        .await?
-                        .ok_or(guanxi_store::StoreError::NotFound)
-                })
-            },
+            reload_scoped::<guanxi_store::visibility::CheckIns>(tenant, rule),
         )
         .await?;
         Ok(result.into())
@@ -466,13 +454,7 @@ impl FieldMutation {
                         .map(|c| (c.id, c))
                 })
             },
-            move |tx, id| {
-                Box::pin(async move {
-                    guanxi_store::activity::field::find_check_in(tx, tenant, rule, id)
-                        .await?
-                        .ok_or(guanxi_store::StoreError::NotFound)
-                })
-            },
+            reload_scoped::<guanxi_store::visibility::CheckIns>(tenant, rule),
         )
         .await?;
         Ok(result.into())

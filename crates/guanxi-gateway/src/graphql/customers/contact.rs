@@ -25,7 +25,7 @@ use crate::graphql::customers::customer::{CUSTOMER, Customer};
 use crate::graphql::customers::customer_input::custom_input;
 use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{ContactKey, CustomerKey, Loaders, UserKey, contact_scope};
-use crate::graphql::mutation::{Idempotent, write, write_by_id};
+use crate::graphql::mutation::{Idempotent, reload_scoped, write, write_by_id};
 use crate::graphql::platform::org::{USER, User};
 use crate::graphql::relay::{Conn, TotalCount, client_id, connection, expect_id, global_id, input_id, page_request};
 use crate::graphql::shared::{IdFilter, OrderDirection, StringFilter};
@@ -498,13 +498,7 @@ impl ContactMutation {
                     Ok((contact.id.uuid(), contact))
                 })
             },
-            move |tx, id| {
-                Box::pin(async move {
-                    guanxi_store::customers::contact::find(tx, tenant, scope, id)
-                        .await?
-                        .ok_or(guanxi_store::StoreError::NotFound)
-                })
-            },
+            reload_scoped::<guanxi_store::customers::contact::Contacts>(tenant, scope),
         )
         .await?;
         Ok(result.into())
@@ -557,13 +551,7 @@ impl ContactMutation {
                     Ok((updated.id.uuid(), updated))
                 })
             },
-            move |tx, id| {
-                Box::pin(async move {
-                    guanxi_store::customers::contact::find(tx, tenant, scope, id)
-                        .await?
-                        .ok_or(guanxi_store::StoreError::NotFound)
-                })
-            },
+            reload_scoped::<guanxi_store::customers::contact::Contacts>(tenant, scope),
         )
         .await?;
         Ok(result.into())
