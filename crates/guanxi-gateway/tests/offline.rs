@@ -20,6 +20,12 @@ fn global(kind: &str, id: Uuid) -> String {
     STANDARD.encode(format!("{kind}:{id}"))
 }
 
+/// The global id of the first customer `token` lists.
+async fn first_customer(app: &TestApp, token: &str) -> String {
+    let body = app.gql(Some(token), "{ customers(first: 1) { nodes { id } } }", json!({})).await;
+    body["data"]["customers"]["nodes"][0]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
+}
+
 /// A UUIDv7 stamped `days` ago.
 fn stamped_days_ago(days: i64) -> Uuid {
     let at = chrono::Utc::now() - chrono::Duration::days(days);
@@ -39,12 +45,7 @@ async fn interactions_with(app: &TestApp, token: &str, (customer, content): (&st
 async fn records_made_offline_keep_the_ids_the_app_gave_them_and_a_retry_is_one_record() {
     let app = spawn_demo().await;
     let rep1 = app.login("rep1@demo.local").await;
-    let customer =
-        app.gql(Some(&rep1), "{ customers(first: 1) { nodes { id } } }", json!({})).await["data"]["customers"]["nodes"]
-            [0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+    let customer = first_customer(&app, &rep1).await;
 
     // A contact made offline, and a visit record that names it before either synced.
     let contact_id = Uuid::now_v7();
@@ -123,12 +124,7 @@ async fn records_made_offline_keep_the_ids_the_app_gave_them_and_a_retry_is_one_
 async fn photos_uploaded_after_the_visit_synced_join_it_once() {
     let app = spawn_demo().await;
     let (rep1, rep2) = (app.login("rep1@demo.local").await, app.login("rep2@demo.local").await);
-    let customer =
-        app.gql(Some(&rep1), "{ customers(first: 1) { nodes { id } } }", json!({})).await["data"]["customers"]["nodes"]
-            [0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+    let customer = first_customer(&app, &rep1).await;
     let input = json!({
         "id": Uuid::now_v7().to_string(), "customerId": customer,
         "location": {"latitude": 31.23, "longitude": 121.47}, "deviceTime": chrono::Utc::now().to_rfc3339(),

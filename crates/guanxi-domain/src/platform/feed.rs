@@ -30,6 +30,12 @@ use crate::platform::change::{ChangeEvent, Operation};
 /// How long the change log serves a cursor: an older one gets `CURSOR_EXPIRED`.
 pub const RETENTION_DAYS: i64 = 90;
 
+/// Whether something of time `at` is older than the change log serves at `now`: a cursor
+/// handed out then, or the first change a cursor still waits for.
+pub fn past_retention(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    at < now - Duration::days(RETENTION_DAYS)
+}
+
 /// The most changes (or snapshot records) one page returns.
 pub const MAX_PAGE: usize = 500;
 
@@ -94,7 +100,7 @@ impl Cursor {
     /// Whether the change log no longer promises the changes this cursor waits for: it
     /// was handed out more than [`RETENTION_DAYS`] ago.
     pub fn expired(&self, now: DateTime<Utc>) -> bool {
-        self.issued_at() < now - Duration::days(RETENTION_DAYS)
+        past_retention(self.issued_at(), now)
     }
 
     /// The snapshot's next position after a page of `kind` that ended at `last` and did

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use guanxi_domain::entity::{EntityKind, Visibility};
 use guanxi_domain::platform::access::Actor;
-use guanxi_domain::platform::feed::{Bring, Bringing, Cursor, MAX_PAGE, Touched, fold, plan_bringing};
+use guanxi_domain::platform::feed::{Bring, Bringing, Cursor, MAX_PAGE, Touched, fold, past_retention, plan_bringing};
 use guanxi_store::customers::customer_owned::{LinksOf, link_counts, links};
 use guanxi_store::repo::Pick;
 use uuid::Uuid;
@@ -310,7 +310,7 @@ async fn delta(
     let conn = state(ctx).db.connection();
     let (mut events, last) =
         guanxi_store::platform::audit::since(conn, actor.tenant_id, Some(kinds), seq, first as u64).await?;
-    if events.first().is_some_and(|e| Cursor::start(&[], seq, e.occurred_at).expired(now)) {
+    if events.first().is_some_and(|e| past_retention(e.occurred_at, now)) {
         return Err(expired());
     }
     let (mut read_to, mut has_more) = (last.unwrap_or(seq), events.len() == first);
