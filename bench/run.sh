@@ -404,6 +404,14 @@ if [ -z "$only" ] || [[ "23 delta feed" =~ $only ]]; then
   feed=$(python3 bench/feed.py "$api" "$token" "$earner_token")
   echo "23 delta feed: $feed"
 fi
+# Scenario 24: bulk upsert by external key: UPSERT_ROWS customers created, updated and
+# sent unchanged, then as many contacts naming their customers by key, 1,000 per call
+# from two senders.
+upsert=null
+if [ -z "$only" ] || [[ "24 bulk upsert" =~ $only ]]; then
+  upsert=$(python3 bench/upsert.py "$api" "$token" "${UPSERT_ROWS:-20000}" 2)
+  echo "24 bulk upsert: $upsert"
+fi
 rss_kb=$(awk '/VmHWM/{print $2}' "/proc/$server/status")
 kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=
 # `scratch_copy NAME`: a copy of the seeded data for a phase that changes it (sets
@@ -493,9 +501,10 @@ fi
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out="bench/results/$size-$engine-$stamp"
-python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" "$values" "$handover" "$lead_pool" "$apq" "$feed" <<'PY'
+python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" "$values" "$handover" "$lead_pool" "$apq" "$feed" "$upsert" <<'PY'
 import json, sys, platform, os
-results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission, values, handover, lead_pool, apq, feed = sys.argv[1:]
+results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission, values, handover, lead_pool, apq, feed, upsert = sys.argv[1:]
+upsert = json.loads(upsert)
 apq = json.loads(apq)
 feed = json.loads(feed)
 lead_pool = json.loads(lead_pool)
@@ -506,7 +515,7 @@ reclaim = json.loads(reclaim)
 commission = json.loads(commission)
 rows = json.loads(results)
 cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" :\t") if os.path.exists("/proc/cpuinfo") else "?"
-report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission, "customer_values": values, "handover": handover, "lead_pool": lead_pool, "persisted_queries": apq, "delta_feed": feed,
+report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission, "customer_values": values, "handover": handover, "lead_pool": lead_pool, "persisted_queries": apq, "delta_feed": feed, "bulk_upsert": upsert,
           "machine": {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release()}, "scenarios": rows}
 floor = next((r for r in rows if r["name"].startswith("floor")), None)
 with open(out + ".json", "w") as f:
@@ -550,6 +559,10 @@ with open(out + ".md", "w") as f:
       def pages(r):
         return f"{r['rows']} changes in {r['pages']} pages, **{r['seconds']} s ({r['rows_per_second']} rows/s)**, {r['sql_per_page']['min']}–{r['sql_per_page']['max']} SQL per page"
       f.write(f"\n23 delta feed (`changesSince`, pages of 500): a rep's first sync of customers, contacts, deals, events and interactions: {pages(feed['first_sync_rep'])}. Over {feed['changes_written']} fresh changes: the admin's delta {pages(feed['delta_admin'])}; the rep's (one in ten is theirs) {pages(feed['delta_rep'])}.\n")
+    if upsert:
+      def rate(p):
+        return f"{p['rows']} rows in {p['seconds']} s = **{p['rows_per_second']} rows/s** (a call p50 {p['call_p50_s']} s, at most {p['call_max_s']} s; {p['sql_per_call']['min']}–{p['sql_per_call']['max']} SQL per call; {p['not_as_expected']} rows not as expected)"
+      f.write(f"\n24 bulk upsert (1,000 records per call, {upsert['senders']} senders): `upsertCustomers` creating {rate(upsert['create'])}; updating {rate(upsert['update'])}; unchanged {rate(upsert['unchanged'])}. `upsertContacts` creating, customers named by key: {rate(upsert['contacts'])}.\n")
     if reclaim:
       first, steady = reclaim["first"], reclaim["steady"]
       f.write(f"\n8 pool reclaim (`guanxi admin reclaim`, rule: 90 days without follow-up, won deals exempt, on a copy of the data): first run {first['reclaimed']} customers in **{first['seconds']} s** ({first['reclaimed'] / max(first['seconds'], 0.001):.0f} customers/s); steady state (the next run) {steady['reclaimed']} customers in **{steady['seconds']} s**.\n")

@@ -32,6 +32,7 @@ mod m20261203_000021_collaboration_requests;
 mod m20261203_000022_forecast;
 mod m20261204_000023_campaigns;
 mod m20261205_000024_lead_pools;
+mod m20261206_000025_external_keys;
 
 pub struct Migrator;
 
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000022_forecast::Migration),
             Box::new(m20261204_000023_campaigns::Migration),
             Box::new(m20261205_000024_lead_pools::Migration),
+            Box::new(m20261206_000025_external_keys::Migration),
         ]
     }
 }

@@ -427,6 +427,17 @@ async fn demo_customers<C: guanxi_store::ConnectionTrait>(
         demo_deal(tx, author, &pipeline, customer.id, owner(key), name).await?;
         made.push((name, customer.id, owner(key)));
     }
+    // The demo company's ERP (金蝶) knows its customers by its own codes: an upsert from
+    // source `kingdee` updates these customers instead of creating copies.
+    let codes = made.iter().enumerate().map(|(n, (_, id, _))| (format!("KD{:04}", n + 1), id.uuid())).collect();
+    guanxi_store::platform::external_key::insert(
+        tx,
+        author.tenant_id,
+        guanxi_domain::entity::EntityKind::Customer,
+        "kingdee",
+        codes,
+    )
+    .await?;
     Ok(made)
 }
 

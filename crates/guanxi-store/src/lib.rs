@@ -43,7 +43,7 @@ pub use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, Quer
 /// Inserts rows in multi-row statements sized to stay under the engines' bound-parameter
 /// limits (SQLite 32,766; PostgreSQL 65,535), counting every column of the table as bound
 /// (so a column added to the table can never push a statement over the limit).
-/// Returns how many rows it inserted.
+/// Returns how many rows it wrote.
 pub(crate) async fn insert_chunked<C, A>(conn: &C, rows: Vec<A>) -> StoreResult<u64>
 where
     C: ConnectionTrait,
@@ -52,7 +52,9 @@ where
     upsert_chunked(conn, rows, None).await
 }
 
-/// [`insert_chunked`], each statement with `on_conflict` when one is given (an upsert).
+/// [`insert_chunked`], each statement with `on_conflict` when one is given (an upsert);
+/// returns the rows the engine reports written, so a conflict's `WHERE` that refuses a row
+/// (a version check) shows in the count.
 pub(crate) async fn upsert_chunked<C, A>(
     conn: &C,
     rows: Vec<A>,
@@ -69,12 +71,15 @@ where
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
-        inserted += chunk.len() as u64;
         let mut insert = <A::Entity as sea_orm::EntityTrait>::insert_many(chunk);
         if let Some(on_conflict) = &on_conflict {
             insert = insert.on_conflict(on_conflict.clone());
         }
-        insert.exec_without_returning(conn).await?;
+        inserted += match insert.exec_without_returning(conn).await {
+            Ok(n) => n,
+            Err(DbErr::RecordNotInserted) => 0,
+            Err(e) => return Err(e.into()),
+        };
     }
     Ok(inserted)
 }

@@ -6,3 +6,4 @@ pub mod change;
 pub mod custom_field;
 pub mod feed;
 pub mod org;
+pub mod upsert;

@@ -77,6 +77,7 @@ pub struct Mutation(
     customers::customer_csv::CustomerCsvMutation,
     platform::settings::SettingsMutation,
     platform::api_keys::ApiKeyMutation,
+    integration::IntegrationMutation,
 );
 
 #[derive(async_graphql::MergedSubscription, Default)]

@@ -205,7 +205,7 @@ impl repo::Listed for Contacts {
 repo::listed!(Contacts);
 
 /// Checks a contact's manager: a live contact of the same customer, not below the contact.
-async fn check_manager<C: ConnectionTrait>(
+pub(crate) async fn check_manager<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     customer: Uuid,
@@ -238,7 +238,7 @@ async fn check_manager<C: ConnectionTrait>(
     Ok(())
 }
 
-fn active_model(fields: &ContactFields, custom_fields: &BTreeMap<String, Value>) -> contact::ActiveModel {
+pub(crate) fn active_model(fields: &ContactFields, custom_fields: &BTreeMap<String, Value>) -> contact::ActiveModel {
     contact::ActiveModel {
         name: Set(fields.name.clone()),
         gender: Set(fields.gender.map(|g| g.as_str().to_owned())),

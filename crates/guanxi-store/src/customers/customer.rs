@@ -148,8 +148,8 @@ repo::recyclable!(Customers, customer, ENTITY);
 
 repo::scoped_reads!(Customers);
 
-/// Which customers a list shows.
-fn active_model(fields: &CustomerFields) -> customer::ActiveModel {
+/// The columns a customer's fields fill.
+pub(crate) fn active_model(fields: &CustomerFields) -> customer::ActiveModel {
     customer::ActiveModel {
         kind: Set(fields.kind.as_str().to_owned()),
         customer_type: Set(fields.customer_type.as_str().to_owned()),
@@ -188,7 +188,7 @@ fn active_model(fields: &CustomerFields) -> customer::ActiveModel {
 }
 
 /// Checks the parent customer: visible, live, not the customer itself.
-async fn check_parent<C: ConnectionTrait>(
+pub(crate) async fn check_parent<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     rule: CustomerRule,
@@ -253,9 +253,27 @@ pub async fn create<C: ConnectionTrait>(
     let sequence = sequence::next(conn, tenant, "customer", &rule_of_numbers.period(today)).await?;
     let number = rule_of_numbers.format(today, sequence);
     let id = CustomerId::new();
+    let model = new_model(author, id.uuid(), number, &input, owner_department, now);
+    let model = customer::Entity::insert(model).exec_with_returning(conn).await.map_err(on_tax_id)?;
+    let created = to_domain(model)?;
+    write_tokens(conn, tenant, id.uuid(), &created.fields).await?;
+    let changes = created_changes(&created.fields, &created.number, created.owner_id, &created.custom_fields);
+    audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
+    Ok(created)
+}
+
+/// The row of a new customer: its fields, number and owner (with the owner's department).
+pub(crate) fn new_model(
+    author: &Author,
+    id: Uuid,
+    number: String,
+    input: &NewCustomer,
+    owner_department: Option<Uuid>,
+    now: chrono::DateTime<Utc>,
+) -> customer::ActiveModel {
     let mut model = active_model(&input.fields);
-    model.tenant_id = Set(tenant.uuid());
-    model.id = Set(id.uuid());
+    model.tenant_id = Set(author.tenant_id.uuid());
+    model.id = Set(id);
     model.customer_number = Set(number);
     model.owner_id = Set(input.owner_id.map(UserId::uuid));
     model.owner_department_id = Set(owner_department);
@@ -269,16 +287,21 @@ pub async fn create<C: ConnectionTrait>(
     model.created_at = Set(now);
     model.updated_at = Set(now);
     model.deleted_at = Set(None);
-    let model = customer::Entity::insert(model).exec_with_returning(conn).await.map_err(on_tax_id)?;
-    let created = to_domain(model)?;
-    write_tokens(conn, tenant, id.uuid(), &created.fields).await?;
-    let changes = ChangeSet::new()
-        .diff(&serde_json::json!({}), &created.fields)
-        .field("customerNumber", (), &created.number)
-        .field("ownerId", (), created.owner_id)
-        .field("customFields", (), &created.custom_fields);
-    audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
-    Ok(created)
+    model
+}
+
+/// The change event's content for a new customer.
+pub(crate) fn created_changes(
+    fields: &CustomerFields,
+    number: &str,
+    owner: Option<UserId>,
+    custom_fields: &BTreeMap<String, Value>,
+) -> ChangeSet {
+    ChangeSet::new()
+        .diff(&serde_json::json!({}), fields)
+        .field("customerNumber", (), number)
+        .field("ownerId", (), owner)
+        .field("customFields", (), custom_fields)
 }
 
 /// The result of merging an update input into the current customer.
@@ -404,7 +427,7 @@ pub async fn set_locked<C: ConnectionTrait>(
 /// The database refusing a second live customer with a tax id (`ux_customers_tax_id`: two
 /// writers that both passed the duplicate check, or a restore of a customer whose code a
 /// live one has taken meanwhile) is `DUPLICATE` on `taxId`.
-fn on_tax_id(error: DbErr) -> StoreError {
+pub(crate) fn on_tax_id(error: DbErr) -> StoreError {
     match error.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(message)) if message.contains("tax_id") => {
             StoreError::rejected("taxId", ErrorCode::Duplicate, guanxi_domain::customers::customer::TAX_ID_TAKEN)
@@ -651,27 +674,34 @@ async fn write_tokens<C: ConnectionTrait>(
     id: Uuid,
     fields: &CustomerFields,
 ) -> StoreResult<()> {
-    customer_search_token::Entity::delete_many()
-        .filter(customer_search_token::Column::TenantId.eq(tenant.uuid()))
-        .filter(customer_search_token::Column::CustomerId.eq(id))
-        .exec(conn)
-        .await?;
-    let phones: Vec<&str> =
-        [fields.main_phone.as_deref(), fields.finance_phone.as_deref()].into_iter().flatten().collect();
-    let tokens = guanxi_domain::customers::customer::search_tokens(&fields.name, &phones, fields.tax_id.as_deref());
-    if tokens.is_empty() {
-        return Ok(());
+    clear_tokens(conn, tenant, &[id]).await?;
+    let rows = token_rows(tenant, id, fields);
+    if !rows.is_empty() {
+        customer_search_token::Entity::insert_many(rows).exec_without_returning(conn).await?;
     }
-    let rows = tokens.into_iter().map(|token| customer_search_token::ActiveModel {
-        tenant_id: Set(tenant.uuid()),
-        token: Set(token),
-        customer_id: Set(id),
-    });
-    customer_search_token::Entity::insert_many(rows).exec_without_returning(conn).await?;
     Ok(())
 }
 
-async fn clear_tokens<C: ConnectionTrait>(conn: &C, tenant: TenantId, ids: &[Uuid]) -> StoreResult<()> {
+/// The search-token rows of a customer's fields.
+pub(crate) fn token_rows(
+    tenant: TenantId,
+    id: Uuid,
+    fields: &CustomerFields,
+) -> Vec<customer_search_token::ActiveModel> {
+    let phones: Vec<&str> =
+        [fields.main_phone.as_deref(), fields.finance_phone.as_deref()].into_iter().flatten().collect();
+    let tokens = guanxi_domain::customers::customer::search_tokens(&fields.name, &phones, fields.tax_id.as_deref());
+    tokens
+        .into_iter()
+        .map(|token| customer_search_token::ActiveModel {
+            tenant_id: Set(tenant.uuid()),
+            token: Set(token),
+            customer_id: Set(id),
+        })
+        .collect()
+}
+
+pub(crate) async fn clear_tokens<C: ConnectionTrait>(conn: &C, tenant: TenantId, ids: &[Uuid]) -> StoreResult<()> {
     customer_search_token::Entity::delete_many()
         .filter(customer_search_token::Column::TenantId.eq(tenant.uuid()))
         .filter(customer_search_token::Column::CustomerId.is_in(ids.iter().copied()))

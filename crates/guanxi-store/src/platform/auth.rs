@@ -15,7 +15,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::entity::{idempotency_key, refresh_token, session};
+use crate::entity::{idempotency_key, refresh_token, session, upsert_batch};
 use crate::error::StoreResult;
 use crate::platform::role::grants_from_json;
 
@@ -234,7 +234,8 @@ pub async fn api_key_actor<C: ConnectionTrait>(
 }
 
 /// Deletes what has expired: sessions and their refresh tokens past their end, and
-/// idempotency keys older than `keys_older_than`. Set-based, a few statements in all.
+/// idempotency keys older than `keys_older_than` with the upsert results they replay.
+/// Set-based, a few statements in all.
 pub async fn purge_expired<C: ConnectionTrait>(
     conn: &C,
     now: DateTime<Utc>,
@@ -252,5 +253,10 @@ pub async fn purge_expired<C: ConnectionTrait>(
         .exec(conn)
         .await?
         .rows_affected;
-    Ok(tokens + sessions + keys)
+    let batches = upsert_batch::Entity::delete_many()
+        .filter(upsert_batch::Column::CreatedAt.lt(now - keys_older_than))
+        .exec(conn)
+        .await?
+        .rows_affected;
+    Ok(tokens + sessions + keys + batches)
 }

@@ -10,6 +10,18 @@ use crate::error::{StoreError, StoreResult};
 
 /// The next value of sequence `name` in `period`, starting at 1.
 pub async fn next<C: ConnectionTrait>(conn: &C, tenant: TenantId, name: &str, period: &str) -> StoreResult<i64> {
+    take(conn, tenant, name, period, 1).await
+}
+
+/// Takes the next `n` values of sequence `name` in `period` in one statement (a batch's
+/// numbers) and returns the last of them.
+pub async fn take<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    name: &str,
+    period: &str,
+    n: i64,
+) -> StoreResult<i64> {
     let inserted = number_sequence::Entity::insert(number_sequence::ActiveModel {
         tenant_id: Set(tenant.uuid()),
         name: Set(name.to_owned()),
@@ -33,7 +45,7 @@ pub async fn next<C: ConnectionTrait>(conn: &C, tenant: TenantId, name: &str, pe
     }
     let statement = Query::update()
         .table("number_sequences")
-        .value("value", Expr::col("value").add(1))
+        .value("value", Expr::col("value").add(n))
         .and_where(Expr::col("tenant_id").eq(tenant.uuid()))
         .and_where(Expr::col("name").eq(name))
         .and_where(Expr::col("period").eq(period))

@@ -349,7 +349,7 @@ fn text(field: &'static str, max: usize) -> impl FnOnce(&String) -> Result<Optio
 }
 
 impl ContactFieldsInput {
-    fn merge_into(&self, base: Option<&ContactFields>) -> Result<ContactFields, Invalid> {
+    pub(crate) fn merge_into(&self, base: Option<&ContactFields>) -> Result<ContactFields, Invalid> {
         let mut invalid = Invalid::default();
         let i = &mut invalid;
         let b = base.cloned();

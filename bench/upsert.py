@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Scenario 24: bulk upsert by external key (`upsertCustomers`, `upsertContacts`).
+
+Usage: bench/upsert.py API TOKEN [ROWS] [SENDERS]. SENDERS parallel clients (2 by
+default) send calls of 1,000 records (the API's limit), each keyed by a fresh
+(source, externalId):
+
+- ROWS new customers (20,000 by default), each with a name, phone, tax-id-free ERP
+  fields and a level: the create path (numbering, duplicate check, search tokens, keys,
+  change events);
+- the same ROWS again with a new level: the update path (one versioned multi-row write);
+- the same call once more: every row unchanged (nothing written);
+- ROWS contacts naming their customers by the customers' keys.
+
+Prints one JSON line with rows per second, seconds and SQL statements per call for each.
+"""
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import benchlib
+
+api, token = sys.argv[1], sys.argv[2]
+rows = int(sys.argv[3]) if len(sys.argv) > 3 else 20_000
+senders = int(sys.argv[4]) if len(sys.argv) > 4 else 2
+BATCH = 1_000
+stamp = time.strftime("%Y%m%dT%H%M%S")
+SOURCE = f"bench-{stamp}"
+FIELDS = "results { outcome userErrors { code message } } createdCount updatedCount unchangedCount failedCount"
+CUSTOMERS = f"mutation($i: UpsertCustomersInput!) {{ upsertCustomers(input: $i) {{ {FIELDS} }} }}"
+CONTACTS = f"mutation($i: UpsertContactsInput!) {{ upsertContacts(input: $i) {{ {FIELDS} }} }}"
+CITIES = ["上海", "北京", "杭州", "苏州", "成都", "武汉", "南京", "深圳"]
+TRADES = ["机械制造", "电子科技", "新材料", "精密仪器", "环保工程", "医疗器械"]
+
+
+def customer(i, level):
+    return {"externalId": f"C{i:07d}", "name": f"{CITIES[i % 8]}{TRADES[i % 6]}同步{i}号有限公司",
+            "mainPhone": f"021-{60000000 + i}", "industry": TRADES[i % 6], "province": CITIES[i % 8],
+            "level": level, "address": f"{CITIES[i % 8]}市工业园区{i % 500}号"}
+
+
+def contact(i):
+    return {"externalId": f"P{i:07d}", "customerExternalId": f"C{i:07d}", "name": f"联系人{i}",
+            "mobile": f"138{i % 100000000:08d}", "title": "采购经理"}
+
+
+def phase(query, field, make, outcome):
+    """Sends ROWS records made by `make` in calls of 1,000; returns the phase's figures."""
+    def send(batch):
+        records = [make(i) for i in range(batch * BATCH, min((batch + 1) * BATCH, rows))]
+        payload, seconds, statements = benchlib.gql(api, token, query, {"i": {"source": SOURCE, "records": records}})
+        assert not payload.get("errors"), payload
+        results = payload["data"][field]["results"]
+        wrong = [r for r in results if r["outcome"] != outcome]
+        return len(wrong), seconds, statements, wrong[:1]
+
+    started = time.time()
+    with ThreadPoolExecutor(senders) as pool:
+        calls = list(pool.map(send, range((rows + BATCH - 1) // BATCH)))
+    seconds = time.time() - started
+    took = sorted(c[1] for c in calls)
+    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_second": round(rows / seconds),
+            "call_p50_s": took[len(took) // 2], "call_max_s": took[-1],
+            "sql_per_call": {"min": min(c[2] for c in calls), "max": max(c[2] for c in calls)},
+            "not_as_expected": sum(c[0] for c in calls), "example": next((c[3] for c in calls if c[3]), None)}
+
+
+report = {"senders": senders, "batch": BATCH}
+report["create"] = phase(CUSTOMERS, "upsertCustomers", lambda i: customer(i, "A"), "CREATED")
+report["update"] = phase(CUSTOMERS, "upsertCustomers", lambda i: customer(i, "B"), "UPDATED")
+report["unchanged"] = phase(CUSTOMERS, "upsertCustomers", lambda i: customer(i, "B"), "UNCHANGED")
+report["contacts"] = phase(CONTACTS, "upsertContacts", contact, "CREATED")
+print(json.dumps(report, ensure_ascii=False))

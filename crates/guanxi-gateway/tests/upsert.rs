@@ -1,0 +1,363 @@
+//! Bulk upsert by external key, over HTTP: creates, updates and unchanged rows by
+//! `(source, externalId)`, row failures under PARTIAL and ALL_OR_NOTHING, references by
+//! key, the duplicate rule, idempotent retries, data scope and tenants, and statements
+//! that do not grow with the rows.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+const CUSTOMERS: &str = "mutation($i: UpsertCustomersInput!) { upsertCustomers(input: $i) {
+    results { index externalId outcome id userErrors { field code message } }
+    createdCount updatedCount unchangedCount failedCount skippedCount userErrors { code message } } }";
+
+const FIND: &str = "query($n: String!) { customers(first: 5, filter: {name: {eq: $n}}) {
+    nodes { id name version mainPhone level customerNumber owner { email } parent { name } } } }";
+
+async fn upsert(app: &TestApp, token: &str, input: Value) -> Value {
+    let body = app.gql(Some(token), CUSTOMERS, json!({"i": input})).await;
+    let payload = body["data"]["upsertCustomers"].clone();
+    assert!(payload.is_object(), "{body}");
+    payload
+}
+
+fn outcomes(payload: &Value) -> Vec<String> {
+    payload["results"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap().to_owned()).collect()
+}
+
+async fn found(app: &TestApp, token: &str, name: &str) -> Vec<Value> {
+    let body = app.gql(Some(token), FIND, json!({"n": name})).await;
+    body["data"]["customers"]["nodes"].as_array().unwrap_or_else(|| panic!("{body}")).clone()
+}
+
+fn erp(key: &str, name: &str) -> Value {
+    json!({"externalId": key, "name": name, "mainPhone": "021-55550101", "level": "A"})
+}
+
+#[tokio::test]
+async fn customers_are_created_updated_and_left_unchanged_by_their_external_keys() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let rep1 = app.user_id(&admin, "rep1@demo.local").await;
+
+    let first = json!({"source": "kingdee", "records": [
+        erp("K-001", "同步测试集团有限公司"),
+        {"externalId": "K-002", "name": "同步测试分公司甲", "parentExternalId": "K-000"},
+        {"externalId": "K-003", "name": "同步测试乙贸易有限公司", "ownerId": rep1, "customFields": {}},
+    ]});
+    // K-000 is not stored yet: that row fails, the others are written (PARTIAL).
+    let payload = upsert(&app, &admin, first).await;
+    assert_eq!(outcomes(&payload), ["CREATED", "FAILED", "CREATED"], "{payload}");
+    assert_eq!(payload["results"][1]["userErrors"][0]["field"], "parentExternalId", "{payload}");
+    assert_eq!((payload["createdCount"].as_i64(), payload["failedCount"].as_i64()), (Some(2), Some(1)));
+    let group = found(&app, &admin, "同步测试集团有限公司").await;
+    assert_eq!(group.len(), 1);
+    assert_eq!(group[0]["id"], payload["results"][0]["id"]);
+    assert!(group[0]["customerNumber"].as_str().unwrap().starts_with("KH"), "numbered: {group:?}");
+    assert_eq!(group[0]["owner"]["email"], "admin@demo.local", "a new customer defaults to the caller");
+    assert_eq!(found(&app, &admin, "同步测试乙贸易有限公司").await[0]["owner"]["email"], "rep1@demo.local");
+    // Search finds it by its tokens, as one typed in would be.
+    let body = app
+        .gql(Some(&admin), "{ customers(first: 5, filter: {search: \"同步测试集团\"}) { nodes { id } } }", json!({}))
+        .await;
+    assert_eq!(body["data"]["customers"]["nodes"][0]["id"], group[0]["id"], "{body}");
+
+    // Again, with the parent now by key and one field changed: one update, one create,
+    // the rest unchanged (no version bumped).
+    let second = json!({"source": "kingdee", "records": [
+        erp("K-001", "同步测试集团有限公司"),
+        {"externalId": "K-002", "name": "同步测试分公司甲", "parentExternalId": "K-001"},
+        {"externalId": "K-003", "level": "B"},
+    ]});
+    let payload = upsert(&app, &admin, second.clone()).await;
+    assert_eq!(outcomes(&payload), ["UNCHANGED", "CREATED", "UPDATED"], "{payload}");
+    assert_eq!(found(&app, &admin, "同步测试集团有限公司").await[0]["version"], 1);
+    let branch = found(&app, &admin, "同步测试分公司甲").await;
+    assert_eq!(branch[0]["parent"]["name"], "同步测试集团有限公司");
+    let trader = found(&app, &admin, "同步测试乙贸易有限公司").await;
+    assert_eq!((trader[0]["level"].as_str(), trader[0]["version"].as_i64()), (Some("B"), Some(2)));
+    assert_eq!(trader[0]["owner"]["email"], "rep1@demo.local", "an update leaves the owner alone");
+
+    // The same call once more writes nothing at all.
+    let payload = upsert(&app, &admin, second).await;
+    assert_eq!(outcomes(&payload), ["UNCHANGED", "UNCHANGED", "UNCHANGED"], "{payload}");
+    let history = "query($id: ID!) { history(id: $id, first: 20) { nodes { operation } } }";
+    let body = app.gql(Some(&admin), history, json!({"id": trader[0]["id"]})).await;
+    let ops: Vec<&str> = body["data"]["history"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|n| n["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops.iter().filter(|o| **o == "CREATE").count(), 1, "{body}");
+    assert_eq!(ops.iter().filter(|o| **o == "UPDATE").count(), 1, "one change event per real change: {body}");
+
+    // Another source's key is another key: the same code from the finance system is a
+    // new customer, and the duplicate rule sees the phone it shares with K-001.
+    let payload = upsert(&app, &admin, json!({"source": "u8", "records": [erp("K-001", "同步测试财务客户")]})).await;
+    assert_eq!(outcomes(&payload), ["FAILED"], "{payload}");
+    assert_eq!(payload["results"][0]["userErrors"][0]["code"], "DUPLICATE");
+    let payload =
+        upsert(&app, &admin, json!({"source": "u8", "records": [{"externalId": "K-001", "name": "同步测试财务客户"}]}))
+            .await;
+    assert_eq!(outcomes(&payload), ["CREATED"], "{payload}");
+}
+
+#[tokio::test]
+async fn failed_rows_say_why_and_all_or_nothing_writes_none() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let taken = "query { customers(first: 1, filter: {name: {eq: \"上海明远机械制造有限公司\"}}) { nodes { taxId } } }";
+    let body = app.gql(Some(&admin), taken, json!({})).await;
+    let tax_id = body["data"]["customers"]["nodes"][0]["taxId"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+
+    let records = json!([
+        erp("E-1", "全有全无甲公司"),
+        {"externalId": "E-2", "name": "全有全无乙公司", "mainPhone": "not a phone"},
+        {"externalId": "E-1", "name": "重复键公司"},
+        {"externalId": "E-3", "name": "全有全无丙公司", "taxId": tax_id},
+        {"externalId": "   ", "name": "空键公司"},
+        {"externalId": "E-4"},
+    ]);
+    let payload =
+        upsert(&app, &admin, json!({"source": "erp", "mode": "ALL_OR_NOTHING", "records": records.clone()})).await;
+    assert_eq!(outcomes(&payload), ["SKIPPED", "FAILED", "FAILED", "FAILED", "FAILED", "FAILED"], "{payload}");
+    let error = |row: usize| {
+        let e = &payload["results"][row]["userErrors"][0];
+        (e["field"].as_str().unwrap_or("").to_owned(), e["code"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(error(1), ("mainPhone".into(), "INVALID".into()));
+    assert_eq!(error(2), ("externalId".into(), "DUPLICATE".into()));
+    assert_eq!(error(3), ("taxId".into(), "DUPLICATE".into()), "a tax id names one company, whatever the policy");
+    assert_eq!(error(4), ("externalId".into(), "INVALID".into()));
+    assert_eq!(error(5), ("name".into(), "REQUIRED".into()), "{payload}");
+    assert_eq!(payload["results"][0]["id"], Value::Null);
+    assert!(found(&app, &admin, "全有全无甲公司").await.is_empty(), "nothing written");
+
+    // PARTIAL writes the good row only.
+    let payload = upsert(&app, &admin, json!({"source": "erp", "records": records})).await;
+    assert_eq!(outcomes(&payload), ["CREATED", "FAILED", "FAILED", "FAILED", "FAILED", "FAILED"], "{payload}");
+    assert_eq!(found(&app, &admin, "全有全无甲公司").await.len(), 1);
+
+    // Two new rows naming one company in a call: the second is the duplicate (BLOCK on
+    // a shared tax id; the WARN policy's name match unless confirmed).
+    let twins = json!({"source": "erp", "records": [
+        {"externalId": "T-1", "name": "孪生客户有限公司", "taxId": "91110108551385082Q"},
+        {"externalId": "T-2", "name": "孪生客户有限公司"},
+        {"externalId": "T-3", "name": "另一孪生公司", "taxId": "91110108551385082Q"},
+    ]});
+    let payload = upsert(&app, &admin, twins.clone()).await;
+    assert_eq!(outcomes(&payload), ["CREATED", "FAILED", "FAILED"], "{payload}");
+    assert_eq!(payload["results"][1]["userErrors"][0]["code"], "DUPLICATE");
+    let mut confirmed = twins;
+    confirmed["confirmDuplicates"] = json!(true);
+    let payload = upsert(&app, &admin, confirmed).await;
+    assert_eq!(outcomes(&payload), ["UNCHANGED", "CREATED", "FAILED"], "{payload}");
+    assert_eq!(payload["results"][2]["userErrors"][0]["field"], "taxId");
+
+    // The call as a whole: too many rows, a bad source.
+    let many: Vec<Value> =
+        (0..1001).map(|n| json!({"externalId": format!("M-{n}"), "name": format!("多{n}")})).collect();
+    let body = app.gql(Some(&admin), CUSTOMERS, json!({"i": {"source": "erp", "records": many}})).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    let body = app.gql(Some(&admin), CUSTOMERS, json!({"i": {"source": "金蝶", "records": []}})).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+}
+
+#[tokio::test]
+async fn a_retried_call_answers_what_the_first_did_and_writes_nothing() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let input = json!({"source": "erp", "idempotencyKey": "batch-0001", "records": [
+        erp("R-1", "重试测试甲公司"), {"externalId": "R-2", "name": "重试测试乙公司", "email": "bad"},
+    ]});
+    let first = upsert(&app, &admin, input.clone()).await;
+    assert_eq!(outcomes(&first), ["CREATED", "FAILED"], "{first}");
+    // Meanwhile the record changes; the retry still answers the first call's results.
+    upsert(&app, &admin, json!({"source": "erp", "records": [{"externalId": "R-1", "level": "C"}]})).await;
+    let again = upsert(&app, &admin, input.clone()).await;
+    assert_eq!(again["results"], first["results"], "a replay answers the same rows");
+    let stored = found(&app, &admin, "重试测试甲公司").await;
+    assert_eq!((stored.len(), stored[0]["level"].as_str()), (1, Some("C")), "the replay wrote nothing");
+
+    let mut other = input;
+    other["records"][0]["name"] = json!("重试测试丙公司");
+    let payload = upsert(&app, &admin, other).await;
+    assert_eq!(payload["userErrors"][0]["code"], "IDEMPOTENCY_KEY_REUSED", "{payload}");
+    assert_eq!(payload["results"], json!([]));
+}
+
+#[tokio::test]
+async fn an_upsert_sees_only_the_callers_scope_and_tenant_and_transfers_need_the_right() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let rep1 = app.login("rep1@demo.local").await;
+    let rep3_id = app.user_id(&admin, "rep3@demo.local").await;
+
+    // The admin files a customer of rep3's under a key.
+    let payload = upsert(
+        &app,
+        &admin,
+        json!({"source": "erp", "records": [{"externalId": "S-1", "name": "范围测试公司", "ownerId": rep3_id}]}),
+    )
+    .await;
+    assert_eq!(outcomes(&payload), ["CREATED"], "{payload}");
+
+    // rep1 cannot see it: the key is refused, and nothing changes.
+    let payload = upsert(&app, &rep1, json!({"source": "erp", "records": [{"externalId": "S-1", "level": "Z"}]})).await;
+    assert_eq!(outcomes(&payload), ["FAILED"], "{payload}");
+    assert_eq!(payload["results"][0]["userErrors"][0]["code"], "FORBIDDEN");
+    assert_eq!(payload["results"][0]["id"], Value::Null, "no id of a record rep1 may not see");
+    assert_eq!(found(&app, &admin, "范围测试公司").await[0]["version"], 1);
+
+    // Giving a new customer to someone else needs customer.transfer, which reps lack.
+    let payload = upsert(
+        &app,
+        &rep1,
+        json!({"source": "erp", "records": [{"externalId": "S-2", "name": "转给别人公司", "ownerId": rep3_id}]}),
+    )
+    .await;
+    assert_eq!(payload["results"][0]["userErrors"][0]["code"], "FORBIDDEN", "{payload}");
+
+    // The admin moves S-1 to rep1 by key: its records follow, and rep1 sees it now.
+    let payload = upsert(
+        &app,
+        &admin,
+        json!({"source": "erp", "records": [
+            {"externalId": "S-1", "ownerId": app.user_id(&admin, "rep1@demo.local").await}
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&payload), ["UPDATED"], "{payload}");
+    assert_eq!(found(&app, &rep1, "范围测试公司").await[0]["owner"]["email"], "rep1@demo.local");
+
+    // Another tenant's keys are its own.
+    let other = app.second_tenant("upsert-other").await;
+    let payload = upsert(&app, &other, json!({"source": "erp", "records": [erp("S-1", "另一租户公司")]})).await;
+    assert_eq!(outcomes(&payload), ["CREATED"], "{payload}");
+    assert!(found(&app, &admin, "另一租户公司").await.is_empty());
+    assert_eq!(found(&app, &admin, "范围测试公司").await[0]["version"], 2);
+}
+
+#[tokio::test]
+async fn an_upsert_call_costs_the_same_statements_for_2_or_12_rows() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let call = |prefix: &str, n: usize, level: &str| {
+        let records: Vec<Value> = (0..n)
+            .map(|i| {
+                json!({"externalId": format!("{prefix}-{i}"), "name": format!("语句计数{prefix}{i}号有限公司"),
+                       "mainPhone": format!("0571-8{i:03}{n:04}"), "level": level})
+            })
+            .collect();
+        json!({"query": CUSTOMERS, "variables": {"i": {"source": "erp", "records": records}}})
+    };
+    let mut counts = Vec::new();
+    for (prefix, n) in [("small", 2), ("large", 12)] {
+        let created = app.post(Some(&admin), &call(prefix, n, "A")).await;
+        assert_eq!(created.body["data"]["upsertCustomers"]["createdCount"], n, "{}", created.body);
+        let updated = app.post(Some(&admin), &call(prefix, n, "B")).await;
+        assert_eq!(updated.body["data"]["upsertCustomers"]["updatedCount"], n, "{}", updated.body);
+        let unchanged = app.post(Some(&admin), &call(prefix, n, "B")).await;
+        assert_eq!(unchanged.body["data"]["upsertCustomers"]["unchangedCount"], n, "{}", unchanged.body);
+        counts.push((created.statements, updated.statements, unchanged.statements));
+    }
+    assert_eq!(counts[0], counts[1], "statements per call do not grow with its rows");
+    assert!(counts[0].0 > 0, "the statement counter is on: {counts:?}");
+}
+
+const CONTACTS: &str = "mutation($i: UpsertContactsInput!) { upsertContacts(input: $i) {
+    results { index externalId outcome id userErrors { field code message } }
+    createdCount updatedCount unchangedCount failedCount skippedCount userErrors { code message } } }";
+
+async fn upsert_contacts(app: &TestApp, token: &str, input: Value) -> Value {
+    let body = app.gql(Some(token), CONTACTS, json!({"i": input})).await;
+    let payload = body["data"]["upsertContacts"].clone();
+    assert!(payload.is_object(), "{body}");
+    payload
+}
+
+#[tokio::test]
+async fn contacts_name_their_customer_by_its_key_and_stay_with_it() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let rep1 = app.login("rep1@demo.local").await;
+    let rep1_id = app.user_id(&admin, "rep1@demo.local").await;
+    let payload = upsert(
+        &app,
+        &admin,
+        json!({"source": "erp", "records": [
+            {"externalId": "C-1", "name": "联系人同步甲公司", "ownerId": rep1_id},
+            {"externalId": "C-2", "name": "联系人同步乙公司"},
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&payload), ["CREATED", "CREATED"], "{payload}");
+    let other_customer = payload["results"][1]["id"].clone();
+
+    let records = json!([
+        {"externalId": "P-1", "customerExternalId": "C-1", "name": "张伟", "mobile": "13800138001", "title": "采购经理"},
+        {"externalId": "P-2", "customerExternalId": "C-9", "name": "李娜"},
+        {"externalId": "P-3", "name": "王芳"},
+        {"externalId": "P-4", "customerId": other_customer, "name": "赵强", "decisionRole": "DECISION_MAKER"},
+    ]);
+    let payload =
+        upsert_contacts(&app, &admin, json!({"source": "erp", "mode": "ALL_OR_NOTHING", "records": records})).await;
+    assert_eq!(outcomes(&payload), ["SKIPPED", "FAILED", "FAILED", "SKIPPED"], "{payload}");
+    assert_eq!(payload["results"][1]["userErrors"][0]["field"], "customerExternalId");
+    assert_eq!(payload["results"][2]["userErrors"][0]["code"], "REQUIRED");
+
+    let payload = upsert_contacts(&app, &admin, json!({"source": "erp", "records": records})).await;
+    assert_eq!(outcomes(&payload), ["CREATED", "FAILED", "FAILED", "CREATED"], "{payload}");
+    let contact = "query($id: ID!) { node(id: $id) { ... on Contact { name mobile title version owner { email } customer { name } } } }";
+    let body = app.gql(Some(&admin), contact, json!({"id": payload["results"][0]["id"]})).await;
+    let node = &body["data"]["node"];
+    assert_eq!(node["customer"]["name"], "联系人同步甲公司", "{body}");
+    assert_eq!(node["owner"]["email"], "rep1@demo.local", "a new contact belongs to its customer's owner");
+
+    // An update changes only what it gives; the same row again is unchanged; a contact
+    // stays with its customer.
+    let update = json!({"source": "erp", "records": [
+        {"externalId": "P-1", "title": "采购总监"},
+        {"externalId": "P-4", "customerExternalId": "C-2", "name": "赵强", "decisionRole": "DECISION_MAKER"},
+        {"externalId": "P-1", "customerExternalId": "C-2"},
+    ]});
+    let payload = upsert_contacts(&app, &admin, update).await;
+    assert_eq!(outcomes(&payload), ["UPDATED", "UNCHANGED", "FAILED"], "{payload}");
+    let payload = upsert_contacts(
+        &app,
+        &admin,
+        json!({"source": "erp", "records": [
+            {"externalId": "P-1", "customerExternalId": "C-2"},
+        ]}),
+    )
+    .await;
+    assert_eq!(payload["results"][0]["userErrors"][0]["code"], "ILLEGAL_STATE", "{payload}");
+    let body = app
+        .gql(
+            Some(&rep1),
+            "{ contacts(first: 50, filter: {name: {eq: \"张伟\"}}) { nodes { title mobile version } } }",
+            json!({}),
+        )
+        .await;
+    let mine: Vec<&Value> =
+        body["data"]["contacts"]["nodes"].as_array().unwrap().iter().filter(|c| c["mobile"] == "13800138001").collect();
+    assert_eq!(mine.len(), 1, "{body}");
+    assert_eq!((mine[0]["title"].as_str(), mine[0]["version"].as_i64()), (Some("采购总监"), Some(2)));
+
+    // rep1 may not write under the admin's customer: no such customer for them.
+    let payload = upsert_contacts(
+        &app,
+        &rep1,
+        json!({"source": "erp", "records": [
+            {"externalId": "P-9", "customerExternalId": "C-2", "name": "越权联系人"},
+            {"externalId": "P-4", "title": "改不了"},
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&payload), ["FAILED", "FAILED"], "{payload}");
+    assert_eq!(payload["results"][0]["userErrors"][0]["code"], "NOT_FOUND", "{payload}");
+    assert_eq!(payload["results"][1]["userErrors"][0]["code"], "FORBIDDEN", "{payload}");
+}

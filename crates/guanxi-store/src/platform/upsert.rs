@@ -1,0 +1,154 @@
+//! What every kind's bulk upsert shares: reading the records a call's keys name through
+//! the caller's scope, deciding what each row's key names, and writing a call's changed
+//! records in one versioned multi-row statement.
+
+use std::collections::{HashMap, HashSet};
+
+use guanxi_domain::entity::EntityKind;
+use guanxi_domain::ids::TenantId;
+use guanxi_domain::platform::upsert::{self, Outcome, RowResult};
+use guanxi_domain::{ErrorCode, Invalid};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter};
+use uuid::Uuid;
+
+use crate::error::{StoreError, StoreResult};
+use crate::platform::external_key;
+use crate::repo::Scoped;
+
+/// The records a call's keys name: the keys stored for `source` (one statement), and
+/// the records among them the caller's scope shows, deleted ones included (one more).
+pub struct Staged<M> {
+    pub stored: HashMap<String, Uuid>,
+    pub current: HashMap<Uuid, M>,
+}
+
+impl<M> Staged<M> {
+    /// What row `key` names: nothing yet (a create), a live record the caller may write,
+    /// or a refusal — a key repeated from an earlier row, a record outside the caller's
+    /// scope (its id is not given away), or one in the recycle bin.
+    pub fn named(
+        &self,
+        key: &str,
+        repeat: Option<usize>,
+        deleted: impl Fn(&M) -> bool,
+        label: &str,
+    ) -> Result<Option<&M>, Invalid> {
+        if let Some(first) = repeat {
+            return Err(upsert::repeated(first));
+        }
+        let Some(id) = self.stored.get(key) else { return Ok(None) };
+        match self.current.get(id) {
+            None => Err(Invalid::one(
+                "externalId",
+                ErrorCode::Forbidden,
+                format!("this externalId names a {label} outside your data scope"),
+            )),
+            Some(m) if deleted(m) => Err(Invalid::one(
+                "externalId",
+                ErrorCode::IllegalState,
+                format!("this externalId names a {label} in the recycle bin; restore it first"),
+            )),
+            Some(m) => Ok(Some(m)),
+        }
+    }
+}
+
+pub async fn stage<R, C>(
+    conn: &C,
+    tenant: TenantId,
+    scope: R::Scope,
+    (kind, source): (EntityKind, &str),
+    keys: &[String],
+    id_of: impl Fn(&<R::Entity as EntityTrait>::Model) -> Uuid,
+) -> StoreResult<Staged<<R::Entity as EntityTrait>::Model>>
+where
+    R: Scoped,
+    C: ConnectionTrait,
+{
+    let stored = external_key::lookup(conn, tenant, kind, source, keys.iter().map(String::as_str)).await?;
+    let current = if stored.is_empty() {
+        HashMap::new()
+    } else {
+        R::visible(conn.get_database_backend(), tenant, scope)
+            .filter(R::ID.is_in(stored.values().copied()))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|m| (id_of(&m), m))
+            .collect()
+    };
+    Ok(Staged { stored, current })
+}
+
+/// A table's tenant, id and version columns.
+pub type KeyAndVersion<E> = (<E as EntityTrait>::Column, <E as EntityTrait>::Column, <E as EntityTrait>::Column);
+
+/// Writes changed records over their stored rows in multi-row statements (`INSERT … ON
+/// CONFLICT (tenant_id, id) DO UPDATE`), each row carrying its next version: a row whose
+/// stored version moved meanwhile is not written, and the call fails rather than write
+/// over it. `fixed` names the columns an update never changes.
+pub async fn write_versioned<A, C>(
+    conn: &C,
+    rows: Vec<A>,
+    (tenant_id, id, version): KeyAndVersion<A::Entity>,
+    fixed: impl Fn(&<A::Entity as EntityTrait>::Column) -> bool,
+    on_error: impl Fn(sea_orm::DbErr) -> StoreError,
+) -> StoreResult<()>
+where
+    A: ActiveModelTrait + Send + 'static,
+    C: ConnectionTrait,
+{
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let expected = rows.len() as u64;
+    let mut on_conflict = OnConflict::columns([tenant_id, id]);
+    on_conflict.update_columns(<A::Entity as EntityTrait>::Column::iter().filter(|c| !fixed(c))).action_and_where(
+        Expr::col((A::Entity::default(), version)).add(1).eq(Expr::col((Alias::new("excluded"), version))),
+    );
+    let written = crate::upsert_chunked(conn, rows, Some(on_conflict)).await.map_err(|e| match e {
+        StoreError::Database(db) => on_error(db),
+        other => other,
+    })?;
+    if written != expected {
+        // Unreachable under the tenant's write lock; never write over a change.
+        return Err(StoreError::rejected(
+            "records",
+            ErrorCode::VersionConflict,
+            "records changed while the call ran: send it again",
+        ));
+    }
+    Ok(())
+}
+
+/// A stored row with the columns `changed` sets laid over it, every column set (so a
+/// call's rows all write the same columns).
+pub fn overlay<A: ActiveModelTrait>(stored: A, changed: &A) -> A {
+    let mut row = stored.reset_all();
+    for column in <A::Entity as EntityTrait>::Column::iter() {
+        if let sea_orm::ActiveValue::Set(value) = changed.get(column) {
+            row.set(column, value);
+        }
+    }
+    row
+}
+
+/// Turns the rows the checks against the tenant refused into failures and returns every
+/// failed row, so the caller drops them from what it writes.
+pub fn refuse(results: &mut [RowResult], refused: Vec<(usize, Invalid)>) -> HashSet<usize> {
+    for (row, invalid) in refused {
+        let key = std::mem::take(&mut results[row].external_id);
+        results[row] = RowResult::failed(key, invalid);
+    }
+    results.iter().enumerate().filter(|(_, r)| r.outcome == Outcome::Failed).map(|(i, _)| i).collect()
+}
+
+/// A check's refusal as a value, so a row can fail alone; other errors still end the call.
+pub fn rejection(result: StoreResult<()>) -> StoreResult<Option<Invalid>> {
+    match result {
+        Ok(()) => Ok(None),
+        Err(StoreError::Rejected(invalid)) => Ok(Some(invalid)),
+        Err(other) => Err(other),
+    }
+}
