@@ -27,6 +27,9 @@ senders = int(sys.argv[4]) if len(sys.argv) > 4 else 2
 BATCH = 1_000
 stamp = time.strftime("%Y%m%dT%H%M%S")
 SOURCE = f"bench-{stamp}"
+# Names and phones differ from run to run (for about seven hours, up to 100,000 rows), so
+# a rerun on the same data creates rather than meeting the duplicate rule.
+RUN = int(time.time()) // 60 % 399
 FIELDS = "results { outcome userErrors { code message } } createdCount updatedCount unchangedCount failedCount"
 CUSTOMERS = f"mutation($i: UpsertCustomersInput!) {{ upsertCustomers(input: $i) {{ {FIELDS} }} }}"
 CONTACTS = f"mutation($i: UpsertContactsInput!) {{ upsertContacts(input: $i) {{ {FIELDS} }} }}"
@@ -35,8 +38,8 @@ TRADES = ["机械制造", "电子科技", "新材料", "精密仪器", "环保�
 
 
 def customer(i, level):
-    return {"externalId": f"C{i:07d}", "name": f"{CITIES[i % 8]}{TRADES[i % 6]}同步{i}号有限公司",
-            "mainPhone": f"021-{60000000 + i}", "industry": TRADES[i % 6], "province": CITIES[i % 8],
+    return {"externalId": f"C{i:07d}", "name": f"{CITIES[i % 8]}{TRADES[i % 6]}同步{RUN}-{i}号有限公司",
+            "mainPhone": f"021-{60000000 + RUN * 100_000 + i}", "industry": TRADES[i % 6], "province": CITIES[i % 8],
             "level": level, "address": f"{CITIES[i % 8]}市工业园区{i % 500}号"}
 
 

@@ -94,6 +94,34 @@ async fn customers_are_created_updated_and_left_unchanged_by_their_external_keys
     assert_eq!(ops.iter().filter(|o| **o == "CREATE").count(), 1, "{body}");
     assert_eq!(ops.iter().filter(|o| **o == "UPDATE").count(), 1, "one change event per real change: {body}");
 
+    // No loop in the tree, whether through stored parents or through the call's own rows.
+    let payload = upsert(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [
+        {"externalId": "K-001", "parentExternalId": " K-002 "}]}),
+    )
+    .await;
+    assert_eq!(payload["results"][0]["userErrors"][0]["code"], "CYCLE", "padded keys are trimmed: {payload}");
+    upsert(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [
+        {"externalId": "L-1", "name": "环甲有限公司"}, {"externalId": "L-2", "name": "环乙有限公司"}]}),
+    )
+    .await;
+    let payload = upsert(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [
+        {"externalId": "L-1", "parentExternalId": "L-2"}, {"externalId": "L-2", "parentExternalId": "L-1"}]}),
+    )
+    .await;
+    assert_eq!(outcomes(&payload)[1], "FAILED", "{payload}");
+    assert_eq!(payload["results"][1]["userErrors"][0]["code"], "CYCLE", "{payload}");
+    let parents = [found(&app, &admin, "环甲有限公司").await, found(&app, &admin, "环乙有限公司").await];
+    assert!(parents.iter().any(|p| p[0]["parent"].is_null()), "no loop written: {parents:?}");
+
     // Another source's key is another key: the same code from the finance system is a
     // new customer, and the duplicate rule sees the phone it shares with K-001.
     let payload = upsert(&app, &admin, json!({"source": "u8", "records": [erp("K-001", "同步测试财务客户")]})).await;
@@ -156,6 +184,23 @@ async fn failed_rows_say_why_and_all_or_nothing_writes_none() {
     let payload = upsert(&app, &admin, confirmed).await;
     assert_eq!(outcomes(&payload), ["UNCHANGED", "CREATED", "FAILED"], "{payload}");
     assert_eq!(payload["results"][2]["userErrors"][0]["field"], "taxId");
+
+    // A tax id one row moves away is free for a later row of the same call (the demo's
+    // ERP knows 上海明远 as KD0001).
+    let taken = "query { customers(first: 1, filter: {name: {eq: \"苏州恒信电子科技有限公司\"}}) { nodes { taxId } } }";
+    let body = app.gql(Some(&admin), taken, json!({})).await;
+    let second = body["data"]["customers"]["nodes"][0]["taxId"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    let payload = upsert(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [
+            {"externalId": "KD0002", "taxId": null},
+            {"externalId": "KD0001", "taxId": second},
+            {"externalId": "KD0100", "name": "接手税号有限公司", "taxId": tax_id},
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&payload), ["UPDATED", "UPDATED", "CREATED"], "{payload}");
 
     // The call as a whole: too many rows, a bad source.
     let many: Vec<Value> =
@@ -298,7 +343,7 @@ async fn contacts_name_their_customer_by_its_key_and_stay_with_it() {
     let other_customer = payload["results"][1]["id"].clone();
 
     let records = json!([
-        {"externalId": "P-1", "customerExternalId": "C-1", "name": "张伟", "mobile": "13800138001", "title": "采购经理"},
+        {"externalId": "P-1", "customerExternalId": " C-1 ", "name": "张伟", "mobile": "13800138001", "title": "采购经理"},
         {"externalId": "P-2", "customerExternalId": "C-9", "name": "李娜"},
         {"externalId": "P-3", "name": "王芳"},
         {"externalId": "P-4", "customerId": other_customer, "name": "赵强", "decisionRole": "DECISION_MAKER"},

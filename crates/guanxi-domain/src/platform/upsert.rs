@@ -63,7 +63,11 @@ pub fn parse_source(raw: &str) -> Result<String, FieldError> {
     if valid {
         Ok(source.to_owned())
     } else {
-        Err(FieldError::new("source", ErrorCode::Invalid, "a source is 1 to 40 letters, digits, dashes or dots"))
+        Err(FieldError::new(
+            "source",
+            ErrorCode::Invalid,
+            "a source is 1 to 40 letters, digits, dashes, underscores or dots",
+        ))
     }
 }
 

@@ -205,7 +205,7 @@ impl repo::Listed for Contacts {
 repo::listed!(Contacts);
 
 /// Checks a contact's manager: a live contact of the same customer, not below the contact.
-pub(crate) async fn check_manager<C: ConnectionTrait>(
+async fn check_manager<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     customer: Uuid,

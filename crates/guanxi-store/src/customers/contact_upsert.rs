@@ -192,7 +192,8 @@ async fn check_customers<C: ConnectionTrait>(
 }
 
 /// Managers the rows set: live contacts of the same customer (one statement); a stored
-/// contact that gets a new manager is also checked for a loop (walked per such row).
+/// contact that gets a new manager is also checked for a loop in the chain as the call
+/// leaves it (walked per such row, see `closes_loop`).
 async fn check_managers<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
@@ -216,6 +217,11 @@ async fn check_managers<C: ConnectionTrait>(
             .into_iter()
             .collect()
     };
+    let pending: HashMap<Uuid, Option<Uuid>> =
+        planned.iter().map(|p| (p.id, p.fields.manager_id.map(ContactId::uuid))).collect();
+    let tenant = author.tenant_id.uuid();
+    let stored_manager =
+        |id: Uuid| async move { Ok(row::Entity::find_by_id((tenant, id)).one(conn).await?.and_then(|c| c.manager_id)) };
     let mut refused = Vec::new();
     for p in planned {
         let Some(manager) = manager_of(p) else { continue };
@@ -224,19 +230,8 @@ async fn check_managers<C: ConnectionTrait>(
                 p.row,
                 Invalid::one("managerId", ErrorCode::NotFound, "the manager must be a contact of the same customer"),
             ));
-        } else if p.before.is_some()
-            && let Some(invalid) = upsert_kit::rejection(
-                contact::check_manager(
-                    conn,
-                    author.tenant_id,
-                    p.customer,
-                    Some(ContactId::from_uuid(p.id)),
-                    Some(manager),
-                )
-                .await,
-            )?
-        {
-            refused.push((p.row, invalid));
+        } else if p.before.is_some() && upsert_kit::closes_loop(p.id, manager.uuid(), &pending, stored_manager).await? {
+            refused.push((p.row, Invalid::one("managerId", ErrorCode::Cycle, "the manager reports to this contact")));
         }
     }
     Ok(refused)

@@ -188,7 +188,7 @@ pub(crate) fn active_model(fields: &CustomerFields) -> customer::ActiveModel {
 }
 
 /// Checks the parent customer: visible, live, not the customer itself.
-pub(crate) async fn check_parent<C: ConnectionTrait>(
+async fn check_parent<C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     rule: CustomerRule,

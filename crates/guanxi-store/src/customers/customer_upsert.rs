@@ -45,6 +45,16 @@ pub struct UpsertRow {
     pub edit: Edit,
 }
 
+/// The caller's customer scope for each part of a call: `write` finds the stored
+/// customers the keys name, `owner` admits the ones whose owner a row changes, `read` the
+/// parents rows name (as `createCustomer` and `updateCustomer` use them).
+#[derive(Clone, Copy, Debug)]
+pub struct Rules {
+    pub write: CustomerRule,
+    pub owner: CustomerRule,
+    pub read: CustomerRule,
+}
+
 pub struct Upsert {
     pub source: String,
     pub mode: Mode,
@@ -96,13 +106,13 @@ impl Planned {
 pub async fn upsert<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    rule: CustomerRule,
+    rules: Rules,
     input: Upsert,
 ) -> StoreResult<Vec<RowResult>> {
     let tenant = author.tenant_id;
     let keys: Vec<String> = input.rows.iter().map(|r| r.external_id.clone()).collect();
     let staged =
-        upsert_kit::stage::<Customers, _>(conn, tenant, rule, (ENTITY, &input.source), &keys, |m| m.id).await?;
+        upsert_kit::stage::<Customers, _>(conn, tenant, rules.write, (ENTITY, &input.source), &keys, |m| m.id).await?;
     let definitions = custom_field::definitions(conn, tenant, CUSTOM_FIELD_ENTITY).await?;
 
     // Each row alone: its key, the record it names and its fields.
@@ -153,8 +163,8 @@ pub async fn upsert<C: ConnectionTrait>(
     }
 
     // The rows against the tenant: parents, owners, duplicates.
-    let mut refused: Vec<(usize, Invalid)> = check_parents(conn, author, rule, &planned).await?;
-    let departments = owners(conn, author, &planned, &mut refused).await?;
+    let mut refused: Vec<(usize, Invalid)> = check_parents(conn, author, rules.read, &planned).await?;
+    let departments = owners(conn, author, (rules.owner, &planned), &mut refused).await?;
     let settings = if planned.is_empty() { None } else { Some(tenant::settings(conn, tenant).await?) };
     if let Some(settings) = &settings {
         refused.extend(
@@ -171,9 +181,9 @@ pub async fn upsert<C: ConnectionTrait>(
     Ok(results)
 }
 
-/// Parents the rows name: visible and live (one statement), not the customer itself, and
-/// — for a stored customer that gets a new parent — not below it (walked per such row;
-/// integrations rarely move customers in the tree).
+/// Parents the rows name: visible and live (one statement), and — for a stored customer
+/// that gets a new parent — not below it in the tree as the call leaves it (walked per
+/// such row, see `closes_loop`).
 async fn check_parents<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
@@ -191,17 +201,18 @@ async fn check_parents<C: ConnectionTrait>(
     ids.dedup();
     let live: HashSet<Uuid> =
         customer::by_ids(conn, author.tenant_id, rule, &ids).await?.into_iter().map(|c| c.id.uuid()).collect();
+    let pending: HashMap<Uuid, Option<Uuid>> =
+        planned.iter().map(|p| (p.id, p.edited.fields.parent_id.map(CustomerId::uuid))).collect();
+    let tenant = author.tenant_id.uuid();
+    let stored_parent =
+        |id: Uuid| async move { Ok(row::Entity::find_by_id((tenant, id)).one(conn).await?.and_then(|c| c.parent_id)) };
     let mut refused = Vec::new();
     for p in planned {
         let Some(parent) = parent_of(p) else { continue };
         if !live.contains(&parent.uuid()) {
             refused.push((p.row, Invalid::one("parentId", ErrorCode::NotFound, "no such customer")));
-        } else if p.before.is_some()
-            && let Some(invalid) = upsert_kit::rejection(
-                customer::check_parent(conn, author.tenant_id, rule, &p.edited.fields, Some(p.id)).await,
-            )?
-        {
-            refused.push((p.row, invalid));
+        } else if p.before.is_some() && upsert_kit::closes_loop(p.id, parent.uuid(), &pending, stored_parent).await? {
+            refused.push((p.row, Invalid::one("parentId", ErrorCode::Cycle, "the parent is below this customer")));
         }
     }
     Ok(refused)
@@ -212,9 +223,20 @@ async fn check_parents<C: ConnectionTrait>(
 async fn owners<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    planned: &[Planned],
+    (owner_rule, planned): (CustomerRule, &[Planned]),
     refused: &mut Vec<(usize, Invalid)>,
 ) -> StoreResult<HashMap<Uuid, Option<Uuid>>> {
+    // Changing a stored customer's owner is for its owner side (a shared customer's
+    // collaborator may edit it, not give it away): one statement for the call.
+    let moved: Vec<Uuid> = planned.iter().filter(|p| p.transferred()).map(|p| p.id).collect();
+    let owned: HashSet<Uuid> =
+        customer::by_ids(conn, author.tenant_id, owner_rule, &moved).await?.into_iter().map(|c| c.id.uuid()).collect();
+    for p in planned.iter().filter(|p| p.transferred() && !owned.contains(&p.id)) {
+        refused.push((
+            p.row,
+            Invalid::one("ownerId", ErrorCode::Forbidden, "only the customer's owner side may give it to someone else"),
+        ));
+    }
     let given = |p: &Planned| (p.before.is_none() || p.transferred()).then(|| p.owner_after()).flatten();
     let mut ids: Vec<Uuid> = planned.iter().filter_map(given).map(UserId::uuid).collect();
     ids.sort_unstable();
@@ -326,8 +348,8 @@ async fn duplicates<C: ConnectionTrait>(
     Ok(refusals)
 }
 
-/// Writes the accepted rows: numbers for the new customers, multi-row inserts and one
-/// versioned multi-row update, the transfers' follow-ups, search tokens, keys and change
+/// Writes the accepted rows: one versioned multi-row update, then numbers for the new
+/// customers and multi-row inserts, the transfers' follow-ups, search tokens, keys and change
 /// events.
 async fn write<C: ConnectionTrait>(
     conn: &C,
@@ -344,32 +366,8 @@ async fn write<C: ConnectionTrait>(
     let mut events = Vec::with_capacity(creates.len() + updates.len());
     let mut tokens = Vec::new();
 
-    // New customers, numbered in call order from one block of the sequence.
-    if !creates.is_empty() {
-        let today = shanghai_date(now);
-        let last = sequence::take(conn, tenant, "customer", &numbering.period(today), creates.len() as i64).await?;
-        let first = last - creates.len() as i64 + 1;
-        let mut rows = Vec::with_capacity(creates.len());
-        let mut keys = Vec::with_capacity(creates.len());
-        for (n, p) in creates.into_iter().enumerate() {
-            let owner = p.owner_after();
-            let new = NewCustomer { fields: p.edited.fields, owner_id: owner, custom_fields: p.edited.custom_fields };
-            let department = owner.and_then(|o| departments.get(&o.uuid()).copied().flatten());
-            let number = numbering.format(today, first + n as i64);
-            let changes = customer::created_changes(&new.fields, &number, owner, &new.custom_fields);
-            tokens.extend(customer::token_rows(tenant, p.id, &new.fields));
-            events.push((p.id, Operation::Create, changes));
-            keys.push((results[p.row].external_id.clone(), p.id));
-            rows.push(customer::new_model(author, p.id, number, &new, department, now));
-        }
-        crate::insert_chunked(conn, rows).await.map_err(|e| match e {
-            StoreError::Database(db) => customer::on_tax_id(db),
-            other => other,
-        })?;
-        external_key::insert(conn, tenant, ENTITY, source, keys).await?;
-    }
-
-    // Changed customers: the stored row with the new fields, one versioned statement.
+    // Changed customers first (a tax id a row moves away is free for a new one): the
+    // stored row with the new fields, one versioned statement.
     if !updates.is_empty() {
         let transferred: Vec<&Planned> = updates.iter().filter(|p| p.transferred()).collect();
         let moved: Vec<Uuid> = transferred.iter().map(|p| p.id).collect();
@@ -431,6 +429,31 @@ async fn write<C: ConnectionTrait>(
         }
         customer::clear_tokens(conn, tenant, &retokened).await?;
     }
+    // New customers, numbered in call order from one block of the sequence.
+    if !creates.is_empty() {
+        let today = shanghai_date(now);
+        let last = sequence::take(conn, tenant, "customer", &numbering.period(today), creates.len() as i64).await?;
+        let first = last - creates.len() as i64 + 1;
+        let mut rows = Vec::with_capacity(creates.len());
+        let mut keys = Vec::with_capacity(creates.len());
+        for (n, p) in creates.into_iter().enumerate() {
+            let owner = p.owner_after();
+            let new = NewCustomer { fields: p.edited.fields, owner_id: owner, custom_fields: p.edited.custom_fields };
+            let department = owner.and_then(|o| departments.get(&o.uuid()).copied().flatten());
+            let number = numbering.format(today, first + n as i64);
+            let changes = customer::created_changes(&new.fields, &number, owner, &new.custom_fields);
+            tokens.extend(customer::token_rows(tenant, p.id, &new.fields));
+            events.push((p.id, Operation::Create, changes));
+            keys.push((results[p.row].external_id.clone(), p.id));
+            rows.push(customer::new_model(author, p.id, number, &new, department, now));
+        }
+        crate::insert_chunked(conn, rows).await.map_err(|e| match e {
+            StoreError::Database(db) => customer::on_tax_id(db),
+            other => other,
+        })?;
+        external_key::insert(conn, tenant, ENTITY, source, keys).await?;
+    }
+
     crate::insert_chunked(conn, tokens).await?;
     audit::record_many(conn, author, ENTITY, events).await?;
     Ok(())

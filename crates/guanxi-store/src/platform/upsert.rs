@@ -138,8 +138,13 @@ pub fn overlay<A: ActiveModelTrait>(stored: A, changed: &A) -> A {
 /// failed row, so the caller drops them from what it writes.
 pub fn refuse(results: &mut [RowResult], refused: Vec<(usize, Invalid)>) -> HashSet<usize> {
     for (row, invalid) in refused {
-        let key = std::mem::take(&mut results[row].external_id);
-        results[row] = RowResult::failed(key, invalid);
+        let result = &mut results[row];
+        if result.outcome == Outcome::Failed {
+            result.errors.extend(invalid.0);
+        } else {
+            let key = std::mem::take(&mut result.external_id);
+            *result = RowResult::failed(key, invalid);
+        }
     }
     results.iter().enumerate().filter(|(_, r)| r.outcome == Outcome::Failed).map(|(i, _)| i).collect()
 }
@@ -151,4 +156,32 @@ pub fn rejection(result: StoreResult<()>) -> StoreResult<Option<Invalid>> {
         Err(StoreError::Rejected(invalid)) => Ok(Some(invalid)),
         Err(other) => Err(other),
     }
+}
+
+/// Whether giving `this` the parent `parent` closes a loop in a tree (customers' parents,
+/// contacts' managers) as the call leaves it: `pending` holds the call's own new links
+/// (record → its parent), the rest is read a step at a time with `stored`. Walked only for
+/// stored records that get a new parent, which integrations rarely send.
+pub async fn closes_loop<F, Fut>(
+    this: Uuid,
+    parent: Uuid,
+    pending: &HashMap<Uuid, Option<Uuid>>,
+    stored: F,
+) -> StoreResult<bool>
+where
+    F: Fn(Uuid) -> Fut,
+    Fut: std::future::Future<Output = StoreResult<Option<Uuid>>>,
+{
+    let mut next = Some(parent);
+    for _ in 0..100 {
+        let Some(id) = next else { return Ok(false) };
+        if id == this {
+            return Ok(true);
+        }
+        next = match pending.get(&id) {
+            Some(link) => *link,
+            None => stored(id).await?,
+        };
+    }
+    Ok(false)
 }

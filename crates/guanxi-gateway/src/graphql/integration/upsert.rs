@@ -193,15 +193,19 @@ impl UpsertMutation {
     /// duplicate rule included (against the tenant and the call's earlier rows), in one
     /// transaction with the change events. Needs `customer.create` and `customer.update`.
     async fn upsert_customers(&self, ctx: &Context<'_>, input: UpsertCustomersInput) -> ApiResult<UpsertPayload> {
-        use guanxi_store::customers::customer_upsert::{Upsert, UpsertRow};
+        use guanxi_store::customers::customer_upsert::{Rules, Upsert, UpsertRow};
         let actor = require(ctx, Permission::CustomerCreate)?.clone();
         require(ctx, Permission::CustomerUpdate)?;
         let source = check_call(&input.source, input.records.len())?;
-        let transfers = input.records.iter().any(|r| r.owner_id.is_some());
-        let rule = if transfers { actor.customer_owner_rule() } else { actor.customer_write_rule() };
+        let rules = Rules {
+            write: actor.customer_write_rule(),
+            owner: actor.customer_owner_rule(),
+            read: actor.customer_rule(),
+        };
         let author = author(ctx, &actor);
         let (mode, confirm) = (input.mode.into(), input.confirm_duplicates);
-        let parents: Vec<String> = input.records.iter().filter_map(|r| r.parent_external_id.clone()).collect();
+        let parents: Vec<String> =
+            input.records.iter().filter_map(|r| r.parent_external_id.as_deref().map(|k| k.trim().to_owned())).collect();
         let mut rows = Vec::with_capacity(input.records.len());
         let key_source = source.clone();
         let hashed = serde_json::to_value(&input).unwrap_or_default();
@@ -232,7 +236,7 @@ impl UpsertMutation {
                         })
                         .collect();
                     let upsert = Upsert { source: key_source, mode, confirm_duplicates: confirm, rows };
-                    guanxi_store::customers::customer_upsert::upsert(tx, &author, rule, upsert).await
+                    guanxi_store::customers::customer_upsert::upsert(tx, &author, rules, upsert).await
                 })
             },
         )
@@ -251,7 +255,11 @@ impl UpsertMutation {
         let author = author(ctx, &actor);
         let mode = input.mode.into();
         let hashed = serde_json::to_value(&input).unwrap_or_default();
-        let customers: Vec<String> = input.records.iter().filter_map(|r| r.customer_external_id.clone()).collect();
+        let customers: Vec<String> = input
+            .records
+            .iter()
+            .filter_map(|r| r.customer_external_id.as_deref().map(|k| k.trim().to_owned()))
+            .collect();
         let key_source = source.clone();
         run(
             ctx,
