@@ -23,7 +23,7 @@ use crate::decode::Cell;
 use crate::entity::contact as row;
 use crate::error::StoreResult;
 use crate::platform::audit::{self, Author};
-use crate::platform::upsert as upsert_kit;
+use crate::platform::upsert::{self as upsert_kit, Link};
 use crate::platform::{custom_field, external_key};
 
 /// The custom-field entity of contacts.
@@ -73,15 +73,11 @@ pub async fn upsert<C: ConnectionTrait>(
     let mut planned: Vec<Planned> = Vec::new();
     for (index, (row, repeat)) in rows.into_iter().zip(upsert::repeats(&keys)).enumerate() {
         let key = row.external_id;
-        let stored = match staged.named(&key, repeat, |m| m.deleted_at.is_some(), "contact") {
-            Ok(Some(m)) => {
-                let custom: BTreeMap<String, Value> =
-                    Cell::of("contacts", m.id, "custom_fields").json(m.custom_fields.clone())?;
-                Ok(Some((m.clone(), contact::to_domain(m.clone())?, custom)))
-            }
-            Ok(None) => Ok(None),
-            Err(invalid) => Err(invalid),
-        };
+        let stored = staged.read((&key, repeat), (|m| m.deleted_at.is_some(), "contact"), |m| {
+            let custom: BTreeMap<String, Value> =
+                Cell::of("contacts", m.id, "custom_fields").json(m.custom_fields.clone())?;
+            Ok((m.clone(), contact::to_domain(m.clone())?, custom))
+        })?;
         let planned_row = stored.and_then(|stored| {
             let mut invalid = Invalid::default();
             let customer = match (&stored, row.customer) {
@@ -137,11 +133,7 @@ pub async fn upsert<C: ConnectionTrait>(
                 ChangeSet::new().diff(&c.fields, &fields).field("customFields", custom_before, &custom)
             }
         };
-        let (outcome, id) = match &stored {
-            Some((m, _, _)) if changes.is_empty() => (Outcome::Unchanged, m.id),
-            Some((m, _, _)) => (Outcome::Updated, m.id),
-            None => (Outcome::Created, ContactId::new().uuid()),
-        };
+        let (outcome, id) = upsert_kit::outcome(stored.as_ref().map(|(m, _, _)| m.id), !changes.is_empty());
         results.push(RowResult::done(key, outcome, id));
         if outcome != Outcome::Unchanged {
             planned.push(Planned {
@@ -158,11 +150,8 @@ pub async fn upsert<C: ConnectionTrait>(
 
     let (owners, mut refused) = check_customers(conn, author, scope, &planned).await?;
     refused.extend(check_managers(conn, author, &planned).await?);
-    let failed = upsert_kit::refuse(&mut results, refused);
+    let Some(failed) = upsert_kit::conclude(mode, &mut results, refused) else { return Ok(results) };
     planned.retain(|p| !failed.contains(&p.row));
-    if !upsert::settle(mode, &mut results) {
-        return Ok(results);
-    }
     write(conn, author, source, &results, planned, &owners).await?;
     Ok(results)
 }
@@ -222,19 +211,23 @@ async fn check_managers<C: ConnectionTrait>(
     let tenant = author.tenant_id.uuid();
     let stored_manager =
         |id: Uuid| async move { Ok(row::Entity::find_by_id((tenant, id)).one(conn).await?.and_then(|c| c.manager_id)) };
-    let mut refused = Vec::new();
-    for p in planned {
-        let Some(manager) = manager_of(p) else { continue };
-        if managers.get(&manager.uuid()) != Some(&p.customer) {
-            refused.push((
-                p.row,
-                Invalid::one("managerId", ErrorCode::NotFound, "the manager must be a contact of the same customer"),
-            ));
-        } else if p.before.is_some() && upsert_kit::closes_loop(p.id, manager.uuid(), &pending, stored_manager).await? {
-            refused.push((p.row, Invalid::one("managerId", ErrorCode::Cycle, "the manager reports to this contact")));
-        }
-    }
-    Ok(refused)
+    let customer_of: HashMap<usize, Uuid> = planned.iter().map(|p| (p.row, p.customer)).collect();
+    let links = planned
+        .iter()
+        .filter_map(|p| {
+            manager_of(p).map(|to| Link { row: p.row, id: p.id, to: to.uuid(), stored: p.before.is_some() })
+        })
+        .collect();
+    upsert_kit::check_links(
+        links,
+        |link| managers.get(&link.to) == customer_of.get(&link.row),
+        (&pending, stored_manager),
+        (
+            Invalid::one("managerId", ErrorCode::NotFound, "the manager must be a contact of the same customer"),
+            Invalid::one("managerId", ErrorCode::Cycle, "the manager reports to this contact"),
+        ),
+    )
+    .await
 }
 
 /// Writes the accepted rows: one multi-row insert of new contacts with their keys, one

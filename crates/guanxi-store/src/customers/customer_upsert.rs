@@ -29,7 +29,7 @@ use crate::customers::customer_owned;
 use crate::entity::{customer as row, user};
 use crate::error::{StoreError, StoreResult};
 use crate::platform::audit::{self, Author};
-use crate::platform::upsert as upsert_kit;
+use crate::platform::upsert::{self as upsert_kit, Link};
 use crate::platform::{custom_field, external_key, sequence, tenant};
 
 /// The custom-field entity of customers.
@@ -120,11 +120,9 @@ pub async fn upsert<C: ConnectionTrait>(
     let mut planned: Vec<Planned> = Vec::new();
     for (index, (row, repeat)) in input.rows.into_iter().zip(upsert::repeats(&keys)).enumerate() {
         let key = row.external_id;
-        let before = match staged.named(&key, repeat, |m| m.deleted_at.is_some(), "customer") {
-            Ok(Some(m)) => Ok(Some((m.clone(), customer::to_domain(m.clone())?))),
-            Ok(None) => Ok(None),
-            Err(invalid) => Err(invalid),
-        };
+        let before = staged.read((&key, repeat), (|m| m.deleted_at.is_some(), "customer"), |m| {
+            Ok((m.clone(), customer::to_domain(m.clone())?))
+        })?;
         let edited = before.and_then(|before| {
             let edited = (row.edit)(before.as_ref().map(|(_, c)| c), &definitions)?;
             edited.fields.check_shape()?;
@@ -151,11 +149,7 @@ pub async fn upsert<C: ConnectionTrait>(
                 changes
             }
         };
-        let (outcome, id) = match &before {
-            Some((_, b)) if changes.is_empty() => (Outcome::Unchanged, b.id.uuid()),
-            Some((_, b)) => (Outcome::Updated, b.id.uuid()),
-            None => (Outcome::Created, CustomerId::new().uuid()),
-        };
+        let (outcome, id) = upsert_kit::outcome(before.as_ref().map(|(m, _)| m.id), !changes.is_empty());
         results.push(RowResult::done(key, outcome, id));
         if outcome != Outcome::Unchanged {
             planned.push(Planned { row: index, id, before, edited, changes });
@@ -171,11 +165,8 @@ pub async fn upsert<C: ConnectionTrait>(
             duplicates(conn, author, &planned, &refused, settings.duplicate_policy, input.confirm_duplicates).await?,
         );
     }
-    let failed = upsert_kit::refuse(&mut results, refused);
+    let Some(failed) = upsert_kit::conclude(input.mode, &mut results, refused) else { return Ok(results) };
     planned.retain(|p| !failed.contains(&p.row));
-    if !upsert::settle(input.mode, &mut results) {
-        return Ok(results);
-    }
     let Some(settings) = settings else { return Ok(results) };
     write(conn, author, &input.source, &results, planned, &departments, &settings.customer_numbering).await?;
     Ok(results)
@@ -206,16 +197,20 @@ async fn check_parents<C: ConnectionTrait>(
     let tenant = author.tenant_id.uuid();
     let stored_parent =
         |id: Uuid| async move { Ok(row::Entity::find_by_id((tenant, id)).one(conn).await?.and_then(|c| c.parent_id)) };
-    let mut refused = Vec::new();
-    for p in planned {
-        let Some(parent) = parent_of(p) else { continue };
-        if !live.contains(&parent.uuid()) {
-            refused.push((p.row, Invalid::one("parentId", ErrorCode::NotFound, "no such customer")));
-        } else if p.before.is_some() && upsert_kit::closes_loop(p.id, parent.uuid(), &pending, stored_parent).await? {
-            refused.push((p.row, Invalid::one("parentId", ErrorCode::Cycle, "the parent is below this customer")));
-        }
-    }
-    Ok(refused)
+    let links = planned
+        .iter()
+        .filter_map(|p| parent_of(p).map(|to| Link { row: p.row, id: p.id, to: to.uuid(), stored: p.before.is_some() }))
+        .collect();
+    upsert_kit::check_links(
+        links,
+        |link| live.contains(&link.to),
+        (&pending, stored_parent),
+        (
+            Invalid::one("parentId", ErrorCode::NotFound, "no such customer"),
+            Invalid::one("parentId", ErrorCode::Cycle, "the parent is below this customer"),
+        ),
+    )
+    .await
 }
 
 /// The departments of the owners that new and transferred customers get (one statement);

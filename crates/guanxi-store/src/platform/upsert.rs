@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::TenantId;
-use guanxi_domain::platform::upsert::{self, Outcome, RowResult};
+use guanxi_domain::platform::upsert::{self, Mode, Outcome, RowResult};
 use guanxi_domain::{ErrorCode, Invalid};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter};
@@ -52,6 +52,71 @@ impl<M> Staged<M> {
             Some(m) => Ok(Some(m)),
         }
     }
+}
+
+impl<M> Staged<M> {
+    /// [`Staged::named`], with the record read into what the kind's upsert works on.
+    pub fn read<T>(
+        &self,
+        (key, repeat): (&str, Option<usize>),
+        (deleted, label): (impl Fn(&M) -> bool, &str),
+        decode: impl FnOnce(&M) -> StoreResult<T>,
+    ) -> StoreResult<Result<Option<T>, Invalid>> {
+        Ok(match self.named(key, repeat, deleted, label) {
+            Ok(Some(m)) => Ok(Some(decode(m)?)),
+            Ok(None) => Ok(None),
+            Err(invalid) => Err(invalid),
+        })
+    }
+}
+
+/// A row's outcome and record id: a stored record it changes or leaves as it is, or a
+/// new record (a fresh UUIDv7).
+pub fn outcome(stored: Option<Uuid>, changed: bool) -> (Outcome, Uuid) {
+    match stored {
+        Some(id) if !changed => (Outcome::Unchanged, id),
+        Some(id) => (Outcome::Updated, id),
+        None => (Outcome::Created, Uuid::now_v7()),
+    }
+}
+
+/// Ends a call's checks: the refused rows fail and `ALL_OR_NOTHING` settles the call.
+/// Returns the failed rows when anything is left to write, `None` when nothing is.
+pub fn conclude(mode: Mode, results: &mut [RowResult], refused: Vec<(usize, Invalid)>) -> Option<HashSet<usize>> {
+    let failed = refuse(results, refused);
+    upsert::settle(mode, results).then_some(failed)
+}
+
+/// A new link a row gives its record in a tree: a customer's parent, a contact's manager.
+pub struct Link {
+    pub row: usize,
+    pub id: Uuid,
+    pub to: Uuid,
+    /// The record is stored (a new record cannot close a loop by its own link).
+    pub stored: bool,
+}
+
+/// The rows whose new link is refused: `missing` when the record linked to is not one
+/// `valid` admits, `cycle` when a stored record's link closes a loop (see `closes_loop`).
+pub async fn check_links<F, Fut>(
+    links: Vec<Link>,
+    valid: impl Fn(&Link) -> bool,
+    (pending, stored): (&HashMap<Uuid, Option<Uuid>>, F),
+    (missing, cycle): (Invalid, Invalid),
+) -> StoreResult<Vec<(usize, Invalid)>>
+where
+    F: Fn(Uuid) -> Fut,
+    Fut: std::future::Future<Output = StoreResult<Option<Uuid>>>,
+{
+    let mut refused = Vec::new();
+    for link in links {
+        if !valid(&link) {
+            refused.push((link.row, missing.clone()));
+        } else if link.stored && closes_loop(link.id, link.to, pending, &stored).await? {
+            refused.push((link.row, cycle.clone()));
+        }
+    }
+    Ok(refused)
 }
 
 pub async fn stage<R, C>(
