@@ -14,7 +14,8 @@ const CUSTOMERS: &str = "mutation($i: UpsertCustomersInput!) { upsertCustomers(i
     createdCount updatedCount unchangedCount failedCount skippedCount userErrors { code message } } }";
 
 const FIND: &str = "query($n: String!) { customers(first: 5, filter: {name: {eq: $n}}) {
-    nodes { id name version mainPhone level customerNumber owner { email } parent { name } } } }";
+    nodes { id name version mainPhone level customerNumber owner { email } parent { name }
+            externalKeys { source externalId } } } }";
 
 async fn upsert(app: &TestApp, token: &str, input: Value) -> Value {
     let body = app.gql(Some(token), CUSTOMERS, json!({"i": input})).await;
@@ -57,6 +58,7 @@ async fn customers_are_created_updated_and_left_unchanged_by_their_external_keys
     assert_eq!(group[0]["id"], payload["results"][0]["id"]);
     assert!(group[0]["customerNumber"].as_str().unwrap().starts_with("KH"), "numbered: {group:?}");
     assert_eq!(group[0]["owner"]["email"], "admin@demo.local", "a new customer defaults to the caller");
+    assert_eq!(group[0]["externalKeys"], json!([{"source": "kingdee", "externalId": "K-001"}]));
     assert_eq!(found(&app, &admin, "同步测试乙贸易有限公司").await[0]["owner"]["email"], "rep1@demo.local");
     // Search finds it by its tokens, as one typed in would be.
     let body = app
@@ -311,6 +313,20 @@ async fn an_upsert_call_costs_the_same_statements_for_2_or_12_rows() {
     }
     assert_eq!(counts[0], counts[1], "statements per call do not grow with its rows");
     assert!(counts[0].0 > 0, "the statement counter is on: {counts:?}");
+
+    // Their keys on a page of customers: one statement for the page, whatever its size.
+    let page = |n: usize| {
+        json!({"query": "query($n: Int) { customers(first: $n, filter: {search: \"语句计数large\"}) { nodes { externalKeys { source externalId } } } }",
+               "variables": {"n": n}})
+    };
+    let (small, body) = app.fewest_statements(Some(&admin), &page(2)).await;
+    let nodes = body["data"]["customers"]["nodes"].as_array().unwrap_or_else(|| panic!("{body}")).clone();
+    assert_eq!(nodes.len(), 2, "{body}");
+    let (large, body) = app.fewest_statements(Some(&admin), &page(12)).await;
+    let nodes = body["data"]["customers"]["nodes"].as_array().unwrap_or_else(|| panic!("{body}")).clone();
+    assert_eq!(nodes.len(), 12, "{body}");
+    assert!(nodes.iter().all(|n| n["externalKeys"][0]["source"] == "erp"), "{body}");
+    assert_eq!(small, large, "keys do not cost a statement per customer");
 }
 
 const CONTACTS: &str = "mutation($i: UpsertContactsInput!) { upsertContacts(input: $i) {
@@ -356,11 +372,12 @@ async fn contacts_name_their_customer_by_its_key_and_stay_with_it() {
 
     let payload = upsert_contacts(&app, &admin, json!({"source": "erp", "records": records})).await;
     assert_eq!(outcomes(&payload), ["CREATED", "FAILED", "FAILED", "CREATED"], "{payload}");
-    let contact = "query($id: ID!) { node(id: $id) { ... on Contact { name mobile title version owner { email } customer { name } } } }";
+    let contact = "query($id: ID!) { node(id: $id) { ... on Contact { name mobile title version owner { email } customer { name } externalKeys { source externalId } } } }";
     let body = app.gql(Some(&admin), contact, json!({"id": payload["results"][0]["id"]})).await;
     let node = &body["data"]["node"];
     assert_eq!(node["customer"]["name"], "联系人同步甲公司", "{body}");
     assert_eq!(node["owner"]["email"], "rep1@demo.local", "a new contact belongs to its customer's owner");
+    assert_eq!(node["externalKeys"], json!([{"source": "erp", "externalId": "P-1"}]));
 
     // An update changes only what it gives; the same row again is unchanged; a contact
     // stays with its customer.

@@ -204,6 +204,35 @@ impl Loader<ContactKey> for ScopedLoader {
     }
 }
 
+/// The outside systems' keys of a record (`source`, `externalId`), for a record the caller
+/// already sees.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExternalKeysKey(pub guanxi_domain::entity::EntityKind, pub Uuid);
+
+impl Loader<ExternalKeysKey> for ScopedLoader {
+    type Value = Vec<(String, String)>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[ExternalKeysKey]) -> Result<HashMap<ExternalKeysKey, Self::Value>, ApiError> {
+        let mut by_kind: HashMap<guanxi_domain::entity::EntityKind, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            by_kind.entry(key.0).or_default().push(key.1);
+        }
+        let mut out = HashMap::new();
+        for (kind, ids) in by_kind {
+            let found = guanxi_store::platform::external_key::of_records(
+                self.db.connection(),
+                self.actor.tenant_id,
+                kind,
+                &ids,
+            )
+            .await?;
+            out.extend(found.into_iter().map(|(id, pairs)| (ExternalKeysKey(kind, id), pairs)));
+        }
+        Ok(out)
+    }
+}
+
 /// Interactions by id, through the caller's `Customer` scope.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct InteractionKey(pub Uuid);

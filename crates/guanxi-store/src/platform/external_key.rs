@@ -67,6 +67,36 @@ pub async fn insert<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The outside keys of records of one kind, by record: `(source, external id)` pairs in
+/// order. One statement.
+pub async fn of_records<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    kind: EntityKind,
+    ids: &[Uuid],
+) -> StoreResult<HashMap<Uuid, Vec<(String, String)>>> {
+    let mut out: HashMap<Uuid, Vec<(String, String)>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(Uuid, String, String)> = external_key::Entity::find()
+        .select_only()
+        .columns([external_key::Column::RecordId, external_key::Column::Source, external_key::Column::ExternalId])
+        .filter(external_key::Column::TenantId.eq(tenant.uuid()))
+        .filter(external_key::Column::EntityType.eq(kind.name()))
+        .filter(external_key::Column::RecordId.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    for (id, source, external_id) in rows {
+        out.entry(id).or_default().push((source, external_id));
+    }
+    for keys in out.values_mut() {
+        keys.sort();
+    }
+    Ok(out)
+}
+
 /// Saves a call's results under a new id (the idempotency key then points at it).
 pub async fn save_results<C: ConnectionTrait>(
     conn: &C,

@@ -85,6 +85,18 @@ impl Contact {
     async fn mnemonic_code(&self) -> &str {
         &self.0.mnemonic_code
     }
+    /// The contact's keys in outside systems (an ERP's code), as `upsertContacts` names it.
+    async fn external_keys(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::integration::upsert::ExternalKey>> {
+        crate::graphql::integration::upsert::external_keys(
+            ctx,
+            guanxi_domain::entity::EntityKind::Contact,
+            self.0.id.uuid(),
+        )
+        .await
+    }
     async fn gender(&self) -> Option<Gender> {
         self.0.fields.gender.map(|g| match g {
             DomainGender::Male => Gender::Male,

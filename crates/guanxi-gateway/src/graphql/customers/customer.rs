@@ -146,6 +146,18 @@ impl Customer {
     async fn mnemonic_code(&self) -> &str {
         &self.0.mnemonic_code
     }
+    /// The customer's keys in outside systems (an ERP's code), as `upsertCustomers` names it.
+    async fn external_keys(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::integration::upsert::ExternalKey>> {
+        crate::graphql::integration::upsert::external_keys(
+            ctx,
+            guanxi_domain::entity::EntityKind::Customer,
+            self.0.id.uuid(),
+        )
+        .await
+    }
     async fn level(&self) -> Option<&str> {
         self.0.fields.level.as_deref()
     }

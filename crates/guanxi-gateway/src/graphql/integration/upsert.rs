@@ -99,6 +99,23 @@ impl UpsertPayload {
     }
 }
 
+/// A record's key in an outside system, as upserts name it.
+#[derive(SimpleObject)]
+pub struct ExternalKey {
+    /// The system, e.g. `kingdee`.
+    source: String,
+    external_id: String,
+}
+
+/// The outside keys of a record the caller sees, through the request's loader (one
+/// statement for every record of a page).
+pub async fn external_keys(ctx: &Context<'_>, kind: EntityKind, id: Uuid) -> ApiResult<Vec<ExternalKey>> {
+    let keys = crate::graphql::trade::document::loaders(ctx)?
+        .load_one(crate::graphql::loaders::ExternalKeysKey(kind, id))
+        .await?;
+    Ok(keys.unwrap_or_default().into_iter().map(|(source, external_id)| ExternalKey { source, external_id }).collect())
+}
+
 /// The checks every call makes before reading a row: the size and the source.
 fn check_call(source: &str, rows: usize) -> ApiResult<String> {
     if rows > MAX_ROWS {
