@@ -27,7 +27,7 @@ impl<M> Staged<M> {
     /// What row `key` names: nothing yet (a create), a live record the caller may write,
     /// or a refusal — a key repeated from an earlier row, a record outside the caller's
     /// scope (its id is not given away), or one in the recycle bin.
-    pub fn named(
+    fn named(
         &self,
         key: &str,
         repeat: Option<usize>,
@@ -212,15 +212,6 @@ pub fn refuse(results: &mut [RowResult], refused: Vec<(usize, Invalid)>) -> Hash
         }
     }
     results.iter().enumerate().filter(|(_, r)| r.outcome == Outcome::Failed).map(|(i, _)| i).collect()
-}
-
-/// A check's refusal as a value, so a row can fail alone; other errors still end the call.
-pub fn rejection(result: StoreResult<()>) -> StoreResult<Option<Invalid>> {
-    match result {
-        Ok(()) => Ok(None),
-        Err(StoreError::Rejected(invalid)) => Ok(Some(invalid)),
-        Err(other) => Err(other),
-    }
 }
 
 /// Whether giving `this` the parent `parent` closes a loop in a tree (customers' parents,

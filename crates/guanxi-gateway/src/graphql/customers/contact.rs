@@ -24,6 +24,7 @@ use crate::graphql::context::{actor, author, require, state};
 use crate::graphql::customers::customer::{CUSTOMER, Customer};
 use crate::graphql::customers::customer_input::custom_input;
 use crate::graphql::error::{ApiError, ApiResult, UserError};
+use crate::graphql::integration::upsert::{ExternalKey, external_keys};
 use crate::graphql::loaders::{ContactKey, CustomerKey, Loaders, UserKey, contact_scope};
 use crate::graphql::mutation::{Idempotent, reload_scoped, write, write_by_id};
 use crate::graphql::platform::org::{USER, User};
@@ -86,16 +87,8 @@ impl Contact {
         &self.0.mnemonic_code
     }
     /// The contact's keys in outside systems (an ERP's code), as `upsertContacts` names it.
-    async fn external_keys(
-        &self,
-        ctx: &Context<'_>,
-    ) -> ApiResult<Vec<crate::graphql::integration::upsert::ExternalKey>> {
-        crate::graphql::integration::upsert::external_keys(
-            ctx,
-            guanxi_domain::entity::EntityKind::Contact,
-            self.0.id.uuid(),
-        )
-        .await
+    async fn external_keys(&self, ctx: &Context<'_>) -> ApiResult<Vec<ExternalKey>> {
+        external_keys(ctx, guanxi_domain::entity::EntityKind::Contact, self.0.id.uuid()).await
     }
     async fn gender(&self) -> Option<Gender> {
         self.0.fields.gender.map(|g| match g {

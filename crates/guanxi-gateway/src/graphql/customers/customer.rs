@@ -25,6 +25,7 @@ use crate::graphql::customers::customer_input::CustomerDraftInput;
 use crate::graphql::customers::customer_input::DuplicateMatch;
 use crate::graphql::customers::customer360::Customer360;
 use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::integration::upsert::{ExternalKey, external_keys};
 use crate::graphql::loaders::{ContactsOfCustomerKey, CustomerKey, DepartmentKey, Loaders, UserKey};
 use crate::graphql::platform::org::{Department, USER, User};
 use crate::graphql::relay::{Conn, TotalCount, connection, expect_id, global_id, page_request};
@@ -147,16 +148,8 @@ impl Customer {
         &self.0.mnemonic_code
     }
     /// The customer's keys in outside systems (an ERP's code), as `upsertCustomers` names it.
-    async fn external_keys(
-        &self,
-        ctx: &Context<'_>,
-    ) -> ApiResult<Vec<crate::graphql::integration::upsert::ExternalKey>> {
-        crate::graphql::integration::upsert::external_keys(
-            ctx,
-            guanxi_domain::entity::EntityKind::Customer,
-            self.0.id.uuid(),
-        )
-        .await
+    async fn external_keys(&self, ctx: &Context<'_>) -> ApiResult<Vec<ExternalKey>> {
+        external_keys(ctx, guanxi_domain::entity::EntityKind::Customer, self.0.id.uuid()).await
     }
     async fn level(&self) -> Option<&str> {
         self.0.fields.level.as_deref()
