@@ -412,6 +412,13 @@ if [ -z "$only" ] || [[ "24 bulk upsert" =~ $only ]]; then
   upsert=$(python3 bench/upsert.py "$api" "$token" "${UPSERT_ROWS:-20000}" 2)
   echo "24 bulk upsert: $upsert"
 fi
+# Scenario 25: offline sync. A rep's phones (two senders) push SYNC_PUSHES offline days of
+# 40 operations each with `syncPush`, then send them all again as after lost answers.
+sync=null
+if [ -z "$only" ] || [[ "25 sync push" =~ $only ]]; then
+  sync=$(python3 bench/sync.py "$api" "$earner_token" "${SYNC_PUSHES:-40}" 2)
+  echo "25 sync push: $sync"
+fi
 rss_kb=$(awk '/VmHWM/{print $2}' "/proc/$server/status")
 kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=
 # `scratch_copy NAME`: a copy of the seeded data for a phase that changes it (sets
@@ -501,10 +508,11 @@ fi
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out="bench/results/$size-$engine-$stamp"
-python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" "$values" "$handover" "$lead_pool" "$apq" "$feed" "$upsert" <<'PY'
+python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" "$values" "$handover" "$lead_pool" "$apq" "$feed" "$upsert" "$sync" <<'PY'
 import json, sys, platform, os
-results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission, values, handover, lead_pool, apq, feed, upsert = sys.argv[1:]
+results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission, values, handover, lead_pool, apq, feed, upsert, sync = sys.argv[1:]
 upsert = json.loads(upsert)
+sync = json.loads(sync)
 apq = json.loads(apq)
 feed = json.loads(feed)
 lead_pool = json.loads(lead_pool)
@@ -515,7 +523,7 @@ reclaim = json.loads(reclaim)
 commission = json.loads(commission)
 rows = json.loads(results)
 cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" :\t") if os.path.exists("/proc/cpuinfo") else "?"
-report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission, "customer_values": values, "handover": handover, "lead_pool": lead_pool, "persisted_queries": apq, "delta_feed": feed, "bulk_upsert": upsert,
+report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission, "customer_values": values, "handover": handover, "lead_pool": lead_pool, "persisted_queries": apq, "delta_feed": feed, "bulk_upsert": upsert, "sync_push": sync,
           "machine": {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release()}, "scenarios": rows}
 floor = next((r for r in rows if r["name"].startswith("floor")), None)
 with open(out + ".json", "w") as f:
@@ -563,6 +571,10 @@ with open(out + ".md", "w") as f:
       def rate(p):
         return f"{p['rows']} rows in {p['seconds']} s = **{p['rows_per_second']} rows/s** (a call p50 {p['call_p50_s']} s, at most {p['call_max_s']} s; {p['sql_per_call']['min']}–{p['sql_per_call']['max']} SQL per call; {p['not_as_expected']} rows not as expected)"
       f.write(f"\n24 bulk upsert (1,000 records per call, {upsert['senders']} senders): `upsertCustomers` creating {rate(upsert['create'])}; updating {rate(upsert['update'])}; unchanged {rate(upsert['unchanged'])}. `upsertContacts` creating, customers named by key: {rate(upsert['contacts'])}.\n")
+    if sync:
+      def pushed(p):
+        return f"{p['operations']} operations in {p['pushes']} pushes, {p['seconds']} s = **{p['operations_per_second']} operations/s** (a push p50 {p['push_p50_s']} s, at most {p['push_max_s']} s; {p['sql_per_push']['min']}–{p['sql_per_push']['max']} SQL per push; {p['not_applied']} not applied)"
+      f.write(f"\n25 sync push (`syncPush`, a rep's offline day of {sync['operations_per_push']} operations per push, {sync['senders']} phones): first {pushed(sync['first'])}; sent again after lost answers (every operation replays) {pushed(sync['replayed'])}.\n")
     if reclaim:
       first, steady = reclaim["first"], reclaim["steady"]
       f.write(f"\n8 pool reclaim (`guanxi admin reclaim`, rule: 90 days without follow-up, won deals exempt, on a copy of the data): first run {first['reclaimed']} customers in **{first['seconds']} s** ({first['reclaimed'] / max(first['seconds'], 0.001):.0f} customers/s); steady state (the next run) {steady['reclaimed']} customers in **{steady['seconds']} s**.\n")

@@ -42,6 +42,8 @@ pub enum ErrorCode {
     Forbidden,
     /// A configured cap was reached (customers owned, claims a day).
     LimitReached,
+    /// An operation this one depends on failed or was skipped, so it was not tried.
+    DependencyFailed,
 }
 
 impl ErrorCode {
@@ -63,6 +65,7 @@ impl ErrorCode {
             Self::InvalidToken => "INVALID_TOKEN",
             Self::Forbidden => "FORBIDDEN",
             Self::LimitReached => "LIMIT_REACHED",
+            Self::DependencyFailed => "DEPENDENCY_FAILED",
         }
     }
 }

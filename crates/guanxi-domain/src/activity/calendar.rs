@@ -30,6 +30,24 @@ pub struct Event {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Event {
+    /// The fields a write to this event starts from.
+    pub fn fields(&self) -> EventFields {
+        EventFields {
+            kind: self.kind,
+            title: self.title.clone(),
+            description: self.description.clone(),
+            schedule: self.schedule.clone(),
+            assignees: self.assignees.clone(),
+            customer_id: self.customer_id,
+            contact_id: self.contact_id,
+            status: self.status,
+            completion_notes: self.completion_notes.clone(),
+            reminder_minutes: self.reminder_minutes.clone(),
+        }
+    }
+}
+
 /// The fields of an event a write sets.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

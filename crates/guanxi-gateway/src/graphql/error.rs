@@ -91,7 +91,8 @@ pub struct UserError {
     pub message: String,
     /// Stable code to branch on: INVALID, REQUIRED, DUPLICATE, VERSION_CONFLICT,
     /// NOT_FOUND, CYCLE, NOT_EMPTY, ILLEGAL_STATE, IDEMPOTENCY_KEY_REUSED,
-    /// INVALID_CREDENTIALS, RATE_LIMITED, INVALID_TOKEN, FORBIDDEN.
+    /// INVALID_CREDENTIALS, RATE_LIMITED, INVALID_TOKEN, FORBIDDEN, LIMIT_REACHED,
+    /// DEPENDENCY_FAILED.
     pub code: String,
 }
 
@@ -112,6 +113,13 @@ impl UserError {
 /// The result of a mutation's work: the record, or the user errors that stopped it.
 pub type Outcome<T> = Result<T, Vec<UserError>>;
 
+/// A mutation's payload taken apart: the record it wrote, or the errors that refused it
+/// (how `syncPush` reports the mutations it runs).
+pub trait Written {
+    type Record;
+    fn into_parts(self) -> (Option<Self::Record>, Vec<UserError>);
+}
+
 /// A mutation's payload: the record it wrote (wrapped in its GraphQL type) or the user
 /// errors that refused it. `payload! { /// docs  ContactPayload, contact: Contact(DomainContact) }`.
 macro_rules! payload {
@@ -129,6 +137,13 @@ macro_rules! payload {
                     Ok(value) => Self { $field: Some($wrap(value)), user_errors: vec![] },
                     Err(errors) => Self { $field: None, user_errors: errors },
                 }
+            }
+        }
+
+        impl $crate::graphql::error::Written for $name {
+            type Record = $wrap;
+            fn into_parts(self) -> (Option<$wrap>, Vec<$crate::graphql::error::UserError>) {
+                (self.$field, self.user_errors)
             }
         }
     };

@@ -284,18 +284,7 @@ pub async fn update<C: ConnectionTrait>(
     let fields = edit(&before)?;
     fields.check()?;
     check_assignees(conn, tenant, &fields.assignees).await?;
-    let old = EventFields {
-        kind: before.kind,
-        title: before.title.clone(),
-        description: before.description.clone(),
-        schedule: before.schedule.clone(),
-        assignees: before.assignees.clone(),
-        customer_id: before.customer_id,
-        contact_id: before.contact_id,
-        status: before.status,
-        completion_notes: before.completion_notes.clone(),
-        reminder_minutes: before.reminder_minutes.clone(),
-    };
+    let old = before.fields();
     let changes = ChangeSet::new().diff(&old, &fields);
     if changes.is_empty() {
         return Ok(before);

@@ -20,7 +20,7 @@ use crate::graphql::customers::contact::{CONTACT, Contact};
 use crate::graphql::customers::customer::{CUSTOMER, Customer};
 use crate::graphql::error::{ApiError, ApiResult, UserError};
 use crate::graphql::loaders::{ContactKey, CustomerKey, Loaders, UserKey};
-use crate::graphql::mutation::{Idempotent, transact_noting, write_noting};
+use crate::graphql::mutation::{Idempotent, transact_noting, write, write_noting};
 use crate::graphql::platform::org::{USER, User};
 use crate::graphql::relay::{expect_id, global_id, input_id};
 
@@ -178,6 +178,22 @@ pub struct EventPayload {
     user_errors: Vec<UserError>,
 }
 
+impl From<crate::graphql::error::Outcome<DomainEvent>> for EventPayload {
+    fn from(outcome: crate::graphql::error::Outcome<DomainEvent>) -> Self {
+        match outcome {
+            Ok(e) => Self { event: Some(Event(e)), conflicts: vec![], user_errors: vec![] },
+            Err(user_errors) => Self { event: None, conflicts: vec![], user_errors },
+        }
+    }
+}
+
+impl crate::graphql::error::Written for EventPayload {
+    type Record = Event;
+    fn into_parts(self) -> (Option<Event>, Vec<UserError>) {
+        (self.event, self.user_errors)
+    }
+}
+
 #[derive(InputObject, Serialize)]
 pub struct CreateEventInput {
     pub kind: EventKind,
@@ -215,6 +231,21 @@ pub struct UpdateEventInput {
     pub status: Option<EventStatus>,
     pub completion_notes: MaybeUndefined<String>,
     pub reminder_minutes_before: Option<Vec<i32>>,
+}
+
+/// An event marked done, with what came of it: the one edit an app may queue offline
+/// without reading the event first.
+#[derive(InputObject, Serialize)]
+pub struct CompleteEventInput {
+    pub id: ID,
+    /// The version the caller saw; someone else's change since is `VERSION_CONFLICT`.
+    pub expected_version: i32,
+    /// What came of it; leaving it out keeps the notes the event has.
+    pub completion_notes: Option<String>,
+    /// A retry with the same key (after a lost answer) returns the event as the first
+    /// call left it instead of `VERSION_CONFLICT`.
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
 }
 
 fn ids(field: &str, list: &[ID], kind: &str, invalid: &mut Vec<UserError>) -> Vec<uuid::Uuid> {
@@ -618,6 +649,50 @@ impl CalendarMutation {
         })
     }
 
+    /// Marks a to-do, call, visit or meeting done (`DONE`), with its completion notes. A
+    /// cancelled event cannot be completed (`ILLEGAL_STATE`); completing a done event again
+    /// changes nothing.
+    pub(crate) async fn complete_event(&self, ctx: &Context<'_>, input: CompleteEventInput) -> ApiResult<EventPayload> {
+        let actor = actor(ctx)?.clone();
+        let id = match input_id("id", &input.id, EVENT) {
+            Ok(id) => id,
+            Err(e) => return Ok(EventPayload { event: None, conflicts: vec![], user_errors: vec![e] }),
+        };
+        let author = author(ctx, &actor);
+        let rule = actor.scope_rule(Module::Task);
+        let tenant = actor.tenant_id;
+        let idempotent = Idempotent::new(&actor, "completeEvent", input.idempotency_key.as_deref(), &input);
+        let (expected, notes) = (input.expected_version, input.completion_notes);
+        let result = write(
+            ctx,
+            idempotent,
+            move |tx| {
+                Box::pin(async move {
+                    let done = guanxi_store::activity::calendar::update(tx, &author, rule, id, expected, |current| {
+                        if current.status == DomainStatus::Cancelled {
+                            return Err(Invalid::one("id", ErrorCode::IllegalState, "the event was cancelled"));
+                        }
+                        let mut fields = current.fields();
+                        fields.status = DomainStatus::Done;
+                        fields.completion_notes = notes.or(fields.completion_notes);
+                        Ok(fields)
+                    })
+                    .await?;
+                    Ok((id, done))
+                })
+            },
+            move |tx, id| {
+                Box::pin(async move {
+                    guanxi_store::activity::calendar::find(tx, tenant, rule, id)
+                        .await?
+                        .ok_or(guanxi_store::StoreError::NotFound)
+                })
+            },
+        )
+        .await?;
+        Ok(result.into())
+    }
+
     /// Changes, moves, completes or cancels an event; moving re-runs the double-booking check.
     async fn update_event(&self, ctx: &Context<'_>, input: UpdateEventInput) -> ApiResult<EventPayload> {
         let actor = actor(ctx)?.clone();
@@ -643,43 +718,42 @@ impl CalendarMutation {
                     id,
                     input.expected_version,
                     |current| {
-                        let mut schedule = current.schedule.clone();
+                        let mut fields = current.fields();
                         if let Some(s) = input.starts_at {
-                            schedule.starts_at = s;
+                            fields.schedule.starts_at = s;
                         }
                         if let Some(e) = input.ends_at {
-                            schedule.ends_at = e;
+                            fields.schedule.ends_at = e;
                         }
                         match &input.recurrence {
                             MaybeUndefined::Undefined => {}
-                            MaybeUndefined::Null => schedule.recurrence = None,
+                            MaybeUndefined::Null => fields.schedule.recurrence = None,
                             MaybeUndefined::Value(r) => {
-                                schedule.recurrence = Some(r.clone()).filter(|r| !r.trim().is_empty())
+                                fields.schedule.recurrence = Some(r.clone()).filter(|r| !r.trim().is_empty())
                             }
                         }
-                        let fields = EventFields {
-                            kind: current.kind,
-                            title: input.title.clone().unwrap_or_else(|| current.title.clone()),
-                            description: match &input.description {
-                                MaybeUndefined::Undefined => current.description.clone(),
-                                MaybeUndefined::Null => None,
-                                MaybeUndefined::Value(d) => Some(d.clone()),
-                            },
-                            schedule,
-                            assignees: assignees.clone().unwrap_or_else(|| current.assignees.clone()),
-                            customer_id: current.customer_id,
-                            contact_id: current.contact_id,
-                            status: input.status.map(status_to).unwrap_or(current.status),
-                            completion_notes: match &input.completion_notes {
-                                MaybeUndefined::Undefined => current.completion_notes.clone(),
-                                MaybeUndefined::Null => None,
-                                MaybeUndefined::Value(n) => Some(n.clone()),
-                            },
-                            reminder_minutes: input
-                                .reminder_minutes_before
-                                .clone()
-                                .unwrap_or_else(|| current.reminder_minutes.clone()),
-                        };
+                        if let Some(title) = &input.title {
+                            fields.title = title.clone();
+                        }
+                        if let Some(assignees) = &assignees {
+                            fields.assignees = assignees.clone();
+                        }
+                        if let Some(status) = input.status {
+                            fields.status = status_to(status);
+                        }
+                        if let Some(minutes) = &input.reminder_minutes_before {
+                            fields.reminder_minutes = minutes.clone();
+                        }
+                        match &input.description {
+                            MaybeUndefined::Undefined => {}
+                            MaybeUndefined::Null => fields.description = None,
+                            MaybeUndefined::Value(d) => fields.description = Some(d.clone()),
+                        }
+                        match &input.completion_notes {
+                            MaybeUndefined::Undefined => {}
+                            MaybeUndefined::Null => fields.completion_notes = None,
+                            MaybeUndefined::Value(n) => fields.completion_notes = Some(n.clone()),
+                        }
                         new_fields = Some(fields.clone());
                         Ok(fields)
                     },

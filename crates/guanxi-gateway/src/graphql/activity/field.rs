@@ -228,6 +228,13 @@ impl From<crate::graphql::error::Outcome<guanxi_domain::activity::field::CheckIn
     }
 }
 
+impl crate::graphql::error::Written for CheckInPayload {
+    type Record = CheckIn;
+    fn into_parts(self) -> (Option<CheckIn>, Vec<UserError>) {
+        (self.check_in, self.user_errors)
+    }
+}
+
 /// The photos, position and note of a check-in, checked; problems are added to `problems`.
 pub(crate) fn visit_details(
     (photo_ids, location, note): (&[ID], &PositionInput, Option<&str>),
@@ -351,7 +358,7 @@ impl FieldMutation {
     /// Checks in at a customer: server time beside device time, distance from the
     /// customer's coordinates (flagged when far, never refused), photos attached, and the
     /// visit recorded as an interaction. A retry with the same idempotency key is one check-in.
-    async fn check_in(&self, ctx: &Context<'_>, input: CheckInInput) -> ApiResult<CheckInPayload> {
+    pub(crate) async fn check_in(&self, ctx: &Context<'_>, input: CheckInInput) -> ApiResult<CheckInPayload> {
         let actor = require(ctx, Permission::InteractionWrite)?.clone();
         let mut problems = Vec::new();
         let customer = input_id("customerId", &input.customer_id, CUSTOMER).map_err(|e| problems.push(e)).ok();
@@ -395,7 +402,7 @@ impl FieldMutation {
     }
 
     /// Checks out of the caller's own check-in; the visit's length goes on its interaction.
-    async fn check_out(&self, ctx: &Context<'_>, input: CheckOutInput) -> ApiResult<CheckInPayload> {
+    pub(crate) async fn check_out(&self, ctx: &Context<'_>, input: CheckOutInput) -> ApiResult<CheckInPayload> {
         let actor = require(ctx, Permission::InteractionWrite)?.clone();
         let mut problems = Vec::new();
         let check_in = input_id("checkInId", &input.check_in_id, CHECK_IN).map_err(|e| problems.push(e)).ok();
@@ -428,7 +435,11 @@ impl FieldMutation {
 
     /// Adds photos to one of the caller's own check-ins or check-outs: an app that worked
     /// offline syncs the visit first and uploads its photos when the network allows.
-    async fn add_check_in_photos(&self, ctx: &Context<'_>, input: AddCheckInPhotosInput) -> ApiResult<CheckInPayload> {
+    pub(crate) async fn add_check_in_photos(
+        &self,
+        ctx: &Context<'_>,
+        input: AddCheckInPhotosInput,
+    ) -> ApiResult<CheckInPayload> {
         let actor = require(ctx, Permission::InteractionWrite)?.clone();
         let mut problems = Vec::new();
         let check_in = input_id("checkInId", &input.check_in_id, CHECK_IN).map_err(|e| problems.push(e)).ok();

@@ -448,7 +448,7 @@ pub struct InteractionMutation;
 impl InteractionMutation {
     /// Records an interaction; the customer's last-interaction time (and next follow-up,
     /// when given) change in the same transaction.
-    async fn create_interaction(
+    pub(crate) async fn create_interaction(
         &self,
         ctx: &Context<'_>,
         input: CreateInteractionInput,

@@ -458,7 +458,11 @@ pub struct ContactMutation;
 #[Object]
 impl ContactMutation {
     /// Adds a contact to a customer the caller may see; the customer's owner owns it.
-    async fn create_contact(&self, ctx: &Context<'_>, input: CreateContactInput) -> ApiResult<ContactPayload> {
+    pub(crate) async fn create_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateContactInput,
+    ) -> ApiResult<ContactPayload> {
         let actor = require(ctx, Permission::ContactWrite)?.writing();
         let customer = input_id("customerId", &input.customer_id, CUSTOMER);
         let fields = input.fields.merge_into(None);
@@ -509,7 +513,11 @@ impl ContactMutation {
         Ok(result.into())
     }
 
-    async fn update_contact(&self, ctx: &Context<'_>, input: UpdateContactInput) -> ApiResult<ContactPayload> {
+    pub(crate) async fn update_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateContactInput,
+    ) -> ApiResult<ContactPayload> {
         let actor = &require(ctx, Permission::ContactWrite)?.writing();
         let id = match input_id("id", &input.id, CONTACT) {
             Ok(id) => id,

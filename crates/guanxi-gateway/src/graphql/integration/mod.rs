@@ -1,7 +1,9 @@
 //! The integration surface, for ERP and finance integrators and the mobile app's
-//! offline work: the delta feed and bulk upsert by external key.
+//! offline work: the delta feed, bulk upsert by external key, and the push of queued
+//! offline work.
 
 pub mod feed;
+pub mod sync;
 pub mod upsert;
 
 use async_graphql::MergedObject;
@@ -10,4 +12,4 @@ use async_graphql::MergedObject;
 pub struct IntegrationQuery(feed::FeedQuery);
 
 #[derive(MergedObject, Default)]
-pub struct IntegrationMutation(upsert::UpsertMutation);
+pub struct IntegrationMutation(upsert::UpsertMutation, sync::SyncMutation);
