@@ -127,6 +127,17 @@ pub async fn demo_trade<C: guanxi_store::ConnectionTrait>(
         };
         products.push(guanxi_store::trade::product::create(tx, author, Some(code), fields).await?.id);
     }
+    // The ERP (金蝶) knows the catalogue by its inventory codes: `upsertProducts` from
+    // source `kingdee` updates these products.
+    let codes = CATALOGUE.iter().zip(&products).map(|(item, id)| (format!("ERP-{}", item.1), id.uuid())).collect();
+    guanxi_store::platform::external_key::insert(
+        tx,
+        author.tenant_id,
+        guanxi_domain::entity::EntityKind::Product,
+        "kingdee",
+        codes,
+    )
+    .await?;
     let today = guanxi_domain::customers::customer::shanghai_date(chrono::Utc::now());
     let year_start = today.with_ordinal(1).context("the first day of the year")?;
     let customer = |name: &str| customers.iter().find(|(n, ..)| *n == name).map(|(_, id, owner)| (*id, *owner));

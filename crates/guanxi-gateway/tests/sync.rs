@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 /// The fields the app keeps of each kind, the same in the push's answer, the feed and a read.
 const FIELDS: &str = "id ... on Contact { name title department email version } \
-    ... on Interaction { content contacts { id } } ... on CheckIn { kind customer { id } } \
+    ... on Interaction { content contacts { id } } ... on CheckIn { kind customer { id } photoIds } \
     ... on Event { title status completionNotes version }";
 
 fn push_query() -> String {
@@ -35,6 +35,8 @@ fn global(kind: &str, id: Uuid) -> String {
 struct Phone {
     records: BTreeMap<String, Value>,
     cursor: Option<String>,
+    /// The records a push wrote.
+    pushed: BTreeSet<String>,
 }
 
 impl Phone {
@@ -67,19 +69,22 @@ impl Phone {
         let payload = body["data"]["syncPush"].clone();
         for result in payload["results"].as_array().unwrap_or_else(|| panic!("{body}")) {
             if result["status"] == "APPLIED" && result["node"]["id"].is_string() {
-                self.records.insert(result["node"]["id"].as_str().unwrap().to_owned(), result["node"].clone());
+                let id = result["node"]["id"].as_str().unwrap().to_owned();
+                self.records.insert(id.clone(), result["node"].clone());
+                self.pushed.insert(id);
             }
         }
         payload
     }
 
-    /// The server's answer for every record the app holds, against the app's copy.
-    async fn matches_server(&self, app: &TestApp, token: &str, ids: &[String]) {
+    /// The server's answer for every record a push wrote, against the app's copy.
+    async fn matches_server(&self, app: &TestApp, token: &str) {
+        let ids: Vec<&String> = self.pushed.iter().collect();
         let query = format!("query($ids: [ID!]!) {{ nodes(ids: $ids) {{ {FIELDS} }} }}");
         let body = app.gql(Some(token), &query, json!({"ids": ids})).await;
         let server = body["data"]["nodes"].as_array().unwrap_or_else(|| panic!("{body}"));
         for (id, node) in ids.iter().zip(server) {
-            assert_eq!(self.records.get(id), Some(node), "the app's copy of {id} against the server's");
+            assert_eq!(self.records.get(*id), Some(node), "the app's copy of {id} against the server's");
         }
     }
 }
@@ -181,8 +186,10 @@ async fn an_offline_day_ends_with_the_app_and_the_server_in_the_same_state() {
             json!({"createInteraction": {"customerId": b, "channel": "CALL", "content": "离线一日：致电孙工"}}),
         ),
     ];
+    let mut visits = Vec::new();
     for visit in 0..8 {
         let (customer, check_in) = (if visit % 2 == 0 { &a } else { &b }, Uuid::now_v7());
+        visits.push(check_in);
         let (v, o, n) = (format!("v{visit}"), format!("o{visit}"), format!("n{visit}"));
         queue.push(op(
             &v,
@@ -265,8 +272,12 @@ async fn an_offline_day_ends_with_the_app_and_the_server_in_the_same_state() {
         (json!("回访钱主任（改期）"), json!("PLANNED"))
     );
 
-    // The app merges (its edit over the server's record), fixes the typo, and sends those.
+    // The app merges (its edit over the server's record), fixes the typo, and sends those
+    // with a photo of the first visit.
     let fixed = Uuid::now_v7();
+    let uploaded = upload(&app, &rep1, JPEG, "image/jpeg", true).await.1;
+    let photo = uploaded["data"]["uploadAttachment"]["attachment"]["id"].clone();
+    assert!(photo.is_string(), "{uploaded}");
     let merged = [
         op(
             "c3-merged",
@@ -289,9 +300,16 @@ async fn an_offline_day_ends_with_the_app_and_the_server_in_the_same_state() {
             json!({"createInteraction": {"customerId": b, "channel": "CALL", "content": "离线一日：致电孙工",
             "contactIds": [global("Contact", fixed)]}}),
         ),
+        // The first visit's photo, uploaded now that the network allows.
+        op(
+            "photos",
+            &[],
+            json!({"addCheckInPhotos": {"checkInId": global("CheckIn", visits[0]), "photoIds": [photo]}}),
+        ),
     ];
     let payload = phone.push(&app, &rep1, &merged).await;
-    assert_eq!(payload["appliedCount"], 4, "{payload}");
+    assert_eq!(payload["appliedCount"], 5, "{payload}");
+    assert_eq!(result(&payload, "photos")["node"]["photoIds"], json!([photo]));
     let merged_contact = &result(&payload, "c3-merged")["node"];
     assert_eq!(
         (merged_contact["title"].clone(), merged_contact["department"].clone()),
@@ -321,21 +339,17 @@ async fn an_offline_day_ends_with_the_app_and_the_server_in_the_same_state() {
     expected.sort();
     assert_eq!(contents, expected, "no operation lost or doubled");
 
-    // The evening pull: the app's copy and the server agree on everything the day touched.
+    // The app's copy of everything its pushes wrote is the server's: 3 contacts and 2
+    // to-dos, 18 interactions, 8 check-ins and 8 check-outs.
+    assert_eq!(phone.pushed.len(), 5 + 18 + 16, "{:?}", phone.pushed);
+    assert!(phone.pushed.contains(&global("CheckIn", visits[3])));
+    phone.matches_server(&app, &rep1).await;
+    // And the evening pull finds nothing to correct in it.
+    let answered = phone.records.clone();
     phone.pull(&app, &rep1).await;
-    let touched: Vec<String> = [global("Contact", new_contact), global("Contact", fixed)]
-        .into_iter()
-        .chain([&known["id"], &t1["id"], &t2["id"]].map(|v| v.as_str().unwrap().to_owned()))
-        .chain(
-            phone
-                .records
-                .iter()
-                .filter(|(_, r)| r["content"].as_str().is_some_and(|c| c.starts_with("离线一日")))
-                .map(|(id, _)| id.clone()),
-        )
-        .collect();
-    assert_eq!(touched.len(), 5 + 18, "{touched:?}");
-    phone.matches_server(&app, &rep1, &touched).await;
+    for id in &phone.pushed {
+        assert_eq!(phone.records.get(id), answered.get(id), "the feed and the push's answer for {id}");
+    }
     let contact = &phone.records[&global("Contact", new_contact)];
     assert_eq!((contact["name"].clone(), contact["title"].clone()), (json!("赵经理"), json!("采购总监")));
     assert_eq!(phone.records[t2["id"].as_str().unwrap()]["status"], "DONE");
@@ -359,7 +373,7 @@ async fn a_push_checks_its_keys_and_dependencies_and_the_callers_scope() {
     let mut inner = interaction("规则：内键");
     inner["createInteraction"]["idempotencyKey"] = json!("other");
     let operations = [
-        op(" ", &[], interaction("规则：空键")),
+        op("", &[], interaction("规则：空键")),
         op("k1", &[], interaction("规则：一")),
         op("k1", &[], interaction("规则：重键")),
         op("k2", &["k3"], interaction("规则：后依赖")),
@@ -391,11 +405,11 @@ async fn a_push_checks_its_keys_and_dependencies_and_the_callers_scope() {
         expected.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect();
     assert_eq!(codes, expected, "{payload}");
 
-    // Each operation costs the same statements, however many come with it: the records'
-    // nested fields are read once for the whole push (measured on replays, which the
+    // The records a push answers are read once for the whole push: the nested contacts of
+    // 2 or 12 interactions cost the same statements (measured on replays, which the
     // second and third of `fewest_statements`' runs are).
-    let mut costs = Vec::new();
-    for n in [2, 7, 12] {
+    let mut nested = Vec::new();
+    for n in [2, 12] {
         let operations: Vec<Value> = (0..n)
             .map(|i| {
                 let mut named = interaction(&format!("规则：计数{n}-{i}"));
@@ -403,12 +417,20 @@ async fn a_push_checks_its_keys_and_dependencies_and_the_callers_scope() {
                 op(&format!("count-{n}-{i}"), &[], named)
             })
             .collect();
-        let body = json!({"query": push_query(), "variables": {"i": {"operations": operations}}});
-        let (statements, answer) = app.fewest_statements(Some(&rep1), &body).await;
-        assert_eq!(answer["data"]["syncPush"]["appliedCount"], n, "{answer}");
-        costs.push(statements);
+        let mut costs = Vec::new();
+        for selection in ["node { id }", "node { id ... on Interaction { contacts { id name customer { name } } } }"] {
+            let query = format!(
+                "mutation($i: SyncPushInput!) {{ syncPush(input: $i) {{ appliedCount results {{ {selection} }} }} }}"
+            );
+            let body = json!({"query": query, "variables": {"i": {"operations": operations}}});
+            let (statements, answer) = app.fewest_statements(Some(&rep1), &body).await;
+            assert_eq!(answer["data"]["syncPush"]["appliedCount"], n, "{answer}");
+            costs.push(statements);
+        }
+        nested.push(costs[1] - costs[0]);
     }
-    assert_eq!(costs[2] - costs[1], costs[1] - costs[0], "statements per push of 2, 7 and 12: {costs:?}");
+    assert_eq!(nested[0], nested[1], "the nested reads of 2 and of 12 operations: {nested:?}");
+    assert!(nested[0] > 0, "the nested fields are read: {nested:?}");
 
     // Too long a queue is refused whole.
     let long: Vec<Value> = (0..201).map(|i| op(&format!("l{i}"), &[], interaction("规则：过长"))).collect();
@@ -425,7 +447,11 @@ async fn a_push_checks_its_keys_and_dependencies_and_the_callers_scope() {
 
     // Outside the caller's scope a record does not exist: no conflict, no values.
     let operations = [
-        op("s1", &[], json!({"updateContact": {"id": theirs["id"], "expectedVersion": 99, "title": "越权"}})),
+        op(
+            "s1",
+            &[],
+            json!({"updateContact": {"id": theirs["id"], "expectedVersion": theirs["version"], "title": "越权"}}),
+        ),
         op(
             "s2",
             &[],

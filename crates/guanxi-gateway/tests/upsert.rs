@@ -423,3 +423,151 @@ async fn contacts_name_their_customer_by_its_key_and_stay_with_it() {
     assert_eq!(payload["results"][0]["userErrors"][0]["code"], "NOT_FOUND", "{payload}");
     assert_eq!(payload["results"][1]["userErrors"][0]["code"], "FORBIDDEN", "{payload}");
 }
+
+const PRODUCTS: &str = "mutation($i: UpsertProductsInput!) { upsertProducts(input: $i) {
+    results { index externalId outcome id userErrors { field code message } }
+    createdCount updatedCount unchangedCount failedCount skippedCount userErrors { code message } } }";
+
+const PRODUCT: &str = "query($id: ID!) { node(id: $id) { ... on Product { code name unit version kind origin
+    specification listPrice { amount } costPrice { amount } taxRate categoryId externalKeys { source externalId } } } }";
+
+async fn upsert_products(app: &TestApp, token: &str, input: Value) -> Value {
+    let body = app.gql(Some(token), PRODUCTS, json!({"i": input})).await;
+    let payload = body["data"]["upsertProducts"].clone();
+    assert!(payload.is_object(), "{body}");
+    payload
+}
+
+fn item(key: &str, name: &str, price: &str) -> Value {
+    json!({"externalId": key, "name": name, "kind": "TANGIBLE", "origin": "BOUGHT", "unit": "台", "listPrice": price})
+}
+
+#[tokio::test]
+async fn products_are_upserted_by_key_with_unique_codes_and_the_single_writes_checks() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let node = |id: &Value| {
+        let (app, admin, id) = (&app, admin.clone(), id.clone());
+        async move { app.gql(Some(&admin), PRODUCT, json!({"id": id})).await["data"]["node"].clone() }
+    };
+
+    // Created: one with its own code, two numbered; a new product needs its fields.
+    let mut coded = item("U8-1001", "同步测试数控机床", "128000.00");
+    coded["code"] = json!("NC-1001");
+    coded["costPrice"] = json!("90000.00");
+    let first = json!({"source": "u8", "records": [
+        coded, item("U8-1002", "同步测试刀具", "35.50"), item("U8-1003", "同步测试夹具", "420"),
+        {"externalId": "U8-1004", "name": "缺字段"},
+    ]});
+    let payload = upsert_products(&app, &admin, first.clone()).await;
+    assert_eq!(outcomes(&payload), ["CREATED", "CREATED", "CREATED", "FAILED"], "{payload}");
+    let missing: Vec<&str> =
+        payload["results"][3]["userErrors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(missing, ["kind", "origin", "unit", "listPrice"], "{payload}");
+    let machine = node(&payload["results"][0]["id"]).await;
+    assert_eq!(machine["code"], "NC-1001");
+    assert_eq!(machine["taxRate"], "VAT_13", "a new product's default rate");
+    assert_eq!(machine["externalKeys"], json!([{"source": "u8", "externalId": "U8-1001"}]));
+    let (cutter, fixture) = (node(&payload["results"][1]["id"]).await, node(&payload["results"][2]["id"]).await);
+    assert_ne!(cutter["code"], fixture["code"], "numbered from one block: {cutter} {fixture}");
+    let found =
+        app.gql(Some(&admin), "{ products(filter: {search: \"同步测试刀\"}) { nodes { id } } }", json!({})).await;
+    assert_eq!(found["data"]["products"]["nodes"], json!([{"id": payload["results"][1]["id"]}]), "searchable by name");
+
+    // The same call again: unchanged, nothing written. A new price and a cleared cost:
+    // updated, the rest kept.
+    let again = upsert_products(&app, &admin, first).await;
+    assert_eq!(outcomes(&again)[..3], ["UNCHANGED", "UNCHANGED", "UNCHANGED"], "{again}");
+    assert_eq!(node(&payload["results"][0]["id"]).await["version"], machine["version"]);
+    let edit = json!({"source": "u8", "records": [
+        {"externalId": "U8-1001", "listPrice": "126000.00", "costPrice": null, "specification": "VMC850"},
+        {"externalId": "U8-1002", "name": "同步测试合金刀具"},
+    ]});
+    let updated = upsert_products(&app, &admin, edit).await;
+    assert_eq!(outcomes(&updated), ["UPDATED", "UPDATED"], "{updated}");
+    let machine_after = node(&payload["results"][0]["id"]).await;
+    assert_eq!(
+        (
+            machine_after["listPrice"]["amount"].clone(),
+            machine_after["costPrice"].clone(),
+            machine_after["specification"].clone()
+        ),
+        (json!("126000"), json!(null), json!("VMC850"))
+    );
+    assert_eq!((machine_after["name"].clone(), machine_after["unit"].clone()), (machine["name"].clone(), json!("台")));
+    assert_eq!(machine_after["version"], machine["version"].as_i64().unwrap() + 1);
+    let renamed = app.gql(Some(&admin), "{ products(filter: {search: \"合金刀\"}) { nodes { id } } }", json!({})).await;
+    assert_eq!(
+        renamed["data"]["products"]["nodes"],
+        json!([{"id": payload["results"][1]["id"]}]),
+        "tokens follow the name"
+    );
+
+    // Refused: a taken code, a code twice in the call, a stored product's new code, a bad
+    // category, too many decimals; ALL_OR_NOTHING writes none of the good rows.
+    let mut taken = item("U8-2001", "同步测试重码", "1");
+    taken["code"] = json!("NC-1001");
+    let mut twice = [item("U8-2002", "同步测试双码甲", "1"), item("U8-2003", "同步测试双码乙", "1")];
+    twice[0]["code"] = json!("DUP-1");
+    twice[1]["code"] = json!("DUP-1");
+    let bad = json!({"source": "u8", "mode": "ALL_OR_NOTHING", "records": [
+        taken, twice[0], twice[1],
+        {"externalId": "U8-1003", "code": "NEW-CODE"},
+        {"externalId": "U8-2004", "name": "同步测试坏类", "kind": "SERVICE", "origin": "MADE", "unit": "次", "listPrice": "1",
+         "categoryId": "UHJvZHVjdENhdGVnb3J5OjAxOTNhMmIwLTAwMDAtNzAwMC04MDAwLTAwMDAwMDAwMDAwMA=="},
+        item("U8-2005", "同步测试小数", "1.23456"),
+        item("U8-2006", "同步测试好行", "10"),
+    ]});
+    let refused = upsert_products(&app, &admin, bad).await;
+    assert_eq!(
+        outcomes(&refused),
+        ["FAILED", "SKIPPED", "FAILED", "FAILED", "FAILED", "FAILED", "SKIPPED"],
+        "{refused}"
+    );
+    let first_error = |i: usize| {
+        let e = &refused["results"][i]["userErrors"][0];
+        (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(first_error(0), ("code".into(), "DUPLICATE".into()));
+    assert_eq!(first_error(2), ("code".into(), "DUPLICATE".into()));
+    assert_eq!(first_error(3), ("code".into(), "ILLEGAL_STATE".into()));
+    assert_eq!(first_error(4), ("categoryId".into(), "NOT_FOUND".into()));
+    assert_eq!(first_error(5).0, "listPrice");
+    let none =
+        app.gql(Some(&admin), "{ products(filter: {search: \"同步测试好行\"}) { nodes { id } } }", json!({})).await;
+    assert_eq!(none["data"]["products"]["nodes"], json!([]), "ALL_OR_NOTHING wrote nothing");
+
+    // Products need `product.manage`; a rep may not upsert them.
+    let rep1 = app.login("rep1@demo.local").await;
+    let body = app
+        .gql(Some(&rep1), PRODUCTS, json!({"i": {"source": "u8", "records": [item("U8-3001", "越权产品", "1")]}}))
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+
+    // A retry under the same idempotency key answers the first call's rows and writes nothing.
+    let keyed =
+        json!({"source": "u8", "idempotencyKey": "products-1", "records": [item("U8-4001", "同步测试重试", "5")]});
+    let once = upsert_products(&app, &admin, keyed.clone()).await;
+    let twice = upsert_products(&app, &admin, keyed).await;
+    assert_eq!(once, twice);
+    assert_eq!(outcomes(&twice), ["CREATED"]);
+
+    // Statements do not grow with the rows.
+    let call = |prefix: &str, n: usize, price: &str| {
+        let records: Vec<Value> =
+            (0..n).map(|i| item(&format!("{prefix}-{i}"), &format!("计数产品{prefix}{i}"), price)).collect();
+        json!({"query": PRODUCTS, "variables": {"i": {"source": "u8", "records": records}}})
+    };
+    let mut counts = Vec::new();
+    for (prefix, n) in [("small", 2), ("large", 12)] {
+        let created = app.post(Some(&admin), &call(prefix, n, "1")).await;
+        assert_eq!(created.body["data"]["upsertProducts"]["createdCount"], n, "{}", created.body);
+        let updated = app.post(Some(&admin), &call(prefix, n, "2")).await;
+        assert_eq!(updated.body["data"]["upsertProducts"]["updatedCount"], n, "{}", updated.body);
+        let unchanged = app.post(Some(&admin), &call(prefix, n, "2")).await;
+        assert_eq!(unchanged.body["data"]["upsertProducts"]["unchangedCount"], n, "{}", unchanged.body);
+        counts.push((created.statements, updated.statements, unchanged.statements));
+    }
+    assert_eq!(counts[0], counts[1], "statements per call do not grow with its rows");
+    assert!(counts[0].0 > 0, "the statement counter is on: {counts:?}");
+}

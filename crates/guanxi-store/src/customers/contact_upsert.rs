@@ -120,12 +120,8 @@ pub async fn upsert<C: ConnectionTrait>(
                 _ => Err(invalid),
             }
         });
-        let (stored, customer, fields, custom) = match planned_row {
-            Ok(planned_row) => planned_row,
-            Err(invalid) => {
-                results.push(RowResult::failed(key, invalid));
-                continue;
-            }
+        let Some((stored, customer, fields, custom)) = upsert_kit::admit(&mut results, &key, planned_row) else {
+            continue;
         };
         let changes = match &stored {
             None => ChangeSet::new(),

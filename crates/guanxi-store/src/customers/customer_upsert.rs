@@ -128,13 +128,7 @@ pub async fn upsert<C: ConnectionTrait>(
             edited.fields.check_shape()?;
             Ok((before, edited))
         });
-        let (before, edited) = match edited {
-            Ok(planned) => planned,
-            Err(invalid) => {
-                results.push(RowResult::failed(key, invalid));
-                continue;
-            }
-        };
+        let Some((before, edited)) = upsert_kit::admit(&mut results, &key, edited) else { continue };
         let changes = match &before {
             None => ChangeSet::new(),
             Some((_, b)) => {

@@ -23,6 +23,14 @@ pub enum Claim {
     Replay(Uuid),
 }
 
+/// The longest idempotency key, in bytes (200 ASCII characters).
+pub const MAX_KEY_BYTES: usize = 200;
+
+/// Whether `key` may be an idempotency key: 1 to [`MAX_KEY_BYTES`] bytes.
+pub fn valid_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= MAX_KEY_BYTES
+}
+
 /// Claims `key` for `operation` with the hash of its input.
 pub async fn claim<C: ConnectionTrait>(
     conn: &C,
@@ -32,11 +40,11 @@ pub async fn claim<C: ConnectionTrait>(
     operation: &str,
     request_hash: &str,
 ) -> StoreResult<Claim> {
-    if key.is_empty() || key.len() > 200 {
+    if !valid_key(key) {
         return Err(StoreError::rejected(
             "idempotencyKey",
             ErrorCode::Invalid,
-            "an idempotency key has 1 to 200 characters",
+            "an idempotency key has 1 to 200 bytes (a UUID, say)",
         ));
     }
     let inserted = idempotency_key::Entity::insert(idempotency_key::ActiveModel {

@@ -70,6 +70,18 @@ impl<M> Staged<M> {
     }
 }
 
+/// A row's plan, or, when its own checks refused it, `None` with its failure answered in
+/// `results`.
+pub fn admit<T>(results: &mut Vec<RowResult>, key: &str, plan: Result<T, Invalid>) -> Option<T> {
+    match plan {
+        Ok(plan) => Some(plan),
+        Err(invalid) => {
+            results.push(RowResult::failed(key.to_owned(), invalid));
+            None
+        }
+    }
+}
+
 /// A row's outcome and record id: a stored record it changes or leaves as it is, or a
 /// new record (a fresh UUIDv7).
 pub fn outcome(stored: Option<Uuid>, changed: bool) -> (Outcome, Uuid) {

@@ -7,4 +7,5 @@ pub mod lines;
 pub mod order;
 pub mod pricing;
 pub mod product;
+pub mod product_upsert;
 pub mod quote;

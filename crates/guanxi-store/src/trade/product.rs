@@ -385,11 +385,19 @@ impl repo::Listed for Products {
 repo::listed!(Products);
 
 /// A refused write of a product: the external id or the code is taken.
-fn on_code(error: sea_orm::DbErr) -> StoreError {
+pub(crate) fn on_code(error: sea_orm::DbErr) -> StoreError {
     if error.to_string().contains("external") {
         on_unique(error, "externalId", "another product has this external id")
     } else {
         on_unique(error, "code", "another product has this code")
+    }
+}
+
+/// [`on_code`], for a multi-row insert's failure.
+pub(crate) fn on_insert(error: StoreError) -> StoreError {
+    match error {
+        StoreError::Database(db) => on_code(db),
+        other => other,
     }
 }
 
@@ -400,17 +408,32 @@ async fn write_tokens<C: ConnectionTrait>(
     name: &str,
     code: &str,
 ) -> StoreResult<()> {
-    product_search_token::Entity::delete_many()
-        .filter(product_search_token::Column::TenantId.eq(tenant.uuid()))
-        .filter(product_search_token::Column::ProductId.eq(id))
-        .exec(conn)
-        .await?;
-    let rows: Vec<_> = search_tokens(name, code)
+    replace_tokens(conn, tenant, &[id], vec![(id, name.to_owned(), code.to_owned())]).await
+}
+
+/// Drops the search tokens of the products `clear` names, then writes the tokens of each
+/// `(product, name, code)`: one statement each, multi-row.
+pub(crate) async fn replace_tokens<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    clear: &[Uuid],
+    products: Vec<(Uuid, String, String)>,
+) -> StoreResult<()> {
+    if !clear.is_empty() {
+        product_search_token::Entity::delete_many()
+            .filter(product_search_token::Column::TenantId.eq(tenant.uuid()))
+            .filter(product_search_token::Column::ProductId.is_in(clear.iter().copied()))
+            .exec(conn)
+            .await?;
+    }
+    let rows: Vec<_> = products
         .into_iter()
-        .map(|token| product_search_token::ActiveModel {
-            tenant_id: Set(tenant.uuid()),
-            token: Set(token),
-            product_id: Set(id),
+        .flat_map(|(id, name, code)| {
+            search_tokens(&name, &code).into_iter().map(move |token| product_search_token::ActiveModel {
+                tenant_id: Set(tenant.uuid()),
+                token: Set(token),
+                product_id: Set(id),
+            })
         })
         .collect();
     crate::insert_chunked(conn, rows).await?;
@@ -473,6 +496,50 @@ fn described(fields: &ProductFields) -> serde_json::Value {
     value
 }
 
+/// The fields as a read gives them back (prices at the stored scale), so an identical
+/// record compares equal to the stored one.
+pub(crate) fn as_stored(mut fields: ProductFields) -> ProductFields {
+    fields.list_price = from_e4(to_e4(fields.list_price));
+    fields.cost_price = fields.cost_price.map(|p| from_e4(to_e4(p)));
+    fields
+}
+
+/// A new product's row before its fields are set (`set_fields`).
+pub(crate) fn new_model(tenant: TenantId, id: Uuid, code: &str, now: chrono::DateTime<Utc>) -> product::ActiveModel {
+    product::ActiveModel {
+        tenant_id: Set(tenant.uuid()),
+        id: Set(id),
+        code: Set(code.to_owned()),
+        active: Set(true),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        ..Default::default()
+    }
+}
+
+/// Sets the columns a product's fields are stored in.
+pub(crate) fn set_fields(model: &mut product::ActiveModel, fields: &ProductFields) {
+    for (column, value) in field_columns(fields) {
+        sea_orm::ActiveModelTrait::set(model, column, value);
+    }
+}
+
+/// The change event of a new product.
+pub(crate) fn created_changes(fields: &ProductFields, code: &str) -> ChangeSet {
+    ChangeSet::new().diff(&serde_json::json!({}), &described(fields)).field("code", (), code)
+}
+
+/// The change event of an edit (a new cost price is recorded as changed, without values).
+pub(crate) fn changes_between(before: &ProductFields, after: &ProductFields) -> ChangeSet {
+    let changes = ChangeSet::new().diff(&described(before), &described(after));
+    match before.cost_price != after.cost_price {
+        true => changes.secret("costPrice"),
+        false => changes,
+    }
+}
+
 /// Adds a product; its code is `code` when given, else the next number of the tenant's
 /// product numbering rule.
 pub async fn create<C: ConnectionTrait>(
@@ -494,23 +561,11 @@ pub async fn create<C: ConnectionTrait>(
         }
     };
     let id = ProductId::new();
-    let mut model = product::ActiveModel {
-        tenant_id: Set(tenant.uuid()),
-        id: Set(id.uuid()),
-        code: Set(code.clone()),
-        active: Set(true),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        deleted_at: Set(None),
-        ..Default::default()
-    };
-    for (column, value) in field_columns(&fields) {
-        sea_orm::ActiveModelTrait::set(&mut model, column, value);
-    }
+    let mut model = new_model(tenant, id.uuid(), &code, now);
+    set_fields(&mut model, &fields);
     let created = to_domain(product::Entity::insert(model).exec_with_returning(conn).await.map_err(on_code)?)?;
     write_tokens(conn, tenant, id.uuid(), &created.fields.name, &code).await?;
-    let changes = ChangeSet::new().diff(&serde_json::json!({}), &described(&created.fields)).field("code", (), &code);
+    let changes = created_changes(&created.fields, &code);
     audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
     Ok(created)
 }
@@ -533,10 +588,7 @@ pub async fn update<C: ConnectionTrait>(
     if after.fields.name != before.fields.name {
         write_tokens(conn, tenant, id, &after.fields.name, &after.code).await?;
     }
-    let mut changes = ChangeSet::new().diff(&described(&before.fields), &described(&after.fields));
-    if before.fields.cost_price != after.fields.cost_price {
-        changes = changes.secret("costPrice");
-    }
+    let changes = changes_between(&before.fields, &after.fields);
     audit::record(conn, author, ENTITY, id, Operation::Update, &changes).await?;
     Ok(after)
 }

@@ -233,8 +233,7 @@ pub struct UpdateEventInput {
     pub reminder_minutes_before: Option<Vec<i32>>,
 }
 
-/// An event marked done, with what came of it: the one edit an app may queue offline
-/// without reading the event first.
+/// An event marked done, with what came of it: a to-do an app completes offline.
 #[derive(InputObject, Serialize)]
 pub struct CompleteEventInput {
     pub id: ID,
@@ -242,8 +241,8 @@ pub struct CompleteEventInput {
     pub expected_version: i32,
     /// What came of it; leaving it out keeps the notes the event has.
     pub completion_notes: Option<String>,
-    /// A retry with the same key (after a lost answer) returns the event as the first
-    /// call left it instead of `VERSION_CONFLICT`.
+    /// A retry with the same key (after a lost answer) returns the event as it is now
+    /// instead of `VERSION_CONFLICT`.
     #[serde(skip)]
     pub idempotency_key: Option<String>,
 }
@@ -571,6 +570,23 @@ fn to_clashes(
         .collect()
 }
 
+/// The `reload` of an idempotent event write: the event through the caller's TASK scope.
+fn reload_event(
+    tenant: guanxi_domain::ids::TenantId,
+    rule: guanxi_domain::platform::access::ScopeRule,
+) -> impl for<'t> FnOnce(
+    &'t guanxi_store::DatabaseTransaction,
+    uuid::Uuid,
+) -> futures::future::BoxFuture<'t, guanxi_store::StoreResult<DomainEvent>> {
+    move |tx, id| {
+        Box::pin(async move {
+            guanxi_store::activity::calendar::find(tx, tenant, rule, id)
+                .await?
+                .ok_or(guanxi_store::StoreError::NotFound)
+        })
+    }
+}
+
 #[derive(Default)]
 pub struct CalendarMutation;
 
@@ -632,13 +648,7 @@ impl CalendarMutation {
                     Ok((event.id.uuid(), event))
                 })
             },
-            move |tx, id| {
-                Box::pin(async move {
-                    guanxi_store::activity::calendar::find(tx, tenant, rule, id)
-                        .await?
-                        .ok_or(guanxi_store::StoreError::NotFound)
-                })
-            },
+            reload_event(tenant, rule),
         )
         .await?;
         let visible = visible_events(ctx, &actor, &found).await?;
@@ -656,7 +666,7 @@ impl CalendarMutation {
         let actor = actor(ctx)?.clone();
         let id = match input_id("id", &input.id, EVENT) {
             Ok(id) => id,
-            Err(e) => return Ok(EventPayload { event: None, conflicts: vec![], user_errors: vec![e] }),
+            Err(e) => return Ok(Err(vec![e]).into()),
         };
         let author = author(ctx, &actor);
         let rule = actor.scope_rule(Module::Task);
@@ -681,13 +691,7 @@ impl CalendarMutation {
                     Ok((id, done))
                 })
             },
-            move |tx, id| {
-                Box::pin(async move {
-                    guanxi_store::activity::calendar::find(tx, tenant, rule, id)
-                        .await?
-                        .ok_or(guanxi_store::StoreError::NotFound)
-                })
-            },
+            reload_event(tenant, rule),
         )
         .await?;
         Ok(result.into())

@@ -437,7 +437,7 @@ pub struct UpdateContactInput {
     pub fields: ContactFieldsInput,
     pub custom_fields: Option<Json<Value>>,
     /// A retry with the same key and input (an app's queued edit whose answer was lost)
-    /// returns the contact as the first call left it instead of `VERSION_CONFLICT`.
+    /// returns the contact as it is now instead of `VERSION_CONFLICT`.
     #[serde(skip)]
     pub idempotency_key: Option<String>,
 }

@@ -20,12 +20,10 @@ use crate::graphql::node::{Node, resolve};
 
 /// The most operations one push takes; a longer queue goes in several pushes.
 pub const MAX_OPERATIONS: usize = 200;
-/// The longest operation key (the idempotency key's limit).
-const MAX_KEY_CHARS: usize = 200;
 
 /// One queued write: exactly one of the mutations an app makes offline, with the input
-/// that mutation takes. Its own `idempotencyKey` is left out (the operation's `key` is
-/// used) or must equal the operation's key.
+/// that mutation takes. Leave its own `idempotencyKey` out (the operation's `key` is
+/// used); one that differs from the operation's key is refused.
 #[derive(OneofObject)]
 pub enum SyncWrite {
     CreateContact(CreateContactInput),
@@ -39,9 +37,10 @@ pub enum SyncWrite {
 
 #[derive(InputObject)]
 pub struct SyncOperationInput {
-    /// The app's id for the queued operation, 1 to 200 characters and unique in the push:
-    /// its idempotency key (sent again, it is applied once) and the name `dependsOn`
-    /// gives it.
+    /// The app's id for the queued operation (a UUID it made when the user acted; 1 to
+    /// 200 bytes): its idempotency key, so the operation sent again within a day is
+    /// applied once, and the name `dependsOn` gives it. Keys are the caller's across all
+    /// writes, like every idempotency key; one appears once in a push.
     pub key: String,
     /// Keys of earlier operations in this push that this one needs, e.g. the contact an
     /// interaction names. When one of them failed or was skipped, this one is skipped
@@ -111,7 +110,7 @@ impl SyncMutation {
         // The keys seen so far, and whether each was applied.
         let mut settled: HashMap<String, bool> = HashMap::new();
         for (index, op) in input.operations.into_iter().enumerate() {
-            let key = op.key.trim().to_owned();
+            let key = op.key;
             let (status, node, user_errors) = match precheck(&key, &op.depends_on, &settled) {
                 Err(e) => (SyncStatus::Failed, None, vec![e]),
                 Ok(Some(skipped)) => (SyncStatus::Skipped, None, vec![skipped]),
@@ -136,15 +135,15 @@ impl SyncMutation {
 /// The operation's key and dependencies, checked against the operations before it: a
 /// fault is an error, a dependency that was not applied skips the operation.
 fn precheck(key: &str, depends_on: &[String], settled: &HashMap<String, bool>) -> Result<Option<UserError>, UserError> {
-    if key.is_empty() || key.chars().count() > MAX_KEY_CHARS {
-        return Err(UserError::new("key", ErrorCode::Invalid, "an operation key has 1 to 200 characters"));
+    if !guanxi_store::platform::idempotency::valid_key(key) {
+        return Err(UserError::new("key", ErrorCode::Invalid, "an operation key has 1 to 200 bytes (a UUID, say)"));
     }
     if settled.contains_key(key) {
         return Err(UserError::new("key", ErrorCode::Duplicate, "another operation in this push has this key"));
     }
     let mut unmet = Vec::new();
     let mut seen = HashSet::new();
-    for name in depends_on.iter().map(|d| d.trim()).filter(|d| seen.insert(*d)) {
+    for name in depends_on.iter().map(String::as_str).filter(|d| seen.insert(*d)) {
         match settled.get(name) {
             None => {
                 return Err(UserError::new(
@@ -224,9 +223,10 @@ fn keyed(slot: &mut Option<String>, key: &str) -> Result<(), UserError> {
 
 /// Awaits a mutation's resolver (unless its key was refused) and takes its payload apart.
 /// A refusal that a lone mutation answers as a top-level error (a missing permission, a
-/// malformed input) becomes the operation's user error; a system failure stops the push.
-/// (`#[Object]` wraps each resolver's result in `async_graphql::Result`, for the argument
-/// checks the GraphQL layer makes; those become `INVALID` too.)
+/// record gone) becomes the operation's user error; a system failure stops the push.
+/// (`#[Object]` wraps a resolver's return in its own `async_graphql::Result`, always `Ok`
+/// for these, whose errors are inside the `ApiResult`; an `Err` there would be a system
+/// failure too.)
 async fn run<P, R>(
     slot: Result<(), UserError>,
     mutation: impl Future<Output = async_graphql::Result<ApiResult<P>>>,
@@ -239,23 +239,19 @@ where
     if let Err(e) = slot {
         return Ok((None, vec![e], None));
     }
-    let (record, errors) = match mutation.await {
-        Ok(Ok(payload)) => payload.into_parts(),
-        Ok(Err(refused)) => (None, vec![user_error(refused)?]),
-        Err(malformed) => (None, vec![UserError::new("", ErrorCode::Invalid, malformed.message)]),
+    let (record, errors) = match mutation.await.map_err(|e| ApiError::internal(e.message))? {
+        Ok(payload) => payload.into_parts(),
+        Err(refused) => (None, vec![user_error(refused)?]),
     };
     Ok((record.map(wrap), errors, edited))
 }
 
 /// A top-level refusal as a user error; system failures stay top-level.
 fn user_error(error: ApiError) -> ApiResult<UserError> {
-    let (code, message) = match error {
-        ApiError::Forbidden(m) => (ErrorCode::Forbidden, m),
-        ApiError::BadUserInput(m) => (ErrorCode::Invalid, m),
-        ApiError::Conflict(m) => (ErrorCode::Conflict, m),
-        ApiError::RateLimited(m) => (ErrorCode::RateLimited, m),
-        ApiError::NotFound => (ErrorCode::NotFound, "no such record".to_owned()),
-        other => return Err(other),
-    };
-    Ok(UserError::new("", code, message))
+    match error {
+        ApiError::Forbidden(m) => Ok(UserError::new("", ErrorCode::Forbidden, m)),
+        ApiError::BadUserInput(m) => Ok(UserError::new("", ErrorCode::Invalid, m)),
+        ApiError::NotFound => Ok(UserError::new("id", ErrorCode::NotFound, "no such record")),
+        other => Err(other),
+    }
 }

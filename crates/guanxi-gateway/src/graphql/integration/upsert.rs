@@ -117,7 +117,7 @@ pub async fn external_keys(ctx: &Context<'_>, kind: EntityKind, id: Uuid) -> Api
 }
 
 /// The checks every call makes before reading a row: the size and the source.
-fn check_call(source: &str, rows: usize) -> ApiResult<String> {
+pub(crate) fn check_call(source: &str, rows: usize) -> ApiResult<String> {
     if rows > MAX_ROWS {
         return Err(ApiError::BadUserInput(format!("at most {MAX_ROWS} records per call")));
     }
@@ -126,7 +126,7 @@ fn check_call(source: &str, rows: usize) -> ApiResult<String> {
 
 /// Runs a call's upsert in the tenant's write transaction. With an idempotency key the
 /// results are saved, and a retry with the same input answers them again.
-async fn run<F>(
+pub(crate) async fn run<F>(
     ctx: &Context<'_>,
     actor: &Actor,
     (operation, kind): (&'static str, EntityKind),
@@ -450,7 +450,7 @@ impl ContactUpsertRecord {
 }
 
 /// A record's custom values over the stored ones (every required one, for a new record).
-fn custom_fields(
+pub(crate) fn custom_fields(
     input: &Option<Json<Value>>,
     current: Option<&std::collections::BTreeMap<String, Value>>,
     definitions: &[guanxi_domain::platform::custom_field::CustomFieldDefinition],

@@ -5,6 +5,7 @@ pub mod deal;
 pub mod document;
 pub mod order;
 pub mod product;
+pub mod product_upsert;
 pub mod quote;
 
 /// The queries of trade, merged (one registration in the schema, which keeps the
@@ -14,4 +15,10 @@ pub struct TradeQuery(product::ProductQuery, quote::QuoteQuery, order::OrderQuer
 
 /// The mutations of trade, merged.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct TradeMutation(product::ProductMutation, quote::QuoteMutation, order::OrderMutation, deal::DealMutation);
+pub struct TradeMutation(
+    product::ProductMutation,
+    product_upsert::ProductUpsertMutation,
+    quote::QuoteMutation,
+    order::OrderMutation,
+    deal::DealMutation,
+);

@@ -108,6 +108,18 @@ impl Product {
     async fn mnemonic_code(&self) -> &str {
         &self.0.mnemonic_code
     }
+    /// The product's keys in outside systems (`upsertProducts`).
+    async fn external_keys(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::integration::upsert::ExternalKey>> {
+        crate::graphql::integration::upsert::external_keys(
+            ctx,
+            guanxi_domain::entity::EntityKind::Product,
+            self.0.id.uuid(),
+        )
+        .await
+    }
     async fn category_id(&self) -> Option<ID> {
         self.0.fields.category_id.map(|c| global_id(CATEGORY, c.uuid()))
     }
