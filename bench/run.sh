@@ -570,7 +570,7 @@ with open(out + ".md", "w") as f:
     if upsert:
       def rate(p):
         return f"{p['rows']} rows in {p['seconds']} s = **{p['rows_per_second']} rows/s** (a call p50 {p['call_p50_s']} s, at most {p['call_max_s']} s; {p['sql_per_call']['min']}–{p['sql_per_call']['max']} SQL per call; {p['not_as_expected']} rows not as expected)"
-      f.write(f"\n24 bulk upsert (1,000 records per call, {upsert['senders']} senders): `upsertCustomers` creating {rate(upsert['create'])}; updating {rate(upsert['update'])}; unchanged {rate(upsert['unchanged'])}. `upsertContacts` creating, customers named by key: {rate(upsert['contacts'])}.\n")
+      f.write(f"\n24 bulk upsert (1,000 records per call, {upsert['senders']} senders): `upsertCustomers` creating {rate(upsert['create'])}; updating {rate(upsert['update'])}; unchanged {rate(upsert['unchanged'])}. `upsertContacts` creating, customers named by key: {rate(upsert['contacts'])}. `upsertProducts` creating with their own codes: {rate(upsert['products_create'])}; a new price: {rate(upsert['products_update'])}; unchanged: {rate(upsert['products_unchanged'])}.\n")
     if sync:
       def pushed(p):
         return f"{p['operations']} operations in {p['pushes']} pushes, {p['seconds']} s = **{p['operations_per_second']} operations/s** (a push p50 {p['push_p50_s']} s, at most {p['push_max_s']} s; {p['sql_per_push']['min']}–{p['sql_per_push']['max']} SQL per push; {p['not_applied']} not applied)"

@@ -72,7 +72,10 @@ def day(n, customers):
     return ops
 
 
-body, _, _ = benchlib.gql(api, token, "{ customers(first: 20) { nodes { id } } }")
+# The rep's own customers (a shared one may be read-only).
+me, _, _ = benchlib.gql(api, token, "{ me { id } }")
+body, _, _ = benchlib.gql(api, token, "query($me: ID!) { customers(first: 20, filter: {ownerId: {eq: $me}}) { nodes { id } } }",
+                          {"me": me["data"]["me"]["id"]})
 customers = [n["id"] for n in body["data"]["customers"]["nodes"]]
 assert len(customers) >= 10, body
 days = [day(n, customers) for n in range(pushes)]

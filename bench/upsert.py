@@ -10,7 +10,9 @@ default) send calls of 1,000 records (the API's limit), each keyed by a fresh
   change events);
 - the same ROWS again with a new level: the update path (one versioned multi-row write);
 - the same call once more: every row unchanged (nothing written);
-- ROWS contacts naming their customers by the customers' keys.
+- ROWS contacts naming their customers by the customers' keys;
+- a quarter of ROWS products (an ERP's inventory master), created with their own codes,
+  then updated with a new price, then sent unchanged.
 
 Prints one JSON line with rows per second, seconds and SQL statements per call for each.
 """
@@ -33,6 +35,7 @@ RUN = int(time.time()) // 60 % 399
 FIELDS = "results { outcome userErrors { code message } } createdCount updatedCount unchangedCount failedCount"
 CUSTOMERS = f"mutation($i: UpsertCustomersInput!) {{ upsertCustomers(input: $i) {{ {FIELDS} }} }}"
 CONTACTS = f"mutation($i: UpsertContactsInput!) {{ upsertContacts(input: $i) {{ {FIELDS} }} }}"
+PRODUCTS = f"mutation($i: UpsertProductsInput!) {{ upsertProducts(input: $i) {{ {FIELDS} }} }}"
 CITIES = ["上海", "北京", "杭州", "苏州", "成都", "武汉", "南京", "深圳"]
 TRADES = ["机械制造", "电子科技", "新材料", "精密仪器", "环保工程", "医疗器械"]
 
@@ -48,10 +51,17 @@ def contact(i):
             "mobile": f"138{i % 100000000:08d}", "title": "采购经理"}
 
 
-def phase(query, field, make, outcome):
-    """Sends ROWS records made by `make` in calls of 1,000; returns the phase's figures."""
+def product(i, price):
+    return {"externalId": f"I{i:07d}", "code": f"B{RUN}-{i:06d}", "name": f"{TRADES[i % 6]}配件{RUN}-{i}",
+            "kind": "TANGIBLE", "origin": "BOUGHT", "unit": "件", "listPrice": price, "specification": f"规格{i % 40}"}
+
+
+def phase(query, field, make, outcome, count=None):
+    """Sends `count` (ROWS) records made by `make` in calls of 1,000; returns the phase's figures."""
+    count = count or rows
+
     def send(batch):
-        records = [make(i) for i in range(batch * BATCH, min((batch + 1) * BATCH, rows))]
+        records = [make(i) for i in range(batch * BATCH, min((batch + 1) * BATCH, count))]
         payload, seconds, statements = benchlib.gql(api, token, query, {"i": {"source": SOURCE, "records": records}})
         assert not payload.get("errors"), payload
         results = payload["data"][field]["results"]
@@ -60,10 +70,10 @@ def phase(query, field, make, outcome):
 
     started = time.time()
     with ThreadPoolExecutor(senders) as pool:
-        calls = list(pool.map(send, range((rows + BATCH - 1) // BATCH)))
+        calls = list(pool.map(send, range((count + BATCH - 1) // BATCH)))
     seconds = time.time() - started
     took = sorted(c[1] for c in calls)
-    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_second": round(rows / seconds),
+    return {"rows": count, "seconds": round(seconds, 2), "rows_per_second": round(count / seconds),
             "call_p50_s": took[len(took) // 2], "call_max_s": took[-1],
             "sql_per_call": {"min": min(c[2] for c in calls), "max": max(c[2] for c in calls)},
             "not_as_expected": sum(c[0] for c in calls), "example": next((c[3] for c in calls if c[3]), None)}
@@ -74,4 +84,8 @@ report["create"] = phase(CUSTOMERS, "upsertCustomers", lambda i: customer(i, "A"
 report["update"] = phase(CUSTOMERS, "upsertCustomers", lambda i: customer(i, "B"), "UPDATED")
 report["unchanged"] = phase(CUSTOMERS, "upsertCustomers", lambda i: customer(i, "B"), "UNCHANGED")
 report["contacts"] = phase(CONTACTS, "upsertContacts", contact, "CREATED")
+products = max(rows // 4, 1)
+report["products_create"] = phase(PRODUCTS, "upsertProducts", lambda i: product(i, "100.00"), "CREATED", products)
+report["products_update"] = phase(PRODUCTS, "upsertProducts", lambda i: product(i, "98.50"), "UPDATED", products)
+report["products_unchanged"] = phase(PRODUCTS, "upsertProducts", lambda i: product(i, "98.50"), "UNCHANGED", products)
 print(json.dumps(report, ensure_ascii=False))

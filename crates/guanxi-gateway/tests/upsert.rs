@@ -571,3 +571,104 @@ async fn products_are_upserted_by_key_with_unique_codes_and_the_single_writes_ch
     assert_eq!(counts[0], counts[1], "statements per call do not grow with its rows");
     assert!(counts[0].0 > 0, "the statement counter is on: {counts:?}");
 }
+
+const POLICIES: &str = "mutation($i: UpsertPricePoliciesInput!) { upsertPricePolicies(input: $i) {
+    results { index externalId outcome id userErrors { field code message } }
+    createdCount updatedCount unchangedCount failedCount skippedCount userErrors { code message } } }";
+
+const POLICY: &str = "query($id: ID!) { node(id: $id) { ... on PricePolicy { productId customerLevel customer { name }
+    price { amount } breaks { minQuantity price } validFrom validTo version } } }";
+
+#[tokio::test]
+async fn price_policies_name_products_and_customers_by_key_and_never_overlap() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let send = |input: Value| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let body = app.gql(Some(&admin), POLICIES, json!({"i": input})).await;
+            let payload = body["data"]["upsertPricePolicies"].clone();
+            assert!(payload.is_object(), "{body}");
+            payload
+        }
+    };
+    let policy = |id: Value| {
+        let (app, admin) = (&app, admin.clone());
+        async move { app.gql(Some(&admin), POLICY, json!({"id": id})).await["data"]["node"].clone() }
+    };
+
+    // The demo ERP's keys: products ERP-<code>, customers KD0001–KD0006.
+    let level_b = json!({"externalId": "PL-1", "productExternalId": "ERP-KT-35GW", "customerLevel": "B",
+        "price": "3199.00", "breaks": [{"minQuantity": "20", "price": "3099.00"}], "validFrom": "2027-01-01"});
+    let first = json!({"source": "kingdee", "records": [
+        level_b,
+        {"externalId": "PL-2", "productExternalId": "ERP-KT-72LW", "customerExternalId": "KD0002", "price": "5600",
+         "validFrom": "2027-01-01", "validTo": "2027-12-31"},
+        // The same product and level from mid-year: its days meet PL-1's.
+        {"externalId": "PL-3", "productExternalId": "ERP-KT-35GW", "customerLevel": "B", "price": "3150",
+         "validFrom": "2027-06-01"},
+        {"externalId": "PL-4", "productExternalId": "ERP-NOPE", "customerLevel": "B", "price": "1", "validFrom": "2027-01-01"},
+        {"externalId": "PL-5", "productExternalId": "ERP-KT-MDV", "customerLevel": "C"},
+        {"externalId": "PL-6", "productExternalId": "ERP-KT-MDV", "customerLevel": "C", "customerExternalId": "KD0001",
+         "price": "1", "validFrom": "2027-01-01"},
+    ]});
+    let payload = send(first.clone()).await;
+    assert_eq!(outcomes(&payload), ["CREATED", "CREATED", "FAILED", "FAILED", "FAILED", "FAILED"], "{payload}");
+    let first_error = |payload: &Value, i: usize| {
+        let e = &payload["results"][i]["userErrors"][0];
+        (e["field"].as_str().unwrap_or("").to_owned(), e["code"].as_str().unwrap_or("").to_owned())
+    };
+    assert_eq!(first_error(&payload, 2), ("validFrom".into(), "CONFLICT".into()));
+    assert_eq!(first_error(&payload, 3), ("productExternalId".into(), "NOT_FOUND".into()));
+    let missing: Vec<&str> =
+        payload["results"][4]["userErrors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(missing, ["price", "validFrom"], "{payload}");
+    assert_eq!(first_error(&payload, 5), ("customerLevel".into(), "INVALID".into()));
+    let created = policy(payload["results"][0]["id"].clone()).await;
+    assert_eq!(created["customerLevel"], "B");
+    assert_eq!(created["breaks"], json!([{"minQuantity": "20.0000", "price": "3099.0000"}]), "{created}");
+    let own = policy(payload["results"][1]["id"].clone()).await;
+    assert_eq!(
+        (own["customer"]["name"].clone(), own["validTo"].clone()),
+        (json!("苏州恒信电子科技有限公司"), json!("2027-12-31"))
+    );
+
+    // The same rows again: unchanged. A new price, and an end date so PL-3 now fits after it.
+    let again = send(first).await;
+    assert_eq!(outcomes(&again)[..2], ["UNCHANGED", "UNCHANGED"], "{again}");
+    let edit = json!({"source": "kingdee", "records": [
+        {"externalId": "PL-1", "price": "3188", "validTo": "2027-05-31"},
+        {"externalId": "PL-3", "productExternalId": "ERP-KT-35GW", "customerLevel": "B", "price": "3150", "validFrom": "2027-06-01"},
+        {"externalId": "PL-2", "customerLevel": "B"},
+        {"externalId": "PL-2", "price": "1"},
+    ]});
+    let edited = send(edit).await;
+    assert_eq!(outcomes(&edited), ["UPDATED", "CREATED", "FAILED", "FAILED"], "{edited}");
+    assert_eq!(first_error(&edited, 2), ("customerLevel".into(), "ILLEGAL_STATE".into()), "a policy keeps its target");
+    assert_eq!(first_error(&edited, 3), ("externalId".into(), "DUPLICATE".into()));
+    let updated = policy(payload["results"][0]["id"].clone()).await;
+    assert_eq!((updated["price"]["amount"].clone(), updated["validTo"].clone()), (json!("3188"), json!("2027-05-31")));
+    assert_eq!(updated["breaks"], created["breaks"], "terms not given stay");
+    assert_eq!(updated["version"], created["version"].as_i64().unwrap() + 1);
+
+    // Against the stored policies: the demo's level-A price for the same product holds
+    // open-ended from this year's start.
+    let clash = send(json!({"source": "kingdee", "mode": "ALL_OR_NOTHING", "records": [
+        {"externalId": "PL-7", "productExternalId": "ERP-KT-35GW", "customerLevel": "A", "price": "3000", "validFrom": "2027-03-01"},
+        {"externalId": "PL-8", "productExternalId": "ERP-KT-MDV", "customerLevel": "A", "price": "9", "validFrom": "2027-03-01"},
+    ]}))
+    .await;
+    assert_eq!(outcomes(&clash), ["FAILED", "SKIPPED"], "{clash}");
+    assert_eq!(first_error(&clash, 0), ("validFrom".into(), "CONFLICT".into()));
+
+    // Price policies need `product.manage`.
+    let rep1 = app.login("rep1@demo.local").await;
+    let body = app
+        .gql(
+            Some(&rep1),
+            POLICIES,
+            json!({"i": {"source": "kingdee", "records": [{"externalId": "PL-9", "customerLevel": "A"}]}}),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+}

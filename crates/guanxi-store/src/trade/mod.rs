@@ -6,6 +6,7 @@ pub mod document;
 pub mod lines;
 pub mod order;
 pub mod pricing;
+pub mod pricing_upsert;
 pub mod product;
 pub mod product_upsert;
 pub mod quote;

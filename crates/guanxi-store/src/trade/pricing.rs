@@ -187,7 +187,7 @@ fn breaks_json(terms: &PolicyTerms) -> serde_json::Value {
 }
 
 /// The policy's terms, for its change events.
-fn described(terms: &PolicyTerms) -> serde_json::Value {
+pub(crate) fn described(terms: &PolicyTerms) -> serde_json::Value {
     let (level, customer) = match &terms.target {
         PriceTarget::Level(level) => (Some(level.clone()), None),
         PriceTarget::Customer(customer) => (None, Some(*customer)),
@@ -203,6 +203,56 @@ fn described(terms: &PolicyTerms) -> serde_json::Value {
     })
 }
 
+/// Sets the columns a policy's terms are stored in.
+pub(crate) fn set_terms(model: &mut price_policy::ActiveModel, terms: &PolicyTerms) {
+    let (level, customer) = match &terms.target {
+        PriceTarget::Level(level) => (Some(level.clone()), None),
+        PriceTarget::Customer(customer) => (None, Some(customer.uuid())),
+    };
+    model.product_id = Set(terms.product_id.uuid());
+    model.customer_level = Set(level);
+    model.customer_id = Set(customer);
+    model.price_e4 = Set(to_e4(terms.price));
+    model.breaks = Set(breaks_json(terms));
+    model.valid_from = Set(terms.valid_from);
+    model.valid_to = Set(terms.valid_to);
+}
+
+/// A new policy's row.
+pub(crate) fn new_model(
+    tenant: TenantId,
+    id: Uuid,
+    terms: &PolicyTerms,
+    now: chrono::DateTime<Utc>,
+) -> price_policy::ActiveModel {
+    let mut model = price_policy::ActiveModel {
+        tenant_id: Set(tenant.uuid()),
+        id: Set(id),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        ..Default::default()
+    };
+    set_terms(&mut model, terms);
+    model
+}
+
+/// The change event of a new policy.
+pub(crate) fn created_changes(terms: &PolicyTerms) -> ChangeSet {
+    ChangeSet::new().diff(&serde_json::json!({}), &described(terms))
+}
+
+/// The terms as a read gives them back (prices at the stored scale), so an identical
+/// record compares equal to the stored one.
+pub(crate) fn as_stored(mut terms: PolicyTerms) -> PolicyTerms {
+    terms.price = from_e4(to_e4(terms.price));
+    for b in &mut terms.breaks {
+        (b.min_quantity, b.price) = (from_e4(to_e4(b.min_quantity)), from_e4(to_e4(b.price)));
+    }
+    terms
+}
+
 /// Adds a policy (checked terms); an overlap with one of the same key is `CONFLICT`.
 pub async fn create<C: ConnectionTrait>(
     conn: &C,
@@ -213,30 +263,10 @@ pub async fn create<C: ConnectionTrait>(
     let tenant = author.tenant_id;
     check_references(conn, tenant, customers, &terms).await?;
     check_overlap(conn, tenant, &terms, None).await?;
-    let now = Utc::now();
     let id = PricePolicyId::new();
-    let (level, customer) = match &terms.target {
-        PriceTarget::Level(level) => (Some(level.clone()), None),
-        PriceTarget::Customer(customer) => (None, Some(customer.uuid())),
-    };
-    let model = price_policy::ActiveModel {
-        tenant_id: Set(tenant.uuid()),
-        id: Set(id.uuid()),
-        product_id: Set(terms.product_id.uuid()),
-        customer_level: Set(level),
-        customer_id: Set(customer),
-        price_e4: Set(to_e4(terms.price)),
-        breaks: Set(breaks_json(&terms)),
-        valid_from: Set(terms.valid_from),
-        valid_to: Set(terms.valid_to),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        deleted_at: Set(None),
-    };
+    let model = new_model(tenant, id.uuid(), &terms, Utc::now());
     let created = to_domain(price_policy::Entity::insert(model).exec_with_returning(conn).await?)?;
-    let changes = ChangeSet::new().diff(&serde_json::json!({}), &described(&terms));
-    audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
+    audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &created_changes(&terms)).await?;
     Ok(created)
 }
 

@@ -570,7 +570,7 @@ crate::graphql::error::payload! {
     PricePolicyPayload, price_policy: PricePolicy(DomainPolicy)
 }
 
-fn breaks(input: &[PriceBreak]) -> Vec<QuantityBreak> {
+pub(crate) fn breaks(input: &[PriceBreak]) -> Vec<QuantityBreak> {
     input.iter().map(|b| QuantityBreak { min_quantity: b.min_quantity, price: b.price }).collect()
 }
 
