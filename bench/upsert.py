@@ -12,7 +12,9 @@ default) send calls of 1,000 records (the API's limit), each keyed by a fresh
 - the same call once more: every row unchanged (nothing written);
 - ROWS contacts naming their customers by the customers' keys;
 - a quarter of ROWS products (an ERP's inventory master), created with their own codes,
-  then updated with a new price, then sent unchanged.
+  then updated with a new price, then sent unchanged;
+- a level-A price policy for each of those products, naming it by key: created, repriced,
+  sent unchanged.
 
 Prints one JSON line with rows per second, seconds and SQL statements per call for each.
 """
@@ -36,6 +38,7 @@ FIELDS = "results { outcome userErrors { code message } } createdCount updatedCo
 CUSTOMERS = f"mutation($i: UpsertCustomersInput!) {{ upsertCustomers(input: $i) {{ {FIELDS} }} }}"
 CONTACTS = f"mutation($i: UpsertContactsInput!) {{ upsertContacts(input: $i) {{ {FIELDS} }} }}"
 PRODUCTS = f"mutation($i: UpsertProductsInput!) {{ upsertProducts(input: $i) {{ {FIELDS} }} }}"
+POLICIES = f"mutation($i: UpsertPricePoliciesInput!) {{ upsertPricePolicies(input: $i) {{ {FIELDS} }} }}"
 CITIES = ["上海", "北京", "杭州", "苏州", "成都", "武汉", "南京", "深圳"]
 TRADES = ["机械制造", "电子科技", "新材料", "精密仪器", "环保工程", "医疗器械"]
 
@@ -54,6 +57,11 @@ def contact(i):
 def product(i, price):
     return {"externalId": f"I{i:07d}", "code": f"B{RUN}-{i:06d}", "name": f"{TRADES[i % 6]}配件{RUN}-{i}",
             "kind": "TANGIBLE", "origin": "BOUGHT", "unit": "件", "listPrice": price, "specification": f"规格{i % 40}"}
+
+
+def policy(i, price):
+    return {"externalId": f"L{i:07d}", "productExternalId": f"I{i:07d}", "customerLevel": "A", "price": price,
+            "breaks": [{"minQuantity": "10", "price": "90.00"}], "validFrom": "2027-01-01"}
 
 
 def phase(query, field, make, outcome, count=None):
@@ -88,4 +96,7 @@ products = max(rows // 4, 1)
 report["products_create"] = phase(PRODUCTS, "upsertProducts", lambda i: product(i, "100.00"), "CREATED", products)
 report["products_update"] = phase(PRODUCTS, "upsertProducts", lambda i: product(i, "98.50"), "UPDATED", products)
 report["products_unchanged"] = phase(PRODUCTS, "upsertProducts", lambda i: product(i, "98.50"), "UNCHANGED", products)
+report["policies_create"] = phase(POLICIES, "upsertPricePolicies", lambda i: policy(i, "95.00"), "CREATED", products)
+report["policies_update"] = phase(POLICIES, "upsertPricePolicies", lambda i: policy(i, "94.00"), "UPDATED", products)
+report["policies_unchanged"] = phase(POLICIES, "upsertPricePolicies", lambda i: policy(i, "94.00"), "UNCHANGED", products)
 print(json.dumps(report, ensure_ascii=False))
