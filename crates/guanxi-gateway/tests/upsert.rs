@@ -552,24 +552,37 @@ async fn products_are_upserted_by_key_with_unique_codes_and_the_single_writes_ch
     assert_eq!(once, twice);
     assert_eq!(outcomes(&twice), ["CREATED"]);
 
-    // Statements do not grow with the rows.
-    let call = |prefix: &str, n: usize, price: &str| {
-        let records: Vec<Value> =
-            (0..n).map(|i| item(&format!("{prefix}-{i}"), &format!("计数产品{prefix}{i}"), price)).collect();
+    // Statements do not grow with the rows: creates with their own codes and a category,
+    // then a new price and name (tokens replaced), then the same again.
+    let categories = app.gql(Some(&admin), "{ productCategories { id } }", json!({})).await;
+    let category = categories["data"]["productCategories"][0]["id"].clone();
+    let call = |prefix: &str, n: usize, (price, name): (&str, &str)| {
+        let records: Vec<Value> = (0..n)
+            .map(|i| {
+                let mut record = item(&format!("{prefix}-{i}"), &format!("计数产品{name}{prefix}{i}"), price);
+                record["code"] = json!(format!("CNT-{prefix}-{i}"));
+                record["categoryId"] = category.clone();
+                record
+            })
+            .collect();
         json!({"query": PRODUCTS, "variables": {"i": {"source": "u8", "records": records}}})
     };
     let mut counts = Vec::new();
     for (prefix, n) in [("small", 2), ("large", 12)] {
-        let created = app.post(Some(&admin), &call(prefix, n, "1")).await;
+        let created = app.post(Some(&admin), &call(prefix, n, ("1", "甲"))).await;
         assert_eq!(created.body["data"]["upsertProducts"]["createdCount"], n, "{}", created.body);
-        let updated = app.post(Some(&admin), &call(prefix, n, "2")).await;
+        let updated = app.post(Some(&admin), &call(prefix, n, ("2", "乙"))).await;
         assert_eq!(updated.body["data"]["upsertProducts"]["updatedCount"], n, "{}", updated.body);
-        let unchanged = app.post(Some(&admin), &call(prefix, n, "2")).await;
+        let unchanged = app.post(Some(&admin), &call(prefix, n, ("2", "乙"))).await;
         assert_eq!(unchanged.body["data"]["upsertProducts"]["unchangedCount"], n, "{}", unchanged.body);
         counts.push((created.statements, updated.statements, unchanged.statements));
     }
     assert_eq!(counts[0], counts[1], "statements per call do not grow with its rows");
     assert!(counts[0].0 > 0, "the statement counter is on: {counts:?}");
+    let renamed = app
+        .gql(Some(&admin), "{ products(filter: {search: \"计数产品乙large\"}, first: 50) { nodes { id } } }", json!({}))
+        .await;
+    assert_eq!(renamed["data"]["products"]["nodes"].as_array().map(Vec::len), Some(12), "{renamed}");
 }
 
 const POLICIES: &str = "mutation($i: UpsertPricePoliciesInput!) { upsertPricePolicies(input: $i) {
@@ -636,6 +649,7 @@ async fn price_policies_name_products_and_customers_by_key_and_never_overlap() {
     // The same rows again: unchanged. A new price, and an end date so PL-3 now fits after it.
     let again = send(first).await;
     assert_eq!(outcomes(&again)[..2], ["UNCHANGED", "UNCHANGED"], "{again}");
+    assert_eq!(policy(payload["results"][0]["id"].clone()).await["version"], created["version"], "nothing written");
     let edit = json!({"source": "kingdee", "records": [
         {"externalId": "PL-1", "price": "3188", "validTo": "2027-05-31"},
         {"externalId": "PL-3", "productExternalId": "ERP-KT-35GW", "customerLevel": "B", "price": "3150", "validFrom": "2027-06-01"},
@@ -660,6 +674,73 @@ async fn price_policies_name_products_and_customers_by_key_and_never_overlap() {
     .await;
     assert_eq!(outcomes(&clash), ["FAILED", "SKIPPED"], "{clash}");
     assert_eq!(first_error(&clash, 0), ("validFrom".into(), "CONFLICT".into()));
+    let alone = send(json!({"source": "kingdee", "records": [
+        {"externalId": "PL-8", "productExternalId": "ERP-KT-MDV", "customerLevel": "A", "price": "9", "validFrom": "2027-03-01"},
+    ]}))
+    .await;
+    assert_eq!(outcomes(&alone), ["CREATED"], "PL-8 was not written by the refused call: {alone}");
+
+    // A row taking days and the row that frees them pass in one call, in either order:
+    // the stored policy's change counts first.
+    let swap = send(json!({"source": "kingdee", "records": [
+        {"externalId": "PL-11", "productExternalId": "ERP-KT-MDV", "customerLevel": "A", "price": "7", "validFrom": "2028-01-01"},
+        {"externalId": "PL-8", "validTo": "2027-12-31"},
+    ]}))
+    .await;
+    assert_eq!(outcomes(&swap), ["CREATED", "UPDATED"], "{swap}");
+
+    // A catalogue manager whose customers are only their own: another rep's customer, by
+    // key, does not exist for them, nor does the policy of that customer.
+    let role = app
+        .gql(Some(&admin), "mutation { createRole(input: {name: \"价格专员\", permissions: [\"product.read\", \"product.manage\", \"customer.read\", \"org.read\"], scopes: []}) { role { id } userErrors { code } } }", json!({}))
+        .await["data"]["createRole"]["role"]["id"]
+        .clone();
+    let rep3 = app.user_id(&admin, "rep3@demo.local").await;
+    let moved = app
+        .gql(
+            Some(&admin),
+            "mutation($i: UpdateUserInput!) { updateUser(input: $i) { userErrors { code } } }",
+            json!({"i": {"id": rep3, "expectedVersion": 1, "roleId": role}}),
+        )
+        .await;
+    assert_eq!(moved["data"]["updateUser"]["userErrors"], json!([]), "{moved}");
+    let pricer = app.login("rep3@demo.local").await;
+    let body = app
+        .gql(Some(&pricer), POLICIES, json!({"i": {"source": "kingdee", "records": [
+            {"externalId": "PL-2", "price": "1"},
+            {"externalId": "PL-12", "productExternalId": "ERP-KT-72LW", "customerExternalId": "KD0002", "price": "1", "validFrom": "2029-01-01"},
+            {"externalId": "PL-13", "productExternalId": "ERP-KT-72LW", "customerLevel": "D", "price": "1", "validFrom": "2029-01-01"},
+        ]}}))
+        .await;
+    let scoped = &body["data"]["upsertPricePolicies"];
+    assert_eq!(outcomes(scoped), ["FAILED", "FAILED", "CREATED"], "{body}");
+    assert_eq!(first_error(scoped, 0), ("externalId".into(), "FORBIDDEN".into()));
+    assert!(scoped["results"][0]["id"].is_null(), "the hidden policy's id is not given: {body}");
+    assert_eq!(first_error(scoped, 1).1, "NOT_FOUND");
+    assert_eq!(policy(payload["results"][1]["id"].clone()).await["price"]["amount"], "5600", "rep3 changed nothing");
+
+    // Statements do not grow with the rows.
+    let call = |prefix: &str, n: usize, price: &str| {
+        let records: Vec<Value> = (0..n)
+            .map(|i| {
+                json!({"externalId": format!("{prefix}-{i}"), "productExternalId": "ERP-KT-MDV",
+                "customerLevel": format!("{prefix}{i}"), "price": price, "validFrom": "2027-01-01"})
+            })
+            .collect();
+        json!({"query": POLICIES, "variables": {"i": {"source": "kingdee", "records": records}}})
+    };
+    let mut counts = Vec::new();
+    for (prefix, n) in [("S", 2), ("L", 12)] {
+        let created = app.post(Some(&admin), &call(prefix, n, "1")).await;
+        assert_eq!(created.body["data"]["upsertPricePolicies"]["createdCount"], n, "{}", created.body);
+        let updated = app.post(Some(&admin), &call(prefix, n, "2")).await;
+        assert_eq!(updated.body["data"]["upsertPricePolicies"]["updatedCount"], n, "{}", updated.body);
+        let unchanged = app.post(Some(&admin), &call(prefix, n, "2")).await;
+        assert_eq!(unchanged.body["data"]["upsertPricePolicies"]["unchangedCount"], n, "{}", unchanged.body);
+        counts.push((created.statements, updated.statements, unchanged.statements));
+    }
+    assert_eq!(counts[0], counts[1], "statements per call do not grow with its rows");
+    assert!(counts[0].0 > 0, "the statement counter is on: {counts:?}");
 
     // Price policies need `product.manage`.
     let rep1 = app.login("rep1@demo.local").await;

@@ -4,9 +4,9 @@
 //! multi-row writes of policies, keys and change events. Every row passes the checks of
 //! `createPricePolicy` and `updatePricePolicy`: the terms' shape and decimal places, a live
 //! product, a customer the caller may write, and no two policies of the same product and
-//! target holding on the same day — against the stored ones and the call's earlier rows.
+//! target holding on the same day — against the stored ones and the call's other rows.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::Utc;
 use guanxi_domain::platform::access::CustomerRule;
@@ -15,7 +15,7 @@ use guanxi_domain::platform::upsert::{self, Mode, Outcome, RowResult};
 use guanxi_domain::trade::money::Places;
 use guanxi_domain::trade::pricing::{PolicyTerms, PriceTarget};
 use guanxi_domain::{ErrorCode, Invalid};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::entity::price_policy as row;
@@ -133,47 +133,71 @@ fn customer_of(terms: &PolicyTerms) -> Option<Uuid> {
 }
 
 /// No two policies of one product and target hold on the same day, as the call leaves
-/// them: the live policies of the call's products are read in one statement, the rows
-/// are laid over them in order, and a row whose days meet another's is `CONFLICT` (the
-/// earlier row stands). Rows already refused (`refused`) take no part.
+/// them. The live policies of the call's products and targets are read in one statement;
+/// the rows are laid over them, the stored policies' changes first (so a row may take
+/// days another row frees, whatever their order), then the new ones in call order. A row
+/// whose days meet another's is `CONFLICT` (the other one stands). Rows already refused
+/// (`refused`) take no part.
 async fn check_overlaps<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
     planned: &[Planned],
     refused: &HashSet<usize>,
 ) -> StoreResult<Vec<(usize, Invalid)>> {
+    let planned: Vec<&Planned> = planned.iter().filter(|p| !refused.contains(&p.row)).collect();
+    if planned.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut products: Vec<Uuid> = planned.iter().map(|p| p.terms.product_id.uuid()).collect();
     products.sort_unstable();
     products.dedup();
-    if products.is_empty() {
-        return Ok(Vec::new());
+    let (mut levels, mut customers) = (Vec::new(), Vec::new());
+    for p in &planned {
+        match &p.terms.target {
+            PriceTarget::Level(level) => levels.push(level.clone()),
+            PriceTarget::Customer(c) => customers.push(c.uuid()),
+        }
     }
+    let targets = Condition::any()
+        .add(Condition::all().add(row::Column::CustomerId.is_null()).add(row::Column::CustomerLevel.is_in(levels)))
+        .add(row::Column::CustomerId.is_in(customers));
     let stored = row::Entity::find()
         .filter(row::Column::TenantId.eq(author.tenant_id.uuid()))
         .filter(row::Column::DeletedAt.is_null())
         .filter(row::Column::ProductId.is_in(products))
+        .filter(targets)
         .all(conn)
         .await?;
-    // Every policy as the call leaves it, by id; the rows' new terms replace their old ones.
-    let mut standing: HashMap<Uuid, PolicyTerms> = HashMap::new();
+    // Every policy as the call leaves it, by id, with the row that writes it (none for a
+    // stored policy the call leaves alone). A BTreeMap, so a clash names the same policy
+    // every time.
+    let mut standing: BTreeMap<Uuid, (PolicyTerms, Option<usize>)> = BTreeMap::new();
     for m in stored {
-        standing.insert(m.id, pricing::to_domain(m)?.terms);
+        standing.insert(m.id, (pricing::to_domain(m)?.terms, None));
+    }
+    let mut ordered = planned;
+    ordered.sort_by_key(|p| p.before.is_none());
+    for p in &ordered {
+        standing.remove(&p.id);
     }
     let mut conflicts = Vec::new();
-    for p in planned.iter().filter(|p| !refused.contains(&p.row)) {
-        let clash = standing.iter().find(|(id, other)| {
-            **id != p.id
-                && other.product_id == p.terms.product_id
+    for p in ordered {
+        let clash = standing.iter().find(|(_, (other, _))| {
+            other.product_id == p.terms.product_id
                 && other.target == p.terms.target
                 && other.overlaps(p.terms.valid_from, p.terms.valid_to)
         });
         match clash {
-            Some((other, _)) => {
-                let message = format!("another price policy ({other}) of this product and target holds on these days");
+            Some((other, (_, row))) => {
+                let other = match row {
+                    Some(row) => format!("row {row} of this call"),
+                    None => format!("price policy {other}"),
+                };
+                let message = format!("{other} prices this product and target on some of these days");
                 conflicts.push((p.row, Invalid::one("validFrom", ErrorCode::Conflict, message)));
             }
             None => {
-                standing.insert(p.id, p.terms.clone());
+                standing.insert(p.id, (p.terms.clone(), Some(p.row)));
             }
         }
     }

@@ -1,10 +1,11 @@
 //! Bulk upsert of products by external key (`upsertProducts`), set-based as customers'
 //! is: the keys, the products they name, the tenant's settings and custom-field
-//! definitions, the codes, categories and images the rows mention, then multi-row writes
-//! of products, search tokens, keys and change events. Every row passes the checks
+//! definitions, the codes and categories the rows mention, then multi-row writes of
+//! products, search tokens, keys and change events. Every row passes the checks
 //! `createProduct` and `updateProduct` make: the fields' shape and decimal places, custom
-//! fields, the category and images, a unique code (given, or the numbering rule's next)
-//! that a stored product keeps.
+//! fields, a live category (when the row changes it), a unique code (given, or the
+//! numbering rule's next) that a stored product keeps. Images are not sent; a product
+//! keeps its own.
 
 use std::collections::{HashMap, HashSet};
 
@@ -19,7 +20,7 @@ use guanxi_domain::{ErrorCode, FieldError, Invalid};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use crate::entity::{attachment, product as row, product_category};
+use crate::entity::{product as row, product_category};
 use crate::error::StoreResult;
 use crate::platform::audit::{self, Author};
 use crate::platform::upsert as upsert_kit;
@@ -105,8 +106,9 @@ pub async fn upsert<C: ConnectionTrait>(
         }
     }
 
-    let mut refused = check_codes(conn, author, &planned).await?;
-    refused.extend(check_references(conn, author, &planned).await?);
+    let mut refused = check_category(conn, author, &planned).await?;
+    let named: HashSet<usize> = refused.iter().map(|(row, _)| *row).collect();
+    refused.extend(check_codes(conn, author, &planned, &named).await?);
     let Some(failed) = upsert_kit::conclude(mode, &mut results, refused) else { return Ok(results) };
     planned.retain(|p| !failed.contains(&p.row));
     write(conn, author, (source, &settings), &results, planned).await?;
@@ -114,12 +116,14 @@ pub async fn upsert<C: ConnectionTrait>(
 }
 
 /// New products' given codes: free in the tenant (one statement) and not given by an
-/// earlier row of the call.
+/// earlier row of the call. Rows already refused (`refused`) hold no code.
 async fn check_codes<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
     planned: &[Planned],
+    refused: &HashSet<usize>,
 ) -> StoreResult<Vec<(usize, Invalid)>> {
+    let planned: Vec<&Planned> = planned.iter().filter(|p| !refused.contains(&p.row)).collect();
     let given: Vec<String> = planned.iter().filter_map(|p| p.code.clone()).collect();
     if given.is_empty() {
         return Ok(Vec::new());
@@ -135,78 +139,52 @@ async fn check_codes<C: ConnectionTrait>(
         .into_iter()
         .collect();
     let mut earlier: HashMap<&str, usize> = HashMap::new();
-    let mut refused = Vec::new();
+    let mut duplicates = Vec::new();
     for p in planned {
         let Some(code) = p.code.as_deref() else { continue };
         if taken.contains(code) {
-            refused.push((p.row, Invalid::one("code", ErrorCode::Duplicate, "another product has this code")));
+            duplicates.push((p.row, Invalid::one("code", ErrorCode::Duplicate, "another product has this code")));
         } else if let Some(first) = earlier.get(code) {
             let message = format!("row {first} of this call gives the same code");
-            refused.push((p.row, Invalid::one("code", ErrorCode::Duplicate, message)));
+            duplicates.push((p.row, Invalid::one("code", ErrorCode::Duplicate, message)));
         } else {
             earlier.insert(code, p.row);
         }
     }
-    Ok(refused)
+    Ok(duplicates)
 }
 
-/// The categories the rows set are live and the images are the tenant's uploads: one
-/// statement each, for the values a row changes.
-async fn check_references<C: ConnectionTrait>(
+/// The categories the rows set are live: one statement, for the rows that change it (a
+/// product whose category was since deleted keeps it until it is changed). Images are not
+/// sent: an upsert keeps a product's images.
+async fn check_category<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
     planned: &[Planned],
 ) -> StoreResult<Vec<(usize, Invalid)>> {
-    let tenant = author.tenant_id.uuid();
     let new_category = |p: &Planned| {
         p.fields.category_id.filter(|c| p.before.as_ref().is_none_or(|(_, b)| b.fields.category_id != Some(*c)))
     };
-    let new_images = |p: &Planned| -> Vec<Uuid> {
-        let before: HashSet<Uuid> =
-            p.before.as_ref().map(|(_, b)| b.fields.image_ids.iter().copied().collect()).unwrap_or_default();
-        p.fields.image_ids.iter().copied().filter(|i| !before.contains(i)).collect()
-    };
     let categories: Vec<Uuid> = planned.iter().filter_map(new_category).map(|c| c.uuid()).collect();
-    let live: HashSet<Uuid> = if categories.is_empty() {
-        HashSet::new()
-    } else {
-        product_category::Entity::find()
-            .select_only()
-            .column(product_category::Column::Id)
-            .filter(product_category::Column::TenantId.eq(tenant))
-            .filter(product_category::Column::DeletedAt.is_null())
-            .filter(product_category::Column::Id.is_in(categories))
-            .into_tuple::<Uuid>()
-            .all(conn)
-            .await?
-            .into_iter()
-            .collect()
-    };
-    let images: Vec<Uuid> = planned.iter().flat_map(new_images).collect();
-    let uploaded: HashSet<Uuid> = if images.is_empty() {
-        HashSet::new()
-    } else {
-        attachment::Entity::find()
-            .select_only()
-            .column(attachment::Column::Id)
-            .filter(attachment::Column::TenantId.eq(tenant))
-            .filter(attachment::Column::Id.is_in(images))
-            .into_tuple::<Uuid>()
-            .all(conn)
-            .await?
-            .into_iter()
-            .collect()
-    };
-    let mut refused = Vec::new();
-    for p in planned {
-        if new_category(p).is_some_and(|c| !live.contains(&c.uuid())) {
-            refused.push((p.row, Invalid::one("categoryId", ErrorCode::NotFound, "no such category")));
-        }
-        if new_images(p).iter().any(|i| !uploaded.contains(i)) {
-            refused.push((p.row, Invalid::one("imageIds", ErrorCode::NotFound, "no such upload")));
-        }
+    if categories.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(refused)
+    let live: HashSet<Uuid> = product_category::Entity::find()
+        .select_only()
+        .column(product_category::Column::Id)
+        .filter(product_category::Column::TenantId.eq(author.tenant_id.uuid()))
+        .filter(product_category::Column::DeletedAt.is_null())
+        .filter(product_category::Column::Id.is_in(categories))
+        .into_tuple::<Uuid>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(planned
+        .iter()
+        .filter(|p| new_category(p).is_some_and(|c| !live.contains(&c.uuid())))
+        .map(|p| (p.row, Invalid::one("categoryId", ErrorCode::NotFound, "no such category")))
+        .collect())
 }
 
 /// Writes the accepted rows: new products numbered from one block of the sequence, one

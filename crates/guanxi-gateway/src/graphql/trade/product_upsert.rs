@@ -112,8 +112,8 @@ impl ProductUpsertMutation {
     /// `customerLevel`, or a customer by `customerId` or `customerExternalId`), which it
     /// keeps; the keys are looked up in the same source. Each row passes the checks
     /// `createPricePolicy` and `updatePricePolicy` make, the overlap rule included (no two
-    /// policies of one product and target on the same day, against the stored ones and
-    /// the call's earlier rows). Needs `product.manage`; a customer's own policy needs the
+    /// policies of one product and target on the same day, as the call leaves them: the
+    /// stored policies' changes count first, then new policies in call order). Needs `product.manage`; a customer's own policy needs the
     /// customer in the caller's scope for writing.
     async fn upsert_price_policies(
         &self,
@@ -267,7 +267,7 @@ impl PricePolicyUpsertRecord {
         );
         let target = match (self.customer_level.clone(), customer) {
             (None, None) => None,
-            (Some(level), None) => Some(Ok(PriceTarget::Level(level))),
+            (Some(level), None) => Some(Ok(PriceTarget::Level(level.trim().to_owned()))),
             (None, Some(c)) => Some(c.map(|c| PriceTarget::Customer(CustomerId::from_uuid(c)))),
             (Some(_), Some(_)) => Some(Err(Invalid::one(
                 "customerLevel",
