@@ -33,7 +33,6 @@ mod m20261203_000022_forecast;
 mod m20261204_000023_campaigns;
 mod m20261205_000024_lead_pools;
 mod m20261206_000025_external_keys;
-mod m20261207_000026_external_key_lookup;
 
 pub struct Migrator;
 
@@ -66,7 +65,6 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000023_campaigns::Migration),
             Box::new(m20261205_000024_lead_pools::Migration),
             Box::new(m20261206_000025_external_keys::Migration),
-            Box::new(m20261207_000026_external_key_lookup::Migration),
         ]
     }
 }

@@ -265,11 +265,14 @@ async fn write<C: ConnectionTrait>(
             }
             Some(before) => {
                 let version = before.version;
-                let mut model = upsert_kit::overlay(row::ActiveModel::from(before), &fields);
-                model.version = Set(version + 1);
-                model.updated_at = Set(now);
+                let columns = (row::Column::Version, row::Column::UpdatedAt);
+                updates.push(upsert_kit::overlay_next(
+                    row::ActiveModel::from(before),
+                    &fields,
+                    columns,
+                    (version, now),
+                ));
                 events.push((p.id, Operation::Update, p.changes));
-                updates.push(model);
             }
         }
     }

@@ -131,6 +131,19 @@ where
     Ok(refused)
 }
 
+/// On PostgreSQL, has the call's transaction plan every statement for its own values
+/// (`SET LOCAL plan_cache_mode = force_custom_plan`). A call's statements carry up to
+/// 1,000 parameters in `IN` lists; after a few calls PostgreSQL switches a prepared
+/// statement to its generic plan, which filters a table's rows against the parameters one
+/// by one instead of probing the index for each (the key lookup: 0.73 s against 7 ms for
+/// 1,000 keys among 20,000). Planning a statement costs a millisecond or two.
+pub async fn plan_for_values<C: ConnectionTrait>(conn: &C) -> StoreResult<()> {
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        conn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan").await?;
+    }
+    Ok(())
+}
+
 pub async fn stage<R, C>(
     conn: &C,
     tenant: TenantId,
@@ -208,6 +221,20 @@ pub fn overlay<A: ActiveModelTrait>(stored: A, changed: &A) -> A {
             row.set(column, value);
         }
     }
+    row
+}
+
+/// [`overlay`] at the stored row's next version (`version` the stored one), stamped
+/// `now`: the row an update writes through [`write_versioned`].
+pub fn overlay_next<A: ActiveModelTrait>(
+    stored: A,
+    changed: &A,
+    (version_column, updated_column): (<A::Entity as EntityTrait>::Column, <A::Entity as EntityTrait>::Column),
+    (version, now): (i32, chrono::DateTime<chrono::Utc>),
+) -> A {
+    let mut row = overlay(stored, changed);
+    row.set(version_column, (version + 1).into());
+    row.set(updated_column, now.into());
     row
 }
 

@@ -15,7 +15,7 @@ use guanxi_domain::platform::upsert::{self, Mode, Outcome, RowResult};
 use guanxi_domain::trade::money::Places;
 use guanxi_domain::trade::pricing::{PolicyTerms, PriceTarget};
 use guanxi_domain::{ErrorCode, Invalid};
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::entity::price_policy as row;
@@ -228,11 +228,9 @@ async fn write<C: ConnectionTrait>(
                 let version = before.version;
                 let mut terms = row::ActiveModel::default();
                 pricing::set_terms(&mut terms, &p.terms);
-                let mut updated = upsert_kit::overlay(row::ActiveModel::from(before), &terms);
-                updated.version = Set(version + 1);
-                updated.updated_at = Set(now);
+                let columns = (row::Column::Version, row::Column::UpdatedAt);
+                updates.push(upsert_kit::overlay_next(row::ActiveModel::from(before), &terms, columns, (version, now)));
                 events.push((p.id, Operation::Update, p.changes));
-                updates.push(updated);
             }
         }
     }

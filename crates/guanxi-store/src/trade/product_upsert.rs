@@ -17,7 +17,7 @@ use guanxi_domain::platform::upsert::{self, Mode, Outcome, RowResult};
 use guanxi_domain::trade::money::Places;
 use guanxi_domain::trade::product::{Product, ProductFields, check_code};
 use guanxi_domain::{ErrorCode, FieldError, Invalid};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use crate::entity::{product as row, product_category};
@@ -233,11 +233,9 @@ async fn write<C: ConnectionTrait>(
         let version = model.version;
         let mut changed = row::ActiveModel::default();
         product::set_fields(&mut changed, &p.fields);
-        let mut model = upsert_kit::overlay(row::ActiveModel::from(model), &changed);
-        model.version = Set(version + 1);
-        model.updated_at = Set(now);
+        let columns = (row::Column::Version, row::Column::UpdatedAt);
+        rows.push(upsert_kit::overlay_next(row::ActiveModel::from(model), &changed, columns, (version, now)));
         events.push((p.id, Operation::Update, p.changes));
-        rows.push(model);
     }
     let fixed = |c: &row::Column| {
         matches!(

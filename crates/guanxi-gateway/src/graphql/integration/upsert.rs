@@ -149,6 +149,7 @@ where
         idempotent,
         move |tx| {
             Box::pin(async move {
+                guanxi_store::platform::upsert::plan_for_values(tx).await?;
                 let results = upsert(tx).await?;
                 let saved = match keep {
                     true => external_key::save_results(tx, tenant, kind, &source, &results).await?,
