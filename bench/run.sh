@@ -419,6 +419,14 @@ if [ -z "$only" ] || [[ "25 sync push" =~ $only ]]; then
   sync=$(python3 bench/sync.py "$api" "$earner_token" "${SYNC_PUSHES:-40}" 2)
   echo "25 sync push: $sync"
 fi
+# Scenario 26: webhooks. WEBHOOK_ROWS customers upserted under a registered endpoint, their
+# messages fanned out and sent to a local receiver by `guanxi admin deliver-webhooks`, the
+# delivery list read, everything redelivered and sent again.
+webhooks=null
+if [ -z "$only" ] || [[ "26 webhooks" =~ $only ]]; then
+  webhooks=$(python3 bench/webhooks.py "$api" "$token" "$bin" "$url" "${WEBHOOK_ROWS:-5000}")
+  echo "26 webhooks: $webhooks"
+fi
 rss_kb=$(awk '/VmHWM/{print $2}' "/proc/$server/status")
 kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=
 # `scratch_copy NAME`: a copy of the seeded data for a phase that changes it (sets
@@ -508,10 +516,11 @@ fi
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out="bench/results/$size-$engine-$stamp"
-python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" "$values" "$handover" "$lead_pool" "$apq" "$feed" "$upsert" "$sync" <<'PY'
+python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" "$values" "$handover" "$lead_pool" "$apq" "$feed" "$upsert" "$sync" "$webhooks" <<'PY'
 import json, sys, platform, os
-results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission, values, handover, lead_pool, apq, feed, upsert, sync = sys.argv[1:]
+results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission, values, handover, lead_pool, apq, feed, upsert, sync, webhooks = sys.argv[1:]
 upsert = json.loads(upsert)
+webhooks = json.loads(webhooks)
 sync = json.loads(sync)
 apq = json.loads(apq)
 feed = json.loads(feed)
@@ -523,7 +532,7 @@ reclaim = json.loads(reclaim)
 commission = json.loads(commission)
 rows = json.loads(results)
 cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" :\t") if os.path.exists("/proc/cpuinfo") else "?"
-report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission, "customer_values": values, "handover": handover, "lead_pool": lead_pool, "persisted_queries": apq, "delta_feed": feed, "bulk_upsert": upsert, "sync_push": sync,
+report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission, "customer_values": values, "handover": handover, "lead_pool": lead_pool, "persisted_queries": apq, "delta_feed": feed, "bulk_upsert": upsert, "sync_push": sync, "webhooks": webhooks,
           "machine": {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release()}, "scenarios": rows}
 floor = next((r for r in rows if r["name"].startswith("floor")), None)
 with open(out + ".json", "w") as f:
@@ -575,6 +584,11 @@ with open(out + ".md", "w") as f:
       def pushed(p):
         return f"{p['operations']} operations in {p['pushes']} pushes, {p['seconds']} s = **{p['operations_per_second']} operations/s** (a push p50 {p['push_p50_s']} s, at most {p['push_max_s']} s; {p['sql_per_push']['min']}–{p['sql_per_push']['max']} SQL per push; {p['not_applied']} not applied)"
       f.write(f"\n25 sync push (`syncPush`, a rep's offline day of {sync['operations_per_push']} operations per push, {sync['senders']} phones): first {pushed(sync['first'])}; sent again after lost answers (every operation replays) {pushed(sync['replayed'])}.\n")
+    if webhooks:
+      def sent(d):
+        return f"{d['delivered']} messages ({d['queued']} queued, {d['attempted']} attempts) in {d['wall_seconds']} s = **{d['messages_per_second']} messages/s**"
+      w = webhooks
+      f.write(f"\n26 webhooks ({w['rows']} customers upserted under one endpoint, {w['max_in_flight']} in flight, a local receiver checking signatures): fan-out and delivery {sent(w['deliver'])}, {w['deliver']['received_unique']} received, {w['deliver']['received_twice']} twice; `webhookDeliveries(first: 50)` with attempts p50 **{w['list_50']['p50_ms']} ms** ({w['list_50']['sql']} SQL, {w['list_50']['total']} deliveries); `redeliverWebhooks` of {w['redeliver']['redelivered']} in {w['redeliver']['ms']} ms ({w['redeliver']['sql']} SQL), sent again {sent(w['redeliver']['deliver'])}; bad signatures: {w['bad_signatures']}.\n")
     if reclaim:
       first, steady = reclaim["first"], reclaim["steady"]
       f.write(f"\n8 pool reclaim (`guanxi admin reclaim`, rule: 90 days without follow-up, won deals exempt, on a copy of the data): first run {first['reclaimed']} customers in **{first['seconds']} s** ({first['reclaimed'] / max(first['seconds'], 0.001):.0f} customers/s); steady state (the next run) {steady['reclaimed']} customers in **{steady['seconds']} s**.\n")

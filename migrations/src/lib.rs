@@ -33,6 +33,7 @@ mod m20261203_000022_forecast;
 mod m20261204_000023_campaigns;
 mod m20261205_000024_lead_pools;
 mod m20261206_000025_external_keys;
+mod m20261207_000026_webhooks;
 
 pub struct Migrator;
 
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000023_campaigns::Migration),
             Box::new(m20261205_000024_lead_pools::Migration),
             Box::new(m20261206_000025_external_keys::Migration),
+            Box::new(m20261207_000026_webhooks::Migration),
         ]
     }
 }

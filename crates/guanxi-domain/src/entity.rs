@@ -22,6 +22,7 @@ pub enum EntityKind {
     User,
     Role,
     ApiKey,
+    WebhookEndpoint,
     CustomField,
     Customer,
     Contact,
@@ -133,6 +134,7 @@ impl EntityKind {
         EntityKind::User,
         EntityKind::Role,
         EntityKind::ApiKey,
+        EntityKind::WebhookEndpoint,
         EntityKind::CustomField,
         EntityKind::Customer,
         EntityKind::Contact,
@@ -175,6 +177,7 @@ impl EntityKind {
             EntityKind::User => "User",
             EntityKind::Role => "Role",
             EntityKind::ApiKey => "ApiKey",
+            EntityKind::WebhookEndpoint => "WebhookEndpoint",
             EntityKind::CustomField => "CustomField",
             EntityKind::Customer => "Customer",
             EntityKind::Contact => "Contact",
@@ -218,6 +221,7 @@ impl EntityKind {
             EntityKind::User => "user",
             EntityKind::Role => "role",
             EntityKind::ApiKey => "API key",
+            EntityKind::WebhookEndpoint => "webhook endpoint",
             EntityKind::CustomField => "custom field",
             EntityKind::Customer => "customer",
             EntityKind::Contact => "contact",
@@ -270,6 +274,7 @@ impl EntityKind {
             // A user without `org.read` still sees themselves: see `visibility`.
             EntityKind::User => None,
             EntityKind::ApiKey => Some(Permission::ApiKeyManage),
+            EntityKind::WebhookEndpoint => Some(Permission::WebhookManage),
             EntityKind::Customer => Some(Permission::CustomerRead),
             EntityKind::Lead => Some(Permission::LeadRead),
             EntityKind::Campaign => Some(Permission::CampaignRead),
@@ -354,6 +359,7 @@ impl EntityKind {
             EntityKind::Tenant
             | EntityKind::Role
             | EntityKind::ApiKey
+            | EntityKind::WebhookEndpoint
             | EntityKind::CustomField
             | EntityKind::Pipeline
             | EntityKind::Pool
@@ -451,6 +457,7 @@ impl EntityKind {
             | EntityKind::User
             | EntityKind::Role
             | EntityKind::ApiKey
+            | EntityKind::WebhookEndpoint
             | EntityKind::CustomField
             | EntityKind::Customer
             | EntityKind::Pipeline

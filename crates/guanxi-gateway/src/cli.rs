@@ -97,6 +97,10 @@ enum Admin {
         #[arg(long)]
         pool: Option<String>,
     },
+    /// Sends the webhooks due now, as a server's deliverer does, pass after pass until
+    /// nothing is left to send, and prints one JSON line: messages queued, attempts made,
+    /// messages delivered and seconds. Retries not yet due are left for later.
+    DeliverWebhooks,
 }
 
 pub async fn run() -> ExitCode {
@@ -218,6 +222,28 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 progress.println(&result.to_string());
             }
             progress.finish();
+            Ok(())
+        }
+        Command::Admin(Admin::DeliverWebhooks) => {
+            let db = connect(&config).await?;
+            let timeout = std::time::Duration::from_millis(config.webhook_timeout_ms.max(100));
+            let deliverer = crate::webhooks::Deliverer::new(db, timeout)?;
+            let started = std::time::Instant::now();
+            let mut total = crate::webhooks::Pass::default();
+            loop {
+                let pass = deliverer.run_once(chrono::Utc::now()).await?;
+                if pass == crate::webhooks::Pass::default() {
+                    break;
+                }
+                total.queued += pass.queued;
+                total.attempted += pass.attempted;
+                total.delivered += pass.delivered;
+            }
+            let seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+            let result = serde_json::json!({
+                "queued": total.queued, "attempted": total.attempted, "delivered": total.delivered, "seconds": seconds
+            });
+            println!("{result}");
             Ok(())
         }
         Command::Admin(Admin::CreateTenant { slug, name }) => {

@@ -125,8 +125,14 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Adds `x-sql-statements` to every response (tests and benchmarks).
     pub expose_statement_count: bool,
-    /// Runs the background jobs in this process.
+    /// Runs the background jobs, and the webhook deliverer, in this process.
     pub run_jobs: bool,
+    /// How often the webhook deliverer looks for new changes and due retries, in
+    /// milliseconds.
+    pub webhook_poll_ms: u64,
+    /// How long an endpoint has to answer a webhook before the attempt counts as failed,
+    /// in milliseconds.
+    pub webhook_timeout_ms: u64,
     /// Serves `GET /bench/static/{bytes}`, the HTTP floor the benchmarks compare against.
     pub bench_endpoints: bool,
     /// How often subscriptions look for new change events, in milliseconds.
@@ -175,6 +181,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             expose_statement_count: false,
             run_jobs: true,
+            webhook_poll_ms: 1_000,
+            webhook_timeout_ms: 10_000,
             bench_endpoints: false,
             subscription_poll_ms: 1_000,
             loader_delay_ms: 3,

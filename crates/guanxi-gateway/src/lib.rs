@@ -22,6 +22,7 @@ mod seed_marketing;
 mod seed_service;
 mod seed_trade;
 pub mod telemetry;
+pub mod webhooks;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -94,17 +95,24 @@ impl Application {
         let address = self.address()?;
         tracing::info!(%address, embedded = self.state.config.is_embedded(), "Guanxi is serving GraphQL at /graphql");
         let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
-        let jobs = self
-            .state
-            .config
-            .run_jobs
-            .then(|| tokio::spawn(jobs::JobRunner::standard(self.state.db.clone()).run_until(jobs_stopped)));
+        let jobs =
+            self.state.config.run_jobs.then(|| {
+                tokio::spawn(jobs::JobRunner::standard(self.state.db.clone()).run_until(jobs_stopped.clone()))
+            });
+        let webhooks = if self.state.config.run_jobs {
+            let timeout = std::time::Duration::from_millis(self.state.config.webhook_timeout_ms.max(100));
+            let poll = std::time::Duration::from_millis(self.state.config.webhook_poll_ms.max(50));
+            let deliverer = webhooks::Deliverer::new(self.state.db.clone(), timeout)?;
+            Some(tokio::spawn(deliverer.run_until(jobs_stopped, poll)))
+        } else {
+            None
+        };
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown_signal())
             .await?;
         let _ = stop_jobs.send(true);
-        if let Some(jobs) = jobs {
-            let _ = jobs.await;
+        for task in [jobs, webhooks].into_iter().flatten() {
+            let _ = task.await;
         }
         tracing::info!("stopped");
         Ok(())

@@ -143,8 +143,33 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
     crate::seed_service::demo_service(&tx, created.id(), &crew, &customers, &products).await?;
     let sales = [role("sales_rep")?, role("sales_manager")?];
     crate::seed_finance::demo_commissions(&tx, created.id(), admin.id, sales).await?;
+    demo_webhook(&tx, Author { user_id: Some(admin.id.uuid()), ..author.clone() }).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// An ERP's webhook endpoint for customer, order and contract changes, registered by the
+/// admin and switched off (its address is an example): point it at a receiver and enable
+/// it, and the changes since the demo was loaded are sent there, then each new one.
+async fn demo_webhook<C: guanxi_store::ConnectionTrait>(tx: &C, admin: Author) -> anyhow::Result<()> {
+    use guanxi_domain::entity::EntityKind;
+    use guanxi_domain::platform::webhook::{EndpointStatus, secret_from};
+    let endpoint = guanxi_store::platform::webhook::create(
+        tx,
+        &admin,
+        guanxi_store::platform::webhook::NewEndpoint {
+            url: "https://erp.example.com/guanxi/webhooks".to_owned(),
+            description: Some("金蝶 ERP 同步（示例地址）".to_owned()),
+            kinds: vec![EntityKind::Customer, EntityKind::Order, EntityKind::Contract],
+            max_in_flight: 4,
+            secret: secret_from(&rand::random::<[u8; 32]>()),
+        },
+    )
+    .await?;
+    let reason = "示例地址：改成你的接收地址后启用".to_owned();
+    guanxi_store::platform::webhook::set_status(tx, &admin, endpoint.id, EndpointStatus::Disabled, Some(reason))
+        .await?;
+    Ok(())
 }
 
 /// The East China public pool (华东公海): the East sales department's reps claim from it,

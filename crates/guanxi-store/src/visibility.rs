@@ -3,12 +3,13 @@
 //! change log's readers (`history`, the `changes` subscription, the `changesSince` delta
 //! feed) and uploads ask here; a new kind adds one line to [`pick`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use guanxi_domain::activity::field::{CheckIn, CheckInKind, Upload, VisitPeriod, VisitPlan};
 use guanxi_domain::entity::{EntityKind, Visibility};
 use guanxi_domain::ids::{TenantId, UserId};
-use guanxi_domain::platform::access::{CustomerRule, ScopeRule};
+use guanxi_domain::platform::access::{Actor, CustomerRule, ScopeRule};
+use guanxi_domain::platform::change::ChangeEvent;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
@@ -20,7 +21,9 @@ use crate::decode::Cell;
 
 use crate::customers::contact::Contacts;
 use crate::customers::customer::Customers;
-use crate::entity::{api_key, attachment, check_in, custom_field, pipeline, pool, product_category, role, visit_plan};
+use crate::entity::{
+    api_key, attachment, check_in, custom_field, pipeline, pool, product_category, role, visit_plan, webhook_endpoint,
+};
 use crate::error::{StoreError, StoreResult};
 use crate::repo::{self, Pick, Scoped};
 use crate::sales::opportunity::Opportunities;
@@ -46,6 +49,26 @@ pub async fn visible_ids<C: ConnectionTrait>(
     Ok(pick(conn, tenant, kind, visibility, Pick::Ids(ids)).await?.into_iter().map(|(id, _)| id).collect())
 }
 
+/// Keeps only the change events whose record the actor may see (live or deleted), as the
+/// entity registry decides: one statement per kind present.
+pub async fn visible_events<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    events: Vec<ChangeEvent>,
+) -> StoreResult<Vec<ChangeEvent>> {
+    let mut by_kind: HashMap<EntityKind, Vec<Uuid>> = HashMap::new();
+    for event in &events {
+        by_kind.entry(event.entity).or_default().push(event.entity_id);
+    }
+    let mut visible: HashSet<(EntityKind, Uuid)> = HashSet::new();
+    for (kind, ids) in by_kind {
+        let Some(visibility) = kind.visibility(actor) else { continue };
+        let seen = visible_ids(conn, actor.tenant_id, kind, visibility, &ids).await?;
+        visible.extend(seen.into_iter().map(|id| (kind, id)));
+    }
+    Ok(events.into_iter().filter(|e| visible.contains(&(e.entity, e.entity_id))).collect())
+}
+
 /// The records of `kind` in `tenant` that `pick` names and the visibility admits, each
 /// with whether it is live. One statement, or none for an empty list of ids.
 pub async fn pick<C: ConnectionTrait>(
@@ -69,6 +92,16 @@ pub async fn pick<C: ConnectionTrait>(
         }
         (K::ApiKey, V::Tenant) => {
             existing::<_, api_key::Entity>(conn, tenant, api_key::Column::TenantId, api_key::Column::Id, pick).await
+        }
+        (K::WebhookEndpoint, V::Tenant) => {
+            existing::<_, webhook_endpoint::Entity>(
+                conn,
+                tenant,
+                webhook_endpoint::Column::TenantId,
+                webhook_endpoint::Column::Id,
+                pick,
+            )
+            .await
         }
         (K::CustomField, V::Tenant) => {
             existing::<_, custom_field::Entity>(

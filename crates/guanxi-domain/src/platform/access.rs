@@ -100,6 +100,7 @@ permissions! {
     OrgRead => "org.read", "查看组织架构";
     OrgManage => "org.manage", "管理部门、员工和角色";
     ApiKeyManage => "apikey.manage", "管理 API 密钥";
+    WebhookManage => "webhook.manage", "管理 Webhook 推送";
     AuditRead => "audit.read", "查看变更记录";
     SettingsManage => "settings.manage", "管理系统参数";
     CustomerRead => "customer.read", "查看客户";

@@ -1,4 +1,4 @@
-//! The platform every module stands on: the tenant, the organisation, authentication, roles and permissions, API keys, the change log and settings.
+//! The platform every module stands on: the tenant, the organisation, authentication, roles and permissions, API keys, the change log, settings and webhooks.
 
 pub mod access;
 pub mod auth;
@@ -7,3 +7,4 @@ pub mod custom_field;
 pub mod feed;
 pub mod org;
 pub mod upsert;
+pub mod webhook;

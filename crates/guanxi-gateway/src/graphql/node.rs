@@ -62,6 +62,7 @@ pub enum Node {
     Lead(crate::graphql::leads::lead::Lead),
     Campaign(crate::graphql::marketing::campaign::Campaign),
     CarePlan(crate::graphql::marketing::care::CarePlan),
+    WebhookEndpoint(crate::graphql::integration::webhook::WebhookEndpoint),
 }
 
 /// Resolves one global id to a record the caller may see, or `None`. Whether the caller
@@ -176,6 +177,9 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
         EntityKind::CarePlan => guanxi_store::marketing::care::find(conn, actor.tenant_id, (), uuid)
             .await?
             .map(|p| Node::CarePlan(crate::graphql::marketing::care::CarePlan(p))),
+        EntityKind::WebhookEndpoint => guanxi_store::platform::webhook::find(conn, actor.tenant_id, uuid)
+            .await?
+            .map(|e| Node::WebhookEndpoint(crate::graphql::integration::webhook::WebhookEndpoint(e))),
         // Kinds with a history but no `Node` type (yet): reached through their own queries.
         // A pool is seen by its members without `settings.manage`, which the registry asks
         // for its history; a visit plan's type carries its progress.

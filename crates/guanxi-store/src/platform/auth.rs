@@ -159,6 +159,19 @@ fn grants_of(row: &sea_orm::QueryResult) -> StoreResult<guanxi_domain::platform:
     grants_from_json(role, &permissions, &scopes)
 }
 
+/// A user's actor from a row with their department, role and grants.
+fn staff_actor(tenant: TenantId, user: UserId, row: &sea_orm::QueryResult) -> StoreResult<Actor> {
+    let department: Uuid = row.try_get("", "department_id")?;
+    Ok(Actor {
+        tenant_id: tenant,
+        user_id: user,
+        department_id: department.into(),
+        api_key_id: None,
+        grants: grants_of(row)?,
+        shares: ShareAccess::Read,
+    })
+}
+
 /// The actor behind an access token, in one statement: the user must be active, their
 /// role live, the session open and the tenant enabled.
 pub async fn session_actor<C: ConnectionTrait>(
@@ -186,15 +199,25 @@ pub async fn session_actor<C: ConnectionTrait>(
         ],
     );
     let Some(row) = conn.query_one_raw(statement).await? else { return Ok(None) };
-    let department: Uuid = row.try_get("", "department_id")?;
-    Ok(Some(Actor {
-        tenant_id: tenant,
-        user_id: user,
-        department_id: department.into(),
-        api_key_id: None,
-        grants: grants_of(&row)?,
-        shares: ShareAccess::Read,
-    }))
+    staff_actor(tenant, user, &row).map(Some)
+}
+
+/// The actor a user acts as when nobody is logged in for them (a webhook endpoint
+/// receives as the user who registered it), in one statement: the user active, their role
+/// live and the tenant enabled.
+pub async fn user_actor<C: ConnectionTrait>(conn: &C, tenant: TenantId, user: UserId) -> StoreResult<Option<Actor>> {
+    let sql = "SELECT u.department_id, r.id AS role_id, r.permissions, r.scopes \
+        FROM users u \
+        JOIN roles r ON r.tenant_id = u.tenant_id AND r.id = u.role_id AND r.deleted_at IS NULL \
+        JOIN tenants t ON t.id = u.tenant_id AND t.disabled_at IS NULL \
+        WHERE u.tenant_id = ? AND u.id = ? AND u.status = ?";
+    let statement = crate::dialect::raw_statement(
+        conn.get_database_backend(),
+        sql,
+        [tenant.uuid().into(), user.uuid().into(), UserStatus::Active.as_str().into()],
+    );
+    let Some(row) = conn.query_one_raw(statement).await? else { return Ok(None) };
+    staff_actor(tenant, user, &row).map(Some)
 }
 
 /// The actor behind an API key, in one statement: the key live, its role live, the user

@@ -13,3 +13,4 @@ pub mod sequence;
 pub mod tenant;
 pub mod upsert;
 pub mod user;
+pub mod webhook;

@@ -396,11 +396,12 @@ impl OwedInstallment {
 #[derive(SimpleObject)]
 pub struct Notice {
     pub id: ID,
-    /// INSTALLMENT_DUE, INSTALLMENT_OVERDUE, CONTRACT_EXPIRING, CONTACT_BIRTHDAY, or a
+    /// INSTALLMENT_DUE, INSTALLMENT_OVERDUE, CONTRACT_EXPIRING, CONTACT_BIRTHDAY, WEBHOOK_DISABLED (to
+    /// the user a webhook endpoint receives as, when the server switches it off), or a
     /// missed service level: WO_RESPONSE_BREACHED and WO_RESOLUTION_BREACHED to the order's
     /// agent, WO_RESPONSE_ESCALATED and WO_RESOLUTION_ESCALATED to the agent's manager.
     pub kind: String,
-    /// `Installment`, `Contract`, `Contact` or `WorkOrder`.
+    /// `Installment`, `Contract`, `Contact`, `WorkOrder` or `WebhookEndpoint`.
     pub subject_kind: String,
     pub subject_id: ID,
     /// The due or end date the notice is about.
@@ -534,7 +535,7 @@ impl ReceivableQuery {
             .into_iter()
             .map(|n| Notice {
                 id: global_id("Notice", n.id),
-                subject_id: global_id(if n.subject_kind == "Contract" { CONTRACT } else { INSTALLMENT }, n.subject_id),
+                subject_id: global_id(&n.subject_kind, n.subject_id),
                 kind: n.kind,
                 subject_kind: n.subject_kind,
                 occasion: n.occasion,

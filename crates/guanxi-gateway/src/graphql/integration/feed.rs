@@ -42,7 +42,7 @@ pub enum FeedKind {
 
 impl FeedKind {
     /// Every kind, in the order a snapshot reads them.
-    const ALL: [FeedKind; 13] = [
+    pub(crate) const ALL: [FeedKind; 13] = [
         FeedKind::Customer,
         FeedKind::Contact,
         FeedKind::Interaction,
@@ -58,7 +58,7 @@ impl FeedKind {
         FeedKind::WorkOrder,
     ];
 
-    fn entity(self) -> EntityKind {
+    pub(crate) fn entity(self) -> EntityKind {
         match self {
             FeedKind::Customer => EntityKind::Customer,
             FeedKind::Contact => EntityKind::Contact,
@@ -76,7 +76,7 @@ impl FeedKind {
         }
     }
 
-    fn of(kind: EntityKind) -> Option<Self> {
+    pub(crate) fn of(kind: EntityKind) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.entity() == kind)
     }
 }

@@ -1,15 +1,16 @@
 //! The integration surface, for ERP and finance integrators and the mobile app's
-//! offline work: the delta feed, bulk upsert by external key, and the push of queued
-//! offline work.
+//! offline work: the delta feed, bulk upsert by external key, the push of queued
+//! offline work, and webhooks.
 
 pub mod feed;
 pub mod sync;
 pub mod upsert;
+pub mod webhook;
 
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct IntegrationQuery(feed::FeedQuery);
+pub struct IntegrationQuery(feed::FeedQuery, webhook::WebhookQuery);
 
 #[derive(MergedObject, Default)]
-pub struct IntegrationMutation(upsert::UpsertMutation, sync::SyncMutation);
+pub struct IntegrationMutation(upsert::UpsertMutation, sync::SyncMutation, webhook::WebhookMutation);

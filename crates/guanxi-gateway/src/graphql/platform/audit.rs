@@ -1,6 +1,5 @@
 //! Reading the change log: a record's history, and a live feed of changes.
 
-use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_graphql::{Context, ID, Json, Object, SimpleObject, Subscription};
@@ -22,6 +21,29 @@ use crate::graphql::relay::{Conn, TotalCount, connection, global_id, page_reques
 
 /// Change-log fields that hold phone numbers.
 const PHONE_FIELDS: &[&str] = &["phone", "mainPhone", "financePhone", "mobile", "officePhone", "homePhone", "fax"];
+
+/// A change's fields as a reader sees them: phone numbers masked unless `unmasked`.
+pub(crate) fn changes_as_seen(
+    changes: &[guanxi_domain::platform::change::FieldChange],
+    unmasked: bool,
+) -> Vec<guanxi_domain::platform::change::FieldChange> {
+    let shown = |field: &str, value: &serde_json::Value| -> serde_json::Value {
+        match value {
+            serde_json::Value::String(s) if PHONE_FIELDS.contains(&field) => {
+                serde_json::Value::String(guanxi_domain::platform::access::phone_as_seen(s, unmasked))
+            }
+            other => other.clone(),
+        }
+    };
+    changes
+        .iter()
+        .map(|c| guanxi_domain::platform::change::FieldChange {
+            old: shown(&c.field, &c.old),
+            new: shown(&c.field, &c.new),
+            field: c.field.clone(),
+        })
+        .collect()
+}
 
 /// One field of a change, old → new.
 #[derive(SimpleObject)]
@@ -59,22 +81,9 @@ impl ChangeEvent {
     /// Phone numbers are masked unless the caller holds `phone.unmasked`.
     async fn changes(&self, ctx: &Context<'_>) -> Vec<FieldChange> {
         let unmasked = ctx.data_opt::<Caller>().and_then(|c| c.actor.as_ref()).is_some_and(Actor::sees_unmasked_phones);
-        let shown = |field: &str, value: &serde_json::Value| -> serde_json::Value {
-            match value {
-                serde_json::Value::String(s) if PHONE_FIELDS.contains(&field) => {
-                    serde_json::Value::String(guanxi_domain::platform::access::phone_as_seen(s, unmasked))
-                }
-                other => other.clone(),
-            }
-        };
-        self.0
-            .changes
-            .iter()
-            .map(|c| FieldChange {
-                old: Json(shown(&c.field, &c.old)),
-                new: Json(shown(&c.field, &c.new)),
-                field: c.field.clone(),
-            })
+        changes_as_seen(&self.0.changes, unmasked)
+            .into_iter()
+            .map(|c| FieldChange { old: Json(c.old), new: Json(c.new), field: c.field })
             .collect()
     }
     /// Who made the change; null for the system, or when the caller may not see them.
@@ -143,15 +152,7 @@ async fn visible_events(
     actor: &Actor,
     events: Vec<DomainChangeEvent>,
 ) -> ApiResult<Vec<DomainChangeEvent>> {
-    let mut by_kind: HashMap<EntityKind, Vec<Uuid>> = HashMap::new();
-    for event in &events {
-        by_kind.entry(event.entity).or_default().push(event.entity_id);
-    }
-    let mut visible: HashSet<(EntityKind, Uuid)> = HashSet::new();
-    for (kind, ids) in by_kind {
-        visible.extend(visible_ids(db, actor, kind, &ids).await?.into_iter().map(|id| (kind, id)));
-    }
-    Ok(events.into_iter().filter(|e| visible.contains(&(e.entity, e.entity_id))).collect())
+    Ok(guanxi_store::visibility::visible_events(db.connection(), actor, events).await?)
 }
 
 /// Re-checks the subscriber's credential, so logout, revocation and disabling end the feed.
