@@ -1,7 +1,7 @@
 //! The store's half of the entity registry ([`guanxi_domain::entity`]): which records of
 //! any kind a caller may see, given the [`Visibility`] the domain decided for them. The
 //! change log's readers (`history`, the `changes` subscription, the `changesSince` delta
-//! feed) and uploads ask here; a new kind adds one line to [`pick`].
+//! feed, the webhook fan-out) and uploads ask here; a new kind adds one line to [`pick`].
 
 use std::collections::{HashMap, HashSet};
 
