@@ -427,6 +427,14 @@ if [ -z "$only" ] || [[ "26 webhooks" =~ $only ]]; then
   webhooks=$(python3 bench/webhooks.py "$api" "$token" "$bin" "$url" "${WEBHOOK_ROWS:-5000}")
   echo "26 webhooks: $webhooks"
 fi
+# Scenario 27: bulk jobs. A customer file of BULK_ROWS rows (one in a hundred failing)
+# uploaded to a job, run to the end by `guanxi admin run-bulk-jobs`, its progress query
+# timed and its failures file fetched.
+bulk_jobs=null
+if [ -z "$only" ] || [[ "27 bulk jobs" =~ $only ]]; then
+  bulk_jobs=$(python3 bench/bulk_jobs.py "$api" "$token" "$bin" "$url" "${BULK_ROWS:-20000}")
+  echo "27 bulk jobs: $bulk_jobs"
+fi
 rss_kb=$(awk '/VmHWM/{print $2}' "/proc/$server/status")
 kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=
 # `scratch_copy NAME`: a copy of the seeded data for a phase that changes it (sets
@@ -516,11 +524,12 @@ fi
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out="bench/results/$size-$engine-$stamp"
-python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" "$values" "$handover" "$lead_pool" "$apq" "$feed" "$upsert" "$sync" "$webhooks" <<'PY'
+python3 - "$results" "$size" "$engine" "$rss_kb" "$out" "$duration" "$connections" "$ingest" "$reclaim" "$commission" "$values" "$handover" "$lead_pool" "$apq" "$feed" "$upsert" "$sync" "$webhooks" "$bulk_jobs" <<'PY'
 import json, sys, platform, os
-results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission, values, handover, lead_pool, apq, feed, upsert, sync, webhooks = sys.argv[1:]
+results, size, engine, rss_kb, out, duration, connections, ingest, reclaim, commission, values, handover, lead_pool, apq, feed, upsert, sync, webhooks, bulk_jobs = sys.argv[1:]
 upsert = json.loads(upsert)
 webhooks = json.loads(webhooks)
+bulk_jobs = json.loads(bulk_jobs)
 sync = json.loads(sync)
 apq = json.loads(apq)
 feed = json.loads(feed)
@@ -532,7 +541,7 @@ reclaim = json.loads(reclaim)
 commission = json.loads(commission)
 rows = json.loads(results)
 cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" :\t") if os.path.exists("/proc/cpuinfo") else "?"
-report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission, "customer_values": values, "handover": handover, "lead_pool": lead_pool, "persisted_queries": apq, "delta_feed": feed, "bulk_upsert": upsert, "sync_push": sync, "webhooks": webhooks,
+report = {"size": size, "engine": engine, "duration": duration, "connections": int(connections), "peak_rss_mb": round(int(rss_kb) / 1024, 1), "ingest": ingest, "reclaim": reclaim, "commission": commission, "customer_values": values, "handover": handover, "lead_pool": lead_pool, "persisted_queries": apq, "delta_feed": feed, "bulk_upsert": upsert, "sync_push": sync, "webhooks": webhooks, "bulk_jobs": bulk_jobs,
           "machine": {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release()}, "scenarios": rows}
 floor = next((r for r in rows if r["name"].startswith("floor")), None)
 with open(out + ".json", "w") as f:
@@ -589,6 +598,9 @@ with open(out + ".md", "w") as f:
         return f"{d['delivered']} messages ({d['queued']} queued, {d['attempted']} attempts) in {d['wall_seconds']} s = **{d['messages_per_second']} messages/s**"
       w = webhooks
       f.write(f"\n26 webhooks ({w['rows']} customers upserted under one endpoint, {w['max_in_flight']} in flight, a local receiver checking signatures): fan-out and delivery {sent(w['deliver'])}, {w['deliver']['received_unique']} received, {w['deliver']['received_twice']} twice; `webhookDeliveries(first: 50)` with attempts p50 **{w['list_50']['p50_ms']} ms** ({w['list_50']['sql']} SQL, {w['list_50']['total']} deliveries); `redeliverWebhooks` of {w['redeliver']['redelivered']} in {w['redeliver']['ms']} ms ({w['redeliver']['sql']} SQL), sent again {sent(w['redeliver']['deliver'])}; bad signatures: {w['bad_signatures']}.\n")
+    if bulk_jobs:
+      b = bulk_jobs
+      f.write(f"\n27 bulk jobs ({b['rows']} customer rows, {b['bytes']} bytes of CSV, one in a hundred failing): `createBulkJob` {b['create_ms']} ms ({b['create_sql']} SQL); upload into {b['upload']['batches']} batches in {b['upload']['seconds']} s = **{b['upload']['rows_per_second']} rows/s**; run to the end by `guanxi admin run-bulk-jobs` in {b['run']['seconds']} s = **{b['run']['rows_per_second']} rows/s** ({b['job']['createdRows']} created, {b['job']['failedRows']} failed); `bulkJob(id)` p50 **{b['query']['p50_ms']} ms** ({b['query']['sql']} SQL); failures file {b['failures_file']['rows']} rows in {b['failures_file']['ms']} ms.\n")
     if reclaim:
       first, steady = reclaim["first"], reclaim["steady"]
       f.write(f"\n8 pool reclaim (`guanxi admin reclaim`, rule: 90 days without follow-up, won deals exempt, on a copy of the data): first run {first['reclaimed']} customers in **{first['seconds']} s** ({first['reclaimed'] / max(first['seconds'], 0.001):.0f} customers/s); steady state (the next run) {steady['reclaimed']} customers in **{steady['seconds']} s**.\n")

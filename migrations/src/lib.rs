@@ -34,6 +34,8 @@ mod m20261204_000023_campaigns;
 mod m20261205_000024_lead_pools;
 mod m20261206_000025_external_keys;
 mod m20261207_000026_webhooks;
+mod m20261208_000027_bulk_jobs;
+mod m20261208_000028_search_token_checks;
 
 pub struct Migrator;
 
@@ -67,6 +69,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000024_lead_pools::Migration),
             Box::new(m20261206_000025_external_keys::Migration),
             Box::new(m20261207_000026_webhooks::Migration),
+            Box::new(m20261208_000027_bulk_jobs::Migration),
+            Box::new(m20261208_000028_search_token_checks::Migration),
         ]
     }
 }

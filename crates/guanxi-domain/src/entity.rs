@@ -23,6 +23,7 @@ pub enum EntityKind {
     Role,
     ApiKey,
     WebhookEndpoint,
+    BulkJob,
     CustomField,
     Customer,
     Contact,
@@ -135,6 +136,7 @@ impl EntityKind {
         EntityKind::Role,
         EntityKind::ApiKey,
         EntityKind::WebhookEndpoint,
+        EntityKind::BulkJob,
         EntityKind::CustomField,
         EntityKind::Customer,
         EntityKind::Contact,
@@ -178,6 +180,7 @@ impl EntityKind {
             EntityKind::Role => "Role",
             EntityKind::ApiKey => "ApiKey",
             EntityKind::WebhookEndpoint => "WebhookEndpoint",
+            EntityKind::BulkJob => "BulkJob",
             EntityKind::CustomField => "CustomField",
             EntityKind::Customer => "Customer",
             EntityKind::Contact => "Contact",
@@ -222,6 +225,7 @@ impl EntityKind {
             EntityKind::Role => "role",
             EntityKind::ApiKey => "API key",
             EntityKind::WebhookEndpoint => "webhook endpoint",
+            EntityKind::BulkJob => "bulk job",
             EntityKind::CustomField => "custom field",
             EntityKind::Customer => "customer",
             EntityKind::Contact => "contact",
@@ -283,7 +287,8 @@ impl EntityKind {
             EntityKind::Contact => Some(Permission::ContactRead),
             EntityKind::Interaction => Some(Permission::InteractionRead),
             EntityKind::Opportunity | EntityKind::Pipeline => Some(Permission::OpportunityRead),
-            EntityKind::Event | EntityKind::Attachment | EntityKind::CheckIn => None,
+            // A bulk job is its creator's own work, like an upload.
+            EntityKind::Event | EntityKind::Attachment | EntityKind::CheckIn | EntityKind::BulkJob => None,
             EntityKind::ProductCategory | EntityKind::Product | EntityKind::PricePolicy => {
                 Some(Permission::ProductRead)
             }
@@ -396,6 +401,8 @@ impl EntityKind {
             EntityKind::Interaction | EntityKind::CheckIn | EntityKind::VisitPlan => Visibility::Customer(customers),
             EntityKind::Event => Visibility::Owner(actor.scope_rule(Module::Task)),
             EntityKind::Lead => Visibility::Owner(actor.scope_rule(Module::Lead)),
+            // A job's rows and failures are its creator's upload: no one else sees them.
+            EntityKind::BulkJob => Visibility::Owner(ScopeRule::OwnedBy(actor.user_id)),
             EntityKind::Attachment => Visibility::Upload { uploader: actor.user_id.uuid(), customer: customers },
         })
     }
@@ -458,6 +465,7 @@ impl EntityKind {
             | EntityKind::Role
             | EntityKind::ApiKey
             | EntityKind::WebhookEndpoint
+            | EntityKind::BulkJob
             | EntityKind::CustomField
             | EntityKind::Customer
             | EntityKind::Pipeline
@@ -539,6 +547,8 @@ mod tests {
             let expected = match kind {
                 EntityKind::User => Some(Visibility::Only(nobody.user_id.uuid())),
                 EntityKind::Event => Some(Visibility::Owner(ScopeRule::All)),
+                // A bulk job is seen by its creator, whatever their role.
+                EntityKind::BulkJob => Some(Visibility::Owner(ScopeRule::OwnedBy(nobody.user_id))),
                 EntityKind::CheckIn => Some(Visibility::Customer(nobody.customer_rule())),
                 EntityKind::Attachment => {
                     Some(Visibility::Upload { uploader: nobody.user_id.uuid(), customer: nobody.customer_rule() })

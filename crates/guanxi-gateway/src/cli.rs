@@ -59,6 +59,28 @@ enum Command {
     },
     /// Prints the GraphQL schema (SDL) to standard output.
     ExportSchema,
+    /// Imports a CSV or NDJSON file as a bulk job run here (批量导入): the same job, checks
+    /// and results as one uploaded over HTTP, with a progress bar on a terminal. Prints a
+    /// JSON line of the job's counts; the failed rows are in its failures file.
+    Import {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The user the job runs as (their role decides what it may write).
+        #[arg(long = "as")]
+        user: String,
+        /// customer, contact, product or price-policy.
+        #[arg(long, value_parser = ["customer", "contact", "product", "price-policy"])]
+        kind: String,
+        /// The system the file's keys come from, e.g. `kingdee`.
+        #[arg(long)]
+        source: String,
+        /// Write customers the duplicate check flags (its WARN policy).
+        #[arg(long)]
+        confirm_duplicates: bool,
+        /// The file: `.csv` or `.ndjson` (`.jsonl`).
+        file: PathBuf,
+    },
     /// Administration.
     #[command(subcommand)]
     Admin(Admin),
@@ -101,6 +123,9 @@ enum Admin {
     /// nothing is left to send, and prints one JSON line: messages queued, attempts made,
     /// messages delivered and seconds. Retries not yet due are left for later.
     DeliverWebhooks,
+    /// Runs the queued bulk jobs' batches now, as a server's runner does, until none is
+    /// left to claim, and prints one JSON line: batches run and seconds.
+    RunBulkJobs,
 }
 
 pub async fn run() -> ExitCode {
@@ -222,6 +247,27 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 progress.println(&result.to_string());
             }
             progress.finish();
+            Ok(())
+        }
+        Command::Import { tenant, user, kind, source, confirm_duplicates, file } => {
+            let kind = guanxi_domain::platform::bulk::JobKind::parse(&kind.replace('-', "_").to_uppercase())
+                .context("an unknown kind")?;
+            crate::bulk::import_file(config, (&tenant, &user), (kind, &source, confirm_duplicates), &file).await
+        }
+        Command::Admin(Admin::RunBulkJobs) => {
+            let lease = std::time::Duration::from_secs(config.bulk_lease_secs.max(1));
+            let runner = crate::bulk::Runner::standalone(config, lease).await?;
+            let started = std::time::Instant::now();
+            let mut batches = 0;
+            loop {
+                let done = runner.run_once().await?;
+                if done == 0 {
+                    break;
+                }
+                batches += done;
+            }
+            let seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+            println!("{}", serde_json::json!({ "batches": batches, "seconds": seconds }));
             Ok(())
         }
         Command::Admin(Admin::DeliverWebhooks) => {

@@ -55,6 +55,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// The largest file one upload may carry.
     pub max_upload_bytes: usize,
+    /// The largest file a bulk job takes (`PUT /bulk/jobs/{id}/data`), in bytes.
+    pub max_bulk_upload_bytes: usize,
     /// Requests per minute one user, API key or (for anonymous requests) client address
     /// may send to `/graphql`; 0 turns the limit off. Counted per gateway replica, or
     /// across all of them with `redis_url`.
@@ -94,6 +96,7 @@ impl Default for Limits {
             max_batch: 10,
             max_body_bytes: 1024 * 1024,
             max_upload_bytes: 10 * 1024 * 1024,
+            max_bulk_upload_bytes: 1024 * 1024 * 1024,
             requests_per_minute: 600,
             portal_requests_per_minute: 60,
             failed_logins_per_address: 100,
@@ -133,6 +136,11 @@ pub struct Config {
     /// How long an endpoint has to answer a webhook before the attempt counts as failed,
     /// in milliseconds.
     pub webhook_timeout_ms: u64,
+    /// How long a bulk job's runner holds a batch, in seconds: a batch whose replica died
+    /// is taken up again this long after it was claimed.
+    pub bulk_lease_secs: u64,
+    /// How often the bulk job runner looks for batches to run, in milliseconds.
+    pub bulk_poll_ms: u64,
     /// Serves `GET /bench/static/{bytes}`, the HTTP floor the benchmarks compare against.
     pub bench_endpoints: bool,
     /// How often subscriptions look for new change events, in milliseconds.
@@ -183,6 +191,8 @@ impl Default for Config {
             run_jobs: true,
             webhook_poll_ms: 1_000,
             webhook_timeout_ms: 10_000,
+            bulk_lease_secs: 300,
+            bulk_poll_ms: 1_000,
             bench_endpoints: false,
             subscription_poll_ms: 1_000,
             loader_delay_ms: 3,

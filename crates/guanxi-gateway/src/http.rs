@@ -48,6 +48,9 @@ pub fn router(http: Http) -> Router {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql))
         .route("/attachments/{id}", get(download))
+        // A bulk file streams into batches as it arrives: no body limit but its own.
+        .route("/bulk/jobs/{id}/data", axum::routing::put(crate::bulk::upload).layer(DefaultBodyLimit::disable()))
+        .route("/bulk/jobs/{id}/failures.csv", get(crate::bulk::failures))
         .route("/documents/quotes/{id}", get(crate::documents::quote_page))
         .merge(if bench { Router::new().route("/bench/static/{bytes}", get(static_body)) } else { Router::new() })
         .merge(if explorer {
@@ -94,7 +97,7 @@ fn cors(origins: &[String]) -> CorsLayer {
     };
     CorsLayer::new()
         .allow_origin(allowed)
-        .allow_methods([Method::GET, Method::POST])
+        .allow_methods([Method::GET, Method::POST, Method::PUT])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
@@ -148,6 +151,8 @@ async fn guard_body_size(State(http): State<Http>, request: Request, next: Next)
     }
     let limit = if is_multipart {
         http.state.config.limits.max_upload_bytes + 64 * 1024
+    } else if request.uri().path().starts_with("/bulk/jobs/") {
+        http.state.config.limits.max_bulk_upload_bytes
     } else {
         http.state.config.limits.max_body_bytes
     };
@@ -321,7 +326,11 @@ fn loader_delay(state: &AppState) -> Duration {
     Duration::from_millis(state.config.loader_delay_ms)
 }
 
-fn with_caller(request: async_graphql::Request, state: &AppState, caller: &Caller) -> async_graphql::Request {
+pub(crate) fn with_caller(
+    request: async_graphql::Request,
+    state: &AppState,
+    caller: &Caller,
+) -> async_graphql::Request {
     let request = request.data(caller.clone());
     match (&caller.actor, &caller.portal) {
         (Some(actor), _) => request.data(loaders::loaders(state.db.clone(), actor.clone(), loader_delay(state))),

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod blob;
+pub mod bulk;
 pub mod cli;
 pub mod config;
 pub mod documents;
@@ -42,6 +43,7 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     state: Arc<AppState>,
+    schema: graphql::AppSchema,
 }
 
 impl Application {
@@ -50,11 +52,6 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         telemetry::init_logging(config.log_format);
         let metrics = telemetry::metrics_handle();
-        // The key comes first: a misconfigured server must not touch the database.
-        let secret = jwt_secret(&config)?;
-        let db = connect(&config).await?;
-        let tokens = TokenService::new(&secret, &config.jwt_key_id, Duration::minutes(config.access_token_minutes))?;
-        let blobs: Arc<dyn blob::BlobStore> = Arc::new(blob::LocalBlobStore::new(config.data_dir.join("blobs")));
         let shared = |name: &str| {
             let name = format!("{}:{name}", config.limits.redis_prefix);
             config.limits.redis_url.as_deref().map(|url| rate_limit::Shared::new(url, &name)).transpose()
@@ -72,13 +69,14 @@ impl Application {
             rate_limit::RateLimiter::new(config.limits.portal_requests_per_minute)
                 .shared(shared("portal").context("the Redis URL of the rate limits")?),
         );
-        let state = Arc::new(AppState { db, blobs, tokens, config, failed_logins });
+        let state = Arc::new(app_state(config, failed_logins).await?);
         let schema = graphql::build_schema(state.clone());
-        let router = http::router(http::Http { state: state.clone(), schema, metrics, limiter, portal_limiter });
+        let router =
+            http::router(http::Http { state: state.clone(), schema: schema.clone(), metrics, limiter, portal_limiter });
         let listener = TcpListener::bind(&state.config.listen)
             .await
             .with_context(|| format!("listening on {}", state.config.listen))?;
-        Ok(Self { listener, router, state })
+        Ok(Self { listener, router, state, schema })
     }
 
     pub fn address(&self) -> anyhow::Result<SocketAddr> {
@@ -87,6 +85,12 @@ impl Application {
 
     pub fn database(&self) -> Database {
         self.state.db.clone()
+    }
+
+    /// A bulk job runner over this server's state and schema, holding each batch for
+    /// `lease` (tests run passes with it by hand).
+    pub fn bulk_runner(&self, lease: std::time::Duration) -> bulk::Runner {
+        bulk::Runner::new(self.state.clone(), self.schema.clone(), lease)
     }
 
     /// Serves until SIGTERM or Ctrl-C, finishing requests in flight; runs the background
@@ -99,6 +103,12 @@ impl Application {
             self.state.config.run_jobs.then(|| {
                 tokio::spawn(jobs::JobRunner::standard(self.state.db.clone()).run_until(jobs_stopped.clone()))
             });
+        let bulk = self.state.config.run_jobs.then(|| {
+            let lease = std::time::Duration::from_secs(self.state.config.bulk_lease_secs.max(1));
+            let poll = std::time::Duration::from_millis(self.state.config.bulk_poll_ms.max(50));
+            let runner = self.bulk_runner(lease);
+            tokio::spawn(runner.run_until(jobs_stopped.clone(), poll))
+        });
         let webhooks = if self.state.config.run_jobs {
             let timeout = std::time::Duration::from_millis(self.state.config.webhook_timeout_ms.max(100));
             let poll = std::time::Duration::from_millis(self.state.config.webhook_poll_ms.max(50));
@@ -111,12 +121,23 @@ impl Application {
             .with_graceful_shutdown(shutdown_signal())
             .await?;
         let _ = stop_jobs.send(true);
-        for task in [jobs, webhooks].into_iter().flatten() {
+        for task in [jobs, bulk, webhooks].into_iter().flatten() {
             let _ = task.await;
         }
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// What every request reaches: the database (connected and migrated), the token service,
+/// the file store and the configuration. The JWT key comes first: a misconfigured server
+/// must not touch the database.
+pub async fn app_state(config: Config, failed_logins: rate_limit::RateLimiter) -> anyhow::Result<AppState> {
+    let secret = jwt_secret(&config)?;
+    let db = connect(&config).await?;
+    let tokens = TokenService::new(&secret, &config.jwt_key_id, Duration::minutes(config.access_token_minutes))?;
+    let blobs: Arc<dyn blob::BlobStore> = Arc::new(blob::LocalBlobStore::new(config.data_dir.join("blobs")));
+    Ok(AppState { db, blobs, tokens, config, failed_logins })
 }
 
 /// Connects to the configured database (with the statement counter) and migrates it.

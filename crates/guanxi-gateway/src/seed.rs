@@ -143,7 +143,9 @@ pub async fn seed_demo(db: &Database) -> anyhow::Result<bool> {
     crate::seed_service::demo_service(&tx, created.id(), &crew, &customers, &products).await?;
     let sales = [role("sales_rep")?, role("sales_manager")?];
     crate::seed_finance::demo_commissions(&tx, created.id(), admin.id, sales).await?;
-    demo_webhook(&tx, Author { user_id: Some(admin.id.uuid()), ..author.clone() }).await?;
+    let as_admin = Author { user_id: Some(admin.id.uuid()), ..author.clone() };
+    demo_webhook(&tx, as_admin.clone()).await?;
+    demo_bulk_job(&tx, &as_admin).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -169,6 +171,38 @@ async fn demo_webhook<C: guanxi_store::ConnectionTrait>(tx: &C, admin: Author) -
     let reason = "示例地址：改成你的接收地址后启用".to_owned();
     guanxi_store::platform::webhook::set_status(tx, &admin, endpoint.id, EndpointStatus::Disabled, Some(reason))
         .await?;
+    Ok(())
+}
+
+/// A bulk job of the admin's, uploaded and queued: the ERP's four newest customers and a
+/// row without a name. A server running jobs works through it within a second of starting
+/// (`bulkJobs` as the admin then shows it completed, four created and one failed, with
+/// its failures file).
+async fn demo_bulk_job<C: guanxi_store::ConnectionTrait>(tx: &C, admin: &Author) -> anyhow::Result<()> {
+    use guanxi_domain::platform::bulk::{Format, JobKind, RawRow};
+    use guanxi_store::platform::bulk as store;
+    let new = store::NewJob {
+        kind: JobKind::Customer,
+        format: Format::Csv,
+        source: "kingdee".to_owned(),
+        confirm_duplicates: false,
+        api_key_id: None,
+    };
+    let job = store::create(tx, admin, new).await?;
+    store::begin_upload(tx, admin, job.id).await?;
+    let columns = ["externalId", "name", "level", "province", "city"].map(str::to_owned);
+    let rows: Vec<RawRow> = [
+        ["KD0007", "杭州青禾环保科技有限公司", "B", "浙江", "杭州"],
+        ["KD0008", "南京瑞丰精密机械有限公司", "B", "江苏", "南京"],
+        ["KD0009", "合肥新程物流有限公司", "C", "安徽", "合肥"],
+        ["KD0010", "宁波海川电器有限公司", "C", "浙江", "宁波"],
+        ["KD0011", "", "C", "浙江", "温州"],
+    ]
+    .into_iter()
+    .map(|cells| RawRow::Cells(cells.map(str::to_owned).to_vec()))
+    .collect();
+    store::add_batch(tx, admin.tenant_id, job.id, (1, 1), &rows).await?;
+    store::finish_upload(tx, admin, job.id, &columns, (rows.len() as i64, 1)).await?;
     Ok(())
 }
 

@@ -691,20 +691,8 @@ async fn price_policies_name_products_and_customers_by_key_and_never_overlap() {
 
     // A catalogue manager whose customers are only their own: another rep's customer, by
     // key, does not exist for them, nor does the policy of that customer.
-    let role = app
-        .gql(Some(&admin), "mutation { createRole(input: {name: \"价格专员\", permissions: [\"product.read\", \"product.manage\", \"customer.read\", \"org.read\"], scopes: []}) { role { id } userErrors { code } } }", json!({}))
-        .await["data"]["createRole"]["role"]["id"]
-        .clone();
-    let rep3 = app.user_id(&admin, "rep3@demo.local").await;
-    let moved = app
-        .gql(
-            Some(&admin),
-            "mutation($i: UpdateUserInput!) { updateUser(input: $i) { userErrors { code } } }",
-            json!({"i": {"id": rep3, "expectedVersion": 1, "roleId": role}}),
-        )
-        .await;
-    assert_eq!(moved["data"]["updateUser"]["userErrors"], json!([]), "{moved}");
-    let pricer = app.login("rep3@demo.local").await;
+    let permissions = ["product.read", "product.manage", "customer.read", "org.read"];
+    let (pricer, _) = app.with_new_role(&admin, "rep3@demo.local", ("价格专员", &permissions, "[]")).await;
     let body = app
         .gql(Some(&pricer), POLICIES, json!({"i": {"source": "kingdee", "records": [
             {"externalId": "PL-2", "price": "1"},

@@ -474,20 +474,10 @@ async fn endpoints_follow_permissions_scope_and_tenant_and_refuse_bad_input() {
 
     // An integration user whose role sees only their own customers registers an endpoint:
     // it is sent their customers' changes, not a colleague's.
-    let role = app
-        .gql(Some(&admin), "mutation { createRole(input: {name: \"推送集成\", permissions: [\"webhook.manage\", \"customer.read\", \"customer.create\", \"customer.update\"], scopes: [{module: CUSTOMER, scope: OWN}]}) { role { id } userErrors { code message } } }", json!({}))
+    let permissions = ["webhook.manage", "customer.read", "customer.create", "customer.update"];
+    let (integrator, _) = app
+        .with_new_role(&admin, "rep3@demo.local", ("推送集成", &permissions, "[{module: CUSTOMER, scope: OWN}]"))
         .await;
-    let role = role["data"]["createRole"]["role"]["id"].clone();
-    let rep3 = app.user_id(&admin, "rep3@demo.local").await;
-    let moved = app
-        .gql(
-            Some(&admin),
-            "mutation($i: UpdateUserInput!) { updateUser(input: $i) { userErrors { code } } }",
-            json!({"i": {"id": rep3, "expectedVersion": 1, "roleId": role}}),
-        )
-        .await;
-    assert_eq!(moved["data"]["updateUser"]["userErrors"], json!([]), "{moved}");
-    let integrator = app.login("rep3@demo.local").await;
     let (endpoint, secret) = register(&app, &integrator, &url, json!(["CUSTOMER"]), 4).await;
     receiver.secrets.lock().unwrap().push(secret);
     let (own, _) = create_customer(&app, &integrator, "自有客户推送测试有限公司").await;

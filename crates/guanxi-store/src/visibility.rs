@@ -173,6 +173,7 @@ pub async fn pick<C: ConnectionTrait>(
             repo::pick::<crate::finance::commission_statement::Statements, _>(conn, tenant, rule, pick).await
         }
         (K::Lead, V::Owner(rule)) => repo::pick::<crate::leads::lead::Leads, _>(conn, tenant, rule, pick).await,
+        (K::BulkJob, V::Owner(rule)) => repo::pick::<crate::platform::bulk::Jobs, _>(conn, tenant, rule, pick).await,
         (K::Campaign, V::Tenant) => {
             repo::pick::<crate::marketing::campaign::Campaigns, _>(conn, tenant, (), pick).await
         }

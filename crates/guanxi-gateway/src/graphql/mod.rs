@@ -86,6 +86,7 @@ pub struct Subscription(
     activity::calendar::CalendarSubscription,
     finance::approval::ApprovalSubscription,
     service::ServiceSubscription,
+    integration::bulk::BulkJobSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

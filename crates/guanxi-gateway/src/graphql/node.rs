@@ -63,6 +63,7 @@ pub enum Node {
     Campaign(crate::graphql::marketing::campaign::Campaign),
     CarePlan(crate::graphql::marketing::care::CarePlan),
     WebhookEndpoint(crate::graphql::integration::webhook::WebhookEndpoint),
+    BulkJob(crate::graphql::integration::bulk::BulkJob),
 }
 
 /// Resolves one global id to a record the caller may see, or `None`. Whether the caller
@@ -180,6 +181,9 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
         EntityKind::WebhookEndpoint => guanxi_store::platform::webhook::find(conn, actor.tenant_id, uuid)
             .await?
             .map(|e| Node::WebhookEndpoint(crate::graphql::integration::webhook::WebhookEndpoint(e))),
+        EntityKind::BulkJob => guanxi_store::platform::bulk::find(conn, actor.tenant_id, actor.user_id.uuid(), uuid)
+            .await?
+            .map(|j| Node::BulkJob(crate::graphql::integration::bulk::BulkJob(j))),
         // Kinds with a history but no `Node` type (yet): reached through their own queries.
         // A pool is seen by its members without `settings.manage`, which the registry asks
         // for its history; a visit plan's type carries its progress.

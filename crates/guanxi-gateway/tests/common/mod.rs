@@ -18,6 +18,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: Database,
     pub config: Config,
+    /// A bulk job runner over the server's state, run by hand (`run_jobs` is off).
+    pub bulk: guanxi_gateway::bulk::Runner,
     data_dir: PathBuf,
 }
 
@@ -73,8 +75,9 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let app = Application::build(config.clone()).await.expect("building the app");
     let address = format!("http://{}", app.address().unwrap());
     let db = app.database();
+    let bulk = app.bulk_runner(std::time::Duration::from_secs(60));
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, client: reqwest::Client::new(), db, config, data_dir }
+    TestApp { address, client: reqwest::Client::new(), db, config, bulk, data_dir }
 }
 
 /// Starts the app with the demo tenant loaded.
@@ -188,6 +191,36 @@ impl TestApp {
             .and_then(|r| r["id"].as_str())
             .unwrap_or_else(|| panic!("no role {key}: {body}"))
             .to_owned()
+    }
+
+    /// Creates a role with `permissions` and `scopes` (a GraphQL list, e.g.
+    /// `[{module: CUSTOMER, scope: OWN}]`), moves the demo user `email` (at version 1) to it,
+    /// and logs them in: their token and the role's id.
+    pub async fn with_new_role(
+        &self,
+        admin: &str,
+        email: &str,
+        (name, permissions, scopes): (&str, &[&str], &str),
+    ) -> (String, Value) {
+        let created = self
+            .gql(
+                Some(admin),
+                &format!("mutation($p: [String!]!) {{ createRole(input: {{name: \"{name}\", permissions: $p, scopes: {scopes}}}) {{ role {{ id }} userErrors {{ code message }} }} }}"),
+                json!({"p": permissions}),
+            )
+            .await;
+        let role = created["data"]["createRole"]["role"]["id"].clone();
+        assert!(role.is_string(), "{created}");
+        let user = self.user_id(admin, email).await;
+        let moved = self
+            .gql(
+                Some(admin),
+                "mutation($i: UpdateUserInput!) { updateUser(input: $i) { userErrors { code } } }",
+                json!({"i": {"id": user, "expectedVersion": 1, "roleId": role}}),
+            )
+            .await;
+        assert_eq!(moved["data"]["updateUser"]["userErrors"], json!([]), "{moved}");
+        (self.login(email).await, role)
     }
 
     /// Creates another tenant with an admin, returning the admin's access token.

@@ -227,18 +227,38 @@ pub async fn api_key_actor<C: ConnectionTrait>(
     tenant: TenantId,
     secret_hash: &str,
 ) -> StoreResult<Option<(Actor, Option<DateTime<Utc>>)>> {
+    key_actor(conn, tenant, ("secret_hash", secret_hash.into())).await
+}
+
+/// [`api_key_actor`] by the key's id, for work the key left to run later (a bulk job).
+pub async fn api_key_actor_by_id<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    key: Uuid,
+) -> StoreResult<Option<Actor>> {
+    Ok(key_actor(conn, tenant, ("id", key.into())).await?.map(|(actor, _)| actor))
+}
+
+/// The actor behind the live key whose `column` is `value`, and when it was last used.
+async fn key_actor<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    (column, value): (&'static str, sea_orm::Value),
+) -> StoreResult<Option<(Actor, Option<DateTime<Utc>>)>> {
     let now = Utc::now();
-    let sql = "SELECT k.id AS key_id, k.user_id, k.last_used_at, u.department_id, r.id AS role_id, r.permissions, r.scopes \
+    let sql = format!(
+        "SELECT k.id AS key_id, k.user_id, k.last_used_at, u.department_id, r.id AS role_id, r.permissions, r.scopes \
         FROM api_keys k \
         JOIN users u ON u.tenant_id = k.tenant_id AND u.id = k.user_id AND u.status = ? \
         JOIN roles r ON r.tenant_id = k.tenant_id AND r.id = k.role_id AND r.deleted_at IS NULL \
         JOIN tenants t ON t.id = k.tenant_id AND t.disabled_at IS NULL \
-        WHERE k.tenant_id = ? AND k.secret_hash = ? AND k.revoked_at IS NULL \
-            AND (k.expires_at IS NULL OR k.expires_at > ?)";
+        WHERE k.tenant_id = ? AND k.{column} = ? AND k.revoked_at IS NULL \
+            AND (k.expires_at IS NULL OR k.expires_at > ?)"
+    );
     let statement = crate::dialect::raw_statement(
         conn.get_database_backend(),
-        sql,
-        [UserStatus::Active.as_str().into(), tenant.uuid().into(), secret_hash.into(), now.into()],
+        &sql,
+        [UserStatus::Active.as_str().into(), tenant.uuid().into(), value, now.into()],
     );
     let Some(row) = conn.query_one_raw(statement).await? else { return Ok(None) };
     let key: Uuid = row.try_get("", "key_id")?;

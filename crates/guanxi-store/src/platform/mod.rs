@@ -3,6 +3,7 @@
 pub mod api_key;
 pub mod audit;
 pub mod auth;
+pub mod bulk;
 pub mod custom_field;
 pub mod department;
 pub mod external_key;
