@@ -47,7 +47,7 @@ assert job, payload
 lines = ["externalId,name,level,mainPhone,province,city"]
 for i in range(rows):
     name = "" if i % 100 == 99 else f"批量任务测评{RUN}-{i}号贸易有限公司"
-    lines.append(f"J{i:07d},{name},B,025-{70000000 + RUN * 100_000 + i},江苏,南京")
+    lines.append(f"J{i:07d},{name},B,0512-{10000000 + RUN * 100_000 + i},江苏,苏州")
 csv = ("\n".join(lines) + "\n").encode()
 answer, upload_seconds = request("PUT", job["uploadUrl"], csv)
 answer = json.loads(answer)
@@ -68,6 +68,7 @@ for _ in range(20):
 took.sort()
 final = payload["data"]["bulkJob"]
 assert final["state"] == "COMPLETED" and final["processedRows"] == rows, final
+assert final["failedRows"] == rows // 100 and final["createdRows"] == rows - rows // 100, final
 
 failures, failures_seconds = request("GET", job["failuresUrl"])
 report = {
