@@ -775,28 +775,15 @@ pub(crate) fn notice_row(
 /// Inserts notices, skipping any already written (`ON CONFLICT DO NOTHING`); returns how
 /// many are new.
 pub async fn insert_notices<C: ConnectionTrait>(conn: &C, rows: Vec<notice::ActiveModel>) -> StoreResult<u64> {
-    let mut written = 0;
-    for chunk in rows.chunks(500) {
-        let result = notice::Entity::insert_many(chunk.to_vec())
-            .on_conflict(
-                sea_orm::sea_query::OnConflict::columns([
-                    notice::Column::TenantId,
-                    notice::Column::SubjectId,
-                    notice::Column::Kind,
-                    notice::Column::Occasion,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .exec_without_returning(conn)
-            .await;
-        match result {
-            Ok(n) => written += n,
-            Err(sea_orm::DbErr::RecordNotInserted) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(written)
+    let once = sea_orm::sea_query::OnConflict::columns([
+        notice::Column::TenantId,
+        notice::Column::SubjectId,
+        notice::Column::Kind,
+        notice::Column::Occasion,
+    ])
+    .do_nothing()
+    .to_owned();
+    crate::upsert_chunked(conn, rows, Some(once)).await
 }
 
 /// A user's notices, newest first.

@@ -481,26 +481,15 @@ pub async fn add_deliveries<C: ConnectionTrait>(
             last_error: Set(None),
         })
         .collect();
-    let mut written = 0;
-    for chunk in rows.chunks(500) {
-        let result = webhook_delivery::Entity::insert_many(chunk.to_vec())
-            .on_conflict(
-                OnConflict::columns([
-                    webhook_delivery::Column::TenantId,
-                    webhook_delivery::Column::EndpointId,
-                    webhook_delivery::Column::Seq,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .exec_without_returning(conn)
-            .await;
-        match result {
-            Ok(n) => written += n,
-            Err(sea_orm::DbErr::RecordNotInserted) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    // A change reaches an endpoint once: a second fan-out of the same seq writes nothing.
+    let once = OnConflict::columns([
+        webhook_delivery::Column::TenantId,
+        webhook_delivery::Column::EndpointId,
+        webhook_delivery::Column::Seq,
+    ])
+    .do_nothing()
+    .to_owned();
+    let written = crate::upsert_chunked(conn, rows, Some(once)).await?;
     webhook_endpoint::Entity::update_many()
         .col_expr(webhook_endpoint::Column::CursorSeq, Expr::value(cursor))
         .filter(webhook_endpoint::Column::TenantId.eq(tenant.uuid()))
