@@ -405,7 +405,8 @@ if [ -z "$only" ] || [[ "23 delta feed" =~ $only ]]; then
   echo "23 delta feed: $feed"
 fi
 # Scenario 24: bulk upsert by external key: UPSERT_ROWS customers created, updated and
-# sent unchanged, then as many contacts naming their customers by key, 1,000 per call
+# sent unchanged, then as many contacts naming their customers by key, products, price
+# policies and sales orders (a quarter as many each), 1,000 per call
 # from two senders.
 upsert=null
 if [ -z "$only" ] || [[ "24 bulk upsert" =~ $only ]]; then

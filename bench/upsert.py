@@ -14,7 +14,10 @@ default) send calls of 1,000 records (the API's limit), each keyed by a fresh
 - a quarter of ROWS products (an ERP's inventory master), created with their own codes,
   then updated with a new price, then sent unchanged;
 - a level-A price policy for each of those products, naming it by key: created, repriced,
-  sent unchanged.
+  sent unchanged;
+- a quarter of ROWS sales orders of three lines each, naming customers and products by
+  key (two lines at the catalogue's price, one at the ERP's): created as drafts, edited,
+  confirmed (each a sale: the customer becomes WON), sent unchanged.
 
 Prints one JSON line with rows per second, seconds and SQL statements per call for each.
 """
@@ -39,6 +42,7 @@ CUSTOMERS = f"mutation($i: UpsertCustomersInput!) {{ upsertCustomers(input: $i) 
 CONTACTS = f"mutation($i: UpsertContactsInput!) {{ upsertContacts(input: $i) {{ {FIELDS} }} }}"
 PRODUCTS = f"mutation($i: UpsertProductsInput!) {{ upsertProducts(input: $i) {{ {FIELDS} }} }}"
 POLICIES = f"mutation($i: UpsertPricePoliciesInput!) {{ upsertPricePolicies(input: $i) {{ {FIELDS} }} }}"
+ORDERS = f"mutation($i: UpsertSalesOrdersInput!) {{ upsertSalesOrders(input: $i) {{ {FIELDS} }} }}"
 CITIES = ["上海", "北京", "杭州", "苏州", "成都", "武汉", "南京", "深圳"]
 TRADES = ["机械制造", "电子科技", "新材料", "精密仪器", "环保工程", "医疗器械"]
 
@@ -62,6 +66,14 @@ def product(i, price):
 def policy(i, price):
     return {"externalId": f"L{i:07d}", "productExternalId": f"I{i:07d}", "customerLevel": "A", "price": price,
             "breaks": [{"minQuantity": "10", "price": "90.00"}], "validFrom": "2027-01-01"}
+
+
+def order(i, terms, status="DRAFT"):
+    items = max(rows // 4, 1)
+    lines = [{"productExternalId": f"I{(i * 3 + k) % items:07d}", "quantity": str(1 + (i + k) % 20)} for k in range(3)]
+    lines[2]["unitPrice"] = "88.00"
+    return {"externalId": f"O{i:07d}", "customerExternalId": f"C{(i * 7) % rows:07d}", "paymentTerms": terms,
+            "status": status, "lines": lines}
 
 
 def phase(query, field, make, outcome, count=None):
@@ -99,4 +111,10 @@ report["products_unchanged"] = phase(PRODUCTS, "upsertProducts", lambda i: produ
 report["policies_create"] = phase(POLICIES, "upsertPricePolicies", lambda i: policy(i, "95.00"), "CREATED", products)
 report["policies_update"] = phase(POLICIES, "upsertPricePolicies", lambda i: policy(i, "94.00"), "UPDATED", products)
 report["policies_unchanged"] = phase(POLICIES, "upsertPricePolicies", lambda i: policy(i, "94.00"), "UNCHANGED", products)
+report["orders_create"] = phase(ORDERS, "upsertSalesOrders", lambda i: order(i, "月结30天"), "CREATED", products)
+report["orders_update"] = phase(ORDERS, "upsertSalesOrders", lambda i: order(i, "月结60天"), "UPDATED", products)
+report["orders_confirm"] = phase(
+    ORDERS, "upsertSalesOrders", lambda i: order(i, "月结60天", "CONFIRMED"), "UPDATED", products)
+report["orders_unchanged"] = phase(
+    ORDERS, "upsertSalesOrders", lambda i: order(i, "月结60天", "CONFIRMED"), "UNCHANGED", products)
 print(json.dumps(report, ensure_ascii=False))

@@ -661,7 +661,7 @@ pub async fn import_file(
     if let Some(missing) = crate::graphql::integration::bulk::missing_permission(&actor, kind) {
         anyhow::bail!("`{user}` lacks `{}`", missing.key());
     }
-    let source = guanxi_domain::platform::upsert::parse_source(source).map_err(|e| anyhow::anyhow!(e.message))?;
+    let source = kind.parse_source(source).map_err(|e| anyhow::anyhow!(e.message))?;
     if confirm_duplicates && kind != guanxi_domain::platform::bulk::JobKind::Customer {
         anyhow::bail!("only customers have a duplicate check to confirm");
     }

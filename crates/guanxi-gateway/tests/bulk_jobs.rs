@@ -201,6 +201,34 @@ async fn a_csv_file_is_upserted_in_batches_with_progress_and_a_failures_file() {
 }
 
 #[tokio::test]
+async fn a_call_centres_csv_of_interactions_is_recorded_once_however_often_it_is_sent() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let file = "externalId,customerExternalId,channel,occurredAt,content,outcome\n\
+        CDR-0001,KD0001,CALL,2026-11-30T09:30:00+08:00,客户来电询问交期,已答复\n\
+        CDR-0002,KD0002,WECHAT,2026-11-30T10:05:00+08:00,微信确认安装时间,\n\
+        CDR-0003,KD0002,CALL,,没有时间的记录,\n";
+    let mut counts = Vec::new();
+    for _ in 0..2 {
+        let created =
+            create_job(&app, &admin, json!({"kind": "INTERACTION", "format": "CSV", "source": "kingdee"})).await;
+        let (status, _) = put(&app, &admin, &created, file.as_bytes().to_vec()).await;
+        assert_eq!(status, 200);
+        let id = created["id"].as_str().unwrap().to_owned();
+        let done = run_to_end(&app, &admin, &id).await;
+        assert_eq!(done["state"], "COMPLETED", "{done}");
+        counts.push([&done["createdRows"], &done["unchangedRows"], &done["failedRows"]].map(|v| v.as_i64().unwrap()));
+    }
+    assert_eq!(counts, [[2, 0, 1], [0, 2, 1]], "recorded once, then unchanged; the row without a time fails");
+    let rows = scalar(&app, "SELECT COUNT(*) FROM interactions WHERE source = 'kingdee'").await;
+    assert_eq!(rows, 2);
+    // A channel's name, as `upsertInteractions` takes it, is checked when the job is made.
+    let body =
+        app.gql(Some(&admin), CREATE, json!({"i": {"kind": "INTERACTION", "format": "CSV", "source": "manual"}})).await;
+    assert_eq!(body["data"]["createBulkJob"]["userErrors"][0]["field"], "source", "{body}");
+}
+
+#[tokio::test]
 async fn bad_files_and_bad_jobs_are_refused_and_change_nothing() {
     let app = spawn_demo().await;
     let admin = app.login("admin@demo.local").await;

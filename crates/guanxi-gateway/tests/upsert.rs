@@ -741,3 +741,333 @@ async fn price_policies_name_products_and_customers_by_key_and_never_overlap() {
         .await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
 }
+
+const ORDERS: &str = "mutation($i: UpsertSalesOrdersInput!) { upsertSalesOrders(input: $i) {
+    results { index externalId outcome id userErrors { field code message } }
+    createdCount updatedCount unchangedCount failedCount skippedCount userErrors { code message } } }";
+
+const ORDER: &str = "query($id: ID!) { salesOrder(id: $id) { number status version total { amount } discount
+    paymentTerms cancelReason confirmedAt owner { email } contactId externalKeys { source externalId }
+    customer { name status } lines { productName quantity unitPrice { amount } priceSource } } }";
+
+async fn upsert_orders(app: &TestApp, token: &str, input: Value) -> Value {
+    let body = app.gql(Some(token), ORDERS, json!({"i": input})).await;
+    let payload = body["data"]["upsertSalesOrders"].clone();
+    assert!(payload.is_object(), "{body}");
+    payload
+}
+
+fn first_error(payload: &Value, row: usize) -> (String, String) {
+    let e = &payload["results"][row]["userErrors"][0];
+    (e["field"].as_str().unwrap_or("").to_owned(), e["code"].as_str().unwrap_or("").to_owned())
+}
+
+/// An order of the demo ERP: `n` of the 1.5-horse air conditioner at the source's price,
+/// and one 3-horse unit at what the price policies give.
+fn erp_order(key: &str, customer: &str, n: u32) -> Value {
+    json!({"externalId": key, "customerExternalId": customer, "paymentTerms": "月结30天", "lines": [
+        {"productExternalId": "ERP-KT-35GW", "quantity": n.to_string(), "unitPrice": "3000"},
+        {"productExternalId": "ERP-KT-72LW", "quantity": "1"},
+    ]})
+}
+
+#[tokio::test]
+async fn sales_orders_are_synced_by_key_priced_and_moved_as_the_single_writes_allow() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let order = |id: Value| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let body = app.gql(Some(&admin), ORDER, json!({"id": id})).await;
+            assert!(body["data"]["salesOrder"].is_object(), "{body}");
+            body["data"]["salesOrder"].clone()
+        }
+    };
+
+    // The demo ERP's keys: customers KD0001–KD0006, products ERP-<code>.
+    let mut confirmed = erp_order("SO-2", "KD0003", 1);
+    confirmed["status"] = json!("CONFIRMED");
+    let first = json!({"source": "kingdee", "records": [
+        erp_order("SO-1", "KD0001", 2),
+        confirmed,
+        erp_order("SO-3", "KD-NOPE", 1),
+        {"externalId": "SO-4", "customerExternalId": "KD0001"},
+        {"externalId": "SO-5", "customerExternalId": "KD0001", "lines": [{"productExternalId": "ERP-NOPE", "quantity": "1"}]},
+        {"externalId": "SO-6", "customerExternalId": "KD0001", "status": "CANCELLED",
+         "lines": [{"productExternalId": "ERP-KT-35GW", "quantity": "1"}]},
+        {"externalId": "SO-7", "customerExternalId": "KD0001", "lines": [{"productExternalId": "ERP-KT-35GW", "quantity": "-1"}]},
+    ]});
+    let payload = upsert_orders(&app, &admin, first.clone()).await;
+    assert_eq!(
+        outcomes(&payload),
+        ["CREATED", "CREATED", "FAILED", "FAILED", "FAILED", "FAILED", "FAILED"],
+        "{payload}"
+    );
+    assert_eq!(first_error(&payload, 2), ("customerExternalId".into(), "NOT_FOUND".into()));
+    assert_eq!(first_error(&payload, 3), ("lines".into(), "REQUIRED".into()));
+    assert_eq!(first_error(&payload, 4), ("lines.0.productExternalId".into(), "NOT_FOUND".into()));
+    assert_eq!(first_error(&payload, 5), ("cancelReason".into(), "REQUIRED".into()));
+    assert_eq!(first_error(&payload, 6).0, "lines.0.quantity", "the lines' own checks: {payload}");
+    let so1 = order(payload["results"][0]["id"].clone()).await;
+    assert_eq!(so1["status"], "DRAFT", "{so1}");
+    assert_eq!(so1["customer"]["name"], "上海明远机械制造有限公司");
+    assert_eq!(so1["owner"]["email"], "admin@demo.local", "a new order belongs to the caller, as on createSalesOrder");
+    assert_eq!(so1["externalKeys"], json!([{"source": "kingdee", "externalId": "SO-1"}]));
+    assert_eq!(so1["paymentTerms"], "月结30天");
+    let lines = so1["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{so1}");
+    assert_eq!(
+        (lines[0]["priceSource"].as_str(), lines[0]["unitPrice"]["amount"].as_str()),
+        (Some("MANUAL"), Some("3000"))
+    );
+    assert_ne!(lines[1]["priceSource"], "MANUAL", "no price given: the policies decide: {so1}");
+    let so2 = order(payload["results"][1]["id"].clone()).await;
+    assert_eq!(so2["status"], "CONFIRMED", "{so2}");
+    assert!(so2["confirmedAt"].is_string());
+    assert_eq!(so2["customer"]["status"], "WON", "a synced confirmation is a sale");
+
+    // The same call again: the written rows are unchanged, nothing bumped.
+    let again = upsert_orders(&app, &admin, first).await;
+    assert_eq!(outcomes(&again)[..2], ["UNCHANGED", "UNCHANGED"], "{again}");
+    assert_eq!(order(payload["results"][0]["id"].clone()).await["version"], so1["version"]);
+
+    // A draft's lines are every line as it should be: a discount given, then left out again.
+    let mut discounted = erp_order("SO-1", "KD0001", 2);
+    discounted["lines"][0]["discount"] = json!("10");
+    let payload_d = upsert_orders(&app, &admin, json!({"source": "kingdee", "records": [discounted]})).await;
+    assert_eq!(outcomes(&payload_d), ["UPDATED"], "{payload_d}");
+    let payload_d =
+        upsert_orders(&app, &admin, json!({"source": "kingdee", "records": [erp_order("SO-1", "KD0001", 2)]})).await;
+    assert_eq!(outcomes(&payload_d), ["UPDATED"], "a line without its discount has none: {payload_d}");
+    let reverted = order(payload["results"][0]["id"].clone()).await;
+    assert_eq!(reverted["total"], so1["total"], "the same lines as first sent: {reverted}");
+    assert_eq!(reverted["version"], so1["version"].as_i64().unwrap() + 2);
+    let so1 = reverted;
+
+    // A draft takes new lines and is confirmed in one row; a confirmed order is not edited.
+    let mut edit = erp_order("SO-1", "KD0001", 3);
+    edit["status"] = json!("CONFIRMED");
+    let edited = upsert_orders(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [
+            edit,
+            {"externalId": "SO-2", "paymentTerms": "预付50%"},
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&edited), ["UPDATED", "FAILED"], "{edited}");
+    assert_eq!(first_error(&edited, 1), ("status".into(), "ILLEGAL_STATE".into()));
+    let so1_after = order(payload["results"][0]["id"].clone()).await;
+    assert_eq!(so1_after["status"], "CONFIRMED");
+    assert_eq!(so1_after["lines"][0]["quantity"], "3");
+    assert_eq!(so1_after["version"], so1["version"].as_i64().unwrap() + 1, "one write");
+    assert_eq!(so1_after["customer"]["status"], "WON");
+    let total = |o: &Value| o["total"]["amount"].as_str().unwrap().parse::<f64>().unwrap();
+    assert!((total(&so1_after) - total(&so1) - 3000.0).abs() < 0.001, "{so1} → {so1_after}");
+
+    // ALL_OR_NOTHING: one bad row, and neither the new order nor the cancellation is written.
+    let refused = upsert_orders(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "mode": "ALL_OR_NOTHING", "records": [
+            erp_order("SO-8", "KD0002", 1),
+            {"externalId": "SO-2", "status": "CANCELLED", "cancelReason": "客户取消采购"},
+            {"externalId": "SO-1", "customerExternalId": "KD0002"},
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&refused), ["SKIPPED", "SKIPPED", "FAILED"], "{refused}");
+    assert_eq!(
+        first_error(&refused, 2),
+        ("customerId".into(), "ILLEGAL_STATE".into()),
+        "an order stays with its customer"
+    );
+    assert_eq!(order(payload["results"][1]["id"].clone()).await["status"], "CONFIRMED");
+    let later = upsert_orders(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [
+            erp_order("SO-8", "KD0002", 1),
+            {"externalId": "SO-2", "status": "CANCELLED", "cancelReason": "客户取消采购"},
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&later), ["CREATED", "UPDATED"], "SO-8 was not written before: {later}");
+    let so2 = order(payload["results"][1]["id"].clone()).await;
+    assert_eq!((so2["status"].as_str(), so2["cancelReason"].as_str()), (Some("CANCELLED"), Some("客户取消采购")));
+    let back = upsert_orders(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [
+            {"externalId": "SO-2", "status": "CONFIRMED"},
+        ]}),
+    )
+    .await;
+    assert_eq!(first_error(&back, 0), ("status".into(), "ILLEGAL_STATE".into()), "{back}");
+
+    // Past the tenant's discount threshold, a confirmation needs quote.approve: the
+    // manager (who has it) confirms, a rep does not.
+    let body = app
+        .gql(
+            Some(&admin),
+            "mutation { updateTenantSettings(input: {quoteApprovalDiscount: \"15\"}) { userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(body["data"]["updateTenantSettings"]["userErrors"], json!([]), "{body}");
+    let deep = |key: &str| {
+        json!({"externalId": key, "customerExternalId": "KD0001", "discount": "20", "status": "CONFIRMED",
+               "lines": [{"productExternalId": "ERP-KT-35GW", "quantity": "1"}]})
+    };
+    let rep1 = app.login("rep1@demo.local").await;
+    let by_rep = upsert_orders(&app, &rep1, json!({"source": "kingdee", "records": [deep("SO-9")]})).await;
+    assert_eq!(first_error(&by_rep, 0), ("status".into(), "ILLEGAL_STATE".into()), "{by_rep}");
+    let by_admin = upsert_orders(&app, &admin, json!({"source": "kingdee", "records": [deep("SO-9")]})).await;
+    assert_eq!(outcomes(&by_admin), ["CREATED"], "{by_admin}");
+
+    // A rep sees only their own: another rep's customer does not exist for them, nor does
+    // an order of that customer's, by key.
+    let payload =
+        upsert_orders(&app, &admin, json!({"source": "kingdee", "records": [erp_order("SO-10", "KD0005", 1)]})).await;
+    assert_eq!(outcomes(&payload), ["CREATED"], "{payload}");
+    let scoped = upsert_orders(
+        &app,
+        &rep1,
+        json!({"source": "kingdee", "records": [
+            erp_order("SO-11", "KD0005", 1),
+            {"externalId": "SO-10", "paymentTerms": "现结"},
+            erp_order("SO-12", "KD0001", 1),
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&scoped), ["FAILED", "FAILED", "CREATED"], "{scoped}");
+    assert_eq!(first_error(&scoped, 0), ("customerId".into(), "NOT_FOUND".into()));
+    assert_eq!(first_error(&scoped, 1), ("externalId".into(), "FORBIDDEN".into()));
+    assert_eq!(scoped["results"][1]["id"], Value::Null, "no id of an order rep1 may not see");
+
+    // Another tenant's keys are its own: the demo ERP's customer codes name nothing there.
+    let other = app.second_tenant("order-upsert-other").await;
+    let payload =
+        upsert_orders(&app, &other, json!({"source": "kingdee", "records": [erp_order("SO-1", "KD0001", 1)]})).await;
+    assert_eq!(first_error(&payload, 0), ("customerExternalId".into(), "NOT_FOUND".into()), "{payload}");
+}
+
+#[tokio::test]
+async fn an_order_upsert_costs_the_same_statements_for_2_or_12_orders() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let call = |prefix: &str, n: u32, terms: &str| {
+        let customers = ["KD0001", "KD0002", "KD0003", "KD0004"];
+        let records: Vec<Value> = (0..n)
+            .map(|i| {
+                let mut order = erp_order(&format!("{prefix}-{i}"), customers[i as usize % 4], i + 1);
+                order["paymentTerms"] = json!(terms);
+                order
+            })
+            .collect();
+        json!({"query": ORDERS, "variables": {"i": {"source": "kingdee", "records": records}}})
+    };
+    let mut counts = Vec::new();
+    for (prefix, n) in [("small", 2), ("large", 12)] {
+        let created = app.post(Some(&admin), &call(prefix, n, "月结30天")).await;
+        assert_eq!(created.body["data"]["upsertSalesOrders"]["createdCount"], n, "{}", created.body);
+        let updated = app.post(Some(&admin), &call(prefix, n, "月结60天")).await;
+        assert_eq!(updated.body["data"]["upsertSalesOrders"]["updatedCount"], n, "{}", updated.body);
+        let unchanged = app.post(Some(&admin), &call(prefix, n, "月结60天")).await;
+        assert_eq!(unchanged.body["data"]["upsertSalesOrders"]["unchangedCount"], n, "{}", unchanged.body);
+        counts.push((created.statements, updated.statements, unchanged.statements));
+    }
+    assert_eq!(counts[0], counts[1], "statements per call do not grow with its orders");
+    assert!(counts[0].0 > 0, "the statement counter is on: {counts:?}");
+}
+
+const INTERACTIONS: &str = "mutation($i: UpsertInteractionsInput!) { upsertInteractions(input: $i) {
+    results { index externalId outcome id userErrors { field code message } }
+    createdCount updatedCount unchangedCount failedCount skippedCount userErrors { code message } } }";
+
+#[tokio::test]
+async fn interactions_are_upserted_by_key_and_never_edited() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let send = |token: String, input: Value| {
+        let app = &app;
+        async move {
+            let body = app.gql(Some(&token), INTERACTIONS, json!({"i": input})).await;
+            let payload = body["data"]["upsertInteractions"].clone();
+            assert!(payload.is_object(), "{body}");
+            payload
+        }
+    };
+    let call = |key: &str, customer: &str, content: &str| {
+        json!({"externalId": key, "customerExternalId": customer, "channel": "CALL",
+               "occurredAt": "2026-11-30T09:30:00.123+08:00", "content": content})
+    };
+    let first = json!({"source": "kingdee", "records": [
+        call("CDR-1", "KD0001", "客户来电询问交期"),
+        call("CDR-2", "KD0002", " 回访：设备运行正常 "),
+        {"externalId": "CDR-3", "customerExternalId": "KD0001", "channel": "CALL", "content": "没有时间"},
+        call("CDR-4", "KD-NOPE", "查无此客户"),
+        call("CDR-1", "KD0001", "同一通话又发一次"),
+    ]});
+    let payload = send(admin.clone(), first.clone()).await;
+    assert_eq!(outcomes(&payload), ["CREATED", "CREATED", "FAILED", "FAILED", "FAILED"], "{payload}");
+    assert_eq!(first_error(&payload, 2), ("occurredAt".into(), "REQUIRED".into()));
+    assert_eq!(first_error(&payload, 3), ("customerExternalId".into(), "NOT_FOUND".into()));
+    assert_eq!(first_error(&payload, 4), ("externalId".into(), "DUPLICATE".into()));
+    let timeline = "query($id: ID!) { node(id: $id) { ... on Interaction { content customer { name } } } }";
+    let body = app.gql(Some(&admin), timeline, json!({"id": payload["results"][1]["id"]})).await;
+    assert_eq!(body["data"]["node"]["content"], "回访：设备运行正常", "{body}");
+    assert_eq!(body["data"]["node"]["customer"]["name"], "苏州恒信电子科技有限公司");
+
+    // Sent again as they are: unchanged. Sent with other content: refused, nothing edited.
+    let again = send(admin.clone(), first).await;
+    assert_eq!(outcomes(&again)[..2], ["UNCHANGED", "UNCHANGED"], "{again}");
+    assert_eq!(again["results"][0]["id"], payload["results"][0]["id"]);
+    let edited = send(
+        admin.clone(),
+        json!({"source": "kingdee", "mode": "ALL_OR_NOTHING", "records": [
+            call("CDR-5", "KD0001", "新的通话"),
+            call("CDR-1", "KD0001", "改过的内容"),
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&edited), ["SKIPPED", "FAILED"], "{edited}");
+    assert_eq!(first_error(&edited, 1), ("externalId".into(), "ILLEGAL_STATE".into()));
+    let alone =
+        send(admin.clone(), json!({"source": "kingdee", "records": [call("CDR-5", "KD0001", "新的通话")]})).await;
+    assert_eq!(outcomes(&alone), ["CREATED"], "CDR-5 was not written by the refused call: {alone}");
+
+    // A repeated key is not written even when its first copy fails.
+    let repeated = send(
+        admin.clone(),
+        json!({"source": "kingdee", "records": [
+            {"externalId": "CDR-6", "customerExternalId": "KD0001", "channel": "CALL", "content": "没有时间"},
+            call("CDR-6", "KD0001", "第二份"),
+            call("CDR-7", "KD0001", "另一通电话"),
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&repeated), ["FAILED", "FAILED", "CREATED"], "{repeated}");
+    let later = send(admin.clone(), json!({"source": "kingdee", "records": [call("CDR-6", "KD0001", "第二份")]})).await;
+    assert_eq!(outcomes(&later), ["CREATED"], "CDR-6 was not stored by its repeat: {later}");
+
+    // rep3 sees neither 上海明远 nor its calls: the key is refused without an id.
+    let rep3 = app.login("rep3@demo.local").await;
+    let scoped = send(
+        rep3,
+        json!({"source": "kingdee", "records": [
+            call("CDR-1", "KD0001", "客户来电询问交期"),
+            call("CDR-9", "KD0001", "不可见的客户"),
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&scoped), ["FAILED", "FAILED"], "{scoped}");
+    assert_eq!(first_error(&scoped, 0), ("externalId".into(), "FORBIDDEN".into()));
+    assert_eq!(scoped["results"][0]["id"], Value::Null);
+    assert_eq!(first_error(&scoped, 1), ("customerId".into(), "NOT_FOUND".into()));
+
+    // The source `manual` is the typed-in records' own.
+    let body = app.gql(Some(&admin), INTERACTIONS, json!({"i": {"source": "manual", "records": []}})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+}

@@ -80,6 +80,40 @@ pub struct Interaction {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Interaction {
+    /// Whether this stored interaction is the one `fields` on `customer` describe, as an
+    /// outside system re-sends it: times to the microsecond the database keeps, content as
+    /// trimmed when written, contacts in any order.
+    pub fn records(&self, customer: CustomerId, fields: &InteractionFields) -> bool {
+        let micros = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp_micros());
+        let contacts = |ids: &[ContactId]| {
+            let mut ids: Vec<uuid::Uuid> = ids.iter().map(|c| c.uuid()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let stored = &self.fields;
+        self.customer_id == customer
+            && stored.channel == fields.channel
+            && micros(Some(stored.occurred_at)) == micros(Some(fields.occurred_at))
+            && stored.content == fields.content.trim()
+            && stored.outcome == fields.outcome
+            && micros(stored.next_follow_up_at) == micros(fields.next_follow_up_at)
+            && contacts(&stored.contact_ids) == contacts(&fields.contact_ids)
+            && near(stored.latitude, fields.latitude)
+            && near(stored.longitude, fields.longitude)
+    }
+}
+
+/// Coordinates equal but for the last bits of a float parsed two ways (a query literal, a
+/// JSON variable).
+fn near(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() <= 1e-9,
+        (a, b) => a.is_none() && b.is_none(),
+    }
+}
+
 /// Checks a source name of ingested records: 1 to 40 letters, digits, dashes or dots.
 pub fn parse_source(field: &str, raw: &str) -> Result<String, FieldError> {
     let source = raw.trim();

@@ -27,10 +27,13 @@ pub enum JobKind {
     Contact,
     Product,
     PricePolicy,
+    /// Interactions from an outside channel (a call centre's records).
+    Interaction,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [JobKind::Customer, JobKind::Contact, JobKind::Product, JobKind::PricePolicy];
+    pub const ALL: [JobKind; 5] =
+        [JobKind::Customer, JobKind::Contact, JobKind::Product, JobKind::PricePolicy, JobKind::Interaction];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -38,6 +41,17 @@ impl JobKind {
             JobKind::Contact => "CONTACT",
             JobKind::Product => "PRODUCT",
             JobKind::PricePolicy => "PRICE_POLICY",
+            JobKind::Interaction => "INTERACTION",
+        }
+    }
+
+    /// A job's source as the kind's upsert takes it: an outside system's name, and for
+    /// interactions a channel's (not `manual`, no `_`).
+    pub fn parse_source(self, raw: &str) -> Result<String, crate::FieldError> {
+        let source = crate::platform::upsert::parse_source(raw)?;
+        match self {
+            JobKind::Interaction => crate::activity::interaction::parse_source("source", &source),
+            _ => Ok(source),
         }
     }
 

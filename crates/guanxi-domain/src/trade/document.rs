@@ -339,6 +339,32 @@ impl Order {
     }
 }
 
+/// The status a synced order (`upsertSalesOrders`) ends in when its source says `asked`
+/// (DRAFT, CONFIRMED or CANCELLED; `None` keeps the stored one, or DRAFT for a new order).
+/// A new order may start in any of them. A stored one moves only as the state machine
+/// allows; an order already past confirmation counts as CONFIRMED, so a source re-sending
+/// a confirmed order it has since delivered asks for nothing.
+pub fn synced_status(stored: Option<OrderStatus>, asked: Option<OrderStatus>) -> Result<OrderStatus, FieldError> {
+    use OrderStatus as S;
+    if let Some(asked) = asked.filter(|a| !matches!(a, S::Draft | S::Confirmed | S::Cancelled)) {
+        let message = format!("a synced order is DRAFT, CONFIRMED or CANCELLED, not {}", asked.as_str());
+        return Err(FieldError::new("status", ErrorCode::Invalid, message));
+    }
+    let Some(stored) = stored else { return Ok(asked.unwrap_or(S::Draft)) };
+    let confirmed = matches!(stored, S::Confirmed | S::PartlyDelivered | S::Delivered | S::Completed);
+    match asked {
+        None => Ok(stored),
+        Some(asked) if asked == stored => Ok(stored),
+        Some(S::Confirmed) if stored == S::Draft || confirmed => Ok(if confirmed { stored } else { S::Confirmed }),
+        Some(S::Cancelled) if matches!(stored, S::Draft | S::Confirmed) => Ok(S::Cancelled),
+        Some(asked) => Err(FieldError::new(
+            "status",
+            ErrorCode::IllegalState,
+            format!("an order that is {} cannot become {}", stored.label_zh(), asked.label_zh()),
+        )),
+    }
+}
+
 /// The status of a confirmed order once its lines hold these delivered quantities
 /// (ordered, delivered), or the first line a delivery would take past what was ordered.
 pub fn delivered_status(lines: &[(Decimal, Decimal)]) -> Result<OrderStatus, usize> {
@@ -393,6 +419,30 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             deleted_at: None,
+        }
+    }
+
+    #[test]
+    fn a_synced_order_moves_only_as_the_state_machine_allows() {
+        use OrderStatus as S;
+        let cases = [
+            (None, None, Some(S::Draft)),
+            (None, Some(S::Cancelled), Some(S::Cancelled)),
+            (None, Some(S::Confirmed), Some(S::Confirmed)),
+            (Some(S::Draft), None, Some(S::Draft)),
+            (Some(S::Draft), Some(S::Confirmed), Some(S::Confirmed)),
+            (Some(S::Draft), Some(S::Cancelled), Some(S::Cancelled)),
+            (Some(S::Confirmed), Some(S::Draft), None),
+            (Some(S::Confirmed), Some(S::Cancelled), Some(S::Cancelled)),
+            (Some(S::Delivered), Some(S::Confirmed), Some(S::Delivered)),
+            (Some(S::PartlyDelivered), Some(S::Cancelled), None),
+            (Some(S::Cancelled), Some(S::Confirmed), None),
+            (Some(S::Cancelled), Some(S::Cancelled), Some(S::Cancelled)),
+            (None, Some(S::Delivered), None),
+            (Some(S::Confirmed), Some(S::Completed), None),
+        ];
+        for (stored, asked, expected) in cases {
+            assert_eq!(synced_status(stored, asked).ok(), expected, "{stored:?} asked {asked:?}");
         }
     }
 

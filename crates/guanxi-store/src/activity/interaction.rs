@@ -9,6 +9,7 @@ use guanxi_domain::ids::{ContactId, CustomerId, InteractionId, TenantId, UserId}
 use guanxi_domain::platform::access::CustomerRule;
 use guanxi_domain::platform::change::ChangeEvent;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
+use guanxi_domain::platform::upsert::{self, Mode, Outcome, RowResult};
 use guanxi_domain::{ErrorCode, Invalid};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
@@ -344,6 +345,100 @@ pub async fn ingest<C: ConnectionTrait>(
     customers: CustomerRule,
     records: Vec<IngestRecord>,
 ) -> StoreResult<Vec<Ingested>> {
+    let (outcomes, writes) = decide(conn, author, customers, records).await?;
+    writes.write(conn, author).await?;
+    Ok(outcomes)
+}
+
+/// What an ingest batch writes once each record is decided.
+#[derive(Default)]
+struct Writes {
+    rows: Vec<interaction::ActiveModel>,
+    events: Vec<(Uuid, Operation, ChangeSet)>,
+    /// Per customer: the latest interaction of the batch, and the last follow-up it states.
+    clocks: std::collections::BTreeMap<Uuid, Clock>,
+    counts: work_count::Counts,
+}
+
+impl Writes {
+    /// The interactions, their customers' clocks (one update per 300 customers), the work
+    /// log's counts and the change events.
+    async fn write<C: ConnectionTrait>(self, conn: &C, author: &Author) -> StoreResult<()> {
+        let tenant = author.tenant_id;
+        crate::insert_chunked(conn, self.rows).await?;
+        let clocks: Vec<_> = self.clocks.into_iter().collect();
+        for chunk in clocks.chunks(300) {
+            conn.execute(&touch_clocks(tenant, chunk)).await?;
+        }
+        work_count::add_rows(conn, tenant, self.counts).await?;
+        audit::record_many(conn, author, ENTITY, self.events).await?;
+        Ok(())
+    }
+}
+
+/// Upserts a call's interactions by `(source, externalId)` (`upsertInteractions`) through
+/// the ingest path: a new key creates the interaction; a stored one is `UNCHANGED` when the
+/// record describes it as stored, and fails otherwise, since an interaction is a record of
+/// what happened and is not edited (`ILLEGAL_STATE`), or when it is outside the caller's
+/// scope (`FORBIDDEN`). A key repeated in the call fails (`DUPLICATE`). Under
+/// `ALL_OR_NOTHING` a failed row leaves the whole call unwritten.
+pub async fn upsert<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    customers: CustomerRule,
+    mode: Mode,
+    mut records: Vec<IngestRecord>,
+) -> StoreResult<Vec<RowResult>> {
+    let keys: Vec<String> = records.iter().map(|r| r.external_id.clone()).collect();
+    let repeats = upsert::repeats(&keys);
+    // A repeated key is never created, even when its first copy fails.
+    for (record, repeat) in records.iter_mut().zip(&repeats) {
+        if let Some(first) = repeat {
+            record.parsed = Err(upsert::repeated(*first));
+        }
+    }
+    let asked: Vec<Result<(CustomerId, InteractionFields), Invalid>> =
+        records.iter().map(|r| r.parsed.clone()).collect();
+    let (outcomes, writes) = decide(conn, author, customers, records).await?;
+    let mut results: Vec<RowResult> = Vec::with_capacity(keys.len());
+    for (((key, repeat), asked), outcome) in keys.iter().zip(repeats).zip(asked).zip(outcomes) {
+        let key = key.clone();
+        results.push(match (repeat, outcome, asked) {
+            (Some(first), ..) => RowResult::failed(key, upsert::repeated(first)),
+            (None, Ingested::Created(created), _) => RowResult::done(key, Outcome::Created, created.id.uuid()),
+            (None, Ingested::Rejected(invalid), _) | (None, Ingested::Existing(Some(_)), Err(invalid)) => {
+                RowResult::failed(key, invalid)
+            }
+            (None, Ingested::Existing(None), _) => RowResult::failed(
+                key,
+                Invalid::one("externalId", ErrorCode::Forbidden, "this externalId names an interaction outside your data scope"),
+            ),
+            (None, Ingested::Existing(Some(stored)), Ok((customer, fields))) if stored.records(customer, &fields) => {
+                RowResult::done(key, Outcome::Unchanged, stored.id.uuid())
+            }
+            (None, Ingested::Existing(Some(_)), Ok(_)) => RowResult::failed(
+                key,
+                Invalid::one(
+                    "externalId",
+                    ErrorCode::IllegalState,
+                    "an interaction is a record of what happened and is not edited; this externalId names one that says otherwise",
+                ),
+            ),
+        });
+    }
+    if upsert::settle(mode, &mut results) {
+        writes.write(conn, author).await?;
+    }
+    Ok(results)
+}
+
+/// Decides each record of an ingest batch (see [`ingest`]) and gathers what to write.
+async fn decide<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    customers: CustomerRule,
+    records: Vec<IngestRecord>,
+) -> StoreResult<(Vec<Ingested>, Writes)> {
     let tenant = author.tenant_id;
     let backend = conn.get_database_backend();
     let now = Utc::now();
@@ -405,11 +500,8 @@ pub async fn ingest<C: ConnectionTrait>(
     };
 
     let mut outcomes = Vec::with_capacity(records.len());
-    let mut rows = Vec::new();
-    let mut events = Vec::new();
-    // Per customer: the latest interaction of the batch, and the last follow-up it states.
-    let mut clocks: std::collections::BTreeMap<Uuid, Clock> = Default::default();
-    let mut counts = work_count::Counts::new();
+    let mut writes = Writes::default();
+    let Writes { rows, events, clocks, counts } = &mut writes;
     for record in records {
         let k = key(&record.source, &record.external_id);
         if let Some(seen) = existing.get(&k) {
@@ -448,7 +540,7 @@ pub async fn ingest<C: ConnectionTrait>(
             id: None,
         };
         let model = new_row(tenant, customer_id, origin, fields, now);
-        work_count::count_new(&mut counts, model.author_id, model.occurred_at, *owner, &model.channel);
+        work_count::count_new(counts, model.author_id, model.occurred_at, *owner, &model.channel);
         let created = to_domain(model.clone())?;
         events.push((model.id, Operation::Create, created_changes(&created)));
         rows.push(interaction::ActiveModel::from(model));
@@ -457,14 +549,7 @@ pub async fn ingest<C: ConnectionTrait>(
         outcomes.push(Ingested::Created(created));
     }
 
-    crate::insert_chunked(conn, rows).await?;
-    let clocks: Vec<_> = clocks.into_iter().collect();
-    for chunk in clocks.chunks(300) {
-        conn.execute(&touch_clocks(tenant, chunk)).await?;
-    }
-    work_count::add_rows(conn, tenant, counts).await?;
-    audit::record_many(conn, author, ENTITY, events).await?;
-    Ok(outcomes)
+    Ok((outcomes, writes))
 }
 
 /// A customer's interaction clock as a batch moves it: its latest interaction, and the

@@ -482,6 +482,23 @@ pub async fn record_successful_login<C: ConnectionTrait>(conn: &C, tenant: Tenan
     Ok(())
 }
 
+/// The active users among `ids` (one statement).
+pub async fn active_ids<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> StoreResult<Vec<Uuid>> {
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::TenantId.eq(tenant.uuid()))
+        .filter(user::Column::Id.is_in(ids))
+        .filter(user::Column::Status.eq(UserStatus::Active.as_str()))
+        .into_tuple::<Uuid>()
+        .all(conn)
+        .await?)
+}
+
 /// The ids of users visible under `rule` (for work-log subjects).
 pub async fn ids_under<C: ConnectionTrait>(conn: &C, tenant: TenantId, rule: ScopeRule) -> StoreResult<Vec<Uuid>> {
     Ok(visible(conn.get_database_backend(), tenant, rule)

@@ -14,7 +14,6 @@ use guanxi_domain::customers::customer::Customer;
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{TenantId, UserId};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
-use guanxi_domain::platform::org::UserStatus;
 use guanxi_domain::sharing::assignment::{
     Arrival, AssignmentMode, AssignmentRule, AssignmentSubject, Conditions, RuleMember, RuleSettings,
 };
@@ -97,15 +96,7 @@ async fn active_users<C: ConnectionTrait>(
     tenant: TenantId,
     members: &[RuleMember],
 ) -> StoreResult<Vec<Uuid>> {
-    Ok(user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .filter(user::Column::TenantId.eq(tenant.uuid()))
-        .filter(user::Column::Id.is_in(members.iter().map(|m| m.user_id.uuid())))
-        .filter(user::Column::Status.eq(UserStatus::Active.as_str()))
-        .into_tuple::<Uuid>()
-        .all(conn)
-        .await?)
+    crate::platform::user::active_ids(conn, tenant, members.iter().map(|m| m.user_id.uuid())).await
 }
 
 fn settings_json(settings: &RuleSettings) -> serde_json::Value {

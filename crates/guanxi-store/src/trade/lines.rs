@@ -88,6 +88,16 @@ pub async fn price_lines<C: ConnectionTrait>(
 ) -> StoreResult<Vec<(LineDraft, Snapshot)>> {
     let ids: Vec<ProductId> = inputs.iter().map(|l| l.product_id).collect();
     let priced = pricing::priced(conn, tenant, customer, &ids, on).await?;
+    Ok(drafts_of(&priced, inputs, price_places)?)
+}
+
+/// The lines priced from their products as already read (`priced`, one customer's view),
+/// checked: every product live and active, quantities, prices and discounts in range.
+pub fn drafts_of(
+    priced: &HashMap<ProductId, Priced>,
+    inputs: &[LineInput],
+    price_places: Places,
+) -> Result<Vec<(LineDraft, Snapshot)>, Invalid> {
     let mut invalid = Invalid::default();
     let mut drafts = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
@@ -218,9 +228,39 @@ pub async fn replace<C: ConnectionTrait>(
 
 /// Adds `lines` to the parent.
 pub async fn insert<C: ConnectionTrait>(conn: &C, tenant: TenantId, parent: Parent, lines: &[Line]) -> StoreResult<()> {
-    let rows: Vec<document_line::ActiveModel> = lines.iter().map(|line| active_model(tenant, parent, line)).collect();
+    insert_many(conn, tenant, &[(parent, lines)]).await
+}
+
+/// Adds each parent's lines: multi-row inserts, however many parents.
+pub async fn insert_many<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    parents: &[(Parent, &[Line])],
+) -> StoreResult<()> {
+    let rows: Vec<document_line::ActiveModel> = parents
+        .iter()
+        .flat_map(|(parent, lines)| lines.iter().map(|line| active_model(tenant, *parent, line)))
+        .collect();
     crate::insert_chunked(conn, rows).await?;
     Ok(())
+}
+
+/// Replaces each parent's lines: one delete and multi-row inserts, however many parents.
+pub async fn replace_many<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    parents: &[(Parent, &[Line])],
+) -> StoreResult<()> {
+    if parents.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Parent> = parents.iter().map(|(parent, _)| *parent).collect();
+    document_line::Entity::delete_many()
+        .filter(document_line::Column::TenantId.eq(tenant.uuid()))
+        .filter(any_of(&ids))
+        .exec(conn)
+        .await?;
+    insert_many(conn, tenant, parents).await
 }
 
 fn active_model(tenant: TenantId, parent: Parent, line: &Line) -> document_line::ActiveModel {
@@ -288,6 +328,20 @@ pub fn to_domain(m: document_line::Model) -> StoreResult<Line> {
     })
 }
 
+/// The lines of any of `parents`: one `IN` per kind of parent.
+fn any_of(parents: &[Parent]) -> sea_orm::Condition {
+    let mut ids: [Vec<Uuid>; 4] = Default::default();
+    for parent in parents {
+        let (slot, id) = parent.slot();
+        ids[slot].push(id);
+    }
+    PARENT_COLUMNS
+        .into_iter()
+        .zip(ids)
+        .filter(|(_, ids)| !ids.is_empty())
+        .fold(sea_orm::Condition::any(), |any, (column, ids)| any.add(column.is_in(ids)))
+}
+
 /// The lines of each of `parents` (of any kinds), in order: one statement. The caller has
 /// checked the parents are visible.
 pub async fn of<C: ConnectionTrait>(
@@ -299,19 +353,9 @@ pub async fn of<C: ConnectionTrait>(
     if parents.is_empty() {
         return Ok(found);
     }
-    let mut ids: [Vec<Uuid>; 4] = Default::default();
-    for parent in parents {
-        let (slot, id) = parent.slot();
-        ids[slot].push(id);
-    }
-    let any = PARENT_COLUMNS
-        .into_iter()
-        .zip(ids)
-        .filter(|(_, ids)| !ids.is_empty())
-        .fold(sea_orm::Condition::any(), |any, (column, ids)| any.add(column.is_in(ids)));
     let rows = document_line::Entity::find()
         .filter(document_line::Column::TenantId.eq(tenant.uuid()))
-        .filter(any)
+        .filter(any_of(parents))
         .order_by_asc(document_line::Column::Position)
         .all(conn)
         .await?;

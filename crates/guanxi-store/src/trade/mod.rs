@@ -5,6 +5,7 @@ pub mod deal_lines;
 pub mod document;
 pub mod lines;
 pub mod order;
+pub mod order_upsert;
 pub mod pricing;
 pub mod pricing_upsert;
 pub mod product;

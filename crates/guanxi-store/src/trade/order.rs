@@ -273,40 +273,8 @@ pub async fn create<C: ConnectionTrait>(
     let number = rule.format(today, n);
     let id = OrderId::new();
     let now = Utc::now();
-    let [list, subtotal, off, net, tax, gross, off_list] = lines::totals_e4(&totals);
-    let model = sales_order::ActiveModel {
-        tenant_id: Set(tenant.uuid()),
-        id: Set(id.uuid()),
-        number: Set(number.clone()),
-        customer_id: Set(header.customer_id.uuid()),
-        contact_id: Set(header.contact_id.map(ContactId::uuid)),
-        opportunity_id: Set(header.opportunity_id.map(OpportunityId::uuid)),
-        owner_id: Set(header.owner_id.map(UserId::uuid)),
-        status: Set(OrderStatus::Draft.as_str().to_owned()),
-        tax_mode: Set(header.tax_mode.as_str().to_owned()),
-        discount_e4: Set(to_e4(header.discount)),
-        places: Set(i16::try_from(places.get()).unwrap_or(2)),
-        notes: Set(header.notes.clone()),
-        list_amount_e4: Set(list),
-        subtotal_e4: Set(subtotal),
-        discount_amount_e4: Set(off),
-        net_e4: Set(net),
-        tax_e4: Set(tax),
-        gross_e4: Set(gross),
-        discount_off_list_e4: Set(off_list),
-        quote_id: Set(new.from_quote.map(QuoteId::uuid)),
-        delivery_date: Set(new.terms.delivery_date),
-        delivery_address: Set(new.terms.delivery_address.clone()),
-        payment_terms: Set(new.terms.payment_terms.clone()),
-        external_id: Set(new.terms.external_id.clone()),
-        confirmed_at: Set(None),
-        closed_at: Set(None),
-        cancel_reason: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        deleted_at: Set(None),
-    };
+    let mut model = new_row(tenant, id.uuid(), (&number, places), (&header, &new.terms, &totals), now);
+    model.quote_id = Set(new.from_quote.map(QuoteId::uuid));
     let created = to_domain(sales_order::Entity::insert(model).exec_with_returning(conn).await.map_err(on_external)?)?;
     lines::insert(conn, tenant, Parent::Order(id.uuid()), &lines).await?;
     let changes = ChangeSet::new()
@@ -317,6 +285,79 @@ pub async fn create<C: ConnectionTrait>(
         .field("total", (), created.totals.gross);
     audit::record(conn, author, ENTITY, id.uuid(), Operation::Create, &changes).await?;
     Ok(created)
+}
+
+/// A new order's row in DRAFT, numbered `number` at `places`, with its header, terms and
+/// totals.
+pub(crate) fn new_row(
+    tenant: TenantId,
+    id: Uuid,
+    (number, places): (&str, guanxi_domain::trade::money::Places),
+    document: (&HeaderInput, &OrderTerms, &guanxi_domain::trade::money::Totals),
+    now: chrono::DateTime<Utc>,
+) -> sales_order::ActiveModel {
+    let (header, ..) = document;
+    let mut model = sales_order::ActiveModel {
+        tenant_id: Set(tenant.uuid()),
+        id: Set(id),
+        number: Set(number.to_owned()),
+        customer_id: Set(header.customer_id.uuid()),
+        opportunity_id: Set(header.opportunity_id.map(OpportunityId::uuid)),
+        status: Set(OrderStatus::Draft.as_str().to_owned()),
+        places: Set(i16::try_from(places.get()).unwrap_or(2)),
+        quote_id: Set(None),
+        external_id: Set(None),
+        confirmed_at: Set(None),
+        closed_at: Set(None),
+        cancel_reason: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        ..Default::default()
+    };
+    set_document(&mut model, document);
+    model
+}
+
+/// Sets an order row's header, terms and totals columns (the external id among the terms).
+pub(crate) fn set_document(
+    model: &mut sales_order::ActiveModel,
+    (header, terms, totals): (&HeaderInput, &OrderTerms, &guanxi_domain::trade::money::Totals),
+) {
+    model.contact_id = Set(header.contact_id.map(ContactId::uuid));
+    model.owner_id = Set(header.owner_id.map(UserId::uuid));
+    model.tax_mode = Set(header.tax_mode.as_str().to_owned());
+    model.discount_e4 = Set(to_e4(header.discount));
+    model.notes = Set(header.notes.clone());
+    model.delivery_date = Set(terms.delivery_date);
+    model.delivery_address = Set(terms.delivery_address.clone());
+    model.payment_terms = Set(terms.payment_terms.clone());
+    model.external_id = Set(terms.external_id.clone());
+    let [list, subtotal, off, net, tax, gross, off_list] = lines::totals_e4(totals);
+    model.list_amount_e4 = Set(list);
+    model.subtotal_e4 = Set(subtotal);
+    model.discount_amount_e4 = Set(off);
+    model.net_e4 = Set(net);
+    model.tax_e4 = Set(tax);
+    model.gross_e4 = Set(gross);
+    model.discount_off_list_e4 = Set(off_list);
+}
+
+/// Why an order `off`% off list may not be confirmed by this caller, if it may not: past
+/// the tenant's threshold it takes someone who may approve discounts, unless the order is
+/// no deeper than the accepted quote it came from.
+pub(crate) fn refused_confirmation(
+    threshold: Option<Decimal>,
+    off: Decimal,
+    may_approve: bool,
+    quote: Option<&guanxi_domain::trade::document::Quote>,
+) -> Option<String> {
+    let threshold = threshold.filter(|t| off > *t && !may_approve)?;
+    if quote.is_some_and(|q| q.status == QuoteStatus::Accepted && q.discount_off_list >= off) {
+        return None;
+    }
+    Some(format!("{off}% off list is above the {threshold}% threshold: someone with quote.approve confirms it"))
 }
 
 /// An edit of a draft order: what is given replaces what was.
@@ -400,14 +441,13 @@ pub async fn confirm<C: ConnectionTrait>(
     let before = repo::live_current::<Orders, C>(conn, tenant, scope, id, expected_version).await?;
     let next = before.after(OrderAction::Confirm)?;
     let off = before.totals.discount_off_list();
-    if let Some(threshold) = settings.quote_approval_discount.filter(|t| off > *t && !may_approve) {
+    let threshold = settings.quote_approval_discount;
+    if refused_confirmation(threshold, off, may_approve, None).is_some() {
         let quoted = match before.quote_id {
             Some(quote) => crate::trade::quote::find(conn, tenant, OwnerAndCustomer::ALL, quote.uuid()).await?,
             None => None,
         };
-        if !quoted.is_some_and(|q| q.status == QuoteStatus::Accepted && q.discount_off_list >= off) {
-            let message =
-                format!("{off}% off list is above the {threshold}% threshold: someone with quote.approve confirms it");
+        if let Some(message) = refused_confirmation(threshold, off, may_approve, quoted.as_ref()) {
             return Err(StoreError::rejected("id", ErrorCode::IllegalState, message));
         }
     }
@@ -435,29 +475,60 @@ pub(crate) async fn mark_customer_won<C: ConnectionTrait>(
     customer: guanxi_domain::ids::CustomerId,
     now: chrono::DateTime<Utc>,
 ) -> StoreResult<()> {
+    mark_customers_won(conn, author, &[customer.uuid()], now).await
+}
+
+/// [`mark_customer_won`] for the customers of a call's confirmed orders: one read, one
+/// update and their change events, however many customers.
+pub(crate) async fn mark_customers_won<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    customers: &[Uuid],
+    now: chrono::DateTime<Utc>,
+) -> StoreResult<()> {
     let tenant = author.tenant_id;
-    let customer = customer.uuid();
-    let row = customer::Entity::find_by_id((tenant.uuid(), customer)).one(conn).await?.ok_or(StoreError::NotFound)?;
+    if customers.is_empty() {
+        return Ok(());
+    }
+    let rows = customer::Entity::find()
+        .filter(customer::Column::TenantId.eq(tenant.uuid()))
+        .filter(customer::Column::Id.is_in(customers.iter().copied()))
+        .all(conn)
+        .await?;
+    if rows.len() != customers.iter().collect::<std::collections::HashSet<_>>().len() {
+        return Err(StoreError::NotFound);
+    }
     customer::Entity::update_many()
         .col_expr(customer::Column::Status, Expr::value(CustomerStatus::Won.as_str()))
         .col_expr(customer::Column::LastDealAt, Expr::value(now))
         .col_expr(customer::Column::Version, Expr::col(customer::Column::Version).add(1))
         .col_expr(customer::Column::UpdatedAt, Expr::value(now))
         .filter(customer::Column::TenantId.eq(tenant.uuid()))
-        .filter(customer::Column::Id.eq(customer))
+        .filter(customer::Column::Id.is_in(customers.iter().copied()))
         .exec(conn)
         .await?;
-    let changes = ChangeSet::new().field("status", &row.status, CustomerStatus::Won.as_str()).field(
-        "lastDealAt",
-        row.last_deal_at,
-        now,
-    );
-    audit::record(conn, author, EntityKind::Customer, customer, Operation::Update, &changes).await?;
+    let events = rows
+        .into_iter()
+        .map(|row| {
+            let changes = ChangeSet::new().field("status", &row.status, CustomerStatus::Won.as_str()).field(
+                "lastDealAt",
+                row.last_deal_at,
+                now,
+            );
+            (row.id, Operation::Update, changes)
+        })
+        .collect();
+    audit::record_many(conn, author, EntityKind::Customer, events).await?;
     Ok(())
 }
 
 /// Moves an open deal to its pipeline's won stage (a deal already closed stays as it is).
-async fn win_deal<C: ConnectionTrait>(conn: &C, author: &Author, deal: OpportunityId, number: &str) -> StoreResult<()> {
+pub(crate) async fn win_deal<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    deal: OpportunityId,
+    number: &str,
+) -> StoreResult<()> {
     let tenant = author.tenant_id;
     let Some(found) = crate::sales::opportunity::find(conn, tenant, OwnerAndCustomer::ALL, deal.uuid()).await? else {
         return Ok(());

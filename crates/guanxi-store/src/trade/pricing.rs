@@ -356,10 +356,57 @@ pub async fn priced<C: ConnectionTrait>(
     products: &[ProductId],
     on: NaiveDate,
 ) -> StoreResult<HashMap<ProductId, Priced>> {
-    if products.is_empty() {
-        return Ok(HashMap::new());
+    let catalogue = catalogue(conn, tenant, &[(customer, level)], products, on).await?;
+    Ok(catalogue.for_customer(customer, level, products))
+}
+
+/// Products with every policy that holds on one day for any of several customers (a bulk
+/// upsert's orders): [`Catalogue::for_customer`] gives one customer's view.
+#[derive(Clone, Debug, Default)]
+pub struct Catalogue(HashMap<ProductId, Priced>);
+
+impl Catalogue {
+    /// `products` as [`priced`] answers them for `customer` of `level`.
+    pub fn for_customer(
+        &self,
+        customer: CustomerId,
+        level: Option<&str>,
+        products: &[ProductId],
+    ) -> HashMap<ProductId, Priced> {
+        let holds = |p: &PricePolicy| match &p.terms.target {
+            PriceTarget::Customer(c) => *c == customer,
+            PriceTarget::Level(l) => Some(l.as_str()) == level,
+        };
+        products
+            .iter()
+            .filter_map(|id| self.0.get(id).map(|product| (*id, product)))
+            .map(|(id, product)| {
+                let holding = product.holding.iter().filter(|p| holds(p)).cloned().collect();
+                (id, Priced { holding, ..product.clone() })
+            })
+            .collect()
     }
-    let marks = vec!["?"; products.len()].join(", ");
+}
+
+/// The live products among `products`, each with the live policies that hold on `on` for
+/// any of `customers` or their levels: one statement, however many customers and lines.
+pub async fn catalogue<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    customers: &[(CustomerId, Option<&str>)],
+    products: &[ProductId],
+    on: NaiveDate,
+) -> StoreResult<Catalogue> {
+    if products.is_empty() {
+        return Ok(Catalogue::default());
+    }
+    let marks = |n: usize| vec!["?"; n.max(1)].join(", ");
+    let levels: Vec<&str> = {
+        let mut levels: Vec<&str> = customers.iter().filter_map(|(_, l)| *l).collect();
+        levels.sort_unstable();
+        levels.dedup();
+        levels
+    };
     let sql = format!(
         "SELECT p.id AS product_id, p.name, p.specification, p.unit, p.list_price_e4, p.tax_rate, p.active, \
          pp.id AS policy_id, pp.customer_id AS policy_customer_id, pp.customer_level, pp.price_e4, pp.breaks, \
@@ -367,11 +414,22 @@ pub async fn priced<C: ConnectionTrait>(
          pp.updated_at AS policy_updated_at \
          FROM products p LEFT JOIN price_policies pp ON pp.tenant_id = p.tenant_id AND pp.product_id = p.id \
          AND pp.deleted_at IS NULL AND pp.valid_from <= ? AND (pp.valid_to IS NULL OR pp.valid_to >= ?) \
-         AND (pp.customer_id = ? OR (pp.customer_id IS NULL AND pp.customer_level = ?)) \
-         WHERE p.tenant_id = ? AND p.deleted_at IS NULL AND p.id IN ({marks})"
+         AND (pp.customer_id IN ({}) OR (pp.customer_id IS NULL AND pp.customer_level IN ({}))) \
+         WHERE p.tenant_id = ? AND p.deleted_at IS NULL AND p.id IN ({})",
+        marks(customers.len()),
+        marks(levels.len()),
+        marks(products.len()),
     );
-    let mut values: Vec<sea_orm::Value> =
-        vec![on.into(), on.into(), customer.uuid().into(), level.map(str::to_owned).into(), tenant.uuid().into()];
+    let mut values: Vec<sea_orm::Value> = vec![on.into(), on.into()];
+    values.extend(customers.iter().map(|(c, _)| sea_orm::Value::from(c.uuid())));
+    if customers.is_empty() {
+        values.push(Option::<Uuid>::None.into());
+    }
+    values.extend(levels.iter().map(|l| sea_orm::Value::from(*l)));
+    if levels.is_empty() {
+        values.push(Option::<String>::None.into());
+    }
+    values.push(tenant.uuid().into());
     values.extend(products.iter().map(|p| sea_orm::Value::from(p.uuid())));
     let statement = crate::dialect::raw_statement(conn.get_database_backend(), &sql, values);
     let rows = PricedRow::find_by_statement(statement).all(conn).await?;
@@ -419,5 +477,5 @@ pub async fn priced<C: ConnectionTrait>(
             entry.holding.push(holding);
         }
     }
-    Ok(found)
+    Ok(Catalogue(found))
 }

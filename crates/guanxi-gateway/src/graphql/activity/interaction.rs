@@ -350,7 +350,7 @@ pub struct InteractionInput {
 }
 
 impl InteractionInput {
-    fn parse(&self) -> Result<InteractionFields, Invalid> {
+    pub(crate) fn parse(&self) -> Result<InteractionFields, Invalid> {
         let mut invalid = Invalid::default();
         let mut contact_ids = Vec::new();
         for id in &self.contact_ids {

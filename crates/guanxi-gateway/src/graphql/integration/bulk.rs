@@ -14,7 +14,6 @@ use guanxi_domain::ErrorCode;
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::platform::access::{Actor, Permission};
 use guanxi_domain::platform::bulk::{CellType, Job, JobKind};
-use guanxi_domain::platform::upsert::parse_source;
 use guanxi_store::platform::bulk::NewJob;
 use serde::Serialize;
 use serde_json::Value;
@@ -39,6 +38,8 @@ pub enum BulkJobKind {
     Product,
     /// Through `upsertPricePolicies`.
     PricePolicy,
+    /// Through `upsertInteractions` (a call centre's or a chat archive's records).
+    Interaction,
 }
 
 /// The format of a job's file.
@@ -187,7 +188,7 @@ fn fields_of<T: InputType>() -> HashMap<String, CellType> {
 }
 
 pub fn spec(kind: JobKind) -> KindSpec {
-    use crate::graphql::integration::upsert::{ContactUpsertRecord, CustomerUpsertRecord};
+    use crate::graphql::integration::upsert::{ContactUpsertRecord, CustomerUpsertRecord, InteractionUpsertRecord};
     use crate::graphql::trade::product_upsert::{PricePolicyUpsertRecord, ProductUpsertRecord};
     match kind {
         JobKind::Customer => KindSpec {
@@ -217,6 +218,13 @@ pub fn spec(kind: JobKind) -> KindSpec {
             permissions: &[Permission::ProductManage],
             check: check_as::<PricePolicyUpsertRecord>,
             fields: fields_of::<PricePolicyUpsertRecord>,
+        },
+        JobKind::Interaction => KindSpec {
+            mutation: "upsertInteractions",
+            input_type: "UpsertInteractionsInput",
+            permissions: &[Permission::InteractionWrite],
+            check: check_as::<InteractionUpsertRecord>,
+            fields: fields_of::<InteractionUpsertRecord>,
         },
     }
 }
@@ -305,7 +313,7 @@ impl BulkJobMutation {
         }
         let mut errors = Vec::new();
         let source =
-            parse_source(&input.source).map_err(|e| errors.push(UserError::new(&e.field, e.code, e.message))).ok();
+            kind.parse_source(&input.source).map_err(|e| errors.push(UserError::new(&e.field, e.code, e.message))).ok();
         if input.confirm_duplicates && kind != JobKind::Customer {
             errors.push(UserError::new(
                 "confirmDuplicates",

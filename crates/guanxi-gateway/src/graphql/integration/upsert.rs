@@ -124,6 +124,16 @@ pub(crate) fn check_call(source: &str, rows: usize) -> ApiResult<String> {
     upsert::parse_source(source).map_err(|e| ApiError::BadUserInput(e.message))
 }
 
+/// The records of `kind` that `keys` name in `source`, by key (one statement).
+pub(crate) async fn named(
+    tx: &DatabaseTransaction,
+    tenant: guanxi_domain::ids::TenantId,
+    (kind, source): (EntityKind, &str),
+    keys: &[String],
+) -> guanxi_store::StoreResult<std::collections::HashMap<String, Uuid>> {
+    external_key::lookup(tx, tenant, kind, source, keys.iter().map(String::as_str)).await
+}
+
 /// Runs a call's upsert in the tenant's write transaction. With an idempotency key the
 /// results are saved, and a retry with the same input answers them again.
 pub(crate) async fn run<F>(
@@ -238,14 +248,7 @@ impl UpsertMutation {
             source,
             move |tx| {
                 Box::pin(async move {
-                    let parents = external_key::lookup(
-                        tx,
-                        author.tenant_id,
-                        EntityKind::Customer,
-                        &key_source,
-                        parents.iter().map(String::as_str),
-                    )
-                    .await?;
+                    let parents = named(tx, author.tenant_id, (EntityKind::Customer, &key_source), &parents).await?;
                     let rows = rows
                         .into_iter()
                         .map(|(external_id, edit)| UpsertRow {
@@ -287,14 +290,7 @@ impl UpsertMutation {
             source,
             move |tx| {
                 Box::pin(async move {
-                    let named = external_key::lookup(
-                        tx,
-                        author.tenant_id,
-                        EntityKind::Customer,
-                        &key_source,
-                        customers.iter().map(String::as_str),
-                    )
-                    .await?;
+                    let named = named(tx, author.tenant_id, (EntityKind::Customer, &key_source), &customers).await?;
                     let rows = input
                         .records
                         .into_iter()
@@ -309,6 +305,109 @@ impl UpsertMutation {
             },
         )
         .await
+    }
+
+    /// Records up to 1,000 interactions from an outside channel (a call centre, WeCom's
+    /// archive) by `(source, externalId)`, through the same path as `ingestInteractions`:
+    /// a new key records the interaction (the customer's clocks, the work log's counts and
+    /// the change events with it), a key stored already is `UNCHANGED` when the record
+    /// describes the interaction as stored. An interaction is a record of what happened and
+    /// is not edited: a stored key whose record says otherwise fails (`ILLEGAL_STATE`).
+    /// The customer is named by `customerId` or by its key in the same source
+    /// (`customerExternalId`) and must be one the caller may write to. Needs
+    /// `interaction.write`.
+    async fn upsert_interactions(&self, ctx: &Context<'_>, input: UpsertInteractionsInput) -> ApiResult<UpsertPayload> {
+        let actor = require(ctx, Permission::InteractionWrite)?.clone();
+        let source = check_call(&input.source, input.records.len())?;
+        let source = guanxi_domain::activity::interaction::parse_source("source", &source)
+            .map_err(|e| ApiError::BadUserInput(e.message))?;
+        let author = author(ctx, &actor);
+        let (rule, mode) = (actor.customer_write_rule(), input.mode.into());
+        let hashed = serde_json::to_value(&input).unwrap_or_default();
+        let customers: Vec<String> = input
+            .records
+            .iter()
+            .filter_map(|r| r.customer_external_id.as_deref().map(|k| k.trim().to_owned()))
+            .collect();
+        let key_source = source.clone();
+        run(
+            ctx,
+            &actor,
+            ("upsertInteractions", EntityKind::Interaction),
+            (input.idempotency_key.as_deref(), &hashed),
+            source,
+            move |tx| {
+                Box::pin(async move {
+                    let named = named(tx, author.tenant_id, (EntityKind::Customer, &key_source), &customers).await?;
+                    let records = input.records.into_iter().map(|r| r.ingested(&key_source, &named)).collect();
+                    guanxi_store::activity::interaction::upsert(tx, &author, rule, mode, records).await
+                })
+            },
+        )
+        .await
+    }
+}
+
+/// One interaction of an upsert call: its key, its customer and what happened.
+#[derive(InputObject, Serialize)]
+pub struct InteractionUpsertRecord {
+    /// The record's id in the source channel.
+    pub external_id: String,
+    /// The customer by id…
+    pub customer_id: Option<ID>,
+    /// …or by the customer's key in the same source.
+    pub customer_external_id: Option<String>,
+    /// `occurredAt` is required here: a record sent again must describe the same moment.
+    #[graphql(flatten)]
+    pub interaction: crate::graphql::activity::interaction::InteractionInput,
+}
+
+#[derive(InputObject, Serialize)]
+pub struct UpsertInteractionsInput {
+    /// The channel the keys come from, e.g. `call-center`; not `manual`.
+    pub source: String,
+    /// At most 1,000 records.
+    pub records: Vec<InteractionUpsertRecord>,
+    #[graphql(default_with = "UpsertMode::Partial")]
+    pub mode: UpsertMode,
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
+}
+
+impl InteractionUpsertRecord {
+    /// The record as the ingest path takes it: the customer resolved (by id, or by key
+    /// through `named`) and the fields parsed.
+    fn ingested(
+        self,
+        source: &str,
+        named: &std::collections::HashMap<String, Uuid>,
+    ) -> guanxi_store::activity::interaction::IngestRecord {
+        let mut invalid = Invalid::default();
+        invalid.check(upsert::parse_external_id("externalId", &self.external_id));
+        if self.interaction.occurred_at.is_none() {
+            invalid.push(guanxi_domain::FieldError::new("occurredAt", ErrorCode::Required, "say when it happened"));
+        }
+        let customer = crate::graphql::trade::product_upsert::reference(
+            ("customerId", self.customer_id.as_ref(), EntityKind::Customer),
+            ("customerExternalId", self.customer_external_id.as_ref()),
+            named,
+        )
+        .unwrap_or_else(|| {
+            Err(Invalid::one("customerId", ErrorCode::Required, "name the customer: customerId or customerExternalId"))
+        })
+        .map_err(|e| invalid.0.extend(e.0))
+        .ok();
+        let fields = self.interaction.parse().map_err(|e| invalid.0.extend(e.0)).ok();
+        let parsed = match (customer, fields) {
+            (Some(customer), Some(fields)) if invalid.is_empty() => Ok((CustomerId::from_uuid(customer), fields)),
+            _ => Err(invalid),
+        };
+        guanxi_store::activity::interaction::IngestRecord {
+            source: source.to_owned(),
+            external_id: self.external_id.trim().to_owned(),
+            author_id: None,
+            parsed,
+        }
     }
 }
 

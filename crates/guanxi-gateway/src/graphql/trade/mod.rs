@@ -4,6 +4,7 @@
 pub mod deal;
 pub mod document;
 pub mod order;
+pub mod order_upsert;
 pub mod product;
 pub mod product_upsert;
 pub mod quote;
@@ -20,5 +21,6 @@ pub struct TradeMutation(
     product_upsert::ProductUpsertMutation,
     quote::QuoteMutation,
     order::OrderMutation,
+    order_upsert::OrderUpsertMutation,
     deal::DealMutation,
 );

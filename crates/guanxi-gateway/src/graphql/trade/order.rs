@@ -162,6 +162,13 @@ impl SalesOrder {
     async fn external_id(&self) -> Option<&str> {
         self.0.terms.external_id.as_deref()
     }
+    /// The order's keys in outside systems (`upsertSalesOrders`).
+    async fn external_keys(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::integration::upsert::ExternalKey>> {
+        crate::graphql::integration::upsert::external_keys(ctx, EntityKind::Order, self.0.id.uuid()).await
+    }
     async fn notes(&self) -> Option<&str> {
         self.0.header.notes.as_deref()
     }

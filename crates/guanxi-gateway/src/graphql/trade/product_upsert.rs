@@ -13,7 +13,6 @@ use guanxi_domain::platform::upsert;
 use guanxi_domain::trade::pricing::{PolicyTerms, PriceTarget};
 use guanxi_domain::trade::product::ProductFields;
 use guanxi_domain::{ErrorCode, FieldError, Invalid};
-use guanxi_store::platform::external_key;
 use guanxi_store::trade::product_upsert::{Edit, UpsertRow};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -141,7 +140,7 @@ impl ProductUpsertMutation {
                 Box::pin(async move {
                     let lookup = |kind, keys: Vec<String>| {
                         let (tenant, source) = (author.tenant_id, key_source.clone());
-                        async move { external_key::lookup(tx, tenant, kind, &source, keys.iter().map(String::as_str)).await }
+                        async move { crate::graphql::integration::upsert::named(tx, tenant, (kind, &source), &keys).await }
                     };
                     let products = lookup(EntityKind::Product, products).await?;
                     let customers = lookup(EntityKind::Customer, customers).await?;
@@ -202,7 +201,7 @@ pub struct UpsertPricePoliciesInput {
 
 /// A record's reference by id or by key in the source (`named`), or `None` when it gives
 /// neither.
-fn reference(
+pub(crate) fn reference(
     (field, id, kind): (&str, Option<&ID>, EntityKind),
     (key_field, key): (&str, Option<&String>),
     named: &HashMap<String, Uuid>,

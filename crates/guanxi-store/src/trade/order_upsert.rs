@@ -1,0 +1,587 @@
+//! Bulk upsert of sales orders by external key (`upsertSalesOrders`): an ERP's orders
+//! (销售订单) with their lines, set-based as the other kinds' upserts are. One call reads
+//! the keys and the orders they name, the stored orders' lines, the customers, the
+//! products with every price policy that holds today for any of the call's customers,
+//! the quotes of orders being confirmed and the contacts and owners the rows set; then
+//! it writes multi-row inserts and updates of orders and lines, the keys, the customers
+//! a confirmation makes WON, and the change events.
+//!
+//! Every row passes the checks `createSalesOrder`, `updateSalesOrder`,
+//! `confirmSalesOrder` and `cancelSalesOrder` make: a live customer the caller may see
+//! (an order stays with its customer), a contact of that customer the caller sees, an
+//! active owner, priced and checked lines, only a draft edited, the state machine, the
+//! discount threshold for a confirmation, and a reason for a cancellation.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use guanxi_domain::customers::customer::{Customer, shanghai_date};
+use guanxi_domain::entity::OwnerAndCustomer;
+use guanxi_domain::ids::{ContactId, CustomerId, ProductId, QuoteId, UserId};
+use guanxi_domain::platform::change::{ChangeSet, Operation};
+use guanxi_domain::platform::upsert::{self, Mode, Outcome, RowResult};
+use guanxi_domain::trade::document::{
+    DocumentHeader, Line, LineDraft, Order, OrderStatus, OrderTerms, Quote, synced_status,
+};
+use guanxi_domain::trade::money::{Places, TaxMode, Totals};
+use guanxi_domain::{ErrorCode, FieldError, Invalid};
+use rust_decimal::Decimal;
+use sea_orm::{ActiveValue::Set, ConnectionTrait};
+use uuid::Uuid;
+
+use crate::entity::sales_order as row;
+use crate::error::StoreResult;
+use crate::platform::audit::{self, Author};
+use crate::platform::upsert as upsert_kit;
+use crate::platform::{external_key, sequence, tenant};
+use crate::trade::document::{HeaderInput, LinkScopes, described};
+use crate::trade::lines::{self, LineInput, Parent};
+use crate::trade::order::{self, ENTITY, Orders};
+use crate::trade::pricing::{self, Catalogue};
+
+/// What a row sets; `None` leaves the stored value (or a new order's default), and
+/// `Some(None)` clears an optional one.
+#[derive(Clone, Debug, Default)]
+pub struct OrderPatch {
+    pub contact: Option<Option<ContactId>>,
+    /// A new order's default is the caller (as `createSalesOrder`), else its customer's
+    /// owner.
+    pub owner: Option<UserId>,
+    pub tax_mode: Option<TaxMode>,
+    pub discount: Option<Decimal>,
+    pub notes: Option<Option<String>>,
+    pub delivery_date: Option<Option<chrono::NaiveDate>>,
+    pub delivery_address: Option<Option<String>>,
+    pub payment_terms: Option<Option<String>>,
+    /// Every line as it should be; required for a new order. Lines equal to the stored
+    /// ones (each field given matching) are not rewritten.
+    pub lines: Option<Vec<LineInput>>,
+    /// DRAFT, CONFIRMED or CANCELLED (see [`synced_status`]).
+    pub status: Option<OrderStatus>,
+    /// Why, when the row cancels the order.
+    pub cancel_reason: Option<String>,
+}
+
+pub struct UpsertRow {
+    pub external_id: String,
+    /// The customer the row names (by id or by its key), or why it names none it could.
+    pub customer: Option<Result<CustomerId, Invalid>>,
+    /// The rest, or the errors of its references and shapes.
+    pub patch: Result<OrderPatch, Invalid>,
+}
+
+/// What the caller may do.
+#[derive(Clone, Copy, Debug)]
+pub struct Rules {
+    /// The orders (and through them the customers) the caller writes.
+    pub orders: OwnerAndCustomer,
+    /// The contacts an order may name.
+    pub links: LinkScopes,
+    /// Whether the caller confirms orders past the discount threshold (`quote.approve`).
+    pub may_approve: bool,
+}
+
+/// A row whose key and customer are read, waiting for the call's reads.
+struct Named {
+    stored: Option<(row::Model, Order)>,
+    customer: CustomerId,
+    patch: OrderPatch,
+}
+
+struct Planned {
+    row: usize,
+    id: Uuid,
+    before: Option<(row::Model, Order)>,
+    header: HeaderInput,
+    terms: OrderTerms,
+    /// New or refigured lines with their totals; `None` keeps the stored ones.
+    lines: Option<(Vec<Line>, Totals)>,
+    totals: Totals,
+    status: OrderStatus,
+    cancel_reason: Option<String>,
+    changes: ChangeSet,
+}
+
+impl Planned {
+    /// Whether the row confirms the order now (a sale).
+    fn confirms(&self) -> bool {
+        self.status == OrderStatus::Confirmed
+            && self.before.as_ref().is_none_or(|(_, o)| o.status == OrderStatus::Draft)
+    }
+
+    /// Whether the row cancels the order now.
+    fn cancels(&self) -> bool {
+        self.status == OrderStatus::Cancelled
+            && self.before.as_ref().is_none_or(|(_, o)| o.status != OrderStatus::Cancelled)
+    }
+}
+
+/// What the call read for its rows' plans.
+struct Reads {
+    customers: HashMap<Uuid, Customer>,
+    catalogue: Catalogue,
+    lines: HashMap<Parent, Vec<Line>>,
+    quotes: HashMap<Uuid, Quote>,
+    settings: tenant::TenantSettings,
+}
+
+/// Upserts a call's orders inside the caller's transaction and answers each row.
+pub async fn upsert<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    rules: Rules,
+    (source, mode): (&str, Mode),
+    rows: Vec<UpsertRow>,
+) -> StoreResult<Vec<RowResult>> {
+    let tenant = author.tenant_id;
+    let keys: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
+    let staged = upsert_kit::stage::<Orders, _>(conn, tenant, rules.orders, (ENTITY, source), &keys, |m| m.id).await?;
+    let mut named: Vec<Result<Named, Invalid>> = Vec::with_capacity(rows.len());
+    for (row, repeat) in rows.into_iter().zip(upsert::repeats(&keys)) {
+        let stored = staged.read((&row.external_id, repeat), (|m| m.deleted_at.is_some(), "sales order"), |m| {
+            Ok((m.clone(), order::to_domain(m.clone())?))
+        })?;
+        named.push(stored.and_then(|stored| name(stored, row.customer, row.patch)));
+    }
+    let reads = read(conn, author, rules, &named).await?;
+
+    let mut results: Vec<RowResult> = Vec::with_capacity(keys.len());
+    let mut planned: Vec<Planned> = Vec::new();
+    let mut reads = reads;
+    for (index, (key, named)) in keys.into_iter().zip(named).enumerate() {
+        let plan = named.and_then(|named| plan(author, rules, &mut reads, named));
+        let Some(mut p) = upsert_kit::admit(&mut results, &key, plan) else { continue };
+        let (outcome, id) = upsert_kit::outcome(p.before.as_ref().map(|(m, _)| m.id), !p.changes.is_empty());
+        results.push(RowResult::done(key, outcome, id));
+        if outcome != Outcome::Unchanged {
+            (p.row, p.id) = (index, id);
+            planned.push(p);
+        }
+    }
+
+    let mut refused = check_contacts(conn, author, rules, &planned).await?;
+    refused.extend(check_owners(conn, author, &planned).await?);
+    let Some(failed) = upsert_kit::conclude(mode, &mut results, refused) else { return Ok(results) };
+    planned.retain(|p| !failed.contains(&p.row));
+    write(conn, author, (source, &reads.settings), &results, planned).await?;
+    Ok(results)
+}
+
+/// A row's stored order and customer: a new order needs its customer, a stored one stays
+/// with its own.
+fn name(
+    stored: Option<(row::Model, Order)>,
+    customer: Option<Result<CustomerId, Invalid>>,
+    patch: Result<OrderPatch, Invalid>,
+) -> Result<Named, Invalid> {
+    let mut invalid = Invalid::default();
+    let customer = match (&stored, customer) {
+        (_, Some(Err(e))) => {
+            invalid.0.extend(e.0);
+            None
+        }
+        (Some((_, o)), Some(Ok(c))) if c != o.header.customer_id => {
+            invalid.push(FieldError::new("customerId", ErrorCode::IllegalState, "an order stays with its customer"));
+            None
+        }
+        (Some((_, o)), _) => Some(o.header.customer_id),
+        (None, Some(Ok(c))) => Some(c),
+        (None, None) => {
+            let message = "a new order needs its customer: customerId or customerExternalId";
+            invalid.push(FieldError::new("customerId", ErrorCode::Required, message));
+            None
+        }
+    };
+    let patch = patch.map_err(|e| invalid.0.extend(e.0)).ok();
+    match (customer, patch) {
+        (Some(customer), Some(patch)) if invalid.is_empty() => Ok(Named { stored, customer, patch }),
+        _ => Err(invalid),
+    }
+}
+
+/// The call's reads, one statement each: the customers (through the caller's scope), the
+/// stored orders' lines, the products with the policies holding today for any of the
+/// customers, the quotes of draft orders being confirmed, and the tenant's settings.
+async fn read<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    rules: Rules,
+    named: &[Result<Named, Invalid>],
+) -> StoreResult<Reads> {
+    let tenant = author.tenant_id;
+    let named: Vec<&Named> = named.iter().flatten().collect();
+    let mut ids: Vec<Uuid> = named.iter().map(|n| n.customer.uuid()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let customers: HashMap<Uuid, Customer> =
+        crate::customers::customer::by_ids(conn, tenant, rules.orders.customer, &ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id.uuid(), c))
+            .collect();
+    let parents: Vec<Parent> =
+        named.iter().filter_map(|n| n.stored.as_ref()).map(|(m, _)| Parent::Order(m.id)).collect();
+    let lines = lines::of(conn, tenant, &parents).await?;
+    let mut products: Vec<_> =
+        named.iter().flat_map(|n| n.patch.lines.iter().flatten()).map(|l| l.product_id).collect();
+    products.sort_unstable_by_key(|p| p.uuid());
+    products.dedup();
+    let levels: Vec<(CustomerId, Option<&str>)> =
+        customers.values().map(|c| (c.id, c.fields.level.as_deref())).collect();
+    let today = shanghai_date(Utc::now());
+    let catalogue = pricing::catalogue(conn, tenant, &levels, &products, today).await?;
+    let quoted: Vec<Uuid> = named
+        .iter()
+        .filter(|n| n.patch.status == Some(OrderStatus::Confirmed))
+        .filter_map(|n| n.stored.as_ref().and_then(|(_, o)| o.quote_id))
+        .map(QuoteId::uuid)
+        .collect();
+    let quotes = match quoted.is_empty() {
+        true => HashMap::new(),
+        false => crate::trade::quote::by_ids(conn, tenant, OwnerAndCustomer::ALL, &quoted)
+            .await?
+            .into_iter()
+            .map(|q| (q.id.uuid(), q))
+            .collect(),
+    };
+    let settings = tenant::settings(conn, tenant).await?;
+    Ok(Reads { customers, catalogue, lines, quotes, settings })
+}
+
+/// A value the row sets, or the base one; an equal value keeps the base (so `5` and
+/// `5.00` are no change).
+fn set<T: PartialEq>(given: Option<T>, base: T) -> T {
+    given.filter(|v| *v != base).unwrap_or(base)
+}
+
+/// Whether `drafts` (priced as a create would price them) are the lines already stored.
+fn same_drafts(stored: &[Line], drafts: &[(LineDraft, lines::Snapshot)]) -> bool {
+    stored.len() == drafts.len()
+        && stored.iter().zip(drafts).all(|(line, (draft, _))| {
+            line.product_id == draft.product_id && line.terms == draft.terms && line.note == draft.note
+        })
+}
+
+/// Whether `inputs` ask for the lines already stored: the same products and quantities in
+/// the same order, and every other field a line gives equal to the stored one.
+fn same_lines(stored: &[Line], inputs: &[LineInput]) -> bool {
+    stored.len() == inputs.len()
+        && stored.iter().zip(inputs).all(|(line, input)| {
+            line.product_id == input.product_id
+                && line.terms.quantity == input.quantity
+                && input.unit_price.is_none_or(|p| p == line.terms.unit_price)
+                && input.discount.is_none_or(|d| d == line.terms.discount)
+                && input.tax_rate.is_none_or(|r| r == line.terms.tax_rate)
+                && input.note.as_ref().is_none_or(|n| Some(n) == line.note.as_ref())
+        })
+}
+
+/// A row's order as the call leaves it, or why it may not be written.
+fn plan(author: &Author, rules: Rules, reads: &mut Reads, named: Named) -> Result<Planned, Invalid> {
+    let Named { stored, customer, patch } = named;
+    let Some(found) = reads.customers.get(&customer.uuid()) else {
+        return Err(Invalid::one("customerId", ErrorCode::NotFound, "no such customer"));
+    };
+    let before = stored.as_ref().map(|(_, o)| o);
+    let mut invalid = Invalid::default();
+    let status = invalid.check(synced_status(before.map(|o| o.status), patch.status));
+    let base = before.map_or_else(
+        || HeaderInput {
+            customer_id: customer,
+            contact_id: None,
+            opportunity_id: None,
+            owner_id: author.user_id.map(UserId::from_uuid).or(found.owner_id),
+            tax_mode: TaxMode::Inclusive,
+            discount: Decimal::ZERO,
+            notes: None,
+        },
+        |o| HeaderInput::from(&o.header),
+    );
+    let header = HeaderInput {
+        contact_id: set(patch.contact, base.contact_id),
+        owner_id: set(patch.owner.map(Some), base.owner_id),
+        tax_mode: set(patch.tax_mode, base.tax_mode),
+        discount: set(patch.discount, base.discount),
+        notes: set(patch.notes, base.notes.clone()),
+        ..base
+    };
+    let base_terms = before.map(|o| o.terms.clone()).unwrap_or_default();
+    let terms = OrderTerms {
+        delivery_date: set(patch.delivery_date, base_terms.delivery_date),
+        delivery_address: set(patch.delivery_address, base_terms.delivery_address.clone()),
+        payment_terms: set(patch.payment_terms, base_terms.payment_terms.clone()),
+        external_id: base_terms.external_id.clone(),
+    }
+    .check()
+    .map_err(|e| invalid.0.extend(e.0))
+    .ok();
+    let places = before.map_or(reads.settings.decimal_places.order, |o| o.header.places);
+    let stored_lines = before.map(|o| reads.lines.remove(&Parent::Order(o.id.uuid())).unwrap_or_default());
+    let repriced = before.is_some_and(|o| o.header.tax_mode != header.tax_mode || o.header.discount != header.discount);
+    let figure = (header.discount, header.tax_mode, places);
+    let draft = before.is_none_or(|o| o.status == OrderStatus::Draft);
+    let lines = match (&patch.lines, &stored_lines) {
+        (Some(inputs), _) if inputs.is_empty() => {
+            invalid.push(FieldError::new("lines", ErrorCode::Required, "an order has at least one line"));
+            None
+        }
+        // A confirmed order's lines stand as they were priced: a re-sent line matches them
+        // in what it gives, whatever today's policies say.
+        (Some(inputs), Some(old)) if !draft && same_lines(old, inputs) => {
+            repriced.then(|| lines::refigured(old, figure))
+        }
+        (Some(inputs), old) => {
+            let ids: Vec<ProductId> = inputs.iter().map(|l| l.product_id).collect();
+            let priced = reads.catalogue.for_customer(customer, found.fields.level.as_deref(), &ids);
+            match lines::drafts_of(&priced, inputs, reads.settings.decimal_places.product) {
+                Err(e) => {
+                    invalid.0.extend(e.0);
+                    None
+                }
+                // Priced as a create would price them, the lines are the stored ones.
+                Ok(drafts) if old.as_ref().is_some_and(|old| same_drafts(old, &drafts)) => {
+                    old.as_ref().filter(|_| repriced).map(|old| lines::refigured(old, figure))
+                }
+                Ok(drafts) => Some(lines::figured(drafts, figure)),
+            }
+        }
+        (None, Some(old)) => repriced.then(|| lines::refigured(old, figure)),
+        (None, None) => {
+            invalid.push(FieldError::new("lines", ErrorCode::Required, "a new order has at least one line"));
+            None
+        }
+    };
+    let (Some(status), Some(terms), true) = (status, terms, invalid.is_empty()) else { return Err(invalid) };
+    let totals = lines.as_ref().map(|(_, t)| t.clone()).or(before.map(|o| o.totals.clone())).unwrap_or_default();
+    let after_header = DocumentHeader {
+        customer_id: customer,
+        contact_id: header.contact_id,
+        opportunity_id: header.opportunity_id,
+        owner_id: header.owner_id,
+        tax_mode: header.tax_mode,
+        discount: header.discount,
+        places,
+        notes: header.notes.clone(),
+    };
+    let edits = match before {
+        None => ChangeSet::new(),
+        Some(o) => ChangeSet::new()
+            .diff(&described(&o.header), &described(&after_header))
+            .field("deliveryDate", o.terms.delivery_date, terms.delivery_date)
+            .field("deliveryAddress", &o.terms.delivery_address, &terms.delivery_address)
+            .field("paymentTerms", &o.terms.payment_terms, &terms.payment_terms)
+            .field("lines", (), lines.as_ref().map(|(l, _)| l.len()))
+            .field("total", o.totals.gross.normalize(), totals.gross.normalize()),
+    };
+    if let Some(o) = before.filter(|o| o.status != OrderStatus::Draft && !edits.is_empty()) {
+        let message = format!("only a draft order is edited; this one is {}", o.status.label_zh());
+        return Err(Invalid::one("status", ErrorCode::IllegalState, message));
+    }
+    let mut planned = Planned {
+        row: 0,
+        id: Uuid::nil(),
+        before: stored,
+        header,
+        terms,
+        lines,
+        totals,
+        status,
+        cancel_reason: None,
+        changes: edits,
+    };
+    if planned.cancels() {
+        let reason = patch.cancel_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+        let Some(reason) = reason.filter(|r| r.chars().count() <= 200) else {
+            return Err(Invalid::one("cancelReason", ErrorCode::Required, "say why, in at most 200 characters"));
+        };
+        planned.cancel_reason = Some(reason.to_owned());
+    }
+    if planned.confirms() {
+        check_threshold(rules, reads, &planned)?;
+    }
+    if let Some((_, o)) = &planned.before {
+        planned.changes = std::mem::take(&mut planned.changes).field("status", o.status, planned.status).field(
+            "reason",
+            (),
+            planned.cancel_reason.as_deref(),
+        );
+    }
+    Ok(planned)
+}
+
+/// The discount threshold of a confirmation, as `confirmSalesOrder` applies it.
+fn check_threshold(rules: Rules, reads: &Reads, p: &Planned) -> Result<(), Invalid> {
+    let quote = p.before.as_ref().and_then(|(_, o)| o.quote_id).and_then(|q| reads.quotes.get(&q.uuid()));
+    let off = p.totals.discount_off_list();
+    match order::refused_confirmation(reads.settings.quote_approval_discount, off, rules.may_approve, quote) {
+        Some(message) => Err(Invalid::one("status", ErrorCode::IllegalState, message)),
+        None => Ok(()),
+    }
+}
+
+/// Contacts the rows set: live contacts of the order's customer that the caller sees (one
+/// statement).
+async fn check_contacts<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    rules: Rules,
+    planned: &[Planned],
+) -> StoreResult<Vec<(usize, Invalid)>> {
+    let new_contact = |p: &Planned| {
+        p.header.contact_id.filter(|c| p.before.as_ref().is_none_or(|(_, o)| o.header.contact_id != Some(*c)))
+    };
+    let ids: Vec<Uuid> = planned.iter().filter_map(new_contact).map(ContactId::uuid).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let of: HashMap<Uuid, CustomerId> =
+        crate::customers::contact::by_ids(conn, author.tenant_id, rules.links.contacts, &ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id.uuid(), c.customer_id))
+            .collect();
+    Ok(planned
+        .iter()
+        .filter(|p| new_contact(p).is_some_and(|c| of.get(&c.uuid()) != Some(&p.header.customer_id)))
+        .map(|p| (p.row, Invalid::one("contactId", ErrorCode::NotFound, "no such contact of the customer")))
+        .collect())
+}
+
+/// Owners the rows set: active users of the tenant (one statement).
+async fn check_owners<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    planned: &[Planned],
+) -> StoreResult<Vec<(usize, Invalid)>> {
+    let new_owner = |p: &Planned| {
+        p.header.owner_id.filter(|u| p.before.as_ref().is_none_or(|(_, o)| o.header.owner_id != Some(*u)))
+    };
+    let ids: Vec<Uuid> = planned.iter().filter_map(new_owner).map(UserId::uuid).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let active: HashSet<Uuid> =
+        crate::platform::user::active_ids(conn, author.tenant_id, ids).await?.into_iter().collect();
+    Ok(planned
+        .iter()
+        .filter(|p| new_owner(p).is_some_and(|u| !active.contains(&u.uuid())))
+        .map(|p| (p.row, Invalid::one("ownerId", ErrorCode::NotFound, "no such active user")))
+        .collect())
+}
+
+/// The status columns of an order entering `status` at `now`.
+fn set_status(model: &mut row::ActiveModel, p: &Planned, now: DateTime<Utc>) {
+    model.status = Set(p.status.as_str().to_owned());
+    if p.confirms() {
+        model.confirmed_at = Set(Some(now));
+    }
+    if p.cancels() {
+        model.closed_at = Set(Some(now));
+        model.cancel_reason = Set(p.cancel_reason.clone());
+    }
+}
+
+/// A new order's row: numbered `number`, at the tenant's order places.
+fn new_model(author: &Author, p: &Planned, (number, places): (&str, Places), now: DateTime<Utc>) -> row::ActiveModel {
+    let mut model = order::new_row(author.tenant_id, p.id, (number, places), (&p.header, &p.terms, &p.totals), now);
+    set_status(&mut model, p, now);
+    model
+}
+
+/// Writes the accepted rows: new orders numbered from one block of the sequence and
+/// inserted with their lines and keys, changed orders in one versioned multi-row write
+/// with their replaced lines, the customers of confirmed orders made WON, the deals of
+/// confirmed drafts won (per such order, as `confirmSalesOrder` does), and the change
+/// events.
+async fn write<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    (source, settings): (&str, &tenant::TenantSettings),
+    results: &[RowResult],
+    planned: Vec<Planned>,
+) -> StoreResult<()> {
+    let tenant = author.tenant_id;
+    let now = Utc::now();
+    let today = shanghai_date(now);
+    let (creates, updates): (Vec<Planned>, Vec<Planned>) = planned.into_iter().partition(|p| p.before.is_none());
+    let won: Vec<Uuid> = {
+        let mut won: Vec<Uuid> =
+            creates.iter().chain(&updates).filter(|p| p.confirms()).map(|p| p.header.customer_id.uuid()).collect();
+        won.sort_unstable();
+        won.dedup();
+        won
+    };
+    let rule = &settings.order_numbering;
+    let n = creates.len() as i64;
+    let mut next = match n {
+        0 => 0,
+        n => sequence::take(conn, tenant, "order", &rule.period(today), n).await? - n + 1,
+    };
+    let mut events = Vec::with_capacity(creates.len() + updates.len());
+    let (mut inserts, mut keys) = (Vec::with_capacity(creates.len()), Vec::with_capacity(creates.len()));
+    for p in &creates {
+        let number = rule.format(today, next);
+        next += 1;
+        inserts.push(new_model(author, p, (&number, settings.decimal_places.order), now));
+        keys.push((results[p.row].external_id.clone(), p.id));
+        let changes = ChangeSet::new()
+            .field("number", (), &number)
+            .field("customerId", (), p.header.customer_id)
+            .field("lines", (), p.lines.as_ref().map(|(l, _)| l.len()))
+            .field("total", (), p.totals.gross)
+            .field("status", OrderStatus::Draft, p.status)
+            .field("reason", (), p.cancel_reason.as_deref());
+        events.push((p.id, Operation::Create, changes));
+    }
+    let mut rows = Vec::with_capacity(updates.len());
+    let mut deals = Vec::new();
+    for p in &updates {
+        let Some((model, before)) = &p.before else { continue };
+        let mut changed = row::ActiveModel::default();
+        order::set_document(&mut changed, (&p.header, &p.terms, &p.totals));
+        set_status(&mut changed, p, now);
+        let columns = (row::Column::Version, row::Column::UpdatedAt);
+        rows.push(upsert_kit::overlay_next(
+            row::ActiveModel::from(model.clone()),
+            &changed,
+            columns,
+            (model.version, now),
+        ));
+        events.push((p.id, Operation::Update, p.changes.clone()));
+        if let Some(deal) = before.header.opportunity_id.filter(|_| p.confirms() && settings.order_wins_deal) {
+            deals.push((deal, before.number.clone()));
+        }
+    }
+    let fixed = |c: &row::Column| {
+        use row::Column as C;
+        matches!(
+            c,
+            C::TenantId
+                | C::Id
+                | C::Number
+                | C::CustomerId
+                | C::OpportunityId
+                | C::QuoteId
+                | C::Places
+                | C::ExternalId
+                | C::CreatedAt
+                | C::DeletedAt
+        )
+    };
+    let columns = (row::Column::TenantId, row::Column::Id, row::Column::Version);
+    upsert_kit::write_versioned(conn, rows, columns, fixed, crate::error::StoreError::Database).await?;
+    crate::insert_chunked(conn, inserts).await?;
+    let new_lines: Vec<(Parent, &[Line])> =
+        creates.iter().filter_map(|p| p.lines.as_ref().map(|(l, _)| (Parent::Order(p.id), l.as_slice()))).collect();
+    lines::insert_many(conn, tenant, &new_lines).await?;
+    let replaced: Vec<(Parent, &[Line])> =
+        updates.iter().filter_map(|p| p.lines.as_ref().map(|(l, _)| (Parent::Order(p.id), l.as_slice()))).collect();
+    lines::replace_many(conn, tenant, &replaced).await?;
+    external_key::insert(conn, tenant, ENTITY, source, keys).await?;
+    audit::record_many(conn, author, ENTITY, events).await?;
+    order::mark_customers_won(conn, author, &won, now).await?;
+    for (deal, number) in deals {
+        order::win_deal(conn, author, deal, &number).await?;
+    }
+    Ok(())
+}
