@@ -926,6 +926,30 @@ async fn sales_orders_are_synced_by_key_priced_and_moved_as_the_single_writes_al
     let by_admin = upsert_orders(&app, &admin, json!({"source": "kingdee", "records": [deep("SO-9")]})).await;
     assert_eq!(outcomes(&by_admin), ["CREATED"], "{by_admin}");
 
+    // An order may close one of its customer's deals: confirming it wins the deal.
+    let body = app.gql(Some(&admin), "{ opportunities(first: 50) { nodes { id name status } } }", json!({})).await;
+    let deal = |name: &str| {
+        body["data"]["opportunities"]["nodes"].as_array().unwrap().iter().find(|d| d["name"] == name).unwrap().clone()
+    };
+    let (mingyuan, hengxin) = (deal("数控机床升级项目"), deal("SMT 产线扩容"));
+    assert_eq!(mingyuan["status"], "OPEN", "{body}");
+    let mut closing = erp_order("SO-D1", "KD0001", 1);
+    closing["opportunityId"] = mingyuan["id"].clone();
+    closing["status"] = json!("CONFIRMED");
+    let mut elsewhere = erp_order("SO-D2", "KD0001", 1);
+    elsewhere["opportunityId"] = hengxin["id"].clone();
+    let payload = upsert_orders(&app, &admin, json!({"source": "kingdee", "records": [closing, elsewhere]})).await;
+    assert_eq!(outcomes(&payload), ["CREATED", "FAILED"], "{payload}");
+    assert_eq!(first_error(&payload, 1), ("opportunityId".into(), "NOT_FOUND".into()), "another customer's deal");
+    let body = app
+        .gql(
+            Some(&admin),
+            "query($id: ID!) { node(id: $id) { ... on Opportunity { status } } }",
+            json!({"id": mingyuan["id"]}),
+        )
+        .await;
+    assert_eq!(body["data"]["node"]["status"], "WON", "{body}");
+
     // A rep sees only their own: another rep's customer does not exist for them, nor does
     // an order of that customer's, by key.
     let payload =

@@ -302,7 +302,6 @@ pub(crate) fn new_row(
         id: Set(id),
         number: Set(number.to_owned()),
         customer_id: Set(header.customer_id.uuid()),
-        opportunity_id: Set(header.opportunity_id.map(OpportunityId::uuid)),
         status: Set(OrderStatus::Draft.as_str().to_owned()),
         places: Set(i16::try_from(places.get()).unwrap_or(2)),
         quote_id: Set(None),
@@ -326,6 +325,7 @@ pub(crate) fn set_document(
     (header, terms, totals): (&HeaderInput, &OrderTerms, &guanxi_domain::trade::money::Totals),
 ) {
     model.contact_id = Set(header.contact_id.map(ContactId::uuid));
+    model.opportunity_id = Set(header.opportunity_id.map(OpportunityId::uuid));
     model.owner_id = Set(header.owner_id.map(UserId::uuid));
     model.tax_mode = Set(header.tax_mode.as_str().to_owned());
     model.discount_e4 = Set(to_e4(header.discount));

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use guanxi_domain::customers::customer::{Customer, shanghai_date};
 use guanxi_domain::entity::OwnerAndCustomer;
-use guanxi_domain::ids::{ContactId, CustomerId, ProductId, QuoteId, UserId};
+use guanxi_domain::ids::{ContactId, CustomerId, OpportunityId, ProductId, QuoteId, UserId};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::platform::upsert::{self, Mode, Outcome, RowResult};
 use guanxi_domain::trade::document::{
@@ -44,6 +44,9 @@ use crate::trade::pricing::{self, Catalogue};
 #[derive(Clone, Debug, Default)]
 pub struct OrderPatch {
     pub contact: Option<Option<ContactId>>,
+    /// The deal the order closes (one of the customer's the caller sees); confirming the
+    /// order wins it when the tenant says so.
+    pub opportunity: Option<Option<OpportunityId>>,
     /// A new order's default is the caller (as `createSalesOrder`), else its customer's
     /// owner.
     pub owner: Option<UserId>,
@@ -75,7 +78,7 @@ pub struct UpsertRow {
 pub struct Rules {
     /// The orders (and through them the customers) the caller writes.
     pub orders: OwnerAndCustomer,
-    /// The contacts an order may name.
+    /// The contacts and deals an order may name.
     pub links: LinkScopes,
     /// Whether the caller confirms orders past the discount threshold (`quote.approve`).
     pub may_approve: bool,
@@ -160,6 +163,7 @@ pub async fn upsert<C: ConnectionTrait>(
     }
 
     let mut refused = check_contacts(conn, author, rules, &planned).await?;
+    refused.extend(check_deals(conn, author, rules, &planned).await?);
     refused.extend(check_owners(conn, author, &planned).await?);
     let Some(failed) = upsert_kit::conclude(mode, &mut results, refused) else { return Ok(results) };
     planned.retain(|p| !failed.contains(&p.row));
@@ -299,6 +303,7 @@ fn plan(author: &Author, rules: Rules, reads: &mut Reads, named: Named) -> Resul
     );
     let header = HeaderInput {
         contact_id: set(patch.contact, base.contact_id),
+        opportunity_id: set(patch.opportunity, base.opportunity_id),
         owner_id: set(patch.owner.map(Some), base.owner_id),
         tax_mode: set(patch.tax_mode, base.tax_mode),
         discount: set(patch.discount, base.discount),
@@ -447,6 +452,34 @@ async fn check_contacts<C: ConnectionTrait>(
         .collect())
 }
 
+/// Deals the rows set: live deals of the order's customer that the caller sees (one
+/// statement).
+async fn check_deals<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    rules: Rules,
+    planned: &[Planned],
+) -> StoreResult<Vec<(usize, Invalid)>> {
+    let new_deal = |p: &Planned| {
+        p.header.opportunity_id.filter(|d| p.before.as_ref().is_none_or(|(_, o)| o.header.opportunity_id != Some(*d)))
+    };
+    let ids: Vec<Uuid> = planned.iter().filter_map(new_deal).map(OpportunityId::uuid).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let of: HashMap<Uuid, CustomerId> =
+        crate::sales::opportunity::by_ids(conn, author.tenant_id, rules.links.deals, &ids)
+            .await?
+            .into_iter()
+            .map(|d| (d.id.uuid(), d.customer_id))
+            .collect();
+    Ok(planned
+        .iter()
+        .filter(|p| new_deal(p).is_some_and(|d| of.get(&d.uuid()) != Some(&p.header.customer_id)))
+        .map(|p| (p.row, Invalid::one("opportunityId", ErrorCode::NotFound, "no such deal of the customer")))
+        .collect())
+}
+
 /// Owners the rows set: active users of the tenant (one statement).
 async fn check_owners<C: ConnectionTrait>(
     conn: &C,
@@ -519,8 +552,12 @@ async fn write<C: ConnectionTrait>(
     };
     let mut events = Vec::with_capacity(creates.len() + updates.len());
     let (mut inserts, mut keys) = (Vec::with_capacity(creates.len()), Vec::with_capacity(creates.len()));
+    let mut deals = Vec::new();
     for p in &creates {
         let number = rule.format(today, next);
+        if let Some(deal) = p.header.opportunity_id.filter(|_| p.confirms() && settings.order_wins_deal) {
+            deals.push((deal, number.clone()));
+        }
         next += 1;
         inserts.push(new_model(author, p, (&number, settings.decimal_places.order), now));
         keys.push((results[p.row].external_id.clone(), p.id));
@@ -534,7 +571,6 @@ async fn write<C: ConnectionTrait>(
         events.push((p.id, Operation::Create, changes));
     }
     let mut rows = Vec::with_capacity(updates.len());
-    let mut deals = Vec::new();
     for p in &updates {
         let Some((model, before)) = &p.before else { continue };
         let mut changed = row::ActiveModel::default();
@@ -548,7 +584,7 @@ async fn write<C: ConnectionTrait>(
             (model.version, now),
         ));
         events.push((p.id, Operation::Update, p.changes.clone()));
-        if let Some(deal) = before.header.opportunity_id.filter(|_| p.confirms() && settings.order_wins_deal) {
+        if let Some(deal) = p.header.opportunity_id.filter(|_| p.confirms() && settings.order_wins_deal) {
             deals.push((deal, before.number.clone()));
         }
     }
@@ -560,7 +596,6 @@ async fn write<C: ConnectionTrait>(
                 | C::Id
                 | C::Number
                 | C::CustomerId
-                | C::OpportunityId
                 | C::QuoteId
                 | C::Places
                 | C::ExternalId

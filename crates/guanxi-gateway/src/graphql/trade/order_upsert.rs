@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
 use chrono::NaiveDate;
 use guanxi_domain::entity::EntityKind;
-use guanxi_domain::ids::{ContactId, CustomerId, ProductId, UserId};
+use guanxi_domain::ids::{ContactId, CustomerId, OpportunityId, ProductId, UserId};
 use guanxi_domain::platform::access::Permission;
 use guanxi_domain::platform::upsert;
 use guanxi_domain::trade::document::OrderStatus;
@@ -86,6 +86,9 @@ pub struct SalesOrderUpsertRecord {
     pub contact_id: MaybeUndefined<ID>,
     /// …or by the contact's key in the same source.
     pub contact_external_id: Option<String>,
+    /// The deal (商机) the order closes, by id: one of the customer's that you see.
+    /// Confirming the order wins it when the tenant's `orderWinsDeal` is on.
+    pub opportunity_id: MaybeUndefined<ID>,
     /// A new order's default is the caller, as on `createSalesOrder`.
     pub owner_id: Option<ID>,
     /// A new order's default is INCLUSIVE.
@@ -225,6 +228,14 @@ impl SalesOrderUpsertRecord {
             .and_then(|c| c.map_err(|e| invalid.0.extend(e.0)).ok())
             .map(|c| Some(ContactId::from_uuid(c))),
         };
+        let opportunity = patched(self.opportunity_id).map(|deal| {
+            deal.and_then(|id| {
+                input_id("opportunityId", &id, EntityKind::Opportunity.name())
+                    .map(OpportunityId::from_uuid)
+                    .map_err(|e| invalid.push(FieldError::new("opportunityId", ErrorCode::Invalid, e.message)))
+                    .ok()
+            })
+        });
         let owner = self.owner_id.as_ref().and_then(|id| {
             input_id("ownerId", id, USER)
                 .map(UserId::from_uuid)
@@ -270,6 +281,7 @@ impl SalesOrderUpsertRecord {
         invalid.into_result()?;
         Ok(OrderPatch {
             contact,
+            opportunity,
             owner,
             tax_mode: self.tax_mode.map(Into::into),
             discount: self.discount,
