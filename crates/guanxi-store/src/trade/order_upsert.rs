@@ -162,9 +162,7 @@ pub async fn upsert<C: ConnectionTrait>(
         }
     }
 
-    let mut refused = check_contacts(conn, author, rules, &planned).await?;
-    refused.extend(check_deals(conn, author, rules, &planned).await?);
-    refused.extend(check_owners(conn, author, &planned).await?);
+    let refused = check_links(conn, author, rules, &planned).await?;
     let Some(failed) = upsert_kit::conclude(mode, &mut results, refused) else { return Ok(results) };
     planned.retain(|p| !failed.contains(&p.row));
     write(conn, author, (source, &reads.settings), &results, planned).await?;
@@ -424,82 +422,61 @@ fn check_threshold(rules: Rules, reads: &Reads, p: &Planned) -> Result<(), Inval
     }
 }
 
-/// Contacts the rows set: live contacts of the order's customer that the caller sees (one
-/// statement).
-async fn check_contacts<C: ConnectionTrait>(
+/// The contact, deal and owner a row gives its order that the stored order does not have
+/// (every one of a new order's).
+fn new_links(p: &Planned) -> [Option<Uuid>; 3] {
+    let links = |h: (Option<ContactId>, Option<OpportunityId>, Option<UserId>)| {
+        [h.0.map(ContactId::uuid), h.1.map(OpportunityId::uuid), h.2.map(UserId::uuid)]
+    };
+    let after = links((p.header.contact_id, p.header.opportunity_id, p.header.owner_id));
+    let before =
+        p.before.as_ref().map(|(_, o)| links((o.header.contact_id, o.header.opportunity_id, o.header.owner_id)));
+    std::array::from_fn(|i| after[i].filter(|id| before.is_none_or(|b| b[i] != Some(*id))))
+}
+
+/// The links the rows set, one statement per kind: live contacts and deals of the order's
+/// customer that the caller sees, and active users as owners.
+async fn check_links<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
     rules: Rules,
     planned: &[Planned],
 ) -> StoreResult<Vec<(usize, Invalid)>> {
-    let new_contact = |p: &Planned| {
-        p.header.contact_id.filter(|c| p.before.as_ref().is_none_or(|(_, o)| o.header.contact_id != Some(*c)))
-    };
-    let ids: Vec<Uuid> = planned.iter().filter_map(new_contact).map(ContactId::uuid).collect();
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let tenant = author.tenant_id;
+    let ids = |slot: usize| -> Vec<Uuid> { planned.iter().filter_map(|p| new_links(p)[slot]).collect() };
+    let (contacts, deals, owners) = (ids(0), ids(1), ids(2));
+    let mut customer_of: HashMap<Uuid, CustomerId> = HashMap::new();
+    if !contacts.is_empty() {
+        let found = crate::customers::contact::by_ids(conn, tenant, rules.links.contacts, &contacts).await?;
+        customer_of.extend(found.into_iter().map(|c| (c.id.uuid(), c.customer_id)));
     }
-    let of: HashMap<Uuid, CustomerId> =
-        crate::customers::contact::by_ids(conn, author.tenant_id, rules.links.contacts, &ids)
-            .await?
-            .into_iter()
-            .map(|c| (c.id.uuid(), c.customer_id))
-            .collect();
-    Ok(planned
-        .iter()
-        .filter(|p| new_contact(p).is_some_and(|c| of.get(&c.uuid()) != Some(&p.header.customer_id)))
-        .map(|p| (p.row, Invalid::one("contactId", ErrorCode::NotFound, "no such contact of the customer")))
-        .collect())
-}
-
-/// Deals the rows set: live deals of the order's customer that the caller sees (one
-/// statement).
-async fn check_deals<C: ConnectionTrait>(
-    conn: &C,
-    author: &Author,
-    rules: Rules,
-    planned: &[Planned],
-) -> StoreResult<Vec<(usize, Invalid)>> {
-    let new_deal = |p: &Planned| {
-        p.header.opportunity_id.filter(|d| p.before.as_ref().is_none_or(|(_, o)| o.header.opportunity_id != Some(*d)))
-    };
-    let ids: Vec<Uuid> = planned.iter().filter_map(new_deal).map(OpportunityId::uuid).collect();
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    if !deals.is_empty() {
+        let found = crate::sales::opportunity::by_ids(conn, tenant, rules.links.deals, &deals).await?;
+        customer_of.extend(found.into_iter().map(|d| (d.id.uuid(), d.customer_id)));
     }
-    let of: HashMap<Uuid, CustomerId> =
-        crate::sales::opportunity::by_ids(conn, author.tenant_id, rules.links.deals, &ids)
-            .await?
-            .into_iter()
-            .map(|d| (d.id.uuid(), d.customer_id))
-            .collect();
-    Ok(planned
-        .iter()
-        .filter(|p| new_deal(p).is_some_and(|d| of.get(&d.uuid()) != Some(&p.header.customer_id)))
-        .map(|p| (p.row, Invalid::one("opportunityId", ErrorCode::NotFound, "no such deal of the customer")))
-        .collect())
-}
-
-/// Owners the rows set: active users of the tenant (one statement).
-async fn check_owners<C: ConnectionTrait>(
-    conn: &C,
-    author: &Author,
-    planned: &[Planned],
-) -> StoreResult<Vec<(usize, Invalid)>> {
-    let new_owner = |p: &Planned| {
-        p.header.owner_id.filter(|u| p.before.as_ref().is_none_or(|(_, o)| o.header.owner_id != Some(*u)))
+    let active: HashSet<Uuid> = match owners.is_empty() {
+        true => HashSet::new(),
+        false => crate::platform::user::active_ids(conn, tenant, owners).await?.into_iter().collect(),
     };
-    let ids: Vec<Uuid> = planned.iter().filter_map(new_owner).map(UserId::uuid).collect();
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let mut refused = Vec::new();
+    for p in planned {
+        let [contact, deal, owner] = new_links(p);
+        let of_customer = |id: Option<Uuid>| id.is_none_or(|id| customer_of.get(&id) == Some(&p.header.customer_id));
+        let mut invalid = Invalid::default();
+        if !of_customer(contact) {
+            invalid.push(FieldError::new("contactId", ErrorCode::NotFound, "no such contact of the customer"));
+        }
+        if !of_customer(deal) {
+            invalid.push(FieldError::new("opportunityId", ErrorCode::NotFound, "no such deal of the customer"));
+        }
+        if owner.is_some_and(|u| !active.contains(&u)) {
+            invalid.push(FieldError::new("ownerId", ErrorCode::NotFound, "no such active user"));
+        }
+        if !invalid.is_empty() {
+            refused.push((p.row, invalid));
+        }
     }
-    let active: HashSet<Uuid> =
-        crate::platform::user::active_ids(conn, author.tenant_id, ids).await?.into_iter().collect();
-    Ok(planned
-        .iter()
-        .filter(|p| new_owner(p).is_some_and(|u| !active.contains(&u.uuid())))
-        .map(|p| (p.row, Invalid::one("ownerId", ErrorCode::NotFound, "no such active user")))
-        .collect())
+    Ok(refused)
 }
 
 /// The status columns of an order entering `status` at `now`.

@@ -124,6 +124,12 @@ pub(crate) fn check_call(source: &str, rows: usize) -> ApiResult<String> {
     upsert::parse_source(source).map_err(|e| ApiError::BadUserInput(e.message))
 }
 
+/// The keys a call's records give for one reference (`key`), trimmed, to look up with
+/// [`named`].
+pub(crate) fn keys_named<R>(records: &[R], key: impl Fn(&R) -> Option<&String>) -> Vec<String> {
+    records.iter().filter_map(|r| key(r).map(|k| k.trim().to_owned())).collect()
+}
+
 /// The records of `kind` that `keys` name in `source`, by key (one statement).
 pub(crate) async fn named(
     tx: &DatabaseTransaction,
@@ -232,8 +238,7 @@ impl UpsertMutation {
         };
         let author = author(ctx, &actor);
         let (mode, confirm) = (input.mode.into(), input.confirm_duplicates);
-        let parents: Vec<String> =
-            input.records.iter().filter_map(|r| r.parent_external_id.as_deref().map(|k| k.trim().to_owned())).collect();
+        let parents = keys_named(&input.records, |r| r.parent_external_id.as_ref());
         let mut rows = Vec::with_capacity(input.records.len());
         let key_source = source.clone();
         let hashed = serde_json::to_value(&input).unwrap_or_default();
@@ -276,11 +281,7 @@ impl UpsertMutation {
         let author = author(ctx, &actor);
         let mode = input.mode.into();
         let hashed = serde_json::to_value(&input).unwrap_or_default();
-        let customers: Vec<String> = input
-            .records
-            .iter()
-            .filter_map(|r| r.customer_external_id.as_deref().map(|k| k.trim().to_owned()))
-            .collect();
+        let customers = keys_named(&input.records, |r| r.customer_external_id.as_ref());
         let key_source = source.clone();
         run(
             ctx,
@@ -324,11 +325,7 @@ impl UpsertMutation {
         let author = author(ctx, &actor);
         let (rule, mode) = (actor.customer_write_rule(), input.mode.into());
         let hashed = serde_json::to_value(&input).unwrap_or_default();
-        let customers: Vec<String> = input
-            .records
-            .iter()
-            .filter_map(|r| r.customer_external_id.as_deref().map(|k| k.trim().to_owned()))
-            .collect();
+        let customers = keys_named(&input.records, |r| r.customer_external_id.as_ref());
         let key_source = source.clone();
         run(
             ctx,

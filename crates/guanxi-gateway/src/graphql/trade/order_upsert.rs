@@ -23,7 +23,7 @@ use super::order::order_scope;
 use super::product_upsert::reference;
 use crate::graphql::context::{author, require};
 use crate::graphql::error::{ApiError, ApiResult};
-use crate::graphql::integration::upsert::{UpsertMode, UpsertPayload, check_call, named, run};
+use crate::graphql::integration::upsert::{UpsertMode, UpsertPayload, check_call, keys_named, named, run};
 use crate::graphql::platform::org::USER;
 use crate::graphql::relay::input_id;
 
@@ -158,13 +158,11 @@ impl OrderUpsertMutation {
         };
         let mode = input.mode.into();
         let hashed = serde_json::to_value(&input).unwrap_or_default();
-        let keys = |f: &dyn Fn(&SalesOrderUpsertRecord) -> Vec<&String>| -> Vec<String> {
-            input.records.iter().flat_map(f).map(|k| k.trim().to_owned()).collect()
-        };
-        let customers = keys(&|r| r.customer_external_id.iter().collect());
-        let contacts = keys(&|r| r.contact_external_id.iter().collect());
-        let products =
-            keys(&|r| r.lines.iter().flatten().filter_map(|l| l.product_external_id.as_ref()).collect::<Vec<_>>());
+        let customers = keys_named(&input.records, |r| r.customer_external_id.as_ref());
+        let contacts = keys_named(&input.records, |r| r.contact_external_id.as_ref());
+        let order_lines: Vec<&SalesOrderUpsertLine> =
+            input.records.iter().flat_map(|r| r.lines.iter().flatten()).collect();
+        let products = keys_named(&order_lines, |l| l.product_external_id.as_ref());
         let key_source = source.clone();
         run(
             ctx,

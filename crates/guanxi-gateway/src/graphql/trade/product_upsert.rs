@@ -21,7 +21,9 @@ use uuid::Uuid;
 
 use crate::graphql::context::{author, require};
 use crate::graphql::error::ApiResult;
-use crate::graphql::integration::upsert::{UpsertMode, UpsertPayload, check_call, custom_fields, run};
+use crate::graphql::integration::upsert::{
+    UpsertMode, UpsertPayload, check_call, custom_fields, keys_named, named, run,
+};
 use crate::graphql::relay::input_id;
 use crate::graphql::trade::document::TaxRate;
 use crate::graphql::trade::product::{CATEGORY, PriceBreak, ProductKind, ProductOrigin, breaks};
@@ -125,11 +127,8 @@ impl ProductUpsertMutation {
         let (mode, rule) = (input.mode.into(), actor.customer_write_rule());
         let hashed = serde_json::to_value(&input).unwrap_or_default();
         let key_source = source.clone();
-        let named = |f: fn(&PricePolicyUpsertRecord) -> Option<&String>| -> Vec<String> {
-            input.records.iter().filter_map(|r| f(r).map(|k| k.trim().to_owned())).collect()
-        };
-        let (products, customers) =
-            (named(|r| r.product_external_id.as_ref()), named(|r| r.customer_external_id.as_ref()));
+        let products = keys_named(&input.records, |r| r.product_external_id.as_ref());
+        let customers = keys_named(&input.records, |r| r.customer_external_id.as_ref());
         run(
             ctx,
             &actor,
@@ -140,7 +139,7 @@ impl ProductUpsertMutation {
                 Box::pin(async move {
                     let lookup = |kind, keys: Vec<String>| {
                         let (tenant, source) = (author.tenant_id, key_source.clone());
-                        async move { crate::graphql::integration::upsert::named(tx, tenant, (kind, &source), &keys).await }
+                        async move { named(tx, tenant, (kind, &source), &keys).await }
                     };
                     let products = lookup(EntityKind::Product, products).await?;
                     let customers = lookup(EntityKind::Customer, customers).await?;
