@@ -17,7 +17,10 @@ default) send calls of 1,000 records (the API's limit), each keyed by a fresh
   sent unchanged;
 - a quarter of ROWS sales orders of three lines each, naming customers and products by
   key (two lines at the catalogue's price, one at the ERP's): created as drafts, edited,
-  confirmed (each a sale: the customer becomes WON), sent unchanged.
+  confirmed (each a sale: the customer becomes WON), sent unchanged;
+- as many contracts, each with a plan of three installments and naming its customer and
+  order by key: created as drafts, edited, approved as the source signed them (the
+  customer WON, in force from the sign date), sent unchanged.
 
 Prints one JSON line with rows per second, seconds and SQL statements per call for each.
 """
@@ -43,6 +46,7 @@ CONTACTS = f"mutation($i: UpsertContactsInput!) {{ upsertContacts(input: $i) {{ 
 PRODUCTS = f"mutation($i: UpsertProductsInput!) {{ upsertProducts(input: $i) {{ {FIELDS} }} }}"
 POLICIES = f"mutation($i: UpsertPricePoliciesInput!) {{ upsertPricePolicies(input: $i) {{ {FIELDS} }} }}"
 ORDERS = f"mutation($i: UpsertSalesOrdersInput!) {{ upsertSalesOrders(input: $i) {{ {FIELDS} }} }}"
+CONTRACTS = f"mutation($i: UpsertContractsInput!) {{ upsertContracts(input: $i) {{ {FIELDS} }} }}"
 CITIES = ["上海", "北京", "杭州", "苏州", "成都", "武汉", "南京", "深圳"]
 TRADES = ["机械制造", "电子科技", "新材料", "精密仪器", "环保工程", "医疗器械"]
 
@@ -74,6 +78,15 @@ def order(i, terms, status="DRAFT"):
     lines[2]["unitPrice"] = "88.00"
     return {"externalId": f"O{i:07d}", "customerExternalId": f"C{(i * 7) % rows:07d}", "paymentTerms": terms,
             "status": status, "lines": lines}
+
+
+def contract(i, terms, status="DRAFT"):
+    amount = 30_000 + (i % 97) * 300
+    plan = [{"amount": f"{amount // 3}.00", "dueOn": f"2027-0{3 * k + 2}-15", "method": "BANK_TRANSFER"}
+            for k in range(3)]
+    return {"externalId": f"H{i:07d}", "customerExternalId": f"C{(i * 7) % rows:07d}", "orderExternalId": f"O{i:07d}",
+            "title": f"年度供货合同{RUN}-{i}", "amount": f"{amount // 3 * 3}.00", "signedOn": "2027-01-08",
+            "endsOn": "2027-12-31", "paymentTerms": terms, "status": status, "installments": plan}
 
 
 def phase(query, field, make, outcome, count=None):
@@ -117,4 +130,12 @@ report["orders_confirm"] = phase(
     ORDERS, "upsertSalesOrders", lambda i: order(i, "月结60天", "CONFIRMED"), "UPDATED", products)
 report["orders_unchanged"] = phase(
     ORDERS, "upsertSalesOrders", lambda i: order(i, "月结60天", "CONFIRMED"), "UNCHANGED", products)
+report["contracts_create"] = phase(
+    CONTRACTS, "upsertContracts", lambda i: contract(i, "验收后付款"), "CREATED", products)
+report["contracts_update"] = phase(
+    CONTRACTS, "upsertContracts", lambda i: contract(i, "预付30%"), "UPDATED", products)
+report["contracts_approve"] = phase(
+    CONTRACTS, "upsertContracts", lambda i: contract(i, "预付30%", "APPROVED"), "UPDATED", products)
+report["contracts_unchanged"] = phase(
+    CONTRACTS, "upsertContracts", lambda i: contract(i, "预付30%", "APPROVED"), "UNCHANGED", products)
 print(json.dumps(report, ensure_ascii=False))

@@ -1006,6 +1006,297 @@ async fn an_order_upsert_costs_the_same_statements_for_2_or_12_orders() {
     assert!(counts[0].0 > 0, "the statement counter is on: {counts:?}");
 }
 
+const CONTRACTS: &str = "mutation($i: UpsertContractsInput!) { upsertContracts(input: $i) {
+    results { index externalId outcome id userErrors { field code message } }
+    createdCount updatedCount unchangedCount failedCount skippedCount userErrors { code message } } }";
+
+const CONTRACT: &str = "query($id: ID!) { contract(id: $id) { id number status title version approvedAt completedAt
+    voidReason signedOn orderId amount { amount } owner { email } signer { email } externalKeys { source externalId }
+    customer { name status } installments { number status dueOn amount { amount } } } }";
+
+/// A money field's amount.
+fn yuan(money: &Value) -> f64 {
+    money["amount"].as_str().and_then(|a| a.parse().ok()).unwrap_or_else(|| panic!("{money}"))
+}
+
+/// A time field as RFC 3339 in UTC.
+fn instant(at: &Value) -> String {
+    let at = at.as_str().unwrap_or_else(|| panic!("{at}"));
+    chrono::DateTime::parse_from_rfc3339(at).unwrap().with_timezone(&chrono::Utc).to_rfc3339()
+}
+
+async fn upsert_contracts(app: &TestApp, token: &str, input: Value) -> Value {
+    let body = app.gql(Some(token), CONTRACTS, json!({"i": input})).await;
+    let payload = body["data"]["upsertContracts"].clone();
+    assert!(payload.is_object(), "{body}");
+    payload
+}
+
+/// A contract of the demo ERP for `amount` yuan, signed on 2026-01-05, paid in two
+/// equal installments.
+fn erp_contract(key: &str, customer: &str, amount: u32) -> Value {
+    let half = (amount / 2).to_string();
+    json!({"externalId": key, "customerExternalId": customer, "title": format!("{key} 年度供货合同"),
+    "amount": amount.to_string(), "signedOn": "2026-01-05", "endsOn": "2026-12-31",
+    "installments": [
+        {"amount": half, "dueOn": "2026-02-01", "method": "BANK_TRANSFER"},
+        {"amount": half, "dueOn": "2026-06-30"},
+    ]})
+}
+
+#[tokio::test]
+async fn contracts_are_synced_by_key_with_their_plans_and_in_force_as_the_source_says() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let contract = |id: Value| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let body = app.gql(Some(&admin), CONTRACT, json!({"id": id})).await;
+            assert!(body["data"]["contract"].is_object(), "{body}");
+            body["data"]["contract"].clone()
+        }
+    };
+
+    let mut approved = erp_contract("HT-2", "KD0003", 50_000);
+    approved["status"] = json!("APPROVED");
+    approved["signedOn"] = json!("2025-03-01");
+    approved["installments"] = json!([{"amount": "50000", "dueOn": "2025-04-01"}]);
+    let mut short = erp_contract("HT-5", "KD0001", 10_000);
+    short["status"] = json!("APPROVED");
+    short["installments"] = json!([{"amount": "4000", "dueOn": "2026-02-01"}]);
+    let mut early = erp_contract("HT-7", "KD0001", 10_000);
+    early["installments"][0]["dueOn"] = json!("2025-12-01");
+    let first = json!({"source": "kingdee", "records": [
+        erp_contract("HT-1", "KD0001", 120_000),
+        approved,
+        erp_contract("HT-3", "KD-NOPE", 1_000),
+        {"externalId": "HT-4", "customerExternalId": "KD0001"},
+        short,
+        {"externalId": "HT-6", "customerExternalId": "KD0001", "title": "作废合同", "amount": "1", "status": "VOID"},
+        early,
+    ]});
+    let payload = upsert_contracts(&app, &admin, first.clone()).await;
+    assert_eq!(
+        outcomes(&payload),
+        ["CREATED", "CREATED", "FAILED", "FAILED", "FAILED", "FAILED", "FAILED"],
+        "{payload}"
+    );
+    assert_eq!(first_error(&payload, 2), ("customerExternalId".into(), "NOT_FOUND".into()));
+    let fields: Vec<&str> =
+        payload["results"][3]["userErrors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["title", "amount"], "a new contract needs both, each said once: {payload}");
+    assert_eq!(first_error(&payload, 4), ("installments".into(), "INVALID".into()), "the plan must add up");
+    assert_eq!(first_error(&payload, 5), ("voidReason".into(), "REQUIRED".into()));
+    assert_eq!(first_error(&payload, 6), ("installments.0.dueOn".into(), "INVALID".into()), "before the sign date");
+    let ht1 = contract(payload["results"][0]["id"].clone()).await;
+    assert_eq!(ht1["status"], "DRAFT", "{ht1}");
+    assert_eq!(ht1["owner"]["email"], "admin@demo.local", "a new contract is the caller's, as on createContract");
+    assert_eq!(ht1["externalKeys"], json!([{"source": "kingdee", "externalId": "HT-1"}]));
+    assert_eq!(ht1["installments"].as_array().unwrap().len(), 2, "{ht1}");
+    assert!(ht1["number"].as_str().is_some_and(|n| !n.is_empty()), "numbered by the tenant's rule: {ht1}");
+    let ht2 = contract(payload["results"][1]["id"].clone()).await;
+    assert_eq!(ht2["status"], "APPROVED", "{ht2}");
+    assert_eq!(instant(&ht2["approvedAt"]), "2025-02-28T16:00:00+00:00", "in force from its sign date in Shanghai");
+    assert_eq!(ht2["customer"]["status"], "WON", "a contract in force is a sale");
+    assert_eq!(ht2["installments"][0]["status"], "OVERDUE", "{ht2}");
+
+    // The same call again: the written rows are unchanged, nothing bumped.
+    let again = upsert_contracts(&app, &admin, first).await;
+    assert_eq!(outcomes(&again)[..2], ["UNCHANGED", "UNCHANGED"], "{again}");
+    assert_eq!(contract(payload["results"][0]["id"].clone()).await["version"], ht1["version"]);
+
+    // A draft takes a new amount with its plan; a contract in force is locked.
+    let mut edit = erp_contract("HT-1", "KD0001", 130_000);
+    edit["installments"] =
+        json!([{"amount": "30000", "dueOn": "2026-02-01"}, {"amount": "100000", "dueOn": "2026-09-30"}]);
+    let edited = upsert_contracts(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [edit.clone(), {"externalId": "HT-2", "title": "改名"}]}),
+    )
+    .await;
+    assert_eq!(outcomes(&edited), ["UPDATED", "FAILED"], "{edited}");
+    assert_eq!(first_error(&edited, 1), ("status".into(), "ILLEGAL_STATE".into()), "revise it instead");
+    let ht1_after = contract(payload["results"][0]["id"].clone()).await;
+    assert_eq!(yuan(&ht1_after["amount"]), 130_000.0, "{ht1_after}");
+    let plan: Vec<f64> = ht1_after["installments"].as_array().unwrap().iter().map(|i| yuan(&i["amount"])).collect();
+    assert_eq!(plan, [30_000.0, 100_000.0]);
+    assert_eq!(ht1_after["version"], ht1["version"].as_i64().unwrap() + 1, "one write");
+    assert_eq!(contract(payload["results"][1]["id"].clone()).await["title"], ht2["title"]);
+
+    // Recording an approval takes contract.approve: a rep has it not, and a contract waiting
+    // for approval here is decided here.
+    let rep1 = app.login("rep1@demo.local").await;
+    let mut by_rep = erp_contract("HT-8", "KD0002", 20_000);
+    by_rep["status"] = json!("APPROVED");
+    let refused = upsert_contracts(&app, &rep1, json!({"source": "kingdee", "records": [by_rep]})).await;
+    assert_eq!(first_error(&refused, 0), ("status".into(), "FORBIDDEN".into()), "{refused}");
+    let drafted = upsert_contracts(
+        &app,
+        &rep1,
+        json!({"source": "kingdee", "records": [erp_contract("HT-8", "KD0002", 20_000)]}),
+    )
+    .await;
+    assert_eq!(outcomes(&drafted), ["CREATED"], "{drafted}");
+    let ht8 = contract(drafted["results"][0]["id"].clone()).await;
+    let submit =
+        "mutation($i: ContractActionInput!) { submitContract(input: $i) { contract { status } userErrors { code } } }";
+    let body = app.gql(Some(&rep1), submit, json!({"i": {"id": ht8["id"], "expectedVersion": ht8["version"]}})).await;
+    assert_eq!(body["data"]["submitContract"]["contract"]["status"], "PENDING_APPROVAL", "{body}");
+    let mut in_force = erp_contract("HT-8", "KD0002", 20_000);
+    in_force["status"] = json!("APPROVED");
+    let waiting = upsert_contracts(&app, &admin, json!({"source": "kingdee", "records": [in_force]})).await;
+    assert_eq!(first_error(&waiting, 0), ("status".into(), "ILLEGAL_STATE".into()), "{waiting}");
+    let resent = upsert_contracts(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [erp_contract("HT-8", "KD0002", 20_000)]}),
+    )
+    .await;
+    assert_eq!(outcomes(&resent), ["UNCHANGED"], "a waiting contract counts as the draft it was: {resent}");
+
+    // The draft approved in the source, then completed; re-sent as APPROVED it asks nothing.
+    edit["status"] = json!("APPROVED");
+    let now_in_force = upsert_contracts(&app, &admin, json!({"source": "kingdee", "records": [edit]})).await;
+    assert_eq!(outcomes(&now_in_force), ["UPDATED"], "{now_in_force}");
+    let ht1_in_force = contract(payload["results"][0]["id"].clone()).await;
+    assert_eq!(ht1_in_force["status"], "APPROVED");
+    assert_eq!(instant(&ht1_in_force["approvedAt"]), "2026-01-04T16:00:00+00:00");
+    assert_eq!(ht1_in_force["customer"]["status"], "WON");
+    let completed = upsert_contracts(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [{"externalId": "HT-2", "status": "COMPLETED"}]}),
+    )
+    .await;
+    assert_eq!(outcomes(&completed), ["UPDATED"], "{completed}");
+    let ht2_done = contract(payload["results"][1]["id"].clone()).await;
+    assert_eq!(ht2_done["status"], "COMPLETED");
+    assert!(ht2_done["completedAt"].is_string());
+    let resent = upsert_contracts(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [{"externalId": "HT-2", "status": "APPROVED"}]}),
+    )
+    .await;
+    assert_eq!(outcomes(&resent), ["UNCHANGED"], "{resent}");
+
+    // ALL_OR_NOTHING: one bad row, and neither the void nor the new contract is written.
+    let void = json!({"externalId": "HT-1", "status": "VOID", "voidReason": "客户取消合作"});
+    let refused = upsert_contracts(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "mode": "ALL_OR_NOTHING", "records": [
+            void.clone(),
+            erp_contract("HT-9", "KD0004", 8_000),
+            {"externalId": "HT-2", "status": "VOID", "voidReason": "错误"},
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&refused), ["SKIPPED", "SKIPPED", "FAILED"], "{refused}");
+    assert_eq!(first_error(&refused, 2), ("status".into(), "ILLEGAL_STATE".into()), "a completed contract stays");
+    assert_eq!(contract(payload["results"][0]["id"].clone()).await["status"], "APPROVED");
+    let voided = upsert_contracts(&app, &admin, json!({"source": "kingdee", "records": [void]})).await;
+    assert_eq!(outcomes(&voided), ["UPDATED"], "{voided}");
+    let ht1_void = contract(payload["results"][0]["id"].clone()).await;
+    assert_eq!((ht1_void["status"].as_str(), ht1_void["voidReason"].as_str()), (Some("VOID"), Some("客户取消合作")));
+    assert!(ht1_void["installments"].as_array().unwrap().iter().all(|i| i["status"] == "VOID"), "{ht1_void}");
+
+    // Money received holds a contract in force: the source cannot void it.
+    let mut paid = erp_contract("HT-14", "KD0004", 2_000);
+    paid["status"] = json!("APPROVED");
+    let paid = upsert_contracts(&app, &admin, json!({"source": "kingdee", "records": [paid]})).await;
+    assert_eq!(outcomes(&paid), ["CREATED"], "{paid}");
+    let receipt =
+        "mutation($i: CreateReceiptInput!) { createReceipt(input: $i) { receipt { status } userErrors { code } } }";
+    let body = app
+        .gql(
+            Some(&admin),
+            receipt,
+            json!({"i": {"contractId": paid["results"][0]["id"], "receivedOn": "2026-02-10",
+                         "method": "BANK_TRANSFER", "amount": "1000"}}),
+        )
+        .await;
+    assert_eq!(body["data"]["createReceipt"]["receipt"]["status"], "APPROVED", "{body}");
+    let void_paid = json!({"externalId": "HT-14", "status": "VOID", "voidReason": "客户取消合作"});
+    let refused = upsert_contracts(&app, &admin, json!({"source": "kingdee", "records": [void_paid]})).await;
+    assert_eq!(first_error(&refused, 0), ("status".into(), "ILLEGAL_STATE".into()), "{refused}");
+    assert!(refused["results"][0]["userErrors"][0]["message"].as_str().unwrap().contains("received"), "{refused}");
+
+    // A contract names its sales order by key: one of its own customer's.
+    let order =
+        upsert_orders(&app, &admin, json!({"source": "kingdee", "records": [erp_order("SO-C1", "KD0001", 1)]})).await;
+    assert_eq!(outcomes(&order), ["CREATED"], "{order}");
+    let mut signed_for = erp_contract("HT-10", "KD0001", 6_000);
+    signed_for["orderExternalId"] = json!("SO-C1");
+    let mut elsewhere = erp_contract("HT-11", "KD0002", 6_000);
+    elsewhere["orderExternalId"] = json!("SO-C1");
+    let mut signer = erp_contract("HT-12", "KD0001", 6_000);
+    signer["signerId"] = ht1["id"].clone();
+    let linked =
+        upsert_contracts(&app, &admin, json!({"source": "kingdee", "records": [signed_for, elsewhere, signer]})).await;
+    assert_eq!(outcomes(&linked), ["CREATED", "FAILED", "FAILED"], "{linked}");
+    assert_eq!(first_error(&linked, 1), ("orderId".into(), "NOT_FOUND".into()), "another customer's order");
+    assert_eq!(first_error(&linked, 2), ("signerId".into(), "INVALID".into()), "not a user's id");
+    let ht10 = contract(linked["results"][0]["id"].clone()).await;
+    assert_eq!(ht10["orderId"], order["results"][0]["id"], "{ht10}");
+
+    // A rep sees only their own: another rep's customer does not exist for them, nor does
+    // a contract of that customer's, by key.
+    let scoped = upsert_contracts(
+        &app,
+        &rep1,
+        json!({"source": "kingdee", "records": [
+            erp_contract("HT-13", "KD0005", 1_000),
+            {"externalId": "HT-2", "notes": "看看"},
+            {"externalId": "HT-8", "notes": "补充说明"},
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&scoped), ["FAILED", "FAILED", "FAILED"], "{scoped}");
+    assert_eq!(first_error(&scoped, 0), ("customerId".into(), "NOT_FOUND".into()));
+    assert_eq!(first_error(&scoped, 1), ("externalId".into(), "FORBIDDEN".into()));
+    assert_eq!(scoped["results"][1]["id"], Value::Null, "no id of a contract rep1 may not see");
+    assert_eq!(first_error(&scoped, 2), ("status".into(), "ILLEGAL_STATE".into()), "waiting for approval");
+
+    // Another tenant's keys are its own.
+    let other = app.second_tenant("contract-upsert-other").await;
+    let payload =
+        upsert_contracts(&app, &other, json!({"source": "kingdee", "records": [erp_contract("HT-1", "KD0001", 1)]}))
+            .await;
+    assert_eq!(first_error(&payload, 0), ("customerExternalId".into(), "NOT_FOUND".into()), "{payload}");
+}
+
+#[tokio::test]
+async fn a_contract_upsert_costs_the_same_statements_for_2_or_12_contracts() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let call = |prefix: &str, n: u32, terms: &str, status: &str| {
+        let customers = ["KD0001", "KD0002", "KD0003", "KD0004"];
+        let records: Vec<Value> = (0..n)
+            .map(|i| {
+                let mut contract = erp_contract(&format!("{prefix}-{i}"), customers[i as usize % 4], 1_000 * (i + 1));
+                contract["paymentTerms"] = json!(terms);
+                contract["status"] = json!(status);
+                contract
+            })
+            .collect();
+        json!({"query": CONTRACTS, "variables": {"i": {"source": "kingdee", "records": records}}})
+    };
+    let mut counts = Vec::new();
+    for (prefix, n) in [("small", 2), ("large", 12)] {
+        let created = app.post(Some(&admin), &call(prefix, n, "验收后付款", "DRAFT")).await;
+        assert_eq!(created.body["data"]["upsertContracts"]["createdCount"], n, "{}", created.body);
+        let updated = app.post(Some(&admin), &call(prefix, n, "预付30%", "APPROVED")).await;
+        assert_eq!(updated.body["data"]["upsertContracts"]["updatedCount"], n, "{}", updated.body);
+        let unchanged = app.post(Some(&admin), &call(prefix, n, "预付30%", "APPROVED")).await;
+        assert_eq!(unchanged.body["data"]["upsertContracts"]["unchangedCount"], n, "{}", unchanged.body);
+        counts.push((created.statements, updated.statements, unchanged.statements));
+    }
+    assert_eq!(counts[0], counts[1], "statements per call do not grow with its contracts");
+    assert!(counts[0].0 > 0, "the statement counter is on: {counts:?}");
+}
+
 const INTERACTIONS: &str = "mutation($i: UpsertInteractionsInput!) { upsertInteractions(input: $i) {
     results { index externalId outcome id userErrors { field code message } }
     createdCount updatedCount unchangedCount failedCount skippedCount userErrors { code message } } }";

@@ -208,6 +208,41 @@ pub fn check_revision(
     Ok(())
 }
 
+/// The status a synced contract (`upsertContracts`) ends in when its source says `asked`
+/// (DRAFT, APPROVED, COMPLETED or VOID; `None` keeps the stored one, or DRAFT for a new
+/// contract). The source is the system of record for what it sends as APPROVED: a contract
+/// signed into force there. A new contract may start in any of the four, a stored one moves
+/// only as the state machine allows; one completed since counts as APPROVED, and one that
+/// waits for approval, was rejected or withdrawn here counts as DRAFT, so a source
+/// re-sending what it sent before asks for nothing.
+pub fn synced_status(
+    stored: Option<ContractStatus>,
+    asked: Option<ContractStatus>,
+) -> Result<ContractStatus, FieldError> {
+    use ContractStatus as S;
+    if let Some(asked) = asked.filter(|a| !matches!(a, S::Draft | S::Approved | S::Completed | S::Void)) {
+        let message = format!("a synced contract is DRAFT, APPROVED, COMPLETED or VOID, not {}", asked.as_str());
+        return Err(FieldError::new("status", ErrorCode::Invalid, message));
+    }
+    let Some(stored) = stored else { return Ok(asked.unwrap_or(S::Draft)) };
+    let open = matches!(stored, S::Draft | S::Rejected | S::Withdrawn);
+    let refused = |why: String| Err(FieldError::new("status", ErrorCode::IllegalState, why));
+    match asked {
+        None => Ok(stored),
+        Some(asked) if asked == stored => Ok(stored),
+        Some(S::Draft) if open || stored == S::PendingApproval => Ok(stored),
+        Some(S::Approved) if stored == S::Completed => Ok(stored),
+        Some(asked @ (S::Approved | S::Completed)) if open => Ok(asked),
+        Some(S::Completed) if stored == S::Approved => Ok(S::Completed),
+        Some(S::Void) if open || stored == S::Approved => Ok(S::Void),
+        Some(_) if stored == S::PendingApproval => {
+            refused("the contract waits for approval here; decide or withdraw it first".to_owned())
+        }
+        Some(_) if stored == S::Superseded => refused("this revision was replaced by a later one".to_owned()),
+        Some(asked) => refused(format!("a contract that is {} cannot become {}", stored.label_zh(), asked.label_zh())),
+    }
+}
+
 /// The contract status an approval request's outcome leads to.
 pub fn after_approval(outcome: RequestStatus) -> ContractStatus {
     match outcome {
@@ -263,6 +298,32 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             deleted_at: None,
+        }
+    }
+
+    #[test]
+    fn a_synced_status_follows_the_state_machine() {
+        use ContractStatus as S;
+        let cases = [
+            (None, None, Some(S::Draft)),
+            (None, Some(S::Approved), Some(S::Approved)),
+            (None, Some(S::Completed), Some(S::Completed)),
+            (None, Some(S::PendingApproval), None),
+            (Some(S::Draft), Some(S::Approved), Some(S::Approved)),
+            (Some(S::Rejected), Some(S::Draft), Some(S::Rejected)),
+            (Some(S::PendingApproval), Some(S::Draft), Some(S::PendingApproval)),
+            (Some(S::PendingApproval), Some(S::Approved), None),
+            (Some(S::Approved), Some(S::Draft), None),
+            (Some(S::Approved), Some(S::Completed), Some(S::Completed)),
+            (Some(S::Completed), Some(S::Approved), Some(S::Completed)),
+            (Some(S::Completed), Some(S::Void), None),
+            (Some(S::Approved), Some(S::Void), Some(S::Void)),
+            (Some(S::Void), Some(S::Approved), None),
+            (Some(S::Void), None, Some(S::Void)),
+            (Some(S::Superseded), Some(S::Approved), None),
+        ];
+        for (stored, asked, expected) in cases {
+            assert_eq!(synced_status(stored, asked).ok(), expected, "{stored:?} {asked:?}");
         }
     }
 

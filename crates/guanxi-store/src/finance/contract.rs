@@ -19,8 +19,8 @@ use guanxi_domain::trade::money::{Places, TaxMode, from_e4, to_e4};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -391,26 +391,37 @@ pub(super) async fn insert_plan<C: ConnectionTrait>(
     plan: &[InstallmentDraft],
     default_remind: u16,
 ) -> StoreResult<()> {
-    if plan.is_empty() {
-        return Ok(());
-    }
+    insert_plans(conn, tenant, &[(contract, plan)], default_remind).await
+}
+
+/// The plans of any number of contracts, in multi-row inserts.
+pub(super) async fn insert_plans<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    plans: &[(ContractId, &[InstallmentDraft])],
+    default_remind: u16,
+) -> StoreResult<()> {
     let now = Utc::now();
-    let rows = plan.iter().enumerate().map(|(i, d)| installment::ActiveModel {
-        tenant_id: Set(tenant.uuid()),
-        id: Set(InstallmentId::new().uuid()),
-        contract_id: Set(contract.uuid()),
-        seq: Set(i32::try_from(i + 1).unwrap_or(i32::MAX)),
-        amount_e4: Set(to_e4(d.amount)),
-        due_on: Set(d.due_on),
-        method: Set(d.method.map(|m| m.as_str().to_owned())),
-        remind_days: Set(i32::from(d.remind_days.unwrap_or(default_remind))),
-        received_e4: Set(0),
-        void: Set(false),
-        note: Set(d.note.clone()),
-        created_at: Set(now),
-        updated_at: Set(now),
-    });
-    installment::Entity::insert_many(rows).exec(conn).await?;
+    let rows: Vec<installment::ActiveModel> = plans
+        .iter()
+        .flat_map(|(contract, plan)| plan.iter().enumerate().map(move |(i, d)| (*contract, i, d)))
+        .map(|(contract, i, d)| installment::ActiveModel {
+            tenant_id: Set(tenant.uuid()),
+            id: Set(InstallmentId::new().uuid()),
+            contract_id: Set(contract.uuid()),
+            seq: Set(i32::try_from(i + 1).unwrap_or(i32::MAX)),
+            amount_e4: Set(to_e4(d.amount)),
+            due_on: Set(d.due_on),
+            method: Set(d.method.map(|m| m.as_str().to_owned())),
+            remind_days: Set(i32::from(d.remind_days.unwrap_or(default_remind))),
+            received_e4: Set(0),
+            void: Set(false),
+            note: Set(d.note.clone()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .collect();
+    crate::insert_chunked(conn, rows).await?;
     Ok(())
 }
 
@@ -522,7 +533,7 @@ pub async fn update<C: ConnectionTrait>(
     Ok(after)
 }
 
-fn described_changes(before: &ContractFields, after: &ContractFields) -> ChangeSet {
+pub(super) fn described_changes(before: &ContractFields, after: &ContractFields) -> ChangeSet {
     ChangeSet::new()
         .field("title", &before.title, &after.title)
         .field("amount", before.amount, after.amount)
@@ -634,6 +645,55 @@ pub async fn follow<C: ConnectionTrait>(
     Ok(after)
 }
 
+/// What keeps each of some contracts in force from being completed or voided: a revision
+/// under way, or receipts waiting for approval. Two statements for any number.
+pub(super) async fn held_open<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    ids: &[Uuid],
+) -> StoreResult<std::collections::HashMap<Uuid, String>> {
+    let mut held = std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(held);
+    }
+    let open =
+        [ContractStatus::Draft, ContractStatus::PendingApproval, ContractStatus::Rejected, ContractStatus::Withdrawn];
+    let revisions: Vec<(Option<Uuid>, i32)> = Contracts::live(conn.get_database_backend(), tenant, OrApprover::ALL)
+        .select_only()
+        .column(contract::Column::RevisesId)
+        .column(contract::Column::Revision)
+        .filter(contract::Column::RevisesId.is_in(ids.to_vec()))
+        .filter(contract::Column::Status.is_in(open.map(ContractStatus::as_str)))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    for (revised, revision) in revisions {
+        if let Some(revised) = revised {
+            let why = format!("revision {revision} of this contract is under way: decide or delete it first");
+            held.insert(revised, why);
+        }
+    }
+    let waiting: Vec<(Uuid, i64)> = crate::entity::receipt::Entity::find()
+        .select_only()
+        .column(crate::entity::receipt::Column::ContractId)
+        .column_as(Expr::col(crate::entity::receipt::Column::Id).count(), "n")
+        .filter(crate::entity::receipt::Column::TenantId.eq(tenant.uuid()))
+        .filter(crate::entity::receipt::Column::ContractId.is_in(ids.to_vec()))
+        .filter(
+            crate::entity::receipt::Column::Status
+                .eq(guanxi_domain::finance::receivable::ReceiptStatus::PendingApproval.as_str()),
+        )
+        .group_by(crate::entity::receipt::Column::ContractId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    for (contract, n) in waiting {
+        held.entry(contract)
+            .or_insert_with(|| format!("{n} receipt(s) of this contract wait for approval: decide them first"));
+    }
+    Ok(held)
+}
+
 /// Completes an approved contract, or voids one with a reason.
 pub async fn close<C: ConnectionTrait>(
     conn: &C,
@@ -645,28 +705,8 @@ pub async fn close<C: ConnectionTrait>(
     let tenant = author.tenant_id;
     let before = repo::live_current::<Contracts, C>(conn, tenant, scope, id, expected_version).await?;
     let status = before.after(action)?;
-    if let Some(revision) = super::revision::under_way(conn, tenant, id).await? {
-        return Err(StoreError::rejected(
-            "id",
-            ErrorCode::IllegalState,
-            format!("revision {} of this contract is under way: decide or delete it first", revision.revision),
-        ));
-    }
-    let waiting = crate::entity::receipt::Entity::find()
-        .filter(crate::entity::receipt::Column::TenantId.eq(tenant.uuid()))
-        .filter(crate::entity::receipt::Column::ContractId.eq(id))
-        .filter(
-            crate::entity::receipt::Column::Status
-                .eq(guanxi_domain::finance::receivable::ReceiptStatus::PendingApproval.as_str()),
-        )
-        .count(conn)
-        .await?;
-    if waiting > 0 {
-        return Err(StoreError::rejected(
-            "id",
-            ErrorCode::IllegalState,
-            format!("{waiting} receipt(s) of this contract wait for approval: decide them first"),
-        ));
+    if let Some(why) = held_open(conn, tenant, &[id]).await?.remove(&id) {
+        return Err(StoreError::rejected("id", ErrorCode::IllegalState, why));
     }
     let now = Utc::now();
     let mut update = contract::Entity::update_many().col_expr(contract::Column::Status, Expr::value(status.as_str()));

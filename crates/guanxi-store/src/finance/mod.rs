@@ -137,6 +137,7 @@ pub mod commission;
 pub mod commission_run;
 pub mod commission_statement;
 pub mod contract;
+pub mod contract_upsert;
 pub mod decide;
 pub mod invoice;
 pub mod receivable;

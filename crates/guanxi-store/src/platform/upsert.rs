@@ -92,6 +92,38 @@ pub fn outcome(stored: Option<Uuid>, changed: bool) -> (Outcome, Uuid) {
     }
 }
 
+/// What the kit needs of a row's plan in a document kind's upsert (orders, contracts).
+pub trait RowPlan {
+    /// The stored record the row names, if any.
+    fn stored_id(&self) -> Option<Uuid>;
+    /// Whether the row changes anything.
+    fn changed(&self) -> bool;
+    /// Places the plan at its row, with the id of the record it writes.
+    fn place(&mut self, row: usize, id: Uuid);
+}
+
+/// Answers each row from its plan, in order: a refused plan fails the row, and an
+/// unchanged record is answered and dropped. The rest come back placed at their rows with
+/// their records' ids (a new record's fresh), for the checks against the tenant and the
+/// write.
+pub fn answer<P: RowPlan>(
+    keys: Vec<String>,
+    plans: impl IntoIterator<Item = Result<P, Invalid>>,
+) -> (Vec<RowResult>, Vec<P>) {
+    let mut results: Vec<RowResult> = Vec::with_capacity(keys.len());
+    let mut planned = Vec::new();
+    for (index, (key, plan)) in keys.into_iter().zip(plans).enumerate() {
+        let Some(mut p) = admit(&mut results, &key, plan) else { continue };
+        let (outcome, id) = outcome(p.stored_id(), p.changed());
+        results.push(RowResult::done(key, outcome, id));
+        if outcome != Outcome::Unchanged {
+            p.place(index, id);
+            planned.push(p);
+        }
+    }
+    (results, planned)
+}
+
 /// Ends a call's checks: the refused rows fail and `ALL_OR_NOTHING` settles the call.
 /// Returns the failed rows when anything is left to write, `None` when nothing is.
 pub fn conclude(mode: Mode, results: &mut [RowResult], refused: Vec<(usize, Invalid)>) -> Option<HashSet<usize>> {

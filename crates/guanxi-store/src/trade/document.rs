@@ -155,6 +155,146 @@ pub async fn check_links<C: ConnectionTrait>(
     Ok(customer)
 }
 
+/// One row of a document kind's bulk upsert (orders, contracts): its key, the customer it
+/// names (by id or by its key, or why it names none it could), and what it sets (or the
+/// errors of its references and shapes).
+pub struct UpsertRow<P> {
+    pub external_id: String,
+    pub customer: Option<Result<CustomerId, guanxi_domain::Invalid>>,
+    pub patch: Result<P, guanxi_domain::Invalid>,
+}
+
+/// A row whose key and customer are read, waiting for the call's reads.
+pub struct Named<T, P> {
+    pub stored: Option<T>,
+    pub customer: CustomerId,
+    pub patch: P,
+}
+
+/// Each row's stored document as the staged keys name it (`decode`d), with its customer:
+/// a new document needs the one its row names, a stored one stays with its own.
+pub fn name_rows<M, T, P>(
+    staged: &crate::platform::upsert::Staged<M>,
+    (label, deleted): (&str, fn(&M) -> bool),
+    rows: Vec<UpsertRow<P>>,
+    decode: impl Fn(&M) -> StoreResult<T>,
+    customer_of: impl Fn(&T) -> CustomerId,
+) -> StoreResult<Vec<Result<Named<T, P>, guanxi_domain::Invalid>>> {
+    use guanxi_domain::{FieldError, Invalid};
+    let keys: Vec<&str> = rows.iter().map(|r| r.external_id.as_str()).collect();
+    let repeats = guanxi_domain::platform::upsert::repeats(&keys);
+    let mut named = Vec::with_capacity(rows.len());
+    for (row, repeat) in rows.into_iter().zip(repeats) {
+        let stored = match staged.read((&row.external_id, repeat), (deleted, label), &decode)? {
+            Ok(stored) => stored,
+            Err(invalid) => {
+                named.push(Err(invalid));
+                continue;
+            }
+        };
+        let mut invalid = Invalid::default();
+        let customer = match (stored.as_ref().map(&customer_of), row.customer) {
+            (_, Some(Err(e))) => {
+                invalid.0.extend(e.0);
+                None
+            }
+            (Some(own), Some(Ok(c))) if c != own => {
+                let message = format!("a {label} stays with its customer");
+                invalid.push(FieldError::new("customerId", ErrorCode::IllegalState, message));
+                None
+            }
+            (Some(own), _) => Some(own),
+            (None, Some(Ok(c))) => Some(c),
+            (None, None) => {
+                let message = format!("a new {label} needs its customer: customerId or customerExternalId");
+                invalid.push(FieldError::new("customerId", ErrorCode::Required, message));
+                None
+            }
+        };
+        let patch = row.patch.map_err(|e| invalid.0.extend(e.0)).ok();
+        named.push(match (customer, patch) {
+            (Some(customer), Some(patch)) if invalid.is_empty() => Ok(Named { stored, customer, patch }),
+            _ => Err(invalid),
+        });
+    }
+    Ok(named)
+}
+
+/// The live customers the named rows' documents belong to that `rule` admits (one
+/// statement), by id.
+pub async fn customers_of<C: ConnectionTrait, T, P>(
+    conn: &C,
+    tenant: TenantId,
+    rule: guanxi_domain::platform::access::CustomerRule,
+    named: &[&Named<T, P>],
+) -> StoreResult<std::collections::HashMap<Uuid, guanxi_domain::customers::customer::Customer>> {
+    let mut ids: Vec<Uuid> = named.iter().map(|n| n.customer.uuid()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let found = crate::customers::customer::by_ids(conn, tenant, rule, &ids).await?;
+    Ok(found.into_iter().map(|c| (c.id.uuid(), c)).collect())
+}
+
+/// The links one row of a bulk upsert gives its document that the stored document does
+/// not have (every one of a new document's).
+pub struct NewLinks {
+    pub row: usize,
+    pub customer: CustomerId,
+    pub contact: Option<Uuid>,
+    pub deal: Option<Uuid>,
+    /// The users it names (its owner, a contract's signer), by field.
+    pub users: Vec<(&'static str, Uuid)>,
+}
+
+/// The rows of a bulk upsert whose new links are refused, one statement per kind for the
+/// whole call: a contact or deal must be a live one of the document's customer that the
+/// writer sees, a user an active one.
+pub async fn refused_links<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    scopes: LinkScopes,
+    rows: &[NewLinks],
+) -> StoreResult<Vec<(usize, guanxi_domain::Invalid)>> {
+    use guanxi_domain::{FieldError, Invalid};
+    use std::collections::{HashMap, HashSet};
+    let contacts: Vec<Uuid> = rows.iter().filter_map(|r| r.contact).collect();
+    let deals: Vec<Uuid> = rows.iter().filter_map(|r| r.deal).collect();
+    let users: Vec<Uuid> = rows.iter().flat_map(|r| r.users.iter().map(|(_, u)| *u)).collect();
+    let mut customer_of: HashMap<Uuid, CustomerId> = HashMap::new();
+    if !contacts.is_empty() {
+        let found = crate::customers::contact::by_ids(conn, tenant, scopes.contacts, &contacts).await?;
+        customer_of.extend(found.into_iter().map(|c| (c.id.uuid(), c.customer_id)));
+    }
+    if !deals.is_empty() {
+        let found = crate::sales::opportunity::by_ids(conn, tenant, scopes.deals, &deals).await?;
+        customer_of.extend(found.into_iter().map(|d| (d.id.uuid(), d.customer_id)));
+    }
+    let active: HashSet<Uuid> = match users.is_empty() {
+        true => HashSet::new(),
+        false => crate::platform::user::active_ids(conn, tenant, users).await?.into_iter().collect(),
+    };
+    let mut refused = Vec::new();
+    for r in rows {
+        let of_customer = |id: Option<Uuid>| id.is_none_or(|id| customer_of.get(&id) == Some(&r.customer));
+        let mut invalid = Invalid::default();
+        if !of_customer(r.contact) {
+            invalid.push(FieldError::new("contactId", ErrorCode::NotFound, "no such contact of the customer"));
+        }
+        if !of_customer(r.deal) {
+            invalid.push(FieldError::new("opportunityId", ErrorCode::NotFound, "no such deal of the customer"));
+        }
+        for (field, user) in &r.users {
+            if !active.contains(user) {
+                invalid.push(FieldError::new(*field, ErrorCode::NotFound, "no such active user"));
+            }
+        }
+        if !invalid.is_empty() {
+            refused.push((r.row, invalid));
+        }
+    }
+    Ok(refused)
+}
+
 /// `update` setting the header's columns.
 pub fn header_update<E: EntityTrait>(update: UpdateMany<E>, header: &HeaderInput) -> UpdateMany<E> {
     let column = Alias::new;

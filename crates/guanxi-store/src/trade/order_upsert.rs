@@ -12,14 +12,14 @@
 //! active owner, priced and checked lines, only a draft edited, the state machine, the
 //! discount threshold for a confirmation, and a reason for a cancellation.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use guanxi_domain::customers::customer::{Customer, shanghai_date};
 use guanxi_domain::entity::OwnerAndCustomer;
 use guanxi_domain::ids::{ContactId, CustomerId, OpportunityId, ProductId, QuoteId, UserId};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
-use guanxi_domain::platform::upsert::{self, Mode, Outcome, RowResult};
+use guanxi_domain::platform::upsert::{Mode, RowResult};
 use guanxi_domain::trade::document::{
     DocumentHeader, Line, LineDraft, Order, OrderStatus, OrderTerms, Quote, synced_status,
 };
@@ -34,7 +34,7 @@ use crate::error::StoreResult;
 use crate::platform::audit::{self, Author};
 use crate::platform::upsert as upsert_kit;
 use crate::platform::{external_key, sequence, tenant};
-use crate::trade::document::{HeaderInput, LinkScopes, described};
+use crate::trade::document::{HeaderInput, LinkScopes, NewLinks, customers_of, described, name_rows, refused_links};
 use crate::trade::lines::{self, LineInput, Parent};
 use crate::trade::order::{self, ENTITY, Orders};
 use crate::trade::pricing::{self, Catalogue};
@@ -65,13 +65,10 @@ pub struct OrderPatch {
     pub cancel_reason: Option<String>,
 }
 
-pub struct UpsertRow {
-    pub external_id: String,
-    /// The customer the row names (by id or by its key), or why it names none it could.
-    pub customer: Option<Result<CustomerId, Invalid>>,
-    /// The rest, or the errors of its references and shapes.
-    pub patch: Result<OrderPatch, Invalid>,
-}
+/// One row of an upsert call.
+pub type UpsertRow = crate::trade::document::UpsertRow<OrderPatch>;
+
+type Named = crate::trade::document::Named<(row::Model, Order), OrderPatch>;
 
 /// What the caller may do.
 #[derive(Clone, Copy, Debug)]
@@ -82,13 +79,6 @@ pub struct Rules {
     pub links: LinkScopes,
     /// Whether the caller confirms orders past the discount threshold (`quote.approve`).
     pub may_approve: bool,
-}
-
-/// A row whose key and customer are read, waiting for the call's reads.
-struct Named {
-    stored: Option<(row::Model, Order)>,
-    customer: CustomerId,
-    patch: OrderPatch,
 }
 
 struct Planned {
@@ -119,6 +109,20 @@ impl Planned {
     }
 }
 
+impl upsert_kit::RowPlan for Planned {
+    fn stored_id(&self) -> Option<Uuid> {
+        self.before.as_ref().map(|(m, _)| m.id)
+    }
+
+    fn changed(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
+    fn place(&mut self, row: usize, id: Uuid) {
+        (self.row, self.id) = (row, id);
+    }
+}
+
 /// What the call read for its rows' plans.
 struct Reads {
     customers: HashMap<Uuid, Customer>,
@@ -139,66 +143,19 @@ pub async fn upsert<C: ConnectionTrait>(
     let tenant = author.tenant_id;
     let keys: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
     let staged = upsert_kit::stage::<Orders, _>(conn, tenant, rules.orders, (ENTITY, source), &keys, |m| m.id).await?;
-    let mut named: Vec<Result<Named, Invalid>> = Vec::with_capacity(rows.len());
-    for (row, repeat) in rows.into_iter().zip(upsert::repeats(&keys)) {
-        let stored = staged.read((&row.external_id, repeat), (|m| m.deleted_at.is_some(), "sales order"), |m| {
-            Ok((m.clone(), order::to_domain(m.clone())?))
-        })?;
-        named.push(stored.and_then(|stored| name(stored, row.customer, row.patch)));
-    }
-    let reads = read(conn, author, rules, &named).await?;
+    let decode = |m: &row::Model| Ok((m.clone(), order::to_domain(m.clone())?));
+    let deleted: fn(&row::Model) -> bool = |m| m.deleted_at.is_some();
+    let named = name_rows(&staged, ("sales order", deleted), rows, decode, |(_, o)| o.header.customer_id)?;
+    let mut reads = read(conn, author, rules, &named).await?;
 
-    let mut results: Vec<RowResult> = Vec::with_capacity(keys.len());
-    let mut planned: Vec<Planned> = Vec::new();
-    let mut reads = reads;
-    for (index, (key, named)) in keys.into_iter().zip(named).enumerate() {
-        let plan = named.and_then(|named| plan(author, rules, &mut reads, named));
-        let Some(mut p) = upsert_kit::admit(&mut results, &key, plan) else { continue };
-        let (outcome, id) = upsert_kit::outcome(p.before.as_ref().map(|(m, _)| m.id), !p.changes.is_empty());
-        results.push(RowResult::done(key, outcome, id));
-        if outcome != Outcome::Unchanged {
-            (p.row, p.id) = (index, id);
-            planned.push(p);
-        }
-    }
+    let plans = named.into_iter().map(|named| named.and_then(|named| plan(author, rules, &mut reads, named)));
+    let (mut results, mut planned) = upsert_kit::answer(keys, plans);
 
     let refused = check_links(conn, author, rules, &planned).await?;
     let Some(failed) = upsert_kit::conclude(mode, &mut results, refused) else { return Ok(results) };
     planned.retain(|p| !failed.contains(&p.row));
     write(conn, author, (source, &reads.settings), &results, planned).await?;
     Ok(results)
-}
-
-/// A row's stored order and customer: a new order needs its customer, a stored one stays
-/// with its own.
-fn name(
-    stored: Option<(row::Model, Order)>,
-    customer: Option<Result<CustomerId, Invalid>>,
-    patch: Result<OrderPatch, Invalid>,
-) -> Result<Named, Invalid> {
-    let mut invalid = Invalid::default();
-    let customer = match (&stored, customer) {
-        (_, Some(Err(e))) => {
-            invalid.0.extend(e.0);
-            None
-        }
-        (Some((_, o)), Some(Ok(c))) if c != o.header.customer_id => {
-            invalid.push(FieldError::new("customerId", ErrorCode::IllegalState, "an order stays with its customer"));
-            None
-        }
-        (Some((_, o)), _) => Some(o.header.customer_id),
-        (None, Some(Ok(c))) => Some(c),
-        (None, None) => {
-            let message = "a new order needs its customer: customerId or customerExternalId";
-            invalid.push(FieldError::new("customerId", ErrorCode::Required, message));
-            None
-        }
-    };
-    let patch = patch.map_err(|e| invalid.0.extend(e.0)).ok();
-    match (customer, patch) {
-        (Some(customer), Some(patch)) if invalid.is_empty() => Ok(Named { stored, customer, patch }),
-        _ => Err(invalid),
-    }
 }
 
 /// The call's reads, one statement each: the customers (through the caller's scope), the
@@ -212,15 +169,7 @@ async fn read<C: ConnectionTrait>(
 ) -> StoreResult<Reads> {
     let tenant = author.tenant_id;
     let named: Vec<&Named> = named.iter().flatten().collect();
-    let mut ids: Vec<Uuid> = named.iter().map(|n| n.customer.uuid()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let customers: HashMap<Uuid, Customer> =
-        crate::customers::customer::by_ids(conn, tenant, rules.orders.customer, &ids)
-            .await?
-            .into_iter()
-            .map(|c| (c.id.uuid(), c))
-            .collect();
+    let customers = customers_of(conn, tenant, rules.orders.customer, &named).await?;
     let parents: Vec<Parent> =
         named.iter().filter_map(|n| n.stored.as_ref()).map(|(m, _)| Parent::Order(m.id)).collect();
     let lines = lines::of(conn, tenant, &parents).await?;
@@ -424,14 +373,18 @@ fn check_threshold(rules: Rules, reads: &Reads, p: &Planned) -> Result<(), Inval
 
 /// The contact, deal and owner a row gives its order that the stored order does not have
 /// (every one of a new order's).
-fn new_links(p: &Planned) -> [Option<Uuid>; 3] {
-    let links = |h: (Option<ContactId>, Option<OpportunityId>, Option<UserId>)| {
-        [h.0.map(ContactId::uuid), h.1.map(OpportunityId::uuid), h.2.map(UserId::uuid)]
-    };
-    let after = links((p.header.contact_id, p.header.opportunity_id, p.header.owner_id));
-    let before =
-        p.before.as_ref().map(|(_, o)| links((o.header.contact_id, o.header.opportunity_id, o.header.owner_id)));
-    std::array::from_fn(|i| after[i].filter(|id| before.is_none_or(|b| b[i] != Some(*id))))
+fn new_links(p: &Planned) -> NewLinks {
+    let h = &p.header;
+    let before = p.before.as_ref().map(|(_, o)| &o.header);
+    let new = |after: Option<Uuid>, stored: Option<Option<Uuid>>| after.filter(|id| stored != Some(Some(*id)));
+    let owner = new(h.owner_id.map(UserId::uuid), before.map(|b| b.owner_id.map(UserId::uuid)));
+    NewLinks {
+        row: p.row,
+        customer: h.customer_id,
+        contact: new(h.contact_id.map(ContactId::uuid), before.map(|b| b.contact_id.map(ContactId::uuid))),
+        deal: new(h.opportunity_id.map(OpportunityId::uuid), before.map(|b| b.opportunity_id.map(OpportunityId::uuid))),
+        users: owner.map(|o| ("ownerId", o)).into_iter().collect(),
+    }
 }
 
 /// The links the rows set, one statement per kind: live contacts and deals of the order's
@@ -442,41 +395,8 @@ async fn check_links<C: ConnectionTrait>(
     rules: Rules,
     planned: &[Planned],
 ) -> StoreResult<Vec<(usize, Invalid)>> {
-    let tenant = author.tenant_id;
-    let ids = |slot: usize| -> Vec<Uuid> { planned.iter().filter_map(|p| new_links(p)[slot]).collect() };
-    let (contacts, deals, owners) = (ids(0), ids(1), ids(2));
-    let mut customer_of: HashMap<Uuid, CustomerId> = HashMap::new();
-    if !contacts.is_empty() {
-        let found = crate::customers::contact::by_ids(conn, tenant, rules.links.contacts, &contacts).await?;
-        customer_of.extend(found.into_iter().map(|c| (c.id.uuid(), c.customer_id)));
-    }
-    if !deals.is_empty() {
-        let found = crate::sales::opportunity::by_ids(conn, tenant, rules.links.deals, &deals).await?;
-        customer_of.extend(found.into_iter().map(|d| (d.id.uuid(), d.customer_id)));
-    }
-    let active: HashSet<Uuid> = match owners.is_empty() {
-        true => HashSet::new(),
-        false => crate::platform::user::active_ids(conn, tenant, owners).await?.into_iter().collect(),
-    };
-    let mut refused = Vec::new();
-    for p in planned {
-        let [contact, deal, owner] = new_links(p);
-        let of_customer = |id: Option<Uuid>| id.is_none_or(|id| customer_of.get(&id) == Some(&p.header.customer_id));
-        let mut invalid = Invalid::default();
-        if !of_customer(contact) {
-            invalid.push(FieldError::new("contactId", ErrorCode::NotFound, "no such contact of the customer"));
-        }
-        if !of_customer(deal) {
-            invalid.push(FieldError::new("opportunityId", ErrorCode::NotFound, "no such deal of the customer"));
-        }
-        if owner.is_some_and(|u| !active.contains(&u)) {
-            invalid.push(FieldError::new("ownerId", ErrorCode::NotFound, "no such active user"));
-        }
-        if !invalid.is_empty() {
-            refused.push((p.row, invalid));
-        }
-    }
-    Ok(refused)
+    let rows: Vec<NewLinks> = planned.iter().map(new_links).collect();
+    refused_links(conn, author.tenant_id, rules.links, &rows).await
 }
 
 /// The status columns of an order entering `status` at `now`.

@@ -61,7 +61,7 @@ pub fn contract_report_scope(actor: &Actor) -> OrApprover {
     OrApprover { rules: EntityKind::contract_rules(actor), approver: None }
 }
 
-fn links(actor: &Actor) -> ContractLinks {
+pub(crate) fn contract_links(actor: &Actor) -> ContractLinks {
     ContractLinks {
         links: crate::graphql::trade::document::links(actor),
         quotes: EntityKind::quote_rules(actor),
@@ -272,6 +272,14 @@ impl Contract {
     async fn attachment_ids(&self) -> Vec<ID> {
         self.0.fields.attachments.iter().map(|a| global_id(EntityKind::Attachment.name(), *a)).collect()
     }
+    /// The keys other systems know this contract by (`upsertContracts`).
+    async fn external_keys(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::integration::upsert::ExternalKey>> {
+        crate::graphql::integration::upsert::external_keys(ctx, EntityKind::Contract, self.0.id.uuid()).await
+    }
+
     async fn external_id(&self) -> Option<&str> {
         self.0.fields.external_id.as_deref()
     }
@@ -714,7 +722,7 @@ impl ContractMutation {
         let author = crate::graphql::context::author(ctx, &actor);
         let scope = contract_scope(&actor);
         let tenant = actor.tenant_id;
-        let new = NewContract { fields, plan, links: links(&actor) };
+        let new = NewContract { fields, plan, links: contract_links(&actor) };
         let idempotent = Idempotent::new(&actor, "createContract", input.idempotency_key.as_deref(), &input);
         let result = write(
             ctx,
@@ -739,7 +747,7 @@ impl ContractMutation {
             Ok(v) => v,
             Err(errors) => return Ok(Err(errors).into()),
         };
-        let edit = ContractEdit { fields, plan, links: links(&actor.writing()) };
+        let edit = ContractEdit { fields, plan, links: contract_links(&actor.writing()) };
         let version = input.expected_version;
         write_by_id(
             ctx,

@@ -16,6 +16,7 @@ pub mod approval;
 pub mod commission;
 pub mod commission_statement;
 pub mod contract;
+pub mod contract_upsert;
 pub mod invoice;
 pub mod receivable;
 
@@ -74,6 +75,7 @@ pub struct FinanceQuery(
 pub struct FinanceMutation(
     approval::ApprovalMutation,
     contract::ContractMutation,
+    contract_upsert::ContractUpsertMutation,
     receivable::ReceivableMutation,
     invoice::InvoiceMutation,
     commission::CommissionPlanMutation,

@@ -140,6 +140,20 @@ pub(crate) async fn named(
     external_key::lookup(tx, tenant, kind, source, keys.iter().map(String::as_str)).await
 }
 
+/// The records each `(kind, keys)` names in `source`: one statement per kind.
+pub(crate) async fn named_each<const N: usize>(
+    tx: &DatabaseTransaction,
+    tenant: guanxi_domain::ids::TenantId,
+    source: &str,
+    wanted: [(EntityKind, Vec<String>); N],
+) -> guanxi_store::StoreResult<[std::collections::HashMap<String, Uuid>; N]> {
+    let mut found: [std::collections::HashMap<String, Uuid>; N] = std::array::from_fn(|_| Default::default());
+    for (slot, (kind, keys)) in found.iter_mut().zip(wanted) {
+        *slot = named(tx, tenant, (kind, source), &keys).await?;
+    }
+    Ok(found)
+}
+
 /// Runs a call's upsert in the tenant's write transaction. With an idempotency key the
 /// results are saved, and a retry with the same input answers them again.
 pub(crate) async fn run<F>(

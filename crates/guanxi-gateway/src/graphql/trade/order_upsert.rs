@@ -20,10 +20,10 @@ use uuid::Uuid;
 
 use super::document::{TaxMode, TaxRate, links};
 use super::order::order_scope;
-use super::product_upsert::reference;
+use super::product_upsert::{optional_id, optional_reference, patched, reference};
 use crate::graphql::context::{author, require};
 use crate::graphql::error::{ApiError, ApiResult};
-use crate::graphql::integration::upsert::{UpsertMode, UpsertPayload, check_call, keys_named, named, run};
+use crate::graphql::integration::upsert::{UpsertMode, UpsertPayload, check_call, keys_named, named_each, run};
 use crate::graphql::platform::org::USER;
 use crate::graphql::relay::input_id;
 
@@ -172,30 +172,19 @@ impl OrderUpsertMutation {
             source,
             move |tx| {
                 Box::pin(async move {
-                    let lookup = |kind, keys: Vec<String>| {
-                        let (tenant, source) = (author.tenant_id, key_source.clone());
-                        async move { named(tx, tenant, (kind, &source), &keys).await }
-                    };
-                    let named = Named {
-                        customers: lookup(EntityKind::Customer, customers).await?,
-                        contacts: lookup(EntityKind::Contact, contacts).await?,
-                        products: lookup(EntityKind::Product, products).await?,
-                    };
+                    let wanted = [
+                        (EntityKind::Customer, customers),
+                        (EntityKind::Contact, contacts),
+                        (EntityKind::Product, products),
+                    ];
+                    let [customers, contacts, products] = named_each(tx, author.tenant_id, &key_source, wanted).await?;
+                    let named = Named { customers, contacts, products };
                     let rows = input.records.into_iter().map(|record| record.row(&named)).collect();
                     guanxi_store::trade::order_upsert::upsert(tx, &author, rules, (&key_source, mode), rows).await
                 })
             },
         )
         .await
-    }
-}
-
-/// A value given, cleared (`null`) or left out.
-fn patched<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
     }
 }
 
@@ -216,24 +205,16 @@ impl SalesOrderUpsertRecord {
     fn patch(self, named: &Named) -> Result<OrderPatch, Invalid> {
         let mut invalid = Invalid::default();
         invalid.check(upsert::parse_external_id("externalId", &self.external_id));
-        let contact = match (patched(self.contact_id), &self.contact_external_id) {
-            (Some(None), None) => Some(None),
-            (id, key) => reference(
-                ("contactId", id.flatten().as_ref(), EntityKind::Contact),
-                ("contactExternalId", key.as_ref()),
-                &named.contacts,
-            )
-            .and_then(|c| c.map_err(|e| invalid.0.extend(e.0)).ok())
-            .map(|c| Some(ContactId::from_uuid(c))),
-        };
-        let opportunity = patched(self.opportunity_id).map(|deal| {
-            deal.and_then(|id| {
-                input_id("opportunityId", &id, EntityKind::Opportunity.name())
-                    .map(OpportunityId::from_uuid)
-                    .map_err(|e| invalid.push(FieldError::new("opportunityId", ErrorCode::Invalid, e.message)))
-                    .ok()
-            })
-        });
+        let contact = optional_reference(
+            ("contactId", self.contact_id, EntityKind::Contact),
+            ("contactExternalId", self.contact_external_id.as_ref()),
+            &named.contacts,
+            &mut invalid,
+        )
+        .map(|c| c.map(ContactId::from_uuid));
+        let opportunity =
+            optional_id("opportunityId", self.opportunity_id, EntityKind::Opportunity.name(), &mut invalid)
+                .map(|d| d.map(OpportunityId::from_uuid));
         let owner = self.owner_id.as_ref().and_then(|id| {
             input_id("ownerId", id, USER)
                 .map(UserId::from_uuid)

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::graphql::context::{author, require};
 use crate::graphql::error::ApiResult;
 use crate::graphql::integration::upsert::{
-    UpsertMode, UpsertPayload, check_call, custom_fields, keys_named, named, run,
+    UpsertMode, UpsertPayload, check_call, custom_fields, keys_named, named_each, run,
 };
 use crate::graphql::relay::input_id;
 use crate::graphql::trade::document::TaxRate;
@@ -137,12 +137,8 @@ impl ProductUpsertMutation {
             source,
             move |tx| {
                 Box::pin(async move {
-                    let lookup = |kind, keys: Vec<String>| {
-                        let (tenant, source) = (author.tenant_id, key_source.clone());
-                        async move { named(tx, tenant, (kind, &source), &keys).await }
-                    };
-                    let products = lookup(EntityKind::Product, products).await?;
-                    let customers = lookup(EntityKind::Customer, customers).await?;
+                    let wanted = [(EntityKind::Product, products), (EntityKind::Customer, customers)];
+                    let [products, customers] = named_each(tx, author.tenant_id, &key_source, wanted).await?;
                     let rows = input
                         .records
                         .into_iter()
@@ -217,6 +213,44 @@ pub(crate) fn reference(
             Invalid::one(key_field, ErrorCode::NotFound, "no record of that kind has this key in this source")
         })),
     }
+}
+
+/// A value given, cleared (`null`) or left out.
+pub(crate) fn patched<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    value.into()
+}
+
+/// An optional link by id (`null` clears it) or by key in the source: `None` left out,
+/// `Some(None)` cleared; a bad one is answered in `invalid`.
+pub(crate) fn optional_reference(
+    (field, id, kind): (&str, MaybeUndefined<ID>, EntityKind),
+    (key_field, key): (&str, Option<&String>),
+    named: &HashMap<String, Uuid>,
+    invalid: &mut Invalid,
+) -> Option<Option<Uuid>> {
+    match (patched(id), key) {
+        (Some(None), None) => Some(None),
+        (id, key) => reference((field, id.flatten().as_ref(), kind), (key_field, key), named)
+            .and_then(|r| r.map_err(|e| invalid.0.extend(e.0)).ok())
+            .map(Some),
+    }
+}
+
+/// An optional id (`null` clears it) of a `kind` (a GraphQL type name); a bad one is
+/// answered in `invalid`.
+pub(crate) fn optional_id(
+    field: &str,
+    id: MaybeUndefined<ID>,
+    kind: &str,
+    invalid: &mut Invalid,
+) -> Option<Option<Uuid>> {
+    patched(id).map(|id| {
+        id.and_then(|id| {
+            input_id(field, &id, kind)
+                .map_err(|e| invalid.push(guanxi_domain::FieldError::new(field, ErrorCode::Invalid, e.message)))
+                .ok()
+        })
+    })
 }
 
 /// A value a new record must give and a stored one keeps: the stored value when none is
