@@ -20,7 +20,9 @@ default) send calls of 1,000 records (the API's limit), each keyed by a fresh
   confirmed (each a sale: the customer becomes WON), sent unchanged;
 - as many contracts, each with a plan of three installments and naming its customer and
   order by key: created as drafts, edited, approved as the source signed them (the
-  customer WON, in force from the sign date), sent unchanged.
+  customer WON, in force from the sign date), sent unchanged;
+- a receipt for each contract's first installment, naming the contract by key: booked and
+  allocated, sent unchanged, reversed (红冲).
 
 Prints one JSON line with rows per second, seconds and SQL statements per call for each.
 """
@@ -47,6 +49,7 @@ PRODUCTS = f"mutation($i: UpsertProductsInput!) {{ upsertProducts(input: $i) {{ 
 POLICIES = f"mutation($i: UpsertPricePoliciesInput!) {{ upsertPricePolicies(input: $i) {{ {FIELDS} }} }}"
 ORDERS = f"mutation($i: UpsertSalesOrdersInput!) {{ upsertSalesOrders(input: $i) {{ {FIELDS} }} }}"
 CONTRACTS = f"mutation($i: UpsertContractsInput!) {{ upsertContracts(input: $i) {{ {FIELDS} }} }}"
+RECEIPTS = f"mutation($i: UpsertReceiptsInput!) {{ upsertReceipts(input: $i) {{ {FIELDS} }} }}"
 CITIES = ["上海", "北京", "杭州", "苏州", "成都", "武汉", "南京", "深圳"]
 TRADES = ["机械制造", "电子科技", "新材料", "精密仪器", "环保工程", "医疗器械"]
 
@@ -87,6 +90,15 @@ def contract(i, terms, status="DRAFT"):
     return {"externalId": f"H{i:07d}", "customerExternalId": f"C{(i * 7) % rows:07d}", "orderExternalId": f"O{i:07d}",
             "title": f"年度供货合同{RUN}-{i}", "amount": f"{amount // 3 * 3}.00", "signedOn": "2027-01-08",
             "endsOn": "2027-12-31", "paymentTerms": terms, "status": status, "installments": plan}
+
+
+def receipt(i, reversed=False):
+    amount = 30_000 + (i % 97) * 300
+    record = {"externalId": f"R{i:07d}", "contractExternalId": f"H{i:07d}", "receivedOn": "2027-01-20",
+              "method": "BANK_TRANSFER", "amount": f"{amount // 3}.00", "payer": f"付款单位{i}"}
+    if reversed:
+        record.update(status="REVERSED", reversedReason="银行退票")
+    return record
 
 
 def phase(query, field, make, outcome, count=None):
@@ -138,4 +150,8 @@ report["contracts_approve"] = phase(
     CONTRACTS, "upsertContracts", lambda i: contract(i, "预付30%", "APPROVED"), "UPDATED", products)
 report["contracts_unchanged"] = phase(
     CONTRACTS, "upsertContracts", lambda i: contract(i, "预付30%", "APPROVED"), "UNCHANGED", products)
+report["receipts_create"] = phase(RECEIPTS, "upsertReceipts", receipt, "CREATED", products)
+report["receipts_unchanged"] = phase(RECEIPTS, "upsertReceipts", receipt, "UNCHANGED", products)
+report["receipts_reverse"] = phase(
+    RECEIPTS, "upsertReceipts", lambda i: receipt(i, True), "UPDATED", products)
 print(json.dumps(report, ensure_ascii=False))

@@ -1297,6 +1297,233 @@ async fn a_contract_upsert_costs_the_same_statements_for_2_or_12_contracts() {
     assert!(counts[0].0 > 0, "the statement counter is on: {counts:?}");
 }
 
+const RECEIPTS: &str = "mutation($i: UpsertReceiptsInput!) { upsertReceipts(input: $i) {
+    results { index externalId outcome id userErrors { field code message } }
+    createdCount updatedCount unchangedCount failedCount skippedCount userErrors { code message } } }";
+
+async fn upsert_receipts(app: &TestApp, token: &str, input: Value) -> Value {
+    let body = app.gql(Some(token), RECEIPTS, json!({"i": input})).await;
+    let payload = body["data"]["upsertReceipts"].clone();
+    assert!(payload.is_object(), "{body}");
+    payload
+}
+
+fn erp_receipt(key: &str, contract: &str, amount: &str) -> Value {
+    json!({"externalId": key, "contractExternalId": contract, "receivedOn": "2026-02-03",
+           "method": "BANK_TRANSFER", "amount": amount, "payer": "上海明远机械制造有限公司"})
+}
+
+#[tokio::test]
+async fn receipts_are_booked_by_key_allocated_oldest_first_and_only_reversed() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    // Two contracts in force: 10,000 in two halves, and 4,000 in two halves.
+    let mut big = erp_contract("HT-R1", "KD0001", 10_000);
+    big["status"] = json!("APPROVED");
+    let mut small = erp_contract("HT-R2", "KD0003", 4_000);
+    small["status"] = json!("APPROVED");
+    let contracts = upsert_contracts(&app, &admin, json!({"source": "kingdee", "records": [big, small]})).await;
+    assert_eq!(outcomes(&contracts), ["CREATED", "CREATED"], "{contracts}");
+    let contract = |row: usize| {
+        let (app, admin, id) = (&app, admin.clone(), contracts["results"][row]["id"].clone());
+        async move {
+            let query = "query($id: ID!) { contract(id: $id) { version received { amount } outstanding { amount }
+                installments { status received { amount } } } }";
+            let body = app.gql(Some(&admin), query, json!({"id": id})).await;
+            assert!(body["data"]["contract"].is_object(), "{body}");
+            body["data"]["contract"].clone()
+        }
+    };
+    let received = |c: &Value| -> Vec<f64> {
+        c["installments"].as_array().unwrap().iter().map(|i| yuan(&i["received"])).collect()
+    };
+    let before = contract(0).await;
+
+    // In row order, oldest installments first: 3,000 fills part of the first half, 4,000
+    // the rest of it and part of the second; one row per failure.
+    let mut draft_contract = erp_contract("HT-R3", "KD0001", 1_000);
+    draft_contract["status"] = json!("DRAFT");
+    let drafted = upsert_contracts(&app, &admin, json!({"source": "kingdee", "records": [draft_contract]})).await;
+    assert_eq!(outcomes(&drafted), ["CREATED"], "{drafted}");
+    let first = json!({"source": "kingdee", "records": [
+        erp_receipt("SK-1", "HT-R1", "3000"),
+        erp_receipt("SK-2", "HT-R1", "4000"),
+        erp_receipt("SK-3", "HT-R2", "5000"),
+        erp_receipt("SK-4", "HT-R3", "100"),
+        erp_receipt("SK-5", "HT-NOPE", "100"),
+        {"externalId": "SK-6", "contractExternalId": "HT-R1"},
+        erp_receipt("SK-7", "HT-R1", "0.001"),
+    ]});
+    let payload = upsert_receipts(&app, &admin, first.clone()).await;
+    assert_eq!(
+        outcomes(&payload),
+        ["CREATED", "CREATED", "FAILED", "FAILED", "FAILED", "FAILED", "FAILED"],
+        "{payload}"
+    );
+    assert_eq!(first_error(&payload, 2), ("amount".into(), "INVALID".into()), "no advances: {payload}");
+    assert_eq!(first_error(&payload, 3), ("contractId".into(), "ILLEGAL_STATE".into()), "a draft takes no money");
+    assert_eq!(first_error(&payload, 4), ("contractExternalId".into(), "NOT_FOUND".into()));
+    assert_eq!(first_error(&payload, 5), ("receivedOn".into(), "REQUIRED".into()));
+    assert_eq!(first_error(&payload, 6), ("amount".into(), "INVALID".into()), "the contract's places");
+    let after = contract(0).await;
+    assert_eq!(yuan(&after["received"]), 7_000.0, "{after}");
+    assert_eq!(received(&after), [5_000.0, 2_000.0], "oldest first: {after}");
+    assert_eq!(after["installments"][0]["status"], "RECEIVED");
+    assert_eq!(after["version"], before["version"].as_i64().unwrap() + 1, "one write for the call");
+    let body = app
+        .gql(
+            Some(&admin),
+            "query($id: ID!) { receipt(id: $id) { number status amount { amount } payer externalKeys { source externalId } } }",
+            json!({"id": payload["results"][1]["id"]}),
+        )
+        .await;
+    let sk2 = &body["data"]["receipt"];
+    assert_eq!(sk2["status"], "APPROVED", "{body}");
+    assert_eq!(sk2["externalKeys"], json!([{"source": "kingdee", "externalId": "SK-2"}]));
+    assert!(sk2["number"].as_str().is_some_and(|n| !n.is_empty()), "numbered: {sk2}");
+
+    // Sent again, nothing moves; other figures for a stored key are refused.
+    let again = upsert_receipts(&app, &admin, first).await;
+    assert_eq!(outcomes(&again)[..2], ["UNCHANGED", "UNCHANGED"], "{again}");
+    assert_eq!(contract(0).await["version"], after["version"]);
+    let edited = upsert_receipts(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [erp_receipt("SK-1", "HT-R1", "3500"), erp_receipt("SK-2", "HT-R2", "4000")]}),
+    )
+    .await;
+    assert_eq!(first_error(&edited, 0), ("amount".into(), "ILLEGAL_STATE".into()), "{edited}");
+    assert_eq!(first_error(&edited, 1), ("contractId".into(), "ILLEGAL_STATE".into()), "{edited}");
+
+    // ALL_OR_NOTHING: the reversal and the new receipt wait for the bad row.
+    let reverse = json!({"externalId": "SK-1", "status": "REVERSED", "reversedReason": "银行退票"});
+    let refused = upsert_receipts(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "mode": "ALL_OR_NOTHING", "records": [
+            reverse.clone(),
+            erp_receipt("SK-8", "HT-R2", "1500"),
+            {"externalId": "SK-2", "status": "REVERSED"},
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&refused), ["SKIPPED", "SKIPPED", "FAILED"], "{refused}");
+    assert_eq!(first_error(&refused, 2), ("reversedReason".into(), "REQUIRED".into()));
+    assert_eq!(yuan(&contract(0).await["received"]), 7_000.0);
+    let reversed = upsert_receipts(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [reverse.clone(), erp_receipt("SK-8", "HT-R2", "1500")]}),
+    )
+    .await;
+    assert_eq!(outcomes(&reversed), ["UPDATED", "CREATED"], "{reversed}");
+    let r1 = contract(0).await;
+    assert_eq!(yuan(&r1["received"]), 4_000.0, "{r1}");
+    assert_eq!(received(&r1), [2_000.0, 2_000.0], "SK-1's 3,000 came back off the first half: {r1}");
+    assert_eq!(received(&contract(1).await), [1_500.0, 0.0]);
+    let twice = upsert_receipts(&app, &admin, json!({"source": "kingdee", "records": [reverse]})).await;
+    assert_eq!(outcomes(&twice), ["UNCHANGED"], "{twice}");
+
+    // Under a receipt approval flow a synced receipt waits, as a typed-in one does, and
+    // holds its contract open; re-sent as booked it asks nothing.
+    let manager = app.user_id(&admin, "manager@demo.local").await;
+    let flow = "mutation($i: ApprovalFlowInput!) { createApprovalFlow(input: $i) { flow { id } userErrors { code } } }";
+    let steps = json!([{"name": "财务确认", "mode": "ANY", "approvers": [{"kind": "USER", "userId": manager}]}]);
+    let body = app
+        .gql(
+            Some(&admin),
+            flow,
+            json!({"i": {"kind": "RECEIPT", "name": "回款确认", "condition": {"amountAbove": "0"}, "steps": steps}}),
+        )
+        .await;
+    assert!(body["data"]["createApprovalFlow"]["flow"]["id"].is_string(), "{body}");
+    let waiting =
+        upsert_receipts(&app, &admin, json!({"source": "kingdee", "records": [erp_receipt("SK-10", "HT-R1", "1000")]}))
+            .await;
+    assert_eq!(outcomes(&waiting), ["CREATED"], "{waiting}");
+    let body = app
+        .gql(
+            Some(&admin),
+            "query($id: ID!) { receipt(id: $id) { status } }",
+            json!({"id": waiting["results"][0]["id"]}),
+        )
+        .await;
+    assert_eq!(body["data"]["receipt"]["status"], "PENDING_APPROVAL", "{body}");
+    assert_eq!(yuan(&contract(0).await["received"]), 4_000.0, "counted only once approved");
+    let mut booked = erp_receipt("SK-10", "HT-R1", "1000");
+    booked["status"] = json!("APPROVED");
+    let resent = upsert_receipts(&app, &admin, json!({"source": "kingdee", "records": [booked]})).await;
+    assert_eq!(outcomes(&resent), ["UNCHANGED"], "{resent}");
+    let close = upsert_contracts(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [{"externalId": "HT-R1", "status": "COMPLETED"}]}),
+    )
+    .await;
+    assert_eq!(first_error(&close, 0), ("status".into(), "ILLEGAL_STATE".into()), "a receipt waits: {close}");
+
+    // A rep books only on contracts they see, and another tenant's keys are its own.
+    let rep1 = app.login("rep1@demo.local").await;
+    let scoped = upsert_receipts(
+        &app,
+        &rep1,
+        json!({"source": "kingdee", "records": [
+            erp_receipt("SK-9", "HT-R2", "100"),
+            {"externalId": "SK-8", "note": "补记"},
+        ]}),
+    )
+    .await;
+    assert_eq!(first_error(&scoped, 0), ("contractId".into(), "NOT_FOUND".into()), "{scoped}");
+    assert_eq!(first_error(&scoped, 1), ("externalId".into(), "FORBIDDEN".into()), "{scoped}");
+    let other = app.second_tenant("receipt-upsert-other").await;
+    let payload =
+        upsert_receipts(&app, &other, json!({"source": "kingdee", "records": [erp_receipt("SK-1", "HT-R1", "1")]}))
+            .await;
+    assert_eq!(first_error(&payload, 0), ("contractExternalId".into(), "NOT_FOUND".into()), "{payload}");
+}
+
+#[tokio::test]
+async fn a_receipt_upsert_costs_the_same_statements_for_2_or_12_receipts() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let records: Vec<Value> = ["KD0001", "KD0002", "KD0003", "KD0004"]
+        .iter()
+        .enumerate()
+        .map(|(i, customer)| {
+            let mut c = erp_contract(&format!("HT-S{i}"), customer, 100_000);
+            c["status"] = json!("APPROVED");
+            c
+        })
+        .collect();
+    let contracts = upsert_contracts(&app, &admin, json!({"source": "kingdee", "records": records})).await;
+    assert_eq!(contracts["createdCount"], 4, "{contracts}");
+    let call = |prefix: &str, n: usize, reversed: bool| {
+        let records: Vec<Value> = (0..n)
+            .map(|i| {
+                let mut r = erp_receipt(&format!("{prefix}-{i}"), &format!("HT-S{}", i % 4), "1000");
+                if reversed {
+                    r["status"] = json!("REVERSED");
+                    r["reversedReason"] = json!("冲销");
+                }
+                r
+            })
+            .collect();
+        json!({"query": RECEIPTS, "variables": {"i": {"source": "kingdee", "records": records}}})
+    };
+    let mut counts = Vec::new();
+    for (prefix, n) in [("small", 2), ("large", 12)] {
+        let created = app.post(Some(&admin), &call(prefix, n, false)).await;
+        assert_eq!(created.body["data"]["upsertReceipts"]["createdCount"], n, "{}", created.body);
+        let unchanged = app.post(Some(&admin), &call(prefix, n, false)).await;
+        assert_eq!(unchanged.body["data"]["upsertReceipts"]["unchangedCount"], n, "{}", unchanged.body);
+        let reversed = app.post(Some(&admin), &call(prefix, n, true)).await;
+        assert_eq!(reversed.body["data"]["upsertReceipts"]["updatedCount"], n, "{}", reversed.body);
+        counts.push((created.statements, unchanged.statements, reversed.statements));
+    }
+    assert_eq!(counts[0], counts[1], "statements per call do not grow with its receipts");
+    assert!(counts[0].0 > 0, "the statement counter is on: {counts:?}");
+}
+
 const INTERACTIONS: &str = "mutation($i: UpsertInteractionsInput!) { upsertInteractions(input: $i) {
     results { index externalId outcome id userErrors { field code message } }
     createdCount updatedCount unchangedCount failedCount skippedCount userErrors { code message } } }";

@@ -140,5 +140,6 @@ pub mod contract;
 pub mod contract_upsert;
 pub mod decide;
 pub mod invoice;
+pub mod receipt_upsert;
 pub mod receivable;
 pub mod revision;

@@ -78,7 +78,7 @@ pub fn allocations_of(m: &receipt::Model) -> StoreResult<Vec<(InstallmentId, Dec
     Ok(parts.into_iter().map(|a| (a.installment.into(), from_e4(a.amount_e4))).collect())
 }
 
-fn allocations_json(parts: &[(InstallmentId, Decimal)]) -> serde_json::Value {
+pub(crate) fn allocations_json(parts: &[(InstallmentId, Decimal)]) -> serde_json::Value {
     let parts: Vec<Allocation> =
         parts.iter().map(|(id, amount)| Allocation { installment: id.uuid(), amount_e4: to_e4(*amount) }).collect();
     serde_json::to_value(parts).unwrap_or_else(|_| serde_json::json!([]))
@@ -119,19 +119,35 @@ async fn open_installments<C: ConnectionTrait>(
 /// A contract's installments that are not void, oldest first (due date, then number):
 /// the order receipts fill them in.
 async fn live_plan<C: ConnectionTrait>(conn: &C, tenant: TenantId, contract: Uuid) -> StoreResult<Vec<Installment>> {
+    Ok(live_plans(conn, tenant, &[contract]).await?.remove(&contract).unwrap_or_default())
+}
+
+/// [`live_plan`] for any number of contracts, in one statement.
+pub(crate) async fn live_plans<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    contracts: &[Uuid],
+) -> StoreResult<std::collections::HashMap<Uuid, Vec<Installment>>> {
+    let mut plans: std::collections::HashMap<Uuid, Vec<Installment>> = std::collections::HashMap::new();
+    if contracts.is_empty() {
+        return Ok(plans);
+    }
     let rows = installment::Entity::find()
         .filter(installment::Column::TenantId.eq(tenant.uuid()))
-        .filter(installment::Column::ContractId.eq(contract))
+        .filter(installment::Column::ContractId.is_in(contracts.to_vec()))
         .filter(installment::Column::Void.eq(false))
         .order_by_asc(installment::Column::DueOn)
         .order_by_asc(installment::Column::Seq)
         .all(conn)
         .await?;
-    rows.into_iter().map(installment_of).collect()
+    for row in rows {
+        plans.entry(row.contract_id).or_default().push(installment_of(row)?);
+    }
+    Ok(plans)
 }
 
 /// What each installment still owes, leaving out those paid up.
-fn still_owed(plan: &[Installment]) -> Vec<(InstallmentId, Decimal)> {
+pub(crate) fn still_owed(plan: &[Installment]) -> Vec<(InstallmentId, Decimal)> {
     plan.iter().filter(|i| i.outstanding() > Decimal::ZERO).map(|i| (i.id, i.outstanding())).collect()
 }
 

@@ -25,7 +25,7 @@ use crate::graphql::context::{author, require};
 use crate::graphql::error::ApiResult;
 use crate::graphql::integration::upsert::{UpsertMode, UpsertPayload, check_call, keys_named, named_each, run};
 use crate::graphql::platform::org::USER;
-use crate::graphql::trade::product_upsert::{optional_id, optional_reference, patched, reference};
+use crate::graphql::trade::product_upsert::{optional_id, optional_reference, patched, patched_text, reference};
 
 /// The status a synced contract ends in.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Serialize)]
@@ -179,11 +179,6 @@ impl ContractUpsertMutation {
     }
 }
 
-/// Text given, cleared (`null` or blank) or left out.
-fn text(value: MaybeUndefined<String>) -> Option<Option<String>> {
-    patched(value).map(|t| t.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
-}
-
 impl ContractUpsertRecord {
     /// The row as the store takes it: references resolved (by id, or by key through
     /// `named`) and the record's own shape checked.
@@ -246,8 +241,8 @@ impl ContractUpsertRecord {
             starts_on: patched(self.starts_on),
             ends_on: patched(self.ends_on),
             amount: self.amount,
-            payment_terms: text(self.payment_terms),
-            notes: text(self.notes),
+            payment_terms: patched_text(self.payment_terms),
+            notes: patched_text(self.notes),
             installments,
             status: self.status.map(Into::into),
             void_reason: self.void_reason,

@@ -18,6 +18,7 @@ pub mod commission_statement;
 pub mod contract;
 pub mod contract_upsert;
 pub mod invoice;
+pub mod receipt_upsert;
 pub mod receivable;
 
 /// A store filter of a contract's documents from a list's arguments, the ids checked
@@ -77,6 +78,7 @@ pub struct FinanceMutation(
     contract::ContractMutation,
     contract_upsert::ContractUpsertMutation,
     receivable::ReceivableMutation,
+    receipt_upsert::ReceiptUpsertMutation,
     invoice::InvoiceMutation,
     commission::CommissionPlanMutation,
     commission_statement::CommissionStatementMutation,

@@ -105,6 +105,14 @@ impl Receipt {
         self.0.payer.as_deref()
     }
     /// The bank's or the ERP's reference.
+    /// The keys other systems know this receipt by (`upsertReceipts`).
+    async fn external_keys(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::integration::upsert::ExternalKey>> {
+        crate::graphql::integration::upsert::external_keys(ctx, EntityKind::Receipt, self.0.id.uuid()).await
+    }
+
     async fn external_id(&self) -> Option<&str> {
         self.0.external_id.as_deref()
     }

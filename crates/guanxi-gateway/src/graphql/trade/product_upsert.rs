@@ -220,6 +220,11 @@ pub(crate) fn patched<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
     value.into()
 }
 
+/// Text given, cleared (`null` or blank) or left out, trimmed.
+pub(crate) fn patched_text(value: MaybeUndefined<String>) -> Option<Option<String>> {
+    patched(value).map(|t| t.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
+}
+
 /// An optional link by id (`null` clears it) or by key in the source: `None` left out,
 /// `Some(None)` cleared; a bad one is answered in `invalid`.
 pub(crate) fn optional_reference(

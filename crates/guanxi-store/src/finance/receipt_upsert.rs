@@ -1,0 +1,508 @@
+//! Bulk upsert of receipts by external key (`upsertReceipts`): a finance system's
+//! receipts (回款, 收款单) against contracts, set-based as the other kinds' upserts are.
+//! One call reads the keys and the receipts they name, the contracts they are paid into
+//! and those contracts' plans; it allocates each receipt in memory, in row order, as an
+//! approval would (oldest installments first, what is left over an advance where the
+//! tenant allows it); then it writes the receipts in one multi-row insert, the
+//! installments and the contracts' received amounts in one multi-row write each, the keys
+//! and the change events.
+//!
+//! A receipt is never edited, by the API or by a sync: a stored receipt re-sent as it is
+//! is `UNCHANGED`, one sent with other figures is `ILLEGAL_STATE` (reverse it and send the
+//! right one under its own key). `REVERSED` with a reason is the red entry (红冲). Where
+//! the tenant's receipt approval flow applies to a new receipt it waits for approval as a
+//! typed-in one does; that submission is the one per-row step.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, Utc};
+use guanxi_domain::approval::engine::RequestStatus;
+use guanxi_domain::approval::flow::{self, DocumentKind, Facts, Flow};
+use guanxi_domain::customers::customer::shanghai_date;
+use guanxi_domain::finance::contract::{ContractStatus, check_amount};
+use guanxi_domain::finance::receivable::{Installment, PaymentMethod, Receipt, ReceiptStatus, allocate};
+use guanxi_domain::ids::{DepartmentId, InstallmentId, TenantId, UserId};
+use guanxi_domain::platform::change::{ChangeSet, Operation};
+use guanxi_domain::platform::upsert::{Mode, RowResult};
+use guanxi_domain::trade::money::{Places, from_e4, to_e4};
+use guanxi_domain::{ErrorCode, FieldError, Invalid};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::contract::Contracts;
+use super::receivable::{ENTITY, Receipts, allocations_json, allocations_of, still_owed};
+use crate::entity::{contract, installment, receipt as row};
+use crate::error::{StoreError, StoreResult};
+use crate::finance::approval::{self, Submission};
+use crate::platform::audit::{self, Author};
+use crate::platform::upsert as upsert_kit;
+use crate::platform::{external_key, sequence, tenant};
+use crate::repo::Scoped;
+use crate::scope::OrApprover;
+
+/// What a row says of its receipt; a new receipt needs every figure.
+#[derive(Clone, Debug, Default)]
+pub struct ReceiptPatch {
+    pub contract: Option<Uuid>,
+    pub received_on: Option<NaiveDate>,
+    pub method: Option<PaymentMethod>,
+    pub amount: Option<Decimal>,
+    /// Who paid, as the bank statement names them.
+    pub payer: Option<Option<String>>,
+    pub note: Option<Option<String>>,
+    /// APPROVED (booked; a new receipt's default) or REVERSED (红冲, with a reason).
+    pub status: Option<ReceiptStatus>,
+    pub reversed_reason: Option<String>,
+}
+
+pub struct UpsertRow {
+    pub external_id: String,
+    /// What the row says, or the errors of its references and shapes.
+    pub patch: Result<ReceiptPatch, Invalid>,
+}
+
+/// What the caller may do.
+#[derive(Clone, Copy, Debug)]
+pub struct Rules {
+    /// The receipts the caller writes (their `RECEIVABLE` scope and their customer's).
+    pub receipts: OrApprover,
+    /// The contracts the caller pays money into.
+    pub contracts: OrApprover,
+    /// The caller's department, for the approval flow's conditions.
+    pub department: Option<DepartmentId>,
+}
+
+/// A contract money lands on, as the call leaves it.
+struct Account {
+    model: contract::Model,
+    /// In the caller's scope for new receipts (a reversal reads its contract whatever).
+    payable: bool,
+    places: Places,
+    /// Live installments, oldest first (due date, then number).
+    plan: Vec<Installment>,
+    received: Decimal,
+    /// Receipts of the call on it, for its change event.
+    receipts: usize,
+    delta: Decimal,
+}
+
+/// What a row does.
+enum Plan {
+    /// A new receipt, booked and allocated now, or waiting for approval (`flow`).
+    Create { fields: New, parts: Vec<(InstallmentId, Decimal)>, advance: Decimal, flow: bool },
+    /// A red entry on a stored receipt.
+    Reverse { model: Box<row::Model>, before: Box<Receipt>, reason: String },
+}
+
+struct New {
+    contract: Uuid,
+    received_on: NaiveDate,
+    method: PaymentMethod,
+    amount: Decimal,
+    payer: Option<String>,
+    note: Option<String>,
+}
+
+struct Planned {
+    row: usize,
+    id: Uuid,
+    plan: Option<Plan>,
+}
+
+impl upsert_kit::RowPlan for Planned {
+    fn stored_id(&self) -> Option<Uuid> {
+        match &self.plan {
+            Some(Plan::Create { .. }) => None,
+            Some(Plan::Reverse { model, .. }) => Some(model.id),
+            None => Some(self.id),
+        }
+    }
+
+    fn changed(&self) -> bool {
+        self.plan.is_some()
+    }
+
+    fn place(&mut self, row: usize, id: Uuid) {
+        (self.row, self.id) = (row, id);
+    }
+}
+
+/// What the call read.
+struct Reads {
+    accounts: HashMap<Uuid, Account>,
+    flows: Vec<Flow>,
+    settings: tenant::TenantSettings,
+}
+
+/// Upserts a call's receipts inside the caller's transaction and answers each row.
+pub async fn upsert<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    rules: Rules,
+    (source, mode): (&str, Mode),
+    rows: Vec<UpsertRow>,
+) -> StoreResult<Vec<RowResult>> {
+    let tenant = author.tenant_id;
+    let keys: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
+    let scope = OrApprover { approver: None, ..rules.receipts };
+    let staged = upsert_kit::stage::<Receipts, _>(conn, tenant, scope, (ENTITY, source), &keys, |m| m.id).await?;
+    let repeats = guanxi_domain::platform::upsert::repeats(&keys);
+    let mut named: Vec<Result<(Option<row::Model>, ReceiptPatch), Invalid>> = Vec::with_capacity(rows.len());
+    for (row, repeat) in rows.into_iter().zip(repeats) {
+        let stored = staged.read((&row.external_id, repeat), (|_| false, "receipt"), |m| Ok(m.clone()))?;
+        named.push(stored.and_then(|stored| Ok((stored, row.patch?))));
+    }
+    let mut reads = read(conn, tenant, rules, &named).await?;
+    let plans = named.into_iter().map(|named| named.and_then(|(stored, patch)| plan(rules, &mut reads, stored, patch)));
+    let (mut results, mut planned) = upsert_kit::answer(keys, plans);
+    let Some(failed) = upsert_kit::conclude(mode, &mut results, vec![]) else { return Ok(results) };
+    planned.retain(|p| !failed.contains(&p.row));
+    write(conn, author, rules, (source, &mut reads), &results, planned).await?;
+    Ok(results)
+}
+
+/// The call's reads, one statement each: the contracts new receipts are paid into
+/// (through the caller's scope) and those stored receipts' reversals give back to, their
+/// live installments, the receipt flows and the tenant's settings.
+async fn read<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    rules: Rules,
+    named: &[Result<(Option<row::Model>, ReceiptPatch), Invalid>],
+) -> StoreResult<Reads> {
+    let backend = conn.get_database_backend();
+    let rows = named.iter().flatten();
+    let paid_into: Vec<Uuid> = rows.clone().filter(|(s, _)| s.is_none()).filter_map(|(_, p)| p.contract).collect();
+    let reversed: Vec<Uuid> = rows
+        .filter(|(_, p)| p.status == Some(ReceiptStatus::Reversed))
+        .filter_map(|(s, _)| s.as_ref().map(|m| m.contract_id))
+        .collect();
+    let mut models = Vec::new();
+    if !paid_into.is_empty() {
+        let scope = OrApprover { approver: None, ..rules.contracts };
+        let select = Contracts::live(backend, tenant, scope).filter(contract::Column::Id.is_in(paid_into));
+        models.extend(select.all(conn).await?.into_iter().map(|m| (m, true)));
+    }
+    if !reversed.is_empty() {
+        let select = Contracts::visible(backend, tenant, OrApprover::ALL).filter(contract::Column::Id.is_in(reversed));
+        models.extend(select.all(conn).await?.into_iter().map(|m| (m, false)));
+    }
+    let ids: Vec<Uuid> = models.iter().map(|(m, _)| m.id).collect();
+    let mut plans = super::receivable::live_plans(conn, tenant, &ids).await?;
+    let mut accounts: HashMap<Uuid, Account> = HashMap::new();
+    for (model, payable) in models {
+        if let Some(account) = accounts.get_mut(&model.id) {
+            account.payable |= payable;
+            continue;
+        }
+        let domain = super::contract::to_domain(model.clone())?;
+        let plan = plans.remove(&model.id).unwrap_or_default();
+        let (received, delta) = (domain.received, Decimal::ZERO);
+        let account = Account { model, payable, places: domain.places, plan, received, receipts: 0, delta };
+        accounts.insert(account.model.id, account);
+    }
+    let flows = approval::flows(conn, tenant, Some(DocumentKind::Receipt)).await?;
+    let settings = tenant::settings(conn, tenant).await?;
+    Ok(Reads { accounts, flows, settings })
+}
+
+/// A new receipt's figures, every one given and checked against its contract.
+fn new_receipt(reads: &Reads, patch: ReceiptPatch) -> Result<(New, &Account), Invalid> {
+    let mut invalid = Invalid::default();
+    let mut required = |field: &str, given: bool| {
+        if !given {
+            invalid.push(FieldError::new(field, ErrorCode::Required, format!("a new receipt needs {field}")));
+        }
+    };
+    required("contractId", patch.contract.is_some());
+    required("receivedOn", patch.received_on.is_some());
+    required("method", patch.method.is_some());
+    required("amount", patch.amount.is_some());
+    if patch.status == Some(ReceiptStatus::Reversed) {
+        let message = "a receipt is reversed once it is stored; leave out one reversed before it was sent";
+        invalid.push(FieldError::new("status", ErrorCode::IllegalState, message));
+    }
+    let account = patch.contract.and_then(|c| reads.accounts.get(&c)).filter(|a| a.payable);
+    if patch.contract.is_some() && account.is_none() {
+        invalid.push(FieldError::new("contractId", ErrorCode::NotFound, "no such contract"));
+    }
+    let (Some(contract), Some(received_on), Some(method), Some(amount), Some(account), true) =
+        (patch.contract, patch.received_on, patch.method, patch.amount, account, invalid.is_empty())
+    else {
+        return Err(invalid);
+    };
+    let status = ContractStatus::parse(&account.model.status).unwrap_or(ContractStatus::Draft);
+    if status != ContractStatus::Approved {
+        let message = format!("money is received on approved contracts; this one is {}", status.label_zh());
+        return Err(Invalid::one("contractId", ErrorCode::IllegalState, message));
+    }
+    invalid.check(check_amount("amount", amount, account.places));
+    let owed = from_e4(account.model.amount_e4) - account.received;
+    if !reads.settings.allow_advance_receipts && amount > owed {
+        let message = format!("more than the contract still owes ({}); advances are not allowed", owed.normalize());
+        invalid.push(FieldError::new("amount", ErrorCode::Invalid, message));
+    }
+    let (payer, note) = (patch.payer.flatten(), patch.note.flatten());
+    for (field, text, max) in [("payer", &payer, 100), ("note", &note, 500)] {
+        if text.as_ref().is_some_and(|t| t.chars().count() > max) {
+            invalid.push(FieldError::new(field, ErrorCode::Invalid, format!("at most {max} characters")));
+        }
+    }
+    invalid.into_result()?;
+    Ok((New { contract, received_on, method, amount, payer, note }, account))
+}
+
+/// A stored receipt: the same figures (nothing to do), a reversal, or a refused edit.
+fn stored_receipt(model: row::Model, patch: ReceiptPatch) -> Result<Option<Plan>, Invalid> {
+    let before = super::receivable::to_domain(model.clone()).map_err(|_| {
+        Invalid::one("externalId", ErrorCode::Invalid, "this externalId names a receipt that cannot be read")
+    })?;
+    if patch.contract.is_some_and(|c| c != before.contract_id.uuid()) {
+        return Err(Invalid::one("contractId", ErrorCode::IllegalState, "a receipt stays with its contract"));
+    }
+    let edited = [
+        ("receivedOn", patch.received_on.is_some_and(|d| d != before.received_on)),
+        ("method", patch.method.is_some_and(|m| m != before.method)),
+        ("amount", patch.amount.is_some_and(|a| a != before.amount)),
+        ("payer", patch.payer.as_ref().is_some_and(|p| *p != before.payer)),
+        ("note", patch.note.as_ref().is_some_and(|n| *n != before.note)),
+    ];
+    if let Some((field, _)) = edited.iter().find(|(_, changed)| *changed) {
+        let message = "a receipt is not edited: reverse it (红冲) and send the right one under its own key";
+        return Err(Invalid::one(*field, ErrorCode::IllegalState, message));
+    }
+    match (patch.status, before.status) {
+        (None, _) => Ok(None),
+        (Some(asked), stored) if asked == stored => Ok(None),
+        // Waiting for approval here: the booking the source sends is on its way.
+        (Some(ReceiptStatus::Approved), ReceiptStatus::PendingApproval) => Ok(None),
+        (Some(ReceiptStatus::Reversed), ReceiptStatus::Approved) => {
+            let reason = patch.reversed_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+            let Some(reason) = reason.filter(|r| r.chars().count() <= 500) else {
+                return Err(Invalid::one("reversedReason", ErrorCode::Required, "say why, in at most 500 characters"));
+            };
+            Ok(Some(Plan::Reverse { model: Box::new(model), before: Box::new(before), reason: reason.to_owned() }))
+        }
+        (Some(asked), stored) => Err(Invalid::one(
+            "status",
+            ErrorCode::IllegalState,
+            format!("a receipt that is {} cannot become {}", stored.label_zh(), asked.label_zh()),
+        )),
+    }
+}
+
+/// A row's plan, its money moved in `reads` as the call leaves it.
+fn plan(rules: Rules, reads: &mut Reads, stored: Option<row::Model>, patch: ReceiptPatch) -> Result<Planned, Invalid> {
+    let Some(model) = stored else {
+        let (fields, account) = new_receipt(reads, patch)?;
+        let facts = Facts {
+            amount: fields.amount,
+            discount: Decimal::ZERO,
+            department: rules.department,
+            customer_level: None,
+        };
+        let flow = flow::select(&reads.flows, DocumentKind::Receipt, &facts).is_some();
+        // Refused now what an approval would refuse: the allocation against the plan as
+        // the call's earlier rows leave it.
+        let allow_advance = reads.settings.allow_advance_receipts;
+        let (parts, advance) = allocate(fields.amount, &still_owed(&account.plan), None, allow_advance)?;
+        if !flow {
+            let account = reads.accounts.get_mut(&fields.contract).ok_or_else(Invalid::default)?;
+            shift(account, &parts, fields.amount, Decimal::ONE);
+        }
+        let plan = Plan::Create { fields, parts, advance, flow };
+        return Ok(Planned { row: 0, id: Uuid::nil(), plan: Some(plan) });
+    };
+    let id = model.id;
+    let plan = stored_receipt(model, patch)?;
+    if let Some(Plan::Reverse { model, before, .. }) = &plan {
+        let parts = allocations_of(model)
+            .map_err(|_| Invalid::one("externalId", ErrorCode::Invalid, "unreadable allocations"))?;
+        if let Some(account) = reads.accounts.get_mut(&before.contract_id.uuid()) {
+            shift(account, &parts, before.amount, -Decimal::ONE);
+        }
+    }
+    Ok(Planned { row: 0, id, plan })
+}
+
+/// Moves an account's received amount and its installments by a receipt's allocation
+/// (`sign` 1) or a reversal's (`sign` -1).
+fn shift(account: &mut Account, parts: &[(InstallmentId, Decimal)], amount: Decimal, sign: Decimal) {
+    for (id, part) in parts {
+        if let Some(i) = account.plan.iter_mut().find(|i| i.id == *id) {
+            i.received += sign * part;
+        }
+    }
+    account.received += sign * amount;
+    account.delta += sign * amount;
+    account.receipts += 1;
+}
+
+/// Writes the accepted rows: new receipts numbered from one block of the sequence in one
+/// multi-row insert, reversals in one versioned write, the installments and contracts
+/// their money moved in one multi-row write each, the keys and the change events; then
+/// each receipt a flow applies to is submitted to it.
+async fn write<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    rules: Rules,
+    (source, reads): (&str, &mut Reads),
+    results: &[RowResult],
+    planned: Vec<Planned>,
+) -> StoreResult<()> {
+    let tenant = author.tenant_id;
+    let now = Utc::now();
+    let today = shanghai_date(now);
+    let rule = &reads.settings.receipt_numbering;
+    let creates = planned.iter().filter(|p| matches!(p.plan, Some(Plan::Create { .. }))).count() as i64;
+    let mut next = match creates {
+        0 => 0,
+        n => sequence::take(conn, tenant, "receipt", &rule.period(today), n).await? - n + 1,
+    };
+    let (mut inserts, mut keys, mut reversals, mut events, mut submit) = (vec![], vec![], vec![], vec![], vec![]);
+    for p in &planned {
+        match &p.plan {
+            Some(Plan::Create { fields, parts, advance, flow }) => {
+                let number = rule.format(today, next);
+                next += 1;
+                let Some(account) = reads.accounts.get(&fields.contract) else { continue };
+                let status = if *flow { ReceiptStatus::PendingApproval } else { ReceiptStatus::Approved };
+                let (parts, advance) = if *flow { (&[][..], Decimal::ZERO) } else { (&parts[..], *advance) };
+                inserts.push(row::ActiveModel {
+                    tenant_id: Set(tenant.uuid()),
+                    id: Set(p.id),
+                    number: Set(number.clone()),
+                    contract_id: Set(fields.contract),
+                    customer_id: Set(account.model.customer_id),
+                    owner_id: Set(account.model.owner_id),
+                    received_on: Set(fields.received_on),
+                    method: Set(fields.method.as_str().to_owned()),
+                    amount_e4: Set(to_e4(fields.amount)),
+                    advance_e4: Set(to_e4(advance)),
+                    payer: Set(fields.payer.clone()),
+                    external_id: Set(None),
+                    note: Set(fields.note.clone()),
+                    status: Set(status.as_str().to_owned()),
+                    allocations: Set(allocations_json(parts)),
+                    reversed_reason: Set(None),
+                    reversed_at: Set(None),
+                    created_by: Set(author.user_id),
+                    version: Set(1),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                });
+                keys.push((results[p.row].external_id.clone(), p.id));
+                let changes = ChangeSet::new()
+                    .field("number", (), &number)
+                    .field("contractId", (), fields.contract)
+                    .field("amount", (), fields.amount)
+                    .field("method", (), fields.method.as_str())
+                    .field("status", (), status.as_str())
+                    .field("allocations", (), parts.len())
+                    .field("advance", (), advance);
+                events.push((p.id, Operation::Create, changes));
+                if *flow {
+                    submit.push((p.id, fields.amount, account.model.owner_id.map(UserId::from_uuid)));
+                }
+            }
+            Some(Plan::Reverse { model, before, reason }) => {
+                let changed = row::ActiveModel {
+                    status: Set(ReceiptStatus::Reversed.as_str().to_owned()),
+                    reversed_reason: Set(Some(reason.clone())),
+                    reversed_at: Set(Some(now)),
+                    ..Default::default()
+                };
+                let columns = (row::Column::Version, row::Column::UpdatedAt);
+                let stored = row::ActiveModel::from(model.as_ref().clone());
+                reversals.push(upsert_kit::overlay_next(stored, &changed, columns, (model.version, now)));
+                let changes = ChangeSet::new()
+                    .field("status", before.status.as_str(), ReceiptStatus::Reversed.as_str())
+                    .field("reversedReason", (), reason);
+                events.push((p.id, Operation::Update, changes));
+            }
+            None => {}
+        }
+    }
+    let fixed = |c: &row::Column| {
+        !matches!(
+            c,
+            row::Column::Status
+                | row::Column::ReversedReason
+                | row::Column::ReversedAt
+                | row::Column::Version
+                | row::Column::UpdatedAt
+        )
+    };
+    let columns = (row::Column::TenantId, row::Column::Id, row::Column::Version);
+    upsert_kit::write_versioned(conn, reversals, columns, fixed, StoreError::Database).await?;
+    crate::insert_chunked(conn, inserts).await?;
+    write_accounts(conn, author, reads, now).await?;
+    external_key::insert(conn, tenant, ENTITY, source, keys).await?;
+    audit::record_many(conn, author, ENTITY, events).await?;
+    for (id, amount, owner_id) in submit {
+        let facts = Facts { amount, discount: Decimal::ZERO, department: rules.department, customer_level: None };
+        let request = approval::submit(
+            conn,
+            author,
+            Submission { kind: DocumentKind::Receipt, document_id: id, facts, owner_id },
+        )
+        .await?;
+        if request.status != RequestStatus::Pending {
+            super::receivable::follow(conn, author, id, request.status).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The installments and contracts the call's money moved: one multi-row write each (the
+/// contracts versioned, as an approval bumps them), with a change event per contract.
+async fn write_accounts<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    reads: &Reads,
+    now: chrono::DateTime<Utc>,
+) -> StoreResult<()> {
+    let tenant = author.tenant_id;
+    let moved: Vec<&Account> = reads.accounts.values().filter(|a| a.receipts > 0).collect();
+    let installments: Vec<installment::ActiveModel> = moved
+        .iter()
+        .flat_map(|a| a.plan.iter())
+        .map(|i| installment::ActiveModel {
+            tenant_id: Set(tenant.uuid()),
+            id: Set(i.id.uuid()),
+            contract_id: Set(i.contract_id.uuid()),
+            seq: Set(i.seq),
+            amount_e4: Set(to_e4(i.amount)),
+            due_on: Set(i.due_on),
+            method: Set(i.method.map(|m| m.as_str().to_owned())),
+            remind_days: Set(i32::from(i.remind_days)),
+            received_e4: Set(to_e4(i.received)),
+            void: Set(i.void),
+            note: Set(i.note.clone()),
+            created_at: Set(i.created_at),
+            updated_at: Set(now),
+        })
+        .collect();
+    let mut on_conflict = OnConflict::columns([installment::Column::TenantId, installment::Column::Id]);
+    on_conflict.update_columns([installment::Column::ReceivedE4, installment::Column::UpdatedAt]);
+    crate::upsert_chunked(conn, installments, Some(on_conflict)).await?;
+    let mut contracts = Vec::with_capacity(moved.len());
+    let mut events = Vec::with_capacity(moved.len());
+    for a in &moved {
+        let changed = contract::ActiveModel { received_e4: Set(to_e4(a.received)), ..Default::default() };
+        let columns = (contract::Column::Version, contract::Column::UpdatedAt);
+        let stored = contract::ActiveModel::from(a.model.clone());
+        contracts.push(upsert_kit::overlay_next(stored, &changed, columns, (a.model.version, now)));
+        let changes = ChangeSet::new().field("receivedBy", (), a.delta).field("receipts", (), a.receipts);
+        events.push((a.model.id, Operation::Update, changes));
+    }
+    let fixed = |c: &contract::Column| {
+        !matches!(c, contract::Column::ReceivedE4 | contract::Column::Version | contract::Column::UpdatedAt)
+    };
+    let columns = (contract::Column::TenantId, contract::Column::Id, contract::Column::Version);
+    upsert_kit::write_versioned(conn, contracts, columns, fixed, StoreError::Database).await?;
+    audit::record_many(conn, author, super::contract::ENTITY, events).await?;
+    Ok(())
+}
