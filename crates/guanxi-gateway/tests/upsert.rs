@@ -1233,9 +1233,18 @@ async fn contracts_are_synced_by_key_with_their_plans_and_in_force_as_the_source
     elsewhere["orderExternalId"] = json!("SO-C1");
     let mut signer = erp_contract("HT-12", "KD0001", 6_000);
     signer["signerId"] = ht1["id"].clone();
-    let linked =
-        upsert_contracts(&app, &admin, json!({"source": "kingdee", "records": [signed_for, elsewhere, signer]})).await;
-    assert_eq!(outcomes(&linked), ["CREATED", "FAILED", "FAILED"], "{linked}");
+    let mut nobody = erp_contract("HT-15", "KD0001", 6_000);
+    let stranger = uuid::Uuid::now_v7();
+    nobody["signerId"] =
+        json!(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("User:{stranger}")));
+    let linked = upsert_contracts(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [signed_for, elsewhere, signer, nobody]}),
+    )
+    .await;
+    assert_eq!(outcomes(&linked), ["CREATED", "FAILED", "FAILED", "FAILED"], "{linked}");
+    assert_eq!(first_error(&linked, 3), ("signerId".into(), "NOT_FOUND".into()), "no such user");
     assert_eq!(first_error(&linked, 1), ("orderId".into(), "NOT_FOUND".into()), "another customer's order");
     assert_eq!(first_error(&linked, 2), ("signerId".into(), "INVALID".into()), "not a user's id");
     let ht10 = contract(linked["results"][0]["id"].clone()).await;
@@ -1258,6 +1267,29 @@ async fn contracts_are_synced_by_key_with_their_plans_and_in_force_as_the_source
     assert_eq!(first_error(&scoped, 1), ("externalId".into(), "FORBIDDEN".into()));
     assert_eq!(scoped["results"][1]["id"], Value::Null, "no id of a contract rep1 may not see");
     assert_eq!(first_error(&scoped, 2), ("status".into(), "ILLEGAL_STATE".into()), "waiting for approval");
+
+    // A revision (变更) approved here takes over the source's key: the key names the
+    // contract in force, and receipts land on it.
+    let rep1_id = app.user_id(&admin, "rep1@demo.local").await;
+    let mut kept = erp_contract("HT-16", "KD0001", 8_000);
+    kept["status"] = json!("APPROVED");
+    kept["ownerId"] = json!(rep1_id);
+    let kept_payload = upsert_contracts(&app, &admin, json!({"source": "kingdee", "records": [kept.clone()]})).await;
+    assert_eq!(outcomes(&kept_payload), ["CREATED"], "{kept_payload}");
+    let ht16 = contract(kept_payload["results"][0]["id"].clone()).await;
+    let revise = "mutation($i: ContractActionInput!) { reviseContract(input: $i) { contract { id version } userErrors { code } } }";
+    let body = app.gql(Some(&rep1), revise, json!({"i": {"id": ht16["id"], "expectedVersion": ht16["version"]}})).await;
+    let revision = body["data"]["reviseContract"]["contract"].clone();
+    assert!(revision["id"].is_string(), "{body}");
+    let (manager, finance) = (app.login("manager@demo.local").await, app.login("finance@demo.local").await);
+    approve_contract(&app, (&rep1, &manager, &finance), &revision).await;
+    let resent = upsert_contracts(&app, &admin, json!({"source": "kingdee", "records": [kept]})).await;
+    assert_eq!(outcomes(&resent), ["UNCHANGED"], "{resent}");
+    assert_eq!(resent["results"][0]["id"], revision["id"], "the key names the revision in force");
+    assert_eq!(
+        contract(revision["id"].clone()).await["externalKeys"],
+        json!([{"source": "kingdee", "externalId": "HT-16"}])
+    );
 
     // Another tenant's keys are its own.
     let other = app.second_tenant("contract-upsert-other").await;
@@ -1287,11 +1319,29 @@ async fn a_contract_upsert_costs_the_same_statements_for_2_or_12_contracts() {
     for (prefix, n) in [("small", 2), ("large", 12)] {
         let created = app.post(Some(&admin), &call(prefix, n, "验收后付款", "DRAFT")).await;
         assert_eq!(created.body["data"]["upsertContracts"]["createdCount"], n, "{}", created.body);
+        let mut replan = call(prefix, n, "验收后付款", "DRAFT");
+        for record in replan["variables"]["i"]["records"].as_array_mut().unwrap() {
+            record["installments"][0]["dueOn"] = json!("2026-03-01");
+        }
+        let replanned = app.post(Some(&admin), &replan).await;
+        assert_eq!(replanned.body["data"]["upsertContracts"]["updatedCount"], n, "{}", replanned.body);
         let updated = app.post(Some(&admin), &call(prefix, n, "预付30%", "APPROVED")).await;
         assert_eq!(updated.body["data"]["upsertContracts"]["updatedCount"], n, "{}", updated.body);
         let unchanged = app.post(Some(&admin), &call(prefix, n, "预付30%", "APPROVED")).await;
         assert_eq!(unchanged.body["data"]["upsertContracts"]["unchangedCount"], n, "{}", unchanged.body);
-        counts.push((created.statements, updated.statements, unchanged.statements));
+        let mut void = call(prefix, n, "预付30%", "VOID");
+        for record in void["variables"]["i"]["records"].as_array_mut().unwrap() {
+            record["voidReason"] = json!("合同作废");
+        }
+        let voided = app.post(Some(&admin), &void).await;
+        assert_eq!(voided.body["data"]["upsertContracts"]["updatedCount"], n, "{}", voided.body);
+        counts.push((
+            created.statements,
+            replanned.statements,
+            updated.statements,
+            unchanged.statements,
+            voided.statements,
+        ));
     }
     assert_eq!(counts[0], counts[1], "statements per call do not grow with its contracts");
     assert!(counts[0].0 > 0, "the statement counter is on: {counts:?}");

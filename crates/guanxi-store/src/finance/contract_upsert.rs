@@ -216,16 +216,16 @@ fn set<T: PartialEq>(given: Option<T>, base: T) -> T {
     given.filter(|v| *v != base).unwrap_or(base)
 }
 
-/// Whether `drafts` are the stored plan (its live installments in order), a reminder left
-/// out meaning the tenant's default.
-fn same_plan(stored: &[Installment], drafts: &[InstallmentDraft], default_remind: u16) -> bool {
+/// Whether `drafts` are the stored plan (its live installments in order); a reminder left
+/// out matches whatever is stored (the tenant's default when it was written).
+fn same_plan(stored: &[Installment], drafts: &[InstallmentDraft]) -> bool {
     let live: Vec<&Installment> = stored.iter().filter(|i| !i.void).collect();
     live.len() == drafts.len()
         && live.iter().zip(drafts).all(|(i, d)| {
             i.amount == d.amount
                 && i.due_on == d.due_on
                 && i.method == d.method
-                && i.remind_days == d.remind_days.unwrap_or(default_remind)
+                && d.remind_days.is_none_or(|r| r == i.remind_days)
                 && i.note == d.note
         })
 }
@@ -290,14 +290,13 @@ fn plan(author: &Author, rules: Rules, reads: &mut Reads, named: Named) -> Resul
         invalid.0.extend(e.0.into_iter().filter(|e| !answered.contains(&e.field)));
     }
     let stored_plan = before.map(|c| reads.installments.remove(&c.id.uuid()).unwrap_or_default());
-    let default_remind = reads.settings.installment_remind_days;
     let new_plan = match patch.installments {
         Some(drafts) => match receivable::check_plan(&drafts, fields.signed_on, places) {
             Err(e) => {
                 invalid.0.extend(e.0);
                 None
             }
-            Ok(()) if stored_plan.as_ref().is_some_and(|s| same_plan(s, &drafts, default_remind)) => None,
+            Ok(()) if stored_plan.as_ref().is_some_and(|s| same_plan(s, &drafts)) => None,
             Ok(()) => Some(drafts),
         },
         None => None,
@@ -444,8 +443,10 @@ fn in_force_since(signed_on: Option<NaiveDate>, now: DateTime<Utc>) -> DateTime<
 fn set_status(model: &mut row::ActiveModel, p: &Planned, now: DateTime<Utc>) {
     model.status = Set(p.status.as_str().to_owned());
     if p.approves() {
-        model.approved_at = Set(Some(in_force_since(p.fields.signed_on, now)));
-        model.effective_at = Set(Some(now));
+        // In force since it was signed: the work log and commission runs count it then.
+        let since = in_force_since(p.fields.signed_on, now);
+        model.approved_at = Set(Some(since));
+        model.effective_at = Set(Some(since));
     }
     if p.completes() {
         model.completed_at = Set(Some(now));
@@ -490,10 +491,12 @@ async fn write<C: ConnectionTrait>(
     let now = Utc::now();
     let today = shanghai_date(now);
     let (creates, updates): (Vec<Planned>, Vec<Planned>) = planned.into_iter().partition(|p| p.before.is_none());
-    let mut won: Vec<Uuid> =
-        creates.iter().chain(&updates).filter(|p| p.approves()).map(|p| p.fields.customer_id.uuid()).collect();
-    won.sort_unstable();
-    won.dedup();
+    let won: Vec<(Uuid, DateTime<Utc>)> = creates
+        .iter()
+        .chain(&updates)
+        .filter(|p| p.approves())
+        .map(|p| (p.fields.customer_id.uuid(), in_force_since(p.fields.signed_on, now)))
+        .collect();
     let rule = &settings.contract_numbering;
     let n = creates.len() as i64;
     let mut next = match n {
@@ -584,6 +587,6 @@ async fn write<C: ConnectionTrait>(
     }
     external_key::insert(conn, tenant, ENTITY, source, keys).await?;
     audit::record_many(conn, author, ENTITY, events).await?;
-    crate::trade::order::mark_customers_won(conn, author, &won, now).await?;
+    crate::trade::order::mark_customers_won(conn, author, &won).await?;
     Ok(())
 }

@@ -74,6 +74,12 @@ pub struct Rules {
     pub department: Option<DepartmentId>,
 }
 
+/// A receipt submitted to a flow needs a submitter: the calling user, or for an API key
+/// the contract's owner.
+fn submitter_missing(author_is_user: bool, account: &Account) -> bool {
+    !author_is_user && account.model.owner_id.is_none()
+}
+
 /// A contract money lands on, as the call leaves it.
 struct Account {
     model: contract::Model,
@@ -83,8 +89,11 @@ struct Account {
     /// Live installments, oldest first (due date, then number).
     plan: Vec<Installment>,
     received: Decimal,
-    /// Receipts of the call on it, for its change event.
-    receipts: usize,
+    /// What the call's receipts waiting for approval would add once approved: counted
+    /// against what the contract still owes, not written.
+    reserved: Decimal,
+    /// The call's receipts booked or reversed on it, for its change event.
+    receipts: Vec<Uuid>,
     delta: Decimal,
 }
 
@@ -131,6 +140,8 @@ impl upsert_kit::RowPlan for Planned {
 
 /// What the call read.
 struct Reads {
+    /// Whether a user calls (an API key submits on behalf of the contract's owner).
+    by_user: bool,
     accounts: HashMap<Uuid, Account>,
     flows: Vec<Flow>,
     settings: tenant::TenantSettings,
@@ -154,7 +165,7 @@ pub async fn upsert<C: ConnectionTrait>(
         let stored = staged.read((&row.external_id, repeat), (|_| false, "receipt"), |m| Ok(m.clone()))?;
         named.push(stored.and_then(|stored| Ok((stored, row.patch?))));
     }
-    let mut reads = read(conn, tenant, rules, &named).await?;
+    let mut reads = read(conn, (tenant, author.user_id.is_some()), rules, &named).await?;
     let plans = named.into_iter().map(|named| named.and_then(|(stored, patch)| plan(rules, &mut reads, stored, patch)));
     let (mut results, mut planned) = upsert_kit::answer(keys, plans);
     let Some(failed) = upsert_kit::conclude(mode, &mut results, vec![]) else { return Ok(results) };
@@ -168,7 +179,7 @@ pub async fn upsert<C: ConnectionTrait>(
 /// live installments, the receipt flows and the tenant's settings.
 async fn read<C: ConnectionTrait>(
     conn: &C,
-    tenant: TenantId,
+    (tenant, by_user): (TenantId, bool),
     rules: Rules,
     named: &[Result<(Option<row::Model>, ReceiptPatch), Invalid>],
 ) -> StoreResult<Reads> {
@@ -200,12 +211,21 @@ async fn read<C: ConnectionTrait>(
         let domain = super::contract::to_domain(model.clone())?;
         let plan = plans.remove(&model.id).unwrap_or_default();
         let (received, delta) = (domain.received, Decimal::ZERO);
-        let account = Account { model, payable, places: domain.places, plan, received, receipts: 0, delta };
+        let account = Account {
+            model,
+            payable,
+            places: domain.places,
+            plan,
+            received,
+            reserved: Decimal::ZERO,
+            receipts: vec![],
+            delta,
+        };
         accounts.insert(account.model.id, account);
     }
     let flows = approval::flows(conn, tenant, Some(DocumentKind::Receipt)).await?;
     let settings = tenant::settings(conn, tenant).await?;
-    Ok(Reads { accounts, flows, settings })
+    Ok(Reads { by_user, accounts, flows, settings })
 }
 
 /// A new receipt's figures, every one given and checked against its contract.
@@ -239,7 +259,7 @@ fn new_receipt(reads: &Reads, patch: ReceiptPatch) -> Result<(New, &Account), In
         return Err(Invalid::one("contractId", ErrorCode::IllegalState, message));
     }
     invalid.check(check_amount("amount", amount, account.places));
-    let owed = from_e4(account.model.amount_e4) - account.received;
+    let owed = from_e4(account.model.amount_e4) - account.received - account.reserved;
     if !reads.settings.allow_advance_receipts && amount > owed {
         let message = format!("more than the contract still owes ({}); advances are not allowed", owed.normalize());
         invalid.push(FieldError::new("amount", ErrorCode::Invalid, message));
@@ -308,9 +328,16 @@ fn plan(rules: Rules, reads: &mut Reads, stored: Option<row::Model>, patch: Rece
         // the call's earlier rows leave it.
         let allow_advance = reads.settings.allow_advance_receipts;
         let (parts, advance) = allocate(fields.amount, &still_owed(&account.plan), None, allow_advance)?;
-        if !flow {
-            let account = reads.accounts.get_mut(&fields.contract).ok_or_else(Invalid::default)?;
-            shift(account, &parts, fields.amount, Decimal::ONE);
+        if flow && submitter_missing(reads.by_user, account) {
+            let message = "the contract has no owner to submit the receipt for approval: give it one first";
+            return Err(Invalid::one("contractId", ErrorCode::IllegalState, message));
+        }
+        let account = reads.accounts.get_mut(&fields.contract).ok_or_else(Invalid::default)?;
+        match flow {
+            // Held against what the contract owes: approved at once (every step skipped) it
+            // lands after the call's booked receipts, and must still fit.
+            true => account.reserved += fields.amount,
+            false => shift(account, &parts, fields.amount, Decimal::ONE),
         }
         let plan = Plan::Create { fields, parts, advance, flow };
         return Ok(Planned { row: 0, id: Uuid::nil(), plan: Some(plan) });
@@ -337,7 +364,6 @@ fn shift(account: &mut Account, parts: &[(InstallmentId, Decimal)], amount: Deci
     }
     account.received += sign * amount;
     account.delta += sign * amount;
-    account.receipts += 1;
 }
 
 /// Writes the accepted rows: new receipts numbered from one block of the sequence in one
@@ -424,6 +450,15 @@ async fn write<C: ConnectionTrait>(
             }
             None => {}
         }
+        // The receipts that moved each contract's money, for its change event.
+        let moved = match &p.plan {
+            Some(Plan::Create { fields, flow: false, .. }) => Some(fields.contract),
+            Some(Plan::Reverse { before, .. }) => Some(before.contract_id.uuid()),
+            _ => None,
+        };
+        if let Some(account) = moved.and_then(|c| reads.accounts.get_mut(&c)) {
+            account.receipts.push(p.id);
+        }
     }
     let fixed = |c: &row::Column| {
         !matches!(
@@ -465,7 +500,7 @@ async fn write_accounts<C: ConnectionTrait>(
     now: chrono::DateTime<Utc>,
 ) -> StoreResult<()> {
     let tenant = author.tenant_id;
-    let moved: Vec<&Account> = reads.accounts.values().filter(|a| a.receipts > 0).collect();
+    let moved: Vec<&Account> = reads.accounts.values().filter(|a| !a.receipts.is_empty()).collect();
     let installments: Vec<installment::ActiveModel> = moved
         .iter()
         .flat_map(|a| a.plan.iter())
@@ -495,7 +530,7 @@ async fn write_accounts<C: ConnectionTrait>(
         let columns = (contract::Column::Version, contract::Column::UpdatedAt);
         let stored = contract::ActiveModel::from(a.model.clone());
         contracts.push(upsert_kit::overlay_next(stored, &changed, columns, (a.model.version, now)));
-        let changes = ChangeSet::new().field("receivedBy", (), a.delta).field("receipts", (), a.receipts);
+        let changes = ChangeSet::new().field("receivedBy", (), a.delta).field("receiptIds", (), &a.receipts);
         events.push((a.model.id, Operation::Update, changes));
     }
     let fixed = |c: &contract::Column| {

@@ -148,6 +148,8 @@ pub(super) async fn take_over<C: ConnectionTrait>(
     let tenant = author.tenant_id;
     let old = covers(conn, tenant, revision, revised).await?;
     let new_id = revision.id.uuid();
+    // The sources' keys (`upsertContracts`) name the contract in force from now on.
+    crate::platform::external_key::move_keys(conn, tenant, EntityKind::Contract, (revised, new_id)).await?;
     let owner = revision.fields.owner_id.map(UserId::uuid);
     let moves = (revised, new_id, owner);
     let receipts = {

@@ -67,6 +67,24 @@ pub async fn insert<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Moves every outside key of one record to another (a contract's keys to the revision
+/// that replaces it), so the sources' keys keep naming the record in force.
+pub async fn move_keys<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    kind: EntityKind,
+    (from, to): (Uuid, Uuid),
+) -> StoreResult<u64> {
+    let moved = external_key::Entity::update_many()
+        .col_expr(external_key::Column::RecordId, sea_orm::sea_query::Expr::value(to))
+        .filter(external_key::Column::TenantId.eq(tenant.uuid()))
+        .filter(external_key::Column::EntityType.eq(kind.name()))
+        .filter(external_key::Column::RecordId.eq(from))
+        .exec(conn)
+        .await?;
+    Ok(moved.rows_affected)
+}
+
 /// The outside keys of records of one kind, by record: `(source, external id)` pairs in
 /// order. One statement.
 pub async fn of_records<C: ConnectionTrait>(

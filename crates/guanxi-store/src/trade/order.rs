@@ -475,49 +475,56 @@ pub(crate) async fn mark_customer_won<C: ConnectionTrait>(
     customer: guanxi_domain::ids::CustomerId,
     now: chrono::DateTime<Utc>,
 ) -> StoreResult<()> {
-    mark_customers_won(conn, author, &[customer.uuid()], now).await
+    mark_customers_won(conn, author, &[(customer.uuid(), now)]).await
 }
 
-/// [`mark_customer_won`] for the customers of a call's confirmed orders: one read, one
-/// update and their change events, however many customers.
+/// [`mark_customer_won`] for the customers of a call's sales, each at the time of its deal
+/// (a synced contract's sign date): one read, one update and their change events, however
+/// many customers. The last-deal time only moves forward.
 pub(crate) async fn mark_customers_won<C: ConnectionTrait>(
     conn: &C,
     author: &Author,
-    customers: &[Uuid],
-    now: chrono::DateTime<Utc>,
+    deals: &[(Uuid, chrono::DateTime<Utc>)],
 ) -> StoreResult<()> {
     let tenant = author.tenant_id;
-    if customers.is_empty() {
+    if deals.is_empty() {
         return Ok(());
+    }
+    let mut latest: std::collections::HashMap<Uuid, chrono::DateTime<Utc>> = std::collections::HashMap::new();
+    for (customer, at) in deals {
+        let slot = latest.entry(*customer).or_insert(*at);
+        *slot = std::cmp::max(*slot, *at);
     }
     let rows = customer::Entity::find()
         .filter(customer::Column::TenantId.eq(tenant.uuid()))
-        .filter(customer::Column::Id.is_in(customers.iter().copied()))
+        .filter(customer::Column::Id.is_in(latest.keys().copied()))
         .all(conn)
         .await?;
-    if rows.len() != customers.iter().collect::<std::collections::HashSet<_>>().len() {
+    if rows.len() != latest.len() {
         return Err(StoreError::NotFound);
+    }
+    let now = Utc::now();
+    let mut last_deal = sea_orm::sea_query::CaseStatement::new();
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        let at = std::cmp::max(latest[&row.id], row.last_deal_at.unwrap_or(latest[&row.id]));
+        last_deal = last_deal.case(Expr::col(customer::Column::Id).eq(row.id), Expr::value(at));
+        let changes = ChangeSet::new().field("status", &row.status, CustomerStatus::Won.as_str()).field(
+            "lastDealAt",
+            row.last_deal_at,
+            at,
+        );
+        events.push((row.id, Operation::Update, changes));
     }
     customer::Entity::update_many()
         .col_expr(customer::Column::Status, Expr::value(CustomerStatus::Won.as_str()))
-        .col_expr(customer::Column::LastDealAt, Expr::value(now))
+        .col_expr(customer::Column::LastDealAt, last_deal.finally(Expr::col(customer::Column::LastDealAt)).into())
         .col_expr(customer::Column::Version, Expr::col(customer::Column::Version).add(1))
         .col_expr(customer::Column::UpdatedAt, Expr::value(now))
         .filter(customer::Column::TenantId.eq(tenant.uuid()))
-        .filter(customer::Column::Id.is_in(customers.iter().copied()))
+        .filter(customer::Column::Id.is_in(latest.keys().copied()))
         .exec(conn)
         .await?;
-    let events = rows
-        .into_iter()
-        .map(|row| {
-            let changes = ChangeSet::new().field("status", &row.status, CustomerStatus::Won.as_str()).field(
-                "lastDealAt",
-                row.last_deal_at,
-                now,
-            );
-            (row.id, Operation::Update, changes)
-        })
-        .collect();
     audit::record_many(conn, author, EntityKind::Customer, events).await?;
     Ok(())
 }

@@ -434,13 +434,8 @@ async fn write<C: ConnectionTrait>(
     let now = Utc::now();
     let today = shanghai_date(now);
     let (creates, updates): (Vec<Planned>, Vec<Planned>) = planned.into_iter().partition(|p| p.before.is_none());
-    let won: Vec<Uuid> = {
-        let mut won: Vec<Uuid> =
-            creates.iter().chain(&updates).filter(|p| p.confirms()).map(|p| p.header.customer_id.uuid()).collect();
-        won.sort_unstable();
-        won.dedup();
-        won
-    };
+    let won: Vec<(Uuid, DateTime<Utc>)> =
+        creates.iter().chain(&updates).filter(|p| p.confirms()).map(|p| (p.header.customer_id.uuid(), now)).collect();
     let rule = &settings.order_numbering;
     let n = creates.len() as i64;
     let mut next = match n {
@@ -511,7 +506,7 @@ async fn write<C: ConnectionTrait>(
     lines::replace_many(conn, tenant, &replaced).await?;
     external_key::insert(conn, tenant, ENTITY, source, keys).await?;
     audit::record_many(conn, author, ENTITY, events).await?;
-    order::mark_customers_won(conn, author, &won, now).await?;
+    order::mark_customers_won(conn, author, &won).await?;
     for (deal, number) in deals {
         order::win_deal(conn, author, deal, &number).await?;
     }

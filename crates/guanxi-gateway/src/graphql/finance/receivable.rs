@@ -104,7 +104,6 @@ impl Receipt {
     async fn payer(&self) -> Option<&str> {
         self.0.payer.as_deref()
     }
-    /// The bank's or the ERP's reference.
     /// The keys other systems know this receipt by (`upsertReceipts`).
     async fn external_keys(
         &self,
@@ -112,7 +111,7 @@ impl Receipt {
     ) -> ApiResult<Vec<crate::graphql::integration::upsert::ExternalKey>> {
         crate::graphql::integration::upsert::external_keys(ctx, EntityKind::Receipt, self.0.id.uuid()).await
     }
-
+    /// The bank's or the ERP's reference.
     async fn external_id(&self) -> Option<&str> {
         self.0.external_id.as_deref()
     }
