@@ -18,6 +18,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use guanxi_domain::customers::customer::{Customer, shanghai_date};
+use guanxi_domain::entity::OwnerAndCustomer;
 use guanxi_domain::finance::contract::{Contract, ContractAction, ContractFields, ContractStatus, synced_status};
 use guanxi_domain::finance::receivable::{self, Installment, InstallmentDraft};
 use guanxi_domain::ids::{ContactId, ContractId, CustomerId, OpportunityId, OrderId, UserId};
@@ -77,8 +78,9 @@ type Named = crate::trade::document::Named<(row::Model, Contract), ContractPatch
 /// What the caller may do.
 #[derive(Clone, Copy, Debug)]
 pub struct Rules {
-    /// The contracts (and through them the customers) the caller writes.
-    pub scope: OrApprover,
+    /// The contracts (and through them the customers) the caller writes; an upsert takes
+    /// no approver's exception.
+    pub contracts: OwnerAndCustomer,
     /// The contacts, deals and orders a contract may name.
     pub links: ContractLinks,
     /// Whether the caller records approvals (`contract.approve`).
@@ -161,7 +163,7 @@ pub async fn upsert<C: ConnectionTrait>(
 ) -> StoreResult<Vec<RowResult>> {
     let tenant = author.tenant_id;
     let keys: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
-    let scope = OrApprover { approver: None, ..rules.scope };
+    let scope = OrApprover { rules: rules.contracts, approver: None };
     let staged = upsert_kit::stage::<Contracts, _>(conn, tenant, scope, (ENTITY, source), &keys, |m| m.id).await?;
     let decode = |m: &row::Model| Ok((m.clone(), contract::to_domain(m.clone())?));
     let deleted: fn(&row::Model) -> bool = |m| m.deleted_at.is_some();
@@ -189,7 +191,7 @@ async fn read<C: ConnectionTrait>(
 ) -> StoreResult<Reads> {
     let tenant = author.tenant_id;
     let named: Vec<&Named> = named.iter().flatten().collect();
-    let customers = customers_of(conn, tenant, rules.scope.rules.customer, &named).await?;
+    let customers = customers_of(conn, tenant, rules.contracts.customer, &named).await?;
     let stored: Vec<&Contract> = named.iter().filter_map(|n| n.stored.as_ref().map(|(_, c)| c)).collect();
     let stored_ids: Vec<Uuid> = stored.iter().map(|c| c.id.uuid()).collect();
     let mut installments: HashMap<Uuid, Vec<Installment>> = HashMap::new();

@@ -19,6 +19,7 @@ use chrono::{NaiveDate, Utc};
 use guanxi_domain::approval::engine::RequestStatus;
 use guanxi_domain::approval::flow::{self, DocumentKind, Facts, Flow};
 use guanxi_domain::customers::customer::shanghai_date;
+use guanxi_domain::entity::OwnerAndCustomer;
 use guanxi_domain::finance::contract::{ContractStatus, check_amount};
 use guanxi_domain::finance::receivable::{Installment, PaymentMethod, Receipt, ReceiptStatus, allocate};
 use guanxi_domain::ids::{DepartmentId, InstallmentId, TenantId, UserId};
@@ -67,9 +68,9 @@ pub struct UpsertRow {
 #[derive(Clone, Copy, Debug)]
 pub struct Rules {
     /// The receipts the caller writes (their `RECEIVABLE` scope and their customer's).
-    pub receipts: OrApprover,
+    pub receipts: OwnerAndCustomer,
     /// The contracts the caller pays money into.
-    pub contracts: OrApprover,
+    pub contracts: OwnerAndCustomer,
     /// The caller's department, for the approval flow's conditions.
     pub department: Option<DepartmentId>,
 }
@@ -157,7 +158,7 @@ pub async fn upsert<C: ConnectionTrait>(
 ) -> StoreResult<Vec<RowResult>> {
     let tenant = author.tenant_id;
     let keys: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
-    let scope = OrApprover { approver: None, ..rules.receipts };
+    let scope = OrApprover { rules: rules.receipts, approver: None };
     let staged = upsert_kit::stage::<Receipts, _>(conn, tenant, scope, (ENTITY, source), &keys, |m| m.id).await?;
     let repeats = guanxi_domain::platform::upsert::repeats(&keys);
     let mut named: Vec<Result<(Option<row::Model>, ReceiptPatch), Invalid>> = Vec::with_capacity(rows.len());
@@ -192,7 +193,7 @@ async fn read<C: ConnectionTrait>(
         .collect();
     let mut models = Vec::new();
     if !paid_into.is_empty() {
-        let scope = OrApprover { approver: None, ..rules.contracts };
+        let scope = OrApprover { rules: rules.contracts, approver: None };
         let select = Contracts::live(backend, tenant, scope).filter(contract::Column::Id.is_in(paid_into));
         models.extend(select.all(conn).await?.into_iter().map(|m| (m, true)));
     }

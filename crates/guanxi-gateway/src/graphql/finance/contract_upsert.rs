@@ -15,12 +15,11 @@ use guanxi_domain::platform::access::Permission;
 use guanxi_domain::platform::upsert;
 use guanxi_domain::{ErrorCode, FieldError, Invalid};
 use guanxi_store::finance::contract_upsert::{ContractPatch, Rules, UpsertRow};
-use guanxi_store::scope::OrApprover;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::contract::{PaymentMethod, contract_links, contract_scope};
+use super::contract::{PaymentMethod, contract_links};
 use crate::graphql::context::{author, require};
 use crate::graphql::error::ApiResult;
 use crate::graphql::integration::upsert::{UpsertMode, UpsertPayload, check_call, keys_named, named_each, run};
@@ -144,7 +143,7 @@ impl ContractUpsertMutation {
         let source = check_call(&input.source, input.records.len())?;
         let author = author(ctx, &actor);
         let rules = Rules {
-            scope: OrApprover { approver: None, ..contract_scope(&actor) },
+            contracts: EntityKind::contract_rules(&actor),
             links: contract_links(&actor),
             may_approve: actor.may(Permission::ContractApprove),
             may_void: actor.may(Permission::ContractVoid),

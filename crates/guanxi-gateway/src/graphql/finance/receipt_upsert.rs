@@ -16,8 +16,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::contract::{PaymentMethod, contract_report_scope};
-use super::receivable::receipt_scope;
+use super::contract::PaymentMethod;
 use crate::graphql::context::{author, require};
 use crate::graphql::error::ApiResult;
 use crate::graphql::integration::upsert::{UpsertMode, UpsertPayload, check_call, keys_named, named_each, run};
@@ -96,8 +95,8 @@ impl ReceiptUpsertMutation {
         let source = check_call(&input.source, input.records.len())?;
         let author = author(ctx, &actor);
         let rules = Rules {
-            receipts: receipt_scope(&actor),
-            contracts: contract_report_scope(&actor),
+            receipts: EntityKind::receipt_rules(&actor),
+            contracts: EntityKind::contract_rules(&actor),
             department: Some(actor.department_id),
         };
         let mode = input.mode.into();
