@@ -22,7 +22,9 @@ default) send calls of 1,000 records (the API's limit), each keyed by a fresh
   order by key: created as drafts, edited, approved as the source signed them (the
   customer WON, in force from the sign date), sent unchanged;
 - a receipt for each contract's first installment, naming the contract by key: booked and
-  allocated, sent unchanged, reversed (红冲).
+  allocated, sent unchanged, reversed (红冲);
+- an invoice for each contract's first installment, naming the contract by key and made out
+  to the title the ERP sends: recorded as issued by the tax system, sent unchanged, voided.
 
 Prints one JSON line with rows per second, seconds and SQL statements per call for each.
 """
@@ -42,6 +44,8 @@ SOURCE = f"bench-{stamp}"
 # Names and phones differ from run to run (for about seven hours, up to 100,000 rows), so
 # a rerun on the same data creates rather than meeting the duplicate rule.
 RUN = int(time.time()) // 60 % 399
+# Fully digital invoice numbers (20 digits) unique to the run.
+STARTED = int(time.time())
 FIELDS = "results { outcome userErrors { code message } } createdCount updatedCount unchangedCount failedCount"
 CUSTOMERS = f"mutation($i: UpsertCustomersInput!) {{ upsertCustomers(input: $i) {{ {FIELDS} }} }}"
 CONTACTS = f"mutation($i: UpsertContactsInput!) {{ upsertContacts(input: $i) {{ {FIELDS} }} }}"
@@ -50,6 +54,7 @@ POLICIES = f"mutation($i: UpsertPricePoliciesInput!) {{ upsertPricePolicies(inpu
 ORDERS = f"mutation($i: UpsertSalesOrdersInput!) {{ upsertSalesOrders(input: $i) {{ {FIELDS} }} }}"
 CONTRACTS = f"mutation($i: UpsertContractsInput!) {{ upsertContracts(input: $i) {{ {FIELDS} }} }}"
 RECEIPTS = f"mutation($i: UpsertReceiptsInput!) {{ upsertReceipts(input: $i) {{ {FIELDS} }} }}"
+INVOICES = f"mutation($i: UpsertInvoicesInput!) {{ upsertInvoices(input: $i) {{ {FIELDS} }} }}"
 CITIES = ["上海", "北京", "杭州", "苏州", "成都", "武汉", "南京", "深圳"]
 TRADES = ["机械制造", "电子科技", "新材料", "精密仪器", "环保工程", "医疗器械"]
 
@@ -98,6 +103,26 @@ def receipt(i, reversed=False):
               "method": "BANK_TRANSFER", "amount": f"{amount // 3}.00", "payer": f"付款单位{i}"}
     if reversed:
         record.update(status="REVERSED", reversedReason="银行退票")
+    return record
+
+
+def tax_number(i):
+    """A unified social credit code (统一社会信用代码) with its check character (GB 32100)."""
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    body = f"91310115{RUN:03d}{i:06d}"
+    weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+    check = (31 - sum(alphabet.index(c) * w for c, w in zip(body, weights)) % 31) % 31
+    return body + alphabet[check]
+
+
+def invoice(i, void=False):
+    amount = 30_000 + (i % 97) * 300
+    record = {"externalId": f"F{i:07d}", "contractExternalId": f"H{i:07d}", "vatKind": "ORDINARY", "rate": "VAT_13",
+              "amount": f"{amount // 3}.00", "status": "ISSUED", "invoiceNumber": f"{STARTED:010d}{i:010d}",
+              "issuedOn": "2026-11-30",
+              "title": {"titleKind": "ORGANISATION", "title": f"开票单位{RUN}-{i}", "taxNumber": tax_number(i)}}
+    if void:
+        record.update(status="VOID", voidReason="开错抬头")
     return record
 
 
@@ -154,4 +179,7 @@ report["receipts_create"] = phase(RECEIPTS, "upsertReceipts", receipt, "CREATED"
 report["receipts_unchanged"] = phase(RECEIPTS, "upsertReceipts", receipt, "UNCHANGED", products)
 report["receipts_reverse"] = phase(
     RECEIPTS, "upsertReceipts", lambda i: receipt(i, True), "UPDATED", products)
+report["invoices_create"] = phase(INVOICES, "upsertInvoices", invoice, "CREATED", products)
+report["invoices_unchanged"] = phase(INVOICES, "upsertInvoices", invoice, "UNCHANGED", products)
+report["invoices_void"] = phase(INVOICES, "upsertInvoices", lambda i: invoice(i, True), "UPDATED", products)
 print(json.dumps(report, ensure_ascii=False))

@@ -1574,6 +1574,361 @@ async fn a_receipt_upsert_costs_the_same_statements_for_2_or_12_receipts() {
     assert!(counts[0].0 > 0, "the statement counter is on: {counts:?}");
 }
 
+const INVOICES: &str = "mutation($i: UpsertInvoicesInput!) { upsertInvoices(input: $i) {
+    results { index externalId outcome id userErrors { field code message } }
+    createdCount updatedCount unchangedCount failedCount skippedCount userErrors { code message } } }";
+
+async fn upsert_invoices(app: &TestApp, token: &str, input: Value) -> Value {
+    let body = app.gql(Some(token), INVOICES, json!({"i": input})).await;
+    let payload = body["data"]["upsertInvoices"].clone();
+    assert!(payload.is_object(), "{body}");
+    payload
+}
+
+/// An ordinary VAT invoice at 13 % on the contract with key `contract`.
+fn erp_invoice(key: &str, contract: &str, amount: &str) -> Value {
+    json!({"externalId": key, "contractExternalId": contract, "vatKind": "ORDINARY", "rate": "VAT_13",
+           "amount": amount})
+}
+
+/// [`erp_invoice`], issued by the tax system with `number` on 2026-02-10.
+fn issued_invoice(key: &str, contract: &str, amount: &str, number: &str) -> Value {
+    let mut invoice = erp_invoice(key, contract, amount);
+    invoice["status"] = json!("ISSUED");
+    invoice["invoiceNumber"] = json!(number);
+    invoice["issuedOn"] = json!("2026-02-10");
+    invoice
+}
+
+/// A person's title, as a finance system sends it.
+fn person_title(name: &str) -> Value {
+    json!({"titleKind": "PERSON", "title": name})
+}
+
+#[tokio::test]
+async fn invoices_are_synced_by_key_held_against_the_contract_and_only_issued_or_voided() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    // Two contracts in force (上海明远's, rep1's, has a default billing profile; KD0003's
+    // customer none) and a draft.
+    let rep1_id = app.user_id(&admin, "rep1@demo.local").await;
+    let mut big = erp_contract("HT-I1", "KD0001", 10_000);
+    big["status"] = json!("APPROVED");
+    big["ownerId"] = json!(rep1_id);
+    let mut other = erp_contract("HT-I2", "KD0003", 4_000);
+    other["status"] = json!("APPROVED");
+    let draft = erp_contract("HT-I3", "KD0001", 1_000);
+    let contracts = upsert_contracts(&app, &admin, json!({"source": "kingdee", "records": [big, other, draft]})).await;
+    assert_eq!(outcomes(&contracts), ["CREATED", "CREATED", "CREATED"], "{contracts}");
+    let contract = |row: usize| {
+        let (app, admin, id) = (&app, admin.clone(), contracts["results"][row]["id"].clone());
+        async move {
+            let query = "query($id: ID!) { contract(id: $id) { version invoiced { amount } } }";
+            let body = app.gql(Some(&admin), query, json!({"id": id})).await;
+            assert!(body["data"]["contract"].is_object(), "{body}");
+            body["data"]["contract"].clone()
+        }
+    };
+    let invoice = |id: Value| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let query = "query($id: ID!) { invoice(id: $id) { number status version amount { amount } tax { amount }
+                invoiceNumber issuedOn title { title titleKind } profileId approval { id status }
+                externalKeys { source externalId } } }";
+            let body = app.gql(Some(&admin), query, json!({"id": id})).await;
+            assert!(body["data"]["invoice"].is_object(), "{body}");
+            body["data"]["invoice"].clone()
+        }
+    };
+    let before = contract(0).await;
+
+    // In row order, each held against what is left: 3,000 and 5,000 fit in 10,000, a
+    // second 3,000 does not; one row per failure.
+    let mut special_for_person = erp_invoice("FP-9", "HT-I2", "100");
+    special_for_person["vatKind"] = json!("SPECIAL");
+    special_for_person["title"] = person_title("张三");
+    let mut titled = erp_invoice("FP-5", "HT-I2", "100");
+    titled["title"] = person_title("张三");
+    titled["rate"] = json!("VAT_6");
+    let first = json!({"source": "kingdee", "records": [
+        erp_invoice("FP-1", "HT-I1", "3000"),
+        issued_invoice("FP-2", "HT-I1", "5000", "12345001"),
+        erp_invoice("FP-3", "HT-I1", "3000"),
+        erp_invoice("FP-4", "HT-I2", "100"),
+        titled,
+        erp_invoice("FP-6", "HT-I3", "100"),
+        issued_invoice("FP-7", "HT-I1", "100", "12345001"),
+        {"externalId": "FP-8", "contractExternalId": "HT-I1"},
+        special_for_person,
+        issued_invoice("FP-10", "HT-I1", "100", "1234"),
+    ]});
+    let payload = upsert_invoices(&app, &admin, first.clone()).await;
+    assert_eq!(
+        outcomes(&payload),
+        ["CREATED", "CREATED", "FAILED", "FAILED", "CREATED", "FAILED", "FAILED", "FAILED", "FAILED", "FAILED"],
+        "{payload}"
+    );
+    assert_eq!(first_error(&payload, 2), ("amount".into(), "INVALID".into()), "only 2,000 left: {payload}");
+    assert_eq!(first_error(&payload, 3), ("profileId".into(), "REQUIRED".into()), "no default profile");
+    assert_eq!(first_error(&payload, 5), ("contractId".into(), "ILLEGAL_STATE".into()), "a draft is not billed");
+    assert_eq!(first_error(&payload, 6), ("invoiceNumber".into(), "DUPLICATE".into()), "one number, one invoice");
+    assert_eq!(first_error(&payload, 7), ("vatKind".into(), "REQUIRED".into()));
+    assert_eq!(first_error(&payload, 8), ("vatKind".into(), "INVALID".into()), "a special invoice to a person");
+    assert_eq!(first_error(&payload, 9), ("invoiceNumber".into(), "INVALID".into()));
+    let after = contract(0).await;
+    assert_eq!(yuan(&after["invoiced"]), 8_000.0, "{after}");
+    assert_eq!(after["version"], before["version"].as_i64().unwrap() + 1, "one write for the call");
+    assert_eq!(yuan(&contract(1).await["invoiced"]), 100.0);
+
+    // The demo's invoice flow (finance checks every request) takes the request; the
+    // issued one was issued by the tax system, so it asks nothing.
+    let fp1 = invoice(payload["results"][0]["id"].clone()).await;
+    assert_eq!(fp1["status"], "REQUESTED", "{fp1}");
+    assert_eq!(fp1["approval"]["status"], "PENDING", "{fp1}");
+    assert_eq!(fp1["title"]["title"], "上海明远机械制造有限公司", "the default profile: {fp1}");
+    assert!(fp1["profileId"].is_string(), "{fp1}");
+    let fp2 = invoice(payload["results"][1]["id"].clone()).await;
+    assert_eq!(fp2["status"], "ISSUED", "{fp2}");
+    assert_eq!((fp2["invoiceNumber"].as_str(), fp2["issuedOn"].as_str()), (Some("12345001"), Some("2026-02-10")));
+    assert_eq!(yuan(&fp2["tax"]), 575.22, "5,000 × 13/113, half up: {fp2}");
+    assert!(fp2["approval"].is_null(), "{fp2}");
+    assert_eq!(fp2["externalKeys"], json!([{"source": "kingdee", "externalId": "FP-2"}]));
+    assert!(fp2["number"].as_str().is_some_and(|n| n.starts_with("KP")), "numbered: {fp2}");
+    let fp5 = invoice(payload["results"][4]["id"].clone()).await;
+    assert_eq!((fp5["title"]["titleKind"].as_str(), fp5["profileId"].is_null()), (Some("PERSON"), true), "{fp5}");
+
+    // Sent again, nothing moves; other terms for a stored key are refused, and a request
+    // waiting here is not issued past its approval.
+    let again = upsert_invoices(&app, &admin, first).await;
+    assert_eq!(outcomes(&again)[..2], ["UNCHANGED", "UNCHANGED"], "{again}");
+    assert_eq!(outcomes(&again)[4], "UNCHANGED", "{again}");
+    assert_eq!(contract(0).await["version"], after["version"]);
+    let edited = upsert_invoices(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [
+            erp_invoice("FP-1", "HT-I1", "3500"),
+            issued_invoice("FP-2", "HT-I1", "5000", "12345002"),
+            issued_invoice("FP-1", "HT-I1", "3000", "12345003"),
+            {"externalId": "FP-5", "title": person_title("李四")},
+        ]}),
+    )
+    .await;
+    assert_eq!(first_error(&edited, 0), ("amount".into(), "ILLEGAL_STATE".into()), "{edited}");
+    assert_eq!(first_error(&edited, 1), ("invoiceNumber".into(), "ILLEGAL_STATE".into()), "{edited}");
+    assert_eq!(first_error(&edited, 2), ("externalId".into(), "DUPLICATE".into()), "a repeated key: {edited}");
+    assert_eq!(first_error(&edited, 3), ("profileId".into(), "ILLEGAL_STATE".into()), "{edited}");
+    let waiting = upsert_invoices(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [issued_invoice("FP-1", "HT-I1", "3000", "12345003")]}),
+    )
+    .await;
+    assert_eq!(first_error(&waiting, 0), ("status".into(), "ILLEGAL_STATE".into()), "{waiting}");
+
+    // Once finance approves the request, the tax system's issue is recorded by key.
+    let finance = app.login("finance@demo.local").await;
+    let approve = "mutation($i: ApprovalActionInput!) { approve(input: $i) { request { status } userErrors { field code message } } }";
+    ok(&app, &finance, approve, json!({"requestId": fp1["approval"]["id"]}), ("approve", "request")).await;
+    let issued = upsert_invoices(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [issued_invoice("FP-1", "HT-I1", "3000", "12345003")]}),
+    )
+    .await;
+    assert_eq!(outcomes(&issued), ["UPDATED"], "{issued}");
+    let fp1 = invoice(payload["results"][0]["id"].clone()).await;
+    assert_eq!((fp1["status"].as_str(), fp1["invoiceNumber"].as_str()), (Some("ISSUED"), Some("12345003")), "{fp1}");
+
+    // ALL_OR_NOTHING: the void waits for the bad row; then it gives its amount back, and
+    // its number stays taken (the tax system never reissues one).
+    let void = json!({"externalId": "FP-2", "status": "VOID", "voidReason": "开错抬头"});
+    let refused = upsert_invoices(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "mode": "ALL_OR_NOTHING", "records": [
+            void.clone(),
+            {"externalId": "FP-5", "status": "VOID", "voidReason": "重复"},
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&refused), ["SKIPPED", "FAILED"], "{refused}");
+    assert_eq!(first_error(&refused, 1), ("status".into(), "ILLEGAL_STATE".into()), "FP-5 waits: {refused}");
+    assert_eq!(yuan(&contract(0).await["invoiced"]), 8_000.0);
+    let voided = upsert_invoices(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [void.clone(), issued_invoice("FP-11", "HT-I1", "100", "12345001")]}),
+    )
+    .await;
+    assert_eq!(outcomes(&voided), ["UPDATED", "FAILED"], "{voided}");
+    assert_eq!(first_error(&voided, 1), ("invoiceNumber".into(), "DUPLICATE".into()), "{voided}");
+    assert_eq!(yuan(&contract(0).await["invoiced"]), 3_000.0);
+    assert_eq!(invoice(payload["results"][1]["id"].clone()).await["status"], "VOID");
+    let twice = upsert_invoices(&app, &admin, json!({"source": "kingdee", "records": [void]})).await;
+    assert_eq!(outcomes(&twice), ["UNCHANGED"], "{twice}");
+
+    // A rep requests on the contracts they see, records no issue without invoice.issue,
+    // and names no invoice outside their scope; another tenant's keys are its own.
+    let rep1 = app.login("rep1@demo.local").await;
+    let scoped = upsert_invoices(
+        &app,
+        &rep1,
+        json!({"source": "kingdee", "records": [
+            erp_invoice("FP-14", "HT-I1", "100"),
+            issued_invoice("FP-12", "HT-I1", "100", "12345009"),
+            erp_invoice("FP-13", "HT-I2", "100"),
+            {"externalId": "FP-5", "note": "补记"},
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&scoped)[0], "CREATED", "{scoped}");
+    assert_eq!(first_error(&scoped, 1), ("status".into(), "FORBIDDEN".into()), "{scoped}");
+    assert_eq!(first_error(&scoped, 2), ("contractId".into(), "NOT_FOUND".into()), "{scoped}");
+    assert_eq!(first_error(&scoped, 3), ("externalId".into(), "FORBIDDEN".into()), "{scoped}");
+    assert_eq!(yuan(&contract(0).await["invoiced"]), 3_100.0);
+    let other = app.second_tenant("invoice-upsert-other").await;
+    let payload =
+        upsert_invoices(&app, &other, json!({"source": "kingdee", "records": [erp_invoice("FP-1", "HT-I1", "1")]}))
+            .await;
+    assert_eq!(first_error(&payload, 0), ("contractExternalId".into(), "NOT_FOUND".into()), "{payload}");
+}
+
+#[tokio::test]
+async fn invoice_upserts_refuse_what_a_status_has_no_use_for_and_keep_what_finance_did() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let rep1_id = app.user_id(&admin, "rep1@demo.local").await;
+    let mut open = erp_contract("HT-J1", "KD0001", 10_000);
+    open["status"] = json!("APPROVED");
+    open["ownerId"] = json!(rep1_id);
+    let mut done = erp_contract("HT-J2", "KD0001", 1_000);
+    done["status"] = json!("COMPLETED");
+    let mut other = erp_contract("HT-J3", "KD0003", 1_000);
+    other["status"] = json!("APPROVED");
+    let contracts = upsert_contracts(&app, &admin, json!({"source": "kingdee", "records": [open, done, other]})).await;
+    assert_eq!(outcomes(&contracts), ["CREATED", "CREATED", "CREATED"], "{contracts}");
+    let mingyuan = customer(&app, &admin, "上海明远机械制造有限公司").await;
+    let body = app
+        .gql(Some(&admin), "query($c: ID!) { billingProfiles(customerId: $c) { id } }", json!({"c": mingyuan}))
+        .await;
+    let profile = body["data"]["billingProfiles"][0]["id"].clone();
+    assert!(profile.is_string(), "{body}");
+
+    // A completed contract is billed; a failed row holds neither amount nor number; a
+    // profile of another customer is not found; a number without ISSUED is refused.
+    let mut unasked_number = erp_invoice("FP-3", "HT-J1", "100");
+    unasked_number["invoiceNumber"] = json!("22222003");
+    let mut foreign_profile = erp_invoice("FP-6", "HT-J3", "100");
+    foreign_profile["profileId"] = profile;
+    let payload = upsert_invoices(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [
+            issued_invoice("FP-1", "HT-J1", "9000", "22222001"),
+            issued_invoice("FP-2", "HT-J2", "1000", "22222002"),
+            unasked_number,
+            issued_invoice("FP-4", "HT-J1", "5000", "22222004"),
+            issued_invoice("FP-5", "HT-J1", "500", "22222004"),
+            foreign_profile,
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&payload), ["CREATED", "CREATED", "FAILED", "FAILED", "CREATED", "FAILED"], "{payload}");
+    assert_eq!(first_error(&payload, 2), ("invoiceNumber".into(), "INVALID".into()), "{payload}");
+    assert_eq!(first_error(&payload, 3), ("amount".into(), "INVALID".into()), "{payload}");
+    assert_eq!(first_error(&payload, 5), ("profileId".into(), "NOT_FOUND".into()), "{payload}");
+
+    // What finance did here stands: the request as first sent is unchanged, an issued
+    // invoice keeps its date, a reason needs VOID; a void frees its amount for a later
+    // row of the same call.
+    let mut as_requested = issued_invoice("FP-2", "HT-J2", "1000", "22222002");
+    as_requested["status"] = json!("REQUESTED");
+    let mut redated = issued_invoice("FP-2", "HT-J2", "1000", "22222002");
+    redated["issuedOn"] = json!("2026-02-11");
+    let payload = upsert_invoices(
+        &app,
+        &admin,
+        json!({"source": "kingdee", "records": [
+            as_requested,
+            {"externalId": "FP-5", "voidReason": "重复"},
+            {"externalId": "FP-1", "status": "VOID", "voidReason": "金额有误"},
+            issued_invoice("FP-7", "HT-J1", "9000", "22222007"),
+        ]}),
+    )
+    .await;
+    assert_eq!(outcomes(&payload), ["UNCHANGED", "FAILED", "UPDATED", "CREATED"], "{payload}");
+    assert_eq!(first_error(&payload, 1), ("voidReason".into(), "INVALID".into()), "{payload}");
+    let payload = upsert_invoices(&app, &admin, json!({"source": "kingdee", "records": [redated]})).await;
+    assert_eq!(first_error(&payload, 0), ("issuedOn".into(), "ILLEGAL_STATE".into()), "{payload}");
+
+    // rep1 sees their contract's invoices but voids none without invoice.issue.
+    let rep1 = app.login("rep1@demo.local").await;
+    let void = json!({"externalId": "FP-5", "status": "VOID", "voidReason": "重复"});
+    let payload = upsert_invoices(&app, &rep1, json!({"source": "kingdee", "records": [void]})).await;
+    assert_eq!(first_error(&payload, 0), ("status".into(), "FORBIDDEN".into()), "{payload}");
+
+    // Without an invoice flow a request is approved at once (待开票), with no approval.
+    let body = app.gql(Some(&admin), "{ approvalFlows(kind: INVOICE) { id version } }", json!({})).await;
+    for flow in body["data"]["approvalFlows"].as_array().unwrap_or_else(|| panic!("{body}")) {
+        let delete = "mutation($i: DeleteApprovalFlowInput!) { deleteApprovalFlow(input: $i) { userErrors { code } } }";
+        let input = json!({"i": {"id": flow["id"], "expectedVersion": flow["version"]}});
+        let deleted = app.gql(Some(&admin), delete, input).await;
+        assert_eq!(deleted["data"]["deleteApprovalFlow"]["userErrors"], json!([]), "{deleted}");
+    }
+    let payload =
+        upsert_invoices(&app, &rep1, json!({"source": "kingdee", "records": [erp_invoice("FP-8", "HT-J1", "100")]}))
+            .await;
+    assert_eq!(outcomes(&payload), ["CREATED"], "{payload}");
+    let query = "query($id: ID!) { invoice(id: $id) { status approval { id } } }";
+    let body = app.gql(Some(&rep1), query, json!({"id": payload["results"][0]["id"]})).await;
+    assert_eq!(body["data"]["invoice"], json!({"status": "APPROVED", "approval": null}), "{body}");
+}
+
+#[tokio::test]
+async fn an_invoice_upsert_costs_the_same_statements_for_2_or_12_invoices() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let records: Vec<Value> = ["KD0001", "KD0002", "KD0003", "KD0004"]
+        .iter()
+        .enumerate()
+        .map(|(i, customer)| {
+            let mut c = erp_contract(&format!("HT-S{i}"), customer, 100_000);
+            c["status"] = json!("APPROVED");
+            c
+        })
+        .collect();
+    let contracts = upsert_contracts(&app, &admin, json!({"source": "kingdee", "records": records})).await;
+    assert_eq!(contracts["createdCount"], 4, "{contracts}");
+    let call = |(prefix, base): (&str, usize), n: usize, voided: bool| {
+        let records: Vec<Value> = (0..n)
+            .map(|i| {
+                let number = format!("{:08}", base + i);
+                let mut r = issued_invoice(&format!("{prefix}-{i}"), &format!("HT-S{}", i % 4), "1000", &number);
+                r["title"] = person_title("王五");
+                if voided {
+                    r["status"] = json!("VOID");
+                    r["voidReason"] = json!("开错");
+                }
+                r
+            })
+            .collect();
+        json!({"query": INVOICES, "variables": {"i": {"source": "kingdee", "records": records}}})
+    };
+    let mut counts = Vec::new();
+    for (prefix, n) in [(("small", 10_000_000), 2), (("large", 20_000_000), 12)] {
+        let created = app.post(Some(&admin), &call(prefix, n, false)).await;
+        assert_eq!(created.body["data"]["upsertInvoices"]["createdCount"], n, "{}", created.body);
+        let unchanged = app.post(Some(&admin), &call(prefix, n, false)).await;
+        assert_eq!(unchanged.body["data"]["upsertInvoices"]["unchangedCount"], n, "{}", unchanged.body);
+        let voided = app.post(Some(&admin), &call(prefix, n, true)).await;
+        assert_eq!(voided.body["data"]["upsertInvoices"]["updatedCount"], n, "{}", voided.body);
+        counts.push((created.statements, unchanged.statements, voided.statements));
+    }
+    assert_eq!(counts[0], counts[1], "statements per call do not grow with its invoices");
+    assert!(counts[0].0 > 0, "the statement counter is on: {counts:?}");
+}
+
 const INTERACTIONS: &str = "mutation($i: UpsertInteractionsInput!) { upsertInteractions(input: $i) {
     results { index externalId outcome id userErrors { field code message } }
     createdCount updatedCount unchangedCount failedCount skippedCount userErrors { code message } } }";

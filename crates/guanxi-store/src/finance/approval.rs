@@ -16,8 +16,9 @@ use guanxi_domain::approval::engine::{
 };
 use guanxi_domain::approval::flow::{self, ApproverRule, Condition, DocumentKind, Facts, Flow, Step};
 use guanxi_domain::entity::EntityKind;
-use guanxi_domain::ids::{ApprovalFlowId, ApprovalRequestId, ApprovalTaskId, TenantId, UserId};
+use guanxi_domain::ids::{ApprovalFlowId, ApprovalRequestId, ApprovalTaskId, DepartmentId, TenantId, UserId};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
+use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
@@ -424,6 +425,27 @@ pub async fn flow_applies<C: ConnectionTrait>(
 ) -> StoreResult<bool> {
     let all = flows(conn, tenant, Some(kind)).await?;
     Ok(flow::select(&all, kind, facts).is_some())
+}
+
+/// Submits each new document of a bulk call a flow applies to (`(id, amount, owner)`;
+/// the one per-row step of a bulk upsert), with the caller's department for the flow's
+/// conditions. Answers the documents whose flow ended at once (every step skipped), with
+/// the outcome, for their kind to follow.
+pub async fn submit_each<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    (kind, department): (DocumentKind, Option<DepartmentId>),
+    documents: Vec<(Uuid, Decimal, Option<UserId>)>,
+) -> StoreResult<Vec<(Uuid, RequestStatus)>> {
+    let mut ended = Vec::new();
+    for (id, amount, owner_id) in documents {
+        let facts = Facts { amount, discount: Decimal::ZERO, department, customer_level: None };
+        let request = submit(conn, author, Submission { kind, document_id: id, facts, owner_id }).await?;
+        if request.status != RequestStatus::Pending {
+            ended.push((id, request.status));
+        }
+    }
+    Ok(ended)
 }
 
 pub async fn submit<C: ConnectionTrait>(conn: &C, author: &Author, submission: Submission) -> StoreResult<Request> {

@@ -897,3 +897,33 @@ pub async fn work_log<C: ConnectionTrait>(
         .all(conn)
         .await?)
 }
+
+/// Writes the money a bulk call moved on contracts (`column`: what is received or
+/// invoiced, in 1/10,000) in one versioned multi-row write, as the single writes bump
+/// them, with each contract's change event.
+pub(crate) async fn write_amounts<C: ConnectionTrait>(
+    conn: &C,
+    author: &Author,
+    column: contract::Column,
+    moved: Vec<(&contract::Model, i64, ChangeSet)>,
+    now: chrono::DateTime<Utc>,
+) -> StoreResult<()> {
+    use crate::platform::upsert as kit;
+    use sea_orm::IdenStatic;
+    let mut rows = Vec::with_capacity(moved.len());
+    let mut events = Vec::with_capacity(moved.len());
+    for (model, amount_e4, changes) in moved {
+        let mut changed = contract::ActiveModel::default();
+        sea_orm::ActiveModelTrait::set(&mut changed, column, amount_e4.into());
+        let columns = (contract::Column::Version, contract::Column::UpdatedAt);
+        let stored = contract::ActiveModel::from(model.clone());
+        rows.push(kit::overlay_next(stored, &changed, columns, (model.version, now)));
+        events.push((model.id, Operation::Update, changes));
+    }
+    let written = [column, contract::Column::Version, contract::Column::UpdatedAt];
+    let fixed = |c: &contract::Column| !written.iter().any(|w| w.as_str() == c.as_str());
+    let columns = (contract::Column::TenantId, contract::Column::Id, contract::Column::Version);
+    kit::write_versioned(conn, rows, columns, fixed, StoreError::Database).await?;
+    audit::record_many(conn, author, ENTITY, events).await?;
+    Ok(())
+}

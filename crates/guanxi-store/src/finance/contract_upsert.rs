@@ -141,6 +141,9 @@ impl upsert_kit::RowPlan for Planned {
     fn place(&mut self, row: usize, id: Uuid) {
         (self.row, self.id) = (row, id);
     }
+    fn row(&self) -> usize {
+        self.row
+    }
 }
 
 /// What the call read for its rows' plans.
@@ -171,11 +174,10 @@ pub async fn upsert<C: ConnectionTrait>(
     let mut reads = read(conn, author, rules, &named).await?;
 
     let plans = named.into_iter().map(|named| named.and_then(|named| plan(author, rules, &mut reads, named)));
-    let (mut results, mut planned) = upsert_kit::answer(keys, plans);
+    let (mut results, planned) = upsert_kit::answer(keys, plans);
 
     let refused = check_links(conn, author, rules, &planned).await?;
-    let Some(failed) = upsert_kit::conclude(mode, &mut results, refused) else { return Ok(results) };
-    planned.retain(|p| !failed.contains(&p.row));
+    let Some(planned) = upsert_kit::to_write(mode, &mut results, refused, planned) else { return Ok(results) };
     write(conn, author, (source, &reads.settings), &results, planned).await?;
     Ok(results)
 }
@@ -500,17 +502,12 @@ async fn write<C: ConnectionTrait>(
         .map(|p| (p.fields.customer_id.uuid(), in_force_since(p.fields.signed_on, now)))
         .collect();
     let rule = &settings.contract_numbering;
-    let n = creates.len() as i64;
-    let mut next = match n {
-        0 => 0,
-        n => sequence::take(conn, tenant, "contract", &rule.period(today), n).await? - n + 1,
-    };
+    let mut numbers = sequence::numbers(conn, tenant, ("contract", rule), today, creates.len()).await?;
     let places: Places = settings.decimal_places.contract;
     let mut events = Vec::with_capacity(creates.len() + updates.len());
     let (mut inserts, mut keys) = (Vec::with_capacity(creates.len()), Vec::with_capacity(creates.len()));
     for p in &creates {
-        let number = rule.format(today, next);
-        next += 1;
+        let number = numbers.next().unwrap_or_default();
         let mut model = draft_row(author, (ContractId::from_uuid(p.id), &number, 1, None), &p.fields, places, now);
         set_status(&mut model, p, now);
         inserts.push(model);

@@ -16,31 +16,29 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
-use guanxi_domain::approval::engine::RequestStatus;
 use guanxi_domain::approval::flow::{self, DocumentKind, Facts, Flow};
 use guanxi_domain::customers::customer::shanghai_date;
-use guanxi_domain::entity::OwnerAndCustomer;
+use guanxi_domain::entity::{EntityKind, OwnerAndCustomer};
 use guanxi_domain::finance::contract::{ContractStatus, check_amount};
 use guanxi_domain::finance::receivable::{Installment, PaymentMethod, Receipt, ReceiptStatus, allocate};
 use guanxi_domain::ids::{DepartmentId, InstallmentId, TenantId, UserId};
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::platform::upsert::{Mode, RowResult};
-use guanxi_domain::trade::money::{Places, from_e4, to_e4};
+use guanxi_domain::trade::money::{from_e4, to_e4};
 use guanxi_domain::{ErrorCode, FieldError, Invalid};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
-use super::contract::Contracts;
+use super::document_upsert::{self, NewChecks};
 use super::receivable::{ENTITY, Receipts, allocations_json, allocations_of, still_owed};
 use crate::entity::{contract, installment, receipt as row};
 use crate::error::{StoreError, StoreResult};
-use crate::finance::approval::{self, Submission};
+use crate::finance::approval;
 use crate::platform::audit::{self, Author};
 use crate::platform::upsert as upsert_kit;
 use crate::platform::{external_key, sequence, tenant};
-use crate::repo::Scoped;
 use crate::scope::OrApprover;
 
 /// What a row says of its receipt; a new receipt needs every figure.
@@ -81,32 +79,27 @@ fn submitter_missing(author_is_user: bool, account: &Account) -> bool {
     !author_is_user && account.model.owner_id.is_none()
 }
 
-/// A contract money lands on, as the call leaves it.
-struct Account {
-    model: contract::Model,
-    /// In the caller's scope for new receipts (a reversal reads its contract whatever).
-    payable: bool,
-    places: Places,
-    /// Live installments, oldest first (due date, then number).
+/// What a receipt's contract keeps besides its received amount: its live installments,
+/// oldest first (due date, then number), and what the call's receipts waiting for
+/// approval would add once approved (counted against what the contract still owes, not
+/// written).
+pub(crate) struct Owed {
     plan: Vec<Installment>,
-    received: Decimal,
-    /// What the call's receipts waiting for approval would add once approved: counted
-    /// against what the contract still owes, not written.
     reserved: Decimal,
-    /// The call's receipts booked or reversed on it, for its change event.
-    receipts: Vec<Uuid>,
-    delta: Decimal,
 }
 
+/// A contract money lands on, as the call leaves it (`figure`: what is received).
+pub(crate) type Account = document_upsert::Account<Owed>;
+
 /// What a row does.
-enum Plan {
+pub(crate) enum Plan {
     /// A new receipt, booked and allocated now, or waiting for approval (`flow`).
     Create { fields: New, parts: Vec<(InstallmentId, Decimal)>, advance: Decimal, flow: bool },
     /// A red entry on a stored receipt.
     Reverse { model: Box<row::Model>, before: Box<Receipt>, reason: String },
 }
 
-struct New {
+pub(crate) struct New {
     contract: Uuid,
     received_on: NaiveDate,
     method: PaymentMethod,
@@ -115,32 +108,19 @@ struct New {
     note: Option<String>,
 }
 
-struct Planned {
-    row: usize,
-    id: Uuid,
-    plan: Option<Plan>,
-}
+type Planned = document_upsert::Planned<Plan>;
 
-impl upsert_kit::RowPlan for Planned {
+impl document_upsert::Acts for Plan {
     fn stored_id(&self) -> Option<Uuid> {
-        match &self.plan {
-            Some(Plan::Create { .. }) => None,
-            Some(Plan::Reverse { model, .. }) => Some(model.id),
-            None => Some(self.id),
+        match self {
+            Plan::Create { .. } => None,
+            Plan::Reverse { model, .. } => Some(model.id),
         }
-    }
-
-    fn changed(&self) -> bool {
-        self.plan.is_some()
-    }
-
-    fn place(&mut self, row: usize, id: Uuid) {
-        (self.row, self.id) = (row, id);
     }
 }
 
 /// What the call read.
-struct Reads {
+pub(crate) struct Reads {
     /// Whether a user calls (an API key submits on behalf of the contract's owner).
     by_user: bool,
     accounts: HashMap<Uuid, Account>,
@@ -156,111 +136,236 @@ pub async fn upsert<C: ConnectionTrait>(
     (source, mode): (&str, Mode),
     rows: Vec<UpsertRow>,
 ) -> StoreResult<Vec<RowResult>> {
-    let tenant = author.tenant_id;
-    let keys: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
-    let scope = OrApprover { rules: rules.receipts, approver: None };
-    let staged = upsert_kit::stage::<Receipts, _>(conn, tenant, scope, (ENTITY, source), &keys, |m| m.id).await?;
-    let repeats = guanxi_domain::platform::upsert::repeats(&keys);
-    let mut named: Vec<Result<(Option<row::Model>, ReceiptPatch), Invalid>> = Vec::with_capacity(rows.len());
-    for (row, repeat) in rows.into_iter().zip(repeats) {
-        let stored = staged.read((&row.external_id, repeat), (|_| false, "receipt"), |m| Ok(m.clone()))?;
-        named.push(stored.and_then(|stored| Ok((stored, row.patch?))));
-    }
-    let mut reads = read(conn, (tenant, author.user_id.is_some()), rules, &named).await?;
-    let plans = named.into_iter().map(|named| named.and_then(|(stored, patch)| plan(rules, &mut reads, stored, patch)));
-    let (mut results, mut planned) = upsert_kit::answer(keys, plans);
-    let Some(failed) = upsert_kit::conclude(mode, &mut results, vec![]) else { return Ok(results) };
-    planned.retain(|p| !failed.contains(&p.row));
-    write(conn, author, rules, (source, &mut reads), &results, planned).await?;
-    Ok(results)
+    let rows = rows.into_iter().map(|r| (r.external_id, r.patch)).collect();
+    document_upsert::upsert(conn, author, rules, (source, mode), rows).await
 }
 
-/// The call's reads, one statement each: the contracts new receipts are paid into
-/// (through the caller's scope) and those stored receipts' reversals give back to, their
-/// live installments, the receipt flows and the tenant's settings.
-async fn read<C: ConnectionTrait>(
-    conn: &C,
-    (tenant, by_user): (TenantId, bool),
-    rules: Rules,
-    named: &[Result<(Option<row::Model>, ReceiptPatch), Invalid>],
-) -> StoreResult<Reads> {
-    let backend = conn.get_database_backend();
-    let rows = named.iter().flatten();
-    let paid_into: Vec<Uuid> = rows.clone().filter(|(s, _)| s.is_none()).filter_map(|(_, p)| p.contract).collect();
-    let reversed: Vec<Uuid> = rows
-        .filter(|(_, p)| p.status == Some(ReceiptStatus::Reversed))
-        .filter_map(|(s, _)| s.as_ref().map(|m| m.contract_id))
-        .collect();
-    let mut models = Vec::new();
-    if !paid_into.is_empty() {
-        let scope = OrApprover { rules: rules.contracts, approver: None };
-        let select = Contracts::live(backend, tenant, scope).filter(contract::Column::Id.is_in(paid_into));
-        models.extend(select.all(conn).await?.into_iter().map(|m| (m, true)));
+impl document_upsert::MoneyUpsert for Rules {
+    type Repo = Receipts;
+    type Patch = ReceiptPatch;
+    type Plan = Plan;
+    type Reads = Reads;
+    const KIND: EntityKind = ENTITY;
+    const LABEL: &'static str = "receipt";
+
+    fn scope(self) -> OrApprover {
+        OrApprover { rules: self.receipts, approver: None }
     }
-    if !reversed.is_empty() {
-        let select = Contracts::visible(backend, tenant, OrApprover::ALL).filter(contract::Column::Id.is_in(reversed));
-        models.extend(select.all(conn).await?.into_iter().map(|m| (m, false)));
+
+    fn id_of(model: &row::Model) -> Uuid {
+        model.id
     }
-    let ids: Vec<Uuid> = models.iter().map(|(m, _)| m.id).collect();
-    let mut plans = super::receivable::live_plans(conn, tenant, &ids).await?;
-    let mut accounts: HashMap<Uuid, Account> = HashMap::new();
-    for (model, payable) in models {
-        if let Some(account) = accounts.get_mut(&model.id) {
-            account.payable |= payable;
-            continue;
-        }
-        let domain = super::contract::to_domain(model.clone())?;
-        let plan = plans.remove(&model.id).unwrap_or_default();
-        let (received, delta) = (domain.received, Decimal::ZERO);
-        let account = Account {
-            model,
-            payable,
-            places: domain.places,
-            plan,
-            received,
-            reserved: Decimal::ZERO,
-            receipts: vec![],
-            delta,
+
+    /// The call's reads, one statement each: the contracts new receipts are paid into
+    /// (through the caller's scope) and those stored receipts' reversals give back to, their
+    /// live installments, the receipt flows and the tenant's settings.
+    async fn read<C: ConnectionTrait>(
+        self,
+        conn: &C,
+        caller: (TenantId, bool),
+        paired: &[upsert_kit::Paired<row::Model, Self::Patch>],
+    ) -> StoreResult<Reads> {
+        let (rules, (tenant, by_user), named) = (self, caller, paired);
+        let rows = named.iter().flatten();
+        let paid_into: Vec<Uuid> = rows.clone().filter(|(s, _)| s.is_none()).filter_map(|(_, p)| p.contract).collect();
+        let reversed: Vec<Uuid> = rows
+            .filter(|(_, p)| p.status == Some(ReceiptStatus::Reversed))
+            .filter_map(|(s, _)| s.as_ref().map(|m| m.contract_id))
+            .collect();
+        let found = document_upsert::contracts_of(conn, tenant, rules.contracts, (paid_into, reversed)).await?;
+        let ids: Vec<Uuid> = found.iter().map(|(m, _)| m.id).collect();
+        let mut plans = super::receivable::live_plans(conn, tenant, &ids).await?;
+        let accounts = document_upsert::accounts(
+            found,
+            |c| c.received,
+            |m| Owed { plan: plans.remove(&m.id).unwrap_or_default(), reserved: Decimal::ZERO },
+        )?;
+        let flows = approval::flows(conn, tenant, Some(DocumentKind::Receipt)).await?;
+        let settings = tenant::settings(conn, tenant).await?;
+        Ok(Reads { by_user, accounts, flows, settings })
+    }
+
+    /// A row's plan, its money moved in `reads` as the call leaves it.
+    fn plan(self, reads: &mut Reads, stored: Option<row::Model>, patch: Self::Patch) -> Result<Planned, Invalid> {
+        let rules = self;
+        let Some(model) = stored else {
+            let (fields, account) = new_receipt(reads, patch)?;
+            let facts = Facts {
+                amount: fields.amount,
+                discount: Decimal::ZERO,
+                department: rules.department,
+                customer_level: None,
+            };
+            let flow = flow::select(&reads.flows, DocumentKind::Receipt, &facts).is_some();
+            // Refused now what an approval would refuse: the allocation against the plan as
+            // the call's earlier rows leave it.
+            let allow_advance = reads.settings.allow_advance_receipts;
+            let (parts, advance) = allocate(fields.amount, &still_owed(&account.extra.plan), None, allow_advance)?;
+            if flow && submitter_missing(reads.by_user, account) {
+                let message = "the contract has no owner to submit the receipt for approval: give it one first";
+                return Err(Invalid::one("contractId", ErrorCode::IllegalState, message));
+            }
+            let account = reads.accounts.get_mut(&fields.contract).ok_or_else(Invalid::default)?;
+            match flow {
+                // Held against what the contract owes: approved at once (every step skipped) it
+                // lands after the call's booked receipts, and must still fit.
+                true => account.extra.reserved += fields.amount,
+                false => shift(account, &parts, fields.amount, Decimal::ONE),
+            }
+            let plan = Plan::Create { fields, parts, advance, flow };
+            return Ok(Planned::new(None, Some(plan)));
         };
-        accounts.insert(account.model.id, account);
+        let id = model.id;
+        let plan = stored_receipt(model, patch)?;
+        if let Some(Plan::Reverse { model, before, .. }) = &plan {
+            let parts = allocations_of(model)
+                .map_err(|_| Invalid::one("externalId", ErrorCode::Invalid, "unreadable allocations"))?;
+            if let Some(account) = reads.accounts.get_mut(&before.contract_id.uuid()) {
+                shift(account, &parts, before.amount, -Decimal::ONE);
+            }
+        }
+        Ok(Planned::new(Some(id), plan))
     }
-    let flows = approval::flows(conn, tenant, Some(DocumentKind::Receipt)).await?;
-    let settings = tenant::settings(conn, tenant).await?;
-    Ok(Reads { by_user, accounts, flows, settings })
+
+    /// Writes the accepted rows: new receipts numbered from one block of the sequence in one
+    /// multi-row insert, reversals in one versioned write, the installments and contracts
+    /// their money moved in one multi-row write each, the keys and the change events; then
+    /// each receipt a flow applies to is submitted to it.
+    async fn write<C: ConnectionTrait>(
+        self,
+        conn: &C,
+        author: &Author,
+        call: (&str, &mut Reads),
+        results: &[RowResult],
+        planned: Vec<Planned>,
+    ) -> StoreResult<()> {
+        let (rules, (source, reads)) = (self, call);
+        let tenant = author.tenant_id;
+        let now = Utc::now();
+        let today = shanghai_date(now);
+        let rule = &reads.settings.receipt_numbering;
+        let creates = planned.iter().filter(|p| matches!(p.plan, Some(Plan::Create { .. }))).count();
+        let mut numbers = sequence::numbers(conn, tenant, ("receipt", rule), today, creates).await?;
+        let (mut inserts, mut keys, mut reversals, mut events, mut submit) = (vec![], vec![], vec![], vec![], vec![]);
+        for p in &planned {
+            match &p.plan {
+                Some(Plan::Create { fields, parts, advance, flow }) => {
+                    let number = numbers.next().unwrap_or_default();
+                    let Some(account) = reads.accounts.get(&fields.contract) else { continue };
+                    let status = if *flow { ReceiptStatus::PendingApproval } else { ReceiptStatus::Approved };
+                    let (parts, advance) = if *flow { (&[][..], Decimal::ZERO) } else { (&parts[..], *advance) };
+                    inserts.push(row::ActiveModel {
+                        tenant_id: Set(tenant.uuid()),
+                        id: Set(p.id),
+                        number: Set(number.clone()),
+                        contract_id: Set(fields.contract),
+                        customer_id: Set(account.model.customer_id),
+                        owner_id: Set(account.model.owner_id),
+                        received_on: Set(fields.received_on),
+                        method: Set(fields.method.as_str().to_owned()),
+                        amount_e4: Set(to_e4(fields.amount)),
+                        advance_e4: Set(to_e4(advance)),
+                        payer: Set(fields.payer.clone()),
+                        external_id: Set(None),
+                        note: Set(fields.note.clone()),
+                        status: Set(status.as_str().to_owned()),
+                        allocations: Set(allocations_json(parts)),
+                        reversed_reason: Set(None),
+                        reversed_at: Set(None),
+                        created_by: Set(author.user_id),
+                        version: Set(1),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                    });
+                    keys.push((results[p.row].external_id.clone(), p.id));
+                    let changes = ChangeSet::new()
+                        .field("number", (), &number)
+                        .field("contractId", (), fields.contract)
+                        .field("amount", (), fields.amount)
+                        .field("method", (), fields.method.as_str())
+                        .field("status", (), status.as_str())
+                        .field("allocations", (), parts.len())
+                        .field("advance", (), advance);
+                    events.push((p.id, Operation::Create, changes));
+                    if *flow {
+                        submit.push((p.id, fields.amount, account.model.owner_id.map(UserId::from_uuid)));
+                    }
+                }
+                Some(Plan::Reverse { model, before, reason }) => {
+                    let changed = row::ActiveModel {
+                        status: Set(ReceiptStatus::Reversed.as_str().to_owned()),
+                        reversed_reason: Set(Some(reason.clone())),
+                        reversed_at: Set(Some(now)),
+                        ..Default::default()
+                    };
+                    let columns = (row::Column::Version, row::Column::UpdatedAt);
+                    let stored = row::ActiveModel::from(model.as_ref().clone());
+                    reversals.push(upsert_kit::overlay_next(stored, &changed, columns, (model.version, now)));
+                    let changes = ChangeSet::new()
+                        .field("status", before.status.as_str(), ReceiptStatus::Reversed.as_str())
+                        .field("reversedReason", (), reason);
+                    events.push((p.id, Operation::Update, changes));
+                }
+                None => {}
+            }
+            // The receipts that moved each contract's money, for its change event.
+            let moved = match &p.plan {
+                Some(Plan::Create { fields, flow: false, .. }) => Some(fields.contract),
+                Some(Plan::Reverse { before, .. }) => Some(before.contract_id.uuid()),
+                _ => None,
+            };
+            if let Some(account) = moved.and_then(|c| reads.accounts.get_mut(&c)) {
+                account.documents.push(p.id);
+            }
+        }
+        let fixed = |c: &row::Column| {
+            !matches!(
+                c,
+                row::Column::Status
+                    | row::Column::ReversedReason
+                    | row::Column::ReversedAt
+                    | row::Column::Version
+                    | row::Column::UpdatedAt
+            )
+        };
+        let columns = (row::Column::TenantId, row::Column::Id, row::Column::Version);
+        upsert_kit::write_versioned(conn, reversals, columns, fixed, StoreError::Database).await?;
+        crate::insert_chunked(conn, inserts).await?;
+        write_accounts(conn, author, reads, now).await?;
+        external_key::insert(conn, tenant, ENTITY, source, keys).await?;
+        audit::record_many(conn, author, ENTITY, events).await?;
+        for (id, outcome) in
+            approval::submit_each(conn, author, (DocumentKind::Receipt, rules.department), submit).await?
+        {
+            super::receivable::follow(conn, author, id, outcome).await?;
+        }
+        Ok(())
+    }
 }
 
 /// A new receipt's figures, every one given and checked against its contract.
 fn new_receipt(reads: &Reads, patch: ReceiptPatch) -> Result<(New, &Account), Invalid> {
-    let mut invalid = Invalid::default();
-    let mut required = |field: &str, given: bool| {
-        if !given {
-            invalid.push(FieldError::new(field, ErrorCode::Required, format!("a new receipt needs {field}")));
-        }
+    let undone = "a receipt is reversed once it is stored; leave out one reversed before it was sent";
+    let checks = NewChecks {
+        label: "receipt",
+        required: &[
+            ("contractId", patch.contract.is_some()),
+            ("receivedOn", patch.received_on.is_some()),
+            ("method", patch.method.is_some()),
+            ("amount", patch.amount.is_some()),
+        ],
+        undone: (patch.status == Some(ReceiptStatus::Reversed)).then_some(undone),
+        statuses: (&[ContractStatus::Approved], "money is received"),
     };
-    required("contractId", patch.contract.is_some());
-    required("receivedOn", patch.received_on.is_some());
-    required("method", patch.method.is_some());
-    required("amount", patch.amount.is_some());
-    if patch.status == Some(ReceiptStatus::Reversed) {
-        let message = "a receipt is reversed once it is stored; leave out one reversed before it was sent";
-        invalid.push(FieldError::new("status", ErrorCode::IllegalState, message));
-    }
-    let account = patch.contract.and_then(|c| reads.accounts.get(&c)).filter(|a| a.payable);
-    if patch.contract.is_some() && account.is_none() {
-        invalid.push(FieldError::new("contractId", ErrorCode::NotFound, "no such contract"));
-    }
-    let (Some(contract), Some(received_on), Some(method), Some(amount), Some(account), true) =
-        (patch.contract, patch.received_on, patch.method, patch.amount, account, invalid.is_empty())
+    let account = document_upsert::new_on(&reads.accounts, patch.contract, checks)?;
+    let (Some(contract), Some(received_on), Some(method), Some(amount)) =
+        (patch.contract, patch.received_on, patch.method, patch.amount)
     else {
-        return Err(invalid);
+        return Err(Invalid::default());
     };
-    let status = ContractStatus::parse(&account.model.status).unwrap_or(ContractStatus::Draft);
-    if status != ContractStatus::Approved {
-        let message = format!("money is received on approved contracts; this one is {}", status.label_zh());
-        return Err(Invalid::one("contractId", ErrorCode::IllegalState, message));
-    }
+    let mut invalid = Invalid::default();
     invalid.check(check_amount("amount", amount, account.places));
-    let owed = from_e4(account.model.amount_e4) - account.received - account.reserved;
+    let owed = from_e4(account.model.amount_e4) - account.figure - account.extra.reserved;
     if !reads.settings.allow_advance_receipts && amount > owed {
         let message = format!("more than the contract still owes ({}); advances are not allowed", owed.normalize());
         invalid.push(FieldError::new("amount", ErrorCode::Invalid, message));
@@ -314,182 +419,15 @@ fn stored_receipt(model: row::Model, patch: ReceiptPatch) -> Result<Option<Plan>
     }
 }
 
-/// A row's plan, its money moved in `reads` as the call leaves it.
-fn plan(rules: Rules, reads: &mut Reads, stored: Option<row::Model>, patch: ReceiptPatch) -> Result<Planned, Invalid> {
-    let Some(model) = stored else {
-        let (fields, account) = new_receipt(reads, patch)?;
-        let facts = Facts {
-            amount: fields.amount,
-            discount: Decimal::ZERO,
-            department: rules.department,
-            customer_level: None,
-        };
-        let flow = flow::select(&reads.flows, DocumentKind::Receipt, &facts).is_some();
-        // Refused now what an approval would refuse: the allocation against the plan as
-        // the call's earlier rows leave it.
-        let allow_advance = reads.settings.allow_advance_receipts;
-        let (parts, advance) = allocate(fields.amount, &still_owed(&account.plan), None, allow_advance)?;
-        if flow && submitter_missing(reads.by_user, account) {
-            let message = "the contract has no owner to submit the receipt for approval: give it one first";
-            return Err(Invalid::one("contractId", ErrorCode::IllegalState, message));
-        }
-        let account = reads.accounts.get_mut(&fields.contract).ok_or_else(Invalid::default)?;
-        match flow {
-            // Held against what the contract owes: approved at once (every step skipped) it
-            // lands after the call's booked receipts, and must still fit.
-            true => account.reserved += fields.amount,
-            false => shift(account, &parts, fields.amount, Decimal::ONE),
-        }
-        let plan = Plan::Create { fields, parts, advance, flow };
-        return Ok(Planned { row: 0, id: Uuid::nil(), plan: Some(plan) });
-    };
-    let id = model.id;
-    let plan = stored_receipt(model, patch)?;
-    if let Some(Plan::Reverse { model, before, .. }) = &plan {
-        let parts = allocations_of(model)
-            .map_err(|_| Invalid::one("externalId", ErrorCode::Invalid, "unreadable allocations"))?;
-        if let Some(account) = reads.accounts.get_mut(&before.contract_id.uuid()) {
-            shift(account, &parts, before.amount, -Decimal::ONE);
-        }
-    }
-    Ok(Planned { row: 0, id, plan })
-}
-
 /// Moves an account's received amount and its installments by a receipt's allocation
 /// (`sign` 1) or a reversal's (`sign` -1).
 fn shift(account: &mut Account, parts: &[(InstallmentId, Decimal)], amount: Decimal, sign: Decimal) {
     for (id, part) in parts {
-        if let Some(i) = account.plan.iter_mut().find(|i| i.id == *id) {
+        if let Some(i) = account.extra.plan.iter_mut().find(|i| i.id == *id) {
             i.received += sign * part;
         }
     }
-    account.received += sign * amount;
-    account.delta += sign * amount;
-}
-
-/// Writes the accepted rows: new receipts numbered from one block of the sequence in one
-/// multi-row insert, reversals in one versioned write, the installments and contracts
-/// their money moved in one multi-row write each, the keys and the change events; then
-/// each receipt a flow applies to is submitted to it.
-async fn write<C: ConnectionTrait>(
-    conn: &C,
-    author: &Author,
-    rules: Rules,
-    (source, reads): (&str, &mut Reads),
-    results: &[RowResult],
-    planned: Vec<Planned>,
-) -> StoreResult<()> {
-    let tenant = author.tenant_id;
-    let now = Utc::now();
-    let today = shanghai_date(now);
-    let rule = &reads.settings.receipt_numbering;
-    let creates = planned.iter().filter(|p| matches!(p.plan, Some(Plan::Create { .. }))).count() as i64;
-    let mut next = match creates {
-        0 => 0,
-        n => sequence::take(conn, tenant, "receipt", &rule.period(today), n).await? - n + 1,
-    };
-    let (mut inserts, mut keys, mut reversals, mut events, mut submit) = (vec![], vec![], vec![], vec![], vec![]);
-    for p in &planned {
-        match &p.plan {
-            Some(Plan::Create { fields, parts, advance, flow }) => {
-                let number = rule.format(today, next);
-                next += 1;
-                let Some(account) = reads.accounts.get(&fields.contract) else { continue };
-                let status = if *flow { ReceiptStatus::PendingApproval } else { ReceiptStatus::Approved };
-                let (parts, advance) = if *flow { (&[][..], Decimal::ZERO) } else { (&parts[..], *advance) };
-                inserts.push(row::ActiveModel {
-                    tenant_id: Set(tenant.uuid()),
-                    id: Set(p.id),
-                    number: Set(number.clone()),
-                    contract_id: Set(fields.contract),
-                    customer_id: Set(account.model.customer_id),
-                    owner_id: Set(account.model.owner_id),
-                    received_on: Set(fields.received_on),
-                    method: Set(fields.method.as_str().to_owned()),
-                    amount_e4: Set(to_e4(fields.amount)),
-                    advance_e4: Set(to_e4(advance)),
-                    payer: Set(fields.payer.clone()),
-                    external_id: Set(None),
-                    note: Set(fields.note.clone()),
-                    status: Set(status.as_str().to_owned()),
-                    allocations: Set(allocations_json(parts)),
-                    reversed_reason: Set(None),
-                    reversed_at: Set(None),
-                    created_by: Set(author.user_id),
-                    version: Set(1),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                });
-                keys.push((results[p.row].external_id.clone(), p.id));
-                let changes = ChangeSet::new()
-                    .field("number", (), &number)
-                    .field("contractId", (), fields.contract)
-                    .field("amount", (), fields.amount)
-                    .field("method", (), fields.method.as_str())
-                    .field("status", (), status.as_str())
-                    .field("allocations", (), parts.len())
-                    .field("advance", (), advance);
-                events.push((p.id, Operation::Create, changes));
-                if *flow {
-                    submit.push((p.id, fields.amount, account.model.owner_id.map(UserId::from_uuid)));
-                }
-            }
-            Some(Plan::Reverse { model, before, reason }) => {
-                let changed = row::ActiveModel {
-                    status: Set(ReceiptStatus::Reversed.as_str().to_owned()),
-                    reversed_reason: Set(Some(reason.clone())),
-                    reversed_at: Set(Some(now)),
-                    ..Default::default()
-                };
-                let columns = (row::Column::Version, row::Column::UpdatedAt);
-                let stored = row::ActiveModel::from(model.as_ref().clone());
-                reversals.push(upsert_kit::overlay_next(stored, &changed, columns, (model.version, now)));
-                let changes = ChangeSet::new()
-                    .field("status", before.status.as_str(), ReceiptStatus::Reversed.as_str())
-                    .field("reversedReason", (), reason);
-                events.push((p.id, Operation::Update, changes));
-            }
-            None => {}
-        }
-        // The receipts that moved each contract's money, for its change event.
-        let moved = match &p.plan {
-            Some(Plan::Create { fields, flow: false, .. }) => Some(fields.contract),
-            Some(Plan::Reverse { before, .. }) => Some(before.contract_id.uuid()),
-            _ => None,
-        };
-        if let Some(account) = moved.and_then(|c| reads.accounts.get_mut(&c)) {
-            account.receipts.push(p.id);
-        }
-    }
-    let fixed = |c: &row::Column| {
-        !matches!(
-            c,
-            row::Column::Status
-                | row::Column::ReversedReason
-                | row::Column::ReversedAt
-                | row::Column::Version
-                | row::Column::UpdatedAt
-        )
-    };
-    let columns = (row::Column::TenantId, row::Column::Id, row::Column::Version);
-    upsert_kit::write_versioned(conn, reversals, columns, fixed, StoreError::Database).await?;
-    crate::insert_chunked(conn, inserts).await?;
-    write_accounts(conn, author, reads, now).await?;
-    external_key::insert(conn, tenant, ENTITY, source, keys).await?;
-    audit::record_many(conn, author, ENTITY, events).await?;
-    for (id, amount, owner_id) in submit {
-        let facts = Facts { amount, discount: Decimal::ZERO, department: rules.department, customer_level: None };
-        let request = approval::submit(
-            conn,
-            author,
-            Submission { kind: DocumentKind::Receipt, document_id: id, facts, owner_id },
-        )
-        .await?;
-        if request.status != RequestStatus::Pending {
-            super::receivable::follow(conn, author, id, request.status).await?;
-        }
-    }
-    Ok(())
+    account.shift(sign * amount);
 }
 
 /// The installments and contracts the call's money moved: one multi-row write each (the
@@ -501,10 +439,10 @@ async fn write_accounts<C: ConnectionTrait>(
     now: chrono::DateTime<Utc>,
 ) -> StoreResult<()> {
     let tenant = author.tenant_id;
-    let moved: Vec<&Account> = reads.accounts.values().filter(|a| !a.receipts.is_empty()).collect();
+    let moved: Vec<&Account> = reads.accounts.values().filter(|a| !a.documents.is_empty()).collect();
     let installments: Vec<installment::ActiveModel> = moved
         .iter()
-        .flat_map(|a| a.plan.iter())
+        .flat_map(|a| a.extra.plan.iter())
         .map(|i| installment::ActiveModel {
             tenant_id: Set(tenant.uuid()),
             id: Set(i.id.uuid()),
@@ -524,21 +462,10 @@ async fn write_accounts<C: ConnectionTrait>(
     let mut on_conflict = OnConflict::columns([installment::Column::TenantId, installment::Column::Id]);
     on_conflict.update_columns([installment::Column::ReceivedE4, installment::Column::UpdatedAt]);
     crate::upsert_chunked(conn, installments, Some(on_conflict)).await?;
-    let mut contracts = Vec::with_capacity(moved.len());
-    let mut events = Vec::with_capacity(moved.len());
-    for a in &moved {
-        let changed = contract::ActiveModel { received_e4: Set(to_e4(a.received)), ..Default::default() };
-        let columns = (contract::Column::Version, contract::Column::UpdatedAt);
-        let stored = contract::ActiveModel::from(a.model.clone());
-        contracts.push(upsert_kit::overlay_next(stored, &changed, columns, (a.model.version, now)));
-        let changes = ChangeSet::new().field("receivedBy", (), a.delta).field("receiptIds", (), &a.receipts);
-        events.push((a.model.id, Operation::Update, changes));
-    }
-    let fixed = |c: &contract::Column| {
-        !matches!(c, contract::Column::ReceivedE4 | contract::Column::Version | contract::Column::UpdatedAt)
-    };
-    let columns = (contract::Column::TenantId, contract::Column::Id, contract::Column::Version);
-    upsert_kit::write_versioned(conn, contracts, columns, fixed, StoreError::Database).await?;
-    audit::record_many(conn, author, super::contract::ENTITY, events).await?;
+    let moved = moved.iter().map(|a| {
+        let changes = ChangeSet::new().field("receivedBy", (), a.delta).field("receiptIds", (), &a.documents);
+        (&a.model, to_e4(a.figure), changes)
+    });
+    super::contract::write_amounts(conn, author, contract::Column::ReceivedE4, moved.collect(), now).await?;
     Ok(())
 }

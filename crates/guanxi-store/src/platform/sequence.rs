@@ -1,6 +1,8 @@
 //! Numbering sequences (customer numbers, later contract numbers): one counter per
 //! tenant, rule and period, bumped inside the writing transaction so numbers never repeat.
 
+use chrono::NaiveDate;
+use guanxi_domain::customers::customer::NumberingRule;
 use guanxi_domain::ids::TenantId;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
@@ -11,6 +13,23 @@ use crate::error::{StoreError, StoreResult};
 /// The next value of sequence `name` in `period`, starting at 1.
 pub async fn next<C: ConnectionTrait>(conn: &C, tenant: TenantId, name: &str, period: &str) -> StoreResult<i64> {
     take(conn, tenant, name, period, 1).await
+}
+
+/// Numbers for a bulk call's `n` new records by `rule` on `today`, in order, from one
+/// block of sequence `name` (one statement; none when `n` is 0).
+pub async fn numbers<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    (name, rule): (&str, &NumberingRule),
+    today: NaiveDate,
+    n: usize,
+) -> StoreResult<std::vec::IntoIter<String>> {
+    if n == 0 {
+        return Ok(Vec::new().into_iter());
+    }
+    let n = n as i64;
+    let last = take(conn, tenant, name, &rule.period(today), n).await?;
+    Ok((last - n + 1..=last).map(|k| rule.format(today, k)).collect::<Vec<_>>().into_iter())
 }
 
 /// Takes the next `n` values of sequence `name` in `period` in one statement (a batch's

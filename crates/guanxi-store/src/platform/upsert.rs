@@ -70,6 +70,30 @@ impl<M> Staged<M> {
     }
 }
 
+/// A row's stored record (if its key names one) with what the row says, or why the row
+/// is refused.
+pub type Paired<T, P> = Result<(Option<T>, P), Invalid>;
+
+impl<M> Staged<M> {
+    /// Each row's stored record as its key names it (`decode`d; never in the recycle
+    /// bin, for kinds without one) with what the row says, or why the row is refused.
+    pub fn pair<T, P>(
+        &self,
+        rows: impl IntoIterator<Item = (String, Result<P, Invalid>)>,
+        label: &str,
+        decode: impl Fn(&M) -> StoreResult<T>,
+    ) -> StoreResult<Vec<Paired<T, P>>> {
+        let rows: Vec<(String, Result<P, Invalid>)> = rows.into_iter().collect();
+        let repeats = upsert::repeats(&rows.iter().map(|(key, _)| key.as_str()).collect::<Vec<_>>());
+        let mut paired = Vec::with_capacity(rows.len());
+        for ((key, patch), repeat) in rows.into_iter().zip(repeats) {
+            let stored = self.read((&key, repeat), (|_| false, label), &decode)?;
+            paired.push(stored.and_then(|stored| Ok((stored, patch?))));
+        }
+        Ok(paired)
+    }
+}
+
 /// A row's plan, or, when its own checks refused it, `None` with its failure answered in
 /// `results`.
 pub fn admit<T>(results: &mut Vec<RowResult>, key: &str, plan: Result<T, Invalid>) -> Option<T> {
@@ -100,6 +124,8 @@ pub trait RowPlan {
     fn changed(&self) -> bool;
     /// Places the plan at its row, with the id of the record it writes.
     fn place(&mut self, row: usize, id: Uuid);
+    /// The row it was placed at.
+    fn row(&self) -> usize;
 }
 
 /// Answers each row from its plan, in order: a refused plan fails the row, and an
@@ -129,6 +155,33 @@ pub fn answer<P: RowPlan>(
 pub fn conclude(mode: Mode, results: &mut [RowResult], refused: Vec<(usize, Invalid)>) -> Option<HashSet<usize>> {
     let failed = refuse(results, refused);
     upsert::settle(mode, results).then_some(failed)
+}
+
+/// Each row's plan (`plan` over its stored record and what it says), answered in order
+/// and concluded: the results, and the plans left to write (`None` when nothing is).
+pub fn plan_rows<T, P, Q: RowPlan>(
+    mode: Mode,
+    keys: Vec<String>,
+    paired: Vec<Paired<T, P>>,
+    mut plan: impl FnMut(Option<T>, P) -> Result<Q, Invalid>,
+) -> (Vec<RowResult>, Option<Vec<Q>>) {
+    let plans = paired.into_iter().map(|row| row.and_then(|(stored, patch)| plan(stored, patch)));
+    let (mut results, planned) = answer(keys, plans);
+    let planned = to_write(mode, &mut results, vec![], planned);
+    (results, planned)
+}
+
+/// [`conclude`] over a call's placed plans: the ones left to write, the failed rows'
+/// dropped, or `None` when nothing is.
+pub fn to_write<P: RowPlan>(
+    mode: Mode,
+    results: &mut [RowResult],
+    refused: Vec<(usize, Invalid)>,
+    mut planned: Vec<P>,
+) -> Option<Vec<P>> {
+    let failed = conclude(mode, results, refused)?;
+    planned.retain(|p| !failed.contains(&p.row()));
+    Some(planned)
 }
 
 /// A new link a row gives its record in a tree: a customer's parent, a contact's manager.
@@ -175,6 +228,28 @@ pub async fn plan_for_values<C: ConnectionTrait>(conn: &C) -> StoreResult<()> {
     }
     Ok(())
 }
+
+/// [`stage`] and [`Staged::pair`] at once: the call's keys, and each row paired with the
+/// stored record its key names (`decode`d), or why it is refused.
+pub async fn stage_rows<R, C, T, P>(
+    conn: &C,
+    (tenant, scope): (TenantId, R::Scope),
+    (kind, source, label): (EntityKind, &str, &str),
+    rows: Vec<(String, Result<P, Invalid>)>,
+    (id_of, decode): (IdOf<R>, impl Fn(&<R::Entity as EntityTrait>::Model) -> StoreResult<T>),
+) -> StoreResult<(Vec<String>, Vec<Paired<T, P>>)>
+where
+    R: Scoped,
+    C: ConnectionTrait,
+{
+    let keys: Vec<String> = rows.iter().map(|(key, _)| key.clone()).collect();
+    let staged = stage::<R, C>(conn, tenant, scope, (kind, source), &keys, id_of).await?;
+    let paired = staged.pair(rows, label, decode)?;
+    Ok((keys, paired))
+}
+
+/// How a kind reads a record's id off its row.
+pub type IdOf<R> = fn(&<<R as Scoped>::Entity as EntityTrait>::Model) -> Uuid;
 
 pub async fn stage<R, C>(
     conn: &C,

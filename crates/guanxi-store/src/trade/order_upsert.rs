@@ -121,6 +121,9 @@ impl upsert_kit::RowPlan for Planned {
     fn place(&mut self, row: usize, id: Uuid) {
         (self.row, self.id) = (row, id);
     }
+    fn row(&self) -> usize {
+        self.row
+    }
 }
 
 /// What the call read for its rows' plans.
@@ -149,11 +152,10 @@ pub async fn upsert<C: ConnectionTrait>(
     let mut reads = read(conn, author, rules, &named).await?;
 
     let plans = named.into_iter().map(|named| named.and_then(|named| plan(author, rules, &mut reads, named)));
-    let (mut results, mut planned) = upsert_kit::answer(keys, plans);
+    let (mut results, planned) = upsert_kit::answer(keys, plans);
 
     let refused = check_links(conn, author, rules, &planned).await?;
-    let Some(failed) = upsert_kit::conclude(mode, &mut results, refused) else { return Ok(results) };
-    planned.retain(|p| !failed.contains(&p.row));
+    let Some(planned) = upsert_kit::to_write(mode, &mut results, refused, planned) else { return Ok(results) };
     write(conn, author, (source, &reads.settings), &results, planned).await?;
     Ok(results)
 }
@@ -437,20 +439,15 @@ async fn write<C: ConnectionTrait>(
     let won: Vec<(Uuid, DateTime<Utc>)> =
         creates.iter().chain(&updates).filter(|p| p.confirms()).map(|p| (p.header.customer_id.uuid(), now)).collect();
     let rule = &settings.order_numbering;
-    let n = creates.len() as i64;
-    let mut next = match n {
-        0 => 0,
-        n => sequence::take(conn, tenant, "order", &rule.period(today), n).await? - n + 1,
-    };
+    let mut numbers = sequence::numbers(conn, tenant, ("order", rule), today, creates.len()).await?;
     let mut events = Vec::with_capacity(creates.len() + updates.len());
     let (mut inserts, mut keys) = (Vec::with_capacity(creates.len()), Vec::with_capacity(creates.len()));
     let mut deals = Vec::new();
     for p in &creates {
-        let number = rule.format(today, next);
+        let number = numbers.next().unwrap_or_default();
         if let Some(deal) = p.header.opportunity_id.filter(|_| p.confirms() && settings.order_wins_deal) {
             deals.push((deal, number.clone()));
         }
-        next += 1;
         inserts.push(new_model(author, p, (&number, settings.decimal_places.order), now));
         keys.push((results[p.row].external_id.clone(), p.id));
         let changes = ChangeSet::new()

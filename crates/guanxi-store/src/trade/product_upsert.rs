@@ -202,19 +202,13 @@ async fn write<C: ConnectionTrait>(
     let (creates, updates): (Vec<Planned>, Vec<Planned>) = planned.into_iter().partition(|p| p.before.is_none());
     let mut events = Vec::with_capacity(creates.len() + updates.len());
     let mut tokens: Vec<(Uuid, String, String)> = Vec::new();
-    let numbered = creates.iter().filter(|p| p.code.is_none()).count() as i64;
+    let numbered = creates.iter().filter(|p| p.code.is_none()).count();
     let today = shanghai_date(now);
     let rule = &settings.product_numbering;
-    let mut next = match numbered {
-        0 => 0,
-        n => sequence::take(conn, tenant, "product", &rule.period(today), n).await? - n + 1,
-    };
+    let mut numbers = sequence::numbers(conn, tenant, ("product", rule), today, numbered).await?;
     let (mut inserts, mut keys) = (Vec::with_capacity(creates.len()), Vec::with_capacity(creates.len()));
     for p in creates {
-        let code = p.code.unwrap_or_else(|| {
-            next += 1;
-            rule.format(today, next - 1)
-        });
+        let code = p.code.unwrap_or_else(|| numbers.next().unwrap_or_default());
         let mut model = product::new_model(tenant, p.id, &code, now);
         product::set_fields(&mut model, &p.fields);
         events.push((p.id, Operation::Create, product::created_changes(&p.fields, &code)));

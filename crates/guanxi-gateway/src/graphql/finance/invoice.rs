@@ -208,6 +208,13 @@ impl Invoice {
     async fn voided_at(&self) -> Option<DateTime<Utc>> {
         self.0.voided_at
     }
+    /// The keys other systems know this invoice by (`upsertInvoices`).
+    async fn external_keys(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::integration::upsert::ExternalKey>> {
+        crate::graphql::integration::upsert::external_keys(ctx, EntityKind::Invoice, self.0.id.uuid()).await
+    }
     /// The ERP's reference.
     async fn external_id(&self) -> Option<&str> {
         self.0.external_id.as_deref()
@@ -416,7 +423,7 @@ pub struct BillingTitleInput {
 }
 
 impl BillingTitleInput {
-    fn to_domain(&self) -> DomainTitle {
+    pub(crate) fn to_domain(&self) -> DomainTitle {
         DomainTitle {
             title_kind: self.title_kind.into(),
             title: self.title.clone(),

@@ -18,6 +18,7 @@ pub mod commission_statement;
 pub mod contract;
 pub mod contract_upsert;
 pub mod invoice;
+pub mod invoice_upsert;
 pub mod receipt_upsert;
 pub mod receivable;
 
@@ -80,6 +81,7 @@ pub struct FinanceMutation(
     receivable::ReceivableMutation,
     receipt_upsert::ReceiptUpsertMutation,
     invoice::InvoiceMutation,
+    invoice_upsert::InvoiceUpsertMutation,
     commission::CommissionPlanMutation,
     commission_statement::CommissionStatementMutation,
 );
