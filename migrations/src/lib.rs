@@ -36,6 +36,7 @@ mod m20261206_000025_external_keys;
 mod m20261207_000026_webhooks;
 mod m20261208_000027_bulk_jobs;
 mod m20261208_000028_search_token_checks;
+mod m20261209_000029_receipts_by_customer;
 
 pub struct Migrator;
 
@@ -71,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000026_webhooks::Migration),
             Box::new(m20261208_000027_bulk_jobs::Migration),
             Box::new(m20261208_000028_search_token_checks::Migration),
+            Box::new(m20261209_000029_receipts_by_customer::Migration),
         ]
     }
 }

@@ -1,4 +1,6 @@
 //! The `guanxi` command: see `guanxi --help`.
+// A release build lays out the schema's merged roots here too (see lib.rs).
+#![recursion_limit = "256"]
 
 /// mimalloc instead of glibc's allocator: a profile of the server under load put about a
 /// quarter of its time in `malloc`/`free` (issue 20; bench/README has the measurement).
