@@ -358,10 +358,7 @@ fn check_status(
         if !rules.may_void {
             return refused(ErrorCode::Forbidden, "voiding a contract takes contract.void");
         }
-        let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-        let Some(reason) = reason.filter(|r| r.chars().count() <= 200) else {
-            return Err(Invalid::one("voidReason", ErrorCode::Required, "say why, in at most 200 characters"));
-        };
+        let reason = super::reason_in("voidReason", reason.as_deref(), (200, "say why"))?;
         if let Some((_, c)) = &p.before {
             if c.received > Decimal::ZERO {
                 return refused(

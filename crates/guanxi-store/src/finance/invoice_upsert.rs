@@ -560,10 +560,7 @@ fn stored_invoice(
         (Some(InvoiceStatus::Void), _) => {
             before.after(InvoiceAction::Void).map_err(|e| Invalid::one("status", e.code, e.message))?;
             may_issue(rules).map_err(|e| Invalid(vec![e]))?;
-            let reason = patch.void_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-            let Some(reason) = reason.filter(|r| r.chars().count() <= 500) else {
-                return Err(Invalid::one("voidReason", ErrorCode::Required, "say why, in at most 500 characters"));
-            };
+            let reason = super::reason_in("voidReason", patch.void_reason.as_deref(), (500, "say why"))?;
             if let Some(account) = reads.accounts.get_mut(&before.contract_id.uuid()) {
                 account.shift(-before.terms.amount);
             }

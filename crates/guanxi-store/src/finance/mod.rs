@@ -121,13 +121,20 @@ pub(crate) use contract_document;
 /// A reason a writer must give (voiding, reversing), trimmed: 1 to 500 characters, else
 /// `REQUIRED` on `reason` with `why` ("say why the invoice is void").
 pub(crate) fn reason<'a>(raw: &'a str, why: &str) -> crate::StoreResult<&'a str> {
-    let reason = raw.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(crate::error::StoreError::rejected(
-            "reason",
-            guanxi_domain::ErrorCode::Required,
-            format!("{why} (at most 500 characters)"),
-        ));
+    Ok(reason_in("reason", Some(raw), (500, why))?)
+}
+
+/// A reason a bulk row gives in `field` (`voidReason`, `reversedReason`), trimmed: 1 to
+/// `max` characters, else `REQUIRED` on the field with `why`.
+pub(crate) fn reason_in<'a>(
+    field: &str,
+    raw: Option<&'a str>,
+    (max, why): (usize, &str),
+) -> Result<&'a str, guanxi_domain::Invalid> {
+    let reason = raw.map(str::trim).unwrap_or_default();
+    if reason.is_empty() || reason.chars().count() > max {
+        let message = format!("{why} (at most {max} characters)");
+        return Err(guanxi_domain::Invalid::one(field, guanxi_domain::ErrorCode::Required, message));
     }
     Ok(reason)
 }

@@ -405,10 +405,7 @@ fn stored_receipt(model: row::Model, patch: ReceiptPatch) -> Result<Option<Plan>
         // Waiting for approval here: the booking the source sends is on its way.
         (Some(ReceiptStatus::Approved), ReceiptStatus::PendingApproval) => Ok(None),
         (Some(ReceiptStatus::Reversed), ReceiptStatus::Approved) => {
-            let reason = patch.reversed_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-            let Some(reason) = reason.filter(|r| r.chars().count() <= 500) else {
-                return Err(Invalid::one("reversedReason", ErrorCode::Required, "say why, in at most 500 characters"));
-            };
+            let reason = super::reason_in("reversedReason", patch.reversed_reason.as_deref(), (500, "say why"))?;
             Ok(Some(Plan::Reverse { model: Box::new(model), before: Box::new(before), reason: reason.to_owned() }))
         }
         (Some(asked), stored) => Err(Invalid::one(
