@@ -110,6 +110,24 @@ add "3a list page 1" "{\"query\":\"${list//\"/\\\"}\",\"variables\":{\"a\":null}
 add "3b list page 200" "{\"query\":\"${list//\"/\\\"}\",\"variables\":{\"a\":$cursor}}"
 add "4a search 中文" '{"query":"{ customers(first: 20, filter: {search: \"华信\"}) { totalCount nodes { name } } }"}'
 add "4b search mnemonic" '{"query":"{ customers(first: 20, filter: {search: \"shhx\"}) { totalCount nodes { name } } }"}'
+# Issue 20: the bounded count (`count(limit:)`, EXACT or AT_LEAST) in place of the exact
+# totalCount, and search by a phone's last digits and by tax id, as the admin and as a rep
+# (OWN scope; rep1 of the loader's plan).
+counted='query($a: String) { customers(first: 50, after: $a, orderBy: [{field: NAME, direction: ASC}], filter: {status: [INTENT, WON, POTENTIAL, LOST, DORMANT]}) { count { count precision } nodes { name status owner { displayName } } } }'
+add "3c list page 1, count(limit)" "{\"query\":\"${counted//\"/\\\"}\",\"variables\":{\"a\":null}}"
+known=$(gql '{"query":"{ customers(first: 50, orderBy: [{field: CREATED_AT, direction: DESC}]) { nodes { taxId mainPhone } } }"}')
+known_tax=$(echo "$known" | jq_py 'next(n["taxId"] for n in d["data"]["customers"]["nodes"] if n["taxId"])')
+known_suffix=$(echo "$known" | jq_py '"".join(c for c in next(n["mainPhone"] for n in d["data"]["customers"]["nodes"] if n["mainPhone"]) if c.isdigit())[-6:]')
+rep_token=$(curl -s "$api" -H 'content-type: application/json' \
+  -d '{"query":"mutation { login(input: {tenant: \"bench\", email: \"rep1@bench.local\", password: \"guanxi-bench\"}) { accessToken } }"}' \
+  | jq_py 'd["data"]["login"]["accessToken"]')
+searched() { echo "{\"query\":\"{ customers(first: 20, filter: {search: \\\"$1\\\"}) { count { count precision } nodes { name } } }\"}"; }
+add "4c search 中文, count(limit)" "$(searched 华信)"
+add "4d search mnemonic, count(limit)" "$(searched shhx)"
+add "4e search phone suffix" "$(searched "$known_suffix")"
+add "4f search tax id" "$(searched "$known_tax")"
+add "4g search 中文 (rep)" "$(searched 华信)" "$rep_token"
+add "4h search mnemonic (rep)" "$(searched shhx)" "$rep_token"
 add "5 100 interactions nested" '{"query":"{ interactions(first: 100) { nodes { content customer { name } contacts { name } author { displayName } } } }"}'
 add "6 createInteraction" "{\"query\":\"mutation(\$i: CreateInteractionInput!) { createInteraction(input: \$i) { interaction { id } userErrors { code } } }\",\"variables\":{\"i\":{\"customerId\":\"$typical\",\"channel\":\"CALL\",\"content\":\"压测电话记录\"}}}"
 add "10a workLog year" "{\"query\":\"query(\$s: WorkLogSubject!, \$f: DateTime!, \$t: DateTime!) { workLog(subject: \$s, from: \$f, to: \$t, granularity: MONTH) { start newCustomers { count } interactions { count } } }\",\"variables\":{\"s\":{\"departmentId\":\"$root_dept\"},\"f\":\"$year_ago\",\"t\":\"$now\"}}"

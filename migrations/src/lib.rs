@@ -37,6 +37,7 @@ mod m20261207_000026_webhooks;
 mod m20261208_000027_bulk_jobs;
 mod m20261208_000028_search_token_checks;
 mod m20261209_000029_receipts_by_customer;
+mod m20261210_000030_search_token_ranges;
 
 pub struct Migrator;
 
@@ -73,6 +74,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000027_bulk_jobs::Migration),
             Box::new(m20261208_000028_search_token_checks::Migration),
             Box::new(m20261209_000029_receipts_by_customer::Migration),
+            Box::new(m20261210_000030_search_token_ranges::Migration),
         ]
     }
 }

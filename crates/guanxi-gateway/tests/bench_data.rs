@@ -186,7 +186,10 @@ async fn generated_data_is_valid_skewed_searchable_and_repeatable() {
     }
     let product = &d["products"]["nodes"][0];
     let name: String = product["name"].as_str().unwrap().chars().take(3).collect();
-    for term in [name.as_str(), product["code"].as_str().unwrap()] {
+    // The name, the code, and a prefix of the code (a range of the code tokens).
+    let code = product["code"].as_str().unwrap();
+    let code_prefix: String = code.chars().take(code.chars().count() - 1).collect();
+    for term in [name.as_str(), code, code_prefix.as_str()] {
         let found = app
             .gql(
                 Some(&admin),

@@ -258,24 +258,29 @@ async fn the_duplicate_check_warns_or_blocks_and_hides_what_the_caller_may_not_s
 async fn search_finds_chinese_substrings_mnemonic_prefixes_phones_and_tax_ids_through_an_index() {
     let app = spawn_demo().await;
     let admin = app.login("admin@demo.local").await;
+    let every = vec![
+        "上海明远机械制造有限公司",
+        "北京京华软件股份有限公司",
+        "南京金陵商贸有限公司",
+        "宁波港通物流有限公司",
+        "杭州云帆培训学校有限公司",
+        "苏州恒信电子科技有限公司",
+    ];
     let cases = [
         ("明远机械", vec!["上海明远机械制造有限公司"]),
         ("恒", vec!["苏州恒信电子科技有限公司"]),
         ("shmy", vec!["上海明远机械制造有限公司"]),
         ("bjjh", vec!["北京京华软件股份有限公司"]),
         ("025-84561234", vec!["南京金陵商贸有限公司"]),
+        // A phone's last digits (021-58881234, 010-62881234 and 025-84561234).
+        ("81234", vec!["上海明远机械制造有限公司", "北京京华软件股份有限公司"]),
+        ("1234", vec!["上海明远机械制造有限公司", "北京京华软件股份有限公司", "南京金陵商贸有限公司"]),
+        ("91234", vec![]),
+        // One character: the range of tokens starting with it, the name's last one too.
+        ("司", every.clone()),
+        ("s", vec!["上海明远机械制造有限公司", "苏州恒信电子科技有限公司"]),
         ("股份有限", vec!["北京京华软件股份有限公司"]),
-        (
-            "有限公司",
-            vec![
-                "上海明远机械制造有限公司",
-                "北京京华软件股份有限公司",
-                "南京金陵商贸有限公司",
-                "宁波港通物流有限公司",
-                "杭州云帆培训学校有限公司",
-                "苏州恒信电子科技有限公司",
-            ],
-        ),
+        ("有限公司", every),
         ("机械软件", vec![]),
     ];
     for (term, expect) in cases {
@@ -299,12 +304,21 @@ async fn search_finds_chinese_substrings_mnemonic_prefixes_phones_and_tax_ids_th
     if app.db.backend() == guanxi_store::Backend::Postgres {
         app.db.connection().execute_unprepared("SET enable_seqscan = off").await.unwrap();
     }
-    let plan = guanxi_store::customers::customer_search::explain_search(app.db.connection(), tenant.into(), "明远机械")
-        .await
-        .unwrap();
-    let upper = plan.to_uppercase();
-    assert!(upper.contains("INDEX") || upper.contains("PRIMARY KEY"), "{plan}");
-    assert!(upper.contains("CUSTOMER_SEARCH_TOKENS"), "{plan}");
+    // Pairs, and the ranges of a code prefix, a phone suffix and one character alike.
+    for term in ["明远机械", "shmy", "81234", "恒"] {
+        let plan = guanxi_store::customers::customer_search::explain_search(app.db.connection(), tenant.into(), term)
+            .await
+            .unwrap();
+        let upper = plan.to_uppercase();
+        assert!(upper.contains("INDEX") || upper.contains("PRIMARY KEY"), "{term}: {plan}");
+        assert!(upper.contains("CUSTOMER_SEARCH_TOKENS"), "{term}: {plan}");
+        // No line reads the token table whole (SQLite's bare `SCAN`, PostgreSQL's `Seq Scan`).
+        let whole = |line: &str| {
+            line.contains("SEQ SCAN ON CUSTOMER_SEARCH_TOKENS")
+                || line.trim_start().starts_with("SCAN CUSTOMER_SEARCH_TOKENS")
+        };
+        assert!(!upper.lines().any(whole), "{term}: {plan}");
+    }
 }
 
 #[tokio::test]
@@ -674,6 +688,10 @@ async fn masked_callers_see_masked_phones_in_history_and_cannot_search_digits() 
     let whole =
         app.gql(Some(&reader), "{ contacts(filter: {search: \"13911110001\"}) { totalCount } }", json!({})).await;
     assert_eq!(whole["data"]["contacts"]["totalCount"], 6, "{whole}");
+    // Customers too: a masked caller matches whole numbers, never the last digits.
+    assert_eq!(names(&app, &reader, json!({"search": "58881234"})).await.1, 0);
+    assert_eq!(names(&app, &admin, json!({"search": "58881234"})).await.1, 1);
+    assert_eq!(names(&app, &reader, json!({"search": "021-58881234"})).await.0, ["上海明远机械制造有限公司"]);
     // The history of a customer in the recycle bin stays readable.
     let version = app.gql(Some(&admin), "query($id: ID!) { customer(id: $id) { version } }", json!({"id": id})).await["data"]["customer"]["version"].clone();
     app.gql(
@@ -708,4 +726,54 @@ async fn renaming_a_customer_onto_another_runs_the_duplicate_check() {
     let (id2, v2) = customer_id(&app, &rep1, "苏州恒信电子科技有限公司").await;
     let fine = app.gql(Some(&rep1), UPDATE, json!({"i": {"id": id2, "expectedVersion": v2, "level": "B"}})).await;
     assert_eq!(fine["data"]["updateCustomer"]["userErrors"], json!([]), "{fine}");
+}
+
+#[tokio::test]
+async fn counts_stop_at_their_limit_and_say_how_precise_they_are() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    let rep1 = app.login("rep1@demo.local").await;
+    let count = |limit: i64| {
+        format!("{{ customers(first: 1) {{ count(limit: {limit}) {{ count precision }} totalCount nodes {{ id }} }} }}")
+    };
+    let counted =
+        |body: &Value| (body["count"]["count"].as_i64(), body["count"]["precision"].as_str().map(str::to_owned));
+    let all = app.gql(Some(&admin), &count(100), json!({})).await;
+    let total = all["data"]["customers"]["totalCount"].as_i64().unwrap();
+    assert!(total > 3, "{all}");
+    assert_eq!(counted(&all["data"]["customers"]), (Some(total), Some("EXACT".into())));
+    let at = app.gql(Some(&admin), &count(total), json!({})).await;
+    assert_eq!(counted(&at["data"]["customers"]), (Some(total), Some("EXACT".into())));
+    let floor = app.gql(Some(&admin), &count(3), json!({})).await;
+    assert_eq!(counted(&floor["data"]["customers"]), (Some(3), Some("AT_LEAST".into())), "{floor}");
+    let default = app.gql(Some(&admin), "{ customers { count { count precision } } }", json!({})).await;
+    assert_eq!(counted(&default["data"]["customers"]), (Some(total), Some("EXACT".into())), "{default}");
+    // The data scope counts as the page does: rep1 owns two.
+    let own = app.gql(Some(&rep1), &count(1), json!({})).await;
+    assert_eq!(counted(&own["data"]["customers"]), (Some(1), Some("AT_LEAST".into())), "{own}");
+    let own = app.gql(Some(&rep1), &count(100), json!({})).await;
+    assert_eq!(counted(&own["data"]["customers"]), (Some(2), Some("EXACT".into())), "{own}");
+    // Every connection has it: a filtered count of interactions, and the change history.
+    let filtered = app
+        .gql(
+            Some(&admin),
+            "{ customers(filter: {search: \"有限公司\", status: [WON]}) { count(limit: 50) { count precision } totalCount } }",
+            json!({}),
+        )
+        .await;
+    let filtered = &filtered["data"]["customers"];
+    assert_eq!(counted(filtered), (filtered["totalCount"].as_i64(), Some("EXACT".into())), "{filtered}");
+    let interactions =
+        app.gql(Some(&admin), "{ interactions { count(limit: 0) { count precision } } }", json!({})).await;
+    assert_eq!(counted(&interactions["data"]["interactions"]), (Some(0), Some("AT_LEAST".into())), "{interactions}");
+    // A limit past 100,000, or below zero, is refused.
+    for limit in [100_001, -1] {
+        let refused = app.gql(Some(&admin), &count(limit), json!({})).await;
+        assert_eq!(refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{refused}");
+    }
+    // The count is one statement whatever the limit.
+    let (one, _) =
+        app.fewest_statements(Some(&admin), &json!({"query": "{ customers(first: 1) { nodes { id } } }"})).await;
+    let (with_count, _) = app.fewest_statements(Some(&admin), &json!({"query": count(100_000)})).await;
+    assert_eq!(with_count, one + 2, "the count and the deprecated totalCount, one statement each");
 }

@@ -390,17 +390,46 @@ pub async fn list<R: Listed, C: ConnectionTrait>(
     page::fetch(conn, select, &R::sort_key(order), &tiebreak, request).await?.try_map(R::to_domain)
 }
 
-/// How many records `filter` matches.
+/// How many records `filter` matches: all of them, or with a `limit`, at most `limit + 1`
+/// (see [`tally`]).
 pub async fn count<R: Listed, C: ConnectionTrait>(
     conn: &C,
     tenant: TenantId,
     scope: R::Scope,
     filter: &R::Filter,
+    limit: Option<u64>,
 ) -> StoreResult<u64>
 where
     <R::Entity as EntityTrait>::Model: Sync,
 {
-    Ok(R::matching(conn.get_database_backend(), tenant, scope, filter).count(conn).await?)
+    tally(conn, R::matching(conn.get_database_backend(), tenant, scope, filter), limit).await
+}
+
+/// How many rows `select` matches. Without a limit, every one (an exact count, which reads
+/// every match). With one, the count stops at `limit + 1`: `SELECT COUNT(*) FROM (SELECT 1
+/// … LIMIT limit + 1)`, so a count past the limit reads `limit + 1` index entries rather
+/// than the tenant's whole table, and a result above `limit` means "more than `limit`".
+pub async fn tally<E: EntityTrait, C: ConnectionTrait>(
+    conn: &C,
+    select: Select<E>,
+    limit: Option<u64>,
+) -> StoreResult<u64>
+where
+    E::Model: Sync,
+{
+    let Some(limit) = limit else { return Ok(select.count(conn).await?) };
+    let mut matches = sea_orm::QueryTrait::into_query(select);
+    matches.clear_selects().clear_order_by().expr(Expr::val(1)).limit(limit.saturating_add(1)).reset_offset();
+    let count = sea_orm::sea_query::Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), sea_orm::sea_query::Alias::new("matches"))
+        .from_subquery(matches, sea_orm::sea_query::Alias::new("counted"))
+        .to_owned();
+    let row = conn.query_one(&count).await?;
+    let matches: i64 = match row {
+        Some(row) => row.try_get("", "matches")?,
+        None => 0,
+    };
+    Ok(matches.max(0) as u64)
 }
 
 /// The module-level `list` and `count` of a listed kind, delegating to the shared ones.
@@ -418,14 +447,15 @@ macro_rules! listed {
             $crate::repo::list::<$kind, C>(conn, tenant, scope, filter, order, request).await
         }
 
-        /// How many records `filter` matches.
+        /// How many records `filter` matches (at most `limit + 1` with a limit).
         pub async fn count<C: sea_orm::ConnectionTrait>(
             conn: &C,
             tenant: guanxi_domain::ids::TenantId,
             scope: <$kind as $crate::repo::Scoped>::Scope,
             filter: &<$kind as $crate::repo::Listed>::Filter,
+            limit: Option<u64>,
         ) -> $crate::StoreResult<u64> {
-            $crate::repo::count::<$kind, C>(conn, tenant, scope, filter).await
+            $crate::repo::count::<$kind, C>(conn, tenant, scope, filter, limit).await
         }
     };
 }

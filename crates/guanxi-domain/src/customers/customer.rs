@@ -123,23 +123,27 @@ pub enum DuplicateReason {
     SameName,
 }
 
-/// Search tokens for a customer: every character and character pair of the normalised
-/// name (so any substring of two or more characters narrows by index), every prefix of the
-/// mnemonic code of each plausible reading (see `mnemonic`), the phone numbers and the tax id. Kinds are prefixed so they never mix.
+/// Search tokens for a customer, a few per field, so that writing a customer stays cheap
+/// (about fifteen rows for a company name, a phone and a tax id). Kinds are prefixed so
+/// they never mix:
+/// - `n:` every pair of neighbouring characters of the normalised name, and its last
+///   character alone: a substring of two or more characters holds its pairs; a single
+///   character is the range of tokens starting with it (a pair it begins, or the end);
+/// - `m:` the mnemonic code of each plausible reading (see `mnemonic`), whole: a prefix
+///   the user types is a range of these;
+/// - `p:` each phone number's digits reversed: the last digits a user types are a prefix
+///   of the reversal, so a phone suffix (and the whole number) is a range;
+/// - `t:` the tax id, exact.
+///
+/// Searches read the ranges in byte order (`prefix_end`): the token columns compare
+/// bytewise (SQLite's default, `COLLATE "C"` on PostgreSQL).
 pub fn search_tokens(name: &str, phones: &[&str], tax_id: Option<&str>) -> Vec<String> {
-    let mut tokens: Vec<String> = Vec::new();
-    let chars: Vec<char> = search_text(name).chars().collect();
-    for c in &chars {
-        tokens.push(format!("n:{c}"));
-    }
-    for pair in chars.windows(2) {
-        tokens.push(format!("n:{}{}", pair[0], pair[1]));
-    }
+    let mut tokens = name_tokens(&search_text(name));
     tokens.extend(mnemonic_tokens(name));
     for phone in phones {
         let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
         if digits.len() >= 4 {
-            tokens.push(format!("p:{digits}"));
+            tokens.push(format!("p:{}", digits.chars().rev().collect::<String>()));
         }
     }
     if let Some(tax) = tax_id {
@@ -151,19 +155,44 @@ pub fn search_tokens(name: &str, phones: &[&str], tax_id: Option<&str>) -> Vec<S
     tokens
 }
 
-/// The mnemonic-code search tokens of a name: each prefix of the first 12 letters of every
-/// plausible reading's code (多音字).
-pub fn mnemonic_tokens(name: &str) -> Vec<String> {
-    let mut tokens = Vec::new();
-    for code in crate::mnemonic::mnemonic_codes(name) {
-        let code: Vec<char> = code.chars().take(12).collect();
-        for end in 1..=code.len() {
-            tokens.push(format!("m:{}", code[..end].iter().collect::<String>()));
-        }
-    }
+/// The `n:` tokens of a normalised text: its pairs of neighbouring characters and its last
+/// character (see `search_tokens`).
+pub fn name_tokens(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens: Vec<String> = chars.windows(2).map(|pair| format!("n:{}{}", pair[0], pair[1])).collect();
+    tokens.extend(chars.last().map(|c| format!("n:{c}")));
     tokens.sort();
     tokens.dedup();
     tokens
+}
+
+/// The mnemonic-code search tokens of a name: the first 12 letters of every plausible
+/// reading's code (多音字); a typed prefix is a range of them.
+pub fn mnemonic_tokens(name: &str) -> Vec<String> {
+    let mut tokens: Vec<String> = crate::mnemonic::mnemonic_codes(name)
+        .into_iter()
+        .filter(|code| !code.is_empty())
+        .map(|code| format!("m:{}", code.chars().take(12).collect::<String>()))
+        .collect();
+    tokens.sort();
+    tokens.dedup();
+    tokens
+}
+
+/// The first string after every string that starts with `prefix` in byte order (UTF-8
+/// byte order is code-point order): `prefix` with its last character stepped up one code
+/// point, so `token >= prefix AND token < prefix_end(prefix)` is "starts with `prefix`"
+/// and reads a range of an index. `None` when nothing follows (a prefix of `char::MAX`s):
+/// the range is then open above.
+pub fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        if let Some(next) = (last as u32 + 1..=char::MAX as u32).find_map(char::from_u32) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// The text search compares: half-width, lower-case, letters and digits only.
@@ -175,14 +204,17 @@ pub fn search_text(text: &str) -> String {
         .collect()
 }
 
-/// The tokens a search term must all match, by kind.
+/// What a search text looks for in a token table (see `search_tokens`).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SearchQuery {
-    /// Name tokens (all must be present), plus the exact text to confirm the substring.
+    /// Name pairs a match holds every one of (a text of two or more characters).
     pub name_tokens: Vec<String>,
+    /// The normalised text, to confirm a match of more than two characters contains it.
     pub name_text: String,
-    /// A mnemonic-code prefix token.
-    pub mnemonic_token: Option<String>,
-    /// An exact phone or tax-id token.
+    /// A match holds a token starting with one of these: a one-character text (`n:`), a
+    /// mnemonic-code prefix (`m:`), a phone number's last digits (`p:`, reversed).
+    pub prefixes: Vec<String>,
+    /// A match holds one of these whole: a tax id.
     pub exact_tokens: Vec<String>,
 }
 
@@ -192,29 +224,30 @@ pub fn search_query(term: &str) -> Option<SearchQuery> {
         return None;
     }
     let chars: Vec<char> = text.chars().collect();
+    let mut prefixes = Vec::new();
     let name_tokens = if chars.len() == 1 {
-        vec![format!("n:{}", chars[0])]
+        prefixes.push(format!("n:{}", chars[0]));
+        Vec::new()
     } else {
         let mut pairs: Vec<String> = chars.windows(2).map(|p| format!("n:{}{}", p[0], p[1])).collect();
         pairs.sort();
         pairs.dedup();
         pairs
     };
-    let mnemonic_token = text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric())
-        .then(|| format!("m:{}", text.chars().take(12).collect::<String>()));
+    if text.chars().all(|c| c.is_ascii_alphanumeric()) {
+        prefixes.push(format!("m:{}", text.chars().take(12).collect::<String>()));
+    }
     let digits: String = term.chars().filter(char::is_ascii_digit).collect();
-    let mut exact_tokens = Vec::new();
     if digits.len() >= 4
         && digits.len() == term.chars().filter(|c| !c.is_whitespace() && *c != '-' && *c != '+').count()
     {
-        exact_tokens.push(format!("p:{digits}"));
+        prefixes.push(format!("p:{}", digits.chars().rev().collect::<String>()));
     }
+    let mut exact_tokens = Vec::new();
     if text.len() == 18 {
         exact_tokens.push(format!("t:{}", text.to_uppercase()));
     }
-    Some(SearchQuery { name_tokens, name_text: text, mnemonic_token, exact_tokens })
+    Some(SearchQuery { name_tokens, name_text: text, prefixes, exact_tokens })
 }
 
 text_enum! {
@@ -641,19 +674,67 @@ mod tests {
         assert!(!ok("1.234"));
     }
 
+    /// Whether `tokens` answer `term` the way the store reads them: every name pair held,
+    /// or a token in one of the prefix ranges, or an exact token.
+    fn found(tokens: &[String], term: &str) -> bool {
+        let Some(q) = search_query(term) else { return false };
+        let names = !q.name_tokens.is_empty() && q.name_tokens.iter().all(|t| tokens.contains(t));
+        let ranged = q.prefixes.iter().any(|p| {
+            let end = prefix_end(p);
+            tokens.iter().any(|t| t.as_str() >= p.as_str() && end.as_deref().is_none_or(|end| t.as_str() < end))
+        });
+        names || ranged || q.exact_tokens.iter().any(|t| tokens.contains(t))
+    }
+
     #[test]
-    fn search_tokens_cover_substrings_prefixes_phones_and_tax_ids() {
-        let tokens = search_tokens("北京小米科技", &["13800000001"], Some("91110108551385082Q"));
-        for t in ["n:小米", "n:米", "m:bjx", "m:bjxmkj", "p:13800000001", "t:91110108551385082Q"] {
-            assert!(tokens.contains(&t.to_owned()), "{t} in {tokens:?}");
+    fn search_tokens_cover_substrings_prefixes_phone_suffixes_and_tax_ids() {
+        let tokens = search_tokens("北京小米科技", &["138 0000 0001"], Some("91110108551385082q"));
+        assert_eq!(
+            tokens,
+            [
+                "m:bjxmkj",
+                "m:bjxmkq",
+                "n:京小",
+                "n:北京",
+                "n:小米",
+                "n:技",
+                "n:科技",
+                "n:米科",
+                "p:10000000831",
+                "t:91110108551385082Q"
+            ]
+        );
+        let name = search_text("北京小米科技");
+        let chars: Vec<char> = name.chars().collect();
+        for start in 0..chars.len() {
+            for end in start + 1..=chars.len() {
+                let sub: String = chars[start..end].iter().collect();
+                assert!(found(&tokens, &sub), "{sub}");
+            }
+        }
+        for term in ["b", "bj", "bjxm", "BJXMKJ", "0001", "13800000001", "138-0000-0001", "91110108551385082Q"] {
+            assert!(found(&tokens, term), "{term}");
+        }
+        for term in ["上海", "bjxmkjx", "bx", "0002", "1380", "91110108551385082X", "小科"] {
+            assert!(!found(&tokens, term), "{term}");
         }
         let q = search_query("小米科").map(|q| q.name_tokens).unwrap_or_default();
         assert_eq!(q, ["n:小米", "n:米科"]);
-        let q = search_query("bjxm");
-        assert_eq!(q.and_then(|q| q.mnemonic_token).as_deref(), Some("m:bjxm"));
-        let q = search_query("138 0000 0001").map(|q| q.exact_tokens).unwrap_or_default();
-        assert_eq!(q, ["p:13800000001"]);
         assert!(search_query("  ").is_none());
+    }
+
+    #[test]
+    fn a_prefix_range_ends_after_every_string_with_the_prefix() {
+        let end = |p: &str| prefix_end(p).unwrap_or_default();
+        assert_eq!(end("m:shhx"), "m:shhy");
+        assert_eq!(end("n:海"), "n:浸");
+        assert_eq!(end("n:\u{d7ff}"), "n:\u{e000}");
+        assert_eq!(end("a\u{10ffff}"), "b");
+        assert_eq!(prefix_end("\u{10ffff}"), None);
+        for token in ["m:shhx", "m:shhxkj", "m:shhxzzzz"] {
+            assert!(token >= "m:shhx" && token < end("m:shhx").as_str());
+        }
+        assert!("m:shhy" >= end("m:shhx").as_str());
     }
 
     #[test]

@@ -86,16 +86,12 @@ impl ArticleFields {
     }
 }
 
-/// The index tokens of an article: every character and every pair of neighbouring
-/// characters of its normalised text, once each (`n:` as customer names' tokens), so a
-/// search for any substring finds it by its pairs.
+/// The index tokens of an article: every pair of neighbouring characters of its
+/// normalised text and its last character, once each (`n:`, as customer names' tokens:
+/// `customers::customer::name_tokens`), so a search for any substring finds it by its
+/// pairs, and a single character by the tokens starting with it.
 pub fn article_tokens(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut tokens: Vec<String> = chars.iter().map(|c| format!("n:{c}")).collect();
-    tokens.extend(chars.windows(2).map(|p| format!("n:{}{}", p[0], p[1])));
-    tokens.sort();
-    tokens.dedup();
-    tokens
+    crate::customers::customer::name_tokens(text)
 }
 
 /// The tokens a work order's words share with articles worth suggesting: its pairs of

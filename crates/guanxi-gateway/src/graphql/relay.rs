@@ -92,26 +92,75 @@ pub fn page_request(
     })
 }
 
-type CountFn = Arc<dyn Fn() -> BoxFuture<'static, Result<u64, StoreError>> + Send + Sync>;
+type CountFn = Arc<dyn Fn(Option<u64>) -> BoxFuture<'static, Result<u64, StoreError>> + Send + Sync>;
 
-/// The `totalCount` of a connection, counted only when a client asks for it, with the
-/// same filter and data scope as the page.
+/// The most a connection's `count` will count before it answers `AT_LEAST`.
+pub const MAX_COUNT_LIMIT: u64 = 100_000;
+
+/// The counts of a connection, counted only when a client asks for them, with the same
+/// filter and data scope as the page: `count` stops at its limit, `totalCount` counts
+/// every match.
 pub struct TotalCount(CountFn);
 
 impl TotalCount {
+    /// `count(limit)` counts the matches, stopping after `limit + 1` of them when given one.
     pub fn new<F>(count: F) -> Self
     where
-        F: Fn() -> BoxFuture<'static, Result<u64, StoreError>> + Send + Sync + 'static,
+        F: Fn(Option<u64>) -> BoxFuture<'static, Result<u64, StoreError>> + Send + Sync + 'static,
     {
         Self(Arc::new(count))
     }
 }
 
+/// Whether a count is every match or a floor.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CountPrecision {
+    /// Every match was counted.
+    Exact,
+    /// There are more matches than the count: it stopped at the limit asked for.
+    AtLeast,
+}
+
+/// A count that stops at a limit (like Shopify's counts): `{count: 1000, precision:
+/// AT_LEAST}` means "1,000 or more".
+#[derive(async_graphql::SimpleObject, Clone, Copy, Debug)]
+pub struct Count {
+    pub count: u64,
+    pub precision: CountPrecision,
+}
+
+impl Count {
+    /// The count of `counted` matches, where the count stopped after `limit + 1`.
+    pub fn of(counted: u64, limit: u64) -> Self {
+        if counted > limit {
+            Count { count: limit, precision: CountPrecision::AtLeast }
+        } else {
+            Count { count: counted, precision: CountPrecision::Exact }
+        }
+    }
+}
+
 #[Object]
 impl TotalCount {
-    /// How many records match, across all pages (records out of the caller's scope are not counted).
+    /// How many records match, across all pages, up to `limit` (at most 100,000): exact
+    /// below it, `AT_LEAST` at it. It reads at most `limit + 1` matches, so it costs what the
+    /// limit says, not what the tenant holds. Records out of the caller's scope are not
+    /// counted.
+    async fn count(&self, #[graphql(default = 1000)] limit: i32) -> ApiResult<Count> {
+        let limit = u64::try_from(limit)
+            .ok()
+            .filter(|l| *l <= MAX_COUNT_LIMIT)
+            .ok_or_else(|| ApiError::BadUserInput(format!("`limit` is 0 to {MAX_COUNT_LIMIT}")))?;
+        let counted = (self.0)(Some(limit)).await.map_err(ApiError::from)?;
+        Ok(Count::of(counted, limit))
+    }
+
+    /// How many records match, across all pages, every one counted (records out of the
+    /// caller's scope are not counted). It reads every match, so on a large list it costs
+    /// more than the page.
+    #[graphql(deprecation = "Counts every match, which costs a scan on a large list: use `count(limit:)`.")]
     async fn total_count(&self) -> ApiResult<u64> {
-        Ok((self.0)().await.map_err(ApiError::from)?)
+        Ok((self.0)(None).await.map_err(ApiError::from)?)
     }
 }
 
@@ -157,9 +206,9 @@ where
 {
     let page = guanxi_store::repo::list::<R, _>(db.connection(), tenant, scope, &filter, order, request).await?;
     let db = db.clone();
-    let total = TotalCount::new(move || {
+    let total = TotalCount::new(move |limit| {
         let (db, filter) = (db.clone(), filter.clone());
-        Box::pin(async move { guanxi_store::repo::count::<R, _>(db.connection(), tenant, scope, &filter).await })
+        Box::pin(async move { guanxi_store::repo::count::<R, _>(db.connection(), tenant, scope, &filter, limit).await })
     });
     Ok(connection(page, total, wrap))
 }
@@ -185,5 +234,19 @@ mod tests {
         assert!(page_request(Some(1), None, Some(1), None, "NAME").is_err());
         assert!(page_request(None, Some("???".into()), None, None, "NAME").is_err());
         assert!(page_request(Some(200), None, None, None, "NAME").is_ok());
+    }
+
+    #[test]
+    fn a_count_past_its_limit_is_a_floor() {
+        let exact = Count::of(999, 1000);
+        assert_eq!((exact.count, exact.precision), (999, CountPrecision::Exact));
+        let exact = Count::of(1000, 1000);
+        assert_eq!((exact.count, exact.precision), (1000, CountPrecision::Exact));
+        let floor = Count::of(1001, 1000);
+        assert_eq!((floor.count, floor.precision), (1000, CountPrecision::AtLeast));
+        let none = Count::of(0, 0);
+        assert_eq!((none.count, none.precision), (0, CountPrecision::Exact));
+        let floor = Count::of(1, 0);
+        assert_eq!((floor.count, floor.precision), (0, CountPrecision::AtLeast));
     }
 }

@@ -9,12 +9,13 @@ use crate::page::{self, CursorValue, Direction, PageRequest, SortKey};
 use crate::repo::{self, Listed};
 use chrono::Utc;
 use guanxi_domain::customers::customer::{
-    Customer, CustomerFields, CustomerKind, CustomerStatus, CustomerType, DuplicateReason, normalize_name, search_query,
+    Customer, CustomerFields, CustomerKind, CustomerStatus, CustomerType, DuplicateReason, SearchQuery, normalize_name,
+    prefix_end, search_query,
 };
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{TenantId, UserId};
 use guanxi_domain::platform::access::{CustomerRule, ShareAccess, Sharing};
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query, UnionType};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query, SelectStatement, UnionType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
@@ -23,8 +24,11 @@ use uuid::Uuid;
 #[derive(Clone, Debug, Default)]
 pub struct CustomerFilter {
     pub combinators: Combinators<CustomerFilter>,
-    /// A name substring, a mnemonic-code prefix, a phone number or a tax id.
+    /// A name substring, a mnemonic-code prefix, a phone number's last digits or a tax id.
     pub search: Option<String>,
+    /// A phone number in `search` matches only whole (callers who see phones masked must
+    /// not learn the hidden digits by searching for longer and longer endings).
+    pub phones_exact_only: bool,
     pub name: Option<TextFilter>,
     pub customer_number: Option<TextFilter>,
     pub kind: Option<CustomerKind>,
@@ -62,14 +66,13 @@ impl CustomerFilter {
     }
 }
 
-fn token_subquery(tenant: TenantId, tokens: &[String], all: bool) -> sea_orm::sea_query::SelectStatement {
-    tokens_holding(
-        (customer_search_token::Entity, customer_search_token::Column::TenantId),
-        (customer_search_token::Column::Token, customer_search_token::Column::CustomerId),
-        tenant,
-        tokens,
-        all,
-    )
+/// `SELECT id FROM <token table> WHERE tenant_id = tenant`, for the token conditions to narrow.
+fn tenant_tokens<E: sea_orm::EntityTrait>(
+    (table, tenant_column): (E, E::Column),
+    id: E::Column,
+    tenant: TenantId,
+) -> SelectStatement {
+    Query::select().column(id).from(table).and_where(Expr::col(tenant_column).eq(tenant.uuid())).to_owned()
 }
 
 /// The ids in a token table (`tenant`, `token`, `id` columns) that hold every one of
@@ -80,52 +83,121 @@ pub(crate) fn tokens_holding<E: sea_orm::EntityTrait>(
     tenant: TenantId,
     tokens: &[String],
     all: bool,
-) -> sea_orm::sea_query::SelectStatement {
-    let mut query = Query::select();
-    query
-        .column(id)
-        .from(table)
-        .and_where(Expr::col(tenant_column).eq(tenant.uuid()))
-        .and_where(Expr::col(token).is_in(tokens.iter().cloned()));
+) -> SelectStatement {
+    let mut query = tenant_tokens((table, tenant_column), id, tenant);
+    query.and_where(Expr::col(token).is_in(tokens.iter().cloned()));
     if all && tokens.len() > 1 {
         query.group_by_col(id).and_having(Expr::col(token).count().eq(tokens.len() as i64));
     }
     query.to_owned()
 }
 
-/// The search condition. The candidates are one `id IN (… UNION …)`: the customers holding
-/// every bigram of the text, and those holding the mnemonic-prefix, phone or tax-id token,
-/// all read from the token table's primary key. Name candidates of more than two
-/// characters are then confirmed to contain the text (one or two characters are a token of
-/// their own). One `IN` over a union, not an `OR` of two `IN`s: PostgreSQL cannot turn an
-/// `OR` of subqueries into a join and filtered every customer of the tenant (a parallel
-/// scan of 100k rows per search at M).
-fn search_condition(tenant: TenantId, term: &str) -> Condition {
-    let Some(query) = search_query(term) else { return Condition::all() };
-    let exact: Vec<String> = query.mnemonic_token.into_iter().chain(query.exact_tokens).collect();
-    let mut candidates = token_subquery(tenant, &query.name_tokens, true);
-    if !exact.is_empty() {
-        candidates.union(UnionType::Distinct, token_subquery(tenant, &exact, false));
+/// The ids in a token table holding a token that starts with `prefix`: one range of its
+/// primary key (`tenant`, `token`, `id`), read in byte order (see `prefix_end`).
+fn tokens_starting<E: sea_orm::EntityTrait>(
+    (table, tenant_column): (E, E::Column),
+    (token, id): (E::Column, E::Column),
+    tenant: TenantId,
+    prefix: &str,
+) -> SelectStatement {
+    let mut query = tenant_tokens((table, tenant_column), id, tenant);
+    query.and_where(Expr::col(token).gte(prefix));
+    if let Some(end) = prefix_end(prefix) {
+        query.and_where(Expr::col(token).lt(end));
     }
-    let mut condition = Condition::all().add(customer::Column::Id.in_subquery(candidates));
-    if query.name_text.chars().count() > 2 {
-        let mut confirmed = Condition::any().add(
-            customer::Column::SearchName
-                .like(LikeExpr::new(format!("%{}%", escape_like(&query.name_text))).escape('\\')),
-        );
-        if !exact.is_empty() {
-            confirmed = confirmed.add(customer::Column::Id.in_subquery(token_subquery(tenant, &exact, false)));
-        }
-        condition = condition.add(confirmed);
+    query.to_owned()
+}
+
+/// One `UNION` of `selects` (flat: SQLite takes no parenthesised members).
+fn union_of(selects: Vec<SelectStatement>) -> Option<SelectStatement> {
+    let mut selects = selects.into_iter();
+    let mut first = selects.next()?;
+    first.unions(selects.map(|s| (UnionType::Distinct, s)));
+    Some(first)
+}
+
+/// What a token search finds: the records' table, tenant and id columns, and the condition
+/// that a record's text contains the search text.
+pub(crate) struct Searched<R: sea_orm::EntityTrait> {
+    pub table: R,
+    pub tenant: R::Column,
+    pub id: R::Column,
+    pub contains: Condition,
+}
+
+/// The search condition on a record's id over its token table (`tenant`, `token`, `id`
+/// columns; see `search_tokens`): one `id IN (… UNION …)` of
+/// - the records holding every pair of the text, confirmed to contain it when it is longer
+///   than two characters (inside the arm: the pairs' few candidates probed by key);
+/// - those holding a token in one of the query's prefix ranges (a one-character text, a
+///   code prefix, a phone suffix) or an exact token (a tax id),
+///
+/// all read from the token table's primary key. No `OR` over the outer rows: PostgreSQL
+/// cannot turn an `OR` of subqueries into a join, and filtered every record of the tenant
+/// (a scan of 100k customers per search at M).
+pub(crate) fn token_search<E: sea_orm::EntityTrait, R: sea_orm::EntityTrait>(
+    table: (E, E::Column),
+    columns: (E::Column, E::Column),
+    tenant: TenantId,
+    query: &SearchQuery,
+    searched: Searched<R>,
+) -> Condition {
+    let mut arms = Vec::new();
+    if !query.name_tokens.is_empty() {
+        let pairs = tokens_holding(table, columns, tenant, &query.name_tokens, true);
+        arms.push(if query.name_text.chars().count() > 2 {
+            Query::select()
+                .column(searched.id)
+                .from(searched.table)
+                .and_where(Expr::col(searched.tenant).eq(tenant.uuid()))
+                .and_where(Expr::col(searched.id).in_subquery(pairs))
+                .cond_where(searched.contains)
+                .to_owned()
+        } else {
+            pairs
+        });
     }
-    condition
+    arms.extend(query.prefixes.iter().map(|prefix| tokens_starting(table, columns, tenant, prefix)));
+    if !query.exact_tokens.is_empty() {
+        arms.push(tokens_holding(table, columns, tenant, &query.exact_tokens, false));
+    }
+    match union_of(arms) {
+        Some(candidates) => Condition::all().add(searched.id.in_subquery(candidates)),
+        None => Condition::all().add(Expr::val(1).eq(0)),
+    }
+}
+
+/// A customer search: by name, mnemonic code, phone suffix (or whole number, with
+/// `phones_exact_only`) or tax id (see `token_search`).
+fn search_condition(tenant: TenantId, term: &str, phones_exact_only: bool) -> Condition {
+    let Some(mut query) = search_query(term) else { return Condition::all() };
+    if phones_exact_only {
+        // A whole number's token is its reversal: the prefix itself, held exactly.
+        let (phones, rest) = query.prefixes.into_iter().partition(|p| p.starts_with("p:"));
+        query.prefixes = rest;
+        query.exact_tokens.extend::<Vec<String>>(phones);
+    }
+    let contains =
+        customer::Column::SearchName.like(LikeExpr::new(format!("%{}%", escape_like(&query.name_text))).escape('\\'));
+    token_search(
+        (customer_search_token::Entity, customer_search_token::Column::TenantId),
+        (customer_search_token::Column::Token, customer_search_token::Column::CustomerId),
+        tenant,
+        &query,
+        Searched {
+            table: customer::Entity,
+            tenant: customer::Column::TenantId,
+            id: customer::Column::Id,
+            contains: Condition::all().add(contains),
+        },
+    )
 }
 
 impl CustomerFilter {
     fn condition(&self, backend: DbBackend, tenant: TenantId) -> Condition {
         let mut all = Condition::all();
         if let Some(term) = self.search.as_deref().filter(|s| !s.trim().is_empty()) {
-            all = all.add(search_condition(tenant, term));
+            all = all.add(search_condition(tenant, term, self.phones_exact_only));
         }
         for (filter, column) in [
             (&self.name, customer::Column::Name),

@@ -9,7 +9,7 @@ use guanxi_domain::platform::access::ApiKey;
 use guanxi_domain::platform::change::{ChangeSet, Operation};
 use guanxi_domain::platform::org::Name;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
 use crate::entity::{api_key, role};
@@ -61,8 +61,13 @@ pub async fn list<C: ConnectionTrait>(
     page::fetch(conn, listed(tenant, include_revoked), &key, &tiebreak, request).await?.try_map(to_domain)
 }
 
-pub async fn count<C: ConnectionTrait>(conn: &C, tenant: TenantId, include_revoked: bool) -> StoreResult<u64> {
-    Ok(listed(tenant, include_revoked).count(conn).await?)
+pub async fn count<C: ConnectionTrait>(
+    conn: &C,
+    tenant: TenantId,
+    include_revoked: bool,
+    limit: Option<u64>,
+) -> StoreResult<u64> {
+    crate::repo::tally(conn, listed(tenant, include_revoked), limit).await
 }
 
 pub struct NewApiKey {

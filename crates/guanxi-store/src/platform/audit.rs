@@ -191,14 +191,13 @@ pub async fn count_for<C: ConnectionTrait>(
     tenant: TenantId,
     entity_type: EntityKind,
     entity_id: Uuid,
+    limit: Option<u64>,
 ) -> StoreResult<u64> {
-    use sea_orm::PaginatorTrait;
-    Ok(change_event::Entity::find()
+    let events = change_event::Entity::find()
         .filter(change_event::Column::TenantId.eq(tenant.uuid()))
         .filter(change_event::Column::EntityType.eq(entity_type.name()))
-        .filter(change_event::Column::EntityId.eq(entity_id))
-        .count(conn)
-        .await?)
+        .filter(change_event::Column::EntityId.eq(entity_id));
+    crate::repo::tally(conn, events, limit).await
 }
 
 /// The records of `kind` changed after `after_seq`, each once in the order of its latest

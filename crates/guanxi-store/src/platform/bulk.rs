@@ -113,9 +113,9 @@ pub async fn count<C: ConnectionTrait>(
     tenant: TenantId,
     user: Uuid,
     states: &[JobState],
+    limit: Option<u64>,
 ) -> StoreResult<u64> {
-    use sea_orm::PaginatorTrait;
-    Ok(in_states(conn.get_database_backend(), tenant, user, states).count(conn).await?)
+    crate::repo::tally(conn, in_states(conn.get_database_backend(), tenant, user, states), limit).await
 }
 
 /// `user`'s jobs in `states` (all, when empty).

@@ -109,8 +109,8 @@ pub async fn list<C: ConnectionTrait>(
     page::fetch(conn, live(tenant), &key, &tiebreak, request).await?.try_map(to_domain)
 }
 
-pub async fn count<C: ConnectionTrait>(conn: &C, tenant: TenantId) -> StoreResult<u64> {
-    Ok(live(tenant).count(conn).await?)
+pub async fn count<C: ConnectionTrait>(conn: &C, tenant: TenantId, limit: Option<u64>) -> StoreResult<u64> {
+    crate::repo::tally(conn, live(tenant), limit).await
 }
 
 /// A checked new endpoint (see `guanxi_domain::platform::webhook::parse_url`).
@@ -702,8 +702,9 @@ pub async fn count_deliveries<C: ConnectionTrait>(
     tenant: TenantId,
     endpoint: Uuid,
     status: Option<DeliveryStatus>,
+    limit: Option<u64>,
 ) -> StoreResult<u64> {
-    Ok(deliveries_of(tenant, endpoint, status).count(conn).await?)
+    crate::repo::tally(conn, deliveries_of(tenant, endpoint, status), limit).await
 }
 
 /// The attempts of `deliveries`, oldest first: one statement.

@@ -107,21 +107,27 @@ pub struct ArticleFilter {
     pub deleted: Option<bool>,
 }
 
-/// The articles holding every pair of characters of `term`, confirmed to contain it: the
-/// candidates come from the token table's primary key, never from scanning articles.
+/// The articles holding every pair of characters of `term` (one character: a token
+/// starting with it), confirmed to contain it: the candidates come from the token table's
+/// primary key, never from scanning articles.
 fn search_condition(tenant: TenantId, term: &str) -> Condition {
-    let text = guanxi_domain::customers::customer::search_text(term);
-    let Some(query) = guanxi_domain::customers::customer::search_query(term) else { return Condition::all() };
-    let table = (kb_article_token::Entity, kb_article_token::Column::TenantId);
-    let columns = (kb_article_token::Column::Token, kb_article_token::Column::ArticleId);
-    let candidates =
-        crate::customers::customer_search::tokens_holding(table, columns, tenant, &query.name_tokens, true);
-    let mut condition = Condition::all().add(kb_article::Column::Id.in_subquery(candidates));
-    if text.chars().count() > 2 {
-        let like = LikeExpr::new(format!("%{}%", escape_like(&text))).escape('\\');
-        condition = condition.add(kb_article::Column::SearchText.like(like));
-    }
-    condition
+    let Some(mut query) = guanxi_domain::customers::customer::search_query(term) else { return Condition::all() };
+    query.prefixes.retain(|p| p.starts_with("n:"));
+    query.exact_tokens.clear();
+    let contains =
+        kb_article::Column::SearchText.like(LikeExpr::new(format!("%{}%", escape_like(&query.name_text))).escape('\\'));
+    crate::customers::customer_search::token_search(
+        (kb_article_token::Entity, kb_article_token::Column::TenantId),
+        (kb_article_token::Column::Token, kb_article_token::Column::ArticleId),
+        tenant,
+        &query,
+        crate::customers::customer_search::Searched {
+            table: kb_article::Entity,
+            tenant: kb_article::Column::TenantId,
+            id: kb_article::Column::Id,
+            contains: Condition::all().add(contains),
+        },
+    )
 }
 
 impl repo::Listed for Articles {

@@ -16,14 +16,14 @@ use guanxi_domain::trade::product::{
     Product, ProductCategory, ProductFields, ProductKind, ProductOrigin, check_code, code_token, search_tokens,
 };
 use guanxi_domain::{ErrorCode, mnemonic};
-use sea_orm::sea_query::{Expr, LikeExpr, UnionType};
+use sea_orm::sea_query::{Expr, LikeExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Select,
 };
 use uuid::Uuid;
 
-use crate::customers::customer_search::tokens_holding;
+use crate::customers::customer_search::{Searched, token_search};
 use crate::decode::Cell;
 use crate::entity::{document_line, product, product_category, product_search_token};
 use crate::error::{StoreError, StoreResult, on_unique};
@@ -281,27 +281,24 @@ pub struct ProductFilter {
     pub deleted: Option<bool>,
 }
 
+/// A product search: by name, mnemonic code or code prefix (see `token_search`); a longer
+/// name match is confirmed against the name as typed.
 fn search_condition(tenant: TenantId, term: &str) -> Condition {
-    let Some(query) = search_query(term) else { return Condition::all() };
-    let table = (product_search_token::Entity, product_search_token::Column::TenantId);
-    let columns = (product_search_token::Column::Token, product_search_token::Column::ProductId);
-    let exact: Vec<String> = query.mnemonic_token.into_iter().chain(code_token(term)).collect();
-    let mut candidates = tokens_holding(table, columns, tenant, &query.name_tokens, true);
-    if !exact.is_empty() {
-        candidates.union(UnionType::Distinct, tokens_holding(table, columns, tenant, &exact, false));
-    }
-    let mut condition = Condition::all().add(product::Column::Id.in_subquery(candidates));
-    let text = term.trim();
-    if text.chars().count() > 2 {
-        let mut confirmed = Condition::any()
-            .add(product::Column::Name.like(LikeExpr::new(format!("%{}%", escape_like(text))).escape('\\')));
-        if !exact.is_empty() {
-            confirmed =
-                confirmed.add(product::Column::Id.in_subquery(tokens_holding(table, columns, tenant, &exact, false)));
-        }
-        condition = condition.add(confirmed);
-    }
-    condition
+    let Some(mut query) = search_query(term) else { return Condition::all() };
+    query.prefixes.extend(code_token(term));
+    let contains = product::Column::Name.like(LikeExpr::new(format!("%{}%", escape_like(term.trim()))).escape('\\'));
+    token_search(
+        (product_search_token::Entity, product_search_token::Column::TenantId),
+        (product_search_token::Column::Token, product_search_token::Column::ProductId),
+        tenant,
+        &query,
+        Searched {
+            table: product::Entity,
+            tenant: product::Column::TenantId,
+            id: product::Column::Id,
+            contains: Condition::all().add(contains),
+        },
+    )
 }
 
 impl ProductFilter {

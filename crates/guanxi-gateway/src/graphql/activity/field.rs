@@ -570,10 +570,11 @@ impl NewCustomersFigure {
             &request,
         )
         .await?;
-        let total = TotalCount::new(move || {
+        let total = TotalCount::new(move |limit| {
             let (db, filter) = (db.clone(), filter.clone());
             Box::pin(async move {
-                guanxi_store::customers::customer_search::count(db.connection(), actor.tenant_id, rule, &filter).await
+                guanxi_store::customers::customer_search::count(db.connection(), actor.tenant_id, rule, &filter, limit)
+                    .await
             })
         });
         Ok(connection(page, total, Customer))
@@ -611,10 +612,10 @@ impl InteractionsFigure {
         let page =
             guanxi_store::activity::interaction::list(db.connection(), actor.tenant_id, rule, &filter, (), &request)
                 .await?;
-        let total = TotalCount::new(move || {
+        let total = TotalCount::new(move |limit| {
             let (db, filter) = (db.clone(), filter.clone());
             Box::pin(async move {
-                guanxi_store::activity::interaction::count(db.connection(), actor.tenant_id, rule, &filter).await
+                guanxi_store::activity::interaction::count(db.connection(), actor.tenant_id, rule, &filter, limit).await
             })
         });
         Ok(connection(page, total, Interaction))

@@ -309,10 +309,10 @@ impl InteractionQuery {
         let page =
             guanxi_store::activity::interaction::list(db.connection(), actor.tenant_id, rule, &filter, (), &request)
                 .await?;
-        let total = TotalCount::new(move || {
+        let total = TotalCount::new(move |limit| {
             let (db, filter) = (db.clone(), filter.clone());
             Box::pin(async move {
-                guanxi_store::activity::interaction::count(db.connection(), actor.tenant_id, rule, &filter).await
+                guanxi_store::activity::interaction::count(db.connection(), actor.tenant_id, rule, &filter, limit).await
             })
         });
         Ok(connection(page, total, Interaction))

@@ -196,10 +196,10 @@ pub(crate) async fn contact_connection(
         &request,
     )
     .await?;
-    let total = TotalCount::new(move || {
+    let total = TotalCount::new(move |limit| {
         let (db, filter) = (db.clone(), filter.clone());
         Box::pin(async move {
-            guanxi_store::customers::contact::count(db.connection(), actor.tenant_id, scope, &filter).await
+            guanxi_store::customers::contact::count(db.connection(), actor.tenant_id, scope, &filter, limit).await
         })
     });
     Ok(connection(page, total, Contact))

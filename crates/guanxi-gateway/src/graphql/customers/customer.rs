@@ -380,6 +380,7 @@ impl CustomerFilter {
                 not: self.not.as_deref().map(|f| f.to_store(actor)).transpose()?.map(Box::new),
             },
             search: self.search.clone(),
+            phones_exact_only: !actor.sees_unmasked_phones(),
             name: self.name.as_ref().map(StringFilter::to_store),
             customer_number: self.customer_number.as_ref().map(StringFilter::to_store),
             kind: self.kind.map(Into::into),
@@ -484,10 +485,10 @@ impl CustomerQuery {
             &request,
         )
         .await?;
-        let total = TotalCount::new(move || {
+        let total = TotalCount::new(move |limit| {
             let (db, tenant, filter) = (db.clone(), actor.tenant_id, filter.clone());
             Box::pin(async move {
-                guanxi_store::customers::customer_search::count(db.connection(), tenant, rule, &filter).await
+                guanxi_store::customers::customer_search::count(db.connection(), tenant, rule, &filter, limit).await
             })
         });
         Ok(connection(page, total, Customer))

@@ -74,6 +74,7 @@ impl Customer360 {
                 actor.tenant_id,
                 crate::graphql::loaders::contact_scope(actor),
                 &filter,
+                None,
             )
             .await?
         } else {
@@ -362,7 +363,7 @@ impl Customer360 {
             &request,
         )
         .await?;
-        let total = TotalCount::new(move || {
+        let total = TotalCount::new(move |limit| {
             let db = db.clone();
             Box::pin(async move {
                 guanxi_store::platform::audit::count_for(
@@ -370,6 +371,7 @@ impl Customer360 {
                     actor.tenant_id,
                     guanxi_store::customers::customer::ENTITY,
                     id,
+                    limit,
                 )
                 .await
             })

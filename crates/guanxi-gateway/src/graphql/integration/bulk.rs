@@ -277,9 +277,11 @@ impl BulkJobQuery {
         let db = state(ctx).db.clone();
         let (tenant, user) = (actor.tenant_id, actor.user_id.uuid());
         let page = guanxi_store::platform::bulk::list(db.connection(), tenant, user, &states, &request).await?;
-        let total = TotalCount::new(move || {
+        let total = TotalCount::new(move |limit| {
             let (db, states) = (db.clone(), states.clone());
-            Box::pin(async move { guanxi_store::platform::bulk::count(db.connection(), tenant, user, &states).await })
+            Box::pin(
+                async move { guanxi_store::platform::bulk::count(db.connection(), tenant, user, &states, limit).await },
+            )
         });
         Ok(connection(page, total, BulkJob))
     }

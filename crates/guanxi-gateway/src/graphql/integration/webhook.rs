@@ -341,9 +341,9 @@ impl WebhookQuery {
         let db = state(ctx).db.clone();
         let tenant = actor.tenant_id;
         let page = guanxi_store::platform::webhook::list(db.connection(), tenant, &request).await?;
-        let total = TotalCount::new(move || {
+        let total = TotalCount::new(move |limit| {
             let db = db.clone();
-            Box::pin(async move { guanxi_store::platform::webhook::count(db.connection(), tenant).await })
+            Box::pin(async move { guanxi_store::platform::webhook::count(db.connection(), tenant, limit).await })
         });
         Ok(connection(page, total, WebhookEndpoint))
     }
@@ -376,9 +376,9 @@ impl WebhookQuery {
         let page = store::deliveries(db.connection(), tenant, endpoint, status, &request).await?;
         let ids: Vec<Uuid> = page.items.iter().map(|(_, d)| d.id).collect();
         let attempts: HashMap<Uuid, Vec<Attempt>> = store::attempts_of(db.connection(), tenant, &ids).await?;
-        let total = TotalCount::new(move || {
+        let total = TotalCount::new(move |limit| {
             let db = db.clone();
-            Box::pin(async move { store::count_deliveries(db.connection(), tenant, endpoint, status).await })
+            Box::pin(async move { store::count_deliveries(db.connection(), tenant, endpoint, status, limit).await })
         });
         Ok(connection(page, total, |delivery| WebhookDelivery {
             attempts: attempts.get(&delivery.id).cloned().unwrap_or_default(),

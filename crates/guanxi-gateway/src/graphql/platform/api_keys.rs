@@ -104,11 +104,11 @@ impl ApiKeyQuery {
         let db = state(ctx).db.clone();
         let tenant = actor.tenant_id;
         let page = guanxi_store::platform::api_key::list(db.connection(), tenant, include_revoked, &request).await?;
-        let total = TotalCount::new(move || {
+        let total = TotalCount::new(move |limit| {
             let db = db.clone();
-            Box::pin(
-                async move { guanxi_store::platform::api_key::count(db.connection(), tenant, include_revoked).await },
-            )
+            Box::pin(async move {
+                guanxi_store::platform::api_key::count(db.connection(), tenant, include_revoked, limit).await
+            })
         });
         Ok(connection(page, total, ApiKey))
     }

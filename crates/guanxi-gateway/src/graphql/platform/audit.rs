@@ -129,10 +129,10 @@ impl AuditQuery {
         let request = page_request(first, after, None, None, "SEQ")?;
         let page =
             guanxi_store::platform::audit::history(db.connection(), actor.tenant_id, kind, uuid, &request).await?;
-        let total = TotalCount::new(move || {
+        let total = TotalCount::new(move |limit| {
             let db = db.clone();
             Box::pin(async move {
-                guanxi_store::platform::audit::count_for(db.connection(), actor.tenant_id, kind, uuid).await
+                guanxi_store::platform::audit::count_for(db.connection(), actor.tenant_id, kind, uuid, limit).await
             })
         });
         Ok(connection(page, total, ChangeEvent))

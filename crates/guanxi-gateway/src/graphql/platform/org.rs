@@ -441,7 +441,7 @@ impl OrgQuery {
             &request,
         )
         .await?;
-        let total = TotalCount::new(move || {
+        let total = TotalCount::new(move |limit| {
             let (db, actor, filter) = (db.clone(), actor.clone(), filter.clone());
             Box::pin(async move {
                 guanxi_store::platform::department::count(
@@ -449,6 +449,7 @@ impl OrgQuery {
                     actor.tenant_id,
                     actor.department_rule(),
                     &filter,
+                    limit,
                 )
                 .await
             })
@@ -540,9 +541,11 @@ impl OrgQuery {
             &request,
         )
         .await?;
-        let total = TotalCount::new(move || {
+        let total = TotalCount::new(move |limit| {
             let (db, tenant, filter) = (db.clone(), actor.tenant_id, filter.clone());
-            Box::pin(async move { guanxi_store::platform::user::count(db.connection(), tenant, rule, &filter).await })
+            Box::pin(
+                async move { guanxi_store::platform::user::count(db.connection(), tenant, rule, &filter, limit).await },
+            )
         });
         Ok(connection(page, total, User))
     }
@@ -570,9 +573,11 @@ impl OrgQuery {
         let db = state(ctx).db.clone();
         let tenant = actor.tenant_id;
         let page = guanxi_store::platform::role::list(db.connection(), tenant, (), &deleted, (), &request).await?;
-        let total = TotalCount::new(move || {
+        let total = TotalCount::new(move |limit| {
             let db = db.clone();
-            Box::pin(async move { guanxi_store::platform::role::count(db.connection(), tenant, (), &deleted).await })
+            Box::pin(
+                async move { guanxi_store::platform::role::count(db.connection(), tenant, (), &deleted, limit).await },
+            )
         });
         Ok(connection(page, total, Role))
     }

@@ -348,10 +348,10 @@ pub(crate) async fn opportunity_connection(
     let page =
         guanxi_store::sales::opportunity::list(db.connection(), actor.tenant_id, scope, &filter, order, &request)
             .await?;
-    let total = TotalCount::new(move || {
+    let total = TotalCount::new(move |limit| {
         let (db, filter) = (db.clone(), filter.clone());
         Box::pin(async move {
-            guanxi_store::sales::opportunity::count(db.connection(), actor.tenant_id, scope, &filter).await
+            guanxi_store::sales::opportunity::count(db.connection(), actor.tenant_id, scope, &filter, limit).await
         })
     });
     Ok(connection(page, total, Opportunity))

@@ -418,10 +418,10 @@ impl PoolQuery {
             &request,
         )
         .await?;
-        let total = TotalCount::new(move || {
+        let total = TotalCount::new(move |limit| {
             let (db, tenant, filter) = (db.clone(), actor.tenant_id, filter.clone());
             Box::pin(async move {
-                guanxi_store::customers::customer_search::count(db.connection(), tenant, rule, &filter).await
+                guanxi_store::customers::customer_search::count(db.connection(), tenant, rule, &filter, limit).await
             })
         });
         Ok(connection(page, total, PoolCustomer))
