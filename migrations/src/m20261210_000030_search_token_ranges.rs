@@ -30,6 +30,8 @@ struct Tokened {
     records: &'static str,
     columns: &'static [&'static str],
     tokens: fn(&QueryResult) -> Result<Vec<String>, DbErr>,
+    /// Records with this column set keep no tokens (a merged customer's are cleared).
+    untokened_when_set: Option<&'static str>,
 }
 
 const CUSTOMERS: Tokened = Tokened {
@@ -43,6 +45,7 @@ const CUSTOMERS: Tokened = Tokened {
         let phones: Vec<&str> = phones.iter().flatten().map(String::as_str).collect();
         Ok(search_tokens(&row.try_get::<String>("", "name")?, &phones, text("tax_id")?.as_deref()))
     },
+    untokened_when_set: Some("merged_into_id"),
 };
 
 const PRODUCTS: Tokened = Tokened {
@@ -54,6 +57,7 @@ const PRODUCTS: Tokened = Tokened {
         let (name, code): (String, String) = (row.try_get("", "name")?, row.try_get("", "code")?);
         Ok(guanxi_domain::trade::product::search_tokens(&name, &code))
     },
+    untokened_when_set: None,
 };
 
 const BATCH: u64 = 1000;
@@ -107,9 +111,12 @@ async fn rewrite(
             .order_by("id", Order::Asc)
             .limit(BATCH);
         if let Some((tenant, id)) = after {
-            select.and_where(
-                Expr::col("tenant_id").gt(tenant).or(Expr::col("tenant_id").eq(tenant).and(Expr::col("id").gt(id))),
-            );
+            // A row comparison, which both engines read as one range of the primary key.
+            let key = Expr::tuple([Expr::col("tenant_id"), Expr::col("id")]);
+            select.and_where(key.gt(Expr::tuple([Expr::val(tenant), Expr::val(id)])));
+        }
+        if let Some(column) = tokened.untokened_when_set {
+            select.and_where(Expr::col(column).is_null());
         }
         let rows = db.query_all(&select).await?;
         let mut values: Vec<[SimpleExpr; 3]> = Vec::new();

@@ -322,7 +322,8 @@ pub struct CustomerFilter {
     pub and: Option<Vec<CustomerFilter>>,
     pub or: Option<Vec<CustomerFilter>>,
     pub not: Option<Box<CustomerFilter>>,
-    /// A name substring (中文), a mnemonic-code prefix (`bjxm`), a phone number or a tax id.
+    /// A name substring (中文), a mnemonic-code prefix (`bjxm`), a phone number's last four
+    /// or more digits (whole numbers only for callers who see phones masked) or a tax id.
     pub search: Option<String>,
     pub name: Option<StringFilter>,
     pub customer_number: Option<StringFilter>,
