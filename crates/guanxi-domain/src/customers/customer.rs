@@ -218,6 +218,32 @@ pub struct SearchQuery {
     pub exact_tokens: Vec<String>,
 }
 
+impl SearchQuery {
+    /// The query for records with no phone or tax id (products, articles): without those
+    /// tokens, which such a token table never holds.
+    pub fn without_phones_and_tax_ids(mut self) -> Self {
+        self.prefixes.retain(|p| !p.starts_with("p:"));
+        self.exact_tokens.retain(|t| !t.starts_with("t:"));
+        self
+    }
+
+    /// The query for records without mnemonic codes either (articles): name tokens only.
+    pub fn names_only(mut self) -> Self {
+        self.prefixes.retain(|p| p.starts_with("n:"));
+        self.exact_tokens.clear();
+        self
+    }
+
+    /// A phone number matches only whole: its reversed digits held exactly, not as the
+    /// start of a longer number's (for callers who see phones masked).
+    pub fn whole_phones_only(mut self) -> Self {
+        let (phones, rest): (Vec<String>, Vec<String>) = self.prefixes.into_iter().partition(|p| p.starts_with("p:"));
+        self.prefixes = rest;
+        self.exact_tokens.extend(phones);
+        self
+    }
+}
+
 pub fn search_query(term: &str) -> Option<SearchQuery> {
     let text = search_text(term);
     if text.is_empty() {
@@ -718,6 +744,11 @@ mod tests {
         for term in ["上海", "bjxmkjx", "bx", "0002", "1380", "91110108551385082X", "小科"] {
             assert!(!found(&tokens, term), "{term}");
         }
+        let Some(q) = search_query("13800000001") else { panic!("a phone number is a search") };
+        assert_eq!(q.clone().whole_phones_only().exact_tokens, ["p:10000000831"]);
+        assert!(q.clone().whole_phones_only().prefixes.iter().all(|p| !p.starts_with("p:")));
+        assert!(q.clone().without_phones_and_tax_ids().prefixes.iter().all(|p| !p.starts_with("p:")));
+        assert!(q.names_only().prefixes.iter().all(|p| p.starts_with("n:")));
         let q = search_query("小米科").map(|q| q.name_tokens).unwrap_or_default();
         assert_eq!(q, ["n:小米", "n:米科"]);
         assert!(search_query("  ").is_none());

@@ -172,10 +172,7 @@ pub(crate) fn token_search<E: sea_orm::EntityTrait, R: sea_orm::EntityTrait>(
 fn search_condition(tenant: TenantId, term: &str, phones_exact_only: bool) -> Condition {
     let Some(mut query) = search_query(term) else { return Condition::all() };
     if phones_exact_only {
-        // A whole number's token is its reversal: the prefix itself, held exactly.
-        let (phones, rest) = query.prefixes.into_iter().partition(|p| p.starts_with("p:"));
-        query.prefixes = rest;
-        query.exact_tokens.extend::<Vec<String>>(phones);
+        query = query.whole_phones_only();
     }
     let contains =
         customer::Column::SearchName.like(LikeExpr::new(format!("%{}%", escape_like(&query.name_text))).escape('\\'));

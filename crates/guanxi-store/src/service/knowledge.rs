@@ -111,9 +111,8 @@ pub struct ArticleFilter {
 /// starting with it), confirmed to contain it: the candidates come from the token table's
 /// primary key, never from scanning articles.
 fn search_condition(tenant: TenantId, term: &str) -> Condition {
-    let Some(mut query) = guanxi_domain::customers::customer::search_query(term) else { return Condition::all() };
-    query.prefixes.retain(|p| p.starts_with("n:"));
-    query.exact_tokens.clear();
+    let Some(query) = guanxi_domain::customers::customer::search_query(term) else { return Condition::all() };
+    let query = query.names_only();
     let contains =
         kb_article::Column::SearchText.like(LikeExpr::new(format!("%{}%", escape_like(&query.name_text))).escape('\\'));
     crate::customers::customer_search::token_search(

@@ -284,10 +284,8 @@ pub struct ProductFilter {
 /// A product search: by name, mnemonic code or code prefix (see `token_search`); a longer
 /// name match is confirmed against the name as typed.
 fn search_condition(tenant: TenantId, term: &str) -> Condition {
-    let Some(mut query) = search_query(term) else { return Condition::all() };
-    // Products have no phone or tax-id tokens: a code prefix instead.
-    query.prefixes.retain(|p| !p.starts_with("p:"));
-    query.exact_tokens.clear();
+    let Some(query) = search_query(term) else { return Condition::all() };
+    let mut query = query.without_phones_and_tax_ids();
     query.prefixes.extend(code_token(term));
     let contains = product::Column::Name.like(LikeExpr::new(format!("%{}%", escape_like(term.trim()))).escape('\\'));
     token_search(
