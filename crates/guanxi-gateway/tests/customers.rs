@@ -322,6 +322,85 @@ async fn search_finds_chinese_substrings_mnemonic_prefixes_phones_and_tax_ids_th
 }
 
 #[tokio::test]
+async fn search_results_come_whole_matches_first_then_prefixes_then_the_rest_most_recent_first() {
+    let app = spawn_demo().await;
+    let admin = app.login("admin@demo.local").await;
+    // Created oldest first.
+    for (name, phone) in [
+        ("星澜科技有限公司", "021-66001234"),
+        ("星澜科技发展有限公司", "0571-88006666"),
+        ("南京星澜科技有限公司", "025-66001234"),
+        ("星澜科技服务有限公司", "010-55006666"),
+    ] {
+        let created = create(&app, &admin, json!({"name": name, "mainPhone": phone})).await;
+        assert_eq!(created["userErrors"], json!([]), "{created}");
+    }
+    const SEARCH: &str = "query($s: String!, $o: [CustomerOrder!], $a: String, $b: String, $f: Int, $l: Int) {
+        customers(filter: {search: $s}, orderBy: $o, after: $a, before: $b, first: $f, last: $l) {
+            nodes { name } edges { cursor } pageInfo { hasNextPage hasPreviousPage } } }";
+    let search = |vars: Value| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let body = app.gql(Some(&admin), SEARCH, vars).await;
+            let list = &body["data"]["customers"];
+            let names: Vec<String> = list["nodes"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{body}"))
+                .iter()
+                .map(|n| n["name"].as_str().unwrap().to_owned())
+                .collect();
+            let cursors: Vec<String> =
+                list["edges"].as_array().unwrap().iter().map(|e| e["cursor"].as_str().unwrap().to_owned()).collect();
+            (names, cursors, list["pageInfo"].clone())
+        }
+    };
+    // The whole name (without its legal form), then the start of a name, then the rest;
+    // each group most recently updated first.
+    let best_first = ["星澜科技有限公司", "星澜科技服务有限公司", "星澜科技发展有限公司", "南京星澜科技有限公司"];
+    let (all, cursors, _) = search(json!({"s": "星澜科技"})).await;
+    assert_eq!(all, best_first);
+    // Paged by the cursor, forwards and backwards, in the same order.
+    let (first, _, info) = search(json!({"s": "星澜科技", "f": 2})).await;
+    assert_eq!(first, best_first[..2]);
+    assert_eq!(info["hasNextPage"].as_bool(), Some(true));
+    let (rest, _, info) = search(json!({"s": "星澜科技", "f": 2, "a": cursors[1]})).await;
+    assert_eq!(rest, best_first[2..]);
+    assert_eq!(info["hasNextPage"].as_bool(), Some(false));
+    let (before, _, info) = search(json!({"s": "星澜科技", "l": 2, "b": cursors[3]})).await;
+    assert_eq!(before, best_first[1..3]);
+    assert_eq!(info["hasPreviousPage"].as_bool(), Some(true));
+    // DESC reverses it all.
+    let descending = json!([{"field": "RELEVANCE", "direction": "DESC"}]);
+    let (worst_first, _, _) = search(json!({"s": "星澜科技", "o": descending})).await;
+    assert_eq!(worst_first, best_first.iter().rev().copied().collect::<Vec<_>>());
+    // An explicit order still wins over relevance.
+    let by_name = json!([{"field": "NAME"}]);
+    let (named, _, _) = search(json!({"s": "星澜科技", "o": by_name})).await;
+    let mut sorted = best_first.map(str::to_owned).to_vec();
+    sorted.sort();
+    assert_eq!(named, sorted);
+    // A mnemonic prefix starts every code but 南京's; a whole phone number beats its last
+    // digits; an update moves a customer up its group.
+    let (coded, _, _) = search(json!({"s": "xlkj"})).await;
+    assert_eq!(coded, ["星澜科技服务有限公司", "星澜科技发展有限公司", "星澜科技有限公司"]);
+    let (dialled, _, _) = search(json!({"s": "025-66001234"})).await;
+    assert_eq!(dialled, ["南京星澜科技有限公司"]);
+    let (suffix, _, _) = search(json!({"s": "66001234"})).await;
+    assert_eq!(suffix, ["南京星澜科技有限公司", "星澜科技有限公司"]);
+    let (id, version) = customer_id(&app, &admin, "星澜科技发展有限公司").await;
+    let updated =
+        app.gql(Some(&admin), UPDATE, json!({"i": {"id": id, "expectedVersion": version, "industry": "软件"}})).await;
+    assert_eq!(updated["data"]["updateCustomer"]["userErrors"], json!([]), "{updated}");
+    let (coded, _, _) = search(json!({"s": "xlkj"})).await;
+    assert_eq!(coded, ["星澜科技发展有限公司", "星澜科技服务有限公司", "星澜科技有限公司"]);
+    // Ranking reveals nothing past the scope: rep1 owns none of them.
+    let rep1 = app.login("rep1@demo.local").await;
+    let hidden = app.gql(Some(&rep1), SEARCH, json!({"s": "星澜科技"})).await;
+    assert_eq!(hidden["data"]["customers"]["nodes"], json!([]), "{hidden}");
+}
+
+#[tokio::test]
 async fn updates_check_versions_custom_fields_and_transfers_move_contacts() {
     let app = spawn_demo().await;
     let manager = app.login("manager@demo.local").await;

@@ -2,7 +2,7 @@
 //! so page 1,000 costs what page 1 costs.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Value;
+use sea_orm::sea_query::{self, Expr, Value};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select,
 };
@@ -23,7 +23,7 @@ pub enum Direction {
 }
 
 impl Direction {
-    fn flipped(self) -> Self {
+    pub fn flipped(self) -> Self {
         match self {
             Self::Asc => Self::Desc,
             Self::Desc => Self::Asc,
@@ -69,6 +69,9 @@ pub struct Cursor {
     pub key: CursorValue,
     #[serde(rename = "i")]
     pub tiebreak: CursorValue,
+    /// The row's rank, when the ordering reads one before its sort key (see [`Rank`]).
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<i64>,
 }
 
 /// The Relay page arguments, already decoded.
@@ -103,6 +106,17 @@ pub struct SortKey<E: EntityTrait> {
     pub direction: Direction,
     pub value: fn(&E::Model) -> CursorValue,
 }
+
+/// An integer read before the sort key, in its own direction: a search's relevance. The
+/// database orders by `expr`; `value` computes the same figure for a row's cursor.
+pub struct Rank<E: EntityTrait> {
+    pub expr: Expr,
+    pub direction: Direction,
+    pub value: RankOf<E>,
+}
+
+/// How a [`Rank`] computes a row's figure.
+pub type RankOf<E> = Box<dyn Fn(&<E as EntityTrait>::Model) -> i64 + Send + Sync>;
 
 /// The unique column that breaks ties (the id, or the sequence).
 pub struct Tiebreak<E: EntityTrait> {
@@ -147,13 +161,43 @@ where
     C: ConnectionTrait,
     E: EntityTrait,
 {
+    fetch_ranked(conn, select, None, sort, tiebreak, request).await
+}
+
+/// [`fetch`], ordered first by `rank` when there is one.
+pub async fn fetch_ranked<C, E>(
+    conn: &C,
+    select: Select<E>,
+    rank: Option<&Rank<E>>,
+    sort: &SortKey<E>,
+    tiebreak: &Tiebreak<E>,
+    request: &PageRequest,
+) -> StoreResult<Page<E::Model>>
+where
+    C: ConnectionTrait,
+    E: EntityTrait,
+{
     let backward = request.backward();
     let limit = request.limit();
-    let direction = if backward { sort.direction.flipped() } else { sort.direction };
+    let turn = |d: Direction| if backward { d.flipped() } else { d };
+    let direction = turn(sort.direction);
     let start = if backward { request.before.as_ref() } else { request.after.as_ref() };
     let mut select = select;
     if let Some(cursor) = start {
-        select = select.filter(after_condition(sort.column, tiebreak.column, direction, cursor));
+        let mut after = after_condition(sort.column, tiebreak.column, direction, cursor);
+        if let (Some(rank), Some(r)) = (rank, cursor.rank) {
+            let beyond = match turn(rank.direction) {
+                Direction::Asc => sea_query::ExprTrait::gt(rank.expr.clone(), r),
+                Direction::Desc => sea_query::ExprTrait::lt(rank.expr.clone(), r),
+            };
+            after = Condition::any()
+                .add(beyond)
+                .add(Condition::all().add(sea_query::ExprTrait::eq(rank.expr.clone(), r)).add(after));
+        }
+        select = select.filter(after);
+    }
+    if let Some(rank) = rank {
+        select = select.order_by(rank.expr.clone(), turn(rank.direction).order());
     }
     let mut rows = select
         .order_by(sort.column, direction.order())
@@ -169,8 +213,12 @@ where
     let items = rows
         .into_iter()
         .map(|row| {
-            let cursor =
-                Cursor { sort: sort.name.to_owned(), key: (sort.value)(&row), tiebreak: (tiebreak.value)(&row) };
+            let cursor = Cursor {
+                sort: sort.name.to_owned(),
+                key: (sort.value)(&row),
+                tiebreak: (tiebreak.value)(&row),
+                rank: rank.map(|rank| (rank.value)(&row)),
+            };
             (cursor, row)
         })
         .collect();

@@ -19,7 +19,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
-use crate::page::{self, CursorValue, Page, PageRequest, SortKey, Tiebreak};
+use crate::page::{self, CursorValue, Page, PageRequest, Rank, SortKey, Tiebreak};
 use crate::platform::audit::{self, Author};
 
 /// A record kind read through a data scope.
@@ -372,6 +372,11 @@ pub trait Listed: Scoped {
     /// The sort key of an ordering (the id breaks ties).
     fn sort_key(order: Self::Order) -> SortKey<Self::Entity>;
 
+    /// A rank the ordering reads before its sort key (a search's relevance), if any.
+    fn rank(_tenant: TenantId, _order: Self::Order, _filter: &Self::Filter) -> Option<Rank<Self::Entity>> {
+        None
+    }
+
     /// The row's id, the tie-breaker of every ordering.
     fn id_of(model: &<Self::Entity as EntityTrait>::Model) -> Uuid;
 }
@@ -387,7 +392,10 @@ pub async fn list<R: Listed, C: ConnectionTrait>(
 ) -> StoreResult<Page<R::Record>> {
     let tiebreak = Tiebreak { column: R::ID, value: |m| CursorValue::Uuid(R::id_of(m)) };
     let select = R::matching(conn.get_database_backend(), tenant, scope, filter);
-    page::fetch(conn, select, &R::sort_key(order), &tiebreak, request).await?.try_map(R::to_domain)
+    let rank = R::rank(tenant, order, filter);
+    page::fetch_ranked(conn, select, rank.as_ref(), &R::sort_key(order), &tiebreak, request)
+        .await?
+        .try_map(R::to_domain)
 }
 
 /// How many records `filter` matches: all of them, or with a `limit`, at most `limit + 1`

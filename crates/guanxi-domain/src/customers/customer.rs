@@ -242,6 +242,49 @@ impl SearchQuery {
         self.exact_tokens.extend(phones);
         self
     }
+
+    /// The tokens a record holds one of when it matches exactly: the whole mnemonic code,
+    /// the whole phone number, the tax id.
+    pub fn exact_match_tokens(&self) -> Vec<String> {
+        let whole = self.prefixes.iter().filter(|p| !p.starts_with("n:"));
+        whole.chain(&self.exact_tokens).cloned().collect()
+    }
+
+    /// The token prefixes that make a record a prefix match: the mnemonic code typed so far.
+    pub fn prefix_match_ranges(&self) -> Vec<String> {
+        self.prefixes.iter().filter(|p| p.starts_with("m:")).cloned().collect()
+    }
+
+    /// How well a record matches, given its name as search reads it (`search_text`), its
+    /// name without the legal form (`normalize_name`: "小米科技" is the whole name of
+    /// "小米科技有限公司") and its tokens (`search_tokens`). The database ranks by the same
+    /// rules (`exact_match_tokens`, `prefix_match_ranges`).
+    pub fn relevance(&self, search_name: &str, normalized_name: &str, tokens: &[String]) -> Relevance {
+        let exact = self.exact_match_tokens();
+        let ranges = self.prefix_match_ranges();
+        let whole_name = search_name == self.name_text || normalized_name == self.name_text;
+        if whole_name || tokens.iter().any(|t| exact.contains(t)) {
+            Relevance::Exact
+        } else if search_name.starts_with(&self.name_text)
+            || tokens.iter().any(|t| ranges.iter().any(|r| t.starts_with(r.as_str())))
+        {
+            Relevance::Prefix
+        } else {
+            Relevance::Contains
+        }
+    }
+}
+
+/// How well a record matches a search, best first: search results come in this order,
+/// then most recently updated first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Relevance {
+    /// The whole name, mnemonic code, phone number or tax id.
+    Exact = 0,
+    /// The start of the name or of a mnemonic code.
+    Prefix = 1,
+    /// Anywhere in the name, or a phone number's last digits.
+    Contains = 2,
 }
 
 pub fn search_query(term: &str) -> Option<SearchQuery> {
@@ -752,6 +795,30 @@ mod tests {
         let q = search_query("小米科").map(|q| q.name_tokens).unwrap_or_default();
         assert_eq!(q, ["n:小米", "n:米科"]);
         assert!(search_query("  ").is_none());
+    }
+
+    #[test]
+    fn relevance_ranks_whole_matches_then_prefixes_then_the_rest() {
+        let rank = |term: &str, name: &str, phone: Option<&str>, tax: Option<&str>| {
+            let tokens = search_tokens(name, &phone.into_iter().collect::<Vec<_>>(), tax);
+            search_query(term).map(|q| q.relevance(&search_text(name), &normalize_name(name), &tokens))
+        };
+        let exact = Some(Relevance::Exact);
+        let prefix = Some(Relevance::Prefix);
+        let contains = Some(Relevance::Contains);
+        assert_eq!(rank("小米科技", "小米科技", None, None), exact);
+        assert_eq!(rank("小米科技", "小米科技有限公司", None, None), exact, "the name without its legal form");
+        assert_eq!(rank("小米科技", "小米科技发展有限公司", None, None), prefix);
+        assert_eq!(rank("小米", "小米科技", None, None), prefix);
+        assert_eq!(rank("米科", "小米科技", None, None), contains);
+        assert_eq!(rank("xmkj", "小米科技", None, None), exact, "the whole mnemonic code");
+        assert_eq!(rank("xm", "小米科技", None, None), prefix, "the start of a mnemonic code");
+        assert_eq!(rank("13800000001", "小米", Some("138 0000 0001"), None), exact);
+        assert_eq!(rank("0001", "小米", Some("138 0000 0001"), None), contains, "a phone's last digits");
+        assert_eq!(rank("91110108551385082Q", "小米", None, Some("91110108551385082Q")), exact);
+        assert!(Relevance::Exact < Relevance::Prefix && Relevance::Prefix < Relevance::Contains);
+        let masked = search_query("13800000001").map(SearchQuery::whole_phones_only);
+        assert_eq!(masked.map(|q| q.exact_match_tokens().contains(&"p:10000000831".to_owned())), Some(true));
     }
 
     #[test]

@@ -704,7 +704,15 @@ pub async fn timeline<C: ConnectionTrait>(
         .into_iter()
         .map(|e| {
             let (time, key) = e.key();
-            (Cursor { sort: "TIMELINE".into(), key: CursorValue::Time(time), tiebreak: CursorValue::Text(key) }, e)
+            (
+                Cursor {
+                    sort: "TIMELINE".into(),
+                    key: CursorValue::Time(time),
+                    tiebreak: CursorValue::Text(key),
+                    rank: None,
+                },
+                e,
+            )
         })
         .collect();
     Ok(Page { items, has_next_page: more, has_previous_page: after.is_some() })

@@ -5,12 +5,12 @@ use crate::dialect;
 use crate::entity::{customer, customer_search_token};
 use crate::error::StoreResult;
 use crate::filter::{Combinators, IdFilter, TextFilter, TimeFilter, escape_like};
-use crate::page::{self, CursorValue, Direction, PageRequest, SortKey};
+use crate::page::{self, CursorValue, Direction, PageRequest, Rank, SortKey};
 use crate::repo::{self, Listed};
 use chrono::Utc;
 use guanxi_domain::customers::customer::{
-    Customer, CustomerFields, CustomerKind, CustomerStatus, CustomerType, DuplicateReason, SearchQuery, normalize_name,
-    prefix_end, search_query,
+    Customer, CustomerFields, CustomerKind, CustomerStatus, CustomerType, DuplicateReason, Relevance, SearchQuery,
+    normalize_name, prefix_end, search_query, search_tokens,
 };
 use guanxi_domain::entity::EntityKind;
 use guanxi_domain::ids::{TenantId, UserId};
@@ -167,20 +167,24 @@ pub(crate) fn token_search<E: sea_orm::EntityTrait, R: sea_orm::EntityTrait>(
     }
 }
 
+impl CustomerFilter {
+    /// What `search` looks for, if anything.
+    fn search_query(&self) -> Option<SearchQuery> {
+        let query = search_query(self.search.as_deref()?)?;
+        Some(if self.phones_exact_only { query.whole_phones_only() } else { query })
+    }
+}
+
 /// A customer search: by name, mnemonic code, phone suffix (or whole number, with
 /// `phones_exact_only`) or tax id (see `token_search`).
-fn search_condition(tenant: TenantId, term: &str, phones_exact_only: bool) -> Condition {
-    let Some(mut query) = search_query(term) else { return Condition::all() };
-    if phones_exact_only {
-        query = query.whole_phones_only();
-    }
+fn search_condition(tenant: TenantId, query: &SearchQuery) -> Condition {
     let contains =
         customer::Column::SearchName.like(LikeExpr::new(format!("%{}%", escape_like(&query.name_text))).escape('\\'));
     token_search(
         (customer_search_token::Entity, customer_search_token::Column::TenantId),
         (customer_search_token::Column::Token, customer_search_token::Column::CustomerId),
         tenant,
-        &query,
+        query,
         Searched {
             table: customer::Entity,
             tenant: customer::Column::TenantId,
@@ -193,8 +197,8 @@ fn search_condition(tenant: TenantId, term: &str, phones_exact_only: bool) -> Co
 impl CustomerFilter {
     fn condition(&self, backend: DbBackend, tenant: TenantId) -> Condition {
         let mut all = Condition::all();
-        if let Some(term) = self.search.as_deref().filter(|s| !s.trim().is_empty()) {
-            all = all.add(search_condition(tenant, term, self.phones_exact_only));
+        if let Some(query) = self.search_query() {
+            all = all.add(search_condition(tenant, &query));
         }
         for (filter, column) in [
             (&self.name, customer::Column::Name),
@@ -262,6 +266,9 @@ pub enum CustomerSort {
     UpdatedAt,
     /// When it entered its public pool (pool listings only).
     PoolEnteredAt,
+    /// A search's best matches first (see `Relevance`), then the most recently updated;
+    /// without a search, the most recently updated.
+    Relevance,
 }
 
 pub fn sort_name(sort: CustomerSort) -> &'static str {
@@ -271,6 +278,7 @@ pub fn sort_name(sort: CustomerSort) -> &'static str {
         CustomerSort::CreatedAt => "CREATED_AT",
         CustomerSort::UpdatedAt => "UPDATED_AT",
         CustomerSort::PoolEnteredAt => "POOL_ENTERED_AT",
+        CustomerSort::Relevance => "RELEVANCE",
     }
 }
 
@@ -302,6 +310,12 @@ fn sort_key(sort: CustomerSort, direction: Direction) -> SortKey<customer::Entit
             direction,
             value: |m: &M| CursorValue::Time(m.updated_at),
         },
+        CustomerSort::Relevance => SortKey {
+            name,
+            column: customer::Column::UpdatedAt,
+            direction: direction.flipped(),
+            value: |m: &M| CursorValue::Time(m.updated_at),
+        },
         CustomerSort::PoolEnteredAt => SortKey {
             name,
             column: customer::Column::PoolEnteredAt,
@@ -328,6 +342,15 @@ impl Listed for Customers {
         sort_key(sort, direction)
     }
 
+    fn rank(
+        tenant: TenantId,
+        (sort, direction): Self::Order,
+        filter: &CustomerFilter,
+    ) -> Option<Rank<customer::Entity>> {
+        let query = filter.search_query().filter(|_| sort == CustomerSort::Relevance)?;
+        Some(relevance(tenant, query, direction))
+    }
+
     fn id_of(model: &customer::Model) -> Uuid {
         model.id
     }
@@ -335,14 +358,48 @@ impl Listed for Customers {
 
 repo::listed!(Customers);
 
-/// The SQL plan of a search, for the test that shows search stays on an index.
+/// The search's relevance (`SearchQuery::relevance`) as an ordering: `CASE` over the name
+/// and the exact and prefix tokens, each an `IN` over the token table's primary key.
+fn relevance(tenant: TenantId, query: SearchQuery, direction: Direction) -> Rank<customer::Entity> {
+    let table = (customer_search_token::Entity, customer_search_token::Column::TenantId);
+    let columns = (customer_search_token::Column::Token, customer_search_token::Column::CustomerId);
+    let text = query.name_text.clone();
+    let mut exact = Condition::any()
+        .add(customer::Column::SearchName.eq(text.clone()))
+        .add(customer::Column::NormalizedName.eq(text.clone()));
+    let exact_tokens = query.exact_match_tokens();
+    if !exact_tokens.is_empty() {
+        exact =
+            exact.add(customer::Column::Id.in_subquery(tokens_holding(table, columns, tenant, &exact_tokens, false)));
+    }
+    let starts = LikeExpr::new(format!("{}%", escape_like(&text))).escape('\\');
+    let mut prefix = Condition::any().add(customer::Column::SearchName.like(starts));
+    for range in query.prefix_match_ranges() {
+        prefix = prefix.add(customer::Column::Id.in_subquery(tokens_starting(table, columns, tenant, &range)));
+    }
+    let expr = Expr::case(exact, Relevance::Exact as i64)
+        .case(prefix, Relevance::Prefix as i64)
+        .finally(Relevance::Contains as i64)
+        .into();
+    let value = move |m: &customer::Model| {
+        let phones: Vec<&str> = [m.main_phone.as_deref(), m.finance_phone.as_deref()].into_iter().flatten().collect();
+        let tokens = search_tokens(&m.name, &phones, m.tax_id.as_deref());
+        query.relevance(&m.search_name, &m.normalized_name, &tokens) as i64
+    };
+    Rank { expr, direction, value: Box::new(value) }
+}
+
+/// The SQL plan of a search in order of relevance, for the test that shows search stays on
+/// an index.
 pub async fn explain_search<C: ConnectionTrait>(conn: &C, tenant: TenantId, term: &str) -> StoreResult<String> {
     let backend = conn.get_database_backend();
     let filter = CustomerFilter { search: Some(term.to_owned()), ..CustomerFilter::default() };
-    let statement = sea_orm::QueryTrait::build(
-        &Customers::matching(backend, tenant, CustomerRule::ALL, &filter).limit(50),
-        backend,
-    );
+    let order = (CustomerSort::Relevance, Direction::Asc);
+    let mut select = Customers::matching(backend, tenant, CustomerRule::ALL, &filter);
+    if let Some(rank) = Customers::rank(tenant, order, &filter) {
+        select = select.order_by(rank.expr, sea_orm::Order::Asc);
+    }
+    let statement = sea_orm::QueryTrait::build(&select.limit(50), backend);
     let (prefix, column) = dialect::explain(backend);
     let values = statement.values.map(|v| v.0).unwrap_or_default();
     let explain = sea_orm::Statement::from_sql_and_values(backend, format!("{prefix}{}", statement.sql), values);

@@ -412,6 +412,11 @@ pub enum CustomerOrderField {
     CustomerNumber,
     CreatedAt,
     UpdatedAt,
+    /// With `filter.search`: exact matches of the name, mnemonic code, phone or tax id
+    /// first, then matches of the start of the name or code, then the rest; each group
+    /// most recently updated first (`DESC` reverses it all). Without a search, the most
+    /// recently updated first.
+    Relevance,
 }
 
 #[derive(InputObject, Clone, Copy)]
@@ -421,8 +426,11 @@ pub struct CustomerOrder {
     pub direction: OrderDirection,
 }
 
-fn order_of(order_by: &Option<Vec<CustomerOrder>>) -> Result<(CustomerSort, Direction), ApiError> {
+/// The ordering asked for; by default, relevance for a search and the most recently
+/// updated first otherwise.
+fn order_of(order_by: &Option<Vec<CustomerOrder>>, searched: bool) -> Result<(CustomerSort, Direction), ApiError> {
     match order_by.as_deref() {
+        None | Some([]) if searched => Ok((CustomerSort::Relevance, Direction::Asc)),
         None | Some([]) => Ok((CustomerSort::UpdatedAt, Direction::Desc)),
         Some([o]) => Ok((
             match o.field {
@@ -430,6 +438,7 @@ fn order_of(order_by: &Option<Vec<CustomerOrder>>) -> Result<(CustomerSort, Dire
                 CustomerOrderField::CustomerNumber => CustomerSort::CustomerNumber,
                 CustomerOrderField::CreatedAt => CustomerSort::CreatedAt,
                 CustomerOrderField::UpdatedAt => CustomerSort::UpdatedAt,
+                CustomerOrderField::Relevance => CustomerSort::Relevance,
             },
             o.direction.into(),
         )),
@@ -457,7 +466,8 @@ impl CustomerQuery {
         Ok(Customer(find_visible(ctx, actor, &id).await?))
     }
 
-    /// Customers the caller may see. Default order: most recently updated first.
+    /// Customers the caller may see. Default order: with `filter.search`, relevance (see
+    /// `CustomerOrderField.RELEVANCE`); otherwise the most recently updated first.
     #[graphql(complexity = "first.or(last).unwrap_or(20) as usize * child_complexity")]
     #[allow(clippy::too_many_arguments)]
     async fn customers(
@@ -472,7 +482,7 @@ impl CustomerQuery {
     ) -> ApiResult<Conn<Customer>> {
         let actor = require(ctx, Permission::CustomerRead)?.clone();
         let filter = filter.unwrap_or_default().to_store(&actor)?;
-        let (sort, direction) = order_of(&order_by)?;
+        let (sort, direction) = order_of(&order_by, filter.search.as_deref().is_some_and(|s| !s.trim().is_empty()))?;
         let request =
             page_request(first, after, last, before, guanxi_store::customers::customer_search::sort_name(sort))?;
         let db = state(ctx).db.clone();
