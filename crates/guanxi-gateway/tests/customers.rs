@@ -322,7 +322,7 @@ async fn search_finds_chinese_substrings_mnemonic_prefixes_phones_and_tax_ids_th
 }
 
 #[tokio::test]
-async fn search_results_come_whole_matches_first_then_prefixes_then_the_rest_most_recent_first() {
+async fn search_by_relevance_puts_whole_matches_first_then_prefixes_then_the_rest_most_recent_first() {
     let app = spawn_demo().await;
     let admin = app.login("admin@demo.local").await;
     // Created oldest first.
@@ -342,6 +342,10 @@ async fn search_results_come_whole_matches_first_then_prefixes_then_the_rest_mos
         let app = &app;
         let admin = admin.clone();
         async move {
+            let mut vars = vars;
+            if vars.get("o").is_none() {
+                vars["o"] = json!([{"field": "RELEVANCE"}]);
+            }
             let body = app.gql(Some(&admin), SEARCH, vars).await;
             let list = &body["data"]["customers"];
             let names: Vec<String> = list["nodes"]
@@ -374,7 +378,9 @@ async fn search_results_come_whole_matches_first_then_prefixes_then_the_rest_mos
     let descending = json!([{"field": "RELEVANCE", "direction": "DESC"}]);
     let (worst_first, _, _) = search(json!({"s": "星澜科技", "o": descending})).await;
     assert_eq!(worst_first, best_first.iter().rev().copied().collect::<Vec<_>>());
-    // An explicit order still wins over relevance.
+    // Other orders ignore relevance; without `orderBy`, the most recently updated first.
+    let (recent, _, _) = search(json!({"s": "星澜科技", "o": []})).await;
+    assert_eq!(recent, ["星澜科技服务有限公司", "南京星澜科技有限公司", "星澜科技发展有限公司", "星澜科技有限公司"]);
     let by_name = json!([{"field": "NAME"}]);
     let (named, _, _) = search(json!({"s": "星澜科技", "o": by_name})).await;
     let mut sorted = best_first.map(str::to_owned).to_vec();
@@ -396,7 +402,7 @@ async fn search_results_come_whole_matches_first_then_prefixes_then_the_rest_mos
     assert_eq!(coded, ["星澜科技发展有限公司", "星澜科技服务有限公司", "星澜科技有限公司"]);
     // Ranking reveals nothing past the scope: rep1 owns none of them.
     let rep1 = app.login("rep1@demo.local").await;
-    let hidden = app.gql(Some(&rep1), SEARCH, json!({"s": "星澜科技"})).await;
+    let hidden = app.gql(Some(&rep1), SEARCH, json!({"s": "星澜科技", "o": [{"field": "RELEVANCE"}]})).await;
     assert_eq!(hidden["data"]["customers"]["nodes"], json!([]), "{hidden}");
 }
 

@@ -116,13 +116,13 @@ impl TestApp {
         Reply { status, statements, body }
     }
 
-    /// The fewest SQL statements `body` costs over three runs. Data loaders batch by time
+    /// The fewest SQL statements `body` costs over five runs. Data loaders batch by time
     /// window, so on a busy machine a window can close early and split a batch; the
     /// fewest shows the request's batch structure, which is what must not grow with rows.
     pub async fn fewest_statements(&self, token: Option<&str>, body: &Value) -> (u64, Value) {
         let mut fewest = u64::MAX;
         let mut last = Value::Null;
-        for _ in 0..3 {
+        for _ in 0..5 {
             let reply = self.post(token, body).await;
             fewest = fewest.min(reply.statements);
             last = reply.body;

@@ -168,6 +168,11 @@ pub(crate) fn token_search<E: sea_orm::EntityTrait, R: sea_orm::EntityTrait>(
 }
 
 impl CustomerFilter {
+    /// Whether the filter searches (a `search` with something to look for).
+    pub fn searches(&self) -> bool {
+        self.search_query().is_some()
+    }
+
     /// What `search` looks for, if anything.
     fn search_query(&self) -> Option<SearchQuery> {
         let query = search_query(self.search.as_deref()?)?;

@@ -415,7 +415,8 @@ pub enum CustomerOrderField {
     /// With `filter.search`: exact matches of the name, mnemonic code, phone or tax id
     /// first, then matches of the start of the name or code, then the rest; each group
     /// most recently updated first (`DESC` reverses it all). Without a search, the most
-    /// recently updated first.
+    /// recently updated first. It ranks every match of the search before the first page,
+    /// so a text that thousands of names hold costs more than the default order.
     Relevance,
 }
 
@@ -426,11 +427,9 @@ pub struct CustomerOrder {
     pub direction: OrderDirection,
 }
 
-/// The ordering asked for; by default, relevance for a search and the most recently
-/// updated first otherwise.
-fn order_of(order_by: &Option<Vec<CustomerOrder>>, searched: bool) -> Result<(CustomerSort, Direction), ApiError> {
+/// The ordering asked for; by default the most recently updated first.
+fn order_of(order_by: &Option<Vec<CustomerOrder>>) -> Result<(CustomerSort, Direction), ApiError> {
     match order_by.as_deref() {
-        None | Some([]) if searched => Ok((CustomerSort::Relevance, Direction::Asc)),
         None | Some([]) => Ok((CustomerSort::UpdatedAt, Direction::Desc)),
         Some([o]) => Ok((
             match o.field {
@@ -466,8 +465,8 @@ impl CustomerQuery {
         Ok(Customer(find_visible(ctx, actor, &id).await?))
     }
 
-    /// Customers the caller may see. Default order: with `filter.search`, relevance (see
-    /// `CustomerOrderField.RELEVANCE`); otherwise the most recently updated first.
+    /// Customers the caller may see. Default order: most recently updated first; a search
+    /// may ask for `RELEVANCE`.
     #[graphql(complexity = "first.or(last).unwrap_or(20) as usize * child_complexity")]
     #[allow(clippy::too_many_arguments)]
     async fn customers(
@@ -482,24 +481,23 @@ impl CustomerQuery {
     ) -> ApiResult<Conn<Customer>> {
         let actor = require(ctx, Permission::CustomerRead)?.clone();
         let filter = filter.unwrap_or_default().to_store(&actor)?;
-        let (sort, direction) = order_of(&order_by, filter.search.as_deref().is_some_and(|s| !s.trim().is_empty()))?;
+        let searches = filter.searches();
+        let (sort, direction) = order_of(&order_by)?;
         let request =
             page_request(first, after, last, before, guanxi_store::customers::customer_search::sort_name(sort))?;
         let db = state(ctx).db.clone();
         let rule = actor.customer_rule();
-        let page = guanxi_store::customers::customer_search::list(
-            db.connection(),
-            actor.tenant_id,
-            rule,
-            &filter,
-            (sort, direction),
-            &request,
-        )
-        .await?;
+        let order = (sort, direction);
+        let reader = db.planned_read(searches).await?;
+        let page =
+            guanxi_store::customers::customer_search::list(&reader, actor.tenant_id, rule, &filter, order, &request)
+                .await?;
+        drop(reader);
         let total = TotalCount::new(move |limit| {
             let (db, tenant, filter) = (db.clone(), actor.tenant_id, filter.clone());
             Box::pin(async move {
-                guanxi_store::customers::customer_search::count(db.connection(), tenant, rule, &filter, limit).await
+                let reader = db.planned_read(searches).await?;
+                guanxi_store::customers::customer_search::count(&reader, tenant, rule, &filter, limit).await
             })
         });
         Ok(connection(page, total, Customer))
